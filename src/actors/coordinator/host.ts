@@ -1,0 +1,114 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { createActor, toPromise } from 'xstate';
+import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { eventSubjects } from '../../events/subjects.ts';
+import { StartRunSchema, type ExecuteTask, type PlanTask, type StartRun } from '../../events/work-commands.ts';
+import { ack, consumeWork, publishWork, retry } from '../../nats/work-queue.ts';
+import { tickTask } from '../../spec/tasks-writer.ts';
+import type { Runtime } from '../runtime.ts';
+import type { Decision } from './decide.ts';
+import { coordinatorMachine } from './machine.ts';
+
+/** Hosts the coordinator: takes StartRun work items and drives each run to RunFinished. */
+export async function startCoordinator(rt: Runtime, options: { parallelRuns?: number } = {}) {
+  return consumeWork(rt.js, 'coordinator', StartRunSchema, options.parallelRuns ?? 16, async (start, info) => {
+    await coordinateRun(rt, start, info.signal);
+    return info.signal.aborted ? retry(0) : ack();
+  }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
+}
+
+/**
+ * Runs one run to its end. Safe to call again for the same run (after a crash): the events
+ * already in the log are replayed into the machine, and only missing work is issued.
+ */
+export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortSignal): Promise<void> {
+  const existing = await rt.store.read({ subject: eventSubjects.of(start.runId, undefined, 'RunStarted') });
+  if (existing.length === 0) await recordStart(rt, start);
+
+  let chain = Promise.resolve();
+  const actor = createActor(
+    coordinatorMachine.provide({
+      actions: {
+        perform: (_, decision: Decision) => {
+          chain = chain.then(() => perform(rt, start, decision)).catch((error: unknown) => {
+            rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed`, error);
+          });
+        },
+      },
+    }),
+    { input: { runId: start.runId } },
+  );
+  actor.start();
+  const following = await rt.store.follow({ subject: eventSubjects.run(start.runId), from: 'start' }, (event: StoredEvent) => {
+    actor.send({ type: 'logged', event });
+  });
+  const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([toPromise(actor), aborted]);
+  await chain;
+  await following.stop();
+  actor.stop();
+}
+
+async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
+  const { runId, options } = start;
+  const pending = start.tasks.filter((t) => !t.done);
+  await rt.store.append(
+    makeEvent('RunStarted', { runId, id: `${runId}:RunStarted` }, {
+      tasksFile: start.tasksFile,
+      workdir: start.workdir,
+      taskIds: pending.map((t) => t.id),
+      alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
+      concurrency: options.concurrency,
+      continuePolicy: options.continuePolicy,
+      llm: options.llm,
+    }),
+  );
+  await rt.store.appendAll(
+    pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: `${runId}:${task.id}:TaskSubmitted` }, { task })),
+  );
+}
+
+async function perform(rt: Runtime, start: StartRun, decision: Decision): Promise<void> {
+  const { runId } = start;
+  switch (decision.kind) {
+    case 'plan': {
+      const task = start.tasks.find((t) => t.id === decision.taskId)!;
+      const item: PlanTask = { runId, workdir: start.workdir, task, group: decision.group, llm: start.options.llm };
+      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}`);
+      return;
+    }
+    case 'execute': {
+      const item: ExecuteTask = { runId, taskId: decision.taskId, workdir: start.workdir, plan: decision.plan, planEventId: decision.planEventId };
+      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}`);
+      return;
+    }
+    case 'skip':
+      await rt.store.append(
+        makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: `${runId}:${decision.taskId}:TaskSkipped` }, { reason: decision.reason }),
+      );
+      return;
+    case 'tick': {
+      const text = await readFile(start.tasksFile, 'utf8');
+      const line = start.tasks.find((t) => t.id === decision.taskId)?.line;
+      const next = tickTask(text, decision.taskId, line);
+      if (next !== text) await writeFile(start.tasksFile, next);
+      return;
+    }
+    case 'finish': {
+      await rt.store.append(
+        makeEvent('RunFinished', { runId, id: `${runId}:RunFinished` }, {
+          status: decision.status,
+          completed: decision.completed,
+          failed: decision.failed,
+          skipped: decision.skipped,
+          durationMs: Math.max(0, Date.now() - Date.parse(decision.startedAt)),
+        }),
+      );
+      return;
+    }
+    default: {
+      const never: never = decision;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,188 @@
+import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { Objm } from '@nats-io/obj';
+import { makeEvent } from '../../events/agent-events.ts';
+import { decodeJson, encodeJson } from '../../events/codec.ts';
+import { OUTPUT_BUCKET, commandSubjects } from '../../events/subjects.ts';
+import { RecoverReplySchema, type ExecuteTask, type RecoverReply, type RecoverRequest } from '../../events/work-commands.ts';
+import { childEnvironment } from '../../exec/child-env.ts';
+import { checkCommand } from '../../exec/policy.ts';
+import { runShellCommand, type CommandResult } from '../../exec/run-command.ts';
+import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
+import type { Runtime } from '../runtime.ts';
+import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './machine.ts';
+
+type Purpose = 'plan' | 'recovery' | 'check' | 'decision';
+
+/**
+ * The executor's effects for one task: run commands under the policy and record each as
+ * CommandStarted/CommandFinished (appends awaited: a result is recorded before it counts), ask
+ * the recoverer, check success criteria. Event ids are deterministic, so a redelivered task
+ * re-emits nothing twice.
+ */
+export function executorEffects(rt: Runtime, item: ExecuteTask) {
+  const { runId, taskId, workdir } = item;
+  const { env, secrets } = childEnvironment();
+  const exec = rt.config.execution;
+  const ids = { runId, taskId };
+  let appends = Promise.resolve();
+  const background = (p: Promise<unknown>) => {
+    appends = appends.then(() => p).then(() => undefined, (error: unknown) => rt.log.error('append failed', error));
+  };
+
+  async function run(commandId: string, command: string, attempt: number, purpose: Purpose, timeoutMs?: number): Promise<CommandOutcome> {
+    const verdict = checkCommand(command, rt.config.policy.allow);
+    if (!verdict.allowed) {
+      await rt.store.append(
+        makeEvent('CommandDenied', { ...ids, id: `${runId}:${taskId}:${commandId}:${attempt}:CommandDenied` }, { commandId, command, rule: verdict.rule, reason: verdict.reason }),
+      );
+      return { ok: false, exitCode: null, timedOut: false, stdoutTail: '', stderrTail: '', denied: { rule: verdict.rule, reason: verdict.reason } };
+    }
+    const key = `${runId}:${taskId}:${commandId}:${attempt}`;
+    await rt.store.append(makeEvent('CommandStarted', { ...ids, id: `${key}:CommandStarted` }, { commandId, command, attempt, purpose }));
+    const result = await runShellCommand(command, {
+      cwd: workdir,
+      env,
+      secrets,
+      timeoutMs: timeoutMs ?? exec.commandTimeoutMs,
+      tailChars: exec.tailChars,
+      keepBytes: exec.keepBytes,
+      heartbeatMs: exec.heartbeatMs,
+      onHeartbeat: (elapsedMs, lastLine) =>
+        background(rt.store.append(makeEvent('CommandHeartbeat', { ...ids }, { commandId, attempt, elapsedMs, lastLine }))),
+    });
+    const outputRef = result.fullOutput !== undefined ? await storeOutput(rt, key, result.fullOutput) : undefined;
+    await rt.store.append(
+      makeEvent('CommandFinished', { ...ids, id: `${key}:CommandFinished` }, {
+        commandId,
+        command,
+        attempt,
+        purpose,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        timedOut: result.timedOut,
+        durationMs: result.durationMs,
+        startedAt: result.startedAt,
+        stdoutTail: result.stdoutTail,
+        stderrTail: result.stderrTail,
+        truncated: result.truncated,
+        ...(outputRef ? { outputRef } : {}),
+      }),
+    );
+    return toOutcome(result);
+  }
+
+  return {
+    runCommand: (input: RunCommandInput) => run(input.commandId, input.command, input.attempt, input.purpose, input.timeoutMs),
+
+    runFix: async (input: FixInput): Promise<CommandOutcome> => {
+      let last: CommandOutcome = { ok: true, exitCode: 0, timedOut: false, stdoutTail: '', stderrTail: '' };
+      for (const [i, command] of input.commands.entries()) {
+        last = await run(`${input.commandId}.fix${input.attempt}.${i + 1}`, command, 0, 'recovery');
+        if (!last.ok) break;
+      }
+      return last;
+    },
+
+    evaluateDecision: async (dp: DecisionPoint): Promise<boolean> => {
+      if (dp.evaluation === 'file_exists') return exists(workdir, dp.target);
+      const outcome = await run(`decision.${dp.id}`, dp.target, 0, 'decision');
+      return dp.evaluation === 'exit_code' ? outcome.exitCode === 0 : `${outcome.stdoutTail}${outcome.stderrTail}`.includes(dp.expected ?? '');
+    },
+
+    verify: async (criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }> => {
+      for (const [i, c] of criteria.entries()) {
+        if (c.kind === 'file_exists') {
+          if (!(await exists(workdir, c.path))) return { ok: false, reason: `success criterion not met: file ${c.path} does not exist` };
+          continue;
+        }
+        const outcome = await run(`check${i + 1}`, c.command, 0, 'check');
+        if (c.kind === 'command' && outcome.exitCode !== c.exitCode) {
+          return { ok: false, reason: `success criterion not met: \`${c.command}\` exited ${outcome.exitCode}, expected ${c.exitCode}` };
+        }
+        if (c.kind === 'output_contains' && !`${outcome.stdoutTail}${outcome.stderrTail}`.includes(c.text)) {
+          return { ok: false, reason: `success criterion not met: output of \`${c.command}\` does not contain "${c.text}"` };
+        }
+      }
+      return { ok: true };
+    },
+
+    recover: async (input: RecoverInput): Promise<RecoverReply> => {
+      const request: RecoverRequest = {
+        runId,
+        taskId,
+        workdir,
+        commandId: input.commandId,
+        command: input.command,
+        exitCode: input.outcome.exitCode,
+        timedOut: input.outcome.timedOut,
+        stdoutTail: input.outcome.stdoutTail,
+        stderrTail: input.outcome.stderrTail,
+        attempt: input.attempt,
+        tried: input.tried,
+        llm: rt.config.llm.mode ?? 'offline',
+      };
+      try {
+        const reply = await rt.nc.request(commandSubjects.recover(), encodeJson(request), { timeout: rt.config.llm.timeoutMs + 5000 });
+        return decodeJson(RecoverReplySchema, commandSubjects.recover(), reply.data);
+      } catch (error) {
+        return { decision: 'give-up', reason: `no recovery: the recoverer did not answer (${(error as Error).message})` };
+      }
+    },
+
+    recordRecovery: (record: RecoveryRecord) => {
+      const strategy = record.reply.decision === 'fix' ? record.reply : { ...record.reply, source: 'pattern' as const };
+      const ref = {
+        commandId: record.commandId,
+        attempt: record.attempt,
+        strategyId: strategy.strategyId,
+        source: strategy.source,
+        ...(strategy.patternId ? { patternId: strategy.patternId } : {}),
+        durationMs: 0,
+      };
+      const id = `${runId}:${taskId}:${record.commandId}:${record.attempt}`;
+      background(
+        rt.store.append(
+          record.resolved
+            ? makeEvent('RecoveryResolved', { ...ids, id: `${id}:RecoveryResolved` }, ref)
+            : makeEvent('RecoveryFailed', { ...ids, id: `${id}:RecoveryFailed` }, { ...ref, reason: record.reason ?? 'failed' }),
+        ),
+      );
+    },
+
+    /** Resolves when every background append (heartbeats, recovery outcomes) is acknowledged. */
+    flushed: () => appends,
+  };
+}
+
+function toOutcome(result: CommandResult): CommandOutcome {
+  return {
+    ok: result.exitCode === 0 && !result.timedOut,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    stdoutTail: result.stdoutTail,
+    stderrTail: result.stderrTail,
+  };
+}
+
+async function exists(workdir: string, path: string): Promise<boolean> {
+  const full = resolve(workdir, path);
+  const rel = relative(workdir, full);
+  if (rel.startsWith('..') || isAbsolute(rel)) return false;
+  return stat(full).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function storeOutput(rt: Runtime, key: string, output: string): Promise<string | undefined> {
+  try {
+    const os = await new Objm(rt.nc).create(OUTPUT_BUCKET);
+    const name = key.replaceAll(':', '/');
+    await os.putBlob({ name }, new TextEncoder().encode(output));
+    return `${OUTPUT_BUCKET}/${name}`;
+  } catch (error) {
+    rt.log.warn(`could not store the full output of ${key}: ${(error as Error).message}`);
+    return undefined;
+  }
+}

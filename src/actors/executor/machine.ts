@@ -1,0 +1,359 @@
+import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
+import type { RecoverReply } from '../../events/work-commands.ts';
+import type { DecisionPoint, Plan, PlanCommand, SuccessCriterion } from '../../plan/plan-schema.ts';
+import { type CommandState, type ExecutorContext, commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
+
+/** What running one command came to, as the machine needs it. */
+export type CommandOutcome = {
+  ok: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  stdoutTail: string;
+  stderrTail: string;
+  denied?: { rule: string; reason: string };
+};
+export type RunCommandInput = { commandId: string; command: string; attempt: number; purpose: 'plan' | 'recovery'; timeoutMs?: number };
+export type RecoverInput = { commandId: string; command: string; attempt: number; outcome: CommandOutcome; tried: ExecutorContext['tried'][string] };
+export type FixInput = { commandId: string; attempt: number; commands: string[] };
+export type RecoveryRecord = {
+  commandId: string;
+  attempt: number;
+  reply: Extract<RecoverReply, { decision: 'fix' | 'benign' }>;
+  resolved: boolean;
+  reason?: string;
+};
+
+export type ExecutorInput = {
+  plan: Plan;
+  deps: Record<string, string[]>;
+  concurrency: number;
+  maxRecoveryAttempts: number;
+  /** Commands whose success is already in the log (a redelivered work item): not run again. */
+  alreadyDone?: string[];
+};
+export type ExecutorOutput =
+  | { ok: true; commands: number; recoveries: number }
+  | { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
+
+type DoneEvent = DoneActorEvent<unknown, string>;
+
+/**
+ * Executes one plan: commands start as soon as their dependencies are done (within the
+ * concurrency limit); a failure stops new starts, lets running ones finish, then goes to recovery
+ * (fix and retry, or benign), and the task ends with its success criteria checked. All effects
+ * (processes, events, the recoverer) are actors and actions the host provides.
+ */
+export const executorMachine = setup({
+  types: {
+    context: {} as ExecutorContext,
+    input: {} as ExecutorInput,
+    output: {} as ExecutorOutput,
+    events: {} as DoneEvent,
+  },
+  actors: {
+    runCommand: fromPromise<CommandOutcome, RunCommandInput>(async () => {
+      throw new Error('executor: runCommand must be provided');
+    }),
+    evaluateDecision: fromPromise<boolean, DecisionPoint>(async () => {
+      throw new Error('executor: evaluateDecision must be provided');
+    }),
+    recover: fromPromise<RecoverReply, RecoverInput>(async () => {
+      throw new Error('executor: recover must be provided');
+    }),
+    runFix: fromPromise<CommandOutcome, FixInput>(async () => {
+      throw new Error('executor: runFix must be provided');
+    }),
+    verify: fromPromise<{ ok: true } | { ok: false; reason: string }, SuccessCriterion[]>(async () => {
+      throw new Error('executor: verify must be provided');
+    }),
+  },
+  actions: {
+    recordRecovery: (_, _record: RecoveryRecord) => {
+      throw new Error('executor: recordRecovery must be provided');
+    },
+    startReady: enqueueActions(({ context: before, enqueue }) => {
+      const updates: Record<string, CommandState> = {};
+      for (const id of commandsOffBranch(before)) updates[id] = { ...before.commands[id]!, state: 'skipped' };
+      const context = { ...before, commands: { ...before.commands, ...updates } };
+      const decisions: Record<string, 'pending'> = {};
+      let running = Object.values(context.commands).filter((c) => c.state === 'running').length;
+      for (const cmd of readyCommands(context)) {
+        const gate = gatingDecision(context, cmd.id);
+        if (gate && context.decisions[gate.id] === undefined && !decisions[gate.id]) {
+          decisions[gate.id] = 'pending';
+          enqueue.spawnChild('evaluateDecision', { id: `dp:${gate.id}`, input: gate });
+          continue;
+        }
+        if (gate && context.decisions[gate.id] === 'pending') continue;
+        if (running >= context.concurrency) break;
+        running++;
+        updates[cmd.id] = { ...cmd, state: 'running' };
+        enqueue.spawnChild('runCommand', {
+          id: `cmd:${cmd.id}:${cmd.attempt}`,
+          input: { commandId: cmd.id, command: cmd.command, attempt: cmd.attempt, purpose: 'plan', ...(cmd.timeoutMs ? { timeoutMs: cmd.timeoutMs } : {}) },
+        });
+      }
+      enqueue.assign({
+        commands: { ...context.commands, ...updates },
+        decisions: { ...context.decisions, ...decisions },
+      });
+    }),
+  },
+  guards: {
+    allSettled: ({ context }) => Object.values(context.commands).every((c) => c.state === 'done' || c.state === 'skipped'),
+    failedAndIdle: ({ context }) =>
+      context.failure !== undefined && Object.values(context.commands).every((c) => c.state !== 'running'),
+  },
+}).createMachine({
+  id: 'executor',
+  context: ({ input }) => {
+    const commands: Record<string, CommandState> = {};
+    for (const c of input.plan.commands) {
+      commands[c.id] = { id: c.id, command: c.command, state: input.alreadyDone?.includes(c.id) ? 'done' : 'waiting', attempt: 0, ...timeout(c) };
+    }
+    return {
+      order: input.plan.commands.map((c) => c.id),
+      commands,
+      deps: input.deps,
+      decisionPoints: input.plan.decisionPoints,
+      successCriteria: input.plan.successCriteria,
+      decisions: {},
+      concurrency: input.concurrency,
+      maxRecoveryAttempts: input.maxRecoveryAttempts,
+      recoveryAttempts: 0,
+      recoveries: 0,
+      tried: {},
+    };
+  },
+  initial: 'running',
+  states: {
+    running: {
+      entry: 'startReady',
+      always: [
+        { guard: 'failedAndIdle', target: 'recovering' },
+        { guard: 'allSettled', target: 'verifying' },
+      ],
+      on: {
+        'xstate.done.actor.*': {
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              const { updates, record } = settle(context, event);
+              enqueue.assign(updates);
+              if (record) enqueue({ type: 'recordRecovery', params: record });
+            }),
+            'startReady',
+          ],
+        },
+      },
+    },
+    recovering: {
+      always: [
+        {
+          guard: ({ context }) => context.failure?.outcome.denied !== undefined,
+          target: 'failed',
+          actions: assign({
+            result: ({ context }) => ({
+              ok: false as const,
+              stage: 'policy' as const,
+              reason: `command denied by policy (${context.failure!.outcome.denied!.rule}): ${context.failure!.outcome.denied!.reason}`,
+              commandId: context.failure!.commandId,
+            }),
+          }),
+        },
+        {
+          guard: ({ context }) => context.recoveryAttempts >= context.maxRecoveryAttempts,
+          target: 'failed',
+          actions: assign({
+            result: ({ context }) => ({
+              ok: false as const,
+              stage: 'recovery' as const,
+              reason: `${failureText(context)}; gave up after ${context.recoveryAttempts} recovery attempts`,
+              commandId: context.failure!.commandId,
+            }),
+          }),
+        },
+      ],
+      invoke: {
+        src: 'recover',
+        input: ({ context }) => {
+          const f = context.failure!;
+          const cmd = context.commands[f.commandId]!;
+          return { commandId: f.commandId, command: cmd.command, attempt: context.recoveryAttempts, outcome: f.outcome, tried: context.tried[f.commandId] ?? [] };
+        },
+        onDone: [
+          {
+            guard: ({ event }) => event.output.decision === 'give-up',
+            target: 'failed',
+            actions: assign({
+              result: ({ context, event }) => ({
+                ok: false as const,
+                stage: 'recovery' as const,
+                reason: `${failureText(context)}; ${(event.output as Extract<RecoverReply, { decision: 'give-up' }>).reason}`,
+                commandId: context.failure!.commandId,
+              }),
+            }),
+          },
+          {
+            guard: ({ event }) => event.output.decision === 'benign',
+            target: 'running',
+            actions: [
+              enqueueActions(({ context, event, enqueue }) => {
+                const reply = event.output as Extract<RecoverReply, { decision: 'benign' }>;
+                enqueue({ type: 'recordRecovery', params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply, resolved: true } });
+              }),
+              assign(({ context }) => markFailedAs(context, 'done')),
+            ],
+          },
+          {
+            target: 'fixing',
+            actions: assign(({ context, event }) => ({ pendingFix: event.output as Extract<RecoverReply, { decision: 'fix' }> })),
+          },
+        ],
+        onError: {
+          target: 'failed',
+          actions: assign({
+            result: ({ context, event }) => ({
+              ok: false as const,
+              stage: 'recovery' as const,
+              reason: `${failureText(context)}; recovery unavailable: ${(event.error as Error).message}`,
+              commandId: context.failure!.commandId,
+            }),
+          }),
+        },
+      },
+    },
+    fixing: {
+      invoke: {
+        src: 'runFix',
+        input: ({ context }) => ({ commandId: context.failure!.commandId, attempt: context.recoveryAttempts, commands: context.pendingFix!.commands }),
+        onDone: [
+          {
+            // The fix itself failed: record it, remember the strategy, and ask again.
+            guard: ({ event }) => !event.output.ok,
+            target: 'recovering',
+            actions: [
+              enqueueActions(({ context, event, enqueue }) => {
+                enqueue({
+                  type: 'recordRecovery',
+                  params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply: context.pendingFix!, resolved: false, reason: `fix command failed (exit ${event.output.exitCode})` },
+                });
+              }),
+              assign(({ context }) => afterAttempt(context, context.failure!.outcome)),
+            ],
+          },
+          {
+            guard: ({ context }) => context.pendingFix!.retry,
+            target: 'running',
+            actions: assign(({ context }) => ({
+              ...markFailedAs(context, 'waiting'),
+              retrying: { commandId: context.failure!.commandId, fix: context.pendingFix!, attempt: context.recoveryAttempts },
+            })),
+          },
+          {
+            // The fix does the command's work (no retry): done, and it counts as resolved.
+            target: 'running',
+            actions: [
+              enqueueActions(({ context, enqueue }) => {
+                enqueue({ type: 'recordRecovery', params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply: context.pendingFix!, resolved: true } });
+              }),
+              assign(({ context }) => ({ ...markFailedAs(context, 'done'), recoveries: context.recoveries + 1 })),
+            ],
+          },
+        ],
+        onError: {
+          target: 'failed',
+          actions: assign({
+            result: ({ context, event }) => ({ ok: false as const, stage: 'recovery' as const, reason: `fix could not run: ${(event.error as Error).message}`, commandId: context.failure!.commandId }),
+          }),
+        },
+      },
+    },
+    verifying: {
+      invoke: {
+        src: 'verify',
+        input: ({ context }) => context.successCriteria,
+        onDone: [
+          { guard: ({ event }) => event.output.ok, target: 'completed' },
+          {
+            target: 'failed',
+            actions: assign({
+              result: ({ event }) => ({ ok: false as const, stage: 'verification' as const, reason: (event.output as { reason: string }).reason }),
+            }),
+          },
+        ],
+        onError: {
+          target: 'failed',
+          actions: assign({ result: ({ event }) => ({ ok: false as const, stage: 'verification' as const, reason: (event.error as Error).message }) }),
+        },
+      },
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) =>
+    context.result ?? { ok: true, commands: Object.values(context.commands).filter((c) => c.state === 'done').length, recoveries: context.recoveries },
+});
+
+function timeout(c: PlanCommand): { timeoutMs?: number } {
+  return c.timeoutMs ? { timeoutMs: c.timeoutMs } : {};
+}
+
+function failureText(context: ExecutorContext): string {
+  const f = context.failure!;
+  const cmd = context.commands[f.commandId]!;
+  const why = f.outcome.timedOut ? 'timed out' : `exited ${f.outcome.exitCode}`;
+  const detail = (f.outcome.stderrTail || f.outcome.stdoutTail).trim().split('\n').slice(-1)[0] ?? '';
+  return `\`${cmd.command.split('\n')[0]}\` ${why}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
+}
+
+function markFailedAs(context: ExecutorContext, state: 'done' | 'waiting'): Partial<ExecutorContext> {
+  const id = context.failure!.commandId;
+  const cmd = context.commands[id]!;
+  return {
+    commands: { ...context.commands, [id]: { ...cmd, state, attempt: state === 'waiting' ? cmd.attempt + 1 : cmd.attempt } },
+    failure: undefined,
+    pendingFix: undefined,
+    recoveryAttempts: context.recoveryAttempts + 1,
+  };
+}
+
+/** After a failed fix: count the attempt and remember which strategy met which failure. */
+function afterAttempt(context: ExecutorContext, outcome: CommandOutcome): Partial<ExecutorContext> {
+  const id = context.failure!.commandId;
+  const fix = context.pendingFix!;
+  return {
+    recoveryAttempts: context.recoveryAttempts + 1,
+    tried: { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: fingerprint(outcome) }] },
+    pendingFix: undefined,
+  };
+}
+
+/** Same command failing the same way: the basis of loop detection in the recoverer. */
+export function fingerprint(outcome: CommandOutcome): string {
+  const text = `${outcome.exitCode}|${outcome.timedOut}|${(outcome.stderrTail || outcome.stdoutTail).trim().split('\n').slice(-3).join('\n')}`;
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+  return (hash >>> 0).toString(16);
+}
+
+/** Folds a finished child (a command or a decision) into the context; a retry's outcome is a record. */
+function settle(context: ExecutorContext, event: DoneEvent): { updates: Partial<ExecutorContext>; record?: RecoveryRecord } {
+  const childId = event.type.slice('xstate.done.actor.'.length);
+  if (childId.startsWith('dp:')) {
+    return { updates: { decisions: { ...context.decisions, [childId.slice(3)]: event.output as boolean } } };
+  }
+  const id = childId.split(':')[1]!;
+  const outcome = event.output as CommandOutcome;
+  const cmd = context.commands[id]!;
+  const commands = { ...context.commands, [id]: { ...cmd, state: outcome.ok ? ('done' as const) : ('failed' as const) } };
+  const retrying = context.retrying?.commandId === id ? context.retrying : undefined;
+  const updates: Partial<ExecutorContext> = { commands, ...(retrying ? { retrying: undefined } : {}) };
+  let record: RecoveryRecord | undefined;
+  if (retrying) {
+    record = { commandId: id, attempt: retrying.attempt, reply: retrying.fix, resolved: outcome.ok, ...(outcome.ok ? {} : { reason: 'the retried command failed again' }) };
+    if (outcome.ok) updates.recoveries = context.recoveries + 1;
+    else updates.tried = { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: retrying.fix.strategyId, fingerprint: fingerprint(outcome) }] };
+  }
+  if (!outcome.ok && context.failure === undefined) updates.failure = { commandId: id, outcome };
+  return record ? { updates, record } : { updates };
+}

@@ -1,0 +1,67 @@
+import type { RecoverReply } from '../../events/work-commands.ts';
+import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
+import type { CommandOutcome } from './machine.ts';
+
+export type CommandState = {
+  id: string;
+  command: string;
+  state: 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
+  attempt: number;
+  timeoutMs?: number;
+};
+
+type FixReply = Extract<RecoverReply, { decision: 'fix' }>;
+
+export type ExecutorContext = {
+  order: string[];
+  commands: Record<string, CommandState>;
+  deps: Record<string, string[]>;
+  decisionPoints: DecisionPoint[];
+  successCriteria: SuccessCriterion[];
+  /** Decision point id -> its value once evaluated ('pending' while the check runs). */
+  decisions: Record<string, boolean | 'pending'>;
+  concurrency: number;
+  maxRecoveryAttempts: number;
+  recoveryAttempts: number;
+  recoveries: number;
+  /** Strategies tried per command and the failure each met: for loop detection. */
+  tried: Record<string, { strategyId: string; fingerprint: string }[]>;
+  failure?: { commandId: string; outcome: CommandOutcome };
+  pendingFix?: FixReply;
+  retrying?: { commandId: string; fix: FixReply; attempt: number };
+  result?: { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
+};
+
+/** The decision point that gates a command, if any. */
+export function gatingDecision(context: ExecutorContext, commandId: string): DecisionPoint | undefined {
+  return context.decisionPoints.find((d) => d.whenTrue.includes(commandId) || d.whenFalse.includes(commandId));
+}
+
+/** Whether a gated command's branch was not taken (so it is skipped, which counts as settled). */
+function branchNotTaken(context: ExecutorContext, commandId: string): boolean {
+  const gate = gatingDecision(context, commandId);
+  if (!gate) return false;
+  const value = context.decisions[gate.id];
+  if (value === undefined || value === 'pending') return false;
+  return value ? !gate.whenTrue.includes(commandId) : !gate.whenFalse.includes(commandId);
+}
+
+/** Waiting commands on a branch that a decision did not take: they are skipped. */
+export function commandsOffBranch(context: ExecutorContext): string[] {
+  return context.order.filter((id) => context.commands[id]!.state === 'waiting' && branchNotTaken(context, id));
+}
+
+/**
+ * Waiting commands whose dependencies have all settled, in plan order. Nothing is ready while a
+ * failure is being handled (stop-on-failure).
+ */
+export function readyCommands(context: ExecutorContext): CommandState[] {
+  if (context.failure) return [];
+  const settled = (id: string) => {
+    const s = context.commands[id]?.state;
+    return s === 'done' || s === 'skipped';
+  };
+  return context.order
+    .map((id) => context.commands[id]!)
+    .filter((cmd) => cmd.state === 'waiting' && (context.deps[cmd.id] ?? []).every(settled));
+}

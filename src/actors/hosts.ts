@@ -1,0 +1,60 @@
+import { encodeJson } from '../events/codec.ts';
+import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
+import { defaultAdvisor } from '../recovery/advisor.ts';
+import { startCoordinator } from './coordinator/host.ts';
+import { startDecomposer } from './decomposer/host.ts';
+import { startExecutor } from './executor/host.ts';
+import { startMemory } from './memory/host.ts';
+import { startRecoverer } from './recoverer/host.ts';
+import type { Runtime } from './runtime.ts';
+
+export type Hosted = { names: ActorName[]; stop(): Promise<void> };
+
+async function startOne(rt: Runtime, name: ActorName): Promise<{ stop(): Promise<void> }> {
+  switch (name) {
+    case 'coordinator':
+      return startCoordinator(rt);
+    case 'decomposer':
+      return startDecomposer(rt);
+    case 'executor':
+      return startExecutor(rt);
+    case 'recoverer':
+      return startRecoverer(rt, await defaultAdvisor(rt));
+    case 'memory':
+      return startMemory(rt);
+    default: {
+      const never: never = name;
+      return never;
+    }
+  }
+}
+
+/** Starts the named actors in this process, each answering pings so `run` can see it is up. */
+export async function hostActors(rt: Runtime, names: readonly ActorName[] = actorNames): Promise<Hosted> {
+  const started = await Promise.all(names.map((n) => startOne(rt, n)));
+  const pings = names.map((n) => rt.nc.subscribe(commandSubjects.ping(n), {
+      callback: (_, m) => {
+        m.respond(encodeJson({ actor: n, pid: process.pid }));
+      },
+    }));
+  return {
+    names: [...names],
+    stop: async () => {
+      for (const p of pings) p.unsubscribe();
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
+}
+
+/** Actors that no process answers for right now. */
+export async function missingActors(rt: Runtime, timeoutMs = 300): Promise<ActorName[]> {
+  const answers = await Promise.all(
+    actorNames.map((n) =>
+      rt.nc.request(commandSubjects.ping(n), encodeJson({}), { timeout: timeoutMs }).then(
+        () => undefined,
+        () => n,
+      ),
+    ),
+  );
+  return answers.filter((n): n is ActorName => n !== undefined);
+}

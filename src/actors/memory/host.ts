@@ -1,0 +1,91 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { AgentEventSchema } from '../../events/agent-events.ts';
+import { decodeJson } from '../../events/codec.ts';
+import { EVENTS_STREAM, consumerNames, eventSubjects } from '../../events/subjects.ts';
+import { SnapshotStore } from '../../projections/snapshot-store.ts';
+import { TASK_HISTORY, evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../../projections/task-history.ts';
+import type { Runtime } from '../runtime.ts';
+
+export type MemoryOptions = { flushEvery?: number; flushMs?: number };
+
+/**
+ * The memory actor: a durable consumer of the whole event stream that folds what was learned into
+ * the task history and writes it in batches (every N events or T ms). Nobody waits on it. Events
+ * are acknowledged only after the batch that holds them is written, and the snapshot's sequence
+ * skips events a crash made it see twice, so each event is applied exactly once.
+ */
+export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
+  const flushEvery = options.flushEvery ?? rt.config.snapshots.everyEvents;
+  const flushMs = options.flushMs ?? 250;
+  const snapshots = await SnapshotStore.open(rt.nc);
+  const snapshot = await snapshots.load<TaskHistory>(TASK_HISTORY.name);
+  let state = snapshot?.version === TASK_HISTORY.version ? snapshot.state : initialTaskHistory();
+  let lastApplied = snapshot?.version === TASK_HISTORY.version ? snapshot.lastSeq : 0;
+  let batch: JsMsg[] = [];
+  let writing = Promise.resolve();
+
+  await ensureMemoryConsumer(rt);
+  const consumer = await rt.js.consumers.get(EVENTS_STREAM, consumerNames.memory());
+  const messages = await consumer.consume({ max_messages: 1000 });
+
+  const flush = () => {
+    if (batch.length === 0) return writing;
+    const acks = batch;
+    const snap = { version: TASK_HISTORY.version, lastSeq: lastApplied, at: new Date().toISOString(), state };
+    batch = [];
+    writing = writing
+      .then(() => snapshots.save(TASK_HISTORY.name, snap))
+      .then(() => acks.forEach((m) => m.ack()))
+      .catch((error: unknown) => rt.log.error('memory: batch write failed; its events will be redelivered', error));
+    return writing;
+  };
+  const timer = setInterval(() => void flush(), flushMs);
+
+  const loop = (async () => {
+    for await (const m of messages) {
+      if (m.seq > lastApplied) {
+        try {
+          state = evolveTaskHistory(state, { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq });
+        } catch (error) {
+          rt.log.warn(`memory: skipping undecodable event ${m.seq}: ${(error as Error).message}`);
+        }
+        lastApplied = m.seq;
+      }
+      batch.push(m);
+      if (batch.length >= flushEvery) void flush();
+    }
+  })();
+
+  return {
+    state: () => state,
+    stop: async () => {
+      clearInterval(timer);
+      await messages.close();
+      await loop;
+      await flush();
+    },
+  };
+}
+
+async function ensureMemoryConsumer(rt: Runtime): Promise<void> {
+  try {
+    await rt.store.jsm.consumers.info(EVENTS_STREAM, consumerNames.memory());
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+    await rt.store.jsm.consumers
+      .add(EVENTS_STREAM, {
+        durable_name: consumerNames.memory(),
+        filter_subject: eventSubjects.all(),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(30_000),
+        max_ack_pending: 20_000,
+      })
+      .catch(async (e: unknown) => {
+        await rt.store.jsm.consumers.info(EVENTS_STREAM, consumerNames.memory()).catch(() => {
+          throw e;
+        });
+      });
+  }
+}

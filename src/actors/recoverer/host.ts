@@ -1,0 +1,53 @@
+import { makeEvent } from '../../events/agent-events.ts';
+import { decodeJson, encodeJson } from '../../events/codec.ts';
+import { commandSubjects } from '../../events/subjects.ts';
+import { RecoverRequestSchema, type RecoverReply, type RecoverRequest } from '../../events/work-commands.ts';
+import type { Runtime } from '../runtime.ts';
+
+export type RecoveryAdvisor = (request: RecoverRequest) => Promise<RecoverReply>;
+
+/**
+ * Hosts the recoverer: answers recovery requests (core NATS request/reply, queue group, so
+ * replicas share them) and records each decision as RecoveryAttempted before replying.
+ */
+export async function startRecoverer(rt: Runtime, advise: RecoveryAdvisor) {
+  const sub = rt.nc.subscribe(commandSubjects.recover(), { queue: 'recoverer' });
+  const loop = (async () => {
+    for await (const m of sub) {
+      void (async () => {
+        try {
+          const request = decodeJson(RecoverRequestSchema, m.subject, m.data);
+          const started = performance.now();
+          const reply = await advise(request);
+          if (reply.decision !== 'give-up') await recordAttempt(rt, request, reply, performance.now() - started);
+          m.respond(encodeJson(reply));
+        } catch (error) {
+          rt.log.error('recovery request failed', error);
+          m.respond(encodeJson({ decision: 'give-up', reason: `recoverer error: ${(error as Error).message}` } satisfies RecoverReply));
+        }
+      })();
+    }
+  })();
+  return {
+    stop: async () => {
+      await sub.drain();
+      await loop;
+    },
+  };
+}
+
+async function recordAttempt(rt: Runtime, request: RecoverRequest, reply: Exclude<RecoverReply, { decision: 'give-up' }>, _ms: number) {
+  const fix = reply.decision === 'fix' ? reply : undefined;
+  await rt.store.append(
+    makeEvent('RecoveryAttempted', { runId: request.runId, taskId: request.taskId, id: `${request.runId}:${request.taskId}:${request.commandId}:${request.attempt}:RecoveryAttempted` }, {
+      commandId: request.commandId,
+      attempt: request.attempt,
+      strategyId: reply.strategyId,
+      source: fix?.source ?? 'pattern',
+      ...(reply.patternId ? { patternId: reply.patternId } : {}),
+      commands: fix?.commands ?? [],
+      retry: fix?.retry ?? false,
+      ...(fix?.diagnosis ? { diagnosis: fix.diagnosis } : {}),
+    }),
+  );
+}

@@ -1,0 +1,33 @@
+import { loadConfig } from '../config.ts';
+import { InputError } from '../errors.ts';
+import { actorNames, type ActorName } from '../events/subjects.ts';
+import { hostActors } from '../actors/hosts.ts';
+import { openRuntime, stderrLogger } from '../actors/runtime.ts';
+import { natsFor } from './nats-session.ts';
+
+/**
+ * `implement-agent actor <name> [--replicas N]` and `implement-agent up`: host actors in the
+ * foreground until SIGINT/SIGTERM, then stop cleanly (work in hand is left to be redelivered).
+ */
+export async function actorCommand(names: readonly string[], replicas = 1): Promise<number> {
+  for (const n of names) {
+    if (!actorNames.includes(n as ActorName)) throw new InputError(`unknown actor "${n}"; actors: ${actorNames.join(', ')}`);
+  }
+  const cwd = process.cwd();
+  const config = await loadConfig({ cwd });
+  const nats = await natsFor(config, cwd);
+  const log = stderrLogger(names.length === 1 ? names[0]! : 'up');
+  const runtimes = await Promise.all(Array.from({ length: replicas }, (_, i) => openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log)));
+  const hosted = await Promise.all(runtimes.map((rt) => hostActors(rt, names as ActorName[])));
+  log.info(`${names.join(', ')} up (${replicas} replica(s)) on ${nats.url}${nats.local ? ' (local nats-server; set NATS_URL to share it)' : ''}`);
+  if (nats.local) process.stdout.write(`NATS_URL=${nats.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info('stopping');
+  await Promise.all(hosted.map((h) => h.stop()));
+  await Promise.all(runtimes.map((rt) => rt.nc.drain()));
+  await nats.stop();
+  return 0;
+}

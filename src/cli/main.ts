@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { AgentError, InputError } from '../errors.ts';
+import { ContinuePolicySchema } from '../events/agent-events.ts';
+import { actorNames } from '../events/subjects.ts';
+import { killAllCommandGroups } from '../exec/run-command.ts';
+import { actorCommand } from './actor-cmd.ts';
+import { runCommand } from './run-cmd.ts';
+
+const USAGE = `implement-agent: executes an implementation task list fast
+
+usage:
+  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N]
+                      [--continue never|dependencies-successful|always] [--force] [--json]
+  implement-agent up                      all actors in this process (and a local NATS if NATS_URL is unset)
+  implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
+
+environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
+exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      const { values, positionals } = parse(rest, {
+        workdir: { type: 'string' },
+        llm: { type: 'string' },
+        concurrency: { type: 'string' },
+        continue: { type: 'string' },
+        config: { type: 'string' },
+        force: { type: 'boolean' },
+        json: { type: 'boolean' },
+      });
+      if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
+      const llm = values.llm as string | undefined;
+      if (llm !== undefined && llm !== 'openai' && llm !== 'offline') throw new InputError(`--llm must be openai or offline, not "${llm}"`);
+      const policy = values.continue === undefined ? undefined : ContinuePolicySchema.safeParse(values.continue);
+      if (policy && !policy.success) throw new InputError(`--continue must be one of ${ContinuePolicySchema.options.join(', ')}`);
+      return runCommand({
+        tasksFile: positionals[0]!,
+        ...(values.workdir ? { workdir: values.workdir as string } : {}),
+        ...(llm ? { llm } : {}),
+        ...(values.concurrency ? { concurrency: positiveInt(values.concurrency as string, '--concurrency') } : {}),
+        ...(policy?.success ? { continuePolicy: policy.data } : {}),
+        ...(values.config ? { config: values.config as string } : {}),
+        force: values.force === true,
+        json: values.json === true,
+      });
+    }
+    case 'up':
+      parse(rest, {});
+      return actorCommand(actorNames);
+    case 'actor': {
+      const { values, positionals } = parse(rest, { replicas: { type: 'string' } });
+      if (positionals.length !== 1) throw new InputError(`actor takes one name: ${actorNames.join(', ')}`);
+      return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new InputError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']) {
+  try {
+    return parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new InputError((cause as Error).message, undefined, { cause });
+  }
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`${flag} must be a positive whole number, not "${value}"`);
+  return n;
+}
+
+process.once('exit', killAllCommandGroups);
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const code = error instanceof AgentError ? error.exitCode : 1;
+    process.stderr.write(`implement-agent: ${error instanceof AgentError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.exitCode = code;
+  },
+);

@@ -1,0 +1,58 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+
+const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: string, text: string) => (useColour ? `\u001b[${code}m${text}\u001b[0m` : text);
+export const colours = {
+  green: (t: string) => paint('32', t),
+  red: (t: string) => paint('31', t),
+  yellow: (t: string) => paint('33', t),
+  dim: (t: string) => paint('2', t),
+  bold: (t: string) => paint('1', t),
+};
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+
+/** Turns a run's events into the terminal lines a person follows: a line per task state change. */
+export function progressPrinter(write: (line: string) => void) {
+  const titles = new Map<string, string>();
+  const sources = new Map<string, string>();
+  const name = (taskId: string) => `${taskId}. ${titles.get(taskId) ?? ''}`.trim();
+  return (event: StoredEvent) => {
+    const id = event.taskId ?? '';
+    switch (event.type) {
+      case 'RunStarted':
+        write(colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) + (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''));
+        return;
+      case 'TaskSubmitted':
+        titles.set(id, event.data.task.title);
+        return;
+      case 'PlanCreated':
+        sources.set(id, event.data.source);
+        write(`${colours.dim('▶')} ${name(id)} ${colours.dim(`(${event.data.plan.commands.length} command(s), ${event.data.source} plan)`)}`);
+        return;
+      case 'RecoveryAttempted':
+        write(`  ${colours.yellow('↻')} ${name(id)}: recovering ${event.data.commandId} with ${event.data.patternId ?? event.data.source}/${event.data.strategyId}`);
+        return;
+      case 'CommandDenied':
+        write(`  ${colours.red('⊘')} ${name(id)}: denied \`${event.data.command}\` (${event.data.rule})`);
+        return;
+      case 'TaskCompleted':
+        write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : ''}`);
+        return;
+      case 'TaskFailed':
+        write(`${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}`);
+        return;
+      case 'TaskSkipped':
+        write(`${colours.yellow('-')} ${name(id)} ${colours.yellow(`skipped: ${event.data.reason}`)}`);
+        return;
+      case 'RunFinished': {
+        const d = event.data;
+        const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
+        write(d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`));
+        return;
+      }
+      default:
+        return;
+    }
+  };
+}

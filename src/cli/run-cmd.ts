@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { loadConfig, type ConfigOverrides } from '../config.ts';
+import { InputError } from '../errors.ts';
+import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
+import { eventSubjects } from '../events/subjects.ts';
+import type { StartRun } from '../events/work-commands.ts';
+import { publishWork } from '../nats/work-queue.ts';
+import { parseTasks } from '../spec/tasks-parser.ts';
+import { hostActors, missingActors } from '../actors/hosts.ts';
+import { openRuntime, stderrLogger } from '../actors/runtime.ts';
+import { natsFor } from './nats-session.ts';
+import { progressPrinter } from './progress.ts';
+
+export type RunFlags = {
+  tasksFile: string;
+  workdir?: string;
+  json?: boolean;
+  force?: boolean;
+  concurrency?: number;
+  continuePolicy?: ContinuePolicy;
+  llm?: 'openai' | 'offline';
+  config?: string;
+};
+
+const MAX_TASKS_FILE = 5 * 1024 * 1024;
+
+/** `implement-agent run`: returns the exit code (0 all tasks succeeded, 1 one failed). */
+export async function runCommand(flags: RunFlags): Promise<number> {
+  const cwd = process.cwd();
+  const overrides: ConfigOverrides = {
+    execution: {
+      ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+      ...(flags.continuePolicy ? { continuePolicy: flags.continuePolicy } : {}),
+    },
+    llm: flags.llm ? { mode: flags.llm } : {},
+  };
+  const config = await loadConfig({ cwd, flags: overrides, ...(flags.config ? { file: flags.config } : {}) });
+  const tasksFile = resolve(cwd, flags.tasksFile);
+  const workdir = resolve(cwd, flags.workdir ?? '.');
+  const tasks = parseTasks(await readTasksFile(tasksFile), flags.tasksFile).map((t) => (flags.force ? { ...t, done: false } : t));
+  await stat(workdir).catch(() => {
+    throw new InputError(`working directory ${workdir} does not exist`);
+  });
+
+  const nats = await natsFor(config, cwd);
+  const log = stderrLogger('implement-agent', true);
+  const rt = await openRuntime(nats.url, config, 'implement-agent run', log).catch(async (e: unknown) => {
+    await nats.stop();
+    throw e;
+  });
+  const missing = await missingActors(rt);
+  const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
+
+  const runId = newRunId();
+  const print = flags.json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
+  let finish: (status: 'succeeded' | 'failed') => void = () => {};
+  const finished = new Promise<'succeeded' | 'failed'>((r) => (finish = r));
+  const following = await rt.store.follow({ subject: eventSubjects.run(runId), from: 'start' }, (event) => {
+    print(event);
+    if (event.type === 'RunFinished') finish(event.data.status);
+  });
+  const start: StartRun = {
+    runId,
+    tasksFile,
+    workdir,
+    tasks,
+    options: { concurrency: config.execution.concurrency, continuePolicy: config.execution.continuePolicy, llm: config.llm.mode ?? 'offline' },
+  };
+  const interrupted = new Promise<'interrupted'>((r) => process.once('SIGINT', () => r('interrupted')));
+  try {
+    await publishWork(rt.js, 'coordinator', 'start', start, `start:${runId}`);
+    const status = await Promise.race([finished, interrupted]);
+    if (status === 'interrupted') {
+      process.stderr.write(`interrupted; resume later with the same events: run ${runId}\n`);
+      return 130;
+    }
+    return status === 'succeeded' ? 0 : 1;
+  } finally {
+    await following.stop();
+    await hosted?.stop();
+    await rt.nc.drain();
+    await nats.stop();
+  }
+}
+
+async function readTasksFile(path: string): Promise<string> {
+  const info = await stat(path).catch((cause: unknown) => {
+    throw new InputError(`cannot read the task list: ${(cause as Error).message}`, { file: path }, { cause });
+  });
+  if (!info.isFile()) throw new InputError('not a file', { file: path });
+  if (info.size > MAX_TASKS_FILE) throw new InputError(`task list is ${info.size} bytes; the limit is ${MAX_TASKS_FILE}`, { file: path });
+  return readFile(path, 'utf8');
+}
+
+/** Sortable by time, unique enough across processes, and a valid NATS subject token. */
+export function newRunId(): string {
+  return `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { InputError } from './errors.ts';
+import { ContinuePolicySchema } from './events/agent-events.ts';
+
+export const CONFIG_FILE = 'implement-agent.config.json';
+
+/** Every setting and its default, in one place. */
+export const ConfigSchema = z
+  .object({
+    natsUrl: z.string().optional(),
+    stateDir: z.string().default('.implement-agent'),
+    llm: z
+      .object({
+        mode: z.enum(['openai', 'offline']).optional(),
+        baseUrl: z.string().url().optional(),
+        apiKey: z.string().optional(),
+        model: z.string().default('gpt-4o-mini'),
+        timeoutMs: z.number().int().positive().default(60_000),
+        maxRetries: z.number().int().nonnegative().default(2),
+        strategy: z.enum(['batched', 'single', 'sequential']).default('batched'),
+        /** Tokens (prompt + completion) one run may spend. */
+        tokenBudget: z.number().int().positive().default(200_000),
+      })
+      .strict()
+      .prefault({}),
+    execution: z
+      .object({
+        concurrency: z.number().int().min(1).max(64).default(3),
+        continuePolicy: ContinuePolicySchema.default('dependencies-successful'),
+        commandTimeoutMs: z.number().int().positive().default(300_000),
+        tailChars: z.number().int().positive().default(4000),
+        keepBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        heartbeatMs: z.number().int().positive().default(5000),
+      })
+      .strict()
+      .prefault({}),
+    policy: z.object({ allow: z.array(z.string()).default([]) }).strict().prefault({}),
+    cache: z
+      .object({
+        similarityThreshold: z.number().min(0).max(1).default(0.85),
+        maxEntries: z.number().int().positive().default(1000),
+      })
+      .strict()
+      .prefault({}),
+    recovery: z
+      .object({
+        patternsFile: z.string().optional(),
+        patternAttemptsBeforeLlm: z.number().int().nonnegative().default(3),
+        maxAttemptsPerTask: z.number().int().positive().default(6),
+      })
+      .strict()
+      .prefault({}),
+    snapshots: z
+      .object({
+        everyEvents: z.number().int().positive().default(1000),
+        everyMs: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type ConfigOverrides = DeepPartial<z.input<typeof ConfigSchema>>;
+
+/**
+ * Flags, then environment, then implement-agent.config.json, then defaults. A bad file or value
+ * is an InputError naming the file and the field.
+ */
+export async function loadConfig(options: {
+  cwd?: string;
+  file?: string;
+  flags?: ConfigOverrides;
+  env?: NodeJS.ProcessEnv;
+} = {}): Promise<Config> {
+  const env = options.env ?? process.env;
+  const path = resolve(options.cwd ?? process.cwd(), options.file ?? CONFIG_FILE);
+  const fromFile = await readConfigFile(path, options.file !== undefined);
+  const fromEnv: ConfigOverrides = {
+    ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
+    llm: {
+      ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
+      ...(env.OPENAI_BASE_URL ? { baseUrl: env.OPENAI_BASE_URL } : {}),
+      ...(env.IMPLEMENT_AGENT_MODEL ? { model: env.IMPLEMENT_AGENT_MODEL } : {}),
+    },
+  };
+  const merged = [fromFile, fromEnv, options.flags ?? {}].reduce<Record<string, unknown>>((acc, layer) => merge(acc, layer), {});
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(`invalid configuration at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, { file: path });
+  }
+  const config = parsed.data;
+  // No key and no explicit mode: offline, so the example and cached plans work without an account.
+  config.llm.mode ??= config.llm.apiKey || config.llm.baseUrl ? 'openai' : 'offline';
+  return config;
+}
+
+async function readConfigFile(path: string, required: boolean): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    if (!required && (cause as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new InputError(`cannot read config: ${(cause as Error).message}`, { file: path }, { cause });
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
+    return value as Record<string, unknown>;
+  } catch (cause) {
+    throw new InputError(`config is not valid JSON: ${(cause as Error).message}`, { file: path }, { cause });
+  }
+}
+
+function merge(base: Record<string, unknown>, layer: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] =
+      isPlainObject(value) && isPlainObject(prev) ? merge(prev, value) : isPlainObject(value) ? merge({}, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Names of environment variables whose values the agent keeps from children and from the log. */
+export const SECRET_ENV = /(^OPENAI_|^NATS_(USER|PASSWORD|TOKEN|CREDS|NKEY)|API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)/i;

@@ -1,0 +1,61 @@
+/**
+ * The error family of implement-agent. Callers branch on the class or its fields, never on
+ * message text. `exitCode` is what the CLI exits with when the error reaches it.
+ */
+export class AgentError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input a user gave us is wrong: a task file, a flag, a config file, a pattern file. Exit 2. */
+export class InputError extends AgentError {
+  override readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly where?: { file?: string; line?: number },
+    options?: { cause?: unknown },
+  ) {
+    super(where?.file ? `${where.file}${where.line ? `:${where.line}` : ''}: ${message}` : message, options);
+  }
+}
+
+/** The environment cannot host a run: no nats-server binary, NATS unreachable. Exit 2. */
+export class EnvironmentError extends AgentError {
+  override readonly exitCode = 2;
+}
+
+/** An append whose expected last subject sequence did not hold (JetStream API error 10071). */
+export class AppendConflictError extends AgentError {
+  constructor(
+    readonly subject: string,
+    readonly expectedLastSequence: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`append to ${subject} conflicted: expected last sequence ${expectedLastSequence}`, options);
+  }
+}
+
+/** Bytes on the wire that are not a valid message of the schema they claim to be. */
+export class DecodeError extends AgentError {
+  constructor(
+    message: string,
+    readonly subject: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${subject}: ${message}`, options);
+  }
+}
+
+/** An LLM call failed or its reply did not validate (after the repair attempt). */
+export class LlmError extends AgentError {
+  constructor(
+    message: string,
+    readonly kind: 'offline' | 'transport' | 'invalid-reply' | 'budget',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
+import { TaskSpecSchema } from '../spec/task-spec.ts';
+
+/**
+ * The one stream of this system: every event appended to AGENT_EVENTS. The TypeScript types
+ * are inferred from these schemas; no other module spells an event type as a string literal.
+ */
+
+const envelope = {
+  id: z.string().min(1),
+  v: z.literal(1),
+  runId: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  taskId: z.string().optional(),
+  /** ISO-8601 time the event was made. */
+  at: z.string(),
+  causationId: z.string().optional(),
+};
+
+function defineEvent<T extends string, D extends z.ZodType>(type: T, data: D) {
+  return z.object({ ...envelope, type: z.literal(type), data });
+}
+
+export const ContinuePolicySchema = z.enum(['never', 'dependencies-successful', 'always']);
+export type ContinuePolicy = z.infer<typeof ContinuePolicySchema>;
+
+const CommandPurposeSchema = z.enum(['plan', 'recovery', 'check', 'decision']);
+const RecoverySourceSchema = z.enum(['pattern', 'learned', 'llm']);
+const FailureStageSchema = z.enum(['planning', 'policy', 'execution', 'recovery', 'verification', 'dependency']);
+
+const commandRef = {
+  commandId: z.string(),
+  command: z.string(),
+  attempt: z.number().int().nonnegative(),
+  purpose: CommandPurposeSchema,
+};
+const recoveryRef = {
+  commandId: z.string(),
+  attempt: z.number().int().nonnegative(),
+  patternId: z.string().optional(),
+  strategyId: z.string(),
+  source: RecoverySourceSchema,
+};
+
+export const RunStarted = defineEvent(
+  'RunStarted',
+  z.object({
+    tasksFile: z.string(),
+    workdir: z.string(),
+    taskIds: z.array(z.string()),
+    alreadyDone: z.array(z.string()),
+    concurrency: z.number().int().positive(),
+    continuePolicy: ContinuePolicySchema,
+    llm: z.enum(['openai', 'offline']),
+  }),
+);
+export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
+export const PlanCacheHit = defineEvent(
+  'PlanCacheHit',
+  z.object({
+    key: z.string(),
+    entryKey: z.string(),
+    match: z.enum(['exact', 'similar']),
+    similarity: z.number(),
+    adaptations: z.array(z.object({ from: z.string(), to: z.string() })),
+  }),
+);
+export const PlanCacheMiss = defineEvent(
+  'PlanCacheMiss',
+  z.object({ key: z.string(), reason: z.string(), bestEntryKey: z.string().optional(), bestSimilarity: z.number().optional() }),
+);
+export const LlmCalled = defineEvent(
+  'LlmCalled',
+  z.object({
+    purpose: z.string(),
+    model: z.string(),
+    durationMs: z.number().nonnegative(),
+    ok: z.boolean(),
+    promptTokens: z.number().int().nonnegative().optional(),
+    completionTokens: z.number().int().nonnegative().optional(),
+    error: z.string().optional(),
+  }),
+);
+export const PlanCreated = defineEvent(
+  'PlanCreated',
+  z.object({
+    source: PlanSourceSchema,
+    strategy: z.string().optional(),
+    taskKey: z.string(),
+    contextChecksum: z.string(),
+    /** The normalised task text the key was computed from; similar-hit matching reads it. */
+    taskText: z.string(),
+    plan: PlanSchema,
+    durationMs: z.number().nonnegative(),
+  }),
+);
+export const CommandStarted = defineEvent('CommandStarted', z.object({ ...commandRef }));
+export const CommandHeartbeat = defineEvent(
+  'CommandHeartbeat',
+  z.object({ commandId: z.string(), attempt: z.number().int().nonnegative(), elapsedMs: z.number(), lastLine: z.string() }),
+);
+export const CommandFinished = defineEvent(
+  'CommandFinished',
+  z.object({
+    ...commandRef,
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    timedOut: z.boolean(),
+    durationMs: z.number().nonnegative(),
+    startedAt: z.string(),
+    stdoutTail: z.string(),
+    stderrTail: z.string(),
+    truncated: z.boolean(),
+    /** Object-store name of the whole output when it did not fit in the tails. */
+    outputRef: z.string().optional(),
+  }),
+);
+export const CommandDenied = defineEvent(
+  'CommandDenied',
+  z.object({ commandId: z.string(), command: z.string(), rule: z.string(), reason: z.string() }),
+);
+export const RecoveryAttempted = defineEvent(
+  'RecoveryAttempted',
+  z.object({ ...recoveryRef, commands: z.array(z.string()), retry: z.boolean(), diagnosis: z.string().optional() }),
+);
+export const RecoveryResolved = defineEvent('RecoveryResolved', z.object({ ...recoveryRef, durationMs: z.number() }));
+export const RecoveryFailed = defineEvent(
+  'RecoveryFailed',
+  z.object({ ...recoveryRef, durationMs: z.number(), reason: z.string() }),
+);
+export const TaskCompleted = defineEvent(
+  'TaskCompleted',
+  z.object({ durationMs: z.number().nonnegative(), commands: z.number().int(), recoveries: z.number().int() }),
+);
+export const TaskFailed = defineEvent(
+  'TaskFailed',
+  z.object({ stage: FailureStageSchema, reason: z.string(), commandId: z.string().optional() }),
+);
+export const TaskSkipped = defineEvent('TaskSkipped', z.object({ reason: z.string() }));
+export const RunFinished = defineEvent(
+  'RunFinished',
+  z.object({
+    status: z.enum(['succeeded', 'failed']),
+    completed: z.array(z.string()),
+    failed: z.array(z.string()),
+    skipped: z.array(z.string()),
+    durationMs: z.number().nonnegative(),
+  }),
+);
+
+export const AgentEventSchema = z.discriminatedUnion('type', [
+  RunStarted,
+  TaskSubmitted,
+  PlanCacheHit,
+  PlanCacheMiss,
+  LlmCalled,
+  PlanCreated,
+  CommandStarted,
+  CommandHeartbeat,
+  CommandFinished,
+  CommandDenied,
+  RecoveryAttempted,
+  RecoveryResolved,
+  RecoveryFailed,
+  TaskCompleted,
+  TaskFailed,
+  TaskSkipped,
+  RunFinished,
+]);
+
+export type AgentEvent = z.infer<typeof AgentEventSchema>;
+export type AgentEventType = AgentEvent['type'];
+export type EventOf<T extends AgentEventType> = Extract<AgentEvent, { type: T }>;
+export type EventData<T extends AgentEventType> = EventOf<T>['data'];
+
+/** Every event type, in declaration order: for docs, `watch --type` validation and tests. */
+export const agentEventTypes = AgentEventSchema.options.map((o) => o.shape.type.value) as AgentEventType[];
+
+/** An event as read back from the stream: the envelope plus its stream sequence. */
+export type StoredEvent = AgentEvent & { seq: number };
+
+/** Makes an event with a fresh envelope; `id` should be deterministic where the effect may be redone. */
+export function makeEvent<T extends AgentEventType>(
+  type: T,
+  fields: { runId: string; taskId?: string; id?: string; causationId?: string; at?: Date },
+  data: EventData<T>,
+): EventOf<T> {
+  const event = {
+    id: fields.id ?? crypto.randomUUID(),
+    v: 1 as const,
+    type,
+    runId: fields.runId,
+    at: (fields.at ?? new Date()).toISOString(),
+    data,
+    ...(fields.taskId !== undefined ? { taskId: fields.taskId } : {}),
+    ...(fields.causationId !== undefined ? { causationId: fields.causationId } : {}),
+  };
+  return event as unknown as EventOf<T>;
+}
+
+/** Terminal task events: after one of these a task takes no further part in its run. */
+export function isTaskTerminal(event: AgentEvent): boolean {
+  return event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped';
+}

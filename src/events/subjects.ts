@@ -1,0 +1,50 @@
+import type { AgentEventType } from './agent-events.ts';
+
+/** Every NATS subject and JetStream name of the system is built here, nowhere else. */
+
+export const EVENTS_STREAM = 'AGENT_EVENTS';
+export const WORK_STREAM = 'AGENT_WORK';
+export const SNAPSHOT_BUCKET = 'agent_snapshots';
+export const OUTPUT_BUCKET = 'agent_outputs';
+
+const NO_TASK = '_';
+
+/** Task ids contain dots ("1.1"), which NATS reserves as token separators. */
+export function taskToken(taskId: string | undefined): string {
+  return taskId === undefined ? NO_TASK : taskId.replaceAll('.', '-');
+}
+
+export const eventSubjects = {
+  /** Where one event is stored: agent.events.<runId>.<task|_>.<Type>. */
+  of: (runId: string, taskId: string | undefined, type: AgentEventType) =>
+    `agent.events.${runId}.${taskToken(taskId)}.${type}`,
+  all: () => 'agent.events.>',
+  run: (runId: string) => `agent.events.${runId}.>`,
+  task: (runId: string, taskId: string) => `agent.events.${runId}.${taskToken(taskId)}.*`,
+  type: (type: AgentEventType) => `agent.events.*.*.${type}`,
+  /** Filter for watch: any part left out matches everything. */
+  filter: (f: { runId?: string; taskId?: string; type?: AgentEventType }) =>
+    `agent.events.${f.runId ?? '*'}.${f.taskId === undefined ? '*' : taskToken(f.taskId)}.${f.type ?? '*'}`,
+};
+
+export type ActorName = 'coordinator' | 'decomposer' | 'executor' | 'recoverer' | 'memory';
+export const actorNames: readonly ActorName[] = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'];
+
+/** Actors that take work from the AGENT_WORK work queue; the others answer requests or read events. */
+export type WorkActor = 'coordinator' | 'decomposer' | 'executor';
+export const workActors: readonly WorkActor[] = ['coordinator', 'decomposer', 'executor'];
+
+export const commandSubjects = {
+  /** Work items: agent.cmd.<actor>.<verb>, stored in the AGENT_WORK work queue. */
+  work: (actor: WorkActor, verb: string) => `agent.cmd.${actor}.${verb}`,
+  actorWork: (actor: WorkActor) => `agent.cmd.${actor}.>`,
+  /** Request/reply, core NATS with a queue group: the recoverer's decisions. */
+  recover: () => 'agent.cmd.recoverer.recover',
+  /** Liveness: every host answers on agent.ctl.<actor>.ping. */
+  ping: (actor: ActorName) => `agent.ctl.${actor}.ping`,
+};
+
+export const consumerNames = {
+  work: (actor: WorkActor) => `work-${actor}`,
+  memory: () => 'memory',
+};

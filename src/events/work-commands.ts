@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { PlanSchema } from '../plan/plan-schema.ts';
+import { TaskSpecSchema } from '../spec/task-spec.ts';
+import { ContinuePolicySchema } from './agent-events.ts';
+
+/** Messages between actors (work items and requests), as opposed to the events they record. */
+
+export const RunOptionsSchema = z.object({
+  concurrency: z.number().int().positive(),
+  continuePolicy: ContinuePolicySchema,
+  llm: z.enum(['openai', 'offline']),
+});
+export type RunOptions = z.infer<typeof RunOptionsSchema>;
+
+export const StartRunSchema = z.object({
+  runId: z.string(),
+  tasksFile: z.string(),
+  workdir: z.string(),
+  tasks: z.array(TaskSpecSchema),
+  options: RunOptionsSchema,
+});
+export type StartRun = z.infer<typeof StartRunSchema>;
+
+export const PlanTaskSchema = z.object({
+  runId: z.string(),
+  workdir: z.string(),
+  task: TaskSpecSchema,
+  /** A heading with subtasks and no commands: its own plan is empty. */
+  group: z.boolean(),
+  llm: z.enum(['openai', 'offline']),
+});
+export type PlanTask = z.infer<typeof PlanTaskSchema>;
+
+export const ExecuteTaskSchema = z.object({
+  runId: z.string(),
+  taskId: z.string(),
+  workdir: z.string(),
+  plan: PlanSchema,
+  /** The PlanCreated event id this execution follows. */
+  planEventId: z.string(),
+});
+export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
+
+export const RecoverRequestSchema = z.object({
+  runId: z.string(),
+  taskId: z.string(),
+  workdir: z.string(),
+  commandId: z.string(),
+  command: z.string(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  stdoutTail: z.string(),
+  stderrTail: z.string(),
+  /** Recovery attempts already made for this command, oldest first. */
+  attempt: z.number().int().nonnegative(),
+  tried: z.array(z.object({ strategyId: z.string(), fingerprint: z.string() })),
+  llm: z.enum(['openai', 'offline']),
+});
+export type RecoverRequest = z.infer<typeof RecoverRequestSchema>;
+
+export const RecoverReplySchema = z.discriminatedUnion('decision', [
+  z.object({
+    decision: z.literal('fix'),
+    patternId: z.string().optional(),
+    strategyId: z.string(),
+    source: z.enum(['pattern', 'learned', 'llm']),
+    commands: z.array(z.string()),
+    retry: z.boolean(),
+    diagnosis: z.string().optional(),
+  }),
+  z.object({ decision: z.literal('benign'), patternId: z.string(), strategyId: z.string() }),
+  z.object({ decision: z.literal('give-up'), reason: z.string() }),
+]);
+export type RecoverReply = z.infer<typeof RecoverReplySchema>;

@@ -1,0 +1,119 @@
+import { execa } from 'execa';
+import { OutputCapture } from './output-capture.ts';
+
+export type RunOptions = {
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Characters of each stream kept for the event. */
+  tailChars: number;
+  /** Bytes of output kept whole for the object store; past it the output is truncated. */
+  keepBytes: number;
+  heartbeatMs?: number;
+  onHeartbeat?: (elapsedMs: number, lastLine: string) => void;
+  killGraceMs?: number;
+  /** Values to blank out of the captured output before anyone sees it. */
+  secrets?: readonly string[];
+};
+
+export type CommandResult = {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  durationMs: number;
+  startedAt: string;
+  stdoutTail: string;
+  stderrTail: string;
+  truncated: boolean;
+  /** The output (stdout then stderr, up to keepBytes each) when the tails do not hold all of it. */
+  fullOutput?: string;
+};
+
+/** Process groups we started and have not reaped: killed on shutdown so nothing outlives us. */
+const liveGroups = new Set<number>();
+
+export function killAllCommandGroups(): void {
+  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+  liveGroups.clear();
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs one command with bash in its own process group. A timeout signals the whole group
+ * (grandchildren too: TERM, then KILL after a grace period), and when bash exits, whatever it
+ * left running in its group is killed, so no command outlives its result.
+ */
+export async function runShellCommand(command: string, options: RunOptions): Promise<CommandResult> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const child = execa('bash', ['-c', command], {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    detached: true,
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+  });
+  const pgid = child.pid;
+  if (pgid !== undefined) liveGroups.add(pgid);
+  const stdout = new OutputCapture(options.tailChars, options.keepBytes);
+  const stderr = new OutputCapture(options.tailChars, options.keepBytes);
+  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+  let timedOut = false;
+  const grace = options.killGraceMs ?? 2000;
+  let killTimer: NodeJS.Timeout | undefined;
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    if (pgid === undefined) return;
+    killGroup(pgid, 'SIGTERM');
+    killTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), grace);
+  }, options.timeoutMs);
+  const heartbeat =
+    options.onHeartbeat && options.heartbeatMs
+      ? setInterval(() => options.onHeartbeat!(Date.now() - started, stdout.lastLine() || stderr.lastLine()), options.heartbeatMs)
+      : undefined;
+  // bash is gone: reap what it left in its group, or their open pipes would hold the result back.
+  child.on('exit', () => {
+    if (pgid !== undefined) killGroup(pgid, 'SIGKILL');
+  });
+
+  const result = await child;
+  clearTimeout(timeout);
+  if (killTimer) clearTimeout(killTimer);
+  if (heartbeat) clearInterval(heartbeat);
+  if (pgid !== undefined) liveGroups.delete(pgid);
+
+  const secrets = options.secrets ?? [];
+  const truncated = stdout.overflowed || stderr.overflowed;
+  return {
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    timedOut,
+    durationMs: Date.now() - started,
+    startedAt,
+    stdoutTail: redact(stdout.tail(), secrets),
+    stderrTail: redact(stderr.tail(), secrets),
+    truncated,
+    ...(truncated ? { fullOutput: redact(`${stdout.kept()}\n--- stderr ---\n${stderr.kept()}`, secrets) } : {}),
+  };
+}
+
+/** Replaces every occurrence of each secret value with a marker. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 6) out = out.split(secret).join('[REDACTED]');
+  }
+  return out;
+}

@@ -1,0 +1,162 @@
+import { parse, type ParseEntry } from 'shell-quote';
+
+/** What one shell command line touches, as far as a static reading can tell. */
+export type CommandEffects = {
+  reads: string[];
+  writes: string[];
+  /** Changes the environment for later commands (cd, export, installs, git checkout...). */
+  barrier: boolean;
+  /** Some part of the line does things we cannot see (an unknown program): order it fully. */
+  opaque: boolean;
+  /** The words a reader of the graph wants: why this command is a barrier or opaque. */
+  notes: string[];
+  /** The programs the line runs, in order (first word of each simple command). */
+  programs: string[];
+};
+
+const CONTROL_OPS = new Set(['&&', '||', ';', ';;', '|', '|&', '&', '(', ')']);
+const WRITE_REDIRECTS = new Set(['>', '>>', '>|', '&>', '&>>']);
+
+/** Programs that change the shell or machine state later commands see. */
+const ENV_CHANGERS = new Set(['cd', 'pushd', 'popd', 'export', 'unset', 'source', '.', 'alias', 'set', 'shopt', 'ulimit', 'umask', 'nvm', 'conda', 'pyenv', 'corepack', 'apt-get', 'apt', 'yum', 'dnf', 'apk', 'brew']);
+/** Subcommands that install or switch things. */
+const ENV_SUBCOMMANDS: Record<string, Set<string>> = {
+  npm: new Set(['install', 'i', 'ci', 'add', 'uninstall', 'link', 'update']),
+  pnpm: new Set(['install', 'i', 'add', 'remove', 'update']),
+  yarn: new Set(['install', 'add', 'remove', '']),
+  pip: new Set(['install', 'uninstall']),
+  pip3: new Set(['install', 'uninstall']),
+  git: new Set(['checkout', 'switch', 'reset', 'pull', 'merge', 'rebase', 'stash', 'init', 'clone', 'restore']),
+};
+
+/** Programs whose file effects we understand: which arguments they read and write. */
+type Reader = (args: string[]) => { reads: string[]; writes: string[] } | undefined;
+const lastIsTarget: Reader = (args) => ({ reads: args.slice(0, -1), writes: args.slice(-1) });
+const allWritten: Reader = (args) => ({ reads: [], writes: args });
+const allRead: Reader = (args) => ({ reads: args, writes: [] });
+const KNOWN: Record<string, Reader> = {
+  mkdir: allWritten,
+  touch: allWritten,
+  rm: allWritten,
+  rmdir: allWritten,
+  chmod: (args) => ({ reads: [], writes: args.slice(1) }),
+  cp: lastIsTarget,
+  ln: lastIsTarget,
+  mv: (args) => ({ reads: [], writes: args }),
+  cat: allRead,
+  head: allRead,
+  tail: allRead,
+  wc: allRead,
+  ls: allRead,
+  test: allRead,
+  '[': allRead,
+  stat: allRead,
+  diff: allRead,
+  cmp: allRead,
+  grep: (args) => ({ reads: args.slice(1), writes: [] }),
+  echo: () => ({ reads: [], writes: [] }),
+  printf: () => ({ reads: [], writes: [] }),
+  true: () => ({ reads: [], writes: [] }),
+  false: () => ({ reads: [], writes: [] }),
+  sleep: () => ({ reads: [], writes: [] }),
+  pwd: () => ({ reads: [], writes: [] }),
+  tee: allWritten,
+  sed: (args) => (args.some((a) => a === '-i' || a.startsWith('-i')) ? { reads: [], writes: args.slice(1) } : { reads: args.slice(1), writes: [] }),
+  node: (args) => (args[0] === '-e' || args[0] === '--eval' || args[0] === '-p' ? undefined : { reads: args.slice(0, 1), writes: [] }),
+};
+
+/**
+ * Reads a command line with a real shell tokenizer (quotes, redirections, pipes, subshells) and
+ * says what it reads, writes, and whether it is a barrier. Anything not understood is opaque.
+ */
+export function analyzeCommand(line: string): CommandEffects {
+  const effects: CommandEffects = { reads: [], writes: [], barrier: false, opaque: false, notes: [], programs: [] };
+  const { text, heredoc } = stripHeredocBodies(line);
+  let tokens: ParseEntry[];
+  try {
+    tokens = parse(text, (name) => `$${name}`);
+  } catch {
+    return { ...effects, opaque: true, notes: ['could not be tokenized'] };
+  }
+  if (heredoc) effects.notes.push('heredoc');
+
+  let words: string[] = [];
+  const flush = () => {
+    if (words.length > 0) readSimpleCommand(words, effects);
+    words = [];
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (typeof token === 'string') {
+      words.push(token);
+      continue;
+    }
+    if ('comment' in token) break;
+    if (!('op' in token)) continue;
+    if (token.op === 'glob') {
+      words.push((token as { pattern: string }).pattern);
+      continue;
+    }
+    if (CONTROL_OPS.has(token.op)) {
+      flush();
+      continue;
+    }
+    // A redirection: an fd number before it is not an argument; the word after it is a path.
+    const op: string = token.op;
+    if (/^\d+$/.test(words[words.length - 1] ?? '')) words.pop();
+    const target = tokens[i + 1];
+    if (op === '<' && typeof tokens[i + 1] === 'object' && (tokens[i + 1] as { op?: string }).op === '<') {
+      i += 2; // `<<EOF`: the delimiter word, not a file
+      continue;
+    }
+    if (typeof target !== 'string') continue;
+    i++;
+    if (op === '>&' || op === '<&') continue; // fd duplication: 2>&1
+    if (WRITE_REDIRECTS.has(op)) effects.writes.push(target);
+    else if (op === '<') effects.reads.push(target);
+  }
+  flush();
+  effects.reads = effects.reads.filter(isPathLike);
+  effects.writes = effects.writes.filter(isPathLike);
+  return effects;
+}
+
+function readSimpleCommand(words: string[], effects: CommandEffects) {
+  // Leading assignments (FOO=bar cmd) only affect that command; bare assignments affect the shell.
+  let start = 0;
+  while (start < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[start]!)) start++;
+  if (start === words.length) {
+    effects.barrier = true;
+    effects.notes.push('sets a shell variable');
+    return;
+  }
+  const program = words[start]!;
+  const args = words.slice(start + 1);
+  effects.programs.push(program);
+  const sub = args.find((a) => !a.startsWith('-')) ?? '';
+  if (ENV_CHANGERS.has(program) || ENV_SUBCOMMANDS[program]?.has(sub)) {
+    effects.barrier = true;
+    effects.notes.push(`${program}${ENV_SUBCOMMANDS[program] ? ` ${sub}` : ''} changes the environment`);
+    return;
+  }
+  const reader = KNOWN[program];
+  const operands = args.filter((a) => !a.startsWith('-'));
+  const known = reader?.(program === 'chmod' ? args.filter((a) => !a.startsWith('-') || /^-[rwx]/.test(a)) : operands);
+  if (!known) {
+    effects.opaque = true;
+    effects.notes.push(`${program} has effects we cannot see`);
+    return;
+  }
+  effects.reads.push(...known.reads);
+  effects.writes.push(...known.writes);
+}
+
+function isPathLike(word: string): boolean {
+  return word !== '' && word !== '/dev/null' && !word.startsWith('/dev/std');
+}
+
+/** Heredoc bodies are data, not shell: keep only the first line for the tokenizer. */
+function stripHeredocBodies(line: string): { text: string; heredoc: boolean } {
+  if (!/<<-?\s*['"]?[A-Za-z_]/.test(line)) return { text: line.replace(/\\\n/g, ' '), heredoc: false };
+  return { text: (line.split('\n')[0] ?? '').replace(/\\$/, ''), heredoc: true };
+}

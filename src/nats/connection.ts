@@ -1,0 +1,33 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EnvironmentError } from '../errors.ts';
+
+export type { NatsConnection };
+
+/**
+ * Connects with unlimited reconnects: a restarted nats-server (file storage) must not end a run.
+ * The first connection fails fast, with an error that names the URL.
+ */
+export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: url.split(','),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      ...natsCredentials(),
+    });
+  } catch (cause) {
+    throw new EnvironmentError(
+      `cannot connect to NATS at ${url}: ${(cause as Error).message}. ` +
+        'Unset NATS_URL to let implement-agent start a local nats-server, or start one yourself.',
+      { cause },
+    );
+  }
+}
+
+/** Credentials come from the environment (or files it names), never from the command line. */
+function natsCredentials(): { user?: string; pass?: string } {
+  const user = process.env.NATS_USER;
+  const pass = process.env.NATS_PASSWORD;
+  return user && pass ? { user, pass } : {};
+}

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { EnvironmentError } from '../errors.ts';
+
+export type LocalNats = {
+  url: string;
+  monitorUrl: string;
+  pid: number;
+  storeDir: string;
+  stop(): Promise<void>;
+};
+
+const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/opt/homebrew/bin'];
+
+/** The nats-server binary: $NATS_SERVER_BIN, then PATH, then where Debian puts it (/usr/sbin). */
+export function findNatsServer(): string {
+  const explicit = process.env.NATS_SERVER_BIN;
+  if (explicit) {
+    if (existsSync(explicit)) return explicit;
+    throw new EnvironmentError(`NATS_SERVER_BIN points to ${explicit}, which does not exist`);
+  }
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...FALLBACK_DIRS].filter(Boolean);
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new EnvironmentError(
+    'nats-server was not found (looked on PATH and in /usr/sbin). Install it with ' +
+      '`sudo apt-get install -y nats-server` (Debian/Ubuntu), or set NATS_URL to a running server.',
+  );
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts nats-server with `configFile` on free loopback ports and the given store, and resolves
+ * once JetStream answers its health check. The server dies with this process (execa cleanup).
+ */
+export async function startLocalNats(options: { configFile: string; storeDir: string; timeoutMs?: number }): Promise<LocalNats> {
+  const bin = findNatsServer();
+  await mkdir(options.storeDir, { recursive: true });
+  const [port, monitorPort] = [await freePort(), await freePort()];
+  const child = execa(
+    bin,
+    ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', options.storeDir],
+    { stdio: ['ignore', 'ignore', 'pipe'], reject: false, buffer: false },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const monitorUrl = `http://127.0.0.1:${monitorPort}`;
+  await waitHealthy(child, monitorUrl, options.timeoutMs ?? 15_000, () => stderr);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl,
+    pid: child.pid ?? -1,
+    storeDir: options.storeDir,
+    stop: () => stopChild(child),
+  };
+}
+
+async function waitHealthy(child: ResultPromise, monitorUrl: string, timeoutMs: number, log: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited) throw new EnvironmentError(`nats-server exited at start-up:\n${log()}`);
+    try {
+      const res = await fetch(`${monitorUrl}/healthz?js-enabled-only=true`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new EnvironmentError(`nats-server did not become healthy within ${timeoutMs} ms:\n${log()}`);
+}
+
+async function stopChild(child: ResultPromise): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await child;
+  clearTimeout(timer);
+}

@@ -1,0 +1,137 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { DecodeError } from '../errors.ts';
+import { decodeJson, encodeJson } from '../events/codec.ts';
+import { ensureStreamConfig } from '../events/event-store.ts';
+import { WORK_STREAM, commandSubjects, consumerNames, workActors, type WorkActor } from '../events/subjects.ts';
+
+/** What a handler did with a work item: the one adapter below maps it onto JetStream acks. */
+export type Delivery = { outcome: 'ack' } | { outcome: 'retry'; delayMs: number } | { outcome: 'drop'; reason: string };
+export const ack = (): Delivery => ({ outcome: 'ack' });
+export const retry = (delayMs: number): Delivery => ({ outcome: 'retry', delayMs });
+export const drop = (reason: string): Delivery => ({ outcome: 'drop', reason });
+
+const ACK_WAIT_MS = 30_000;
+
+export async function ensureWorkStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  await ensureStreamConfig(jsm, {
+    name: WORK_STREAM,
+    subjects: workActors.map((a) => commandSubjects.actorWork(a)),
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    duplicate_window: nanos(30 * 60_000),
+  });
+  for (const actor of workActors) {
+    const name = consumerNames.work(actor);
+    try {
+      await jsm.consumers.info(WORK_STREAM, name);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+      await jsm.consumers
+        .add(WORK_STREAM, {
+          durable_name: name,
+          filter_subject: commandSubjects.actorWork(actor),
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          ack_wait: nanos(ACK_WAIT_MS),
+          max_deliver: 20,
+          max_ack_pending: 1000,
+        })
+        .catch(async (e: unknown) => {
+          // Created by a concurrent process in the meantime: fine.
+          await jsm.consumers.info(WORK_STREAM, name).catch(() => {
+            throw e;
+          });
+        });
+    }
+  }
+}
+
+/** Publishes a work item; `id` makes a repeat (a restarted coordinator) a no-op. */
+export async function publishWork(js: JetStreamClient, actor: WorkActor, verb: string, payload: unknown, id: string): Promise<void> {
+  await js.publish(commandSubjects.work(actor, verb), encodeJson(payload), { msgID: id });
+}
+
+export type WorkInfo = { redelivered: boolean; subject: string; signal: AbortSignal };
+export type WorkHandler<T> = (item: T, info: WorkInfo) => Promise<Delivery>;
+
+/**
+ * Takes work items for `actor` from the shared durable consumer (so replicas in other processes
+ * share the work, each item to one of them), at most `parallel` at a time. While a handler runs,
+ * the item is kept alive with `working()`; a crash leaves it unacknowledged, and it is redelivered.
+ */
+export async function consumeWork<S extends z.ZodType>(
+  js: JetStreamClient,
+  actor: WorkActor,
+  schema: S,
+  parallel: number,
+  handler: WorkHandler<z.infer<S>>,
+  onError: (error: unknown, subject: string) => void,
+): Promise<{ stop(): Promise<void> }> {
+  const consumer = await js.consumers.get(WORK_STREAM, consumerNames.work(actor));
+  const messages = await consumer.consume({ max_messages: parallel });
+  const active = new Set<Promise<void>>();
+  const stopping = new AbortController();
+  const loop = (async () => {
+    for await (const m of messages) {
+      while (active.size >= parallel) await Promise.race(active);
+      const job = handle(m).finally(() => active.delete(job));
+      active.add(job);
+    }
+  })();
+
+  async function handle(m: JsMsg): Promise<void> {
+    const keepAlive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+    try {
+      const item = decodeJson(schema, m.subject, m.data);
+      const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal });
+      // A handler cut short by shutdown leaves its item to be redelivered to whoever runs next.
+      if (!stopping.signal.aborted || delivery.outcome === 'ack') settle(m, delivery);
+    } catch (error) {
+      onError(error, m.subject);
+      if (error instanceof DecodeError) m.term(error.message);
+      else m.nak(1000);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  return {
+    stop: async () => {
+      stopping.abort();
+      await messages.close();
+      await loop;
+      await Promise.allSettled(active);
+    },
+  };
+}
+
+function settle(m: JsMsg, delivery: Delivery): void {
+  switch (delivery.outcome) {
+    case 'ack':
+      m.ack();
+      return;
+    case 'retry':
+      m.nak(delivery.delayMs);
+      return;
+    case 'drop':
+      m.term(delivery.reason);
+      return;
+    default: {
+      const never: never = delivery;
+      return never;
+    }
+  }
+}

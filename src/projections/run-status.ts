@@ -1,0 +1,122 @@
+import { produce } from 'immer';
+import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
+import type { Plan } from '../plan/plan-schema.ts';
+import type { TaskSpec } from '../spec/task-spec.ts';
+
+export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'failed' | 'skipped';
+
+export type TaskStatus = {
+  spec: TaskSpec;
+  state: TaskState;
+  plan?: Plan;
+  planEventId?: string;
+  planSource?: string;
+  reason?: string;
+  firstAt?: string;
+  lastAt?: string;
+};
+
+/** One run as its events tell it: what the coordinator decides from and `report` draws. */
+export type RunStatus = {
+  runId: string;
+  tasksFile: string;
+  workdir: string;
+  concurrency: number;
+  continuePolicy: ContinuePolicy;
+  llm: 'openai' | 'offline';
+  started: boolean;
+  startedAt?: string;
+  finished?: 'succeeded' | 'failed';
+  alreadyDone: string[];
+  /** Tasks the run announced; the run is under way once each has been submitted. */
+  taskIds: string[];
+  /** Task ids in file order, as submitted. */
+  order: string[];
+  tasks: Record<string, TaskStatus>;
+  lastSeq: number;
+};
+
+export const initialRunStatus = (runId: string): RunStatus => ({
+  runId,
+  tasksFile: '',
+  workdir: '',
+  concurrency: 1,
+  continuePolicy: 'dependencies-successful',
+  llm: 'offline',
+  started: false,
+  alreadyDone: [],
+  taskIds: [],
+  order: [],
+  tasks: {},
+  lastSeq: 0,
+});
+
+export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus =>
+  produce(state, (draft) => {
+    draft.lastSeq = Math.max(draft.lastSeq, event.seq);
+    const task = event.taskId !== undefined ? draft.tasks[event.taskId] : undefined;
+    if (task) {
+      task.firstAt ??= event.at;
+      task.lastAt = event.at;
+    }
+    switch (event.type) {
+      case 'RunStarted':
+        draft.started = true;
+        draft.startedAt = event.at;
+        draft.tasksFile = event.data.tasksFile;
+        draft.workdir = event.data.workdir;
+        draft.concurrency = event.data.concurrency;
+        draft.continuePolicy = event.data.continuePolicy;
+        draft.llm = event.data.llm;
+        draft.alreadyDone = event.data.alreadyDone;
+        draft.taskIds = event.data.taskIds;
+        return;
+      case 'TaskSubmitted':
+        if (!draft.tasks[event.data.task.id]) draft.order.push(event.data.task.id);
+        draft.tasks[event.data.task.id] = { spec: event.data.task, state: 'pending', firstAt: event.at, lastAt: event.at };
+        return;
+      case 'PlanCreated':
+        if (task && task.state === 'pending') {
+          task.state = 'planned';
+          task.plan = event.data.plan;
+          task.planEventId = event.id;
+          task.planSource = event.data.source;
+        }
+        return;
+      case 'CommandStarted':
+        if (task && task.state === 'planned') task.state = 'executing';
+        return;
+      case 'TaskCompleted':
+        if (task) task.state = 'completed';
+        return;
+      case 'TaskFailed':
+        if (task) {
+          task.state = 'failed';
+          task.reason = event.data.reason;
+        }
+        return;
+      case 'TaskSkipped':
+        if (task) {
+          task.state = 'skipped';
+          task.reason = event.data.reason;
+        }
+        return;
+      case 'RunFinished':
+        draft.finished = event.data.status;
+        return;
+      case 'PlanCacheHit':
+      case 'PlanCacheMiss':
+      case 'LlmCalled':
+      case 'CommandHeartbeat':
+      case 'CommandFinished':
+      case 'CommandDenied':
+      case 'RecoveryAttempted':
+      case 'RecoveryResolved':
+      case 'RecoveryFailed':
+        return;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  });

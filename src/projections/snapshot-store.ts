@@ -1,0 +1,28 @@
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { decodeJson, encodeJson } from '../events/codec.ts';
+import { SNAPSHOT_BUCKET } from '../events/subjects.ts';
+
+const SnapshotSchema = z.object({ version: z.number().int(), lastSeq: z.number().int().nonnegative(), at: z.string(), state: z.unknown() });
+export type Snapshot<S> = { version: number; lastSeq: number; at: string; state: S };
+
+/** Projection snapshots in a JetStream KV bucket: {projection version, last sequence, state}. */
+export class SnapshotStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection): Promise<SnapshotStore> {
+    const kv = await new Kvm(nc).create(SNAPSHOT_BUCKET, { history: 1, maxValueSize: 900 * 1024 });
+    return new SnapshotStore(kv);
+  }
+
+  async load<S>(name: string): Promise<Snapshot<S> | undefined> {
+    const entry = await this.kv.get(name);
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
+    return decodeJson(SnapshotSchema, `${SNAPSHOT_BUCKET}.${name}`, entry.value) as Snapshot<S>;
+  }
+
+  async save<S>(name: string, snapshot: Snapshot<S>): Promise<void> {
+    await this.kv.put(name, encodeJson(snapshot));
+  }
+}

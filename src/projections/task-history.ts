@@ -1,0 +1,60 @@
+import { produce } from 'immer';
+import type { StoredEvent } from '../events/agent-events.ts';
+
+export type HistoryEntry = {
+  runId: string;
+  taskId: string;
+  title: string;
+  requirements: string[];
+  outcome: 'completed' | 'failed' | 'skipped';
+  reason?: string;
+  recoveries: number;
+  durationMs: number;
+  at: string;
+};
+
+export type TaskHistory = {
+  /** Tasks submitted and not yet finished, by `${runId}/${taskId}`. */
+  open: Record<string, { title: string; requirements: string[] }>;
+  /** Finished tasks, oldest first, bounded. */
+  entries: HistoryEntry[];
+};
+
+export const TASK_HISTORY = { name: 'task-history', version: 1, limit: 1000 } as const;
+
+export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [] });
+
+/** What happened to each task, across runs: the memory actor's projection, read as context. */
+export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskHistory => {
+  if (event.taskId === undefined) return state;
+  const key = `${event.runId}/${event.taskId}`;
+  switch (event.type) {
+    case 'TaskSubmitted':
+      return produce(state, (d) => {
+        d.open[key] = { title: event.data.task.title, requirements: event.data.task.requirements };
+      });
+    case 'TaskCompleted':
+    case 'TaskFailed':
+    case 'TaskSkipped': {
+      const open = state.open[key];
+      if (!open) return state;
+      return produce(state, (d) => {
+        delete d.open[key];
+        d.entries.push({
+          runId: event.runId,
+          taskId: event.taskId!,
+          title: open.title,
+          requirements: open.requirements,
+          outcome: event.type === 'TaskCompleted' ? 'completed' : event.type === 'TaskFailed' ? 'failed' : 'skipped',
+          ...(event.type !== 'TaskCompleted' ? { reason: event.data.reason } : {}),
+          recoveries: event.type === 'TaskCompleted' ? event.data.recoveries : 0,
+          durationMs: event.type === 'TaskCompleted' ? event.data.durationMs : 0,
+          at: event.at,
+        });
+        if (d.entries.length > TASK_HISTORY.limit) d.entries.splice(0, d.entries.length - TASK_HISTORY.limit);
+      });
+    }
+    default:
+      return state;
+  }
+};

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration suites each start their own nats-server; two cores, so keep forks few.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
