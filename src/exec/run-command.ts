@@ -95,9 +95,14 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
   if (pgid !== undefined) liveGroups.delete(pgid);
 
   const secrets = options.secrets ?? [];
+  // bash itself could not start (missing binary, bad cwd): report it as the shell would, 127.
+  if (result.exitCode === undefined && result.signal === undefined && !timedOut) {
+    stderr.push(Buffer.from(`${result.shortMessage}\n`));
+  }
+  const spawnFailed = result.exitCode === undefined && result.signal === undefined && !timedOut;
   const truncated = stdout.overflowed || stderr.overflowed;
   return {
-    exitCode: result.exitCode ?? null,
+    exitCode: spawnFailed ? 127 : (result.exitCode ?? null),
     signal: result.signal ?? null,
     timedOut,
     durationMs: Date.now() - started,

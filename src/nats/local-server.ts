@@ -13,6 +13,7 @@ export type LocalNats = {
   stop(): Promise<void>;
 };
 
+const INSTALL_HINT = 'Install it with `sudo apt-get install -y nats-server` (Debian/Ubuntu), or set NATS_URL to a running server.';
 const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/opt/homebrew/bin'];
 
 /** The nats-server binary: $NATS_SERVER_BIN, then PATH, then where Debian puts it (/usr/sbin). */
@@ -20,17 +21,14 @@ export function findNatsServer(): string {
   const explicit = process.env.NATS_SERVER_BIN;
   if (explicit) {
     if (existsSync(explicit)) return explicit;
-    throw new EnvironmentError(`NATS_SERVER_BIN points to ${explicit}, which does not exist`);
+    throw new EnvironmentError(`nats-server was not found: NATS_SERVER_BIN points to ${explicit}, which does not exist. ${INSTALL_HINT}`);
   }
   const dirs = [...(process.env.PATH ?? '').split(delimiter), ...FALLBACK_DIRS].filter(Boolean);
   for (const dir of dirs) {
     const candidate = join(dir, 'nats-server');
     if (existsSync(candidate)) return candidate;
   }
-  throw new EnvironmentError(
-    'nats-server was not found (looked on PATH and in /usr/sbin). Install it with ' +
-      '`sudo apt-get install -y nats-server` (Debian/Ubuntu), or set NATS_URL to a running server.',
-  );
+  throw new EnvironmentError(`nats-server was not found (looked on PATH and in /usr/sbin). ${INSTALL_HINT}`);
 }
 
 export async function freePort(): Promise<number> {

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { decide, type Decision } from '../src/actors/coordinator/decide.ts';
+import { makeEvent, type AgentEvent, type ContinuePolicy, type StoredEvent } from '../src/events/agent-events.ts';
+import { explicitPlan } from '../src/plan/explicit-plan.ts';
+import { evolveRunStatus, initialRunStatus } from '../src/projections/run-status.ts';
+import { parseTasks } from '../src/spec/tasks-parser.ts';
+
+const runId = 'r1';
+const TASKS = parseTasks(
+  [
+    '- [ ] 1. One',
+    '  ```bash\n  true\n  ```',
+    '- [ ] 2. Two',
+    '  ```bash\n  true\n  ```',
+    '- [ ] 3. Three (independent of 2)',
+    '  - Depends: 1',
+    '  ```bash\n  true\n  ```',
+    '- [ ] 4. Group',
+    '  - [ ] 4.1 Child',
+    '    ```bash\n    true\n    ```',
+  ].join('\n'),
+);
+
+/** given(events) -> when(decide) -> then(decisions): the coordinator's policy with no server. */
+function given(events: AgentEvent[], options: { concurrency?: number; policy?: ContinuePolicy; issued?: string[] } = {}) {
+  const all: AgentEvent[] = [
+    makeEvent('RunStarted', { runId }, {
+      tasksFile: 't.md',
+      workdir: '.',
+      taskIds: TASKS.map((t) => t.id),
+      alreadyDone: [],
+      concurrency: options.concurrency ?? 3,
+      continuePolicy: options.policy ?? 'dependencies-successful',
+      llm: 'offline',
+    }),
+    ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
+    ...events,
+  ];
+  const status = all.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 } as StoredEvent), initialRunStatus(runId));
+  return decide(status, new Set(options.issued ?? []));
+}
+const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}${'taskId' in d ? `:${d.taskId}` : ''}`);
+const planned = (taskId: string) =>
+  makeEvent('PlanCreated', { runId, taskId }, { source: 'explicit', taskKey: 'k', contextChecksum: '', taskText: '', plan: explicitPlan(TASKS.find((t) => t.id === taskId)!), durationMs: 1 });
+const completed = (taskId: string) => makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0 });
+const failed = (taskId: string) => makeEvent('TaskFailed', { runId, taskId }, { stage: 'execution', reason: 'boom' });
+
+describe('coordinator decide', () => {
+  it('waits for every announced task to be submitted', () => {
+    const status = evolveRunStatus(initialRunStatus(runId), {
+      ...makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1'], alreadyDone: [], concurrency: 1, continuePolicy: 'never', llm: 'offline' }),
+      seq: 1,
+    });
+    expect(decide(status, new Set())).toEqual([]);
+  });
+
+  it('plans the first task, then both tasks that only need it', () => {
+    expect(kinds(given([]))).toEqual(['plan:1']);
+    expect(kinds(given([planned('1')], { issued: ['plan:1'] }))).toEqual(['execute:1']);
+    expect(kinds(given([planned('1'), completed('1')], { issued: ['plan:1', 'exec:1'] }))).toEqual(['plan:2', 'plan:3', 'tick:1']);
+  });
+
+  it('keeps tasks in flight within the concurrency limit', () => {
+    expect(kinds(given([planned('1'), completed('1')], { concurrency: 1, issued: ['plan:1', 'exec:1'] }))).toEqual(['plan:2', 'tick:1']);
+  });
+
+  it('plans a subtask after its parent heading, and ticks the parent after its children', () => {
+    const upTo3 = [planned('1'), completed('1'), planned('2'), completed('2'), planned('3'), completed('3')];
+    const issued = ['plan:1', 'exec:1', 'plan:2', 'exec:2', 'plan:3', 'exec:3', 'tick:1', 'tick:2', 'tick:3'];
+    expect(given(upTo3, { issued })).toEqual([{ kind: 'plan', key: 'plan:4', taskId: '4', group: true }]);
+    const parentDone = [...upTo3, planned('4'), completed('4')];
+    expect(kinds(given(parentDone, { issued: [...issued, 'plan:4', 'exec:4'] }))).toEqual(['plan:4.1']);
+    const all = [...parentDone, planned('4.1'), completed('4.1')];
+    expect(kinds(given(all, { issued: [...issued, 'plan:4', 'exec:4', 'plan:4.1', 'exec:4.1'] }))).toEqual(['tick:4', 'tick:4.1', 'finish']);
+  });
+
+  it('skips dependents of a failed task and finishes failed (dependencies-successful)', () => {
+    const ds = given([planned('1'), failed('1')], { issued: ['plan:1', 'exec:1'] });
+    expect(kinds(ds)).toEqual(['skip:2', 'skip:3']);
+  });
+
+  it('skips everything left after a failure under "never", and runs on under "always"', () => {
+    expect(kinds(given([planned('1'), failed('1')], { policy: 'never', issued: ['plan:1', 'exec:1'] }))).toEqual(['skip:2', 'skip:3', 'skip:4', 'skip:4.1']);
+    expect(kinds(given([planned('1'), failed('1')], { policy: 'always', issued: ['plan:1', 'exec:1'] }))).toEqual(['plan:2', 'plan:3']);
+  });
+
+  it('issues nothing twice', () => {
+    expect(given([], { issued: ['plan:1'] })).toEqual([]);
+  });
+});

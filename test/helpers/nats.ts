@@ -1,0 +1,20 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+/** A real nats-server on random loopback ports with a temporary store, removed on stop. */
+export async function startTestNats(): Promise<LocalNats & { dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ia-nats-'));
+  const server = await startLocalNats({ configFile: join(REPO_ROOT, 'nats.conf'), storeDir: join(dir, 'store') });
+  return {
+    ...server,
+    dir,
+    stop: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.ts';
+import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { tickTask } from '../src/spec/tasks-writer.ts';
+import { REPO_ROOT } from './helpers/nats.ts';
+
+const example = readFileSync(`${REPO_ROOT}/examples/greeter/tasks.md`, 'utf8');
+
+function parseError(text: string): InputError {
+  try {
+    parseTasks(text, 'bad.md');
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected a parse error');
+}
+
+describe('parseTasks', () => {
+  it('reads tasks, fields, success criteria and command blocks', () => {
+    const tasks = parseTasks(example);
+    expect(tasks.map((t) => t.id)).toEqual(['1', '2', '3', '4', '5']);
+    const [one, two, three, , five] = tasks;
+    expect(one!.requirements).toEqual(['1.1']);
+    expect(one!.commands).toHaveLength(2);
+    expect(one!.description).toEqual(['Create the package and the source folder']);
+    expect(two!.success).toEqual([
+      { kind: 'file_exists', path: 'src/greet.js' },
+      { kind: 'command', command: `node -e "require('./src/greet.js')"`, exitCode: 0 },
+    ]);
+    expect(two!.commands[0]).toMatch(/^cat > src\/greet.js <<'JS'\n[\s\S]*\nJS$/);
+    expect(three!.depends).toEqual(['2']);
+    expect(three!.success).toEqual([{ kind: 'output_contains', command: 'node src/cli.js Ada', text: 'Hello, Ada!' }]);
+    expect(five!.depends).toEqual(['3', '4']);
+    expect(two!.depends).toBeUndefined();
+  });
+
+  it('reads subtasks, done boxes, continuation lines and spec-tool requirement bullets', () => {
+    const tasks = parseTasks(
+      [
+        '- [x] 1. Parent',
+        '  - [ ] 1.1 Child one',
+        '    - _Requirements: 2.1, 2.2_',
+        '    ```sh',
+        '    echo a \\',
+        '      b',
+        '    # a comment',
+        '',
+        '    echo c',
+        '    ```',
+        '  - [ ] 1.2. Child two',
+        'Some trailing prose.',
+      ].join('\n'),
+    );
+    expect(tasks.map((t) => [t.id, t.parentId, t.done])).toEqual([
+      ['1', undefined, true],
+      ['1.1', '1', false],
+      ['1.2', '1', false],
+    ]);
+    expect(tasks[1]!.requirements).toEqual(['2.1', '2.2']);
+    expect(tasks[1]!.commands).toEqual(['echo a \\\n  b', 'echo c']);
+  });
+
+  it.each([
+    ['- [ ] 1. A\n- [] 2. B', 2, /malformed task line/],
+    ['- [ ] 1. A\n- [ ] 1. B', 2, /duplicate task number 1 \(first at line 1\)/],
+    ['- [ ] 1. A\n  - Depends: 7', 1, /depends on 7, which is not in the file/],
+    ['- [ ] 1. A\n  - Depends: 2\n- [ ] 2. B\n  - Depends: 1', 1, /dependency cycle: 1 -> 2 -> 1/],
+    ['- [ ] 1. A\n  ```bash\n  echo hi\n', 2, /never closed/],
+    ['- [ ] 1. A\n  - Success: it works', 2, /unrecognised success criterion/],
+    ['- [ ] 1. A\n  ```bash\n  cat <<EOF\n  x\n  ```', 3, /heredoc <<EOF is never terminated/],
+    ['- [ ] 2.1 Orphan', 1, /no parent task 2/],
+    ['- [ ] 1. A\n  - Depends: x', 2, /"x" is not a task number/],
+    ['- [ ] 1. A\n  - Depends: 1.1\n  - [ ] 1.1 B', 1, /its own subtask 1.1/],
+  ])('reports %j at its line', (text, line, message) => {
+    const error = parseError(text);
+    expect(error.where).toEqual({ file: 'bad.md', line });
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(`bad.md:${line}: `)).toBe(true);
+  });
+
+  it('refuses binary content', () => {
+    expect(parseError('- [ ] 1. A\u0000').message).toMatch(/binary/);
+  });
+
+  it('keeps shell metacharacters in titles as text', () => {
+    const [task] = parseTasks('- [ ] 1. Remove `rm -rf /` $(whoami) && echo pwned');
+    expect(task!.title).toBe('Remove `rm -rf /` $(whoami) && echo pwned');
+    expect(task!.commands).toEqual([]);
+  });
+});
+
+describe('tickTask', () => {
+  it('rewrites only the checkbox, keeping every other byte', () => {
+    const text = '# Plan\r\n- [ ] 1. A [ ] literal\r\n  - [ ] 1.1 B\r\n- [ ] 2. C\r\n';
+    const ticked = tickTask(text, '1.1', 3);
+    expect(ticked).toBe('# Plan\r\n- [ ] 1. A [ ] literal\r\n  - [x] 1.1 B\r\n- [ ] 2. C\r\n');
+    expect(tickTask(ticked, '1', 2)).toBe('# Plan\r\n- [x] 1. A [ ] literal\r\n  - [x] 1.1 B\r\n- [ ] 2. C\r\n');
+  });
+
+  it('finds a task that moved since it was parsed, and leaves a done one alone', () => {
+    const text = 'intro\n\n- [ ] 2. C\n';
+    expect(tickTask(text, '2', 1)).toBe('intro\n\n- [x] 2. C\n');
+    expect(tickTask('- [x] 2. C\n', '2', 1)).toBe('- [x] 2. C\n');
+  });
+});
