@@ -30,7 +30,7 @@ const ENV_SUBCOMMANDS: Record<string, Set<string>> = {
 };
 
 /** Programs whose file effects we understand: which arguments they read and write. */
-type Reader = (args: string[]) => { reads: string[]; writes: string[] } | undefined;
+type Reader = (operands: string[], raw: string[]) => { reads: string[]; writes: string[] } | undefined;
 const lastIsTarget: Reader = (args) => ({ reads: args.slice(0, -1), writes: args.slice(-1) });
 const allWritten: Reader = (args) => ({ reads: [], writes: args });
 const allRead: Reader = (args) => ({ reads: args, writes: [] });
@@ -62,7 +62,8 @@ const KNOWN: Record<string, Reader> = {
   pwd: () => ({ reads: [], writes: [] }),
   tee: allWritten,
   sed: (args) => (args.some((a) => a === '-i' || a.startsWith('-i')) ? { reads: [], writes: args.slice(1) } : { reads: args.slice(1), writes: [] }),
-  node: (args) => (args[0] === '-e' || args[0] === '--eval' || args[0] === '-p' ? undefined : { reads: args.slice(0, 1), writes: [] }),
+  // node runs a script file it reads; inline code (-e/-p) or flags we do not know are opaque.
+  node: (operands, raw) => (raw.some((a) => a.startsWith('-')) ? undefined : { reads: operands.slice(0, 1), writes: [] }),
 };
 
 /**
@@ -141,7 +142,7 @@ function readSimpleCommand(words: string[], effects: CommandEffects) {
   }
   const reader = KNOWN[program];
   const operands = args.filter((a) => !a.startsWith('-'));
-  const known = reader?.(program === 'chmod' ? args.filter((a) => !a.startsWith('-') || /^-[rwx]/.test(a)) : operands);
+  const known = reader?.(program === 'chmod' ? args.filter((a) => !a.startsWith('-') || /^-[rwx]/.test(a)) : operands, args);
   if (!known) {
     effects.opaque = true;
     effects.notes.push(`${program} has effects we cannot see`);
