@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
+import { runCli, workspaces } from './helpers/cli.ts';
+import { startTestNats } from './helpers/nats.ts';
+
+let server: Awaited<ReturnType<typeof startTestNats>>;
+const ws = workspaces();
+beforeAll(async () => {
+  server = await startTestNats();
+});
+afterAll(async () => {
+  await server?.stop();
+  await ws.cleanup();
+});
+
+const finished = (events: StoredEvent[]) =>
+  new Map(events.filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished').map((e) => [e.data.commandId, e.data]));
+const interval = (d: { startedAt: string; durationMs: number }) => [Date.parse(d.startedAt), Date.parse(d.startedAt) + d.durationMs] as const;
+
+describe('executor through the actors', () => {
+  it('overlaps independent commands and never overlaps dependent ones', async () => {
+    const { dir, tasks } = await ws.make(
+      [
+        '- [ ] 1. Fan out and in',
+        '  ```bash',
+        '  sleep 0.6; echo 1 > one.txt',
+        '  sleep 0.6; echo 2 > two.txt',
+        '  cat one.txt two.txt > both.txt',
+        '  ```',
+        '  - Success: `cat both.txt` outputs 2',
+      ].join('\n'),
+    );
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--concurrency', '3'], { NATS_URL: server.url });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const f = finished(events);
+    const [a, b, c] = [interval(f.get('c1')!), interval(f.get('c2')!), interval(f.get('c3')!)];
+    expect(a[0]).toBeLessThan(b[1]);
+    expect(b[0]).toBeLessThan(a[1]);
+    expect(c[0]).toBeGreaterThanOrEqual(Math.max(a[1], b[1]));
+    expect(f.get('check1')).toMatchObject({ purpose: 'check', exitCode: 0 });
+  });
+
+  it('denies a command by policy: it never starts, and the task fails with the rule', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Escalate\n  ```bash\n  echo before > before.txt\n  sudo touch /root/owned\n  ```\n');
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
+    expect(result.exitCode).toBe(1);
+    const denied = events.find((e) => e.type === 'CommandDenied');
+    expect(denied).toMatchObject({ data: { commandId: 'c2', rule: 'privileged' } });
+    expect(events.filter((e) => e.type === 'CommandStarted').map((e) => (e as EventOf<'CommandStarted'>).data.commandId)).toEqual(['c1']);
+    expect(events.find((e) => e.type === 'TaskFailed')).toMatchObject({ data: { stage: 'policy', commandId: 'c2' } });
+  });
+
+  it('fails a task whose success criterion does not hold, naming the criterion', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Claims too much\n  - Success: file missing.txt exists\n  ```bash\n  true\n  ```\n');
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
+    expect(result.exitCode).toBe(1);
+    expect(events.find((e) => e.type === 'TaskFailed')).toMatchObject({
+      data: { stage: 'verification', reason: 'success criterion not met: file missing.txt does not exist' },
+    });
+  });
+
+  it('runs independent tasks side by side and stores large output in the object store', async () => {
+    const { dir, tasks } = await ws.make(
+      [
+        '- [ ] 1. Slow A',
+        '  ```bash\n  sleep 0.6; head -c 20000 /dev/zero | tr "\\0" a\n  ```',
+        '- [ ] 2. Slow B',
+        '  - Depends:',
+        '  ```bash\n  sleep 0.6\n  ```',
+      ].join('\n'),
+    );
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const byTask = events.filter((e) => e.type === 'CommandFinished') as (EventOf<'CommandFinished'> & StoredEvent)[];
+    const [x, y] = [interval(byTask.find((e) => e.taskId === '1')!.data), interval(byTask.find((e) => e.taskId === '2')!.data)];
+    expect(x[0]).toBeLessThan(y[1]);
+    expect(y[0]).toBeLessThan(x[1]);
+    const big = byTask.find((e) => e.taskId === '1')!.data;
+    expect(big.truncated).toBe(true);
+    expect(big.outputRef).toMatch(/^agent_outputs\//);
+  });
+});

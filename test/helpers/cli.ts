@@ -1,0 +1,33 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { StoredEvent } from '../../src/events/agent-events.ts';
+import { REPO_ROOT } from './nats.ts';
+
+export const CLI = join(REPO_ROOT, 'bin/implement-agent.js');
+
+/** Temporary working folders, each with a tasks.md, removed by `cleanup`. */
+export function workspaces() {
+  const dirs: string[] = [];
+  return {
+    async make(tasks: string): Promise<{ dir: string; tasks: string }> {
+      const dir = await mkdtemp(join(tmpdir(), 'ia-ws-'));
+      dirs.push(dir);
+      const file = join(dir, 'tasks.md');
+      await writeFile(file, tasks);
+      return { dir, tasks: file };
+    },
+    cleanup: () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))),
+  };
+}
+
+/** Runs the real CLI in a child process; `--json` output parsed into the run's events. */
+export async function runCli(args: string[], env: Record<string, string>, cwd?: string) {
+  const result = await execa(process.execPath, [CLI, ...args, '--json'], { reject: false, env, timeout: 120_000, ...(cwd ? { cwd } : {}) });
+  const events = result.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as StoredEvent);
+  return { result, events };
+}
