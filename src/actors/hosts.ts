@@ -1,6 +1,5 @@
 import { encodeJson } from '../events/codec.ts';
 import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
-import { defaultAdvisor } from '../recovery/advisor.ts';
 import { startCoordinator } from './coordinator/host.ts';
 import { startDecomposer } from './decomposer/host.ts';
 import { startExecutor } from './executor/host.ts';
@@ -19,7 +18,7 @@ async function startOne(rt: Runtime, name: ActorName): Promise<{ stop(): Promise
     case 'executor':
       return startExecutor(rt);
     case 'recoverer':
-      return startRecoverer(rt, await defaultAdvisor(rt));
+      return startRecoverer(rt);
     case 'memory':
       return startMemory(rt);
     default: {

@@ -38,6 +38,7 @@ export const ExecuteTaskSchema = z.object({
   plan: PlanSchema,
   /** The PlanCreated event id this execution follows. */
   planEventId: z.string(),
+  llm: z.enum(['openai', 'offline']),
 });
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
 

@@ -3,12 +3,14 @@ const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b
 
 /**
  * Collects one output stream with a fixed memory bound: the first `keepBytes` bytes (for the
- * object store) and a rolling tail of `tailChars` characters (for the event).
+ * object store) and, for the event, `tailChars` characters: a quarter from the start (npm and
+ * others say what went wrong first, then pages of usage) and the rest from the end.
  */
 export class OutputCapture {
   private head: Buffer[] = [];
   private headBytes = 0;
   private tailBuffer = '';
+  private headText = '';
   private total = 0;
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -25,7 +27,10 @@ export class OutputCapture {
       this.headBytes += slice.length;
     }
     // Invalid UTF-8 becomes U+FFFD here, so events are always valid JSON strings.
-    this.tailBuffer = (this.tailBuffer + this.decoder.decode(chunk, { stream: true })).slice(-this.tailChars * 2);
+    const text = this.decoder.decode(chunk, { stream: true });
+    const headChars = Math.floor(this.tailChars / 4);
+    if (this.headText.length < headChars) this.headText += text.slice(0, headChars - this.headText.length);
+    this.tailBuffer = (this.tailBuffer + text).slice(-this.tailChars * 2);
   }
 
   /** Output did not fit in the tail: the event carries a reference to the kept copy. */
@@ -34,7 +39,11 @@ export class OutputCapture {
   }
 
   tail(): string {
-    return clean(this.tailBuffer).slice(-this.tailChars);
+    const all = clean(this.tailBuffer);
+    if (!this.overflowed) return all.slice(-this.tailChars);
+    const head = clean(this.headText);
+    const marker = '\n[...]\n';
+    return `${head}${marker}${all.slice(-(this.tailChars - head.length - marker.length))}`;
   }
 
   kept(): string {

@@ -1,7 +1,98 @@
-import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { Runtime } from '../actors/runtime.ts';
+import { makeEvent } from '../events/agent-events.ts';
+import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
+import { checkCommand } from '../exec/policy.ts';
+import { LlmClient, type LlmCallRecord } from '../llm/client.ts';
+import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../projections/recovery-stats.ts';
+import { runProjection, type RunningProjection } from '../projections/runner.ts';
+import { SnapshotStore } from '../projections/snapshot-store.ts';
+import type { RecoveryStats } from '../projections/recovery-stats.ts';
+import { choosePatternRecovery, isLoop } from './choose.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb } from './pattern-db.ts';
 
-/** The recoverer's decision procedure for this process. */
-export async function defaultAdvisor(_rt: Runtime): Promise<(request: RecoverRequest) => Promise<RecoverReply>> {
-  return async () => ({ decision: 'give-up', reason: 'no error pattern matches and the LLM is offline' });
+export const LlmRecoverySchema = z.object({
+  diagnosis: z.string(),
+  action: z.enum(['fix', 'give-up']),
+  commands: z.array(z.string()),
+  retry: z.boolean(),
+});
+
+export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; stop(): Promise<void>; stats(): RecoveryStats };
+
+export const recoveryStatsProjection = {
+  name: RECOVERY_STATS.name,
+  version: RECOVERY_STATS.version,
+  initialState: initialRecoveryStats,
+  evolve: evolveRecoveryStats,
+};
+
+/**
+ * The recoverer's decision procedure: the pattern database first (ordered by the recovery
+ * statistics projection, kept current from the log), the LLM only when the patterns are
+ * exhausted or a pattern says to escalate, and never a fix that repeats a failed one.
+ */
+export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {}): Promise<Advisor> {
+  const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
+  const snapshots = await SnapshotStore.open(rt.nc);
+  const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, snapshots, recoveryStatsProjection, {
+    everyEvents: rt.config.snapshots.everyEvents,
+    everyMs: rt.config.snapshots.everyMs,
+    onError: (e) => rt.log.error('recovery statistics', e),
+  });
+  await stats.caughtUp();
+  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt)) : undefined;
+
+  async function advise(request: RecoverRequest): Promise<RecoverReply> {
+    const choice = choosePatternRecovery(request, db, stats.state(), {
+      allow: rt.config.policy.allow,
+      patternAttemptsBeforeLlm: rt.config.recovery.patternAttemptsBeforeLlm,
+    });
+    if (choice.kind === 'reply') return choice.reply;
+    if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
+    const reply = await llm.structured(request.runId, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));
+    if (reply.action === 'give-up' || reply.commands.length === 0) return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
+    const strategyId = `llm/${createHash('sha256').update(reply.commands.join('\n')).digest('hex').slice(0, 12)}`;
+    if (isLoop(request, strategyId)) {
+      return { decision: 'give-up', reason: `loop detected: \`${request.command}\` failed the same way after the same fix (${reply.commands.join('; ')})` };
+    }
+    const denied = reply.commands.map((c) => ({ c, v: checkCommand(c, rt.config.policy.allow) })).find((x) => !x.v.allowed);
+    if (denied && !denied.v.allowed) return { decision: 'give-up', reason: `the LLM's fix \`${denied.c}\` is denied by policy (${denied.v.rule})` };
+    return { decision: 'fix', strategyId, source: 'llm', commands: reply.commands, retry: reply.retry, diagnosis: reply.diagnosis };
+  }
+
+  return { advise, stop: () => stats.stop(), stats: () => stats.state() };
+}
+
+function recoveryPrompt(request: RecoverRequest, why: string) {
+  return [
+    {
+      role: 'system' as const,
+      content:
+        'You fix failed shell commands in a software project. Reply with JSON: diagnosis, action ("fix" or "give-up"), ' +
+        'commands (shell commands to run in the working directory), retry (whether to run the failed command again after them). ' +
+        'Never use sudo or touch anything outside the working directory.',
+    },
+    {
+      role: 'user' as const,
+      content: [
+        `Command: ${request.command}`,
+        `Exit code: ${request.exitCode}${request.timedOut ? ' (timed out)' : ''}`,
+        `Stderr (tail):\n${request.stderrTail.slice(-2000)}`,
+        `Stdout (tail):\n${request.stdoutTail.slice(-1000)}`,
+        `Known patterns: ${why}.`,
+        request.tried.length ? `Already tried, without success: ${request.tried.map((t) => t.strategyId).join(', ')}.` : '',
+      ]
+        .filter(Boolean)
+        .join('\n\n'),
+    },
+  ];
+}
+
+/** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
+export function recordLlmCall(rt: Runtime) {
+  return (runId: string, call: LlmCallRecord) => {
+    rt.store.append(makeEvent('LlmCalled', { runId }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e));
+  };
 }

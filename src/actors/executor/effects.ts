@@ -120,7 +120,7 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
         stderrTail: input.outcome.stderrTail,
         attempt: input.attempt,
         tried: input.tried,
-        llm: rt.config.llm.mode ?? 'offline',
+        llm: item.llm,
       };
       try {
         const reply = await rt.nc.request(commandSubjects.recover(), encodeJson(request), { timeout: rt.config.llm.timeoutMs + 5000 });

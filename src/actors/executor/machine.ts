@@ -1,6 +1,7 @@
 import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
 import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint, Plan, PlanCommand, SuccessCriterion } from '../../plan/plan-schema.ts';
+import { failureFingerprint } from '../../recovery/fingerprint.ts';
 import { type CommandState, type ExecutorContext, commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
 
 /** What running one command came to, as the machine needs it. */
@@ -323,17 +324,9 @@ function afterAttempt(context: ExecutorContext, outcome: CommandOutcome): Partia
   const fix = context.pendingFix!;
   return {
     recoveryAttempts: context.recoveryAttempts + 1,
-    tried: { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: fingerprint(outcome) }] },
+    tried: { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: failureFingerprint(outcome) }] },
     pendingFix: undefined,
   };
-}
-
-/** Same command failing the same way: the basis of loop detection in the recoverer. */
-export function fingerprint(outcome: CommandOutcome): string {
-  const text = `${outcome.exitCode}|${outcome.timedOut}|${(outcome.stderrTail || outcome.stdoutTail).trim().split('\n').slice(-3).join('\n')}`;
-  let hash = 0;
-  for (let i = 0; i < text.length; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
-  return (hash >>> 0).toString(16);
 }
 
 /** Folds a finished child (a command or a decision) into the context; a retry's outcome is a record. */
@@ -352,7 +345,7 @@ function settle(context: ExecutorContext, event: DoneEvent): { updates: Partial<
   if (retrying) {
     record = { commandId: id, attempt: retrying.attempt, reply: retrying.fix, resolved: outcome.ok, ...(outcome.ok ? {} : { reason: 'the retried command failed again' }) };
     if (outcome.ok) updates.recoveries = context.recoveries + 1;
-    else updates.tried = { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: retrying.fix.strategyId, fingerprint: fingerprint(outcome) }] };
+    else updates.tried = { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: retrying.fix.strategyId, fingerprint: failureFingerprint(outcome) }] };
   }
   if (!outcome.ok && context.failure === undefined) updates.failure = { commandId: id, outcome };
   return record ? { updates, record } : { updates };

@@ -2,15 +2,15 @@ import { makeEvent } from '../../events/agent-events.ts';
 import { decodeJson, encodeJson } from '../../events/codec.ts';
 import { commandSubjects } from '../../events/subjects.ts';
 import { RecoverRequestSchema, type RecoverReply, type RecoverRequest } from '../../events/work-commands.ts';
+import { createAdvisor, type Advisor } from '../../recovery/advisor.ts';
 import type { Runtime } from '../runtime.ts';
-
-export type RecoveryAdvisor = (request: RecoverRequest) => Promise<RecoverReply>;
 
 /**
  * Hosts the recoverer: answers recovery requests (core NATS request/reply, queue group, so
  * replicas share them) and records each decision as RecoveryAttempted before replying.
  */
-export async function startRecoverer(rt: Runtime, advise: RecoveryAdvisor) {
+export async function startRecoverer(rt: Runtime, advisor?: Advisor) {
+  const advice = advisor ?? (await createAdvisor(rt));
   const sub = rt.nc.subscribe(commandSubjects.recover(), { queue: 'recoverer' });
   const loop = (async () => {
     for await (const m of sub) {
@@ -18,7 +18,7 @@ export async function startRecoverer(rt: Runtime, advise: RecoveryAdvisor) {
         try {
           const request = decodeJson(RecoverRequestSchema, m.subject, m.data);
           const started = performance.now();
-          const reply = await advise(request);
+          const reply = await advice.advise(request);
           if (reply.decision !== 'give-up') await recordAttempt(rt, request, reply, performance.now() - started);
           m.respond(encodeJson(reply));
         } catch (error) {
@@ -32,6 +32,7 @@ export async function startRecoverer(rt: Runtime, advise: RecoveryAdvisor) {
     stop: async () => {
       await sub.drain();
       await loop;
+      if (!advisor) await advice.stop();
     },
   };
 }

@@ -1,0 +1,113 @@
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import type { z } from 'zod';
+import type { Config } from '../config.ts';
+import { LlmError } from '../errors.ts';
+
+export type LlmCallRecord = {
+  purpose: string;
+  model: string;
+  durationMs: number;
+  ok: boolean;
+  promptTokens?: number;
+  completionTokens?: number;
+  error?: string;
+};
+
+export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+/**
+ * The one door to an LLM: the openai SDK against any OpenAI-compatible base URL, with the
+ * model, timeout and retries from config. Replies are structured (JSON schema from zod) and
+ * validated here; a reply that does not validate gets one repair attempt, then an LlmError.
+ * Every call, good or bad, is reported to `record` (the host turns it into an LlmCalled event).
+ */
+export class LlmClient {
+  private readonly openai: OpenAI;
+  private spent = new Map<string, number>();
+
+  constructor(
+    private readonly config: Config['llm'],
+    private readonly record: (runId: string, call: LlmCallRecord) => void,
+  ) {
+    this.openai = new OpenAI({
+      apiKey: config.apiKey ?? 'not-needed-for-local-servers',
+      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+      timeout: config.timeoutMs,
+      maxRetries: config.maxRetries,
+    });
+  }
+
+  /** Tokens this process has spent on a run so far. */
+  tokensSpent(runId: string): number {
+    return this.spent.get(runId) ?? 0;
+  }
+
+  async structured<S extends z.ZodType>(
+    runId: string,
+    purpose: string,
+    schema: S,
+    messages: ChatMessage[],
+  ): Promise<z.infer<S>> {
+    if (this.tokensSpent(runId) >= this.config.tokenBudget) {
+      throw new LlmError(`the run's LLM token budget (${this.config.tokenBudget}) is spent`, 'budget');
+    }
+    const first = await this.call(runId, purpose, schema, messages);
+    const parsed = parseReply(schema, first);
+    if (parsed.ok) return parsed.value;
+    const repair: ChatMessage[] = [
+      ...messages,
+      { role: 'assistant', content: first },
+      { role: 'user', content: `That reply is not valid: ${parsed.error}. Reply again with only a JSON object that matches the schema.` },
+    ];
+    const second = await this.call(runId, `${purpose}:repair`, schema, repair);
+    const repaired = parseReply(schema, second);
+    if (repaired.ok) return repaired.value;
+    throw new LlmError(`the LLM's ${purpose} reply is not valid after one repair attempt: ${repaired.error}`, 'invalid-reply');
+  }
+
+  private async call(runId: string, purpose: string, schema: z.ZodType, messages: ChatMessage[]): Promise<string> {
+    const started = performance.now();
+    try {
+      const completion = await this.openai.chat.completions.create({
+        model: this.config.model,
+        messages,
+        response_format: zodResponseFormat(schema, purpose.replace(/[^a-zA-Z0-9_-]/g, '_')),
+        temperature: 0,
+      });
+      const usage = completion.usage;
+      this.spent.set(runId, this.tokensSpent(runId) + (usage?.total_tokens ?? 0));
+      this.record(runId, {
+        purpose,
+        model: this.config.model,
+        durationMs: performance.now() - started,
+        ok: true,
+        ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
+      });
+      return completion.choices[0]?.message.content ?? '';
+    } catch (cause) {
+      const message = (cause as Error).message;
+      this.record(runId, { purpose, model: this.config.model, durationMs: performance.now() - started, ok: false, error: message });
+      throw new LlmError(`LLM call for ${purpose} failed: ${message}`, 'transport', { cause });
+    }
+  }
+}
+
+function parseReply<S extends z.ZodType>(schema: S, content: string): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stripFence(content));
+  } catch {
+    return { ok: false, error: `not valid JSON (${content.length} characters${content.length ? `, starting ${JSON.stringify(content.slice(0, 40))}` : ''})` };
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, value: result.data };
+  const issue = result.error.issues[0];
+  return { ok: false, error: `JSON of the wrong shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}` };
+}
+
+/** Some servers wrap JSON in a markdown fence even when asked for JSON. */
+function stripFence(content: string): string {
+  const m = /^\s*```(?:json)?\s*\n([\s\S]*?)\n```\s*$/.exec(content);
+  return m ? m[1]! : content;
+}

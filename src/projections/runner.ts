@@ -1,0 +1,74 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+import type { EventStore, Subscription } from '../events/event-store.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
+
+/** A projection: a pure fold with a name and a version (a new version rebuilds from the start). */
+export type Projection<S> = {
+  name: string;
+  version: number;
+  initialState: () => S;
+  evolve: (state: S, event: StoredEvent) => S;
+};
+
+export type RunningProjection<S> = {
+  state(): S;
+  lastSeq(): number;
+  /** Resolves once the projection has seen every event that was in the log when it started. */
+  caughtUp(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * Keeps a projection current: starts from its snapshot (when the version matches), replays only
+ * the events after the snapshot's sequence, then follows the log live. Snapshots are written
+ * every `everyEvents` events or `everyMs` milliseconds, never per update.
+ */
+export async function runProjection<S>(
+  store: EventStore,
+  snapshots: SnapshotStore,
+  projection: Projection<S>,
+  options: { everyEvents: number; everyMs: number; onError?: (error: unknown) => void },
+): Promise<RunningProjection<S>> {
+  const snap = await snapshots.load<S>(projection.name);
+  const usable = snap?.version === projection.version;
+  let state = usable ? snap.state : projection.initialState();
+  let lastSeq = usable ? snap.lastSeq : 0;
+  let savedSeq = lastSeq;
+  let sinceSave = 0;
+
+  const save = async () => {
+    if (lastSeq === savedSeq) return;
+    const at = lastSeq;
+    await snapshots.save(projection.name, { version: projection.version, lastSeq: at, at: new Date().toISOString(), state });
+    savedSeq = at;
+    sinceSave = 0;
+  };
+  const apply = (event: StoredEvent) => {
+    if (event.seq <= lastSeq) return;
+    state = projection.evolve(state, event);
+    lastSeq = event.seq;
+    if (++sinceSave >= options.everyEvents) void save().catch(options.onError);
+  };
+
+  const target = (await store.state()).lastSeq;
+  let markCaughtUp: () => void = () => {};
+  const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
+  if (lastSeq >= target) markCaughtUp();
+  const sub: Subscription = await store.follow({ from: lastSeq + 1, onInvalid: options.onError }, (event) => {
+    apply(event);
+    if (event.seq >= target) markCaughtUp();
+  });
+  const timer = setInterval(() => void save().catch(options.onError), options.everyMs);
+  timer.unref();
+
+  return {
+    state: () => state,
+    lastSeq: () => lastSeq,
+    caughtUp: () => caughtUp,
+    stop: async () => {
+      clearInterval(timer);
+      await sub.stop();
+      await save().catch(options.onError);
+    },
+  };
+}

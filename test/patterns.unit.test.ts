@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { RecoverRequest } from '../src/events/work-commands.ts';
+import { choosePatternRecovery, isLoop } from '../src/recovery/choose.ts';
+import { failureFingerprint } from '../src/recovery/fingerprint.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
+import { fillPlaceholders } from '../src/recovery/placeholders.ts';
+import { initialRecoveryStats, type RecoveryStats } from '../src/projections/recovery-stats.ts';
+
+const db = PatternDb.parse(JSON.parse(readFileSync(DEFAULT_PATTERNS_FILE, 'utf8')), DEFAULT_PATTERNS_FILE);
+const options = { allow: [], patternAttemptsBeforeLlm: 3 };
+
+function request(over: Partial<RecoverRequest>): RecoverRequest {
+  return { runId: 'r', taskId: '1', workdir: '/w', commandId: 'c1', command: 'x', exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: '', attempt: 0, tried: [], llm: 'offline', ...over };
+}
+
+describe('the pattern database', () => {
+  it('holds at least 40 patterns, each with an example', () => {
+    expect(db.patterns.length).toBeGreaterThanOrEqual(40);
+    for (const p of db.patterns) expect(p.examples.length, p.id).toBeGreaterThan(0);
+  });
+
+  it.each(db.patterns.flatMap((p) => p.examples.map((e, i) => [`${p.id}#${i + 1}`, p.id, e] as const)))(
+    '%s: its recorded message is matched first by its own pattern',
+    (_, id, example) => {
+      const matches = db.match({ command: example.command, exitCode: example.exitCode, stdout: example.stdout, stderr: example.stderr, timedOut: example.timedOut ?? false });
+      expect(matches[0]?.pattern.id).toBe(id);
+      for (const [k, v] of Object.entries(example.captures ?? {})) expect(matches[0]!.captures[k]).toBe(v);
+    },
+  );
+
+  it('matches one failure against the whole database quickly enough to run per failure', () => {
+    const failure = { command: 'cat x', exitCode: 1, stdout: '', stderr: 'some error nobody knows\n'.repeat(50), timedOut: false };
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) db.match(failure);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('refuses a pattern file with a bad regex or a duplicate id, naming it', () => {
+    const bad = { version: 1, patterns: [{ id: 'x', kind: 'fix', description: '', match: { stderr: '(' }, strategies: [] }] };
+    expect(() => PatternDb.parse(bad, 'p.json')).toThrow(/p.json: pattern x: Invalid regular expression/);
+    const dup = { version: 1, patterns: [bad.patterns[0], bad.patterns[0]].map((p) => ({ ...p, match: {} })) };
+    expect(() => PatternDb.parse(dup, 'p.json')).toThrow(/duplicate pattern id x/);
+  });
+});
+
+describe('placeholders', () => {
+  it('fills, transforms and shell-quotes captured values', () => {
+    expect(fillPlaceholders('mkdir -p {file|dirname}', { file: 'out dir/a.txt' })).toBe("mkdir -p 'out dir'");
+    expect(fillPlaceholders('npm i {module|package}', { module: '@scope/pkg/sub/path' })).toBe('npm i @scope/pkg');
+    expect(fillPlaceholders('pip install {module|pypackage}', { module: 'yaml.constructor' })).toBe('pip install pyyaml');
+    expect(fillPlaceholders('x {file}', { file: "a'; rm -rf ~; '" })).toBe(`x 'a'\\''; rm -rf ~; '\\'''`);
+    expect(fillPlaceholders('unzip -d {dir|or:.}', {})).toBe('unzip -d .');
+    expect(fillPlaceholders('chmod +x {file}', {})).toBeUndefined();
+  });
+});
+
+describe('choosePatternRecovery', () => {
+  const mkdirFailure = request({ command: 'mkdir a/b/c', stderrTail: "mkdir: cannot create directory 'a/b/c': No such file or directory\n" });
+
+  it('fixes a known failure without the LLM', () => {
+    expect(choosePatternRecovery(mkdirFailure, db, initialRecoveryStats(), options)).toEqual({
+      kind: 'reply',
+      reply: expect.objectContaining({ decision: 'fix', patternId: 'mkdir-missing-parent', strategyId: 'mkdir-missing-parent/mkdir-p', commands: ['mkdir -p a/b/c'], retry: false, source: 'pattern' }),
+    });
+  });
+
+  it('rewrites the command when the strategy says so', () => {
+    const r = choosePatternRecovery(request({ command: 'cp d e', stderrTail: "cp: -r not specified; omitting directory 'd'\n" }), db, initialRecoveryStats(), options);
+    expect(r).toMatchObject({ reply: { commands: ['cp -r d e'], retry: false } });
+  });
+
+  it('says benign when the failure means the work is done', () => {
+    const r = choosePatternRecovery(request({ command: 'mkdir src', stderrTail: "mkdir: cannot create directory 'src': File exists\n" }), db, initialRecoveryStats(), options);
+    expect(r).toEqual({ kind: 'reply', reply: { decision: 'benign', patternId: 'mkdir-exists', strategyId: 'mkdir-exists/benign' } });
+  });
+
+  it('orders strategies by posterior: a strategy that keeps failing here sinks', () => {
+    const portFailure = request({ command: 'node server.js', stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n' });
+    const fresh = choosePatternRecovery(portFailure, db, initialRecoveryStats(), { ...options, allow: [] });
+    expect(fresh).toMatchObject({ reply: { strategyId: 'port-in-use/free-port' } });
+    const stats: RecoveryStats = { strategies: { 'port-in-use/free-port': { attempts: 5, successes: 0 }, 'port-in-use/wait-retry': { attempts: 3, successes: 3 } } };
+    expect(choosePatternRecovery(portFailure, db, stats, options)).toMatchObject({ reply: { strategyId: 'port-in-use/wait-retry', source: 'learned' } });
+  });
+
+  it('passes over tried strategies and privileged ones the policy denies, then goes to the LLM', () => {
+    const pip = request({ command: 'python3 -m pip install x', stderrTail: '/usr/bin/python3: No module named pip\n' });
+    const tried = [{ strategyId: 'pip-missing/ensurepip', fingerprint: 'f' }];
+    expect(choosePatternRecovery({ ...pip, tried }, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm' });
+    expect(choosePatternRecovery({ ...pip, tried }, db, initialRecoveryStats(), { ...options, allow: ['system-packages'] })).toMatchObject({
+      reply: { strategyId: 'pip-missing/apt-pip', commands: ['apt-get install -y python3-pip'] },
+    });
+  });
+
+  it('escalates unknown failures and escalate-kind patterns to the LLM, saying why', () => {
+    expect(choosePatternRecovery(request({ stderrTail: 'gremlins\n' }), db, initialRecoveryStats(), options)).toEqual({ kind: 'llm', why: 'no error pattern matches "gremlins"' });
+    expect(choosePatternRecovery(request({ command: 'make', stderrTail: 'make: *** No targets specified and no makefile found.  Stop.\n', exitCode: 2 }), db, initialRecoveryStats(), options)).toMatchObject({
+      kind: 'llm',
+      why: expect.stringMatching(/^make-no-makefile/),
+    });
+  });
+
+  it('goes to the LLM after the configured number of failed pattern attempts', () => {
+    const tried = [1, 2, 3].map((i) => ({ strategyId: `other-${i}/s`, fingerprint: 'f' }));
+    expect(choosePatternRecovery({ ...mkdirFailure, tried }, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm', why: '3 pattern strategies failed' });
+  });
+
+  it('detects a loop: the same fix met by the same failure', () => {
+    const fp = failureFingerprint({ exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: mkdirFailure.stderrTail });
+    expect(isLoop({ ...mkdirFailure, tried: [{ strategyId: 'llm/abc', fingerprint: fp }] }, 'llm/abc')).toBe(true);
+    expect(isLoop({ ...mkdirFailure, tried: [{ strategyId: 'llm/abc', fingerprint: 'other' }] }, 'llm/abc')).toBe(false);
+  });
+});
