@@ -36,6 +36,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    context: z
+      .object({
+        /** Tokens of spec and history context a planning prompt may carry. */
+        budgetTokens: z.number().int().positive().default(2000),
+      })
+      .strict()
+      .prefault({}),
     policy: z.object({ allow: z.array(z.string()).default([]) }).strict().prefault({}),
     cache: z
       .object({

@@ -41,7 +41,7 @@ function given(events: AgentEvent[], options: { concurrency?: number; policy?: C
 }
 const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}${'taskId' in d ? `:${d.taskId}` : ''}`);
 const planned = (taskId: string) =>
-  makeEvent('PlanCreated', { runId, taskId }, { source: 'explicit', taskKey: 'k', contextChecksum: '', taskText: '', plan: explicitPlan(TASKS.find((t) => t.id === taskId)!), durationMs: 1 });
+  makeEvent('PlanCreated', { runId, taskId }, { source: 'explicit', taskKey: 'k', contextChecksum: '', specChecksum: '', taskText: '', plan: explicitPlan(TASKS.find((t) => t.id === taskId)!), durationMs: 1 });
 const completed = (taskId: string) => makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0 });
 const failed = (taskId: string) => makeEvent('TaskFailed', { runId, taskId }, { stage: 'execution', reason: 'boom' });
 

@@ -87,7 +87,10 @@ export const PlanCreated = defineEvent(
     source: PlanSourceSchema,
     strategy: z.string().optional(),
     taskKey: z.string(),
+    /** Checksum of the compressed context this task was planned with (part of the key). */
     contextChecksum: z.string(),
+    /** Checksum of all spec files: a similar hit needs it unchanged. */
+    specChecksum: z.string(),
     /** The normalised task text the key was computed from; similar-hit matching reads it. */
     taskText: z.string(),
     plan: PlanSchema,

@@ -24,6 +24,8 @@ export type StartRun = z.infer<typeof StartRunSchema>;
 export const PlanTaskSchema = z.object({
   runId: z.string(),
   workdir: z.string(),
+  /** requirements.md and design.md are read from beside it. */
+  tasksFile: z.string(),
   task: TaskSpecSchema,
   /** A heading with subtasks and no commands: its own plan is empty. */
   group: z.boolean(),

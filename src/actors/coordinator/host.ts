@@ -73,7 +73,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision): Promis
   switch (decision.kind) {
     case 'plan': {
       const task = start.tasks.find((t) => t.id === decision.taskId)!;
-      const item: PlanTask = { runId, workdir: start.workdir, task, group: decision.group, llm: start.options.llm };
+      const item: PlanTask = { runId, workdir: start.workdir, tasksFile: start.tasksFile, task, group: decision.group, llm: start.options.llm };
       await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}`);
       return;
     }

@@ -1,35 +1,125 @@
-import { createActor, toPromise } from 'xstate';
+import { dirname } from 'node:path';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { compressContext } from '../../context/compress.ts';
+import { ContextLoader } from '../../context/context-loader.ts';
+import { LlmError } from '../../errors.ts';
 import { makeEvent } from '../../events/agent-events.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
+import { LlmClient } from '../../llm/client.ts';
+import { planWithLlm } from '../../llm/planner.ts';
 import { ack, consumeWork } from '../../nats/work-queue.ts';
-import { taskText, taskKey } from '../../plan/task-key.ts';
+import { lookupPlan } from '../../plan/cache-lookup.ts';
+import { taskKey, taskText } from '../../plan/task-key.ts';
+import { validatePlan } from '../../plan/validate-plan.ts';
+import { PLAN_CACHE, initialPlanCache, planCacheEvolver, type PlanCache } from '../../projections/plan-cache.ts';
+import { runProjection, type RunningProjection } from '../../projections/runner.ts';
+import { SnapshotStore } from '../../projections/snapshot-store.ts';
+import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
+import { recordLlmCall } from '../../recovery/advisor.ts';
 import type { Runtime } from '../runtime.ts';
 import { decomposerMachine } from './machine.ts';
 
-/** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
-export async function startDecomposer(rt: Runtime, options: { parallel?: number } = {}) {
-  return consumeWork(rt.js, 'decomposer', PlanTaskSchema, options.parallel ?? 8, async (item) => {
-    await planTask(rt, item);
-    return ack();
-  }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
+/** The decomposer's long-lived state in one process: the plan cache, context loaders, the LLM. */
+export type Decomposer = {
+  cache: RunningProjection<PlanCache>;
+  snapshots: SnapshotStore;
+  loaders: Map<string, ContextLoader>;
+  llm: LlmClient | undefined;
+};
+
+export async function openDecomposer(rt: Runtime): Promise<Decomposer> {
+  const snapshots = await SnapshotStore.open(rt.nc);
+  const cache = await runProjection(
+    rt.store,
+    snapshots,
+    { name: PLAN_CACHE.name, version: PLAN_CACHE.version, initialState: initialPlanCache, evolve: planCacheEvolver(rt.config.cache.maxEntries) },
+    { everyEvents: rt.config.snapshots.everyEvents, everyMs: rt.config.snapshots.everyMs, onError: (e) => rt.log.error('plan cache', e) },
+  );
+  // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
+  await cache.caughtUp();
+  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt)) : undefined;
+  return { cache, snapshots, loaders: new Map(), llm };
 }
 
-export async function planTask(rt: Runtime, item: PlanTask): Promise<void> {
+/** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
+export async function startDecomposer(rt: Runtime, options: { parallel?: number } = {}) {
+  const decomposer = await openDecomposer(rt);
+  const work = await consumeWork(rt.js, 'decomposer', PlanTaskSchema, options.parallel ?? 8, async (item) => {
+    await planTask(rt, decomposer, item);
+    return ack();
+  }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
+  return {
+    stop: async () => {
+      await work.stop();
+      await decomposer.cache.stop();
+    },
+  };
+}
+
+/**
+ * Plans one task: explicit commands, else the cache (exact, or similar and validated), else the
+ * LLM with the task's compressed context. Every cache decision is an event that says why.
+ */
+export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask): Promise<void> {
   const started = performance.now();
   const { runId, task } = item;
-  const contextChecksum = '';
-  const actor = createActor(decomposerMachine, { input: { task, group: item.group, llm: item.llm } });
+  const ids = { runId, taskId: task.id };
+  const needsContext = !item.group && task.commands.length === 0;
+  const context = needsContext ? await loadContext(rt, d, item) : undefined;
+  const contextChecksum = context?.checksum ?? '';
+  const specChecksum = context?.specChecksum ?? '';
+  const key = taskKey(task, contextChecksum);
+  const text = taskText(task);
+
+  const actor = createActor(
+    decomposerMachine.provide({
+      actors: {
+        lookupCache: fromPromise(async () => {
+          const found = lookupPlan(d.cache.state(), { key, taskText: text, contextChecksum, specChecksum }, rt.config.cache.similarityThreshold);
+          if (found.kind === 'exact') {
+            await rt.store.append(makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'exact', similarity: 1, adaptations: [] }));
+            return { hit: true as const, plan: found.entry.plan };
+          }
+          if (found.kind === 'similar') {
+            const valid = await validatePlan(found.plan, item.workdir, rt.config.policy.allow);
+            if (valid.ok) {
+              await rt.store.append(
+                makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'similar', similarity: found.similarity, adaptations: found.adaptations }),
+              );
+              return { hit: true as const, plan: found.plan };
+            }
+            await rt.store.append(
+              makeEvent('PlanCacheMiss', ids, { key, reason: `similar entry ${found.entry.key} (${found.similarity}) rejected: ${valid.reason}`, bestEntryKey: found.entry.key, bestSimilarity: found.similarity }),
+            );
+            return { hit: false as const };
+          }
+          await rt.store.append(
+            makeEvent('PlanCacheMiss', ids, { key, reason: found.reason, ...(found.best ? { bestEntryKey: found.best.key, bestSimilarity: found.best.similarity } : {}) }),
+          );
+          return { hit: false as const };
+        }),
+        planWithLlm: fromPromise(async () => {
+          if (!d.llm) {
+            throw new LlmError('this decomposer has no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL where it runs', 'offline');
+          }
+          const plan = await planWithLlm(d.llm, runId, task, context?.text ?? '', rt.config.llm.strategy);
+          return { plan, strategy: rt.config.llm.strategy as string };
+        }),
+      },
+    }),
+    { input: { task, group: item.group, llm: item.llm } },
+  );
   actor.start();
   const result = await toPromise(actor);
-  const ids = { runId, taskId: task.id };
   if (result.ok) {
     await rt.store.append(
       makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated` }, {
         source: result.source,
         ...(result.strategy ? { strategy: result.strategy } : {}),
-        taskKey: taskKey(task, contextChecksum),
+        taskKey: key,
         contextChecksum,
-        taskText: taskText(task),
+        specChecksum,
+        taskText: text,
         plan: result.plan,
         durationMs: performance.now() - started,
       }),
@@ -37,4 +127,19 @@ export async function planTask(rt: Runtime, item: PlanTask): Promise<void> {
   } else {
     await rt.store.append(makeEvent('TaskFailed', { ...ids, id: `${runId}:${task.id}:TaskFailed` }, { stage: 'planning', reason: result.reason }));
   }
+}
+
+async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
+  const dir = dirname(item.tasksFile);
+  let loader = d.loaders.get(dir);
+  if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir)));
+  const files = await loader.load();
+  const history = (await d.snapshots.load<TaskHistory>(TASK_HISTORY.name).catch(() => undefined))?.state.entries ?? [];
+  const compressed = compressContext(
+    item.task,
+    { requirements: files.get('requirements.md')?.content ?? '', design: files.get('design.md')?.content ?? '' },
+    history,
+    rt.config.context.budgetTokens,
+  );
+  return { ...compressed, specChecksum: loader.checksum() };
 }

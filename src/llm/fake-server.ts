@@ -1,0 +1,101 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+/** What the stand-in saw: one entry per /v1/chat/completions request. */
+export type LoggedRequest = {
+  at: number;
+  /** The response_format schema name: which question this call asks. */
+  schemaName: string;
+  messages: { role: string; content: string }[];
+  body: Record<string, unknown>;
+};
+
+export type FakeReply = string | { status: number; body: string };
+export type Responder = (request: LoggedRequest) => FakeReply | Promise<FakeReply>;
+
+export type FakeLlm = {
+  baseUrl: string;
+  requests: LoggedRequest[];
+  setLatency(ms: number): void;
+  setResponder(responder: Responder): void;
+  close(): Promise<void>;
+};
+
+/**
+ * A local OpenAI-compatible server for tests, benchmarks and demos: POST /v1/chat/completions
+ * with scripted replies, a configurable latency, and a log of every request. It is driven
+ * through the real `openai` SDK, so the whole HTTP path is exercised. Loopback only.
+ */
+export async function startFakeLlm(options: { latencyMs?: number; responder: Responder }): Promise<FakeLlm> {
+  let latency = options.latencyMs ?? 0;
+  let responder = options.responder;
+  const requests: LoggedRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      if (req.method === 'GET' && req.url?.endsWith('/models')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'fake', object: 'model' }] }));
+        return;
+      }
+      if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+        res.writeHead(404).end();
+        return;
+      }
+      const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      const format = body.response_format as { json_schema?: { name?: string } } | undefined;
+      const entry: LoggedRequest = {
+        at: Date.now(),
+        schemaName: format?.json_schema?.name ?? '',
+        messages: (body.messages as LoggedRequest['messages']) ?? [],
+        body,
+      };
+      requests.push(entry);
+      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+      const reply = await responder(entry);
+      if (typeof reply !== 'string') {
+        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body);
+        return;
+      }
+      const promptTokens = Math.ceil(JSON.stringify(entry.messages).length / 4);
+      const completionTokens = Math.ceil(reply.length / 4);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: `chatcmpl-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: String(body.model ?? 'fake'),
+          choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop', logprobs: null }],
+          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        }),
+      );
+    })().catch((error: unknown) => {
+      res.writeHead(500).end(JSON.stringify({ error: { message: String(error) } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    setLatency: (ms) => {
+      latency = ms;
+    },
+    setResponder: (r) => {
+      responder = r;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (data += chunk));
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}

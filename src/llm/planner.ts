@@ -1,0 +1,78 @@
+import type { Plan } from '../plan/plan-schema.ts';
+import type { TaskSpec } from '../spec/task-spec.ts';
+import type { ChatMessage, LlmClient } from './client.ts';
+import { analysisReply, criteriaReply, questionOrder, questions, toPlan, wholePlanReply, type WirePlan } from './plan-replies.ts';
+
+export type PlanningStrategy = 'batched' | 'single' | 'sequential';
+
+const SYSTEM =
+  'You plan the implementation of one task of a software project as shell commands run with bash in the ' +
+  'project folder (the working directory). Commands must stay inside it, never use sudo, and be idempotent ' +
+  'where possible. Command ids are c1, c2, ...; dependsOn lists ids that must finish first. Reply with JSON only.';
+
+const ASK: Record<string, string> = {
+  complexity: 'Assess the complexity: level, estimated steps, risks, confidence (0-1).',
+  commands: 'List the shell commands that implement the task.',
+  decisionPoints: 'List decision points: conditions checked at run time (exit_code, file_exists, output_check) that choose between commands (whenTrue/whenFalse list command ids). Usually none.',
+  successCriteria: 'List success criteria checked after the commands: file_exists (path), command (command, exitCode) or output_contains (command, text).',
+  fallbacks: 'List fallback strategies: a trigger and the commands to try.',
+};
+
+function taskMessage(task: TaskSpec, context: string): string {
+  return [
+    `Task ${task.id}: ${task.title}`,
+    task.description.length ? `Details:\n${task.description.map((d) => `- ${d}`).join('\n')}` : '',
+    task.requirements.length ? `Requirements: ${task.requirements.join(', ')}` : '',
+    task.success.length ? `Given success criteria: ${JSON.stringify(task.success)}` : '',
+    context ? `Project context:\n${context}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+/**
+ * Plans a task with the LLM. `batched` (default) asks the five questions in two structured calls
+ * sent together, so planning costs one round trip; `single` asks everything in one call;
+ * `sequential` asks the five questions one after another, as the reference workflow did, and
+ * exists as the benchmark baseline.
+ */
+export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec, context: string, strategy: PlanningStrategy): Promise<Plan> {
+  const base: ChatMessage[] = [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: taskMessage(task, context) },
+  ];
+  const ask = (what: string[]): ChatMessage[] => [...base, { role: 'user', content: what.map((q) => ASK[q]).join(' ') }];
+  let wire: WirePlan;
+  switch (strategy) {
+    case 'single':
+      wire = await llm.structured(runId, 'plan', wholePlanReply, ask(questionOrder));
+      break;
+    case 'batched': {
+      const [analysis, criteria] = await Promise.all([
+        llm.structured(runId, 'plan_analysis', analysisReply, ask(['complexity', 'commands', 'decisionPoints'])),
+        llm.structured(runId, 'plan_criteria', criteriaReply, ask(['successCriteria', 'fallbacks'])),
+      ]);
+      wire = { ...analysis, ...criteria };
+      break;
+    }
+    case 'sequential': {
+      const answers: Record<string, unknown> = {};
+      const history = [...base];
+      for (const q of questionOrder) {
+        const messages: ChatMessage[] = [...history, { role: 'user', content: ASK[q]! }];
+        const answer = await llm.structured(runId, `plan_${q}`, questions[q], messages);
+        Object.assign(answers, answer);
+        history.push({ role: 'user', content: ASK[q]! }, { role: 'assistant', content: JSON.stringify(answer) });
+      }
+      wire = answers as WirePlan;
+      break;
+    }
+    default: {
+      const never: never = strategy;
+      return never;
+    }
+  }
+  const plan = toPlan(wire);
+  // Criteria written in tasks.md always hold, whatever the LLM proposes.
+  return task.success.length ? { ...plan, successCriteria: [...task.success, ...plan.successCriteria] } : plan;
+}
