@@ -26,7 +26,9 @@ function sections(markdown: string): Section[] {
 
 function terms(task: TaskSpec): string[] {
   const words = `${task.title} ${task.description.join(' ')}`.toLowerCase().match(/[a-z0-9_./-]{4,}/g) ?? [];
-  return [...new Set(words)].filter((w) => !['with', 'that', 'this', 'from', 'into', 'each', 'when', 'should', 'write', 'create', 'using'].includes(w));
+  // A path names things too: docs/beta.md is about "docs" and "beta".
+  const parts = words.flatMap((w) => w.split(/[./-]/).filter((p) => p.length >= 4));
+  return [...new Set([...words, ...parts])].filter((w) => !['with', 'that', 'this', 'from', 'into', 'each', 'when', 'should', 'write', 'create', 'using'].includes(w));
 }
 
 /**
