@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEvent, type EventOf, type StoredEvent } from '../src/events/agent-events.ts';
+import type { RecoverRequest } from '../src/events/work-commands.ts';
+import { demoPlanner } from '../src/llm/demo-planner.ts';
+import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
+import { SnapshotStore } from '../src/projections/snapshot-store.ts';
+import { RECOVERY_STATS } from '../src/projections/recovery-stats.ts';
+import { createAdvisor } from '../src/recovery/advisor.ts';
+import { runCli, workspaces } from './helpers/cli.ts';
+import { startTestNats } from './helpers/nats.ts';
+import { testRuntime } from './helpers/runtime.ts';
+
+let server: Awaited<ReturnType<typeof startTestNats>>;
+let llm: FakeLlm;
+const ws = workspaces();
+const planner = demoPlanner();
+
+beforeAll(async () => {
+  server = await startTestNats();
+  llm = await startFakeLlm({
+    responder: (req) =>
+      req.schemaName === 'recovery'
+        ? JSON.stringify({ diagnosis: 'the flag file is missing', action: 'fix', commands: ['touch needed.flag'], retry: true })
+        : planner(req),
+  });
+});
+afterAll(async () => {
+  await llm?.close();
+  await server?.stop();
+  await ws.cleanup();
+});
+
+const of = <T extends StoredEvent['type']>(events: StoredEvent[], type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+const env = () => ({ NATS_URL: server.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' });
+
+describe('recovery through the actors', () => {
+  it('fixes known failures from the pattern database, with no LLM call', async () => {
+    const { dir, tasks } = await ws.make(
+      [
+        '- [ ] 1. Nested folder without -p',
+        '  ```bash\n  mkdir out/nested/deep\n  ```',
+        '- [ ] 2. Script without its execute bit',
+        '  ```bash',
+        "  printf '#!/bin/bash\\necho ok > built.txt\\n' > build.sh",
+        '  ./build.sh',
+        '  ```',
+        '  - Success: file built.txt exists',
+        '- [ ] 3. Script with Windows line endings',
+        '  ```bash',
+        "  printf '#!/bin/bash\\r\\necho ok > crlf.txt\\r\\n' > run.sh && chmod +x run.sh",
+        '  ./run.sh',
+        '  ```',
+        '  - Success: file crlf.txt exists',
+        '- [ ] 4. Tests in a package with no test script',
+        '  ```bash',
+        `  echo '{"name":"x","version":"1.0.0"}' > package.json`,
+        '  npm test',
+        '  ```',
+        '- [ ] 5. Make a folder that is already there',
+        '  ```bash\n  mkdir out\n  ```',
+      ].join('\n'),
+    );
+    const before = llm.requests.length;
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir], env(), dir);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(llm.requests.length).toBe(before);
+    expect(of(events, 'LlmCalled')).toHaveLength(0);
+    expect(of(events, 'RecoveryResolved').map((e) => [e.taskId, e.data.strategyId])).toEqual([
+      ['1', 'mkdir-missing-parent/mkdir-p'],
+      ['2', 'script-not-executable/chmod-x'],
+      ['3', 'crlf-bad-interpreter/strip-cr'],
+      ['4', 'npm-missing-test-script/node-test-runner'],
+      ['5', 'mkdir-exists/benign'],
+    ]);
+    expect(of(events, 'RecoveryAttempted').every((e) => e.data.source === 'pattern')).toBe(true);
+    expect(of(events, 'TaskCompleted').map((e) => e.data.recoveries)).toEqual([1, 1, 1, 1, 0]);
+    expect(await readFile(join(dir, 'crlf.txt'), 'utf8')).toBe('ok\n');
+  });
+
+  it('takes an unknown failure to the LLM stand-in, and records the fix as learned from the LLM', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Needs a flag\n  ```bash\n  test -f needed.flag || { echo "E42: the flag is not set" >&2; exit 42; }\n  ```\n');
+    const before = llm.requests.length;
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env(), dir);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(llm.requests.slice(before).map((r) => r.schemaName)).toEqual(['recovery']);
+    expect(llm.requests.at(-1)!.messages.at(-1)!.content).toContain('E42: the flag is not set');
+    expect(of(events, 'RecoveryAttempted')[0]!.data).toMatchObject({ source: 'llm', commands: ['touch needed.flag'], retry: true });
+    expect(of(events, 'RecoveryResolved')[0]!.data.source).toBe('llm');
+  });
+
+  it('stops a loop: the same fix met by the same failure ends recovery with the reason', async () => {
+    llm.setResponder((req) =>
+      req.schemaName === 'recovery' ? JSON.stringify({ diagnosis: 'try again', action: 'fix', commands: ['true'], retry: true }) : planner(req),
+    );
+    try {
+      const { dir, tasks } = await ws.make('- [ ] 1. Always fails\n  ```bash\n  echo "E77: stubborn" >&2; exit 77\n  ```\n');
+      const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env(), dir);
+      expect(result.exitCode).toBe(1);
+      expect(of(events, 'TaskFailed')[0]!.data.reason).toMatch(/loop detected: `echo "E77: stubborn" >&2; exit 77` failed the same way after the same fix/);
+      expect(of(events, 'RecoveryAttempted')).toHaveLength(1);
+    } finally {
+      llm.setResponder(planner);
+    }
+  });
+});
+
+describe('learned strategy order', () => {
+  it('tries the strategy that worked here first, and keeps that order after a restart', async () => {
+    const rt = await testRuntime(server.url);
+    try {
+      const ref = (strategyId: string, i: number) => ({ commandId: `c${i}`, attempt: 0, patternId: 'port-in-use', strategyId, source: 'pattern' as const, durationMs: 5 });
+      await rt.store.appendAll([
+        ...[1, 2, 3, 4].map((i) => makeEvent('RecoveryFailed', { runId: 'history', taskId: '1' }, { ...ref('port-in-use/free-port', i), reason: 'still in use' })),
+        ...[5, 6, 7].map((i) => makeEvent('RecoveryResolved', { runId: 'history', taskId: '1' }, ref('port-in-use/wait-retry', i))),
+      ]);
+      const request: RecoverRequest = {
+        runId: 'r', taskId: '1', workdir: '/tmp', commandId: 'c1', command: 'node server.js', exitCode: 1, timedOut: false,
+        stdoutTail: '', stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n', attempt: 0, tried: [], llm: 'offline',
+      };
+      const first = await createAdvisor(rt);
+      expect(await first.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry', source: 'learned' });
+      await first.stop();
+      const snapshot = await (await SnapshotStore.open(rt.nc)).load(RECOVERY_STATS.name);
+      expect(snapshot?.lastSeq).toBeGreaterThan(0);
+      const restarted = await createAdvisor(rt);
+      expect(restarted.stats().strategies['port-in-use/free-port']).toEqual({ attempts: 4, successes: 0 });
+      expect(await restarted.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry' });
+      await restarted.stop();
+    } finally {
+      await rt.nc.close();
+    }
+  });
+});
