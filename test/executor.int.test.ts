@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
-import { runCli, workspaces } from './helpers/cli.ts';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { EventStore } from '../src/events/event-store.ts';
+import { connectNats } from '../src/nats/connection.ts';
+import { CLI, runCli, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
@@ -78,5 +83,21 @@ describe('executor through the actors', () => {
     const big = byTask.find((e) => e.taskId === '1')!.data;
     expect(big.truncated).toBe(true);
     expect(big.outputRef).toMatch(/^agent_outputs\//);
+  });
+
+  it('--dry prints each plan and its command graph with reasons, running and recording nothing', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Two writers and a reader\n  ```bash\n  echo a > a.txt\n  echo b > b.txt\n  cat a.txt b.txt > c.txt\n  ```\n- [ ] 2. Needs planning\n');
+    const nc = await connectNats(server.url, 'count');
+    const store = await EventStore.open(nc);
+    const before = (await store.state()).messages;
+    const result = await execa(process.execPath, [CLI, 'run', tasks, '--workdir', dir, '--dry'], { reject: false, env: { NATS_URL: server.url, NO_COLOR: '1' } });
+    expect(result.stdout).toContain('plan: explicit, 3 command(s)');
+    expect(result.stdout).toMatch(/c2 +echo b > b.txt\n +no dependency: starts at once/);
+    expect(result.stdout).toMatch(/after c1: reads what the earlier writes: a.txt/);
+    expect(result.stdout).toMatch(/2\. Needs planning\n +cache miss: the cache is empty\n +cannot plan: .*LLM is offline/);
+    expect(result.exitCode).toBe(1);
+    await expect(access(join(dir, 'a.txt'))).rejects.toThrow();
+    expect((await store.state()).messages).toBe(before);
+    await nc.close();
   });
 });

@@ -10,7 +10,7 @@ const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N]
-                      [--continue never|dependencies-successful|always] [--force] [--json]
+                      [--continue never|dependencies-successful|always] [--force] [--json] [--dry]
   implement-agent up                      all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
 
@@ -29,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
         force: { type: 'boolean' },
         json: { type: 'boolean' },
+        dry: { type: 'boolean' },
       });
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
       const llm = values.llm as string | undefined;
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.config ? { config: values.config as string } : {}),
         force: values.force === true,
         json: values.json === true,
+        dry: values.dry === true,
       });
     }
     case 'up':

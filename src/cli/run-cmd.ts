@@ -10,6 +10,7 @@ import { publishWork } from '../nats/work-queue.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
+import { dryRun } from './dry-run.ts';
 import { natsFor } from './nats-session.ts';
 import { progressPrinter } from './progress.ts';
 
@@ -18,6 +19,7 @@ export type RunFlags = {
   workdir?: string;
   json?: boolean;
   force?: boolean;
+  dry?: boolean;
   concurrency?: number;
   continuePolicy?: ContinuePolicy;
   llm?: 'openai' | 'offline';
@@ -50,6 +52,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     await nats.stop();
     throw e;
   });
+  if (flags.dry) {
+    try {
+      return await dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm: config.llm.mode ?? 'offline' }, (l) => process.stdout.write(`${l}\n`));
+    } finally {
+      await rt.nc.drain();
+      await nats.stop();
+    }
+  }
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
 

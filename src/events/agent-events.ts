@@ -89,8 +89,8 @@ export const PlanCreated = defineEvent(
     taskKey: z.string(),
     /** Checksum of the compressed context this task was planned with (part of the key). */
     contextChecksum: z.string(),
-    /** Checksum of all spec files: a similar hit needs it unchanged. */
-    specChecksum: z.string(),
+    /** Checksum of all spec files: a similar hit needs it unchanged (absent in early logs). */
+    specChecksum: z.string().default(''),
     /** The normalised task text the key was computed from; similar-hit matching reads it. */
     taskText: z.string(),
     plan: PlanSchema,

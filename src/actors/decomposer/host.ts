@@ -3,7 +3,7 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import { compressContext } from '../../context/compress.ts';
 import { ContextLoader } from '../../context/context-loader.ts';
 import { LlmError } from '../../errors.ts';
-import { makeEvent } from '../../events/agent-events.ts';
+import { makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import { LlmClient } from '../../llm/client.ts';
 import { planWithLlm } from '../../llm/planner.ts';
@@ -27,7 +27,7 @@ export type Decomposer = {
   llm: LlmClient | undefined;
 };
 
-export async function openDecomposer(rt: Runtime): Promise<Decomposer> {
+export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: boolean } = {}): Promise<Decomposer> {
   const snapshots = await SnapshotStore.open(rt.nc);
   const cache = await runProjection(
     rt.store,
@@ -37,7 +37,8 @@ export async function openDecomposer(rt: Runtime): Promise<Decomposer> {
   );
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
   await cache.caughtUp();
-  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt)) : undefined;
+  const record = options.recordLlmCalls === false ? () => {} : recordLlmCall(rt);
+  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record) : undefined;
   return { cache, snapshots, loaders: new Map(), llm };
 }
 
@@ -61,6 +62,22 @@ export async function startDecomposer(rt: Runtime, options: { parallel?: number 
  * LLM with the task's compressed context. Every cache decision is an event that says why.
  */
 export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask): Promise<void> {
+  const outcome = await decidePlan(rt, d, item, async (event) => {
+    await rt.store.append(event);
+  });
+  await rt.store.append(outcome);
+}
+
+/**
+ * Decides a task's plan. Cache decisions go to `emit` as they happen; the returned event
+ * (PlanCreated or TaskFailed) is the outcome, for the caller to record (or, for --dry, print).
+ */
+export async function decidePlan(
+  rt: Runtime,
+  d: Decomposer,
+  item: PlanTask,
+  emit: (event: AgentEvent) => Promise<void>,
+): Promise<EventOf<'PlanCreated'> | EventOf<'TaskFailed'>> {
   const started = performance.now();
   const { runId, task } = item;
   const ids = { runId, taskId: task.id };
@@ -77,23 +94,23 @@ export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask): Prom
         lookupCache: fromPromise(async () => {
           const found = lookupPlan(d.cache.state(), { key, taskText: text, contextChecksum, specChecksum }, rt.config.cache.similarityThreshold);
           if (found.kind === 'exact') {
-            await rt.store.append(makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'exact', similarity: 1, adaptations: [] }));
+            await emit(makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'exact', similarity: 1, adaptations: [] }));
             return { hit: true as const, plan: found.entry.plan };
           }
           if (found.kind === 'similar') {
             const valid = await validatePlan(found.plan, item.workdir, rt.config.policy.allow);
             if (valid.ok) {
-              await rt.store.append(
+              await emit(
                 makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'similar', similarity: found.similarity, adaptations: found.adaptations }),
               );
               return { hit: true as const, plan: found.plan };
             }
-            await rt.store.append(
+            await emit(
               makeEvent('PlanCacheMiss', ids, { key, reason: `similar entry ${found.entry.key} (${found.similarity}) rejected: ${valid.reason}`, bestEntryKey: found.entry.key, bestSimilarity: found.similarity }),
             );
             return { hit: false as const };
           }
-          await rt.store.append(
+          await emit(
             makeEvent('PlanCacheMiss', ids, { key, reason: found.reason, ...(found.best ? { bestEntryKey: found.best.key, bestSimilarity: found.best.similarity } : {}) }),
           );
           return { hit: false as const };
@@ -112,8 +129,7 @@ export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask): Prom
   actor.start();
   const result = await toPromise(actor);
   if (result.ok) {
-    await rt.store.append(
-      makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated` }, {
+    return makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated` }, {
         source: result.source,
         ...(result.strategy ? { strategy: result.strategy } : {}),
         taskKey: key,
@@ -122,11 +138,9 @@ export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask): Prom
         taskText: text,
         plan: result.plan,
         durationMs: performance.now() - started,
-      }),
-    );
-  } else {
-    await rt.store.append(makeEvent('TaskFailed', { ...ids, id: `${runId}:${task.id}:TaskFailed` }, { stage: 'planning', reason: result.reason }));
+      });
   }
+  return makeEvent('TaskFailed', { ...ids, id: `${runId}:${task.id}:TaskFailed` }, { stage: 'planning', reason: result.reason });
 }
 
 async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {

@@ -1,0 +1,48 @@
+import type { AgentEvent } from '../events/agent-events.ts';
+import { buildCommandGraph } from '../exec/command-graph.ts';
+import { decidePlan, openDecomposer } from '../actors/decomposer/host.ts';
+import type { Runtime } from '../actors/runtime.ts';
+import type { TaskSpec } from '../spec/task-spec.ts';
+import { childrenOf } from '../spec/task-graph.ts';
+import { colours } from './progress.ts';
+
+/**
+ * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why, LLM),
+ * and its command graph with the reason for each edge. Nothing runs and nothing is recorded.
+ */
+export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: 'openai' | 'offline' }, write: (line: string) => void): Promise<number> {
+  const decomposer = await openDecomposer(rt, { recordLlmCalls: false });
+  let failures = 0;
+  try {
+    for (const task of input.tasks.filter((t) => !t.done)) {
+      const notes: AgentEvent[] = [];
+      const group = task.commands.length === 0 && childrenOf(task.id, input.tasks).length > 0;
+      const outcome = await decidePlan(rt, decomposer, { runId: input.runId, workdir: input.workdir, tasksFile: input.tasksFile, task, group, llm: input.llm }, async (e) => {
+        notes.push(e);
+      });
+      write(colours.bold(`${task.id}. ${task.title}`));
+      for (const note of notes) {
+        if (note.type === 'PlanCacheHit') write(`   cache hit (${note.data.match}, entry ${note.data.entryKey}, similarity ${note.data.similarity}${note.data.adaptations.length ? `, adapted ${note.data.adaptations.map((a) => `${a.from}->${a.to}`).join(', ')}` : ''})`);
+        if (note.type === 'PlanCacheMiss') write(`   cache miss: ${note.data.reason}`);
+      }
+      if (outcome.type === 'TaskFailed') {
+        failures++;
+        write(colours.red(`   cannot plan: ${outcome.data.reason}`));
+        continue;
+      }
+      const plan = outcome.data.plan;
+      write(`   plan: ${outcome.data.source}${outcome.data.strategy ? ` (${outcome.data.strategy})` : ''}, ${plan.commands.length} command(s)`);
+      const graph = buildCommandGraph(plan.commands);
+      plan.commands.forEach((c, i) => {
+        const edges = graph.edges.filter((e) => e.to === c.id);
+        write(`   ${c.id.padEnd(4)} ${c.command.split('\n')[0]}${c.command.includes('\n') ? ' …' : ''}`);
+        for (const e of edges) write(colours.dim(`        after ${e.from}: ${e.reason}`));
+        if (edges.length === 0 && i > 0) write(colours.dim('        no dependency: starts at once'));
+      });
+      for (const s of plan.successCriteria) write(colours.dim(`   success: ${JSON.stringify(s)}`));
+    }
+  } finally {
+    await decomposer.cache.stop();
+  }
+  return failures > 0 ? 1 : 0;
+}
