@@ -43,6 +43,19 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Each optimization of the design, on by default. Turning them all off (with the sequential
+     * planning strategy and concurrency 1) is the reference workflow the benchmarks compare with.
+     */
+    optimizations: z
+      .object({
+        planCache: z.boolean().default(true),
+        incrementalContext: z.boolean().default(true),
+        errorPatterns: z.boolean().default(true),
+        backgroundMemory: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     policy: z.object({ allow: z.array(z.string()).default([]) }).strict().prefault({}),
     cache: z
       .object({

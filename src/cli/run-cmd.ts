@@ -4,11 +4,10 @@ import { stat } from 'node:fs/promises';
 import { loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
 import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
-import { eventSubjects } from '../events/subjects.ts';
 import type { StartRun } from '../events/work-commands.ts';
-import { publishWork } from '../nats/work-queue.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
+import { submitRun } from '../actors/submit-run.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
 import { natsFor } from './nats-session.ts';
@@ -65,12 +64,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   const runId = newRunId();
   const print = flags.json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
-  let finish: (status: 'succeeded' | 'failed') => void = () => {};
-  const finished = new Promise<'succeeded' | 'failed'>((r) => (finish = r));
-  const following = await rt.store.follow({ subject: eventSubjects.run(runId), from: 'start' }, (event) => {
-    print(event);
-    if (event.type === 'RunFinished') finish(event.data.status);
-  });
   const start: StartRun = {
     runId,
     tasksFile,
@@ -78,17 +71,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     tasks,
     options: { concurrency: config.execution.concurrency, continuePolicy: config.execution.continuePolicy, llm: config.llm.mode ?? 'offline' },
   };
-  const interrupted = new Promise<'interrupted'>((r) => process.once('SIGINT', () => r('interrupted')));
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => interrupt.abort());
   try {
-    await publishWork(rt.js, 'coordinator', 'start', start, `start:${runId}`);
-    const status = await Promise.race([finished, interrupted]);
+    const status = await submitRun(rt, start, print, interrupt.signal);
     if (status === 'interrupted') {
-      process.stderr.write(`interrupted; resume later with the same events: run ${runId}\n`);
+      process.stderr.write(`interrupted; the run's events are kept: run ${runId}\n`);
       return 130;
     }
     return status === 'succeeded' ? 0 : 1;
   } finally {
-    await following.stop();
     await hosted?.stop();
     await rt.nc.drain();
     await nats.stop();

@@ -41,6 +41,8 @@ export const ExecuteTaskSchema = z.object({
   /** The PlanCreated event id this execution follows. */
   planEventId: z.string(),
   llm: z.enum(['openai', 'offline']),
+  /** Commands of this task that may run at once (the run's --concurrency). */
+  concurrency: z.number().int().positive(),
 });
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
 

@@ -45,10 +45,12 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {
   const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt)) : undefined;
 
   async function advise(request: RecoverRequest): Promise<RecoverReply> {
-    const choice = choosePatternRecovery(request, db, stats.state(), {
-      allow: rt.config.policy.allow,
-      patternAttemptsBeforeLlm: rt.config.recovery.patternAttemptsBeforeLlm,
-    });
+    const choice = rt.config.optimizations.errorPatterns
+      ? choosePatternRecovery(request, db, stats.state(), {
+          allow: rt.config.policy.allow,
+          patternAttemptsBeforeLlm: rt.config.recovery.patternAttemptsBeforeLlm,
+        })
+      : ({ kind: 'llm', why: 'error patterns are turned off' } as const);
     if (choice.kind === 'reply') return choice.reply;
     if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
     const reply = await llm.structured(request.runId, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));

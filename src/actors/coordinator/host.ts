@@ -78,7 +78,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision): Promis
       return;
     }
     case 'execute': {
-      const item: ExecuteTask = { runId, taskId: decision.taskId, workdir: start.workdir, plan: decision.plan, planEventId: decision.planEventId, llm: start.options.llm };
+      const item: ExecuteTask = { runId, taskId: decision.taskId, workdir: start.workdir, plan: decision.plan, planEventId: decision.planEventId, llm: start.options.llm, concurrency: start.options.concurrency };
       await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}`);
       return;
     }

@@ -81,7 +81,8 @@ export async function decidePlan(
   const started = performance.now();
   const { runId, task } = item;
   const ids = { runId, taskId: task.id };
-  const needsContext = !item.group && task.commands.length === 0;
+  // The reference workflow reloaded the context for every task; we load it only to plan.
+  const needsContext = !rt.config.optimizations.incrementalContext || (!item.group && task.commands.length === 0);
   const context = needsContext ? await loadContext(rt, d, item) : undefined;
   const contextChecksum = context?.checksum ?? '';
   const specChecksum = context?.specChecksum ?? '';
@@ -124,7 +125,7 @@ export async function decidePlan(
         }),
       },
     }),
-    { input: { task, group: item.group, llm: item.llm } },
+    { input: { task, group: item.group, llm: item.llm, useCache: rt.config.optimizations.planCache } },
   );
   actor.start();
   const result = await toPromise(actor);
@@ -145,7 +146,7 @@ export async function decidePlan(
 
 async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
   const dir = dirname(item.tasksFile);
-  let loader = d.loaders.get(dir);
+  let loader = rt.config.optimizations.incrementalContext ? d.loaders.get(dir) : undefined;
   if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir)));
   const files = await loader.load();
   const history = (await d.snapshots.load<TaskHistory>(TASK_HISTORY.name).catch(() => undefined))?.state.entries ?? [];

@@ -3,7 +3,7 @@ import { explicitPlan } from '../../plan/explicit-plan.ts';
 import type { Plan, PlanSource } from '../../plan/plan-schema.ts';
 import type { TaskSpec } from '../../spec/task-spec.ts';
 
-export type DecomposerInput = { task: TaskSpec; group: boolean; llm: 'openai' | 'offline' };
+export type DecomposerInput = { task: TaskSpec; group: boolean; llm: 'openai' | 'offline'; useCache: boolean };
 export type CacheAnswer = { hit: true; plan: Plan } | { hit: false };
 export type DecomposerOutput =
   | { ok: true; plan: Plan; source: PlanSource; strategy?: string }
@@ -33,7 +33,11 @@ export const decomposerMachine = setup({
   initial: 'choosing',
   states: {
     choosing: {
-      always: [{ guard: 'hasExplicitPlan', target: 'done', actions: assign({ plan: ({ context }) => explicitPlan(context.task), source: 'explicit' }) }, { target: 'cache' }],
+      always: [
+        { guard: 'hasExplicitPlan', target: 'done', actions: assign({ plan: ({ context }) => explicitPlan(context.task), source: 'explicit' }) },
+        { guard: ({ context }) => context.useCache, target: 'cache' },
+        { target: 'llm' },
+      ],
     },
     cache: {
       invoke: {

@@ -7,6 +7,7 @@ import { ack, consumeWork } from '../../nats/work-queue.ts';
 import type { Runtime } from '../runtime.ts';
 import { executorEffects } from './effects.ts';
 import { executorMachine } from './machine.ts';
+import { writeMemoryNow } from '../memory/blocking-write.ts';
 
 /** Hosts the executor: takes `execute` work items and records each task's outcome. */
 export async function startExecutor(rt: Runtime, options: { parallelTasks?: number } = {}) {
@@ -38,7 +39,7 @@ export async function executeTask(rt: Runtime, item: ExecuteTask, redelivered = 
       input: {
         plan: item.plan,
         deps: graph.deps,
-        concurrency: rt.config.execution.concurrency,
+        concurrency: item.concurrency,
         maxRecoveryAttempts: rt.config.recovery.maxAttemptsPerTask,
         alreadyDone,
       },
@@ -48,23 +49,20 @@ export async function executeTask(rt: Runtime, item: ExecuteTask, redelivered = 
   const result = await toPromise(actor);
   await effects.flushed();
   const ids = { runId, taskId };
-  if (result.ok) {
-    await rt.store.append(
-      makeEvent('TaskCompleted', { ...ids, id: `${runId}:${taskId}:TaskCompleted` }, {
+  const outcome = result.ok
+    ? makeEvent('TaskCompleted', { ...ids, id: `${runId}:${taskId}:TaskCompleted` }, {
         durationMs: performance.now() - started,
         commands: result.commands,
         recoveries: result.recoveries,
-      }),
-    );
-  } else {
-    await rt.store.append(
-      makeEvent('TaskFailed', { ...ids, id: `${runId}:${taskId}:TaskFailed` }, {
+      })
+    : makeEvent('TaskFailed', { ...ids, id: `${runId}:${taskId}:TaskFailed` }, {
         stage: result.stage,
         reason: result.reason,
         ...(result.commandId ? { commandId: result.commandId } : {}),
-      }),
-    );
-  }
+      });
+  const { seq } = await rt.store.append(outcome);
+  // The reference workflow wrote memory before moving on; we leave it to the memory actor.
+  if (!rt.config.optimizations.backgroundMemory) await writeMemoryNow(rt, { ...outcome, seq });
 }
 
 async function recordedSuccesses(rt: Runtime, runId: string, taskId: string): Promise<string[]> {

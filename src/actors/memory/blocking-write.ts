@@ -1,0 +1,19 @@
+import type { StoredEvent } from '../../events/agent-events.ts';
+import { eventSubjects } from '../../events/subjects.ts';
+import { SnapshotStore } from '../../projections/snapshot-store.ts';
+import { evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../../projections/task-history.ts';
+import type { Runtime } from '../runtime.ts';
+
+const KEY = 'task-history-blocking';
+
+/**
+ * The reference workflow's memory write: read, update and write the history before the next
+ * task may start. Only used with optimizations.backgroundMemory off (the benchmark baseline).
+ */
+export async function writeMemoryNow(rt: Runtime, event: StoredEvent): Promise<void> {
+  const snapshots = await SnapshotStore.open(rt.nc);
+  const current = (await snapshots.load<TaskHistory>(KEY))?.state ?? initialTaskHistory();
+  const submitted = await rt.store.read({ subject: eventSubjects.of(event.runId, event.taskId, 'TaskSubmitted') });
+  const state = [...submitted, event].reduce(evolveTaskHistory, current);
+  await snapshots.save(KEY, { version: 1, lastSeq: event.seq, at: new Date().toISOString(), state });
+}

@@ -1,0 +1,30 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+import { eventSubjects } from '../events/subjects.ts';
+import type { StartRun } from '../events/work-commands.ts';
+import { publishWork } from '../nats/work-queue.ts';
+import type { Runtime } from './runtime.ts';
+
+/**
+ * Submits a run to the coordinator (whichever process hosts it) and follows the run's events
+ * until RunFinished. The run lives in the log: interrupting this only stops the watching.
+ */
+export async function submitRun(
+  rt: Runtime,
+  start: StartRun,
+  onEvent: (event: StoredEvent) => void = () => {},
+  signal?: AbortSignal,
+): Promise<'succeeded' | 'failed' | 'interrupted'> {
+  let finish: (status: 'succeeded' | 'failed' | 'interrupted') => void = () => {};
+  const finished = new Promise<'succeeded' | 'failed' | 'interrupted'>((r) => (finish = r));
+  signal?.addEventListener('abort', () => finish('interrupted'), { once: true });
+  const following = await rt.store.follow({ subject: eventSubjects.run(start.runId), from: 'start' }, (event) => {
+    onEvent(event);
+    if (event.type === 'RunFinished') finish(event.data.status);
+  });
+  try {
+    await publishWork(rt.js, 'coordinator', 'start', start, `start:${start.runId}`);
+    return await finished;
+  } finally {
+    await following.stop();
+  }
+}
