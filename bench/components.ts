@@ -1,0 +1,233 @@
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { executeTask } from '../src/actors/executor/host.ts';
+import { decidePlan, openDecomposer } from '../src/actors/decomposer/host.ts';
+import { ContextLoader } from '../src/context/context-loader.ts';
+import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
+import { eventSubjects } from '../src/events/subjects.ts';
+import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
+import { demoPlanner } from '../src/llm/demo-planner.ts';
+import { startFakeLlm } from '../src/llm/fake-server.ts';
+import type { Plan } from '../src/plan/plan-schema.ts';
+import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../src/projections/recovery-stats.ts';
+import { runProjection } from '../src/projections/runner.ts';
+import { SnapshotStore } from '../src/projections/snapshot-store.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
+import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { benchRuntime, freshNats, percentile } from './harness.ts';
+
+export type Row = { area: string; measure: string; value: number; unit: string; note?: string };
+
+const failed = (runId: string, i: number) =>
+  makeEvent('RecoveryFailed', { runId, taskId: String(i % 50) }, { commandId: 'c1', attempt: 0, patternId: 'p', strategyId: `p/s${i % 7}`, source: 'pattern', durationMs: 1, reason: 'bench' });
+
+/** Append (awaited one by one, and windowed), read, and projection replay throughput. */
+export async function eventThroughput(count: number): Promise<Row[]> {
+  const nats = await freshNats();
+  const rt = await benchRuntime(nats.url);
+  try {
+    const one = 1000;
+    let t = performance.now();
+    for (let i = 0; i < one; i++) await rt.store.append(failed('seq', i));
+    const awaited = one / ((performance.now() - t) / 1000);
+    t = performance.now();
+    for (let i = 0; i < count; i += 500) await rt.store.appendAll(Array.from({ length: Math.min(500, count - i) }, (_, k) => failed('win', i + k)));
+    const windowed = count / ((performance.now() - t) / 1000);
+    t = performance.now();
+    const read = await rt.store.read({ subject: eventSubjects.run('win') });
+    const readRate = read.length / ((performance.now() - t) / 1000);
+    t = performance.now();
+    let state = initialRecoveryStats();
+    await rt.store.scan({ subject: eventSubjects.run('win') }, (e) => {
+      state = evolveRecoveryStats(state, e);
+    });
+    const replay = count / ((performance.now() - t) / 1000);
+    return [
+      { area: 'events', measure: 'append, each publish awaited', value: awaited, unit: 'events/s' },
+      { area: 'events', measure: 'append, windows of 500 in flight', value: windowed, unit: 'events/s' },
+      { area: 'events', measure: `read ${count} in order`, value: readRate, unit: 'events/s' },
+      { area: 'projections', measure: 'replay into the recovery statistics fold', value: replay, unit: 'events/s' },
+    ];
+  } finally {
+    await rt.nc.drain();
+    await nats.cleanup();
+  }
+}
+
+/** Projection start-up with 1k/10k/100k events in the log, without and with a snapshot. */
+export async function snapshotStartup(lengths: number[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const length of lengths) {
+    const nats = await freshNats();
+    const rt = await benchRuntime(nats.url);
+    try {
+      for (let i = 0; i < length; i += 1000) await rt.store.appendAll(Array.from({ length: Math.min(1000, length - i) }, (_, k) => failed('log', i + k)));
+      const snapshots = await SnapshotStore.open(rt.nc);
+      const projection = { name: RECOVERY_STATS.name, version: RECOVERY_STATS.version, initialState: initialRecoveryStats, evolve: evolveRecoveryStats };
+      const options = { everyEvents: 1_000_000, everyMs: 3_600_000 };
+      let t = performance.now();
+      const cold = await runProjection(rt.store, snapshots, projection, options);
+      await cold.caughtUp();
+      const coldMs = performance.now() - t;
+      await cold.stop(); // writes the snapshot
+      t = performance.now();
+      const warm = await runProjection(rt.store, snapshots, projection, options);
+      await warm.caughtUp();
+      const warmMs = performance.now() - t;
+      await warm.stop();
+      rows.push({ area: 'snapshots', measure: `start-up, ${length} events, no snapshot`, value: coldMs, unit: 'ms' });
+      rows.push({ area: 'snapshots', measure: `start-up, ${length} events, from snapshot`, value: warmMs, unit: 'ms' });
+    } finally {
+      await rt.nc.drain();
+      await nats.cleanup();
+    }
+  }
+  return rows;
+}
+
+/** One failure against the whole pattern database: p50 and p99 over many matches. */
+export async function patternMatch(iterations: number): Promise<Row[]> {
+  const db = await PatternDb.load(DEFAULT_PATTERNS_FILE);
+  const failures = [
+    { command: 'mkdir a/b', exitCode: 1, stdout: '', stderr: "mkdir: cannot create directory 'a/b': No such file or directory\n", timedOut: false },
+    { command: 'npm test', exitCode: 1, stdout: '', stderr: 'npm error Missing script: "test"\n'.repeat(20), timedOut: false },
+    { command: 'x', exitCode: 1, stdout: 'lorem ipsum\n'.repeat(300), stderr: 'nothing any pattern knows\n'.repeat(100), timedOut: false },
+  ];
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const f = failures[i % failures.length]!;
+    const t = performance.now();
+    db.match(f);
+    times.push(performance.now() - t);
+  }
+  return [
+    { area: 'recovery', measure: `pattern match p50 (${db.patterns.length} patterns)`, value: percentile(times, 50), unit: 'ms' },
+    { area: 'recovery', measure: 'pattern match p99', value: percentile(times, 99), unit: 'ms' },
+  ];
+}
+
+/** A plan of sleeping commands with a known graph, run by the real executor: wall / critical path. */
+export async function scheduler(): Promise<Row[]> {
+  const sleep = 0.4;
+  const commands = [
+    `mkdir -p s`,
+    `sleep ${sleep}; echo 1 > s/a`,
+    `sleep ${sleep}; echo 2 > s/b`,
+    `sleep ${sleep}; echo 3 > s/c`,
+    `sleep ${sleep}; cat s/a s/b > s/ab`,
+    `sleep ${sleep}; cat s/c > s/c2`,
+    `sleep ${sleep}; cat s/ab s/c2 > s/all`,
+  ];
+  const plan: Plan = {
+    complexity: { level: 'low', estimatedSteps: commands.length, risks: [], confidence: 1 },
+    commands: commands.map((command, i) => ({ id: `c${i + 1}`, command, description: '', expectedOutputs: [], successIndicators: [], failureIndicators: [], retry: false, dependsOn: [] })),
+    decisionPoints: [],
+    successCriteria: [],
+    fallbacks: [],
+  };
+  const graph = buildCommandGraph(plan.commands);
+  const nats = await freshNats();
+  const rt = await benchRuntime(nats.url);
+  const rows: Row[] = [];
+  try {
+    for (const concurrency of [3, 1]) {
+      const dir = await mkdtemp(join(tmpdir(), 'ia-sched-'));
+      const t = performance.now();
+      await executeTask(rt, { runId: `sched${concurrency}`, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', concurrency });
+      const wall = performance.now() - t;
+      const finished = (await rt.store.read({ subject: eventSubjects.of(`sched${concurrency}`, '1', 'CommandFinished') })).flatMap((e) => (e.type === 'CommandFinished' ? [e.data] : []));
+      const durations = Object.fromEntries(finished.map((d) => [d.commandId, d.durationMs]));
+      const cp = criticalPath(graph, durations);
+      const total = finished.reduce((s, d) => s + d.durationMs, 0);
+      rows.push({ area: 'executor', measure: `graph of 7 commands, concurrency ${concurrency}: wall / critical path`, value: wall / cp, unit: 'ratio', note: `wall ${wall.toFixed(0)} ms, critical path ${cp.toFixed(0)} ms, sequential ${total.toFixed(0)} ms` });
+      await rm(dir, { recursive: true, force: true });
+    }
+  } finally {
+    await rt.nc.drain();
+    await nats.cleanup();
+  }
+  return rows;
+}
+
+/** Context load of a 1,000-file spec folder: cold, then warm with 0 and with 1 changed file. */
+export async function contextReload(files: number): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'ia-ctx-'));
+  try {
+    await mkdir(dir, { recursive: true });
+    const names = Array.from({ length: files }, (_, i) => `spec-${i}.md`);
+    await Promise.all(names.map((n, i) => writeFile(join(dir, n), `# Spec ${i}\n${'Requirement text. '.repeat(200)}\n`)));
+    const loader = new ContextLoader(dir, names);
+    let t = performance.now();
+    await loader.load();
+    const cold = performance.now() - t;
+    t = performance.now();
+    await loader.load();
+    const warm0 = performance.now() - t;
+    const reads0 = loader.lastLoad.read;
+    await writeFile(join(dir, names[7]!), '# changed\n');
+    await utimes(join(dir, names[7]!), new Date(), new Date(Date.now() + 5000));
+    t = performance.now();
+    await loader.load();
+    const warm1 = performance.now() - t;
+    return [
+      { area: 'context', measure: `load ${files} files, cold`, value: cold, unit: 'ms' },
+      { area: 'context', measure: 'reload, 0 changed', value: warm0, unit: 'ms', note: `${reads0} files read` },
+      { area: 'context', measure: 'reload, 1 changed', value: warm1, unit: 'ms', note: `${loader.lastLoad.read} file(s) read` },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Planning wall time per task for the three strategies and a warm cache, at one LLM latency. */
+export async function planning(latencyMs: number, tasksPerStrategy: number): Promise<Row[]> {
+  const llm = await startFakeLlm({ latencyMs, responder: demoPlanner() });
+  const rows: Row[] = [];
+  try {
+    for (const strategy of ['sequential', 'batched', 'single'] as const) {
+      const nats = await freshNats();
+      const rt = await benchRuntime(nats.url, { llm: { mode: 'openai', baseUrl: llm.baseUrl, apiKey: 'bench', strategy, maxRetries: 0 } });
+      try {
+        const d = await openDecomposer(rt);
+        const dir = await mkdtemp(join(tmpdir(), 'ia-plan-'));
+        const tasks = parseTasks(Array.from({ length: tasksPerStrategy }, (_, i) => `- [ ] ${i + 1}. Create the file p/${strategy}-${i}.txt`).join('\n'));
+        const item = (i: number) => ({ runId: `plan${strategy}`, workdir: dir, tasksFile: join(dir, 'tasks.md'), task: tasks[i]!, group: false, llm: 'openai' as const });
+        const emit = async (e: AgentEvent) => {
+          await rt.store.append(e);
+        };
+        let t = performance.now();
+        const created: AgentEvent[] = [];
+        for (let i = 0; i < tasks.length; i++) created.push(await decidePlan(rt, d, item(i), emit));
+        rows.push({ area: 'planning', measure: `${strategy}: per new task`, value: (performance.now() - t) / tasks.length, unit: 'ms', note: `${latencyMs} ms per LLM call` });
+        if (strategy === 'batched') {
+          // Complete the tasks so their plans enter the cache, then plan them again.
+          for (const e of created) {
+            await rt.store.append(e);
+            await rt.store.append(makeEvent('TaskCompleted', { runId: e.runId, taskId: e.taskId! }, { durationMs: 1, commands: 1, recoveries: 0 }));
+          }
+          await waitFor(() => Object.keys(d.cache.state().entries).length >= tasks.length);
+          t = performance.now();
+          for (let i = 0; i < tasks.length; i++) await decidePlan(rt, d, { ...item(i), runId: 'plan-warm' }, emit);
+          rows.push({ area: 'planning', measure: 'warm cache: per repeated task', value: (performance.now() - t) / tasks.length, unit: 'ms' });
+        }
+        await d.cache.stop();
+        await rm(dir, { recursive: true, force: true });
+      } finally {
+        await rt.nc.drain();
+        await nats.cleanup();
+      }
+    }
+  } finally {
+    await llm.close();
+  }
+  return rows;
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the plan cache');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,157 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConfigOverrides } from '../src/config.ts';
+import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
+import { submitRun } from '../src/actors/submit-run.ts';
+import { newRunId } from '../src/cli/run-cmd.ts';
+import { demoPlanner } from '../src/llm/demo-planner.ts';
+import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../src/llm/fake-server.ts';
+import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { freshNats, withActors } from './harness.ts';
+
+/**
+ * A realistic task list, per block of ten: three with explicit commands (two independent
+ * commands each), three new tasks the LLM plans, two repeats of those, one known failure (mkdir
+ * without -p) and one unknown failure (needs the LLM to recover).
+ */
+export function headlineTasks(n: number): string {
+  const lines: string[] = ['# Benchmark plan', ''];
+  for (let i = 1; i <= n; i++) {
+    const slot = (i - 1) % 10;
+    const block = Math.floor((i - 1) / 10);
+    if (slot < 3) {
+      lines.push(`- [ ] ${i}. Prepare area ${i}`, '  ```bash', `  mkdir -p area${i}`, `  sleep 0.1; echo a > area${i}/a.txt`, `  sleep 0.1; echo b > area${i}/b.txt`, '  ```');
+    } else if (slot < 6) {
+      lines.push(`- [ ] ${i}. Create the file gen/b${block}-s${slot}.txt`);
+    } else if (slot < 8) {
+      lines.push(`- [ ] ${i}. Create the file gen/b${block}-s${slot - 3}.txt`);
+    } else if (slot === 8) {
+      lines.push(`- [ ] ${i}. Make a nested folder`, '  ```bash', `  mkdir known${i}/deep/er`, '  ```');
+    } else {
+      lines.push(`- [ ] ${i}. Check the flag`, '  ```bash', `  test -f flag${i}.ok || { echo "E9: flag${i}.ok is missing" >&2; exit 3; }`, '  ```');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The LLM stand-in for the benchmark: the demo planner, and recovery advice read off the prompt. */
+function responder(planner = demoPlanner({ commandSeconds: 0.1 })) {
+  return (req: LoggedRequest) => {
+    if (req.schemaName !== 'recovery') return planner(req);
+    const prompt = req.messages.map((m) => m.content).join('\n');
+    const command = /Command: (.*)/.exec(prompt)?.[1] ?? '';
+    const mkdir = /^mkdir (\S+)$/.exec(command);
+    const flag = /test -f (\S+)/.exec(command);
+    const commands = mkdir ? [`mkdir -p ${mkdir[1]}`] : flag ? [`touch ${flag[1]}`] : [];
+    return JSON.stringify({ diagnosis: 'bench', action: commands.length ? 'fix' : 'give-up', commands, retry: !mkdir });
+  };
+}
+
+export const CONFIGS: Record<'reference' | 'optimized', ConfigOverrides> = {
+  reference: {
+    llm: { mode: 'openai', strategy: 'sequential' },
+    execution: { concurrency: 1 },
+    optimizations: { planCache: false, incrementalContext: false, errorPatterns: false, backgroundMemory: false },
+  },
+  optimized: { llm: { mode: 'openai' } },
+};
+
+export type RunMeasure = {
+  config: string;
+  tasks: number;
+  temperature: 'cold' | 'warm';
+  status: string;
+  wallMs: number;
+  commandBusyMs: number;
+  overheadPerTaskMs: number;
+  llmCalls: number;
+  planningLlmCalls: number;
+  cacheHitRate: number;
+  recoveries: number;
+  recoveriesWithoutLlm: number;
+};
+
+/** Time during which at least one command was running: the rest of the wall time is overhead. */
+export function busyTime(events: StoredEvent[]): number {
+  const intervals = events
+    .filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished')
+    .map((e) => [Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs] as const)
+    .sort((a, b) => a[0] - b[0]);
+  let busy = 0;
+  let [from, to] = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const [s, e] of intervals) {
+    if (s > to) {
+      if (to > from) busy += to - from;
+      [from, to] = [s, e];
+    } else {
+      to = Math.max(to, e);
+    }
+  }
+  if (to > from && Number.isFinite(from)) busy += to - from;
+  return busy;
+}
+
+async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof CONFIGS, n: number, temperature: 'cold' | 'warm'): Promise<RunMeasure> {
+  const dir = await mkdtemp(join(tmpdir(), `ia-headline-${configName}-`));
+  const tasksFile = join(dir, 'tasks.md');
+  const text = headlineTasks(n);
+  await writeFile(tasksFile, text);
+  const flags: ConfigOverrides = { ...CONFIGS[configName], llm: { ...CONFIGS[configName].llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
+  return withActors(url, flags, async (rt) => {
+    const events: StoredEvent[] = [];
+    const before = llm.requests.length;
+    const started = performance.now();
+    const status = await submitRun(rt, {
+      runId: newRunId(),
+      tasksFile,
+      workdir: dir,
+      tasks: parseTasks(text),
+      options: { concurrency: rt.config.execution.concurrency, continuePolicy: 'always', llm: 'openai' },
+    }, (e) => events.push(e));
+    const wallMs = performance.now() - started;
+    const calls = llm.requests.slice(before);
+    const hits = events.filter((e) => e.type === 'PlanCacheHit').length;
+    const llmPlanned = events.filter((e) => e.type === 'PlanCreated' && e.data.source !== 'explicit').length;
+    const resolved = events.filter((e): e is EventOf<'RecoveryResolved'> & StoredEvent => e.type === 'RecoveryResolved');
+    const busy = busyTime(events);
+    return {
+      config: configName,
+      tasks: n,
+      temperature,
+      status,
+      wallMs,
+      commandBusyMs: busy,
+      overheadPerTaskMs: (wallMs - busy) / n,
+      llmCalls: calls.length,
+      planningLlmCalls: calls.filter((c) => c.schemaName.startsWith('plan')).length,
+      cacheHitRate: llmPlanned ? hits / llmPlanned : 0,
+      recoveries: resolved.length,
+      recoveriesWithoutLlm: resolved.filter((e) => e.data.source !== 'llm').length,
+    };
+  });
+}
+
+/** Reference and optimized, cold then warm, each on its own fresh NATS, side by side. */
+export async function headline(sizes: number[], latencyMs: number, log: (line: string) => void): Promise<RunMeasure[]> {
+  const llm = await startFakeLlm({ latencyMs, responder: responder() });
+  const results: RunMeasure[] = [];
+  try {
+    for (const n of sizes) {
+      for (const config of ['reference', 'optimized'] as const) {
+        const nats = await freshNats();
+        try {
+          for (const temperature of ['cold', 'warm'] as const) {
+            log(`headline: ${config} ${temperature}, ${n} tasks...`);
+            results.push(await measureRun(nats.url, llm, config, n, temperature));
+          }
+        } finally {
+          await nats.cleanup();
+        }
+      }
+    }
+  } finally {
+    await llm.close();
+  }
+  return results;
+}

@@ -1,0 +1,78 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
+import { ROOT, fmt } from './harness.ts';
+import { headline, type RunMeasure } from './headline.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    latency: { type: 'string' },
+    sizes: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const quick = values.quick === true;
+const latency = Number(values.latency ?? (quick ? 200 : 800));
+const sizes = (values.sizes ?? (quick ? '10' : '10,50')).split(',').map(Number);
+const only = values.only?.split(',');
+const want = (part: string) => !only || only.includes(part);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const out: string[] = [`# implement-agent benchmark`, '', `${new Date().toISOString()} on ${machine}; LLM stand-in latency ${latency} ms per call${quick ? ' (--quick)' : ''}.`, ''];
+
+let runs: RunMeasure[] = [];
+if (want('headline')) {
+  runs = await headline(sizes, latency, log);
+  out.push('## Reference workflow vs optimized, same task list, one run', '');
+  out.push('| tasks | config | cache | wall | overhead/task | LLM calls (planning) | cache hit rate | recoveries without LLM |', '|---|---|---|---|---|---|---|---|');
+  for (const r of runs) {
+    out.push(`| ${r.tasks} | ${r.config} | ${r.temperature} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.overheadPerTaskMs, 0)} ms | ${r.llmCalls} (${r.planningLlmCalls}) | ${fmt(r.cacheHitRate * 100, 0)}% | ${r.recoveriesWithoutLlm}/${r.recoveries} |`);
+  }
+  out.push('', '| tasks | cache | wall optimized/reference | overhead/task optimized/reference | LLM calls optimized/reference |', '|---|---|---|---|---|');
+  for (const n of sizes) {
+    for (const temperature of ['cold', 'warm'] as const) {
+      const ref = runs.find((r) => r.tasks === n && r.config === 'reference' && r.temperature === temperature);
+      const opt = runs.find((r) => r.tasks === n && r.config === 'optimized' && r.temperature === temperature);
+      if (!ref || !opt) continue;
+      out.push(`| ${n} | ${temperature} | ${fmt(opt.wallMs / ref.wallMs, 3)} | ${fmt(opt.overheadPerTaskMs / ref.overheadPerTaskMs, 3)} | ${fmt(opt.llmCalls / Math.max(1, ref.llmCalls), 3)} |`);
+    }
+  }
+  out.push('');
+}
+
+const rows: Row[] = [];
+if (want('planning')) {
+  log('planning strategies...');
+  rows.push(...(await planning(latency, quick ? 2 : 4)));
+}
+if (want('events')) {
+  log('event throughput...');
+  rows.push(...(await eventThroughput(quick ? 5_000 : 20_000)));
+}
+if (want('snapshots')) {
+  log('snapshot start-up...');
+  rows.push(...(await snapshotStartup(quick ? [1_000, 10_000] : [1_000, 10_000, 100_000])));
+}
+if (want('patterns')) rows.push(...(await patternMatch(quick ? 3_000 : 30_000)));
+if (want('scheduler')) {
+  log('scheduler...');
+  rows.push(...(await scheduler()));
+}
+if (want('context')) rows.push(...(await contextReload(1000)));
+if (rows.length) {
+  out.push('## Components', '', '| area | measure | value | note |', '|---|---|---|---|');
+  for (const r of rows) out.push(`| ${r.area} | ${r.measure} | ${r.unit === 'ratio' ? fmt(r.value, 3) : r.unit === 'ms' ? `${fmt(r.value, r.value < 10 ? 3 : 0)} ms` : `${fmt(r.value, 0)} ${r.unit}`} | ${r.note ?? ''} |`);
+}
+
+const table = out.join('\n');
+process.stdout.write(`${table}\n`);
+const dir = join(ROOT, 'bench/results');
+await mkdir(dir, { recursive: true });
+const json = JSON.stringify({ at: new Date().toISOString(), machine, latencyMs: latency, quick, runs, components: rows }, null, 2);
+await writeFile(join(dir, `bench-${Date.now()}.json`), json);
+await writeFile(join(dir, 'latest.md'), `${table}\n`);
+process.exit(0);
