@@ -4,7 +4,11 @@ import { ContinuePolicySchema } from '../events/agent-events.ts';
 import { actorNames } from '../events/subjects.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { actorCommand } from './actor-cmd.ts';
+import { replayCommand } from './replay-cmd.ts';
+import { reportCommand } from './report-cmd.ts';
 import { runCommand } from './run-cmd.ts';
+import { tuneCommand } from './tune-cmd.ts';
+import { watchCommand } from './watch-cmd.ts';
 
 const USAGE = `implement-agent: executes an implementation task list fast
 
@@ -13,6 +17,10 @@ usage:
                       [--continue never|dependencies-successful|always] [--force] [--json] [--dry]
   implement-agent up                      all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
+  implement-agent watch [--run ID] [--task ID] [--type T] [--since SEQ|TIME|start] [--json]
+  implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history] [--json]
+  implement-agent tune --patterns FILE [--apply]
+  implement-agent report <runId> [--out FILE.html]
 
 environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
 exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
@@ -55,6 +63,34 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parse(rest, { replicas: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError(`actor takes one name: ${actorNames.join(', ')}`);
       return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
+    }
+    case 'watch': {
+      const { values } = parse(rest, { run: { type: 'string' }, task: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' } });
+      return watchCommand({
+        ...(values.run ? { run: values.run as string } : {}),
+        ...(values.task ? { task: values.task as string } : {}),
+        ...(values.type ? { type: values.type as string } : {}),
+        ...(values.since ? { since: values.since as string } : {}),
+        json: values.json === true,
+      });
+    }
+    case 'replay': {
+      const { values } = parse(rest, { from: { type: 'string' }, projection: { type: 'string' }, json: { type: 'boolean' } });
+      return replayCommand({
+        ...(values.from ? { from: positiveInt(values.from as string, '--from') } : {}),
+        ...(values.projection ? { projection: values.projection as string } : {}),
+        json: values.json === true,
+      });
+    }
+    case 'tune': {
+      const { values } = parse(rest, { patterns: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
+      if (!values.patterns) throw new InputError('tune needs --patterns FILE (a candidate pattern database)');
+      return tuneCommand({ patterns: values.patterns as string, apply: values.apply === true, json: values.json === true });
+    }
+    case 'report': {
+      const { values, positionals } = parse(rest, { out: { type: 'string' } });
+      if (positionals.length !== 1) throw new InputError('report takes one run id (the run line of `run` shows it)');
+      return reportCommand(positionals[0]!, values.out as string | undefined);
     }
     case undefined:
     case 'help':

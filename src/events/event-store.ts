@@ -113,7 +113,7 @@ export class EventStore {
    * order. An event that does not decode is passed to `onInvalid` and skipped, never fatal.
    */
   async follow(
-    options: { subject?: string; from?: 'start' | 'new' | number; onInvalid?: (error: Error, seq: number) => void },
+    options: { subject?: string; from?: 'start' | 'new' | number | Date; onInvalid?: (error: Error, seq: number) => void },
     onEvent: (event: StoredEvent) => void | Promise<void>,
   ): Promise<Subscription> {
     const from = options.from ?? 'new';
@@ -121,7 +121,9 @@ export class EventStore {
       EVENTS_STREAM,
       from === 'new'
         ? { filter_subjects: options.subject ?? eventSubjects.all(), deliver_policy: DeliverPolicy.New }
-        : orderedOptions(options.subject, from === 'start' ? undefined : from),
+        : from instanceof Date
+          ? { filter_subjects: options.subject ?? eventSubjects.all(), deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() }
+          : orderedOptions(options.subject, from === 'start' ? undefined : from),
     );
     const messages = await consumer.consume({ max_messages: 1000 });
     const done = (async () => {

@@ -18,14 +18,17 @@ export type TaskHistory = {
   open: Record<string, { title: string; requirements: string[] }>;
   /** Finished tasks, oldest first, bounded. */
   entries: HistoryEntry[];
+  /** Events folded in: with the log's count, the proof that none was applied twice. */
+  eventsApplied: number;
 };
 
-export const TASK_HISTORY = { name: 'task-history', version: 1, limit: 1000 } as const;
+export const TASK_HISTORY = { name: 'task-history', version: 2, limit: 1000 } as const;
 
-export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [] });
+export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [], eventsApplied: 0 });
 
 /** What happened to each task, across runs: the memory actor's projection, read as context. */
-export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskHistory => {
+export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): TaskHistory => {
+  const state = { ...before, eventsApplied: before.eventsApplied + 1 };
   if (event.taskId === undefined) return state;
   const key = `${event.runId}/${event.taskId}`;
   switch (event.type) {

@@ -12,12 +12,14 @@ export type MemoryOptions = { flushEvery?: number; flushMs?: number };
 /**
  * The memory actor: a durable consumer of the whole event stream that folds what was learned into
  * the task history and writes it in batches (every N events or T ms). Nobody waits on it. Events
- * are acknowledged only after the batch that holds them is written, and the snapshot's sequence
- * skips events a crash made it see twice, so each event is applied exactly once.
+ * are acknowledged only after the batch that holds them is written. At start the consumer is
+ * positioned just after the last written batch, so after a crash it resumes there, in order, and
+ * each event is applied exactly once. One memory actor runs at a time: it is the history's writer.
  */
 export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
   const flushEvery = options.flushEvery ?? rt.config.snapshots.everyEvents;
-  const flushMs = options.flushMs ?? 250;
+  // Memory is read back as planning context, so it is written at least every second.
+  const flushMs = options.flushMs ?? Math.min(1000, rt.config.snapshots.everyMs);
   const snapshots = await SnapshotStore.open(rt.nc);
   const snapshot = await snapshots.load<TaskHistory>(TASK_HISTORY.name);
   let state = snapshot?.version === TASK_HISTORY.version ? snapshot.state : initialTaskHistory();
@@ -25,7 +27,7 @@ export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
   let batch: JsMsg[] = [];
   let writing = Promise.resolve();
 
-  await ensureMemoryConsumer(rt);
+  await positionMemoryConsumer(rt, lastApplied);
   const consumer = await rt.js.consumers.get(EVENTS_STREAM, consumerNames.memory());
   const messages = await consumer.consume({ max_messages: 1000 });
 
@@ -36,7 +38,8 @@ export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
     batch = [];
     writing = writing
       .then(() => snapshots.save(TASK_HISTORY.name, snap))
-      .then(() => acks.forEach((m) => m.ack()))
+      // AckPolicy.All: acknowledging the batch's last event acknowledges the whole batch.
+      .then(() => acks.at(-1)?.ack())
       .catch((error: unknown) => rt.log.error('memory: batch write failed; its events will be redelivered', error));
     return writing;
   };
@@ -68,24 +71,20 @@ export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
   };
 }
 
-async function ensureMemoryConsumer(rt: Runtime): Promise<void> {
-  try {
-    await rt.store.jsm.consumers.info(EVENTS_STREAM, consumerNames.memory());
-  } catch (error) {
+/**
+ * (Re)creates the durable consumer at the first event after the last written batch: events a
+ * dead process had in hand come again at once and in order, not after an ack timeout.
+ */
+async function positionMemoryConsumer(rt: Runtime, lastApplied: number): Promise<void> {
+  await rt.store.jsm.consumers.delete(EVENTS_STREAM, consumerNames.memory()).catch((error: unknown) => {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
-    await rt.store.jsm.consumers
-      .add(EVENTS_STREAM, {
-        durable_name: consumerNames.memory(),
-        filter_subject: eventSubjects.all(),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(30_000),
-        max_ack_pending: 20_000,
-      })
-      .catch(async (e: unknown) => {
-        await rt.store.jsm.consumers.info(EVENTS_STREAM, consumerNames.memory()).catch(() => {
-          throw e;
-        });
-      });
-  }
+  });
+  await rt.store.jsm.consumers.add(EVENTS_STREAM, {
+    durable_name: consumerNames.memory(),
+    filter_subject: eventSubjects.all(),
+    ack_policy: AckPolicy.All,
+    ...(lastApplied > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastApplied + 1 } : { deliver_policy: DeliverPolicy.All }),
+    ack_wait: nanos(60_000),
+    max_ack_pending: 50_000,
+  });
 }

@@ -1,0 +1,52 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+import { colours } from './progress.ts';
+
+const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
+
+/** One readable line per event: sequence, time, run, task, type, and what matters about it. */
+export function eventLine(e: StoredEvent): string {
+  const head = `${colours.dim(`#${e.seq} ${e.at.slice(11, 23)}`)} ${e.runId} ${e.taskId ?? '-'} `;
+  switch (e.type) {
+    case 'RunStarted':
+      return `${head}${colours.bold(e.type)} ${e.data.taskIds.length} task(s) in ${e.data.tasksFile}`;
+    case 'TaskSubmitted':
+      return `${head}${e.type} ${e.data.task.title}`;
+    case 'PlanCacheHit':
+      return `${head}${colours.green(e.type)} ${e.data.match} ${e.data.entryKey} (${e.data.similarity})`;
+    case 'PlanCacheMiss':
+      return `${head}${e.type} ${e.data.reason}`;
+    case 'LlmCalled':
+      return `${head}${e.data.ok ? e.type : colours.red(e.type)} ${e.data.purpose} ${e.data.durationMs.toFixed(0)} ms${e.data.error ? ` ${e.data.error}` : ''}`;
+    case 'PlanCreated':
+      return `${head}${e.type} ${e.data.source} ${e.data.plan.commands.length} command(s) in ${e.data.durationMs.toFixed(0)} ms`;
+    case 'CommandStarted':
+      return `${head}${e.type} ${e.data.commandId} ${firstLine(e.data.command)}`;
+    case 'CommandHeartbeat':
+      return `${head}${colours.dim(`${e.type} ${e.data.commandId} ${(e.data.elapsedMs / 1000).toFixed(0)}s ${e.data.lastLine}`)}`;
+    case 'CommandFinished': {
+      const ok = e.data.exitCode === 0 && !e.data.timedOut;
+      const what = `${e.data.commandId} exit ${e.data.exitCode}${e.data.timedOut ? ' (timed out)' : ''} ${e.data.durationMs.toFixed(0)} ms`;
+      return `${head}${ok ? e.type : colours.red(e.type)} ${what}${ok ? '' : ` ${colours.red(firstLine(e.data.stderrTail.split('\n').slice(-2).join('\n')))}`}`;
+    }
+    case 'CommandDenied':
+      return `${head}${colours.red(e.type)} ${e.data.rule}: ${firstLine(e.data.command)}`;
+    case 'RecoveryAttempted':
+      return `${head}${colours.yellow(e.type)} ${e.data.commandId} ${e.data.strategyId} (${e.data.source})`;
+    case 'RecoveryResolved':
+      return `${head}${colours.green(e.type)} ${e.data.commandId} ${e.data.strategyId}`;
+    case 'RecoveryFailed':
+      return `${head}${colours.red(e.type)} ${e.data.commandId} ${e.data.strategyId}: ${e.data.reason}`;
+    case 'TaskCompleted':
+      return `${head}${colours.green(e.type)} ${(e.data.durationMs / 1000).toFixed(2)} s`;
+    case 'TaskFailed':
+      return `${head}${colours.red(e.type)} ${e.data.stage}: ${e.data.reason}`;
+    case 'TaskSkipped':
+      return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
+    case 'RunFinished':
+      return `${head}${e.data.status === 'succeeded' ? colours.green(e.type) : colours.red(e.type)} ${e.data.status} in ${(e.data.durationMs / 1000).toFixed(2)} s`;
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}

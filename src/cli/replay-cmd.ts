@@ -1,0 +1,80 @@
+import { loadConfig } from '../config.ts';
+import { InputError } from '../errors.ts';
+import { openRuntime, stderrLogger } from '../actors/runtime.ts';
+import { projectionCatalog } from '../projections/catalog.ts';
+import type { PlanCache } from '../projections/plan-cache.ts';
+import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
+import type { TaskHistory } from '../projections/task-history.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
+import { natsFor } from './nats-session.ts';
+import { colours } from './progress.ts';
+
+/**
+ * `implement-agent replay [--from SEQ] [--projection P] [--json]`: rebuilds projections from the
+ * log (no snapshot, nothing executed) and prints their state.
+ */
+export async function replayCommand(flags: { from?: number; projection?: string; json?: boolean }): Promise<number> {
+  const cwd = process.cwd();
+  const config = await loadConfig({ cwd });
+  const catalog = projectionCatalog({ maxCacheEntries: config.cache.maxEntries });
+  const names = flags.projection ? [flags.projection] : Object.keys(catalog);
+  for (const n of names) if (!catalog[n]) throw new InputError(`unknown projection "${n}"; projections: ${Object.keys(catalog).join(', ')}`);
+  const nats = await natsFor(config, cwd);
+  const rt = await openRuntime(nats.url, config, 'implement-agent replay', stderrLogger('replay', true));
+  try {
+    const states: Record<string, unknown> = Object.fromEntries(names.map((n) => [n, catalog[n]!.initialState()]));
+    let count = 0;
+    const started = performance.now();
+    await rt.store.scan({ ...(flags.from ? { fromSeq: flags.from } : {}) }, (e) => {
+      count++;
+      for (const n of names) states[n] = catalog[n]!.evolve(states[n], e);
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ events: count, projections: states }, null, 2)}\n`);
+      return 0;
+    }
+    const write = (l: string) => process.stdout.write(`${l}\n`);
+    write(colours.bold(`replayed ${count} event(s) in ${seconds.toFixed(2)} s${flags.from ? ` from #${flags.from}` : ''}`));
+    const patterns = await PatternDb.load(config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE).catch(() => undefined);
+    for (const n of names) {
+      write('');
+      write(colours.bold(n));
+      if (n === 'plan-cache') printCache(states[n] as PlanCache, write);
+      if (n === 'recovery-stats') printStats(states[n] as RecoveryStats, patterns, write);
+      if (n === 'task-history') printHistory(states[n] as TaskHistory, write);
+    }
+    return 0;
+  } finally {
+    await rt.nc.drain();
+    await nats.stop();
+  }
+}
+
+function printCache(cache: PlanCache, write: (l: string) => void) {
+  const entries = Object.values(cache.entries);
+  write(`  ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${Object.keys(cache.pending).length} plan(s) awaiting their task's outcome`);
+  for (const e of entries) write(`  ${e.key}  ${e.plan.commands.length} cmd  ${e.successes} ok  ${e.taskText.split('\n')[0]}`);
+}
+
+export function printStats(stats: RecoveryStats, patterns: PatternDb | undefined, write: (l: string) => void) {
+  const rows = Object.entries(stats.strategies).map(([id, s]) => {
+    const [patternId, strategyId] = id.split('/');
+    const prior = patterns?.patterns.find((p) => p.id === patternId)?.strategies.find((x) => x.id === strategyId)?.prior;
+    return { id, ...s, posterior: prior === undefined ? undefined : posterior(prior, s) };
+  });
+  if (rows.length === 0) write('  no recovery outcomes recorded');
+  for (const r of rows.sort((a, b) => a.id.localeCompare(b.id))) {
+    write(`  ${r.id.padEnd(48)} ${String(r.successes).padStart(4)}/${String(r.attempts).padEnd(4)} ok${r.posterior !== undefined ? `  posterior ${r.posterior.toFixed(2)}` : ''}`);
+  }
+}
+
+function printHistory(history: TaskHistory, write: (l: string) => void) {
+  const counts = { completed: 0, failed: 0, skipped: 0 };
+  for (const e of history.entries) counts[e.outcome]++;
+  write(`  ${history.entries.length} task outcome(s): ${counts.completed} completed, ${counts.failed} failed, ${counts.skipped} skipped; ${Object.keys(history.open).length} open`);
+  for (const e of history.entries.slice(-15)) {
+    const mark = e.outcome === 'completed' ? colours.green('✓') : e.outcome === 'failed' ? colours.red('✗') : colours.yellow('-');
+    write(`  ${mark} ${e.runId} ${e.taskId}. ${e.title}${e.reason ? colours.dim(` (${e.reason.slice(0, 100)})`) : ''}`);
+  }
+}

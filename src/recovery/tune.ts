@@ -1,0 +1,96 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
+import type { PatternDb, PatternFile } from './pattern-db.ts';
+
+export type RecordedFailure = {
+  seq: number;
+  runId: string;
+  taskId: string;
+  commandId: string;
+  command: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  stdoutTail: string;
+  stderrTail: string;
+  /** The first recorded recovery outcome for this failure. */
+  outcome?: { strategyId: string; resolved: boolean };
+};
+
+/** Every failed planned command in the log, with what recovery then did about it. */
+export function collectFailures(events: readonly StoredEvent[]): RecordedFailure[] {
+  const failures: RecordedFailure[] = [];
+  const open = new Map<string, RecordedFailure>();
+  for (const e of events) {
+    if (e.type === 'CommandFinished' && e.data.purpose === 'plan' && (e.data.exitCode !== 0 || e.data.timedOut)) {
+      const f: RecordedFailure = {
+        seq: e.seq,
+        runId: e.runId,
+        taskId: e.taskId ?? '',
+        commandId: e.data.commandId,
+        command: e.data.command,
+        exitCode: e.data.exitCode,
+        timedOut: e.data.timedOut,
+        stdoutTail: e.data.stdoutTail,
+        stderrTail: e.data.stderrTail,
+      };
+      failures.push(f);
+      open.set(`${e.runId}/${e.taskId}/${e.data.commandId}`, f);
+    }
+    if (e.type === 'RecoveryResolved' || e.type === 'RecoveryFailed') {
+      const key = `${e.runId}/${e.taskId}/${e.data.commandId}`;
+      const f = open.get(key);
+      if (f && !f.outcome) f.outcome = { strategyId: e.data.strategyId, resolved: e.type === 'RecoveryResolved' };
+      open.delete(key);
+    }
+  }
+  return failures;
+}
+
+export type Comparison = {
+  failure: RecordedFailure;
+  current?: string;
+  candidate?: string;
+  /** The recorded fix worked and the candidate would choose among that pattern's strategies. */
+  candidateWouldFix: boolean;
+};
+
+export type TuneReport = {
+  rows: Comparison[];
+  lost: Comparison[];
+  gained: Comparison[];
+  changed: Comparison[];
+  gaps: Comparison[];
+};
+
+/** Replays recorded failures against the current and a candidate pattern database. */
+export function compareDatabases(failures: readonly RecordedFailure[], current: PatternDb, candidate: PatternDb): TuneReport {
+  const rows = failures.map((failure) => {
+    const input = { command: failure.command, exitCode: failure.exitCode, stdout: failure.stdoutTail, stderr: failure.stderrTail, timedOut: failure.timedOut };
+    const cur = current.match(input)[0];
+    const cand = candidate.match(input)[0];
+    const recorded = failure.outcome;
+    const candidateWouldFix =
+      !!cand &&
+      !!recorded?.resolved &&
+      (recorded.strategyId === `${cand.pattern.id}/benign` || cand.pattern.strategies.some((s) => `${cand.pattern.id}/${s.id}` === recorded.strategyId));
+    return { failure, ...(cur ? { current: cur.pattern.id } : {}), ...(cand ? { candidate: cand.pattern.id } : {}), candidateWouldFix };
+  });
+  return {
+    rows,
+    lost: rows.filter((r) => r.current && !r.candidate),
+    gained: rows.filter((r) => !r.current && r.candidate),
+    changed: rows.filter((r) => r.current && r.candidate && r.current !== r.candidate),
+    gaps: rows.filter((r) => !r.current && !r.candidate),
+  };
+}
+
+/** The candidate file with each pattern's strategies in the order the statistics suggest. */
+export function reorderByStatistics(file: PatternFile, stats: RecoveryStats): PatternFile {
+  return {
+    ...file,
+    patterns: file.patterns.map((p) => ({
+      ...p,
+      strategies: [...p.strategies].sort((a, b) => posterior(b.prior, stats.strategies[`${p.id}/${b.id}`]) - posterior(a.prior, stats.strategies[`${p.id}/${a.id}`])),
+    })),
+  };
+}

@@ -1,0 +1,117 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentEventSchema, type EventOf, type StoredEvent } from '../src/events/agent-events.ts';
+import { decodeJson } from '../src/events/codec.ts';
+import { connectNats } from '../src/nats/connection.ts';
+import { DEFAULT_PATTERNS_FILE } from '../src/recovery/pattern-db.ts';
+import { CLI, runCli, workspaces } from './helpers/cli.ts';
+import { startTestNats } from './helpers/nats.ts';
+
+let server: Awaited<ReturnType<typeof startTestNats>>;
+const ws = workspaces();
+beforeAll(async () => {
+  server = await startTestNats();
+});
+afterAll(async () => {
+  await server?.stop();
+  await ws.cleanup();
+});
+
+const of = <T extends StoredEvent['type']>(events: StoredEvent[], type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+const cli = (args: string[], cwd?: string) => execa(process.execPath, [CLI, ...args], { reject: false, env: { NATS_URL: server.url, NO_COLOR: '1' }, ...(cwd ? { cwd } : {}) });
+
+async function waitForActors(names: string[]) {
+  const nc = await connectNats(server.url, 'ping');
+  try {
+    await expect
+      .poll(async () => (await Promise.all(names.map((n) => nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(() => true, () => false)))).every(Boolean), { timeout: 30_000, interval: 200 })
+      .toBe(true);
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('actors as separate processes', () => {
+  it('shares tasks between two executor processes, each task run exactly once, and a plain NATS client sees every event', async () => {
+    const processes: ResultPromise[] = [
+      ...['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => cli(['actor', n])),
+      cli(['actor', 'executor']),
+      cli(['actor', 'executor']),
+    ];
+    const nc = await connectNats(server.url, 'plain-subscriber');
+    try {
+      await waitForActors(['coordinator', 'decomposer', 'executor', 'recoverer', 'memory']);
+      const n = 12;
+      const tasks = Array.from({ length: n }, (_, i) => `- [ ] ${i + 1}. Task ${i + 1}\n  - Depends:\n  \`\`\`bash\n  sleep 0.3; echo ${i + 1} >> ran-${i + 1}.txt\n  \`\`\``).join('\n');
+      const { dir, tasks: file } = await ws.make(tasks);
+      const seen: StoredEvent[] = [];
+      const sub = nc.subscribe('agent.events.>', {
+        callback: (_, m) => {
+          seen.push({ ...decodeJson(AgentEventSchema, m.subject, m.data), seq: 0 });
+        },
+      });
+      const { result, events } = await runCli(['run', file, '--workdir', dir, '--concurrency', '6'], { NATS_URL: server.url }, dir);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).not.toMatch(/hosting/);
+      const completed = of(events, 'TaskCompleted').map((e) => e.taskId).sort((a, b) => Number(a) - Number(b));
+      expect(completed).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
+      expect(of(events, 'CommandStarted')).toHaveLength(n);
+      for (let i = 1; i <= n; i++) expect(await readFile(join(dir, `ran-${i}.txt`), 'utf8')).toBe(`${i}\n`);
+      await expect.poll(() => seen.filter((e) => e.runId === events[0]!.runId).length).toBe(events.length);
+      expect(seen.filter((e) => e.runId === events[0]!.runId).map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+      sub.unsubscribe();
+    } finally {
+      await nc.close();
+      for (const p of processes) p.kill('SIGTERM');
+      await Promise.all(processes);
+    }
+  });
+});
+
+describe('watch, replay, tune, report', () => {
+  it('watch prints a run from the start of the log, filtered by type', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. One\n  ```bash\n  true\n  ```\n');
+    const { events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir);
+    const runId = events[0]!.runId;
+    const watch = cli(['watch', '--run', runId, '--since', 'start', '--type', 'CommandFinished']);
+    await new Promise((r) => setTimeout(r, 1500));
+    watch.kill('SIGINT');
+    const out = await watch;
+    expect(out.stdout.trim().split('\n')).toHaveLength(1);
+    expect(out.stdout).toMatch(new RegExp(`${runId} 1 CommandFinished c1 exit 0`));
+  });
+
+  it('replay rebuilds the projections from the log and prints them', async () => {
+    const out = await cli(['replay', '--projection', 'task-history']);
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/replayed \d+ event\(s\)/);
+    expect(out.stdout).toMatch(/task-history\n +\d+ task outcome\(s\): \d+ completed/);
+    expect((await cli(['replay', '--projection', 'nope'])).stderr).toMatch(/unknown projection "nope"/);
+  });
+
+  it('tune reports the matches a weakened pattern file loses', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Known failure\n  ```bash\n  mkdir deep/er/still\n  ```\n');
+    expect((await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir)).result.exitCode).toBe(0);
+    const db = JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')) as { patterns: { id: string }[] };
+    const weakened = join(dir, 'weak.json');
+    await writeFile(weakened, JSON.stringify({ ...db, patterns: db.patterns.filter((p) => p.id !== 'mkdir-missing-parent') }));
+    const out = await cli(['tune', '--patterns', weakened], dir);
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/mkdir deep\/er\/still.*mkdir-missing-parent +- +fixed by mkdir-missing-parent\/mkdir-p/);
+    expect(out.stdout).toMatch(/lost matches: [1-9]\d* \(mkdir-missing-parent\)/);
+  });
+
+  it('report writes a self-contained timeline of a run', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Two at once\n  ```bash\n  sleep 0.3; echo a > a\n  sleep 0.3; echo b > b\n  ```\n');
+    const { events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir);
+    const html = join(dir, 'report.html');
+    const out = await cli(['report', events[0]!.runId, '--out', html]);
+    expect(out.exitCode, out.stderr).toBe(0);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('<svg id="timeline"');
+    expect(page.match(/class="bar plan"/g)).toHaveLength(2);
+    expect(page).not.toMatch(/<script|(?:src|href)=["']https?:/);
+  });
+});
