@@ -10,6 +10,8 @@ export const CONFIG_FILE = 'implement-agent.config.json';
 export const ConfigSchema = z
   .object({
     natsUrl: z.string().optional(),
+    /** How long a work item held by a dead process waits before another process gets it. */
+    workAckWaitMs: z.number().int().min(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),
     llm: z
       .object({
@@ -57,6 +59,8 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     policy: z.object({ allow: z.array(z.string()).default([]) }).strict().prefault({}),
+    /** Regexes of further secrets (tokens, keys) to blank out of output and prompts. */
+    redaction: z.object({ patterns: z.array(z.string()).default([]) }).strict().prefault({}),
     cache: z
       .object({
         similarityThreshold: z.number().min(0).max(1).default(0.85),

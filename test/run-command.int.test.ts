@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnvironment } from '../src/exec/child-env.ts';
+import { makeRedactor } from '../src/exec/redaction.ts';
 import { runShellCommand, type RunOptions } from '../src/exec/run-command.ts';
 
 let dir: string;
@@ -73,10 +74,11 @@ describe('runShellCommand', () => {
   it('keeps the agent secrets out of the child environment and redacts their values', async () => {
     const base = { PATH: process.env.PATH, OPENAI_API_KEY: 'sk-planted-secret-123', NATS_PASSWORD: 'nats-pass-456', GITHUB_TOKEN: 'ghp_token_789', HOME: '/root', LANG: 'de_DE.UTF-8' };
     const { env, secrets } = childEnvironment(base);
+    const redact = makeRedactor(secrets, ['tok_[a-z0-9]{8}']);
     expect(Object.keys(env).sort()).toEqual(['HOME', 'LANG', 'LC_ALL', 'PATH']);
     expect(env.LC_ALL).toBe('C');
-    const r = await runShellCommand('env; echo sk-planted-secret-123', options({ env, secrets }));
-    expect(r.stdoutTail).not.toMatch(/planted|nats-pass|ghp_token/);
+    const r = await runShellCommand('env; echo sk-planted-secret-123; echo tok_abcd1234', options({ env, redact }));
+    expect(r.stdoutTail).not.toMatch(/planted|nats-pass|ghp_token|tok_abcd1234/);
     expect(r.stdoutTail).toContain('[REDACTED]');
   });
 

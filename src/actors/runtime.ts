@@ -26,6 +26,6 @@ export type Runtime = {
 export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<Runtime> {
   const nc = await connectNats(url, name);
   const store = await EventStore.open(nc);
-  await ensureWorkStream(store.jsm);
+  await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs });
   return { nc, js: jetstream(nc), store, config, log };
 }

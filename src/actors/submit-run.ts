@@ -13,6 +13,8 @@ export async function submitRun(
   start: StartRun,
   onEvent: (event: StoredEvent) => void = () => {},
   signal?: AbortSignal,
+  /** Work item id: the first submission is `start:<runId>`; a resume needs a new one. */
+  itemId = `start:${start.runId}`,
 ): Promise<'succeeded' | 'failed' | 'interrupted'> {
   let finish: (status: 'succeeded' | 'failed' | 'interrupted') => void = () => {};
   const finished = new Promise<'succeeded' | 'failed' | 'interrupted'>((r) => (finish = r));
@@ -22,7 +24,7 @@ export async function submitRun(
     if (event.type === 'RunFinished') finish(event.data.status);
   });
   try {
-    await publishWork(rt.js, 'coordinator', 'start', start, `start:${start.runId}`);
+    await publishWork(rt.js, 'coordinator', 'start', start, itemId);
     return await finished;
   } finally {
     await following.stop();

@@ -6,7 +6,7 @@ import { killAllCommandGroups } from '../exec/run-command.ts';
 import { actorCommand } from './actor-cmd.ts';
 import { replayCommand } from './replay-cmd.ts';
 import { reportCommand } from './report-cmd.ts';
-import { runCommand } from './run-cmd.ts';
+import { resumeCommand, runCommand } from './run-cmd.ts';
 import { tuneCommand } from './tune-cmd.ts';
 import { watchCommand } from './watch-cmd.ts';
 
@@ -15,6 +15,7 @@ const USAGE = `implement-agent: executes an implementation task list fast
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N]
                       [--continue never|dependencies-successful|always] [--force] [--json] [--dry]
+  implement-agent resume <runId> [--json]   continue a run whose CLI or actors died
   implement-agent up                      all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
   implement-agent watch [--run ID] [--task ID] [--type T] [--since SEQ|TIME|start] [--json]
@@ -86,6 +87,11 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parse(rest, { patterns: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
       if (!values.patterns) throw new InputError('tune needs --patterns FILE (a candidate pattern database)');
       return tuneCommand({ patterns: values.patterns as string, apply: values.apply === true, json: values.json === true });
+    }
+    case 'resume': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+      if (positionals.length !== 1) throw new InputError('resume takes one run id');
+      return resumeCommand(positionals[0]!, values.json === true);
     }
     case 'report': {
       const { values, positionals } = parse(rest, { out: { type: 'string' } });

@@ -7,6 +7,7 @@ import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
+import { startFromLog } from '../actors/resume-run.ts';
 import { submitRun } from '../actors/submit-run.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
@@ -94,6 +95,29 @@ async function readTasksFile(path: string): Promise<string> {
   if (!info.isFile()) throw new InputError('not a file', { file: path });
   if (info.size > MAX_TASKS_FILE) throw new InputError(`task list is ${info.size} bytes; the limit is ${MAX_TASKS_FILE}`, { file: path });
   return readFile(path, 'utf8');
+}
+
+/** `implement-agent resume <runId>`: picks a run up where its log ends and follows it to the end. */
+export async function resumeCommand(runId: string, json: boolean): Promise<number> {
+  const cwd = process.cwd();
+  const config = await loadConfig({ cwd });
+  const nats = await natsFor(config, cwd);
+  const rt = await openRuntime(nats.url, config, 'implement-agent resume', stderrLogger('implement-agent', true));
+  try {
+    const start = startFromLog(runId, await rt.store.readRun(runId));
+    const missing = await missingActors(rt);
+    const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
+    const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
+    try {
+      const status = await submitRun(rt, start, print, undefined, `resume:${runId}:${Date.now()}`);
+      return status === 'succeeded' ? 0 : 1;
+    } finally {
+      await hosted?.stop();
+    }
+  } finally {
+    await rt.nc.drain();
+    await nats.stop();
+  }
 }
 
 /** Sortable by time, unique enough across processes, and a valid NATS subject token. */

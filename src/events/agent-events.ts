@@ -97,7 +97,15 @@ export const PlanCreated = defineEvent(
     durationMs: z.number().nonnegative(),
   }),
 );
-export const CommandStarted = defineEvent('CommandStarted', z.object({ ...commandRef }));
+export const CommandStarted = defineEvent(
+  'CommandStarted',
+  z.object({
+    ...commandRef,
+    /** Process group and host: a resumed executor ends what a dead one left running. */
+    pgid: z.number().int().optional(),
+    host: z.string().optional(),
+  }),
+);
 export const CommandHeartbeat = defineEvent(
   'CommandHeartbeat',
   z.object({ commandId: z.string(), attempt: z.number().int().nonnegative(), elapsedMs: z.number(), lastLine: z.string() }),

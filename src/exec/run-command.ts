@@ -12,8 +12,10 @@ export type RunOptions = {
   heartbeatMs?: number;
   onHeartbeat?: (elapsedMs: number, lastLine: string) => void;
   killGraceMs?: number;
-  /** Values to blank out of the captured output before anyone sees it. */
-  secrets?: readonly string[];
+  /** Blanks secrets out of the captured output before anyone sees it. */
+  redact?: (text: string) => string;
+  /** Called (and awaited) once the process group exists: where its id gets recorded. */
+  onStart?: (pgid: number | undefined) => Promise<void>;
 };
 
 export type CommandResult = {
@@ -31,6 +33,11 @@ export type CommandResult = {
 
 /** Process groups we started and have not reaped: killed on shutdown so nothing outlives us. */
 const liveGroups = new Set<number>();
+
+/** Ends a process group a dead executor left behind (its id recorded in CommandStarted). */
+export function killOrphanGroup(pgid: number): void {
+  killGroup(pgid, 'SIGKILL');
+}
 
 export function killAllCommandGroups(): void {
   for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
@@ -88,13 +95,14 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
     if (pgid !== undefined) killGroup(pgid, 'SIGKILL');
   });
 
+  if (options.onStart) await options.onStart(pgid);
   const result = await child;
   clearTimeout(timeout);
   if (killTimer) clearTimeout(killTimer);
   if (heartbeat) clearInterval(heartbeat);
   if (pgid !== undefined) liveGroups.delete(pgid);
 
-  const secrets = options.secrets ?? [];
+  const redact = options.redact ?? ((t: string) => t);
   // bash itself could not start (missing binary, bad cwd): report it as the shell would, 127.
   if (result.exitCode === undefined && result.signal === undefined && !timedOut) {
     stderr.push(Buffer.from(`${result.shortMessage}\n`));
@@ -107,18 +115,9 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
     timedOut,
     durationMs: Date.now() - started,
     startedAt,
-    stdoutTail: redact(stdout.tail(), secrets),
-    stderrTail: redact(stderr.tail(), secrets),
+    stdoutTail: redact(stdout.tail()),
+    stderrTail: redact(stderr.tail()),
     truncated,
-    ...(truncated ? { fullOutput: redact(`${stdout.kept()}\n--- stderr ---\n${stderr.kept()}`, secrets) } : {}),
+    ...(truncated ? { fullOutput: redact(`${stdout.kept()}\n--- stderr ---\n${stderr.kept()}`) } : {}),
   };
-}
-
-/** Replaces every occurrence of each secret value with a marker. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 6) out = out.split(secret).join('[REDACTED]');
-  }
-  return out;
 }

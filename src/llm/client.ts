@@ -29,6 +29,8 @@ export class LlmClient {
   constructor(
     private readonly config: Config['llm'],
     private readonly record: (runId: string, call: LlmCallRecord) => void,
+    /** Applied to every prompt: no secret leaves this process in a request. */
+    private readonly redact: (text: string) => string = (t) => t,
   ) {
     this.openai = new OpenAI({
       apiKey: config.apiKey ?? 'not-needed-for-local-servers',
@@ -71,7 +73,7 @@ export class LlmClient {
     try {
       const completion = await this.openai.chat.completions.create({
         model: this.config.model,
-        messages,
+        messages: messages.map((m) => ({ ...m, content: this.redact(m.content) })),
         response_format: zodResponseFormat(schema, purpose.replace(/[^a-zA-Z0-9_-]/g, '_')),
         temperature: 0,
       });

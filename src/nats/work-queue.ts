@@ -22,9 +22,12 @@ export const ack = (): Delivery => ({ outcome: 'ack' });
 export const retry = (delayMs: number): Delivery => ({ outcome: 'retry', delayMs });
 export const drop = (reason: string): Delivery => ({ outcome: 'drop', reason });
 
-const ACK_WAIT_MS = 30_000;
-
-export async function ensureWorkStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
+/**
+ * Creates the work queue and one durable consumer per actor kind. `ackWaitMs` is how long an item
+ * in the hands of a dead process waits before it is redelivered (the first creator sets it).
+ */
+export async function ensureWorkStream(jsm: JetStreamManager, options: { replicas?: number; ackWaitMs?: number } = {}): Promise<void> {
+  const replicas = options.replicas ?? 1;
   await ensureStreamConfig(jsm, {
     name: WORK_STREAM,
     subjects: workActors.map((a) => commandSubjects.actorWork(a)),
@@ -45,7 +48,7 @@ export async function ensureWorkStream(jsm: JetStreamManager, replicas = 1): Pro
           filter_subject: commandSubjects.actorWork(actor),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.All,
-          ack_wait: nanos(ACK_WAIT_MS),
+          ack_wait: nanos(options.ackWaitMs ?? 30_000),
           max_deliver: 20,
           max_ack_pending: 1000,
         })
@@ -81,6 +84,8 @@ export async function consumeWork<S extends z.ZodType>(
   onError: (error: unknown, subject: string) => void,
 ): Promise<{ stop(): Promise<void> }> {
   const consumer = await js.consumers.get(WORK_STREAM, consumerNames.work(actor));
+  // Keep items alive at a third of the consumer's ack wait, whatever it was created with.
+  const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
   const messages = await consumer.consume({ max_messages: parallel });
   const active = new Set<Promise<void>>();
   const stopping = new AbortController();
@@ -93,7 +98,7 @@ export async function consumeWork<S extends z.ZodType>(
   })();
 
   async function handle(m: JsMsg): Promise<void> {
-    const keepAlive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+    const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
     try {
       const item = decodeJson(schema, m.subject, m.data);
       const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal });

@@ -4,6 +4,7 @@ import type { Runtime } from '../actors/runtime.ts';
 import { makeEvent } from '../events/agent-events.ts';
 import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
 import { checkCommand } from '../exec/policy.ts';
+import { redactorFor } from '../exec/redaction.ts';
 import { LlmClient, type LlmCallRecord } from '../llm/client.ts';
 import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../projections/runner.ts';
@@ -42,7 +43,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {
     onError: (e) => rt.log.error('recovery statistics', e),
   });
   await stats.caughtUp();
-  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt)) : undefined;
+  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt), redactorFor(rt.config)) : undefined;
 
   async function advise(request: RecoverRequest): Promise<RecoverReply> {
     const choice = rt.config.optimizations.errorPatterns

@@ -11,8 +11,16 @@ import { coordinatorMachine } from './machine.ts';
 
 /** Hosts the coordinator: takes StartRun work items and drives each run to RunFinished. */
 export async function startCoordinator(rt: Runtime, options: { parallelRuns?: number } = {}) {
+  const active = new Set<string>();
   return consumeWork(rt.js, 'coordinator', StartRunSchema, options.parallelRuns ?? 16, async (start, info) => {
-    await coordinateRun(rt, start, info.signal);
+    // A resume request for a run this process is already driving: nothing more to do.
+    if (active.has(start.runId)) return ack();
+    active.add(start.runId);
+    try {
+      await coordinateRun(rt, start, info.signal);
+    } finally {
+      active.delete(start.runId);
+    }
     return info.signal.aborted ? retry(0) : ack();
   }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
 }

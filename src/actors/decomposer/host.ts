@@ -5,6 +5,7 @@ import { ContextLoader } from '../../context/context-loader.ts';
 import { LlmError } from '../../errors.ts';
 import { makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
+import { redactorFor } from '../../exec/redaction.ts';
 import { LlmClient } from '../../llm/client.ts';
 import { planWithLlm } from '../../llm/planner.ts';
 import { ack, consumeWork } from '../../nats/work-queue.ts';
@@ -38,7 +39,7 @@ export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: bo
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
   await cache.caughtUp();
   const record = options.recordLlmCalls === false ? () => {} : recordLlmCall(rt);
-  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record) : undefined;
+  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record, redactorFor(rt.config)) : undefined;
   return { cache, snapshots, loaders: new Map(), llm };
 }
 

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { makeEvent } from '../../events/agent-events.ts';
@@ -6,6 +7,7 @@ import { decodeJson, encodeJson } from '../../events/codec.ts';
 import { OUTPUT_BUCKET, commandSubjects } from '../../events/subjects.ts';
 import { RecoverReplySchema, type ExecuteTask, type RecoverReply, type RecoverRequest } from '../../events/work-commands.ts';
 import { childEnvironment } from '../../exec/child-env.ts';
+import { redactorFor } from '../../exec/redaction.ts';
 import { checkCommand } from '../../exec/policy.ts';
 import { runShellCommand, type CommandResult } from '../../exec/run-command.ts';
 import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
@@ -22,7 +24,8 @@ type Purpose = 'plan' | 'recovery' | 'check' | 'decision';
  */
 export function executorEffects(rt: Runtime, item: ExecuteTask) {
   const { runId, taskId, workdir } = item;
-  const { env, secrets } = childEnvironment();
+  const { env } = childEnvironment();
+  const redact = redactorFor(rt.config);
   const exec = rt.config.execution;
   const ids = { runId, taskId };
   let appends = Promise.resolve();
@@ -39,11 +42,15 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
       return { ok: false, exitCode: null, timedOut: false, stdoutTail: '', stderrTail: '', denied: { rule: verdict.rule, reason: verdict.reason } };
     }
     const key = `${runId}:${taskId}:${commandId}:${attempt}`;
-    await rt.store.append(makeEvent('CommandStarted', { ...ids, id: `${key}:CommandStarted` }, { commandId, command, attempt, purpose }));
     const result = await runShellCommand(command, {
+      onStart: async (pgid) => {
+        await rt.store.append(
+          makeEvent('CommandStarted', { ...ids, id: `${key}:CommandStarted` }, { commandId, command, attempt, purpose, ...(pgid ? { pgid, host: hostname() } : {}) }),
+        );
+      },
       cwd: workdir,
       env,
-      secrets,
+      redact,
       timeoutMs: timeoutMs ?? exec.commandTimeoutMs,
       tailChars: exec.tailChars,
       keepBytes: exec.keepBytes,

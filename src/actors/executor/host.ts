@@ -2,7 +2,10 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import { makeEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
+import { hostname } from 'node:os';
 import { buildCommandGraph } from '../../exec/command-graph.ts';
+import { killOrphanGroup } from '../../exec/run-command.ts';
+import { resumePoint } from './resume.ts';
 import { ack, consumeWork } from '../../nats/work-queue.ts';
 import type { Runtime } from '../runtime.ts';
 import { executorEffects } from './effects.ts';
@@ -20,8 +23,9 @@ export async function startExecutor(rt: Runtime, options: { parallelTasks?: numb
 export async function executeTask(rt: Runtime, item: ExecuteTask, redelivered = false): Promise<void> {
   const { runId, taskId } = item;
   const started = performance.now();
-  // A redelivered task (its executor died) resumes: commands whose success is recorded are done.
-  const alreadyDone = redelivered ? await recordedSuccesses(rt, runId, taskId) : [];
+  // A redelivered task (its executor died) resumes from what the log records.
+  const resume = redelivered ? resumePoint(await rt.store.read({ subject: eventSubjects.task(runId, taskId) }), hostname()) : undefined;
+  for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
   const graph = buildCommandGraph(item.plan.commands);
   const effects = executorEffects(rt, item);
   const actor = createActor(
@@ -41,7 +45,7 @@ export async function executeTask(rt: Runtime, item: ExecuteTask, redelivered = 
         deps: graph.deps,
         concurrency: item.concurrency,
         maxRecoveryAttempts: rt.config.recovery.maxAttemptsPerTask,
-        alreadyDone,
+        ...(resume ? { resume } : {}),
       },
     },
   );
@@ -65,7 +69,3 @@ export async function executeTask(rt: Runtime, item: ExecuteTask, redelivered = 
   if (!rt.config.optimizations.backgroundMemory) await writeMemoryNow(rt, { ...outcome, seq });
 }
 
-async function recordedSuccesses(rt: Runtime, runId: string, taskId: string): Promise<string[]> {
-  const events = await rt.store.read({ subject: eventSubjects.of(runId, taskId, 'CommandFinished') });
-  return events.flatMap((e) => (e.type === 'CommandFinished' && e.data.purpose === 'plan' && e.data.exitCode === 0 && !e.data.timedOut ? [e.data.commandId] : []));
-}

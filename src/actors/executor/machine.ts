@@ -29,8 +29,8 @@ export type ExecutorInput = {
   deps: Record<string, string[]>;
   concurrency: number;
   maxRecoveryAttempts: number;
-  /** Commands whose success is already in the log (a redelivered work item): not run again. */
-  alreadyDone?: string[];
+  /** A redelivered work item resumes what the log records (see resume.ts). */
+  resume?: { done: string[]; nextAttempt: Record<string, number>; recoveryAttempts: number };
 };
 export type ExecutorOutput =
   | { ok: true; commands: number; recoveries: number }
@@ -110,7 +110,8 @@ export const executorMachine = setup({
   context: ({ input }) => {
     const commands: Record<string, CommandState> = {};
     for (const c of input.plan.commands) {
-      commands[c.id] = { id: c.id, command: c.command, state: input.alreadyDone?.includes(c.id) ? 'done' : 'waiting', attempt: 0, ...timeout(c) };
+      const done = input.resume?.done.includes(c.id) ?? false;
+      commands[c.id] = { id: c.id, command: c.command, state: done ? 'done' : 'waiting', attempt: input.resume?.nextAttempt[c.id] ?? 0, ...timeout(c) };
     }
     return {
       order: input.plan.commands.map((c) => c.id),
@@ -121,7 +122,7 @@ export const executorMachine = setup({
       decisions: {},
       concurrency: input.concurrency,
       maxRecoveryAttempts: input.maxRecoveryAttempts,
-      recoveryAttempts: 0,
+      recoveryAttempts: input.resume?.recoveryAttempts ?? 0,
       recoveries: 0,
       tried: {},
     };

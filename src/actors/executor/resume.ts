@@ -1,0 +1,40 @@
+import type { StoredEvent } from '../../events/agent-events.ts';
+
+export type ResumePoint = {
+  /** Plan commands whose success is recorded: never run again. */
+  done: string[];
+  /** The attempt number each unfinished command resumes at, after every recorded one. */
+  nextAttempt: Record<string, number>;
+  recoveryAttempts: number;
+  /** Process groups started on this host whose command never finished: a dead executor's. */
+  orphans: number[];
+};
+
+/**
+ * Where a redelivered task resumes, from its recorded events: results that are recorded are kept,
+ * the command that was in flight runs again (at-least-once) under a new attempt number, so the
+ * log never holds two different results under one event id.
+ */
+export function resumePoint(events: readonly StoredEvent[], host: string): ResumePoint {
+  const done = new Set<string>();
+  const maxAttempt = new Map<string, number>();
+  const started = new Map<string, { pgid?: number; host?: string }>();
+  let recoveryAttempts = 0;
+  for (const e of events) {
+    if (e.type === 'CommandStarted') {
+      if (e.data.purpose === 'plan') maxAttempt.set(e.data.commandId, Math.max(maxAttempt.get(e.data.commandId) ?? 0, e.data.attempt));
+      started.set(`${e.data.commandId}#${e.data.attempt}`, { ...(e.data.pgid ? { pgid: e.data.pgid } : {}), ...(e.data.host ? { host: e.data.host } : {}) });
+    }
+    if (e.type === 'CommandFinished') {
+      started.delete(`${e.data.commandId}#${e.data.attempt}`);
+      if (e.data.purpose === 'plan' && e.data.exitCode === 0 && !e.data.timedOut) done.add(e.data.commandId);
+    }
+    if (e.type === 'RecoveryAttempted') recoveryAttempts = Math.max(recoveryAttempts, e.data.attempt + 1);
+    // A resolved recovery leaves its command done (benign, or a fix that did the work).
+    if (e.type === 'RecoveryResolved') done.add(e.data.commandId);
+  }
+  const nextAttempt: Record<string, number> = {};
+  for (const [id, attempt] of maxAttempt) if (!done.has(id)) nextAttempt[id] = attempt + 1;
+  const orphans = [...started.values()].filter((s) => s.pgid !== undefined && s.host === host).map((s) => s.pgid!);
+  return { done: [...done], nextAttempt, recoveryAttempts, orphans };
+}
