@@ -69,7 +69,7 @@ describe('crash and resume', () => {
   it('an executor killed -9 during a command: the run finishes, recorded commands never rerun, the one in flight at most once more', async () => {
     const tasks = [
       '- [ ] 1. First\n  ```bash\n  echo one >> log.txt\n  ```',
-      '- [ ] 2. Slow\n  ```bash\n  echo two-a >> log.txt\n  echo two-start >> log.txt; sleep 2; echo two-end >> log.txt\n  ```',
+      '- [ ] 2. Slow\n  ```bash\n  echo two-a >> log.txt\n  echo two-start >> log.txt; sleep 8; echo two-end >> log.txt\n  ```',
       '- [ ] 3. Last\n  ```bash\n  echo three >> log.txt\n  ```',
     ].join('\n');
     const { dir, tasks: file } = await project(tasks);
