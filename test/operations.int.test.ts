@@ -6,7 +6,11 @@ import { AgentEventSchema, type EventOf, type StoredEvent } from '../src/events/
 import { decodeJson } from '../src/events/codec.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { DEFAULT_PATTERNS_FILE } from '../src/recovery/pattern-db.ts';
+import { openDecomposer } from '../src/actors/decomposer/host.ts';
+import { projectionCatalog } from '../src/projections/catalog.ts';
+import { createAdvisor } from '../src/recovery/advisor.ts';
 import { CLI, runCli, workspaces } from './helpers/cli.ts';
+import { testRuntime } from './helpers/runtime.ts';
 import { startTestNats } from './helpers/nats.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
@@ -113,5 +117,23 @@ describe('watch, replay, tune, report', () => {
     expect(page).toContain('<svg id="timeline"');
     expect(page.match(/class="bar plan"/g)).toHaveLength(2);
     expect(page).not.toMatch(/<script|(?:src|href)=["']https?:/);
+  });
+  it('a projection rebuilt from the log equals the live one', async () => {
+    const rt = await testRuntime(server.url);
+    try {
+      const live = await openDecomposer(rt);
+      const advisor = await createAdvisor(rt);
+      const catalog = projectionCatalog({ maxCacheEntries: rt.config.cache.maxEntries });
+      const all = await rt.store.read();
+      const rebuilt = (name: string) => all.reduce((s, e) => catalog[name]!.evolve(s, e), catalog[name]!.initialState());
+      expect(live.cache.lastSeq()).toBe(all.at(-1)!.seq);
+      expect(rebuilt('plan-cache')).toEqual(live.cache.state());
+      expect(rebuilt('recovery-stats')).toEqual(advisor.stats());
+      expect(Object.keys((rebuilt('recovery-stats') as { strategies: object }).strategies).length).toBeGreaterThan(0);
+      await live.cache.stop();
+      await advisor.stop();
+    } finally {
+      await rt.nc.close();
+    }
   });
 });
