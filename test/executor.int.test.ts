@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
-import { access } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { EventStore } from '../src/events/event-store.ts';
@@ -99,5 +99,16 @@ describe('executor through the actors', () => {
     await expect(access(join(dir, 'a.txt'))).rejects.toThrow();
     expect((await store.state()).messages).toBe(before);
     await nc.close();
+  });
+
+  it('streams a heartbeat with the latest output line while a long command runs', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Slow\n  ```bash\n  for i in 1 2 3 4; do echo tick $i; sleep 0.4; done\n  ```\n');
+    await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ execution: { heartbeatMs: 300 } }));
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const beats = events.filter((e) => e.type === 'CommandHeartbeat') as (EventOf<'CommandHeartbeat'> & StoredEvent)[];
+    expect(beats.length).toBeGreaterThanOrEqual(3);
+    expect(beats.at(-1)!.data.lastLine).toMatch(/^tick [34]$/);
+    expect(beats.map((b) => b.data.elapsedMs)).toEqual([...beats.map((b) => b.data.elapsedMs)].sort((a, b) => a - b));
   });
 });

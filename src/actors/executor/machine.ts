@@ -80,12 +80,15 @@ export const executorMachine = setup({
       let running = Object.values(context.commands).filter((c) => c.state === 'running').length;
       for (const cmd of readyCommands(context)) {
         const gate = gatingDecision(context, cmd.id);
-        if (gate && context.decisions[gate.id] === undefined && !decisions[gate.id]) {
-          decisions[gate.id] = 'pending';
-          enqueue.spawnChild('evaluateDecision', { id: `dp:${gate.id}`, input: gate });
-          continue;
+        if (gate) {
+          const value = decisions[gate.id] ?? context.decisions[gate.id];
+          if (value === undefined) {
+            decisions[gate.id] = 'pending';
+            enqueue.spawnChild('evaluateDecision', { id: `dp:${gate.id}`, input: gate });
+          }
+          // Gated commands wait for their decision; once it is known, off-branch ones are skipped.
+          if (value === undefined || value === 'pending') continue;
         }
-        if (gate && context.decisions[gate.id] === 'pending') continue;
         if (running >= context.concurrency) break;
         running++;
         updates[cmd.id] = { ...cmd, state: 'running' };

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { executorMachine, type CommandOutcome, type ExecutorInput, type RecoveryRecord } from '../src/actors/executor/machine.ts';
+import type { RecoverReply } from '../src/events/work-commands.ts';
+import { buildCommandGraph } from '../src/exec/command-graph.ts';
+import { explicitPlan } from '../src/plan/explicit-plan.ts';
+import type { Plan } from '../src/plan/plan-schema.ts';
+import { parseTasks } from '../src/spec/tasks-parser.ts';
+
+const ok: CommandOutcome = { ok: true, exitCode: 0, timedOut: false, stdoutTail: '', stderrTail: '' };
+const fail = (stderr: string): CommandOutcome => ({ ok: false, exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: stderr });
+
+/** The machine with scripted effects: which commands ran, in which order, with what outcome. */
+async function execute(plan: Plan, script: { outcome?: (id: string, attempt: number) => CommandOutcome; recover?: RecoverReply[]; decisions?: Record<string, boolean>; concurrency?: number } = {}) {
+  const ran: string[] = [];
+  const records: RecoveryRecord[] = [];
+  const replies = [...(script.recover ?? [])];
+  let running = 0;
+  let maxRunning = 0;
+  const input: ExecutorInput = { plan, deps: buildCommandGraph(plan.commands).deps, concurrency: script.concurrency ?? 3, maxRecoveryAttempts: 4 };
+  const actor = createActor(
+    executorMachine.provide({
+      actors: {
+        runCommand: fromPromise(async ({ input: c }) => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          ran.push(`${c.commandId}#${c.attempt}`);
+          await new Promise((r) => setTimeout(r, 5));
+          running--;
+          return script.outcome?.(c.commandId, c.attempt) ?? ok;
+        }),
+        evaluateDecision: fromPromise(async ({ input: d }) => script.decisions?.[d.id] ?? false),
+        recover: fromPromise(async () => replies.shift() ?? { decision: 'give-up' as const, reason: 'nothing left' }),
+        runFix: fromPromise(async ({ input: f }) => {
+          ran.push(`fix:${f.commands.join(';')}`);
+          return ok;
+        }),
+        verify: fromPromise(async () => ({ ok: true as const })),
+      },
+      actions: { recordRecovery: (_, r) => void records.push(r) },
+    }),
+    { input },
+  );
+  actor.start();
+  return { output: await toPromise(actor), ran, records, maxRunning };
+}
+
+const plan = (commands: string): Plan => explicitPlan(parseTasks(`- [ ] 1. T\n  \`\`\`bash\n${commands}\n  \`\`\``)[0]!);
+
+describe('executor machine', () => {
+  it('runs independent commands together within the limit, then the dependent one', async () => {
+    const p = plan('  echo 1 > a\n  echo 2 > b\n  echo 3 > c\n  cat a b c > d');
+    const limited = await execute(p, { concurrency: 2 });
+    expect(limited.output).toEqual({ ok: true, commands: 4, recoveries: 0 });
+    expect(limited.maxRunning).toBe(2);
+    expect(limited.ran.at(-1)).toBe('c4#0');
+    expect((await execute(p, { concurrency: 3 })).maxRunning).toBe(3);
+  });
+
+  it('takes the branch a decision point chooses and skips the other', async () => {
+    const p: Plan = {
+      ...plan('  echo yes > y\n  echo no > n\n  echo always > z'),
+      decisionPoints: [{ id: 'd1', condition: 'has config', evaluation: 'file_exists', target: 'config.json', whenTrue: ['c1'], whenFalse: ['c2'] }],
+    };
+    const t = await execute(p, { decisions: { d1: true } });
+    expect(t.ran.sort()).toEqual(['c1#0', 'c3#0']);
+    const f = await execute(p, { decisions: { d1: false } });
+    expect(f.ran.sort()).toEqual(['c2#0', 'c3#0']);
+    expect(f.output.ok).toBe(true);
+  });
+
+  it('stops starting commands on a failure, fixes, retries, and records the outcome', async () => {
+    const p = plan('  mkdir a/b\n  touch later');
+    const r = await execute(p, {
+      outcome: (id, attempt) => (id === 'c1' && attempt === 0 ? fail('no such dir') : ok),
+      recover: [{ decision: 'fix', strategyId: 'x/mkdir-p', patternId: 'x', source: 'pattern', commands: ['mkdir -p a'], retry: true }],
+      concurrency: 1,
+    });
+    expect(r.ran).toEqual(['c1#0', 'fix:mkdir -p a', 'c1#1', 'c2#0']);
+    expect(r.output).toEqual({ ok: true, commands: 2, recoveries: 1 });
+    expect(r.records).toEqual([expect.objectContaining({ commandId: 'c1', resolved: true })]);
+  });
+
+  it('fails with the reason when recovery gives up, and after the attempt bound', async () => {
+    const gaveUp = await execute(plan('  false'), { outcome: () => fail('boom') });
+    expect(gaveUp.output).toMatchObject({ ok: false, stage: 'recovery', reason: '`false` exited 1: boom; nothing left', commandId: 'c1' });
+    const fix: RecoverReply = { decision: 'fix', strategyId: 's', source: 'pattern', commands: ['true'], retry: true };
+    const bounded = await execute(plan('  false'), { outcome: () => fail('boom'), recover: [fix, fix, fix, fix, fix, fix] });
+    expect(bounded.output).toMatchObject({ ok: false, stage: 'recovery', reason: expect.stringMatching(/gave up after 4 recovery attempts$/) });
+  });
+});
