@@ -35,7 +35,7 @@ async function execute(plan: Plan, script: { outcome?: (id: string, attempt: num
           ran.push(`fix:${f.commands.join(';')}`);
           return ok;
         }),
-        verify: fromPromise(async () => ({ ok: true as const })),
+        verify: fromPromise(async (): Promise<{ ok: true } | { ok: false; reason: string }> => ({ ok: true })),
       },
       actions: { recordRecovery: (_, r) => void records.push(r) },
     }),

@@ -92,15 +92,24 @@ export class EventStore {
     return this.read({ subject: eventSubjects.run(runId) });
   }
 
-  /** Visits stored events in order without holding them all; returns the last sequence seen. */
-  async scan(options: ReadOptions, visit: (event: StoredEvent) => void): Promise<number> {
+  /**
+   * Visits stored events in order without holding them all; returns the last sequence seen. An
+   * event that does not decode (a foreign or future writer) goes to `onInvalid` and is skipped.
+   */
+  async scan(options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void }, visit: (event: StoredEvent) => void): Promise<number> {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, orderedOptions(options.subject, options.fromSeq));
     const info = await consumer.info(true);
     let last = 0;
     if (info.num_pending === 0) return last;
     const messages = await consumer.consume({ max_messages: 1000 });
     for await (const m of messages) {
-      visit(toStored(m));
+      let event: StoredEvent | undefined;
+      try {
+        event = toStored(m);
+      } catch (error) {
+        options.onInvalid?.(error as Error, m.seq);
+      }
+      if (event) visit(event);
       last = m.seq;
       if (m.info.pending === 0) break;
     }

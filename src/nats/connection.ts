@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EnvironmentError } from '../errors.ts';
 
@@ -25,9 +26,10 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
   }
 }
 
-/** Credentials come from the environment (or files it names), never from the command line. */
+/** Credentials come from the environment (or a file it names), never from the command line. */
 function natsCredentials(): { user?: string; pass?: string } {
   const user = process.env.NATS_USER;
-  const pass = process.env.NATS_PASSWORD;
+  const file = process.env.NATS_PASSWORD_FILE;
+  const pass = file ? readFileSync(file, 'utf8').trim() : process.env.NATS_PASSWORD;
   return user && pass ? { user, pass } : {};
 }

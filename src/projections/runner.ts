@@ -54,10 +54,21 @@ export async function runProjection<S>(
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
   if (lastSeq >= target) markCaughtUp();
-  const sub: Subscription = await store.follow({ from: lastSeq + 1, onInvalid: options.onError }, (event) => {
-    apply(event);
-    if (event.seq >= target) markCaughtUp();
-  });
+  const sub: Subscription = await store.follow(
+    {
+      from: lastSeq + 1,
+      // An event this version cannot read is reported and passed over, never waited on.
+      onInvalid: (error, seq) => {
+        options.onError?.(error);
+        lastSeq = Math.max(lastSeq, seq);
+        if (seq >= target) markCaughtUp();
+      },
+    },
+    (event) => {
+      apply(event);
+      if (event.seq >= target) markCaughtUp();
+    },
+  );
   const timer = setInterval(() => void save().catch(options.onError), options.everyMs);
   timer.unref();
 
