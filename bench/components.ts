@@ -12,7 +12,6 @@ import { startFakeLlm } from '../src/llm/fake-server.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
 import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../src/projections/recovery-stats.ts';
 import { runProjection } from '../src/projections/runner.ts';
-import { SnapshotStore } from '../src/projections/snapshot-store.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { benchRuntime, freshNats, percentile } from './harness.ts';
@@ -63,7 +62,7 @@ export async function snapshotStartup(lengths: number[]): Promise<Row[]> {
     const rt = await benchRuntime(nats.url);
     try {
       for (let i = 0; i < length; i += 1000) await rt.store.appendAll(Array.from({ length: Math.min(1000, length - i) }, (_, k) => failed('log', i + k)));
-      const snapshots = await SnapshotStore.open(rt.nc);
+      const snapshots = rt.snapshots;
       const projection = { name: RECOVERY_STATS.name, version: RECOVERY_STATS.version, initialState: initialRecoveryStats, evolve: evolveRecoveryStats };
       const options = { everyEvents: 1_000_000, everyMs: 3_600_000 };
       let t = performance.now();

@@ -10,6 +10,8 @@ export const CONFIG_FILE = 'implement-agent.config.json';
 export const ConfigSchema = z
   .object({
     natsUrl: z.string().optional(),
+    /** JetStream replicas of every stream and bucket: 3 on a three-node cluster. */
+    natsReplicas: z.number().int().min(1).max(5).default(1),
     /** How long a work item held by a dead process waits before another process gets it. */
     workAckWaitMs: z.number().int().min(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),

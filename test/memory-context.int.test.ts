@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextLoader } from '../src/context/context-loader.ts';
 import { compressContext } from '../src/context/compress.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
-import { SnapshotStore } from '../src/projections/snapshot-store.ts';
 import { TASK_HISTORY, type TaskHistory } from '../src/projections/task-history.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { CLI } from './helpers/cli.ts';
@@ -80,7 +79,7 @@ describe('the memory actor', () => {
         );
       }
       const total = (await rt.store.state()).messages;
-      const snapshots = await SnapshotStore.open(rt.nc);
+      const snapshots = rt.snapshots;
       const progress = async () => (await snapshots.load<TaskHistory>(TASK_HISTORY.name))?.lastSeq ?? 0;
       const env = { NATS_URL: server.url };
 

@@ -5,7 +5,6 @@ import { makeEvent, type EventOf, type StoredEvent } from '../src/events/agent-e
 import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
-import { SnapshotStore } from '../src/projections/snapshot-store.ts';
 import { RECOVERY_STATS } from '../src/projections/recovery-stats.ts';
 import { createAdvisor } from '../src/recovery/advisor.ts';
 import { runCli, workspaces } from './helpers/cli.ts';
@@ -122,7 +121,7 @@ describe('learned strategy order', () => {
       const first = await createAdvisor(rt);
       expect(await first.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry', source: 'learned' });
       await first.stop();
-      const snapshot = await (await SnapshotStore.open(rt.nc)).load(RECOVERY_STATS.name);
+      const snapshot = await rt.snapshots.load(RECOVERY_STATS.name);
       expect(snapshot?.lastSeq).toBeGreaterThan(0);
       const restarted = await createAdvisor(rt);
       expect(restarted.stats().strategies['port-in-use/free-port']).toEqual({ attempts: 4, successes: 0 });

@@ -1,6 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
 import { EventStore } from '../events/event-store.ts';
+import { SnapshotStore } from '../projections/snapshot-store.ts';
 import { connectNats, type NatsConnection } from '../nats/connection.ts';
 import { ensureWorkStream } from '../nats/work-queue.ts';
 
@@ -19,13 +20,17 @@ export type Runtime = {
   nc: NatsConnection;
   js: JetStreamClient;
   store: EventStore;
+  /** Projection snapshots (and the memory store): the agent_snapshots KV bucket. */
+  snapshots: SnapshotStore;
   config: Config;
   log: Logger;
 };
 
 export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<Runtime> {
   const nc = await connectNats(url, name);
-  const store = await EventStore.open(nc);
-  await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs });
-  return { nc, js: jetstream(nc), store, config, log };
+  const replicas = config.natsReplicas;
+  const store = await EventStore.open(nc, { replicas });
+  await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
+  const snapshots = await SnapshotStore.open(nc, { replicas });
+  return { nc, js: jetstream(nc), store, snapshots, config, log };
 }

@@ -47,10 +47,17 @@ export async function freePort(): Promise<number> {
  * Starts nats-server with `configFile` on free loopback ports and the given store, and resolves
  * once JetStream answers its health check. The server dies with this process (execa cleanup).
  */
-export async function startLocalNats(options: { configFile: string; storeDir: string; timeoutMs?: number; port?: number; env?: Record<string, string> }): Promise<LocalNats> {
+export async function startLocalNats(options: {
+  configFile: string;
+  storeDir: string;
+  timeoutMs?: number;
+  port?: number;
+  monitorPort?: number;
+  env?: Record<string, string>;
+}): Promise<LocalNats> {
   const bin = findNatsServer();
   await mkdir(options.storeDir, { recursive: true });
-  const [port, monitorPort] = [options.port ?? (await freePort()), await freePort()];
+  const [port, monitorPort] = [options.port ?? (await freePort()), options.monitorPort ?? (await freePort())];
   const child = execa(
     bin,
     ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', options.storeDir],

@@ -11,8 +11,8 @@ export type Snapshot<S> = { version: number; lastSeq: number; at: string; state:
 export class SnapshotStore {
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: NatsConnection): Promise<SnapshotStore> {
-    const kv = await new Kvm(nc).create(SNAPSHOT_BUCKET, { history: 1, maxValueSize: 900 * 1024 });
+  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<SnapshotStore> {
+    const kv = await new Kvm(nc).create(SNAPSHOT_BUCKET, { history: 1, maxValueSize: 900 * 1024, replicas: options.replicas ?? 1 });
     return new SnapshotStore(kv);
   }
 

@@ -8,7 +8,6 @@ import { redactorFor } from '../exec/redaction.ts';
 import { LlmClient, type LlmCallRecord } from '../llm/client.ts';
 import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../projections/runner.ts';
-import { SnapshotStore } from '../projections/snapshot-store.ts';
 import type { RecoveryStats } from '../projections/recovery-stats.ts';
 import { choosePatternRecovery, isLoop } from './choose.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from './pattern-db.ts';
@@ -36,8 +35,7 @@ export const recoveryStatsProjection = {
  */
 export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {}): Promise<Advisor> {
   const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
-  const snapshots = await SnapshotStore.open(rt.nc);
-  const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, snapshots, recoveryStatsProjection, {
+  const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, rt.snapshots, recoveryStatsProjection, {
     everyEvents: rt.config.snapshots.everyEvents,
     everyMs: rt.config.snapshots.everyMs,
     onError: (e) => rt.log.error('recovery statistics', e),

@@ -14,7 +14,6 @@ import { taskKey, taskText } from '../../plan/task-key.ts';
 import { validatePlan } from '../../plan/validate-plan.ts';
 import { PLAN_CACHE, initialPlanCache, planCacheEvolver, type PlanCache } from '../../projections/plan-cache.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
-import { SnapshotStore } from '../../projections/snapshot-store.ts';
 import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
 import { recordLlmCall } from '../../recovery/advisor.ts';
 import type { Runtime } from '../runtime.ts';
@@ -23,16 +22,14 @@ import { decomposerMachine } from './machine.ts';
 /** The decomposer's long-lived state in one process: the plan cache, context loaders, the LLM. */
 export type Decomposer = {
   cache: RunningProjection<PlanCache>;
-  snapshots: SnapshotStore;
   loaders: Map<string, ContextLoader>;
   llm: LlmClient | undefined;
 };
 
 export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: boolean } = {}): Promise<Decomposer> {
-  const snapshots = await SnapshotStore.open(rt.nc);
   const cache = await runProjection(
     rt.store,
-    snapshots,
+    rt.snapshots,
     { name: PLAN_CACHE.name, version: PLAN_CACHE.version, initialState: initialPlanCache, evolve: planCacheEvolver(rt.config.cache.maxEntries) },
     { everyEvents: rt.config.snapshots.everyEvents, everyMs: rt.config.snapshots.everyMs, onError: (e) => rt.log.error('plan cache', e) },
   );
@@ -40,7 +37,7 @@ export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: bo
   await cache.caughtUp();
   const record = options.recordLlmCalls === false ? () => {} : recordLlmCall(rt);
   const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record, redactorFor(rt.config)) : undefined;
-  return { cache, snapshots, loaders: new Map(), llm };
+  return { cache, loaders: new Map(), llm };
 }
 
 /** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
@@ -150,7 +147,7 @@ async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
   let loader = rt.config.optimizations.incrementalContext ? d.loaders.get(dir) : undefined;
   if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir)));
   const files = await loader.load();
-  const history = (await d.snapshots.load<TaskHistory>(TASK_HISTORY.name).catch(() => undefined))?.state.entries ?? [];
+  const history = (await rt.snapshots.load<TaskHistory>(TASK_HISTORY.name).catch(() => undefined))?.state.entries ?? [];
   const compressed = compressContext(
     item.task,
     { requirements: files.get('requirements.md')?.content ?? '', design: files.get('design.md')?.content ?? '' },

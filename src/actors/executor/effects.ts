@@ -184,7 +184,7 @@ async function exists(workdir: string, path: string): Promise<boolean> {
 
 async function storeOutput(rt: Runtime, key: string, output: string): Promise<string | undefined> {
   try {
-    const os = await new Objm(rt.nc).create(OUTPUT_BUCKET);
+    const os = await new Objm(rt.nc).create(OUTPUT_BUCKET, { replicas: rt.config.natsReplicas });
     const name = key.replaceAll(':', '/');
     await os.putBlob({ name }, new TextEncoder().encode(output));
     return `${OUTPUT_BUCKET}/${name}`;

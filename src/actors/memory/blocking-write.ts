@@ -1,6 +1,5 @@
 import type { StoredEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
-import { SnapshotStore } from '../../projections/snapshot-store.ts';
 import { evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../../projections/task-history.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -11,7 +10,7 @@ const KEY = 'task-history-blocking';
  * task may start. Only used with optimizations.backgroundMemory off (the benchmark baseline).
  */
 export async function writeMemoryNow(rt: Runtime, event: StoredEvent): Promise<void> {
-  const snapshots = await SnapshotStore.open(rt.nc);
+  const snapshots = rt.snapshots;
   const current = (await snapshots.load<TaskHistory>(KEY))?.state ?? initialTaskHistory();
   const submitted = await rt.store.read({ subject: eventSubjects.of(event.runId, event.taskId, 'TaskSubmitted') });
   const state = [...submitted, event].reduce(evolveTaskHistory, current);

@@ -3,7 +3,6 @@ import { nanos } from '@nats-io/transport-node';
 import { AgentEventSchema } from '../../events/agent-events.ts';
 import { decodeJson } from '../../events/codec.ts';
 import { EVENTS_STREAM, consumerNames, eventSubjects } from '../../events/subjects.ts';
-import { SnapshotStore } from '../../projections/snapshot-store.ts';
 import { TASK_HISTORY, evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../../projections/task-history.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -20,8 +19,7 @@ export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
   const flushEvery = options.flushEvery ?? rt.config.snapshots.everyEvents;
   // Memory is read back as planning context, so it is written at least every second.
   const flushMs = options.flushMs ?? Math.min(1000, rt.config.snapshots.everyMs);
-  const snapshots = await SnapshotStore.open(rt.nc);
-  const snapshot = await snapshots.load<TaskHistory>(TASK_HISTORY.name);
+  const snapshot = await rt.snapshots.load<TaskHistory>(TASK_HISTORY.name);
   let state = snapshot?.version === TASK_HISTORY.version ? snapshot.state : initialTaskHistory();
   let lastApplied = snapshot?.version === TASK_HISTORY.version ? snapshot.lastSeq : 0;
   let batch: JsMsg[] = [];
@@ -37,7 +35,7 @@ export async function startMemory(rt: Runtime, options: MemoryOptions = {}) {
     const snap = { version: TASK_HISTORY.version, lastSeq: lastApplied, at: new Date().toISOString(), state };
     batch = [];
     writing = writing
-      .then(() => snapshots.save(TASK_HISTORY.name, snap))
+      .then(() => rt.snapshots.save(TASK_HISTORY.name, snap))
       // AckPolicy.All: acknowledging the batch's last event acknowledges the whole batch.
       .then(() => acks.at(-1)?.ack())
       .catch((error: unknown) => rt.log.error('memory: batch write failed; its events will be redelivered', error));

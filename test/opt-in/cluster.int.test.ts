@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../src/events/agent-events.ts';
+import { EventStore } from '../../src/events/event-store.ts';
+import { connectNats } from '../../src/nats/connection.ts';
+import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
+import { CLI } from '../helpers/cli.ts';
+import { REPO_ROOT } from '../helpers/nats.ts';
+
+/** A three-node JetStream cluster on loopback (cluster/node{1,2,3}.conf), streams with 3 replicas. */
+let nodes: LocalNats[] = [];
+let dir: string;
+const URLS = 'nats://127.0.0.1:24221,nats://127.0.0.1:24222,nats://127.0.0.1:24223';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ia-cluster-'));
+  nodes = await Promise.all(
+    [1, 2, 3].map((i) =>
+      startLocalNats({ configFile: join(REPO_ROOT, `cluster/node${i}.conf`), storeDir: join(dir, `node${i}`), port: 24220 + i, monitorPort: 28220 + i, timeoutMs: 30_000 }),
+    ),
+  );
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('three-node cluster', () => {
+  it('loses nothing when a node stops during a run', { timeout: 180_000 }, async () => {
+    const work = join(dir, 'work');
+    await execa('mkdir', ['-p', work]);
+    const tasks = Array.from({ length: 6 }, (_, i) => `- [ ] ${i + 1}. Step ${i + 1}\n  \`\`\`bash\n  sleep 0.5; echo ${i + 1} >> steps.txt\n  \`\`\``).join('\n');
+    await writeFile(join(work, 'tasks.md'), tasks);
+    await writeFile(join(work, 'implement-agent.config.json'), JSON.stringify({ natsReplicas: 3, workAckWaitMs: 3000 }));
+    // The cluster elects its JetStream leader after the nodes answer health checks: wait for it.
+    const nc = await connectNats(URLS, 'cluster-observer');
+    let store: EventStore | undefined;
+    for (let i = 0; i < 60 && !store; i++) store = await EventStore.open(nc, { replicas: 3 }).catch(async () => (await new Promise((r) => setTimeout(r, 500)), undefined));
+    expect(store).toBeDefined();
+    const run = execa(process.execPath, [CLI, 'run', join(work, 'tasks.md'), '--workdir', work, '--json'], { cwd: work, env: { NATS_URL: URLS }, reject: false });
+    await expect
+      .poll(async () => (await store!.read()).filter((e) => e.type === 'TaskCompleted').length, { timeout: 60_000, interval: 200 })
+      .toBeGreaterThanOrEqual(2);
+    await nodes[0]!.stop();
+    const result = await run;
+    expect(result.exitCode, result.stderr).toBe(0);
+    const printed = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as StoredEvent);
+    const stored = await store!.readRun(printed[0]!.runId);
+    expect(stored.map((e) => e.id)).toEqual(printed.map((e) => e.id));
+    expect(new Set(stored.map((e) => e.id)).size).toBe(stored.length);
+    expect(stored.filter((e) => e.type === 'TaskCompleted')).toHaveLength(6);
+    const info = await store!.jsm.streams.info('AGENT_EVENTS');
+    expect(info.config.num_replicas).toBe(3);
+    await nc.close();
+  });
+});
