@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type Decision } from '../src/actors/coordinator/decide.ts';
-import { makeEvent, type AgentEvent, type ContinuePolicy, type StoredEvent } from '../src/events/agent-events.ts';
+import { makeEvent, type AgentEvent, type ContinuePolicy } from '../src/events/agent-events.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import { evolveRunStatus, initialRunStatus } from '../src/projections/run-status.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
@@ -36,7 +36,7 @@ function given(events: AgentEvent[], options: { concurrency?: number; policy?: C
     ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
     ...events,
   ];
-  const status = all.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 } as StoredEvent), initialRunStatus(runId));
+  const status = all.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
   return decide(status, new Set(options.issued ?? []));
 }
 const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}${'taskId' in d ? `:${d.taskId}` : ''}`);

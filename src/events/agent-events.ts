@@ -185,7 +185,7 @@ export type EventOf<T extends AgentEventType> = Extract<AgentEvent, { type: T }>
 export type EventData<T extends AgentEventType> = EventOf<T>['data'];
 
 /** Every event type, in declaration order: for docs, `watch --type` validation and tests. */
-export const agentEventTypes = AgentEventSchema.options.map((o) => o.shape.type.value) as AgentEventType[];
+export const agentEventTypes: AgentEventType[] = AgentEventSchema.options.map((o) => o.shape.type.value);
 
 /** An event as read back from the stream: the envelope plus its stream sequence. */
 export type StoredEvent = AgentEvent & { seq: number };

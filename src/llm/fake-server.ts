@@ -61,7 +61,7 @@ export async function startFakeLlm(options: { latencyMs?: number; responder: Res
           id: `chatcmpl-${requests.length}`,
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
-          model: String(body.model ?? 'fake'),
+          model: typeof body.model === 'string' ? body.model : 'fake',
           choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop', logprobs: null }],
           usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
         }),

@@ -118,8 +118,9 @@ export async function decidePlan(
           if (!d.llm) {
             throw new LlmError('this decomposer has no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL where it runs', 'offline');
           }
+          const strategy: string = rt.config.llm.strategy;
           const plan = await planWithLlm(d.llm, runId, task, context?.text ?? '', rt.config.llm.strategy);
-          return { plan, strategy: rt.config.llm.strategy as string };
+          return { plan, strategy };
         }),
       },
     }),

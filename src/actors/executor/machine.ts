@@ -211,7 +211,7 @@ export const executorMachine = setup({
           },
           {
             target: 'fixing',
-            actions: assign(({ context, event }) => ({ pendingFix: event.output as Extract<RecoverReply, { decision: 'fix' }> })),
+            actions: assign(({ event }) => ({ pendingFix: event.output as Extract<RecoverReply, { decision: 'fix' }> })),
           },
         ],
         onError: {

@@ -1,0 +1,18 @@
+/**
+ * implement-agent's public API: run the actors in your own process, submit runs, read the log.
+ * The CLI (`bin/implement-agent.js`) is built on exactly these.
+ */
+export { loadConfig, ConfigSchema, type Config, type ConfigOverrides } from './config.ts';
+export { AgentError, InputError, EnvironmentError, AppendConflictError, DecodeError, LlmError } from './errors.ts';
+export { AgentEventSchema, agentEventTypes, makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from './events/agent-events.ts';
+export { EventStore } from './events/event-store.ts';
+export { eventSubjects, commandSubjects, EVENTS_STREAM, WORK_STREAM } from './events/subjects.ts';
+export { openRuntime, type Runtime } from './actors/runtime.ts';
+export { hostActors, missingActors } from './actors/hosts.ts';
+export { submitRun } from './actors/submit-run.ts';
+export { parseTasks } from './spec/tasks-parser.ts';
+export { tickTask } from './spec/tasks-writer.ts';
+export { PatternDb } from './recovery/pattern-db.ts';
+export { startLocalNats } from './nats/local-server.ts';
+export { startFakeLlm } from './llm/fake-server.ts';
+export { renderReport } from './report/render-report.ts';
