@@ -13,6 +13,7 @@ export async function actorCommand(names: readonly string[], replicas = 1): Prom
   for (const n of names) {
     if (!actorNames.includes(n as ActorName)) throw new InputError(`unknown actor "${n}"; actors: ${actorNames.join(', ')}`);
   }
+  if (replicas > 1 && names.includes('memory')) throw new InputError('the memory actor is the single writer of the memory store: run one replica');
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   const nats = await natsFor(config, cwd);

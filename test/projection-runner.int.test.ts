@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../src/actors/runtime.ts';
+import { makeEvent } from '../src/events/agent-events.ts';
+import { runProjection, type Projection } from '../src/projections/runner.ts';
+import { startTestNats } from './helpers/nats.ts';
+import { testRuntime } from './helpers/runtime.ts';
+
+let server: Awaited<ReturnType<typeof startTestNats>>;
+let rt: Runtime;
+beforeAll(async () => {
+  server = await startTestNats();
+  rt = await testRuntime(server.url);
+});
+afterAll(async () => {
+  await rt?.nc.close();
+  await server?.stop();
+});
+
+/** Counts the events it folds, and which it saw: enough to tell a replay from a snapshot start. */
+const counting = (version: number): Projection<{ count: number; seqs: number[] }> => ({
+  name: 'counting',
+  version,
+  initialState: () => ({ count: 0, seqs: [] }),
+  evolve: (s, e) => ({ count: s.count + 1, seqs: [...s.seqs, e.seq] }),
+});
+const skipped = (i: number) => makeEvent('TaskSkipped', { runId: 'proj', taskId: String(i) }, { reason: 'x' });
+const options = { everyEvents: 1000, everyMs: 60_000 };
+
+describe('projection runner', () => {
+  it('starts from its snapshot, replays only the tail, follows live, and rebuilds when its version changes', async () => {
+    await rt.store.appendAll(Array.from({ length: 30 }, (_, i) => skipped(i)));
+    const first = await runProjection(rt.store, rt.snapshots, counting(1), options);
+    await first.caughtUp();
+    expect(first.state().count).toBe(30);
+    await first.stop();
+
+    await rt.store.appendAll(Array.from({ length: 5 }, (_, i) => skipped(100 + i)));
+    const second = await runProjection(rt.store, rt.snapshots, counting(1), options);
+    await second.caughtUp();
+    expect(second.state().count).toBe(35);
+    // Only the five events after the snapshot were folded by this instance.
+    expect(second.state().seqs.slice(30)).toEqual([31, 32, 33, 34, 35]);
+    await rt.store.append(skipped(200));
+    await expect.poll(() => second.state().count).toBe(36);
+    await second.stop();
+
+    const upgraded = await runProjection(rt.store, rt.snapshots, counting(2), options);
+    await upgraded.caughtUp();
+    expect(upgraded.state().seqs[0]).toBe(1);
+    expect(upgraded.state().count).toBe(36);
+    await upgraded.stop();
+  });
+});
