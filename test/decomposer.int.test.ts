@@ -1,10 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
-import { runCli, workspaces } from './helpers/cli.ts';
+import { ofType, runCli, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
@@ -37,7 +36,7 @@ function run(w: { dir: string; tasks: string }, args: string[] = [], nats = serv
   return runCli(['run', w.tasks, '--workdir', w.dir, '--force', ...args], { NATS_URL: nats, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' }, w.dir);
 }
 
-const of = <T extends StoredEvent['type']>(events: StoredEvent[], type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+const of = ofType;
 
 describe('decomposer with an OpenAI-compatible server', () => {
   it.each([

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,17 +6,11 @@ import { execa } from 'execa';
 import { EventStore } from '../src/events/event-store.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { CLI, runCli, workspaces } from './helpers/cli.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { natsPerSuite } from './helpers/nats.ts';
 
-let server: Awaited<ReturnType<typeof startTestNats>>;
+const server = natsPerSuite();
 const ws = workspaces();
-beforeAll(async () => {
-  server = await startTestNats();
-});
-afterAll(async () => {
-  await server?.stop();
-  await ws.cleanup();
-});
+afterAll(() => ws.cleanup());
 
 const finished = (events: StoredEvent[]) =>
   new Map(events.filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished').map((e) => [e.data.commandId, e.data]));

@@ -1,29 +1,23 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentEventSchema, type EventOf, type StoredEvent } from '../src/events/agent-events.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AgentEventSchema, type StoredEvent } from '../src/events/agent-events.ts';
 import { decodeJson } from '../src/events/codec.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { DEFAULT_PATTERNS_FILE } from '../src/recovery/pattern-db.ts';
 import { openDecomposer } from '../src/actors/decomposer/host.ts';
 import { projectionCatalog } from '../src/projections/catalog.ts';
 import { createAdvisor } from '../src/recovery/advisor.ts';
-import { CLI, runCli, workspaces } from './helpers/cli.ts';
+import { CLI, ofType, runCli, workspaces } from './helpers/cli.ts';
 import { testRuntime } from './helpers/runtime.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { natsPerSuite } from './helpers/nats.ts';
 
-let server: Awaited<ReturnType<typeof startTestNats>>;
+const server = natsPerSuite();
 const ws = workspaces();
-beforeAll(async () => {
-  server = await startTestNats();
-});
-afterAll(async () => {
-  await server?.stop();
-  await ws.cleanup();
-});
+afterAll(() => ws.cleanup());
 
-const of = <T extends StoredEvent['type']>(events: StoredEvent[], type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+const of = ofType;
 const cli = (args: string[], cwd?: string) => execa(process.execPath, [CLI, ...args], { reject: false, env: { NATS_URL: server.url, NO_COLOR: '1' }, ...(cwd ? { cwd } : {}) });
 
 async function waitForActors(names: string[]) {

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeEvent, type EventOf, type StoredEvent } from '../src/events/agent-events.ts';
+import { makeEvent } from '../src/events/agent-events.ts';
 import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
 import { RECOVERY_STATS } from '../src/projections/recovery-stats.ts';
 import { createAdvisor } from '../src/recovery/advisor.ts';
-import { runCli, workspaces } from './helpers/cli.ts';
+import { ofType, runCli, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 import { testRuntime } from './helpers/runtime.ts';
 
@@ -31,7 +31,7 @@ afterAll(async () => {
   await ws.cleanup();
 });
 
-const of = <T extends StoredEvent['type']>(events: StoredEvent[], type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+const of = ofType;
 const env = () => ({ NATS_URL: server.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' });
 
 describe('recovery through the actors', () => {

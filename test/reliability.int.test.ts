@@ -2,19 +2,19 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
+import type { StoredEvent } from '../src/events/agent-events.ts';
 import { EVENTS_STREAM } from '../src/events/subjects.ts';
 import { EventStore } from '../src/events/event-store.ts';
 import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';
-import { CLI, workspaces } from './helpers/cli.ts';
+import { CLI, ofType, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 
 const ws = workspaces();
 afterAll(() => ws.cleanup());
 
-const of = <T extends StoredEvent['type']>(events: StoredEvent[], type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+const of = ofType;
 
 /** A project folder whose config makes dead processes' work come back within two seconds. */
 async function project(tasks: string, config: Record<string, unknown> = {}) {

@@ -88,9 +88,16 @@ export async function consumeWork<S extends z.ZodType>(
   const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
   const messages = await consumer.consume({ max_messages: parallel });
   const active = new Set<Promise<void>>();
+  // Items this process is working on, by stream sequence: a redelivery of one of them (a keepalive
+  // that came late on a loaded machine) must not start it a second time here.
+  const inHand = new Set<number>();
   const stopping = new AbortController();
   const loop = (async () => {
     for await (const m of messages) {
+      if (inHand.has(m.seq)) {
+        m.working();
+        continue;
+      }
       while (active.size >= parallel) await Promise.race(active);
       const job = handle(m).finally(() => active.delete(job));
       active.add(job);
@@ -98,6 +105,7 @@ export async function consumeWork<S extends z.ZodType>(
   })();
 
   async function handle(m: JsMsg): Promise<void> {
+    inHand.add(m.seq);
     const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
     try {
       const item = decodeJson(schema, m.subject, m.data);
@@ -110,6 +118,7 @@ export async function consumeWork<S extends z.ZodType>(
       else m.nak(1000);
     } finally {
       clearInterval(keepAlive);
+      inHand.delete(m.seq);
     }
   }
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { StoredEvent } from '../../src/events/agent-events.ts';
+import type { EventOf, StoredEvent } from '../../src/events/agent-events.ts';
 import { REPO_ROOT } from './nats.ts';
 
 export const CLI = join(REPO_ROOT, 'bin/implement-agent.js');
@@ -30,4 +30,9 @@ export async function runCli(args: string[], env: Record<string, string>, cwd?: 
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as StoredEvent);
   return { result, events };
+}
+
+/** The events of one type, typed. */
+export function ofType<T extends StoredEvent['type']>(events: readonly StoredEvent[], type: T): (EventOf<T> & StoredEvent)[] {
+  return events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -15,6 +16,23 @@ export async function startTestNats(options: { port?: number; dir?: string; keep
     stop: async () => {
       await server.stop();
       if (!options.keep) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One nats-server for the whole test file, started before and stopped after it. */
+export function natsPerSuite(): { readonly url: string } {
+  let server: Awaited<ReturnType<typeof startTestNats>> | undefined;
+  beforeAll(async () => {
+    server = await startTestNats();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('the suite nats-server is not running');
+      return server.url;
     },
   };
 }

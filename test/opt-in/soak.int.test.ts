@@ -1,23 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/events/agent-events.ts';
 import { EventStore } from '../../src/events/event-store.ts';
 import { connectNats } from '../../src/nats/connection.ts';
 import { CLI, workspaces } from '../helpers/cli.ts';
-import { startTestNats } from '../helpers/nats.ts';
+import { natsPerSuite } from '../helpers/nats.ts';
 
 /** Bounded soak: 500 tasks through 4 executor processes; throughput, memory growth, lost events. */
 const TASKS = Number(process.env.IA_SOAK_TASKS ?? 500);
-let server: Awaited<ReturnType<typeof startTestNats>>;
+const server = natsPerSuite();
 const ws = workspaces();
-beforeAll(async () => {
-  server = await startTestNats();
-});
-afterAll(async () => {
-  await server?.stop();
-  await ws.cleanup();
-});
+afterAll(() => ws.cleanup());
 
 async function rssKiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
