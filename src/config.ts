@@ -75,6 +75,8 @@ export const ConfigSchema = z
         patternsFile: z.string().optional(),
         patternAttemptsBeforeLlm: z.number().int().nonnegative().default(3),
         maxAttemptsPerTask: z.number().int().positive().default(6),
+        /** Times the executor asks for recovery before giving up on an unanswered request. */
+        requestTries: z.number().int().positive().default(4),
       })
       .strict()
       .prefault({}),

@@ -129,6 +129,40 @@ describe('crash and resume', () => {
     }
   });
 
+  it('a recoverer killed -9 during an attempt: the executor asks again, the restarted recoverer answers, the run finishes', async () => {
+    const llm = await startFakeLlm({
+      latencyMs: 2500,
+      responder: () => JSON.stringify({ diagnosis: 'flag missing', action: 'fix', commands: ['touch flag.ok'], retry: true }),
+    });
+    const { dir, tasks: file } = await project('- [ ] 1. Needs a flag\n  ```bash\n  test -f flag.ok || { echo "E5: no flag" >&2; exit 5; }\n  ```\n', {
+      llm: { timeoutMs: 3000, maxRetries: 0 },
+      recovery: { requestTries: 6 },
+    });
+    const env = { OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'k' };
+    const others = ['coordinator', 'decomposer', 'executor', 'memory'].map((n) => actor(n, server.url, dir, env));
+    let recoverer = actor('recoverer', server.url, dir, env);
+    try {
+      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--llm', 'openai'], { cwd: dir, env: { NATS_URL: server.url, ...env }, reject: false });
+      const runId = await runIdOf(store, file);
+      await expect.poll(() => llm.requests.length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
+      recoverer.kill('SIGKILL');
+      await recoverer;
+      recoverer = actor('recoverer', server.url, dir, env);
+      const result = await run;
+      expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+      const events = await store.readRun(runId);
+      expectNoDuplicates(events);
+      expect(of(events, 'RecoveryAttempted')).toHaveLength(1);
+      expect(of(events, 'RecoveryResolved')[0]!.data).toMatchObject({ source: 'llm' });
+      expect(of(events, 'RecoveryResolved')[0]!.data.durationMs).toBeGreaterThan(2500);
+      expect(llm.requests.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const p of [...others, recoverer]) p.kill('SIGTERM');
+      await Promise.all([...others, recoverer]);
+      await llm.close();
+    }
+  });
+
   it('a run whose CLI died (with the actors it hosted) is finished by `resume`', async () => {
     const { dir, tasks: file } = await project(
       ['- [ ] 1. A\n  ```bash\n  echo a >> log.txt\n  ```', '- [ ] 2. B\n  ```bash\n  echo b >> log.txt; sleep 2\n  ```', '- [ ] 3. C\n  ```bash\n  echo c >> log.txt\n  ```'].join('\n'),

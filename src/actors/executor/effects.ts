@@ -29,6 +29,7 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
   const exec = rt.config.execution;
   const ids = { runId, taskId };
   let appends = Promise.resolve();
+  const recoveryStarted = new Map<string, number>();
   const background = (p: Promise<unknown>) => {
     appends = appends.then(() => p).then(() => undefined, (error: unknown) => rt.log.error('append failed', error));
   };
@@ -129,23 +130,33 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
         tried: input.tried,
         llm: item.llm,
       };
-      try {
-        const reply = await rt.nc.request(commandSubjects.recover(), encodeJson(request), { timeout: rt.config.llm.timeoutMs + 5000 });
-        return decodeJson(RecoverReplySchema, commandSubjects.recover(), reply.data);
-      } catch (error) {
-        return { decision: 'give-up', reason: `no recovery: the recoverer did not answer (${(error as Error).message})` };
+      recoveryStarted.set(`${input.commandId}#${input.attempt}`, performance.now());
+      // A recoverer that dies mid-request (or restarts) is asked again: the request is idempotent.
+      const tries = rt.config.recovery.requestTries;
+      let last: unknown;
+      for (let i = 0; i < tries; i++) {
+        try {
+          const reply = await rt.nc.request(commandSubjects.recover(), encodeJson(request), { timeout: rt.config.llm.timeoutMs + 5000 });
+          return decodeJson(RecoverReplySchema, commandSubjects.recover(), reply.data);
+        } catch (error) {
+          last = error;
+          if (i + 1 < tries) await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** i)));
+        }
       }
+      return { decision: 'give-up', reason: `no recovery: the recoverer did not answer after ${tries} tries (${(last as Error).message})` };
     },
 
     recordRecovery: (record: RecoveryRecord) => {
       const strategy = record.reply.decision === 'fix' ? record.reply : { ...record.reply, source: 'pattern' as const };
+      const started = recoveryStarted.get(`${record.commandId}#${record.attempt}`);
       const ref = {
         commandId: record.commandId,
         attempt: record.attempt,
         strategyId: strategy.strategyId,
         source: strategy.source,
         ...(strategy.patternId ? { patternId: strategy.patternId } : {}),
-        durationMs: 0,
+        // From the recovery request to the outcome: diagnosis, fix, and the retry.
+        durationMs: started === undefined ? 0 : performance.now() - started,
       };
       const id = `${runId}:${taskId}:${record.commandId}:${record.attempt}`;
       background(
