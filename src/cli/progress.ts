@@ -51,8 +51,19 @@ export function progressPrinter(write: (line: string) => void) {
         write(d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`));
         return;
       }
-      default:
+      case 'PlanCacheHit':
+      case 'PlanCacheMiss':
+      case 'LlmCalled':
+      case 'CommandStarted':
+      case 'CommandHeartbeat':
+      case 'CommandFinished':
+      case 'RecoveryResolved':
+      case 'RecoveryFailed':
         return;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   };
 }

@@ -73,7 +73,23 @@ export const planCacheEvolver =
           delete d.entries[pending.key];
         });
       }
-      default:
+      case 'RunStarted':
+      case 'TaskSubmitted':
+      case 'PlanCacheMiss':
+      case 'LlmCalled':
+      case 'CommandStarted':
+      case 'CommandHeartbeat':
+      case 'CommandFinished':
+      case 'CommandDenied':
+      case 'RecoveryAttempted':
+      case 'RecoveryResolved':
+      case 'RecoveryFailed':
+      case 'TaskSkipped':
+      case 'RunFinished':
         return state;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   };

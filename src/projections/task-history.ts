@@ -57,7 +57,23 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
         if (d.entries.length > TASK_HISTORY.limit) d.entries.splice(0, d.entries.length - TASK_HISTORY.limit);
       });
     }
-    default:
+    case 'RunStarted':
+    case 'PlanCacheHit':
+    case 'PlanCacheMiss':
+    case 'LlmCalled':
+    case 'PlanCreated':
+    case 'CommandStarted':
+    case 'CommandHeartbeat':
+    case 'CommandFinished':
+    case 'CommandDenied':
+    case 'RecoveryAttempted':
+    case 'RecoveryResolved':
+    case 'RecoveryFailed':
+    case 'RunFinished':
       return state;
+    default: {
+      const never: never = event;
+      return never;
+    }
   }
 };

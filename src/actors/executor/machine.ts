@@ -1,7 +1,7 @@
 import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
 import type { RecoverReply } from '../../events/work-commands.ts';
-import type { DecisionPoint, Plan, PlanCommand, SuccessCriterion } from '../../plan/plan-schema.ts';
-import { failureFingerprint } from '../../recovery/fingerprint.ts';
+import type { DecisionPoint, Plan, SuccessCriterion } from '../../plan/plan-schema.ts';
+import { afterAttempt, failureText, markFailedAs, settle, timeout } from './context-updates.ts';
 import { type CommandState, type ExecutorContext, commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
 
 /** What running one command came to, as the machine needs it. */
@@ -298,59 +298,3 @@ export const executorMachine = setup({
   output: ({ context }) =>
     context.result ?? { ok: true, commands: Object.values(context.commands).filter((c) => c.state === 'done').length, recoveries: context.recoveries },
 });
-
-function timeout(c: PlanCommand): { timeoutMs?: number } {
-  return c.timeoutMs ? { timeoutMs: c.timeoutMs } : {};
-}
-
-function failureText(context: ExecutorContext): string {
-  const f = context.failure!;
-  const cmd = context.commands[f.commandId]!;
-  const why = f.outcome.timedOut ? 'timed out' : `exited ${f.outcome.exitCode}`;
-  const detail = (f.outcome.stderrTail || f.outcome.stdoutTail).trim().split('\n').slice(-1)[0] ?? '';
-  return `\`${cmd.command.split('\n')[0]}\` ${why}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
-}
-
-function markFailedAs(context: ExecutorContext, state: 'done' | 'waiting'): Partial<ExecutorContext> {
-  const id = context.failure!.commandId;
-  const cmd = context.commands[id]!;
-  return {
-    commands: { ...context.commands, [id]: { ...cmd, state, attempt: state === 'waiting' ? cmd.attempt + 1 : cmd.attempt } },
-    failure: undefined,
-    pendingFix: undefined,
-    recoveryAttempts: context.recoveryAttempts + 1,
-  };
-}
-
-/** After a failed fix: count the attempt and remember which strategy met which failure. */
-function afterAttempt(context: ExecutorContext, outcome: CommandOutcome): Partial<ExecutorContext> {
-  const id = context.failure!.commandId;
-  const fix = context.pendingFix!;
-  return {
-    recoveryAttempts: context.recoveryAttempts + 1,
-    tried: { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: failureFingerprint(outcome) }] },
-    pendingFix: undefined,
-  };
-}
-
-/** Folds a finished child (a command or a decision) into the context; a retry's outcome is a record. */
-function settle(context: ExecutorContext, event: DoneEvent): { updates: Partial<ExecutorContext>; record?: RecoveryRecord } {
-  const childId = event.type.slice('xstate.done.actor.'.length);
-  if (childId.startsWith('dp:')) {
-    return { updates: { decisions: { ...context.decisions, [childId.slice(3)]: event.output as boolean } } };
-  }
-  const id = childId.split(':')[1]!;
-  const outcome = event.output as CommandOutcome;
-  const cmd = context.commands[id]!;
-  const commands = { ...context.commands, [id]: { ...cmd, state: outcome.ok ? ('done' as const) : ('failed' as const) } };
-  const retrying = context.retrying?.commandId === id ? context.retrying : undefined;
-  const updates: Partial<ExecutorContext> = { commands, ...(retrying ? { retrying: undefined } : {}) };
-  let record: RecoveryRecord | undefined;
-  if (retrying) {
-    record = { commandId: id, attempt: retrying.attempt, reply: retrying.fix, resolved: outcome.ok, ...(outcome.ok ? {} : { reason: 'the retried command failed again' }) };
-    if (outcome.ok) updates.recoveries = context.recoveries + 1;
-    else updates.tried = { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: retrying.fix.strategyId, fingerprint: failureFingerprint(outcome) }] };
-  }
-  if (!outcome.ok && context.failure === undefined) updates.failure = { commandId: id, outcome };
-  return record ? { updates, record } : { updates };
-}
