@@ -9,7 +9,7 @@ import { DEFAULT_PATTERNS_FILE } from '../src/recovery/pattern-db.ts';
 import { openDecomposer } from '../src/actors/decomposer/host.ts';
 import { projectionCatalog } from '../src/projections/catalog.ts';
 import { createAdvisor } from '../src/recovery/advisor.ts';
-import { CLI, ofType, runCli, workspaces } from './helpers/cli.ts';
+import { CLI, ofType, runCli, waitForActors, workspaces } from './helpers/cli.ts';
 import { testRuntime } from './helpers/runtime.ts';
 import { natsPerSuite } from './helpers/nats.ts';
 
@@ -20,17 +20,6 @@ afterAll(() => ws.cleanup());
 const of = ofType;
 const cli = (args: string[], cwd?: string) => execa(process.execPath, [CLI, ...args], { reject: false, env: { NATS_URL: server.url, NO_COLOR: '1' }, ...(cwd ? { cwd } : {}) });
 
-async function waitForActors(names: string[]) {
-  const nc = await connectNats(server.url, 'ping');
-  try {
-    await expect
-      .poll(async () => (await Promise.all(names.map((n) => nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(() => true, () => false)))).every(Boolean), { timeout: 30_000, interval: 200 })
-      .toBe(true);
-  } finally {
-    await nc.close();
-  }
-}
-
 describe('actors as separate processes', () => {
   it('shares tasks between two executor processes, each task run exactly once, and a plain NATS client sees every event', async () => {
     const processes: ResultPromise[] = [
@@ -40,7 +29,7 @@ describe('actors as separate processes', () => {
     ];
     const nc = await connectNats(server.url, 'plain-subscriber');
     try {
-      await waitForActors(['coordinator', 'decomposer', 'executor', 'recoverer', 'memory']);
+      await waitForActors(server.url);
       const n = 12;
       const tasks = Array.from({ length: n }, (_, i) => `- [ ] ${i + 1}. Task ${i + 1}\n  - Depends:\n  \`\`\`bash\n  sleep 0.3; echo ${i + 1} >> ran-${i + 1}.txt\n  \`\`\``).join('\n');
       const { dir, tasks: file } = await ws.make(tasks);

@@ -8,7 +8,7 @@ import { EventStore } from '../src/events/event-store.ts';
 import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';
-import { CLI, ofType, workspaces } from './helpers/cli.ts';
+import { CLI, ofType, waitForActors, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 
 const ws = workspaces();
@@ -75,6 +75,7 @@ describe('crash and resume', () => {
     const others = ['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
     let executor = actor('executor', server.url, dir);
     try {
+      await waitForActors(server.url);
       const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], { cwd: dir, env: { NATS_URL: server.url }, reject: false });
       const runId = await runIdOf(store, file);
       await until(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '2' && e.data.commandId === 'c2'));
@@ -110,6 +111,7 @@ describe('crash and resume', () => {
     const others = ['decomposer', 'executor', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
     let coordinator = actor('coordinator', server.url, dir);
     try {
+      await waitForActors(server.url);
       const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], { cwd: dir, env: { NATS_URL: server.url }, reject: false });
       const runId = await runIdOf(store, file);
       await until(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '1'));
@@ -142,6 +144,7 @@ describe('crash and resume', () => {
     const others = ['coordinator', 'decomposer', 'executor', 'memory'].map((n) => actor(n, server.url, dir, env));
     let recoverer = actor('recoverer', server.url, dir, env);
     try {
+      await waitForActors(server.url);
       const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--llm', 'openai'], { cwd: dir, env: { NATS_URL: server.url, ...env }, reject: false });
       const runId = await runIdOf(store, file);
       await expect.poll(() => llm.requests.length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);

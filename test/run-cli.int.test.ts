@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/events/agent-events.ts';
 import { EventStore } from '../src/events/event-store.ts';
 import { connectNats } from '../src/nats/connection.ts';
+import { waitForActors } from './helpers/cli.ts';
 import { REPO_ROOT, startTestNats } from './helpers/nats.ts';
 
 const CLI = join(REPO_ROOT, 'bin/implement-agent.js');
@@ -72,9 +73,7 @@ describe('implement-agent run', () => {
       execa(process.execPath, [CLI, 'actor', name], { env: { NATS_URL: server.url }, reject: false }),
     );
     try {
-      await expect
-        .poll(async () => (await cli(['run', '--help'])).exitCode === 2 && (await pingAll()), { timeout: 20_000, interval: 200 })
-        .toBe(true);
+      await waitForActors(server.url, ['coordinator', 'decomposer', 'executor', 'memory']);
       const split = await runExample();
       expect(split.result.exitCode, split.result.stderr).toBe(0);
       expect((await readFile(split.tasks, 'utf8')).match(/- \[x\]/g)).toHaveLength(5);
@@ -118,14 +117,3 @@ describe('implement-agent run', () => {
     expect(result.stderr).toMatch(/nats-server was not found.*apt-get install -y nats-server/);
   });
 });
-
-async function pingAll(): Promise<boolean> {
-  const nc = await connectNats(server.url, 'ping');
-  try {
-    const names = ['coordinator', 'decomposer', 'executor', 'memory'];
-    const answers = await Promise.all(names.map((n) => nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 500 }).then(() => true, () => false)));
-    return answers.every(Boolean);
-  } finally {
-    await nc.close();
-  }
-}

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { connectNats } from '../../src/nats/connection.ts';
 import type { EventOf, StoredEvent } from '../../src/events/agent-events.ts';
 import { REPO_ROOT } from './nats.ts';
 
@@ -35,4 +36,25 @@ export async function runCli(args: string[], env: Record<string, string>, cwd?: 
 /** The events of one type, typed. */
 export function ofType<T extends StoredEvent['type']>(events: readonly StoredEvent[], type: T): (EventOf<T> & StoredEvent)[] {
   return events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+}
+
+const ALL_ACTORS = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'];
+
+/**
+ * Waits until every actor answers its ping: a `run` started before would host the missing ones
+ * itself, and a test that kills an actor process would kill one that has no work.
+ */
+export async function waitForActors(url: string, names: readonly string[] = ALL_ACTORS, timeoutMs = 60_000): Promise<void> {
+  const nc = await connectNats(url, 'wait-for-actors');
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const answers = await Promise.all(names.map((n) => nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(() => true, () => false)));
+      if (answers.every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error(`actors not up after ${timeoutMs} ms: ${names.filter((_, i) => !answers[i]).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await nc.close();
+  }
 }
