@@ -124,6 +124,10 @@ function positiveInt(value: string, flag: string): number {
 }
 
 process.once('exit', killAllCommandGroups);
+// `implement-agent run ... | head` closes our stdout early: stop printing, but let the run finish.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+});
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
