@@ -73,6 +73,10 @@ function printHistory(history: TaskHistory, write: (l: string) => void) {
   const counts = { completed: 0, failed: 0, skipped: 0 };
   for (const e of history.entries) counts[e.outcome]++;
   write(`  ${history.entries.length} task outcome(s): ${counts.completed} completed, ${counts.failed} failed, ${counts.skipped} skipped; ${Object.keys(history.open).length} open`);
+  for (const [workdir, note] of Object.entries(history.projects)) {
+    write(`  project ${workdir}: ${note.runs} run(s), last ${note.lastRunId} ${note.lastStatus ?? 'unfinished'}, ${note.completed} task(s) completed, ${note.failed} failed`);
+  }
+  write(`  ${history.recoveries.length} recover${history.recoveries.length === 1 ? 'y' : 'ies'} that worked${history.recoveries.length ? `, latest: ${history.recoveries.slice(-3).map((r) => r.strategyId).join(', ')}` : ''}`);
   for (const e of history.entries.slice(-15)) {
     const mark = e.outcome === 'completed' ? colours.green('✓') : e.outcome === 'failed' ? colours.red('✗') : colours.yellow('-');
     write(`  ${mark} ${e.runId} ${e.taskId}. ${e.title}${e.reason ? colours.dim(` (${e.reason.slice(0, 100)})`) : ''}`);

@@ -13,28 +13,64 @@ export type HistoryEntry = {
   at: string;
 };
 
+/** A recovery that worked: which strategy fixed which failing command of which task. */
+export type LearnedRecovery = { runId: string; taskId: string; title: string; strategyId: string; source: string; at: string };
+
+/** Per working directory: what the agent knows of the project it works in. */
+export type ProjectNote = { runs: number; lastRunId: string; lastStatus?: 'succeeded' | 'failed'; completed: number; failed: number; at: string };
+
 export type TaskHistory = {
   /** Tasks submitted and not yet finished, by `${runId}/${taskId}`. */
   open: Record<string, { title: string; requirements: string[] }>;
   /** Finished tasks, oldest first, bounded. */
   entries: HistoryEntry[];
+  /** Recoveries that worked, oldest first, bounded. */
+  recoveries: LearnedRecovery[];
+  projects: Record<string, ProjectNote>;
+  /** Runs under way: their working directory, until RunFinished. */
+  openRuns: Record<string, string>;
   /** Events folded in: with the log's count, the proof that none was applied twice. */
   eventsApplied: number;
 };
 
-export const TASK_HISTORY = { name: 'task-history', version: 2, limit: 1000 } as const;
+export const TASK_HISTORY = { name: 'task-history', version: 3, limit: 1000, recoveryLimit: 200 } as const;
 
-export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [], eventsApplied: 0 });
+export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [], recoveries: [], projects: {}, openRuns: {}, eventsApplied: 0 });
 
-/** What happened to each task, across runs: the memory actor's projection, read as context. */
+/**
+ * What was learned, across runs: task outcomes, recoveries that worked, and per-project notes.
+ * The memory actor's projection, written in batches and read back as planning context.
+ */
 export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): TaskHistory => {
   const state = { ...before, eventsApplied: before.eventsApplied + 1 };
-  if (event.taskId === undefined) return state;
-  const key = `${event.runId}/${event.taskId}`;
+  const key = `${event.runId}/${event.taskId ?? ''}`;
   switch (event.type) {
+    case 'RunStarted':
+      return produce(state, (d) => {
+        const note = d.projects[event.data.workdir];
+        d.projects[event.data.workdir] = { completed: 0, failed: 0, ...note, runs: (note?.runs ?? 0) + 1, lastRunId: event.runId, at: event.at };
+        d.openRuns[event.runId] = event.data.workdir;
+      });
+    case 'RunFinished': {
+      const workdir = state.openRuns[event.runId];
+      if (workdir === undefined) return state;
+      return produce(state, (d) => {
+        delete d.openRuns[event.runId];
+        const note = d.projects[workdir]!;
+        note.lastStatus = event.data.status;
+        note.completed += event.data.completed.length;
+        note.failed += event.data.failed.length;
+        note.at = event.at;
+      });
+    }
     case 'TaskSubmitted':
       return produce(state, (d) => {
         d.open[key] = { title: event.data.task.title, requirements: event.data.task.requirements };
+      });
+    case 'RecoveryResolved':
+      return produce(state, (d) => {
+        d.recoveries.push({ runId: event.runId, taskId: event.taskId ?? '', title: state.open[key]?.title ?? '', strategyId: event.data.strategyId, source: event.data.source, at: event.at });
+        if (d.recoveries.length > TASK_HISTORY.recoveryLimit) d.recoveries.splice(0, d.recoveries.length - TASK_HISTORY.recoveryLimit);
       });
     case 'TaskCompleted':
     case 'TaskFailed':
@@ -57,7 +93,6 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
         if (d.entries.length > TASK_HISTORY.limit) d.entries.splice(0, d.entries.length - TASK_HISTORY.limit);
       });
     }
-    case 'RunStarted':
     case 'PlanCacheHit':
     case 'PlanCacheMiss':
     case 'LlmCalled':
@@ -67,9 +102,7 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     case 'CommandFinished':
     case 'CommandDenied':
     case 'RecoveryAttempted':
-    case 'RecoveryResolved':
     case 'RecoveryFailed':
-    case 'RunFinished':
       return state;
     default: {
       const never: never = event;
