@@ -6,6 +6,7 @@ import { AgentEventSchema, type StoredEvent } from '../src/events/agent-events.t
 import { decodeJson } from '../src/events/codec.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { DEFAULT_PATTERNS_FILE } from '../src/recovery/pattern-db.ts';
+import { makeEvent } from '../src/events/agent-events.ts';
 import { openDecomposer } from '../src/actors/decomposer/host.ts';
 import { projectionCatalog } from '../src/projections/catalog.ts';
 import { createAdvisor } from '../src/recovery/advisor.ts';
@@ -88,6 +89,28 @@ describe('watch, replay, tune, report', () => {
     expect(out.exitCode, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/mkdir deep\/er\/still.*mkdir-missing-parent +- +fixed by mkdir-missing-parent\/mkdir-p/);
     expect(out.stdout).toMatch(/lost matches: [1-9]\d* \(mkdir-missing-parent\)/);
+  });
+
+  it('tune --apply writes the candidate back in the order the recorded outcomes suggest', async () => {
+    const rt = await testRuntime(server.url);
+    try {
+      const ref = (strategyId: string, i: number) => ({ commandId: `c${i}`, attempt: 0, patternId: 'port-in-use', strategyId, source: 'pattern' as const, durationMs: 5 });
+      await rt.store.appendAll([
+        ...[1, 2, 3].map((i) => makeEvent('RecoveryResolved', { runId: 'tune', taskId: '1' }, ref('port-in-use/free-port', i))),
+        ...[4, 5, 6].map((i) => makeEvent('RecoveryFailed', { runId: 'tune', taskId: '1' }, { ...ref('port-in-use/wait-retry', i), reason: 'busy' })),
+      ]);
+    } finally {
+      await rt.nc.close();
+    }
+    const { dir } = await ws.make('');
+    const candidate = join(dir, 'candidate.json');
+    await writeFile(candidate, await readFile(DEFAULT_PATTERNS_FILE, 'utf8'));
+    const out = await cli(['tune', '--patterns', candidate, '--apply'], dir);
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/port-in-use: free-port > wait-retry/);
+    const written = JSON.parse(await readFile(candidate, 'utf8')) as { patterns: { id: string; strategies: { id: string }[] }[] };
+    expect(written.patterns.find((p) => p.id === 'port-in-use')!.strategies.map((s) => s.id)).toEqual(['free-port', 'wait-retry']);
+    expect(written.patterns).toHaveLength(JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')).patterns.length);
   });
 
   it('report writes a self-contained timeline of a run', async () => {
