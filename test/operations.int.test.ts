@@ -110,7 +110,8 @@ describe('watch, replay, tune, report', () => {
     expect(out.stdout).toMatch(/port-in-use: free-port > wait-retry/);
     const written = JSON.parse(await readFile(candidate, 'utf8')) as { patterns: { id: string; strategies: { id: string }[] }[] };
     expect(written.patterns.find((p) => p.id === 'port-in-use')!.strategies.map((s) => s.id)).toEqual(['free-port', 'wait-retry']);
-    expect(written.patterns).toHaveLength(JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')).patterns.length);
+    const original = JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')) as { patterns: unknown[] };
+    expect(written.patterns).toHaveLength(original.patterns.length);
   });
 
   it('report writes a self-contained timeline of a run', async () => {
