@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { startLocalNats } from '../nats/local-server.ts';
+import { lockStore } from '../nats/store-lock.ts';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -11,9 +12,19 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export async function natsFor(config: Config, cwd: string): Promise<{ url: string; local: boolean; stop(): Promise<void> }> {
   if (config.natsUrl) return { url: config.natsUrl, local: false, stop: async () => {} };
-  const server = await startLocalNats({
-    configFile: resolve(PACKAGE_ROOT, 'nats.conf'),
-    storeDir: resolve(cwd, config.stateDir, 'nats'),
+  const storeDir = resolve(cwd, config.stateDir, 'nats');
+  const lock = await lockStore(storeDir, () => undefined);
+  const server = await startLocalNats({ configFile: resolve(PACKAGE_ROOT, 'nats.conf'), storeDir }).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
   });
-  return { url: server.url, local: true, stop: () => server.stop() };
+  await lock.publish(server.url);
+  return {
+    url: server.url,
+    local: true,
+    stop: async () => {
+      await server.stop();
+      await lock.release();
+    },
+  };
 }

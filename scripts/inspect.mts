@@ -1,0 +1,13 @@
+import { startLocalNats } from '../src/nats/local-server.ts';
+import { connectNats } from '../src/nats/connection.ts';
+import { EventStore } from '../src/events/event-store.ts';
+const s = await startLocalNats({ configFile: 'nats.conf', storeDir: '.implement-agent/nats' });
+const nc = await connectNats(s.url, 'inspect');
+const store = await EventStore.open(nc);
+console.log('state', JSON.stringify(await store.state()));
+const t = setTimeout(async () => { console.log('TIMEOUT'); await s.stop(); process.exit(1); }, 8000);
+let n = 0;
+const last = await store.scan({ fromSeq: 170 }, (e) => { n++; if (n < 3 || e.seq > 200) console.log(e.seq, e.type, e.runId); });
+console.log('done', n, last);
+clearTimeout(t);
+await nc.close(); await s.stop();
