@@ -123,11 +123,20 @@ export async function consumeWork<S extends z.ZodType>(
   }
 
   return {
-    stop: async () => {
-      stopping.abort();
+    /**
+     * Takes no new items, lets those in hand finish for up to `graceMs` (a coordinator that is
+     * about to see its run's last event acknowledges it), then aborts the rest: unacknowledged,
+     * they are redelivered to whichever process runs next.
+     */
+    stop: async (graceMs = 2000) => {
       await messages.close();
       await loop;
-      await Promise.allSettled(active);
+      const drained = Promise.allSettled(active);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      stopping.abort();
+      await drained;
     },
   };
 }

@@ -3,7 +3,8 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import { compressContext } from '../../context/compress.ts';
 import { ContextLoader } from '../../context/context-loader.ts';
 import { LlmError } from '../../errors.ts';
-import { makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
+import { isTaskTerminal, makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
+import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import { redactorFor } from '../../exec/redaction.ts';
 import { LlmClient } from '../../llm/client.ts';
@@ -43,8 +44,8 @@ export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: bo
 /** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
 export async function startDecomposer(rt: Runtime, options: { parallel?: number } = {}) {
   const decomposer = await openDecomposer(rt);
-  const work = await consumeWork(rt.js, 'decomposer', PlanTaskSchema, options.parallel ?? 8, async (item) => {
-    await planTask(rt, decomposer, item);
+  const work = await consumeWork(rt.js, 'decomposer', PlanTaskSchema, options.parallel ?? 8, async (item, info) => {
+    await planTask(rt, decomposer, item, info.redelivered);
     return ack();
   }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
   return {
@@ -59,7 +60,12 @@ export async function startDecomposer(rt: Runtime, options: { parallel?: number 
  * Plans one task: explicit commands, else the cache (exact, or similar and validated), else the
  * LLM with the task's compressed context. Every cache decision is an event that says why.
  */
-export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask): Promise<void> {
+export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask, redelivered = false): Promise<void> {
+  if (redelivered) {
+    // Its decomposer died after planning, or the task is over: plan nothing (and call no LLM) twice.
+    const recorded = await rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) });
+    if (recorded.some((e) => e.type === 'PlanCreated' || isTaskTerminal(e))) return;
+  }
   const outcome = await decidePlan(rt, d, item, async (event) => {
     await rt.store.append(event);
   });

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { makeEvent } from '../../events/agent-events.ts';
+import { isTaskTerminal, makeEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
 import { hostname } from 'node:os';
@@ -14,17 +14,23 @@ import { writeMemoryNow } from '../memory/blocking-write.ts';
 
 /** Hosts the executor: takes `execute` work items and records each task's outcome. */
 export async function startExecutor(rt: Runtime, options: { parallelTasks?: number } = {}) {
-  return consumeWork(rt.js, 'executor', ExecuteTaskSchema, options.parallelTasks ?? rt.config.execution.concurrency, async (item, info) => {
-    await executeTask(rt, item, info.redelivered);
+  return consumeWork(rt.js, 'executor', ExecuteTaskSchema, options.parallelTasks ?? rt.config.execution.concurrency, async (item) => {
+    await executeTask(rt, item);
     return ack();
   }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
 }
 
-export async function executeTask(rt: Runtime, item: ExecuteTask, redelivered = false): Promise<void> {
+export async function executeTask(rt: Runtime, item: ExecuteTask): Promise<void> {
   const { runId, taskId } = item;
   const started = performance.now();
-  // A redelivered task (its executor died) resumes from what the log records.
-  const resume = redelivered ? resumePoint(await rt.store.read({ subject: eventSubjects.task(runId, taskId) }), hostname()) : undefined;
+  // The log decides where this execution starts: a task with an outcome is never run again, and
+  // one whose executor died resumes after its recorded results.
+  const recorded = await rt.store.read({ subject: eventSubjects.task(runId, taskId) });
+  if (recorded.some(isTaskTerminal)) {
+    rt.log.info(`task ${taskId} of run ${runId} already has an outcome; not running it again`);
+    return;
+  }
+  const resume = recorded.length > 0 ? resumePoint(recorded, hostname()) : undefined;
   for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
   const graph = buildCommandGraph(item.plan.commands);
   const effects = executorEffects(rt, item);
