@@ -4,6 +4,8 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/events/agent-events.ts';
 import { EVENTS_STREAM } from '../src/events/subjects.ts';
+import { RUN_STATUS, type RunStatus } from '../src/projections/run-status.ts';
+import { SnapshotStore } from '../src/projections/snapshot-store.ts';
 import { EventStore } from '../src/events/event-store.ts';
 import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
@@ -104,9 +106,10 @@ describe('crash and resume', () => {
     }
   });
 
-  it('a coordinator killed between tasks: restarted, it finishes the run without redoing a task', async () => {
+  it('a coordinator killed between tasks: restarted from its run-status snapshot, it finishes the run without redoing a task', async () => {
     const { dir, tasks: file } = await project(
       ['- [ ] 1. A\n  ```bash\n  echo a >> log.txt; sleep 1\n  ```', '- [ ] 2. B\n  ```bash\n  echo b >> log.txt\n  ```', '- [ ] 3. C\n  ```bash\n  echo c >> log.txt\n  ```'].join('\n'),
+      { snapshots: { everyEvents: 3, everyMs: 60_000 } },
     );
     const others = ['decomposer', 'executor', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
     let coordinator = actor('coordinator', server.url, dir);
@@ -125,6 +128,8 @@ describe('crash and resume', () => {
       expectNoDuplicates(events);
       expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('a\nb\nc\n');
       expect((await readFile(file, 'utf8')).match(/\[x\]/g)).toHaveLength(3);
+      const snapshot = await (await SnapshotStore.open(nc)).load<RunStatus>(RUN_STATUS.key(runId));
+      expect(snapshot?.state).toMatchObject({ finished: 'succeeded', lastSeq: events.at(-1)!.seq });
     } finally {
       for (const p of [...others, coordinator]) p.kill('SIGTERM');
       await Promise.all([...others, coordinator]);

@@ -5,6 +5,8 @@ import { hostActors } from '../actors/hosts.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
 import { natsFor } from './nats-session.ts';
 
+const SHUTDOWN_MS = 15_000;
+
 /**
  * `implement-agent actor <name> [--replicas N]` and `implement-agent up`: host actors in the
  * foreground until SIGINT/SIGTERM, then stop cleanly (work in hand is left to be redelivered).
@@ -27,8 +29,18 @@ export async function actorCommand(names: readonly string[], replicas = 1): Prom
     process.once('SIGTERM', resolve);
   });
   log.info('stopping');
-  await Promise.all(hosted.map((h) => h.stop()));
-  await Promise.all(runtimes.map((rt) => rt.nc.drain()));
-  await nats.stop();
+  const shutdown = (async () => {
+    await Promise.all(hosted.map((h) => h.stop()));
+    await Promise.all(runtimes.map((rt) => rt.nc.drain()));
+    await nats.stop();
+  })();
+  // With NATS gone, draining never completes: give up after a while rather than hang.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([shutdown.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), SHUTDOWN_MS)))]);
+  clearTimeout(timer);
+  if (timedOut) {
+    log.warn(`shutdown did not finish in ${SHUTDOWN_MS / 1000} s; exiting (unacknowledged work will be redelivered)`);
+    process.exit(0);
+  }
   return 0;
 }

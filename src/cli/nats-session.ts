@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openRuntime, stderrLogger, type Runtime } from '../actors/runtime.ts';
 import type { Config } from '../config.ts';
 import { startLocalNats } from '../nats/local-server.ts';
 import { lockStore } from '../nats/store-lock.ts';
@@ -27,4 +28,22 @@ export async function natsFor(config: Config, cwd: string): Promise<{ url: strin
       await lock.release();
     },
   };
+}
+
+/**
+ * A command's whole NATS session: the server (local or NATS_URL), one runtime on it, and the
+ * teardown in the right order whatever happens in `body`.
+ */
+export async function withRuntime<T>(config: Config, cwd: string, name: string, body: (rt: Runtime) => Promise<T>): Promise<T> {
+  const nats = await natsFor(config, cwd);
+  try {
+    const rt = await openRuntime(nats.url, config, `implement-agent ${name}`, stderrLogger(name, true));
+    try {
+      return await body(rt);
+    } finally {
+      await rt.nc.drain();
+    }
+  } finally {
+    await nats.stop();
+  }
 }

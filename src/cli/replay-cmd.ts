@@ -1,12 +1,11 @@
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { openRuntime, stderrLogger } from '../actors/runtime.ts';
 import { projectionCatalog } from '../projections/catalog.ts';
 import type { PlanCache } from '../projections/plan-cache.ts';
 import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
 import type { TaskHistory } from '../projections/task-history.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
-import { natsFor } from './nats-session.ts';
+import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 
 /**
@@ -19,9 +18,7 @@ export async function replayCommand(flags: { from?: number; projection?: string;
   const catalog = projectionCatalog({ maxCacheEntries: config.cache.maxEntries });
   const names = flags.projection ? [flags.projection] : Object.keys(catalog);
   for (const n of names) if (!catalog[n]) throw new InputError(`unknown projection "${n}"; projections: ${Object.keys(catalog).join(', ')}`);
-  const nats = await natsFor(config, cwd);
-  const rt = await openRuntime(nats.url, config, 'implement-agent replay', stderrLogger('replay', true));
-  try {
+  return withRuntime(config, cwd, 'replay', async (rt) => {
     const states: Record<string, unknown> = Object.fromEntries(names.map((n) => [n, catalog[n]!.initialState()]));
     let count = 0;
     const started = performance.now();
@@ -45,10 +42,7 @@ export async function replayCommand(flags: { from?: number; projection?: string;
       if (n === 'task-history') printHistory(states[n] as TaskHistory, write);
     }
     return 0;
-  } finally {
-    await rt.nc.drain();
-    await nats.stop();
-  }
+  });
 }
 
 function printCache(cache: PlanCache, write: (l: string) => void) {

@@ -9,9 +9,9 @@ import { parseTasks } from '../spec/tasks-parser.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
 import { startFromLog } from '../actors/resume-run.ts';
 import { submitRun } from '../actors/submit-run.ts';
-import { openRuntime, stderrLogger } from '../actors/runtime.ts';
+import type { Runtime } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
-import { natsFor } from './nats-session.ts';
+import { withRuntime } from './nats-session.ts';
 import { progressPrinter } from './progress.ts';
 
 export type RunFlags = {
@@ -46,45 +46,39 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
 
-  const nats = await natsFor(config, cwd);
-  const log = stderrLogger('implement-agent', true);
-  const rt = await openRuntime(nats.url, config, 'implement-agent run', log).catch(async (e: unknown) => {
-    await nats.stop();
-    throw e;
+  const llm = config.llm.mode ?? 'offline';
+  return withRuntime(config, cwd, 'run', async (rt) => {
+    if (flags.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
+    const start: StartRun = {
+      runId: newRunId(),
+      tasksFile,
+      workdir,
+      tasks,
+      options: { concurrency: config.execution.concurrency, continuePolicy: config.execution.continuePolicy, llm },
+    };
+    return followToTheEnd(rt, start, flags.json === true, `start:${start.runId}`);
   });
-  if (flags.dry) {
-    try {
-      return await dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm: config.llm.mode ?? 'offline' }, (l) => process.stdout.write(`${l}\n`));
-    } finally {
-      await rt.nc.drain();
-      await nats.stop();
-    }
-  }
+}
+
+/**
+ * Submits (or resubmits) a run to the actors, hosting those no process answers for, prints its
+ * events as they are recorded, and returns the exit code.
+ */
+async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string): Promise<number> {
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
-
-  const runId = newRunId();
-  const print = flags.json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
-  const start: StartRun = {
-    runId,
-    tasksFile,
-    workdir,
-    tasks,
-    options: { concurrency: config.execution.concurrency, continuePolicy: config.execution.continuePolicy, llm: config.llm.mode ?? 'offline' },
-  };
+  const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
   const interrupt = new AbortController();
   process.once('SIGINT', () => interrupt.abort());
   try {
-    const status = await submitRun(rt, start, print, interrupt.signal);
+    const status = await submitRun(rt, start, print, interrupt.signal, itemId);
     if (status === 'interrupted') {
-      process.stderr.write(`interrupted; the run's events are kept: run ${runId}\n`);
+      process.stderr.write(`interrupted; the run's events are kept: resume it with implement-agent resume ${start.runId}\n`);
       return 130;
     }
     return status === 'succeeded' ? 0 : 1;
   } finally {
     await hosted?.stop();
-    await rt.nc.drain();
-    await nats.stop();
   }
 }
 
@@ -101,23 +95,10 @@ async function readTasksFile(path: string): Promise<string> {
 export async function resumeCommand(runId: string, json: boolean): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  const nats = await natsFor(config, cwd);
-  const rt = await openRuntime(nats.url, config, 'implement-agent resume', stderrLogger('implement-agent', true));
-  try {
+  return withRuntime(config, cwd, 'resume', async (rt) => {
     const start = startFromLog(runId, await rt.store.readRun(runId));
-    const missing = await missingActors(rt);
-    const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
-    const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
-    try {
-      const status = await submitRun(rt, start, print, undefined, `resume:${runId}:${Date.now()}`);
-      return status === 'succeeded' ? 0 : 1;
-    } finally {
-      await hosted?.stop();
-    }
-  } finally {
-    await rt.nc.drain();
-    await nats.stop();
-  }
+    return followToTheEnd(rt, start, json, `resume:${runId}:${Date.now()}`);
+  });
 }
 
 /** Sortable by time, unique enough across processes, and a valid NATS subject token. */

@@ -1,12 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config.ts';
-import { openRuntime, stderrLogger } from '../actors/runtime.ts';
-import type { StoredEvent } from '../events/agent-events.ts';
 import { evolveRecoveryStats, initialRecoveryStats } from '../projections/recovery-stats.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
 import { collectFailures, compareDatabases, reorderByStatistics } from '../recovery/tune.ts';
-import { natsFor } from './nats-session.ts';
+import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 
 /**
@@ -20,15 +18,7 @@ export async function tuneCommand(flags: { patterns: string; apply?: boolean; js
   const candidatePath = resolve(cwd, flags.patterns);
   const candidate = await PatternDb.load(candidatePath);
   const current = await PatternDb.load(config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE);
-  const nats = await natsFor(config, cwd);
-  const rt = await openRuntime(nats.url, config, 'implement-agent tune', stderrLogger('tune', true));
-  let events: StoredEvent[];
-  try {
-    events = await rt.store.read();
-  } finally {
-    await rt.nc.drain();
-    await nats.stop();
-  }
+  const events = await withRuntime(config, cwd, 'tune', (rt) => rt.store.read());
   const stats = events.reduce(evolveRecoveryStats, initialRecoveryStats());
   const report = compareDatabases(collectFailures(events), current, candidate);
   const write = (l: string) => process.stdout.write(`${l}\n`);

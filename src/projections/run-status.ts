@@ -36,6 +36,9 @@ export type RunStatus = {
   lastSeq: number;
 };
 
+/** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 1 } as const;
+
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
   tasksFile: '',

@@ -4,6 +4,7 @@ import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type ExecuteTask, type PlanTask, type StartRun } from '../../events/work-commands.ts';
 import { ack, consumeWork, publishWork, retry } from '../../nats/work-queue.ts';
+import { RUN_STATUS, type RunStatus } from '../../projections/run-status.ts';
 import { tickTask } from '../../spec/tasks-writer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Decision } from './decide.ts';
@@ -33,6 +34,8 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
   const existing = await rt.store.read({ subject: eventSubjects.of(start.runId, undefined, 'RunStarted') });
   if (existing.length === 0) await recordStart(rt, start);
 
+  const snapshot = await rt.snapshots.load<RunStatus>(RUN_STATUS.key(start.runId));
+  const restored = snapshot?.version === RUN_STATUS.version ? snapshot.state : undefined;
   let chain = Promise.resolve();
   const actor = createActor(
     coordinatorMachine.provide({
@@ -44,16 +47,29 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
         },
       },
     }),
-    { input: { runId: start.runId } },
+    { input: { runId: start.runId, ...(restored ? { status: restored } : {}) } },
   );
   actor.start();
-  const following = await rt.store.follow({ subject: eventSubjects.run(start.runId), from: 'start' }, (event: StoredEvent) => {
-    actor.send({ type: 'logged', event });
-  });
+  const saveStatus = () => {
+    const status = actor.getSnapshot().context.status;
+    return rt.snapshots.save(RUN_STATUS.key(start.runId), { version: RUN_STATUS.version, lastSeq: status.lastSeq, at: new Date().toISOString(), state: status });
+  };
+  let sinceSave = 0;
+  const following = await rt.store.follow(
+    { subject: eventSubjects.run(start.runId), from: restored ? restored.lastSeq + 1 : 'start' },
+    (event: StoredEvent) => {
+      actor.send({ type: 'logged', event });
+      if (++sinceSave >= rt.config.snapshots.everyEvents) {
+        sinceSave = 0;
+        chain = chain.then(saveStatus).catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
+      }
+    },
+  );
   const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([toPromise(actor), aborted]);
   await chain;
   await following.stop();
+  await saveStatus().catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
   actor.stop();
 }
 

@@ -16,7 +16,7 @@ export const coordinatorMachine = setup({
   types: {
     context: {} as CoordinatorContext,
     events: {} as CoordinatorEvent,
-    input: {} as { runId: string },
+    input: {} as { runId: string; status?: RunStatus },
   },
   actions: {
     perform: (_, _decision: Decision) => {
@@ -28,7 +28,7 @@ export const coordinatorMachine = setup({
   },
 }).createMachine({
   id: 'coordinator',
-  context: ({ input }) => ({ status: initialRunStatus(input.runId), issued: [] }),
+  context: ({ input }) => ({ status: input.status ?? initialRunStatus(input.runId), issued: [] }),
   initial: 'following',
   states: {
     following: {
