@@ -46,16 +46,22 @@ describe('decomposer with an OpenAI-compatible server', () => {
   ] as const)('%s strategy makes %i calls per task', async (strategy, calls) => {
     const w = await project(`- [ ] 1. Create the file out/${strategy}-only.txt\n`, strategy);
     const before = llm.requests.length;
-    const { result, events } = await run(w);
+    llm.setLatency(400);
+    const { result, events } = await run(w).finally(() => llm.setLatency(50));
     expect(result.exitCode, result.stderr).toBe(0);
     const made = llm.requests.slice(before);
     expect(made).toHaveLength(calls);
     expect(of(events, 'LlmCalled')).toHaveLength(calls);
     expect(of(events, 'PlanCreated')[0]!.data).toMatchObject({ source: 'llm', strategy });
     if (strategy === 'batched') {
-      // Both calls were in flight together: the second started before the first could have returned.
-      expect(Math.abs(made[1]!.at - made[0]!.at)).toBeLessThan(40);
+      // Both calls were in flight together: the second arrived before the first was answered.
+      expect(Math.abs(made[1]!.at - made[0]!.at)).toBeLessThan(400);
       expect(made.map((r) => r.schemaName).sort()).toEqual(['plan_analysis', 'plan_criteria']);
+    }
+    if (strategy === 'sequential') {
+      // Each question waits for the answer to the one before.
+      for (let i = 1; i < made.length; i++) expect(made[i]!.at - made[i - 1]!.at).toBeGreaterThanOrEqual(390);
+      expect(made.map((r) => r.schemaName)).toEqual(['plan_complexity', 'plan_commands', 'plan_decisionPoints', 'plan_successCriteria', 'plan_fallbacks']);
     }
     expect(await readFile(join(w.dir, `out/${strategy}-only.txt`), 'utf8')).toContain('made by the plan');
   });

@@ -29,13 +29,6 @@ describe('the pattern database', () => {
     },
   );
 
-  it('matches one failure against the whole database quickly enough to run per failure', () => {
-    const failure = { command: 'cat x', exitCode: 1, stdout: '', stderr: 'some error nobody knows\n'.repeat(50), timedOut: false };
-    const started = performance.now();
-    for (let i = 0; i < 200; i++) db.match(failure);
-    expect(performance.now() - started).toBeLessThan(2000);
-  });
-
   it('refuses a pattern file with a bad regex or a duplicate id, naming it', () => {
     const bad = { version: 1, patterns: [{ id: 'x', kind: 'fix', description: '', match: { stderr: '(' }, strategies: [] }] };
     expect(() => PatternDb.parse(bad, 'p.json')).toThrow(/p.json: pattern x: Invalid regular expression/);
