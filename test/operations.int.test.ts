@@ -64,7 +64,11 @@ describe('watch, replay, tune, report', () => {
     const { events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir);
     const runId = events[0]!.runId;
     const watch = cli(['watch', '--run', runId, '--since', 'start', '--type', 'CommandFinished']);
-    await new Promise((r) => setTimeout(r, 1500));
+    let seen = '';
+    watch.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    await expect.poll(() => seen, { timeout: 30_000, interval: 100 }).toMatch(/CommandFinished/);
+    // A later event of the run, of another type, must not show.
+    await new Promise((r) => setTimeout(r, 300));
     watch.kill('SIGINT');
     const out = await watch;
     expect(out.stdout.trim().split('\n')).toHaveLength(1);
