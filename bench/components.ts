@@ -133,7 +133,7 @@ export async function scheduler(): Promise<Row[]> {
     for (const concurrency of [3, 1]) {
       const dir = await mkdtemp(join(tmpdir(), 'ia-sched-'));
       const t = performance.now();
-      await executeTask(rt, { runId: `sched${concurrency}`, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', concurrency });
+      await executeTask(rt, { runId: `sched${concurrency}`, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', concurrency, generation: 0 });
       const wall = performance.now() - t;
       const finished = (await rt.store.read({ subject: eventSubjects.of(`sched${concurrency}`, '1', 'CommandFinished') })).flatMap((e) => (e.type === 'CommandFinished' ? [e.data] : []));
       const durations = Object.fromEntries(finished.map((d) => [d.commandId, d.durationMs]));
@@ -191,7 +191,7 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
         const d = await openDecomposer(rt);
         const dir = await mkdtemp(join(tmpdir(), 'ia-plan-'));
         const tasks = parseTasks(Array.from({ length: tasksPerStrategy }, (_, i) => `- [ ] ${i + 1}. Create the file p/${strategy}-${i}.txt`).join('\n'));
-        const item = (i: number) => ({ runId: `plan${strategy}`, workdir: dir, tasksFile: join(dir, 'tasks.md'), task: tasks[i]!, group: false, llm: 'openai' as const });
+        const item = (i: number) => ({ runId: `plan${strategy}`, workdir: dir, tasksFile: join(dir, 'tasks.md'), task: tasks[i]!, group: false, llm: 'openai' as const, generation: 0 });
         const emit = async (e: AgentEvent) => {
           await rt.store.append(e);
         };

@@ -56,35 +56,43 @@ describe('coordinator decide', () => {
 
   it('plans the first task, then both tasks that only need it', () => {
     expect(kinds(given([]))).toEqual(['plan:1']);
-    expect(kinds(given([planned('1')], { issued: ['plan:1'] }))).toEqual(['execute:1']);
-    expect(kinds(given([planned('1'), completed('1')], { issued: ['plan:1', 'exec:1'] }))).toEqual(['plan:2', 'plan:3', 'tick:1']);
+    expect(kinds(given([planned('1')], { issued: ['plan:1:g0'] }))).toEqual(['execute:1']);
+    expect(kinds(given([planned('1'), completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3', 'tick:1']);
   });
 
   it('keeps tasks in flight within the concurrency limit', () => {
-    expect(kinds(given([planned('1'), completed('1')], { concurrency: 1, issued: ['plan:1', 'exec:1'] }))).toEqual(['plan:2', 'tick:1']);
+    expect(kinds(given([planned('1'), completed('1')], { concurrency: 1, issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'tick:1']);
   });
 
   it('plans a subtask after its parent heading, and ticks the parent after its children', () => {
     const upTo3 = [planned('1'), completed('1'), planned('2'), completed('2'), planned('3'), completed('3')];
-    const issued = ['plan:1', 'exec:1', 'plan:2', 'exec:2', 'plan:3', 'exec:3', 'tick:1', 'tick:2', 'tick:3'];
-    expect(given(upTo3, { issued })).toEqual([{ kind: 'plan', key: 'plan:4', taskId: '4', group: true }]);
+    const issued = ['plan:1:g0', 'exec:1:g0', 'plan:2:g0', 'exec:2:g0', 'plan:3:g0', 'exec:3:g0', 'tick:1', 'tick:2', 'tick:3'];
+    expect(given(upTo3, { issued })).toEqual([{ kind: 'plan', key: 'plan:4:g0', taskId: '4', group: true, generation: 0 }]);
     const parentDone = [...upTo3, planned('4'), completed('4')];
-    expect(kinds(given(parentDone, { issued: [...issued, 'plan:4', 'exec:4'] }))).toEqual(['plan:4.1']);
+    expect(kinds(given(parentDone, { issued: [...issued, 'plan:4:g0', 'exec:4:g0'] }))).toEqual(['plan:4.1']);
     const all = [...parentDone, planned('4.1'), completed('4.1')];
-    expect(kinds(given(all, { issued: [...issued, 'plan:4', 'exec:4', 'plan:4.1', 'exec:4.1'] }))).toEqual(['tick:4', 'tick:4.1', 'finish']);
+    expect(kinds(given(all, { issued: [...issued, 'plan:4:g0', 'exec:4:g0', 'plan:4.1:g0', 'exec:4.1:g0'] }))).toEqual(['tick:4', 'tick:4.1', 'finish']);
   });
 
   it('skips dependents of a failed task and finishes failed (dependencies-successful)', () => {
-    const ds = given([planned('1'), failed('1')], { issued: ['plan:1', 'exec:1'] });
+    const ds = given([planned('1'), failed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] });
     expect(kinds(ds)).toEqual(['skip:2', 'skip:3']);
   });
 
   it('skips everything left after a failure under "never", and runs on under "always"', () => {
-    expect(kinds(given([planned('1'), failed('1')], { policy: 'never', issued: ['plan:1', 'exec:1'] }))).toEqual(['skip:2', 'skip:3', 'skip:4', 'skip:4.1']);
-    expect(kinds(given([planned('1'), failed('1')], { policy: 'always', issued: ['plan:1', 'exec:1'] }))).toEqual(['plan:2', 'plan:3']);
+    expect(kinds(given([planned('1'), failed('1')], { policy: 'never', issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['skip:2', 'skip:3', 'skip:4', 'skip:4.1']);
+    expect(kinds(given([planned('1'), failed('1')], { policy: 'always', issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3']);
   });
 
   it('issues nothing twice', () => {
-    expect(given([], { issued: ['plan:1'] })).toEqual([]);
+    expect(given([], { issued: ['plan:1:g0'] })).toEqual([]);
+  });
+
+  it('issues nothing while the run is interrupted, and after a resume reissues the cut-short execution in the new generation', () => {
+    const interrupted = makeEvent('RunInterrupted', { runId }, { reason: 'user' });
+    const executing = [planned('1'), makeEvent('CommandStarted', { runId, taskId: '1' }, { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' })];
+    expect(given([...executing, interrupted], { issued: ['plan:1:g0', 'exec:1:g0'] })).toEqual([]);
+    const resumed = given([...executing, interrupted, makeEvent('RunResumed', { runId }, { generation: 1 })]);
+    expect(resumed).toEqual([expect.objectContaining({ kind: 'execute', taskId: '1', generation: 1 })]);
   });
 });

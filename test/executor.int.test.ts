@@ -116,7 +116,7 @@ describe('executor through the actors', () => {
     try {
       const { dir } = await ws.make('');
       await rt.store.append(makeEvent('TaskCompleted', { runId: 'stale', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }));
-      await executeTask(rt, { runId: 'stale', taskId: '1', workdir: dir, plan: explicitPlan(parseTasks('- [ ] 1. X\n  ```bash\n  touch ran\n  ```')[0]!), planEventId: 'p', llm: 'offline', concurrency: 1 });
+      await executeTask(rt, { runId: 'stale', taskId: '1', workdir: dir, plan: explicitPlan(parseTasks('- [ ] 1. X\n  ```bash\n  touch ran\n  ```')[0]!), planEventId: 'p', llm: 'offline', concurrency: 1, generation: 0 });
       expect((await rt.store.readRun('stale')).map((e) => e.type)).toEqual(['TaskCompleted']);
       await expect(access(join(dir, 'ran'))).rejects.toThrow();
     } finally {

@@ -171,6 +171,48 @@ describe('crash and resume', () => {
     }
   });
 
+  it('a run interrupted with Ctrl-C stays put when actors start later, until `resume` continues it', async () => {
+    const { dir, tasks: file } = await project(
+      [
+        '- [ ] 1. One\n  ```bash\n  echo one >> log.txt\n  ```',
+        '- [ ] 2. Slow\n  ```bash\n  echo two-start >> log.txt; sleep 4; echo two-end >> log.txt\n  ```',
+        '- [ ] 3. Three\n  ```bash\n  echo three >> log.txt\n  ```',
+      ].join('\n'),
+    );
+    const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], { cwd: dir, env: { NATS_URL: server.url }, reject: false });
+    const runId = await runIdOf(store, file);
+    await until(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '2'));
+    run.kill('SIGINT');
+    const interrupted = await run;
+    expect(interrupted.exitCode).toBe(130);
+    expect(interrupted.stderr).toContain(`implement-agent resume ${runId}`);
+    expect(of(await store.readRun(runId), 'RunInterrupted')).toHaveLength(1);
+
+    const actors = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
+    try {
+      await waitForActors(server.url);
+      // Longer than the work ack wait: anything left in the queue would have come back by now.
+      await new Promise((r) => setTimeout(r, 3500));
+      const paused = await store.readRun(runId);
+      expect(paused.at(-1)!.type).not.toBe('RunFinished');
+      expect(await readFile(join(dir, 'log.txt'), 'utf8')).not.toContain('three');
+
+      const resumed = await execa(process.execPath, [CLI, 'resume', runId], { cwd: dir, env: { NATS_URL: server.url, NO_COLOR: '1' }, reject: false, timeout: 60_000 });
+      expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+      const events = await store.readRun(runId);
+      expectNoDuplicates(events);
+      expect(of(events, 'RunResumed').map((e) => e.data.generation)).toEqual([1]);
+      expect(of(events, 'TaskCompleted').map((e) => e.taskId).sort()).toEqual(['1', '2', '3']);
+      const lines = (await readFile(join(dir, 'log.txt'), 'utf8')).trim().split('\n');
+      expect(lines.filter((l) => l === 'one')).toHaveLength(1);
+      expect(lines.filter((l) => l === 'two-end')).toHaveLength(1);
+      expect(lines.filter((l) => l === 'three')).toHaveLength(1);
+    } finally {
+      for (const p of actors) p.kill('SIGTERM');
+      await Promise.all(actors);
+    }
+  });
+
   it('a run whose CLI died (with the actors it hosted) is finished by `resume`', async () => {
     const { dir, tasks: file } = await project(
       ['- [ ] 1. A\n  ```bash\n  echo a >> log.txt\n  ```', '- [ ] 2. B\n  ```bash\n  echo b >> log.txt; sleep 2\n  ```', '- [ ] 3. C\n  ```bash\n  echo c >> log.txt\n  ```'].join('\n'),

@@ -42,6 +42,10 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${colours.red(e.type)} ${e.data.stage}: ${e.data.reason}`;
     case 'TaskSkipped':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
+    case 'RunInterrupted':
+      return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
+    case 'RunResumed':
+      return `${head}${colours.bold(e.type)} generation ${e.data.generation}`;
     case 'RunFinished':
       return `${head}${e.data.status === 'succeeded' ? colours.green(e.type) : colours.red(e.type)} ${e.data.status} in ${(e.data.durationMs / 1000).toFixed(2)} s`;
     default: {

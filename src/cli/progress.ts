@@ -45,6 +45,12 @@ export function progressPrinter(write: (line: string) => void) {
       case 'TaskSkipped':
         write(`${colours.yellow('-')} ${name(id)} ${colours.yellow(`skipped: ${event.data.reason}`)}`);
         return;
+      case 'RunInterrupted':
+        write(colours.yellow(`run ${event.runId} interrupted: ${event.data.reason}`));
+        return;
+      case 'RunResumed':
+        write(colours.bold(`run ${event.runId} resumed`));
+        return;
       case 'RunFinished': {
         const d = event.data;
         const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
-import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
+import { makeEvent, type ContinuePolicy, type StoredEvent } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
@@ -69,14 +69,24 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
   const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
   const interrupt = new AbortController();
-  process.once('SIGINT', () => interrupt.abort());
+  process.once('SIGINT', () => {
+    interrupt.abort();
+    // The first Ctrl-C lets the commands in flight finish; a second one stops them at once.
+    process.once('SIGINT', () => process.exit(130));
+    if (hosted?.names.includes('executor')) process.stderr.write('interrupting: commands in flight finish first (Ctrl-C again to stop them now)\n');
+  });
   try {
     const status = await submitRun(rt, start, print, interrupt.signal, itemId);
-    if (status === 'interrupted') {
-      process.stderr.write(`interrupted; the run's events are kept: resume it with implement-agent resume ${start.runId}\n`);
+    if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
+    if (!hosted?.names.includes('coordinator')) {
+      process.stderr.write(`stopped watching; run ${start.runId} goes on in the actors that are up\n`);
       return 130;
     }
-    return status === 'succeeded' ? 0 : 1;
+    // This process was running the run: record that the user stopped it, so that no actor
+    // started later picks its work up until it is resumed on purpose.
+    await rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: `${start.runId}:RunInterrupted:${Date.now()}` }, { reason: 'interrupted by the user (SIGINT)' }));
+    process.stderr.write(`interrupted; continue it with: implement-agent resume ${start.runId}\n`);
+    return 130;
   } finally {
     await hosted?.stop();
   }
@@ -96,8 +106,17 @@ export async function resumeCommand(runId: string, json: boolean): Promise<numbe
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'resume', async (rt) => {
-    const start = startFromLog(runId, await rt.store.readRun(runId));
-    return followToTheEnd(rt, start, json, `resume:${runId}:${Date.now()}`);
+    const events = await rt.store.readRun(runId);
+    const start = startFromLog(runId, events);
+    const finished = events.find((e) => e.type === 'RunFinished');
+    if (finished?.type === 'RunFinished') {
+      process.stdout.write(`run ${runId} already finished: ${finished.data.status}\n`);
+      return finished.data.status === 'succeeded' ? 0 : 1;
+    }
+    // A new generation: work issued before it is stale, and the coordinator reissues what is left.
+    const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
+    await rt.store.append(makeEvent('RunResumed', { runId, id: `${runId}:RunResumed:${generation}` }, { generation }));
+    return followToTheEnd(rt, start, json, `resume:${runId}:${generation}`);
   });
 }
 

@@ -159,6 +159,11 @@ export const RunFinished = defineEvent(
   }),
 );
 
+/** The user stopped a run (Ctrl-C on the CLI hosting its actors): nothing more runs until resumed. */
+export const RunInterrupted = defineEvent('RunInterrupted', z.object({ reason: z.string() }));
+/** `implement-agent resume`: work issued before this event is stale, the run goes on. */
+export const RunResumed = defineEvent('RunResumed', z.object({ generation: z.number().int().positive() }));
+
 export const AgentEventSchema = z.discriminatedUnion('type', [
   RunStarted,
   TaskSubmitted,
@@ -176,6 +181,8 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   TaskCompleted,
   TaskFailed,
   TaskSkipped,
+  RunInterrupted,
+  RunResumed,
   RunFinished,
 ]);
 

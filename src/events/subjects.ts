@@ -20,6 +20,8 @@ export const eventSubjects = {
     `agent.events.${runId}.${taskToken(taskId)}.${type}`,
   all: () => 'agent.events.>',
   run: (runId: string) => `agent.events.${runId}.>`,
+  /** The run's own events (started, interrupted, resumed, finished), not its tasks'. */
+  runLevel: (runId: string) => `agent.events.${runId}.${NO_TASK}.*`,
   task: (runId: string, taskId: string) => `agent.events.${runId}.${taskToken(taskId)}.*`,
   type: (type: AgentEventType) => `agent.events.*.*.${type}`,
   /** Filter for watch: any part left out matches everything. */

@@ -29,6 +29,8 @@ export const PlanTaskSchema = z.object({
   task: TaskSpecSchema,
   /** A heading with subtasks and no commands: its own plan is empty. */
   group: z.boolean(),
+  /** The run's resume generation when issued: items from before a resume are stale. */
+  generation: z.number().int().nonnegative().default(0),
   llm: z.enum(['openai', 'offline']),
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
@@ -43,6 +45,7 @@ export const ExecuteTaskSchema = z.object({
   llm: z.enum(['openai', 'offline']),
   /** Commands of this task that may run at once (the run's --concurrency). */
   concurrency: z.number().int().positive(),
+  generation: z.number().int().nonnegative().default(0),
 });
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
 

@@ -85,6 +85,8 @@ export const planCacheEvolver =
       case 'RecoveryResolved':
       case 'RecoveryFailed':
       case 'TaskSkipped':
+      case 'RunInterrupted':
+      case 'RunResumed':
       case 'RunFinished':
         return state;
       default: {

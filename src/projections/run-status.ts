@@ -27,6 +27,10 @@ export type RunStatus = {
   started: boolean;
   startedAt?: string;
   finished?: 'succeeded' | 'failed';
+  /** Stopped by the user; set until a RunResumed. */
+  interrupted: boolean;
+  /** How many times the run was resumed: work items carry it, and older ones are stale. */
+  generation: number;
   alreadyDone: string[];
   /** Tasks the run announced; the run is under way once each has been submitted. */
   taskIds: string[];
@@ -47,6 +51,8 @@ export const initialRunStatus = (runId: string): RunStatus => ({
   continuePolicy: 'dependencies-successful',
   llm: 'offline',
   started: false,
+  interrupted: false,
+  generation: 0,
   alreadyDone: [],
   taskIds: [],
   order: [],
@@ -106,6 +112,15 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         return;
       case 'RunFinished':
         draft.finished = event.data.status;
+        return;
+      case 'RunInterrupted':
+        draft.interrupted = true;
+        return;
+      case 'RunResumed':
+        draft.interrupted = false;
+        draft.generation = Math.max(draft.generation, event.data.generation);
+        // An execution cut short by the interruption starts again (from what its log records).
+        for (const t of Object.values(draft.tasks)) if (t.state === 'executing') t.state = 'planned';
         return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':

@@ -103,6 +103,8 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     case 'CommandDenied':
     case 'RecoveryAttempted':
     case 'RecoveryFailed':
+    case 'RunInterrupted':
+    case 'RunResumed':
       return state;
     default: {
       const never: never = event;

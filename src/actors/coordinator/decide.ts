@@ -5,8 +5,8 @@ import type { TaskSpec } from '../../spec/task-spec.ts';
 
 /** What the coordinator does next. `key` makes each decision happen once per run. */
 export type Decision =
-  | { kind: 'plan'; key: string; taskId: string; group: boolean }
-  | { kind: 'execute'; key: string; taskId: string; plan: Plan; planEventId: string }
+  | { kind: 'plan'; key: string; taskId: string; group: boolean; generation: number }
+  | { kind: 'execute'; key: string; taskId: string; plan: Plan; planEventId: string; generation: number }
   | { kind: 'skip'; key: string; taskId: string; reason: string }
   | { kind: 'tick'; key: string; taskId: string }
   | {
@@ -26,7 +26,7 @@ type Outcome = 'done' | 'dead' | 'waiting';
  * decisions already issued: which tasks to plan, execute, skip or tick, and when the run is over.
  */
 export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision[] {
-  if (!status.started || status.finished) return [];
+  if (!status.started || status.finished || status.interrupted) return [];
   if (status.taskIds.some((id) => !status.tasks[id])) return [];
   const decisions: Decision[] = [];
   const specs = status.order.map((id) => status.tasks[id]!.spec);
@@ -42,17 +42,20 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   const outcomeOf = (b: Blocker) => (b.need === 'own' ? own(b.id) : full(b.id));
   const anyFailed = status.order.some((id) => status.tasks[id]!.state === 'failed');
 
+  // Work keys carry the resume generation: after a resume, work cut short is issued anew.
+  const planKey = (id: string) => `plan:${id}:g${status.generation}`;
+  const execKey = (id: string) => `exec:${id}:g${status.generation}`;
   let inFlight = status.order.filter((id) => {
     const t = status.tasks[id]!;
-    return t.state === 'planned' || t.state === 'executing' || (t.state === 'pending' && issued.has(`plan:${id}`));
+    return t.state === 'planned' || t.state === 'executing' || (t.state === 'pending' && issued.has(planKey(id)));
   }).length;
 
   for (const id of status.order) {
     const task = status.tasks[id]!;
-    if (task.state === 'planned' && task.plan && task.planEventId && !issued.has(`exec:${id}`)) {
-      decisions.push({ kind: 'execute', key: `exec:${id}`, taskId: id, plan: task.plan, planEventId: task.planEventId });
+    if (task.state === 'planned' && task.plan && task.planEventId && !issued.has(execKey(id))) {
+      decisions.push({ kind: 'execute', key: execKey(id), taskId: id, plan: task.plan, planEventId: task.planEventId, generation: status.generation });
     }
-    if (task.state !== 'pending' || issued.has(`plan:${id}`) || issued.has(`skip:${id}`)) continue;
+    if (task.state !== 'pending' || issued.has(planKey(id)) || issued.has(`skip:${id}`)) continue;
     if (status.continuePolicy === 'never' && anyFailed) {
       decisions.push({ kind: 'skip', key: `skip:${id}`, taskId: id, reason: 'an earlier task failed (continue policy: never)' });
       continue;
@@ -66,7 +69,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     if (blockers.some((b) => b.outcome === 'waiting')) continue;
     if (inFlight >= status.concurrency) continue;
     inFlight++;
-    decisions.push({ kind: 'plan', key: `plan:${id}`, taskId: id, group: isGroup(task.spec, specs) });
+    decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, specs), generation: status.generation });
   }
 
   for (const id of status.order) {

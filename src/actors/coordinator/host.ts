@@ -31,8 +31,15 @@ export async function startCoordinator(rt: Runtime, options: { parallelRuns?: nu
  * already in the log are replayed into the machine, and only missing work is issued.
  */
 export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortSignal): Promise<void> {
-  const existing = await rt.store.read({ subject: eventSubjects.of(start.runId, undefined, 'RunStarted') });
-  if (existing.length === 0) await recordStart(rt, start);
+  const runLevel = await rt.store.read({ subject: eventSubjects.runLevel(start.runId) });
+  if (!runLevel.some((e) => e.type === 'RunStarted')) await recordStart(rt, start);
+  // Interrupted by the user and not resumed since: leave the run alone (decide() issues nothing
+  // while a run is interrupted; this coordinator lets go, and `resume` brings one back).
+  const lastOf = (type: 'RunInterrupted' | 'RunResumed') => Math.max(0, ...runLevel.filter((e) => e.type === type).map((e) => e.seq));
+  if (lastOf('RunInterrupted') > lastOf('RunResumed')) return;
+  const knownSeq = Math.max(0, ...runLevel.map((e) => e.seq));
+  let pause: () => void = () => {};
+  const paused = new Promise<void>((resolve) => (pause = resolve));
 
   const snapshot = await rt.snapshots.load<RunStatus>(RUN_STATUS.key(start.runId));
   const restored = snapshot?.version === RUN_STATUS.version ? snapshot.state : undefined;
@@ -59,6 +66,8 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
     { subject: eventSubjects.run(start.runId), from: restored ? restored.lastSeq + 1 : 'start' },
     (event: StoredEvent) => {
       actor.send({ type: 'logged', event });
+      // A live interruption (one recorded after this coordinator started) ends its part.
+      if (event.type === 'RunInterrupted' && event.seq > knownSeq) pause();
       if (++sinceSave >= rt.config.snapshots.everyEvents) {
         sinceSave = 0;
         chain = chain.then(saveStatus).catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
@@ -66,7 +75,7 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
     },
   );
   const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  await Promise.race([toPromise(actor), aborted]);
+  await Promise.race([toPromise(actor), aborted, paused]);
   await chain;
   await following.stop();
   await saveStatus().catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
@@ -97,13 +106,22 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision): Promis
   switch (decision.kind) {
     case 'plan': {
       const task = start.tasks.find((t) => t.id === decision.taskId)!;
-      const item: PlanTask = { runId, workdir: start.workdir, tasksFile: start.tasksFile, task, group: decision.group, llm: start.options.llm };
-      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}`);
+      const item: PlanTask = { runId, workdir: start.workdir, tasksFile: start.tasksFile, task, group: decision.group, llm: start.options.llm, generation: decision.generation };
+      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}:g${decision.generation}`);
       return;
     }
     case 'execute': {
-      const item: ExecuteTask = { runId, taskId: decision.taskId, workdir: start.workdir, plan: decision.plan, planEventId: decision.planEventId, llm: start.options.llm, concurrency: start.options.concurrency };
-      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}`);
+      const item: ExecuteTask = {
+        runId,
+        taskId: decision.taskId,
+        workdir: start.workdir,
+        plan: decision.plan,
+        planEventId: decision.planEventId,
+        llm: start.options.llm,
+        concurrency: start.options.concurrency,
+        generation: decision.generation,
+      };
+      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}:g${decision.generation}`);
       return;
     }
     case 'skip':

@@ -17,6 +17,7 @@ import { PLAN_CACHE, initialPlanCache, planCacheEvolver, type PlanCache } from '
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
 import { recordLlmCall } from '../../recovery/advisor.ts';
+import { staleWork } from '../run-control.ts';
 import type { Runtime } from '../runtime.ts';
 import { decomposerMachine } from './machine.ts';
 
@@ -61,6 +62,11 @@ export async function startDecomposer(rt: Runtime, options: { parallel?: number 
  * LLM with the task's compressed context. Every cache decision is an event that says why.
  */
 export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask, redelivered = false): Promise<void> {
+  const stale = await staleWork(rt, item.runId, item.generation);
+  if (stale) {
+    rt.log.info(`task ${item.task.id} of run ${item.runId}: not planning it (${stale})`);
+    return;
+  }
   if (redelivered) {
     // Its decomposer died after planning, or the task is over: plan nothing (and call no LLM) twice.
     const recorded = await rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) });

@@ -5,6 +5,7 @@ import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.
 import { hostname } from 'node:os';
 import { buildCommandGraph } from '../../exec/command-graph.ts';
 import { killOrphanGroup } from '../../exec/run-command.ts';
+import { staleWork } from '../run-control.ts';
 import { resumePoint } from './resume.ts';
 import { ack, consumeWork } from '../../nats/work-queue.ts';
 import type { Runtime } from '../runtime.ts';
@@ -25,9 +26,9 @@ export async function executeTask(rt: Runtime, item: ExecuteTask): Promise<void>
   const started = performance.now();
   // The log decides where this execution starts: a task with an outcome is never run again, and
   // one whose executor died resumes after its recorded results.
-  const recorded = await rt.store.read({ subject: eventSubjects.task(runId, taskId) });
-  if (recorded.some(isTaskTerminal)) {
-    rt.log.info(`task ${taskId} of run ${runId} already has an outcome; not running it again`);
+  const [recorded, stale] = await Promise.all([rt.store.read({ subject: eventSubjects.task(runId, taskId) }), staleWork(rt, runId, item.generation)]);
+  if (recorded.some(isTaskTerminal) || stale) {
+    rt.log.info(`task ${taskId} of run ${runId}: not running it (${stale ?? 'it already has an outcome'})`);
     return;
   }
   const resume = recorded.length > 0 ? resumePoint(recorded, hostname()) : undefined;
