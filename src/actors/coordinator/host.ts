@@ -48,9 +48,7 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
     coordinatorMachine.provide({
       actions: {
         perform: (_, decision: Decision) => {
-          chain = chain.then(() => perform(rt, start, decision)).catch((error: unknown) => {
-            rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed`, error);
-          });
+          chain = chain.then(() => performWithRetry(rt, start, decision, signal));
         },
       },
     }),
@@ -80,6 +78,22 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
   await following.stop();
   await saveStatus().catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
   actor.stop();
+}
+
+/**
+ * Decisions are idempotent (deterministic ids), so a failed one (NATS failing over, a leader
+ * election) is simply tried again: a decision the machine counts as issued must happen.
+ */
+async function performWithRetry(rt: Runtime, start: StartRun, decision: Decision, signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      await perform(rt, start, decision);
+      return;
+    } catch (error) {
+      rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed (try ${attempt + 1}); trying again`, error);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+    }
+  }
 }
 
 async function recordStart(rt: Runtime, start: StartRun): Promise<void> {

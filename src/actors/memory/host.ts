@@ -77,12 +77,26 @@ async function positionMemoryConsumer(rt: Runtime, lastApplied: number): Promise
   await rt.store.jsm.consumers.delete(EVENTS_STREAM, consumerNames.memory()).catch((error: unknown) => {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
   });
-  await rt.store.jsm.consumers.add(EVENTS_STREAM, {
+  const config = {
     durable_name: consumerNames.memory(),
     filter_subject: eventSubjects.all(),
     ack_policy: AckPolicy.All,
     ...(lastApplied > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastApplied + 1 } : { deliver_policy: DeliverPolicy.All }),
     ack_wait: nanos(60_000),
     max_ack_pending: 50_000,
-  });
+    // Recreated at every start from the snapshot, so one replica is enough, and on a cluster
+    // it is created at once instead of waiting for a three-way election.
+    num_replicas: 1,
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rt.store.jsm.consumers.add(EVENTS_STREAM, config);
+      return;
+    } catch (error) {
+      // A cluster that is electing leaders answers late: ask again a few times.
+      if (attempt >= 5) throw error;
+      rt.log.warn(`memory: creating its consumer failed (${(error as Error).message}); trying again`);
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }
