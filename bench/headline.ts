@@ -7,6 +7,7 @@ import { submitRun } from '../src/actors/submit-run.ts';
 import { newRunId } from '../src/cli/run-cmd.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../src/llm/fake-server.ts';
+import { unionLength } from '../src/report/intervals.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
 
@@ -74,22 +75,11 @@ export type RunMeasure = {
 
 /** Time during which at least one command was running: the rest of the wall time is overhead. */
 export function busyTime(events: StoredEvent[]): number {
-  const intervals = events
-    .filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished')
-    .map((e) => [Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs] as const)
-    .sort((a, b) => a[0] - b[0]);
-  let busy = 0;
-  let [from, to] = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  for (const [s, e] of intervals) {
-    if (s > to) {
-      if (to > from) busy += to - from;
-      [from, to] = [s, e];
-    } else {
-      to = Math.max(to, e);
-    }
-  }
-  if (to > from && Number.isFinite(from)) busy += to - from;
-  return busy;
+  return unionLength(
+    events
+      .filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished')
+      .map((e) => [Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs] as const),
+  );
 }
 
 async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof CONFIGS, n: number, temperature: 'cold' | 'warm'): Promise<RunMeasure> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
 import { checkCommand } from '../src/exec/policy.ts';
 import { analyzeCommand } from '../src/exec/shell-analysis.ts';
+import { unionLength } from '../src/report/intervals.ts';
 
 const graph = (...commands: string[]) => buildCommandGraph(commands.map((command, i) => ({ id: `c${i + 1}`, command })));
 
@@ -86,5 +87,13 @@ describe('command policy', () => {
 
   it('allows a denied rule when the config lists it', () => {
     expect(checkCommand('apt-get install -y jq', ['system-packages'])).toEqual({ allowed: true });
+  });
+});
+
+describe('unionLength', () => {
+  it('counts overlapping time once', () => {
+    expect(unionLength([])).toBe(0);
+    expect(unionLength([[0, 10], [5, 15], [20, 25]])).toBe(20);
+    expect(unionLength([[20, 25], [0, 10], [2, 3]])).toBe(15);
   });
 });

@@ -104,10 +104,8 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
 
   const redact = options.redact ?? ((t: string) => t);
   // bash itself could not start (missing binary, bad cwd): report it as the shell would, 127.
-  if (result.exitCode === undefined && result.signal === undefined && !timedOut) {
-    stderr.push(Buffer.from(`${result.shortMessage}\n`));
-  }
   const spawnFailed = result.exitCode === undefined && result.signal === undefined && !timedOut;
+  if (spawnFailed) stderr.push(Buffer.from(`${result.shortMessage}\n`));
   const truncated = stdout.overflowed || stderr.overflowed;
   return {
     exitCode: spawnFailed ? 127 : (result.exitCode ?? null),

@@ -1,24 +1,11 @@
 import type { EventOf, StoredEvent } from '../events/agent-events.ts';
+import { unionLength as union } from './intervals.ts';
 
 type Bar = { lane: string; task: string; label: string; start: number; end: number; kind: 'plan' | 'recovery' | 'check' | 'decision' | 'failed' | 'llm' | 'planning' };
 type Mark = { lane: string; at: number; label: string };
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const t = (iso: string) => Date.parse(iso);
-
-/** Total length of the union of intervals. */
-function union(intervals: [number, number][]): number {
-  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let [from, to] = [Number.NaN, Number.NaN];
-  for (const [s, e] of sorted) {
-    if (Number.isNaN(from) || s > to) {
-      if (!Number.isNaN(from)) total += to - from;
-      [from, to] = [s, e];
-    } else to = Math.max(to, e);
-  }
-  return Number.isNaN(from) ? total : total + (to - from);
-}
 
 export type ReportSummary = { wallMs: number; planningMs: number; executionMs: number; recoveryMs: number; waitingMs: number; llmCalls: number; cacheHits: number; cacheMisses: number };
 
