@@ -67,6 +67,34 @@ describe('EventStore', () => {
     expect(fromMiddle.map((e) => e.id)).toEqual(events.slice(40).map((e) => e.id));
   });
 
+  it('reads a long filter (leader gets, then a consumer) with no gap or repeat', async () => {
+    const events = Array.from({ length: 300 }, (_, i) => skipped(i % 2 ? 'long-b' : 'long-a', String(i % 7)));
+    await store.appendAll(events);
+    const expected = events.filter((e) => e.runId === 'long-a').map((e) => e.id);
+    const read = await store.readRun('long-a');
+    expect(read.map((e) => e.id)).toEqual(expected);
+    const tail = await store.read({ subject: eventSubjects.run('long-a'), fromSeq: read[100]!.seq });
+    expect(tail.map((e) => e.id)).toEqual(expected.slice(100));
+    let visited = 0;
+    const last = await store.scan({ subject: eventSubjects.run('long-a') }, () => visited++);
+    expect({ visited, last }).toEqual({ visited: 150, last: read.at(-1)!.seq });
+  });
+
+  it('leaves no consumer behind, even when a follow is stopped as it starts', async () => {
+    const count = async () => (await store.jsm.streams.info('AGENT_EVENTS')).state.consumer_count;
+    const before = await count();
+    for (let i = 0; i < 5; i++) await (await store.follow({ from: 'start' }, () => {})).stop();
+    const seen: StoredEvent[] = [];
+    const sub = await store.follow({ subject: eventSubjects.run('released') }, (e) => {
+      seen.push(e);
+    });
+    await store.append(skipped('released', '1'));
+    await expect.poll(() => seen.length).toBe(1);
+    await sub.stop();
+    await store.read();
+    await expect.poll(count, { timeout: 5_000 }).toBe(before);
+  });
+
   it('refuses an event that does not match its schema before it reaches the stream', async () => {
     const bad = { ...skipped('bad', '1'), data: { reason: 42 } } as unknown as Parameters<EventStore['append']>[0];
     await expect(store.append(bad)).rejects.toThrow();

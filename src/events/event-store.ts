@@ -1,5 +1,4 @@
 import {
-  DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   StorageType,
@@ -8,9 +7,12 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AppendConflictError } from '../errors.ts';
+import { readOrdered, type ReadStart } from '../nats/ordered-reader.ts';
+import { retryTransient } from '../nats/transient.ts';
 import { AgentEventSchema, type AgentEvent, type StoredEvent } from './agent-events.ts';
 import { decodeJson, encodeJson } from './codec.ts';
 import { EVENTS_STREAM, eventSubjects } from './subjects.ts';
@@ -25,6 +27,13 @@ export type Subscription = { stop(): Promise<void>; done: Promise<void> };
 
 /** Redelivered work re-emits events with the same ids; the window must outlast a crash and restart. */
 const DUPLICATE_WINDOW_MS = 30 * 60_000;
+/**
+ * A scan reads this many events one request at a time from the stream leader before it opens a
+ * consumer for the rest. The reads an actor does per task (a task's or a run's few events) thus
+ * need no consumer: creating one costs as much as a dozen gets, and in a cluster its single
+ * replica may land on a stopped node, which stalls the read for seconds.
+ */
+const LEADER_READ_LIMIT = 64;
 
 /**
  * The event log: AGENT_EVENTS on JetStream. Appends are acknowledged by the server before they
@@ -32,6 +41,7 @@ const DUPLICATE_WINDOW_MS = 30 * 60_000;
  */
 export class EventStore {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
   ) {}
@@ -39,17 +49,23 @@ export class EventStore {
   static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<EventStore> {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, options.replicas ?? 1);
-    return new EventStore(jetstream(nc), jsm);
+    return new EventStore(nc, jetstream(nc), jsm);
   }
 
   async append(event: AgentEvent, options: AppendOptions = {}): Promise<AppendResult> {
     const subject = eventSubjects.of(event.runId, event.taskId, event.type);
     const expected = options.expectedLastSubjectSequence;
+    const data = encodeJson(AgentEventSchema.parse(event));
     try {
-      const ack = await this.js.publish(subject, encodeJson(AgentEventSchema.parse(event)), {
-        msgID: event.id,
-        ...(expected !== undefined ? { expect: { lastSubjectSequence: expected } } : {}),
-      });
+      // An unanswered publish (a stream leader lost with its node) is sent again: the message id
+      // makes a second copy of a stored event a duplicate the server acknowledges, not a new event.
+      const ack = await retryTransient((timeout) =>
+        this.js.publish(subject, data, {
+          msgID: event.id,
+          timeout,
+          ...(expected !== undefined ? { expect: { lastSubjectSequence: expected } } : {}),
+        }),
+      );
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (cause) {
       if (
@@ -70,13 +86,16 @@ export class EventStore {
 
   /** Sequence of the last event stored on a subject, 0 when there is none. */
   async lastSubjectSequence(subject: string): Promise<number> {
-    try {
-      const msg = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
-      return msg?.seq ?? 0;
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.NoMessageFound) return 0;
-      throw error;
-    }
+    return (await this.getMessage({ last_by_subj: subject }))?.seq ?? 0;
+  }
+
+  /** One message from the stream leader (null when none matches), retried through a leader election. */
+  private getMessage(query: { last_by_subj: string } | { seq: number; next_by_subj: string }): Promise<StoredMsg | null> {
+    return retryTransient(async (timeout) => {
+      const jsm = await jetstreamManager(this.nc, { timeout, checkAPI: false });
+      // nats-server 2.9 answers `next_by_subj`; the client's type for this call does not list it yet.
+      return jsm.streams.getMessage(EVENTS_STREAM, query);
+    });
   }
 
   /** Every stored event matching `subject` (default: all), from `fromSeq`, in stream order. */
@@ -97,65 +116,51 @@ export class EventStore {
    * event that does not decode (a foreign or future writer) goes to `onInvalid` and is skipped.
    */
   async scan(options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void }, visit: (event: StoredEvent) => void): Promise<number> {
+    const filter = options.subject ?? eventSubjects.all();
     // The last stored sequence on the filter bounds the read. (A consumer's pending count is no
     // bound: nats-server 2.9 sometimes over-counts it, and a read waiting for 0 never ends.)
-    const bound = await this.lastSubjectSequence(options.subject ?? eventSubjects.all());
+    const bound = await this.lastSubjectSequence(filter);
     let last = 0;
-    if (bound === 0 || (options.fromSeq ?? 0) > bound) return last;
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, orderedOptions(options.subject, options.fromSeq));
-    const messages = await consumer.consume({ max_messages: 1000 });
-    for await (const m of messages) {
-      let event: StoredEvent | undefined;
-      try {
-        event = toStored(m);
-      } catch (error) {
-        options.onInvalid?.(error as Error, m.seq);
-      }
+    const take = (m: StoredMsg | JsMsg): void => {
+      const event = decodeStored(m, options.onInvalid);
       if (event) visit(event);
       last = m.seq;
-      if (m.seq >= bound) break;
+    };
+    let seq = options.fromSeq ?? 1;
+    for (let i = 0; i < LEADER_READ_LIMIT; i++) {
+      if (seq > bound) return last;
+      const m = await this.getMessage({ seq, next_by_subj: filter });
+      if (!m) return last;
+      take(m);
+      seq = m.seq + 1;
     }
-    await messages.close();
+    if (seq > bound) return last;
+    const read = readOrdered(this.nc, EVENTS_STREAM, filter, { seq }, (m) => {
+      take(m);
+      return m.seq >= bound ? 'stop' : undefined;
+    });
+    await read.done;
     return last;
   }
 
   /**
-   * Follows the log from `from` (a sequence, 'start', or by default only new events) and calls `onEvent` for each, in
-   * order. An event that does not decode is passed to `onInvalid` and skipped, never fatal.
+   * Follows the log from `from` (a sequence, 'start', a time, or by default only new events) and
+   * calls `onEvent` for each, in order. An event that does not decode is passed to `onInvalid`
+   * and skipped, never fatal.
    */
   async follow(
     options: { subject?: string; from?: 'start' | 'new' | number | Date; onInvalid?: (error: Error, seq: number) => void },
     onEvent: (event: StoredEvent) => void | Promise<void>,
   ): Promise<Subscription> {
     const from = options.from ?? 'new';
-    const consumer = await this.js.consumers.get(
-      EVENTS_STREAM,
-      from === 'new'
-        ? { filter_subjects: options.subject ?? eventSubjects.all(), deliver_policy: DeliverPolicy.New }
-        : from instanceof Date
-          ? { filter_subjects: options.subject ?? eventSubjects.all(), deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() }
-          : orderedOptions(options.subject, from === 'start' ? undefined : from),
-    );
-    const messages = await consumer.consume({ max_messages: 1000 });
-    const done = (async () => {
-      for await (const m of messages) {
-        let event: StoredEvent;
-        try {
-          event = toStored(m);
-        } catch (error) {
-          options.onInvalid?.(error as Error, m.seq);
-          continue;
-        }
-        await onEvent(event);
-      }
-    })();
-    return {
-      done,
-      stop: async () => {
-        await messages.close();
-        await done;
-      },
-    };
+    // 'new' is pinned to a sequence now, so a reader that restarts its consumer later leaves no gap.
+    const start: ReadStart =
+      from === 'new' ? { seq: (await this.state()).lastSeq + 1 } : from === 'start' ? { seq: 1 } : from instanceof Date ? { time: from } : { seq: from };
+    const read = readOrdered(this.nc, EVENTS_STREAM, options.subject ?? eventSubjects.all(), start, async (m) => {
+      const event = decodeStored(m, options.onInvalid);
+      if (event) await onEvent(event);
+    });
+    return read;
   }
 
   /** Number of messages and last sequence of the whole stream. */
@@ -165,16 +170,14 @@ export class EventStore {
   }
 }
 
-function orderedOptions(subject: string | undefined, fromSeq: number | undefined) {
-  const filter = subject ?? eventSubjects.all();
-  if (fromSeq !== undefined && fromSeq > 1) {
-    return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq };
+/** The stored event in `m`, or undefined (reported to `onInvalid`) when it does not decode. */
+function decodeStored(m: { subject: string; data: Uint8Array; seq: number }, onInvalid?: (error: Error, seq: number) => void): StoredEvent | undefined {
+  try {
+    return { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq };
+  } catch (error) {
+    onInvalid?.(error as Error, m.seq);
+    return undefined;
   }
-  return { filter_subjects: filter, deliver_policy: DeliverPolicy.All };
-}
-
-function toStored(m: JsMsg): StoredEvent {
-  return { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq };
 }
 
 async function ensureStream(jsm: JetStreamManager, replicas: number): Promise<void> {

@@ -48,5 +48,4 @@ export const commandSubjects = {
 
 export const consumerNames = {
   work: (actor: WorkActor) => `work-${actor}`,
-  memory: () => 'memory',
 };

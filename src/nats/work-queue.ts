@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { DecodeError } from '../errors.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { ensureStreamConfig } from '../events/event-store.ts';
+import { pullOptions } from './connection.ts';
 import { WORK_STREAM, commandSubjects, consumerNames, workActors, type WorkActor } from '../events/subjects.ts';
 
 /** What a handler did with a work item: the one adapter below maps it onto JetStream acks. */
@@ -86,7 +87,7 @@ export async function consumeWork<S extends z.ZodType>(
   const consumer = await js.consumers.get(WORK_STREAM, consumerNames.work(actor));
   // Keep items alive at a third of the consumer's ack wait, whatever it was created with.
   const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
-  const messages = await consumer.consume({ max_messages: parallel });
+  const messages = await consumer.consume(pullOptions(parallel));
   const active = new Set<Promise<void>>();
   // Items this process is working on, by stream sequence: a redelivery of one of them (a keepalive
   // that came late on a loaded machine) must not start it a second time here.
