@@ -126,7 +126,8 @@ export class EventStore {
       if (event) visit(event);
       last = m.seq;
     };
-    let seq = options.fromSeq ?? 1;
+    const from = options.fromSeq ?? 1;
+    let seq = from;
     for (let i = 0; i < LEADER_READ_LIMIT; i++) {
       if (seq > bound) return last;
       const m = await this.getMessage({ seq, next_by_subj: filter });
@@ -138,7 +139,7 @@ export class EventStore {
     // The consumer starts where the scan did and passes over what was visited: nats-server 2.9.10
     // delivered 20,000 events on 50 subjects in 7.3 s from sequence 65 against 0.15 s from 1.
     const resume = seq;
-    const read = readOrdered(this.nc, EVENTS_STREAM, filter, { seq: options.fromSeq ?? 1 }, (m) => {
+    const read = readOrdered(this.nc, EVENTS_STREAM, filter, { seq: from }, (m) => {
       if (m.seq < resume) return undefined;
       take(m);
       return m.seq >= bound ? 'stop' : undefined;

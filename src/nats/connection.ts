@@ -41,6 +41,8 @@ function natsCredentials(): { user?: string; pass?: string } {
  * stalls a run for half a minute per failover; 2 s bounds the stall at a few seconds, for one
  * small pull request per idle consumer every 2 s.
  */
+export const PULL_EXPIRES_MS = 2_000;
+
 export function pullOptions(maxMessages: number): { max_messages: number; expires: number } {
-  return { max_messages: maxMessages, expires: 2_000 };
+  return { max_messages: maxMessages, expires: PULL_EXPIRES_MS };
 }

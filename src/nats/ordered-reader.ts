@@ -6,16 +6,15 @@ import {
   type JsMsg,
   type OrderedConsumerOptions,
 } from '@nats-io/jetstream';
-import { pullOptions, type NatsConnection } from './connection.ts';
-import { RETRY_MS, isTransient, requestTimeout } from './transient.ts';
+import { PULL_EXPIRES_MS, pullOptions, type NatsConnection } from './connection.ts';
+import { retryTransient } from './transient.ts';
 
-/** Where a read begins: a stream sequence, a time, or only messages stored from now on. */
-export type ReadStart = { seq: number } | { time: Date } | 'new';
+/** Where a read begins: a stream sequence or a time. */
+export type ReadStart = { seq: number } | { time: Date };
 export type OrderedRead = { stop(): Promise<void>; done: Promise<void> };
 /** What a message handler says: go on, or end the read. */
 export type ReadStep = void | 'stop';
 
-const PULL_EXPIRES_MS = pullOptions(1).expires;
 /**
  * A reader that heard nothing (no message, no idle heartbeat) for this long replaces its consumer.
  * Heartbeats come every half `expires` while a pull waits, so three are missed first.
@@ -42,30 +41,29 @@ export function readOrdered(
   onMessage: (m: JsMsg) => ReadStep | Promise<ReadStep>,
 ): OrderedRead {
   let next: ReadStart = start;
-  let stopping = false;
+  const stopped = new AbortController();
+  const stopping = () => stopped.signal.aborted;
   let current: ConsumerMessages | undefined;
-  let wake: (() => void) | undefined;
 
   const open = async (): Promise<{ consumer: Consumer; messages: ConsumerMessages } | undefined> => {
-    for (let attempt = 0; ; attempt++) {
-      if (stopping) return undefined;
-      try {
-        // The cluster may place the consumer's one replica on a stopped node: that creation is never answered.
-        const js = jetstream(nc, { timeout: requestTimeout(attempt) });
-        const consumer = await js.consumers.get(stream, consumerOptions(filter, next));
-        return { consumer, messages: await consumer.consume(pullOptions(1000)) };
-      } catch (error) {
-        if (!isTransient(error)) throw error;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, RETRY_MS);
-        });
-      }
+    try {
+      // No budget: a reader waits for the cluster or the connection as long as it is not stopped.
+      return await retryTransient(
+        async (timeout) => {
+          // The cluster may place the consumer's one replica on a stopped node: that creation is never answered.
+          const consumer = await jetstream(nc, { timeout }).consumers.get(stream, consumerOptions(filter, next));
+          return { consumer, messages: await consumer.consume(pullOptions(1000)) };
+        },
+        { budgetMs: Infinity, signal: stopped.signal },
+      );
+    } catch (error) {
+      if (stopping()) return undefined;
+      throw error;
     }
   };
 
   const done = (async () => {
-    while (!stopping) {
+    while (!stopping()) {
       const opened = await open();
       if (!opened) return;
       const { consumer, messages } = opened;
@@ -78,7 +76,7 @@ export function readOrdered(
           .catch(() => {});
       // Stopped while the consumer was being made: end its pulls, which would keep the process
       // alive. (`close()` waits for an iteration that will never start.)
-      if (stopping) {
+      if (stopping()) {
         messages.stop();
         deleteConsumer();
         break;
@@ -103,7 +101,7 @@ export function readOrdered(
           busy = false;
           lastHeard = Date.now();
           if (step === 'stop') {
-            stopping = true;
+            stopped.abort();
             break;
           }
         }
@@ -120,8 +118,7 @@ export function readOrdered(
   return {
     done,
     stop: async () => {
-      stopping = true;
-      wake?.();
+      stopped.abort();
       await current?.close();
       await done;
     },
@@ -129,7 +126,6 @@ export function readOrdered(
 }
 
 function consumerOptions(filter: string, start: ReadStart): Partial<OrderedConsumerOptions> {
-  if (start === 'new') return { filter_subjects: filter, deliver_policy: DeliverPolicy.New };
   if ('time' in start) return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.time.toISOString() };
   if (start.seq > 1) return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq };
   return { filter_subjects: filter, deliver_policy: DeliverPolicy.All };

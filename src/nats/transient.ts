@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 
 /**
@@ -7,9 +8,9 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
  * server is still waited for.
  */
 const REQUEST_TIMEOUTS_MS = [1_000, 2_000, 4_000, 8_000];
-export const RETRY_MS = 500;
+const RETRY_MS = 500;
 
-export function requestTimeout(attempt: number): number {
+function requestTimeout(attempt: number): number {
   return REQUEST_TIMEOUTS_MS[Math.min(attempt, REQUEST_TIMEOUTS_MS.length - 1)]!;
 }
 
@@ -28,7 +29,7 @@ const UNANSWERED = new Set(['TimeoutError', 'RequestError', 'NoResponders', 'Con
  * no responders, connection lost), or the server answered with a cluster condition (no leader
  * yet, an offline replica). A refused permission or a closed connection will not heal by waiting.
  */
-export function isTransient(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   if (error instanceof JetStreamApiError) return !PERMANENT_API_CODES.has(error.code) && !/permission/i.test(error.message);
   return error instanceof Error && UNANSWERED.has(error.name);
 }
@@ -40,15 +41,23 @@ export function isTransient(error: unknown): boolean {
  */
 const RETRY_BUDGET_MS = 120_000;
 
-/** Runs an idempotent request until it is answered, retrying (with growing timeouts) while the failure is transient. */
-export async function retryTransient<T>(request: (timeoutMs: number) => Promise<T>): Promise<T> {
-  const deadline = Date.now() + RETRY_BUDGET_MS;
+/**
+ * Runs an idempotent request until it is answered, retrying (with growing timeouts) while the
+ * failure is transient, for `budgetMs` at most. An aborted `signal` ends the waiting at once, with
+ * the signal's reason.
+ */
+export async function retryTransient<T>(
+  request: (timeoutMs: number) => Promise<T>,
+  options: { budgetMs?: number; signal?: AbortSignal } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.budgetMs ?? RETRY_BUDGET_MS);
   for (let attempt = 0; ; attempt++) {
+    options.signal?.throwIfAborted();
     try {
       return await request(requestTimeout(attempt));
     } catch (error) {
       if (!isTransient(error) || Date.now() >= deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      await sleep(RETRY_MS, undefined, options.signal ? { signal: options.signal } : undefined);
     }
   }
 }
