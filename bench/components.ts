@@ -191,7 +191,7 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
         const d = await openDecomposer(rt);
         const dir = await mkdtemp(join(tmpdir(), 'ia-plan-'));
         const tasks = parseTasks(Array.from({ length: tasksPerStrategy }, (_, i) => `- [ ] ${i + 1}. Create the file p/${strategy}-${i}.txt`).join('\n'));
-        const item = (i: number) => ({ runId: `plan${strategy}`, workdir: dir, tasksFile: join(dir, 'tasks.md'), task: tasks[i]!, group: false, llm: 'openai' as const, generation: 0 });
+        const item = (i: number) => ({ runId: `plan${strategy}`, workdir: dir, tasksFile: join(dir, 'tasks.md'), task: tasks[i]!, group: false, llm: 'openai' as const, generation: 0, revision: 0 });
         const emit = async (e: AgentEvent) => {
           await rt.store.append(e);
         };

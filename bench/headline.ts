@@ -97,7 +97,7 @@ async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof CO
       tasksFile,
       workdir: dir,
       tasks: parseTasks(text),
-      options: { concurrency: rt.config.execution.concurrency, continuePolicy: 'always', llm: 'openai' },
+      options: { concurrency: rt.config.execution.concurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
     }, (e) => events.push(e));
     const wallMs = performance.now() - started;
     const calls = llm.requests.slice(before);

@@ -24,6 +24,8 @@ export const ConfigSchema = z
         timeoutMs: z.number().int().positive().default(60_000),
         maxRetries: z.number().int().nonnegative().default(2),
         strategy: z.enum(['batched', 'single', 'sequential']).default('batched'),
+        /** LLM calls one process has in flight at once (planning ahead sends several). */
+        maxConcurrentCalls: z.number().int().positive().default(4),
         /** Tokens (prompt + completion) one run may spend. */
         tokenBudget: z.number().int().positive().default(200_000),
       })
@@ -32,6 +34,8 @@ export const ConfigSchema = z
     execution: z
       .object({
         concurrency: z.number().int().min(1).max(64).default(3),
+        /** Tasks planned ahead of execution at once, while earlier tasks run (0: plan a task only when it may start). */
+        planAhead: z.number().int().min(0).max(256).default(8),
         continuePolicy: ContinuePolicySchema.default('dependencies-successful'),
         commandTimeoutMs: z.number().int().positive().default(300_000),
         tailChars: z.number().int().positive().default(4000),
@@ -44,6 +48,10 @@ export const ConfigSchema = z
       .object({
         /** Tokens of spec and history context a planning prompt may carry. */
         budgetTokens: z.number().int().positive().default(2000),
+        /** Tokens of project files (named by the task, changed by earlier tasks) a prompt may carry. */
+        projectTokens: z.number().int().nonnegative().default(4000),
+        /** Lines of the project's file tree shown to the planner. */
+        treeEntries: z.number().int().nonnegative().default(200),
       })
       .strict()
       .prefault({}),

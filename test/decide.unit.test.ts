@@ -22,7 +22,10 @@ const TASKS = parseTasks(
 );
 
 /** given(events) -> when(decide) -> then(decisions): the coordinator's policy with no server. */
-function given(events: AgentEvent[], options: { concurrency?: number; policy?: ContinuePolicy; issued?: string[] } = {}) {
+function given(
+  events: AgentEvent[],
+  options: { concurrency?: number; policy?: ContinuePolicy; issued?: string[]; planAhead?: number; skipOptional?: boolean } = {},
+) {
   const all: AgentEvent[] = [
     makeEvent('RunStarted', { runId }, {
       tasksFile: 't.md',
@@ -32,6 +35,8 @@ function given(events: AgentEvent[], options: { concurrency?: number; policy?: C
       concurrency: options.concurrency ?? 3,
       continuePolicy: options.policy ?? 'dependencies-successful',
       llm: 'offline',
+      planAhead: options.planAhead ?? 0,
+      skipOptional: options.skipOptional ?? false,
     }),
     ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
     ...events,
@@ -41,14 +46,14 @@ function given(events: AgentEvent[], options: { concurrency?: number; policy?: C
 }
 const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}${'taskId' in d ? `:${d.taskId}` : ''}`);
 const planned = (taskId: string) =>
-  makeEvent('PlanCreated', { runId, taskId }, { source: 'explicit', taskKey: 'k', contextChecksum: '', specChecksum: '', taskText: '', plan: explicitPlan(TASKS.find((t) => t.id === taskId)!), durationMs: 1 });
+  makeEvent('PlanCreated', { runId, taskId }, { source: 'explicit', taskKey: 'k', contextChecksum: '', specChecksum: '', taskText: '', plan: explicitPlan(TASKS.find((t) => t.id === taskId)!), durationMs: 1, inputs: [], revision: 0 });
 const completed = (taskId: string) => makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0 });
 const failed = (taskId: string) => makeEvent('TaskFailed', { runId, taskId }, { stage: 'execution', reason: 'boom' });
 
 describe('coordinator decide', () => {
   it('waits for every announced task to be submitted', () => {
     const status = evolveRunStatus(initialRunStatus(runId), {
-      ...makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1'], alreadyDone: [], concurrency: 1, continuePolicy: 'never', llm: 'offline' }),
+      ...makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1'], alreadyDone: [], concurrency: 1, continuePolicy: 'never', llm: 'offline', planAhead: 0, skipOptional: false }),
       seq: 1,
     });
     expect(decide(status, new Set())).toEqual([]);
@@ -67,7 +72,7 @@ describe('coordinator decide', () => {
   it('plans a subtask after its parent heading, and ticks the parent after its children', () => {
     const upTo3 = [planned('1'), completed('1'), planned('2'), completed('2'), planned('3'), completed('3')];
     const issued = ['plan:1:g0', 'exec:1:g0', 'plan:2:g0', 'exec:2:g0', 'plan:3:g0', 'exec:3:g0', 'tick:1', 'tick:2', 'tick:3'];
-    expect(given(upTo3, { issued })).toEqual([{ kind: 'plan', key: 'plan:4:g0', taskId: '4', group: true, generation: 0 }]);
+    expect(given(upTo3, { issued })).toEqual([{ kind: 'plan', key: 'plan:4:g0', taskId: '4', group: true, generation: 0, revision: 0 }]);
     const parentDone = [...upTo3, planned('4'), completed('4')];
     expect(kinds(given(parentDone, { issued: [...issued, 'plan:4:g0', 'exec:4:g0'] }))).toEqual(['plan:4.1']);
     const all = [...parentDone, planned('4.1'), completed('4.1')];
@@ -94,5 +99,44 @@ describe('coordinator decide', () => {
     expect(given([...executing, interrupted], { issued: ['plan:1:g0', 'exec:1:g0'] })).toEqual([]);
     const resumed = given([...executing, interrupted, makeEvent('RunResumed', { runId }, { generation: 1 })]);
     expect(resumed).toEqual([expect.objectContaining({ kind: 'execute', taskId: '1', generation: 1 })]);
+  });
+
+  it('plans ahead of execution within the plan-ahead bound, and executes a task only when its blockers are done', () => {
+    expect(kinds(given([], { planAhead: 2 }))).toEqual(['plan:1', 'plan:2']);
+    const issued = ['plan:1:g0', 'plan:2:g0'];
+    // Task 2 is planned but task 1 is not done: no execution yet, and one more task may be planned.
+    expect(kinds(given([planned('2')], { planAhead: 2, issued }))).toEqual(['plan:3']);
+    expect(kinds(given([planned('2'), planned('1')], { planAhead: 2, issued: [...issued, 'plan:3:g0'] }))).toEqual(['execute:1', 'plan:4']);
+    const after1 = [planned('2'), planned('1'), completed('1')];
+    expect(kinds(given(after1, { planAhead: 2, issued: [...issued, 'plan:3:g0', 'plan:4:g0', 'exec:1:g0'] }))).toEqual(['execute:2', 'tick:1']);
+  });
+
+  it('passes a plan\'s inputs to its execution, and plans again under a new revision after PlanInvalidated', () => {
+    const withInputs = { ...planned('1'), data: { ...planned('1').data, inputs: [{ path: 'src/a.js', checksum: null }] } };
+    const [execute] = given([withInputs], { issued: ['plan:1:g0'] });
+    expect(execute).toMatchObject({ kind: 'execute', key: 'exec:1:g0', planInputs: [{ path: 'src/a.js', checksum: null }], revision: 0 });
+    const invalidated = makeEvent('PlanInvalidated', { runId, taskId: '1' }, { revision: 1, changed: [{ path: 'src/a.js', was: null, now: 'abc' }], reason: 'changed' });
+    expect(given([withInputs, invalidated], { issued: ['plan:1:g0', 'exec:1:g0'] })).toEqual([
+      { kind: 'plan', key: 'plan:1:g0:r1', taskId: '1', group: false, generation: 0, revision: 1 },
+    ]);
+    // A PlanCreated of the old revision arriving late does not count as the new plan.
+    expect(kinds(given([withInputs, invalidated, planned('1')], { issued: ['plan:1:g0', 'exec:1:g0', 'plan:1:g0:r1'] }))).toEqual([]);
+  });
+
+  it('skips optional tasks by choice under --skip-optional: dependants still run and the run succeeds', () => {
+    const tasks = parseTasks('- [ ] 1. Core\n  ```bash\n  true\n  ```\n- [ ]* 2. Optional tests\n- [ ] 3. After\n  ```bash\n  true\n  ```');
+    const events: AgentEvent[] = [
+      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1', '2', '3'], alreadyDone: [], concurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 0, skipOptional: true }),
+      ...tasks.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
+    ];
+    const fold = (list: AgentEvent[]) => list.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
+    expect(decide(fold(events), new Set())).toMatchObject([{ kind: 'plan', taskId: '1' }, { kind: 'skip', taskId: '2', optional: true }]);
+    const plan = (id: string) => makeEvent('PlanCreated', { runId, taskId: id }, { source: 'explicit', taskKey: 'k', contextChecksum: '', specChecksum: '', taskText: '', plan: explicitPlan(tasks.find((t) => t.id === id)!), durationMs: 1, inputs: [], revision: 0 });
+    const skipped = makeEvent('TaskSkipped', { runId, taskId: '2' }, { reason: 'optional', optional: true });
+    const later = [...events, plan('1'), makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }), skipped];
+    expect(kinds(decide(fold(later), new Set(['plan:1:g0', 'exec:1:g0', 'skip:2'])))).toEqual(['plan:3', 'tick:1']);
+    const done = [...later, plan('3'), makeEvent('TaskCompleted', { runId, taskId: '3' }, { durationMs: 1, commands: 1, recoveries: 0 })];
+    const finish = decide(fold(done), new Set(['plan:1:g0', 'exec:1:g0', 'skip:2', 'plan:3:g0', 'exec:3:g0', 'tick:1']));
+    expect(finish).toMatchObject([{ kind: 'tick', taskId: '3' }, { kind: 'finish', status: 'succeeded', skipped: ['2'] }]);
   });
 });

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
@@ -72,6 +72,8 @@ describe('decomposer with an OpenAI-compatible server', () => {
     expect(first.result.exitCode, first.result.stderr).toBe(0);
     expect(of(first.events, 'PlanCreated').map((e) => e.data.source)).toEqual(['llm', 'llm']);
 
+    // The same project state as the first run planned against: the files the tasks name are absent.
+    await rm(join(w.dir, 'docs'), { recursive: true });
     const before = llm.requests.length;
     const second = await run(w);
     expect(second.result.exitCode, second.result.stderr).toBe(0);
@@ -80,6 +82,7 @@ describe('decomposer with an OpenAI-compatible server', () => {
     expect(of(second.events, 'PlanCreated').map((e) => e.data.source)).toEqual(['cache', 'cache']);
 
     await writeFile(join(w.dir, 'design.md'), DESIGN.replace('The beta page is markdown.', 'The beta page is plain text.'));
+    await rm(join(w.dir, 'docs'), { recursive: true });
     const third = await run(w);
     expect(third.result.exitCode, third.result.stderr).toBe(0);
     expect(of(third.events, 'PlanCreated').map((e) => [e.taskId, e.data.source])).toEqual([
@@ -107,6 +110,7 @@ describe('decomposer with an OpenAI-compatible server', () => {
     try {
       const w = await project('- [ ] 1. Create the file kept/epsilon.txt\n');
       expect((await run(w, [], fresh.url)).result.exitCode).toBe(0);
+      await rm(join(w.dir, 'kept'), { recursive: true });
       const before = llm.requests.length;
       const again = await run(w, [], fresh.url);
       expect(again.result.exitCode).toBe(0);

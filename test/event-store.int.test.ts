@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const skipped = (runId: string, taskId: string, id?: string) =>
-  makeEvent('TaskSkipped', { runId, taskId, ...(id ? { id } : {}) }, { reason: 'test' });
+  makeEvent('TaskSkipped', { runId, taskId, ...(id ? { id } : {}) }, { reason: 'test', optional: false });
 
 describe('EventStore', () => {
   it('stores an event published twice with the same id once', async () => {

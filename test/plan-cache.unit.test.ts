@@ -20,7 +20,7 @@ function given(events: AgentEvent[], maxEntries = 10): PlanCache {
   return events.reduce((s, e, i) => planCacheEvolver(maxEntries)(s, { ...e, seq: i + 1 }), initialPlanCache());
 }
 const created = (runId: string, title: string, plan: Plan, spec = 's1') =>
-  makeEvent('PlanCreated', { runId, taskId: '1' }, { source: 'llm', taskKey: taskKey(task(title), 'c1'), contextChecksum: 'c1', specChecksum: spec, taskText: taskText(task(title)), plan, durationMs: 1 });
+  makeEvent('PlanCreated', { runId, taskId: '1' }, { source: 'llm', taskKey: taskKey(task(title), 'c1'), contextChecksum: 'c1', specChecksum: spec, taskText: taskText(task(title)), plan, durationMs: 1, inputs: [], revision: 0 });
 const completed = (runId: string) => makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 });
 const failed = (runId: string) => makeEvent('TaskFailed', { runId, taskId: '1' }, { stage: 'execution', reason: 'x' });
 const query = (title: string, spec = 's1', context = 'c1') => ({ key: taskKey(task(title), context), taskText: taskText(task(title)), contextChecksum: context, specChecksum: spec });

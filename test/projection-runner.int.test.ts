@@ -23,7 +23,7 @@ const counting = (version: number): Projection<{ count: number; seqs: number[] }
   initialState: () => ({ count: 0, seqs: [] }),
   evolve: (s, e) => ({ count: s.count + 1, seqs: [...s.seqs, e.seq] }),
 });
-const skipped = (i: number) => makeEvent('TaskSkipped', { runId: 'proj', taskId: String(i) }, { reason: 'x' });
+const skipped = (i: number) => makeEvent('TaskSkipped', { runId: 'proj', taskId: String(i) }, { reason: 'x', optional: false });
 const options = { everyEvents: 1000, everyMs: 60_000 };
 
 describe('projection runner', () => {

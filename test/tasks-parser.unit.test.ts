@@ -70,7 +70,10 @@ describe('parseTasks', () => {
     ['- [ ] 1. A\n  ```bash\n  echo hi\n', 2, /never closed/],
     ['- [ ] 1. A\n  - Success: it works', 2, /unrecognised success criterion/],
     ['- [ ] 1. A\n  ```bash\n  cat <<EOF\n  x\n  ```', 3, /heredoc <<EOF is never terminated/],
-    ['- [ ] 2.1 Orphan', 1, /no parent task 2/],
+    ['- [ ] 1. A\n- [ ] 1. B', 2, /duplicate task number 1 \(first at line 1\)/],
+    ['- [ ] 1. A\n\n```json\n{"waves": [{"id": 0, "tasks": ["9"]}]}\n```', 3, /waves name task 9/],
+    ['- [ ] 1. A\n\n```json\n{"waves": [{"id": 0, "tasks": ["1"]},]}\n```', 3, /waves block is not valid JSON/],
+    ['- [ ] 1. A\n- [xx] 2. B', 2, /malformed task line/],
     ['- [ ] 1. A\n  - Depends: x', 2, /"x" is not a task number/],
     ['- [ ] 1. A\n  - Depends: 1.1\n  - [ ] 1.1 B', 1, /its own subtask 1.1/],
   ])('reports %j at its line', (text, line, message) => {

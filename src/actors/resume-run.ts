@@ -16,6 +16,12 @@ export function startFromLog(runId: string, events: readonly StoredEvent[]): Sta
     tasksFile: started.data.tasksFile,
     workdir: started.data.workdir,
     tasks,
-    options: { concurrency: started.data.concurrency, continuePolicy: started.data.continuePolicy, llm: started.data.llm },
+    options: {
+      concurrency: started.data.concurrency,
+      continuePolicy: started.data.continuePolicy,
+      llm: started.data.llm,
+      planAhead: started.data.planAhead,
+      skipOptional: started.data.skipOptional,
+    },
   };
 }

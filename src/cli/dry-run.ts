@@ -17,7 +17,7 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
     for (const task of input.tasks.filter((t) => !t.done)) {
       const notes: AgentEvent[] = [];
       const group = task.commands.length === 0 && childrenOf(task.id, input.tasks).length > 0;
-      const outcome = await decidePlan(rt, decomposer, { runId: input.runId, workdir: input.workdir, tasksFile: input.tasksFile, task, group, llm: input.llm, generation: 0 }, async (e) => {
+      const outcome = await decidePlan(rt, decomposer, { runId: input.runId, workdir: input.workdir, tasksFile: input.tasksFile, task, group, llm: input.llm, generation: 0, revision: 0 }, async (e) => {
         notes.push(e);
       });
       write(colours.bold(`${task.id}. ${task.title}`));

@@ -42,6 +42,8 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${colours.red(e.type)} ${e.data.stage}: ${e.data.reason}`;
     case 'TaskSkipped':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
+    case 'PlanInvalidated':
+      return `${head}${colours.yellow(e.type)} revision ${e.data.revision}: ${e.data.reason}`;
     case 'RunInterrupted':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
     case 'RunResumed':

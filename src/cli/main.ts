@@ -13,8 +13,8 @@ import { watchCommand } from './watch-cmd.ts';
 const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
-  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N]
-                      [--continue never|dependencies-successful|always] [--force] [--json] [--dry]
+  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N] [--plan-ahead N]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--force] [--json] [--dry]
   implement-agent resume <runId> [--json]   continue a run whose CLI or actors died
   implement-agent up                      all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
@@ -34,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
         workdir: { type: 'string' },
         llm: { type: 'string' },
         concurrency: { type: 'string' },
+        'plan-ahead': { type: 'string' },
+        'skip-optional': { type: 'boolean' },
         continue: { type: 'string' },
         config: { type: 'string' },
         force: { type: 'boolean' },
@@ -50,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
         ...(values.workdir ? { workdir: values.workdir as string } : {}),
         ...(llm ? { llm } : {}),
         ...(values.concurrency ? { concurrency: positiveInt(values.concurrency as string, '--concurrency') } : {}),
+        ...(values['plan-ahead'] !== undefined ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') } : {}),
+        skipOptional: values['skip-optional'] === true,
         ...(policy?.success ? { continuePolicy: policy.data } : {}),
         ...(values.config ? { config: values.config as string } : {}),
         force: values.force === true,
@@ -115,6 +119,12 @@ function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>
   } catch (cause) {
     throw new InputError((cause as Error).message, undefined, { cause });
   }
+}
+
+function wholeNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InputError(`${flag} must be a whole number (0 or more), not "${value}"`);
+  return n;
 }
 
 function positiveInt(value: string, flag: string): number {

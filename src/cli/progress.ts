@@ -45,6 +45,9 @@ export function progressPrinter(write: (line: string) => void) {
       case 'TaskSkipped':
         write(`${colours.yellow('-')} ${name(id)} ${colours.yellow(`skipped: ${event.data.reason}`)}`);
         return;
+      case 'PlanInvalidated':
+        write(`${colours.yellow('↻')} ${name(id)} ${colours.yellow(`planning again: ${event.data.reason}`)}`);
+        return;
       case 'RunInterrupted':
         write(colours.yellow(`run ${event.runId} interrupted: ${event.data.reason}`));
         return;

@@ -21,6 +21,8 @@ export type RunFlags = {
   force?: boolean;
   dry?: boolean;
   concurrency?: number;
+  planAhead?: number;
+  skipOptional?: boolean;
   continuePolicy?: ContinuePolicy;
   llm?: 'openai' | 'offline';
   config?: string;
@@ -34,6 +36,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const overrides: ConfigOverrides = {
     execution: {
       ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+      ...(flags.planAhead !== undefined ? { planAhead: flags.planAhead } : {}),
       ...(flags.continuePolicy ? { continuePolicy: flags.continuePolicy } : {}),
     },
     llm: flags.llm ? { mode: flags.llm } : {},
@@ -54,7 +57,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       tasksFile,
       workdir,
       tasks,
-      options: { concurrency: config.execution.concurrency, continuePolicy: config.execution.continuePolicy, llm },
+      options: {
+        concurrency: config.execution.concurrency,
+        continuePolicy: config.execution.continuePolicy,
+        llm,
+        planAhead: config.execution.planAhead,
+        skipOptional: flags.skipOptional === true,
+      },
     };
     return followToTheEnd(rt, start, flags.json === true, `start:${start.runId}`);
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HistoryEntry } from '../projections/task-history.ts';
+import { isNumberedRef } from '../spec/requirement-refs.ts';
 import type { TaskSpec } from '../spec/task-spec.ts';
 
 export type CompressedContext = { text: string; checksum: string; tokens: number };
@@ -76,8 +77,15 @@ export function compressContext(
   return { text, checksum: createHash('sha256').update(keyed).digest('hex').slice(0, 16), tokens: estimateTokens(text) };
 }
 
+/**
+ * Whether a requirements.md section is the one a reference points at. References come from the
+ * task file, so they are matched as text, never compiled into a pattern.
+ */
 function mentionsRequirement(section: Section, ref: string): boolean {
+  const text = `${section.heading}\n${section.body}`;
+  if (!isNumberedRef(ref)) return ref.length >= 4 && text.toLowerCase().includes(ref.toLowerCase());
   const major = ref.split('.')[0]!;
-  const heading = section.heading.toLowerCase();
-  return new RegExp(`requirement\\s+${major.replace('.', '\\.')}\\b`).test(heading) || new RegExp(`(^|[^\\d.])${ref.replace(/\./g, '\\.')}([^\\d]|$)`).test(`${section.heading}\n${section.body}`);
+  return new RegExp(`requirement\\s+${major}\\b`).test(section.heading.toLowerCase()) || new RegExp(`(^|[^\\d.])${escapeRegExp(ref)}([^\\d]|$)`).test(text);
 }
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
+import { PlanInputSchema, PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
 
 /**
@@ -52,6 +52,9 @@ export const RunStarted = defineEvent(
     concurrency: z.number().int().positive(),
     continuePolicy: ContinuePolicySchema,
     llm: z.enum(['openai', 'offline']),
+    /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
+    planAhead: z.number().int().nonnegative().default(0),
+    skipOptional: z.boolean().default(false),
   }),
 );
 export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
@@ -78,6 +81,8 @@ export const LlmCalled = defineEvent(
     ok: z.boolean(),
     promptTokens: z.number().int().nonnegative().optional(),
     completionTokens: z.number().int().nonnegative().optional(),
+    /** Prompt tokens served from the endpoint's prompt cache (OpenAI's prompt_tokens_details). */
+    cachedTokens: z.number().int().nonnegative().optional(),
     error: z.string().optional(),
   }),
 );
@@ -95,6 +100,20 @@ export const PlanCreated = defineEvent(
     taskText: z.string(),
     plan: PlanSchema,
     durationMs: z.number().nonnegative(),
+    /** Files whose content the plan was made from (null: named, did not exist). */
+    inputs: z.array(PlanInputSchema).default([]),
+    /** 0 for the first plan of a task; n after its n-th PlanInvalidated. */
+    revision: z.number().int().nonnegative().default(0),
+  }),
+);
+/** A plan made ahead whose inputs changed (an earlier task wrote them) before its task started. */
+export const PlanInvalidated = defineEvent(
+  'PlanInvalidated',
+  z.object({
+    /** The revision the next plan will carry. */
+    revision: z.number().int().positive(),
+    changed: z.array(z.object({ path: z.string(), was: z.string().nullable(), now: z.string().nullable() })),
+    reason: z.string(),
   }),
 );
 export const CommandStarted = defineEvent(
@@ -147,7 +166,11 @@ export const TaskFailed = defineEvent(
   'TaskFailed',
   z.object({ stage: FailureStageSchema, reason: z.string(), commandId: z.string().optional() }),
 );
-export const TaskSkipped = defineEvent('TaskSkipped', z.object({ reason: z.string() }));
+export const TaskSkipped = defineEvent(
+  'TaskSkipped',
+  /** `optional`: skipped by choice (`[ ]*` with --skip-optional): its dependants still run. */
+  z.object({ reason: z.string(), optional: z.boolean().default(false) }),
+);
 export const RunFinished = defineEvent(
   'RunFinished',
   z.object({
@@ -171,6 +194,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   PlanCacheMiss,
   LlmCalled,
   PlanCreated,
+  PlanInvalidated,
   CommandStarted,
   CommandHeartbeat,
   CommandFinished,

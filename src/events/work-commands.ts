@@ -9,6 +9,10 @@ export const RunOptionsSchema = z.object({
   concurrency: z.number().int().positive(),
   continuePolicy: ContinuePolicySchema,
   llm: z.enum(['openai', 'offline']),
+  /** Tasks planned ahead of execution at once (0: plan a task when it may start). */
+  planAhead: z.number().int().nonnegative().default(0),
+  /** Record `[ ]*` tasks as skipped instead of running them. */
+  skipOptional: z.boolean().default(false),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -31,6 +35,10 @@ export const PlanTaskSchema = z.object({
   group: z.boolean(),
   /** The run's resume generation when issued: items from before a resume are stale. */
   generation: z.number().int().nonnegative().default(0),
+  /** 0 for a first plan; n after the n-th PlanInvalidated of the task. */
+  revision: z.number().int().nonnegative().default(0),
+  /** When the run started: files changed since are shown to the planner. */
+  runStartedAt: z.string().optional(),
   llm: z.enum(['openai', 'offline']),
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;

@@ -9,13 +9,15 @@ export type LoggedRequest = {
   body: Record<string, unknown>;
 };
 
+export type Latency = number | (() => number);
 export type FakeReply = string | { status: number; body: string };
 export type Responder = (request: LoggedRequest) => FakeReply | Promise<FakeReply>;
 
 export type FakeLlm = {
   baseUrl: string;
   requests: LoggedRequest[];
-  setLatency(ms: number): void;
+  /** A fixed latency per call, or a function drawing one per call (a spread of latencies). */
+  setLatency(ms: Latency): void;
   setResponder(responder: Responder): void;
   close(): Promise<void>;
 };
@@ -25,8 +27,10 @@ export type FakeLlm = {
  * with scripted replies, a configurable latency, and a log of every request. It is driven
  * through the real `openai` SDK, so the whole HTTP path is exercised. Loopback only.
  */
-export async function startFakeLlm(options: { latencyMs?: number; responder: Responder }): Promise<FakeLlm> {
-  let latency = options.latencyMs ?? 0;
+export async function startFakeLlm(options: { latencyMs?: Latency; responder: Responder }): Promise<FakeLlm> {
+  let latency: Latency = options.latencyMs ?? 0;
+  /** Prompts seen so far: a prompt's longest shared prefix with one of them is "cached", as real endpoints report. */
+  const seenPrompts: string[] = [];
   let responder = options.responder;
   const requests: LoggedRequest[] = [];
   const server: Server = createServer((req, res) => {
@@ -48,13 +52,18 @@ export async function startFakeLlm(options: { latencyMs?: number; responder: Res
         body,
       };
       requests.push(entry);
-      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+      const delay = typeof latency === 'function' ? latency() : latency;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       const reply = await responder(entry);
       if (typeof reply !== 'string') {
         res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body);
         return;
       }
-      const promptTokens = Math.ceil(JSON.stringify(entry.messages).length / 4);
+      const prompt = JSON.stringify(entry.messages);
+      const promptTokens = Math.ceil(prompt.length / 4);
+      const cachedTokens = Math.floor(Math.max(0, ...seenPrompts.map((p) => sharedPrefix(p, prompt))) / 4);
+      seenPrompts.push(prompt);
+      if (seenPrompts.length > 64) seenPrompts.shift();
       const completionTokens = Math.ceil(reply.length / 4);
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -63,7 +72,12 @@ export async function startFakeLlm(options: { latencyMs?: number; responder: Res
           created: Math.floor(Date.now() / 1000),
           model: typeof body.model === 'string' ? body.model : 'fake',
           choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop', logprobs: null }],
-          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+          usage: {
+            prompt_tokens: promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: promptTokens + completionTokens,
+            prompt_tokens_details: { cached_tokens: cachedTokens },
+          },
         }),
       );
     })().catch((error: unknown) => {
@@ -88,6 +102,13 @@ export async function startFakeLlm(options: { latencyMs?: number; responder: Res
         server.close(() => resolve());
       }),
   };
+}
+
+function sharedPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -18,13 +18,16 @@ const ASK: Record<string, string> = {
   fallbacks: 'List fallback strategies: a trigger and the commands to try.',
 };
 
+/** What the planner is shown: `shared` is the same for every task of a run, `task` is this task's. */
+export type PlanningContext = { shared: string; task: string };
+
 function taskMessage(task: TaskSpec, context: string): string {
   return [
+    context,
     `Task ${task.id}: ${task.title}`,
     task.description.length ? `Details:\n${task.description.map((d) => `- ${d}`).join('\n')}` : '',
     task.requirements.length ? `Requirements: ${task.requirements.join(', ')}` : '',
     task.success.length ? `Given success criteria: ${JSON.stringify(task.success)}` : '',
-    context ? `Project context:\n${context}` : '',
   ]
     .filter(Boolean)
     .join('\n\n');
@@ -36,10 +39,13 @@ function taskMessage(task: TaskSpec, context: string): string {
  * `sequential` asks the five questions one after another, as the reference workflow did, and
  * exists as the benchmark baseline.
  */
-export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec, context: string, strategy: PlanningStrategy): Promise<Plan> {
+export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec, context: PlanningContext, strategy: PlanningStrategy): Promise<Plan> {
+  // What every task shares comes first and the task last, so endpoints that cache prompt
+  // prefixes reuse the system text and the project tree from one task to the next.
   const base: ChatMessage[] = [
     { role: 'system', content: SYSTEM },
-    { role: 'user', content: taskMessage(task, context) },
+    ...(context.shared ? [{ role: 'user' as const, content: context.shared }] : []),
+    { role: 'user', content: taskMessage(task, context.task) },
   ];
   const ask = (what: string[]): ChatMessage[] => [...base, { role: 'user', content: what.map((q) => ASK[q]).join(' ') }];
   let wire: WirePlan;

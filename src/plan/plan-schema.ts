@@ -61,3 +61,7 @@ export type Plan = z.infer<typeof PlanSchema>;
 
 export const PlanSourceSchema = z.enum(['explicit', 'cache', 'llm']);
 export type PlanSource = z.infer<typeof PlanSourceSchema>;
+
+/** A file whose content a plan was made from; `checksum` null: the task named it, it did not exist. */
+export const PlanInputSchema = z.object({ path: z.string(), checksum: z.string().nullable() });
+export type PlanInput = z.infer<typeof PlanInputSchema>;

@@ -85,6 +85,7 @@ export const planCacheEvolver =
       case 'RecoveryResolved':
       case 'RecoveryFailed':
       case 'TaskSkipped':
+      case 'PlanInvalidated':
       case 'RunInterrupted':
       case 'RunResumed':
       case 'RunFinished':

@@ -1,6 +1,6 @@
 import { produce } from 'immer';
 import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
-import type { Plan } from '../plan/plan-schema.ts';
+import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { TaskSpec } from '../spec/task-spec.ts';
 
 export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'failed' | 'skipped';
@@ -11,6 +11,14 @@ export type TaskStatus = {
   plan?: Plan;
   planEventId?: string;
   planSource?: string;
+  /** Inputs of the current plan: checked before the task starts (it may have been planned ahead). */
+  planInputs?: PlanInput[];
+  /** How many times its plan was invalidated: the next plan's revision. */
+  revision: number;
+  /** A command of it has started: from then on its own writes must not invalidate its plan. */
+  started: boolean;
+  /** Skipped by choice (an optional task): counts as done for its dependants. */
+  skippedByChoice?: boolean;
   reason?: string;
   firstAt?: string;
   lastAt?: string;
@@ -24,6 +32,9 @@ export type RunStatus = {
   concurrency: number;
   continuePolicy: ContinuePolicy;
   llm: 'openai' | 'offline';
+  /** Tasks planned ahead of execution at once. */
+  planAhead: number;
+  skipOptional: boolean;
   started: boolean;
   startedAt?: string;
   finished?: 'succeeded' | 'failed';
@@ -41,7 +52,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 1 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 2 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -50,6 +61,8 @@ export const initialRunStatus = (runId: string): RunStatus => ({
   concurrency: 1,
   continuePolicy: 'dependencies-successful',
   llm: 'offline',
+  planAhead: 0,
+  skipOptional: false,
   started: false,
   interrupted: false,
   generation: 0,
@@ -77,22 +90,35 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         draft.concurrency = event.data.concurrency;
         draft.continuePolicy = event.data.continuePolicy;
         draft.llm = event.data.llm;
+        draft.planAhead = event.data.planAhead;
+        draft.skipOptional = event.data.skipOptional;
         draft.alreadyDone = event.data.alreadyDone;
         draft.taskIds = event.data.taskIds;
         return;
       case 'TaskSubmitted':
         if (!draft.tasks[event.data.task.id]) draft.order.push(event.data.task.id);
-        draft.tasks[event.data.task.id] = { spec: event.data.task, state: 'pending', firstAt: event.at, lastAt: event.at };
+        draft.tasks[event.data.task.id] = { spec: event.data.task, state: 'pending', revision: 0, started: false, firstAt: event.at, lastAt: event.at };
         return;
       case 'PlanCreated':
-        if (task && task.state === 'pending') {
+        if (task && task.state === 'pending' && event.data.revision === task.revision) {
           task.state = 'planned';
           task.plan = event.data.plan;
           task.planEventId = event.id;
           task.planSource = event.data.source;
+          task.planInputs = event.data.inputs;
+        }
+        return;
+      case 'PlanInvalidated':
+        if (task && task.state === 'planned' && !task.started) {
+          task.state = 'pending';
+          task.revision = event.data.revision;
+          delete task.plan;
+          delete task.planEventId;
+          delete task.planInputs;
         }
         return;
       case 'CommandStarted':
+        if (task) task.started = true;
         if (task && task.state === 'planned') task.state = 'executing';
         return;
       case 'TaskCompleted':
@@ -108,6 +134,7 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         if (task) {
           task.state = 'skipped';
           task.reason = event.data.reason;
+          task.skippedByChoice = event.data.optional;
         }
         return;
       case 'RunFinished':

@@ -103,6 +103,7 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     case 'CommandDenied':
     case 'RecoveryAttempted':
     case 'RecoveryFailed':
+    case 'PlanInvalidated':
     case 'RunInterrupted':
     case 'RunResumed':
       return state;

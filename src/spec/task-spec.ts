@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { SuccessCriterionSchema } from '../plan/plan-schema.ts';
 
-/** One task of a tasks.md, as parsed. `id` is the task number ("2", "1.1"). */
+/**
+ * One task of a tasks.md, as parsed. `id` is the task number ("2", "1.1"), or `L<line>` for a
+ * checkbox written without one.
+ */
+/** A task number as written (`1`, `2.3`), or `L<line>` for an unnumbered checkbox. */
+export const TASK_ID = /^(\d+(\.\d+)*|L\d+)$/;
+
 export const TaskSpecSchema = z.object({
-  id: z.string().regex(/^\d+(\.\d+)*$/),
+  id: z.string().regex(TASK_ID),
   title: z.string(),
   done: z.boolean(),
+  /** `[ ]*`: optional (run by default; `--skip-optional` records it skipped). */
+  optional: z.boolean().default(false),
   /** 1-based line of the checkbox, where the writer ticks it. */
   line: z.number().int().positive(),
   description: z.array(z.string()),

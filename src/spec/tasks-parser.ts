@@ -1,100 +1,161 @@
 import { InputError } from '../errors.ts';
 import type { SuccessCriterion } from '../plan/plan-schema.ts';
+import { indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox } from './checkbox-line.ts';
+import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
+import { parseRequirementRefs } from './requirement-refs.ts';
 import type { TaskSpec } from './task-spec.ts';
 
-/** `- [ ] 2. Title` (or `* [x] 1.1 Title`), indented for subtasks. */
-export const CHECKBOX_LINE = /^(\s*)[-*] \[([ xX])\] (\d+(?:\.\d+)*)\.?\s+(\S.*)$/;
-const LOOKS_LIKE_CHECKBOX = /^\s*[-*] \[[^\]]*\]/;
-const BULLET = /^(\s+)[-*] (.*)$/;
-const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)\s*$/;
+const BULLET = /^([ \t]+)[-*+] (.*)$/;
+const FENCE = /^([ \t]*)(`{3,}|~{3,})\s*([\w-]*)[^`]*$/;
 const SHELL_LANGUAGES = new Set(['bash', 'sh', 'shell', 'zsh']);
 const HEREDOC = /<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 const MAX_DEPTH = 6;
 
 type Draft = TaskSpec & { indent: number };
+type Fail = (line: number, message: string) => never;
 
 /**
- * Parses a tasks.md (see DESIGN.md). Lines that are not tasks, task bullets or command blocks
- * are left alone: the writer only ever touches checkbox characters. Every error names file:line.
+ * Parses a tasks.md in the dialects of people and spec-driven tools (see README, "tasks.md").
+ * Every checkbox line outside a code block is exactly one task; other lines are left alone (the
+ * writer only ever touches a box character). Anything unreadable is an InputError naming
+ * file:line; nothing else is thrown.
  */
 export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
   if (text.includes('\u0000')) throw new InputError('binary content (NUL byte); expected a markdown task list', { file });
   const lines = text.split(/\r?\n/);
   const tasks: Draft[] = [];
-  const fail = (line: number, message: string): never => {
+  const byId = new Map<string, Draft>();
+  const fail: Fail = (line, message) => {
     throw new InputError(message, { file, line });
   };
+  let waves: DependencyWaves | undefined;
+  /** Open tasks by indentation: the nearest shallower one is a new task's parent. */
+  const open: Draft[] = [];
 
   let current: Draft | undefined;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] ?? '';
     const lineNo = i + 1;
-    const box = CHECKBOX_LINE.exec(raw);
-    if (box) {
-      const [, indent = '', mark, id = '', title = ''] = box;
-      if (id.split('.').length > MAX_DEPTH) fail(lineNo, `task ${id} is nested deeper than ${MAX_DEPTH} levels`);
-      const parentId = id.includes('.') ? id.slice(0, id.lastIndexOf('.')) : undefined;
-      current = {
-        id,
-        title: title.trim(),
-        done: mark !== ' ',
-        line: lineNo,
-        description: [],
-        requirements: [],
-        success: [],
-        commands: [],
-        indent: indent.length,
-        ...(parentId !== undefined ? { parentId } : {}),
-      };
-      tasks.push(current);
-      continue;
-    }
-    if (LOOKS_LIKE_CHECKBOX.test(raw)) {
-      fail(lineNo, 'malformed task line: expected `- [ ] N. Title` (a space or x in the box, then a task number)');
-    }
-    if (!current) continue;
 
     const fence = FENCE.exec(raw);
-    if (fence && fence[1]!.length > current.indent) {
+    if (fence) {
       const end = findFenceEnd(lines, i, fence[2]!);
       if (end < 0) fail(lineNo, `code block opened here is never closed (expected a line with ${fence[2]})`);
+      const indent = indentWidth(fence[1]!);
       const language = (fence[3] ?? '').toLowerCase();
-      if (SHELL_LANGUAGES.has(language)) {
-        const body = lines.slice(i + 1, end).map((l) => stripIndent(l, fence[1]!.length));
-        current.commands.push(...splitCommands(body, (offset, message) => fail(i + 2 + offset, message)));
+      const body = lines.slice(i + 1, end).map((l) => stripIndent(l, fence[1]!.length));
+      if (current && indent > current.indent) {
+        if (SHELL_LANGUAGES.has(language)) current.commands.push(...splitCommands(body, (offset, message) => fail(i + 2 + offset, message)));
+      } else {
+        current = undefined;
+        const found = language === 'json' || language === '' ? readWaves(body.join('\n')) : undefined;
+        if (found instanceof Error) fail(lineNo, found.message);
+        if (found) {
+          if (waves) fail(lineNo, `a second dependency waves block (the first is at line ${waves.line})`);
+          waves = { line: lineNo, waves: found };
+        }
       }
       i = end;
       continue;
     }
 
+    const box = readCheckbox(raw);
+    if (box) {
+      while (open.length && open[open.length - 1]!.indent >= box.indent) open.pop();
+      const id = box.number ?? `L${lineNo}`;
+      const twin = byId.get(id);
+      if (twin) fail(lineNo, `duplicate task number ${id} (first at line ${twin.line})`);
+      const parentId = parentOf(id, open[open.length - 1], byId);
+      const depth = depthOf(parentId, byId) + 1;
+      if (depth > MAX_DEPTH) fail(lineNo, `task ${id} is nested deeper than ${MAX_DEPTH} levels`);
+      current = {
+        id,
+        title: box.title,
+        done: isDoneMark(box.mark),
+        optional: box.optional,
+        line: lineNo,
+        description: [],
+        requirements: [],
+        success: [],
+        commands: [],
+        indent: box.indent,
+        ...(parentId !== undefined ? { parentId } : {}),
+      };
+      tasks.push(current);
+      byId.set(id, current);
+      open.push(current);
+      continue;
+    }
+    if (looksLikeCheckbox(raw)) {
+      fail(lineNo, 'malformed task line: expected `- [ ] N. Title` (a space, x, ~ or - in the box, then the title)');
+    }
+    if (!current) continue;
+
     const bullet = BULLET.exec(raw);
-    if (bullet && bullet[1]!.length > current.indent) {
+    if (bullet && indentWidth(bullet[1]!) > current.indent) {
       readBullet(current, (bullet[2] ?? '').trim(), lineNo, fail);
       continue;
     }
     if (raw.trim() === '') continue;
-    // An unindented line that is not a task closes the current task; the line itself is kept.
-    if (!/^\s/.test(raw)) current = undefined;
+    if (indentWidth(/^[ \t]*/.exec(raw)![0]) > current.indent) {
+      // Prose under a task (not a bullet) describes it too.
+      current.description.push(raw.trim());
+      continue;
+    }
+    // A line as shallow as the task that is not a task (a heading, a note) closes it.
+    current = undefined;
+    open.length = 0;
   }
 
+  if (waves) applyWaves(tasks, byId, waves, fail);
   checkStructure(tasks, file);
   return tasks.map(({ indent: _indent, ...task }) => task);
 }
 
-function readBullet(task: Draft, text: string, lineNo: number, fail: (line: number, message: string) => never) {
-  // Spec-driven tools write `_Requirements: 1.1, 2.3_`; the underscores are emphasis only.
-  const unwrapped = text.replace(/^_(.*)_$/, '$1').trim();
-  const field = /^(Requirements|Depends(?: on)?|Success):\s*(.*)$/i.exec(unwrapped);
+/**
+ * `2.1` belongs to task 2 when there is one; otherwise (no number, or no such task) to the
+ * nearest shallower open task, if any: people nest by indentation, tools by number.
+ */
+function parentOf(id: string, enclosing: Draft | undefined, byId: Map<string, Draft>): string | undefined {
+  const dot = id.lastIndexOf('.');
+  if (dot > 0 && byId.has(id.slice(0, dot))) return id.slice(0, dot);
+  return enclosing?.id;
+}
+
+function depthOf(id: string | undefined, byId: Map<string, Draft>): number {
+  let depth = 0;
+  for (let p = id; p !== undefined; p = byId.get(p)?.parentId) depth++;
+  return depth;
+}
+
+function applyWaves(tasks: Draft[], byId: Map<string, Draft>, waves: DependencyWaves, fail: Fail) {
+  for (const id of waves.waves.flat()) {
+    if (!byId.has(id)) fail(waves.line, `dependency waves name task ${id}, which is not in the file`);
+  }
+  const implied = dependsFromWaves(waves.waves, tasks);
+  for (const task of tasks) {
+    const depends = implied.get(task.id);
+    // An explicit `Depends:` bullet is more specific than the waves.
+    if (depends && task.depends === undefined) task.depends = depends;
+  }
+}
+
+function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
+  // Spec-driven tools write `_Requirements: 1.1, 2.3_` and `**Validates: Requirements 1.2**`;
+  // the underscores and asterisks are emphasis only.
+  const unwrapped = text.replace(/^(\*\*|__|_|\*)(.*)\1$/, '$2').trim();
+  const field = /^(Requirements|Validates|Depends(?: on)?|Success):\s*(.*)$/i.exec(unwrapped);
   if (!field) {
     task.description.push(text);
     return;
   }
   const name = field[1]!.toLowerCase();
-  const value = (field[2] ?? '').trim();
-  if (name === 'requirements') {
-    task.requirements.push(...splitList(value));
+  const value = (field[2] ?? '').trim().replace(/(\*\*|_)$/, '');
+  if (name === 'requirements' || name === 'validates') {
+    task.requirements.push(...parseRequirementRefs(value).filter((r) => !task.requirements.includes(r)));
+    if (name === 'validates') task.description.push(text);
   } else if (name.startsWith('depends')) {
-    const ids = splitList(value);
+    const ids = /^(none|-|n\/a)?$/i.test(value) ? [] : value.split(/[,\s]+/).map((s) => s.trim().replace(/\.$/, '')).filter(Boolean);
     for (const id of ids) {
       if (!/^\d+(\.\d+)*$/.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
     }
@@ -104,13 +165,6 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: (line: numb
       task.success.push(parseCriterion(part, (message) => fail(lineNo, message)));
     }
   }
-}
-
-function splitList(value: string): string[] {
-  return value
-    .split(/[,\s]+/)
-    .map((s) => s.trim().replace(/\.$/, ''))
-    .filter(Boolean);
 }
 
 function splitOutsideBackticks(value: string, separator: string): string[] {
@@ -192,19 +246,12 @@ export function splitCommands(body: string[], fail: (offset: number, message: st
 
 function checkStructure(tasks: Draft[], file: string) {
   const byId = new Map<string, Draft>();
-  for (const task of tasks) {
-    const twin = byId.get(task.id);
-    if (twin) throw new InputError(`duplicate task number ${task.id} (first at line ${twin.line})`, { file, line: task.line });
-    if (task.parentId !== undefined && !byId.has(task.parentId)) {
-      throw new InputError(`subtask ${task.id} has no parent task ${task.parentId} above it`, { file, line: task.line });
-    }
-    byId.set(task.id, task);
-  }
+  for (const task of tasks) byId.set(task.id, task);
   for (const task of tasks) {
     for (const dep of task.depends ?? []) {
       if (!byId.has(dep)) throw new InputError(`task ${task.id} depends on ${dep}, which is not in the file`, { file, line: task.line });
       if (dep === task.id) throw new InputError(`task ${task.id} depends on itself`, { file, line: task.line });
-      if (dep.startsWith(`${task.id}.`)) {
+      if (isAncestor(task.id, dep, byId)) {
         throw new InputError(`task ${task.id} depends on its own subtask ${dep}, which runs after it`, { file, line: task.line });
       }
     }
@@ -214,6 +261,11 @@ function checkStructure(tasks: Draft[], file: string) {
     const first = byId.get(cycle[0]!)!;
     throw new InputError(`dependency cycle: ${cycle.join(' -> ')}`, { file, line: first.line });
   }
+}
+
+function isAncestor(ancestor: string, id: string, byId: Map<string, Draft>): boolean {
+  for (let p = byId.get(id)?.parentId; p !== undefined; p = byId.get(p)?.parentId) if (p === ancestor) return true;
+  return false;
 }
 
 function findCycle(tasks: Draft[]): string[] | undefined {

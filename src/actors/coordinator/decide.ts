@@ -1,13 +1,23 @@
-import type { Plan } from '../../plan/plan-schema.ts';
-import type { RunStatus } from '../../projections/run-status.ts';
+import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
+import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
 import { blockersOf, childrenOf, type Blocker } from '../../spec/task-graph.ts';
 import type { TaskSpec } from '../../spec/task-spec.ts';
 
 /** What the coordinator does next. `key` makes each decision happen once per run. */
 export type Decision =
-  | { kind: 'plan'; key: string; taskId: string; group: boolean; generation: number }
-  | { kind: 'execute'; key: string; taskId: string; plan: Plan; planEventId: string; generation: number }
-  | { kind: 'skip'; key: string; taskId: string; reason: string }
+  | { kind: 'plan'; key: string; taskId: string; group: boolean; generation: number; revision: number }
+  | {
+      kind: 'execute';
+      key: string;
+      taskId: string;
+      plan: Plan;
+      planEventId: string;
+      /** Checked before the work goes out: a changed input means plan again. */
+      planInputs: PlanInput[];
+      revision: number;
+      generation: number;
+    }
+  | { kind: 'skip'; key: string; taskId: string; reason: string; optional: boolean }
   | { kind: 'tick'; key: string; taskId: string }
   | {
       kind: 'finish';
@@ -32,8 +42,9 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   const specs = status.order.map((id) => status.tasks[id]!.spec);
   const own = (id: string): Outcome => {
     if (status.alreadyDone.includes(id)) return 'done';
-    const state = status.tasks[id]?.state;
-    return state === 'completed' ? 'done' : state === 'failed' || state === 'skipped' ? 'dead' : 'waiting';
+    const task = status.tasks[id];
+    if (task?.state === 'completed' || (task?.state === 'skipped' && task.skippedByChoice)) return 'done';
+    return task?.state === 'failed' || task?.state === 'skipped' ? 'dead' : 'waiting';
   };
   const full = (id: string): Outcome => {
     const outcomes = [own(id), ...childrenOf(id, specs).map((c) => full(c.id))];
@@ -42,51 +53,78 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   const outcomeOf = (b: Blocker) => (b.need === 'own' ? own(b.id) : full(b.id));
   const anyFailed = status.order.some((id) => status.tasks[id]!.state === 'failed');
 
-  // Work keys carry the resume generation: after a resume, work cut short is issued anew.
-  const planKey = (id: string) => `plan:${id}:g${status.generation}`;
-  const execKey = (id: string) => `exec:${id}:g${status.generation}`;
-  let inFlight = status.order.filter((id) => {
-    const t = status.tasks[id]!;
-    return t.state === 'planned' || t.state === 'executing' || (t.state === 'pending' && issued.has(planKey(id)));
-  }).length;
+  // Work keys carry the resume generation (after a resume, work cut short is issued anew) and
+  // the plan revision (a plan invalidated before its task started is made again).
+  const suffix = (id: string) => `g${status.generation}${status.tasks[id]!.revision ? `:r${status.tasks[id]!.revision}` : ''}`;
+  const planKey = (id: string) => `plan:${id}:${suffix(id)}`;
+  const execKey = (id: string) => `exec:${id}:${suffix(id)}`;
+  const count = (f: (id: string) => boolean) => status.order.filter(f).length;
+  const state = (id: string) => status.tasks[id]!.state;
+  let executing = count((id) => state(id) === 'executing' || (state(id) === 'planned' && issued.has(execKey(id))));
+  let planning = count((id) => state(id) === 'pending' && issued.has(planKey(id)));
+  // Without planning ahead, a task is planned only when it may start, within the task concurrency.
+  let inFlight = count((id) => state(id) === 'planned' || state(id) === 'executing') + planning;
 
   for (const id of status.order) {
     const task = status.tasks[id]!;
-    if (task.state === 'planned' && task.plan && task.planEventId && !issued.has(execKey(id))) {
-      decisions.push({ kind: 'execute', key: execKey(id), taskId: id, plan: task.plan, planEventId: task.planEventId, generation: status.generation });
-    }
-    if (task.state !== 'pending' || issued.has(planKey(id)) || issued.has(`skip:${id}`)) continue;
-    if (status.continuePolicy === 'never' && anyFailed) {
-      decisions.push({ kind: 'skip', key: `skip:${id}`, taskId: id, reason: 'an earlier task failed (continue policy: never)' });
-      continue;
-    }
+    if ((task.state !== 'pending' && task.state !== 'planned') || issued.has(`skip:${id}`)) continue;
     const blockers = blockersOf(task.spec, specs).map((b) => ({ ...b, outcome: outcomeOf(b) }));
     const dead = blockers.find((b) => b.outcome === 'dead');
-    if (dead && status.continuePolicy !== 'always') {
-      decisions.push({ kind: 'skip', key: `skip:${id}`, taskId: id, reason: `task ${dead.id} did not complete` });
+    const skip = (reason: string, optional = false) => decisions.push({ kind: 'skip', key: `skip:${id}`, taskId: id, reason, optional });
+    if (status.continuePolicy === 'never' && anyFailed) {
+      skip('an earlier task failed (continue policy: never)');
       continue;
     }
-    if (blockers.some((b) => b.outcome === 'waiting')) continue;
-    if (inFlight >= status.concurrency) continue;
+    if (task.spec.optional && status.skipOptional) {
+      skip('optional task ([ ]*), skipped by --skip-optional', true);
+      continue;
+    }
+    if (dead && status.continuePolicy !== 'always') {
+      skip(`task ${dead.id} did not complete`);
+      continue;
+    }
+    const ready = !blockers.some((b) => b.outcome === 'waiting');
+
+    if (task.state === 'planned') {
+      if (!issued.has(execKey(id)) && ready && task.plan && task.planEventId && executing < status.concurrency) {
+        executing++;
+        decisions.push({
+          kind: 'execute',
+          key: execKey(id),
+          taskId: id,
+          plan: task.plan,
+          planEventId: task.planEventId,
+          planInputs: task.started ? [] : (task.planInputs ?? []),
+          revision: task.revision,
+          generation: status.generation,
+        });
+      }
+      continue;
+    }
+    if (issued.has(planKey(id))) continue;
+    const mayPlan = status.planAhead > 0 ? planning < status.planAhead : ready && inFlight < status.concurrency;
+    if (!mayPlan) continue;
+    planning++;
     inFlight++;
-    decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, specs), generation: status.generation });
+    decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, specs), generation: status.generation, revision: task.revision });
   }
 
   for (const id of status.order) {
-    if (full(id) === 'done' && !issued.has(`tick:${id}`)) decisions.push({ kind: 'tick', key: `tick:${id}`, taskId: id });
+    if (full(id) === 'done' && status.tasks[id]!.state !== 'skipped' && !issued.has(`tick:${id}`)) decisions.push({ kind: 'tick', key: `tick:${id}`, taskId: id });
   }
 
   const terminal = status.order.every((id) => own(id) !== 'waiting');
   const pendingDecisions = decisions.some((d) => d.kind !== 'tick');
   if (terminal && !pendingDecisions && !issued.has('finish')) {
-    const pick = (state: string) => status.order.filter((id) => status.tasks[id]!.state === state);
-    const failed = pick('failed');
-    const skipped = pick('skipped');
+    const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
+    const failed = pick((t) => t.state === 'failed');
+    const skipped = pick((t) => t.state === 'skipped');
+    const skippedAgainstWill = pick((t) => t.state === 'skipped' && !t.skippedByChoice);
     decisions.push({
       kind: 'finish',
       key: 'finish',
-      status: failed.length === 0 && skipped.length === 0 ? 'succeeded' : 'failed',
-      completed: pick('completed'),
+      status: failed.length === 0 && skippedAgainstWill.length === 0 ? 'succeeded' : 'failed',
+      completed: pick((t) => t.state === 'completed'),
       failed,
       skipped,
       startedAt: status.startedAt ?? new Date().toISOString(),

@@ -5,6 +5,7 @@ import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type ExecuteTask, type PlanTask, type StartRun } from '../../events/work-commands.ts';
 import { ack, consumeWork, publishWork, retry } from '../../nats/work-queue.ts';
 import { RUN_STATUS, type RunStatus } from '../../projections/run-status.ts';
+import { changedInputs } from '../../context/project-files.ts';
 import { tickTask } from '../../spec/tasks-writer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Decision } from './decide.ts';
@@ -48,7 +49,7 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
     coordinatorMachine.provide({
       actions: {
         perform: (_, decision: Decision) => {
-          chain = chain.then(() => performWithRetry(rt, start, decision, signal));
+          chain = chain.then(() => performWithRetry(rt, start, decision, signal, () => actor.getSnapshot().context.status.startedAt));
         },
       },
     }),
@@ -84,10 +85,16 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
  * Decisions are idempotent (deterministic ids), so a failed one (NATS failing over, a leader
  * election) is simply tried again: a decision the machine counts as issued must happen.
  */
-async function performWithRetry(rt: Runtime, start: StartRun, decision: Decision, signal: AbortSignal): Promise<void> {
+async function performWithRetry(
+  rt: Runtime,
+  start: StartRun,
+  decision: Decision,
+  signal: AbortSignal,
+  startedAt: () => string | undefined,
+): Promise<void> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
-      await perform(rt, start, decision);
+      await perform(rt, start, decision, startedAt());
       return;
     } catch (error) {
       rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed (try ${attempt + 1}); trying again`, error);
@@ -108,6 +115,8 @@ async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
       concurrency: options.concurrency,
       continuePolicy: options.continuePolicy,
       llm: options.llm,
+      planAhead: options.planAhead,
+      skipOptional: options.skipOptional,
     }),
   );
   await rt.store.appendAll(
@@ -115,16 +124,41 @@ async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
   );
 }
 
-async function perform(rt: Runtime, start: StartRun, decision: Decision): Promise<void> {
+async function perform(rt: Runtime, start: StartRun, decision: Decision, startedAt: string | undefined): Promise<void> {
   const { runId } = start;
   switch (decision.kind) {
     case 'plan': {
       const task = start.tasks.find((t) => t.id === decision.taskId)!;
-      const item: PlanTask = { runId, workdir: start.workdir, tasksFile: start.tasksFile, task, group: decision.group, llm: start.options.llm, generation: decision.generation };
-      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}:g${decision.generation}`);
+      const item: PlanTask = {
+        runId,
+        workdir: start.workdir,
+        tasksFile: start.tasksFile,
+        task,
+        group: decision.group,
+        llm: start.options.llm,
+        generation: decision.generation,
+        revision: decision.revision,
+        ...(startedAt ? { runStartedAt: startedAt } : {}),
+      };
+      const revision = decision.revision ? `:r${decision.revision}` : '';
+      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}:g${decision.generation}${revision}`);
       return;
     }
     case 'execute': {
+      // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
+      // the plan is out of date. Plan again (recorded) instead of running it.
+      const changed = await changedInputs(start.workdir, decision.planInputs);
+      if (changed.length > 0) {
+        const revision = decision.revision + 1;
+        await rt.store.append(
+          makeEvent('PlanInvalidated', { runId, taskId: decision.taskId, id: `${runId}:${decision.taskId}:PlanInvalidated:${revision}` }, {
+            revision,
+            changed,
+            reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
+          }),
+        );
+        return;
+      }
       const item: ExecuteTask = {
         runId,
         taskId: decision.taskId,
@@ -135,12 +169,13 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision): Promis
         concurrency: start.options.concurrency,
         generation: decision.generation,
       };
-      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}:g${decision.generation}`);
+      const revision = decision.revision ? `:r${decision.revision}` : '';
+      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}:g${decision.generation}${revision}`);
       return;
     }
     case 'skip':
       await rt.store.append(
-        makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: `${runId}:${decision.taskId}:TaskSkipped` }, { reason: decision.reason }),
+        makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: `${runId}:${decision.taskId}:TaskSkipped` }, { reason: decision.reason, optional: decision.optional }),
       );
       return;
     case 'tick': {

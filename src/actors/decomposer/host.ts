@@ -2,13 +2,15 @@ import { dirname } from 'node:path';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { compressContext } from '../../context/compress.ts';
 import { ContextLoader } from '../../context/context-loader.ts';
+import { loadProjectContext } from '../../context/project-context.ts';
+import { ProjectFiles } from '../../context/project-files.ts';
 import { LlmError } from '../../errors.ts';
 import { isTaskTerminal, makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import { redactorFor } from '../../exec/redaction.ts';
 import { LlmClient } from '../../llm/client.ts';
-import { planWithLlm } from '../../llm/planner.ts';
+import { planWithLlm, type PlanningContext } from '../../llm/planner.ts';
 import { ack, consumeWork } from '../../nats/work-queue.ts';
 import { lookupPlan } from '../../plan/cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
@@ -25,6 +27,8 @@ import { decomposerMachine } from './machine.ts';
 export type Decomposer = {
   cache: RunningProjection<PlanCache>;
   loaders: Map<string, ContextLoader>;
+  /** The working directories this process plans for, each loaded incrementally. */
+  projects: Map<string, ProjectFiles>;
   llm: LlmClient | undefined;
 };
 
@@ -39,7 +43,7 @@ export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: bo
   await cache.caughtUp();
   const record = options.recordLlmCalls === false ? () => {} : recordLlmCall(rt);
   const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record, redactorFor(rt.config)) : undefined;
-  return { cache, loaders: new Map(), llm };
+  return { cache, loaders: new Map(), projects: new Map(), llm };
 }
 
 /** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
@@ -70,7 +74,7 @@ export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask, redel
   if (redelivered) {
     // Its decomposer died after planning, or the task is over: plan nothing (and call no LLM) twice.
     const recorded = await rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) });
-    if (recorded.some((e) => e.type === 'PlanCreated' || isTaskTerminal(e))) return;
+    if (recorded.some((e) => (e.type === 'PlanCreated' && e.data.revision === item.revision) || isTaskTerminal(e))) return;
   }
   const outcome = await decidePlan(rt, d, item, async (event) => {
     await rt.store.append(event);
@@ -94,7 +98,8 @@ export async function decidePlan(
   // The reference workflow reloaded the context for every task; we load it only to plan.
   const needsContext = !rt.config.optimizations.incrementalContext || (!item.group && task.commands.length === 0);
   const context = needsContext ? await loadContext(rt, d, item) : undefined;
-  const contextChecksum = context?.checksum ?? '';
+  // A plan made against one version of a file the task names is not served once it changed.
+  const contextChecksum = context ? `${context.checksum}${context.project.namedChecksum}` : '';
   const specChecksum = context?.specChecksum ?? '';
   const key = taskKey(task, contextChecksum);
   const text = taskText(task);
@@ -131,7 +136,7 @@ export async function decidePlan(
             throw new LlmError('this decomposer has no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL where it runs', 'offline');
           }
           const strategy: string = rt.config.llm.strategy;
-          const plan = await planWithLlm(d.llm, runId, task, context?.text ?? '', rt.config.llm.strategy);
+          const plan = await planWithLlm(d.llm, runId, task, planningContext(context), rt.config.llm.strategy);
           return { plan, strategy };
         }),
       },
@@ -141,7 +146,8 @@ export async function decidePlan(
   actor.start();
   const result = await toPromise(actor);
   if (result.ok) {
-    return makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated` }, {
+    const revision = item.revision ? `:r${item.revision}` : '';
+    return makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated${revision}` }, {
         source: result.source,
         ...(result.strategy ? { strategy: result.strategy } : {}),
         taskKey: key,
@@ -150,6 +156,9 @@ export async function decidePlan(
         taskText: text,
         plan: result.plan,
         durationMs: performance.now() - started,
+        // An explicit plan does not depend on what the files hold; a cached or LLM one does.
+        inputs: result.source === 'explicit' ? [] : (context?.project.inputs ?? []),
+        revision: item.revision,
       });
   }
   return makeEvent('TaskFailed', { ...ids, id: `${runId}:${task.id}:TaskFailed` }, { stage: 'planning', reason: result.reason });
@@ -159,13 +168,34 @@ async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
   const dir = dirname(item.tasksFile);
   let loader = rt.config.optimizations.incrementalContext ? d.loaders.get(dir) : undefined;
   if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir)));
-  const files = await loader.load();
-  const history = (await rt.snapshots.load<TaskHistory>(TASK_HISTORY.name).catch(() => undefined))?.state.entries ?? [];
+  let project = rt.config.optimizations.incrementalContext ? d.projects.get(item.workdir) : undefined;
+  if (!project) d.projects.set(item.workdir, (project = new ProjectFiles(item.workdir, PROJECT_LIMITS)));
+  const [files, history, projectContext] = await Promise.all([
+    loader.load(),
+    rt.snapshots.load<TaskHistory>(TASK_HISTORY.name).then((s) => s?.state.entries ?? [], () => []),
+    loadProjectContext(project, item.task, {
+      ...(item.runStartedAt ? { since: Date.parse(item.runStartedAt) } : {}),
+      budgetTokens: rt.config.context.projectTokens,
+      treeEntries: rt.config.context.treeEntries,
+    }),
+  ]);
   const compressed = compressContext(
     item.task,
     { requirements: files.get('requirements.md')?.content ?? '', design: files.get('design.md')?.content ?? '' },
     history,
     rt.config.context.budgetTokens,
   );
-  return { ...compressed, specChecksum: loader.checksum() };
+  return { ...compressed, specChecksum: loader.checksum(), project: projectContext };
 }
+
+/** The project tree is shared by every task planned now, so it leads; the task's own parts follow. */
+function planningContext(context: Awaited<ReturnType<typeof loadContext>> | undefined): PlanningContext {
+  if (!context) return { shared: '', task: '' };
+  return {
+    shared: context.project.tree ? `Files in the working directory (.gitignore respected):\n${context.project.tree}` : '',
+    task: [context.text, context.project.files].filter(Boolean).join('\n\n'),
+  };
+}
+
+/** How much of a project one planning pass walks and reads. */
+const PROJECT_LIMITS = { maxWalk: 5000, maxFileBytes: 64 * 1024 };

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { PlanInput } from '../plan/plan-schema.ts';
+import type { TaskSpec } from '../spec/task-spec.ts';
+import { estimateTokens } from './compress.ts';
+import { namedPaths, renderTree, type ProjectFile, type ProjectFiles } from './project-files.ts';
+
+
+export type ProjectContext = {
+  /** The file tree: the same for every task planned at one moment, so it leads the prompt. */
+  tree: string;
+  /** The named files and the files earlier tasks of the run changed, within the budget. */
+  files: string;
+  /** What the plan was made from: if one of these changes before the task starts, plan again. */
+  inputs: PlanInput[];
+  /** Checksum of the named files only: part of the plan-cache key. */
+  namedChecksum: string;
+  tokens: number;
+};
+
+const MAX_CHANGED = 5;
+
+/**
+ * What a planner must see of the project, as the origin workflow gave its implementer: the tree,
+ * the files the task names, and the files earlier tasks of this run changed (newest first).
+ */
+export async function loadProjectContext(
+  project: ProjectFiles,
+  task: TaskSpec,
+  options: { since?: number; budgetTokens: number; treeEntries: number },
+): Promise<ProjectContext> {
+  const tree = await project.tree();
+  const named = await Promise.all(namedPaths([task.title, ...task.description]).map((p) => project.read(p)));
+  const namedSet = new Set(named.map((f) => f.path));
+  const since = options.since;
+  const changedPaths =
+    since === undefined
+      ? []
+      : tree.entries
+          .filter((e) => !e.dir && e.mtimeMs >= since && !namedSet.has(e.path))
+          .sort((a, b) => b.mtimeMs - a.mtimeMs)
+          .slice(0, MAX_CHANGED)
+          .map((e) => e.path);
+  const changed = await Promise.all(changedPaths.map((p) => project.read(p)));
+
+  let budget = options.budgetTokens * 4;
+  const sections: string[] = [];
+  const inputs: PlanInput[] = named.map((f) => ({ path: f.path, checksum: f.checksum }));
+  const show = (heading: string, list: ProjectFile[], record: boolean) => {
+    const parts: string[] = [];
+    for (const file of list) {
+      if (file.checksum === null) {
+        parts.push(`### ${file.path}\n(does not exist yet)`);
+        continue;
+      }
+      if (budget <= 200) break;
+      const body = file.content.slice(0, budget);
+      budget -= body.length;
+      const cut = file.truncated || body.length < file.content.length ? '\n(… cut to fit the prompt)' : '';
+      parts.push(`### ${file.path}\n\`\`\`\n${body}${cut}\n\`\`\``);
+      if (record) inputs.push({ path: file.path, checksum: file.checksum });
+    }
+    if (parts.length) sections.push(`## ${heading}\n${parts.join('\n\n')}`);
+  };
+  show('Files this task names', named, false);
+  show('Files earlier tasks of this run changed', changed, true);
+  const files = sections.join('\n\n');
+  const namedChecksum = createHash('sha256')
+    .update(named.map((f) => `${f.path}:${f.checksum ?? '-'}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+  const treeText = renderTree(tree, options.treeEntries);
+  return { tree: treeText, files, inputs, namedChecksum, tokens: estimateTokens(treeText) + estimateTokens(files) };
+}

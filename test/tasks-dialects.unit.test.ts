@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.ts';
+import { blockersOf } from '../src/spec/task-graph.ts';
+import { parseRequirementRefs } from '../src/spec/requirement-refs.ts';
+import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { tickTask } from '../src/spec/tasks-writer.ts';
+import { compressContext } from '../src/context/compress.ts';
+import { REPO_ROOT } from './helpers/nats.ts';
+
+const fixture = (name: string) => readFileSync(`${REPO_ROOT}/test/fixtures/dialects/${name}`, 'utf8');
+
+describe('tasks.md dialects', () => {
+  it('reads a Kiro task list: one-space indentation, phases, optional and in-progress boxes, waves', () => {
+    const tasks = parseTasks(fixture('kiro-waves.md'), 'kiro-waves.md');
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    expect(tasks.map((t) => t.id)).toEqual(['1', '2', '2.1', '2.2', '2.3', '3', '4', '4.1', '4.2']);
+    expect(byId.get('1')!.done).toBe(true);
+    expect(byId.get('2.1')!.done).toBe(false);
+    expect(byId.get('2.3')!.done).toBe(false);
+    expect(byId.get('2.2')!.optional).toBe(true);
+    expect(byId.get('2.1')!.optional).toBe(false);
+    expect(byId.get('2.1')!.requirements).toEqual(['1.1', '1.2', '1.3', '2.1', '2.2', '2.3', '2.4']);
+    expect(byId.get('1')!.requirements).toEqual(['Architecture foundation']);
+    expect(byId.get('2.3')!.requirements).toEqual(['3.1 (descope? ask product)', 'All']);
+    expect(byId.get('2.2')!.requirements).toEqual(['1.2']);
+    expect(byId.get('2.1')!.description).toContain('_Prompt: Role: backend developer | Task: implement the reader | Success: rows parse_');
+    expect(byId.get('3')!.title).toBe('Checkpoint - Ensure all tests pass');
+    // Waves: wave 0 waits for nothing, wave 1 for wave 0, wave 2 for wave 1; headings of listed
+    // subtasks wait for nothing; the checkpoint (not listed) follows its previous sibling.
+    expect(byId.get('2.1')!.depends).toEqual([]);
+    expect(byId.get('4.1')!.depends).toEqual([]);
+    expect(byId.get('2.2')!.depends).toEqual(['2.1', '4.1']);
+    expect(byId.get('4.2')!.depends).toEqual(['2.2', '2.3']);
+    expect(byId.get('2')!.depends).toEqual([]);
+    expect(byId.get('4')!.depends).toEqual([]);
+    expect(byId.get('3')!.depends).toBeUndefined();
+    expect(blockersOf(byId.get('3')!, tasks)).toEqual([{ id: '2', need: 'full' }]);
+  });
+
+  it('reads a person\'s checklist: no numbers, `*` bullets, nesting by indentation, code blocks ignored', () => {
+    const text = fixture('human-checklist.md');
+    const tasks = parseTasks(text, 'human-checklist.md');
+    expect(tasks.map((t) => [t.id, t.title, t.parentId, t.done])).toEqual([
+      ['L9', 'Write the changelog', undefined, false],
+      ['L11', 'Bump the version', undefined, true],
+      ['L12', 'Publish', undefined, false],
+      ['L13', 'Build the tarball', 'L12', false],
+      ['L14', 'Upload it', 'L12', false],
+    ]);
+    expect(tasks[0]!.description).toEqual(['Explain the breaking change to `config.timeout` in plain words.']);
+    const ticked = tickTask(text, 'L13', 13);
+    expect(ticked.split('\n')[12]).toBe('    * [x] Build the tarball');
+    expect(diffPositions(text, ticked)).toHaveLength(1);
+  });
+
+  it('reads numbers written `1:` and `2)`, tab indentation and an sh block', () => {
+    const tasks = parseTasks(fixture('spec-numbered.md'));
+    expect(tasks.map((t) => [t.id, t.parentId])).toEqual([['1', undefined], ['2', undefined], ['2.1', '2']]);
+    expect(tasks[0]!.requirements).toEqual(['1.1', '1.2']);
+    expect(tasks[1]!.commands).toEqual(['mkdir -p src', "echo 'module.exports = {}' > src/session.js"]);
+    expect(tasks[1]!.depends).toEqual(['1']);
+  });
+
+  it('ticks `[~]` and `[-]` boxes by changing the one box byte', () => {
+    const text = fixture('kiro-waves.md');
+    for (const [id, from] of [['2.1', '[~]'], ['2.3', '[-]'], ['2.2', '[ ]*']] as const) {
+      const line = parseTasks(text).find((t) => t.id === id)!.line;
+      const ticked = tickTask(text, id, line);
+      expect(diffPositions(text, ticked)).toHaveLength(1);
+      expect(ticked.split('\n')[line - 1]).toContain(from.replace(/\[.\]/, '[x]'));
+    }
+  });
+
+  it('plans context for free-text requirement references without compiling them into a pattern', () => {
+    const [task] = parseTasks('- [ ] 1. Normalise SKUs\n  - _Requirements: 3.1 (descope? ask product), [x, 4.1-4.3, a+b*_');
+    const context = compressContext(task!, { requirements: '## Requirement 4\n4.2 THE system SHALL sync.\n## Notes\n[x means' }, [], 500);
+    expect(context.text).toContain('4.2 THE system SHALL sync.');
+  });
+
+  it('expands requirement ranges within one major and keeps everything else as text', () => {
+    expect(parseRequirementRefs('4.1-4.5')).toEqual(['4.1', '4.2', '4.3', '4.4', '4.5']);
+    expect(parseRequirementRefs('2.1–2.4')).toEqual(['2.1', '2.2', '2.3', '2.4']);
+    expect(parseRequirementRefs('1.1–6.3 (all)')).toEqual(['1.1–6.3 (all)']);
+    expect(parseRequirementRefs('Requirements 1.2, 3')).toEqual(['1.2', '3']);
+    expect(parseRequirementRefs('1.1 1.2; All')).toEqual(['1.1', '1.2', 'All']);
+  });
+});
+
+/** Generated task lists: the three promises hold for any mix of dialects. */
+describe('tasks.md parsing, property-based', () => {
+  const box = fc.constantFrom('[ ]', '[x]', '[X]', '[~]', '[-]', '[ ]*');
+  const bullet = fc.constantFrom('*', '-', '+');
+  const title = fc.stringMatching(/^[A-Za-z`(][ -~]{0,30}$/).filter((t) => !/^\d/.test(t) && t.trim() === t);
+  const noise = fc.constantFrom('', '## Phase 2', 'Some notes (with [brackets] and regex chars .*+?)', '  - a bullet', '---', '> quote', '_Requirements: (x_');
+  const entry = fc.record({ indent: fc.constantFrom('', ' ', '  ', '    ', '\t'), bullet, box, numbered: fc.boolean(), title, noise });
+  const list = fc.array(entry, { minLength: 1, maxLength: 25 });
+
+  type Entry = { indent: string; bullet: string; box: string; numbered: boolean; title: string; noise: string };
+  const render = (entries: Entry[]) => {
+    const lines: string[] = [];
+    const checkboxLines: number[] = [];
+    entries.forEach((e, k) => {
+      checkboxLines.push(lines.length + 1);
+      lines.push(`${e.indent}${e.bullet} ${e.box} ${e.numbered ? `${k + 1}. ` : ''}${e.title}`);
+      if (e.noise) lines.push(e.noise);
+    });
+    return { text: lines.join('\n'), checkboxLines };
+  };
+
+  it('never throws anything but an InputError, and every checkbox line is exactly one task', () => {
+    fc.assert(
+      fc.property(list, (entries) => {
+        const { text, checkboxLines } = render(entries);
+        let tasks;
+        try {
+          tasks = parseTasks(text, 'gen.md');
+        } catch (error) {
+          expect(error).toBeInstanceOf(InputError);
+          expect((error as InputError).where?.line).toBeGreaterThan(0);
+          return;
+        }
+        expect(tasks.map((t) => t.line)).toEqual(checkboxLines);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws anything but an InputError on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom('- [ ] 1. A', '- [ ]* 2 B', '```json', '```', '{"waves": [', '- [x] 1.1 C', '  - Depends: 1')), { maxLength: 30 }), (parts) => {
+        try {
+          parseTasks(parts.join('\n'), 'gen.md');
+        } catch (error) {
+          expect(error).toBeInstanceOf(InputError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('ticking changes only the box byte of the task it ticks', () => {
+    fc.assert(
+      fc.property(list, fc.nat(), (entries, pick) => {
+        const { text } = render(entries);
+        let tasks;
+        try {
+          tasks = parseTasks(text, 'gen.md');
+        } catch {
+          return;
+        }
+        const task = tasks[pick % tasks.length]!;
+        const ticked = tickTask(text, task.id, task.line);
+        const diff = diffPositions(text, ticked);
+        expect(ticked.length).toBe(text.length);
+        if (task.done) expect(diff).toEqual([]);
+        else {
+          expect(diff).toHaveLength(1);
+          expect(ticked[diff[0]!]).toBe('x');
+          expect(text[diff[0]! - 1]).toBe('[');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+function diffPositions(a: string, b: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) out.push(i);
+  return out;
+}
