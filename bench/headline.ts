@@ -52,7 +52,7 @@ function responder(planner = demoPlanner({ commandSeconds: 0.1 })) {
 export const CONFIGS: Record<'reference' | 'optimized', ConfigOverrides> = {
   reference: {
     llm: { mode: 'openai', strategy: 'sequential' },
-    execution: { concurrency: 1 },
+    execution: { concurrency: 1, planAhead: 0 },
     optimizations: { planCache: false, incrementalContext: false, errorPatterns: false, backgroundMemory: false },
   },
   optimized: { llm: { mode: 'openai' } },

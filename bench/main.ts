@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
 import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
+import { latencyProfiles, realistic } from './realistic.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +41,22 @@ if (want('headline')) {
       if (!ref || !opt) continue;
       out.push(`| ${n} | ${temperature} | ${fmt(opt.wallMs / ref.wallMs, 3)} | ${fmt(opt.overheadPerTaskMs / ref.overheadPerTaskMs, 3)} | ${fmt(opt.llmCalls / Math.max(1, ref.llmCalls), 3)} |`);
     }
+  }
+  out.push('');
+}
+
+if (want('realistic')) {
+  const n = quick ? 8 : 20;
+  const measured = await realistic(n, latencyProfiles(latency, quick ? [200, 600] : [400, 2000]), log);
+  out.push(`## Distinct prose tasks (Kiro style, every one new to the cache, sequential order), reference vs optimized`, '');
+  out.push(
+    '| LLM latency | config | tasks | wall | limit (1 round trip + commands) | wall / limit | LLM calls | tokens/task | cached prompt share | planning (hidden behind commands) | plans made again |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of measured) {
+    out.push(
+      `| ${r.profile} | ${r.config} | ${r.tasks} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.limitMs / 1000)} s | ${fmt(r.wallMs / r.limitMs)} | ${r.llmCalls} | ${fmt(r.tokensPerTask, 0)} | ${fmt(r.cachedTokenShare * 100, 0)}% | ${fmt(r.planningMs / 1000, 1)} s (${fmt(r.planningHiddenMs / 1000, 1)} s) | ${r.replans} |`,
+    );
   }
   out.push('');
 }

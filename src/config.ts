@@ -24,8 +24,6 @@ export const ConfigSchema = z
         timeoutMs: z.number().int().positive().default(60_000),
         maxRetries: z.number().int().nonnegative().default(2),
         strategy: z.enum(['batched', 'single', 'sequential']).default('batched'),
-        /** LLM calls one process has in flight at once (planning ahead sends several). */
-        maxConcurrentCalls: z.number().int().positive().default(4),
         /** Tokens (prompt + completion) one run may spend. */
         tokenBudget: z.number().int().positive().default(200_000),
       })
@@ -34,8 +32,12 @@ export const ConfigSchema = z
     execution: z
       .object({
         concurrency: z.number().int().min(1).max(64).default(3),
-        /** Tasks planned ahead of execution at once, while earlier tasks run (0: plan a task only when it may start). */
-        planAhead: z.number().int().min(0).max(256).default(8),
+        /**
+         * Tasks being planned at once, ahead of execution, while earlier tasks run: each is one LLM
+         * round trip (two calls sent together with the batched strategy). 0: plan a task only when
+         * it may start.
+         */
+        planAhead: z.number().int().min(0).max(256).default(4),
         continuePolicy: ContinuePolicySchema.default('dependencies-successful'),
         commandTimeoutMs: z.number().int().positive().default(300_000),
         tailChars: z.number().int().positive().default(4000),

@@ -86,9 +86,10 @@ describe('planning off the critical path', () => {
     const firstDone = Date.parse(of(events, 'TaskCompleted')[0]!.at);
     const askedBeforeFirstDone = new Set(calls.filter((c) => c.at < firstDone).map((c) => /Task (\d+):/.exec(promptOf(c))![1]));
     expect(askedBeforeFirstDone.size).toBeGreaterThanOrEqual(4);
-    // ...never more than four calls in flight at once (llm.maxConcurrentCalls)...
-    const inFlight = calls.map((c) => calls.filter((o) => o.at <= c.at && o.at + 300 > c.at).length);
-    expect(Math.max(...inFlight)).toBeLessThanOrEqual(4);
+    // ...never more than four tasks being planned at once (execution.planAhead)...
+    const taskOf = (c: (typeof calls)[number]) => /Task (\d+):/.exec(promptOf(c))![1];
+    const planningAtOnce = calls.map((c) => new Set(calls.filter((o) => o.at <= c.at && o.at + 300 > c.at).map(taskOf)).size);
+    expect(Math.max(...planningAtOnce)).toBeLessThanOrEqual(4);
     // ...and the tasks still ran one after another, in file order.
     const started = of(events, 'CommandStarted').map((e) => e.taskId);
     expect(started).toEqual(titles.map((_, i) => String(i + 1)));

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/agent-events.ts';
+import { planningTime } from '../report/planning-time.ts';
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string, text: string) => (useColour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -16,9 +17,12 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
 export function progressPrinter(write: (line: string) => void) {
   const titles = new Map<string, string>();
   const sources = new Map<string, string>();
+  /** Plans and command results so far: the closing line says how much planning ran behind commands. */
+  const timed: StoredEvent[] = [];
   const name = (taskId: string) => `${taskId}. ${titles.get(taskId) ?? ''}`.trim();
   return (event: StoredEvent) => {
     const id = event.taskId ?? '';
+    if (event.type === 'PlanCreated' || event.type === 'CommandFinished') timed.push(event);
     switch (event.type) {
       case 'RunStarted':
         write(colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) + (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''));
@@ -58,6 +62,8 @@ export function progressPrinter(write: (line: string) => void) {
         const d = event.data;
         const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
         write(d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`));
+        const planning = planningTime(timed);
+        if (planning.planningMs > 0) write(colours.dim(`planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`));
         return;
       }
       case 'PlanCacheHit':

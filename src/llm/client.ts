@@ -27,7 +27,6 @@ export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: stri
 export class LlmClient {
   private readonly openai: OpenAI;
   private spent = new Map<string, number>();
-  private readonly slots: Semaphore;
 
   constructor(
     private readonly config: Config['llm'],
@@ -35,7 +34,6 @@ export class LlmClient {
     /** Applied to every prompt: no secret leaves this process in a request. */
     private readonly redact: (text: string) => string = (t) => t,
   ) {
-    this.slots = new Semaphore(config.maxConcurrentCalls);
     this.openai = new OpenAI({
       apiKey: config.apiKey ?? 'not-needed-for-local-servers',
       ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
@@ -73,15 +71,6 @@ export class LlmClient {
   }
 
   private async call(runId: string, purpose: string, schema: z.ZodType, messages: ChatMessage[]): Promise<string> {
-    const release = await this.slots.acquire();
-    try {
-      return await this.callNow(runId, purpose, schema, messages);
-    } finally {
-      release();
-    }
-  }
-
-  private async callNow(runId: string, purpose: string, schema: z.ZodType, messages: ChatMessage[]): Promise<string> {
     const started = performance.now();
     try {
       const completion = await this.openai.chat.completions.create({
@@ -106,22 +95,6 @@ export class LlmClient {
       this.record(runId, { purpose, model: this.config.model, durationMs: performance.now() - started, ok: false, error: message });
       throw new LlmError(`LLM call for ${purpose} failed: ${message}`, 'transport', { cause });
     }
-  }
-}
-
-/** At most `limit` calls in flight from this process (`llm.maxConcurrentCalls`). */
-class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    return () => {
-      this.active--;
-      this.waiting.shift()?.();
-    };
   }
 }
 

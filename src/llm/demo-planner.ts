@@ -5,12 +5,13 @@ import type { LoggedRequest, Responder } from './fake-server.ts';
  * title from the prompt and plans one file write per path the title names (or a note otherwise),
  * answering whichever question the request's schema asks, in the wire shapes of plan-replies.ts.
  */
-export function demoPlanner(options: { commandSeconds?: number } = {}): Responder {
+export function demoPlanner(options: { commandSeconds?: number | ((taskId: string) => number) } = {}): Responder {
   return (request: LoggedRequest) => {
     const prompt = request.messages.map((m) => m.content).join('\n');
-    const title = /Task [\d.]+: (.*)/.exec(prompt)?.[1] ?? 'task';
+    const [, taskId = '', title = 'task'] = /Task ([\w.]+): (.*)/.exec(prompt) ?? [];
     const paths = title.match(/[\w-]+(?:\/[\w.-]+)+|[\w-]+\.[a-z]{1,4}\b/g) ?? [];
-    const sleep = options.commandSeconds ? `sleep ${options.commandSeconds} && ` : '';
+    const seconds = typeof options.commandSeconds === 'function' ? options.commandSeconds(taskId) : options.commandSeconds;
+    const sleep = seconds ? `sleep ${seconds} && ` : '';
     const commands = (paths.length ? paths : [`notes/${slug(title)}.txt`]).map((path, i) => ({
       id: `c${i + 1}`,
       command: `${sleep}mkdir -p ${dir(path)} && echo ${JSON.stringify(`made by the plan for: ${title}`)} > ${path}`,

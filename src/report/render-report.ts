@@ -1,3 +1,4 @@
+import { planningTime } from './planning-time.ts';
 import type { EventOf, StoredEvent } from '../events/agent-events.ts';
 import { unionLength as union } from './intervals.ts';
 
@@ -7,7 +8,13 @@ type Mark = { lane: string; at: number; label: string };
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const t = (iso: string) => Date.parse(iso);
 
-export type ReportSummary = { wallMs: number; planningMs: number; executionMs: number; recoveryMs: number; waitingMs: number; llmCalls: number; cacheHits: number; cacheMisses: number };
+export type ReportSummary = {
+  wallMs: number;
+  planningMs: number;
+  /** Planning done while commands ran (planned ahead): it cost no wall time. */
+  planningHiddenMs: number;
+  executionMs: number; recoveryMs: number; waitingMs: number; llmCalls: number; cacheHits: number; cacheMisses: number;
+};
 
 /** What the report shows, computed from the run's events alone. */
 export function summarize(events: readonly StoredEvent[]): { bars: Bar[]; marks: Mark[]; start: number; end: number; summary: ReportSummary; title: string } {
@@ -38,6 +45,7 @@ export function summarize(events: readonly StoredEvent[]): { bars: Bar[]; marks:
   const summary: ReportSummary = {
     wallMs,
     planningMs: union(planning),
+    planningHiddenMs: planningTime(events).hiddenMs,
     executionMs: union(execution),
     recoveryMs: union(recovery),
     waitingMs: Math.max(0, wallMs - union([...planning, ...execution, ...recovery])),
@@ -94,8 +102,8 @@ export function renderReport(events: readonly StoredEvent[]): string {
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#111}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:left}
 .legend span{margin-right:12px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}</style></head>
 <body><h1>Run ${escapeHtml(title)}</h1>
-<table><tr><th>wall</th><th>planning</th><th>execution</th><th>recovery</th><th>waiting</th><th>LLM calls</th><th>cache hits / misses</th></tr>
-<tr><td>${(s.wallMs / 1000).toFixed(2)} s</td><td>${(s.planningMs / 1000).toFixed(2)} s (${pct(s.planningMs)})</td><td>${(s.executionMs / 1000).toFixed(2)} s (${pct(s.executionMs)})</td><td>${(s.recoveryMs / 1000).toFixed(2)} s (${pct(s.recoveryMs)})</td><td>${(s.waitingMs / 1000).toFixed(2)} s (${pct(s.waitingMs)})</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>
+<table><tr><th>wall</th><th>planning</th><th>planning hidden behind commands</th><th>execution</th><th>recovery</th><th>waiting</th><th>LLM calls</th><th>cache hits / misses</th></tr>
+<tr><td>${(s.wallMs / 1000).toFixed(2)} s</td><td>${(s.planningMs / 1000).toFixed(2)} s (${pct(s.planningMs)})</td><td>${(s.planningHiddenMs / 1000).toFixed(2)} s</td><td>${(s.executionMs / 1000).toFixed(2)} s (${pct(s.executionMs)})</td><td>${(s.recoveryMs / 1000).toFixed(2)} s (${pct(s.recoveryMs)})</td><td>${(s.waitingMs / 1000).toFixed(2)} s (${pct(s.waitingMs)})</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>
 <p class="legend">${legend} <span>◆ recovery attempt</span></p>
 ${svg}
 </body></html>
