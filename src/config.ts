@@ -71,6 +71,23 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     policy: z.object({ allow: z.array(z.string()).default([]) }).strict().prefault({}),
+    /**
+     * Confinement of every command (bubblewrap): the filesystem read-only except the working
+     * directory, `writable` folders and a per-project home; a private /tmp. `"auto"` as a string
+     * is short for `{ "mode": "auto" }`.
+     */
+    sandbox: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? { mode: v } : v),
+        z
+          .object({
+            mode: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+            network: z.boolean().default(true),
+            writable: z.array(z.string()).default([]),
+          })
+          .strict(),
+      )
+      .prefault({}),
     /** Regexes of further secrets (tokens, keys) to blank out of output and prompts. */
     redaction: z.object({ patterns: z.array(z.string()).default([]) }).strict().prefault({}),
     cache: z

@@ -42,7 +42,7 @@ describe('access control (nats-secure.conf)', () => {
     const js = jetstream(executor);
     const finished = makeEvent('CommandFinished', { runId: 'r1', taskId: '1' }, {
       commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan', exitCode: 0, signal: null, timedOut: false,
-      durationMs: 1, startedAt: new Date().toISOString(), stdoutTail: '', stderrTail: '', truncated: false,
+      durationMs: 1, startedAt: new Date().toISOString(), stdoutTail: '', stderrTail: '', truncated: false, redacted: [],
     });
     await expect(js.publish(event('CommandFinished'), encodeJson(finished), { timeout: 2000 })).resolves.toMatchObject({ stream: 'AGENT_EVENTS' });
     // A foreign writer with the right to the subject but not the schema: readers pass it over.

@@ -26,7 +26,7 @@ const MAX_CHANGED = 5;
 export async function loadProjectContext(
   project: ProjectFiles,
   task: TaskSpec,
-  options: { since?: number; budgetTokens: number; treeEntries: number },
+  options: { since?: number; budgetTokens: number; treeEntries: number; exclude?: readonly string[] },
 ): Promise<ProjectContext> {
   const tree = await project.tree();
   const named = await Promise.all(namedPaths([task.title, ...task.description]).map((p) => project.read(p)));
@@ -36,7 +36,7 @@ export async function loadProjectContext(
     since === undefined
       ? []
       : tree.entries
-          .filter((e) => !e.dir && e.mtimeMs >= since && !namedSet.has(e.path))
+          .filter((e) => !e.dir && e.mtimeMs >= since && !namedSet.has(e.path) && !options.exclude?.includes(e.path))
           .sort((a, b) => b.mtimeMs - a.mtimeMs)
           .slice(0, MAX_CHANGED)
           .map((e) => e.path);

@@ -123,6 +123,8 @@ export const CommandStarted = defineEvent(
     /** Process group and host: a resumed executor ends what a dead one left running. */
     pgid: z.number().int().optional(),
     host: z.string().optional(),
+    /** The confinement in force: `bwrap (...)` or `none: why`. */
+    confinement: z.string().optional(),
   }),
 );
 export const CommandHeartbeat = defineEvent(
@@ -143,6 +145,10 @@ export const CommandFinished = defineEvent(
     truncated: z.boolean(),
     /** Object-store name of the whole output when it did not fit in the tails. */
     outputRef: z.string().optional(),
+    /** The sandbox refused a write: which, and how to allow it. */
+    refused: z.string().optional(),
+    /** Rules that blanked secrets out of the output (by name or by shape). */
+    redacted: z.array(z.string()).default([]),
   }),
 );
 export const CommandDenied = defineEvent(

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { OutputCapture } from './output-capture.ts';
+import type { Redact } from './redaction.ts';
 
 export type RunOptions = {
   cwd: string;
@@ -12,8 +13,10 @@ export type RunOptions = {
   heartbeatMs?: number;
   onHeartbeat?: (elapsedMs: number, lastLine: string) => void;
   killGraceMs?: number;
-  /** Blanks secrets out of the captured output before anyone sees it. */
-  redact?: (text: string) => string;
+  /** Blanks secrets out of the captured output before anyone sees it; says which rules fired. */
+  redact?: Redact;
+  /** bubblewrap arguments: the command runs confined (see sandbox.ts). */
+  sandbox?: string[];
   /** Called (and awaited) once the process group exists: where its id gets recorded. */
   onStart?: (pgid: number | undefined) => Promise<void>;
 };
@@ -29,6 +32,8 @@ export type CommandResult = {
   truncated: boolean;
   /** The output (stdout then stderr, up to keepBytes each) when the tails do not hold all of it. */
   fullOutput?: string;
+  /** Redaction rules that fired on this output. */
+  redacted: string[];
 };
 
 /** Process groups we started and have not reaped: killed on shutdown so nothing outlives us. */
@@ -60,7 +65,8 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 export async function runShellCommand(command: string, options: RunOptions): Promise<CommandResult> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const child = execa('bash', ['-c', command], {
+  const [file, args] = options.sandbox ? ['bwrap', [...options.sandbox, 'bash', '-c', command]] : ['bash', ['-c', command]];
+  const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
@@ -102,7 +108,13 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
   if (heartbeat) clearInterval(heartbeat);
   if (pgid !== undefined) liveGroups.delete(pgid);
 
-  const redact = options.redact ?? ((t: string) => t);
+  const fired = new Set<string>();
+  const redact = (text: string) => {
+    if (!options.redact) return text;
+    const out = options.redact.scan(text);
+    for (const rule of out.rules) fired.add(rule);
+    return out.text;
+  };
   // bash itself could not start (missing binary, bad cwd): report it as the shell would, 127.
   const spawnFailed = result.exitCode === undefined && result.signal === undefined && !timedOut;
   if (spawnFailed) stderr.push(Buffer.from(`${result.shortMessage}\n`));
@@ -117,5 +129,6 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
     stderrTail: redact(stderr.tail()),
     truncated,
     ...(truncated ? { fullOutput: redact(`${stdout.kept()}\n--- stderr ---\n${stderr.kept()}`) } : {}),
+    redacted: [...fired].sort(),
   };
 }

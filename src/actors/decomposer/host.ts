@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { compressContext } from '../../context/compress.ts';
 import { ContextLoader } from '../../context/context-loader.ts';
@@ -176,6 +176,8 @@ async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
     loadProjectContext(project, item.task, {
       ...(item.runStartedAt ? { since: Date.parse(item.runStartedAt) } : {}),
       budgetTokens: rt.config.context.projectTokens,
+      // The coordinator ticks tasks.md as tasks finish: that is not a change a plan depends on.
+      exclude: [relative(item.workdir, item.tasksFile)],
       treeEntries: rt.config.context.treeEntries,
     }),
   ]);

@@ -10,6 +10,7 @@ import { childEnvironment } from '../../exec/child-env.ts';
 import { redactorFor } from '../../exec/redaction.ts';
 import { checkCommand } from '../../exec/policy.ts';
 import { runShellCommand, type CommandResult } from '../../exec/run-command.ts';
+import { describeConfinement, refusedWrite, resolveConfinement, writeScope, type Confinement } from '../../exec/sandbox.ts';
 import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
 import type { Runtime } from '../runtime.ts';
 import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './machine.ts';
@@ -35,7 +36,8 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
   };
 
   async function run(commandId: string, command: string, attempt: number, purpose: Purpose, timeoutMs?: number): Promise<CommandOutcome> {
-    const verdict = checkCommand(command, rt.config.policy.allow);
+    const confinement = await confinementOf(rt);
+    const verdict = checkCommand(command, rt.config.policy.allow, writeScope(confinement, workdir));
     if (!verdict.allowed) {
       await rt.store.append(
         makeEvent('CommandDenied', { ...ids, id: `${runId}:${taskId}:${commandId}:${attempt}:CommandDenied` }, { commandId, command, rule: verdict.rule, reason: verdict.reason }),
@@ -46,9 +48,17 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
     const result = await runShellCommand(command, {
       onStart: async (pgid) => {
         await rt.store.append(
-          makeEvent('CommandStarted', { ...ids, id: `${key}:CommandStarted` }, { commandId, command, attempt, purpose, ...(pgid ? { pgid, host: hostname() } : {}) }),
+          makeEvent('CommandStarted', { ...ids, id: `${key}:CommandStarted` }, {
+            commandId,
+            command,
+            attempt,
+            purpose,
+            confinement: describeConfinement(confinement),
+            ...(pgid ? { pgid, host: hostname() } : {}),
+          }),
         );
       },
+      ...(confinement.kind === 'bwrap' ? { sandbox: confinement.args(workdir) } : {}),
       cwd: workdir,
       env,
       redact,
@@ -60,6 +70,8 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
         background(rt.store.append(makeEvent('CommandHeartbeat', { ...ids }, { commandId, attempt, elapsedMs, lastLine }))),
     });
     const outputRef = result.fullOutput !== undefined ? await storeOutput(rt, key, result.fullOutput) : undefined;
+    const failed = result.exitCode !== 0 || result.timedOut;
+    const refused = failed && confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined;
     await rt.store.append(
       makeEvent('CommandFinished', { ...ids, id: `${key}:CommandFinished` }, {
         commandId,
@@ -74,10 +86,12 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
         stdoutTail: result.stdoutTail,
         stderrTail: result.stderrTail,
         truncated: result.truncated,
+        redacted: result.redacted,
         ...(outputRef ? { outputRef } : {}),
+        ...(refused ? { refused } : {}),
       }),
     );
-    return toOutcome(result);
+    return { ...toOutcome(result), ...(refused ? { refused } : {}) };
   }
 
   return {
@@ -116,6 +130,8 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
     },
 
     recover: async (input: RecoverInput): Promise<RecoverReply> => {
+      // The sandbox said no: the only "fix" would be escaping it, which recovery never tries.
+      if (input.outcome.refused) return { decision: 'give-up', reason: input.outcome.refused };
       const request: RecoverRequest = {
         runId,
         taskId,
@@ -171,6 +187,14 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
     /** Resolves when every background append (heartbeats, recovery outcomes) is acknowledged. */
     flushed: () => appends,
   };
+}
+
+const confinements = new WeakMap<Runtime, Promise<Confinement>>();
+/** Decided once per runtime (probing bubblewrap once), then the same for every command. */
+function confinementOf(rt: Runtime): Promise<Confinement> {
+  let c = confinements.get(rt);
+  if (!c) confinements.set(rt, (c = resolveConfinement(rt.config, (m) => rt.log.warn(m))));
+  return c;
 }
 
 function toOutcome(result: CommandResult): CommandOutcome {

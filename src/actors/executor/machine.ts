@@ -12,6 +12,8 @@ export type CommandOutcome = {
   stdoutTail: string;
   stderrTail: string;
   denied?: { rule: string; reason: string };
+  /** The sandbox refused a write: why, and how to allow it. */
+  refused?: string;
 };
 export type RunCommandInput = { commandId: string; command: string; attempt: number; purpose: 'plan' | 'recovery'; timeoutMs?: number };
 export type RecoverInput = { commandId: string; command: string; attempt: number; outcome: CommandOutcome; tried: ExecutorContext['tried'][string] };

@@ -1,0 +1,142 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeBwrap } from '../src/exec/sandbox.ts';
+import { ofType as of, runCli, workspaces } from './helpers/cli.ts';
+import { startTestNats } from './helpers/nats.ts';
+
+let server: Awaited<ReturnType<typeof startTestNats>>;
+const ws = workspaces();
+const bwrapWorks = (await probeBwrap()) === undefined;
+
+beforeAll(async () => {
+  server = await startTestNats();
+});
+afterAll(async () => {
+  await server?.stop();
+  await ws.cleanup();
+});
+
+/** The spellings a deny list cannot close, each a task of its own. */
+const ATTACKS = [
+  'rm -rf ~/canary',
+  "r''m -rf ~/canary",
+  '$(echo rm) -rf ~/canary',
+  'bash -c "rm -rf ~/canary"',
+  'eval "rm -rf ~/canary"',
+  `echo ${Buffer.from('rm -rf "$REAL_HOME/canary"').toString('base64')} | base64 -d | sh`,
+  'find "$REAL_HOME/canary" -delete',
+  'cd "$REAL_HOME" && rm -rf canary',
+  'echo x > "$REAL_HOME/canary/keep"',
+  `python3 -c "import shutil,os; shutil.rmtree(os.environ['REAL_HOME'] + '/canary')"`,
+  `node -e "require('fs').rmSync(process.env.REAL_HOME + '/canary', {recursive: true})"`,
+  'cp /etc/hostname "$REAL_HOME/canary/keep"',
+  'rm -rf "$OUTSIDE"',
+  'touch /usr/local/implement-agent-was-here',
+];
+
+describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () => {
+  it('leaves a canary outside the working directory intact under every spelling, deny list on or off', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'ia-home-'));
+    const outside = await mkdtemp(join(tmpdir(), 'ia-outside-'));
+    try {
+      await mkdir(join(home, 'canary'));
+      await writeFile(join(home, 'canary/keep'), 'canary\n');
+      await writeFile(join(outside, 'keep'), 'outside\n');
+      const tasks = ATTACKS.map((a, i) => `- [ ] ${i + 1}. Attack ${i + 1}\n  - Depends:\n  \`\`\`bash\n  ${a}\n  \`\`\`\n`).join('');
+      for (const allowDeny of [false, true]) {
+        const w = await ws.make(tasks);
+        const config = { sandbox: 'bwrap', ...(allowDeny ? { policy: { allow: ['outside-workdir', 'destructive-delete'] } } : {}) };
+        await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify(config));
+        // REAL_HOME spells the real home out, so the attacks that name it do not depend on `~`.
+        const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--continue', 'always'], { NATS_URL: server.url, HOME: home, REAL_HOME: home, OUTSIDE: outside, PATH: process.env.PATH ?? '' }, w.dir);
+        expect(result.exitCode, result.stderr).toBeLessThanOrEqual(1);
+        expect(await readFile(join(home, 'canary/keep'), 'utf8')).toBe('canary\n');
+        expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('outside\n');
+        const started = of(events, 'CommandStarted');
+        if (allowDeny) expect(started.length).toBeGreaterThanOrEqual(ATTACKS.length);
+        for (const s of started) expect(s.data.confinement).toMatch(/^bwrap/);
+        // A refused write says which and how to allow it.
+        const refused = of(events, 'CommandFinished').filter((e) => e.data.refused);
+        // With the deny list on, the last attack is denied before it runs; off, the sandbox refuses it.
+        const last = String(ATTACKS.length);
+        if (allowDeny) {
+          expect(refused.map((e) => e.data.refused)).toEqual([expect.stringMatching(/write to \/usr\/local\/implement-agent-was-here .*sandbox\.writable/)]);
+          expect(of(events, 'TaskFailed').find((e) => e.taskId === last)!.data.reason).toMatch(/sandbox refused a write/);
+          expect(of(events, 'RecoveryAttempted').filter((e) => e.taskId === last)).toEqual([]);
+        } else {
+          expect(of(events, 'CommandDenied').find((e) => e.taskId === last)!.data.rule).toBe('outside-workdir');
+        }
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('lets commands write in the working directory and keeps a per-project home (package caches) between runs', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'ia-home-'));
+    try {
+      const w = await ws.make(
+        '- [ ] 1. Use the tools\n  ```bash\n  npm init -y >/dev/null && test -f package.json\n  mkdir -p ~/.cache/tool && echo cached > ~/.cache/tool/entry\n  echo scratch > /tmp/scratch && cat /tmp/scratch\n  ```\n',
+      );
+      const env = { NATS_URL: server.url, HOME: home, PATH: process.env.PATH ?? '' };
+      const first = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
+      expect(first.result.exitCode, JSON.stringify(of(first.events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
+      await writeFile(w.tasks, '- [ ] 1. Read the cache\n  - Success: `cat ~/.cache/tool/entry` outputs cached\n  ```bash\n  ls ~/.cache/tool\n  ```\n');
+      const second = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
+      expect(second.result.exitCode, JSON.stringify(of(second.events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
+      // Nothing was written to the real home, and the private /tmp was private.
+      expect(await readdir(home)).toEqual([]);
+      await expect(readFile('/tmp/scratch', 'utf8')).rejects.toThrow();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('ends a background process the command left behind (new PID namespace)', async () => {
+    const w = await ws.make('- [ ] 1. Leave a sleeper\n  ```bash\n  (sleep 300 &) ; echo started\n  ```\n');
+    await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
+    const { result } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: server.url, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' }, w.dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const sleepers = await execa('pgrep', ['-f', 'sleep 300'], { reject: false });
+    expect(sleepers.stdout.trim()).toBe('');
+  });
+});
+
+describe('secrets by shape never reach the log', () => {
+  it('blanks URL credentials, key=value secrets and well-known token formats from command output, and says which rule', async () => {
+    const w = await ws.make('- [ ] 1. Print secrets\n  ```bash\n  env | grep -E "DATABASE_URL|SERVICE_CONF" ; cat .env\n  ```\n');
+    const secrets = {
+      url: 's3cretpw-url',
+      openai: `sk-live-${'a1B2c3D4'.repeat(4)}`,
+      github: `ghp_${'Z9y8X7w6'.repeat(5)}`,
+      aws: 'AKIAIOSFODNN7EXAMPLE',
+      slack: 'xoxb-1234567890-abcdefghij',
+      jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyMSJ9.c2lnbmF0dXJlLXBhcnQ',
+      key: 'hunter2-secret-value',
+    };
+    await writeFile(
+      join(w.dir, '.env'),
+      `API_KEY=${secrets.openai}\nGH=${secrets.github}\nAWS_ID=${secrets.aws}\nSLACK=${secrets.slack}\nSESSION=${secrets.jwt}\n-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n`,
+    );
+    const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir], {
+      NATS_URL: server.url,
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      DATABASE_URL: `postgres://app:${secrets.url}@db.internal/app`,
+      SERVICE_CONF: `db_password=${secrets.key}`,
+    }, w.dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const finished = of(events, 'CommandFinished')[0]!;
+    expect(finished.data.stdoutTail).toContain('postgres://app:[REDACTED]@db.internal/app');
+    expect(finished.data.redacted).toEqual(expect.arrayContaining(['url-credentials', 'openai-key', 'github-token', 'aws-access-key-id', 'slack-token', 'jwt', 'private-key', 'secret-assignment']));
+    // Neither the printed events nor the server's files on disk hold any of them.
+    const raw = `${result.stdout}\n${result.stderr}`;
+    const store = (await execa('grep', ['-rlaF', '-e', secrets.url, '-e', secrets.openai, '-e', secrets.github, '-e', secrets.aws, '-e', secrets.jwt, '-e', secrets.key, '-e', 'MIIBOgIBAAJBAKj34', server.dir], { reject: false })).stdout;
+    for (const value of Object.values(secrets)) expect(raw).not.toContain(value);
+    expect(store).toBe('');
+  });
+});
