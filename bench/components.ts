@@ -6,7 +6,11 @@ import { decidePlan, openDecomposer } from '../src/actors/decomposer/host.ts';
 import { ContextLoader } from '../src/context/context-loader.ts';
 import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
 import { eventSubjects } from '../src/events/subjects.ts';
+import { loadConfig } from '../src/config.ts';
+import { childEnvironment } from '../src/exec/child-env.ts';
 import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
+import { runShellCommand } from '../src/exec/run-command.ts';
+import { resolveConfinement } from '../src/exec/sandbox.ts';
 import { demoPlanner } from '../src/llm/demo-planner.ts';
 import { startFakeLlm } from '../src/llm/fake-server.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
@@ -229,4 +233,23 @@ async function waitFor(condition: () => boolean): Promise<void> {
     if (Date.now() > deadline) throw new Error('timed out waiting for the plan cache');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** What confinement costs one command: `true` run bare and under bubblewrap, median of each. */
+export async function confinementCost(runs: number): Promise<Row[]> {
+  const config = await loadConfig({ cwd: '/nonexistent', flags: { sandbox: { mode: 'auto' }, stateDir: await mkdtemp(join(tmpdir(), 'ia-sandbox-')) }, env: {} });
+  const confinement = await resolveConfinement(config, () => {});
+  if (confinement.kind !== 'bwrap') return [{ area: 'confinement', measure: 'bubblewrap per command', value: Number.NaN, unit: 'ms', note: confinement.why }];
+  const dir = await mkdtemp(join(tmpdir(), 'ia-confine-'));
+  const base = { cwd: dir, env: childEnvironment().env, timeoutMs: 10_000, tailChars: 1000, keepBytes: 10_000 };
+  const median = async (sandbox?: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push((await runShellCommand('true', { ...base, ...(sandbox ? { sandbox } : {}) })).durationMs);
+    return percentile(times, 50);
+  };
+  const bare = await median();
+  const confined = await median(confinement.args(dir));
+  return [
+    { area: 'confinement', measure: 'command `true`: bare / under bubblewrap (median)', value: confined, unit: 'ms', note: `bare ${bare} ms; cost ${confined - bare} ms per command (${runs} runs each)` },
+  ];
 }

@@ -63,6 +63,15 @@ describe('choosePatternRecovery', () => {
     expect(r).toMatchObject({ reply: { commands: ['cp -r d e'], retry: false } });
   });
 
+  it('never installs a package named after an import, and never creates a folder a command reads from', () => {
+    const missingModule = request({ command: `python3 -c 'import nosuchmodule'`, stderrTail: "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nModuleNotFoundError: No module named 'nosuchmodule'\n" });
+    const r1 = choosePatternRecovery(missingModule, db, initialRecoveryStats(), options);
+    expect(r1).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^python-missing-module: .*nothing is installed automatically/) });
+    const missingDir = request({ command: 'cd frontend && ls', stderrTail: 'bash: line 1: cd: frontend: No such file or directory\n' });
+    const r2 = choosePatternRecovery(missingDir, db, initialRecoveryStats(), options);
+    expect(r2).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^cd-missing-dir: .*an input is missing/) });
+  });
+
   it('says benign when the failure means the work is done', () => {
     const r = choosePatternRecovery(request({ command: 'mkdir src', stderrTail: "mkdir: cannot create directory 'src': File exists\n" }), db, initialRecoveryStats(), options);
     expect(r).toEqual({ kind: 'reply', reply: { decision: 'benign', patternId: 'mkdir-exists', strategyId: 'mkdir-exists/benign' } });
