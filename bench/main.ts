@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { confinementCost, contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
 import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
-import { latencyProfiles, realistic } from './realistic.ts';
+import { latencyProfiles, measure, realistic } from './realistic.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +58,14 @@ if (want('realistic')) {
       `| ${r.profile} | ${r.config} | ${r.tasks} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.limitMs / 1000)} s | ${fmt(r.wallMs / r.limitMs)} | ${r.llmCalls} | ${fmt(r.tokensPerTask, 0)} | ${fmt(r.cachedTokenShare * 100, 0)}% | ${fmt(r.planningMs / 1000, 1)} s (${fmt(r.planningHiddenMs / 1000, 1)} s) | ${r.replans} |`,
     );
   }
-  out.push('');
+  // The yardstick of issue 14: 8 distinct prose tasks whose commands are quick (0.1 s), 1.5 s per
+  // LLM call, against 8 planning round trips one after another (what the run took before).
+  const eight = await measure(8, latencyProfiles(1500, [1500, 1500])[0]!, 'optimized', () => 0.1);
+  out.push(
+    '',
+    `8 prose tasks, LLM 1500 ms per call, optimized: ${fmt(eight.wallMs / 1000)} s wall, ${fmt(eight.commandMs / 1000)} s of commands; 8 planning round trips one after another would take 12.00 s before any command: wall / 8 round trips = ${fmt(eight.wallMs / 12_000)}.`,
+    '',
+  );
 }
 
 const rows: Row[] = [];

@@ -55,8 +55,13 @@ export async function realistic(n: number, profiles: ReturnType<typeof latencyPr
   return out;
 }
 
-async function measure(n: number, profile: ReturnType<typeof latencyProfiles>[number], config: 'reference' | 'optimized'): Promise<RealisticMeasure> {
-  const llm = await startFakeLlm({ latencyMs: profile.latency, responder: demoPlanner({ commandSeconds: taskSeconds }) });
+export async function measure(
+  n: number,
+  profile: ReturnType<typeof latencyProfiles>[number],
+  config: 'reference' | 'optimized',
+  commandSeconds: (taskId: string) => number = taskSeconds,
+): Promise<RealisticMeasure> {
+  const llm = await startFakeLlm({ latencyMs: profile.latency, responder: demoPlanner({ commandSeconds }) });
   const nats = await freshNats();
   try {
     const dir = await mkdtemp(join(tmpdir(), `ia-realistic-${config}-`));
