@@ -1,3 +1,4 @@
+import { revisionSuffix } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
 import { blockersOf, childrenOf, type Blocker } from '../../spec/task-graph.ts';
@@ -55,7 +56,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 
   // Work keys carry the resume generation (after a resume, work cut short is issued anew) and
   // the plan revision (a plan invalidated before its task started is made again).
-  const suffix = (id: string) => `g${status.generation}${status.tasks[id]!.revision ? `:r${status.tasks[id]!.revision}` : ''}`;
+  const suffix = (id: string) => `g${status.generation}${revisionSuffix(status.tasks[id]!.revision)}`;
   const planKey = (id: string) => `plan:${id}:${suffix(id)}`;
   const execKey = (id: string) => `exec:${id}:${suffix(id)}`;
   const count = (f: (id: string) => boolean) => status.order.filter(f).length;

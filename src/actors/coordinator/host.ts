@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createActor, toPromise } from 'xstate';
 import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { revisionSuffix } from '../../events/ids.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type ExecuteTask, type PlanTask, type StartRun } from '../../events/work-commands.ts';
 import { ack, consumeWork, publishWork, retry } from '../../nats/work-queue.ts';
@@ -140,8 +141,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
         revision: decision.revision,
         ...(startedAt ? { runStartedAt: startedAt } : {}),
       };
-      const revision = decision.revision ? `:r${decision.revision}` : '';
-      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}:g${decision.generation}${revision}`);
+      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}:g${decision.generation}${revisionSuffix(decision.revision)}`);
       return;
     }
     case 'execute': {
@@ -169,8 +169,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
         concurrency: start.options.concurrency,
         generation: decision.generation,
       };
-      const revision = decision.revision ? `:r${decision.revision}` : '';
-      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}:g${decision.generation}${revision}`);
+      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}:g${decision.generation}${revisionSuffix(decision.revision)}`);
       return;
     }
     case 'skip':

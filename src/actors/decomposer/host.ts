@@ -6,6 +6,7 @@ import { loadProjectContext } from '../../context/project-context.ts';
 import { ProjectFiles } from '../../context/project-files.ts';
 import { LlmError } from '../../errors.ts';
 import { isTaskTerminal, makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
+import { revisionSuffix } from '../../events/ids.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import { redactorFor } from '../../exec/redaction.ts';
@@ -146,8 +147,7 @@ export async function decidePlan(
   actor.start();
   const result = await toPromise(actor);
   if (result.ok) {
-    const revision = item.revision ? `:r${item.revision}` : '';
-    return makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated${revision}` }, {
+    return makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated${revisionSuffix(item.revision)}` }, {
         source: result.source,
         ...(result.strategy ? { strategy: result.strategy } : {}),
         taskKey: key,
