@@ -139,4 +139,16 @@ describe('coordinator decide', () => {
     const finish = decide(fold(done), new Set(['plan:1:g0', 'exec:1:g0', 'skip:2', 'plan:3:g0', 'exec:3:g0', 'tick:1']));
     expect(finish).toMatchObject([{ kind: 'tick', taskId: '3' }, { kind: 'finish', status: 'succeeded', skipped: ['2'] }]);
   });
+
+  it('keeps a task skipped when the plan made ahead for it fails afterwards', () => {
+    const events: AgentEvent[] = [
+      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: TASKS.map((t) => t.id), alreadyDone: [], concurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 4, skipOptional: false }),
+      ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
+      failed('1'),
+      makeEvent('TaskSkipped', { runId, taskId: '2' }, { reason: 'task 1 did not complete', optional: false }),
+      failed('2'),
+    ];
+    const status = events.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
+    expect(status.tasks['2']).toMatchObject({ state: 'skipped', reason: 'task 1 did not complete' });
+  });
 });

@@ -20,8 +20,14 @@ export function progressPrinter(write: (line: string) => void) {
   /** Plans and command results so far: the closing line says how much planning ran behind commands. */
   const timed: StoredEvent[] = [];
   const name = (taskId: string) => `${taskId}. ${titles.get(taskId) ?? ''}`.trim();
+  /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
+  const over = new Set<string>();
   return (event: StoredEvent) => {
     const id = event.taskId ?? '';
+    if (event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped') {
+      if (over.has(id)) return;
+      over.add(id);
+    }
     if (event.type === 'PlanCreated' || event.type === 'CommandFinished') timed.push(event);
     switch (event.type) {
       case 'RunStarted':

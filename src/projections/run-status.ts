@@ -121,17 +121,19 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         if (task) task.started = true;
         if (task && task.state === 'planned') task.state = 'executing';
         return;
+      // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
+      // skipped (an earlier task failed meanwhile), and that does not make it failed.
       case 'TaskCompleted':
-        if (task) task.state = 'completed';
+        if (task && !isOver(task)) task.state = 'completed';
         return;
       case 'TaskFailed':
-        if (task) {
+        if (task && !isOver(task)) {
           task.state = 'failed';
           task.reason = event.data.reason;
         }
         return;
       case 'TaskSkipped':
-        if (task) {
+        if (task && !isOver(task)) {
           task.state = 'skipped';
           task.reason = event.data.reason;
           task.skippedByChoice = event.data.optional;
@@ -165,3 +167,5 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
       }
     }
   });
+
+const isOver = (task: TaskStatus) => task.state === 'completed' || task.state === 'failed' || task.state === 'skipped';
