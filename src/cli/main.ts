@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentError, InputError } from '../errors.ts';
 import { ContinuePolicySchema } from '../events/agent-events.ts';
@@ -23,11 +24,52 @@ usage:
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
 
+implement-agent <command> --help   more on one command;   implement-agent --version
 environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
 exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
 
+/** Per-command help: usage, what it does, an example. */
+const HELP: Record<string, string> = {
+  run: `usage: implement-agent run <tasks.md> [options]
+
+Plans, runs, recovers, verifies and ticks every open task of a task list.
+  --workdir DIR          where commands run (default: the current folder)
+  --llm openai|offline   the planner (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)
+  --concurrency N        tasks running at once (default 3)
+  --plan-ahead N         tasks planned at once ahead of execution (default 4; 0: plan when a task may start)
+  --continue P           never | dependencies-successful (default) | always, after a task fails
+  --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
+  --force                run tasks already ticked too
+  --dry                  print each plan and its command graph; run nothing
+  --json                 print the run's events as NDJSON
+  --config FILE          another implement-agent.config.json
+
+example: implement-agent run .kiro/specs/search/tasks.md --workdir . --plan-ahead 6`,
+  resume: 'usage: implement-agent resume <runId> [--json]\n\nFinishes a run whose CLI or actors died, or that was interrupted.\n\nexample: implement-agent resume r1a2b3c4d',
+  up: 'usage: implement-agent up\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset), in the foreground.',
+  actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
+  watch: 'usage: implement-agent watch [--run ID] [--task ID] [--type T] [--since SEQ|TIME|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL).\n\nexample: implement-agent watch --type CommandFinished --since start',
+  replay: 'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history] [--json]\n\nRebuilds projections from the log, running nothing.',
+  tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
+  report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`implement-agent ${version()}\n`);
+    return 0;
+  }
+  const helpFor = command === 'help' ? rest[0] : rest.includes('--help') || rest.includes('-h') ? command : undefined;
+  if (helpFor !== undefined && HELP[helpFor]) {
+    process.stdout.write(`${HELP[helpFor]}\n`);
+    return 0;
+  }
   switch (command) {
     case 'run': {
       const { values, positionals } = parse(rest, {
