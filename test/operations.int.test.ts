@@ -100,8 +100,8 @@ describe('watch, replay, tune, report', () => {
     try {
       const ref = (strategyId: string, i: number) => ({ commandId: `c${i}`, attempt: 0, patternId: 'port-in-use', strategyId, source: 'pattern' as const, durationMs: 5 });
       await rt.store.appendAll([
-        ...[1, 2, 3].map((i) => makeEvent('RecoveryResolved', { runId: 'tune', taskId: '1' }, ref('port-in-use/free-port', i))),
-        ...[4, 5, 6].map((i) => makeEvent('RecoveryFailed', { runId: 'tune', taskId: '1' }, { ...ref('port-in-use/wait-retry', i), reason: 'busy' })),
+        ...[1, 2, 3, 4, 5].map((i) => makeEvent('RecoveryResolved', { runId: 'tune', taskId: '1' }, ref('port-in-use/free-port', i))),
+        ...[6, 7, 8, 9, 10].map((i) => makeEvent('RecoveryFailed', { runId: 'tune', taskId: '1' }, { ...ref('port-in-use/wait-retry', i), reason: 'busy' })),
       ]);
     } finally {
       await rt.nc.close();

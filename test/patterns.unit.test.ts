@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { choosePatternRecovery, isLoop } from '../src/recovery/choose.ts';
 import { failureFingerprint } from '../src/recovery/fingerprint.ts';
-import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb, type PatternFile } from '../src/recovery/pattern-db.ts';
+import { MIN_ATTEMPTS, evidenced, reorderByStatistics } from '../src/recovery/tune.ts';
 import { fillPlaceholders } from '../src/recovery/placeholders.ts';
 import { initialRecoveryStats, type RecoveryStats } from '../src/projections/recovery-stats.ts';
 
@@ -111,5 +112,31 @@ describe('choosePatternRecovery', () => {
     const fp = failureFingerprint({ exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: mkdirFailure.stderrTail });
     expect(isLoop({ ...mkdirFailure, tried: [{ strategyId: 'llm/abc', fingerprint: fp }] }, 'llm/abc')).toBe(true);
     expect(isLoop({ ...mkdirFailure, tried: [{ strategyId: 'llm/abc', fingerprint: 'other' }] }, 'llm/abc')).toBe(false);
+  });
+});
+
+describe('tune: reordering needs evidence', () => {
+  const file = JSON.parse(readFileSync(DEFAULT_PATTERNS_FILE, 'utf8')) as PatternFile;
+  const stats = (entries: Record<string, [number, number]>): RecoveryStats => ({
+    strategies: Object.fromEntries(Object.entries(entries).map(([k, [successes, attempts]]) => [k, { successes, attempts }])),
+  });
+  const order = (f: PatternFile, id: string) => f.patterns.find((p) => p.id === id)!.strategies.map((s) => s.id);
+
+  it('changes nothing without recorded outcomes, whatever the declared priors say', () => {
+    expect(reorderByStatistics(file, initialRecoveryStats())).toEqual(file);
+    expect(evidenced(file, initialRecoveryStats())).toEqual([]);
+  });
+
+  it('moves only strategies with enough attempts, and keeps the safer first on equal evidence', () => {
+    const [first, second] = order(file, 'port-in-use');
+    const few = stats({ [`port-in-use/${first}`]: [0, MIN_ATTEMPTS - 1], [`port-in-use/${second}`]: [MIN_ATTEMPTS - 1, MIN_ATTEMPTS - 1] });
+    expect(order(reorderByStatistics(file, few), 'port-in-use')).toEqual(order(file, 'port-in-use'));
+    const enough = stats({ [`port-in-use/${first}`]: [0, MIN_ATTEMPTS], [`port-in-use/${second}`]: [MIN_ATTEMPTS, MIN_ATTEMPTS] });
+    expect(order(reorderByStatistics(file, enough), 'port-in-use').slice(0, 2)).toEqual([second, first]);
+    const risky = file.patterns.find((p) => p.id === 'port-in-use')!.strategies;
+    const equal = stats(Object.fromEntries(risky.map((s) => [`port-in-use/${s.id}`, [3, MIN_ATTEMPTS] as [number, number]])));
+    const rank = { low: 0, medium: 1, high: 2 } as const;
+    const reordered = reorderByStatistics(file, equal).patterns.find((p) => p.id === 'port-in-use')!.strategies;
+    expect(reordered.map((s) => rank[s.risk])).toEqual([...reordered.map((s) => rank[s.risk])].sort((a, b) => a - b));
   });
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { evolveRecoveryStats, initialRecoveryStats } from '../projections/recovery-stats.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
-import { collectFailures, compareDatabases, reorderByStatistics } from '../recovery/tune.ts';
+import { MIN_ATTEMPTS, collectFailures, compareDatabases, evidenced, reorderByStatistics } from '../recovery/tune.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 
@@ -39,6 +39,9 @@ export async function tuneCommand(flags: { patterns: string; apply?: boolean; js
     write(`new matches: ${report.gained.length}; changed pattern: ${report.changed.length}; gaps (neither matches): ${report.gaps.length}`);
     const reordered = reorderByStatistics(candidate.file, stats);
     const moves = reordered.patterns.filter((p, i) => p.strategies.map((s) => s.id).join() !== candidate.patterns[i]!.strategies.map((s) => s.id).join());
+    const known = evidenced(candidate.file, stats);
+    const attempts = (key: string) => `${stats.strategies[key]?.successes ?? 0}/${stats.strategies[key]?.attempts ?? 0}`;
+    write(`strategies with at least ${MIN_ATTEMPTS} recorded attempts: ${known.length ? known.map((k) => `${k} (${attempts(k)} resolved)`).join(', ') : `none: nothing to go on, the order stays as written`}`);
     write(`strategy order the statistics suggest: ${moves.length ? moves.map((p) => `${p.id}: ${p.strategies.map((s) => s.id).join(' > ')}`).join('; ') : 'unchanged'}`);
   }
   if (flags.apply) {

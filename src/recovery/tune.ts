@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../events/agent-events.ts';
-import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
+import type { RecoveryStats } from '../projections/recovery-stats.ts';
 import type { PatternDb, PatternFile } from './pattern-db.ts';
 
 export type RecordedFailure = {
@@ -84,13 +84,36 @@ export function compareDatabases(failures: readonly RecordedFailure[], current: 
   };
 }
 
-/** The candidate file with each pattern's strategies in the order the statistics suggest. */
+/** Recorded attempts a strategy needs before `tune` moves it: fewer is not evidence. */
+export const MIN_ATTEMPTS = 5;
+const RISK = { low: 0, medium: 1, high: 2 } as const;
+
+/** The strategies with enough recorded attempts to be reordered on, by `pattern/strategy` id. */
+export function evidenced(file: PatternFile, stats: RecoveryStats): string[] {
+  return file.patterns.flatMap((p) => p.strategies.map((s) => `${p.id}/${s.id}`)).filter((key) => (stats.strategies[key]?.attempts ?? 0) >= MIN_ATTEMPTS);
+}
+
+/**
+ * The candidate file with strategies reordered on recorded outcomes only: among the strategies of
+ * a pattern with at least MIN_ATTEMPTS attempts each, the higher observed success rate first, and
+ * on equal rates the less risky first; every other strategy keeps its place. Declared priors
+ * alone never move anything (they are what the order already says).
+ */
 export function reorderByStatistics(file: PatternFile, stats: RecoveryStats): PatternFile {
+  const enough = new Set(evidenced(file, stats));
   return {
     ...file,
-    patterns: file.patterns.map((p) => ({
-      ...p,
-      strategies: [...p.strategies].sort((a, b) => posterior(b.prior, stats.strategies[`${p.id}/${b.id}`]) - posterior(a.prior, stats.strategies[`${p.id}/${a.id}`])),
-    })),
+    patterns: file.patterns.map((p) => {
+      const movable = p.strategies.map((s, i) => ({ s, i })).filter(({ s }) => enough.has(`${p.id}/${s.id}`));
+      if (movable.length < 2) return p;
+      const rate = (id: string) => {
+        const st = stats.strategies[`${p.id}/${id}`]!;
+        return st.successes / st.attempts;
+      };
+      const sorted = [...movable].sort((a, b) => rate(b.s.id) - rate(a.s.id) || RISK[a.s.risk] - RISK[b.s.risk] || a.i - b.i);
+      const strategies = [...p.strategies];
+      movable.forEach(({ i }, k) => (strategies[i] = sorted[k]!.s));
+      return { ...p, strategies };
+    }),
   };
 }
