@@ -22,6 +22,7 @@ export class ProjectFiles {
   private readonly dirs = new Map<string, { mtimeMs: number; names: { name: string; dir: boolean }[] }>();
   private readonly files = new Map<string, { size: number; mtimeMs: number; file: ProjectFile }>();
   private walking: Promise<ProjectTree> | undefined;
+  /** Folders listed and files read so far: what incremental loading saves is counted here. */
   readonly counters = { listed: 0, read: 0 };
 
   constructor(
@@ -128,18 +129,24 @@ export function insideWorkdir(path: string): string | undefined {
  */
 export function renderTree(tree: ProjectTree, maxEntries: number): string {
   const shown = tree.entries.slice(0, maxEntries);
-  const shownSet = new Set(shown.map((e) => e.path));
+  const shownDirs = new Set(shown.filter((e) => e.dir).map((e) => e.path));
   const hidden = new Map<string, number>();
   for (const entry of tree.entries.slice(maxEntries)) {
-    const top = shown.filter((s) => s.dir && entry.path.startsWith(`${s.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
-    if (top) hidden.set(top.path, (hidden.get(top.path) ?? 0) + 1);
+    // The deepest folder on the entry's path that is shown holds it.
+    const parts = entry.path.split('/');
+    for (let n = parts.length - 1; n > 0; n--) {
+      const dir = parts.slice(0, n).join('/');
+      if (shownDirs.has(dir)) {
+        hidden.set(dir, (hidden.get(dir) ?? 0) + 1);
+        break;
+      }
+    }
   }
-  const lines = [...shownSet]
-    .sort()
-    .map((path) => {
-      const entry = shown.find((e) => e.path === path)!;
-      const more = hidden.get(path);
-      return `${path}${entry.dir ? '/' : ''}${more ? ` (${more}${tree.walkedAll ? '' : '+'} more not shown)` : ''}`;
+  const lines = [...shown]
+    .sort((a, b) => (a.path < b.path ? -1 : 1))
+    .map((e) => {
+      const more = hidden.get(e.path);
+      return `${e.path}${e.dir ? '/' : ''}${more ? ` (${more}${tree.walkedAll ? '' : '+'} more not shown)` : ''}`;
     });
   if (!tree.walkedAll) lines.push(`(the project has more than ${tree.total} files and folders; the first ${tree.total} were looked at)`);
   return lines.join('\n');
