@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from './errors.ts';
 import { ContinuePolicySchema } from './events/agent-events.ts';
+import { DEFAULT_RULES } from './exec/policy.ts';
+import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export const CONFIG_FILE = 'implement-agent.config.json';
 
@@ -70,7 +72,19 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
-    policy: z.object({ allow: z.array(z.string()).default([]) }).strict().prefault({}),
+    /** Deny-list rules (src/exec/policy.ts) this project allows; an unknown id is refused. */
+    policy: z
+      .object({
+        allow: z
+          .array(
+            z.string().refine((id) => DEFAULT_RULES.some((r) => r.id === id), {
+              error: (issue) => `unknown policy rule ${JSON.stringify(issue.input)}; known rules: ${DEFAULT_RULES.map((r) => r.id).join(', ')}`,
+            }),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     /**
      * Confinement of every command (bubblewrap): the filesystem read-only except the working
      * directory, `writable` folders and a per-project home; a private /tmp. `"auto"` as a string
@@ -100,6 +114,11 @@ export const ConfigSchema = z
     recovery: z
       .object({
         patternsFile: z.string().optional(),
+        /**
+         * Strategy effects that are off by default and allowed here: "installs-network",
+         * "kills-processes", "system" (see the README's recovery section).
+         */
+        allow: z.array(StrategyEffectSchema).default([]),
         patternAttemptsBeforeLlm: z.number().int().nonnegative().default(3),
         maxAttemptsPerTask: z.number().int().positive().default(6),
         /** Times the executor asks for recovery before giving up on an unanswered request. */

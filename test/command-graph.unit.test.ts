@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
 import { checkCommand } from '../src/exec/policy.ts';
 import { analyzeCommand } from '../src/exec/shell-analysis.ts';
+import { findMissingPath } from '../src/recovery/missing-path.ts';
 import { unionLength } from '../src/report/intervals.ts';
 
 const graph = (...commands: string[]) => buildCommandGraph(commands.map((command, i) => ({ id: `c${i + 1}`, command })));
@@ -28,6 +29,32 @@ describe('analyzeCommand', () => {
     expect(analyzeCommand('FOO=1 node build.js').reads).toEqual(['build.js']);
     expect(analyzeCommand('make all').opaque).toBe(true);
     expect(analyzeCommand('node -e "1"').opaque).toBe(true);
+  });
+
+  it('tells what a command creates (its folder must exist) from what it changes in place', () => {
+    expect(analyzeCommand('echo hi | tee logs/a.log && chmod +x run.sh')).toMatchObject({ creates: ['logs/a.log'], writes: ['logs/a.log', 'run.sh'] });
+    expect(analyzeCommand('tar -czf dist/site.tgz public')).toMatchObject({ creates: ['dist/site.tgz'], reads: ['public'], opaque: false });
+    expect(analyzeCommand('tar -xf site.tar -C www')).toMatchObject({ reads: ['site.tar'], into: ['www'], opaque: true });
+    expect(analyzeCommand('sort -o out/s.txt in.txt')).toMatchObject({ creates: ['out/s.txt'], reads: ['in.txt'] });
+    expect(analyzeCommand('gcc -O2 -o build/app main.c')).toMatchObject({ creates: ['build/app'], opaque: true });
+    expect(analyzeCommand('curl -fsSL --output=dl/x.tgz https://example.test/x.tgz')).toMatchObject({ creates: ['dl/x.tgz'] });
+    expect(analyzeCommand('dd if=a.img of=copies/b.img bs=1M')).toMatchObject({ reads: ['a.img'], creates: ['copies/b.img'] });
+    expect(analyzeCommand('git mv a.txt docs/a.txt')).toMatchObject({ reads: ['a.txt'], creates: ['docs/a.txt'] });
+    expect(analyzeCommand('python3 tools/gen.py --out x')).toMatchObject({ reads: ['tools/gen.py'], creates: [], opaque: true });
+    expect(analyzeCommand('python3 -c "print(1)"')).toMatchObject({ reads: [], opaque: true });
+  });
+});
+
+describe('findMissingPath', () => {
+  it('names the path the command creates or reads that the message says is missing', () => {
+    expect(findMissingPath('install -m 644 a.txt bin/sub/a.txt', "install: cannot create regular file 'bin/sub/a.txt': No such file or directory")).toEqual({ role: 'created', path: 'bin/sub/a.txt', folder: 'bin/sub' });
+    expect(findMissingPath('mv nothere dest/', "mv: cannot stat 'nothere': No such file or directory")).toEqual({ role: 'read', path: 'nothere' });
+    expect(findMissingPath('chmod +x run.sh', "chmod: cannot access 'run.sh': No such file or directory")).toEqual({ role: 'read', path: 'run.sh' });
+    // A file in the working directory itself: there is no folder to make.
+    expect(findMissingPath('echo x | tee ./out.txt', 'tee: ./out.txt: No such file or directory')).toBeUndefined();
+    // A path that only contains the created one as a part is not it.
+    expect(findMissingPath('echo x > out/a', 'bash: line 1: xout/a: No such file or directory')).toBeUndefined();
+    expect(findMissingPath('cd web && echo x > out/a', 'bash: line 1: out/a: No such file or directory')).toBeUndefined();
   });
 });
 

@@ -88,7 +88,7 @@ describe('watch, replay, tune, report', () => {
     expect((await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir)).result.exitCode).toBe(0);
     const db = JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')) as { patterns: { id: string }[] };
     const weakened = join(dir, 'weak.json');
-    await writeFile(weakened, JSON.stringify({ ...db, patterns: db.patterns.filter((p) => p.id !== 'mkdir-missing-parent') }));
+    await writeFile(weakened, JSON.stringify({ ...db, patterns: db.patterns.filter((p) => p.id !== 'mkdir-missing-parent' && p.id !== 'missing-output-folder') }));
     const out = await cli(['tune', '--patterns', weakened], dir);
     expect(out.exitCode, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/mkdir deep\/er\/still.*mkdir-missing-parent +- +fixed by mkdir-missing-parent\/mkdir-p/);

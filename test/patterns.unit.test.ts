@@ -9,7 +9,7 @@ import { fillPlaceholders } from '../src/recovery/placeholders.ts';
 import { initialRecoveryStats, type RecoveryStats } from '../src/projections/recovery-stats.ts';
 
 const db = PatternDb.parse(JSON.parse(readFileSync(DEFAULT_PATTERNS_FILE, 'utf8')), DEFAULT_PATTERNS_FILE);
-const options = { allow: [], patternAttemptsBeforeLlm: 3 };
+const options = { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 };
 
 function request(over: Partial<RecoverRequest>): RecoverRequest {
   return { runId: 'r', taskId: '1', workdir: '/w', commandId: 'c1', command: 'x', exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: '', attempt: 0, tried: [], llm: 'offline', ...over };
@@ -67,10 +67,45 @@ describe('choosePatternRecovery', () => {
   it('never installs a package named after an import, and never creates a folder a command reads from', () => {
     const missingModule = request({ command: `python3 -c 'import nosuchmodule'`, stderrTail: "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nModuleNotFoundError: No module named 'nosuchmodule'\n" });
     const r1 = choosePatternRecovery(missingModule, db, initialRecoveryStats(), options);
-    expect(r1).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^python-missing-module: .*nothing is installed automatically/) });
+    expect(r1).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^python-missing-module: .*none is installed by guess.*`pip install nosuchmodule`/) });
     const missingDir = request({ command: 'cd frontend && ls', stderrTail: 'bash: line 1: cd: frontend: No such file or directory\n' });
     const r2 = choosePatternRecovery(missingDir, db, initialRecoveryStats(), options);
     expect(r2).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^cd-missing-dir: .*an input is missing/) });
+    const readsMissing = request({ command: 'tar -czf site.tgz public', stderrTail: 'tar: public: Cannot stat: No such file or directory\n' });
+    expect(choosePatternRecovery(readsMissing, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^missing-input: the command reads public/) });
+  });
+
+  it('creates the folder of a path the command creates, for any tool the shell analysis reads', () => {
+    const r = choosePatternRecovery(request({ command: 'sort -o reports/sorted.txt in.txt', stderrTail: 'sort: open failed: reports/sorted.txt: No such file or directory\n' }), db, initialRecoveryStats(), options);
+    expect(r).toMatchObject({ reply: { patternId: 'missing-output-folder', commands: ['mkdir -p reports'], retry: true } });
+    const into = choosePatternRecovery(request({ command: 'tar -xf a.tar -C dest/www', stderrTail: 'tar: dest/www: Cannot open: No such file or directory\n' }), db, initialRecoveryStats(), options);
+    expect(into).toMatchObject({ reply: { patternId: 'missing-output-folder', commands: ['mkdir -p dest/www'] } });
+    // After a cd the relative path is not ours to create.
+    const moved = choosePatternRecovery(request({ command: 'cd app && sort -o reports/s.txt in.txt', stderrTail: 'sort: open failed: reports/s.txt: No such file or directory\n' }), db, initialRecoveryStats(), options);
+    expect(moved).toMatchObject({ kind: 'llm' });
+  });
+
+  it('offers network installs and killing processes only when recovery.allow lists them, and says how', () => {
+    const missing = request({ command: `node -e "require('left-pad')"`, stderrTail: "Error: Cannot find module 'left-pad'\nRequire stack:\n- /w/[eval]\n" });
+    const first = choosePatternRecovery(missing, db, initialRecoveryStats(), options);
+    expect(first).toMatchObject({ reply: { strategyId: 'node-missing-package/install-declared-offline', commands: [`grep -q '"left-pad"' package.json`, 'npm install --offline --no-audit --no-fund'] } });
+    const tried = [{ strategyId: 'node-missing-package/install-declared-offline', fingerprint: 'f' }];
+    const refused = choosePatternRecovery({ ...missing, tried }, db, initialRecoveryStats(), options);
+    expect(refused).toMatchObject({ kind: 'llm', why: expect.stringContaining('recovery.allow: ["installs-network"]') });
+    expect(refused).toMatchObject({ why: expect.stringContaining('`npm install left-pad`') });
+    const allowed = choosePatternRecovery({ ...missing, tried }, db, initialRecoveryStats(), { ...options, allowEffects: ['installs-network'] });
+    expect(allowed).toMatchObject({ reply: { strategyId: 'node-missing-package/install-declared', commands: [`grep -q '"left-pad"' package.json`, 'npm install --no-audit --no-fund'] } });
+  });
+
+  it('declares the effects of every strategy; none installs a name read from the output', () => {
+    for (const p of db.patterns) {
+      for (const s of p.strategies) {
+        const installs = s.commands.some((c) => /\b(npm|pip3?|yarn|pnpm) (install|add|i)\b/.test(c) || /\bapt(-get)? install\b/.test(c));
+        if (installs) expect(s.effects.some((e) => e.startsWith('installs-') || e === 'system'), `${p.id}/${s.id}`).toBe(true);
+        if (s.commands.some((c) => /\b(fuser -k|kill|pkill)\b/.test(c))) expect(s.effects, `${p.id}/${s.id}`).toContain('kills-processes');
+        for (const c of s.commands) expect(c, `${p.id}/${s.id}`).not.toMatch(/\b(npm|pip3?) install\b[^&|;]*\{(module|command)/);
+      }
+    }
   });
 
   it('says benign when the failure means the work is done', () => {
@@ -80,17 +115,19 @@ describe('choosePatternRecovery', () => {
 
   it('orders strategies by posterior: a strategy that keeps failing here sinks', () => {
     const portFailure = request({ command: 'node server.js', stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n' });
-    const fresh = choosePatternRecovery(portFailure, db, initialRecoveryStats(), { ...options, allow: [] });
-    expect(fresh).toMatchObject({ reply: { strategyId: 'port-in-use/free-port' } });
+    const killing = { ...options, allowEffects: ['kills-processes' as const] };
+    expect(choosePatternRecovery(portFailure, db, initialRecoveryStats(), options)).toMatchObject({ reply: { strategyId: 'port-in-use/wait-retry' } });
+    expect(choosePatternRecovery(portFailure, db, initialRecoveryStats(), killing)).toMatchObject({ reply: { strategyId: 'port-in-use/free-port' } });
     const stats: RecoveryStats = { strategies: { 'port-in-use/free-port': { attempts: 5, successes: 0 }, 'port-in-use/wait-retry': { attempts: 3, successes: 3 } } };
-    expect(choosePatternRecovery(portFailure, db, stats, options)).toMatchObject({ reply: { strategyId: 'port-in-use/wait-retry', source: 'learned' } });
+    expect(choosePatternRecovery(portFailure, db, stats, killing)).toMatchObject({ reply: { strategyId: 'port-in-use/wait-retry', source: 'learned' } });
   });
 
   it('passes over tried strategies and privileged ones the policy denies, then goes to the LLM', () => {
     const pip = request({ command: 'python3 -m pip install x', stderrTail: '/usr/bin/python3: No module named pip\n' });
     const tried = [{ strategyId: 'pip-missing/ensurepip', fingerprint: 'f' }];
     expect(choosePatternRecovery({ ...pip, tried }, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm' });
-    expect(choosePatternRecovery({ ...pip, tried }, db, initialRecoveryStats(), { ...options, allow: ['system-packages'] })).toMatchObject({
+    expect(choosePatternRecovery({ ...pip, tried }, db, initialRecoveryStats(), { ...options, allow: ['system-packages'] })).toMatchObject({ kind: 'llm' });
+    expect(choosePatternRecovery({ ...pip, tried }, db, initialRecoveryStats(), { allow: ['system-packages'], allowEffects: ['system', 'installs-network'], patternAttemptsBeforeLlm: 3 })).toMatchObject({
       reply: { strategyId: 'pip-missing/apt-pip', commands: ['apt-get install -y python3-pip'] },
     });
   });
@@ -105,7 +142,7 @@ describe('choosePatternRecovery', () => {
 
   it('goes to the LLM after the configured number of failed pattern attempts', () => {
     const tried = [1, 2, 3].map((i) => ({ strategyId: `other-${i}/s`, fingerprint: 'f' }));
-    expect(choosePatternRecovery({ ...mkdirFailure, tried }, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm', why: '3 pattern strategies failed' });
+    expect(choosePatternRecovery({ ...mkdirFailure, tried }, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm', why: expect.stringMatching(/^mkdir-missing-parent: .*; 3 pattern strategies failed$/) });
   });
 
   it('detects a loop: the same fix met by the same failure', () => {

@@ -69,7 +69,7 @@ describe('recovery through the actors', () => {
     expect(of(events, 'RecoveryResolved').map((e) => [e.taskId, e.data.strategyId])).toEqual([
       ['1', 'mkdir-missing-parent/mkdir-p'],
       ['2', 'script-not-executable/chmod-x'],
-      ['3', 'crlf-bad-interpreter/strip-cr'],
+      ['3', 'missing-interpreter/strip-cr'],
       ['4', 'npm-missing-test-script/node-test-runner'],
       ['5', 'mkdir-exists/benign'],
     ]);

@@ -4,6 +4,13 @@ import { parse, type ParseEntry } from 'shell-quote';
 export type CommandEffects = {
   reads: string[];
   writes: string[];
+  /**
+   * Of the writes, the paths the command makes anew (so their folder must already exist), and the
+   * folders it writes into that must exist themselves (`tar -C dir`). What recovery reads to tell
+   * a missing output folder from a missing input.
+   */
+  creates: string[];
+  into: string[];
   /** Changes the environment for later commands (cd, export, installs, git checkout...). */
   barrier: boolean;
   /** Some part of the line does things we cannot see (an unknown program): order it fully. */
@@ -30,19 +37,87 @@ const ENV_SUBCOMMANDS: Record<string, Set<string>> = {
 };
 
 /** Programs whose file effects we understand: which arguments they read and write. */
-type Reader = (operands: string[], raw: string[]) => { reads: string[]; writes: string[] } | undefined;
-const lastIsTarget: Reader = (args) => ({ reads: args.slice(0, -1), writes: args.slice(-1) });
+type Known = { reads: string[]; writes: string[]; creates?: string[]; into?: string[]; opaque?: boolean };
+type Reader = (operands: string[], raw: string[]) => Known | undefined;
+const lastIsTarget: Reader = (args) => ({ reads: args.slice(0, -1), writes: args.slice(-1), creates: args.slice(-1) });
+const allCreated: Reader = (args) => ({ reads: [], writes: args, creates: args });
 const allWritten: Reader = (args) => ({ reads: [], writes: args });
 const allRead: Reader = (args) => ({ reads: args, writes: [] });
+
+/** The value of an option written `-o v`, `-ov`, `--out v` or `--out=v`. */
+function optionValue(raw: string[], short: string[], long: string[] = []): string | undefined {
+  for (let i = 0; i < raw.length; i++) {
+    const a = raw[i]!;
+    if (short.includes(a) || long.includes(a)) return raw[i + 1];
+    const eq = long.find((l) => a.startsWith(`${l}=`));
+    if (eq) return a.slice(eq.length + 1);
+    const joined = short.find((s) => s.length === 2 && a.startsWith(s) && a.length > 2 && !a.startsWith('--'));
+    if (joined) return a.slice(2);
+  }
+  return undefined;
+}
+const list = (v: string | undefined) => (v === undefined ? [] : [v]);
+
+/** tar: the archive is created with -c and read with -x/-t; what -x writes is unknown. */
+const tar: Reader = (_operands, raw) => {
+  const first = raw[0] ?? '';
+  const bundle = first.startsWith('--') ? '' : first.replace(/^-/, '');
+  const mode = /c/.test(bundle) || raw.includes('--create') ? 'c' : /[xt]/.test(bundle) || raw.includes('--extract') ? 'x' : undefined;
+  // With bundled letters (`czf out.tgz`) the archive is the word after the bundle.
+  const archive = optionValue(raw, ['-f'], ['--file']) ?? (/f$/.test(bundle) ? raw[1] : undefined);
+  if (!mode || !archive) return undefined;
+  const into = optionValue(raw, ['-C'], ['--directory']);
+  if (mode === 'c') {
+    const skip = new Set([first, archive, ...list(into), '-C', '--directory', '-f', '--file']);
+    return { reads: into ? [] : raw.filter((a) => !a.startsWith('-') && !skip.has(a)), writes: [archive], creates: [archive], opaque: !!into };
+  }
+  return { reads: [archive], writes: list(into), into: list(into), opaque: true };
+};
+/** A tool that creates the value of an output option and does things we do not follow. */
+const outputOption =
+  (short: string[], long: string[] = []): Reader =>
+  (_operands, raw) => {
+    const out = optionValue(raw, short, long);
+    return out ? { reads: [], writes: [out], creates: [out], opaque: true } : undefined;
+  };
+/** An interpreter running a script file: it reads the script; what the script does is unknown. */
+const interpreter: Reader = (operands, raw) => (raw[0] && !raw[0].startsWith('-') && operands[0] ? { reads: [operands[0]], writes: [], opaque: true } : undefined);
+const compiler = outputOption(['-o']);
+
 const KNOWN: Record<string, Reader> = {
-  mkdir: allWritten,
-  touch: allWritten,
+  mkdir: allCreated,
+  touch: allCreated,
   rm: allWritten,
   rmdir: allWritten,
   chmod: (args) => ({ reads: [], writes: args.slice(1) }),
   cp: lastIsTarget,
   ln: lastIsTarget,
-  mv: (args) => ({ reads: [], writes: args }),
+  install: lastIsTarget,
+  mv: (args) => ({ reads: [], writes: args, creates: args.slice(-1) }),
+  tar,
+  zip: (operands) => (operands.length ? { reads: operands.slice(1), writes: operands.slice(0, 1), creates: operands.slice(0, 1) } : undefined),
+  sort: (operands, raw) => {
+    const out = optionValue(raw, ['-o'], ['--output']);
+    return { reads: operands.filter((o) => o !== out), writes: list(out), creates: list(out) };
+  },
+  dd: (operands) => {
+    const value = (key: string) => list(operands.find((o) => o.startsWith(`${key}=`))?.slice(key.length + 1));
+    return { reads: value('if'), writes: value('of'), creates: value('of') };
+  },
+  gcc: compiler,
+  cc: compiler,
+  'g++': compiler,
+  clang: compiler,
+  curl: outputOption(['-o'], ['--output']),
+  wget: outputOption(['-O'], ['--output-document']),
+  openssl: outputOption(['-out']),
+  'ssh-keygen': outputOption(['-f']),
+  sqlite3: (operands) => (operands[0] ? { reads: [], writes: [operands[0]], creates: [operands[0]], opaque: true } : undefined),
+  git: (operands) => (operands[0] === 'mv' && operands.length >= 3 ? { reads: operands.slice(1, -1), writes: operands.slice(1), creates: operands.slice(-1), opaque: true } : undefined),
+  python: interpreter,
+  python3: interpreter,
+  bash: interpreter,
+  sh: interpreter,
   cat: allRead,
   head: allRead,
   tail: allRead,
@@ -60,7 +135,7 @@ const KNOWN: Record<string, Reader> = {
   false: () => ({ reads: [], writes: [] }),
   sleep: () => ({ reads: [], writes: [] }),
   pwd: () => ({ reads: [], writes: [] }),
-  tee: allWritten,
+  tee: allCreated,
   sed: (args) => (args.some((a) => a === '-i' || a.startsWith('-i')) ? { reads: [], writes: args.slice(1) } : { reads: args.slice(1), writes: [] }),
   // node runs a script file it reads; inline code (-e/-p) or flags we do not know are opaque.
   node: (operands, raw) => (raw.some((a) => a.startsWith('-')) ? undefined : { reads: operands.slice(0, 1), writes: [] }),
@@ -71,7 +146,7 @@ const KNOWN: Record<string, Reader> = {
  * says what it reads, writes, and whether it is a barrier. Anything not understood is opaque.
  */
 export function analyzeCommand(line: string): CommandEffects {
-  const effects: CommandEffects = { reads: [], writes: [], barrier: false, opaque: false, notes: [], programs: [] };
+  const effects: CommandEffects = { reads: [], writes: [], creates: [], into: [], barrier: false, opaque: false, notes: [], programs: [] };
   const { text, heredoc } = stripHeredocBodies(line);
   let tokens: ParseEntry[];
   try {
@@ -113,12 +188,17 @@ export function analyzeCommand(line: string): CommandEffects {
     if (typeof target !== 'string') continue;
     i++;
     if (op === '>&' || op === '<&') continue; // fd duplication: 2>&1
-    if (WRITE_REDIRECTS.has(op)) effects.writes.push(target);
+    if (WRITE_REDIRECTS.has(op)) {
+      effects.writes.push(target);
+      effects.creates.push(target);
+    }
     else if (op === '<') effects.reads.push(target);
   }
   flush();
   effects.reads = effects.reads.filter(isPathLike);
   effects.writes = effects.writes.filter(isPathLike);
+  effects.creates = effects.creates.filter(isPathLike);
+  effects.into = effects.into.filter(isPathLike);
   return effects;
 }
 
@@ -143,13 +223,15 @@ function readSimpleCommand(words: string[], effects: CommandEffects) {
   const reader = KNOWN[program];
   const operands = args.filter((a) => !a.startsWith('-'));
   const known = reader?.(program === 'chmod' ? args.filter((a) => !a.startsWith('-') || /^-[rwx]/.test(a)) : operands, args);
-  if (!known) {
+  if (!known || known.opaque) {
     effects.opaque = true;
     effects.notes.push(`${program} has effects we cannot see`);
-    return;
   }
+  if (!known) return;
   effects.reads.push(...known.reads);
   effects.writes.push(...known.writes);
+  effects.creates.push(...(known.creates ?? []));
+  effects.into.push(...(known.into ?? []));
 }
 
 function isPathLike(word: string): boolean {

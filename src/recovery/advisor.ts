@@ -47,6 +47,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {
     const choice = rt.config.optimizations.errorPatterns
       ? choosePatternRecovery(request, db, stats.state(), {
           allow: rt.config.policy.allow,
+          allowEffects: rt.config.recovery.allow,
           patternAttemptsBeforeLlm: rt.config.recovery.patternAttemptsBeforeLlm,
         })
       : ({ kind: 'llm', why: 'error patterns are turned off' } as const);

@@ -1,11 +1,18 @@
 import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
 import { checkCommand } from '../exec/policy.ts';
 import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
+import { STRATEGY_EFFECTS, forbiddenEffects, type StrategyEffect } from './effects.ts';
 import { failureFingerprint } from './fingerprint.ts';
 import type { Match, PatternDb, Strategy } from './pattern-db.ts';
-import { fillPlaceholders } from './placeholders.ts';
+import { fillPlaceholders, fillText } from './placeholders.ts';
 
-export type ChooseOptions = { allow: readonly string[]; patternAttemptsBeforeLlm: number };
+export type ChooseOptions = {
+  /** Policy rules the configuration allows (policy.allow). */
+  allow: readonly string[];
+  /** Strategy effects the configuration allows beyond the default ones (recovery.allow). */
+  allowEffects: readonly StrategyEffect[];
+  patternAttemptsBeforeLlm: number;
+};
 
 /** The pattern stage's verdict: a reply, or "ask the LLM" with what the patterns could say. */
 export type Choice = { kind: 'reply'; reply: RecoverReply } | { kind: 'llm'; why: string };
@@ -25,6 +32,8 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
   });
   const tried = new Set(request.tried.map((t) => t.strategyId));
   const patternAttempts = request.tried.filter((t) => !t.strategyId.startsWith('llm/')).length;
+  const blocked: string[] = [];
+  let passedOver: Match | undefined;
 
   for (const match of matches) {
     if (match.pattern.kind === 'benign') {
@@ -32,16 +41,24 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
       if (!tried.has(strategyId)) return { kind: 'reply', reply: { decision: 'benign', patternId: match.pattern.id, strategyId } };
       continue;
     }
-    if (match.pattern.kind === 'escalate') return { kind: 'llm', why: `${match.pattern.id}: ${match.pattern.description}` };
+    // A fix passed over because it is not allowed says more than a later, generic escalation
+    // (the user can allow it); a fix that was tried and failed does not.
+    if (match.pattern.kind === 'escalate') return { kind: 'llm', why: passedOver && blocked.length ? explain(passedOver, blocked, matches) : diagnose(match) };
     if (patternAttempts >= options.patternAttemptsBeforeLlm) {
-      return { kind: 'llm', why: `${patternAttempts} pattern strategies failed` };
+      return { kind: 'llm', why: `${diagnose(match)}; ${patternAttempts} pattern strategies failed` };
     }
     const ranked = [...match.pattern.strategies].sort(
       (a, b) => posterior(b.prior, stats.strategies[`${match.pattern.id}/${b.id}`]) - posterior(a.prior, stats.strategies[`${match.pattern.id}/${a.id}`]),
     );
+    passedOver ??= match;
     for (const strategy of ranked) {
       const strategyId = `${match.pattern.id}/${strategy.id}`;
       if (tried.has(strategyId)) continue;
+      const forbidden = forbiddenEffects(strategy.effects, options.allowEffects);
+      if (forbidden.length) {
+        blocked.push(`${strategyId} ${forbidden.map((e) => STRATEGY_EFFECTS[e]).join(' and ')} (allow it with recovery.allow: ${JSON.stringify(forbidden)})`);
+        continue;
+      }
       const commands = strategyCommands(strategy, match, request.command);
       if (!commands || commands.some((c) => !checkCommand(c, options.allow).allowed)) continue;
       return {
@@ -53,13 +70,26 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
           source: stats.strategies[strategyId] ? 'learned' : 'pattern',
           commands,
           retry: strategy.retry && !strategy.rewrite,
-          diagnosis: match.pattern.description,
+          diagnosis: fillText(match.pattern.description, match.captures),
         },
       };
     }
   }
   const last = (request.stderrTail || request.stdoutTail).trim().split('\n').at(-1) ?? '';
-  return { kind: 'llm', why: matches.length ? `the strategies of ${matches.map((m) => m.pattern.id).join(', ')} are exhausted or not allowed` : `no error pattern matches "${last.slice(0, 200)}"` };
+  if (!matches[0]) return { kind: 'llm', why: `no error pattern matches "${last.slice(0, 200)}"` };
+  return { kind: 'llm', why: explain(passedOver ?? matches[0], blocked, matches) };
+}
+
+function explain(match: Match, blocked: readonly string[], matches: readonly Match[]): string {
+  const fixes = matches.filter((m) => m.pattern.kind === 'fix').map((m) => m.pattern.id);
+  return `${diagnose(match)}; ${blocked.length ? `not tried: ${blocked.join('; ')}` : `the strategies of ${fixes.join(', ')} are exhausted`}`;
+}
+
+/** The pattern's one-line diagnosis with its captures, and what a person could run. */
+function diagnose(match: Match): string {
+  const text = `${match.pattern.id}: ${fillText(match.pattern.description, match.captures)}`;
+  const suggestion = match.pattern.suggest === undefined ? undefined : fillPlaceholders(match.pattern.suggest, match.captures);
+  return suggestion ? `${text} (to fix it by hand: \`${suggestion}\`)` : text;
 }
 
 /** The fix commands, then the rewritten original command when the strategy rewrites it. */

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
+import { StrategyEffectSchema } from './effects.ts';
+import { findMissingPath, type MissingPath } from './missing-path.ts';
 
 export const StrategySchema = z
   .object({
@@ -8,6 +10,8 @@ export const StrategySchema = z
     /** Declared probability of success: the prior the observed statistics start from. */
     prior: z.number().min(0).max(1),
     risk: z.enum(['low', 'medium', 'high']),
+    /** What the fix does beyond the command itself; [] when it only changes how the command runs. */
+    effects: z.array(StrategyEffectSchema),
     /** Run the original command again after the fix. */
     retry: z.boolean(),
     commands: z.array(z.string()),
@@ -32,7 +36,10 @@ export const PatternSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9-]+$/),
     kind: z.enum(['fix', 'benign', 'escalate']),
+    /** The one-line diagnosis; `{name}` is filled from the captures. */
     description: z.string(),
+    /** What a person could run when no allowed strategy fixes it (shown in the reason). */
+    suggest: z.string().optional(),
     match: z
       .object({
         stderr: z.string().optional(),
@@ -42,6 +49,11 @@ export const PatternSchema = z
         command: z.string().optional(),
         exitCodes: z.array(z.number().int()).optional(),
         timedOut: z.boolean().optional(),
+        /**
+         * The output names a path the command itself creates (`created`: captures `file` and
+         * `dir`, the folder to make) or reads (`read`: captures `file`), per the shell analysis.
+         */
+        path: z.enum(['created', 'read']).optional(),
       })
       .strict(),
     strategies: z.array(StrategySchema),
@@ -82,12 +94,21 @@ export class PatternDb {
   match(failure: Failure): Match[] {
     const output = `${failure.stdout}\n${failure.stderr}`;
     const matches: Match[] = [];
+    // The shell analysis runs once, and only if a pattern asks about paths.
+    let missing: { found: MissingPath | undefined } | undefined;
     for (const c of this.compiled) {
       const m = c.pattern.match;
       if (m.timedOut !== undefined && m.timedOut !== failure.timedOut) continue;
       if (m.exitCodes && (failure.exitCode === null || !m.exitCodes.includes(failure.exitCode))) continue;
       if (c.notOutput?.test(output)) continue;
       const captures: Record<string, string> = {};
+      if (m.path) {
+        missing ??= { found: findMissingPath(failure.command, output) };
+        const found = missing.found;
+        if (found?.role !== m.path) continue;
+        captures.file = found.path;
+        if (found.role === 'created') captures.dir = found.folder;
+      }
       const tests: [RegExp | undefined, string][] = [
         [c.stderr, failure.stderr],
         [c.stdout, failure.stdout],

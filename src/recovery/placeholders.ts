@@ -22,11 +22,28 @@ const TRANSFORMS: Record<string, (value: string, arg?: string) => string> = {
     return PY_PACKAGES[root] ?? root;
   },
   or: (v, fallback) => (v === '' ? (fallback ?? '') : v),
+  /** `pkg/sub/mod.py` -> `pkg.sub.mod`: a file run as the module it is. */
+  pymodule: (v) => v.replace(/^\.\//, '').replace(/\.py$/, '').replaceAll('/', '.'),
 };
 
 /** Single-quotes a value for bash: captures come from tool output and are never trusted. */
 export function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+const PLACEHOLDER = /\{([a-z]+)(?:\|([a-z]+)(?::([^}]*))?)?\}/g;
+
+function transformed(captures: Record<string, string>, name: string, transform?: string, arg?: string): string {
+  const value = captures[name] ?? '';
+  if (!transform) return value;
+  const fn = TRANSFORMS[transform];
+  if (!fn) throw new Error(`unknown placeholder transform "${transform}"`);
+  return fn(value, arg);
+}
+
+/** Fills placeholders in prose (a diagnosis): unquoted, and a missing value stays as written. */
+export function fillText(template: string, captures: Record<string, string>): string {
+  return template.replace(PLACEHOLDER, (whole, name: string, transform?: string, arg?: string) => transformed(captures, name, transform, arg) || whole);
 }
 
 /**
@@ -35,13 +52,8 @@ export function shellQuote(value: string): string {
  */
 export function fillPlaceholders(template: string, captures: Record<string, string>): string | undefined {
   let missing = false;
-  const filled = template.replace(/\{([a-z]+)(?:\|([a-z]+)(?::([^}]*))?)?\}/g, (_, name: string, transform?: string, arg?: string) => {
-    let value = captures[name] ?? '';
-    if (transform) {
-      const fn = TRANSFORMS[transform];
-      if (!fn) throw new Error(`unknown placeholder transform "${transform}"`);
-      value = fn(value, arg);
-    }
+  const filled = template.replace(PLACEHOLDER, (_, name: string, transform?: string, arg?: string) => {
+    const value = transformed(captures, name, transform, arg);
     if (value === '') missing = true;
     return shellQuote(value);
   });
