@@ -45,6 +45,8 @@ export const ConfigSchema = z
         tailChars: z.number().int().positive().default(4000),
         keepBytes: z.number().int().positive().default(4 * 1024 * 1024),
         heartbeatMs: z.number().int().positive().default(5000),
+        /** After a Ctrl-C, how long commands in flight may take to finish before they are stopped. */
+        interruptGraceMs: z.number().int().nonnegative().default(30_000),
       })
       .strict()
       .prefault({}),

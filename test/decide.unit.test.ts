@@ -93,10 +93,12 @@ describe('coordinator decide', () => {
     expect(given([], { issued: ['plan:1:g0'] })).toEqual([]);
   });
 
-  it('issues nothing while the run is interrupted, and after a resume reissues the cut-short execution in the new generation', () => {
+  it('issues nothing but ticks while the run is interrupted, and after a resume reissues the cut-short execution in the new generation', () => {
     const interrupted = makeEvent('RunInterrupted', { runId }, { reason: 'user' });
     const executing = [planned('1'), makeEvent('CommandStarted', { runId, taskId: '1' }, { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' })];
     expect(given([...executing, interrupted], { issued: ['plan:1:g0', 'exec:1:g0'] })).toEqual([]);
+    // A task that finishes after the interruption is ticked; nothing else is issued.
+    expect(kinds(given([...executing, interrupted, completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['tick:1']);
     const resumed = given([...executing, interrupted, makeEvent('RunResumed', { runId }, { generation: 1 })]);
     expect(resumed).toEqual([expect.objectContaining({ kind: 'execute', taskId: '1', generation: 1 })]);
   });

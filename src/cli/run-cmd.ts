@@ -5,13 +5,16 @@ import { loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { makeEvent, type ContinuePolicy, type StoredEvent } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
+import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
+import { tickTask } from '../spec/tasks-writer.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
 import { startFromLog } from '../actors/resume-run.ts';
 import { submitRun } from '../actors/submit-run.ts';
 import type { Runtime } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
 import { withRuntime } from './nats-session.ts';
+import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
 
 export type RunFlags = {
@@ -72,32 +75,83 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 /**
  * Submits (or resubmits) a run to the actors, hosting those no process answers for, prints its
  * events as they are recorded, and returns the exit code.
+ *
+ * Ctrl-C, when this process drives the run: the first records RunInterrupted (nothing new
+ * starts), lets the tasks in flight finish within `execution.interruptGraceMs` while a countdown
+ * says what is still running, waits for the finished tasks' ticks, and exits 130; a second Ctrl-C
+ * (or the end of the grace period) stops the commands at once.
  */
 async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string): Promise<number> {
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
   const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
-  const interrupt = new AbortController();
-  process.once('SIGINT', () => {
-    interrupt.abort();
-    // The first Ctrl-C lets the commands in flight finish; a second one stops them at once.
-    process.once('SIGINT', () => process.exit(130));
-    if (hosted?.names.includes('executor')) process.stderr.write('interrupting: commands in flight finish first (Ctrl-C again to stop them now)\n');
-  });
+  const drivesRun = hosted?.names.includes('coordinator') === true;
+  const inFlight = new InFlight();
+  const stopWatching = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  let interrupted = false;
+  let stoppedCommands = false;
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+
+  const onEvent = (event: StoredEvent) => {
+    inFlight.see(event);
+    print(event);
+    if (interrupted && inFlight.size === 0) stopWatching.abort();
+  };
+  const stopNow = (why: string) => {
+    stoppedCommands = true;
+    say(`${why}: stopping ${inFlight.size} task(s) in flight now`);
+    killAllCommandGroups();
+    stopWatching.abort();
+  };
+  const interrupt = async () => {
+    // This process runs the run: record that the user stopped it, so that no actor started
+    // later picks its work up until it is resumed on purpose.
+    await rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: `${start.runId}:RunInterrupted:${Date.now()}` }, { reason: 'interrupted by the user (SIGINT)' }));
+    if (inFlight.size === 0) return stopWatching.abort();
+    const graceMs = rt.config.execution.interruptGraceMs;
+    const deadline = Date.now() + graceMs;
+    const countdown = () => {
+      const running = inFlight.list().map((t) => `${t.taskId} (\`${t.command.slice(0, 60)}\`, ${Math.round((Date.now() - t.since) / 1000)}s)`);
+      say(`interrupted: waiting for ${running.join(', ')} to finish; ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))}s left (Ctrl-C again to stop now)`);
+    };
+    countdown();
+    timers.push(setInterval(countdown, 5000), setTimeout(() => stopNow(`the ${Math.round(graceMs / 1000)}s grace period is over`), graceMs));
+  };
+  const onSigint = () => {
+    if (interrupted) return stopNow('Ctrl-C again');
+    interrupted = true;
+    if (!drivesRun) return stopWatching.abort();
+    interrupt().catch((error: unknown) => {
+      say(`could not record the interruption: ${(error as Error).message}`);
+      stopWatching.abort();
+    });
+  };
+  process.on('SIGINT', onSigint);
   try {
-    const status = await submitRun(rt, start, print, interrupt.signal, itemId);
+    const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
     if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
-    if (!hosted?.names.includes('coordinator')) {
-      process.stderr.write(`stopped watching; run ${start.runId} goes on in the actors that are up\n`);
+    if (!drivesRun) {
+      say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
       return 130;
     }
-    // This process was running the run: record that the user stopped it, so that no actor
-    // started later picks its work up until it is resumed on purpose.
-    await rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: `${start.runId}:RunInterrupted:${Date.now()}` }, { reason: 'interrupted by the user (SIGINT)' }));
-    process.stderr.write(`interrupted; continue it with: implement-agent resume ${start.runId}\n`);
+    if (!stoppedCommands) await waitForTicks(start, inFlight.completed, 5000);
+    say(`interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`);
     return 130;
   } finally {
+    process.off('SIGINT', onSigint);
+    for (const t of timers) clearTimeout(t);
     await hosted?.stop();
+  }
+}
+
+/** The coordinator ticks finished tasks in the file: wait (bounded) until their boxes show it. */
+async function waitForTicks(start: StartRun, completed: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await readFile(start.tasksFile, 'utf8').catch(() => '');
+    if (completed.every((id) => tickTask(text, id, start.tasks.find((t) => t.id === id)?.line) === text)) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

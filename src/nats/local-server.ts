@@ -45,7 +45,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts nats-server with `configFile` on free loopback ports and the given store, and resolves
- * once JetStream answers its health check. The server dies with this process (execa cleanup).
+ * once JetStream answers its health check. It runs in a process group of its own, so a Ctrl-C in
+ * the terminal (SIGINT to the whole foreground group) reaches only this process, which can then
+ * record the interruption and stop the server itself; it is stopped when this process exits.
  */
 export async function startLocalNats(options: {
   configFile: string;
@@ -61,8 +63,12 @@ export async function startLocalNats(options: {
   const child = execa(
     bin,
     ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', options.storeDir],
-    { stdio: ['ignore', 'ignore', 'pipe'], reject: false, buffer: false, ...(options.env ? { env: options.env } : {}) },
+    { stdio: ['ignore', 'ignore', 'pipe'], reject: false, buffer: false, detached: true, ...(options.env ? { env: options.env } : {}) },
   );
+  // Detached children are not cleaned up by execa: end it on any exit of ours.
+  const endOnExit = () => child.kill('SIGTERM');
+  process.once('exit', endOnExit);
+  void child.finally(() => process.off('exit', endOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

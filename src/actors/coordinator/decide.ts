@@ -37,7 +37,7 @@ type Outcome = 'done' | 'dead' | 'waiting';
  * decisions already issued: which tasks to plan, execute, skip or tick, and when the run is over.
  */
 export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision[] {
-  if (!status.started || status.finished || status.interrupted) return [];
+  if (!status.started || status.finished) return [];
   if (status.taskIds.some((id) => !status.tasks[id])) return [];
   const decisions: Decision[] = [];
   const specs = status.order.map((id) => status.tasks[id]!.spec);
@@ -53,6 +53,12 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   };
   const outcomeOf = (b: Blocker) => (b.need === 'own' ? own(b.id) : full(b.id));
   const anyFailed = status.order.some((id) => status.tasks[id]!.state === 'failed');
+  const ticks = () =>
+    status.order
+      .filter((id) => full(id) === 'done' && status.tasks[id]!.state !== 'skipped' && !issued.has(`tick:${id}`))
+      .map((id): Decision => ({ kind: 'tick', key: `tick:${id}`, taskId: id }));
+  // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
+  if (status.interrupted) return ticks();
 
   // Work keys carry the resume generation (after a resume, work cut short is issued anew) and
   // the plan revision (a plan invalidated before its task started is made again).
@@ -110,9 +116,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, specs), generation: status.generation, revision: task.revision });
   }
 
-  for (const id of status.order) {
-    if (full(id) === 'done' && status.tasks[id]!.state !== 'skipped' && !issued.has(`tick:${id}`)) decisions.push({ kind: 'tick', key: `tick:${id}`, taskId: id });
-  }
+  decisions.push(...ticks());
 
   const terminal = status.order.every((id) => own(id) !== 'waiting');
   const pendingDecisions = decisions.some((d) => d.kind !== 'tick');

@@ -66,8 +66,10 @@ export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortS
     { subject: eventSubjects.run(start.runId), from: restored ? restored.lastSeq + 1 : 'start' },
     (event: StoredEvent) => {
       actor.send({ type: 'logged', event });
-      // A live interruption (one recorded after this coordinator started) ends its part.
-      if (event.type === 'RunInterrupted' && event.seq > knownSeq) pause();
+      // A live interruption (one recorded after this coordinator started) ends its part once the
+      // tasks executing have their outcome (and their ticks).
+      const status = actor.getSnapshot().context.status;
+      if (status.interrupted && event.seq > knownSeq && !Object.values(status.tasks).some((t) => t.state === 'executing')) pause();
       if (++sinceSave >= rt.config.snapshots.everyEvents) {
         sinceSave = 0;
         chain = chain.then(saveStatus).catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
@@ -93,7 +95,8 @@ async function performWithRetry(
   signal: AbortSignal,
   startedAt: () => string | undefined,
 ): Promise<void> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
+  // Tried at least once even when stopping: a tick issued just before the stop still happens.
+  for (let attempt = 0; attempt === 0 || !signal.aborted; attempt++) {
     try {
       await perform(rt, start, decision, startedAt());
       return;

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, workspaces } from './helpers/cli.ts';
+
+/**
+ * Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. The CLI starts
+ * its own nats-server here (no NATS_URL), which must survive the signal so the interruption can
+ * be recorded, and must be gone when the CLI exits.
+ */
+const ws = workspaces();
+afterAll(() => ws.cleanup());
+
+const TASKS = [
+  '- [ ] 1. One\n  ```bash\n  echo one >> log.txt\n  ```',
+  '- [ ] 2. Slow\n  ```bash\n  echo two-start >> log.txt; sleep 3; echo two-end >> log.txt\n  ```',
+  '- [ ] 3. Three\n  ```bash\n  echo three >> log.txt\n  ```',
+].join('\n');
+
+/** The CLI as the leader of its own process group, like a shell's foreground job. */
+function startRun(dir: string, tasks: string, args: string[] = []) {
+  return execa(process.execPath, [CLI, 'run', tasks, ...args], { cwd: dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false, detached: true, timeout: 120_000 });
+}
+
+async function waitForLog(dir: string, text: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await readFile(join(dir, 'log.txt'), 'utf8').catch(() => '')).includes(text)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`"${text}" never appeared in log.txt`);
+}
+
+const natsServersOn = (dir: string) => execaSync('pgrep', ['-f', `nats-server.*${dir}`], { reject: false }).stdout.trim();
+const ctrlC = (pid: number | undefined) => process.kill(-pid!, 'SIGINT');
+
+describe('Ctrl-C in a terminal', () => {
+  it('lets the task in flight finish, ticks it, exits 130, and `resume` finishes the run', async () => {
+    const { dir, tasks } = await ws.make(TASKS);
+    const run = startRun(dir, tasks);
+    await waitForLog(dir, 'two-start');
+    ctrlC(run.pid);
+    const interrupted = await run;
+    expect(interrupted.exitCode, interrupted.stderr).toBe(130);
+    expect(interrupted.stderr).toMatch(/interrupted: waiting for 2 \(`echo two-start.*\) to finish; \d+s left \(Ctrl-C again to stop now\)/);
+    expect(interrupted.stderr).toMatch(/interrupted \(ticked: 1, 2\); continue it with: implement-agent resume r\w+/);
+    expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('one\ntwo-start\ntwo-end\n');
+    expect(await readFile(tasks, 'utf8')).toMatch(/- \[x\] 1\. One[\s\S]*- \[x\] 2\. Slow[\s\S]*- \[ \] 3\. Three/);
+    expect(natsServersOn(dir)).toBe('');
+
+    const runId = /resume (r\w+)/.exec(interrupted.stderr)![1]!;
+    const resumed = await execa(process.execPath, [CLI, 'resume', runId], { cwd: dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false, timeout: 120_000 });
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('one\ntwo-start\ntwo-end\nthree\n');
+    expect(await readFile(tasks, 'utf8')).toMatch(/- \[x\] 3\. Three/);
+  });
+
+  it('a second Ctrl-C stops the commands in flight at once', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Long\n  ```bash\n  echo start >> log.txt; sleep 60; echo end >> log.txt\n  ```\n');
+    const run = startRun(dir, tasks);
+    await waitForLog(dir, 'start');
+    ctrlC(run.pid);
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = Date.now();
+    ctrlC(run.pid);
+    const stopped = await run;
+    expect(stopped.exitCode, stopped.stderr).toBe(130);
+    expect(Date.now() - before).toBeLessThan(20_000);
+    expect(stopped.stderr).toMatch(/Ctrl-C again: stopping 1 task\(s\) in flight now/);
+    expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('start\n');
+    expect(await readFile(tasks, 'utf8')).toMatch(/- \[ \] 1\. Long/);
+    expect(natsServersOn(dir)).toBe('');
+  });
+});
