@@ -24,7 +24,31 @@ export type Runtime = {
   snapshots: SnapshotStore;
   config: Config;
   log: Logger;
+  /** Appends made in the background (LLM call records): awaited before the connection closes. */
+  background: Background;
 };
+
+/** Promises in flight that nobody awaits, so that shutting down can wait for them. */
+export class Background {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+  }
+
+  /** Resolves when everything tracked has settled, or after `timeoutMs`. */
+  async settled(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(this.pending), timeout]);
+    clearTimeout(timer);
+  }
+}
 
 export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<Runtime> {
   const nc = await connectNats(url, name);
@@ -32,5 +56,5 @@ export async function openRuntime(url: string, config: Config, name: string, log
   const store = await EventStore.open(nc, { replicas });
   await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
   const snapshots = await SnapshotStore.open(nc, { replicas });
-  return { nc, js: jetstream(nc), store, snapshots, config, log };
+  return { nc, js: jetstream(nc), store, snapshots, config, log, background: new Background() };
 }

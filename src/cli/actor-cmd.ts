@@ -11,14 +11,15 @@ const SHUTDOWN_MS = 15_000;
  * `implement-agent actor <name> [--replicas N]` and `implement-agent up`: host actors in the
  * foreground until SIGINT/SIGTERM, then stop cleanly (work in hand is left to be redelivered).
  */
-export async function actorCommand(names: readonly string[], replicas = 1): Promise<number> {
+export async function actorCommand(names: readonly string[], replicas = 1, port?: number): Promise<number> {
   for (const n of names) {
     if (!actorNames.includes(n as ActorName)) throw new InputError(`unknown actor "${n}"; actors: ${actorNames.join(', ')}`);
   }
   if (replicas > 1 && names.includes('memory')) throw new InputError('the memory actor is the single writer of the memory store: run one replica');
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  const nats = await natsFor(config, cwd);
+  if (port !== undefined && config.natsUrl) throw new InputError(`--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`);
+  const nats = await natsFor(config, cwd, port);
   const log = stderrLogger(names.length === 1 ? names[0]! : 'up');
   const runtimes = await Promise.all(Array.from({ length: replicas }, (_, i) => openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log)));
   const hosted = await Promise.all(runtimes.map((rt) => hostActors(rt, names as ActorName[])));

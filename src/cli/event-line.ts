@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import { colours } from './progress.ts';
+import { meaningfulLine } from '../exec/output-summary.ts';
 
 const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
 
@@ -26,7 +27,7 @@ export function eventLine(e: StoredEvent): string {
     case 'CommandFinished': {
       const ok = e.data.exitCode === 0 && !e.data.timedOut;
       const what = `${e.data.commandId} exit ${e.data.exitCode}${e.data.timedOut ? ' (timed out)' : ''} ${e.data.durationMs.toFixed(0)} ms`;
-      return `${head}${ok ? e.type : colours.red(e.type)} ${what}${ok ? '' : ` ${colours.red(firstLine(e.data.stderrTail.split('\n').slice(-2).join('\n')))}`}`;
+      return `${head}${ok ? e.type : colours.red(e.type)} ${what}${ok ? '' : ` ${colours.red(firstLine(meaningfulLine(e.data.stderrTail, e.data.stdoutTail)))}`}`;
     }
     case 'CommandDenied':
       return `${head}${colours.red(e.type)} ${e.data.rule}: ${firstLine(e.data.command)}`;

@@ -8,6 +8,7 @@ import { actorCommand } from './actor-cmd.ts';
 import { replayCommand } from './replay-cmd.ts';
 import { reportCommand } from './report-cmd.ts';
 import { resumeCommand, runCommand } from './run-cmd.ts';
+import { runsCommand, statusCommand } from './runs-cmd.ts';
 import { tuneCommand } from './tune-cmd.ts';
 import { watchCommand } from './watch-cmd.ts';
 
@@ -16,15 +17,18 @@ const USAGE = `implement-agent: executes an implementation task list fast
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N] [--plan-ahead N]
                       [--continue never|dependencies-successful|always] [--skip-optional] [--force] [--json] [--dry]
-  implement-agent resume <runId> [--json]   continue a run whose CLI or actors died
-  implement-agent up                      all actors in this process (and a local NATS if NATS_URL is unset)
+  implement-agent resume <runId> [--json]   continue a run whose CLI or actors died, or that was interrupted
+  implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
+  implement-agent status <runId> [--json]            one run and each of its tasks
+  implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
-  implement-agent watch [--run ID] [--task ID] [--type T] [--since SEQ|TIME|start] [--json]
+  implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history] [--json]
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
 
 implement-agent <command> --help   more on one command;   implement-agent --version
+-s, --server URL (any command): the NATS server, as NATS_URL
 environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
 exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
 
@@ -46,9 +50,11 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
 
 example: implement-agent run .kiro/specs/search/tasks.md --workdir . --plan-ahead 6`,
   resume: 'usage: implement-agent resume <runId> [--json]\n\nFinishes a run whose CLI or actors died, or that was interrupted.\n\nexample: implement-agent resume r1a2b3c4d',
-  up: 'usage: implement-agent up\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset), in the foreground.',
+  up: 'usage: implement-agent up [--port N]\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset, on port N or a free one), in the foreground.\n\nexample: implement-agent up --port 4222   # then NATS_URL=nats://127.0.0.1:4222 in other terminals',
+  runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',
+  status: 'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
   actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
-  watch: 'usage: implement-agent watch [--run ID] [--task ID] [--type T] [--since SEQ|TIME|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL).\n\nexample: implement-agent watch --type CommandFinished --since start',
+  watch: 'usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL or -s). --type may be given several times (or T1,T2);\nwith --run it stops when that run finishes.\n\nexample: implement-agent watch -s nats://127.0.0.1:4222 --type TaskFailed --type RecoveryFailed --since 1h',
   replay: 'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
   report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
@@ -59,7 +65,8 @@ function version(): string {
   return pkg.version;
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  const argv = withServerFlag(args);
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V') {
     process.stdout.write(`implement-agent ${version()}\n`);
@@ -103,20 +110,31 @@ async function main(argv: string[]): Promise<number> {
         dry: values.dry === true,
       });
     }
-    case 'up':
-      parse(rest, {});
-      return actorCommand(actorNames);
+    case 'up': {
+      const { values } = parse(rest, { port: { type: 'string' } });
+      return actorCommand(actorNames, 1, values.port === undefined ? undefined : port(values.port as string));
+    }
+    case 'runs': {
+      const { values, positionals } = parse(rest, { limit: { type: 'string' }, json: { type: 'boolean' } });
+      if (positionals.length) throw new InputError('runs takes no arguments (status <runId> shows one run)');
+      return runsCommand({ limit: values.limit ? positiveInt(values.limit as string, '--limit') : 20, json: values.json === true });
+    }
+    case 'status': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+      if (positionals.length !== 1) throw new InputError('status takes one run id (`implement-agent runs` lists them)');
+      return statusCommand(positionals[0]!, values.json === true);
+    }
     case 'actor': {
       const { values, positionals } = parse(rest, { replicas: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError(`actor takes one name: ${actorNames.join(', ')}`);
       return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
     }
     case 'watch': {
-      const { values } = parse(rest, { run: { type: 'string' }, task: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' } });
+      const { values } = parse(rest, { run: { type: 'string' }, task: { type: 'string' }, type: { type: 'string', multiple: true }, since: { type: 'string' }, json: { type: 'boolean' } });
       return watchCommand({
         ...(values.run ? { run: values.run as string } : {}),
         ...(values.task ? { task: values.task as string } : {}),
-        ...(values.type ? { type: values.type as string } : {}),
+        ...(values.type ? { types: values.type as string[] } : {}),
         ...(values.since ? { since: values.since as string } : {}),
         json: values.json === true,
       });
@@ -156,11 +174,46 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']) {
-  try {
-    return parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new InputError((cause as Error).message, undefined, { cause });
+  // `--concurrency -1`: a value that starts with a dash is taken as the option's value (then
+  // checked like any other) rather than refused as "ambiguous".
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const takesValue = a.startsWith('--') && options?.[a.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && /^-\d/.test(next)) joined.push(`${a}=${args[++i]}`);
+    else joined.push(a);
   }
+  try {
+    return parseArgs({ args: joined, options: options ?? {}, allowPositionals: true, strict: true });
+  } catch (cause) {
+    const message = (cause as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
+    throw new InputError(message, undefined, { cause });
+  }
+}
+
+/** `-s URL` / `--server URL` / `--server=URL` anywhere: the NATS server, as NATS_URL. */
+function withServerFlag(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-s' || a === '--server') {
+      const url = args[++i];
+      if (!url || url.startsWith('-')) throw new InputError(`${a} needs a NATS URL, e.g. ${a} nats://127.0.0.1:4222`);
+      process.env.NATS_URL = url;
+    } else if (a.startsWith('--server=')) {
+      process.env.NATS_URL = a.slice('--server='.length);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65_535) throw new InputError(`--port must be a TCP port (1-65535), not "${value}"`);
+  return n;
 }
 
 function wholeNumber(value: string, flag: string): number {

@@ -11,11 +11,11 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * The NATS this command talks to: NATS_URL (or config natsUrl) when set; otherwise a local
  * nats-server with the repository's nats.conf and the project's state folder, stopped on exit.
  */
-export async function natsFor(config: Config, cwd: string): Promise<{ url: string; local: boolean; stop(): Promise<void> }> {
+export async function natsFor(config: Config, cwd: string, port?: number): Promise<{ url: string; local: boolean; stop(): Promise<void> }> {
   if (config.natsUrl) return { url: config.natsUrl, local: false, stop: async () => {} };
   const storeDir = resolve(cwd, config.stateDir, 'nats');
   const lock = await lockStore(storeDir, () => undefined);
-  const server = await startLocalNats({ configFile: resolve(PACKAGE_ROOT, 'nats.conf'), storeDir }).catch(async (error: unknown) => {
+  const server = await startLocalNats({ configFile: resolve(PACKAGE_ROOT, 'nats.conf'), storeDir, ...(port ? { port } : {}) }).catch(async (error: unknown) => {
     await lock.release();
     throw error;
   });
@@ -41,6 +41,7 @@ export async function withRuntime<T>(config: Config, cwd: string, name: string, 
     try {
       return await body(rt);
     } finally {
+      await rt.background.settled();
       await rt.nc.drain();
     }
   } finally {

@@ -22,6 +22,8 @@ export function progressPrinter(write: (line: string) => void) {
   const name = (taskId: string) => `${taskId}. ${titles.get(taskId) ?? ''}`.trim();
   /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
   const over = new Set<string>();
+  /** Why each failed task failed: the closing lines name them. */
+  const reasons = new Map<string, string>();
   return (event: StoredEvent) => {
     const id = event.taskId ?? '';
     if (event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped') {
@@ -50,6 +52,7 @@ export function progressPrinter(write: (line: string) => void) {
         write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : ''}`);
         return;
       case 'TaskFailed':
+        reasons.set(id, `${event.data.stage}: ${event.data.reason}`);
         write(`${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}`);
         return;
       case 'TaskSkipped':
@@ -68,8 +71,10 @@ export function progressPrinter(write: (line: string) => void) {
         const d = event.data;
         const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
         write(d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`));
+        for (const id of d.failed) write(colours.red(`  ✗ ${name(id)}: ${reasons.get(id) ?? 'failed'}`));
         const planning = planningTime(timed);
         if (planning.planningMs > 0) write(colours.dim(`planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`));
+        write(colours.dim(`timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`));
         return;
       }
       case 'PlanCacheHit':

@@ -6,6 +6,7 @@ import { InputError } from '../errors.ts';
 import { makeEvent, type ContinuePolicy, type StoredEvent } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
+import { probeLlm } from '../llm/probe.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
 import { tickTask } from '../spec/tasks-writer.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
@@ -53,6 +54,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
 
   const llm = config.llm.mode ?? 'offline';
+  if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
   return withRuntime(config, cwd, 'run', async (rt) => {
     if (flags.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
     const start: StartRun = {

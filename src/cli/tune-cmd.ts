@@ -6,6 +6,7 @@ import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
 import { MIN_ATTEMPTS, collectFailures, compareDatabases, evidenced, reorderByStatistics } from '../recovery/tune.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
+import { meaningfulLine } from '../exec/output-summary.ts';
 
 /**
  * `implement-agent tune --patterns FILE [--apply]`: every recorded failure replayed against the
@@ -28,7 +29,7 @@ export async function tuneCommand(flags: { patterns: string; apply?: boolean; js
     write(colours.bold(`${report.rows.length} recorded failure(s): current ${current.patterns.length} patterns vs candidate ${candidate.patterns.length} (${flags.patterns})`));
     write(`${'failure'.padEnd(52)} ${'current'.padEnd(26)} ${'candidate'.padEnd(26)} recorded outcome`);
     for (const r of report.rows) {
-      const last = (r.failure.stderrTail || r.failure.stdoutTail).trim().split('\n').at(-1) ?? '';
+      const last = meaningfulLine(r.failure.stderrTail, r.failure.stdoutTail);
       const outcome = r.failure.outcome ? `${r.failure.outcome.resolved ? 'fixed by' : 'not fixed by'} ${r.failure.outcome.strategyId}${r.candidateWouldFix ? ' (candidate keeps it)' : ''}` : 'no recovery recorded';
       const cand = r.candidate ?? '-';
       const mark = r.current && !r.candidate ? colours.red(cand) : r.current !== r.candidate ? colours.yellow(cand) : cand;

@@ -6,43 +6,62 @@ import { eventSubjects } from '../events/subjects.ts';
 import { connectNats } from '../nats/connection.ts';
 import { eventLine } from './event-line.ts';
 
-export type WatchFlags = { run?: string; task?: string; type?: string; since?: string; json?: boolean };
+export type WatchFlags = { run?: string; task?: string; types?: string[]; since?: string; json?: boolean };
 
 /**
- * `implement-agent watch`: a live stream of events, filtered by run, task and type, from now
- * (default), from a sequence, from a time, or from the start of the log. Needs a running NATS.
+ * `implement-agent watch`: a live stream of events, filtered by run, task and types, from now
+ * (default), from a sequence, from a time (absolute, or `30s`/`5m`/`1h`/`2d` ago), or from the
+ * start of the log. Following one run, it stops when the run finishes. Needs a running NATS.
  */
 export async function watchCommand(flags: WatchFlags): Promise<number> {
-  if (flags.type && !agentEventTypes.includes(flags.type as AgentEventType)) {
-    throw new InputError(`--type must be one of: ${agentEventTypes.join(', ')}`);
-  }
+  const types = new Set((flags.types ?? []).flatMap((t) => t.split(',')).filter(Boolean));
+  const unknown = [...types].filter((t) => !agentEventTypes.includes(t as AgentEventType));
+  if (unknown.length) throw new InputError(`unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; --type takes: ${agentEventTypes.join(', ')}`);
   const from = parseSince(flags.since);
   const config = await loadConfig();
   if (!config.natsUrl) throw new InputError('watch follows a running system: set NATS_URL (implement-agent up prints it)');
   const nc = await connectNats(config.natsUrl, 'implement-agent watch');
   const store = await EventStore.open(nc);
+  // One type goes into the subject filter; several (or a run to stop at) are filtered here,
+  // since nats-server 2.9 consumers take one filter subject.
+  const single = types.size === 1 && !flags.run ? ([...types][0] as AgentEventType) : undefined;
   const subject = eventSubjects.filter({
     ...(flags.run ? { runId: flags.run } : {}),
-    ...(flags.task ? { taskId: flags.task } : {}),
-    ...(flags.type ? { type: flags.type as AgentEventType } : {}),
+    ...(flags.task && !flags.run ? { taskId: flags.task } : {}),
+    ...(single ? { type: single } : {}),
   });
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  if (flags.run && from === 'new') {
+    const finished = (await store.read({ subject: eventSubjects.runLevel(flags.run) })).find((e) => e.type === 'RunFinished');
+    if (finished?.type === 'RunFinished') {
+      process.stderr.write(`run ${flags.run} already finished (${finished.data.status}); --since start shows its events\n`);
+      await nc.drain();
+      return 0;
+    }
+  }
   const sub = await store.follow({ subject, from }, (e) => {
-    process.stdout.write(`${flags.json ? JSON.stringify(e) : eventLine(e)}\n`);
+    const shown = (types.size === 0 || types.has(e.type)) && (!flags.task || e.taskId === flags.task);
+    if (shown) process.stdout.write(`${flags.json ? JSON.stringify(e) : eventLine(e)}\n`);
+    if (flags.run && e.type === 'RunFinished') stop();
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await stopped;
   await sub.stop();
   await nc.drain();
   return 0;
 }
 
-function parseSince(since: string | undefined): 'new' | 'start' | number | Date {
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseSince(since: string | undefined, now = Date.now()): 'new' | 'start' | number | Date {
   if (since === undefined || since === 'now') return 'new';
   if (since === 'start' || since === '0') return 'start';
   if (/^\d+$/.test(since)) return Number(since);
+  const ago = /^(\d+(?:\.\d+)?)([smhd])$/.exec(since);
+  if (ago) return new Date(now - Number(ago[1]) * UNIT_MS[ago[2]!]!);
   const time = new Date(since);
-  if (Number.isNaN(time.getTime())) throw new InputError(`--since takes a sequence number, an ISO time, "start" or "now", not "${since}"`);
+  if (Number.isNaN(time.getTime())) throw new InputError(`--since takes a sequence number, a time (ISO, or 30s/5m/1h/2d ago), "start" or "now", not "${since}"`);
   return time;
 }

@@ -22,6 +22,8 @@ export const eventSubjects = {
   run: (runId: string) => `agent.events.${runId}.>`,
   /** The run's own events (started, interrupted, resumed, finished), not its tasks'. */
   runLevel: (runId: string) => `agent.events.${runId}.${NO_TASK}.*`,
+  /** The run-level events of every run. */
+  runLevelOfAll: () => `agent.events.*.${NO_TASK}.*`,
   task: (runId: string, taskId: string) => `agent.events.${runId}.${taskToken(taskId)}.*`,
   type: (type: AgentEventType) => `agent.events.*.*.${type}`,
   /** Filter for watch: any part left out matches everything. */

@@ -3,6 +3,7 @@ import { zodResponseFormat } from 'openai/helpers/zod';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { LlmError } from '../errors.ts';
+import { DEFAULT_LLM_BASE_URL } from './probe.ts';
 
 export type LlmCallRecord = {
   purpose: string;
@@ -93,7 +94,7 @@ export class LlmClient {
     } catch (cause) {
       const message = (cause as Error).message;
       this.record(runId, { purpose, model: this.config.model, durationMs: performance.now() - started, ok: false, error: message });
-      throw new LlmError(`LLM call for ${purpose} failed: ${message}`, 'transport', { cause });
+      throw new LlmError(`LLM call for ${purpose} to ${this.config.baseUrl ?? DEFAULT_LLM_BASE_URL} failed: ${message}`, 'transport', { cause });
     }
   }
 }

@@ -95,6 +95,6 @@ function recoveryPrompt(request: RecoverRequest, why: string) {
 /** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
 export function recordLlmCall(rt: Runtime) {
   return (runId: string, call: LlmCallRecord) => {
-    rt.store.append(makeEvent('LlmCalled', { runId }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e));
+    rt.background.track(rt.store.append(makeEvent('LlmCalled', { runId }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)));
   };
 }

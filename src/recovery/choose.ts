@@ -5,6 +5,7 @@ import { STRATEGY_EFFECTS, forbiddenEffects, type StrategyEffect } from './effec
 import { failureFingerprint } from './fingerprint.ts';
 import type { Match, PatternDb, Strategy } from './pattern-db.ts';
 import { fillPlaceholders, fillText } from './placeholders.ts';
+import { meaningfulLine } from '../exec/output-summary.ts';
 
 export type ChooseOptions = {
   /** Policy rules the configuration allows (policy.allow). */
@@ -75,7 +76,7 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
       };
     }
   }
-  const last = (request.stderrTail || request.stdoutTail).trim().split('\n').at(-1) ?? '';
+  const last = meaningfulLine(request.stderrTail, request.stdoutTail);
   if (!matches[0]) return { kind: 'llm', why: `no error pattern matches "${last.slice(0, 200)}"` };
   return { kind: 'llm', why: explain(passedOver ?? matches[0], blocked, matches) };
 }

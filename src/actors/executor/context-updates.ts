@@ -1,5 +1,6 @@
 import type { DoneActorEvent } from 'xstate';
 import type { PlanCommand } from '../../plan/plan-schema.ts';
+import { meaningfulLine } from '../../exec/output-summary.ts';
 import { failureFingerprint } from '../../recovery/fingerprint.ts';
 import type { CommandOutcome, RecoveryRecord } from './machine.ts';
 import type { ExecutorContext } from './schedule.ts';
@@ -16,7 +17,7 @@ export function failureText(context: ExecutorContext): string {
   const f = context.failure!;
   const cmd = context.commands[f.commandId]!;
   const why = f.outcome.timedOut ? 'timed out' : `exited ${f.outcome.exitCode}`;
-  const detail = (f.outcome.stderrTail || f.outcome.stdoutTail).trim().split('\n').slice(-1)[0] ?? '';
+  const detail = meaningfulLine(f.outcome.stderrTail, f.outcome.stdoutTail);
   return `\`${cmd.command.split('\n')[0]}\` ${why}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
 }
 

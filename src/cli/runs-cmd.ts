@@ -1,0 +1,71 @@
+import { loadConfig } from '../config.ts';
+import { InputError } from '../errors.ts';
+import type { StoredEvent } from '../events/agent-events.ts';
+import { eventSubjects } from '../events/subjects.ts';
+import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projections/run-status.ts';
+import { summarizeRuns, type RunState } from '../report/run-summary.ts';
+import { withRuntime } from './nats-session.ts';
+import { colours } from './progress.ts';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+/** A state's word (or `text`, the word padded) in its colour. */
+const paintState = (state: RunState | TaskStatus['state'], text: string = state) =>
+  state === 'succeeded' || state === 'completed' ? colours.green(text) : state === 'failed' ? colours.red(text) : colours.yellow(text);
+
+/** `implement-agent runs [--limit N] [--json]`: the recent runs in this log, newest first. */
+export async function runsCommand(options: { limit: number; json: boolean }): Promise<number> {
+  const cwd = process.cwd();
+  return withRuntime(await loadConfig({ cwd }), cwd, 'runs', async (rt) => {
+    const read = (subject: string) => rt.store.read({ subject });
+    const groups = await Promise.all([
+      read(eventSubjects.runLevelOfAll()),
+      ...(['TaskCompleted', 'TaskFailed', 'TaskSkipped'] as const).map((t) => read(eventSubjects.type(t))),
+    ]);
+    const runs = summarizeRuns(groups.flat()).slice(0, options.limit);
+    if (options.json) {
+      for (const r of runs) process.stdout.write(`${JSON.stringify(r)}\n`);
+      return 0;
+    }
+    if (runs.length === 0) {
+      process.stdout.write('no runs in this log yet\n');
+      return 0;
+    }
+    const rows = runs.map((r) => [r.runId, r.state, `${r.completed}/${r.tasks} done, ${r.failed} failed`, r.startedAt.replace('T', ' ').slice(0, 19), seconds(r.durationMs), r.tasksFile]);
+    const header = ['RUN', 'STATUS', 'TASKS', 'STARTED (UTC)', 'TOOK', 'TASKS FILE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[], paint = (c: string, _i: number) => c) => cells.map((c, i) => paint(c.padEnd(widths[i]!), i)).join('  ').trimEnd();
+    process.stdout.write(`${colours.bold(line(header))}\n`);
+    for (const r of rows) process.stdout.write(`${line(r, (c, i) => (i === 1 ? paintState(r[1] as RunState, c) : c))}\n`);
+    return 0;
+  });
+}
+
+/** `implement-agent status <runId> [--json]`: the run and each of its tasks, from the log. */
+export async function statusCommand(runId: string, json: boolean): Promise<number> {
+  const cwd = process.cwd();
+  return withRuntime(await loadConfig({ cwd }), cwd, 'status', async (rt) => {
+    const events = await rt.store.readRun(runId);
+    if (events.length === 0) throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
+    const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
+    const summary = summarizeRuns(events)[0];
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ ...summary, tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`);
+      return 0;
+    }
+    if (summary) {
+      process.stdout.write(`${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}\n`);
+      process.stdout.write(colours.dim(`${status.tasksFile} (workdir ${status.workdir})\n`));
+    }
+    for (const id of status.order) {
+      const t = status.tasks[id]!;
+      const took = t.firstAt && t.lastAt && t.state !== 'pending' ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`) : '';
+      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${id}. ${t.spec.title}${took}${t.reason ? `: ${t.reason}` : ''}\n`);
+    }
+    if (summary?.state === 'unfinished' || summary?.state === 'interrupted') process.stdout.write(colours.dim(`continue it with: implement-agent resume ${runId}\n`));
+    return 0;
+  });
+}
+
+function taskJson(id: string, t: TaskStatus) {
+  return { id, title: t.spec.title, state: t.state, ...(t.reason ? { reason: t.reason } : {}), ...(t.firstAt ? { firstAt: t.firstAt } : {}), ...(t.lastAt ? { lastAt: t.lastAt } : {}) };
+}

@@ -1,0 +1,56 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+
+export type RunState = 'succeeded' | 'failed' | 'interrupted' | 'unfinished';
+
+/** One line of `runs`: a run as its run-level events and task outcomes tell it. */
+export type RunSummary = {
+  runId: string;
+  state: RunState;
+  tasksFile: string;
+  tasks: number;
+  completed: number;
+  failed: number;
+  skipped: number;
+  startedAt: string;
+  /** From start to RunFinished, or to the run's last event when it has not finished. */
+  durationMs: number;
+};
+
+/**
+ * Folds run-level events (RunStarted, RunInterrupted, RunResumed, RunFinished) and task outcomes
+ * into one summary per run, newest first. A run without RunFinished is `unfinished` (running, or
+ * its processes died: `resume` finishes it) unless its last word was an interruption.
+ */
+export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
+  const runs = new Map<string, RunSummary & { outcomes: Map<string, 'completed' | 'failed' | 'skipped'>; lastAt: string }>();
+  for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
+    if (e.type === 'RunStarted') {
+      runs.set(e.runId, {
+        runId: e.runId, state: 'unfinished', tasksFile: e.data.tasksFile, tasks: e.data.taskIds.length,
+        completed: 0, failed: 0, skipped: 0, startedAt: e.at, durationMs: 0, outcomes: new Map(), lastAt: e.at,
+      });
+      continue;
+    }
+    const run = runs.get(e.runId);
+    if (!run) continue;
+    run.lastAt = e.at;
+    const id = e.taskId ?? '';
+    // The first outcome of a task is its outcome (as in the run status).
+    if (e.type === 'TaskCompleted' && !run.outcomes.has(id)) run.outcomes.set(id, 'completed');
+    if (e.type === 'TaskFailed' && !run.outcomes.has(id)) run.outcomes.set(id, 'failed');
+    if (e.type === 'TaskSkipped' && !run.outcomes.has(id)) run.outcomes.set(id, 'skipped');
+    if (e.type === 'RunInterrupted') run.state = 'interrupted';
+    if (e.type === 'RunResumed') run.state = 'unfinished';
+    if (e.type === 'RunFinished') {
+      run.state = e.data.status;
+      run.durationMs = e.data.durationMs;
+    }
+  }
+  return [...runs.values()]
+    .map(({ outcomes, lastAt, ...run }) => {
+      const count = (o: string) => [...outcomes.values()].filter((x) => x === o).length;
+      const durationMs = run.state === 'succeeded' || run.state === 'failed' ? run.durationMs : Date.parse(lastAt) - Date.parse(run.startedAt);
+      return { ...run, completed: count('completed'), failed: count('failed'), skipped: count('skipped'), durationMs };
+    })
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}

@@ -1,0 +1,104 @@
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/nats/local-server.ts';
+import { CLI, workspaces } from './helpers/cli.ts';
+import { natsPerSuite } from './helpers/nats.ts';
+
+/** The commands around a run, as a user types them: runs, status, watch, up, bad flags. */
+const server = natsPerSuite();
+const ws = workspaces();
+afterAll(() => ws.cleanup());
+const cli = (args: string[], env: Record<string, string> = { NATS_URL: server.url }, cwd?: string) =>
+  execa(process.execPath, [CLI, ...args], { reject: false, env: { NO_COLOR: '1', ...env }, timeout: 120_000, ...(cwd ? { cwd } : {}) });
+
+const TWO_TASKS = '- [ ] 1. Works\n  ```bash\n  echo ok\n  ```\n- [ ] 2. Lists a missing folder\n  - Depends:\n  ```bash\n  ls no-such-folder\n  ```\n';
+
+describe('after a run', () => {
+  it('names each failed task with its reason and points at report and status; runs and status show it', async () => {
+    const { dir, tasks } = await ws.make(TWO_TASKS);
+    const run = await cli(['run', tasks, '--workdir', dir], undefined, dir);
+    expect(run.exitCode).toBe(1);
+    const runId = /^run (r\w+):/m.exec(run.stdout)![1]!;
+    expect(run.stdout).toMatch(/run failed: 1 completed, 1 failed, 0 skipped/);
+    expect(run.stdout).toMatch(/^ +✗ 2\. Lists a missing folder: \w+: `ls no-such-folder` exited 2: ls: cannot access 'no-such-folder': No such file or directory/m);
+    expect(run.stdout.trim().split('\n').at(-1)).toBe(`timeline: implement-agent report ${runId}    tasks: implement-agent status ${runId}`);
+
+    const runs = await cli(['runs', '--limit', '5']);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(runs.stdout.split('\n')[0]).toMatch(/^RUN +STATUS +TASKS +STARTED \(UTC\) +TOOK +TASKS FILE$/);
+    expect(runs.stdout).toMatch(new RegExp(`^${runId} +failed +1/2 done, 1 failed +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +[\\d.]+s +${tasks}$`, 'm'));
+    const json = (await cli(['runs', '--json'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { runId: string; state: string });
+    expect(json.find((r) => r.runId === runId)).toMatchObject({ state: 'failed', completed: 1, failed: 1, tasks: 2 });
+
+    const status = await cli(['status', runId]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^run ${runId} failed: 1/2 done, 1 failed, 0 skipped`));
+    expect(status.stdout).toMatch(/^ +completed 1\. Works/m);
+    expect(status.stdout).toMatch(/^ +failed +2\. Lists a missing folder [\d.]+s: `ls no-such-folder` exited 2: ls: cannot access/m);
+    expect((await cli(['status', 'rnosuchrun'])).stderr).toMatch(/no events for run rnosuchrun in this log \(`implement-agent runs` lists the runs\)/);
+  });
+});
+
+describe('watch', () => {
+  it('takes several types and a relative --since, and -s instead of NATS_URL', async () => {
+    const { dir, tasks } = await ws.make(TWO_TASKS);
+    const run = await cli(['run', tasks, '--workdir', dir], undefined, dir);
+    const runId = /^run (r\w+):/m.exec(run.stdout)![1]!;
+    const watch = cli(['watch', '-s', server.url, '--since', '10m', '--type', 'TaskCompleted', '--type', 'TaskFailed'], {});
+    let seen = '';
+    watch.stdout?.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    await expect.poll(() => seen, { timeout: 30_000 }).toMatch(new RegExp(`${runId} 2 TaskFailed`));
+    watch.kill('SIGINT');
+    await watch;
+    const lines = seen.trim().split('\n').filter((l) => l.includes(runId));
+    expect(lines.map((l) => l.split(' ').slice(3, 5).join(' '))).toEqual(['1 TaskCompleted', '2 TaskFailed']);
+  });
+
+  it('following one run, stops when the run finishes', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Slow\n  ```bash\n  sleep 2\n  ```\n');
+    const run = cli(['run', tasks, '--workdir', dir, '--json'], undefined, dir);
+    let runId = '';
+    run.stdout?.on('data', (chunk: Buffer) => (runId ||= /"runId":"(r\w+)"/.exec(chunk.toString())?.[1] ?? ''));
+    await expect.poll(() => runId, { timeout: 30_000 }).not.toBe('');
+    const watch = await cli(['watch', '--run', runId, '--type', 'RunFinished']);
+    expect(watch.exitCode).toBe(0);
+    expect(watch.stdout).toMatch(new RegExp(`${runId} - RunFinished succeeded`));
+    expect((await run).exitCode).toBe(0);
+    const again = await cli(['watch', '--run', runId]);
+    expect(again.stderr).toMatch(/already finished \(succeeded\); --since start shows its events/);
+    expect((await cli(['watch', '--type', 'NoSuchEvent'])).stderr).toMatch(/unknown event type "NoSuchEvent"; --type takes: RunStarted, /);
+  });
+});
+
+describe('flags and configuration a user gets wrong', () => {
+  it('says what is wrong with a flag value, even a negative number', async () => {
+    const { dir, tasks } = await ws.make(TWO_TASKS);
+    const negative = await cli(['run', tasks, '--concurrency', '-1'], undefined, dir);
+    expect(negative.exitCode).toBe(2);
+    expect(negative.stderr.trim()).toBe('implement-agent: --concurrency must be a positive whole number, not "-1"');
+    expect((await cli(['run', tasks, '--plan-ahead', 'lots'], undefined, dir)).stderr).toMatch(/--plan-ahead must be a whole number \(0 or more\), not "lots"/);
+    expect((await cli(['up', '--port', '99999'])).stderr).toMatch(/--port must be a TCP port \(1-65535\), not "99999"/);
+  });
+
+  it('an unreachable LLM is exit 2 naming its URL and what to set, before anything runs', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Write a greeting file\n');
+    const port = await freePort();
+    const run = await cli(['run', tasks, '--workdir', dir], { NATS_URL: server.url, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: 'k' }, dir);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `implement-agent: the LLM at http://127.0.0.1:${port}/v1 cannot be reached (connect ECONNREFUSED 127.0.0.1:${port}): set OPENAI_BASE_URL (or llm.baseUrl in implement-agent.config.json) to a running OpenAI-compatible server, or run with --llm offline`,
+    );
+    expect(run.stdout).toBe('');
+  });
+
+  it('up --port listens where it is told', async () => {
+    const { dir } = await ws.make('');
+    const port = await freePort();
+    const up = cli(['up', '--port', String(port)], {}, dir);
+    let out = '';
+    up.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await expect.poll(() => out, { timeout: 60_000 }).toContain(`NATS_URL=nats://127.0.0.1:${port}`);
+    up.kill('SIGTERM');
+    expect((await up).exitCode).toBe(0);
+  });
+});
