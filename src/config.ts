@@ -7,10 +7,22 @@ import { DEFAULT_RULES } from './exec/policy.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export const CONFIG_FILE = 'implement-agent.config.json';
+const RULE_IDS = DEFAULT_RULES.map((r) => r.id) as [string, ...string[]];
+
+const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);
+const SandboxSchema = z
+  .object({
+    mode: SandboxModeSchema.default('auto'),
+    network: z.boolean().default(true),
+    writable: z.array(z.string()).default([]),
+  })
+  .strict();
 
 /** Every setting and its default, in one place. */
 export const ConfigSchema = z
   .object({
+    /** Where an editor finds the JSON Schema of this file (implement-agent.config.schema.json). */
+    $schema: z.string().optional(),
     natsUrl: z.string().optional(),
     /** JetStream replicas of every stream and bucket: 3 on a three-node cluster. */
     natsReplicas: z.number().int().min(1).max(5).default(1),
@@ -79,8 +91,8 @@ export const ConfigSchema = z
       .object({
         allow: z
           .array(
-            z.string().refine((id) => DEFAULT_RULES.some((r) => r.id === id), {
-              error: (issue) => `unknown policy rule ${JSON.stringify(issue.input)}; known rules: ${DEFAULT_RULES.map((r) => r.id).join(', ')}`,
+            z.enum(RULE_IDS, {
+              error: (issue) => `unknown policy rule ${JSON.stringify(issue.input)}; known rules: ${RULE_IDS.join(', ')}`,
             }),
           )
           .default([]),
@@ -92,18 +104,7 @@ export const ConfigSchema = z
      * directory, `writable` folders and a per-project home; a private /tmp. `"auto"` as a string
      * is short for `{ "mode": "auto" }`.
      */
-    sandbox: z
-      .preprocess(
-        (v) => (typeof v === 'string' ? { mode: v } : v),
-        z
-          .object({
-            mode: z.enum(['auto', 'bwrap', 'none']).default('auto'),
-            network: z.boolean().default(true),
-            writable: z.array(z.string()).default([]),
-          })
-          .strict(),
-      )
-      .prefault({}),
+    sandbox: z.preprocess((v) => (typeof v === 'string' ? { mode: v } : v), SandboxSchema).prefault({}),
     /** Regexes of further secrets (tokens, keys) to blank out of output and prompts. */
     redaction: z.object({ patterns: z.array(z.string()).default([]) }).strict().prefault({}),
     cache: z
@@ -139,6 +140,15 @@ export const ConfigSchema = z
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The configuration file's JSON Schema, generated from ConfigSchema (shipped as CONFIG_SCHEMA_FILE). */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, unknown> };
+  // The preprocess that reads `"sandbox": "auto"` as `{ "mode": "auto" }` has no JSON Schema: say both forms.
+  schema.properties.sandbox = { anyOf: [z.toJSONSchema(SandboxModeSchema), z.toJSONSchema(SandboxSchema, { io: 'input' })].map(({ $schema: _, ...rest }) => rest) };
+  return { ...schema, title: 'implement-agent.config.json' };
+}
+export const CONFIG_SCHEMA_FILE = 'implement-agent.config.schema.json';
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 export type ConfigOverrides = DeepPartial<z.input<typeof ConfigSchema>>;
 

@@ -5,6 +5,7 @@ import { ContinuePolicySchema } from '../events/agent-events.ts';
 import { actorNames } from '../events/subjects.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { actorCommand } from './actor-cmd.ts';
+import { configCommand } from './config-cmd.ts';
 import { replayCommand } from './replay-cmd.ts';
 import { reportCommand } from './report-cmd.ts';
 import { resumeCommand, runCommand } from './run-cmd.ts';
@@ -26,6 +27,7 @@ usage:
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history] [--json]
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
+  implement-agent config [--schema]       the configuration in force here, or its JSON Schema
 
 implement-agent <command> --help   more on one command;   implement-agent --version
 -s, --server URL (any command): the NATS server, as NATS_URL
@@ -58,6 +60,8 @@ example: implement-agent run .kiro/specs/search/tasks.md --workdir . --plan-ahea
   replay: 'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
   report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
+  config:
+    'usage: implement-agent config [--schema] [--config FILE]\n\nPrints the configuration in force in this folder (implement-agent.config.json, environment, defaults;\nthe API key shown as [set]), or with --schema the JSON Schema of the config file.\n\nexample: implement-agent config --schema > implement-agent.config.schema.json',
 };
 
 function version(): string {
@@ -156,6 +160,11 @@ async function main(args: string[]): Promise<number> {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
       if (positionals.length !== 1) throw new InputError('resume takes one run id');
       return resumeCommand(positionals[0]!, values.json === true);
+    }
+    case 'config': {
+      const { values, positionals } = parse(rest, { schema: { type: 'boolean' }, config: { type: 'string' } });
+      if (positionals.length) throw new InputError('config takes no arguments');
+      return configCommand({ schema: values.schema === true, ...(values.config ? { file: values.config as string } : {}) });
     }
     case 'report': {
       const { values, positionals } = parse(rest, { out: { type: 'string' } });

@@ -1,6 +1,5 @@
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
-import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projections/run-status.ts';
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';

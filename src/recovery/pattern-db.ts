@@ -134,7 +134,8 @@ export class PatternDb {
     const parsed = PatternFileSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InputError(`invalid pattern file at ${issue?.path.join('.')}: ${issue?.message}`, { file });
+      const where = issue?.path.length ? `at ${issue.path.join('.')}` : 'at its top';
+      throw new InputError(`invalid pattern file ${where}: ${issue?.message} (a pattern file is {"version": 1, "patterns": [...]}; examples/patterns.json shows every field)`, { file });
     }
     const ids = new Set<string>();
     for (const p of parsed.data.patterns) {
