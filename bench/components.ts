@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { executeTask } from '../src/actors/executor/host.ts';
 import { decidePlan, openDecomposer } from '../src/actors/decomposer/host.ts';
 import { ContextLoader } from '../src/context/context-loader.ts';
@@ -253,3 +254,43 @@ export async function confinementCost(runs: number): Promise<Row[]> {
     { area: 'confinement', measure: 'command `true`: bare / under bubblewrap (median)', value: confined, unit: 'ms', note: `bare ${bare} ms; cost ${confined - bare} ms per command (${runs} runs each)` },
   ];
 }
+
+/**
+ * CLI start-up, as a user meets it: `--help`, and a one-task run of an explicit command against a
+ * running NATS, through bin/implement-agent.js from the bundle (`npm run build`) and from the
+ * TypeScript sources through tsx (what every start cost before the bundle). Medians.
+ */
+export async function cliStartup(runs: number): Promise<Row[]> {
+  const root = join(import.meta.dirname, '..');
+  const nats = await freshNats();
+  const dir = await mkdtemp(join(tmpdir(), 'ia-startup-'));
+  await writeFile(join(dir, 'tasks.md'), '- [ ] 1. Say hello\n  ```bash\n  echo hello\n  ```\n');
+  const env = { ...process.env, NATS_URL: nats.url, NO_COLOR: '1' };
+  const time = async (args: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      const r = await execa(process.execPath, args, { cwd: dir, env, reject: false });
+      if (r.exitCode !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+      times.push(performance.now() - started);
+    }
+    return percentile(times, 50);
+  };
+  try {
+    const bin = join(root, 'bin/implement-agent.js');
+    const fromSources = [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/cli/main.ts')];
+    const help = await time([bin, '--help']);
+    const helpTsx = await time([...fromSources, '--help']);
+    const run = await time([bin, 'run', 'tasks.md', '--force']);
+    const runTsx = await time([...fromSources, 'run', 'tasks.md', '--force']);
+    return [
+      { area: 'start-up', measure: '`--help`: bundle / sources through tsx (median)', value: help, unit: 'ms', note: `tsx ${fmtMs(helpTsx)}; ${fmtMs(help / helpTsx, 2)}x` },
+      { area: 'start-up', measure: 'one-task run, NATS up: bundle / tsx (median)', value: run, unit: 'ms', note: `tsx ${fmtMs(runTsx)}; ${fmtMs(run / runTsx, 2)}x` },
+    ];
+  } finally {
+    await nats.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const fmtMs = (v: number, digits = 0) => v.toFixed(digits);

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { confinementCost, contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
+import { cliStartup, confinementCost, contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
 import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
 import { latencyProfiles, measure, realistic } from './realistic.ts';
@@ -88,6 +88,10 @@ if (want('scheduler')) {
 }
 if (want('context')) rows.push(...(await contextReload(1000)));
 if (want('confinement')) rows.push(...(await confinementCost(quick ? 10 : 30)));
+if (want('startup')) {
+  log('CLI start-up...');
+  rows.push(...(await cliStartup(quick ? 3 : 7)));
+}
 if (rows.length) {
   out.push('## Components', '', '| area | measure | value | note |', '|---|---|---|---|');
   for (const r of rows) out.push(`| ${r.area} | ${r.measure} | ${r.unit === 'ratio' ? fmt(r.value, 3) : r.unit === 'ms' ? `${fmt(r.value, r.value < 10 ? 3 : 0)} ms` : `${fmt(r.value, 0)} ${r.unit}`} | ${r.note ?? ''} |`);

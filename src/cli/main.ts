@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentError, InputError } from '../errors.ts';
-import { ContinuePolicySchema } from '../events/agent-events.ts';
+import { CONTINUE_POLICIES, type ContinuePolicy } from '../events/continue-policy.ts';
 import { actorNames } from '../events/subjects.ts';
-import { killAllCommandGroups } from '../exec/run-command.ts';
-import { actorCommand } from './actor-cmd.ts';
-import { configCommand } from './config-cmd.ts';
-import { replayCommand } from './replay-cmd.ts';
-import { reportCommand } from './report-cmd.ts';
-import { resumeCommand, runCommand } from './run-cmd.ts';
-import { runsCommand, statusCommand } from './runs-cmd.ts';
-import { tuneCommand } from './tune-cmd.ts';
-import { watchCommand } from './watch-cmd.ts';
+
+// Each command's module is imported when that command runs: `--help` and the like load none of
+// the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
 
 const USAGE = `implement-agent: executes an implementation task list fast
 
@@ -98,8 +92,9 @@ async function main(args: string[]): Promise<number> {
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
       const llm = values.llm as string | undefined;
       if (llm !== undefined && llm !== 'openai' && llm !== 'offline') throw new InputError(`--llm must be openai or offline, not "${llm}"`);
-      const policy = values.continue === undefined ? undefined : ContinuePolicySchema.safeParse(values.continue);
-      if (policy && !policy.success) throw new InputError(`--continue must be one of ${ContinuePolicySchema.options.join(', ')}`);
+      const policy = values.continue as ContinuePolicy | undefined;
+      if (policy !== undefined && !CONTINUE_POLICIES.includes(policy)) throw new InputError(`--continue must be one of ${CONTINUE_POLICIES.join(', ')}, not "${policy}"`);
+      const { runCommand } = await import('./run-cmd.ts');
       return runCommand({
         tasksFile: positionals[0]!,
         ...(values.workdir ? { workdir: values.workdir as string } : {}),
@@ -107,7 +102,7 @@ async function main(args: string[]): Promise<number> {
         ...(values.concurrency ? { concurrency: positiveInt(values.concurrency as string, '--concurrency') } : {}),
         ...(values['plan-ahead'] !== undefined ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') } : {}),
         skipOptional: values['skip-optional'] === true,
-        ...(policy?.success ? { continuePolicy: policy.data } : {}),
+        ...(policy ? { continuePolicy: policy } : {}),
         ...(values.config ? { config: values.config as string } : {}),
         force: values.force === true,
         json: values.json === true,
@@ -116,25 +111,30 @@ async function main(args: string[]): Promise<number> {
     }
     case 'up': {
       const { values } = parse(rest, { port: { type: 'string' } });
+      const { actorCommand } = await import('./actor-cmd.ts');
       return actorCommand(actorNames, 1, values.port === undefined ? undefined : port(values.port as string));
     }
     case 'runs': {
       const { values, positionals } = parse(rest, { limit: { type: 'string' }, json: { type: 'boolean' } });
       if (positionals.length) throw new InputError('runs takes no arguments (status <runId> shows one run)');
+      const { runsCommand } = await import('./runs-cmd.ts');
       return runsCommand({ limit: values.limit ? positiveInt(values.limit as string, '--limit') : 20, json: values.json === true });
     }
     case 'status': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
       if (positionals.length !== 1) throw new InputError('status takes one run id (`implement-agent runs` lists them)');
+      const { statusCommand } = await import('./runs-cmd.ts');
       return statusCommand(positionals[0]!, values.json === true);
     }
     case 'actor': {
       const { values, positionals } = parse(rest, { replicas: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError(`actor takes one name: ${actorNames.join(', ')}`);
+      const { actorCommand } = await import('./actor-cmd.ts');
       return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
     }
     case 'watch': {
       const { values } = parse(rest, { run: { type: 'string' }, task: { type: 'string' }, type: { type: 'string', multiple: true }, since: { type: 'string' }, json: { type: 'boolean' } });
+      const { watchCommand } = await import('./watch-cmd.ts');
       return watchCommand({
         ...(values.run ? { run: values.run as string } : {}),
         ...(values.task ? { task: values.task as string } : {}),
@@ -145,6 +145,7 @@ async function main(args: string[]): Promise<number> {
     }
     case 'replay': {
       const { values } = parse(rest, { from: { type: 'string' }, projection: { type: 'string' }, json: { type: 'boolean' } });
+      const { replayCommand } = await import('./replay-cmd.ts');
       return replayCommand({
         ...(values.from ? { from: positiveInt(values.from as string, '--from') } : {}),
         ...(values.projection ? { projection: values.projection as string } : {}),
@@ -154,21 +155,25 @@ async function main(args: string[]): Promise<number> {
     case 'tune': {
       const { values } = parse(rest, { patterns: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
       if (!values.patterns) throw new InputError('tune needs --patterns FILE (a candidate pattern database)');
+      const { tuneCommand } = await import('./tune-cmd.ts');
       return tuneCommand({ patterns: values.patterns as string, apply: values.apply === true, json: values.json === true });
     }
     case 'resume': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
       if (positionals.length !== 1) throw new InputError('resume takes one run id');
+      const { resumeCommand } = await import('./run-cmd.ts');
       return resumeCommand(positionals[0]!, values.json === true);
     }
     case 'config': {
       const { values, positionals } = parse(rest, { schema: { type: 'boolean' }, config: { type: 'string' } });
       if (positionals.length) throw new InputError('config takes no arguments');
+      const { configCommand } = await import('./config-cmd.ts');
       return configCommand({ schema: values.schema === true, ...(values.config ? { file: values.config as string } : {}) });
     }
     case 'report': {
       const { values, positionals } = parse(rest, { out: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError('report takes one run id (the run line of `run` shows it)');
+      const { reportCommand } = await import('./report-cmd.ts');
       return reportCommand(positionals[0]!, values.out as string | undefined);
     }
     case undefined:
@@ -237,7 +242,6 @@ function positiveInt(value: string, flag: string): number {
   return n;
 }
 
-process.once('exit', killAllCommandGroups);
 // `implement-agent run ... | head` closes our stdout early: stop printing, but let the run finish.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;

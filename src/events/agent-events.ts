@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PlanInputSchema, PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
+import { CONTINUE_POLICIES } from './continue-policy.ts';
 
 /**
  * The one stream of this system: every event appended to AGENT_EVENTS. The TypeScript types
@@ -21,8 +22,8 @@ function defineEvent<T extends string, D extends z.ZodType>(type: T, data: D) {
   return z.object({ ...envelope, type: z.literal(type), data });
 }
 
-export const ContinuePolicySchema = z.enum(['never', 'dependencies-successful', 'always']);
-export type ContinuePolicy = z.infer<typeof ContinuePolicySchema>;
+export const ContinuePolicySchema = z.enum(CONTINUE_POLICIES);
+export type { ContinuePolicy } from './continue-policy.ts';
 
 const CommandPurposeSchema = z.enum(['plan', 'recovery', 'check', 'decision']);
 const RecoverySourceSchema = z.enum(['pattern', 'learned', 'llm']);

@@ -49,6 +49,9 @@ export function killAllCommandGroups(): void {
   liveGroups.clear();
 }
 
+// Whatever way this process ends, no command it started outlives it.
+process.once('exit', killAllCommandGroups);
+
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);

@@ -1,5 +1,5 @@
-import OpenAI from 'openai';
-import { zodResponseFormat } from 'openai/helpers/zod';
+import type OpenAI from 'openai';
+import type { zodResponseFormat as ZodResponseFormat } from 'openai/helpers/zod';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { LlmError } from '../errors.ts';
@@ -26,7 +26,8 @@ export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: stri
  * Every call, good or bad, is reported to `record` (the host turns it into an LlmCalled event).
  */
 export class LlmClient {
-  private readonly openai: OpenAI;
+  /** The SDK is loaded on the first call: a run of explicit commands never pays its start-up. */
+  private sdk?: Promise<{ openai: OpenAI; zodResponseFormat: typeof ZodResponseFormat }>;
   private spent = new Map<string, number>();
 
   constructor(
@@ -34,13 +35,19 @@ export class LlmClient {
     private readonly record: (runId: string, call: LlmCallRecord) => void,
     /** Applied to every prompt: no secret leaves this process in a request. */
     private readonly redact: (text: string) => string = (t) => t,
-  ) {
-    this.openai = new OpenAI({
-      apiKey: config.apiKey ?? 'not-needed-for-local-servers',
-      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
-      timeout: config.timeoutMs,
-      maxRetries: config.maxRetries,
-    });
+  ) {}
+
+  private load() {
+    this.sdk ??= Promise.all([import('openai'), import('openai/helpers/zod')]).then(([{ default: OpenAI }, { zodResponseFormat }]) => ({
+      openai: new OpenAI({
+        apiKey: this.config.apiKey ?? 'not-needed-for-local-servers',
+        ...(this.config.baseUrl ? { baseURL: this.config.baseUrl } : {}),
+        timeout: this.config.timeoutMs,
+        maxRetries: this.config.maxRetries,
+      }),
+      zodResponseFormat,
+    }));
+    return this.sdk;
   }
 
   /** Tokens this process has spent on a run so far. */
@@ -72,9 +79,10 @@ export class LlmClient {
   }
 
   private async call(runId: string, purpose: string, schema: z.ZodType, messages: ChatMessage[]): Promise<string> {
+    const { openai, zodResponseFormat } = await this.load();
     const started = performance.now();
     try {
-      const completion = await this.openai.chat.completions.create({
+      const completion = await openai.chat.completions.create({
         model: this.config.model,
         messages: messages.map((m) => ({ ...m, content: this.redact(m.content) })),
         response_format: zodResponseFormat(schema, purpose.replace(/[^a-zA-Z0-9_-]/g, '_')),

@@ -1,4 +1,3 @@
-import OpenAI from 'openai';
 import type { Config } from '../config.ts';
 import { EnvironmentError } from '../errors.ts';
 
@@ -12,6 +11,7 @@ export const DEFAULT_LLM_BASE_URL = 'https://api.openai.com/v1';
  */
 export async function probeLlm(llm: Config['llm'], timeoutMs = 5000): Promise<void> {
   const url = llm.baseUrl ?? DEFAULT_LLM_BASE_URL;
+  const { default: OpenAI } = await import('openai');
   const client = new OpenAI({ apiKey: llm.apiKey ?? 'not-needed-for-local-servers', baseURL: url, timeout: timeoutMs, maxRetries: 0 });
   try {
     await client.models.list();

@@ -98,7 +98,7 @@ async function waitHealthy(child: ResultPromise, monitorUrl: string, timeoutMs: 
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 10));
   }
   child.kill('SIGKILL');
   throw new EnvironmentError(`nats-server did not become healthy within ${timeoutMs} ms:\n${log()}`);
