@@ -35,6 +35,9 @@ describe('after a run', () => {
     expect(status.stdout).toMatch(new RegExp(`^run ${runId} failed: 1/2 done, 1 failed, 0 skipped`));
     expect(status.stdout).toMatch(/^ +completed 1\. Works/m);
     expect(status.stdout).toMatch(/^ +failed +2\. Lists a missing folder [\d.]+s: `ls no-such-folder` exited 2: ls: cannot access/m);
+    const report = await cli(['report', runId, '--out', '/nonexistent-folder/report.html']);
+    expect(report.exitCode).toBe(2);
+    expect(report.stderr.trim()).toBe('implement-agent: cannot write the report to /nonexistent-folder/report.html: the folder /nonexistent-folder does not exist');
     expect((await cli(['status', 'rnosuchrun'])).stderr).toMatch(/no events for run rnosuchrun in this log \(`implement-agent runs` lists the runs\)/);
   });
 });

@@ -57,4 +57,27 @@ describe.skipIf(!CHROMIUM)('the report in headless Chromium', () => {
     const blank = renderReport(events.filter((e) => e.type !== 'CommandFinished'));
     expect(blank).not.toContain('class="bar plan"');
   });
+
+  it('reads, as rendered, the status, the task titles and a red row for a failed task', async () => {
+    await writeFile(join(dir, 'failing.md'), '- [ ] 1. Make the stamp\n  ```bash\n  touch stamp\n  ```\n- [ ] 2. Read a missing file\n  - Depends:\n  ```bash\n  cat missing.txt\n  ```\n');
+    const { result, events } = await runCli(['run', join(dir, 'failing.md'), '--workdir', dir], { NATS_URL: server.url }, dir);
+    expect(result.exitCode).toBe(1);
+    const html = join(dir, 'failing.html');
+    await writeFile(html, renderReport(events));
+    const profile = await mkdtemp(join(tmpdir(), 'ia-chromium-'));
+    let dom: string;
+    try {
+      ({ stdout: dom } = await execa(CHROMIUM!, [
+        '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', `file://${html}`,
+      ], { timeout: 60_000 }));
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+    const text = (pattern: RegExp) => pattern.exec(dom)?.[1]?.replace(/<[^>]+>/g, '');
+    expect(text(/<p id="status">([\s\S]*?)<\/p>/)).toMatch(/^failed: 1 of 2 task\(s\) completed, 1 failed, 0 skipped, in [\d.]+ s$/);
+    expect(text(/<ul id="failed">([\s\S]*?)<\/ul>/)).toMatch(/^2\. Read a missing file \(\w+\): `cat missing.txt` exited 1: cat: missing.txt: No such file or directory/);
+    expect(dom).toMatch(/<text class="lane failed"[^>]*fill="#b91c1c"[^>]*>2\. Read a missing file · failed<\/text>/);
+    expect(dom).toMatch(/<text class="lane"[^>]*>1\. Make the stamp · c1<\/text>/);
+  });
 });

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { renderReport } from '../report/render-report.ts';
@@ -13,7 +13,10 @@ export async function reportCommand(runId: string, out?: string): Promise<number
     const events = await rt.store.readRun(runId);
     if (events.length === 0) throw new InputError(`no events for run ${runId} in this log`);
     const path = resolve(cwd, out ?? `implement-agent-report-${runId}.html`);
-    await writeFile(path, renderReport(events));
+    await writeFile(path, renderReport(events)).catch((cause: NodeJS.ErrnoException) => {
+      const why = cause.code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : cause.message;
+      throw new InputError(`cannot write the report to ${path}: ${why}`, undefined, { cause });
+    });
     process.stdout.write(`${path}\n`);
     return 0;
   });

@@ -1,39 +1,84 @@
-import { planningTime } from './planning-time.ts';
 import type { EventOf, StoredEvent } from '../events/agent-events.ts';
+import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
+import { planningTime } from './planning-time.ts';
+import { summarizeRuns, type RunSummary } from './run-summary.ts';
 
-type Bar = { lane: string; task: string; label: string; start: number; end: number; kind: 'plan' | 'recovery' | 'check' | 'decision' | 'failed' | 'llm' | 'planning' };
+/** What a bar is; one word each, and the legend shows only the kinds present. */
+const KINDS = {
+  plan: { label: 'command', colour: '#3b82f6' },
+  check: { label: 'success check', colour: '#10b981' },
+  decision: { label: 'decision', colour: '#8b5cf6' },
+  recovery: { label: 'recovery command', colour: '#f59e0b' },
+  llm: { label: 'LLM call', colour: '#a855f7' },
+  planning: { label: 'planning', colour: '#94a3b8' },
+  failed: { label: 'failed', colour: '#ef4444' },
+} as const;
+type Kind = keyof typeof KINDS;
+
+type Bar = { lane: string; task: string; label: string; start: number; end: number; kind: Kind };
 type Mark = { lane: string; at: number; label: string };
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const t = (iso: string) => Date.parse(iso);
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/**
+ * Where the run's wall time went, as disjoint shares that add up to the wall time: commands,
+ * then recovery outside commands, then planning outside both (planning done while commands ran
+ * is reported apart, as hidden), then waiting.
+ */
 export type ReportSummary = {
   wallMs: number;
+  executionMs: number;
+  recoveryMs: number;
   planningMs: number;
   /** Planning done while commands ran (planned ahead): it cost no wall time. */
   planningHiddenMs: number;
-  executionMs: number; recoveryMs: number; waitingMs: number; llmCalls: number; cacheHits: number; cacheMisses: number;
+  waitingMs: number;
+  llmCalls: number;
+  cacheHits: number;
+  cacheMisses: number;
 };
 
 /** What the report shows, computed from the run's events alone. */
-export function summarize(events: readonly StoredEvent[]): { bars: Bar[]; marks: Mark[]; start: number; end: number; summary: ReportSummary; title: string } {
+export function summarize(events: readonly StoredEvent[]): {
+  bars: Bar[];
+  marks: Mark[];
+  start: number;
+  end: number;
+  summary: ReportSummary;
+  run: RunSummary | undefined;
+  title: string;
+  titles: ReadonlyMap<string, string>;
+} {
   const started = events.find((e) => e.type === 'RunStarted');
   const start = started ? t(started.at) : t(events[0]?.at ?? new Date().toISOString());
   const end = Math.max(start + 1, ...events.map((e) => t(e.at)));
   const titles = new Map(events.flatMap((e) => (e.type === 'TaskSubmitted' ? [[e.taskId!, e.data.task.title] as const] : [])));
+  const name = (task: string) => clip(`${task}. ${titles.get(task) ?? ''}`.trim(), 34);
+  const firstAt = new Map<string, number>();
   const bars: Bar[] = [];
   const marks: Mark[] = [];
+  const failedOnce = new Set<string>();
   for (const e of events) {
     const task = e.taskId ?? '';
+    if (task && !firstAt.has(task)) firstAt.set(task, t(e.at));
     if (e.type === 'CommandFinished') {
       const s = t(e.data.startedAt);
       const ok = e.data.exitCode === 0 && !e.data.timedOut;
-      bars.push({ lane: `${task} ${e.data.commandId}`, task, label: `${e.data.command.split('\n')[0]} (exit ${e.data.exitCode}, ${e.data.durationMs.toFixed(0)} ms)`, start: s, end: s + e.data.durationMs, kind: ok ? e.data.purpose : 'failed' });
+      const why = ok ? '' : `: ${meaningfulLine(e.data.stderrTail, e.data.stdoutTail)}`;
+      bars.push({ lane: `${name(task)} · ${e.data.commandId}`, task, label: `${e.data.command.split('\n')[0]} (exit ${e.data.exitCode}, ${e.data.durationMs.toFixed(0)} ms)${why}`, start: s, end: s + e.data.durationMs, kind: ok ? e.data.purpose : 'failed' });
     }
-    if (e.type === 'PlanCreated') bars.push({ lane: `${task} plan`, task, label: `plan: ${e.data.source} (${e.data.durationMs.toFixed(0)} ms)`, start: t(e.at) - e.data.durationMs, end: t(e.at), kind: 'planning' });
-    if (e.type === 'LlmCalled') bars.push({ lane: `${task || 'run'} llm`, task, label: `LLM ${e.data.purpose} (${e.data.durationMs.toFixed(0)} ms)`, start: t(e.at) - e.data.durationMs, end: t(e.at), kind: 'llm' });
-    if (e.type === 'RecoveryAttempted') marks.push({ lane: `${task} ${e.data.commandId}`, at: t(e.at), label: `recovery: ${e.data.strategyId} (${e.data.source})` });
+    if (e.type === 'PlanCreated') bars.push({ lane: `${name(task)} · plan`, task, label: `plan: ${e.data.source} (${e.data.durationMs.toFixed(0)} ms)`, start: t(e.at) - e.data.durationMs, end: t(e.at), kind: 'planning' });
+    if (e.type === 'LlmCalled') bars.push({ lane: task ? `${name(task)} · LLM` : 'run · LLM', task, label: `LLM ${e.data.purpose} (${e.data.durationMs.toFixed(0)} ms)`, start: t(e.at) - e.data.durationMs, end: t(e.at), kind: 'llm' });
+    if (e.type === 'RecoveryAttempted') marks.push({ lane: `${name(task)} · ${e.data.commandId}`, at: t(e.at), label: `recovery: ${e.data.strategyId} (${e.data.source})` });
+    // Every failed task gets a red row, whatever stage it failed at (planning, a success check).
+    if (e.type === 'TaskFailed' && !failedOnce.has(task)) {
+      failedOnce.add(task);
+      bars.push({ lane: `${name(task)} · failed`, task, label: `failed (${e.data.stage}): ${e.data.reason}`, start: firstAt.get(task) ?? t(e.at), end: t(e.at), kind: 'failed' });
+    }
   }
   const of = <T extends StoredEvent['type']>(type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
   const finished = of('CommandFinished');
@@ -42,69 +87,101 @@ export function summarize(events: readonly StoredEvent[]): { bars: Bar[]; marks:
   const execution = finished.filter((f) => f.data.purpose !== 'recovery').map(span);
   const recovery = [...finished.filter((f) => f.data.purpose === 'recovery').map(span), ...of('LlmCalled').filter((e) => e.data.purpose.startsWith('recovery')).map((e): [number, number] => [t(e.at) - e.data.durationMs, t(e.at)])];
   const wallMs = end - start;
+  const executionMs = union(execution);
+  const recoveryMs = union([...execution, ...recovery]) - executionMs;
+  const busyMs = union([...execution, ...recovery, ...planning]);
   const summary: ReportSummary = {
     wallMs,
-    planningMs: union(planning),
+    executionMs,
+    recoveryMs,
+    planningMs: busyMs - executionMs - recoveryMs,
     planningHiddenMs: planningTime(events).hiddenMs,
-    executionMs: union(execution),
-    recoveryMs: union(recovery),
-    waitingMs: Math.max(0, wallMs - union([...planning, ...execution, ...recovery])),
+    waitingMs: Math.max(0, wallMs - busyMs),
     llmCalls: of('LlmCalled').length,
     cacheHits: of('PlanCacheHit').length,
     cacheMisses: of('PlanCacheMiss').length,
   };
   const title = `${started?.type === 'RunStarted' ? started.data.tasksFile : 'run'} (${events[0]?.runId ?? ''})`;
   bars.sort((a, b) => a.task.localeCompare(b.task, undefined, { numeric: true }) || a.start - b.start);
-  return { bars, marks, start, end, summary, title: titles.size ? `${title}` : title };
+  return { bars, marks, start, end, summary, run: summarizeRuns(events)[0], title, titles };
 }
 
-const COLOURS: Record<Bar['kind'], string> = {
-  plan: '#3b82f6',
-  check: '#10b981',
-  decision: '#8b5cf6',
-  recovery: '#f59e0b',
-  failed: '#ef4444',
-  llm: '#a855f7',
-  planning: '#94a3b8',
-};
+/**
+ * A time axis stretched so that short steps stay visible: between consecutive bar edges, each
+ * segment gets a few pixels at least and the rest in proportion to its duration. Ticks still
+ * say real seconds. A linear axis would let one long command squeeze the others to nothing.
+ */
+export function stretchedAxis(edges: readonly number[], start: number, end: number, pixels: number, minSegmentPx = 6): (ms: number) => number {
+  const points = [...new Set([start, ...edges.filter((e) => e > start && e < end), end])].sort((a, b) => a - b);
+  const segments = points.length - 1;
+  const floor = Math.min(minSegmentPx, pixels / Math.max(1, segments) / 2);
+  const spare = pixels - floor * segments;
+  const xs = [0];
+  for (let i = 0; i < segments; i++) xs.push(xs[i]! + floor + (spare * (points[i + 1]! - points[i]!)) / (end - start));
+  return (ms: number) => {
+    if (ms <= start) return 0;
+    if (ms >= end) return pixels;
+    let i = 0;
+    while (points[i + 1]! < ms) i++;
+    const [a, b] = [points[i]!, points[i + 1]!];
+    return xs[i]! + ((xs[i + 1]! - xs[i]!) * (ms - a)) / (b - a);
+  };
+}
 
 /** A self-contained HTML page (inline SVG and CSS, no scripts, no network) for one run. */
 export function renderReport(events: readonly StoredEvent[]): string {
-  const { bars, marks, start, end, summary, title } = summarize(events);
+  const { bars, marks, start, end, summary, run, title, titles } = summarize(events);
   const lanes = [...new Set(bars.map((b) => b.lane))];
   const width = 1100;
-  const left = 170;
+  const left = 250;
   const row = 18;
-  const scale = (ms: number) => left + ((ms - start) / (end - start)) * (width - left - 10);
+  const axis = stretchedAxis(bars.flatMap((b) => [b.start, b.end]), start, end, width - left - 10);
+  const x = (ms: number) => left + axis(ms);
   const height = lanes.length * row + 40;
-  const ticks = Array.from({ length: 11 }, (_, i) => start + ((end - start) * i) / 10);
+  // Ticks at real times, as many as fit without overlapping on the stretched axis.
+  const ticks: number[] = [];
+  for (const candidate of Array.from({ length: 41 }, (_, i) => start + ((end - start) * i) / 40)) {
+    if (ticks.length === 0 || x(candidate) - x(ticks.at(-1)!) >= 60) ticks.push(candidate);
+  }
   const svg = [
     `<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="timeline">`,
-    ...ticks.map((x) => `<line x1="${scale(x)}" y1="20" x2="${scale(x)}" y2="${height}" stroke="#e5e7eb"/><text x="${scale(x)}" y="14" font-size="10" text-anchor="middle">${((x - start) / 1000).toFixed(2)}s</text>`),
-    ...lanes.map((lane, i) => `<text x="4" y="${32 + i * row}" font-size="11">${escapeHtml(lane)}</text>`),
+    ...ticks.map((tick) => `<line x1="${x(tick).toFixed(1)}" y1="20" x2="${x(tick).toFixed(1)}" y2="${height}" stroke="#e5e7eb"/><text x="${x(tick).toFixed(1)}" y="14" font-size="10" text-anchor="middle">${((tick - start) / 1000).toFixed(2)}s</text>`),
+    ...lanes.map((lane, i) => `<text class="lane${lane.endsWith(' · failed') ? ' failed' : ''}" x="4" y="${32 + i * row}" font-size="11"${lane.endsWith(' · failed') ? ' fill="#b91c1c"' : ''}>${escapeHtml(lane)}</text>`),
     ...bars.map((b) => {
       const y = 22 + lanes.indexOf(b.lane) * row;
-      const x = scale(b.start);
-      return `<rect class="bar ${b.kind}" x="${x.toFixed(1)}" y="${y}" width="${Math.max(2, scale(b.end) - x).toFixed(1)}" height="${row - 4}" rx="2" fill="${COLOURS[b.kind]}"><title>${escapeHtml(b.label)}</title></rect>`;
+      const x0 = x(b.start);
+      return `<rect class="bar ${b.kind}" x="${x0.toFixed(1)}" y="${y}" width="${Math.max(2, x(b.end) - x0).toFixed(1)}" height="${row - 4}" rx="2" fill="${KINDS[b.kind].colour}"><title>${escapeHtml(b.label)}</title></rect>`;
     }),
     ...marks.map((m) => {
       const y = 22 + Math.max(0, lanes.indexOf(m.lane)) * row;
-      const x = scale(m.at);
-      return `<path class="recovery-mark" d="M${x} ${y} l5 7 l-5 7 l-5 -7 z" fill="#b45309"><title>${escapeHtml(m.label)}</title></path>`;
+      const at = x(m.at);
+      return `<path class="recovery-mark" d="M${at} ${y} l5 7 l-5 7 l-5 -7 z" fill="#b45309"><title>${escapeHtml(m.label)}</title></path>`;
     }),
     '</svg>',
   ].join('\n');
   const s = summary;
   const pct = (v: number) => `${((v / Math.max(1, s.wallMs)) * 100).toFixed(0)}%`;
-  const legend = Object.entries(COLOURS).map(([k, c]) => `<span><i style="background:${c}"></i>${k}</span>`).join(' ');
+  const present = new Set(bars.map((b) => b.kind));
+  const legend = (Object.keys(KINDS) as Kind[])
+    .filter((k) => present.has(k))
+    .map((k) => `<span><i style="background:${KINDS[k].colour}"></i>${KINDS[k].label}</span>`)
+    .join(' ');
+  const state = run?.state ?? 'unfinished';
+  const stateColour = state === 'succeeded' ? '#047857' : state === 'failed' ? '#b91c1c' : '#b45309';
+  const failures = events.filter((e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed');
+  const failedList = [...new Map(failures.map((f) => [f.taskId, f])).values()]
+    .map((f) => `<li><b>${escapeHtml(`${f.taskId}. ${titles.get(f.taskId ?? '') ?? ''}`)}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>implement-agent report ${escapeHtml(title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#111}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:left}
-.legend span{margin-right:12px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}</style></head>
+.legend span{margin-right:12px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}.status{font-weight:600}</style></head>
 <body><h1>Run ${escapeHtml(title)}</h1>
-<table><tr><th>wall</th><th>planning</th><th>planning hidden behind commands</th><th>execution</th><th>recovery</th><th>waiting</th><th>LLM calls</th><th>cache hits / misses</th></tr>
-<tr><td>${(s.wallMs / 1000).toFixed(2)} s</td><td>${(s.planningMs / 1000).toFixed(2)} s (${pct(s.planningMs)})</td><td>${(s.planningHiddenMs / 1000).toFixed(2)} s</td><td>${(s.executionMs / 1000).toFixed(2)} s (${pct(s.executionMs)})</td><td>${(s.recoveryMs / 1000).toFixed(2)} s (${pct(s.recoveryMs)})</td><td>${(s.waitingMs / 1000).toFixed(2)} s (${pct(s.waitingMs)})</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>
-<p class="legend">${legend} <span>◆ recovery attempt</span></p>
+<p id="status"><span class="status" style="color:${stateColour}">${escapeHtml(state)}</span>: ${run?.completed ?? 0} of ${run?.tasks ?? 0} task(s) completed, ${run?.failed ?? 0} failed, ${run?.skipped ?? 0} skipped, in ${secs(s.wallMs)}</p>
+${failedList ? `<ul id="failed">${failedList}</ul>` : ''}
+<table><tr><th>wall</th><th>commands</th><th>recovery</th><th>planning</th><th>waiting</th><th>planning hidden behind commands</th><th>LLM calls</th><th>cache hits / misses</th></tr>
+<tr><td>${secs(s.wallMs)}</td><td>${secs(s.executionMs)} (${pct(s.executionMs)})</td><td>${secs(s.recoveryMs)} (${pct(s.recoveryMs)})</td><td>${secs(s.planningMs)} (${pct(s.planningMs)})</td><td>${secs(s.waitingMs)} (${pct(s.waitingMs)})</td><td>${secs(s.planningHiddenMs)}</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>
+<p class="legend">${legend} <span>◆ recovery attempt</span> <span style="color:#6b7280">(time axis stretched so that short steps stay visible; ticks are real seconds)</span></p>
 ${svg}
 </body></html>
 `;
