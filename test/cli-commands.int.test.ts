@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/nats/local-server.ts';
@@ -39,6 +41,24 @@ describe('after a run', () => {
     expect(report.exitCode).toBe(2);
     expect(report.stderr.trim()).toBe('implement-agent: cannot write the report to /nonexistent-folder/report.html: the folder /nonexistent-folder does not exist');
     expect((await cli(['status', 'rnosuchrun'])).stderr).toMatch(/no events for run rnosuchrun in this log \(`implement-agent runs` lists the runs\)/);
+  });
+});
+
+describe('live progress on a terminal', () => {
+  it('redraws the running task, its command, its time and its latest output line in place; plain lines when piped', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. Count slowly\n  ```bash\n  for i in 1 2 3 4; do echo "step $i"; sleep 0.5; done\n  ```\n');
+    await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ execution: { heartbeatMs: 300 } }));
+    // script(1) gives the CLI a pseudo-terminal of a known size, as a terminal would.
+    const shell = `stty rows 40 cols 120; ${process.execPath} ${CLI} run ${tasks} --workdir ${dir}`;
+    const tty = await execa('script', ['-qfec', shell, '/dev/null'], { cwd: dir, env: { NATS_URL: server.url, PATH: process.env.PATH ?? '' }, reject: false, timeout: 120_000 });
+    expect(tty.exitCode, tty.stdout).toBe(0);
+    expect(tty.stdout).toContain('\u001b[2K');
+    expect(tty.stdout).toMatch(/1\. Count slowly .*\d+s/);
+    expect(tty.stdout).toMatch(/c1: for i in 1 2 3 4; do echo "step \$i"; sleep 0\.5; done \(\d+s\) › step \d/);
+    expect(tty.stdout).toMatch(/✓.* 1\. Count slowly/);
+    const piped = await cli(['run', tasks, '--workdir', dir, '--force'], undefined, dir);
+    expect(piped.exitCode).toBe(0);
+    expect(piped.stdout).not.toContain('\u001b[');
   });
 });
 

@@ -1,7 +1,17 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 
 /** A task whose commands started and that has no outcome yet, with its latest command. */
-export type InFlightTask = { taskId: string; command: string; since: number };
+export type InFlightTask = {
+  taskId: string;
+  title: string;
+  commandId: string;
+  command: string;
+  /** When its first command started, and when the current one did (epoch ms). */
+  since: number;
+  commandSince: number;
+  /** The command's latest output line (from its heartbeats), '' before the first. */
+  lastLine: string;
+};
 
 /**
  * Which tasks of a run are executing right now, from its events: what an interruption waits for
@@ -9,18 +19,36 @@ export type InFlightTask = { taskId: string; command: string; since: number };
  */
 export class InFlight {
   private readonly tasks = new Map<string, InFlightTask>();
+  private readonly titles = new Map<string, string>();
   /** Tasks that completed while this was watching (their boxes get ticked). */
   readonly completed: string[] = [];
 
   see(event: StoredEvent): void {
     const id = event.taskId;
     if (id === undefined) return;
-    if (event.type === 'CommandStarted') {
-      const since = this.tasks.get(id)?.since ?? Date.parse(event.at);
-      this.tasks.set(id, { taskId: id, command: event.data.command.split('\n')[0] ?? '', since });
-    } else if (event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped') {
-      if (event.type === 'TaskCompleted' && !this.completed.includes(id)) this.completed.push(id);
-      this.tasks.delete(id);
+    switch (event.type) {
+      case 'TaskSubmitted':
+        this.titles.set(id, event.data.task.title);
+        return;
+      case 'CommandStarted': {
+        const at = Date.parse(event.at);
+        const command = event.data.command.split('\n')[0] ?? '';
+        this.tasks.set(id, { taskId: id, title: this.titles.get(id) ?? '', commandId: event.data.commandId, command, since: this.tasks.get(id)?.since ?? at, commandSince: at, lastLine: '' });
+        return;
+      }
+      case 'CommandHeartbeat': {
+        const task = this.tasks.get(id);
+        if (task?.commandId === event.data.commandId) task.lastLine = event.data.lastLine;
+        return;
+      }
+      case 'TaskCompleted':
+      case 'TaskFailed':
+      case 'TaskSkipped':
+        if (event.type === 'TaskCompleted' && !this.completed.includes(id)) this.completed.push(id);
+        this.tasks.delete(id);
+        return;
+      default:
+        return;
     }
   }
 

@@ -16,6 +16,7 @@ import type { Runtime } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
 import { withRuntime } from './nats-session.ts';
 import { InFlight } from './in-flight.ts';
+import { liveProgress } from './live-progress.ts';
 import { progressPrinter } from './progress.ts';
 
 export type RunFlags = {
@@ -86,18 +87,21 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string): Promise<number> {
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
-  const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => process.stdout.write(`${l}\n`));
   const drivesRun = hosted?.names.includes('coordinator') === true;
   const inFlight = new InFlight();
+  // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
+  const live = !json && process.stdout.isTTY ? liveProgress(inFlight) : undefined;
+  const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => (live ? live.line(l) : process.stdout.write(`${l}\n`)));
   const stopWatching = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
   let stoppedCommands = false;
-  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const say = (line: string) => (live ? live.line(line) : process.stderr.write(`${line}\n`));
 
   const onEvent = (event: StoredEvent) => {
     inFlight.see(event);
     print(event);
+    live?.refresh();
     if (interrupted && inFlight.size === 0) stopWatching.abort();
   };
   const stopNow = (why: string) => {
@@ -141,6 +145,7 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
     say(`interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`);
     return 130;
   } finally {
+    live?.stop();
     process.off('SIGINT', onSigint);
     for (const t of timers) clearTimeout(t);
     await hosted?.stop();
