@@ -3,6 +3,7 @@ import { eventSubjects } from '../events/subjects.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { publishWork } from '../nats/work-queue.ts';
 import type { Runtime } from './runtime.ts';
+import { workIds } from '../events/ids.ts';
 
 /**
  * Submits a run to the coordinator (whichever process hosts it) and follows the run's events
@@ -14,7 +15,7 @@ export async function submitRun(
   onEvent: (event: StoredEvent) => void = () => {},
   signal?: AbortSignal,
   /** Work item id: the first submission is `start:<runId>`; a resume needs a new one. */
-  itemId = `start:${start.runId}`,
+  itemId = workIds.start(start.runId),
 ): Promise<'succeeded' | 'failed' | 'interrupted'> {
   let finish: (status: 'succeeded' | 'failed' | 'interrupted') => void = () => {};
   const finished = new Promise<'succeeded' | 'failed' | 'interrupted'>((r) => (finish = r));

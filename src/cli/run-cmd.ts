@@ -18,6 +18,7 @@ import { withRuntime } from './nats-session.ts';
 import { InFlight } from './in-flight.ts';
 import { liveProgress } from './live-progress.ts';
 import { progressPrinter } from './progress.ts';
+import { eventIds, workIds } from '../events/ids.ts';
 
 export type RunFlags = {
   tasksFile: string;
@@ -71,7 +72,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         skipOptional: flags.skipOptional === true,
       },
     };
-    return followToTheEnd(rt, start, flags.json === true, `start:${start.runId}`);
+    return followToTheEnd(rt, start, flags.json === true, workIds.start(start.runId));
   });
 }
 
@@ -113,7 +114,7 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   const interrupt = async () => {
     // This process runs the run: record that the user stopped it, so that no actor started
     // later picks its work up until it is resumed on purpose.
-    await rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: `${start.runId}:RunInterrupted:${Date.now()}` }, { reason: 'interrupted by the user (SIGINT)' }));
+    await rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) }, { reason: 'interrupted by the user (SIGINT)' }));
     if (inFlight.size === 0) return stopWatching.abort();
     const graceMs = rt.config.execution.interruptGraceMs;
     const deadline = Date.now() + graceMs;
@@ -185,8 +186,8 @@ export async function resumeCommand(runId: string, json: boolean): Promise<numbe
     }
     // A new generation: work issued before it is stale, and the coordinator reissues what is left.
     const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
-    await rt.store.append(makeEvent('RunResumed', { runId, id: `${runId}:RunResumed:${generation}` }, { generation }));
-    return followToTheEnd(rt, start, json, `resume:${runId}:${generation}`);
+    await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation }));
+    return followToTheEnd(rt, start, json, workIds.resume(runId, generation));
   });
 }
 

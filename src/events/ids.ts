@@ -1,6 +1,70 @@
+import type { AgentEventType } from './agent-events.ts';
+
+/**
+ * Every id of the system, built (and, where something reads one back, parsed) here and nowhere
+ * else. One format: segments joined by `:`, the event type last for event ids.
+ *
+ * Event ids are deterministic wherever the effect they record may be redone (a redelivered work
+ * item, a restarted actor): the same effect appends the same id, and the store drops the copy.
+ */
+
 /**
  * The tail that sets a task's later plans apart (`:r1`, `:r2` after each PlanInvalidated) in
  * event ids, work-item ids and decision keys; empty for the first plan, so ids from before plan
  * revisions existed keep their form.
  */
 export const revisionSuffix = (revision: number): string => (revision > 0 ? `:r${revision}` : '');
+
+/** A run's resume generation and a task's plan revision: the tail of work items and decisions. */
+const generationSuffix = (generation: number, revision: number) => `g${generation}${revisionSuffix(revision)}`;
+
+type RunEvent = Extract<AgentEventType, 'RunStarted' | 'RunFinished'>;
+type TaskEvent = Extract<AgentEventType, 'TaskSubmitted' | 'TaskCompleted' | 'TaskFailed' | 'TaskSkipped'>;
+type CommandEvent = Extract<AgentEventType, 'CommandStarted' | 'CommandFinished' | 'CommandDenied' | 'RecoveryAttempted' | 'RecoveryResolved' | 'RecoveryFailed'>;
+
+/** One attempt of one command of a task: what command and recovery events are about. */
+export type CommandRef = { runId: string; taskId: string; commandId: string; attempt: number };
+
+export const eventIds = {
+  /** Once per run. */
+  run: (runId: string, type: RunEvent) => `${runId}:${type}`,
+  /** Each interruption is its own event (a run may be interrupted, resumed, interrupted again). */
+  runInterrupted: (runId: string, atMs: number) => `${runId}:RunInterrupted:${atMs}`,
+  runResumed: (runId: string, generation: number) => `${runId}:RunResumed:${generation}`,
+  /** Once per task and run: the first outcome of a task is its outcome. */
+  task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
+  planCreated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
+  planInvalidated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanInvalidated:${revision}`,
+  command: (ref: CommandRef, type: CommandEvent) => `${ref.runId}:${ref.taskId}:${ref.commandId}:${ref.attempt}:${type}`,
+};
+
+/** Where a command attempt's whole output is kept in the object store: `run/task/command/attempt`. */
+export const outputName = (ref: CommandRef) => `${ref.runId}/${ref.taskId}/${ref.commandId}/${ref.attempt}`;
+
+/** Work-item ids (the work queue's deduplication ids). */
+export const workIds = {
+  start: (runId: string) => `start:${runId}`,
+  resume: (runId: string, generation: number) => `resume:${runId}:${generation}`,
+  plan: (runId: string, taskId: string, generation: number, revision: number) => `plan:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
+  execute: (runId: string, taskId: string, generation: number, revision: number) => `exec:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
+};
+
+/** The coordinator's decision keys within one run: each decision happens once. */
+export const decisionKeys = {
+  plan: (taskId: string, generation: number, revision: number) => `plan:${taskId}:${generationSuffix(generation, revision)}`,
+  execute: (taskId: string, generation: number, revision: number) => `exec:${taskId}:${generationSuffix(generation, revision)}`,
+  skip: (taskId: string) => `skip:${taskId}`,
+  tick: (taskId: string) => `tick:${taskId}`,
+  finish: () => 'finish',
+};
+
+/** Ids of the executor machine's children: a command attempt or a decision point, and back. */
+export const childIds = {
+  command: (commandId: string, attempt: number) => `cmd:${commandId}:${attempt}`,
+  decision: (gateId: string) => `dp:${gateId}`,
+  parse: (childId: string): { kind: 'command'; commandId: string } | { kind: 'decision'; gateId: string } => {
+    if (childId.startsWith('dp:')) return { kind: 'decision', gateId: childId.slice('dp:'.length) };
+    // The attempt is the last segment, so a command id may itself contain ':'.
+    return { kind: 'command', commandId: childId.slice('cmd:'.length, childId.lastIndexOf(':')) };
+  },
+};

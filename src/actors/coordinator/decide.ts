@@ -1,4 +1,4 @@
-import { revisionSuffix } from '../../events/ids.ts';
+import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
 import { blockersOf, childrenOf, type Blocker } from '../../spec/task-graph.ts';
@@ -55,16 +55,15 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   const anyFailed = status.order.some((id) => status.tasks[id]!.state === 'failed');
   const ticks = () =>
     status.order
-      .filter((id) => full(id) === 'done' && status.tasks[id]!.state !== 'skipped' && !issued.has(`tick:${id}`))
-      .map((id): Decision => ({ kind: 'tick', key: `tick:${id}`, taskId: id }));
+      .filter((id) => full(id) === 'done' && status.tasks[id]!.state !== 'skipped' && !issued.has(decisionKeys.tick(id)))
+      .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
   // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
   if (status.interrupted) return ticks();
 
   // Work keys carry the resume generation (after a resume, work cut short is issued anew) and
   // the plan revision (a plan invalidated before its task started is made again).
-  const suffix = (id: string) => `g${status.generation}${revisionSuffix(status.tasks[id]!.revision)}`;
-  const planKey = (id: string) => `plan:${id}:${suffix(id)}`;
-  const execKey = (id: string) => `exec:${id}:${suffix(id)}`;
+  const planKey = (id: string) => decisionKeys.plan(id, status.generation, status.tasks[id]!.revision);
+  const execKey = (id: string) => decisionKeys.execute(id, status.generation, status.tasks[id]!.revision);
   const count = (f: (id: string) => boolean) => status.order.filter(f).length;
   const state = (id: string) => status.tasks[id]!.state;
   let executing = count((id) => state(id) === 'executing' || (state(id) === 'planned' && issued.has(execKey(id))));
@@ -74,10 +73,10 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 
   for (const id of status.order) {
     const task = status.tasks[id]!;
-    if ((task.state !== 'pending' && task.state !== 'planned') || issued.has(`skip:${id}`)) continue;
+    if ((task.state !== 'pending' && task.state !== 'planned') || issued.has(decisionKeys.skip(id))) continue;
     const blockers = blockersOf(task.spec, specs).map((b) => ({ ...b, outcome: outcomeOf(b) }));
     const dead = blockers.find((b) => b.outcome === 'dead');
-    const skip = (reason: string, optional = false) => decisions.push({ kind: 'skip', key: `skip:${id}`, taskId: id, reason, optional });
+    const skip = (reason: string, optional = false) => decisions.push({ kind: 'skip', key: decisionKeys.skip(id), taskId: id, reason, optional });
     if (status.continuePolicy === 'never' && anyFailed) {
       skip('an earlier task failed (continue policy: never)');
       continue;
@@ -120,14 +119,14 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 
   const terminal = status.order.every((id) => own(id) !== 'waiting');
   const pendingDecisions = decisions.some((d) => d.kind !== 'tick');
-  if (terminal && !pendingDecisions && !issued.has('finish')) {
+  if (terminal && !pendingDecisions && !issued.has(decisionKeys.finish())) {
     const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
     const failed = pick((t) => t.state === 'failed');
     const skipped = pick((t) => t.state === 'skipped');
     const skippedAgainstWill = pick((t) => t.state === 'skipped' && !t.skippedByChoice);
     decisions.push({
       kind: 'finish',
-      key: 'finish',
+      key: decisionKeys.finish(),
       status: failed.length === 0 && skippedAgainstWill.length === 0 ? 'succeeded' : 'failed',
       completed: pick((t) => t.state === 'completed'),
       failed,

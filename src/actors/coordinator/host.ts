@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createActor, toPromise } from 'xstate';
 import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
-import { revisionSuffix } from '../../events/ids.ts';
+import { eventIds, workIds } from '../../events/ids.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type ExecuteTask, type PlanTask, type StartRun } from '../../events/work-commands.ts';
 import { ack, consumeWork, publishWork, retry } from '../../nats/work-queue.ts';
@@ -11,6 +11,7 @@ import { tickTask } from '../../spec/tasks-writer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Decision } from './decide.ts';
 import { coordinatorMachine } from './machine.ts';
+import { retryTransient } from '../../nats/transient.ts';
 
 /** Hosts the coordinator: takes StartRun work items and drives each run to RunFinished. */
 export async function startCoordinator(rt: Runtime, options: { parallelRuns?: number } = {}) {
@@ -95,23 +96,20 @@ async function performWithRetry(
   signal: AbortSignal,
   startedAt: () => string | undefined,
 ): Promise<void> {
-  // Tried at least once even when stopping: a tick issued just before the stop still happens.
-  for (let attempt = 0; attempt === 0 || !signal.aborted; attempt++) {
-    try {
-      await perform(rt, start, decision, startedAt());
-      return;
-    } catch (error) {
-      rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed (try ${attempt + 1}); trying again`, error);
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-    }
-  }
+  // Tried at least once even when stopping (a tick issued just before the stop still happens),
+  // then again on any failure until it succeeds or the coordinator stops.
+  await retryTransient(() => perform(rt, start, decision, startedAt()), {
+    budgetMs: Infinity,
+    retryable: () => !signal.aborted,
+    onRetry: (error, attempt) => rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed (try ${attempt + 1}); trying again`, error),
+  }).catch((error: unknown) => rt.log.error(`run ${start.runId}: ${decision.kind} given up as the coordinator stops`, error));
 }
 
 async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
   const { runId, options } = start;
   const pending = start.tasks.filter((t) => !t.done);
   await rt.store.append(
-    makeEvent('RunStarted', { runId, id: `${runId}:RunStarted` }, {
+    makeEvent('RunStarted', { runId, id: eventIds.run(runId, 'RunStarted') }, {
       tasksFile: start.tasksFile,
       workdir: start.workdir,
       taskIds: pending.map((t) => t.id),
@@ -124,7 +122,7 @@ async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
     }),
   );
   await rt.store.appendAll(
-    pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: `${runId}:${task.id}:TaskSubmitted` }, { task })),
+    pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
   );
 }
 
@@ -144,7 +142,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
         revision: decision.revision,
         ...(startedAt ? { runStartedAt: startedAt } : {}),
       };
-      await publishWork(rt.js, 'decomposer', 'plan', item, `plan:${runId}:${task.id}:g${decision.generation}${revisionSuffix(decision.revision)}`);
+      await publishWork(rt.js, 'decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision));
       return;
     }
     case 'execute': {
@@ -154,7 +152,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
       if (changed.length > 0) {
         const revision = decision.revision + 1;
         await rt.store.append(
-          makeEvent('PlanInvalidated', { runId, taskId: decision.taskId, id: `${runId}:${decision.taskId}:PlanInvalidated:${revision}` }, {
+          makeEvent('PlanInvalidated', { runId, taskId: decision.taskId, id: eventIds.planInvalidated(runId, decision.taskId, revision) }, {
             revision,
             changed,
             reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
@@ -172,12 +170,12 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
         concurrency: start.options.concurrency,
         generation: decision.generation,
       };
-      await publishWork(rt.js, 'executor', 'execute', item, `exec:${runId}:${decision.taskId}:g${decision.generation}${revisionSuffix(decision.revision)}`);
+      await publishWork(rt.js, 'executor', 'execute', item, workIds.execute(runId, decision.taskId, decision.generation, decision.revision));
       return;
     }
     case 'skip':
       await rt.store.append(
-        makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: `${runId}:${decision.taskId}:TaskSkipped` }, { reason: decision.reason, optional: decision.optional }),
+        makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') }, { reason: decision.reason, optional: decision.optional }),
       );
       return;
     case 'tick': {
@@ -189,7 +187,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
     }
     case 'finish': {
       await rt.store.append(
-        makeEvent('RunFinished', { runId, id: `${runId}:RunFinished` }, {
+        makeEvent('RunFinished', { runId, id: eventIds.run(runId, 'RunFinished') }, {
           status: decision.status,
           completed: decision.completed,
           failed: decision.failed,

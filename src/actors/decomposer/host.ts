@@ -6,7 +6,7 @@ import { loadProjectContext } from '../../context/project-context.ts';
 import { ProjectFiles } from '../../context/project-files.ts';
 import { LlmError } from '../../errors.ts';
 import { isTaskTerminal, makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
-import { revisionSuffix } from '../../events/ids.ts';
+import { eventIds } from '../../events/ids.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import { redactorFor } from '../../exec/redaction.ts';
@@ -147,7 +147,7 @@ export async function decidePlan(
   actor.start();
   const result = await toPromise(actor);
   if (result.ok) {
-    return makeEvent('PlanCreated', { ...ids, id: `${runId}:${task.id}:PlanCreated${revisionSuffix(item.revision)}` }, {
+    return makeEvent('PlanCreated', { ...ids, id: eventIds.planCreated(runId, task.id, item.revision) }, {
         source: result.source,
         ...(result.strategy ? { strategy: result.strategy } : {}),
         taskKey: key,
@@ -161,7 +161,7 @@ export async function decidePlan(
         revision: item.revision,
       });
   }
-  return makeEvent('TaskFailed', { ...ids, id: `${runId}:${task.id}:TaskFailed` }, { stage: 'planning', reason: result.reason });
+  return makeEvent('TaskFailed', { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') }, { stage: 'planning', reason: result.reason });
 }
 
 async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {

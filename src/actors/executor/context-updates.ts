@@ -4,6 +4,7 @@ import { meaningfulLine } from '../../exec/output-summary.ts';
 import { failureFingerprint } from '../../recovery/fingerprint.ts';
 import type { CommandOutcome, RecoveryRecord } from './machine.ts';
 import type { ExecutorContext } from './schedule.ts';
+import { childIds } from '../../events/ids.ts';
 
 /** The executor machine's context updates: pure functions of the context and what happened. */
 
@@ -45,11 +46,9 @@ export function afterAttempt(context: ExecutorContext, outcome: CommandOutcome):
 
 /** Folds a finished child (a command or a decision) into the context; a retry's outcome is a record. */
 export function settle(context: ExecutorContext, event: DoneEvent): { updates: Partial<ExecutorContext>; record?: RecoveryRecord } {
-  const childId = event.type.slice('xstate.done.actor.'.length);
-  if (childId.startsWith('dp:')) {
-    return { updates: { decisions: { ...context.decisions, [childId.slice(3)]: event.output as boolean } } };
-  }
-  const id = childId.split(':')[1]!;
+  const child = childIds.parse(event.type.slice('xstate.done.actor.'.length));
+  if (child.kind === 'decision') return { updates: { decisions: { ...context.decisions, [child.gateId]: event.output as boolean } } };
+  const id = child.commandId;
   const outcome = event.output as CommandOutcome;
   const cmd = context.commands[id]!;
   const commands = { ...context.commands, [id]: { ...cmd, state: outcome.ok ? ('done' as const) : ('failed' as const) } };

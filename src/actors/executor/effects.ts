@@ -14,6 +14,8 @@ import { describeConfinement, refusedWrite, resolveConfinement, writeScope, type
 import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
 import type { Runtime } from '../runtime.ts';
 import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './machine.ts';
+import { eventIds, outputName, type CommandRef } from '../../events/ids.ts';
+import { retryTransient } from '../../nats/transient.ts';
 
 type Purpose = 'plan' | 'recovery' | 'check' | 'decision';
 
@@ -40,15 +42,15 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
     const verdict = checkCommand(command, rt.config.policy.allow, writeScope(confinement, workdir));
     if (!verdict.allowed) {
       await rt.store.append(
-        makeEvent('CommandDenied', { ...ids, id: `${runId}:${taskId}:${commandId}:${attempt}:CommandDenied` }, { commandId, command, rule: verdict.rule, reason: verdict.reason }),
+        makeEvent('CommandDenied', { ...ids, id: eventIds.command({ runId, taskId, commandId, attempt }, 'CommandDenied') }, { commandId, command, rule: verdict.rule, reason: verdict.reason }),
       );
       return { ok: false, exitCode: null, timedOut: false, stdoutTail: '', stderrTail: '', denied: { rule: verdict.rule, reason: verdict.reason } };
     }
-    const key = `${runId}:${taskId}:${commandId}:${attempt}`;
+    const ref = { runId, taskId, commandId, attempt };
     const result = await runShellCommand(command, {
       onStart: async (pgid) => {
         await rt.store.append(
-          makeEvent('CommandStarted', { ...ids, id: `${key}:CommandStarted` }, {
+          makeEvent('CommandStarted', { ...ids, id: eventIds.command(ref, 'CommandStarted') }, {
             commandId,
             command,
             attempt,
@@ -69,11 +71,11 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
       onHeartbeat: (elapsedMs, lastLine) =>
         background(rt.store.append(makeEvent('CommandHeartbeat', { ...ids }, { commandId, attempt, elapsedMs, lastLine }))),
     });
-    const outputRef = result.fullOutput !== undefined ? await storeOutput(rt, key, result.fullOutput) : undefined;
+    const outputRef = result.fullOutput !== undefined ? await storeOutput(rt, ref, result.fullOutput) : undefined;
     const failed = result.exitCode !== 0 || result.timedOut;
     const refused = failed && confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined;
     await rt.store.append(
-      makeEvent('CommandFinished', { ...ids, id: `${key}:CommandFinished` }, {
+      makeEvent('CommandFinished', { ...ids, id: eventIds.command(ref, 'CommandFinished') }, {
         commandId,
         command,
         attempt,
@@ -149,17 +151,15 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
       recoveryStarted.set(`${input.commandId}#${input.attempt}`, performance.now());
       // A recoverer that dies mid-request (or restarts) is asked again: the request is idempotent.
       const tries = rt.config.recovery.requestTries;
-      let last: unknown;
-      for (let i = 0; i < tries; i++) {
-        try {
-          const reply = await rt.nc.request(commandSubjects.recover(), encodeJson(request), { timeout: rt.config.llm.timeoutMs + 5000 });
-          return decodeJson(RecoverReplySchema, commandSubjects.recover(), reply.data);
-        } catch (error) {
-          last = error;
-          if (i + 1 < tries) await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** i)));
-        }
+      try {
+        const reply = await retryTransient(() => rt.nc.request(commandSubjects.recover(), encodeJson(request), { timeout: rt.config.llm.timeoutMs + 5000 }), {
+          attempts: tries,
+          budgetMs: Infinity,
+        });
+        return decodeJson(RecoverReplySchema, commandSubjects.recover(), reply.data);
+      } catch (error) {
+        return { decision: 'give-up', reason: `no recovery: the recoverer did not answer after ${tries} tries (${(error as Error).message})` };
       }
-      return { decision: 'give-up', reason: `no recovery: the recoverer did not answer after ${tries} tries (${(last as Error).message})` };
     },
 
     recordRecovery: (record: RecoveryRecord) => {
@@ -174,12 +174,12 @@ export function executorEffects(rt: Runtime, item: ExecuteTask) {
         // From the recovery request to the outcome: diagnosis, fix, and the retry.
         durationMs: started === undefined ? 0 : performance.now() - started,
       };
-      const id = `${runId}:${taskId}:${record.commandId}:${record.attempt}`;
+      const command = { runId, taskId, commandId: record.commandId, attempt: record.attempt };
       background(
         rt.store.append(
           record.resolved
-            ? makeEvent('RecoveryResolved', { ...ids, id: `${id}:RecoveryResolved` }, ref)
-            : makeEvent('RecoveryFailed', { ...ids, id: `${id}:RecoveryFailed` }, { ...ref, reason: record.reason ?? 'failed' }),
+            ? makeEvent('RecoveryResolved', { ...ids, id: eventIds.command(command, 'RecoveryResolved') }, ref)
+            : makeEvent('RecoveryFailed', { ...ids, id: eventIds.command(command, 'RecoveryFailed') }, { ...ref, reason: record.reason ?? 'failed' }),
         ),
       );
     },
@@ -217,14 +217,14 @@ async function exists(workdir: string, path: string): Promise<boolean> {
   );
 }
 
-async function storeOutput(rt: Runtime, key: string, output: string): Promise<string | undefined> {
+async function storeOutput(rt: Runtime, ref: CommandRef, output: string): Promise<string | undefined> {
+  const name = outputName(ref);
   try {
     const os = await new Objm(rt.nc).create(OUTPUT_BUCKET, { replicas: rt.config.natsReplicas });
-    const name = key.replaceAll(':', '/');
     await os.putBlob({ name }, new TextEncoder().encode(output));
     return `${OUTPUT_BUCKET}/${name}`;
   } catch (error) {
-    rt.log.warn(`could not store the full output of ${key}: ${(error as Error).message}`);
+    rt.log.warn(`could not store the full output of ${name}: ${(error as Error).message}`);
     return undefined;
   }
 }

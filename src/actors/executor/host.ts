@@ -12,6 +12,7 @@ import type { Runtime } from '../runtime.ts';
 import { executorEffects } from './effects.ts';
 import { executorMachine } from './machine.ts';
 import { writeMemoryNow } from '../memory/blocking-write.ts';
+import { eventIds } from '../../events/ids.ts';
 
 /** Hosts the executor: takes `execute` work items and records each task's outcome. */
 export async function startExecutor(rt: Runtime, options: { parallelTasks?: number } = {}) {
@@ -61,12 +62,12 @@ export async function executeTask(rt: Runtime, item: ExecuteTask): Promise<void>
   await effects.flushed();
   const ids = { runId, taskId };
   const outcome = result.ok
-    ? makeEvent('TaskCompleted', { ...ids, id: `${runId}:${taskId}:TaskCompleted` }, {
+    ? makeEvent('TaskCompleted', { ...ids, id: eventIds.task(runId, taskId, 'TaskCompleted') }, {
         durationMs: performance.now() - started,
         commands: result.commands,
         recoveries: result.recoveries,
       })
-    : makeEvent('TaskFailed', { ...ids, id: `${runId}:${taskId}:TaskFailed` }, {
+    : makeEvent('TaskFailed', { ...ids, id: eventIds.task(runId, taskId, 'TaskFailed') }, {
         stage: result.stage,
         reason: result.reason,
         ...(result.commandId ? { commandId: result.commandId } : {}),

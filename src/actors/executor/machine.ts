@@ -3,6 +3,7 @@ import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint, Plan, SuccessCriterion } from '../../plan/plan-schema.ts';
 import { afterAttempt, failureText, markFailedAs, settle, timeout } from './context-updates.ts';
 import { type CommandState, type ExecutorContext, commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
+import { childIds } from '../../events/ids.ts';
 
 /** What running one command came to, as the machine needs it. */
 export type CommandOutcome = {
@@ -86,7 +87,7 @@ export const executorMachine = setup({
           const value = decisions[gate.id] ?? context.decisions[gate.id];
           if (value === undefined) {
             decisions[gate.id] = 'pending';
-            enqueue.spawnChild('evaluateDecision', { id: `dp:${gate.id}`, input: gate });
+            enqueue.spawnChild('evaluateDecision', { id: childIds.decision(gate.id), input: gate });
           }
           // Gated commands wait for their decision; once it is known, off-branch ones are skipped.
           if (value === undefined || value === 'pending') continue;
@@ -95,7 +96,7 @@ export const executorMachine = setup({
         running++;
         updates[cmd.id] = { ...cmd, state: 'running' };
         enqueue.spawnChild('runCommand', {
-          id: `cmd:${cmd.id}:${cmd.attempt}`,
+          id: childIds.command(cmd.id, cmd.attempt),
           input: { commandId: cmd.id, command: cmd.command, attempt: cmd.attempt, purpose: 'plan', ...(cmd.timeoutMs ? { timeoutMs: cmd.timeoutMs } : {}) },
         });
       }

@@ -4,6 +4,7 @@ import { commandSubjects } from '../../events/subjects.ts';
 import { RecoverRequestSchema, type RecoverReply, type RecoverRequest } from '../../events/work-commands.ts';
 import { createAdvisor, type Advisor } from '../../recovery/advisor.ts';
 import type { Runtime } from '../runtime.ts';
+import { eventIds } from '../../events/ids.ts';
 
 /**
  * Hosts the recoverer: answers recovery requests (core NATS request/reply, queue group, so
@@ -40,7 +41,7 @@ export async function startRecoverer(rt: Runtime, advisor?: Advisor) {
 async function recordAttempt(rt: Runtime, request: RecoverRequest, reply: Exclude<RecoverReply, { decision: 'give-up' }>, _ms: number) {
   const fix = reply.decision === 'fix' ? reply : undefined;
   await rt.store.append(
-    makeEvent('RecoveryAttempted', { runId: request.runId, taskId: request.taskId, id: `${request.runId}:${request.taskId}:${request.commandId}:${request.attempt}:RecoveryAttempted` }, {
+    makeEvent('RecoveryAttempted', { runId: request.runId, taskId: request.taskId, id: eventIds.command(request, 'RecoveryAttempted') }, {
       commandId: request.commandId,
       attempt: request.attempt,
       strategyId: reply.strategyId,

@@ -1,0 +1,44 @@
+import { TimeoutError } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { backoffMs, isTransient, retryTransient } from '../src/nats/transient.ts';
+
+describe('the retry policy', () => {
+  it('retries a transient failure with growing timeouts, and stops at a permanent one', async () => {
+    const timeouts: number[] = [];
+    const value = await retryTransient(async (timeoutMs) => {
+      timeouts.push(timeoutMs);
+      if (timeouts.length < 3) throw new TimeoutError();
+      return 'answered';
+    });
+    expect(value).toBe('answered');
+    expect(timeouts).toEqual([1000, 2000, 4000]);
+    let calls = 0;
+    await expect(
+      retryTransient(async () => {
+        calls++;
+        throw new Error('permission denied');
+      }),
+    ).rejects.toThrow('permission denied');
+    expect(calls).toBe(1);
+  });
+
+  it('gives up after the attempts it is allowed, with the last error', async () => {
+    let calls = 0;
+    await expect(
+      retryTransient(
+        async () => {
+          calls++;
+          throw new TimeoutError();
+        },
+        { attempts: 2 },
+      ),
+    ).rejects.toBeInstanceOf(TimeoutError);
+    expect(calls).toBe(2);
+  });
+
+  it('recognises transient errors by their type, and backs off from 250 ms to 5 s', () => {
+    expect(isTransient(new TimeoutError())).toBe(true);
+    expect(isTransient(new Error('TimeoutError'))).toBe(false);
+    expect([0, 1, 2, 3, 4, 5, 10].map(backoffMs)).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000]);
+  });
+});
