@@ -12,8 +12,8 @@ import { childEnvironment } from '../src/exec/child-env.ts';
 import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
 import { runShellCommand } from '../src/exec/run-command.ts';
 import { resolveConfinement } from '../src/exec/sandbox.ts';
-import { demoPlanner } from '../src/llm/demo-planner.ts';
-import { startFakeLlm } from '../src/llm/fake-server.ts';
+import { demoPlanner } from '../test/helpers/demo-planner.ts';
+import { startFakeLlm } from '../test/helpers/fake-llm.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
 import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../src/projections/recovery-stats.ts';
 import { runProjection } from '../src/projections/runner.ts';
@@ -138,7 +138,7 @@ export async function scheduler(): Promise<Row[]> {
     for (const concurrency of [3, 1]) {
       const dir = await mkdtemp(join(tmpdir(), 'ia-sched-'));
       const t = performance.now();
-      await executeTask(rt, { runId: `sched${concurrency}`, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', concurrency, generation: 0 });
+      await executeTask(rt, { runId: `sched${concurrency}`, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', commandConcurrency: concurrency, generation: 0 });
       const wall = performance.now() - t;
       const finished = (await rt.store.read({ subject: eventSubjects.of(`sched${concurrency}`, '1', 'CommandFinished') })).flatMap((e) => (e.type === 'CommandFinished' ? [e.data] : []));
       const durations = Object.fromEntries(finished.map((d) => [d.commandId, d.durationMs]));

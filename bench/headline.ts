@@ -5,8 +5,8 @@ import type { ConfigOverrides } from '../src/config.ts';
 import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
 import { submitRun } from '../src/actors/submit-run.ts';
 import { newRunId } from '../src/cli/run-cmd.ts';
-import { demoPlanner } from '../src/llm/demo-planner.ts';
-import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../src/llm/fake-server.ts';
+import { demoPlanner } from '../test/helpers/demo-planner.ts';
+import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../test/helpers/fake-llm.ts';
 import { unionLength } from '../src/report/intervals.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
@@ -52,7 +52,7 @@ function responder(planner = demoPlanner({ commandSeconds: 0.1 })) {
 export const CONFIGS: Record<'reference' | 'optimized', ConfigOverrides> = {
   reference: {
     llm: { mode: 'openai', strategy: 'sequential' },
-    execution: { concurrency: 1, planAhead: 0 },
+    execution: { taskConcurrency: 1, commandConcurrency: 1, planAhead: 0 },
     optimizations: { planCache: false, incrementalContext: false, errorPatterns: false, backgroundMemory: false },
   },
   optimized: { llm: { mode: 'openai' } },
@@ -97,7 +97,7 @@ async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof CO
       tasksFile,
       workdir: dir,
       tasks: parseTasks(text),
-      options: { concurrency: rt.config.execution.concurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
+      options: { taskConcurrency: rt.config.execution.taskConcurrency, commandConcurrency: rt.config.execution.commandConcurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
     }, (e) => events.push(e));
     const wallMs = performance.now() - started;
     const calls = llm.requests.slice(before);

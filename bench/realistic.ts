@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { submitRun } from '../src/actors/submit-run.ts';
 import { newRunId } from '../src/cli/run-cmd.ts';
 import type { StoredEvent } from '../src/events/agent-events.ts';
-import { demoPlanner } from '../src/llm/demo-planner.ts';
-import { startFakeLlm, type Latency } from '../src/llm/fake-server.ts';
+import { demoPlanner } from '../test/helpers/demo-planner.ts';
+import { startFakeLlm, type Latency } from '../test/helpers/fake-llm.ts';
 import { planningTime } from '../src/report/planning-time.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
@@ -81,7 +81,7 @@ export async function measure(
           tasksFile,
           workdir: dir,
           tasks: parseTasks(spec.tasks),
-          options: { concurrency: rt.config.execution.concurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
+          options: { taskConcurrency: rt.config.execution.taskConcurrency, commandConcurrency: rt.config.execution.commandConcurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
         },
         (e) => events.push(e),
       );

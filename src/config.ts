@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { CONCURRENCY_SPLIT } from './config-renames.ts';
 import { InputError } from './errors.ts';
 import { ContinuePolicySchema } from './events/agent-events.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
@@ -45,7 +46,10 @@ export const ConfigSchema = z
       .prefault({}),
     execution: z
       .object({
-        concurrency: z.number().int().min(1).max(64).default(3),
+        /** Tasks executing at once (and work items one executor process takes at once). */
+        taskConcurrency: z.number().int().min(1).max(64).default(3),
+        /** Commands of one task running at once, where their dependencies allow. */
+        commandConcurrency: z.number().int().min(1).max(64).default(3),
         /**
          * Tasks being planned at once, ahead of execution, while earlier tasks run: each is one LLM
          * round trip (two calls sent together with the batched strategy). 0: plan a task only when
@@ -174,6 +178,7 @@ export async function loadConfig(options: {
     },
   };
   const merged = [fromFile, fromEnv, options.flags ?? {}].reduce<Record<string, unknown>>((acc, layer) => merge(acc, layer), {});
+  if (isPlainObject(merged.execution) && 'concurrency' in merged.execution) throw new InputError(CONCURRENCY_SPLIT.config, { file: path });
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -14,5 +14,4 @@ export { parseTasks } from './spec/tasks-parser.ts';
 export { tickTask } from './spec/tasks-writer.ts';
 export { PatternDb } from './recovery/pattern-db.ts';
 export { startLocalNats } from './nats/local-server.ts';
-export { startFakeLlm } from './llm/fake-server.ts';
 export { renderReport } from './report/render-report.ts';

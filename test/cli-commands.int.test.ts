@@ -96,9 +96,12 @@ describe('watch', () => {
 describe('flags and configuration a user gets wrong', () => {
   it('says what is wrong with a flag value, even a negative number', async () => {
     const { dir, tasks } = await ws.make(TWO_TASKS);
-    const negative = await cli(['run', tasks, '--concurrency', '-1'], undefined, dir);
+    const negative = await cli(['run', tasks, '--task-concurrency', '-1'], undefined, dir);
     expect(negative.exitCode).toBe(2);
-    expect(negative.stderr.trim()).toBe('implement-agent: --concurrency must be a positive whole number, not "-1"');
+    expect(negative.stderr.trim()).toBe('implement-agent: --task-concurrency must be a positive whole number, not "-1"');
+    const old = await cli(['run', tasks, '--concurrency', '2'], undefined, dir);
+    expect(old.exitCode).toBe(2);
+    expect(old.stderr).toMatch(/--concurrency was split in two: --task-concurrency N \(tasks at once\) and --command-concurrency N/);
     expect((await cli(['run', tasks, '--plan-ahead', 'lots'], undefined, dir)).stderr).toMatch(/--plan-ahead must be a whole number \(0 or more\), not "lots"/);
     expect((await cli(['up', '--port', '99999'])).stderr).toMatch(/--port must be a TCP port \(1-65535\), not "99999"/);
   });

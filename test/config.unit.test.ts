@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA_FILE, configJsonSchema, loadConfig } from '../src/config.ts';
+import { AgentEventSchema } from '../src/events/agent-events.ts';
+import { ExecuteTaskSchema } from '../src/events/work-commands.ts';
 import { PatternDb } from '../src/recovery/pattern-db.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
@@ -39,5 +41,22 @@ describe('documented formats', () => {
       for (const e of p.examples) expect(example.match({ ...e, timedOut: false })[0]?.pattern.id).toBe(p.id);
     }
     expect(() => PatternDb.parse([], 'p.json')).toThrow(/p.json: invalid pattern file at its top: .*a pattern file is \{"version": 1, "patterns": \[...\]\}; examples\/patterns.json/);
+  });
+});
+
+describe('concurrency, split in two', () => {
+  it('refuses the old execution.concurrency, naming the two settings that replace it', async () => {
+    await expect(withConfig({ execution: { concurrency: 4 } })).rejects.toThrow(
+      /execution.concurrency was split in two: execution.taskConcurrency \(tasks at once\) and execution.commandConcurrency \(commands of one task at once\)/,
+    );
+    expect((await withConfig({ execution: { taskConcurrency: 2, commandConcurrency: 5 } })).execution).toMatchObject({ taskConcurrency: 2, commandConcurrency: 5 });
+  });
+
+  it('reads a RunStarted and an ExecuteTask written before the split with their one concurrency as both', () => {
+    const legacy = { id: 'r:RunStarted', v: 1, type: 'RunStarted', runId: 'r', at: '2026-11-01T00:00:00.000Z', data: { tasksFile: 't', workdir: '.', taskIds: [], alreadyDone: [], concurrency: 4, continuePolicy: 'always', llm: 'offline' } };
+    const parsed = AgentEventSchema.parse(legacy);
+    expect(parsed.type === 'RunStarted' && parsed.data).toMatchObject({ taskConcurrency: 4, commandConcurrency: 4 });
+    const item = ExecuteTaskSchema.parse({ runId: 'r', taskId: '1', workdir: '.', plan: { complexity: { level: 'low', estimatedSteps: 1, risks: [], confidence: 1 }, commands: [], decisionPoints: [], successCriteria: [] }, planEventId: 'p', llm: 'offline', concurrency: 2 });
+    expect(item.commandConcurrency).toBe(2);
   });
 });

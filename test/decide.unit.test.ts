@@ -32,7 +32,8 @@ function given(
       workdir: '.',
       taskIds: TASKS.map((t) => t.id),
       alreadyDone: [],
-      concurrency: options.concurrency ?? 3,
+      taskConcurrency: options.concurrency ?? 3,
+      commandConcurrency: 3,
       continuePolicy: options.policy ?? 'dependencies-successful',
       llm: 'offline',
       planAhead: options.planAhead ?? 0,
@@ -53,7 +54,7 @@ const failed = (taskId: string) => makeEvent('TaskFailed', { runId, taskId }, { 
 describe('coordinator decide', () => {
   it('waits for every announced task to be submitted', () => {
     const status = evolveRunStatus(initialRunStatus(runId), {
-      ...makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1'], alreadyDone: [], concurrency: 1, continuePolicy: 'never', llm: 'offline', planAhead: 0, skipOptional: false }),
+      ...makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1'], alreadyDone: [], taskConcurrency: 1, commandConcurrency: 1, continuePolicy: 'never', llm: 'offline', planAhead: 0, skipOptional: false }),
       seq: 1,
     });
     expect(decide(status, new Set())).toEqual([]);
@@ -128,7 +129,7 @@ describe('coordinator decide', () => {
   it('skips optional tasks by choice under --skip-optional: dependants still run and the run succeeds', () => {
     const tasks = parseTasks('- [ ] 1. Core\n  ```bash\n  true\n  ```\n- [ ]* 2. Optional tests\n- [ ] 3. After\n  ```bash\n  true\n  ```');
     const events: AgentEvent[] = [
-      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1', '2', '3'], alreadyDone: [], concurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 0, skipOptional: true }),
+      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1', '2', '3'], alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 0, skipOptional: true }),
       ...tasks.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
     ];
     const fold = (list: AgentEvent[]) => list.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
@@ -144,7 +145,7 @@ describe('coordinator decide', () => {
 
   it('keeps a task skipped when the plan made ahead for it fails afterwards', () => {
     const events: AgentEvent[] = [
-      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: TASKS.map((t) => t.id), alreadyDone: [], concurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 4, skipOptional: false }),
+      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: TASKS.map((t) => t.id), alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 4, skipOptional: false }),
       ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
       failed('1'),
       makeEvent('TaskSkipped', { runId, taskId: '2' }, { reason: 'task 1 did not complete', optional: false }),

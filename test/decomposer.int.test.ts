@@ -1,8 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoPlanner } from '../src/llm/demo-planner.ts';
-import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
+import { demoPlanner } from './helpers/demo-planner.ts';
+import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
 import { ofType, runCli, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 

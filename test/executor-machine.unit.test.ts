@@ -17,7 +17,7 @@ async function execute(plan: Plan, script: { outcome?: (id: string, attempt: num
   const replies = [...(script.recover ?? [])];
   let running = 0;
   let maxRunning = 0;
-  const input: ExecutorInput = { plan, deps: buildCommandGraph(plan.commands).deps, concurrency: script.concurrency ?? 3, maxRecoveryAttempts: 4 };
+  const input: ExecutorInput = { plan, deps: buildCommandGraph(plan.commands).deps, commandConcurrency: script.concurrency ?? 3, maxRecoveryAttempts: 4 };
   const actor = createActor(
     executorMachine.provide({
       actors: {

@@ -34,7 +34,7 @@ describe('executor through the actors', () => {
         '  - Success: `cat both.txt` outputs 2',
       ].join('\n'),
     );
-    const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--concurrency', '3'], { NATS_URL: server.url });
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--command-concurrency', '3'], { NATS_URL: server.url });
     expect(result.exitCode, result.stderr).toBe(0);
     const f = finished(events);
     const [a, b, c] = [interval(f.get('c1')!), interval(f.get('c2')!), interval(f.get('c3')!)];
@@ -116,7 +116,7 @@ describe('executor through the actors', () => {
     try {
       const { dir } = await ws.make('');
       await rt.store.append(makeEvent('TaskCompleted', { runId: 'stale', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }));
-      await executeTask(rt, { runId: 'stale', taskId: '1', workdir: dir, plan: explicitPlan(parseTasks('- [ ] 1. X\n  ```bash\n  touch ran\n  ```')[0]!), planEventId: 'p', llm: 'offline', concurrency: 1, generation: 0 });
+      await executeTask(rt, { runId: 'stale', taskId: '1', workdir: dir, plan: explicitPlan(parseTasks('- [ ] 1. X\n  ```bash\n  touch ran\n  ```')[0]!), planEventId: 'p', llm: 'offline', commandConcurrency: 1, generation: 0 });
       expect((await rt.store.readRun('stale')).map((e) => e.type)).toEqual(['TaskCompleted']);
       await expect(access(join(dir, 'ran'))).rejects.toThrow();
     } finally {

@@ -40,7 +40,7 @@ describe('actors as separate processes', () => {
           seen.push({ ...decodeJson(AgentEventSchema, m.subject, m.data), seq: 0 });
         },
       });
-      const { result, events } = await runCli(['run', file, '--workdir', dir, '--concurrency', '6'], { NATS_URL: server.url }, dir);
+      const { result, events } = await runCli(['run', file, '--workdir', dir, '--task-concurrency', '6'], { NATS_URL: server.url }, dir);
       expect(result.exitCode, result.stderr).toBe(0);
       expect(result.stderr).not.toMatch(/hosting/);
       const completed = of(events, 'TaskCompleted').map((e) => e.taskId).sort((a, b) => Number(a) - Number(b));

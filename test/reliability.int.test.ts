@@ -7,8 +7,8 @@ import { EVENTS_STREAM } from '../src/events/subjects.ts';
 import { RUN_STATUS, type RunStatus } from '../src/projections/run-status.ts';
 import { SnapshotStore } from '../src/projections/snapshot-store.ts';
 import { EventStore } from '../src/events/event-store.ts';
-import { startFakeLlm, type FakeLlm } from '../src/llm/fake-server.ts';
-import { demoPlanner } from '../src/llm/demo-planner.ts';
+import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
+import { demoPlanner } from './helpers/demo-planner.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';
 import { CLI, ofType, waitForActors, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
@@ -353,10 +353,10 @@ describe('secrets and hostile input', () => {
   });
 
   it('rejects a bad config and a dead NATS with exit 2 and the reason', async () => {
-    const { dir, tasks: file } = await project('- [ ] 1. X\n  ```bash\n  true\n  ```\n', { execution: { concurrency: 'lots' } });
+    const { dir, tasks: file } = await project('- [ ] 1. X\n  ```bash\n  true\n  ```\n', { execution: { taskConcurrency: 'lots' } });
     const bad = await execa(process.execPath, [CLI, 'run', file], { cwd: dir, env: { NATS_URL: server.url }, reject: false });
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/implement-agent.config.json: invalid configuration at execution.concurrency/);
+    expect(bad.stderr).toMatch(/implement-agent.config.json: invalid configuration at execution.taskConcurrency/);
     await writeFile(join(dir, 'implement-agent.config.json'), '{}');
     const dead = await execa(process.execPath, [CLI, 'run', file], { cwd: dir, env: { NATS_URL: 'nats://127.0.0.1:1' }, reject: false });
     expect(dead.exitCode).toBe(2);

@@ -17,7 +17,7 @@ function command(taskId: string, commandId: string, startMs: number, durationMs:
 
 function failedRun(): StoredEvent[] {
   const events: AgentEvent[] = [
-    makeEvent('RunStarted', { runId, at: at(0) }, { tasksFile: 'tasks.md', workdir: '/w', taskIds: ['1', '2', '3'], alreadyDone: [], concurrency: 3, continuePolicy: 'always', llm: 'offline', planAhead: 4, skipOptional: false }),
+    makeEvent('RunStarted', { runId, at: at(0) }, { tasksFile: 'tasks.md', workdir: '/w', taskIds: ['1', '2', '3'], alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3, continuePolicy: 'always', llm: 'offline', planAhead: 4, skipOptional: false }),
     ...specs.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, at: at(0) }, { task })),
     makeEvent('TaskFailed', { runId, taskId: '3', at: at(40) }, { stage: 'planning', reason: 'the LLM is offline' }),
     command('1', 'c1', 100, 10_000),

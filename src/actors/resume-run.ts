@@ -17,7 +17,8 @@ export function startFromLog(runId: string, events: readonly StoredEvent[]): Sta
     workdir: started.data.workdir,
     tasks,
     options: {
-      concurrency: started.data.concurrency,
+      taskConcurrency: started.data.taskConcurrency,
+      commandConcurrency: started.data.commandConcurrency,
       continuePolicy: started.data.continuePolicy,
       llm: started.data.llm,
       planAhead: started.data.planAhead,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CONCURRENCY_SPLIT } from '../config-renames.ts';
 import { AgentError, InputError } from '../errors.ts';
 import { CONTINUE_POLICIES, type ContinuePolicy } from '../events/continue-policy.ts';
 import { actorNames } from '../events/subjects.ts';
@@ -10,7 +11,7 @@ import { actorNames } from '../events/subjects.ts';
 const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
-  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--concurrency N] [--plan-ahead N]
+  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
                       [--continue never|dependencies-successful|always] [--skip-optional] [--force] [--json] [--dry]
   implement-agent resume <runId> [--json]   continue a run whose CLI or actors died, or that was interrupted
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
@@ -35,7 +36,8 @@ const HELP: Record<string, string> = {
 Plans, runs, recovers, verifies and ticks every open task of a task list.
   --workdir DIR          where commands run (default: the current folder)
   --llm openai|offline   the planner (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)
-  --concurrency N        tasks running at once (default 3)
+  --task-concurrency N   tasks running at once (default 3)
+  --command-concurrency N  commands of one task running at once, where their dependencies allow (default 3)
   --plan-ahead N         tasks planned at once ahead of execution (default 4; 0: plan when a task may start)
   --continue P           never | dependencies-successful (default) | always, after a task fails
   --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
@@ -80,6 +82,8 @@ async function main(args: string[]): Promise<number> {
       const { values, positionals } = parse(rest, {
         workdir: { type: 'string' },
         llm: { type: 'string' },
+        'task-concurrency': { type: 'string' },
+        'command-concurrency': { type: 'string' },
         concurrency: { type: 'string' },
         'plan-ahead': { type: 'string' },
         'skip-optional': { type: 'boolean' },
@@ -89,6 +93,7 @@ async function main(args: string[]): Promise<number> {
         json: { type: 'boolean' },
         dry: { type: 'boolean' },
       });
+      if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
       const llm = values.llm as string | undefined;
       if (llm !== undefined && llm !== 'openai' && llm !== 'offline') throw new InputError(`--llm must be openai or offline, not "${llm}"`);
@@ -99,7 +104,8 @@ async function main(args: string[]): Promise<number> {
         tasksFile: positionals[0]!,
         ...(values.workdir ? { workdir: values.workdir as string } : {}),
         ...(llm ? { llm } : {}),
-        ...(values.concurrency ? { concurrency: positiveInt(values.concurrency as string, '--concurrency') } : {}),
+        ...(values['task-concurrency'] ? { taskConcurrency: positiveInt(values['task-concurrency'] as string, '--task-concurrency') } : {}),
+        ...(values['command-concurrency'] ? { commandConcurrency: positiveInt(values['command-concurrency'] as string, '--command-concurrency') } : {}),
         ...(values['plan-ahead'] !== undefined ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') } : {}),
         skipOptional: values['skip-optional'] === true,
         ...(policy ? { continuePolicy: policy } : {}),
@@ -188,7 +194,7 @@ async function main(args: string[]): Promise<number> {
 }
 
 function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']) {
-  // `--concurrency -1`: a value that starts with a dash is taken as the option's value (then
+  // `--task-concurrency -1`: a value that starts with a dash is taken as the option's value (then
   // checked like any other) rather than refused as "ambiguous".
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {

@@ -26,7 +26,8 @@ export type RunFlags = {
   json?: boolean;
   force?: boolean;
   dry?: boolean;
-  concurrency?: number;
+  taskConcurrency?: number;
+  commandConcurrency?: number;
   planAhead?: number;
   skipOptional?: boolean;
   continuePolicy?: ContinuePolicy;
@@ -41,7 +42,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const cwd = process.cwd();
   const overrides: ConfigOverrides = {
     execution: {
-      ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+      ...(flags.taskConcurrency !== undefined ? { taskConcurrency: flags.taskConcurrency } : {}),
+      ...(flags.commandConcurrency !== undefined ? { commandConcurrency: flags.commandConcurrency } : {}),
       ...(flags.planAhead !== undefined ? { planAhead: flags.planAhead } : {}),
       ...(flags.continuePolicy ? { continuePolicy: flags.continuePolicy } : {}),
     },
@@ -65,7 +67,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       workdir,
       tasks,
       options: {
-        concurrency: config.execution.concurrency,
+        taskConcurrency: config.execution.taskConcurrency,
+        commandConcurrency: config.execution.commandConcurrency,
         continuePolicy: config.execution.continuePolicy,
         llm,
         planAhead: config.execution.planAhead,

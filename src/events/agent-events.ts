@@ -43,20 +43,33 @@ const recoveryRef = {
   source: RecoverySourceSchema,
 };
 
+/**
+ * Before the split, one `concurrency` meant both tasks at once and commands of a task at once:
+ * records and work items written then are read with it as both.
+ */
+export const upcastConcurrency = (data: unknown): unknown => {
+  if (typeof data !== 'object' || data === null || !('concurrency' in data)) return data;
+  const { concurrency, ...rest } = data as Record<string, unknown>;
+  return { taskConcurrency: concurrency, commandConcurrency: concurrency, ...rest };
+};
+
 export const RunStarted = defineEvent(
   'RunStarted',
-  z.object({
+  z.preprocess(upcastConcurrency, z.object({
     tasksFile: z.string(),
     workdir: z.string(),
     taskIds: z.array(z.string()),
     alreadyDone: z.array(z.string()),
-    concurrency: z.number().int().positive(),
+    /** Tasks of the run executing at once. */
+    taskConcurrency: z.number().int().positive(),
+    /** Commands of one task running at once. */
+    commandConcurrency: z.number().int().positive(),
     continuePolicy: ContinuePolicySchema,
     llm: z.enum(['openai', 'offline']),
     /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
     planAhead: z.number().int().nonnegative().default(0),
     skipOptional: z.boolean().default(false),
-  }),
+  })),
 );
 export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
 export const PlanCacheHit = defineEvent(

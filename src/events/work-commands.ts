@@ -1,19 +1,20 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
-import { ContinuePolicySchema } from './agent-events.ts';
+import { ContinuePolicySchema, upcastConcurrency } from './agent-events.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
 
-export const RunOptionsSchema = z.object({
-  concurrency: z.number().int().positive(),
+export const RunOptionsSchema = z.preprocess(upcastConcurrency, z.object({
+  taskConcurrency: z.number().int().positive(),
+  commandConcurrency: z.number().int().positive(),
   continuePolicy: ContinuePolicySchema,
   llm: z.enum(['openai', 'offline']),
   /** Tasks planned ahead of execution at once (0: plan a task when it may start). */
   planAhead: z.number().int().nonnegative().default(0),
   /** Record `[ ]*` tasks as skipped instead of running them. */
   skipOptional: z.boolean().default(false),
-});
+}));
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
 export const StartRunSchema = z.object({
@@ -43,7 +44,7 @@ export const PlanTaskSchema = z.object({
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
 
-export const ExecuteTaskSchema = z.object({
+export const ExecuteTaskSchema = z.preprocess(upcastConcurrency, z.object({
   runId: z.string(),
   taskId: z.string(),
   workdir: z.string(),
@@ -51,10 +52,10 @@ export const ExecuteTaskSchema = z.object({
   /** The PlanCreated event id this execution follows. */
   planEventId: z.string(),
   llm: z.enum(['openai', 'offline']),
-  /** Commands of this task that may run at once (the run's --concurrency). */
-  concurrency: z.number().int().positive(),
+  /** Commands of this task that may run at once (the run's --command-concurrency). */
+  commandConcurrency: z.number().int().positive(),
   generation: z.number().int().nonnegative().default(0),
-});
+}));
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
 
 export const RecoverRequestSchema = z.object({

@@ -29,7 +29,9 @@ export type RunStatus = {
   runId: string;
   tasksFile: string;
   workdir: string;
-  concurrency: number;
+  /** Tasks executing at once, and commands of one task at once. */
+  taskConcurrency: number;
+  commandConcurrency: number;
   continuePolicy: ContinuePolicy;
   llm: 'openai' | 'offline';
   /** Tasks planned ahead of execution at once. */
@@ -52,13 +54,14 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 2 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 3 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
   tasksFile: '',
   workdir: '',
-  concurrency: 1,
+  taskConcurrency: 1,
+  commandConcurrency: 1,
   continuePolicy: 'dependencies-successful',
   llm: 'offline',
   planAhead: 0,
@@ -87,7 +90,8 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         draft.startedAt = event.at;
         draft.tasksFile = event.data.tasksFile;
         draft.workdir = event.data.workdir;
-        draft.concurrency = event.data.concurrency;
+        draft.taskConcurrency = event.data.taskConcurrency;
+        draft.commandConcurrency = event.data.commandConcurrency;
         draft.continuePolicy = event.data.continuePolicy;
         draft.llm = event.data.llm;
         draft.planAhead = event.data.planAhead;

@@ -34,7 +34,7 @@ describe('soak', () => {
       await new Promise((r) => setTimeout(r, 3000));
       const rssBefore = await Promise.all(executors.map((p) => rssKiB(p.pid!)));
       const started = performance.now();
-      const result = await execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--concurrency', '8', '--json'], { env, reject: false, timeout: 540_000 });
+      const result = await execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--task-concurrency', '8', '--json'], { env, reject: false, timeout: 540_000 });
       const seconds = (performance.now() - started) / 1000;
       const rssAfter = await Promise.all(executors.map((p) => rssKiB(p.pid!)));
       expect(result.exitCode, result.stderr).toBe(0);

@@ -92,7 +92,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     const ready = !blockers.some((b) => b.outcome === 'waiting');
 
     if (task.state === 'planned') {
-      if (!issued.has(execKey(id)) && ready && task.plan && task.planEventId && executing < status.concurrency) {
+      if (!issued.has(execKey(id)) && ready && task.plan && task.planEventId && executing < status.taskConcurrency) {
         executing++;
         decisions.push({
           kind: 'execute',
@@ -108,7 +108,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
       continue;
     }
     if (issued.has(planKey(id))) continue;
-    const mayPlan = status.planAhead > 0 ? planning < status.planAhead : ready && inFlight < status.concurrency;
+    const mayPlan = status.planAhead > 0 ? planning < status.planAhead : ready && inFlight < status.taskConcurrency;
     if (!mayPlan) continue;
     planning++;
     inFlight++;

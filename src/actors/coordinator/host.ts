@@ -114,7 +114,8 @@ async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
       workdir: start.workdir,
       taskIds: pending.map((t) => t.id),
       alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
-      concurrency: options.concurrency,
+      taskConcurrency: options.taskConcurrency,
+      commandConcurrency: options.commandConcurrency,
       continuePolicy: options.continuePolicy,
       llm: options.llm,
       planAhead: options.planAhead,
@@ -167,7 +168,7 @@ async function perform(rt: Runtime, start: StartRun, decision: Decision, started
         plan: decision.plan,
         planEventId: decision.planEventId,
         llm: start.options.llm,
-        concurrency: start.options.concurrency,
+        commandConcurrency: start.options.commandConcurrency,
         generation: decision.generation,
       };
       await publishWork(rt.js, 'executor', 'execute', item, workIds.execute(runId, decision.taskId, decision.generation, decision.revision));

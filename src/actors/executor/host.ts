@@ -16,7 +16,7 @@ import { eventIds } from '../../events/ids.ts';
 
 /** Hosts the executor: takes `execute` work items and records each task's outcome. */
 export async function startExecutor(rt: Runtime, options: { parallelTasks?: number } = {}) {
-  return consumeWork(rt.js, 'executor', ExecuteTaskSchema, options.parallelTasks ?? rt.config.execution.concurrency, async (item) => {
+  return consumeWork(rt.js, 'executor', ExecuteTaskSchema, options.parallelTasks ?? rt.config.execution.taskConcurrency, async (item) => {
     await executeTask(rt, item);
     return ack();
   }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
@@ -51,7 +51,7 @@ export async function executeTask(rt: Runtime, item: ExecuteTask): Promise<void>
       input: {
         plan: item.plan,
         deps: graph.deps,
-        concurrency: item.concurrency,
+        commandConcurrency: item.commandConcurrency,
         maxRecoveryAttempts: rt.config.recovery.maxAttemptsPerTask,
         ...(resume ? { resume } : {}),
       },

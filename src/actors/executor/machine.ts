@@ -30,7 +30,7 @@ export type RecoveryRecord = {
 export type ExecutorInput = {
   plan: Plan;
   deps: Record<string, string[]>;
-  concurrency: number;
+  commandConcurrency: number;
   maxRecoveryAttempts: number;
   /** A redelivered work item resumes what the log records (see resume.ts). */
   resume?: { done: string[]; nextAttempt: Record<string, number>; recoveryAttempts: number };
@@ -43,7 +43,7 @@ type DoneEvent = DoneActorEvent<unknown, string>;
 
 /**
  * Executes one plan: commands start as soon as their dependencies are done (within the
- * concurrency limit); a failure stops new starts, lets running ones finish, then goes to recovery
+ * command concurrency limit); a failure stops new starts, lets running ones finish, then goes to recovery
  * (fix and retry, or benign), and the task ends with its success criteria checked. All effects
  * (processes, events, the recoverer) are actors and actions the host provides.
  */
@@ -92,7 +92,7 @@ export const executorMachine = setup({
           // Gated commands wait for their decision; once it is known, off-branch ones are skipped.
           if (value === undefined || value === 'pending') continue;
         }
-        if (running >= context.concurrency) break;
+        if (running >= context.commandConcurrency) break;
         running++;
         updates[cmd.id] = { ...cmd, state: 'running' };
         enqueue.spawnChild('runCommand', {
@@ -126,7 +126,7 @@ export const executorMachine = setup({
       decisionPoints: input.plan.decisionPoints,
       successCriteria: input.plan.successCriteria,
       decisions: {},
-      concurrency: input.concurrency,
+      commandConcurrency: input.commandConcurrency,
       maxRecoveryAttempts: input.maxRecoveryAttempts,
       recoveryAttempts: input.resume?.recoveryAttempts ?? 0,
       recoveries: 0,

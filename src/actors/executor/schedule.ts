@@ -20,7 +20,7 @@ export type ExecutorContext = {
   successCriteria: SuccessCriterion[];
   /** Decision point id -> its value once evaluated ('pending' while the check runs). */
   decisions: Record<string, boolean | 'pending'>;
-  concurrency: number;
+  commandConcurrency: number;
   maxRecoveryAttempts: number;
   recoveryAttempts: number;
   recoveries: number;

@@ -1,4 +1,4 @@
-import type { LoggedRequest, Responder } from './fake-server.ts';
+import type { LoggedRequest, Responder } from './fake-llm.ts';
 
 /**
  * A deterministic stand-in for a planning LLM, for tests, benchmarks and demos: it reads the task

@@ -1,0 +1,8 @@
+/**
+ * Settings that were renamed or split, and what to tell a config file or a command line that
+ * still uses the old name. Apart from config.ts so that the CLI can say it without loading zod.
+ */
+export const CONCURRENCY_SPLIT = {
+  config: 'execution.concurrency was split in two: execution.taskConcurrency (tasks at once) and execution.commandConcurrency (commands of one task at once)',
+  flag: '--concurrency was split in two: --task-concurrency N (tasks at once) and --command-concurrency N (commands of one task at once)',
+};
