@@ -221,6 +221,3 @@ function merge(base: Record<string, unknown>, layer: object): Record<string, unk
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-/** Names of environment variables whose values the agent keeps from children and from the log. */
-export const SECRET_ENV = /(^OPENAI_|^NATS_(USER|PASSWORD|TOKEN|CREDS|NKEY)|API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)/i;

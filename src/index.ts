@@ -5,7 +5,7 @@
 export { loadConfig, ConfigSchema, type Config, type ConfigOverrides } from './config.ts';
 export { AgentError, InputError, EnvironmentError, AppendConflictError, DecodeError, LlmError } from './errors.ts';
 export { AgentEventSchema, agentEventTypes, makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from './events/agent-events.ts';
-export { EventStore } from './events/event-store.ts';
+export { EventStore } from './nats/event-store.ts';
 export { eventSubjects, commandSubjects, EVENTS_STREAM, WORK_STREAM } from './events/subjects.ts';
 export { openRuntime, type Runtime } from './actors/runtime.ts';
 export { hostActors, missingActors } from './actors/hosts.ts';

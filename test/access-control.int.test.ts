@@ -8,7 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent } from '../src/events/agent-events.ts';
 import { encodeJson } from '../src/events/codec.ts';
-import { EventStore } from '../src/events/event-store.ts';
+import { EventStore } from '../src/nats/event-store.ts';
 import { startLocalNats, type LocalNats } from '../src/nats/local-server.ts';
 import { CLI } from './helpers/cli.ts';
 import { REPO_ROOT } from './helpers/nats.ts';

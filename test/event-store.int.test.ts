@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppendConflictError } from '../src/errors.ts';
 import { makeEvent, type StoredEvent } from '../src/events/agent-events.ts';
-import { EventStore } from '../src/events/event-store.ts';
+import { EventStore } from '../src/nats/event-store.ts';
 import { eventSubjects } from '../src/events/subjects.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';
 import { startTestNats } from './helpers/nats.ts';

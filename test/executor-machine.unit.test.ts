@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { executorMachine, type CommandOutcome, type ExecutorInput, type RecoveryRecord } from '../src/actors/executor/machine.ts';
+import { executorMachine } from '../src/actors/executor/machine.ts';
+import type { CommandOutcome, ExecutorInput, RecoveryRecord } from '../src/actors/executor/types.ts';
 import type { RecoverReply } from '../src/events/work-commands.ts';
 import { buildCommandGraph } from '../src/exec/command-graph.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';

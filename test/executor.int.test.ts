@@ -3,7 +3,7 @@ import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { EventStore } from '../src/events/event-store.ts';
+import { EventStore } from '../src/nats/event-store.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { executeTask } from '../src/actors/executor/host.ts';
 import { makeEvent } from '../src/events/agent-events.ts';

@@ -9,7 +9,7 @@ import { DEFAULT_PATTERNS_FILE } from '../src/recovery/pattern-db.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
 import { openDecomposer } from '../src/actors/decomposer/host.ts';
 import { projectionCatalog } from '../src/projections/catalog.ts';
-import { createAdvisor } from '../src/recovery/advisor.ts';
+import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { CLI, ofType, runCli, waitForActors, workspaces } from './helpers/cli.ts';
 import { testRuntime } from './helpers/runtime.ts';
 import { natsPerSuite } from './helpers/nats.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
-import { lookupPlan } from '../src/plan/cache-lookup.ts';
+import { lookupPlan } from '../src/projections/plan-cache-lookup.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
 import { adaptText, renamePairs, similarity, tokens } from '../src/plan/similarity.ts';

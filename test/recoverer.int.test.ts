@@ -6,7 +6,7 @@ import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
 import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
 import { RECOVERY_STATS } from '../src/projections/recovery-stats.ts';
-import { createAdvisor } from '../src/recovery/advisor.ts';
+import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { ofType, runCli, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 import { testRuntime } from './helpers/runtime.ts';

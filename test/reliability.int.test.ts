@@ -6,7 +6,7 @@ import type { StoredEvent } from '../src/events/agent-events.ts';
 import { EVENTS_STREAM } from '../src/events/subjects.ts';
 import { RUN_STATUS, type RunStatus } from '../src/projections/run-status.ts';
 import { SnapshotStore } from '../src/projections/snapshot-store.ts';
-import { EventStore } from '../src/events/event-store.ts';
+import { EventStore } from '../src/nats/event-store.ts';
 import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';

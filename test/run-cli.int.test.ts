@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/events/agent-events.ts';
-import { EventStore } from '../src/events/event-store.ts';
+import { EventStore } from '../src/nats/event-store.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { waitForActors } from './helpers/cli.ts';
 import { REPO_ROOT, startTestNats } from './helpers/nats.ts';

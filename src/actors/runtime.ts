@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
-import { EventStore } from '../events/event-store.ts';
+import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../projections/snapshot-store.ts';
 import { connectNats, type NatsConnection } from '../nats/connection.ts';
 import { ensureWorkStream } from '../nats/work-queue.ts';

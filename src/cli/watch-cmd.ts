@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { agentEventTypes, type AgentEventType } from '../events/agent-events.ts';
-import { EventStore } from '../events/event-store.ts';
+import { EventStore } from '../nats/event-store.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { connectNats } from '../nats/connection.ts';
 import { eventLine } from './event-line.ts';

@@ -1,4 +1,5 @@
-import { SECRET_ENV } from '../config.ts';
+/** Names of environment variables whose values the agent keeps from children and from the log. */
+export const SECRET_ENV = /(^OPENAI_|^NATS_(USER|PASSWORD|TOKEN|CREDS|NKEY)|API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)/i;
 
 /**
  * The environment a command runs in: ours minus the agent's secrets (API keys, NATS

@@ -1,4 +1,3 @@
-import type { Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { childEnvironment } from './child-env.ts';
 
@@ -72,6 +71,9 @@ export function makeRedactor(values: readonly string[], patterns: readonly strin
   return Object.assign((text: string) => scan(text).text, { scan });
 }
 
-export function redactorFor(config: Config, env: NodeJS.ProcessEnv = process.env): Redact {
+/** What redaction needs of the configuration: the API key and the extra patterns. */
+export type RedactionSettings = { llm: { apiKey?: string | undefined }; redaction: { patterns: string[] } };
+
+export function redactorFor(config: RedactionSettings, env: NodeJS.ProcessEnv = process.env): Redact {
   return makeRedactor([...childEnvironment(env).secrets, ...(config.llm.apiKey ? [config.llm.apiKey] : [])], config.redaction.patterns);
 }

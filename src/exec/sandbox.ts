@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import type { Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import type { WriteScope } from './policy.ts';
 
@@ -46,7 +45,10 @@ export function probeBwrap(): Promise<string | undefined> {
  * says so once and falls back to the deny list; `bwrap` refuses to go on without it (exit 2);
  * `none` only when the config says so.
  */
-export async function resolveConfinement(config: Config, warn: (message: string) => void): Promise<Confinement> {
+/** What confinement needs of the configuration: its `sandbox` settings and the state folder. */
+export type SandboxSettings = { sandbox: { mode: 'auto' | 'bwrap' | 'none'; network: boolean; writable: string[] }; stateDir: string };
+
+export async function resolveConfinement(config: SandboxSettings, warn: (message: string) => void): Promise<Confinement> {
   const sandbox = config.sandbox;
   if (sandbox.mode === 'none') return { kind: 'none', why: 'sandbox.mode is "none" in the configuration' };
   const problem = await probeBwrap();

@@ -13,7 +13,7 @@ import { nanos } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { DecodeError } from '../errors.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
-import { ensureStreamConfig } from '../events/event-store.ts';
+import { ensureStreamConfig } from './event-store.ts';
 import { pullOptions } from './connection.ts';
 import { WORK_STREAM, commandSubjects, consumerNames, workActors, type WorkActor } from '../events/subjects.ts';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SuccessCriterionSchema } from '../spec/success-criterion.ts';
 
 /** One shell command of a plan. `dependsOn` lists ids of commands that must finish first. */
 export const PlanCommandSchema = z.object({
@@ -31,12 +32,6 @@ export const DecisionPointSchema = z.object({
 });
 export type DecisionPoint = z.infer<typeof DecisionPointSchema>;
 
-export const SuccessCriterionSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('file_exists'), path: z.string().min(1) }),
-  z.object({ kind: z.literal('command'), command: z.string().min(1), exitCode: z.number().int().default(0) }),
-  z.object({ kind: z.literal('output_contains'), command: z.string().min(1), text: z.string() }),
-]);
-export type SuccessCriterion = z.infer<typeof SuccessCriterionSchema>;
 
 export const ComplexitySchema = z.object({
   level: z.enum(['low', 'medium', 'high']),

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../events/agent-events.ts';
-import type { EventStore, Subscription } from '../events/event-store.ts';
+import type { EventStore, Subscription } from '../nats/event-store.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
 /** A projection: a pure fold with a name and a version (a new version rebuilds from the start). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SuccessCriterionSchema } from '../plan/plan-schema.ts';
+import { SuccessCriterionSchema } from './success-criterion.ts';
 
 /**
  * One task of a tasks.md, as parsed. `id` is the task number ("2", "1.1"), or `L<line>` for a

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts';
-import type { SuccessCriterion } from '../plan/plan-schema.ts';
+import type { SuccessCriterion } from './success-criterion.ts';
 import { indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';

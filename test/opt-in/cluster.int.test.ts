@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/events/agent-events.ts';
-import { EventStore } from '../../src/events/event-store.ts';
+import { EventStore } from '../../src/nats/event-store.ts';
 import { connectNats } from '../../src/nats/connection.ts';
 import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
 import { CLI } from '../helpers/cli.ts';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/events/agent-events.ts';
-import { EventStore } from '../../src/events/event-store.ts';
+import { EventStore } from '../../src/nats/event-store.ts';
 import { connectNats } from '../../src/nats/connection.ts';
 import { CLI, workspaces } from '../helpers/cli.ts';
 import { natsPerSuite } from '../helpers/nats.ts';

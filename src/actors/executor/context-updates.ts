@@ -2,8 +2,7 @@ import type { DoneActorEvent } from 'xstate';
 import type { PlanCommand } from '../../plan/plan-schema.ts';
 import { meaningfulLine } from '../../exec/output-summary.ts';
 import { failureFingerprint } from '../../recovery/fingerprint.ts';
-import type { CommandOutcome, RecoveryRecord } from './machine.ts';
-import type { ExecutorContext } from './schedule.ts';
+import type { CommandOutcome, ExecutorContext, RecoveryRecord } from './types.ts';
 import { childIds } from '../../events/ids.ts';
 
 /** The executor machine's context updates: pure functions of the context and what happened. */

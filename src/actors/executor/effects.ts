@@ -11,9 +11,10 @@ import { redactorFor } from '../../exec/redaction.ts';
 import { checkCommand } from '../../exec/policy.ts';
 import { runShellCommand, type CommandResult } from '../../exec/run-command.ts';
 import { describeConfinement, refusedWrite, resolveConfinement, writeScope, type Confinement } from '../../exec/sandbox.ts';
-import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
+import type { DecisionPoint } from '../../plan/plan-schema.ts';
+import type { SuccessCriterion } from '../../spec/success-criterion.ts';
 import type { Runtime } from '../runtime.ts';
-import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './machine.ts';
+import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
 import { eventIds, outputName, type CommandRef } from '../../events/ids.ts';
 import { retryTransient } from '../../nats/transient.ts';
 

@@ -1,43 +1,11 @@
 import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
 import type { RecoverReply } from '../../events/work-commands.ts';
-import type { DecisionPoint, Plan, SuccessCriterion } from '../../plan/plan-schema.ts';
+import type { DecisionPoint } from '../../plan/plan-schema.ts';
+import type { SuccessCriterion } from '../../spec/success-criterion.ts';
 import { afterAttempt, failureText, markFailedAs, settle, timeout } from './context-updates.ts';
-import { type CommandState, type ExecutorContext, commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
+import { commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
+import type { CommandOutcome, CommandState, ExecutorContext, ExecutorInput, ExecutorOutput, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
 import { childIds } from '../../events/ids.ts';
-
-/** What running one command came to, as the machine needs it. */
-export type CommandOutcome = {
-  ok: boolean;
-  exitCode: number | null;
-  timedOut: boolean;
-  stdoutTail: string;
-  stderrTail: string;
-  denied?: { rule: string; reason: string };
-  /** The sandbox refused a write: why, and how to allow it. */
-  refused?: string;
-};
-export type RunCommandInput = { commandId: string; command: string; attempt: number; purpose: 'plan' | 'recovery'; timeoutMs?: number };
-export type RecoverInput = { commandId: string; command: string; attempt: number; outcome: CommandOutcome; tried: ExecutorContext['tried'][string] };
-export type FixInput = { commandId: string; attempt: number; commands: string[] };
-export type RecoveryRecord = {
-  commandId: string;
-  attempt: number;
-  reply: Extract<RecoverReply, { decision: 'fix' | 'benign' }>;
-  resolved: boolean;
-  reason?: string;
-};
-
-export type ExecutorInput = {
-  plan: Plan;
-  deps: Record<string, string[]>;
-  commandConcurrency: number;
-  maxRecoveryAttempts: number;
-  /** A redelivered work item resumes what the log records (see resume.ts). */
-  resume?: { done: string[]; nextAttempt: Record<string, number>; recoveryAttempts: number };
-};
-export type ExecutorOutput =
-  | { ok: true; commands: number; recoveries: number }
-  | { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
 
 type DoneEvent = DoneActorEvent<unknown, string>;
 

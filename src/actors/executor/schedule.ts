@@ -1,36 +1,5 @@
-import type { RecoverReply } from '../../events/work-commands.ts';
-import type { DecisionPoint, SuccessCriterion } from '../../plan/plan-schema.ts';
-import type { CommandOutcome } from './machine.ts';
-
-export type CommandState = {
-  id: string;
-  command: string;
-  state: 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
-  attempt: number;
-  timeoutMs?: number;
-};
-
-type FixReply = Extract<RecoverReply, { decision: 'fix' }>;
-
-export type ExecutorContext = {
-  order: string[];
-  commands: Record<string, CommandState>;
-  deps: Record<string, string[]>;
-  decisionPoints: DecisionPoint[];
-  successCriteria: SuccessCriterion[];
-  /** Decision point id -> its value once evaluated ('pending' while the check runs). */
-  decisions: Record<string, boolean | 'pending'>;
-  commandConcurrency: number;
-  maxRecoveryAttempts: number;
-  recoveryAttempts: number;
-  recoveries: number;
-  /** Strategies tried per command and the failure each met: for loop detection. */
-  tried: Record<string, { strategyId: string; fingerprint: string }[]>;
-  failure?: { commandId: string; outcome: CommandOutcome };
-  pendingFix?: FixReply;
-  retrying?: { commandId: string; fix: FixReply; attempt: number };
-  result?: { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
-};
+import type { DecisionPoint } from '../../plan/plan-schema.ts';
+import type { CommandState, ExecutorContext } from './types.ts';
 
 /** The decision point that gates a command, if any. */
 export function gatingDecision(context: ExecutorContext, commandId: string): DecisionPoint | undefined {

@@ -2,7 +2,7 @@ import { makeEvent } from '../../events/agent-events.ts';
 import { decodeJson, encodeJson } from '../../events/codec.ts';
 import { commandSubjects } from '../../events/subjects.ts';
 import { RecoverRequestSchema, type RecoverReply, type RecoverRequest } from '../../events/work-commands.ts';
-import { createAdvisor, type Advisor } from '../../recovery/advisor.ts';
+import { createAdvisor, type Advisor } from './advisor.ts';
 import type { Runtime } from '../runtime.ts';
 import { eventIds } from '../../events/ids.ts';
 

@@ -11,11 +11,11 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AppendConflictError } from '../errors.ts';
-import { readOrdered, type ReadStart } from '../nats/ordered-reader.ts';
-import { retryTransient } from '../nats/transient.ts';
-import { AgentEventSchema, type AgentEvent, type StoredEvent } from './agent-events.ts';
-import { decodeJson, encodeJson } from './codec.ts';
-import { EVENTS_STREAM, eventSubjects } from './subjects.ts';
+import { readOrdered, type ReadStart } from './ordered-reader.ts';
+import { retryTransient } from './transient.ts';
+import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
+import { decodeJson, encodeJson } from '../events/codec.ts';
+import { EVENTS_STREAM, eventSubjects } from '../events/subjects.ts';
 
 export type AppendResult = { seq: number; duplicate: boolean };
 export type AppendOptions = {

@@ -1,6 +1,6 @@
-import type { CacheEntry, PlanCache } from '../projections/plan-cache.ts';
-import type { Plan } from './plan-schema.ts';
-import { adaptText, renamePairs, similarity, tokens } from './similarity.ts';
+import type { CacheEntry, PlanCache } from './plan-cache.ts';
+import type { Plan } from '../plan/plan-schema.ts';
+import { adaptText, renamePairs, similarity, tokens } from '../plan/similarity.ts';
 
 export type CacheQuery = { key: string; taskText: string; contextChecksum: string; specChecksum: string };
 export type Lookup =

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Runtime } from '../actors/runtime.ts';
-import { makeEvent } from '../events/agent-events.ts';
-import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
-import { checkCommand } from '../exec/policy.ts';
-import { redactorFor } from '../exec/redaction.ts';
-import { LlmClient, type LlmCallRecord } from '../llm/client.ts';
-import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../projections/recovery-stats.ts';
-import { runProjection, type RunningProjection } from '../projections/runner.ts';
-import type { RecoveryStats } from '../projections/recovery-stats.ts';
-import { choosePatternRecovery, isLoop } from './choose.ts';
-import { DEFAULT_PATTERNS_FILE, PatternDb } from './pattern-db.ts';
+import type { Runtime } from '../runtime.ts';
+import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
+import { checkCommand } from '../../exec/policy.ts';
+import { redactorFor } from '../../exec/redaction.ts';
+import { LlmClient } from '../../llm/client.ts';
+import { recordLlmCall } from '../llm-calls.ts';
+import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../../projections/recovery-stats.ts';
+import { runProjection, type RunningProjection } from '../../projections/runner.ts';
+import type { RecoveryStats } from '../../projections/recovery-stats.ts';
+import { choosePatternRecovery, isLoop } from '../../recovery/choose.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
 
 export const LlmRecoverySchema = z.object({
   diagnosis: z.string(),
@@ -90,11 +90,4 @@ function recoveryPrompt(request: RecoverRequest, why: string) {
         .join('\n\n'),
     },
   ];
-}
-
-/** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
-export function recordLlmCall(rt: Runtime) {
-  return (runId: string, call: LlmCallRecord) => {
-    rt.background.track(rt.store.append(makeEvent('LlmCalled', { runId }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)));
-  };
 }

@@ -1,0 +1,69 @@
+import type { RecoverReply } from '../../events/work-commands.ts';
+import type { DecisionPoint, Plan } from '../../plan/plan-schema.ts';
+import type { SuccessCriterion } from '../../spec/success-criterion.ts';
+
+/** The executor's types: what its machine, its schedule, its context updates and its host share. */
+
+/** What running one command came to, as the machine needs it. */
+export type CommandOutcome = {
+  ok: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  stdoutTail: string;
+  stderrTail: string;
+  denied?: { rule: string; reason: string };
+  /** The sandbox refused a write: why, and how to allow it. */
+  refused?: string;
+};
+export type RunCommandInput = { commandId: string; command: string; attempt: number; purpose: 'plan' | 'recovery'; timeoutMs?: number };
+export type RecoverInput = { commandId: string; command: string; attempt: number; outcome: CommandOutcome; tried: ExecutorContext['tried'][string] };
+export type FixInput = { commandId: string; attempt: number; commands: string[] };
+export type RecoveryRecord = {
+  commandId: string;
+  attempt: number;
+  reply: Extract<RecoverReply, { decision: 'fix' | 'benign' }>;
+  resolved: boolean;
+  reason?: string;
+};
+
+export type ExecutorInput = {
+  plan: Plan;
+  deps: Record<string, string[]>;
+  commandConcurrency: number;
+  maxRecoveryAttempts: number;
+  /** A redelivered work item resumes what the log records (see resume.ts). */
+  resume?: { done: string[]; nextAttempt: Record<string, number>; recoveryAttempts: number };
+};
+export type ExecutorOutput =
+  | { ok: true; commands: number; recoveries: number }
+  | { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
+
+export type CommandState = {
+  id: string;
+  command: string;
+  state: 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
+  attempt: number;
+  timeoutMs?: number;
+};
+
+type FixReply = Extract<RecoverReply, { decision: 'fix' }>;
+
+export type ExecutorContext = {
+  order: string[];
+  commands: Record<string, CommandState>;
+  deps: Record<string, string[]>;
+  decisionPoints: DecisionPoint[];
+  successCriteria: SuccessCriterion[];
+  /** Decision point id -> its value once evaluated ('pending' while the check runs). */
+  decisions: Record<string, boolean | 'pending'>;
+  commandConcurrency: number;
+  maxRecoveryAttempts: number;
+  recoveryAttempts: number;
+  recoveries: number;
+  /** Strategies tried per command and the failure each met: for loop detection. */
+  tried: Record<string, { strategyId: string; fingerprint: string }[]>;
+  failure?: { commandId: string; outcome: CommandOutcome };
+  pendingFix?: FixReply;
+  retrying?: { commandId: string; fix: FixReply; attempt: number };
+  result?: { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
+};
