@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/events/agent-events.ts';
 import { EVENTS_STREAM } from '../src/events/subjects.ts';
 import { RUN_STATUS, type RunStatus } from '../src/projections/run-status.ts';
-import { SnapshotStore } from '../src/projections/snapshot-store.ts';
+import { SnapshotStore } from '../src/nats/snapshot-store.ts';
 import { EventStore } from '../src/nats/event-store.ts';
 import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';

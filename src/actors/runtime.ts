@@ -1,7 +1,9 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
+import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
-import { SnapshotStore } from '../projections/snapshot-store.ts';
+import { SnapshotStore } from '../nats/snapshot-store.ts';
+import type { Snapshots } from '../projections/snapshots.ts';
 import { connectNats, type NatsConnection } from '../nats/connection.ts';
 import { ensureWorkStream } from '../nats/work-queue.ts';
 
@@ -19,9 +21,10 @@ export const stderrLogger = (name: string, quiet = false): Logger => ({
 export type Runtime = {
   nc: NatsConnection;
   js: JetStreamClient;
-  store: EventStore;
+  /** The event log (JetStream; in memory for tests of logic). */
+  store: EventLog;
   /** Projection snapshots (and the memory store): the agent_snapshots KV bucket. */
-  snapshots: SnapshotStore;
+  snapshots: Snapshots;
   config: Config;
   log: Logger;
   /** Appends made in the background (LLM call records): awaited before the connection closes. */

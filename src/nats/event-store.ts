@@ -17,13 +17,7 @@ import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/a
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { EVENTS_STREAM, eventSubjects } from '../events/subjects.ts';
 
-export type AppendResult = { seq: number; duplicate: boolean };
-export type AppendOptions = {
-  /** Optimistic concurrency: the sequence of the last event on this event's subject (0 = none). */
-  expectedLastSubjectSequence?: number;
-};
-export type ReadOptions = { subject?: string; fromSeq?: number };
-export type Subscription = { stop(): Promise<void>; done: Promise<void> };
+import type { AppendOptions, AppendResult, EventLog, FollowOptions, ReadOptions, Subscription } from '../events/event-log.ts';
 
 /** Redelivered work re-emits events with the same ids; the window must outlast a crash and restart. */
 const DUPLICATE_WINDOW_MS = 30 * 60_000;
@@ -39,7 +33,7 @@ const LEADER_READ_LIMIT = 64;
  * The event log: AGENT_EVENTS on JetStream. Appends are acknowledged by the server before they
  * resolve, so an event that `append` returned for is stored (and, with replicas, replicated).
  */
-export class EventStore {
+export class EventStore implements EventLog {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
@@ -153,10 +147,7 @@ export class EventStore {
    * calls `onEvent` for each, in order. An event that does not decode is passed to `onInvalid`
    * and skipped, never fatal.
    */
-  async follow(
-    options: { subject?: string; from?: 'start' | 'new' | number | Date; onInvalid?: (error: Error, seq: number) => void },
-    onEvent: (event: StoredEvent) => void | Promise<void>,
-  ): Promise<Subscription> {
+  async follow(options: FollowOptions, onEvent: (event: StoredEvent) => void | Promise<void>): Promise<Subscription> {
     const from = options.from ?? 'new';
     // 'new' is pinned to a sequence now, so a reader that restarts its consumer later leaves no gap.
     const start: ReadStart =

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../events/agent-events.ts';
-import type { EventStore, Subscription } from '../nats/event-store.ts';
-import type { SnapshotStore } from './snapshot-store.ts';
+import type { EventLog, Subscription } from '../events/event-log.ts';
+import type { Snapshots } from './snapshots.ts';
 
 /** A projection: a pure fold with a name and a version (a new version rebuilds from the start). */
 export type Projection<S> = {
@@ -24,8 +24,8 @@ export type RunningProjection<S> = {
  * every `everyEvents` events or `everyMs` milliseconds, never per update.
  */
 export async function runProjection<S>(
-  store: EventStore,
-  snapshots: SnapshotStore,
+  store: EventLog,
+  snapshots: Snapshots,
   projection: Projection<S>,
   options: { everyEvents: number; everyMs: number; onError?: (error: unknown) => void },
 ): Promise<RunningProjection<S>> {

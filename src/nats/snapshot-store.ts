@@ -3,12 +3,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { SNAPSHOT_BUCKET } from '../events/subjects.ts';
+import type { Snapshot, Snapshots } from '../projections/snapshots.ts';
 
 const SnapshotSchema = z.object({ version: z.number().int(), lastSeq: z.number().int().nonnegative(), at: z.string(), state: z.unknown() });
-export type Snapshot<S> = { version: number; lastSeq: number; at: string; state: S };
 
 /** Projection snapshots in a JetStream KV bucket: {projection version, last sequence, state}. */
-export class SnapshotStore {
+export class SnapshotStore implements Snapshots {
   private constructor(private readonly kv: KV) {}
 
   static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<SnapshotStore> {

@@ -1,0 +1,53 @@
+import type { AgentEvent, StoredEvent } from './agent-events.ts';
+
+/**
+ * The event log's contract: what actors, projections and commands rely on, whatever stores it.
+ * `nats/event-store.ts` keeps it on JetStream; `memory-event-log.ts` in memory, for logic tested
+ * without a server. `test/helpers/event-log-contract.ts` runs one suite against both.
+ */
+export type AppendResult = { seq: number; duplicate: boolean };
+export type AppendOptions = {
+  /** Optimistic concurrency: the sequence of the last event on this event's subject (0 = none). */
+  expectedLastSubjectSequence?: number;
+};
+export type ReadOptions = { subject?: string; fromSeq?: number };
+export type FollowOptions = {
+  subject?: string;
+  /** A sequence, 'start', a time, or by default only events appended from now on. */
+  from?: 'start' | 'new' | number | Date;
+  onInvalid?: (error: Error, seq: number) => void;
+};
+export type Subscription = { stop(): Promise<void>; done: Promise<void> };
+
+export interface EventLog {
+  /**
+   * Stores the event on its subject (eventSubjects.of) once: an event whose id is already stored
+   * is acknowledged as a duplicate with the first copy's sequence. An event that does not match
+   * its schema is refused; a failed expectation throws AppendConflictError.
+   */
+  append(event: AgentEvent, options?: AppendOptions): Promise<AppendResult>;
+  /** Appends in order. */
+  appendAll(events: readonly AgentEvent[]): Promise<AppendResult[]>;
+  /** Sequence of the last event stored on a subject (wildcards allowed), 0 when there is none. */
+  lastSubjectSequence(subject: string): Promise<number>;
+  /** Every stored event matching `subject` (default: all), from `fromSeq`, in order. */
+  read(options?: ReadOptions): Promise<StoredEvent[]>;
+  readRun(runId: string): Promise<StoredEvent[]>;
+  /** Visits stored events in order; returns the last sequence seen. Undecodable ones go to `onInvalid`. */
+  scan(options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void }, visit: (event: StoredEvent) => void): Promise<number>;
+  /** Calls `onEvent` for each event from `from` on, in order, live, until stopped. */
+  follow(options: FollowOptions, onEvent: (event: StoredEvent) => void | Promise<void>): Promise<Subscription>;
+  /** Number of events and last sequence of the whole log. */
+  state(): Promise<{ messages: number; lastSeq: number }>;
+}
+
+/** NATS subject matching: `*` is one token, `>` one or more at the end. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}
