@@ -15,7 +15,7 @@ import { resolveConfinement } from '../src/exec/sandbox.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm } from '../test/helpers/fake-llm.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
-import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../src/projections/recovery-stats.ts';
+import { evolveRecoveryStats, initialRecoveryStats, recoveryStatsProjection } from '../src/projections/recovery-stats.ts';
 import { runProjection } from '../src/projections/runner.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
@@ -68,7 +68,7 @@ export async function snapshotStartup(lengths: number[]): Promise<Row[]> {
     try {
       for (let i = 0; i < length; i += 1000) await rt.store.appendAll(Array.from({ length: Math.min(1000, length - i) }, (_, k) => failed('log', i + k)));
       const snapshots = rt.snapshots;
-      const projection = { name: RECOVERY_STATS.name, version: RECOVERY_STATS.version, initialState: initialRecoveryStats, evolve: evolveRecoveryStats };
+      const projection = recoveryStatsProjection;
       const options = { everyEvents: 1_000_000, everyMs: 3_600_000 };
       let t = performance.now();
       const cold = await runProjection(rt.store, snapshots, projection, options);

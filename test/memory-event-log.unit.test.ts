@@ -3,7 +3,8 @@ import { makeEvent } from '../src/events/agent-events.ts';
 import { MemoryEventLog } from '../src/events/memory-event-log.ts';
 import { subjectMatches } from '../src/events/event-log.ts';
 import { MemorySnapshots } from '../src/projections/snapshots.ts';
-import { runProjection, type Projection } from '../src/projections/runner.ts';
+import type { Projection } from '../src/projections/projection.ts';
+import { runProjection } from '../src/projections/runner.ts';
 import { eventLogContract } from './helpers/event-log-contract.ts';
 
 describe('MemoryEventLog', () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/actors/runtime.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
-import { runProjection, type Projection } from '../src/projections/runner.ts';
+import type { Projection } from '../src/projections/projection.ts';
+import { runProjection } from '../src/projections/runner.ts';
 import { startTestNats } from './helpers/nats.ts';
 import { testRuntime } from './helpers/runtime.ts';
 

@@ -1,6 +1,7 @@
 import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
 import type { Plan } from '../plan/plan-schema.ts';
+import type { Projection } from './projection.ts';
 
 export type CacheEntry = {
   key: string;
@@ -96,3 +97,6 @@ export const planCacheEvolver =
       }
     }
   };
+
+/** The plan cache as a projection, bounded to `maxEntries` plans. */
+export const planCacheProjection = (maxEntries: number): Projection<PlanCache> => ({ ...PLAN_CACHE, initialState: initialPlanCache, evolve: planCacheEvolver(maxEntries) });

@@ -1,5 +1,6 @@
 import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
+import type { Projection } from './projection.ts';
 
 export type StrategyStats = { attempts: number; successes: number };
 export type RecoveryStats = { strategies: Record<string, StrategyStats> };
@@ -24,3 +25,5 @@ export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): R
 export function posterior(prior: number, stats: StrategyStats | undefined): number {
   return (prior * PRIOR_WEIGHT + (stats?.successes ?? 0)) / (PRIOR_WEIGHT + (stats?.attempts ?? 0));
 }
+
+export const recoveryStatsProjection: Projection<RecoveryStats> = { ...RECOVERY_STATS, initialState: initialRecoveryStats, evolve: evolveRecoveryStats };

@@ -1,14 +1,7 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import type { EventLog, Subscription } from '../events/event-log.ts';
+import type { Projection } from './projection.ts';
 import type { Snapshots } from './snapshots.ts';
-
-/** A projection: a pure fold with a name and a version (a new version rebuilds from the start). */
-export type Projection<S> = {
-  name: string;
-  version: number;
-  initialState: () => S;
-  evolve: (state: S, event: StoredEvent) => S;
-};
 
 export type RunningProjection<S> = {
   state(): S;
@@ -36,12 +29,20 @@ export async function runProjection<S>(
   let savedSeq = lastSeq;
   let sinceSave = 0;
 
-  const save = async () => {
-    if (lastSeq === savedSeq) return;
-    const at = lastSeq;
-    await snapshots.save(projection.name, { version: projection.version, lastSeq: at, at: new Date().toISOString(), state });
-    savedSeq = at;
-    sinceSave = 0;
+  // Writes go one after another, so an older snapshot never lands after a newer one; a failed
+  // write is made good by the next (the state is cumulative).
+  let writing = Promise.resolve();
+  const save = () => {
+    writing = writing.then(async () => {
+      if (lastSeq === savedSeq) return;
+      const at = lastSeq;
+      sinceSave = 0;
+      await snapshots.save(projection.name, { version: projection.version, lastSeq: at, at: new Date().toISOString(), state });
+      savedSeq = at;
+    });
+    const written = writing;
+    writing = writing.catch(() => undefined);
+    return written;
   };
   const apply = (event: StoredEvent) => {
     if (event.seq <= lastSeq) return;

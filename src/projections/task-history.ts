@@ -1,5 +1,6 @@
 import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
+import type { Projection } from './projection.ts';
 
 export type HistoryEntry = {
   runId: string;
@@ -113,3 +114,5 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     }
   }
 };
+
+export const taskHistoryProjection: Projection<TaskHistory> = { name: TASK_HISTORY.name, version: TASK_HISTORY.version, initialState: initialTaskHistory, evolve: evolveTaskHistory };

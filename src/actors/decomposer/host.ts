@@ -16,7 +16,7 @@ import { ack, consumeWork } from '../../nats/work-queue.ts';
 import { lookupPlan } from '../../projections/plan-cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
 import { validatePlan } from '../../plan/validate-plan.ts';
-import { PLAN_CACHE, initialPlanCache, planCacheEvolver, type PlanCache } from '../../projections/plan-cache.ts';
+import { planCacheProjection, type PlanCache } from '../../projections/plan-cache.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
 import { recordLlmCall } from '../llm-calls.ts';
@@ -37,7 +37,7 @@ export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: bo
   const cache = await runProjection(
     rt.store,
     rt.snapshots,
-    { name: PLAN_CACHE.name, version: PLAN_CACHE.version, initialState: initialPlanCache, evolve: planCacheEvolver(rt.config.cache.maxEntries) },
+    planCacheProjection(rt.config.cache.maxEntries),
     { everyEvents: rt.config.snapshots.everyEvents, everyMs: rt.config.snapshots.everyMs, onError: (e) => rt.log.error('plan cache', e) },
   );
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.

@@ -6,7 +6,7 @@ import { checkCommand } from '../../exec/policy.ts';
 import { redactorFor } from '../../exec/redaction.ts';
 import { LlmClient } from '../../llm/client.ts';
 import { recordLlmCall } from '../llm-calls.ts';
-import { RECOVERY_STATS, evolveRecoveryStats, initialRecoveryStats } from '../../projections/recovery-stats.ts';
+import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, isLoop } from '../../recovery/choose.ts';
@@ -20,13 +20,6 @@ export const LlmRecoverySchema = z.object({
 });
 
 export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; stop(): Promise<void>; stats(): RecoveryStats };
-
-export const recoveryStatsProjection = {
-  name: RECOVERY_STATS.name,
-  version: RECOVERY_STATS.version,
-  initialState: initialRecoveryStats,
-  evolve: evolveRecoveryStats,
-};
 
 /**
  * The recoverer's decision procedure: the pattern database first (ordered by the recovery
