@@ -108,7 +108,8 @@ async function performWithRetry(
 async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
   const { runId, options } = start;
   const pending = start.tasks.filter((t) => !t.done);
-  await rt.store.append(
+  // One round of appends, in order: the run, then its tasks.
+  await rt.store.appendAll([
     makeEvent('RunStarted', { runId, id: eventIds.run(runId, 'RunStarted') }, {
       tasksFile: start.tasksFile,
       workdir: start.workdir,
@@ -121,10 +122,8 @@ async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
       planAhead: options.planAhead,
       skipOptional: options.skipOptional,
     }),
-  );
-  await rt.store.appendAll(
-    pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
-  );
+    ...pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
+  ]);
 }
 
 async function perform(rt: Runtime, start: StartRun, decision: Decision, startedAt: string | undefined): Promise<void> {

@@ -77,10 +77,12 @@ export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask, redel
     const recorded = await rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) });
     if (recorded.some((e) => (e.type === 'PlanCreated' && e.data.revision === item.revision) || isTaskTerminal(e))) return;
   }
+  // The cache's decision and the outcome are one round of appends, awaited together.
+  const decisions: AgentEvent[] = [];
   const outcome = await decidePlan(rt, d, item, async (event) => {
-    await rt.store.append(event);
+    decisions.push(event);
   });
-  await rt.store.append(outcome);
+  await rt.store.appendAll([...decisions, outcome]);
 }
 
 /**
