@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA_FILE, configJsonSchema, loadConfig } from '../src/config.ts';
 import { AgentEventSchema } from '../src/events/agent-events.ts';
 import { ExecuteTaskSchema } from '../src/events/work-commands.ts';
-import { PatternDb } from '../src/recovery/pattern-db.ts';
+import { PatternDb, exampleFailure } from '../src/recovery/pattern-db.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
 async function withConfig(config: unknown) {
@@ -38,7 +38,7 @@ describe('documented formats', () => {
     const example = await PatternDb.load(join(REPO_ROOT, 'examples/patterns.json'));
     expect(example.patterns.map((p) => p.id)).toEqual(['pnpm-lockfile-outdated', 'migrations-pending']);
     for (const p of example.patterns) {
-      for (const e of p.examples) expect(example.match({ ...e, timedOut: false })[0]?.pattern.id).toBe(p.id);
+      for (const e of p.examples) expect(example.match(exampleFailure(e))[0]?.pattern.id).toBe(p.id);
     }
     expect(() => PatternDb.parse([], 'p.json')).toThrow(/p.json: invalid pattern file at its top: .*a pattern file is \{"version": 1, "patterns": \[...\]\}; examples\/patterns.json/);
   });

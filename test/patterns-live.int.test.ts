@@ -91,7 +91,7 @@ describe('patterns against real tools', () => {
     const r = await runShellCommand(command, options);
     const output = `${r.stdoutTail}\n${r.stderrTail}`;
     expect(r.exitCode, output).not.toBe(0);
-    const first = db.match({ command, exitCode: r.exitCode, stdout: r.stdoutTail, stderr: r.stderrTail, timedOut: r.timedOut })[0]?.pattern.id;
+    const first = db.match({ command, exitCode: r.exitCode, stdoutTail: r.stdoutTail, stderrTail: r.stderrTail, timedOut: r.timedOut })[0]?.pattern.id;
     if (c.expect === 'matches') {
       expect(first, output).toBe(c.pattern);
       return;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { choosePatternRecovery, isLoop } from '../src/recovery/choose.ts';
 import { failureFingerprint } from '../src/recovery/fingerprint.ts';
-import { DEFAULT_PATTERNS_FILE, PatternDb, type PatternFile } from '../src/recovery/pattern-db.ts';
+import { DEFAULT_PATTERNS_FILE, PatternDb, exampleFailure, type PatternFile } from '../src/recovery/pattern-db.ts';
 import { MIN_ATTEMPTS, evidenced, reorderByStatistics } from '../src/recovery/tune.ts';
 import { fillPlaceholders } from '../src/recovery/placeholders.ts';
 import { initialRecoveryStats, type RecoveryStats } from '../src/projections/recovery-stats.ts';
@@ -24,7 +24,7 @@ describe('the pattern database', () => {
   it.each(db.patterns.flatMap((p) => p.examples.map((e, i) => [`${p.id}#${i + 1}`, p.id, e] as const)))(
     '%s: its recorded message is matched first by its own pattern',
     (_, id, example) => {
-      const matches = db.match({ command: example.command, exitCode: example.exitCode, stdout: example.stdout, stderr: example.stderr, timedOut: example.timedOut ?? false });
+      const matches = db.match(exampleFailure(example));
       expect(matches[0]?.pattern.id).toBe(id);
       for (const [k, v] of Object.entries(example.captures ?? {})) expect(matches[0]!.captures[k]).toBe(v);
     },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
 import { ContinuePolicySchema, upcastConcurrency } from './agent-events.ts';
+import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
 
@@ -63,11 +64,7 @@ export const RecoverRequestSchema = z.object({
   taskId: z.string(),
   workdir: z.string(),
   commandId: z.string(),
-  command: z.string(),
-  exitCode: z.number().int().nullable(),
-  timedOut: z.boolean(),
-  stdoutTail: z.string(),
-  stderrTail: z.string(),
+  ...FailureSchema.shape,
   /** Recovery attempts already made for this command, oldest first. */
   attempt: z.number().int().nonnegative(),
   tried: z.array(z.object({ strategyId: z.string(), fingerprint: z.string() })),

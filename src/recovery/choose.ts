@@ -24,13 +24,7 @@ export type Choice = { kind: 'reply'; reply: RecoverReply } | { kind: 'llm'; why
  * strategy already tried on this command, or one the policy would deny, is passed over.
  */
 export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, stats: RecoveryStats, options: ChooseOptions): Choice {
-  const matches = db.match({
-    command: request.command,
-    exitCode: request.exitCode,
-    stdout: request.stdoutTail,
-    stderr: request.stderrTail,
-    timedOut: request.timedOut,
-  });
+  const matches = db.match(request);
   const tried = new Set(request.tried.map((t) => t.strategyId));
   const patternAttempts = request.tried.filter((t) => !t.strategyId.startsWith('llm/')).length;
   const blocked: string[] = [];

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { StrategyEffectSchema } from './effects.ts';
 import { findMissingPath, type MissingPath } from './missing-path.ts';
+import type { Failure } from '../events/failure.ts';
 
 export const StrategySchema = z
   .object({
@@ -65,9 +66,11 @@ export type Pattern = z.infer<typeof PatternSchema>;
 export const PatternFileSchema = z.object({ version: z.literal(1), patterns: z.array(PatternSchema) });
 export type PatternFile = z.infer<typeof PatternFileSchema>;
 
-/** What failed, as the patterns see it. */
-export type Failure = { command: string; exitCode: number | null; stdout: string; stderr: string; timedOut: boolean };
 export type Match = { pattern: Pattern; captures: Record<string, string> };
+type Example = z.infer<typeof ExampleSchema>;
+
+/** A pattern file's example (written with `stdout`/`stderr`) as the failure it records. */
+export const exampleFailure = (e: Example): Failure => ({ command: e.command, exitCode: e.exitCode, timedOut: e.timedOut ?? false, stdoutTail: e.stdout, stderrTail: e.stderr });
 
 type Compiled = {
   pattern: Pattern;
@@ -92,7 +95,7 @@ export class PatternDb {
 
   /** Every pattern that matches, first declared first, with its named captures. */
   match(failure: Failure): Match[] {
-    const output = `${failure.stdout}\n${failure.stderr}`;
+    const output = `${failure.stdoutTail}\n${failure.stderrTail}`;
     const matches: Match[] = [];
     // The shell analysis runs once, and only if a pattern asks about paths.
     let missing: { found: MissingPath | undefined } | undefined;
@@ -110,8 +113,8 @@ export class PatternDb {
         if (found.role === 'created') captures.dir = found.folder;
       }
       const tests: [RegExp | undefined, string][] = [
-        [c.stderr, failure.stderr],
-        [c.stdout, failure.stdout],
+        [c.stderr, failure.stderrTail],
+        [c.stdout, failure.stdoutTail],
         [c.output, output],
         [c.command, failure.command],
       ];

@@ -1,17 +1,13 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import type { RecoveryStats } from '../projections/recovery-stats.ts';
 import type { PatternDb, PatternFile } from './pattern-db.ts';
+import type { Failure } from '../events/failure.ts';
 
-export type RecordedFailure = {
+export type RecordedFailure = Failure & {
   seq: number;
   runId: string;
   taskId: string;
   commandId: string;
-  command: string;
-  exitCode: number | null;
-  timedOut: boolean;
-  stdoutTail: string;
-  stderrTail: string;
   /** The first recorded recovery outcome for this failure. */
   outcome?: { strategyId: string; resolved: boolean };
 };
@@ -65,9 +61,8 @@ export type TuneReport = {
 /** Replays recorded failures against the current and a candidate pattern database. */
 export function compareDatabases(failures: readonly RecordedFailure[], current: PatternDb, candidate: PatternDb): TuneReport {
   const rows = failures.map((failure) => {
-    const input = { command: failure.command, exitCode: failure.exitCode, stdout: failure.stdoutTail, stderr: failure.stderrTail, timedOut: failure.timedOut };
-    const cur = current.match(input)[0];
-    const cand = candidate.match(input)[0];
+    const cur = current.match(failure)[0];
+    const cand = candidate.match(failure)[0];
     const recorded = failure.outcome;
     const candidateWouldFix =
       !!cand &&

@@ -1,3 +1,4 @@
+import type { FailureOutput } from '../../events/failure.ts';
 import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint, Plan } from '../../plan/plan-schema.ts';
 import type { SuccessCriterion } from '../../spec/success-criterion.ts';
@@ -5,12 +6,8 @@ import type { SuccessCriterion } from '../../spec/success-criterion.ts';
 /** The executor's types: what its machine, its schedule, its context updates and its host share. */
 
 /** What running one command came to, as the machine needs it. */
-export type CommandOutcome = {
+export type CommandOutcome = FailureOutput & {
   ok: boolean;
-  exitCode: number | null;
-  timedOut: boolean;
-  stdoutTail: string;
-  stderrTail: string;
   denied?: { rule: string; reason: string };
   /** The sandbox refused a write: why, and how to allow it. */
   refused?: string;
