@@ -6,6 +6,11 @@ export { loadConfig, ConfigSchema, type Config, type ConfigOverrides } from './c
 export { AgentError, InputError, EnvironmentError, AppendConflictError, DecodeError, LlmError } from './errors.ts';
 export { AgentEventSchema, agentEventTypes, makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from './events/agent-events.ts';
 export { EventStore } from './nats/event-store.ts';
+export { MemoryEventLog } from './events/memory-event-log.ts';
+export type { EventLog, Subscription } from './events/event-log.ts';
+export { MemorySnapshots, type Snapshots } from './projections/snapshots.ts';
+export type { Projection } from './projections/projection.ts';
+export { runProjection } from './projections/runner.ts';
 export { eventSubjects, commandSubjects, EVENTS_STREAM, WORK_STREAM } from './events/subjects.ts';
 export { openRuntime, type Runtime } from './actors/runtime.ts';
 export { hostActors, missingActors } from './actors/hosts.ts';
