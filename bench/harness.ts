@@ -5,6 +5,7 @@ import { hostActors } from '../src/actors/hosts.ts';
 import { openRuntime, type Runtime } from '../src/actors/runtime.ts';
 import { loadConfig, type ConfigOverrides } from '../src/config.ts';
 import { startLocalNats, type LocalNats } from '../src/nats/local-server.ts';
+import type { ActorOptions } from '../src/actors/actor-options.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -28,9 +29,9 @@ export async function benchRuntime(url: string, flags: ConfigOverrides = {}): Pr
 }
 
 /** A runtime with every actor hosted in this process. */
-export async function withActors<T>(url: string, flags: ConfigOverrides, body: (rt: Runtime) => Promise<T>): Promise<T> {
+export async function withActors<T>(url: string, flags: ConfigOverrides, actors: ActorOptions, body: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await benchRuntime(url, flags);
-  const hosted = await hostActors(rt);
+  const hosted = await hostActors(rt, undefined, actors);
   try {
     return await body(rt);
   } finally {

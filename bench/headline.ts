@@ -10,6 +10,7 @@ import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../test/helpers/
 import { unionLength } from '../src/report/intervals.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
+import { SYSTEMS } from './reference.ts';
 
 /**
  * A realistic task list, per block of ten: three with explicit commands (two independent
@@ -49,15 +50,6 @@ function responder(planner = demoPlanner({ commandSeconds: 0.1 })) {
   };
 }
 
-export const CONFIGS: Record<'reference' | 'optimized', ConfigOverrides> = {
-  reference: {
-    llm: { mode: 'openai', strategy: 'sequential' },
-    execution: { taskConcurrency: 1, commandConcurrency: 1, planAhead: 0 },
-    optimizations: { planCache: false, incrementalContext: false, errorPatterns: false, backgroundMemory: false },
-  },
-  optimized: { llm: { mode: 'openai' } },
-};
-
 export type RunMeasure = {
   config: string;
   tasks: number;
@@ -82,13 +74,14 @@ export function busyTime(events: StoredEvent[]): number {
   );
 }
 
-async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof CONFIGS, n: number, temperature: 'cold' | 'warm'): Promise<RunMeasure> {
+async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof SYSTEMS, n: number, temperature: 'cold' | 'warm'): Promise<RunMeasure> {
   const dir = await mkdtemp(join(tmpdir(), `ia-headline-${configName}-`));
   const tasksFile = join(dir, 'tasks.md');
   const text = headlineTasks(n);
   await writeFile(tasksFile, text);
-  const flags: ConfigOverrides = { ...CONFIGS[configName], llm: { ...CONFIGS[configName].llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
-  return withActors(url, flags, async (rt) => {
+  const system = SYSTEMS[configName];
+  const flags: ConfigOverrides = { ...system.flags, llm: { ...system.flags.llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
+  return withActors(url, flags, system.actors, async (rt) => {
     const events: StoredEvent[] = [];
     const before = llm.requests.length;
     const started = performance.now();

@@ -9,7 +9,8 @@ import { startFakeLlm, type Latency } from '../test/helpers/fake-llm.ts';
 import { planningTime } from '../src/report/planning-time.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
-import { CONFIGS, busyTime } from './headline.ts';
+import { busyTime } from './headline.ts';
+import { SYSTEMS } from './reference.ts';
 import { realisticSpec, taskSeconds } from './realistic-spec.ts';
 
 export type RealisticMeasure = {
@@ -70,8 +71,8 @@ export async function measure(
     await writeFile(tasksFile, spec.tasks);
     await writeFile(join(dir, 'requirements.md'), spec.requirements);
     await writeFile(join(dir, 'design.md'), spec.design);
-    const flags = { ...CONFIGS[config], llm: { ...CONFIGS[config].llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
-    return await withActors(nats.url, flags, async (rt) => {
+    const flags = { ...SYSTEMS[config].flags, llm: { ...SYSTEMS[config].flags.llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
+    return await withActors(nats.url, flags, SYSTEMS[config].actors, async (rt) => {
       const events: StoredEvent[] = [];
       const started = performance.now();
       const status = await submitRun(

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { CONCURRENCY_SPLIT } from './config-renames.ts';
+import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
 import { ContinuePolicySchema } from './events/agent-events.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
@@ -74,19 +74,6 @@ export const ConfigSchema = z
         projectTokens: z.number().int().nonnegative().default(4000),
         /** Lines of the project's file tree shown to the planner. */
         treeEntries: z.number().int().nonnegative().default(200),
-      })
-      .strict()
-      .prefault({}),
-    /**
-     * Each optimization of the design, on by default. Turning them all off (with the sequential
-     * planning strategy and concurrency 1) is the reference workflow the benchmarks compare with.
-     */
-    optimizations: z
-      .object({
-        planCache: z.boolean().default(true),
-        incrementalContext: z.boolean().default(true),
-        errorPatterns: z.boolean().default(true),
-        backgroundMemory: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -179,6 +166,7 @@ export async function loadConfig(options: {
   };
   const merged = [fromFile, fromEnv, options.flags ?? {}].reduce<Record<string, unknown>>((acc, layer) => merge(acc, layer), {});
   if (isPlainObject(merged.execution) && 'concurrency' in merged.execution) throw new InputError(CONCURRENCY_SPLIT.config, { file: path });
+  if ('optimizations' in merged) throw new InputError(OPTIMIZATIONS_REMOVED, { file: path });
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

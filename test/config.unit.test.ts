@@ -60,3 +60,9 @@ describe('concurrency, split in two', () => {
     expect(item.commandConcurrency).toBe(2);
   });
 });
+
+describe('the reference workflow is not a setting', () => {
+  it('refuses the old optimizations switches, saying where the reference workflow lives now', async () => {
+    await expect(withConfig({ optimizations: { planCache: false } })).rejects.toThrow(/optimizations is no longer a setting: .*bench\/reference.ts/);
+  });
+});

@@ -23,6 +23,7 @@ import { recordLlmCall } from '../llm-calls.ts';
 import { staleWork } from '../run-control.ts';
 import type { Runtime } from '../runtime.ts';
 import { decomposerMachine } from './machine.ts';
+import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from '../actor-options.ts';
 
 /** The decomposer's long-lived state in one process: the plan cache, context loaders, the LLM. */
 export type Decomposer = {
@@ -31,9 +32,14 @@ export type Decomposer = {
   /** The working directories this process plans for, each loaded incrementally. */
   projects: Map<string, ProjectFiles>;
   llm: LlmClient | undefined;
+  /** Plan cache and incremental context on (the system) or off (the reference workflow). */
+  options: Pick<ActorOptions, 'planCache' | 'incrementalContext'>;
 };
 
-export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: boolean } = {}): Promise<Decomposer> {
+export async function openDecomposer(
+  rt: Runtime,
+  options: { recordLlmCalls?: boolean } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
+): Promise<Decomposer> {
   const cache = await runProjection(
     rt.store,
     rt.snapshots,
@@ -44,12 +50,13 @@ export async function openDecomposer(rt: Runtime, options: { recordLlmCalls?: bo
   await cache.caughtUp();
   const record = options.recordLlmCalls === false ? () => {} : recordLlmCall(rt);
   const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record, redactorFor(rt.config)) : undefined;
-  return { cache, loaders: new Map(), projects: new Map(), llm };
+  const { planCache, incrementalContext } = { ...DEFAULT_ACTOR_OPTIONS, ...options };
+  return { cache, loaders: new Map(), projects: new Map(), llm, options: { planCache, incrementalContext } };
 }
 
 /** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
-export async function startDecomposer(rt: Runtime, options: { parallel?: number } = {}) {
-  const decomposer = await openDecomposer(rt);
+export async function startDecomposer(rt: Runtime, options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {}) {
+  const decomposer = await openDecomposer(rt, options);
   const work = await consumeWork(rt.js, 'decomposer', PlanTaskSchema, options.parallel ?? 8, async (item, info) => {
     await planTask(rt, decomposer, item, info.redelivered);
     return ack();
@@ -99,7 +106,7 @@ export async function decidePlan(
   const { runId, task } = item;
   const ids = { runId, taskId: task.id };
   // The reference workflow reloaded the context for every task; we load it only to plan.
-  const needsContext = !rt.config.optimizations.incrementalContext || (!item.group && task.commands.length === 0);
+  const needsContext = !d.options.incrementalContext || (!item.group && task.commands.length === 0);
   const context = needsContext ? await loadContext(rt, d, item) : undefined;
   // A plan made against one version of a file the task names is not served once it changed.
   const contextChecksum = context ? `${context.checksum}${context.project.namedChecksum}` : '';
@@ -144,7 +151,7 @@ export async function decidePlan(
         }),
       },
     }),
-    { input: { task, group: item.group, llm: item.llm, useCache: rt.config.optimizations.planCache } },
+    { input: { task, group: item.group, llm: item.llm, useCache: d.options.planCache } },
   );
   actor.start();
   const result = await toPromise(actor);
@@ -168,9 +175,9 @@ export async function decidePlan(
 
 async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
   const dir = dirname(item.tasksFile);
-  let loader = rt.config.optimizations.incrementalContext ? d.loaders.get(dir) : undefined;
+  let loader = d.options.incrementalContext ? d.loaders.get(dir) : undefined;
   if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir)));
-  let project = rt.config.optimizations.incrementalContext ? d.projects.get(item.workdir) : undefined;
+  let project = d.options.incrementalContext ? d.projects.get(item.workdir) : undefined;
   if (!project) d.projects.set(item.workdir, (project = new ProjectFiles(item.workdir, PROJECT_LIMITS)));
   const [files, history, projectContext] = await Promise.all([
     loader.load(),

@@ -11,18 +11,18 @@ import { ack, consumeWork } from '../../nats/work-queue.ts';
 import type { Runtime } from '../runtime.ts';
 import { executorEffects } from './effects.ts';
 import { executorMachine } from './machine.ts';
-import { writeMemoryNow } from '../memory/blocking-write.ts';
 import { eventIds } from '../../events/ids.ts';
+import type { ActorOptions } from '../actor-options.ts';
 
 /** Hosts the executor: takes `execute` work items and records each task's outcome. */
-export async function startExecutor(rt: Runtime, options: { parallelTasks?: number } = {}) {
+export async function startExecutor(rt: Runtime, options: { parallelTasks?: number; afterTaskOutcome?: ActorOptions['afterTaskOutcome'] } = {}) {
   return consumeWork(rt.js, 'executor', ExecuteTaskSchema, options.parallelTasks ?? rt.config.execution.taskConcurrency, async (item) => {
-    await executeTask(rt, item);
+    await executeTask(rt, item, options.afterTaskOutcome);
     return ack();
   }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
 }
 
-export async function executeTask(rt: Runtime, item: ExecuteTask): Promise<void> {
+export async function executeTask(rt: Runtime, item: ExecuteTask, afterTaskOutcome?: ActorOptions['afterTaskOutcome']): Promise<void> {
   const { runId, taskId } = item;
   const started = performance.now();
   // The log decides where this execution starts: a task with an outcome is never run again, and
@@ -73,7 +73,6 @@ export async function executeTask(rt: Runtime, item: ExecuteTask): Promise<void>
         ...(result.commandId ? { commandId: result.commandId } : {}),
       });
   const { seq } = await rt.store.append(outcome);
-  // The reference workflow wrote memory before moving on; we leave it to the memory actor.
-  if (!rt.config.optimizations.backgroundMemory) await writeMemoryNow(rt, { ...outcome, seq });
+  await afterTaskOutcome?.(rt, { ...outcome, seq });
 }
 

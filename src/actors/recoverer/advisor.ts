@@ -11,6 +11,7 @@ import { runProjection, type RunningProjection } from '../../projections/runner.
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, isLoop } from '../../recovery/choose.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
+import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
 
 export const LlmRecoverySchema = z.object({
   diagnosis: z.string(),
@@ -26,7 +27,7 @@ export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; 
  * statistics projection, kept current from the log), the LLM only when the patterns are
  * exhausted or a pattern says to escalate, and never a fix that repeats a failed one.
  */
-export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {}): Promise<Advisor> {
+export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; errorPatterns?: boolean } = {}): Promise<Advisor> {
   const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
   const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, rt.snapshots, recoveryStatsProjection, {
     everyEvents: rt.config.snapshots.everyEvents,
@@ -37,7 +38,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb } = {
   const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt), redactorFor(rt.config)) : undefined;
 
   async function advise(request: RecoverRequest): Promise<RecoverReply> {
-    const choice = rt.config.optimizations.errorPatterns
+    const choice = (options.errorPatterns ?? DEFAULT_ACTOR_OPTIONS.errorPatterns)
       ? choosePatternRecovery(request, db, stats.state(), {
           allow: rt.config.policy.allow,
           allowEffects: rt.config.recovery.allow,

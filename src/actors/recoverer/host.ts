@@ -10,8 +10,8 @@ import { eventIds } from '../../events/ids.ts';
  * Hosts the recoverer: answers recovery requests (core NATS request/reply, queue group, so
  * replicas share them) and records each decision as RecoveryAttempted before replying.
  */
-export async function startRecoverer(rt: Runtime, advisor?: Advisor) {
-  const advice = advisor ?? (await createAdvisor(rt));
+export async function startRecoverer(rt: Runtime, options: { advisor?: Advisor; errorPatterns?: boolean } = {}) {
+  const advice = options.advisor ?? (await createAdvisor(rt, options.errorPatterns === undefined ? {} : { errorPatterns: options.errorPatterns }));
   const sub = rt.nc.subscribe(commandSubjects.recover(), { queue: 'recoverer' });
   const loop = (async () => {
     for await (const m of sub) {
@@ -33,7 +33,7 @@ export async function startRecoverer(rt: Runtime, advisor?: Advisor) {
     stop: async () => {
       await sub.drain();
       await loop;
-      if (!advisor) await advice.stop();
+      if (!options.advisor) await advice.stop();
     },
   };
 }

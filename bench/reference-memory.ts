@@ -1,13 +1,13 @@
-import type { StoredEvent } from '../../events/agent-events.ts';
-import { eventSubjects } from '../../events/subjects.ts';
-import { evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../../projections/task-history.ts';
-import type { Runtime } from '../runtime.ts';
+import type { Runtime } from '../src/actors/runtime.ts';
+import type { StoredEvent } from '../src/events/agent-events.ts';
+import { eventSubjects } from '../src/events/subjects.ts';
+import { evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../src/projections/task-history.ts';
 
 const KEY = 'task-history-blocking';
 
 /**
  * The reference workflow's memory write: read, update and write the history before the next
- * task may start. Only used with optimizations.backgroundMemory off (the benchmark baseline).
+ * task may start. The benchmark's reference run passes it as the executor's `afterTaskOutcome`.
  */
 export async function writeMemoryNow(rt: Runtime, event: StoredEvent): Promise<void> {
   const snapshots = rt.snapshots;
