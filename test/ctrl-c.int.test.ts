@@ -1,6 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, workspaces } from './helpers/cli.ts';
 
@@ -32,7 +33,21 @@ async function waitForLog(dir: string, text: string): Promise<void> {
   throw new Error(`"${text}" never appeared in log.txt`);
 }
 
-const natsServersOn = (dir: string) => execaSync('pgrep', ['-f', `nats-server.*${dir}`], { reject: false }).stdout.trim();
+/** Processes of a nats-server whose store is under `dir` (read from /proc: no pgrep needed). */
+function natsServersOn(dir: string): string {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const cmdline = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        return '';
+      }
+    })();
+    if (cmdline.includes('nats-server') && cmdline.includes(dir)) found.push(pid);
+  }
+  return found.join(' ');
+}
 const ctrlC = (pid: number | undefined) => process.kill(-pid!, 'SIGINT');
 
 describe('Ctrl-C in a terminal', () => {
