@@ -2,10 +2,11 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { executeTask } from '../src/actors/executor/host.ts';
+import { startExecutor } from '../src/actors/executor/host.ts';
 import { decidePlan, openDecomposer } from '../src/actors/decomposer/host.ts';
 import { ContextLoader } from '../src/context/context-loader.ts';
-import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
+import { isTaskTerminal, makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
+import type { ExecuteTask } from '../src/events/work-commands.ts';
 import { eventSubjects } from '../src/events/subjects.ts';
 import { loadConfig } from '../src/config.ts';
 import { childEnvironment } from '../src/exec/child-env.ts';
@@ -54,7 +55,7 @@ export async function eventThroughput(count: number): Promise<Row[]> {
       { area: 'projections', measure: 'replay into the recovery statistics fold', value: replay, unit: 'events/s' },
     ];
   } finally {
-    await rt.nc.drain();
+    await rt.close();
     await nats.cleanup();
   }
 }
@@ -83,7 +84,7 @@ export async function snapshotStartup(lengths: number[]): Promise<Row[]> {
       rows.push({ area: 'snapshots', measure: `start-up, ${length} events, no snapshot`, value: coldMs, unit: 'ms' });
       rows.push({ area: 'snapshots', measure: `start-up, ${length} events, from snapshot`, value: warmMs, unit: 'ms' });
     } finally {
-      await rt.nc.drain();
+      await rt.close();
       await nats.cleanup();
     }
   }
@@ -133,13 +134,22 @@ export async function scheduler(): Promise<Row[]> {
   const graph = buildCommandGraph(plan.commands);
   const nats = await freshNats();
   const rt = await benchRuntime(nats.url);
+  const executor = await startExecutor(rt);
   const rows: Row[] = [];
   try {
     for (const concurrency of [3, 1]) {
       const dir = await mkdtemp(join(tmpdir(), 'ia-sched-'));
+      const runId = `sched${concurrency}`;
+      let recorded: () => void = () => {};
+      const outcome = new Promise<void>((r) => (recorded = r));
+      const following = await rt.store.follow({ subject: eventSubjects.task(runId, '1'), from: 'start' }, (e) => {
+        if (isTaskTerminal(e)) recorded();
+      });
       const t = performance.now();
-      await executeTask(rt, { runId: `sched${concurrency}`, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', commandConcurrency: concurrency, generation: 0 });
+      await rt.work.publish('executor', 'execute', { runId, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', commandConcurrency: concurrency, generation: 0 } satisfies ExecuteTask, runId);
+      await outcome;
       const wall = performance.now() - t;
+      await following.stop();
       const finished = (await rt.store.read({ subject: eventSubjects.of(`sched${concurrency}`, '1', 'CommandFinished') })).flatMap((e) => (e.type === 'CommandFinished' ? [e.data] : []));
       const durations = Object.fromEntries(finished.map((d) => [d.commandId, d.durationMs]));
       const cp = criticalPath(graph, durations);
@@ -148,7 +158,8 @@ export async function scheduler(): Promise<Row[]> {
       await rm(dir, { recursive: true, force: true });
     }
   } finally {
-    await rt.nc.drain();
+    await executor.stop();
+    await rt.close();
     await nats.cleanup();
   }
   return rows;
@@ -218,7 +229,7 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
         await d.cache.stop();
         await rm(dir, { recursive: true, force: true });
       } finally {
-        await rt.nc.drain();
+        await rt.close();
         await nats.cleanup();
       }
     }

@@ -36,7 +36,7 @@ export async function withActors<T>(url: string, flags: ConfigOverrides, actors:
     return await body(rt);
   } finally {
     await hosted.stop();
-    await rt.nc.drain();
+    await rt.close();
   }
 }
 

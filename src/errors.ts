@@ -49,6 +49,16 @@ export class DecodeError extends AgentError {
   }
 }
 
+/** A request nobody answered: no server for its subject, or none within the time allowed. */
+export class UnansweredError extends AgentError {
+  constructor(
+    readonly subject: string,
+    why: string,
+  ) {
+    super(`${subject}: ${why}`);
+  }
+}
+
 /** An LLM call failed or its reply did not validate (after the repair attempt). */
 export class LlmError extends AgentError {
   constructor(

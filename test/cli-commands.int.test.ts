@@ -78,12 +78,17 @@ describe('watch', () => {
   });
 
   it('following one run, stops when the run finishes', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Slow\n  ```bash\n  sleep 2\n  ```\n');
+    // The task waits for a file the test writes once `watch` has had time to start, so the run
+    // cannot finish before it is watched however slow the machine.
+    const { dir, tasks } = await ws.make('- [ ] 1. Slow\n  ```bash\n  until [ -f go ]; do sleep 0.1; done\n  ```\n');
     const run = cli(['run', tasks, '--workdir', dir, '--json'], undefined, dir);
     let runId = '';
     run.stdout?.on('data', (chunk: Buffer) => (runId ||= /"runId":"(r\w+)"/.exec(chunk.toString())?.[1] ?? ''));
     await expect.poll(() => runId, { timeout: 30_000 }).not.toBe('');
-    const watch = await cli(['watch', '--run', runId, '--type', 'RunFinished']);
+    const watching = cli(['watch', '--run', runId, '--type', 'RunFinished']);
+    await new Promise((r) => setTimeout(r, 3000));
+    await writeFile(join(dir, 'go'), '');
+    const watch = await watching;
     expect(watch.exitCode).toBe(0);
     expect(watch.stdout).toMatch(new RegExp(`${runId} - RunFinished succeeded`));
     expect((await run).exitCode).toBe(0);

@@ -5,12 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { EventStore } from '../src/nats/event-store.ts';
 import { connectNats } from '../src/nats/connection.ts';
-import { executeTask } from '../src/actors/executor/host.ts';
-import { makeEvent } from '../src/events/agent-events.ts';
-import { explicitPlan } from '../src/plan/explicit-plan.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { CLI, runCli, workspaces } from './helpers/cli.ts';
-import { testRuntime } from './helpers/runtime.ts';
 import { natsPerSuite } from './helpers/nats.ts';
 
 const server = natsPerSuite();
@@ -111,16 +106,4 @@ describe('executor through the actors', () => {
     expect(beats.map((b) => b.data.elapsedMs)).toEqual([...beats.map((b) => b.data.elapsedMs)].sort((a, b) => a - b));
   });
 
-  it('never runs a task again once its outcome is recorded (a stale work item)', async () => {
-    const rt = await testRuntime(server.url);
-    try {
-      const { dir } = await ws.make('');
-      await rt.store.append(makeEvent('TaskCompleted', { runId: 'stale', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }));
-      await executeTask(rt, { runId: 'stale', taskId: '1', workdir: dir, plan: explicitPlan(parseTasks('- [ ] 1. X\n  ```bash\n  touch ran\n  ```')[0]!), planEventId: 'p', llm: 'offline', commandConcurrency: 1, generation: 0 });
-      expect((await rt.store.readRun('stale')).map((e) => e.type)).toEqual(['TaskCompleted']);
-      await expect(access(join(dir, 'ran'))).rejects.toThrow();
-    } finally {
-      await rt.nc.close();
-    }
-  });
 });

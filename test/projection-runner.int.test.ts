@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/actors/runtime.ts';
+import type { NatsRuntime } from '../src/actors/runtime.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
 import type { Projection } from '../src/projections/projection.ts';
 import { runProjection } from '../src/projections/runner.ts';
@@ -7,7 +7,7 @@ import { startTestNats } from './helpers/nats.ts';
 import { testRuntime } from './helpers/runtime.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
-let rt: Runtime;
+let rt: NatsRuntime;
 beforeAll(async () => {
   server = await startTestNats();
   rt = await testRuntime(server.url);

@@ -1,11 +1,13 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
+import type { OutputStore, Requests, WorkQueue } from '../events/bus.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
 import type { Snapshots } from '../projections/snapshots.ts';
 import { connectNats, type NatsConnection } from '../nats/connection.ts';
-import { ensureWorkStream } from '../nats/work-queue.ts';
+import { NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
+import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
 
 export type Logger = { info(msg: string): void; warn(msg: string): void; error(msg: string, error?: unknown): void };
 
@@ -17,19 +19,32 @@ export const stderrLogger = (name: string, quiet = false): Logger => ({
   error: (msg, error) => process.stderr.write(`[${name}] error: ${msg}${error ? `: ${(error as Error).message ?? error}` : ''}\n`),
 });
 
-/** What every actor host of a process shares: one connection, the event store, the config. */
+/**
+ * What every actor host of a process shares: the event log, the snapshots, the work queue, the
+ * requests, the config. Each is a contract with a NATS implementation (`openRuntime`) and one in
+ * memory (`memoryRuntime` in test/helpers), so hosts run the same on both.
+ */
 export type Runtime = {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  /** The event log (JetStream; in memory for tests of logic). */
+  /** The event log (JetStream). */
   store: EventLog;
   /** Projection snapshots (and the memory store): the agent_snapshots KV bucket. */
   snapshots: Snapshots;
+  /** Work items between actors (the AGENT_WORK work queue). */
+  work: WorkQueue;
+  /** Request/reply (recovery requests, pings). */
+  requests: Requests;
+  /** Full command outputs (the agent_outputs object store). */
+  outputs: OutputStore;
   config: Config;
   log: Logger;
   /** Appends made in the background (LLM call records): awaited before the connection closes. */
   background: Background;
+  /** Waits for the background appends, then closes the connection once what is in flight is sent. */
+  close(): Promise<void>;
 };
+
+/** A runtime on NATS: the connection is there for what only a connection does (closing it in tests). */
+export type NatsRuntime = Runtime & { nc: NatsConnection };
 
 /** Promises in flight that nobody awaits, so that shutting down can wait for them. */
 export class Background {
@@ -53,11 +68,26 @@ export class Background {
   }
 }
 
-export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<Runtime> {
+export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<NatsRuntime> {
   const nc = await connectNats(url, name);
   const replicas = config.natsReplicas;
   const store = await EventStore.open(nc, { replicas });
   await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
   const snapshots = await SnapshotStore.open(nc, { replicas });
-  return { nc, js: jetstream(nc), store, snapshots, config, log, background: new Background() };
+  const background = new Background();
+  return {
+    nc,
+    store,
+    snapshots,
+    work: new JetStreamWorkQueue(jetstream(nc)),
+    requests: new NatsRequests(nc),
+    outputs: new NatsOutputs(nc, replicas),
+    config,
+    log,
+    background,
+    close: async () => {
+      await background.settled();
+      await nc.drain();
+    },
+  };
 }

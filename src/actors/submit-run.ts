@@ -1,7 +1,6 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { StartRun } from '../events/work-commands.ts';
-import { publishWork } from '../nats/work-queue.ts';
 import type { Runtime } from './runtime.ts';
 import { workIds } from '../events/ids.ts';
 
@@ -25,7 +24,7 @@ export async function submitRun(
     if (event.type === 'RunFinished') finish(event.data.status);
   });
   try {
-    await publishWork(rt.js, 'coordinator', 'start', start, itemId);
+    await rt.work.publish('coordinator', 'start', start, itemId);
     return await finished;
   } finally {
     await following.stop();

@@ -32,7 +32,7 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
   log.info('stopping');
   const shutdown = (async () => {
     await Promise.all(hosted.map((h) => h.stop()));
-    await Promise.all(runtimes.map((rt) => rt.nc.drain()));
+    await Promise.all(runtimes.map((rt) => rt.close()));
     await nats.stop();
   })();
   // With NATS gone, draining never completes: give up after a while rather than hang.

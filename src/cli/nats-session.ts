@@ -41,8 +41,7 @@ export async function withRuntime<T>(config: Config, cwd: string, name: string, 
     try {
       return await body(rt);
     } finally {
-      await rt.background.settled();
-      await rt.nc.drain();
+      await rt.close();
     }
   } finally {
     await nats.stop();

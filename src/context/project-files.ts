@@ -174,11 +174,11 @@ export function namedPaths(texts: readonly string[], max = 8): string[] {
   return out;
 }
 
+/** An input of a plan whose checksum is not what the plan was made from (null: no such file). */
+export type ChangedInput = { path: string; was: string | null; now: string | null };
+
 /** The inputs of a plan that differ now from when it was made (read afresh, by checksum). */
-export async function changedInputs(
-  workdir: string,
-  inputs: readonly { path: string; checksum: string | null }[],
-): Promise<{ path: string; was: string | null; now: string | null }[]> {
+export async function changedInputs(workdir: string, inputs: readonly { path: string; checksum: string | null }[]): Promise<ChangedInput[]> {
   const now = await Promise.all(
     inputs.map(async (input) => {
       const rel = insideWorkdir(input.path);

@@ -38,6 +38,15 @@ export const eventIds = {
   command: (ref: CommandRef, type: CommandEvent) => `${ref.runId}:${ref.taskId}:${ref.commandId}:${ref.attempt}:${type}`,
 };
 
+/** Ids of the commands an executor runs besides the plan's own: fixes, decision points, checks. */
+export const commandIds = {
+  /** The `index`-th (from 1) command of the fix tried at recovery `attempt` of `commandId`. */
+  fix: (commandId: string, attempt: number, index: number) => `${commandId}.fix${attempt}.${index}`,
+  decision: (gateId: string) => `decision.${gateId}`,
+  /** The `index`-th (from 1) success criterion of the plan. */
+  check: (index: number) => `check${index}`,
+};
+
 /** Where a command attempt's whole output is kept in the object store: `run/task/command/attempt`. */
 export const outputName = (ref: CommandRef) => `${ref.runId}/${ref.taskId}/${ref.commandId}/${ref.attempt}`;
 

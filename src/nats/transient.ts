@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { ConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { UnansweredError } from '../errors.ts';
 
 /**
  * The one retry policy of the system: for JetStream requests, for the coordinator's decisions
@@ -41,7 +42,7 @@ const PERMANENT_API_CODES = new Set<number>([
 export function isTransient(error: unknown): boolean {
   if (error instanceof JetStreamApiError) return !PERMANENT_API_CODES.has(error.code) && !/permission/i.test(error.message);
   // ClosedConnectionError is not a ConnectionError: a connection this process closed stays closed.
-  return error instanceof TimeoutError || error instanceof RequestError || error instanceof NoRespondersError || error instanceof ConnectionError;
+  return error instanceof UnansweredError || error instanceof TimeoutError || error instanceof RequestError || error instanceof NoRespondersError || error instanceof ConnectionError;
 }
 
 export type RetryOptions = {

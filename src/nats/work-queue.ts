@@ -16,12 +16,7 @@ import { decodeJson, encodeJson } from '../events/codec.ts';
 import { ensureStreamConfig } from './event-store.ts';
 import { pullOptions } from './connection.ts';
 import { WORK_STREAM, commandSubjects, consumerNames, workActors, type WorkActor } from '../events/subjects.ts';
-
-/** What a handler did with a work item: the one adapter below maps it onto JetStream acks. */
-export type Delivery = { outcome: 'ack' } | { outcome: 'retry'; delayMs: number } | { outcome: 'drop'; reason: string };
-export const ack = (): Delivery => ({ outcome: 'ack' });
-export const retry = (delayMs: number): Delivery => ({ outcome: 'retry', delayMs });
-export const drop = (reason: string): Delivery => ({ outcome: 'drop', reason });
+import type { Consumer, Delivery, WorkHandler, WorkQueue } from '../events/bus.ts';
 
 /**
  * Creates the work queue and one durable consumer per actor kind. `ackWaitMs` is how long an item
@@ -63,83 +58,79 @@ export async function ensureWorkStream(jsm: JetStreamManager, options: { replica
   }
 }
 
-/** Publishes a work item; `id` makes a repeat (a restarted coordinator) a no-op. */
-export async function publishWork(js: JetStreamClient, actor: WorkActor, verb: string, payload: unknown, id: string): Promise<void> {
-  await js.publish(commandSubjects.work(actor, verb), encodeJson(payload), { msgID: id });
-}
+/** The work queue on JetStream: the AGENT_WORK stream and one durable consumer per actor kind. */
+export class JetStreamWorkQueue implements WorkQueue {
+  constructor(private readonly js: JetStreamClient) {}
 
-export type WorkInfo = { redelivered: boolean; subject: string; signal: AbortSignal };
-export type WorkHandler<T> = (item: T, info: WorkInfo) => Promise<Delivery>;
-
-/**
- * Takes work items for `actor` from the shared durable consumer (so replicas in other processes
- * share the work, each item to one of them), at most `parallel` at a time. While a handler runs,
- * the item is kept alive with `working()`; a crash leaves it unacknowledged, and it is redelivered.
- */
-export async function consumeWork<S extends z.ZodType>(
-  js: JetStreamClient,
-  actor: WorkActor,
-  schema: S,
-  parallel: number,
-  handler: WorkHandler<z.infer<S>>,
-  onError: (error: unknown, subject: string) => void,
-): Promise<{ stop(): Promise<void> }> {
-  const consumer = await js.consumers.get(WORK_STREAM, consumerNames.work(actor));
-  // Keep items alive at a third of the consumer's ack wait, whatever it was created with.
-  const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
-  const messages = await consumer.consume(pullOptions(parallel));
-  const active = new Set<Promise<void>>();
-  // Items this process is working on, by stream sequence: a redelivery of one of them (a keepalive
-  // that came late on a loaded machine) must not start it a second time here.
-  const inHand = new Set<number>();
-  const stopping = new AbortController();
-  const loop = (async () => {
-    for await (const m of messages) {
-      if (inHand.has(m.seq)) {
-        m.working();
-        continue;
-      }
-      while (active.size >= parallel) await Promise.race(active);
-      const job = handle(m).finally(() => active.delete(job));
-      active.add(job);
-    }
-  })();
-
-  async function handle(m: JsMsg): Promise<void> {
-    inHand.add(m.seq);
-    const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
-    try {
-      const item = decodeJson(schema, m.subject, m.data);
-      const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal });
-      // A handler cut short by shutdown leaves its item to be redelivered to whoever runs next.
-      if (!stopping.signal.aborted || delivery.outcome === 'ack') settle(m, delivery);
-    } catch (error) {
-      onError(error, m.subject);
-      if (error instanceof DecodeError) m.term(error.message);
-      else m.nak(1000);
-    } finally {
-      clearInterval(keepAlive);
-      inHand.delete(m.seq);
-    }
+  /** `id` is the message id: a repeat (a restarted coordinator) is dropped within the duplicate window. */
+  async publish(actor: WorkActor, verb: string, item: unknown, id: string): Promise<void> {
+    await this.js.publish(commandSubjects.work(actor, verb), encodeJson(item), { msgID: id });
   }
 
-  return {
-    /**
-     * Takes no new items, lets those in hand finish for up to `graceMs` (a coordinator that is
-     * about to see its run's last event acknowledges it), then aborts the rest: unacknowledged,
-     * they are redelivered to whichever process runs next.
-     */
-    stop: async (graceMs = 2000) => {
-      await messages.close();
-      await loop;
-      const drained = Promise.allSettled(active);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-      clearTimeout(timer);
-      stopping.abort();
-      await drained;
-    },
-  };
+  /**
+   * Takes work items for `actor` from the shared durable consumer (so replicas in other processes
+   * share the work, each item to one of them), at most `parallel` at a time. While a handler runs,
+   * the item is kept alive with `working()`; a crash leaves it unacknowledged, and it is redelivered.
+   */
+  async consume<S extends z.ZodType>(
+    actor: WorkActor,
+    schema: S,
+    parallel: number,
+    handler: WorkHandler<z.infer<S>>,
+    onError: (error: unknown, subject: string) => void,
+  ): Promise<Consumer> {
+    const consumer = await this.js.consumers.get(WORK_STREAM, consumerNames.work(actor));
+    // Keep items alive at a third of the consumer's ack wait, whatever it was created with.
+    const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
+    const messages = await consumer.consume(pullOptions(parallel));
+    const active = new Set<Promise<void>>();
+    // Items this process is working on, by stream sequence: a redelivery of one of them (a keepalive
+    // that came late on a loaded machine) must not start it a second time here.
+    const inHand = new Set<number>();
+    const stopping = new AbortController();
+    const loop = (async () => {
+      for await (const m of messages) {
+        if (inHand.has(m.seq)) {
+          m.working();
+          continue;
+        }
+        while (active.size >= parallel) await Promise.race(active);
+        const job = handle(m).finally(() => active.delete(job));
+        active.add(job);
+      }
+    })();
+
+    async function handle(m: JsMsg): Promise<void> {
+      inHand.add(m.seq);
+      const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
+      try {
+        const item = decodeJson(schema, m.subject, m.data);
+        const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal });
+        // A handler cut short by shutdown leaves its item to be redelivered to whoever runs next.
+        if (!stopping.signal.aborted || delivery.outcome === 'ack') settle(m, delivery);
+      } catch (error) {
+        onError(error, m.subject);
+        if (error instanceof DecodeError) m.term(error.message);
+        else m.nak(1000);
+      } finally {
+        clearInterval(keepAlive);
+        inHand.delete(m.seq);
+      }
+    }
+
+    return {
+      stop: async (graceMs = 2000) => {
+        await messages.close();
+        await loop;
+        const drained = Promise.allSettled(active);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+        stopping.abort();
+        await drained;
+      },
+    };
+  }
 }
 
 function settle(m: JsMsg, delivery: Delivery): void {

@@ -1,6 +1,7 @@
 import { produce } from 'immer';
 import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
+import type { Projection } from './projection.ts';
 import type { TaskSpec } from '../spec/task-spec.ts';
 
 export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'failed' | 'skipped';
@@ -173,3 +174,11 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
   });
 
 const isOver = (task: TaskStatus) => task.state === 'completed' || task.state === 'failed' || task.state === 'skipped';
+
+/** One run's status as a per-key projection: follow `eventSubjects.run(runId)`. */
+export const runStatusProjection = (runId: string): Projection<RunStatus> => ({
+  name: RUN_STATUS.key(runId),
+  version: RUN_STATUS.version,
+  initialState: () => initialRunStatus(runId),
+  evolve: evolveRunStatus,
+});

@@ -11,21 +11,34 @@ export type RunningProjection<S> = {
   stop(): Promise<void>;
 };
 
+export type RunOptions<S> = {
+  everyEvents: number;
+  everyMs: number;
+  onError?: (error: unknown) => void;
+  /** Per-key mode: only the events on this subject (a run's), snapshotted under the projection's name. */
+  subject?: string;
+  /**
+   * Acts on each event once it is folded (the coordinator decides and performs). The next event
+   * waits for it, and a snapshot holds an event only once its `onEvent` succeeded: after a
+   * restart, what an event called for and did not get is done again.
+   */
+  onEvent?: (state: S, event: StoredEvent) => Promise<void>;
+};
+
 /**
  * Keeps a projection current: starts from its snapshot (when the version matches), replays only
  * the events after the snapshot's sequence, then follows the log live. Snapshots are written
- * every `everyEvents` events or `everyMs` milliseconds, never per update.
+ * every `everyEvents` events or `everyMs` milliseconds, never per update. Over the whole log by
+ * default (one writer per projection); over one subject in per-key mode.
  */
-export async function runProjection<S>(
-  store: EventLog,
-  snapshots: Snapshots,
-  projection: Projection<S>,
-  options: { everyEvents: number; everyMs: number; onError?: (error: unknown) => void },
-): Promise<RunningProjection<S>> {
+export async function runProjection<S>(store: EventLog, snapshots: Snapshots, projection: Projection<S>, options: RunOptions<S>): Promise<RunningProjection<S>> {
   const snap = await snapshots.load<S>(projection.name);
   const usable = snap?.version === projection.version;
   let state = usable ? snap.state : projection.initialState();
   let lastSeq = usable ? snap.lastSeq : 0;
+  // What a snapshot may hold: the state up to the last event whose `onEvent` succeeded.
+  let committed = { state, lastSeq };
+  let failed = false;
   let savedSeq = lastSeq;
   let sinceSave = 0;
 
@@ -34,39 +47,51 @@ export async function runProjection<S>(
   let writing = Promise.resolve();
   const save = () => {
     writing = writing.then(async () => {
-      if (lastSeq === savedSeq) return;
-      const at = lastSeq;
+      const { state: at, lastSeq: seq } = committed;
+      if (seq === savedSeq) return;
       sinceSave = 0;
-      await snapshots.save(projection.name, { version: projection.version, lastSeq: at, at: new Date().toISOString(), state });
-      savedSeq = at;
+      await snapshots.save(projection.name, { version: projection.version, lastSeq: seq, at: new Date().toISOString(), state: at });
+      savedSeq = seq;
     });
     const written = writing;
     writing = writing.catch(() => undefined);
     return written;
   };
-  const apply = (event: StoredEvent) => {
+  const apply = async (event: StoredEvent) => {
     if (event.seq <= lastSeq) return;
     state = projection.evolve(state, event);
     lastSeq = event.seq;
+    if (options.onEvent) {
+      try {
+        await options.onEvent(state, event);
+      } catch (error) {
+        failed = true;
+        options.onError?.(error);
+      }
+    }
+    if (failed) return;
+    committed = { state, lastSeq };
     if (++sinceSave >= options.everyEvents) void save().catch(options.onError);
   };
 
-  const target = (await store.state()).lastSeq;
+  const target = options.subject ? await store.lastSubjectSequence(options.subject) : (await store.state()).lastSeq;
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
   if (lastSeq >= target) markCaughtUp();
   const sub: Subscription = await store.follow(
     {
+      ...(options.subject ? { subject: options.subject } : {}),
       from: lastSeq + 1,
       // An event this version cannot read is reported and passed over, never waited on.
       onInvalid: (error, seq) => {
         options.onError?.(error);
         lastSeq = Math.max(lastSeq, seq);
+        if (!failed) committed = { state, lastSeq };
         if (seq >= target) markCaughtUp();
       },
     },
-    (event) => {
-      apply(event);
+    async (event) => {
+      await apply(event);
       if (event.seq >= target) markCaughtUp();
     },
   );

@@ -1,25 +1,33 @@
 import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
-import { Background, openRuntime, type Runtime } from '../../src/actors/runtime.ts';
+import { Background, openRuntime, type NatsRuntime, type Runtime } from '../../src/actors/runtime.ts';
+import { MemoryOutputs, MemoryRequests, MemoryWorkQueue } from '../../src/events/memory-bus.ts';
 import { MemoryEventLog } from '../../src/events/memory-event-log.ts';
 import { MemorySnapshots } from '../../src/projections/snapshots.ts';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
-export async function testRuntime(url: string, flags: ConfigOverrides = {}): Promise<Runtime> {
+export async function testRuntime(url: string, flags: ConfigOverrides = {}): Promise<NatsRuntime> {
   const config = await loadConfig({ cwd: '/nonexistent-config-dir', flags, env: {} });
   return openRuntime(url, config, 'test', silent);
 }
 
 /**
- * A runtime on the in-memory event log and snapshots: for host logic that needs only the log,
- * the snapshots and the config. Anything that reaches for NATS itself fails loudly.
+ * A runtime wholly in memory (event log, snapshots, work queue, requests, outputs): every host
+ * runs on it as on NATS, without a server. What only NATS shows (redelivery after a crash of the
+ * process, a server restart, permissions) stays in the NATS-backed tests.
  */
 export async function memoryRuntime(flags: ConfigOverrides = {}): Promise<Runtime> {
   const config = await loadConfig({ cwd: '/nonexistent-config-dir', flags, env: {} });
-  const noNats = new Proxy({}, {
-    get: (_, property) => {
-      throw new Error(`the memory runtime has no NATS connection (${String(property)})`);
-    },
-  });
-  return { nc: noNats as Runtime['nc'], js: noNats as Runtime['js'], store: new MemoryEventLog(), snapshots: new MemorySnapshots(), config, log: silent, background: new Background() };
+  const background = new Background();
+  return {
+    store: new MemoryEventLog(),
+    snapshots: new MemorySnapshots(),
+    work: new MemoryWorkQueue(),
+    requests: new MemoryRequests(),
+    outputs: new MemoryOutputs(),
+    config,
+    log: silent,
+    background,
+    close: () => background.settled(),
+  };
 }

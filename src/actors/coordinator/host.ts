@@ -1,205 +1,92 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { createActor, toPromise } from 'xstate';
-import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
-import { eventIds, workIds } from '../../events/ids.ts';
-import { eventSubjects } from '../../events/subjects.ts';
-import { StartRunSchema, type ExecuteTask, type PlanTask, type StartRun } from '../../events/work-commands.ts';
-import { ack, consumeWork, publishWork, retry } from '../../nats/work-queue.ts';
-import { RUN_STATUS, type RunStatus } from '../../projections/run-status.ts';
 import { changedInputs } from '../../context/project-files.ts';
+import { eventSubjects } from '../../events/subjects.ts';
+import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
+import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
+import { runProjection } from '../../projections/runner.ts';
 import { tickTask } from '../../spec/tasks-writer.ts';
+import { workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
+import { runActor } from '../run-actor.ts';
 import type { Runtime } from '../runtime.ts';
+import { decisionEffects, next, runStage, startEffects } from './core.ts';
 import type { Decision } from './decide.ts';
-import { coordinatorMachine } from './machine.ts';
-import { retryTransient } from '../../nats/transient.ts';
 
-/** Hosts the coordinator: takes StartRun work items and drives each run to RunFinished. */
-export async function startCoordinator(rt: Runtime, options: { parallelRuns?: number } = {}) {
-  const active = new Set<string>();
-  return consumeWork(rt.js, 'coordinator', StartRunSchema, options.parallelRuns ?? 16, async (start, info) => {
-    // A resume request for a run this process is already driving: nothing more to do.
-    if (active.has(start.runId)) return ack();
-    active.add(start.runId);
-    try {
-      await coordinateRun(rt, start, info.signal);
-    } finally {
-      active.delete(start.runId);
-    }
-    return info.signal.aborted ? retry(0) : ack();
-  }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
-}
+type Coordinating = { active: Set<string> };
+
+/** The coordinator: takes `start` work items and drives each run to RunFinished. */
+export const coordinatorActor = (options: { parallelRuns?: number } = {}): ActorDefinition<Coordinating> => ({
+  name: 'coordinator',
+  open: async () => ({ active: new Set() }),
+  inputs: workInputs({
+    actor: 'coordinator',
+    schema: StartRunSchema,
+    parallel: () => options.parallelRuns ?? 16,
+    handle: async (start, io: ActorIO<Coordinating>) => {
+      const { active } = io.resources;
+      // A resume request for a run this process is already driving: nothing more to do.
+      if (active.has(start.runId)) return [];
+      active.add(start.runId);
+      try {
+        await coordinateRun(io, start);
+      } finally {
+        active.delete(start.runId);
+      }
+      return io.signal.aborted ? 'unfinished' : [];
+    },
+  }),
+});
+
+export const startCoordinator = (rt: Runtime, options: { parallelRuns?: number } = {}) => runActor(rt, coordinatorActor(options));
 
 /**
- * Runs one run to its end. Safe to call again for the same run (after a crash): the events
- * already in the log are replayed into the machine, and only missing work is issued.
+ * Runs one run to its end, or until it is interrupted or the coordinator stops. Safe to call again
+ * for the same run (after a crash): the run status comes back from its snapshot and the tail of the
+ * log, and only missing work is issued.
  */
-export async function coordinateRun(rt: Runtime, start: StartRun, signal: AbortSignal): Promise<void> {
+async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promise<void> {
+  const { rt } = io;
   const runLevel = await rt.store.read({ subject: eventSubjects.runLevel(start.runId) });
-  if (!runLevel.some((e) => e.type === 'RunStarted')) await recordStart(rt, start);
+  const stage = runStage(runLevel);
+  if (stage === 'new') await io.perform(startEffects(start));
   // Interrupted by the user and not resumed since: leave the run alone (decide() issues nothing
   // while a run is interrupted; this coordinator lets go, and `resume` brings one back).
-  const lastOf = (type: 'RunInterrupted' | 'RunResumed') => Math.max(0, ...runLevel.filter((e) => e.type === type).map((e) => e.seq));
-  if (lastOf('RunInterrupted') > lastOf('RunResumed')) return;
+  if (stage === 'interrupted') return;
   const knownSeq = Math.max(0, ...runLevel.map((e) => e.seq));
-  let pause: () => void = () => {};
-  const paused = new Promise<void>((resolve) => (pause = resolve));
-
-  const snapshot = await rt.snapshots.load<RunStatus>(RUN_STATUS.key(start.runId));
-  const restored = snapshot?.version === RUN_STATUS.version ? snapshot.state : undefined;
-  let chain = Promise.resolve();
-  const actor = createActor(
-    coordinatorMachine.provide({
-      actions: {
-        perform: (_, decision: Decision) => {
-          chain = chain.then(() => performWithRetry(rt, start, decision, signal, () => actor.getSnapshot().context.status.startedAt));
-        },
-      },
-    }),
-    { input: { runId: start.runId, ...(restored ? { status: restored } : {}) } },
-  );
-  actor.start();
-  const saveStatus = () => {
-    const status = actor.getSnapshot().context.status;
-    return rt.snapshots.save(RUN_STATUS.key(start.runId), { version: RUN_STATUS.version, lastSeq: status.lastSeq, at: new Date().toISOString(), state: status });
-  };
-  let sinceSave = 0;
-  const following = await rt.store.follow(
-    { subject: eventSubjects.run(start.runId), from: restored ? restored.lastSeq + 1 : 'start' },
-    (event: StoredEvent) => {
-      actor.send({ type: 'logged', event });
+  let over: () => void = () => {};
+  const ended = new Promise<void>((resolve) => (over = resolve));
+  let issued = new Set<string>();
+  const status = await runProjection(rt.store, rt.snapshots, runStatusProjection(start.runId), {
+    subject: eventSubjects.run(start.runId),
+    everyEvents: rt.config.snapshots.everyEvents,
+    everyMs: rt.config.snapshots.everyMs,
+    onError: (error) => rt.log.error(`run ${start.runId}`, error),
+    onEvent: async (state, event) => {
+      const step = next(state, issued);
+      issued = step.issued;
+      for (const decision of step.decisions) await perform(io, start, state, decision);
       // A live interruption (one recorded after this coordinator started) ends its part once the
       // tasks executing have their outcome (and their ticks).
-      const status = actor.getSnapshot().context.status;
-      if (status.interrupted && event.seq > knownSeq && !Object.values(status.tasks).some((t) => t.state === 'executing')) pause();
-      if (++sinceSave >= rt.config.snapshots.everyEvents) {
-        sinceSave = 0;
-        chain = chain.then(saveStatus).catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
-      }
+      const executing = Object.values(state.tasks).some((t) => t.state === 'executing');
+      if (state.finished || (state.interrupted && event.seq > knownSeq && !executing)) over();
     },
-  );
-  const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  await Promise.race([toPromise(actor), aborted, paused]);
-  await chain;
-  await following.stop();
-  await saveStatus().catch((error: unknown) => rt.log.error(`run ${start.runId}: status snapshot`, error));
-  actor.stop();
+  });
+  const aborted = new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([ended, aborted]);
+  await status.stop();
 }
 
-/**
- * Decisions are idempotent (deterministic ids), so a failed one (NATS failing over, a leader
- * election) is simply tried again: a decision the machine counts as issued must happen.
- */
-async function performWithRetry(
-  rt: Runtime,
-  start: StartRun,
-  decision: Decision,
-  signal: AbortSignal,
-  startedAt: () => string | undefined,
-): Promise<void> {
-  // Tried at least once even when stopping (a tick issued just before the stop still happens),
-  // then again on any failure until it succeeds or the coordinator stops.
-  await retryTransient(() => perform(rt, start, decision, startedAt()), {
-    budgetMs: Infinity,
-    retryable: () => !signal.aborted,
-    onRetry: (error, attempt) => rt.log.error(`run ${start.runId}: ${decision.kind} ${'taskId' in decision ? decision.taskId : ''} failed (try ${attempt + 1}); trying again`, error),
-  }).catch((error: unknown) => rt.log.error(`run ${start.runId}: ${decision.kind} given up as the coordinator stops`, error));
-}
-
-async function recordStart(rt: Runtime, start: StartRun): Promise<void> {
-  const { runId, options } = start;
-  const pending = start.tasks.filter((t) => !t.done);
-  // One round of appends, in order: the run, then its tasks.
-  await rt.store.appendAll([
-    makeEvent('RunStarted', { runId, id: eventIds.run(runId, 'RunStarted') }, {
-      tasksFile: start.tasksFile,
-      workdir: start.workdir,
-      taskIds: pending.map((t) => t.id),
-      alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
-      taskConcurrency: options.taskConcurrency,
-      commandConcurrency: options.commandConcurrency,
-      continuePolicy: options.continuePolicy,
-      llm: options.llm,
-      planAhead: options.planAhead,
-      skipOptional: options.skipOptional,
-    }),
-    ...pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
-  ]);
-}
-
-async function perform(rt: Runtime, start: StartRun, decision: Decision, startedAt: string | undefined): Promise<void> {
-  const { runId } = start;
-  switch (decision.kind) {
-    case 'plan': {
-      const task = start.tasks.find((t) => t.id === decision.taskId)!;
-      const item: PlanTask = {
-        runId,
-        workdir: start.workdir,
-        tasksFile: start.tasksFile,
-        task,
-        group: decision.group,
-        llm: start.options.llm,
-        generation: decision.generation,
-        revision: decision.revision,
-        ...(startedAt ? { runStartedAt: startedAt } : {}),
-      };
-      await publishWork(rt.js, 'decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision));
-      return;
-    }
-    case 'execute': {
-      // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
-      // the plan is out of date. Plan again (recorded) instead of running it.
-      const changed = await changedInputs(start.workdir, decision.planInputs);
-      if (changed.length > 0) {
-        const revision = decision.revision + 1;
-        await rt.store.append(
-          makeEvent('PlanInvalidated', { runId, taskId: decision.taskId, id: eventIds.planInvalidated(runId, decision.taskId, revision) }, {
-            revision,
-            changed,
-            reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
-          }),
-        );
-        return;
-      }
-      const item: ExecuteTask = {
-        runId,
-        taskId: decision.taskId,
-        workdir: start.workdir,
-        plan: decision.plan,
-        planEventId: decision.planEventId,
-        llm: start.options.llm,
-        commandConcurrency: start.options.commandConcurrency,
-        generation: decision.generation,
-      };
-      await publishWork(rt.js, 'executor', 'execute', item, workIds.execute(runId, decision.taskId, decision.generation, decision.revision));
-      return;
-    }
-    case 'skip':
-      await rt.store.append(
-        makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') }, { reason: decision.reason, optional: decision.optional }),
-      );
-      return;
-    case 'tick': {
-      const text = await readFile(start.tasksFile, 'utf8');
-      const line = start.tasks.find((t) => t.id === decision.taskId)?.line;
-      const next = tickTask(text, decision.taskId, line);
-      if (next !== text) await writeFile(start.tasksFile, next);
-      return;
-    }
-    case 'finish': {
-      await rt.store.append(
-        makeEvent('RunFinished', { runId, id: eventIds.run(runId, 'RunFinished') }, {
-          status: decision.status,
-          completed: decision.completed,
-          failed: decision.failed,
-          skipped: decision.skipped,
-          durationMs: Math.max(0, Date.now() - Date.parse(decision.startedAt)),
-        }),
-      );
-      return;
-    }
-    default: {
-      const never: never = decision;
-      return never;
-    }
+async function perform(io: ActorIO<Coordinating>, start: StartRun, status: RunStatus, decision: Decision): Promise<void> {
+  if (decision.kind === 'tick') {
+    await tick(start, decision.taskId).catch((error: unknown) => io.rt.log.error(`run ${start.runId}: ticking task ${decision.taskId} in ${start.tasksFile}`, error));
+    return;
   }
+  const changed = decision.kind === 'execute' ? await changedInputs(start.workdir, decision.planInputs) : [];
+  await io.perform(decisionEffects(start, decision, { ...(status.startedAt ? { startedAt: status.startedAt } : {}), changed, now: Date.now() }));
+}
+
+async function tick(start: StartRun, taskId: string): Promise<void> {
+  const text = await readFile(start.tasksFile, 'utf8');
+  const line = start.tasks.find((t) => t.id === taskId)?.line;
+  const updated = tickTask(text, taskId, line);
+  if (updated !== text) await writeFile(start.tasksFile, updated);
 }

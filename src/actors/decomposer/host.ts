@@ -5,14 +5,12 @@ import { ContextLoader } from '../../context/context-loader.ts';
 import { loadProjectContext } from '../../context/project-context.ts';
 import { ProjectFiles } from '../../context/project-files.ts';
 import { LlmError } from '../../errors.ts';
-import { isTaskTerminal, makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
-import { eventIds } from '../../events/ids.ts';
+import type { AgentEvent, EventOf } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import { redactorFor } from '../../exec/redaction.ts';
 import { LlmClient } from '../../llm/client.ts';
 import { planWithLlm, type PlanningContext } from '../../llm/planner.ts';
-import { ack, consumeWork } from '../../nats/work-queue.ts';
 import { lookupPlan } from '../../projections/plan-cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
 import { validatePlan } from '../../plan/validate-plan.ts';
@@ -20,7 +18,9 @@ import { planCacheProjection, type PlanCache } from '../../projections/plan-cach
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
 import { recordLlmCall } from '../llm-calls.ts';
-import { staleWork } from '../run-control.ts';
+import { append, workInputs, type ActorDefinition, type ActorIO, type Effect } from '../actor.ts';
+import { runActor } from '../run-actor.ts';
+import { alreadyPlanned, cacheDecision, planOutcome } from './core.ts';
 import type { Runtime } from '../runtime.ts';
 import { decomposerMachine } from './machine.ts';
 import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from '../actor-options.ts';
@@ -54,42 +54,34 @@ export async function openDecomposer(
   return { cache, loaders: new Map(), projects: new Map(), llm, options: { planCache, incrementalContext } };
 }
 
-/** Hosts the decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
-export async function startDecomposer(rt: Runtime, options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {}) {
-  const decomposer = await openDecomposer(rt, options);
-  const work = await consumeWork(rt.js, 'decomposer', PlanTaskSchema, options.parallel ?? 8, async (item, info) => {
-    await planTask(rt, decomposer, item, info.redelivered);
-    return ack();
-  }, (error, subject) => rt.log.error(`work item on ${subject} failed`, error));
-  return {
-    stop: async () => {
-      await work.stop();
-      await decomposer.cache.stop();
-    },
-  };
-}
+/** The decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
+export const decomposerActor = (options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {}): ActorDefinition<Decomposer> => ({
+  name: 'decomposer',
+  open: (rt) => openDecomposer(rt, options),
+  close: (d) => d.cache.stop(),
+  inputs: workInputs({
+    actor: 'decomposer',
+    schema: PlanTaskSchema,
+    parallel: () => options.parallel ?? 8,
+    run: (item) => item,
+    handle: (item, io: ActorIO<Decomposer>) => planTask(io, item),
+  }),
+});
+
+export const startDecomposer = (rt: Runtime, options: Parameters<typeof decomposerActor>[0] = {}) => runActor(rt, decomposerActor(options));
 
 /**
  * Plans one task: explicit commands, else the cache (exact, or similar and validated), else the
- * LLM with the task's compressed context. Every cache decision is an event that says why.
+ * LLM with the task's compressed context. Every cache decision is an event that says why; the
+ * decisions and the outcome are one round of appends.
  */
-export async function planTask(rt: Runtime, d: Decomposer, item: PlanTask, redelivered = false): Promise<void> {
-  const stale = await staleWork(rt, item.runId, item.generation);
-  if (stale) {
-    rt.log.info(`task ${item.task.id} of run ${item.runId}: not planning it (${stale})`);
-    return;
-  }
-  if (redelivered) {
-    // Its decomposer died after planning, or the task is over: plan nothing (and call no LLM) twice.
-    const recorded = await rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) });
-    if (recorded.some((e) => (e.type === 'PlanCreated' && e.data.revision === item.revision) || isTaskTerminal(e))) return;
-  }
-  // The cache's decision and the outcome are one round of appends, awaited together.
+async function planTask(io: ActorIO<Decomposer>, item: PlanTask): Promise<Effect[]> {
+  if (io.redelivered && alreadyPlanned(await io.rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) }), item.revision)) return [];
   const decisions: AgentEvent[] = [];
-  const outcome = await decidePlan(rt, d, item, async (event) => {
+  const outcome = await decidePlan(io.rt, io.resources, item, async (event) => {
     decisions.push(event);
   });
-  await rt.store.appendAll([...decisions, outcome]);
+  return [append(...decisions, outcome)];
 }
 
 /**
@@ -119,27 +111,10 @@ export async function decidePlan(
       actors: {
         lookupCache: fromPromise(async () => {
           const found = lookupPlan(d.cache.state(), { key, taskText: text, contextChecksum, specChecksum }, rt.config.cache.similarityThreshold);
-          if (found.kind === 'exact') {
-            await emit(makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'exact', similarity: 1, adaptations: [] }));
-            return { hit: true as const, plan: found.entry.plan };
-          }
-          if (found.kind === 'similar') {
-            const valid = await validatePlan(found.plan, item.workdir, rt.config.policy.allow);
-            if (valid.ok) {
-              await emit(
-                makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'similar', similarity: found.similarity, adaptations: found.adaptations }),
-              );
-              return { hit: true as const, plan: found.plan };
-            }
-            await emit(
-              makeEvent('PlanCacheMiss', ids, { key, reason: `similar entry ${found.entry.key} (${found.similarity}) rejected: ${valid.reason}`, bestEntryKey: found.entry.key, bestSimilarity: found.similarity }),
-            );
-            return { hit: false as const };
-          }
-          await emit(
-            makeEvent('PlanCacheMiss', ids, { key, reason: found.reason, ...(found.best ? { bestEntryKey: found.best.key, bestSimilarity: found.best.similarity } : {}) }),
-          );
-          return { hit: false as const };
+          const valid = found.kind === 'similar' ? await validatePlan(found.plan, item.workdir, rt.config.policy.allow) : { ok: true as const };
+          const decision = cacheDecision(found, ids, key, valid.ok ? undefined : valid.reason);
+          await emit(decision.event);
+          return decision.answer;
         }),
         planWithLlm: fromPromise(async () => {
           if (!d.llm) {
@@ -155,22 +130,14 @@ export async function decidePlan(
   );
   actor.start();
   const result = await toPromise(actor);
-  if (result.ok) {
-    return makeEvent('PlanCreated', { ...ids, id: eventIds.planCreated(runId, task.id, item.revision) }, {
-        source: result.source,
-        ...(result.strategy ? { strategy: result.strategy } : {}),
-        taskKey: key,
-        contextChecksum,
-        specChecksum,
-        taskText: text,
-        plan: result.plan,
-        durationMs: performance.now() - started,
-        // An explicit plan does not depend on what the files hold; a cached or LLM one does.
-        inputs: result.source === 'explicit' ? [] : (context?.project.inputs ?? []),
-        revision: item.revision,
-      });
-  }
-  return makeEvent('TaskFailed', { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') }, { stage: 'planning', reason: result.reason });
+  return planOutcome(item, result, {
+    taskKey: key,
+    taskText: text,
+    contextChecksum,
+    specChecksum,
+    inputs: context?.project.inputs ?? [],
+    durationMs: performance.now() - started,
+  });
 }
 
 async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {

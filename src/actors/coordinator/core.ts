@@ -1,0 +1,127 @@
+import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { eventIds, workIds } from '../../events/ids.ts';
+import type { ExecuteTask, PlanTask, StartRun } from '../../events/work-commands.ts';
+import type { ChangedInput } from '../../context/project-files.ts';
+import type { RunStatus } from '../../projections/run-status.ts';
+import { append, send, type Effect } from '../actor.ts';
+import { decide, type Decision } from './decide.ts';
+
+/**
+ * The coordinator's pure core. Its state is the run's status (the run-status projection of the
+ * run's events) and the decisions it has issued; each logged event is folded in (`evolve` is the
+ * projection's), then `next` says what to do that was not done yet, and the effects of each
+ * decision are data the host performs. The log is the only memory: a restarted coordinator
+ * replays the run and re-issues only what is missing (ids make a repeat a no-op).
+ */
+
+/** The decisions the status allows that were not issued yet, and the keys now issued. */
+export function next(status: RunStatus, issued: ReadonlySet<string>): { decisions: Decision[]; issued: Set<string> } {
+  const decisions = decide(status, issued);
+  return { decisions, issued: new Set([...issued, ...decisions.map((d) => d.key)]) };
+}
+
+/** The run's start, in one round of appends: the run, then its tasks. */
+export function startEffects(start: StartRun): Effect[] {
+  const { runId, options } = start;
+  const pending = start.tasks.filter((t) => !t.done);
+  return [
+    append(
+      makeEvent('RunStarted', { runId, id: eventIds.run(runId, 'RunStarted') }, {
+        tasksFile: start.tasksFile,
+        workdir: start.workdir,
+        taskIds: pending.map((t) => t.id),
+        alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
+        taskConcurrency: options.taskConcurrency,
+        commandConcurrency: options.commandConcurrency,
+        continuePolicy: options.continuePolicy,
+        llm: options.llm,
+        planAhead: options.planAhead,
+        skipOptional: options.skipOptional,
+      }),
+      ...pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
+    ),
+  ];
+}
+
+/** What the run-level events say about taking the run up: not started yet, or left interrupted. */
+export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted' | 'under-way' {
+  if (!runLevel.some((e) => e.type === 'RunStarted')) return 'new';
+  const lastOf = (type: 'RunInterrupted' | 'RunResumed') => Math.max(0, ...runLevel.filter((e) => e.type === type).map((e) => e.seq));
+  return lastOf('RunInterrupted') > lastOf('RunResumed') ? 'interrupted' : 'under-way';
+}
+
+/**
+ * A decision's effects. `changed` is what the host observed of an `execute` decision's plan
+ * inputs (files changed since the plan was made: plan again instead); `now` ends the run's clock.
+ * A `tick` has none here: it is the host's write to tasks.md.
+ */
+export function decisionEffects(start: StartRun, decision: Decision, observed: { startedAt?: string; changed: ChangedInput[]; now: number }): Effect[] {
+  const { runId } = start;
+  switch (decision.kind) {
+    case 'plan': {
+      const task = start.tasks.find((t) => t.id === decision.taskId)!;
+      const item: PlanTask = {
+        runId,
+        workdir: start.workdir,
+        tasksFile: start.tasksFile,
+        task,
+        group: decision.group,
+        llm: start.options.llm,
+        generation: decision.generation,
+        revision: decision.revision,
+        ...(observed.startedAt ? { runStartedAt: observed.startedAt } : {}),
+      };
+      return [send('decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision))];
+    }
+    case 'execute': {
+      // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
+      // the plan is out of date. Plan again (recorded) instead of running it.
+      const { changed } = observed;
+      if (changed.length > 0) {
+        const revision = decision.revision + 1;
+        return [
+          append(
+            makeEvent('PlanInvalidated', { runId, taskId: decision.taskId, id: eventIds.planInvalidated(runId, decision.taskId, revision) }, {
+              revision,
+              changed,
+              reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
+            }),
+          ),
+        ];
+      }
+      const item: ExecuteTask = {
+        runId,
+        taskId: decision.taskId,
+        workdir: start.workdir,
+        plan: decision.plan,
+        planEventId: decision.planEventId,
+        llm: start.options.llm,
+        commandConcurrency: start.options.commandConcurrency,
+        generation: decision.generation,
+      };
+      return [send('executor', 'execute', item, workIds.execute(runId, decision.taskId, decision.generation, decision.revision))];
+    }
+    case 'skip':
+      return [
+        append(makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') }, { reason: decision.reason, optional: decision.optional })),
+      ];
+    case 'tick':
+      return [];
+    case 'finish':
+      return [
+        append(
+          makeEvent('RunFinished', { runId, id: eventIds.run(runId, 'RunFinished') }, {
+            status: decision.status,
+            completed: decision.completed,
+            failed: decision.failed,
+            skipped: decision.skipped,
+            durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),
+          }),
+        ),
+      ];
+    default: {
+      const never: never = decision;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { assign, createActor, fromPromise, setup, toPromise, waitFor } from 'xstate';
+import { z } from 'zod';
+import { ack, retry, type Consumer, type Server } from '../events/bus.ts';
+import type { AppendResult } from '../events/event-log.ts';
+import { commandSubjects } from '../events/subjects.ts';
+import { isTransient, retryTransient } from '../nats/transient.ts';
+import type { ActorDefinition, ActorIO, Effect } from './actor.ts';
+import { staleWork } from './run-control.ts';
+import type { Runtime } from './runtime.ts';
+
+export type RunningActor<R> = { resources: R; stop(): Promise<void> };
+
+type Started<R> = { resources: R; taking: Array<Consumer | Server> };
+
+/**
+ * Every actor's life, whatever it does: open its resources and take its inputs; on `stop`, take
+ * no more, let the work in hand finish (or hand it back), close. A stop that comes while it is
+ * still starting waits for the start, so nothing opened is left open.
+ */
+const lifecycle = setup({
+  types: {
+    context: {} as { started?: Started<unknown>; stopRequested: boolean; error?: unknown },
+    events: {} as { type: 'stop' },
+  },
+  actors: {
+    start: fromPromise<Started<unknown>>(async () => {
+      throw new Error('runActor provides start');
+    }),
+    stop: fromPromise<void, Started<unknown> | undefined>(async () => {}),
+  },
+}).createMachine({
+  id: 'actor',
+  context: { stopRequested: false },
+  initial: 'starting',
+  states: {
+    starting: {
+      invoke: {
+        src: 'start',
+        onDone: { target: 'serving', actions: assign({ started: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
+      },
+      on: { stop: { actions: assign({ stopRequested: true }) } },
+    },
+    serving: {
+      always: { guard: ({ context }) => context.stopRequested, target: 'stopping' },
+      on: { stop: 'stopping' },
+    },
+    stopping: {
+      invoke: { src: 'stop', input: ({ context }) => context.started, onDone: 'stopped', onError: { target: 'stopped', actions: assign({ error: ({ event }) => event.error }) } },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});
+
+/**
+ * Hosts one actor in this process: its inputs (work items or requests), its ping, the effects its
+ * core asks for, stale work dropped. Resolves once it takes inputs; rejects if it cannot start.
+ */
+export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): Promise<RunningActor<R>> {
+  const stopping = new AbortController();
+  const { name, inputs } = definition;
+
+  const start = async (): Promise<Started<R>> => {
+    const resources = await definition.open(rt);
+    const io = (signal: AbortSignal, redelivered: boolean): ActorIO<R> => hostIO(rt, name, resources, signal, redelivered);
+    const taking: Array<Consumer | Server> = [
+      rt.requests.serve(commandSubjects.ping(name), { schema: z.unknown(), onError: () => ({}) }, async () => ({ actor: name, pid: process.pid })),
+    ];
+    if (inputs?.kind === 'work') {
+      taking.push(
+        await rt.work.consume(inputs.actor, inputs.schema, inputs.parallel(rt), async (item: unknown, info) => {
+          const ref = inputs.run?.(item as never);
+          const stale = ref ? await staleWork(rt, ref.runId, ref.generation) : undefined;
+          if (stale) {
+            rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
+            return ack();
+          }
+          const work = io(info.signal, info.redelivered);
+          const result = await inputs.handle(item as never, work);
+          if (result === 'unfinished') return retry(0);
+          await work.perform(result);
+          await work.flushed();
+          return ack();
+        }, (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error)),
+      );
+    }
+    if (inputs?.kind === 'requests') {
+      taking.push(
+        rt.requests.serve(
+          inputs.subject,
+          {
+            schema: inputs.schema,
+            queue: inputs.queue,
+            onError: (error) => {
+              rt.log.error(`${name}: request on ${inputs.subject} failed`, error);
+              return inputs.replyOnError(error);
+            },
+          },
+          async (request: unknown) => {
+            const answering = io(stopping.signal, false);
+            const { reply, effects } = await inputs.handle(request as never, answering);
+            await answering.perform(effects);
+            return reply;
+          },
+        ),
+      );
+    }
+    return { resources, taking };
+  };
+
+  const stop = async (started: Started<R> | undefined) => {
+    if (!started) return;
+    await Promise.all(started.taking.map((t) => t.stop()));
+    stopping.abort();
+    await definition.close?.(started.resources);
+  };
+
+  const actor = createActor(
+    lifecycle.provide({
+      actors: {
+        start: fromPromise(async () => (await start()) as Started<unknown>),
+        stop: fromPromise(({ input }) => stop(input as Started<R> | undefined)),
+      },
+    }),
+  );
+  actor.start();
+  const settled = await waitFor(actor, (s) => !s.matches('starting'), { timeout: Infinity });
+  if (settled.matches('failed')) throw settled.context.error;
+  return {
+    resources: settled.context.started!.resources as R,
+    stop: async () => {
+      actor.send({ type: 'stop' });
+      await toPromise(actor);
+      const { error } = actor.getSnapshot().context;
+      if (error) rt.log.error(`${name}: stopping`, error);
+    },
+  };
+}
+
+/** Effects performed for one input: awaited in order, or in the background. */
+function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal, redelivered: boolean): ActorIO<R> {
+  let background = Promise.resolve();
+  const perform = async (effects: readonly Effect[]): Promise<AppendResult[]> => {
+    const results: AppendResult[] = [];
+    for (const effect of effects) {
+      // Tried at least once even when stopping (an outcome reached just before the stop is still
+      // recorded), then again while the failure is transient and the actor runs.
+      await retryTransient(
+        async () => {
+          if (effect.kind === 'append') results.push(...(await rt.store.appendAll(effect.events)));
+          else await rt.work.publish(effect.actor, effect.verb, effect.item, effect.id);
+        },
+        {
+          budgetMs: Infinity,
+          retryable: (error) => isTransient(error) && !signal.aborted,
+          onRetry: (error, attempt) => rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error),
+        },
+      );
+    }
+    return results;
+  };
+  return {
+    rt,
+    resources,
+    signal,
+    redelivered,
+    perform,
+    background: (effects) => {
+      background = background.then(() => perform(effects)).then(
+        () => undefined,
+        (error: unknown) => rt.log.error(`${name}: a background effect failed`, error),
+      );
+    },
+    flushed: () => background,
+  };
+}
+
+function describe(effect: Effect): string {
+  return effect.kind === 'append' ? `appending ${effect.events.map((e) => e.type).join(', ')}` : `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+}

@@ -1,0 +1,187 @@
+import type { z } from 'zod';
+import { DecodeError, UnansweredError } from '../errors.ts';
+import type { Consumer, Delivery, OutputStore, Requests, Server, WorkHandler, WorkQueue } from './bus.ts';
+import { decodeJson, encodeJson } from './codec.ts';
+import { commandSubjects, type WorkActor } from './subjects.ts';
+
+/** How long a work item whose handler threw waits before it is delivered again (as on JetStream). */
+const FAILED_ITEM_DELAY_MS = 1000;
+
+type Item = { seq: number; subject: string; data: Uint8Array; deliveries: number; availableAt: number; inHand: boolean };
+type Taker = {
+  parallel: number;
+  active: number;
+  stopped: boolean;
+  deliver(item: Item): void;
+};
+
+/**
+ * The work queue in memory, with the JetStream queue's contract: ids deduplicated, each item to
+ * one taker, kept until acknowledged, delivered again (flagged) after a failure or a stop.
+ */
+export class MemoryWorkQueue implements WorkQueue {
+  private readonly items = new Map<WorkActor, Item[]>();
+  private readonly takers = new Map<WorkActor, Taker[]>();
+  private readonly seen = new Set<string>();
+  private seq = 0;
+
+  async publish(actor: WorkActor, verb: string, item: unknown, id: string): Promise<void> {
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    this.queue(actor).push({ seq: ++this.seq, subject: commandSubjects.work(actor, verb), data: encodeJson(item), deliveries: 0, availableAt: 0, inHand: false });
+    this.pump(actor);
+  }
+
+  async consume<S extends z.ZodType>(
+    actor: WorkActor,
+    schema: S,
+    parallel: number,
+    handler: WorkHandler<z.infer<S>>,
+    onError: (error: unknown, subject: string) => void,
+  ): Promise<Consumer> {
+    const stopping = new AbortController();
+    const active = new Set<Promise<void>>();
+    const taker: Taker = {
+      parallel,
+      active: 0,
+      stopped: false,
+      deliver: (item) => {
+        const job = this.handle(actor, item, schema, handler, onError, stopping.signal).finally(() => {
+          taker.active--;
+          active.delete(job);
+          this.pump(actor);
+        });
+        active.add(job);
+      },
+    };
+    this.takersOf(actor).push(taker);
+    this.pump(actor);
+    return {
+      stop: async (graceMs = 2000) => {
+        taker.stopped = true;
+        this.takers.set(actor, this.takersOf(actor).filter((t) => t !== taker));
+        const drained = Promise.allSettled(active);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+        stopping.abort();
+        await drained;
+      },
+    };
+  }
+
+  private async handle<S extends z.ZodType>(actor: WorkActor, item: Item, schema: S, handler: WorkHandler<z.infer<S>>, onError: (error: unknown, subject: string) => void, signal: AbortSignal) {
+    let delivery: Delivery;
+    try {
+      const decoded = decodeJson(schema, item.subject, item.data);
+      delivery = await handler(decoded, { redelivered: item.deliveries > 1, subject: item.subject, signal });
+      // Cut short by a stop: back to the queue for whoever takes it next.
+      if (signal.aborted && delivery.outcome !== 'ack') delivery = { outcome: 'retry', delayMs: 0 };
+    } catch (error) {
+      onError(error, item.subject);
+      delivery = error instanceof DecodeError ? { outcome: 'drop', reason: error.message } : { outcome: 'retry', delayMs: FAILED_ITEM_DELAY_MS };
+    }
+    item.inHand = false;
+    if (delivery.outcome !== 'retry') {
+      this.items.set(actor, this.queue(actor).filter((i) => i !== item));
+      return;
+    }
+    item.availableAt = Date.now() + delivery.delayMs;
+    if (delivery.delayMs > 0) setTimeout(() => this.pump(actor), delivery.delayMs).unref();
+  }
+
+  /** Hands every available item to a taker with room, oldest first, takers in turn. */
+  private pump(actor: WorkActor): void {
+    const now = Date.now();
+    for (const item of this.queue(actor)) {
+      if (item.inHand || item.availableAt > now) continue;
+      const taker = this.takersOf(actor).find((t) => !t.stopped && t.active < t.parallel);
+      if (!taker) return;
+      // The next item goes to the next taker: replicas share the work.
+      this.takers.set(actor, [...this.takersOf(actor).filter((t) => t !== taker), taker]);
+      item.inHand = true;
+      item.deliveries++;
+      taker.active++;
+      taker.deliver(item);
+    }
+  }
+
+  private queue(actor: WorkActor): Item[] {
+    let q = this.items.get(actor);
+    if (!q) this.items.set(actor, (q = []));
+    return q;
+  }
+
+  private takersOf(actor: WorkActor): Taker[] {
+    let t = this.takers.get(actor);
+    if (!t) this.takers.set(actor, (t = []));
+    return t;
+  }
+}
+
+type Serving = { queue?: string; answer(data: Uint8Array): Promise<Uint8Array> };
+
+/** Requests in memory: queue groups take turns, servers outside a group all answer, first wins. */
+export class MemoryRequests implements Requests {
+  private readonly servers = new Map<string, Serving[]>();
+  private turn = 0;
+
+  async request<S extends z.ZodType>(subject: string, payload: unknown, schema: S, timeoutMs: number): Promise<z.infer<S>> {
+    const servers = this.servers.get(subject) ?? [];
+    if (servers.length === 0) throw new UnansweredError(subject, 'no server answers this subject');
+    const grouped = new Map<string, Serving[]>();
+    for (const s of servers.filter((s) => s.queue !== undefined)) grouped.set(s.queue!, [...(grouped.get(s.queue!) ?? []), s]);
+    const chosen = [...servers.filter((s) => s.queue === undefined), ...[...grouped.values()].map((group) => group[this.turn++ % group.length]!)];
+    const data = encodeJson(payload);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnansweredError(subject, `no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const reply = await Promise.race([Promise.any(chosen.map((s) => s.answer(data))), timeout]);
+      return decodeJson(schema, subject, reply);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  serve<S extends z.ZodType>(
+    subject: string,
+    options: { schema: S; queue?: string; onError: (error: unknown) => unknown },
+    handler: (request: z.infer<S>) => Promise<unknown>,
+  ): Server {
+    const pending = new Set<Promise<unknown>>();
+    const serving: Serving = {
+      ...(options.queue !== undefined ? { queue: options.queue } : {}),
+      answer: (data) => {
+        const answered = (async () => {
+          try {
+            return encodeJson(await handler(decodeJson(options.schema, subject, data)));
+          } catch (error) {
+            return encodeJson(options.onError(error));
+          }
+        })();
+        pending.add(answered);
+        void answered.finally(() => pending.delete(answered));
+        return answered;
+      },
+    };
+    this.servers.set(subject, [...(this.servers.get(subject) ?? []), serving]);
+    return {
+      stop: async () => {
+        this.servers.set(subject, (this.servers.get(subject) ?? []).filter((s) => s !== serving));
+        await Promise.allSettled(pending);
+      },
+    };
+  }
+}
+
+/** Full outputs in memory. */
+export class MemoryOutputs implements OutputStore {
+  readonly stored = new Map<string, string>();
+
+  async put(name: string, output: string): Promise<string> {
+    this.stored.set(name, output);
+    return `memory/${name}`;
+  }
+}

@@ -1,0 +1,62 @@
+import { Objm } from '@nats-io/obj';
+import type { z } from 'zod';
+import type { OutputStore, Requests, Server } from '../events/bus.ts';
+import { decodeJson, encodeJson } from '../events/codec.ts';
+import { OUTPUT_BUCKET } from '../events/subjects.ts';
+import type { NatsConnection } from './connection.ts';
+
+/** Requests on core NATS: request/reply, queue groups for servers that share the load. */
+export class NatsRequests implements Requests {
+  constructor(private readonly nc: NatsConnection) {}
+
+  async request<S extends z.ZodType>(subject: string, payload: unknown, schema: S, timeoutMs: number): Promise<z.infer<S>> {
+    const reply = await this.nc.request(subject, encodeJson(payload), { timeout: timeoutMs });
+    return decodeJson(schema, subject, reply.data);
+  }
+
+  serve<S extends z.ZodType>(
+    subject: string,
+    options: { schema: S; queue?: string; onError: (error: unknown) => unknown },
+    handler: (request: z.infer<S>) => Promise<unknown>,
+  ): Server {
+    const sub = this.nc.subscribe(subject, options.queue !== undefined ? { queue: options.queue } : {});
+    const pending = new Set<Promise<void>>();
+    const loop = (async () => {
+      for await (const m of sub) {
+        // Each request is answered on its own: a slow one (an LLM call) holds up no other.
+        const answered = (async () => {
+          let reply: unknown;
+          try {
+            reply = await handler(decodeJson(options.schema, m.subject, m.data));
+          } catch (error) {
+            reply = options.onError(error);
+          }
+          m.respond(encodeJson(reply));
+        })();
+        pending.add(answered);
+        void answered.finally(() => pending.delete(answered));
+      }
+    })();
+    return {
+      stop: async () => {
+        await sub.drain();
+        await loop;
+        await Promise.allSettled(pending);
+      },
+    };
+  }
+}
+
+/** Full outputs in the agent_outputs object store. */
+export class NatsOutputs implements OutputStore {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly replicas: number,
+  ) {}
+
+  async put(name: string, output: string): Promise<string> {
+    const os = await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
+    await os.putBlob({ name }, new TextEncoder().encode(output));
+    return `${OUTPUT_BUCKET}/${name}`;
+  }
+}
