@@ -11,15 +11,15 @@ import type { Runtime } from './runtime.ts';
 export type RunningActor<R> = { resources: R; stop(): Promise<void> };
 
 type Started<R> = { resources: R; taking: Array<Consumer | Server> };
+type LifecycleContext = { started: Started<unknown> | undefined; error: unknown };
 
 /**
- * Every actor's life, whatever it does: open its resources and take its inputs; on `stop`, take
- * no more, let the work in hand finish (or hand it back), close. A stop that comes while it is
- * still starting waits for the start, so nothing opened is left open.
+ * Every actor's life, whatever it does: open its resources and take its inputs (or fail to, and
+ * say why); on `stop`, take no more, let the work in hand finish or hand it back, close.
  */
 const lifecycle = setup({
   types: {
-    context: {} as { started?: Started<unknown>; stopRequested: boolean; error?: unknown },
+    context: {} as LifecycleContext,
     events: {} as { type: 'stop' },
   },
   actors: {
@@ -30,7 +30,7 @@ const lifecycle = setup({
   },
 }).createMachine({
   id: 'actor',
-  context: { stopRequested: false },
+  context: { started: undefined, error: undefined },
   initial: 'starting',
   states: {
     starting: {
@@ -39,12 +39,8 @@ const lifecycle = setup({
         onDone: { target: 'serving', actions: assign({ started: ({ event }) => event.output }) },
         onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
       },
-      on: { stop: { actions: assign({ stopRequested: true }) } },
     },
-    serving: {
-      always: { guard: ({ context }) => context.stopRequested, target: 'stopping' },
-      on: { stop: 'stopping' },
-    },
+    serving: { on: { stop: 'stopping' } },
     stopping: {
       invoke: { src: 'stop', input: ({ context }) => context.started, onDone: 'stopped', onError: { target: 'stopped', actions: assign({ error: ({ event }) => event.error }) } },
     },
