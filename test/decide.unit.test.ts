@@ -126,6 +126,22 @@ describe('coordinator decide', () => {
     expect(kinds(given([withInputs, invalidated, planned('1')], { issued: ['plan:1:g0', 'exec:1:g0', 'plan:1:g0:r1'] }))).toEqual([]);
   });
 
+  it('checks a plan made ahead again each time a task finishes, not only when its own task may start', () => {
+    const inputs = [{ path: 'gen/a.txt', checksum: null }];
+    const ahead = { ...planned('2'), data: { ...planned('2').data, inputs } };
+    const issued = ['plan:1:g0', 'exec:1:g0', 'plan:2:g0'];
+    // Task 2 waits for 1 (the default order); nothing has finished yet: nothing to check.
+    expect(given([planned('1'), ahead], { planAhead: 2, issued }).filter((d) => d.kind === 'revalidate')).toEqual([]);
+    const after1 = [planned('1'), ahead, completed('1')];
+    const ds = given(after1, { planAhead: 2, concurrency: 1, issued: [...issued, 'plan:3:g0', 'exec:1:g0'] });
+    expect(ds.find((d) => d.kind === 'execute')).toMatchObject({ taskId: '2', planInputs: inputs });
+    // With no room to start it yet, it is checked now, once for this many finished tasks.
+    const busy = [planned('3'), makeEvent('CommandStarted', { runId, taskId: '3' }, { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' })];
+    const waiting = given([planned('1'), ahead, ...busy, completed('1')], { planAhead: 2, concurrency: 1, issued: [...issued, 'plan:3:g0', 'exec:3:g0'] });
+    expect(waiting.filter((d) => d.kind === 'revalidate')).toEqual([{ kind: 'revalidate', key: 'revalidate:2:g0:1', taskId: '2', planInputs: inputs, revision: 0 }]);
+    expect(kinds(given([planned('1'), ahead, ...busy, completed('1')], { planAhead: 2, concurrency: 1, issued: [...issued, 'plan:3:g0', 'exec:3:g0', 'revalidate:2:g0:1'] }))).not.toContain('revalidate:2');
+  });
+
   it('skips optional tasks by choice under --skip-optional: dependants still run and the run succeeds', () => {
     const tasks = parseTasks('- [ ] 1. Core\n  ```bash\n  true\n  ```\n- [ ]* 2. Optional tests\n- [ ] 3. After\n  ```bash\n  true\n  ```');
     const events: AgentEvent[] = [

@@ -30,6 +30,11 @@ export interface EventLog {
   appendAll(events: readonly AgentEvent[]): Promise<AppendResult[]>;
   /** Sequence of the last event stored on a subject (wildcards allowed), 0 when there is none. */
   lastSubjectSequence(subject: string): Promise<number>;
+  /**
+   * The last event stored on a subject (wildcards allowed), undefined when there is none; one
+   * request on JetStream, where `read` takes one per event. Throws DecodeError when it does not decode.
+   */
+  lastEvent(subject: string): Promise<StoredEvent | undefined>;
   /** Every stored event matching `subject` (default: all), from `fromSeq`, in order. */
   read(options?: ReadOptions): Promise<StoredEvent[]>;
   readRun(runId: string): Promise<StoredEvent[]>;

@@ -62,6 +62,8 @@ export const workIds = {
 export const decisionKeys = {
   plan: (taskId: string, generation: number, revision: number) => `plan:${taskId}:${generationSuffix(generation, revision)}`,
   execute: (taskId: string, generation: number, revision: number) => `exec:${taskId}:${generationSuffix(generation, revision)}`,
+  /** Once per plan revision and number of tasks finished so far. */
+  revalidate: (taskId: string, generation: number, revision: number, finished: number) => `revalidate:${taskId}:${generationSuffix(generation, revision)}:${finished}`,
   skip: (taskId: string) => `skip:${taskId}`,
   tick: (taskId: string) => `tick:${taskId}`,
   finish: () => 'finish',

@@ -40,6 +40,11 @@ export class MemoryEventLog implements EventLog {
     return 0;
   }
 
+  async lastEvent(subject: string): Promise<StoredEvent | undefined> {
+    for (let i = this.entries.length - 1; i >= 0; i--) if (subjectMatches(subject, this.entries[i]!.subject)) return this.entries[i]!.event;
+    return undefined;
+  }
+
   async read(options: ReadOptions = {}): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     await this.scan(options, (e) => events.push(e));

@@ -83,6 +83,12 @@ export class EventStore implements EventLog {
     return (await this.getMessage({ last_by_subj: subject }))?.seq ?? 0;
   }
 
+  /** The last event stored on a subject, in one request. */
+  async lastEvent(subject: string): Promise<StoredEvent | undefined> {
+    const m = await this.getMessage({ last_by_subj: subject });
+    return m ? { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq } : undefined;
+  }
+
   /** One message from the stream leader (null when none matches), retried through a leader election. */
   private getMessage(query: { last_by_subj: string } | { seq: number; next_by_subj: string }): Promise<StoredMsg | null> {
     return retryTransient(async (timeout) => {

@@ -31,6 +31,15 @@ export function eventLogContract(log: () => EventLog) {
     expect(await log().lastSubjectSequence(subject)).toBe(first.seq + 1);
   });
 
+  it('gives the last event of a subject, wildcards allowed, and nothing for a subject without events', async () => {
+    expect(await log().lastEvent(eventSubjects.task('last', '1'))).toBeUndefined();
+    await log().appendAll([skipped('last', '1'), skipped('last', '2'), makeEvent('TaskCompleted', { runId: 'last', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 })]);
+    const last = await log().lastEvent(eventSubjects.task('last', '1'));
+    expect(last?.type).toBe('TaskCompleted');
+    expect(last?.seq).toBe(await log().lastSubjectSequence(eventSubjects.run('last')));
+    expect((await log().lastEvent(eventSubjects.task('last', '2')))?.type).toBe('TaskSkipped');
+  });
+
   it('reads a run in order, by task and type, from a sequence, and follows new events live', async () => {
     const events = Array.from({ length: 50 }, (_, i) => skipped('ordered', String(i % 5)));
     await log().appendAll(events);

@@ -51,8 +51,9 @@ export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted
 }
 
 /**
- * A decision's effects. `changed` is what the host observed of an `execute` decision's plan
- * inputs (files changed since the plan was made: plan again instead); `now` ends the run's clock.
+ * A decision's effects. `changed` is what the host observed of an `execute` or `revalidate`
+ * decision's plan inputs (files changed since the plan was made: plan again instead); `now` ends
+ * the run's clock.
  * A `tick` has none here: it is the host's write to tasks.md.
  */
 export function decisionEffects(start: StartRun, decision: Decision, observed: { startedAt?: string; changed: ChangedInput[]; now: number }): Effect[] {
@@ -73,22 +74,12 @@ export function decisionEffects(start: StartRun, decision: Decision, observed: {
       };
       return [send('decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision))];
     }
+    case 'revalidate':
+      return invalidation(runId, decision.taskId, decision.revision, observed.changed);
     case 'execute': {
       // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
       // the plan is out of date. Plan again (recorded) instead of running it.
-      const { changed } = observed;
-      if (changed.length > 0) {
-        const revision = decision.revision + 1;
-        return [
-          append(
-            makeEvent('PlanInvalidated', { runId, taskId: decision.taskId, id: eventIds.planInvalidated(runId, decision.taskId, revision) }, {
-              revision,
-              changed,
-              reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
-            }),
-          ),
-        ];
-      }
+      if (observed.changed.length > 0) return invalidation(runId, decision.taskId, decision.revision, observed.changed);
       const item: ExecuteTask = {
         runId,
         taskId: decision.taskId,
@@ -124,4 +115,19 @@ export function decisionEffects(start: StartRun, decision: Decision, observed: {
       return never;
     }
   }
+}
+
+/** A plan out of date: recorded, and the task planned again. The id makes a second detection a no-op. */
+function invalidation(runId: string, taskId: string, revision: number, changed: ChangedInput[]): Effect[] {
+  if (changed.length === 0) return [];
+  const next = revision + 1;
+  return [
+    append(
+      makeEvent('PlanInvalidated', { runId, taskId, id: eventIds.planInvalidated(runId, taskId, next) }, {
+        revision: next,
+        changed,
+        reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
+      }),
+    ),
+  ];
 }

@@ -18,6 +18,12 @@ export type Decision =
       revision: number;
       generation: number;
     }
+  /**
+   * A plan made ahead, checked again as soon as another task finished (which may have written a
+   * file it was made from): a changed input means plan again now, while other tasks run, instead
+   * of when the task is about to start.
+   */
+  | { kind: 'revalidate'; key: string; taskId: string; planInputs: PlanInput[]; revision: number }
   | { kind: 'skip'; key: string; taskId: string; reason: string; optional: boolean }
   | { kind: 'tick'; key: string; taskId: string }
   | {
@@ -115,10 +121,20 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, specs), generation: status.generation, revision: task.revision });
   }
 
+  // Each task that finished may have changed what a plan made ahead was made from.
+  const finished = count((id) => state(id) === 'completed' || state(id) === 'failed');
+  for (const id of status.order) {
+    const task = status.tasks[id]!;
+    if (task.state !== 'planned' || task.started || !task.planInputs?.length || issued.has(execKey(id))) continue;
+    if (decisions.some((d) => d.kind === 'execute' && d.taskId === id)) continue;
+    const key = decisionKeys.revalidate(id, status.generation, task.revision, finished);
+    if (finished > 0 && !issued.has(key)) decisions.push({ kind: 'revalidate', key, taskId: id, planInputs: task.planInputs, revision: task.revision });
+  }
+
   decisions.push(...ticks());
 
   const terminal = status.order.every((id) => own(id) !== 'waiting');
-  const pendingDecisions = decisions.some((d) => d.kind !== 'tick');
+  const pendingDecisions = decisions.some((d) => d.kind !== 'tick' && d.kind !== 'revalidate');
   if (terminal && !pendingDecisions && !issued.has(decisionKeys.finish())) {
     const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
     const failed = pick((t) => t.state === 'failed');

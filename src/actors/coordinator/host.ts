@@ -55,6 +55,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   let over: () => void = () => {};
   const ended = new Promise<void>((resolve) => (over = resolve));
   let issued = new Set<string>();
+  const ticks = new TickWriter(io, start);
   const status = await runProjection(rt.store, rt.snapshots, runStatusProjection(start.runId), {
     subject: eventSubjects.run(start.runId),
     everyEvents: rt.config.snapshots.everyEvents,
@@ -63,7 +64,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
     onEvent: async (state, event) => {
       const step = next(state, issued);
       issued = step.issued;
-      for (const decision of step.decisions) await perform(io, start, state, decision);
+      for (const decision of step.decisions) await perform(io, start, state, decision, ticks);
       // A live interruption (one recorded after this coordinator started) ends its part once the
       // tasks executing have their outcome (and their ticks).
       const executing = Object.values(state.tasks).some((t) => t.state === 'executing');
@@ -73,20 +74,41 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   const aborted = new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([ended, aborted]);
   await status.stop();
+  await ticks.written();
 }
 
-async function perform(io: ActorIO<Coordinating>, start: StartRun, status: RunStatus, decision: Decision): Promise<void> {
-  if (decision.kind === 'tick') {
-    await tick(start, decision.taskId).catch((error: unknown) => io.rt.log.error(`run ${start.runId}: ticking task ${decision.taskId} in ${start.tasksFile}`, error));
-    return;
-  }
-  const changed = decision.kind === 'execute' ? await changedInputs(start.workdir, decision.planInputs) : [];
+async function perform(io: ActorIO<Coordinating>, start: StartRun, status: RunStatus, decision: Decision, ticks: TickWriter): Promise<void> {
+  if (decision.kind === 'tick') return ticks.tick(decision.taskId);
+  // The run ends with tasks.md up to date.
+  if (decision.kind === 'finish') await ticks.written();
+  const changed = decision.kind === 'execute' || decision.kind === 'revalidate' ? await changedInputs(start.workdir, decision.planInputs) : [];
   await io.perform(decisionEffects(start, decision, { ...(status.startedAt ? { startedAt: status.startedAt } : {}), changed, now: Date.now() }));
 }
 
-async function tick(start: StartRun, taskId: string): Promise<void> {
-  const text = await readFile(start.tasksFile, 'utf8');
-  const line = start.tasks.find((t) => t.id === taskId)?.line;
-  const updated = tickTask(text, taskId, line);
-  if (updated !== text) await writeFile(start.tasksFile, updated);
+/**
+ * Ticks tasks.md one checkbox at a time, behind the decisions rather than in front of them: the
+ * next task starts without waiting for the file to be written.
+ */
+class TickWriter {
+  private chain = Promise.resolve();
+
+  constructor(
+    private readonly io: ActorIO<Coordinating>,
+    private readonly start: StartRun,
+  ) {}
+
+  tick(taskId: string): void {
+    const { tasksFile, tasks, runId } = this.start;
+    this.chain = this.chain
+      .then(async () => {
+        const text = await readFile(tasksFile, 'utf8');
+        const updated = tickTask(text, taskId, tasks.find((t) => t.id === taskId)?.line);
+        if (updated !== text) await writeFile(tasksFile, updated);
+      })
+      .catch((error: unknown) => this.io.rt.log.error(`run ${runId}: ticking task ${taskId} in ${tasksFile}`, error));
+  }
+
+  written(): Promise<void> {
+    return this.chain;
+  }
 }

@@ -18,7 +18,7 @@ import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommand
 
 /** What the executor keeps between tasks in one process. */
 export type Executing = {
-  /** Decided once (probing bubblewrap once), on the first command, then the same for every one. */
+  /** Decided once per process (probing bubblewrap once), the same for every command. */
   confinement(): Promise<Confinement>;
 };
 

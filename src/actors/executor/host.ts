@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { isTaskTerminal } from '../../events/agent-events.ts';
+import { DecodeError } from '../../errors.ts';
+import { isTaskTerminal, type StoredEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
 import { buildCommandGraph } from '../../exec/command-graph.ts';
@@ -13,7 +14,7 @@ import type { Runtime } from '../runtime.ts';
 import { executorEffects, type Executing } from './effects.ts';
 import { taskOutcome } from './events.ts';
 import { executorMachine } from './machine.ts';
-import { resumePoint } from './resume.ts';
+import { notStarted, resumePoint } from './resume.ts';
 
 export type ExecutorActorOptions = { parallelTasks?: number; afterTaskOutcome?: ActorOptions['afterTaskOutcome'] };
 
@@ -21,8 +22,11 @@ export type ExecutorActorOptions = { parallelTasks?: number; afterTaskOutcome?: 
 export const executorActor = (options: ExecutorActorOptions = {}): ActorDefinition<Executing> => ({
   name: 'executor',
   open: async (rt) => {
-    let confinement: Promise<Confinement> | undefined;
-    return { confinement: () => (confinement ??= resolveConfinement(rt.config, (m) => rt.log.warn(m))) };
+    // Probed now, in the background, so that the first command does not wait for it; a failure
+    // (bwrap required and missing) surfaces where a command needs it.
+    const confinement: Promise<Confinement> = resolveConfinement(rt.config, (m) => rt.log.warn(m));
+    confinement.catch(() => undefined);
+    return { confinement: () => confinement };
   },
   inputs: workInputs({
     actor: 'executor',
@@ -44,7 +48,7 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, afterTaskO
   const started = performance.now();
   // The log decides where this execution starts: a task with an outcome is never run again, and
   // one whose executor died resumes after its recorded results.
-  const recorded = await rt.store.read({ subject: eventSubjects.task(runId, taskId) });
+  const recorded = await executionSoFar(rt, runId, taskId);
   if (recorded.some(isTaskTerminal)) {
     rt.log.info(`task ${taskId} of run ${runId}: not running it (it already has an outcome)`);
     return;
@@ -81,4 +85,21 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, afterTaskO
   const outcome = taskOutcome(item, result, performance.now() - started);
   const [recordedAs] = await io.perform([append(outcome)]);
   await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
+}
+
+/**
+ * What the log holds of this task's execution: nothing, in the usual case, known from its last
+ * event in one request; all of its events (read one by one) when something ran before.
+ */
+async function executionSoFar(rt: Runtime, runId: string, taskId: string): Promise<StoredEvent[]> {
+  const subject = eventSubjects.task(runId, taskId);
+  const last = await rt.store.lastEvent(subject).then(
+    (e) => ({ e }),
+    (error: unknown) => {
+      if (error instanceof DecodeError) return undefined;
+      throw error;
+    },
+  );
+  if (last && notStarted(last.e)) return [];
+  return rt.store.read({ subject });
 }

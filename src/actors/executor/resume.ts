@@ -10,6 +10,12 @@ export type ResumePoint = {
   orphans: number[];
 };
 
+/** Events a task records before any of its commands starts: with only these, it starts afresh. */
+const BEFORE_EXECUTION = new Set<string>(['TaskSubmitted', 'PlanCacheHit', 'PlanCacheMiss', 'PlanCreated', 'PlanInvalidated']);
+
+/** Whether the last event of a task says nothing of it ran or ended yet (so its log need not be read). */
+export const notStarted = (last: StoredEvent | undefined): boolean => last === undefined || BEFORE_EXECUTION.has(last.type);
+
 /**
  * Where a redelivered task resumes, from its recorded events: results that are recorded are kept,
  * the command that was in flight runs again (at-least-once) under a new attempt number, so the
