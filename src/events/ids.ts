@@ -69,6 +69,15 @@ export const decisionKeys = {
   finish: () => 'finish',
 };
 
+/**
+ * Keys in projection state (stored in snapshots: their format does not change): a task of a run,
+ * a command of a task of a run.
+ */
+export const stateKeys = {
+  task: (runId: string, taskId: string | undefined) => `${runId}/${taskId ?? ''}`,
+  command: (runId: string, taskId: string | undefined, commandId: string) => `${runId}/${taskId ?? ''}/${commandId}`,
+};
+
 /** Ids of the executor machine's children: a command attempt or a decision point, and back. */
 export const childIds = {
   command: (commandId: string, attempt: number) => `cmd:${commandId}:${attempt}`,

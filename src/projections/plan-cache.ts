@@ -1,5 +1,6 @@
 import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
+import { stateKeys } from '../events/ids.ts';
 import type { Plan } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
 
@@ -16,7 +17,7 @@ export type CacheEntry = {
 
 export type PlanCache = {
   entries: Record<string, CacheEntry>;
-  /** Plans whose task has not finished yet, by `${runId}/${taskId}`: not served until they work. */
+  /** Plans whose task has not finished yet, by `stateKeys.task` (ids.ts): not served until they work. */
   pending: Record<string, CacheEntry>;
 };
 
@@ -32,7 +33,7 @@ export const planCacheEvolver =
   (maxEntries: number) =>
   (state: PlanCache, event: StoredEvent): PlanCache => {
     if (event.taskId === undefined) return state;
-    const runTask = `${event.runId}/${event.taskId}`;
+    const runTask = stateKeys.task(event.runId, event.taskId);
     switch (event.type) {
       case 'PlanCreated':
         if (event.data.source === 'explicit') return state;

@@ -1,5 +1,6 @@
 import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
+import { stateKeys } from '../events/ids.ts';
 import type { Projection } from './projection.ts';
 
 export type HistoryEntry = {
@@ -21,7 +22,7 @@ export type LearnedRecovery = { runId: string; taskId: string; title: string; st
 export type ProjectNote = { runs: number; lastRunId: string; lastStatus?: 'succeeded' | 'failed'; completed: number; failed: number; at: string };
 
 export type TaskHistory = {
-  /** Tasks submitted and not yet finished, by `${runId}/${taskId}`. */
+  /** Tasks submitted and not yet finished, by `stateKeys.task` (ids.ts). */
   open: Record<string, { title: string; requirements: string[] }>;
   /** Finished tasks, oldest first, bounded. */
   entries: HistoryEntry[];
@@ -44,7 +45,7 @@ export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [], r
  */
 export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): TaskHistory => {
   const state = { ...before, eventsApplied: before.eventsApplied + 1 };
-  const key = `${event.runId}/${event.taskId ?? ''}`;
+  const key = stateKeys.task(event.runId, event.taskId);
   switch (event.type) {
     case 'RunStarted':
       return produce(state, (d) => {

@@ -2,6 +2,7 @@ import type { StoredEvent } from '../events/agent-events.ts';
 import type { RecoveryStats } from '../projections/recovery-stats.ts';
 import type { PatternDb, PatternFile } from './pattern-db.ts';
 import type { Failure } from '../events/failure.ts';
+import { stateKeys } from '../events/ids.ts';
 
 export type RecordedFailure = Failure & {
   seq: number;
@@ -30,10 +31,10 @@ export function collectFailures(events: readonly StoredEvent[]): RecordedFailure
         stderrTail: e.data.stderrTail,
       };
       failures.push(f);
-      open.set(`${e.runId}/${e.taskId}/${e.data.commandId}`, f);
+      open.set(stateKeys.command(e.runId, e.taskId, e.data.commandId), f);
     }
     if (e.type === 'RecoveryResolved' || e.type === 'RecoveryFailed') {
-      const key = `${e.runId}/${e.taskId}/${e.data.commandId}`;
+      const key = stateKeys.command(e.runId, e.taskId, e.data.commandId);
       const f = open.get(key);
       if (f && !f.outcome) f.outcome = { strategyId: e.data.strategyId, resolved: e.type === 'RecoveryResolved' };
       open.delete(key);
