@@ -3,7 +3,7 @@
  * The CLI (`bin/implement-agent.js`) is built on exactly these.
  */
 export { loadConfig, ConfigSchema, type Config, type ConfigOverrides } from './config.ts';
-export { AgentError, InputError, EnvironmentError, AppendConflictError, DecodeError, LlmError } from './errors.ts';
+export { AgentError, InputError, EnvironmentError, AppendConflictError, DecodeError, LlmError, UnansweredError } from './errors.ts';
 export { AgentEventSchema, agentEventTypes, makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from './events/agent-events.ts';
 export { EventStore } from './nats/event-store.ts';
 export { MemoryEventLog } from './events/memory-event-log.ts';
@@ -12,7 +12,11 @@ export { MemorySnapshots, type Snapshots } from './projections/snapshots.ts';
 export type { Projection } from './projections/projection.ts';
 export { runProjection } from './projections/runner.ts';
 export { eventSubjects, commandSubjects, EVENTS_STREAM, WORK_STREAM } from './events/subjects.ts';
-export { openRuntime, type Runtime } from './actors/runtime.ts';
+export { MemoryOutputs, MemoryRequests, MemoryWorkQueue } from './events/memory-bus.ts';
+export type { OutputStore, Requests, WorkQueue } from './events/bus.ts';
+export { openRuntime, Background, type Runtime, type NatsRuntime } from './actors/runtime.ts';
+export { runActor, type RunningActor } from './actors/run-actor.ts';
+export { append, send, workInputs, requestInputs, type ActorDefinition, type ActorIO, type Effect } from './actors/actor.ts';
 export { hostActors, missingActors } from './actors/hosts.ts';
 export { submitRun } from './actors/submit-run.ts';
 export { parseTasks } from './spec/tasks-parser.ts';
