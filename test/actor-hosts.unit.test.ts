@@ -10,6 +10,7 @@ import { runActor } from '../src/actors/run-actor.ts';
 import type { Runtime } from '../src/actors/runtime.ts';
 import { submitRun } from '../src/actors/submit-run.ts';
 import { UnansweredError } from '../src/errors.ts';
+import type { MemoryWorkQueue } from '../src/events/memory-bus.ts';
 import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
 import { eventIds } from '../src/events/ids.ts';
 import type { ExecuteTask, StartRun } from '../src/events/work-commands.ts';
@@ -58,14 +59,19 @@ describe('the five actors on the in-memory runtime', () => {
     const hosted = await hostActors(rt);
     try {
       expect(await missingActors(rt)).toEqual([]);
-      const status = await submitRun(rt, startOf('mem1', tasksFile, dir, tasksMd));
-      expect(status).toBe('succeeded');
+      const start = startOf('mem1', tasksFile, dir, tasksMd);
+      expect(await submitRun(rt, start)).toBe('succeeded');
       const types = (await rt.store.readRun('mem1')).map((e) => e.type);
       expect(types.filter((t) => t === 'TaskCompleted')).toHaveLength(2);
       expect(types).toContain('RecoveryAttempted');
       expect(types).toContain('RecoveryResolved');
       expect(await readFile(join(dir, 'logs/today/greeting.log'), 'utf8')).toBe('hello\n');
       await expect.poll(() => readFile(tasksFile, 'utf8')).toMatch(/- \[x\] 1\.[\s\S]*- \[x\] 2\./);
+      // The start item again (a redelivery after a crash): the run's snapshot says it is over,
+      // and the coordinator lets the item go instead of waiting for events that will not come.
+      await rt.work.publish('coordinator', 'start', start, 'start:mem1:again');
+      await expect.poll(() => (rt.work as MemoryWorkQueue).unfinished('coordinator')).toBe(0);
+      expect((await rt.store.readRun('mem1')).filter((e) => e.type === 'RunFinished')).toHaveLength(1);
     } finally {
       await hosted.stop();
     }

@@ -90,6 +90,11 @@ export class MemoryWorkQueue implements WorkQueue {
     if (delivery.delayMs > 0) setTimeout(() => this.pump(actor), delivery.delayMs).unref();
   }
 
+  /** Items of `actor` not acknowledged yet (queued or in hand). */
+  unfinished(actor: WorkActor): number {
+    return this.queue(actor).length;
+  }
+
   /** Hands every available item to a taker with room, oldest first, takers in turn. */
   private pump(actor: WorkActor): void {
     const now = Date.now();

@@ -71,6 +71,8 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
       if (state.finished || (state.interrupted && event.seq > knownSeq && !executing)) over();
     },
   });
+  // Finished before this coordinator came (its snapshot says so, and nothing follows): nothing to do.
+  if (status.state().finished) over();
   const aborted = new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([ended, aborted]);
   await status.stop();
