@@ -54,7 +54,9 @@ export type ActorInputs<R> =
       parallel(rt: Runtime): number;
       /** When given, an item of a finished, interrupted or since-resumed run is acknowledged unread. */
       run?(item: never): RunRef;
-      handle(item: never, io: ActorIO<R>): Promise<WorkResult>;
+      /** Reads what handling the item needs, at the same time as the staleness check. */
+      observe?(item: never, rt: Runtime): Promise<unknown>;
+      handle(item: never, io: ActorIO<R>, observed: never): Promise<WorkResult>;
     }
   /** Requests, answered with what `handle` returns once its effects are performed. */
   | {
@@ -81,12 +83,13 @@ export type ActorDefinition<R> = {
  * Declares work inputs with the item's type checked against the schema (the union above erases
  * it, so that definitions of every item type fit one `ActorDefinition`).
  */
-export function workInputs<R, S extends z.ZodType>(inputs: {
+export function workInputs<R, S extends z.ZodType, O = undefined>(inputs: {
   actor: WorkActor;
   schema: S;
   parallel(rt: Runtime): number;
   run?(item: z.infer<S>): RunRef;
-  handle(item: z.infer<S>, io: ActorIO<R>): Promise<WorkResult>;
+  observe?(item: z.infer<S>, rt: Runtime): Promise<O>;
+  handle(item: z.infer<S>, io: ActorIO<R>, observed: O): Promise<WorkResult>;
 }): ActorInputs<R> {
   return { kind: 'work', ...inputs };
 }

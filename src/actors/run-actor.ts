@@ -67,13 +67,14 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
       taking.push(
         await rt.work.consume(inputs.actor, inputs.schema, inputs.parallel(rt), async (item: unknown, info) => {
           const ref = inputs.run?.(item as never);
-          const stale = ref ? await staleWork(rt, ref.runId, ref.generation) : undefined;
+          // Both are reads of the log: one round instead of two.
+          const [stale, observed] = await Promise.all([ref ? staleWork(rt, ref.runId, ref.generation) : undefined, inputs.observe?.(item as never, rt)]);
           if (stale) {
             rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
             return ack();
           }
           const work = io(info.signal, info.redelivered);
-          const result = await inputs.handle(item as never, work);
+          const result = await inputs.handle(item as never, work, observed as never);
           if (result === 'unfinished') return retry(0);
           await work.perform(result);
           await work.flushed();

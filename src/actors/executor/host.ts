@@ -33,8 +33,9 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
     schema: ExecuteTaskSchema,
     parallel: (rt) => options.parallelTasks ?? rt.config.execution.taskConcurrency,
     run: (item) => item,
-    handle: async (item, io: ActorIO<Executing>) => {
-      await executeTask(io, item, options.afterTaskOutcome);
+    observe: (item, rt) => executionSoFar(rt, item.runId, item.taskId),
+    handle: async (item, io: ActorIO<Executing>, recorded) => {
+      await executeTask(io, item, recorded, options.afterTaskOutcome);
       return [];
     },
   }),
@@ -42,13 +43,12 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
 
 export const startExecutor = (rt: Runtime, options: ExecutorActorOptions = {}) => runActor(rt, executorActor(options));
 
-async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, afterTaskOutcome?: ActorOptions['afterTaskOutcome']): Promise<void> {
+async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: StoredEvent[], afterTaskOutcome?: ActorOptions['afterTaskOutcome']): Promise<void> {
   const { rt } = io;
   const { runId, taskId } = item;
   const started = performance.now();
   // The log decides where this execution starts: a task with an outcome is never run again, and
   // one whose executor died resumes after its recorded results.
-  const recorded = await executionSoFar(rt, runId, taskId);
   if (recorded.some(isTaskTerminal)) {
     rt.log.info(`task ${taskId} of run ${runId}: not running it (it already has an outcome)`);
     return;
