@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
+import { strategyIds } from '../events/ids.ts';
 import { projectionCatalog } from '../projections/catalog.ts';
 import type { PlanCache } from '../projections/plan-cache.ts';
 import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
@@ -53,7 +54,7 @@ function printCache(cache: PlanCache, write: (l: string) => void) {
 
 export function printStats(stats: RecoveryStats, patterns: PatternDb | undefined, write: (l: string) => void) {
   const rows = Object.entries(stats.strategies).map(([id, s]) => {
-    const [patternId, strategyId] = id.split('/');
+    const { patternId, strategyId } = strategyIds.parse(id);
     const prior = patterns?.patterns.find((p) => p.id === patternId)?.strategies.find((x) => x.id === strategyId)?.prior;
     return { id, ...s, posterior: prior === undefined ? undefined : posterior(prior, s) };
   });

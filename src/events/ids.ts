@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AgentEventType } from './agent-events.ts';
 
 /**
@@ -76,6 +77,24 @@ export const decisionKeys = {
 export const stateKeys = {
   task: (runId: string, taskId: string | undefined) => `${runId}/${taskId ?? ''}`,
   command: (runId: string, taskId: string | undefined, commandId: string) => `${runId}/${taskId ?? ''}/${commandId}`,
+};
+
+/**
+ * Recovery strategy ids (`RecoveryAttempted.strategyId`, the recovery statistics' keys, a
+ * request's `tried`): `pattern/strategy` for a pattern's fix, `pattern/benign` for its verdict
+ * that the work is done, `llm/<digest of the fix's commands>` for an LLM's fix (the same fix
+ * has the same id, so a repeat is seen as a loop).
+ */
+export const strategyIds = {
+  pattern: (patternId: string, strategyId: string) => `${patternId}/${strategyId}`,
+  benign: (patternId: string) => strategyIds.pattern(patternId, 'benign'),
+  llm: (commands: readonly string[]) => `llm/${createHash('sha256').update(commands.join('\n')).digest('hex').slice(0, 12)}`,
+  isLlm: (id: string) => id.startsWith('llm/'),
+  /** The pattern and the strategy an id names (`llm` and a digest for an LLM's fix). */
+  parse: (id: string): { patternId: string; strategyId: string } => {
+    const slash = id.indexOf('/');
+    return slash < 0 ? { patternId: id, strategyId: '' } : { patternId: id.slice(0, slash), strategyId: id.slice(slash + 1) };
+  },
 };
 
 /** Ids of the executor machine's children: a command attempt or a decision point, and back. */

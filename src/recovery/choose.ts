@@ -1,3 +1,4 @@
+import { strategyIds } from '../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
 import { checkCommand } from '../exec/policy.ts';
 import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
@@ -26,13 +27,13 @@ export type Choice = { kind: 'reply'; reply: RecoverReply } | { kind: 'llm'; why
 export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, stats: RecoveryStats, options: ChooseOptions): Choice {
   const matches = db.match(request);
   const tried = new Set(request.tried.map((t) => t.strategyId));
-  const patternAttempts = request.tried.filter((t) => !t.strategyId.startsWith('llm/')).length;
+  const patternAttempts = request.tried.filter((t) => !strategyIds.isLlm(t.strategyId)).length;
   const blocked: string[] = [];
   let passedOver: Match | undefined;
 
   for (const match of matches) {
     if (match.pattern.kind === 'benign') {
-      const strategyId = `${match.pattern.id}/benign`;
+      const strategyId = strategyIds.benign(match.pattern.id);
       if (!tried.has(strategyId)) return { kind: 'reply', reply: { decision: 'benign', patternId: match.pattern.id, strategyId } };
       continue;
     }
@@ -43,11 +44,11 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
       return { kind: 'llm', why: `${diagnose(match)}; ${patternAttempts} pattern strategies failed` };
     }
     const ranked = [...match.pattern.strategies].sort(
-      (a, b) => posterior(b.prior, stats.strategies[`${match.pattern.id}/${b.id}`]) - posterior(a.prior, stats.strategies[`${match.pattern.id}/${a.id}`]),
+      (a, b) => posterior(b.prior, stats.strategies[strategyIds.pattern(match.pattern.id, b.id)]) - posterior(a.prior, stats.strategies[strategyIds.pattern(match.pattern.id, a.id)]),
     );
     passedOver ??= match;
     for (const strategy of ranked) {
-      const strategyId = `${match.pattern.id}/${strategy.id}`;
+      const strategyId = strategyIds.pattern(match.pattern.id, strategy.id);
       if (tried.has(strategyId)) continue;
       const forbidden = forbiddenEffects(strategy.effects, options.allowEffects);
       if (forbidden.length) {

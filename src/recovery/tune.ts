@@ -2,7 +2,7 @@ import type { StoredEvent } from '../events/agent-events.ts';
 import type { RecoveryStats } from '../projections/recovery-stats.ts';
 import type { PatternDb, PatternFile } from './pattern-db.ts';
 import type { Failure } from '../events/failure.ts';
-import { stateKeys } from '../events/ids.ts';
+import { stateKeys, strategyIds } from '../events/ids.ts';
 
 export type RecordedFailure = Failure & {
   seq: number;
@@ -68,7 +68,7 @@ export function compareDatabases(failures: readonly RecordedFailure[], current: 
     const candidateWouldFix =
       !!cand &&
       !!recorded?.resolved &&
-      (recorded.strategyId === `${cand.pattern.id}/benign` || cand.pattern.strategies.some((s) => `${cand.pattern.id}/${s.id}` === recorded.strategyId));
+      (recorded.strategyId === strategyIds.benign(cand.pattern.id) || cand.pattern.strategies.some((s) => strategyIds.pattern(cand.pattern.id, s.id) === recorded.strategyId));
     return { failure, ...(cur ? { current: cur.pattern.id } : {}), ...(cand ? { candidate: cand.pattern.id } : {}), candidateWouldFix };
   });
   return {
@@ -86,7 +86,7 @@ const RISK = { low: 0, medium: 1, high: 2 } as const;
 
 /** The strategies with enough recorded attempts to be reordered on, by `pattern/strategy` id. */
 export function evidenced(file: PatternFile, stats: RecoveryStats): string[] {
-  return file.patterns.flatMap((p) => p.strategies.map((s) => `${p.id}/${s.id}`)).filter((key) => (stats.strategies[key]?.attempts ?? 0) >= MIN_ATTEMPTS);
+  return file.patterns.flatMap((p) => p.strategies.map((s) => strategyIds.pattern(p.id, s.id))).filter((key) => (stats.strategies[key]?.attempts ?? 0) >= MIN_ATTEMPTS);
 }
 
 /**
@@ -100,10 +100,10 @@ export function reorderByStatistics(file: PatternFile, stats: RecoveryStats): Pa
   return {
     ...file,
     patterns: file.patterns.map((p) => {
-      const movable = p.strategies.map((s, i) => ({ s, i })).filter(({ s }) => enough.has(`${p.id}/${s.id}`));
+      const movable = p.strategies.map((s, i) => ({ s, i })).filter(({ s }) => enough.has(strategyIds.pattern(p.id, s.id)));
       if (movable.length < 2) return p;
       const rate = (id: string) => {
-        const st = stats.strategies[`${p.id}/${id}`]!;
+        const st = stats.strategies[strategyIds.pattern(p.id, id)]!;
         return st.successes / st.attempts;
       };
       const sorted = [...movable].sort((a, b) => rate(b.s.id) - rate(a.s.id) || RISK[a.s.risk] - RISK[b.s.risk] || a.i - b.i);

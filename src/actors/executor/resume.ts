@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../../events/agent-events.ts';
+import { childIds } from '../../events/ids.ts';
 
 export type ResumePoint = {
   /** Plan commands whose success is recorded: never run again. */
@@ -29,10 +30,10 @@ export function resumePoint(events: readonly StoredEvent[], host: string): Resum
   for (const e of events) {
     if (e.type === 'CommandStarted') {
       if (e.data.purpose === 'plan') maxAttempt.set(e.data.commandId, Math.max(maxAttempt.get(e.data.commandId) ?? 0, e.data.attempt));
-      started.set(`${e.data.commandId}#${e.data.attempt}`, { ...(e.data.pgid ? { pgid: e.data.pgid } : {}), ...(e.data.host ? { host: e.data.host } : {}) });
+      started.set(childIds.command(e.data.commandId, e.data.attempt), { ...(e.data.pgid ? { pgid: e.data.pgid } : {}), ...(e.data.host ? { host: e.data.host } : {}) });
     }
     if (e.type === 'CommandFinished') {
-      started.delete(`${e.data.commandId}#${e.data.attempt}`);
+      started.delete(childIds.command(e.data.commandId, e.data.attempt));
       if (e.data.purpose === 'plan' && e.data.exitCode === 0 && !e.data.timedOut) done.add(e.data.commandId);
     }
     if (e.type === 'RecoveryAttempted') recoveryAttempts = Math.max(recoveryAttempts, e.data.attempt + 1);

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Runtime } from '../runtime.ts';
+import { strategyIds } from '../../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
 import { checkCommand } from '../../exec/policy.ts';
 import { redactorFor } from '../../exec/redaction.ts';
@@ -49,7 +49,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
     const reply = await llm.structured(request.runId, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));
     if (reply.action === 'give-up' || reply.commands.length === 0) return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
-    const strategyId = `llm/${createHash('sha256').update(reply.commands.join('\n')).digest('hex').slice(0, 12)}`;
+    const strategyId = strategyIds.llm(reply.commands);
     if (isLoop(request, strategyId)) {
       return { decision: 'give-up', reason: `loop detected: \`${request.command}\` failed the same way after the same fix (${reply.commands.join('; ')})` };
     }
