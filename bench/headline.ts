@@ -58,6 +58,8 @@ export type RunMeasure = {
   wallMs: number;
   commandBusyMs: number;
   overheadPerTaskMs: number;
+  /** Of the overhead, the time an LLM call was in flight while no command ran. */
+  llmWaitPerTaskMs: number;
   llmCalls: number;
   planningLlmCalls: number;
   cacheHitRate: number;
@@ -65,13 +67,24 @@ export type RunMeasure = {
   recoveriesWithoutLlm: number;
 };
 
+const commandSpans = (events: StoredEvent[]) =>
+  events
+    .filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished')
+    .map((e) => [Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs] as const);
+
+/** LlmCalled is recorded when the call returns: it spans the `durationMs` before that. */
+const llmSpans = (events: StoredEvent[]) =>
+  events.filter((e): e is EventOf<'LlmCalled'> & StoredEvent => e.type === 'LlmCalled').map((e) => [Date.parse(e.at) - e.data.durationMs, Date.parse(e.at)] as const);
+
 /** Time during which at least one command was running: the rest of the wall time is overhead. */
 export function busyTime(events: StoredEvent[]): number {
-  return unionLength(
-    events
-      .filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished')
-      .map((e) => [Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs] as const),
-  );
+  return unionLength(commandSpans(events));
+}
+
+/** Time during which an LLM call was in flight and no command ran: the part of the overhead the endpoint's latency sets. */
+export function llmWaitTime(events: StoredEvent[]): number {
+  const commands = commandSpans(events);
+  return unionLength([...commands, ...llmSpans(events)]) - unionLength(commands);
 }
 
 async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof SYSTEMS, n: number, temperature: 'cold' | 'warm'): Promise<RunMeasure> {
@@ -106,6 +119,7 @@ async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof SY
       wallMs,
       commandBusyMs: busy,
       overheadPerTaskMs: (wallMs - busy) / n,
+      llmWaitPerTaskMs: llmWaitTime(events) / n,
       llmCalls: calls.length,
       planningLlmCalls: calls.filter((c) => c.schemaName.startsWith('plan')).length,
       cacheHitRate: llmPlanned ? hits / llmPlanned : 0,
