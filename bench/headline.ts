@@ -7,7 +7,7 @@ import { submitRun } from '../src/actors/submit-run.ts';
 import { newRunId } from '../src/cli/run-cmd.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../test/helpers/fake-llm.ts';
-import { unionLength } from '../src/report/intervals.ts';
+import { longestGap, unionLength } from '../src/report/intervals.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
 import { SYSTEMS } from './reference.ts';
@@ -60,6 +60,8 @@ export type RunMeasure = {
   overheadPerTaskMs: number;
   /** Of the overhead, the time an LLM call was in flight while no command ran. */
   llmWaitPerTaskMs: number;
+  /** The longest stretch of the run with neither a command nor an LLM call under way: a stall, if it is long. */
+  longestIdleMs: number;
   llmCalls: number;
   planningLlmCalls: number;
   cacheHitRate: number;
@@ -75,6 +77,12 @@ const commandSpans = (events: StoredEvent[]) =>
 /** LlmCalled is recorded when the call returns: it spans the `durationMs` before that. */
 const llmSpans = (events: StoredEvent[]) =>
   events.filter((e): e is EventOf<'LlmCalled'> & StoredEvent => e.type === 'LlmCalled').map((e) => [Date.parse(e.at) - e.data.durationMs, Date.parse(e.at)] as const);
+
+/** The longest stretch between the run's first and last event with neither a command nor an LLM call under way. */
+export function longestIdle(events: StoredEvent[]): number {
+  if (events.length === 0) return 0;
+  return longestGap([...commandSpans(events), ...llmSpans(events)], Date.parse(events[0]!.at), Date.parse(events.at(-1)!.at));
+}
 
 /** Time during which at least one command was running: the rest of the wall time is overhead. */
 export function busyTime(events: StoredEvent[]): number {
@@ -120,6 +128,7 @@ async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof SY
       commandBusyMs: busy,
       overheadPerTaskMs: (wallMs - busy) / n,
       llmWaitPerTaskMs: llmWaitTime(events) / n,
+      longestIdleMs: longestIdle(events),
       llmCalls: calls.length,
       planningLlmCalls: calls.filter((c) => c.schemaName.startsWith('plan')).length,
       cacheHitRate: llmPlanned ? hits / llmPlanned : 0,

@@ -32,15 +32,15 @@ if (want('headline')) {
   runs = await headline(sizes, latency, log);
   out.push('## Reference workflow vs optimized, same task list, one run', '');
   out.push(
-    '| tasks | config | cache | wall | overhead/task | of it, waiting on the LLM | LLM calls (planning) | cache hit rate | recoveries without LLM |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| tasks | config | cache | wall | overhead/task | of it, waiting on the LLM | longest idle | LLM calls (planning) | cache hit rate | recoveries without LLM |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of runs) {
     out.push(
-      `| ${r.tasks} | ${r.config} | ${r.temperature} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.overheadPerTaskMs, 0)} ms | ${fmt(r.llmWaitPerTaskMs, 0)} ms | ${r.llmCalls} (${r.planningLlmCalls}) | ${fmt(r.cacheHitRate * 100, 0)}% | ${r.recoveriesWithoutLlm}/${r.recoveries} |`,
+      `| ${r.tasks} | ${r.config} | ${r.temperature} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.overheadPerTaskMs, 0)} ms | ${fmt(r.llmWaitPerTaskMs, 0)} ms | ${fmt(r.longestIdleMs, 0)} ms | ${r.llmCalls} (${r.planningLlmCalls}) | ${fmt(r.cacheHitRate * 100, 0)}% | ${r.recoveriesWithoutLlm}/${r.recoveries} |`,
     );
   }
-  out.push('', 'Overhead/task: wall time during which no command ran, over the tasks; waiting on the LLM: the part of it during which an LLM call was in flight.');
+  out.push('', 'Overhead/task: wall time during which no command ran, over the tasks; waiting on the LLM: the part of it during which an LLM call was in flight; longest idle: the longest stretch with neither a command nor an LLM call under way.');
   out.push('', '| tasks | cache | wall optimized/reference | overhead/task optimized/reference | LLM calls optimized/reference |', '|---|---|---|---|---|');
   for (const n of sizes) {
     for (const temperature of ['cold', 'warm'] as const) {

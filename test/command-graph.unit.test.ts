@@ -3,7 +3,7 @@ import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
 import { checkCommand } from '../src/exec/policy.ts';
 import { analyzeCommand } from '../src/exec/shell-analysis.ts';
 import { findMissingPath } from '../src/recovery/missing-path.ts';
-import { unionLength } from '../src/report/intervals.ts';
+import { longestGap, unionLength } from '../src/report/intervals.ts';
 
 const graph = (...commands: string[]) => buildCommandGraph(commands.map((command, i) => ({ id: `c${i + 1}`, command })));
 
@@ -122,5 +122,15 @@ describe('unionLength', () => {
     expect(unionLength([])).toBe(0);
     expect(unionLength([[0, 10], [5, 15], [20, 25]])).toBe(20);
     expect(unionLength([[20, 25], [0, 10], [2, 3]])).toBe(15);
+  });
+});
+
+describe('longestGap', () => {
+  it('finds the longest uncovered stretch, at the start, between intervals or at the end', () => {
+    expect(longestGap([], 0, 10)).toBe(10);
+    expect(longestGap([[3, 5], [4, 6], [9, 10]], 0, 10)).toBe(3);
+    expect(longestGap([[0, 2], [3, 4]], 0, 10)).toBe(6);
+    expect(longestGap([[-5, 12]], 0, 10)).toBe(0);
+    expect(longestGap([[0, 1], [8, 20], [15, 30]], 0, 10)).toBe(7);
   });
 });

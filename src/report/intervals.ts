@@ -13,3 +13,15 @@ export function unionLength(intervals: readonly (readonly [number, number])[]): 
   }
   return current ? total + (current[1] - current[0]) : total;
 }
+
+/** The longest stretch of [from, to] that no interval covers. */
+export function longestGap(intervals: readonly (readonly [number, number])[], from: number, to: number): number {
+  let longest = 0;
+  let reached = from;
+  for (const [s, e] of [...intervals].sort((a, b) => a[0] - b[0])) {
+    if (s > reached) longest = Math.max(longest, Math.min(s, to) - reached);
+    reached = Math.max(reached, e);
+    if (reached >= to) return longest;
+  }
+  return Math.max(longest, to - reached);
+}
