@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { childEnvironment } from '../src/exec/child-env.ts';
 import { runShellCommand, type CommandResult, type RunOptions } from '../src/exec/run-command.ts';
+import { toolchainHomes } from '../src/exec/sandbox.ts';
 import { choosePatternRecovery } from '../src/recovery/choose.ts';
 import { failureFingerprint } from '../src/recovery/fingerprint.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
@@ -85,7 +86,14 @@ describe('patterns against real tools', () => {
     const dir = await mkdtemp(join(root, `case${i}-`));
     const home = await mkdtemp(join(root, 'home-'));
     const { env } = childEnvironment();
-    const options: RunOptions = { cwd: dir, env: { ...env, HOME: home, GIT_CONFIG_NOSYSTEM: '1', npm_config_cache: join(root, 'npm-cache') }, timeoutMs: 30_000, tailChars: 4000, keepBytes: 65536 };
+    // A home of the command's own, toolchains found in the real one: as under the sandbox.
+    const options: RunOptions = {
+      cwd: dir,
+      env: { ...env, ...toolchainHomes(homedir(), env), HOME: home, GIT_CONFIG_NOSYSTEM: '1', npm_config_cache: join(root, 'npm-cache') },
+      timeoutMs: 30_000,
+      tailChars: 4000,
+      keepBytes: 65536,
+    };
     const command = c.command.replace('{tsc}', TSC);
     if (c.setup) expect((await runShellCommand(c.setup, options)).exitCode).toBe(0);
     const r = await runShellCommand(command, options);

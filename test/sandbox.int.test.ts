@@ -1,15 +1,26 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeBwrap } from '../src/exec/sandbox.ts';
+import { probeBwrap, toolchainHomes } from '../src/exec/sandbox.ts';
 import { ofType as of, runCli, workspaces } from './helpers/cli.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { REPO_ROOT, startTestNats } from './helpers/nats.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
 const ws = workspaces();
 const bwrapWorks = (await probeBwrap()) === undefined;
+
+/**
+ * A throwaway folder outside the working directory and outside /tmp (a confined command has a
+ * /tmp of its own, so a folder there would be out of its reach whatever else the sandbox did).
+ */
+async function outsideFolder(prefix: string): Promise<string> {
+  const parent = join(REPO_ROOT, '.implement-agent', 'test-outside');
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, prefix));
+}
 
 beforeAll(async () => {
   server = await startTestNats();
@@ -39,8 +50,8 @@ const ATTACKS = [
 
 describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () => {
   it('leaves a canary outside the working directory intact under every spelling, deny list on or off', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'ia-home-'));
-    const outside = await mkdtemp(join(tmpdir(), 'ia-outside-'));
+    const home = await outsideFolder('home-');
+    const outside = await outsideFolder('outside-');
     try {
       await mkdir(join(home, 'canary'));
       await writeFile(join(home, 'canary/keep'), 'canary\n');
@@ -63,7 +74,13 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
         // With the deny list on, the last attack is denied before it runs; off, the sandbox refuses it.
         const last = String(ATTACKS.length);
         if (allowDeny) {
-          expect(refused.map((e) => e.data.refused)).toEqual([expect.stringMatching(/write to \/usr\/local\/implement-agent-was-here .*sandbox\.writable/)]);
+          // Every attack on a place outside (the real home spelled out, the outside folder,
+          // /usr/local) meets the read-only filesystem; those that say `~` reach only the
+          // command's own home.
+          const outsideAttacks = ATTACKS.flatMap((a, i) => (a.includes('~') ? [] : [String(i + 1)]));
+          expect(refused.map((e) => e.taskId).sort()).toEqual(outsideAttacks.sort());
+          for (const e of refused) expect(e.data.refused).toMatch(/^the sandbox refused a write to .*sandbox\.writable/);
+          expect(refused.find((e) => e.taskId === last)!.data.refused).toMatch(/write to \/usr\/local\/implement-agent-was-here /);
           expect(of(events, 'TaskFailed').find((e) => e.taskId === last)!.data.reason).toMatch(/sandbox refused a write/);
           expect(of(events, 'RecoveryAttempted').filter((e) => e.taskId === last)).toEqual([]);
         } else {
@@ -77,7 +94,7 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
   });
 
   it('lets commands write in the working directory and keeps a per-project home (package caches) between runs', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'ia-home-'));
+    const home = await outsideFolder('home-');
     try {
       const w = await ws.make(
         '- [ ] 1. Use the tools\n  ```bash\n  npm init -y >/dev/null && test -f package.json\n  mkdir -p ~/.cache/tool && echo cached > ~/.cache/tool/entry\n  echo scratch > /tmp/scratch && cat /tmp/scratch\n  ```\n',
@@ -94,6 +111,33 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
     } finally {
       await rm(home, { recursive: true, force: true });
     }
+  });
+
+  it.skipIf(process.env.RBENV_ROOT !== undefined)('points toolchain managers at their folder in the real home, read-only, and keeps a variable already set', async () => {
+    const home = await outsideFolder('home-');
+    try {
+      await mkdir(join(home, '.rbenv'));
+      await writeFile(join(home, '.rbenv/version'), 'fake-3.3\n');
+      const w = await ws.make(
+        '- [ ] 1. Find the toolchains\n  ```bash\n  cat "$RBENV_ROOT/version"\n  echo "pyenv at $PYENV_ROOT"\n  touch "$RBENV_ROOT/written" 2>/dev/null || echo read-only\n  ```\n',
+      );
+      await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
+      const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: server.url, HOME: home, PYENV_ROOT: '/opt/pyenv-of-my-own', PATH: process.env.PATH ?? '' }, w.dir);
+      expect(result.exitCode, JSON.stringify(of(events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
+      expect(of(events, 'CommandFinished').map((e) => e.data.stdoutTail.trim())).toEqual(['fake-3.3', 'pyenv at /opt/pyenv-of-my-own', 'read-only']);
+      expect(await readdir(join(home, '.rbenv'))).toEqual(['version']);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  const rustup = join(homedir(), '.rustup');
+  it.skipIf(!existsSync(rustup) || process.env.RUSTUP_HOME !== undefined || toolchainHomes(homedir(), {}).RUSTUP_HOME === undefined)('runs a rustup toolchain installed in the real home (cargo, rustc)', async () => {
+    const w = await ws.make('- [ ] 1. Rust\n  ```bash\n  cargo --version\n  rustc --version\n  ```\n');
+    await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
+    const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: server.url, PATH: process.env.PATH ?? '', HOME: homedir() }, w.dir);
+    expect(result.exitCode, JSON.stringify(of(events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
+    expect(of(events, 'CommandFinished').map((e) => e.data.stdoutTail)).toEqual([expect.stringMatching(/^cargo \d/), expect.stringMatching(/^rustc \d/)]);
   });
 
   it('ends a background process the command left behind (new PID namespace)', async () => {

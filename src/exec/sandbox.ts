@@ -28,6 +28,33 @@ const CREDENTIALS = [
   '.nats',
 ];
 
+/**
+ * Toolchain managers that keep their toolchains under the home folder and find them through HOME
+ * unless a variable says where. With HOME pointing at the command's own home they would find
+ * nothing (rustup: "no default toolchain configured"), so each is pointed at its folder in the
+ * real home (read-only there, like the rest of the real home). A variable already set is kept.
+ */
+const TOOLCHAIN_HOMES: ReadonlyArray<readonly [variable: string, folder: string]> = [
+  ['RUSTUP_HOME', '.rustup'],
+  ['PYENV_ROOT', '.pyenv'],
+  ['RBENV_ROOT', '.rbenv'],
+  ['NVM_DIR', '.nvm'],
+  ['VOLTA_HOME', '.volta'],
+  ['ASDF_DATA_DIR', '.asdf'],
+  ['SDKMAN_DIR', '.sdkman'],
+  ['MISE_DATA_DIR', '.local/share/mise'],
+];
+
+/** The toolchain variables a confined command gets: those unset in `env` whose folder exists under `realHome`. */
+export function toolchainHomes(realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const [variable, folder] of TOOLCHAIN_HOMES) {
+    const path = join(realHome, folder);
+    if (env[variable] === undefined && exists(path)) found[variable] = path;
+  }
+  return found;
+}
+
 let probe: Promise<string | undefined> | undefined;
 
 /** Whether bubblewrap works here (installed, user namespaces allowed); undefined means yes. */
@@ -66,6 +93,7 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   const hidden = [...new Set([homedir(), process.env.HOME ?? homedir()])].flatMap((h) => CREDENTIALS.map((c) => join(h, c)));
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
   const writable = sandbox.writable.map((p) => resolve(p));
+  const toolchains = Object.entries(toolchainHomes(homedir(), process.env)).flatMap(([variable, path]) => ['--setenv', variable, path]);
   return {
     kind: 'bwrap',
     network: sandbox.network,
@@ -84,6 +112,7 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
       // The event store is never visible, even when it lives inside the working directory.
       ...(existsSync(store) ? ['--tmpfs', store] : []),
       '--setenv', 'HOME', home,
+      ...toolchains,
       '--chdir', workdir,
       '--unshare-pid',
       '--die-with-parent',

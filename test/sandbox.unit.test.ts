@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { toolchainHomes } from '../src/exec/sandbox.ts';
+
+describe('toolchain homes for confined commands', () => {
+  const present = new Set(['/home/u/.rustup', '/home/u/.pyenv', '/home/u/.local/share/mise']);
+  const exists = (p: string) => present.has(p);
+
+  it('points each toolchain manager whose folder is in the real home at it', () => {
+    expect(toolchainHomes('/home/u', {}, exists)).toEqual({ RUSTUP_HOME: '/home/u/.rustup', PYENV_ROOT: '/home/u/.pyenv', MISE_DATA_DIR: '/home/u/.local/share/mise' });
+  });
+
+  it('keeps a variable the user set, and names no folder that is not there', () => {
+    expect(toolchainHomes('/home/u', { PYENV_ROOT: '/opt/pyenv' }, exists)).toEqual({ RUSTUP_HOME: '/home/u/.rustup', MISE_DATA_DIR: '/home/u/.local/share/mise' });
+    expect(toolchainHomes('/home/v', {}, exists)).toEqual({});
+  });
+});
