@@ -1,6 +1,6 @@
 /**
  * The line of a failed command's output that says what went wrong, for a reason a person
- * reads: not npm's log footer, a usage hint, a stack frame or a "giving up" trailer.
+ * reads: not npm's or Maven's log footer, a usage hint, a stack frame or a "giving up" trailer.
  */
 const NOISE = [
   /A complete log of this run can be found in/,
@@ -18,6 +18,13 @@ const NOISE = [
   /^Traceback \(most recent call last\)/,
   /^\s*(?:code|errno|syscall|requireStack|path): /,
   /^\s*[{}[\]],?\s*$/,
+  // Rust: backtrace frames, and what rustc and cargo say after the error itself.
+  /^\s*\d+: (?:<|\w+::)/,
+  /^For more information about this error, try `rustc --explain/,
+  /^error: (?:could not compile `|aborting due to)/,
+  // Maven's footer, javac's count.
+  /^\[(?:ERROR|WARNING)\]\s*(?:$|To see the full stack trace|Re-run Maven using|For more information about the errors|\[Help \d+\])/,
+  /^\d+ (?:errors?|warnings?)$/,
 ];
 const STRONG = /error|fatal|failed|fail\b|cannot|can't|could not|no such|not found|denied|invalid|unexpected|missing|undefined reference|refus|exception|not a |does not|doesn't/i;
 const TOOL_PREFIX = /^(?:npm (?:error|ERR!)\s+)/;
