@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
-import { access, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { EventStore } from '../src/nats/event-store.ts';
@@ -77,6 +77,32 @@ describe('executor through the actors', () => {
     const big = byTask.find((e) => e.taskId === '1')!.data;
     expect(big.truncated).toBe(true);
     expect(big.outputRef).toMatch(/^agent_outputs\//);
+  });
+
+  it('runs a Spec Kit [P] group side by side, and the task after it once the whole group is done', async () => {
+    const { dir, tasks } = await ws.make(
+      [
+        '## Phase 1: Setup',
+        '- [ ] T001 Create the folder',
+        '  ```bash\n  mkdir -p out\n  ```',
+        '- [ ] T002 [P] Write A',
+        '  ```bash\n  sleep 0.6; echo a > out/a\n  ```',
+        '- [ ] T003 [P] Write B',
+        '  ```bash\n  sleep 0.3; echo b > out/b\n  ```',
+        '- [ ] T004 Join them',
+        '  ```bash\n  cat out/a out/b > out/ab\n  ```',
+      ].join('\n'),
+    );
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const finished = events.filter((e) => e.type === 'CommandFinished') as (EventOf<'CommandFinished'> & StoredEvent)[];
+    const span = (taskId: string) => interval(finished.find((e) => e.taskId === taskId)!.data);
+    const [a, b, joined] = [span('T002'), span('T003'), span('T004')];
+    expect(a[0]).toBeLessThan(b[1]);
+    expect(b[0]).toBeLessThan(a[1]);
+    expect(joined[0]).toBeGreaterThanOrEqual(Math.max(a[1], b[1]));
+    expect(await readFile(join(dir, 'out/ab'), 'utf8')).toBe('a\nb\n');
+    expect((await readFile(tasks, 'utf8')).match(/- \[x\] T00\d/g)).toHaveLength(4);
   });
 
   it('--dry prints each plan and its command graph with reasons, running and recording nothing', async () => {

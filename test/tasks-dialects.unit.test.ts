@@ -5,6 +5,7 @@ import { InputError } from '../src/errors.ts';
 import { blockersOf } from '../src/spec/task-graph.ts';
 import { parseRequirementRefs } from '../src/spec/requirement-refs.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { taskLabel } from '../src/spec/task-spec.ts';
 import { tickTask } from '../src/spec/tasks-writer.ts';
 import { compressContext } from '../src/context/compress.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
@@ -37,6 +38,33 @@ describe('tasks.md dialects', () => {
     expect(byId.get('4')!.depends).toEqual([]);
     expect(byId.get('3')!.depends).toBeUndefined();
     expect(blockersOf(byId.get('3')!, tasks)).toEqual([{ id: '2', need: 'full' }]);
+  });
+
+  it('reads a Spec Kit task list: T ids, [P] groups that run side by side within a phase, story labels, `Depends:` on ids', () => {
+    const text = fixture('spec-kit.md');
+    const tasks = parseTasks(text, 'spec-kit.md');
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    expect(tasks.map((t) => t.id)).toEqual(['T001', 'T002', 'T003', 'T004', 'T005', 'T006', 'T007', 'T008', 'T009']);
+    expect(byId.get('T001')!.done).toBe(true);
+    expect(byId.get('T002')!.title).toBe('Initialise the package with `npm init` and the test runner');
+    expect(byId.get('T004')!.title).toBe('[US1] Contract test for `POST /recipes` in `tests/contract/recipes-post.test.js`');
+    const waitsFor = (id: string) => blockersOf(byId.get(id)!, tasks).map((b) => b.id);
+    // T002 and T003 run side by side after T001; the next phase's group waits for both; the task
+    // after a group waits for the whole group; a group does not reach across a heading.
+    expect(waitsFor('T002')).toEqual(['T001']);
+    expect(waitsFor('T003')).toEqual(['T001']);
+    expect(waitsFor('T004')).toEqual(['T002', 'T003']);
+    expect(waitsFor('T005')).toEqual(['T002', 'T003']);
+    expect(waitsFor('T006')).toEqual(['T004', 'T005']);
+    expect(waitsFor('T007')).toEqual(['T006']);
+    // A `Depends:` of the task's own wins over the order; a lone [P] task follows its previous sibling.
+    expect(waitsFor('T008')).toEqual(['T007', 'T003']);
+    expect(waitsFor('T009')).toEqual(['T008']);
+    expect([taskLabel('T004', 'Contract test'), taskLabel('2.1', 'Reader'), taskLabel('L9', 'Publish')]).toEqual(['T004 Contract test', '2.1. Reader', 'L9 Publish']);
+    // The prose Dependencies section and the parallel example are not tasks, and are left alone.
+    const ticked = tickTask(text, 'T005', byId.get('T005')!.line);
+    expect(diffPositions(text, ticked)).toHaveLength(1);
+    expect(ticked.split('\n')[byId.get('T005')!.line - 1]).toBe('- [x] T005 [P] [US1] Contract test for `GET /recipes/:id` in `tests/contract/recipes-get.test.js`');
   });
 
   it('reads a person\'s checklist: no numbers, `*` bullets, nesting by indentation, code blocks ignored', () => {

@@ -2,9 +2,9 @@ import type { AgentEvent } from '../events/agent-events.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
 import { decidePlan, openDecomposer } from '../actors/decomposer/host.ts';
 import type { Runtime } from '../actors/runtime.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
 import { childrenOf } from '../spec/task-graph.ts';
 import { colours } from './progress.ts';
+import { taskLabel, type TaskSpec } from '../spec/task-spec.ts';
 
 /**
  * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why, LLM),
@@ -20,7 +20,7 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
       const outcome = await decidePlan(rt, decomposer, { runId: input.runId, workdir: input.workdir, tasksFile: input.tasksFile, task, group, llm: input.llm, generation: 0, revision: 0 }, async (e) => {
         notes.push(e);
       });
-      write(colours.bold(`${task.id}. ${task.title}`));
+      write(colours.bold(taskLabel(task.id, task.title)));
       for (const note of notes) {
         if (note.type === 'PlanCacheHit') write(`   cache hit (${note.data.match}, entry ${note.data.entryKey}, similarity ${note.data.similarity}${note.data.adaptations.length ? `, adapted ${note.data.adaptations.map((a) => `${a.from}->${a.to}`).join(', ')}` : ''})`);
         if (note.type === 'PlanCacheMiss') write(`   cache miss: ${note.data.reason}`);

@@ -1,6 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import type { InFlight } from './in-flight.ts';
 import { colours } from './progress.ts';
+import { taskLabel } from '../spec/task-spec.ts';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const REDRAW_MS = 250;
@@ -19,7 +20,7 @@ export function liveProgress(inFlight: InFlight, stream: NodeJS.WriteStream = pr
     const fit = (text: string, room: number) => (text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text);
     const lines = inFlight.list().flatMap((t) => {
       const elapsed = `${Math.floor((now - t.since) / 1000)}s`;
-      const head = `${colours.yellow(FRAMES[frame % FRAMES.length]!)} ${fit(`${t.taskId}. ${t.title}`, width - elapsed.length - 3)} ${colours.dim(elapsed)}`;
+      const head = `${colours.yellow(FRAMES[frame % FRAMES.length]!)} ${fit(taskLabel(t.taskId, t.title), width - elapsed.length - 3)} ${colours.dim(elapsed)}`;
       const command = `  ${t.commandId}: ${t.command} (${Math.floor((now - t.commandSince) / 1000)}s)${t.lastLine ? ` › ${t.lastLine}` : ''}`;
       return [head, colours.dim(fit(command, width - 1))];
     });

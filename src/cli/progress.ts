@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import { planningTime } from '../report/planning-time.ts';
+import { taskLabel } from '../spec/task-spec.ts';
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string, text: string) => (useColour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -19,7 +20,7 @@ export function progressPrinter(write: (line: string) => void) {
   const sources = new Map<string, string>();
   /** Plans and command results so far: the closing line says how much planning ran behind commands. */
   const timed: StoredEvent[] = [];
-  const name = (taskId: string) => `${taskId}. ${titles.get(taskId) ?? ''}`.trim();
+  const name = (taskId: string) => taskLabel(taskId, titles.get(taskId));
   /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
   const over = new Set<string>();
   /** Why each failed task failed: the closing lines name them. */

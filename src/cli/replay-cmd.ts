@@ -8,6 +8,7 @@ import type { TaskHistory } from '../projections/task-history.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
+import { taskLabel } from '../spec/task-spec.ts';
 
 /**
  * `implement-agent replay [--from SEQ] [--projection P] [--json]`: rebuilds projections from the
@@ -74,6 +75,6 @@ function printHistory(history: TaskHistory, write: (l: string) => void) {
   write(`  ${history.recoveries.length} recover${history.recoveries.length === 1 ? 'y' : 'ies'} that worked${history.recoveries.length ? `, latest: ${history.recoveries.slice(-3).map((r) => r.strategyId).join(', ')}` : ''}`);
   for (const e of history.entries.slice(-15)) {
     const mark = e.outcome === 'completed' ? colours.green('✓') : e.outcome === 'failed' ? colours.red('✗') : colours.yellow('-');
-    write(`  ${mark} ${e.runId} ${e.taskId}. ${e.title}${e.reason ? colours.dim(` (${e.reason.slice(0, 100)})`) : ''}`);
+    write(`  ${mark} ${e.runId} ${taskLabel(e.taskId, e.title)}${e.reason ? colours.dim(` (${e.reason.slice(0, 100)})`) : ''}`);
   }
 }

@@ -5,6 +5,7 @@ import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projectio
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
+import { taskLabel } from '../spec/task-spec.ts';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** A state's word (or `text`, the word padded) in its colour. */
@@ -58,7 +59,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     for (const id of status.order) {
       const t = status.tasks[id]!;
       const took = t.firstAt && t.lastAt && t.state !== 'pending' ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`) : '';
-      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${id}. ${t.spec.title}${took}${t.reason ? `: ${t.reason}` : ''}\n`);
+      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${t.reason ? `: ${t.reason}` : ''}\n`);
     }
     if (summary?.state === 'unfinished' || summary?.state === 'interrupted') process.stdout.write(colours.dim(`continue it with: implement-agent resume ${runId}\n`));
     return 0;

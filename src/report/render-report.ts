@@ -3,6 +3,7 @@ import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
 import { planningTime } from './planning-time.ts';
 import { summarizeRuns, type RunSummary } from './run-summary.ts';
+import { taskLabel } from '../spec/task-spec.ts';
 
 /** What a bar is; one word each, and the legend shows only the kinds present. */
 const KINDS = {
@@ -57,7 +58,7 @@ export function summarize(events: readonly StoredEvent[]): {
   const start = started ? t(started.at) : t(events[0]?.at ?? new Date().toISOString());
   const end = Math.max(start + 1, ...events.map((e) => t(e.at)));
   const titles = new Map(events.flatMap((e) => (e.type === 'TaskSubmitted' ? [[e.taskId!, e.data.task.title] as const] : [])));
-  const name = (task: string) => clip(`${task}. ${titles.get(task) ?? ''}`.trim(), 34);
+  const name = (task: string) => clip(taskLabel(task, titles.get(task)), 34);
   const firstAt = new Map<string, number>();
   const bars: Bar[] = [];
   const marks: Mark[] = [];
@@ -170,7 +171,7 @@ export function renderReport(events: readonly StoredEvent[]): string {
   const stateColour = state === 'succeeded' ? '#047857' : state === 'failed' ? '#b91c1c' : '#b45309';
   const failures = events.filter((e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed');
   const failedList = [...new Map(failures.map((f) => [f.taskId, f])).values()]
-    .map((f) => `<li><b>${escapeHtml(`${f.taskId}. ${titles.get(f.taskId ?? '') ?? ''}`)}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`)
+    .map((f) => `<li><b>${escapeHtml(taskLabel(f.taskId, titles.get(f.taskId ?? '')))}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`)
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>implement-agent report ${escapeHtml(title)}</title>

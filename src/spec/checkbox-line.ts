@@ -1,7 +1,8 @@
 /**
  * One checkbox line of a task list, in every dialect we accept:
  * `- [ ] 1. Title`, `* [x] 1.1 Title`, `- [X] Title` (no number), `- [~] 2 Title`, `- [-] 3. Title`,
- * `- [ ]* 2.2 Title` (Kiro: optional), `1. [ ] Title` is not a checkbox (ordered lists are prose).
+ * `- [ ]* 2.2 Title` (Kiro: optional), `- [ ] T012 [P] Title` (Spec Kit: an id and the parallel
+ * marker), `1. [ ] Title` is not a checkbox (ordered lists are prose).
  * The box character is at `boxIndex`: the writer changes that one byte and nothing else.
  */
 export type CheckboxLine = {
@@ -9,13 +10,15 @@ export type CheckboxLine = {
   mark: string;
   /** `[ ]*`: the spec tool marks the task optional (tests, polish). */
   optional: boolean;
-  /** The task number as written, when there is one. */
+  /** The task number (`2.1`) or Spec Kit id (`T012`) as written, when there is one. */
   number?: string;
+  /** `[P]` after the id (Spec Kit): may run beside the `[P]` tasks next to it. */
+  parallel: boolean;
   title: string;
   boxIndex: number;
 };
 
-const LINE = /^([ \t]*)[-*+] \[([^\]\n])\](\*?)[ \t]+(?:(\d+(?:\.\d+)*)(?:\.|:|\))?[ \t]+)?(\S.*)$/;
+const LINE = /^([ \t]*)[-*+] \[([^\]\n])\](\*?)[ \t]+(?:(\d+(?:\.\d+)*|T\d+)(?:\.|:|\))?[ \t]+)?(\[P\][ \t]+)?(\S.*)$/;
 /** Something that tries to be a checkbox but is not one we can read: `- [xx] 1.`, `- []`. */
 const LOOKS_LIKE = /^[ \t]*[-*+] \[[^\]]*\]/;
 const DONE = new Set(['x', 'X']);
@@ -25,12 +28,13 @@ const NOT_DONE = new Set([' ', '~', '-', '/', '>']);
 export function readCheckbox(line: string): CheckboxLine | undefined {
   const m = LINE.exec(line);
   if (!m) return undefined;
-  const [, indent = '', mark = ' ', star, number, title = ''] = m;
+  const [, indent = '', mark = ' ', star, number, parallel, title = ''] = m;
   if (!DONE.has(mark) && !NOT_DONE.has(mark)) return undefined;
   return {
     indent: indentWidth(indent),
     mark,
     optional: star === '*',
+    parallel: parallel !== undefined,
     ...(number !== undefined ? { number } : {}),
     title: title.trim(),
     boxIndex: line.indexOf('[') + 1,

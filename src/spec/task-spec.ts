@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { SuccessCriterionSchema } from './success-criterion.ts';
 
-/**
- * One task of a tasks.md, as parsed. `id` is the task number ("2", "1.1"), or `L<line>` for a
- * checkbox written without one.
- */
-/** A task number as written (`1`, `2.3`), or `L<line>` for an unnumbered checkbox. */
-export const TASK_ID = /^(\d+(\.\d+)*|L\d+)$/;
+/** A task number as written (`1`, `2.3`), a Spec Kit id (`T012`), or `L<line>` for an unnumbered checkbox. */
+export const TASK_ID = /^(\d+(\.\d+)*|T\d+|L\d+)$/;
+/** What a `Depends:` may name: a task number or a Spec Kit id. */
+export const DEPENDABLE_ID = /^(\d+(\.\d+)*|T\d+)$/;
 
+/**
+ * One task of a tasks.md, as parsed. `id` is the task number ("2", "1.1") or Spec Kit id
+ * ("T012"), or `L<line>` for a checkbox written without one.
+ */
 export const TaskSpecSchema = z.object({
   id: z.string().regex(TASK_ID),
   title: z.string(),
@@ -25,3 +27,6 @@ export const TaskSpecSchema = z.object({
   parentId: z.string().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;
+
+/** How a task is named to a person: `2.1. Title` for a number, `T012 Title` for an id (as written). */
+export const taskLabel = (id: string | undefined, title = ''): string => `${id ?? ''}${/^\d/.test(id ?? '') ? '.' : ''} ${title}`.trim();

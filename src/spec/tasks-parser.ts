@@ -3,7 +3,7 @@ import type { SuccessCriterion } from './success-criterion.ts';
 import { indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
-import type { TaskSpec } from './task-spec.ts';
+import { DEPENDABLE_ID, type TaskSpec } from './task-spec.ts';
 
 const BULLET = /^([ \t]+)[-*+] (.*)$/;
 const FENCE = /^([ \t]*)(`{3,}|~{3,})\s*([\w-]*)[^`]*$/;
@@ -11,7 +11,8 @@ const SHELL_LANGUAGES = new Set(['bash', 'sh', 'shell', 'zsh']);
 const HEREDOC = /<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 const MAX_DEPTH = 6;
 
-type Draft = TaskSpec & { indent: number };
+/** A task while its file is read: where it sits, and its Spec Kit `[P]` marker. */
+type Draft = TaskSpec & { indent: number; parallel: boolean; section: number };
 type Fail = (line: number, message: string) => never;
 
 /**
@@ -33,6 +34,8 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
   const open: Draft[] = [];
 
   let current: Draft | undefined;
+  /** Counts the headings and notes between tasks: a `[P]` group does not reach across one. */
+  let section = 0;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] ?? '';
     const lineNo = i + 1;
@@ -79,6 +82,8 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
         success: [],
         commands: [],
         indent: box.indent,
+        parallel: box.parallel,
+        section,
         ...(parentId !== undefined ? { parentId } : {}),
       };
       tasks.push(current);
@@ -89,7 +94,10 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
     if (looksLikeCheckbox(raw)) {
       fail(lineNo, 'malformed task line: expected `- [ ] N. Title` (a space, x, ~ or - in the box, then the title)');
     }
-    if (!current) continue;
+    if (!current) {
+      if (raw.trim() !== '') section++;
+      continue;
+    }
 
     const bullet = BULLET.exec(raw);
     if (bullet && indentWidth(bullet[1]!) > current.indent) {
@@ -105,11 +113,13 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
     // A line as shallow as the task that is not a task (a heading, a note) closes it.
     current = undefined;
     open.length = 0;
+    section++;
   }
 
   if (waves) applyWaves(tasks, byId, waves, fail);
+  applyParallelGroups(tasks);
   checkStructure(tasks, file);
-  return tasks.map(({ indent: _indent, ...task }) => task);
+  return tasks.map(({ indent: _indent, parallel: _parallel, section: _section, ...task }) => task);
 }
 
 /**
@@ -140,6 +150,32 @@ function applyWaves(tasks: Draft[], byId: Map<string, Draft>, waves: DependencyW
   }
 }
 
+/**
+ * Spec Kit's `[P]`: consecutive `[P]` siblings, with no heading or note between them, form a
+ * group that runs side by side. A group waits for the step before it (a task or a group), and
+ * the step after it waits for the whole group. A `Depends:` of a task's own, or from waves, wins.
+ * Only what differs from "follows the previous sibling" is written as `depends`.
+ */
+function applyParallelGroups(tasks: Draft[]) {
+  const siblings = new Map<string | undefined, Draft[]>();
+  for (const t of tasks) siblings.set(t.parentId, [...(siblings.get(t.parentId) ?? []), t]);
+  for (const list of siblings.values()) {
+    if (!list.some((t) => t.parallel)) continue;
+    const steps: Draft[][] = [];
+    for (const t of list) {
+      const last = steps.at(-1)?.at(-1);
+      if (last && t.parallel && last.parallel && last.section === t.section) steps.at(-1)!.push(t);
+      else steps.push([t]);
+    }
+    steps.forEach((step, k) => {
+      const before = k > 0 ? steps[k - 1]!.map((t) => t.id) : [];
+      step.forEach((t, i) => {
+        if (t.depends === undefined && (i > 0 || before.length > 1)) t.depends = before;
+      });
+    });
+  }
+}
+
 function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
   // Spec-driven tools write `_Requirements: 1.1, 2.3_` and `**Validates: Requirements 1.2**`;
   // the underscores and asterisks are emphasis only.
@@ -157,7 +193,7 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
   } else if (name.startsWith('depends')) {
     const ids = /^(none|-|n\/a)?$/i.test(value) ? [] : value.split(/[,\s]+/).map((s) => s.trim().replace(/\.$/, '')).filter(Boolean);
     for (const id of ids) {
-      if (!/^\d+(\.\d+)*$/.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
+      if (!DEPENDABLE_ID.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
     }
     task.depends = [...(task.depends ?? []), ...ids];
   } else {
