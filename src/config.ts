@@ -92,7 +92,8 @@ export const ConfigSchema = z
       .prefault({}),
     /**
      * Confinement of every command (bubblewrap): the filesystem read-only except the working
-     * directory, `writable` folders and a per-project home; a private /tmp. `"auto"` as a string
+     * directory, `writable` folders (`~/...` under the real home, relative ones from the current
+     * folder) and a per-project home; a private /tmp. `"auto"` as a string
      * is short for `{ "mode": "auto" }`.
      */
     sandbox: z.preprocess((v) => (typeof v === 'string' ? { mode: v } : v), SandboxSchema).prefault({}),

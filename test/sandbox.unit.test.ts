@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toolchainHomes } from '../src/exec/sandbox.ts';
+import { toolchainHomes, writablePaths } from '../src/exec/sandbox.ts';
 
 describe('toolchain homes for confined commands', () => {
   const present = new Set(['/home/u/.rustup', '/home/u/.pyenv', '/home/u/.local/share/mise']);
@@ -12,5 +12,11 @@ describe('toolchain homes for confined commands', () => {
   it('keeps a variable the user set, and names no folder that is not there', () => {
     expect(toolchainHomes('/home/u', { PYENV_ROOT: '/opt/pyenv' }, exists)).toEqual({ RUSTUP_HOME: '/home/u/.rustup', MISE_DATA_DIR: '/home/u/.local/share/mise' });
     expect(toolchainHomes('/home/v', {}, exists)).toEqual({});
+  });
+});
+
+describe('sandbox.writable', () => {
+  it('reads `~/` as the real home and a relative path from the current folder', () => {
+    expect(writablePaths(['~/.m2', '~', '../cache', '/srv/shared'], '/home/u', '/work/app')).toEqual(['/home/u/.m2', '/home/u', '/work/cache', '/srv/shared']);
   });
 });

@@ -55,6 +55,11 @@ export function toolchainHomes(realHome: string, env: NodeJS.ProcessEnv, exists:
   return found;
 }
 
+/** `sandbox.writable` as absolute paths: `~/...` under the real home, the rest from the current folder. */
+export function writablePaths(listed: readonly string[], realHome: string, cwd: string): string[] {
+  return listed.map((p) => (p === '~' || p.startsWith('~/') ? join(realHome, p.slice(1)) : resolve(cwd, p)));
+}
+
 let probe: Promise<string | undefined> | undefined;
 
 /** Whether bubblewrap works here (installed, user namespaces allowed); undefined means yes. */
@@ -92,7 +97,8 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   const store = resolve(config.stateDir, 'nats');
   const hidden = [...new Set([homedir(), process.env.HOME ?? homedir()])].flatMap((h) => CREDENTIALS.map((c) => join(h, c)));
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
-  const writable = sandbox.writable.map((p) => resolve(p));
+  const writable = writablePaths(sandbox.writable, homedir(), process.cwd());
+  for (const p of writable.filter((w) => !existsSync(w))) warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
   const toolchains = Object.entries(toolchainHomes(homedir(), process.env)).flatMap(([variable, path]) => ['--setenv', variable, path]);
   return {
     kind: 'bwrap',
