@@ -53,7 +53,13 @@ if (want('headline')) {
   out.push('');
   for (const r of runs.filter((r) => r.config === 'optimized' && r.tasks === 50)) {
     const target = OVERHEAD_TARGET_MS[r.temperature];
-    out.push(`Target, optimized ${r.temperature}, 50 tasks: overhead/task at most ${target} ms; measured ${fmt(r.overheadPerTaskMs, 0)} ms (${r.overheadPerTaskMs <= target ? 'met' : 'missed'}).`, '');
+    const own = r.overheadPerTaskMs - r.llmWaitPerTaskMs;
+    const verdict = (ms: number) => (ms <= target ? 'met' : 'missed');
+    out.push(
+      `Target, optimized ${r.temperature}, 50 tasks: overhead/task at most ${target} ms. Measured ${fmt(r.overheadPerTaskMs, 0)} ms (${verdict(r.overheadPerTaskMs)}); ` +
+        `without the wait on the LLM (${latency} ms per call here), ${fmt(own, 0)} ms (${verdict(own)}).`,
+      '',
+    );
   }
 }
 

@@ -118,7 +118,7 @@ describe('choosePatternRecovery', () => {
     const killing = { ...options, allowEffects: ['kills-processes' as const] };
     expect(choosePatternRecovery(portFailure, db, initialRecoveryStats(), options)).toMatchObject({ reply: { strategyId: 'port-in-use/wait-retry' } });
     expect(choosePatternRecovery(portFailure, db, initialRecoveryStats(), killing)).toMatchObject({ reply: { strategyId: 'port-in-use/free-port' } });
-    const stats: RecoveryStats = { strategies: { 'port-in-use/free-port': { attempts: 5, successes: 0 }, 'port-in-use/wait-retry': { attempts: 3, successes: 3 } } };
+    const stats: RecoveryStats = { ...initialRecoveryStats(), strategies: { 'port-in-use/free-port': { attempts: 5, successes: 0 }, 'port-in-use/wait-retry': { attempts: 3, successes: 3 } } };
     expect(choosePatternRecovery(portFailure, db, stats, killing)).toMatchObject({ reply: { strategyId: 'port-in-use/wait-retry', source: 'learned' } });
   });
 
@@ -155,6 +155,7 @@ describe('choosePatternRecovery', () => {
 describe('tune: reordering needs evidence', () => {
   const file = JSON.parse(readFileSync(DEFAULT_PATTERNS_FILE, 'utf8')) as PatternFile;
   const stats = (entries: Record<string, [number, number]>): RecoveryStats => ({
+    ...initialRecoveryStats(),
     strategies: Object.fromEntries(Object.entries(entries).map(([k, [successes, attempts]]) => [k, { successes, attempts }])),
   });
   const order = (f: PatternFile, id: string) => f.patterns.find((p) => p.id === id)!.strategies.map((s) => s.id);

@@ -89,6 +89,19 @@ describe('recovery through the actors', () => {
     expect(of(events, 'RecoveryResolved')[0]!.data.source).toBe('llm');
   });
 
+  it('fixes a failure the LLM fixed before the same way, in a later run, with no LLM call', async () => {
+    const list = '- [ ] 1. Needs another flag\n  ```bash\n  test -f needed.flag || { echo "E43: the other flag is not set" >&2; exit 43; }\n  ```\n';
+    const first = await ws.make(list);
+    expect((await runCli(['run', first.tasks, '--workdir', first.dir, '--llm', 'openai'], env(), first.dir)).result.exitCode).toBe(0);
+    const second = await ws.make(list);
+    const before = llm.requests.length;
+    const { result, events } = await runCli(['run', second.tasks, '--workdir', second.dir, '--llm', 'openai'], env(), second.dir);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(llm.requests.slice(before)).toEqual([]);
+    expect(of(events, 'RecoveryAttempted')[0]!.data).toMatchObject({ source: 'learned', commands: ['touch needed.flag'], strategyId: expect.stringMatching(/^llm\//) });
+    expect(of(events, 'RecoveryResolved')[0]!.data.source).toBe('learned');
+  });
+
   it('stops a loop: the same fix met by the same failure ends recovery with the reason', async () => {
     llm.setResponder((req) =>
       req.schemaName === 'recovery' ? JSON.stringify({ diagnosis: 'try again', action: 'fix', commands: ['true'], retry: true }) : planner(req),

@@ -60,6 +60,8 @@ export function printStats(stats: RecoveryStats, patterns: PatternDb | undefined
     return { id, ...s, posterior: prior === undefined ? undefined : posterior(prior, s) };
   });
   if (rows.length === 0) write('  no recovery outcomes recorded');
+  const learned = Object.values(stats.learned);
+  if (learned.length) write(`  ${learned.length} LLM fix(es) learned, offered again when the same command fails the same way (${learned.filter((f) => f.failures >= f.successes).length} retired: failed as often as they worked)`);
   for (const r of rows.sort((a, b) => a.id.localeCompare(b.id))) {
     write(`  ${r.id.padEnd(48)} ${String(r.successes).padStart(4)}/${String(r.attempts).padEnd(4)} ok${r.posterior !== undefined ? `  posterior ${r.posterior.toFixed(2)}` : ''}`);
   }

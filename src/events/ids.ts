@@ -77,6 +77,8 @@ export const decisionKeys = {
 export const stateKeys = {
   task: (runId: string, taskId: string | undefined) => `${runId}/${taskId ?? ''}`,
   command: (runId: string, taskId: string | undefined, commandId: string) => `${runId}/${taskId ?? ''}/${commandId}`,
+  /** One recovery attempt of a command: under its command's key, so a task's keys share a prefix. */
+  recovery: (runId: string, taskId: string | undefined, commandId: string, attempt: number) => `${runId}/${taskId ?? ''}/${commandId}/${attempt}`,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { failureKey } from '../events/failure.ts';
 import { strategyIds } from '../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
 import { checkCommand } from '../exec/policy.ts';
@@ -113,4 +114,24 @@ function strategyCommands(strategy: Strategy, match: Match, original: string): s
 export function isLoop(request: RecoverRequest, strategyId: string): boolean {
   const fp = failureFingerprint({ exitCode: request.exitCode, timedOut: request.timedOut, stdoutTail: request.stdoutTail, stderrTail: request.stderrTail });
   return request.tried.some((t) => t.strategyId === strategyId && t.fingerprint === fp);
+}
+
+/**
+ * The fix an LLM gave the last time this command failed this way, when it resolved the failure
+ * more often than not and has not been tried on this failure yet: no LLM call for a failure the
+ * log has seen fixed. Its commands go through the policy again (the configuration may have changed).
+ */
+export function learnedFix(request: RecoverRequest, stats: RecoveryStats, allow: readonly string[]): RecoverReply | undefined {
+  const fix = stats.learned[failureKey(request)];
+  if (!fix || fix.failures >= fix.successes) return undefined;
+  if (request.tried.some((t) => t.strategyId === fix.strategyId)) return undefined;
+  if (fix.commands.some((c) => !checkCommand(c, allow).allowed)) return undefined;
+  return {
+    decision: 'fix',
+    strategyId: fix.strategyId,
+    source: 'learned',
+    commands: fix.commands,
+    retry: fix.retry,
+    diagnosis: `fixed this way before (${fix.successes} time${fix.successes === 1 ? '' : 's'}, by an LLM's fix)`,
+  };
 }

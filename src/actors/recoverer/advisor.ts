@@ -9,7 +9,7 @@ import { recordLlmCall } from '../llm-calls.ts';
 import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
-import { choosePatternRecovery, isLoop } from '../../recovery/choose.ts';
+import { choosePatternRecovery, isLoop, learnedFix } from '../../recovery/choose.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
 
@@ -24,8 +24,9 @@ export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; 
 
 /**
  * The recoverer's decision procedure: the pattern database first (ordered by the recovery
- * statistics projection, kept current from the log), the LLM only when the patterns are
- * exhausted or a pattern says to escalate, and never a fix that repeats a failed one.
+ * statistics projection, kept current from the log), then a fix an LLM gave for the same failure
+ * before (learned from the log), the LLM only when neither has one, and never a fix that repeats
+ * a failed one.
  */
 export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; errorPatterns?: boolean } = {}): Promise<Advisor> {
   const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
@@ -37,8 +38,11 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
   await stats.caughtUp();
   const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt), redactorFor(rt.config)) : undefined;
 
+  // The reference workflow the benchmark runs asks the LLM for every failure: neither patterns nor learned fixes.
+  const fromTheLog = options.errorPatterns ?? DEFAULT_ACTOR_OPTIONS.errorPatterns;
+
   async function advise(request: RecoverRequest): Promise<RecoverReply> {
-    const choice = (options.errorPatterns ?? DEFAULT_ACTOR_OPTIONS.errorPatterns)
+    const choice = fromTheLog
       ? choosePatternRecovery(request, db, stats.state(), {
           allow: rt.config.policy.allow,
           allowEffects: rt.config.recovery.allow,
@@ -46,6 +50,8 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
         })
       : ({ kind: 'llm', why: 'error patterns are turned off' } as const);
     if (choice.kind === 'reply') return choice.reply;
+    const learned = fromTheLog ? learnedFix(request, stats.state(), rt.config.policy.allow) : undefined;
+    if (learned) return learned;
     if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
     const reply = await llm.structured(request.runId, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));
     if (reply.action === 'give-up' || reply.commands.length === 0) return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
