@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeBwrap, toolchainHomes } from '../src/exec/sandbox.ts';
 import { ofType as of, runCli, workspaces } from './helpers/cli.ts';
-import { REPO_ROOT, startTestNats } from './helpers/nats.ts';
+import { startTestNats } from './helpers/nats.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
 const ws = workspaces();
@@ -14,12 +14,12 @@ const bwrapWorks = (await probeBwrap()) === undefined;
 
 /**
  * A throwaway folder outside the working directory and outside /tmp (a confined command has a
- * /tmp of its own, so a folder there would be out of its reach whatever else the sandbox did).
+ * /tmp of its own, so a folder there would be out of its reach whatever else the sandbox did):
+ * in /var/tmp, or the home folder where /var/tmp cannot be written.
  */
 async function outsideFolder(prefix: string): Promise<string> {
-  const parent = join(REPO_ROOT, '.implement-agent', 'test-outside');
-  await mkdir(parent, { recursive: true });
-  return mkdtemp(join(parent, prefix));
+  const parent = await access('/var/tmp', constants.W_OK).then(() => '/var/tmp', () => homedir());
+  return mkdtemp(join(parent, `ia-test-${prefix}`));
 }
 
 beforeAll(async () => {
@@ -124,7 +124,8 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
       await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
       const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: server.url, HOME: home, PYENV_ROOT: '/opt/pyenv-of-my-own', PATH: process.env.PATH ?? '' }, w.dir);
       expect(result.exitCode, JSON.stringify(of(events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
-      expect(of(events, 'CommandFinished').map((e) => e.data.stdoutTail.trim())).toEqual(['fake-3.3', 'pyenv at /opt/pyenv-of-my-own', 'read-only']);
+      // Independent commands may finish in any order.
+      expect(of(events, 'CommandFinished').map((e) => e.data.stdoutTail.trim()).sort()).toEqual(['fake-3.3', 'pyenv at /opt/pyenv-of-my-own', 'read-only']);
       expect(await readdir(join(home, '.rbenv'))).toEqual(['version']);
     } finally {
       await rm(home, { recursive: true, force: true });
@@ -137,7 +138,7 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
     await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
     const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: server.url, PATH: process.env.PATH ?? '', HOME: homedir() }, w.dir);
     expect(result.exitCode, JSON.stringify(of(events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
-    expect(of(events, 'CommandFinished').map((e) => e.data.stdoutTail)).toEqual([expect.stringMatching(/^cargo \d/), expect.stringMatching(/^rustc \d/)]);
+    expect(of(events, 'CommandFinished').map((e) => e.data.stdoutTail).sort()).toEqual([expect.stringMatching(/^cargo \d/), expect.stringMatching(/^rustc \d/)]);
   });
 
   it('ends a background process the command left behind (new PID namespace)', async () => {
