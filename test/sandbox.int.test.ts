@@ -132,6 +132,22 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
     }
   });
 
+  it.skipIf(process.env.GIT_CONFIG_GLOBAL !== undefined)('commits under the user\'s own git identity, from the real ~/.gitconfig, and leaves the repository\'s config alone', async () => {
+    const home = await outsideFolder('home-');
+    try {
+      await writeFile(join(home, '.gitconfig'), '[user]\n\tname = Real Person\n\temail = real@example.org\n');
+      const w = await ws.make('- [ ] 1. Commit\n  ```bash\n  git init -q && git commit -q --allow-empty -m first && git log -1 --format=%an\n  ```\n');
+      await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
+      const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: server.url, HOME: home, PATH: process.env.PATH ?? '' }, w.dir);
+      expect(result.exitCode, JSON.stringify(of(events, 'TaskFailed').map((e) => e.data.reason))).toBe(0);
+      expect(of(events, 'CommandFinished')[0]!.data.stdoutTail.trim()).toBe('Real Person');
+      expect(of(events, 'RecoveryAttempted')).toEqual([]);
+      expect(await readFile(join(w.dir, '.git/config'), 'utf8')).not.toContain('[user]');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   const rustup = join(homedir(), '.rustup');
   it.skipIf(!existsSync(rustup) || process.env.RUSTUP_HOME !== undefined || toolchainHomes(homedir(), {}).RUSTUP_HOME === undefined)('runs a rustup toolchain installed in the real home (cargo, rustc)', async () => {
     const w = await ws.make('- [ ] 1. Rust\n  ```bash\n  cargo --version\n  rustc --version\n  ```\n');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toolchainHomes, writablePaths } from '../src/exec/sandbox.ts';
+import { toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
 
 describe('toolchain homes for confined commands', () => {
   const present = new Set(['/home/u/.rustup', '/home/u/.pyenv', '/home/u/.local/share/mise']);
@@ -18,5 +18,14 @@ describe('toolchain homes for confined commands', () => {
 describe('sandbox.writable', () => {
   it('reads `~/` as the real home and a relative path from the current folder', () => {
     expect(writablePaths(['~/.m2', '~', '../cache', '/srv/shared'], '/home/u', '/work/app')).toEqual(['/home/u/.m2', '/home/u', '/work/cache', '/srv/shared']);
+  });
+});
+
+describe('the user\'s git configuration for confined commands', () => {
+  it('is the real ~/.gitconfig, else ~/.config/git/config, unless GIT_CONFIG_GLOBAL says otherwise', () => {
+    expect(userGitConfig('/home/u', {}, (p) => p === '/home/u/.gitconfig' || p === '/home/u/.config/git/config')).toEqual({ GIT_CONFIG_GLOBAL: '/home/u/.gitconfig' });
+    expect(userGitConfig('/home/u', {}, (p) => p === '/home/u/.config/git/config')).toEqual({ GIT_CONFIG_GLOBAL: '/home/u/.config/git/config' });
+    expect(userGitConfig('/home/u', { GIT_CONFIG_GLOBAL: '/etc/team.gitconfig' }, () => true)).toEqual({});
+    expect(userGitConfig('/home/u', {}, () => false)).toEqual({});
   });
 });

@@ -55,6 +55,17 @@ export function toolchainHomes(realHome: string, env: NodeJS.ProcessEnv, exists:
   return found;
 }
 
+/**
+ * git's global configuration (the user's name and email above all), which git finds through HOME:
+ * without it a commit under the sandbox's home has no author, and is made under another name.
+ * Read-only, like the rest of the real home; `GIT_CONFIG_GLOBAL` already set is kept.
+ */
+export function userGitConfig(realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): Record<string, string> {
+  if (env.GIT_CONFIG_GLOBAL !== undefined) return {};
+  const file = ['.gitconfig', '.config/git/config'].map((f) => join(realHome, f)).find(exists);
+  return file ? { GIT_CONFIG_GLOBAL: file } : {};
+}
+
 /** `sandbox.writable` as absolute paths: `~/...` under the real home, the rest from the current folder. */
 export function writablePaths(listed: readonly string[], realHome: string, cwd: string): string[] {
   return listed.map((p) => (p === '~' || p.startsWith('~/') ? join(realHome, p.slice(1)) : resolve(cwd, p)));
@@ -99,7 +110,7 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
   const writable = writablePaths(sandbox.writable, homedir(), process.cwd());
   for (const p of writable.filter((w) => !existsSync(w))) warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
-  const toolchains = Object.entries(toolchainHomes(homedir(), process.env)).flatMap(([variable, path]) => ['--setenv', variable, path]);
+  const fromRealHome = Object.entries({ ...toolchainHomes(homedir(), process.env), ...userGitConfig(homedir(), process.env) }).flatMap(([variable, path]) => ['--setenv', variable, path]);
   return {
     kind: 'bwrap',
     network: sandbox.network,
@@ -118,7 +129,7 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
       // The event store is never visible, even when it lives inside the working directory.
       ...(existsSync(store) ? ['--tmpfs', store] : []),
       '--setenv', 'HOME', home,
-      ...toolchains,
+      ...fromRealHome,
       '--chdir', workdir,
       '--unshare-pid',
       '--die-with-parent',
