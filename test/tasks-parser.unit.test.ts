@@ -36,6 +36,14 @@ describe('parseTasks', () => {
     expect(two!.depends).toBeUndefined();
   });
 
+  it('reads `Depends:` as people write it: commas, `and`, `&`, the word task', () => {
+    const list = (depends: string) => parseTasks(`- [ ] 1. A\n- [ ] 2. B\n- [ ] 3. C\n  - ${depends}\n`)[2]!.depends;
+    expect(list('Depends: 1, 2')).toEqual(['1', '2']);
+    expect(list('Depends on: tasks 1 and 2.')).toEqual(['1', '2']);
+    expect(list('_Depends: Task 1 & 2_')).toEqual(['1', '2']);
+    expect(list('Depends: none')).toEqual([]);
+  });
+
   it('reads subtasks, done boxes, continuation lines and spec-tool requirement bullets', () => {
     const tasks = parseTasks(
       [

@@ -191,7 +191,13 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
     task.requirements.push(...parseRequirementRefs(value).filter((r) => !task.requirements.includes(r)));
     if (name === 'validates') task.description.push(text);
   } else if (name.startsWith('depends')) {
-    const ids = /^(none|-|n\/a)?$/i.test(value) ? [] : value.split(/[,\s]+/).map((s) => s.trim().replace(/\.$/, '')).filter(Boolean);
+    // People write `Depends: 1.1, 1.2`, `Depends on: tasks 1.1 and 1.2`, `Depends: 2 & 3`.
+    const ids = /^(none|-|n\/a)?$/i.test(value)
+      ? []
+      : value
+          .split(/[,;\s]+/)
+          .map((s) => s.trim().replace(/\.$/, ''))
+          .filter((s) => s !== '' && !/^(?:and|&|tasks?)$/i.test(s));
     for (const id of ids) {
       if (!DEPENDABLE_ID.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
     }
