@@ -36,6 +36,12 @@ describe('parseTasks', () => {
     expect(two!.depends).toBeUndefined();
   });
 
+  it('reads a file that starts with a byte-order mark, and ticks it keeping the mark', () => {
+    const text = '\uFEFF- [ ] 1. First\r\n- [ ] 2. Second\r\n';
+    expect(parseTasks(text).map((t) => [t.id, t.line])).toEqual([['1', 1], ['2', 2]]);
+    expect(tickTask(text, '1', 1)).toBe('\uFEFF- [x] 1. First\r\n- [ ] 2. Second\r\n');
+  });
+
   it('reads `Depends:` as people write it: commas, `and`, `&`, the word task', () => {
     const list = (depends: string) => parseTasks(`- [ ] 1. A\n- [ ] 2. B\n- [ ] 3. C\n  - ${depends}\n`)[2]!.depends;
     expect(list('Depends: 1, 2')).toEqual(['1', '2']);

@@ -41,6 +41,9 @@ export function readCheckbox(line: string): CheckboxLine | undefined {
   };
 }
 
+/** The byte-order mark some editors put at the start of a file: not part of its first line. */
+export const BOM = '\uFEFF';
+
 export const looksLikeCheckbox = (line: string) => LOOKS_LIKE.test(line);
 export const isDoneMark = (mark: string) => DONE.has(mark);
 

@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import type { SuccessCriterion } from './success-criterion.ts';
-import { indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox } from './checkbox-line.ts';
+import { BOM, indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
 import { DEPENDABLE_ID, type TaskSpec } from './task-spec.ts';
@@ -23,7 +23,7 @@ type Fail = (line: number, message: string) => never;
  */
 export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
   if (text.includes('\u0000')) throw new InputError('binary content (NUL byte); expected a markdown task list', { file });
-  const lines = text.split(/\r?\n/);
+  const lines = (text.startsWith(BOM) ? text.slice(BOM.length) : text).split(/\r?\n/);
   const tasks: Draft[] = [];
   const byId = new Map<string, Draft>();
   const fail: Fail = (line, message) => {

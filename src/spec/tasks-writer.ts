@@ -1,4 +1,4 @@
-import { readCheckbox } from './checkbox-line.ts';
+import { BOM, readCheckbox } from './checkbox-line.ts';
 
 /**
  * Ticks task `id`'s checkbox and changes nothing else: one byte (` `, `~` or `-` becomes `x`),
@@ -6,7 +6,9 @@ import { readCheckbox } from './checkbox-line.ts';
  * if a numbered task has moved since parsing (an unnumbered one is known only by its line).
  */
 export function tickTask(text: string, id: string, lineHint?: number): string {
-  const lines = text.split(/(?<=\n)/);
+  // A byte-order mark (Windows editors write one) stays where it is, ahead of the first line.
+  const bom = text.startsWith(BOM) ? BOM : '';
+  const lines = text.slice(bom.length).split(/(?<=\n)/);
   const boxAt = (i: number) => readCheckbox((lines[i] ?? '').replace(/\r?\n$/, ''));
   const matches = (i: number) => {
     const box = boxAt(i);
@@ -19,5 +21,5 @@ export function tickTask(text: string, id: string, lineHint?: number): string {
   if (box.mark === 'x' || box.mark === 'X') return text;
   const line = lines[index]!;
   lines[index] = `${line.slice(0, box.boxIndex)}x${line.slice(box.boxIndex + 1)}`;
-  return lines.join('');
+  return bom + lines.join('');
 }
