@@ -36,6 +36,12 @@ describe('parseTasks', () => {
     expect(two!.depends).toBeUndefined();
   });
 
+  it('reads a box after one to four spaces or a tab, as GitHub does, and ticks it there', () => {
+    const text = '-  [ ] 1. Two spaces\n-\t[ ] 2. A tab\n- [ ]  3. Two after the box\n';
+    expect(parseTasks(text).map((t) => [t.id, t.title])).toEqual([['1', 'Two spaces'], ['2', 'A tab'], ['3', 'Two after the box']]);
+    expect(tickTask(text, '2', 2)).toBe('-  [ ] 1. Two spaces\n-\t[x] 2. A tab\n- [ ]  3. Two after the box\n');
+  });
+
   it('reads a file that starts with a byte-order mark, and ticks it keeping the mark', () => {
     const text = '\uFEFF- [ ] 1. First\r\n- [ ] 2. Second\r\n';
     expect(parseTasks(text).map((t) => [t.id, t.line])).toEqual([['1', 1], ['2', 2]]);

@@ -18,9 +18,10 @@ export type CheckboxLine = {
   boxIndex: number;
 };
 
-const LINE = /^([ \t]*)[-*+] \[([^\]\n])\](\*?)[ \t]+(?:(\d+(?:\.\d+)*|T\d+)(?:\.|:|\))?[ \t]+)?(\[P\][ \t]+)?(\S.*)$/;
+// GitHub's task lists: the bullet, one to four spaces or a tab, then the box.
+const LINE = /^([ \t]*)[-*+](?: {1,4}|\t)\[([^\]\n])\](\*?)[ \t]+(?:(\d+(?:\.\d+)*|T\d+)(?:\.|:|\))?[ \t]+)?(\[P\][ \t]+)?(\S.*)$/;
 /** Something that tries to be a checkbox but is not one we can read: `- [xx] 1.`, `- []`. */
-const LOOKS_LIKE = /^[ \t]*[-*+] \[[^\]]*\]/;
+const LOOKS_LIKE = /^[ \t]*[-*+](?: {1,4}|\t)\[[^\]]*\]/;
 const DONE = new Set(['x', 'X']);
 /** Boxes spec tools write for "not done yet": empty, queued/in progress, cancelled-or-pending. */
 const NOT_DONE = new Set([' ', '~', '-', '/', '>']);
