@@ -36,6 +36,13 @@ describe('parseTasks', () => {
     expect(two!.depends).toBeUndefined();
   });
 
+  it('drops the `$ ` prompts of a block written as a terminal session, and only there', () => {
+    const commands = (block: string) => parseTasks(`- [ ] 1. T\n  \`\`\`bash\n${block}\n  \`\`\`\n`)[0]!.commands;
+    expect(commands('  $ npm ci\n  # then\n  $ docker run \\\n    --rm app')).toEqual(['npm ci', 'docker run \\\n  --rm app']);
+    expect(commands('  $ echo a\n  echo $HOME')).toEqual(['$ echo a', 'echo $HOME']);
+    expect(commands('  echo "$ 5"')).toEqual(['echo "$ 5"']);
+  });
+
   it('reads a box after one to four spaces or a tab, as GitHub does, and ticks it there', () => {
     const text = '-  [ ] 1. Two spaces\n-\t[ ] 2. A tab\n- [ ]  3. Two after the box\n';
     expect(parseTasks(text).map((t) => [t.id, t.title])).toEqual([['1', 'Two spaces'], ['2', 'A tab'], ['3', 'Two after the box']]);

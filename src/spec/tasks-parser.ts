@@ -255,10 +255,22 @@ function stripIndent(line: string, width: number): string {
 }
 
 /**
+ * A block written as a terminal session, every command after a `$ ` prompt: the prompts are not
+ * part of the commands (`$ npm test` would run a program named `$`).
+ */
+function withoutPrompts(lines: string[]): string[] {
+  // Where each command starts: not a blank line, a comment, or the continuation of a `\` line.
+  const starts = lines.map((l, i) => l.trim() !== '' && !l.trim().startsWith('#') && !(lines[i - 1] ?? '').endsWith('\\'));
+  if (!starts.includes(true) || lines.some((l, i) => starts[i] && !l.startsWith('$ '))) return lines;
+  return lines.map((l, i) => (starts[i] ? l.slice(2) : l));
+}
+
+/**
  * One command per line; a trailing backslash continues it; a heredoc runs to its terminator.
  * Blank lines and whole-line comments are dropped.
  */
-export function splitCommands(body: string[], fail: (offset: number, message: string) => never): string[] {
+export function splitCommands(lines: string[], fail: (offset: number, message: string) => never): string[] {
+  const body = withoutPrompts(lines);
   const commands: string[] = [];
   for (let k = 0; k < body.length; k++) {
     let command = body[k] ?? '';
