@@ -79,6 +79,11 @@ export const stateKeys = {
   command: (runId: string, taskId: string | undefined, commandId: string) => `${runId}/${taskId ?? ''}/${commandId}`,
   /** One recovery attempt of a command: under its command's key, so a task's keys share a prefix. */
   recovery: (runId: string, taskId: string | undefined, commandId: string, attempt: number) => `${runId}/${taskId ?? ''}/${commandId}/${attempt}`,
+  /** Whether a command or recovery key belongs to this task of this run. */
+  inTask: (runId: string, taskId: string | undefined) => {
+    const prefix = `${runId}/${taskId ?? ''}/`;
+    return (key: string) => key.startsWith(prefix);
+  },
 };
 
 /**

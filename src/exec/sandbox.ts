@@ -29,12 +29,14 @@ const CREDENTIALS = [
 ];
 
 /**
- * Toolchain managers that keep their toolchains under the home folder and find them through HOME
- * unless a variable says where. With HOME pointing at the command's own home they would find
- * nothing (rustup: "no default toolchain configured"), so each is pointed at its folder in the
- * real home (read-only there, like the rest of the real home). A variable already set is kept.
+ * What tools find through HOME that must still come from the real home, now that HOME is the
+ * command's own: a variable, then where it points by default (the first that exists). Read-only
+ * there, like the rest of the real home; a variable already set is kept.
  */
-const TOOLCHAIN_HOMES: ReadonlyArray<readonly [variable: string, folder: string]> = [
+type HomePointer = readonly [variable: string, ...defaults: string[]];
+
+/** Toolchain managers that keep their toolchains under the home folder (rustup: "no default toolchain configured" without it). */
+const TOOLCHAIN_HOMES: readonly HomePointer[] = [
   ['RUSTUP_HOME', '.rustup'],
   ['PYENV_ROOT', '.pyenv'],
   ['RBENV_ROOT', '.rbenv'],
@@ -45,26 +47,23 @@ const TOOLCHAIN_HOMES: ReadonlyArray<readonly [variable: string, folder: string]
   ['MISE_DATA_DIR', '.local/share/mise'],
 ];
 
-/** The toolchain variables a confined command gets: those unset in `env` whose folder exists under `realHome`. */
-export function toolchainHomes(realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): Record<string, string> {
+/** git's global configuration, the user's name and email above all: without it a commit has no author, and is made under another name. */
+const GIT_CONFIG: readonly HomePointer[] = [['GIT_CONFIG_GLOBAL', '.gitconfig', '.config/git/config']];
+
+function pointInto(table: readonly HomePointer[], realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const [variable, folder] of TOOLCHAIN_HOMES) {
-    const path = join(realHome, folder);
-    if (env[variable] === undefined && exists(path)) found[variable] = path;
+  for (const [variable, ...defaults] of table) {
+    const path = defaults.map((d) => join(realHome, d)).find(exists);
+    if (env[variable] === undefined && path !== undefined) found[variable] = path;
   }
   return found;
 }
 
-/**
- * git's global configuration (the user's name and email above all), which git finds through HOME:
- * without it a commit under the sandbox's home has no author, and is made under another name.
- * Read-only, like the rest of the real home; `GIT_CONFIG_GLOBAL` already set is kept.
- */
-export function userGitConfig(realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): Record<string, string> {
-  if (env.GIT_CONFIG_GLOBAL !== undefined) return {};
-  const file = ['.gitconfig', '.config/git/config'].map((f) => join(realHome, f)).find(exists);
-  return file ? { GIT_CONFIG_GLOBAL: file } : {};
-}
+/** The toolchain variables a confined command gets: those unset in `env` whose folder exists under `realHome`. */
+export const toolchainHomes = (realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync) => pointInto(TOOLCHAIN_HOMES, realHome, env, exists);
+
+/** `GIT_CONFIG_GLOBAL` for a confined command: the real `~/.gitconfig`, else `~/.config/git/config`. */
+export const userGitConfig = (realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync) => pointInto(GIT_CONFIG, realHome, env, exists);
 
 /** `sandbox.writable` as absolute paths: `~/...` under the real home, the rest from the current folder. */
 export function writablePaths(listed: readonly string[], realHome: string, cwd: string): string[] {
@@ -106,11 +105,12 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   const home = resolve(config.stateDir, 'sandbox-home');
   mkdirSync(home, { recursive: true });
   const store = resolve(config.stateDir, 'nats');
-  const hidden = [...new Set([homedir(), process.env.HOME ?? homedir()])].flatMap((h) => CREDENTIALS.map((c) => join(h, c)));
+  const realHome = homedir();
+  const hidden = [...new Set([realHome, process.env.HOME ?? realHome])].flatMap((h) => CREDENTIALS.map((c) => join(h, c)));
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
-  const writable = writablePaths(sandbox.writable, homedir(), process.cwd());
+  const writable = writablePaths(sandbox.writable, realHome, process.cwd());
   for (const p of writable.filter((w) => !existsSync(w))) warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
-  const fromRealHome = Object.entries({ ...toolchainHomes(homedir(), process.env), ...userGitConfig(homedir(), process.env) }).flatMap(([variable, path]) => ['--setenv', variable, path]);
+  const fromRealHome = Object.entries({ ...toolchainHomes(realHome, process.env), ...userGitConfig(realHome, process.env) }).flatMap(([variable, path]) => ['--setenv', variable, path]);
   return {
     kind: 'bwrap',
     network: sandbox.network,

@@ -68,10 +68,9 @@ export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): R
     case 'TaskFailed':
     case 'TaskSkipped': {
       // Nothing more comes of this task's failures.
-      const prefix = `${stateKeys.task(event.runId, event.taskId)}/`;
-      const stale = (keys: string[]) => keys.filter((k) => k.startsWith(prefix));
-      const failing = stale(Object.keys(state.failing));
-      const trying = stale(Object.keys(state.trying));
+      const ofTask = stateKeys.inTask(event.runId, event.taskId);
+      const failing = Object.keys(state.failing).filter(ofTask);
+      const trying = Object.keys(state.trying).filter(ofTask);
       if (failing.length === 0 && trying.length === 0) return state;
       return produce(state, (d) => {
         for (const k of failing) delete d.failing[k];

@@ -57,7 +57,7 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
         continue;
       }
       const commands = strategyCommands(strategy, match, request.command);
-      if (!commands || commands.some((c) => !checkCommand(c, options.allow).allowed)) continue;
+      if (!commands || !allowed(commands, options.allow)) continue;
       return {
         kind: 'reply',
         reply: {
@@ -110,6 +110,9 @@ function strategyCommands(strategy: Strategy, match: Match, original: string): s
   return commands;
 }
 
+/** Whether the policy lets every command of a fix run (a fix is tried whole or not at all). */
+const allowed = (commands: readonly string[], allow: readonly string[]) => commands.every((c) => checkCommand(c, allow).allowed);
+
 /** Loop detection: the same fix, the same failure again. */
 export function isLoop(request: RecoverRequest, strategyId: string): boolean {
   const fp = failureFingerprint({ exitCode: request.exitCode, timedOut: request.timedOut, stdoutTail: request.stdoutTail, stderrTail: request.stderrTail });
@@ -125,7 +128,7 @@ export function learnedFix(request: RecoverRequest, stats: RecoveryStats, allow:
   const fix = stats.learned[failureKey(request)];
   if (!fix || fix.failures >= fix.successes) return undefined;
   if (request.tried.some((t) => t.strategyId === fix.strategyId)) return undefined;
-  if (fix.commands.some((c) => !checkCommand(c, allow).allowed)) return undefined;
+  if (!allowed(fix.commands, allow)) return undefined;
   return {
     decision: 'fix',
     strategyId: fix.strategyId,

@@ -42,8 +42,9 @@ export function readCheckbox(line: string): CheckboxLine | undefined {
   };
 }
 
-/** The byte-order mark some editors put at the start of a file: not part of its first line. */
-export const BOM = '\uFEFF';
+const BOM = '\uFEFF';
+/** A file's byte-order mark (Windows editors write one), if any, and the text after it: the mark is not part of the first line. */
+export const splitBom = (text: string): { bom: string; body: string } => (text.startsWith(BOM) ? { bom: BOM, body: text.slice(BOM.length) } : { bom: '', body: text });
 
 export const looksLikeCheckbox = (line: string) => LOOKS_LIKE.test(line);
 export const isDoneMark = (mark: string) => DONE.has(mark);

@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import type { SuccessCriterion } from './success-criterion.ts';
-import { BOM, indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox } from './checkbox-line.ts';
+import { indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox, splitBom } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
 import { DEPENDABLE_ID, type TaskSpec } from './task-spec.ts';
@@ -23,7 +23,7 @@ type Fail = (line: number, message: string) => never;
  */
 export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
   if (text.includes('\u0000')) throw new InputError('binary content (NUL byte); expected a markdown task list', { file });
-  const lines = (text.startsWith(BOM) ? text.slice(BOM.length) : text).split(/\r?\n/);
+  const lines = splitBom(text).body.split(/\r?\n/);
   const tasks: Draft[] = [];
   const byId = new Map<string, Draft>();
   const fail: Fail = (line, message) => {
@@ -158,7 +158,11 @@ function applyWaves(tasks: Draft[], byId: Map<string, Draft>, waves: DependencyW
  */
 function applyParallelGroups(tasks: Draft[]) {
   const siblings = new Map<string | undefined, Draft[]>();
-  for (const t of tasks) siblings.set(t.parentId, [...(siblings.get(t.parentId) ?? []), t]);
+  for (const t of tasks) {
+    const list = siblings.get(t.parentId) ?? [];
+    list.push(t);
+    siblings.set(t.parentId, list);
+  }
   for (const list of siblings.values()) {
     if (!list.some((t) => t.parallel)) continue;
     const steps: Draft[][] = [];

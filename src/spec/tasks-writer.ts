@@ -1,4 +1,4 @@
-import { BOM, readCheckbox } from './checkbox-line.ts';
+import { readCheckbox, splitBom } from './checkbox-line.ts';
 
 /**
  * Ticks task `id`'s checkbox and changes nothing else: one byte (` `, `~` or `-` becomes `x`),
@@ -7,8 +7,8 @@ import { BOM, readCheckbox } from './checkbox-line.ts';
  */
 export function tickTask(text: string, id: string, lineHint?: number): string {
   // A byte-order mark (Windows editors write one) stays where it is, ahead of the first line.
-  const bom = text.startsWith(BOM) ? BOM : '';
-  const lines = text.slice(bom.length).split(/(?<=\n)/);
+  const { bom, body } = splitBom(text);
+  const lines = body.split(/(?<=\n)/);
   const boxAt = (i: number) => readCheckbox((lines[i] ?? '').replace(/\r?\n$/, ''));
   const matches = (i: number) => {
     const box = boxAt(i);
