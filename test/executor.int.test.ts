@@ -14,6 +14,8 @@ afterAll(() => ws.cleanup());
 
 const finished = (events: StoredEvent[]) =>
   new Map(events.filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished').map((e) => [e.data.commandId, e.data]));
+/** The first command result a task recorded. */
+const firstResult = (events: StoredEvent[], taskId: string) => events.find((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished' && e.taskId === taskId)!.data;
 const interval = (d: { startedAt: string; durationMs: number }) => [Date.parse(d.startedAt), Date.parse(d.startedAt) + d.durationMs] as const;
 
 describe('executor through the actors', () => {
@@ -70,11 +72,10 @@ describe('executor through the actors', () => {
     );
     const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
     expect(result.exitCode, result.stderr).toBe(0);
-    const byTask = events.filter((e) => e.type === 'CommandFinished') as (EventOf<'CommandFinished'> & StoredEvent)[];
-    const [x, y] = [interval(byTask.find((e) => e.taskId === '1')!.data), interval(byTask.find((e) => e.taskId === '2')!.data)];
+    const [x, y] = [interval(firstResult(events, '1')), interval(firstResult(events, '2'))];
     expect(x[0]).toBeLessThan(y[1]);
     expect(y[0]).toBeLessThan(x[1]);
-    const big = byTask.find((e) => e.taskId === '1')!.data;
+    const big = firstResult(events, '1');
     expect(big.truncated).toBe(true);
     expect(big.outputRef).toMatch(/^agent_outputs\//);
   });
@@ -95,8 +96,7 @@ describe('executor through the actors', () => {
     );
     const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
     expect(result.exitCode, result.stderr).toBe(0);
-    const finished = events.filter((e) => e.type === 'CommandFinished') as (EventOf<'CommandFinished'> & StoredEvent)[];
-    const span = (taskId: string) => interval(finished.find((e) => e.taskId === taskId)!.data);
+    const span = (taskId: string) => interval(firstResult(events, taskId));
     const [a, b, joined] = [span('T002'), span('T003'), span('T004')];
     expect(a[0]).toBeLessThan(b[1]);
     expect(b[0]).toBeLessThan(a[1]);
