@@ -226,7 +226,7 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
           for (let i = 0; i < tasks.length; i++) await decidePlan(rt, d, { ...item(i), runId: 'plan-warm' }, emit);
           rows.push({ area: 'planning', measure: 'warm cache: per repeated task', value: (performance.now() - t) / tasks.length, unit: 'ms' });
         }
-        await d.cache.stop();
+        await Promise.all([d.cache.stop(), d.closeLlm()]);
         await rm(dir, { recursive: true, force: true });
       } finally {
         await rt.close();

@@ -3,8 +3,10 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
-import { ContinuePolicySchema } from './events/agent-events.ts';
+import { ContinuePolicySchema, RunBudgetSchema } from './events/agent-events.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
+import { MAX_TOKENS_PARAMS, STRUCTURED_OUTPUT_MODES } from './llm/capabilities.ts';
+import { PricingSchema } from './llm/cost.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export const CONFIG_FILE = 'implement-agent.config.json';
@@ -39,8 +41,21 @@ export const ConfigSchema = z
         timeoutMs: z.number().int().positive().default(60_000),
         maxRetries: z.number().int().nonnegative().default(2),
         strategy: z.enum(['batched', 'single', 'sequential']).default('batched'),
-        /** Tokens (prompt + completion) one run may spend. */
+        /** Tokens (prompt + completion) one process may spend on one run: a safety ceiling (see runBudget). */
         tokenBudget: z.number().int().positive().default(200_000),
+        /**
+         * Pins of what the client otherwise learns from the endpoint's refusals (src/llm/capabilities.ts):
+         * a pinned value is always sent as it is. `temperature: null` never sends one.
+         */
+        structuredOutput: z.enum(STRUCTURED_OUTPUT_MODES).optional(),
+        temperature: z.number().min(0).max(2).nullable().optional(),
+        maxTokensParam: z.enum(MAX_TOKENS_PARAMS).optional(),
+        /** Completion tokens one call may use; unset: the endpoint's own limit (nothing is sent). */
+        maxOutputTokens: z.number().int().positive().optional(),
+        /** US dollars per million tokens, to show what a run cost; no price list is built in. */
+        pricing: PricingSchema.optional(),
+        /** What one run may spend on the LLM, in tokens and/or US dollars (needs `pricing`); `--budget`. */
+        runBudget: RunBudgetSchema.optional(),
       })
       .strict()
       .prefault({}),

@@ -1,10 +1,48 @@
 import { makeEvent } from '../events/agent-events.ts';
-import type { LlmCallRecord } from '../llm/client.ts';
+import { redactorFor } from '../exec/redaction.ts';
+import { LlmClient, type LlmCallRecord, type LlmScope } from '../llm/client.ts';
+import { LLM_CAPABILITIES, llmCapabilitiesProjection } from '../projections/llm-capabilities.ts';
+import { runProjection } from '../projections/runner.ts';
 import type { Runtime } from './runtime.ts';
 
 /** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
 export function recordLlmCall(rt: Runtime) {
-  return (runId: string, call: LlmCallRecord) => {
-    rt.background.track(rt.store.append(makeEvent('LlmCalled', { runId }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)));
+  return (scope: LlmScope, call: LlmCallRecord) => {
+    rt.background.track(
+      rt.store.append(makeEvent('LlmCalled', { runId: scope.runId, ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}) }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)),
+    );
   };
+}
+
+/**
+ * The LLM client of an actor process, when the configuration has one: it starts from what the
+ * llm-capabilities projection knows of its endpoint and model, and records what it learns (and
+ * every call) in the log, so no later call, process or run is refused for the same thing.
+ */
+export async function openLlm(rt: Runtime, options: { recordCalls?: boolean } = {}): Promise<{ llm: LlmClient | undefined; close: () => Promise<void> }> {
+  if (rt.config.llm.mode !== 'openai') return { llm: undefined, close: async () => {} };
+  const capabilities = await runProjection(rt.store, rt.snapshots, llmCapabilitiesProjection, {
+    subject: LLM_CAPABILITIES.subject,
+    everyEvents: rt.config.snapshots.everyEvents,
+    everyMs: rt.config.snapshots.everyMs,
+    onError: (e) => rt.log.error('llm capabilities', e),
+  });
+  await capabilities.caughtUp();
+  const llm = new LlmClient(
+    rt.config.llm,
+    {
+      record: options.recordCalls === false ? () => {} : recordLlmCall(rt),
+      known: (key) => capabilities.state()[key] ?? [],
+      learned: (scope, fact) => {
+        const { setting, value, reason, endpoint, model } = fact;
+        rt.background.track(
+          rt.store
+            .append(makeEvent('LlmCapabilityLearned', { runId: scope.runId, ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}) }, { endpoint, model, setting, value, reason }))
+            .catch((e: unknown) => rt.log.error('recording what the LLM endpoint accepts', e)),
+        );
+      },
+    },
+    redactorFor(rt.config),
+  );
+  return { llm, close: () => capabilities.stop() };
 }

@@ -42,7 +42,7 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
       for (const s of plan.successCriteria) write(colours.dim(`   success: ${JSON.stringify(s)}`));
     }
   } finally {
-    await decomposer.cache.stop();
+    await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);
   }
   return failures > 0 ? 1 : 0;
 }

@@ -16,6 +16,8 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${colours.green(e.type)} ${e.data.match} ${e.data.entryKey} (${e.data.similarity})`;
     case 'PlanCacheMiss':
       return `${head}${e.type} ${e.data.reason}`;
+    case 'LlmCapabilityLearned':
+      return `${head}${e.type} ${e.data.model}: ${e.data.setting} = ${e.data.value} (${e.data.reason})`;
     case 'LlmCalled':
       return `${head}${e.data.ok ? e.type : colours.red(e.type)} ${e.data.purpose} ${e.data.durationMs.toFixed(0)} ms${e.data.error ? ` ${e.data.error}` : ''}`;
     case 'PlanCreated':

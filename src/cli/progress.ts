@@ -81,6 +81,7 @@ export function progressPrinter(write: (line: string) => void) {
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
       case 'LlmCalled':
+      case 'LlmCapabilityLearned':
       case 'CommandStarted':
       case 'CommandHeartbeat':
       case 'CommandFinished':

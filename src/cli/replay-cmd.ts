@@ -2,6 +2,7 @@ import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { strategyIds } from '../events/ids.ts';
 import { projectionCatalog } from '../projections/catalog.ts';
+import type { LlmCapabilities } from '../projections/llm-capabilities.ts';
 import type { PlanCache } from '../projections/plan-cache.ts';
 import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
 import type { TaskHistory } from '../projections/task-history.ts';
@@ -42,6 +43,7 @@ export async function replayCommand(flags: { from?: number; projection?: string;
       if (n === 'plan-cache') printCache(states[n] as PlanCache, write);
       if (n === 'recovery-stats') printStats(states[n] as RecoveryStats, patterns, write);
       if (n === 'task-history') printHistory(states[n] as TaskHistory, write);
+      if (n === 'llm-capabilities') printCapabilities(states[n] as LlmCapabilities, write);
     }
     return 0;
   });
@@ -65,6 +67,12 @@ export function printStats(stats: RecoveryStats, patterns: PatternDb | undefined
   for (const r of rows.sort((a, b) => a.id.localeCompare(b.id))) {
     write(`  ${r.id.padEnd(48)} ${String(r.successes).padStart(4)}/${String(r.attempts).padEnd(4)} ok${r.posterior !== undefined ? `  posterior ${r.posterior.toFixed(2)}` : ''}`);
   }
+}
+
+function printCapabilities(caps: LlmCapabilities, write: (l: string) => void) {
+  const keys = Object.keys(caps);
+  if (keys.length === 0) write('  no endpoint has refused anything yet');
+  for (const key of keys) write(`  ${key}: ${caps[key]!.map((l) => `${l.setting} = ${l.value}`).join(', ')}`);
 }
 
 function printHistory(history: TaskHistory, write: (l: string) => void) {

@@ -53,6 +53,13 @@ export const upcastConcurrency = (data: unknown): unknown => {
   return { taskConcurrency: concurrency, commandConcurrency: concurrency, ...rest };
 };
 
+/** What a run may spend on the LLM: tokens and/or US dollars (priced with `llm.pricing`). */
+export const RunBudgetSchema = z
+  .object({ tokens: z.number().int().positive().optional(), usd: z.number().positive().optional() })
+  .strict()
+  .refine((b) => b.tokens !== undefined || b.usd !== undefined, 'give tokens or usd');
+export type RunBudget = z.infer<typeof RunBudgetSchema>;
+
 export const RunStarted = defineEvent(
   'RunStarted',
   z.preprocess(upcastConcurrency, z.object({
@@ -69,6 +76,8 @@ export const RunStarted = defineEvent(
     /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
     planAhead: z.number().int().nonnegative().default(0),
     skipOptional: z.boolean().default(false),
+    /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); a resume may raise it. */
+    budget: RunBudgetSchema.optional(),
   })),
 );
 export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
@@ -98,7 +107,19 @@ export const LlmCalled = defineEvent(
     /** Prompt tokens served from the endpoint's prompt cache (OpenAI's prompt_tokens_details). */
     cachedTokens: z.number().int().nonnegative().optional(),
     error: z.string().optional(),
+    /** The refusal that taught the client something (then retried at once, degraded), when it was one. */
+    refused: z.string().optional(),
   }),
+);
+/** What the LLM client negotiates per endpoint and model (src/llm/capabilities.ts). */
+export const CapabilitySettingSchema = z.enum(['structuredOutput', 'temperature', 'maxTokensParam']);
+/**
+ * What an endpoint and model were found to refuse, and what the client uses instead from then on
+ * (folded by the llm-capabilities projection, so no later call or run is refused for it again).
+ */
+export const LlmCapabilityLearned = defineEvent(
+  'LlmCapabilityLearned',
+  z.object({ endpoint: z.string(), model: z.string(), setting: CapabilitySettingSchema, value: z.string(), reason: z.string() }),
 );
 export const PlanCreated = defineEvent(
   'PlanCreated',
@@ -205,7 +226,7 @@ export const RunFinished = defineEvent(
 /** The user stopped a run (Ctrl-C on the CLI hosting its actors): nothing more runs until resumed. */
 export const RunInterrupted = defineEvent('RunInterrupted', z.object({ reason: z.string() }));
 /** `implement-agent resume`: work issued before this event is stale, the run goes on. */
-export const RunResumed = defineEvent('RunResumed', z.object({ generation: z.number().int().positive() }));
+export const RunResumed = defineEvent('RunResumed', z.object({ generation: z.number().int().positive(), budget: RunBudgetSchema.optional() }));
 
 export const AgentEventSchema = z.discriminatedUnion('type', [
   RunStarted,
@@ -213,6 +234,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   PlanCacheHit,
   PlanCacheMiss,
   LlmCalled,
+  LlmCapabilityLearned,
   PlanCreated,
   PlanInvalidated,
   CommandStarted,

@@ -47,16 +47,17 @@ export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec,
     ...(context.shared ? [{ role: 'user' as const, content: context.shared }] : []),
     { role: 'user', content: taskMessage(task, context.task) },
   ];
+  const scope = { runId, taskId: task.id };
   const ask = (what: string[]): ChatMessage[] => [...base, { role: 'user', content: what.map((q) => ASK[q]).join(' ') }];
   let wire: WirePlan;
   switch (strategy) {
     case 'single':
-      wire = await llm.structured(runId, 'plan', wholePlanReply, ask(questionOrder));
+      wire = await llm.structured(scope, 'plan', wholePlanReply, ask(questionOrder));
       break;
     case 'batched': {
       const [analysis, criteria] = await Promise.all([
-        llm.structured(runId, 'plan_analysis', analysisReply, ask(['complexity', 'commands', 'decisionPoints'])),
-        llm.structured(runId, 'plan_criteria', criteriaReply, ask(['successCriteria', 'fallbacks'])),
+        llm.structured(scope, 'plan_analysis', analysisReply, ask(['complexity', 'commands', 'decisionPoints'])),
+        llm.structured(scope, 'plan_criteria', criteriaReply, ask(['successCriteria', 'fallbacks'])),
       ]);
       wire = { ...analysis, ...criteria };
       break;
@@ -66,7 +67,7 @@ export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec,
       const history = [...base];
       for (const q of questionOrder) {
         const messages: ChatMessage[] = [...history, { role: 'user', content: ASK[q]! }];
-        const answer = await llm.structured(runId, `plan_${q}`, questions[q], messages);
+        const answer = await llm.structured(scope, `plan_${q}`, questions[q], messages);
         Object.assign(answers, answer);
         history.push({ role: 'user', content: ASK[q]! }, { role: 'assistant', content: JSON.stringify(answer) });
       }

@@ -79,6 +79,7 @@ export const planCacheEvolver =
       case 'TaskSubmitted':
       case 'PlanCacheMiss':
       case 'LlmCalled':
+      case 'LlmCapabilityLearned':
       case 'CommandStarted':
       case 'CommandHeartbeat':
       case 'CommandFinished':

@@ -159,6 +159,7 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
       case 'LlmCalled':
+      case 'LlmCapabilityLearned':
       case 'CommandHeartbeat':
       case 'CommandFinished':
       case 'CommandDenied':

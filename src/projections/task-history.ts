@@ -98,6 +98,7 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     case 'PlanCacheHit':
     case 'PlanCacheMiss':
     case 'LlmCalled':
+    case 'LlmCapabilityLearned':
     case 'PlanCreated':
     case 'CommandStarted':
     case 'CommandHeartbeat':

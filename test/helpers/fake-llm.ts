@@ -10,7 +10,14 @@ export type LoggedRequest = {
 };
 
 export type Latency = number | (() => number);
-export type FakeReply = string | { status: number; body: string };
+/**
+ * A reply's content; or an HTTP error (status, body, headers such as `retry-after`); or a content
+ * with the shape of a provider's reply: no `usage` block, a `reasoning_content` beside it.
+ */
+export type FakeReply =
+  | string
+  | { status: number; body: string; headers?: Record<string, string> }
+  | { content: string; usage?: false; reasoningContent?: string };
 export type Responder = (request: LoggedRequest) => FakeReply | Promise<FakeReply>;
 
 export type FakeLlm = {
@@ -45,20 +52,25 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
       }
       const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
       const format = body.response_format as { json_schema?: { name?: string } } | undefined;
+      const messages = (body.messages as LoggedRequest['messages']) ?? [];
+      // Without a json_schema response format, the schema (and its name) is in the prompt.
+      const named = /JSON Schema \(name: ([\w-]+)\)/.exec(messages.at(-1)?.content ?? '');
       const entry: LoggedRequest = {
         at: Date.now(),
-        schemaName: format?.json_schema?.name ?? '',
-        messages: (body.messages as LoggedRequest['messages']) ?? [],
+        schemaName: format?.json_schema?.name ?? named?.[1] ?? '',
+        messages,
         body,
       };
       requests.push(entry);
       const delay = typeof latency === 'function' ? latency() : latency;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      const reply = await responder(entry);
-      if (typeof reply !== 'string') {
-        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body);
+      const answer = await responder(entry);
+      if (typeof answer !== 'string' && 'status' in answer) {
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
         return;
       }
+      const shaped = typeof answer === 'string' ? { content: answer } : answer;
+      const reply = shaped.content;
       const prompt = JSON.stringify(entry.messages);
       const promptTokens = Math.ceil(prompt.length / 4);
       const cachedTokens = Math.floor(Math.max(0, ...seenPrompts.map((p) => sharedPrefix(p, prompt))) / 4);
@@ -71,13 +83,24 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: typeof body.model === 'string' ? body.model : 'fake',
-          choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop', logprobs: null }],
-          usage: {
-            prompt_tokens: promptTokens,
-            completion_tokens: completionTokens,
-            total_tokens: promptTokens + completionTokens,
-            prompt_tokens_details: { cached_tokens: cachedTokens },
-          },
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: reply, refusal: null, ...(shaped.reasoningContent ? { reasoning_content: shaped.reasoningContent } : {}) },
+              finish_reason: 'stop',
+              logprobs: null,
+            },
+          ],
+          ...(shaped.usage === false
+            ? {}
+            : {
+                usage: {
+                  prompt_tokens: promptTokens,
+                  completion_tokens: completionTokens,
+                  total_tokens: promptTokens + completionTokens,
+                  prompt_tokens_details: { cached_tokens: cachedTokens },
+                },
+              }),
         }),
       );
     })().catch((error: unknown) => {

@@ -8,8 +8,7 @@ import { LlmError } from '../../errors.ts';
 import type { AgentEvent, EventOf } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
-import { redactorFor } from '../../exec/redaction.ts';
-import { LlmClient } from '../../llm/client.ts';
+import type { LlmClient } from '../../llm/client.ts';
 import { planWithLlm, type PlanningContext } from '../../llm/planner.ts';
 import { lookupPlan } from '../../projections/plan-cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
@@ -17,7 +16,7 @@ import { validatePlan } from '../../plan/validate-plan.ts';
 import { planCacheProjection, type PlanCache } from '../../projections/plan-cache.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
-import { recordLlmCall } from '../llm-calls.ts';
+import { openLlm } from '../llm-calls.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Effect } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
 import { alreadyPlanned, cacheDecision, planOutcome } from './core.ts';
@@ -32,6 +31,7 @@ export type Decomposer = {
   /** The working directories this process plans for, each loaded incrementally. */
   projects: Map<string, ProjectFiles>;
   llm: LlmClient | undefined;
+  closeLlm: () => Promise<void>;
   /** Plan cache and incremental context on (the system) or off (the reference workflow). */
   options: Pick<ActorOptions, 'planCache' | 'incrementalContext'>;
 };
@@ -48,17 +48,16 @@ export async function openDecomposer(
   );
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
   await cache.caughtUp();
-  const record = options.recordLlmCalls === false ? () => {} : recordLlmCall(rt);
-  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, record, redactorFor(rt.config)) : undefined;
+  const { llm, close: closeLlm } = await openLlm(rt, { recordCalls: options.recordLlmCalls !== false });
   const { planCache, incrementalContext } = { ...DEFAULT_ACTOR_OPTIONS, ...options };
-  return { cache, loaders: new Map(), projects: new Map(), llm, options: { planCache, incrementalContext } };
+  return { cache, loaders: new Map(), projects: new Map(), llm, closeLlm, options: { planCache, incrementalContext } };
 }
 
 /** The decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
 export const decomposerActor = (options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {}): ActorDefinition<Decomposer> => ({
   name: 'decomposer',
   open: (rt) => openDecomposer(rt, options),
-  close: (d) => d.cache.stop(),
+  close: (d) => Promise.all([d.cache.stop(), d.closeLlm()]).then(() => {}),
   inputs: workInputs({
     actor: 'decomposer',
     schema: PlanTaskSchema,

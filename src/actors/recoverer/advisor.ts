@@ -3,9 +3,7 @@ import type { Runtime } from '../runtime.ts';
 import { strategyIds } from '../../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
 import { checkCommand } from '../../exec/policy.ts';
-import { redactorFor } from '../../exec/redaction.ts';
-import { LlmClient } from '../../llm/client.ts';
-import { recordLlmCall } from '../llm-calls.ts';
+import { openLlm } from '../llm-calls.ts';
 import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
@@ -36,7 +34,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     onError: (e) => rt.log.error('recovery statistics', e),
   });
   await stats.caughtUp();
-  const llm = rt.config.llm.mode === 'openai' ? new LlmClient(rt.config.llm, recordLlmCall(rt), redactorFor(rt.config)) : undefined;
+  const { llm, close: closeLlm } = await openLlm(rt);
 
   // The reference workflow the benchmark runs asks the LLM for every failure: neither patterns nor learned fixes.
   const fromTheLog = options.errorPatterns ?? DEFAULT_ACTOR_OPTIONS.errorPatterns;
@@ -53,7 +51,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     const learned = fromTheLog ? learnedFix(request, stats.state(), rt.config.policy.allow) : undefined;
     if (learned) return learned;
     if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
-    const reply = await llm.structured(request.runId, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));
+    const reply = await llm.structured({ runId: request.runId, taskId: request.taskId }, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));
     if (reply.action === 'give-up' || reply.commands.length === 0) return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
     const strategyId = strategyIds.llm(reply.commands);
     if (isLoop(request, strategyId)) {
@@ -64,7 +62,7 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     return { decision: 'fix', strategyId, source: 'llm', commands: reply.commands, retry: reply.retry, diagnosis: reply.diagnosis };
   }
 
-  return { advise, stop: () => stats.stop(), stats: () => stats.state() };
+  return { advise, stop: () => Promise.all([stats.stop(), closeLlm()]).then(() => {}), stats: () => stats.state() };
 }
 
 function recoveryPrompt(request: RecoverRequest, why: string) {

@@ -1,0 +1,107 @@
+import type { CapabilitySettingSchema } from '../events/agent-events.ts';
+import type { z } from 'zod';
+
+/**
+ * What an endpoint and model accept, learned from the provider's own refusals (HTTP 400/422 with
+ * `param`, `code` and a message) and kept per endpoint and model. Pure: the client asks
+ * `degradation` what a refusal means and builds each request with `requestParams`.
+ */
+
+/** Structured output, best first: a JSON Schema the server enforces, JSON mode, plain text. */
+export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'text'] as const;
+export type StructuredOutputMode = (typeof STRUCTURED_OUTPUT_MODES)[number];
+export const MAX_TOKENS_PARAMS = ['max_tokens', 'max_completion_tokens'] as const;
+export type MaxTokensParam = (typeof MAX_TOKENS_PARAMS)[number];
+
+export type CapabilitySetting = z.infer<typeof CapabilitySettingSchema>;
+
+export type Capabilities = {
+  structuredOutput: StructuredOutputMode;
+  /** Whether the request carries a temperature (reasoning models accept only their default). */
+  temperature: 'send' | 'omit';
+  maxTokensParam: MaxTokensParam;
+};
+
+export const DEFAULT_CAPABILITIES: Capabilities = { structuredOutput: 'json_schema', temperature: 'send', maxTokensParam: 'max_tokens' };
+
+/** The config's pins: a pinned setting is never changed by what an endpoint refuses. */
+export type CapabilityPins = {
+  structuredOutput?: StructuredOutputMode | undefined;
+  /** A number is sent as it is; null: never sent. */
+  temperature?: number | null | undefined;
+  maxTokensParam?: MaxTokensParam | undefined;
+};
+
+export type Learned = { setting: CapabilitySetting; value: string; reason: string };
+
+/** What an endpoint and model are known to accept: the default, then what was learned, then the pins. */
+export function capabilitiesFor(learned: readonly Pick<Learned, 'setting' | 'value'>[], pins: CapabilityPins): Capabilities {
+  const caps: Capabilities = { ...DEFAULT_CAPABILITIES };
+  for (const l of learned) apply(caps, l);
+  if (pins.structuredOutput) caps.structuredOutput = pins.structuredOutput;
+  if (pins.temperature !== undefined) caps.temperature = pins.temperature === null ? 'omit' : 'send';
+  if (pins.maxTokensParam) caps.maxTokensParam = pins.maxTokensParam;
+  return caps;
+}
+
+function apply(caps: Capabilities, l: Pick<Learned, 'setting' | 'value'>): void {
+  switch (l.setting) {
+    case 'structuredOutput':
+      // Learning only ever degrades: a later, better mode learned elsewhere does not undo a refusal seen here.
+      if (rank(l.value) > rank(caps.structuredOutput)) caps.structuredOutput = l.value as StructuredOutputMode;
+      return;
+    case 'temperature':
+      if (l.value === 'omit') caps.temperature = 'omit';
+      return;
+    case 'maxTokensParam':
+      if ((MAX_TOKENS_PARAMS as readonly string[]).includes(l.value)) caps.maxTokensParam = l.value as MaxTokensParam;
+      return;
+    default: {
+      const never: never = l.setting;
+      return never;
+    }
+  }
+}
+
+const rank = (mode: string) => STRUCTURED_OUTPUT_MODES.indexOf(mode as StructuredOutputMode);
+
+/** A provider's refusal as the SDK reports it. */
+export type Refusal = { status: number | undefined; param?: string | null | undefined; code?: string | null | undefined; message: string };
+
+/**
+ * What a refusal says to change, if it is one this client can work around and the setting is
+ * not pinned. Anything else (a bad key, a missing model, a prompt too long) is a real error.
+ */
+export function degradation(refusal: Refusal, caps: Capabilities, pins: CapabilityPins): Learned | undefined {
+  if (refusal.status !== 400 && refusal.status !== 422) return undefined;
+  const param = refusal.param ?? '';
+  const text = `${param} ${refusal.code ?? ''} ${refusal.message}`;
+  const reason = `${refusal.status}${refusal.code ? ` ${refusal.code}` : ''}: ${refusal.message.slice(0, 200)}`;
+  if (/max_completion_tokens/.test(text) && /max_tokens/.test(text.replace(/max_completion_tokens/g, ''))) {
+    const value: MaxTokensParam = caps.maxTokensParam === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
+    // "Use max_completion_tokens instead" and its reverse ("Unrecognized argument: max_completion_tokens").
+    if (!pins.maxTokensParam) return { setting: 'maxTokensParam', value, reason };
+    return undefined;
+  }
+  if (param === 'temperature' || /\btemperature\b/i.test(refusal.message)) {
+    if (caps.temperature === 'send' && pins.temperature === undefined) return { setting: 'temperature', value: 'omit', reason };
+    return undefined;
+  }
+  if (param.startsWith('response_format') || /response_format|json_schema|json_object|structured output|guided_json/i.test(refusal.message)) {
+    const next = STRUCTURED_OUTPUT_MODES[rank(caps.structuredOutput) + 1];
+    if (next && !pins.structuredOutput) return { setting: 'structuredOutput', value: next, reason };
+  }
+  return undefined;
+}
+
+/** The config lines that pin what was learned, for `llm check` to print. */
+export function pinLines(caps: Capabilities): string[] {
+  return [
+    `"structuredOutput": ${JSON.stringify(caps.structuredOutput)}`,
+    `"temperature": ${caps.temperature === 'omit' ? 'null' : '0'}`,
+    `"maxTokensParam": ${JSON.stringify(caps.maxTokensParam)}`,
+  ];
+}
+
+/** The endpoint-and-model key what is learned is kept under. */
+export const capabilityKey = (endpoint: string, model: string) => `${endpoint.replace(/\/+$/, '')} ${model}`;

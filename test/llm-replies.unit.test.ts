@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { capabilitiesFor, DEFAULT_CAPABILITIES, degradation } from '../src/llm/capabilities.ts';
+import { jsonCandidates, withoutReasoning } from '../src/llm/reply-text.ts';
+
+const firstJson = (content: string) => {
+  for (const c of jsonCandidates(content)) {
+    try {
+      return JSON.parse(c) as unknown;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+};
+
+describe('reply text', () => {
+  it('finds the answer bare, fenced, after a reasoning block, or in prose', () => {
+    expect(firstJson('{"a":1}')).toEqual({ a: 1 });
+    expect(firstJson('```json\n{"a":1}\n```')).toEqual({ a: 1 });
+    expect(firstJson('<think>maybe {"a":0}?</think>\n{"a":1}')).toEqual({ a: 1 });
+    expect(firstJson('<think>\n{"a":0}\n</think>\n\nHere it is:\n```json\n{"a":1}\n```\nDone.')).toEqual({ a: 1 });
+    expect(firstJson('<reasoning>no</reasoning>The plan is {"a": {"b": "}"}} as asked.')).toEqual({ a: { b: '}' } });
+    expect(firstJson('```\n{"a":1}\n```')).toEqual({ a: 1 });
+  });
+
+  it('drops reasoning however the server left its tags', () => {
+    expect(withoutReasoning('<think>x</think>\n{"a":1}')).toBe('{"a":1}');
+    expect(withoutReasoning('thinking without an opening tag</think>{"a":1}')).toBe('{"a":1}');
+    expect(withoutReasoning('{"a":1}<think>cut off')).toBe('{"a":1}');
+    expect(withoutReasoning('<THINKING>x</THINKING>ok')).toBe('ok');
+  });
+
+  it('offers the last fence first: an example before the answer is not the answer', () => {
+    expect(jsonCandidates('For example:\n```json\n{"x":0}\n```\nAnswer:\n```json\n{"x":1}\n```').slice(1, 3)).toEqual(['{"x":1}', '{"x":0}']);
+  });
+});
+
+const refusal = (message: string, param: string | null = null, code: string | null = null) => ({ status: 400, message, param, code });
+
+describe('capability negotiation', () => {
+  it("reads OpenAI reasoning models' refusals: temperature dropped, max_completion_tokens used", () => {
+    expect(degradation(refusal("Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.", 'temperature', 'unsupported_value'), DEFAULT_CAPABILITIES, {}))
+      .toMatchObject({ setting: 'temperature', value: 'omit' });
+    expect(degradation(refusal("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'max_tokens', 'unsupported_parameter'), DEFAULT_CAPABILITIES, {}))
+      .toMatchObject({ setting: 'maxTokensParam', value: 'max_completion_tokens' });
+  });
+
+  it('degrades structured output one step per refusal: json_schema, json_object, text, then nothing', () => {
+    const r = refusal('This response_format type is unavailable now');
+    expect(degradation(r, DEFAULT_CAPABILITIES, {})).toMatchObject({ setting: 'structuredOutput', value: 'json_object' });
+    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' }, {})).toMatchObject({ value: 'text' });
+    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'text' }, {})).toBeUndefined();
+    // LM Studio's body is a bare string.
+    expect(degradation(refusal(`"'response_format.type' must be 'json_schema' or 'text'"`), { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' }, {})).toMatchObject({ value: 'text' });
+  });
+
+  it('never overrides a pin, and leaves other errors alone', () => {
+    expect(degradation(refusal('temperature unsupported', 'temperature'), DEFAULT_CAPABILITIES, { temperature: 0.2 })).toBeUndefined();
+    expect(degradation(refusal('This response_format type is unavailable now'), DEFAULT_CAPABILITIES, { structuredOutput: 'json_schema' })).toBeUndefined();
+    expect(degradation({ status: 401, message: 'Incorrect API key provided' }, DEFAULT_CAPABILITIES, {})).toBeUndefined();
+    expect(degradation(refusal("This model's maximum context length is 8192 tokens"), DEFAULT_CAPABILITIES, {})).toBeUndefined();
+  });
+
+  it('what was learned only degrades, and pins win', () => {
+    expect(capabilitiesFor([{ setting: 'structuredOutput', value: 'text' }, { setting: 'structuredOutput', value: 'json_object' }], {}).structuredOutput).toBe('text');
+    expect(capabilitiesFor([{ setting: 'temperature', value: 'omit' }], { temperature: 0 }).temperature).toBe('send');
+    expect(capabilitiesFor([], { temperature: null }).temperature).toBe('omit');
+  });
+});
