@@ -3,13 +3,15 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
-import { ContinuePolicySchema, RunBudgetSchema } from './events/agent-events.ts';
+import { ContinuePolicySchema, PricingSchema, RunBudgetSchema } from './events/agent-events.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
-import { MAX_TOKENS_PARAMS, STRUCTURED_OUTPUT_MODES } from './llm/capabilities.ts';
-import { PricingSchema } from './llm/cost.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export const CONFIG_FILE = 'implement-agent.config.json';
+
+/** Structured output, best first: a JSON Schema the server enforces, JSON mode, plain text (src/llm/capabilities.ts). */
+export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'text'] as const;
+export const MAX_TOKENS_PARAMS = ['max_tokens', 'max_completion_tokens'] as const;
 const RULE_IDS = DEFAULT_RULES.map((r) => r.id) as [string, ...string[]];
 
 const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);

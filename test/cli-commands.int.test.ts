@@ -27,8 +27,8 @@ describe('after a run', () => {
 
     const runs = await cli(['runs', '--limit', '5']);
     expect(runs.exitCode, runs.stderr).toBe(0);
-    expect(runs.stdout.split('\n')[0]).toMatch(/^RUN +STATUS +TASKS +STARTED \(UTC\) +TOOK +TASKS FILE$/);
-    expect(runs.stdout).toMatch(new RegExp(`^${runId} +failed +1/2 done, 1 failed +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +[\\d.]+s +${tasks}$`, 'm'));
+    expect(runs.stdout.split('\n')[0]).toMatch(/^RUN +STATUS +TASKS +STARTED \(UTC\) +TOOK +LLM TOKENS +TASKS FILE$/);
+    expect(runs.stdout).toMatch(new RegExp(`^${runId} +failed +1/2 done, 1 failed +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +[\\d.]+s +0 +${tasks}$`, 'm'));
     const json = (await cli(['runs', '--json'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { runId: string; state: string });
     expect(json.find((r) => r.runId === runId)).toMatchObject({ state: 'failed', completed: 1, failed: 1, tasks: 2 });
 

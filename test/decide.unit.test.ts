@@ -171,3 +171,34 @@ describe('coordinator decide', () => {
     expect(status.tasks['2']).toMatchObject({ state: 'skipped', reason: 'task 1 did not complete' });
   });
 });
+
+describe('coordinator decide: the LLM budget', () => {
+  const PROSE = parseTasks(['- [ ] 1. Prose one', '- [ ] 2. Explicit', '  - Depends: none', '  ```bash\n  true\n  ```', '- [ ] 3. Prose three', '  - Depends: none'].join('\n'));
+  const statusOf = (events: AgentEvent[]) =>
+    [
+      makeEvent('RunStarted', { runId }, {
+        tasksFile: 't.md', workdir: '.', taskIds: PROSE.map((t) => t.id), alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3,
+        continuePolicy: 'dependencies-successful', llm: 'openai', planAhead: 0, skipOptional: false, budget: { tokens: 100 },
+      }),
+      ...PROSE.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
+      ...events,
+    ].reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
+  const spend = (tokens: number) => makeEvent('LlmCalled', { runId, taskId: '1' }, { purpose: 'plan', model: 'm', durationMs: 1, ok: true, promptTokens: tokens, completionTokens: 0 });
+
+  it('plans everything while the budget lasts', () => {
+    expect(kinds(decide(statusOf([spend(50)]), new Set()))).toEqual(['plan:1', 'plan:2', 'plan:3']);
+  });
+
+  it('once spent, holds the tasks that need the LLM, lets the rest run, and stops the run only when nothing else can move', () => {
+    const spent = statusOf([spend(150)]);
+    expect(kinds(decide(spent, new Set()))).toEqual(['plan:2']);
+    const explicitRunning = statusOf([spend(150), { ...planned('2'), data: { ...planned('2').data, plan: explicitPlan(PROSE[1]!) } }]);
+    expect(kinds(decide(explicitRunning, new Set(['plan:2:g0'])))).toEqual(['execute:2']);
+    const done = statusOf([spend(150), { ...planned('2'), data: { ...planned('2').data, plan: explicitPlan(PROSE[1]!) } }, completed('2')]);
+    const halt = decide(done, new Set(['plan:2:g0', 'exec:2:g0', 'tick:2']));
+    expect(halt).toEqual([{ kind: 'halt', key: 'halt:g0', reason: "the run's LLM budget of 100 tokens is spent (150 used); waiting for the LLM: task(s) 1, 3", generation: 0 }]);
+    // A resume with a larger budget plans the held tasks.
+    const resumed = evolveRunStatus(done, { ...makeEvent('RunResumed', { runId }, { generation: 1, budget: { tokens: 1000 } }), seq: 99 });
+    expect(kinds(decide(resumed, new Set(['plan:2:g0', 'exec:2:g0', 'tick:2', 'halt:g0'])))).toEqual(['plan:1', 'plan:3']);
+  });
+});

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { capabilitiesFor, DEFAULT_CAPABILITIES, degradation } from '../src/llm/capabilities.ts';
 import { jsonCandidates, withoutReasoning } from '../src/llm/reply-text.ts';
+import { parseBudget } from '../src/llm/cost.ts';
+import { budgetSpent, costUsd } from '../src/projections/llm-usage.ts';
 
 const firstJson = (content: string) => {
   for (const c of jsonCandidates(content)) {
@@ -65,5 +67,26 @@ describe('capability negotiation', () => {
     expect(capabilitiesFor([{ setting: 'structuredOutput', value: 'text' }, { setting: 'structuredOutput', value: 'json_object' }], {}).structuredOutput).toBe('text');
     expect(capabilitiesFor([{ setting: 'temperature', value: 'omit' }], { temperature: 0 }).temperature).toBe('send');
     expect(capabilitiesFor([], { temperature: null }).temperature).toBe('omit');
+  });
+});
+
+describe('cost and budget', () => {
+  const u = { calls: 2, promptTokens: 1_000_000, cachedTokens: 400_000, completionTokens: 100_000 };
+  it('prices cached prompt tokens apart when the provider has a price for them', () => {
+    expect(costUsd(u, { inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 })).toBeCloseTo(1.2 + 0.2 + 0.8);
+    expect(costUsd(u, { inputPerMTok: 2, outputPerMTok: 8 })).toBeCloseTo(2 + 0.8);
+  });
+  it('reads --budget as tokens or dollars, and refuses anything else naming the forms', () => {
+    expect(parseBudget('50000')).toEqual({ tokens: 50_000 });
+    expect(parseBudget('50k')).toEqual({ tokens: 50_000 });
+    expect(parseBudget('1.5m')).toEqual({ tokens: 1_500_000 });
+    expect(parseBudget('$2')).toEqual({ usd: 2 });
+    expect(parseBudget('0.5usd')).toEqual({ usd: 0.5 });
+    expect(() => parseBudget('lots')).toThrow(/tokens \(50000, 50k, 1.5m\) or US dollars/);
+  });
+  it('says the budget is spent once tokens or dollars reach it', () => {
+    expect(budgetSpent(u, { tokens: 2_000_000 }, undefined)).toBeUndefined();
+    expect(budgetSpent(u, { tokens: 1_100_000 }, undefined)).toMatch(/budget of 1,100,000 tokens is spent \(1,100,000 used\)/);
+    expect(budgetSpent(u, { usd: 1 }, { inputPerMTok: 2, outputPerMTok: 8 })).toMatch(/budget of \$1.00 is spent \(\$2.80 used\)/);
   });
 });

@@ -19,7 +19,10 @@ export function recordLlmCall(rt: Runtime) {
  * llm-capabilities projection knows of its endpoint and model, and records what it learns (and
  * every call) in the log, so no later call, process or run is refused for the same thing.
  */
-export async function openLlm(rt: Runtime, options: { recordCalls?: boolean } = {}): Promise<{ llm: LlmClient | undefined; close: () => Promise<void> }> {
+export async function openLlm(
+  rt: Runtime,
+  options: { recordCalls?: boolean; observe?: (call: LlmCallRecord) => void } = {},
+): Promise<{ llm: LlmClient | undefined; close: () => Promise<void> }> {
   if (rt.config.llm.mode !== 'openai') return { llm: undefined, close: async () => {} };
   const capabilities = await runProjection(rt.store, rt.snapshots, llmCapabilitiesProjection, {
     subject: LLM_CAPABILITIES.subject,
@@ -28,10 +31,14 @@ export async function openLlm(rt: Runtime, options: { recordCalls?: boolean } = 
     onError: (e) => rt.log.error('llm capabilities', e),
   });
   await capabilities.caughtUp();
+  const record = recordLlmCall(rt);
   const llm = new LlmClient(
     rt.config.llm,
     {
-      record: options.recordCalls === false ? () => {} : recordLlmCall(rt),
+      record: (scope, call) => {
+        options.observe?.(call);
+        if (options.recordCalls !== false) record(scope, call);
+      },
       known: (key) => capabilities.state()[key] ?? [],
       learned: (scope, fact) => {
         const { setting, value, reason, endpoint, model } = fact;

@@ -1,4 +1,5 @@
-import type { AgentEvent } from '../events/agent-events.ts';
+import type { AgentEvent, StoredEvent } from '../events/agent-events.ts';
+import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
 import { decidePlan, openDecomposer } from '../actors/decomposer/host.ts';
 import type { Runtime } from '../actors/runtime.ts';
@@ -13,13 +14,16 @@ import { taskLabel, type TaskSpec } from '../spec/task-spec.ts';
 export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: 'openai' | 'offline' }, write: (line: string) => void): Promise<number> {
   const decomposer = await openDecomposer(rt, { recordLlmCalls: false });
   let failures = 0;
+  const needLlm: string[] = [];
+  const pending = input.tasks.filter((t) => !t.done);
   try {
-    for (const task of input.tasks.filter((t) => !t.done)) {
+    for (const task of pending) {
       const notes: AgentEvent[] = [];
       const group = task.commands.length === 0 && childrenOf(task.id, input.tasks).length > 0;
       const outcome = await decidePlan(rt, decomposer, { runId: input.runId, workdir: input.workdir, tasksFile: input.tasksFile, task, group, llm: input.llm, generation: 0, revision: 0 }, async (e) => {
         notes.push(e);
       });
+      if (!group && task.commands.length === 0 && !notes.some((n) => n.type === 'PlanCacheHit')) needLlm.push(task.id);
       write(colours.bold(taskLabel(task.id, task.title)));
       for (const note of notes) {
         if (note.type === 'PlanCacheHit') write(`   cache hit (${note.data.match}, entry ${note.data.entryKey}, similarity ${note.data.similarity}${note.data.adaptations.length ? `, adapted ${note.data.adaptations.map((a) => `${a.from}->${a.to}`).join(', ')}` : ''})`);
@@ -44,5 +48,27 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
   } finally {
     await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);
   }
+  write('');
+  write(`${needLlm.length} of ${pending.length} task(s) need the LLM to be planned (not explicit, not in the plan cache)${needLlm.length ? `: ${needLlm.join(', ')}` : ''}`);
+  if (needLlm.length > 0) {
+    const perTask = planningTokensPerTask(await rt.store.read({ subject: eventSubjects.type('LlmCalled') }));
+    write(
+      perTask === undefined
+        ? colours.dim('   no planning recorded in this log yet to estimate tokens from')
+        : `   about ${Math.round(perTask * needLlm.length).toLocaleString('en-US')} tokens for planning (${Math.round(perTask).toLocaleString('en-US')} per task, the average of the runs recorded here)`,
+    );
+  }
   return failures > 0 ? 1 : 0;
+}
+
+/** Tokens an LLM-planned task took, on average over the log: planning calls (repairs included) per run and task. */
+export function planningTokensPerTask(calls: readonly StoredEvent[]): number | undefined {
+  const perTask = new Map<string, number>();
+  for (const e of calls) {
+    if (e.type !== 'LlmCalled' || !e.data.ok || !e.data.purpose.startsWith('plan') || e.taskId === undefined) continue;
+    const key = `${e.runId}/${e.taskId}`;
+    perTask.set(key, (perTask.get(key) ?? 0) + (e.data.promptTokens ?? 0) + (e.data.completionTokens ?? 0));
+  }
+  const counted = [...perTask.values()].filter((t) => t > 0);
+  return counted.length ? counted.reduce((a, b) => a + b, 0) / counted.length : undefined;
 }

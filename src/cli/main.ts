@@ -12,8 +12,8 @@ const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--force] [--json] [--dry]
-  implement-agent resume <runId> [--json]   continue a run whose CLI or actors died, or that was interrupted
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--force] [--json] [--dry]
+  implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
   implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
@@ -23,6 +23,7 @@ usage:
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
   implement-agent config [--schema]       the configuration in force here, or its JSON Schema
+  implement-agent llm check [--json]      what the configured LLM endpoint accepts, and the config that pins it
 
 implement-agent <command> --help   more on one command;   implement-agent --version
 -s, --server URL (any command): the NATS server, as NATS_URL
@@ -41,13 +42,23 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
   --plan-ahead N         tasks planned at once ahead of execution (default 4; 0: plan when a task may start)
   --continue P           never | dependencies-successful (default) | always, after a task fails
   --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
+  --budget N|$N          what the run may spend on the LLM: tokens (50000, 50k) or US dollars ($2, needs llm.pricing);
+                         once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
   --force                run tasks already ticked too
   --dry                  print each plan and its command graph; run nothing
   --json                 print the run's events as NDJSON
   --config FILE          another implement-agent.config.json
 
 example: implement-agent run .kiro/specs/search/tasks.md --workdir . --plan-ahead 6`,
-  resume: 'usage: implement-agent resume <runId> [--json]\n\nFinishes a run whose CLI or actors died, or that was interrupted.\n\nexample: implement-agent resume r1a2b3c4d',
+  resume:
+    'usage: implement-agent resume <runId> [--budget N|$N] [--json]\n\nFinishes a run whose CLI or actors died, that was interrupted, or that stopped at its LLM budget\n(--budget sets a new one: tokens, or US dollars with llm.pricing).\n\nexample: implement-agent resume r1a2b3c4d --budget 200k',
+  llm: `usage: implement-agent llm check [--json]
+
+Sends one small structured request to the configured endpoint (OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL,
+implement-agent.config.json) and prints the model, the latency, what the endpoint accepted and what was
+degraded, and the config lines that pin it. What it learns is recorded, so runs start from it.
+
+example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 implement-agent llm check`,
   up: 'usage: implement-agent up [--port N]\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset, on port N or a free one), in the foreground.\n\nexample: implement-agent up --port 4222   # then NATS_URL=nats://127.0.0.1:4222 in other terminals',
   runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',
   status: 'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
@@ -92,6 +103,7 @@ async function main(args: string[]): Promise<number> {
         force: { type: 'boolean' },
         json: { type: 'boolean' },
         dry: { type: 'boolean' },
+        budget: { type: 'string' },
       });
       if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
@@ -113,6 +125,7 @@ async function main(args: string[]): Promise<number> {
         force: values.force === true,
         json: values.json === true,
         dry: values.dry === true,
+        ...(values.budget !== undefined ? { budget: values.budget as string } : {}),
       });
     }
     case 'up': {
@@ -165,10 +178,16 @@ async function main(args: string[]): Promise<number> {
       return tuneCommand({ patterns: values.patterns as string, apply: values.apply === true, json: values.json === true });
     }
     case 'resume': {
-      const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' }, budget: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError('resume takes one run id');
       const { resumeCommand } = await import('./run-cmd.ts');
-      return resumeCommand(positionals[0]!, values.json === true);
+      return resumeCommand(positionals[0]!, values.json === true, values.budget as string | undefined);
+    }
+    case 'llm': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+      if (positionals.length !== 1 || positionals[0] !== 'check') throw new InputError('usage: implement-agent llm check [--json]');
+      const { llmCheckCommand } = await import('./llm-check-cmd.ts');
+      return llmCheckCommand(values.json === true);
     }
     case 'config': {
       const { values, positionals } = parse(rest, { schema: { type: 'boolean' }, config: { type: 'string' } });

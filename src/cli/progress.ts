@@ -1,4 +1,5 @@
-import type { StoredEvent } from '../events/agent-events.ts';
+import type { Pricing, StoredEvent } from '../events/agent-events.ts';
+import { addUsage, noUsage, totalTokens, usageLine, type LlmUsage } from '../projections/llm-usage.ts';
 import { planningTime } from '../report/planning-time.ts';
 import { taskLabel } from '../spec/task-spec.ts';
 
@@ -25,6 +26,14 @@ export function progressPrinter(write: (line: string) => void) {
   const over = new Set<string>();
   /** Why each failed task failed: the closing lines name them. */
   const reasons = new Map<string, string>();
+  /** Tokens per task and for the run: shown on each task's line and in the closing lines. */
+  const usage = new Map<string, LlmUsage>();
+  const runUsage = noUsage();
+  let pricing: Pricing | undefined;
+  const tokens = (taskId: string) => {
+    const u = usage.get(taskId);
+    return u && totalTokens(u) > 0 ? colours.dim(` · ${totalTokens(u).toLocaleString('en-US')} tokens`) : '';
+  };
   return (event: StoredEvent) => {
     const id = event.taskId ?? '';
     if (event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped') {
@@ -34,6 +43,7 @@ export function progressPrinter(write: (line: string) => void) {
     if (event.type === 'PlanCreated' || event.type === 'CommandFinished') timed.push(event);
     switch (event.type) {
       case 'RunStarted':
+        pricing = event.data.pricing;
         write(colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) + (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''));
         return;
       case 'TaskSubmitted':
@@ -50,11 +60,11 @@ export function progressPrinter(write: (line: string) => void) {
         write(`  ${colours.red('⊘')} ${name(id)}: denied \`${event.data.command}\` (${event.data.rule})`);
         return;
       case 'TaskCompleted':
-        write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : ''}`);
+        write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : ''}${tokens(id)}`);
         return;
       case 'TaskFailed':
         reasons.set(id, `${event.data.stage}: ${event.data.reason}`);
-        write(`${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}`);
+        write(`${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}${tokens(id)}`);
         return;
       case 'TaskSkipped':
         write(`${colours.yellow('-')} ${name(id)} ${colours.yellow(`skipped: ${event.data.reason}`)}`);
@@ -75,13 +85,23 @@ export function progressPrinter(write: (line: string) => void) {
         for (const id of d.failed) write(colours.red(`  ✗ ${name(id)}: ${reasons.get(id) ?? 'failed'}`));
         const planning = planningTime(timed);
         if (planning.planningMs > 0) write(colours.dim(`planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`));
+        if (runUsage.calls > 0) write(`LLM: ${runUsage.calls} call(s), ${usageLine(runUsage, pricing)}`);
         write(colours.dim(`timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`));
         return;
       }
+      case 'LlmCalled': {
+        addUsage(runUsage, event.data);
+        if (event.taskId !== undefined) {
+          if (!usage.has(id)) usage.set(id, noUsage());
+          addUsage(usage.get(id)!, event.data);
+        }
+        return;
+      }
+      case 'LlmCapabilityLearned':
+        write(colours.yellow(`LLM ${event.data.model} refused ${event.data.setting}; using ${event.data.value} from now on (${event.data.reason})`));
+        return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
-      case 'LlmCalled':
-      case 'LlmCapabilityLearned':
       case 'CommandStarted':
       case 'CommandHeartbeat':
       case 'CommandFinished':

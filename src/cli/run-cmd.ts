@@ -6,6 +6,7 @@ import { InputError } from '../errors.ts';
 import { makeEvent, type ContinuePolicy, type StoredEvent } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
+import { parseBudget } from '../llm/cost.ts';
 import { probeLlm } from '../llm/probe.ts';
 import { parseTasks } from '../spec/tasks-parser.ts';
 import { tickTask } from '../spec/tasks-writer.ts';
@@ -33,6 +34,8 @@ export type RunFlags = {
   continuePolicy?: ContinuePolicy;
   llm?: 'openai' | 'offline';
   config?: string;
+  /** `--budget`: tokens or US dollars the run may spend on the LLM (over llm.runBudget). */
+  budget?: string;
 };
 
 const MAX_TASKS_FILE = 5 * 1024 * 1024;
@@ -58,6 +61,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
 
   const llm = config.llm.mode ?? 'offline';
+  const budget = flags.budget !== undefined ? parseBudget(flags.budget) : config.llm.runBudget;
+  if (budget?.usd !== undefined && !config.llm.pricing) throw new InputError('a budget in US dollars needs llm.pricing in implement-agent.config.json (inputPerMTok, outputPerMTok)');
   if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
   return withRuntime(config, cwd, 'run', async (rt) => {
     if (flags.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
@@ -73,6 +78,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         llm,
         planAhead: config.execution.planAhead,
         skipOptional: flags.skipOptional === true,
+        ...(budget ? { budget } : {}),
+        ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
       },
     };
     return followToTheEnd(rt, start, flags.json === true, workIds.start(start.runId));
@@ -88,7 +95,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
  * says what is still running, waits for the finished tasks' ticks, and exits 130; a second Ctrl-C
  * (or the end of the grace period) stops the commands at once.
  */
-async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string): Promise<number> {
+async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string, generation = 0): Promise<number> {
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
   const drivesRun = hosted?.names.includes('coordinator') === true;
@@ -100,12 +107,18 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
   let stoppedCommands = false;
+  /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
+  let budgetStop: string | undefined;
   const say = (line: string) => (live ? live.line(line) : process.stderr.write(`${line}\n`));
 
   const onEvent = (event: StoredEvent) => {
     inFlight.see(event);
     print(event);
     live?.refresh();
+    if (event.type === 'RunInterrupted' && event.id === eventIds.budgetStop(start.runId, generation)) {
+      budgetStop = event.data.reason;
+      stopWatching.abort();
+    }
     if (interrupted && inFlight.size === 0) stopWatching.abort();
   };
   const stopNow = (why: string) => {
@@ -141,6 +154,12 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
     if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
+    if (budgetStop) {
+      await waitForTicks(start, inFlight.completed, 5000);
+      say(`stopped: ${budgetStop}`);
+      say(`continue it with a larger budget: implement-agent resume ${start.runId} --budget <tokens or $>`);
+      return 1;
+    }
     if (!drivesRun) {
       say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
       return 130;
@@ -176,7 +195,7 @@ async function readTasksFile(path: string): Promise<string> {
 }
 
 /** `implement-agent resume <runId>`: picks a run up where its log ends and follows it to the end. */
-export async function resumeCommand(runId: string, json: boolean): Promise<number> {
+export async function resumeCommand(runId: string, json: boolean, budgetFlag?: string): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'resume', async (rt) => {
@@ -189,8 +208,10 @@ export async function resumeCommand(runId: string, json: boolean): Promise<numbe
     }
     // A new generation: work issued before it is stale, and the coordinator reissues what is left.
     const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
-    await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation }));
-    return followToTheEnd(rt, start, json, workIds.resume(runId, generation));
+    const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
+    if (budget?.usd !== undefined && !start.options.pricing) throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
+    await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation, ...(budget ? { budget } : {}) }));
+    return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation);
   });
 }
 

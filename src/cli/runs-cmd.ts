@@ -3,6 +3,7 @@ import { InputError } from '../errors.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projections/run-status.ts';
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';
+import { budgetText, totalTokens, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../spec/task-spec.ts';
@@ -19,7 +20,7 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
     const read = (subject: string) => rt.store.read({ subject });
     const groups = await Promise.all([
       read(eventSubjects.runLevelOfAll()),
-      ...(['TaskCompleted', 'TaskFailed', 'TaskSkipped'] as const).map((t) => read(eventSubjects.type(t))),
+      ...(['TaskCompleted', 'TaskFailed', 'TaskSkipped', 'LlmCalled'] as const).map((t) => read(eventSubjects.type(t))),
     ]);
     const runs = summarizeRuns(groups.flat()).slice(0, options.limit);
     if (options.json) {
@@ -30,8 +31,16 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
       process.stdout.write('no runs in this log yet\n');
       return 0;
     }
-    const rows = runs.map((r) => [r.runId, r.state, `${r.completed}/${r.tasks} done, ${r.failed} failed`, r.startedAt.replace('T', ' ').slice(0, 19), seconds(r.durationMs), r.tasksFile]);
-    const header = ['RUN', 'STATUS', 'TASKS', 'STARTED (UTC)', 'TOOK', 'TASKS FILE'];
+    const rows = runs.map((r) => [
+      r.runId,
+      r.state,
+      `${r.completed}/${r.tasks} done, ${r.failed} failed`,
+      r.startedAt.replace('T', ' ').slice(0, 19),
+      seconds(r.durationMs),
+      `${r.tokens.toLocaleString('en-US')}${r.usd !== undefined ? ` ${usd(r.usd)}` : ''}`,
+      r.tasksFile,
+    ]);
+    const header = ['RUN', 'STATUS', 'TASKS', 'STARTED (UTC)', 'TOOK', 'LLM TOKENS', 'TASKS FILE'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[], paint = (c: string, _i: number) => c) => cells.map((c, i) => paint(c.padEnd(widths[i]!), i)).join('  ').trimEnd();
     process.stdout.write(`${colours.bold(line(header))}\n`);
@@ -49,23 +58,36 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
     const summary = summarizeRuns(events)[0];
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ...summary, tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`);
+      process.stdout.write(`${JSON.stringify({ ...summary, usage: status.usage, ...(status.budget ? { budget: status.budget } : {}), tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`);
       return 0;
     }
     if (summary) {
       process.stdout.write(`${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}\n`);
       process.stdout.write(colours.dim(`${status.tasksFile} (workdir ${status.workdir})\n`));
+      if (status.usage.calls > 0) process.stdout.write(`LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.pricing)}${status.budget ? `; budget ${budgetText(status.budget)}` : ''}\n`);
+      if (status.budgetStop) process.stdout.write(colours.yellow(`stopped: ${status.budgetStop}\n`));
     }
     for (const id of status.order) {
       const t = status.tasks[id]!;
       const took = t.firstAt && t.lastAt && t.state !== 'pending' ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`) : '';
-      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${t.reason ? `: ${t.reason}` : ''}\n`);
+      const tokens = t.usage && totalTokens(t.usage) > 0 ? colours.dim(` · ${totalTokens(t.usage).toLocaleString('en-US')} tokens`) : '';
+      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${t.reason ? `: ${t.reason}` : ''}\n`);
     }
-    if (summary?.state === 'unfinished' || summary?.state === 'interrupted') process.stdout.write(colours.dim(`continue it with: implement-agent resume ${runId}\n`));
+    if (summary?.state === 'unfinished' || summary?.state === 'interrupted') {
+      process.stdout.write(colours.dim(`continue it with: implement-agent resume ${runId}${status.budgetStop ? ' --budget <tokens or $>' : ''}\n`));
+    }
     return 0;
   });
 }
 
 function taskJson(id: string, t: TaskStatus) {
-  return { id, title: t.spec.title, state: t.state, ...(t.reason ? { reason: t.reason } : {}), ...(t.firstAt ? { firstAt: t.firstAt } : {}), ...(t.lastAt ? { lastAt: t.lastAt } : {}) };
+  return {
+    id,
+    title: t.spec.title,
+    state: t.state,
+    ...(t.reason ? { reason: t.reason } : {}),
+    ...(t.firstAt ? { firstAt: t.firstAt } : {}),
+    ...(t.lastAt ? { lastAt: t.lastAt } : {}),
+    ...(t.usage ? { usage: t.usage } : {}),
+  };
 }

@@ -59,6 +59,15 @@ export const RunBudgetSchema = z
   .strict()
   .refine((b) => b.tokens !== undefined || b.usd !== undefined, 'give tokens or usd');
 export type RunBudget = z.infer<typeof RunBudgetSchema>;
+/** US dollars per million tokens (`llm.pricing`); cached prompt tokens at their own price when the provider has one. */
+export const PricingSchema = z
+  .object({
+    inputPerMTok: z.number().nonnegative(),
+    cachedInputPerMTok: z.number().nonnegative().optional(),
+    outputPerMTok: z.number().nonnegative(),
+  })
+  .strict();
+export type Pricing = z.infer<typeof PricingSchema>;
 
 export const RunStarted = defineEvent(
   'RunStarted',
@@ -78,6 +87,8 @@ export const RunStarted = defineEvent(
     skipOptional: z.boolean().default(false),
     /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); a resume may raise it. */
     budget: RunBudgetSchema.optional(),
+    /** The prices in force when the run started: what its tokens cost is shown with them. */
+    pricing: PricingSchema.optional(),
   })),
 );
 export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
@@ -224,7 +235,11 @@ export const RunFinished = defineEvent(
 );
 
 /** The user stopped a run (Ctrl-C on the CLI hosting its actors): nothing more runs until resumed. */
-export const RunInterrupted = defineEvent('RunInterrupted', z.object({ reason: z.string() }));
+export const RunInterrupted = defineEvent(
+  'RunInterrupted',
+  /** `budget`: the coordinator stopped the run because its LLM budget is spent (`resume --budget` carries on). */
+  z.object({ reason: z.string(), budget: z.boolean().optional() }),
+);
 /** `implement-agent resume`: work issued before this event is stale, the run goes on. */
 export const RunResumed = defineEvent('RunResumed', z.object({ generation: z.number().int().positive(), budget: RunBudgetSchema.optional() }));
 

@@ -32,6 +32,8 @@ export const eventIds = {
   /** Each interruption is its own event (a run may be interrupted, resumed, interrupted again). */
   runInterrupted: (runId: string, atMs: number) => `${runId}:RunInterrupted:${atMs}`,
   runResumed: (runId: string, generation: number) => `${runId}:RunResumed:${generation}`,
+  /** The coordinator stops a run whose LLM budget is spent once per generation (a resume may raise it). */
+  budgetStop: (runId: string, generation: number) => `${runId}:RunInterrupted:budget:g${generation}`,
   /** Once per task and run: the first outcome of a task is its outcome. */
   task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
   planCreated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
@@ -67,6 +69,7 @@ export const decisionKeys = {
   revalidate: (taskId: string, generation: number, revision: number, finished: number) => `revalidate:${taskId}:${generationSuffix(generation, revision)}:${finished}`,
   skip: (taskId: string) => `skip:${taskId}`,
   tick: (taskId: string) => `tick:${taskId}`,
+  halt: (generation: number) => `halt:g${generation}`,
   finish: () => 'finish',
 };
 

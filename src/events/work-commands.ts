@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
-import { ContinuePolicySchema, upcastConcurrency } from './agent-events.ts';
+import { ContinuePolicySchema, PricingSchema, RunBudgetSchema, upcastConcurrency } from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
@@ -15,6 +15,9 @@ export const RunOptionsSchema = z.preprocess(upcastConcurrency, z.object({
   planAhead: z.number().int().nonnegative().default(0),
   /** Record `[ ]*` tasks as skipped instead of running them. */
   skipOptional: z.boolean().default(false),
+  /** What the run may spend on the LLM; once spent, tasks that need it wait for `resume --budget`. */
+  budget: RunBudgetSchema.optional(),
+  pricing: PricingSchema.optional(),
 }));
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 

@@ -1,4 +1,6 @@
+import { MAX_TOKENS_PARAMS, STRUCTURED_OUTPUT_MODES } from '../config.ts';
 import type { CapabilitySettingSchema } from '../events/agent-events.ts';
+import type { Learned } from '../projections/llm-capabilities.ts';
 import type { z } from 'zod';
 
 /**
@@ -7,13 +9,12 @@ import type { z } from 'zod';
  * `degradation` what a refusal means and builds each request with `requestParams`.
  */
 
-/** Structured output, best first: a JSON Schema the server enforces, JSON mode, plain text. */
-export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'text'] as const;
+export { MAX_TOKENS_PARAMS, STRUCTURED_OUTPUT_MODES };
 export type StructuredOutputMode = (typeof STRUCTURED_OUTPUT_MODES)[number];
-export const MAX_TOKENS_PARAMS = ['max_tokens', 'max_completion_tokens'] as const;
 export type MaxTokensParam = (typeof MAX_TOKENS_PARAMS)[number];
 
 export type CapabilitySetting = z.infer<typeof CapabilitySettingSchema>;
+export type { Learned };
 
 export type Capabilities = {
   structuredOutput: StructuredOutputMode;
@@ -32,7 +33,6 @@ export type CapabilityPins = {
   maxTokensParam?: MaxTokensParam | undefined;
 };
 
-export type Learned = { setting: CapabilitySetting; value: string; reason: string };
 
 /** What an endpoint and model are known to accept: the default, then what was learned, then the pins. */
 export function capabilitiesFor(learned: readonly Pick<Learned, 'setting' | 'value'>[], pins: CapabilityPins): Capabilities {
@@ -102,6 +102,3 @@ export function pinLines(caps: Capabilities): string[] {
     `"maxTokensParam": ${JSON.stringify(caps.maxTokensParam)}`,
   ];
 }
-
-/** The endpoint-and-model key what is learned is kept under. */
-export const capabilityKey = (endpoint: string, model: string) => `${endpoint.replace(/\/+$/, '')} ${model}`;

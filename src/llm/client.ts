@@ -3,7 +3,8 @@ import type { zodResponseFormat as ZodResponseFormat } from 'openai/helpers/zod'
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { LlmError } from '../errors.ts';
-import { capabilitiesFor, capabilityKey, degradation, type Capabilities, type CapabilityPins, type Learned, type Refusal } from './capabilities.ts';
+import { capabilityKey } from '../projections/llm-capabilities.ts';
+import { capabilitiesFor, degradation, type Capabilities, type CapabilityPins, type Learned, type Refusal } from './capabilities.ts';
 import { DEFAULT_LLM_BASE_URL } from './probe.ts';
 import { jsonCandidates } from './reply-text.ts';
 

@@ -1,8 +1,15 @@
 import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
-import { capabilityKey, type Learned } from '../llm/capabilities.ts';
+import type { CapabilitySettingSchema } from '../events/agent-events.ts';
+import type { z } from 'zod';
 import type { Projection } from './projection.ts';
+
+/** What a refusal taught: the setting, the value used from then on, and the refusal. */
+export type Learned = { setting: z.infer<typeof CapabilitySettingSchema>; value: string; reason: string };
+
+/** The endpoint-and-model key what is learned is kept under. */
+export const capabilityKey = (endpoint: string, model: string) => `${endpoint.replace(/\/+$/, '')} ${model}`;
 
 /** What every endpoint and model were found to refuse, by `capabilityKey`: the next call starts from it. */
 export type LlmCapabilities = Record<string, Learned[]>;

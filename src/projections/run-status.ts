@@ -1,5 +1,6 @@
 import { produce } from 'immer';
-import type { ContinuePolicy, StoredEvent } from '../events/agent-events.ts';
+import type { ContinuePolicy, Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
+import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
 import type { TaskSpec } from '../spec/task-spec.ts';
@@ -23,6 +24,8 @@ export type TaskStatus = {
   reason?: string;
   firstAt?: string;
   lastAt?: string;
+  /** Tokens the LLM spent on it (planning, recovery). */
+  usage?: LlmUsage;
 };
 
 /** One run as its events tell it: what the coordinator decides from and `report` draws. */
@@ -38,6 +41,12 @@ export type RunStatus = {
   /** Tasks planned ahead of execution at once. */
   planAhead: number;
   skipOptional: boolean;
+  budget?: RunBudget;
+  pricing?: Pricing;
+  /** Tokens the LLM spent on the run, its tasks' and its own. */
+  usage: LlmUsage;
+  /** Stopped by the coordinator because the budget is spent: why, until a RunResumed. */
+  budgetStop?: string;
   started: boolean;
   startedAt?: string;
   finished?: 'succeeded' | 'failed';
@@ -55,7 +64,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 3 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 4 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -67,6 +76,7 @@ export const initialRunStatus = (runId: string): RunStatus => ({
   llm: 'offline',
   planAhead: 0,
   skipOptional: false,
+  usage: noUsage(),
   started: false,
   interrupted: false,
   generation: 0,
@@ -97,6 +107,8 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         draft.llm = event.data.llm;
         draft.planAhead = event.data.planAhead;
         draft.skipOptional = event.data.skipOptional;
+        if (event.data.budget) draft.budget = event.data.budget;
+        if (event.data.pricing) draft.pricing = event.data.pricing;
         draft.alreadyDone = event.data.alreadyDone;
         draft.taskIds = event.data.taskIds;
         return;
@@ -149,16 +161,22 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
         return;
       case 'RunInterrupted':
         draft.interrupted = true;
+        if (event.data.budget) draft.budgetStop = event.data.reason;
         return;
       case 'RunResumed':
         draft.interrupted = false;
+        delete draft.budgetStop;
+        if (event.data.budget) draft.budget = event.data.budget;
         draft.generation = Math.max(draft.generation, event.data.generation);
         // An execution cut short by the interruption starts again (from what its log records).
         for (const t of Object.values(draft.tasks)) if (t.state === 'executing') t.state = 'planned';
         return;
+      case 'LlmCalled':
+        addUsage(draft.usage, event.data);
+        if (task) addUsage((task.usage ??= noUsage()), event.data);
+        return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
-      case 'LlmCalled':
       case 'LlmCapabilityLearned':
       case 'CommandHeartbeat':
       case 'CommandFinished':

@@ -1,4 +1,5 @@
 import type { EventOf, StoredEvent } from '../events/agent-events.ts';
+import { addUsage, costUsd, noUsage, usd, type LlmUsage } from '../projections/llm-usage.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
 import { planningTime } from './planning-time.ts';
@@ -129,6 +130,27 @@ export function stretchedAxis(edges: readonly number[], start: number, end: numb
   };
 }
 
+/** Tokens (and money, with the run's prices) per task and for the run; empty when no LLM was called. */
+function llmCostTable(events: readonly StoredEvent[], titles: ReadonlyMap<string, string>): string {
+  const started = events.find((e) => e.type === 'RunStarted');
+  const pricing = started?.type === 'RunStarted' ? started.data.pricing : undefined;
+  const perTask = new Map<string, LlmUsage>();
+  const total = noUsage();
+  for (const e of events) {
+    if (e.type !== 'LlmCalled') continue;
+    addUsage(total, e.data);
+    const key = e.taskId ?? '';
+    if (!perTask.has(key)) perTask.set(key, noUsage());
+    addUsage(perTask.get(key)!, e.data);
+  }
+  if (total.calls === 0) return '';
+  const row = (label: string, u: LlmUsage) =>
+    `<tr><td>${escapeHtml(label)}</td><td>${u.calls}</td><td>${u.promptTokens}</td><td>${u.cachedTokens}</td><td>${u.completionTokens}</td>${pricing ? `<td>${usd(costUsd(u, pricing))}</td>` : ''}</tr>`;
+  return `<table id="llm-cost"><tr><th>LLM</th><th>calls</th><th>prompt tokens</th><th>of them cached</th><th>completion tokens</th>${pricing ? '<th>cost (USD)</th>' : ''}</tr>
+${[...perTask].map(([id, u]) => row(id ? taskLabel(id, titles.get(id)) : 'run', u)).join('\n')}
+${row('whole run', total)}</table>`;
+}
+
 /** A self-contained HTML page (inline SVG and CSS, no scripts, no network) for one run. */
 export function renderReport(events: readonly StoredEvent[]): string {
   const { bars, marks, start, end, summary, run, title, titles } = summarize(events);
@@ -169,6 +191,7 @@ export function renderReport(events: readonly StoredEvent[]): string {
     .join(' ');
   const state = run?.state ?? 'unfinished';
   const stateColour = state === 'succeeded' ? '#047857' : state === 'failed' ? '#b91c1c' : '#b45309';
+  const cost = llmCostTable(events, titles);
   const failures = events.filter((e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed');
   const failedList = [...new Map(failures.map((f) => [f.taskId, f])).values()]
     .map((f) => `<li><b>${escapeHtml(taskLabel(f.taskId, titles.get(f.taskId ?? '')))}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`)
@@ -182,6 +205,7 @@ export function renderReport(events: readonly StoredEvent[]): string {
 ${failedList ? `<ul id="failed">${failedList}</ul>` : ''}
 <table><tr><th>wall</th><th>commands</th><th>recovery</th><th>planning</th><th>waiting</th><th>planning hidden behind commands</th><th>LLM calls</th><th>cache hits / misses</th></tr>
 <tr><td>${secs(s.wallMs)}</td><td>${secs(s.executionMs)} (${pct(s.executionMs)})</td><td>${secs(s.recoveryMs)} (${pct(s.recoveryMs)})</td><td>${secs(s.planningMs)} (${pct(s.planningMs)})</td><td>${secs(s.waitingMs)} (${pct(s.waitingMs)})</td><td>${secs(s.planningHiddenMs)}</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>
+${cost}
 <p class="legend">${legend} <span>◆ recovery attempt</span> <span style="color:#6b7280">(time axis stretched so that short steps stay visible; ticks are real seconds)</span></p>
 ${svg}
 </body></html>

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/agent-events.ts';
+import { addUsage, costUsd, noUsage, totalTokens } from '../projections/llm-usage.ts';
 
 export type RunState = 'succeeded' | 'failed' | 'interrupted' | 'unfinished';
 
@@ -14,6 +15,10 @@ export type RunSummary = {
   startedAt: string;
   /** From start to RunFinished, or to the run's last event when it has not finished. */
   durationMs: number;
+  /** Tokens the LLM spent on the run (prompt + completion), and what they cost with the run's prices. */
+  tokens: number;
+  cachedTokens: number;
+  usd?: number;
 };
 
 /**
@@ -22,17 +27,23 @@ export type RunSummary = {
  * its processes died: `resume` finishes it) unless its last word was an interruption.
  */
 export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
-  const runs = new Map<string, RunSummary & { outcomes: Map<string, 'completed' | 'failed' | 'skipped'>; lastAt: string }>();
+  type Folding = RunSummary & { outcomes: Map<string, 'completed' | 'failed' | 'skipped'>; lastAt: string; usage: ReturnType<typeof noUsage>; pricing?: Parameters<typeof costUsd>[1] };
+  const runs = new Map<string, Folding>();
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (e.type === 'RunStarted') {
       runs.set(e.runId, {
         runId: e.runId, state: 'unfinished', tasksFile: e.data.tasksFile, tasks: e.data.taskIds.length,
         completed: 0, failed: 0, skipped: 0, startedAt: e.at, durationMs: 0, outcomes: new Map(), lastAt: e.at,
+        tokens: 0, cachedTokens: 0, usage: noUsage(), ...(e.data.pricing ? { pricing: e.data.pricing } : {}),
       });
       continue;
     }
     const run = runs.get(e.runId);
     if (!run) continue;
+    if (e.type === 'LlmCalled') {
+      addUsage(run.usage, e.data);
+      continue;
+    }
     run.lastAt = e.at;
     const id = e.taskId ?? '';
     // The first outcome of a task is its outcome (as in the run status).
@@ -47,10 +58,11 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
     }
   }
   return [...runs.values()]
-    .map(({ outcomes, lastAt, ...run }) => {
+    .map(({ outcomes, lastAt, usage, pricing, ...run }): RunSummary => {
       const count = (o: string) => [...outcomes.values()].filter((x) => x === o).length;
       const durationMs = run.state === 'succeeded' || run.state === 'failed' ? run.durationMs : Date.parse(lastAt) - Date.parse(run.startedAt);
-      return { ...run, completed: count('completed'), failed: count('failed'), skipped: count('skipped'), durationMs };
+      const money = pricing ? { usd: costUsd(usage, pricing) } : {};
+      return { ...run, completed: count('completed'), failed: count('failed'), skipped: count('skipped'), durationMs, tokens: totalTokens(usage), cachedTokens: usage.cachedTokens, ...money };
     })
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }

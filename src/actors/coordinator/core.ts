@@ -37,6 +37,8 @@ export function startEffects(start: StartRun): Effect[] {
         llm: options.llm,
         planAhead: options.planAhead,
         skipOptional: options.skipOptional,
+        ...(options.budget ? { budget: options.budget } : {}),
+        ...(options.pricing ? { pricing: options.pricing } : {}),
       }),
       ...pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
     ),
@@ -98,6 +100,10 @@ export function decisionEffects(start: StartRun, decision: Decision, observed: {
       ];
     case 'tick':
       return [];
+    case 'halt':
+      return [
+        append(makeEvent('RunInterrupted', { runId, id: eventIds.budgetStop(runId, decision.generation) }, { reason: decision.reason, budget: true })),
+      ];
     case 'finish':
       return [
         append(

@@ -1,6 +1,7 @@
 import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
+import { budgetSpent } from '../../projections/llm-usage.ts';
 import { blockersOf, childrenOf, type Blocker } from '../../spec/task-graph.ts';
 import type { TaskSpec } from '../../spec/task-spec.ts';
 
@@ -26,6 +27,8 @@ export type Decision =
   | { kind: 'revalidate'; key: string; taskId: string; planInputs: PlanInput[]; revision: number }
   | { kind: 'skip'; key: string; taskId: string; reason: string; optional: boolean }
   | { kind: 'tick'; key: string; taskId: string }
+  /** The LLM budget is spent and nothing else can move: the run stops until `resume --budget`. */
+  | { kind: 'halt'; key: string; reason: string; generation: number }
   | {
       kind: 'finish';
       key: string;
@@ -76,6 +79,10 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   let planning = count((id) => state(id) === 'pending' && issued.has(planKey(id)));
   // Without planning ahead, a task is planned only when it may start, within the task concurrency.
   let inFlight = count((id) => state(id) === 'planned' || state(id) === 'executing') + planning;
+  // Once the budget is spent, a task that needs the LLM to be planned is held, not failed, so
+  // that a resume with a larger budget plans it; everything else goes on.
+  const spent = budgetSpent(status.usage, status.budget, status.pricing);
+  const held: string[] = [];
 
   for (const id of status.order) {
     const task = status.tasks[id]!;
@@ -114,6 +121,10 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
       continue;
     }
     if (issued.has(planKey(id))) continue;
+    if (spent && task.spec.commands.length === 0 && !isGroup(task.spec, specs)) {
+      held.push(id);
+      continue;
+    }
     const mayPlan = status.planAhead > 0 ? planning < status.planAhead : ready && inFlight < status.taskConcurrency;
     if (!mayPlan) continue;
     planning++;
@@ -135,6 +146,10 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 
   const terminal = status.order.every((id) => own(id) !== 'waiting');
   const pendingDecisions = decisions.some((d) => d.kind !== 'tick' && d.kind !== 'revalidate');
+  const haltKey = decisionKeys.halt(status.generation);
+  if (spent && held.length > 0 && !pendingDecisions && executing === 0 && planning === 0 && !issued.has(haltKey)) {
+    decisions.push({ kind: 'halt', key: haltKey, reason: `${spent}; waiting for the LLM: task(s) ${held.join(', ')}`, generation: status.generation });
+  }
   if (terminal && !pendingDecisions && !issued.has(decisionKeys.finish())) {
     const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
     const failed = pick((t) => t.state === 'failed');
