@@ -1,9 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, workspaces } from './helpers/cli.ts';
+import { REPO_ROOT } from './helpers/nats.ts';
+import { startLocalNats } from '../src/nats/local-server.ts';
 
 /**
  * Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. The CLI starts
@@ -86,5 +88,36 @@ describe('Ctrl-C in a terminal', () => {
     expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('start\n');
     expect(await readFile(tasks, 'utf8')).toMatch(/- \[ \] 1\. Long/);
     expect(natsServersOn(dir)).toBe('');
+  });
+});
+
+describe('a run killed outright', () => {
+  it('SIGKILL of the CLI leaves no nats-server behind, and the next run on the project uses one server', async () => {
+    const w = await ws.make(TASKS);
+    const run = startRun(w.dir, w.tasks);
+    await waitForLog(w.dir, 'two-start');
+    expect(natsServersOn(w.dir).split(' ').filter(Boolean)).toHaveLength(1);
+    run.kill('SIGKILL');
+    await run;
+    const deadline = Date.now() + 10_000;
+    while (natsServersOn(w.dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(natsServersOn(w.dir)).toBe('');
+    const next = await execa(process.execPath, [CLI, 'runs'], { cwd: w.dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false });
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/unfinished/);
+  });
+
+  it('a nats-server left running on the store by a dead CLI is stopped before a new one starts on it', async () => {
+    const w = await ws.make('- [ ] 1. One\n  ```bash\n  echo one >> log.txt\n  ```\n');
+    const storeDir = join(w.dir, '.implement-agent', 'nats');
+    // An orphan as an older version (or another machine's kill) left it: no parent-death signal, lock naming a dead CLI.
+    const orphan = await startLocalNats({ configFile: join(REPO_ROOT, 'nats.conf'), storeDir });
+    const dead = await execa('true');
+    await writeFile(join(storeDir, 'implement-agent.lock'), `${dead.pid}\n${orphan.url}\n${orphan.pid}\n`);
+    expect(natsServersOn(w.dir)).toBe(String(orphan.pid));
+    const run = await execa(process.execPath, [CLI, 'run', w.tasks], { cwd: w.dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(natsServersOn(w.dir)).toBe('');
+    await orphan.stop();
   });
 });

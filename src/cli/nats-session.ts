@@ -14,12 +14,13 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export async function natsFor(config: Config, cwd: string, port?: number): Promise<{ url: string; local: boolean; stop(): Promise<void> }> {
   if (config.natsUrl) return { url: config.natsUrl, local: false, stop: async () => {} };
   const storeDir = resolve(cwd, config.stateDir, 'nats');
-  const lock = await lockStore(storeDir, () => undefined);
-  const server = await startLocalNats({ configFile: resolve(PACKAGE_ROOT, 'nats.conf'), storeDir, ...(port ? { port } : {}) }).catch(async (error: unknown) => {
+  const lock = await lockStore(storeDir);
+  // The server ends when this process dies, however it dies (a parent-death signal): no orphan holds the store.
+  const server = await startLocalNats({ configFile: resolve(PACKAGE_ROOT, 'nats.conf'), storeDir, endWithParent: true, ...(port ? { port } : {}) }).catch(async (error: unknown) => {
     await lock.release();
     throw error;
   });
-  await lock.publish(server.url);
+  await lock.publish(server.url, server.pid);
   return {
     url: server.url,
     local: true,

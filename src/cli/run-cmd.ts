@@ -127,10 +127,12 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
     killAllCommandGroups();
     stopWatching.abort();
   };
+  // This process runs the run: record that the user stopped it, so that no actor started later
+  // picks its work up until it is resumed on purpose.
+  const recordInterruption = (reason: string) =>
+    rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) }, { reason }));
   const interrupt = async () => {
-    // This process runs the run: record that the user stopped it, so that no actor started
-    // later picks its work up until it is resumed on purpose.
-    await rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) }, { reason: 'interrupted by the user (SIGINT)' }));
+    await recordInterruption('interrupted by the user (SIGINT)');
     if (inFlight.size === 0) return stopWatching.abort();
     const graceMs = rt.config.execution.interruptGraceMs;
     const deadline = Date.now() + graceMs;
@@ -150,7 +152,15 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
       stopWatching.abort();
     });
   };
+  // A closed terminal: like a second Ctrl-C (the interruption recorded when this process runs the run, the commands stopped now).
+  const onSighup = () => {
+    const first = !interrupted && drivesRun;
+    interrupted = true;
+    const recorded = first ? recordInterruption('the terminal closed (SIGHUP)') : Promise.resolve();
+    void recorded.catch(() => undefined).then(() => stopNow('the terminal closed'));
+  };
   process.on('SIGINT', onSigint);
+  process.on('SIGHUP', onSighup);
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
     if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
@@ -170,6 +180,7 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   } finally {
     live?.stop();
     process.off('SIGINT', onSigint);
+    process.off('SIGHUP', onSighup);
     for (const t of timers) clearTimeout(t);
     await hosted?.stop();
   }

@@ -31,6 +31,15 @@ export function findNatsServer(): string {
   throw new EnvironmentError(`nats-server was not found (looked on PATH and in /usr/sbin). ${INSTALL_HINT}`);
 }
 
+/**
+ * util-linux's setpriv sets the parent-death signal and then runs the server (the signal survives
+ * the exec). Without it (not Linux, or a minimal system), the store lock still stops an orphan
+ * before the next server starts on the same store.
+ */
+function findSetpriv(): string | undefined {
+  return ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -56,13 +65,17 @@ export async function startLocalNats(options: {
   port?: number;
   monitorPort?: number;
   env?: Record<string, string>;
+  /** SIGTERM to the server when this process dies, even by SIGKILL (Linux, through setpriv). */
+  endWithParent?: boolean;
 }): Promise<LocalNats> {
   const bin = findNatsServer();
   await mkdir(options.storeDir, { recursive: true });
   const [port, monitorPort] = [options.port ?? (await freePort()), options.monitorPort ?? (await freePort())];
+  const args = ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', options.storeDir];
+  const setpriv = options.endWithParent ? findSetpriv() : undefined;
   const child = execa(
-    bin,
-    ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', options.storeDir],
+    setpriv ?? bin,
+    setpriv ? ['--pdeathsig', 'TERM', '--', bin, ...args] : args,
     { stdio: ['ignore', 'ignore', 'pipe'], reject: false, buffer: false, detached: true, ...(options.env ? { env: options.env } : {}) },
   );
   // Detached children are not cleaned up by execa: end it on any exit of ours.
