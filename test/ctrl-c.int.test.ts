@@ -112,7 +112,8 @@ describe('a run killed outright', () => {
     const storeDir = join(w.dir, '.implement-agent', 'nats');
     // An orphan as an older version (or another machine's kill) left it: no parent-death signal, lock naming a dead CLI.
     const orphan = await startLocalNats({ configFile: join(REPO_ROOT, 'nats.conf'), storeDir });
-    const dead = await execa('true');
+    const dead = execa('true');
+    await dead;
     await writeFile(join(storeDir, 'implement-agent.lock'), `${dead.pid}\n${orphan.url}\n${orphan.pid}\n`);
     expect(natsServersOn(w.dir)).toBe(String(orphan.pid));
     const run = await execa(process.execPath, [CLI, 'run', w.tasks], { cwd: w.dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false });
