@@ -20,6 +20,10 @@ const SandboxSchema = z
     mode: SandboxModeSchema.default('auto'),
     network: z.boolean().default(true),
     writable: z.array(z.string()).default([]),
+    /** Folders or files of the homes a command may read (`~/...`); the homes are otherwise empty inside. */
+    readable: z.array(z.string()).default([]),
+    /** Privileged sockets (the SSH agent's, docker.sock, /run/user/<uid>) a command may still connect to. */
+    sockets: z.array(z.string()).default([]),
   })
   .strict();
 

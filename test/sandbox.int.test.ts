@@ -74,10 +74,11 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
         // With the deny list on, the last attack is denied before it runs; off, the sandbox refuses it.
         const last = String(ATTACKS.length);
         if (allowDeny) {
-          // Every attack on a place outside (the real home spelled out, the outside folder,
-          // /usr/local) meets the read-only filesystem; those that say `~` reach only the
-          // command's own home.
-          const outsideAttacks = ATTACKS.flatMap((a, i) => (a.includes('~') ? [] : [String(i + 1)]));
+          // Every attack on a place outside (the outside folder, /usr/local) meets the read-only
+          // filesystem; those that say `~` reach only the command's own home, and those that spell
+          // the real home out find it empty (the homes are not visible inside).
+          // (The base64 attack spells $REAL_HOME once decoded.)
+          const outsideAttacks = ATTACKS.flatMap((a, i) => (/~|REAL_HOME|base64/.test(a) ? [] : [String(i + 1)]));
           expect(refused.map((e) => e.taskId).sort()).toEqual(outsideAttacks.sort());
           for (const e of refused) expect(e.data.refused).toMatch(/^the sandbox refused a write to .*sandbox\.writable/);
           expect(refused.find((e) => e.taskId === last)!.data.refused).toMatch(/write to \/usr\/local\/implement-agent-was-here /);
@@ -199,5 +200,98 @@ describe('secrets by shape never reach the log', () => {
     const store = (await execa('grep', ['-rlaF', '-e', secrets.url, '-e', secrets.openai, '-e', secrets.github, '-e', secrets.aws, '-e', secrets.jwt, '-e', secrets.key, '-e', 'MIIBOgIBAAJBAKj34', server.dir], { reject: false })).stdout;
     for (const value of Object.values(secrets)) expect(raw).not.toContain(value);
     expect(store).toBe('');
+  });
+});
+
+/** A task per command, each independent, so that one refusal does not hide the next. */
+const taskList = (commands: string[]) => commands.map((c, i) => `- [ ] ${i + 1}. Step ${i + 1}\n  - Depends: none\n  \`\`\`bash\n  ${c}\n  \`\`\`\n`).join('');
+const outputOf = (events: Parameters<typeof of>[0], taskId: string) =>
+  of(events, 'CommandFinished').filter((e) => e.taskId === taskId && e.data.purpose === 'plan').map((e) => `${e.data.stdoutTail}${e.data.stderrTail}`).join('\n');
+
+describe.skipIf(!bwrapWorks)('what a confined command can reach (real bubblewrap; each checked to get through with sandbox "none")', () => {
+  it.each(['bwrap', 'none'])('reads no canary in the home: another project .env, a tool token, shell history, cargo credentials (sandbox %s)', async (mode) => {
+    const home = await outsideFolder('readhome-');
+    try {
+      const canaries = { 'projects/other/.env': 'canary-env-4711', '.config/sometool/token': 'canary-token-4711', '.bash_history': 'canary-history-4711', '.cargo/credentials.toml': 'canary-cargo-4711' };
+      for (const [path, text] of Object.entries(canaries)) {
+        await mkdir(join(home, path, '..'), { recursive: true });
+        await writeFile(join(home, path), `${text}\n`);
+      }
+      const w = await ws.make(taskList(Object.keys(canaries).map((p) => `cat "$REAL_HOME/${p}"`)));
+      await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: mode }));
+      const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--continue', 'always'], { NATS_URL: server.url, HOME: home, REAL_HOME: home, PATH: process.env.PATH ?? '' }, w.dir);
+      Object.values(canaries).forEach((text, i) => {
+        if (mode === 'bwrap') expect(outputOf(events, String(i + 1))).not.toContain(text);
+        else expect(outputOf(events, String(i + 1))).toContain(text);
+      });
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['bwrap', 'none'])('cannot connect to the SSH agent or a container engine socket outside the working directory (sandbox %s)', async (mode) => {
+    const outside = await outsideFolder('sockets-');
+    const { createServer } = await import('node:net');
+    const servers = ['agent.sock', 'docker.sock'].map((name) => {
+      const server = createServer((c) => c.end('hello from the host\n'));
+      server.listen(join(outside, name));
+      return server;
+    });
+    try {
+      const connect = (variable: string) => `python3 -c "import socket,os; s=socket.socket(socket.AF_UNIX); s.connect(os.environ['${variable}']); print(s.recv(64).decode())"`;
+      const w = await ws.make(taskList([connect('AGENT_PATH'), connect('ENGINE_PATH')]));
+      await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: mode }));
+      const env = {
+        NATS_URL: server.url,
+        HOME: process.env.HOME ?? '/root',
+        PATH: process.env.PATH ?? '',
+        SSH_AUTH_SOCK: join(outside, 'agent.sock'),
+        AGENT_PATH: join(outside, 'agent.sock'),
+        DOCKER_HOST: `unix://${join(outside, 'docker.sock')}`,
+        ENGINE_PATH: join(outside, 'docker.sock'),
+      };
+      const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--continue', 'always'], env, w.dir);
+      for (const task of ['1', '2']) {
+        if (mode === 'bwrap') {
+          expect(outputOf(events, task)).not.toContain('hello from the host');
+          expect(outputOf(events, task)).toMatch(/ConnectionRefusedError|Connection refused/);
+        } else expect(outputOf(events, task)).toContain('hello from the host');
+      }
+    } finally {
+      for (const s of servers) s.close();
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['bwrap', 'none'])('plants no git hook and no core.fsmonitor, while git init, add, commit, checkout -b and tag work (sandbox %s)', async (mode) => {
+    const w = await ws.make('');
+    const git = (...args: string[]) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: w.dir });
+    await git('init', '-q');
+    await writeFile(join(w.dir, 'README.md'), 'hi\n');
+    await git('add', 'README.md');
+    await git('commit', '-qm', 'first');
+    const id = '-c user.name=t -c user.email=t@example.com';
+    await writeFile(
+      w.tasks,
+      taskList([
+        "printf '#!/bin/sh\\ntouch /var/tmp/ia-pwned\\n' > .git/hooks/post-checkout && chmod +x .git/hooks/post-checkout",
+        "git config core.fsmonitor 'touch /var/tmp/ia-pwned'",
+        `echo more >> README.md && git add README.md && git ${id} commit -qm second && git checkout -qb feature && git tag v1`,
+        `mkdir fresh && cd fresh && git init -q && git ${id} commit -q --allow-empty -m init`,
+      ]),
+    );
+    await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: mode }));
+    const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--continue', 'always', '--force'], { NATS_URL: server.url, HOME: process.env.HOME ?? '/root', PATH: process.env.PATH ?? '' }, w.dir);
+    const outcome = (task: string) => [...of(events, 'TaskCompleted'), ...of(events, 'TaskFailed')].find((e) => e.taskId === task)?.type;
+    expect(outcome('3')).toBe('TaskCompleted');
+    expect(outcome('4')).toBe('TaskCompleted');
+    expect((await execa('git', ['tag'], { cwd: w.dir })).stdout).toBe('v1');
+    const planted = existsSync(join(w.dir, '.git/hooks/post-checkout'));
+    const fsmonitor = (await execa('git', ['config', '--get', 'core.fsmonitor'], { cwd: w.dir, reject: false })).stdout;
+    if (mode === 'bwrap') {
+      expect([outcome('1'), outcome('2'), planted, fsmonitor]).toEqual(['TaskFailed', 'TaskFailed', false, '']);
+    } else {
+      expect([outcome('1'), outcome('2'), planted, fsmonitor]).toEqual(['TaskCompleted', 'TaskCompleted', true, 'touch /var/tmp/ia-pwned']);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
+import { readableFromHome, socketsToHide, toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
 
 describe('toolchain homes for confined commands', () => {
   const present = new Set(['/home/u/.rustup', '/home/u/.pyenv', '/home/u/.local/share/mise']);
@@ -27,5 +27,21 @@ describe('the user\'s git configuration for confined commands', () => {
     expect(userGitConfig('/home/u', {}, (p) => p === '/home/u/.config/git/config')).toEqual({ GIT_CONFIG_GLOBAL: '/home/u/.config/git/config' });
     expect(userGitConfig('/home/u', { GIT_CONFIG_GLOBAL: '/etc/team.gitconfig' }, () => true)).toEqual({});
     expect(userGitConfig('/home/u', {}, () => false)).toEqual({});
+  });
+});
+
+describe('what the homes show inside the sandbox', () => {
+  const present = new Set(['/home/ann/.rustup', '/home/ann/.gitconfig', '/home/ann/.local/bin', '/home/ann/.cargo/bin', '/opt/py', '/home/ann/notes', '/run/docker.sock', '/run/user', '/home/ann/agent.sock']);
+  const exists = (p: string) => present.has(p);
+  it('only toolchains, git config, PATH folders in a home, variables already set and sandbox.readable', () => {
+    const env = { PATH: '/home/ann/.local/bin:/usr/bin:/home/ann/.cargo/bin:/home/bob/bin', PYENV_ROOT: '/opt/py' };
+    const { pointers, paths } = readableFromHome('/home/ann', env, ['~/notes', '~/missing'], '/work', exists);
+    expect(pointers).toEqual({ RUSTUP_HOME: '/home/ann/.rustup', GIT_CONFIG_GLOBAL: '/home/ann/.gitconfig' });
+    expect(paths.sort()).toEqual(['/home/ann/.cargo/bin', '/home/ann/.gitconfig', '/home/ann/.local/bin', '/home/ann/.rustup', '/home/ann/notes', '/opt/py']);
+  });
+  it('hides the privileged sockets that exist, the SSH agent and DOCKER_HOST included, unless sandbox.sockets keeps them', () => {
+    const env = { SSH_AUTH_SOCK: '/home/ann/agent.sock', DOCKER_HOST: 'unix:///run/docker.sock' };
+    expect(socketsToHide(env, [], exists).sort()).toEqual(['/home/ann/agent.sock', '/run/docker.sock', '/run/user']);
+    expect(socketsToHide(env, ['/run/docker.sock'], exists).sort()).toEqual(['/home/ann/agent.sock', '/run/user']);
   });
 });

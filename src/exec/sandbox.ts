@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -10,7 +10,10 @@ export type Confinement =
   | { kind: 'bwrap'; network: boolean; home: string; writable: string[]; args: (workdir: string) => string[] }
   | { kind: 'none'; why: string };
 
-/** Credentials under a home folder that no command needs to read. */
+/**
+ * Credentials under a home folder: hidden even when a folder above them is made readable
+ * (`sandbox.readable`), since the home is otherwise not visible at all.
+ */
 const CREDENTIALS = [
   '.ssh',
   '.aws',
@@ -26,7 +29,19 @@ const CREDENTIALS = [
   '.pypirc',
   '.git-credentials',
   '.nats',
+  '.cargo/credentials.toml',
+  '.cargo/credentials',
 ];
+
+/** Where homes live: not visible inside the sandbox (the per-project home replaces them) but for what READABLE_FROM_HOME names. */
+const HOMES = ['/home', '/root'];
+
+/**
+ * Sockets that reach a privileged or personal service from inside: the container engines (root on
+ * the host), the SSH agent, the D-Bus buses, the per-user runtime folder (session bus, Wayland,
+ * PulseAudio, rootless engines). A read-only filesystem does not stop a connect(); hiding does.
+ */
+const PRIVILEGED_SOCKETS = ['/run/docker.sock', '/var/run/docker.sock', '/run/containerd', '/run/podman', '/run/dbus', '/var/run/dbus', '/run/user', '/tmp/.X11-unix'];
 
 /**
  * What tools find through HOME that must still come from the real home, now that HOME is the
@@ -88,7 +103,40 @@ export function probeBwrap(): Promise<string | undefined> {
  * `none` only when the config says so.
  */
 /** What confinement needs of the configuration: its `sandbox` settings and the state folder. */
-export type SandboxSettings = { sandbox: { mode: 'auto' | 'bwrap' | 'none'; network: boolean; writable: string[] }; stateDir: string };
+export type SandboxSettings = {
+  sandbox: { mode: 'auto' | 'bwrap' | 'none'; network: boolean; writable: string[]; readable: string[]; sockets: string[] };
+  stateDir: string;
+};
+
+/**
+ * What a confined command may read of the homes, each read-only: the toolchains found there
+ * (their variables set), git's global config, the folders on PATH that lie in a home (tools
+ * installed per user: ~/.local/bin, ~/.cargo/bin), and `sandbox.readable`.
+ */
+export function readableFromHome(realHome: string, env: NodeJS.ProcessEnv, listed: readonly string[], cwd: string, exists: (path: string) => boolean = existsSync) {
+  const pointers = { ...toolchainHomes(realHome, env, exists), ...userGitConfig(realHome, env, exists) };
+  const homes = [...new Set([...HOMES, realHome])];
+  // A toolchain variable already set points where the toolchain is: readable too.
+  const alreadySet = [...TOOLCHAIN_HOMES, ...GIT_CONFIG].map(([variable]) => env[variable]).filter((p): p is string => !!p && p.startsWith('/'));
+  const onPath = (env.PATH ?? '').split(':').filter((p) => p && homes.some((h) => p === h || p.startsWith(`${h}/`)));
+  const paths = [...new Set([...Object.values(pointers), ...alreadySet, ...onPath, ...writablePaths(listed, realHome, cwd)])].filter(exists);
+  return { pointers, paths };
+}
+
+/** The privileged sockets that exist here and are not kept by `sandbox.sockets`: hidden inside. */
+export function socketsToHide(env: NodeJS.ProcessEnv, keep: readonly string[], exists: (path: string) => boolean = existsSync): string[] {
+  const fromEnv = [env.SSH_AUTH_SOCK, env.XDG_RUNTIME_DIR, /^unix:\/\/(\/.+)$/.exec(env.DOCKER_HOST ?? '')?.[1]].filter((p): p is string => !!p);
+  const kept = new Set(keep.map((k) => resolve(k)));
+  // /var/run is a link to /run on most systems: one mount per real place.
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  return [...new Set([...PRIVILEGED_SOCKETS, ...fromEnv].filter(exists).map(real))].filter((p) => !kept.has(real(resolve(p))));
+}
 
 export async function resolveConfinement(config: SandboxSettings, warn: (message: string) => void): Promise<Confinement> {
   const sandbox = config.sandbox;
@@ -106,11 +154,18 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   mkdirSync(home, { recursive: true });
   const store = resolve(config.stateDir, 'nats');
   const realHome = homedir();
-  const hidden = [...new Set([realHome, process.env.HOME ?? realHome])].flatMap((h) => CREDENTIALS.map((c) => join(h, c)));
+  const homes = [...new Set([...HOMES, realHome, process.env.HOME ?? realHome])];
+  const readable = readableFromHome(realHome, process.env, sandbox.readable, process.cwd());
+  // A credential is visible only under a folder made readable again; elsewhere its home hides it already.
+  const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  const credentials = homes.flatMap((h) => CREDENTIALS.map((c) => join(h, c))).filter((c) => readable.paths.some((r) => under(c, r) || under(r, c)));
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
+  const sockets = socketsToHide(process.env, sandbox.sockets);
   const writable = writablePaths(sandbox.writable, realHome, process.cwd());
   for (const p of writable.filter((w) => !existsSync(w))) warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
-  const fromRealHome = Object.entries({ ...toolchainHomes(realHome, process.env), ...userGitConfig(realHome, process.env) }).flatMap(([variable, path]) => ['--setenv', variable, path]);
+  for (const p of writablePaths(sandbox.readable, realHome, process.cwd()).filter((r) => !existsSync(r))) warn(`sandbox.readable: ${p} does not exist`);
+  const fromRealHome = Object.entries(readable.pointers).flatMap(([variable, path]) => ['--setenv', variable, path]);
+  const keepSshAgent = sandbox.sockets.some((k) => process.env.SSH_AUTH_SOCK !== undefined && resolve(k) === resolve(process.env.SSH_AUTH_SOCK));
   return {
     kind: 'bwrap',
     network: sandbox.network,
@@ -121,13 +176,21 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
       '--dev', '/dev',
       '--proc', '/proc',
       '--tmpfs', '/tmp',
-      ...hidden.flatMap(hide),
+      // The homes are empty inside, but for what commands need of them, read-only.
+      ...homes.flatMap(hide),
+      ...readable.paths.flatMap((p) => ['--ro-bind', p, p]),
+      ...credentials.flatMap(hide),
       ...secretFiles.flatMap(hide),
+      ...sockets.flatMap(hide),
+      ...(keepSshAgent ? [] : ['--unsetenv', 'SSH_AUTH_SOCK']),
       '--bind', home, home,
       ...writable.flatMap((p) => (existsSync(p) ? ['--bind', p, p] : [])),
       '--bind', workdir, workdir,
       // The event store is never visible, even when it lives inside the working directory.
       ...(existsSync(store) ? ['--tmpfs', store] : []),
+      // What git runs later, outside the sandbox (hooks, core.fsmonitor and the like in the
+      // config), cannot be planted: read-only, unless sandbox.writable names it.
+      ...gitControlFiles(workdir).filter((p) => !writable.includes(p)).flatMap((p) => ['--ro-bind', p, p]),
       '--setenv', 'HOME', home,
       ...fromRealHome,
       '--chdir', workdir,
@@ -138,7 +201,12 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   };
 }
 
-/** An empty folder over a folder, the empty file over a file. */
+/** The parts of a working copy's .git that make git run code later: its hooks, its config, its info (attributes, excludes). */
+export function gitControlFiles(workdir: string, exists: (path: string) => boolean = existsSync): string[] {
+  return ['hooks', 'config', 'info'].map((p) => join(workdir, '.git', p)).filter(exists);
+}
+
+/** An empty folder over a folder, the empty file over a file (or a socket: a connect then fails). */
 function hide(path: string): string[] {
   try {
     return statSync(path).isDirectory() ? ['--tmpfs', path] : ['--ro-bind', '/dev/null', path];
