@@ -106,6 +106,41 @@ describe('crash and resume', () => {
     }
   });
 
+  it('an executor stopped with SIGSTOP mid-command (hung, not dead): its work is redelivered, and when it wakes its late results are not recorded', async () => {
+    const { dir, tasks: file } = await project('- [ ] 1. Slow\n  ```bash\n  echo start >> log.txt; sleep 3; echo end >> log.txt\n  ```\n- [ ] 2. Next\n  ```bash\n  echo next >> log.txt\n  ```');
+    const others = ['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
+    const hung = actor('executor', server.url, dir);
+    let said = '';
+    hung.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    let second: ResultPromise | undefined;
+    try {
+      await waitForActors(server.url);
+      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], { cwd: dir, env: { NATS_URL: server.url }, reject: false });
+      const runId = await runIdOf(store, file);
+      await until(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '1'));
+      hung.kill('SIGSTOP');
+      second = actor('executor', server.url, dir);
+      const result = await run;
+      expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+      hung.kill('SIGCONT');
+      // Awake, it finds it held the item past the ack wait, and records nothing of it.
+      for (let i = 0; i < 600 && !said.includes('late results are not recorded'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(said).toContain('late results are not recorded');
+      // What it would have recorded would follow RunFinished: nothing does.
+      const events = await store.readRun(runId);
+      expectNoDuplicates(events);
+      expect(events.at(-1)!.type).toBe('RunFinished');
+      const finished = of(events, 'CommandFinished').filter((e) => e.taskId === '1');
+      expect(finished.map((e) => e.data.attempt)).toEqual([1]);
+      expect(of(events, 'TaskCompleted').map((e) => e.taskId).sort()).toEqual(['1', '2']);
+      expect(of(events, 'RecoveryAttempted')).toEqual([]);
+    } finally {
+      hung.kill('SIGCONT');
+      for (const p of [...others, hung, ...(second ? [second] : [])]) p.kill('SIGTERM');
+      await Promise.all([...others, hung, ...(second ? [second] : [])]);
+    }
+  });
+
   it('a coordinator killed between tasks: restarted from its run-status snapshot, it finishes the run without redoing a task', async () => {
     const { dir, tasks: file } = await project(
       ['- [ ] 1. A\n  ```bash\n  echo a >> log.txt; sleep 1\n  ```', '- [ ] 2. B\n  ```bash\n  echo b >> log.txt\n  ```', '- [ ] 3. C\n  ```bash\n  echo c >> log.txt\n  ```'].join('\n'),
@@ -259,6 +294,46 @@ describe('NATS faults', () => {
       expect(of(events, 'TaskCompleted')).toHaveLength(2);
       expect(events.at(-1)!.type).toBe('RunFinished');
       expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('a\nb\n');
+    } finally {
+      await second?.stop();
+      await rm(first.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('NATS killed outright', () => {
+  it('nats-server killed with SIGKILL mid-run and started again: after resume the run finishes, no event lost or doubled', async () => {
+    const first = await startTestNats({ keep: true });
+    const port = Number(new URL(first.url).port);
+    let second: Awaited<ReturnType<typeof startTestNats>> | undefined;
+    try {
+      const { dir, tasks: file } = await project(
+        ['- [ ] 1. A\n  ```bash\n  echo a >> log.txt; sleep 1.5\n  ```', '- [ ] 2. B\n  ```bash\n  echo b >> log.txt\n  ```', '- [ ] 3. C\n  ```bash\n  echo c >> log.txt\n  ```'].join('\n'),
+      );
+      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--json'], { cwd: dir, env: { NATS_URL: first.url }, reject: false });
+      const nc1 = await connectNats(first.url, 'observer');
+      const store1 = await EventStore.open(nc1);
+      const runId = await runIdOf(store1, file);
+      const before = await until(store1, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '1'));
+      await nc1.close().catch(() => undefined);
+      // Not a clean stop: no flush, no goodbye to the clients.
+      process.kill(first.pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      second = await startTestNats({ port, dir: first.dir });
+      const result = await run;
+      const resumed = result.exitCode === 0 ? undefined : await execa(process.execPath, [CLI, 'resume', runId], { cwd: dir, env: { NATS_URL: second.url }, reject: false, timeout: 60_000 });
+      expect(resumed?.exitCode ?? result.exitCode, (resumed ?? result).stderr).toBe(0);
+      const nc2 = await connectNats(second.url, 'observer');
+      const events = await (await EventStore.open(nc2)).readRun(runId);
+      await nc2.close();
+      expectNoDuplicates(events);
+      // Every event the first server had acknowledged is still there.
+      for (const e of before) expect(events.find((x) => x.id === e.id)?.seq).toBe(e.seq);
+      expect(of(events, 'TaskCompleted').map((e) => e.taskId).sort()).toEqual(['1', '2', '3']);
+      expect(of(events, 'RunFinished')).toHaveLength(1);
+      const lines = (await readFile(join(dir, 'log.txt'), 'utf8')).trim().split('\n');
+      for (const l of ['b', 'c']) expect(lines.filter((x) => x === l)).toHaveLength(1);
+      expect(lines.filter((x) => x === 'a').length).toBeLessThanOrEqual(2);
     } finally {
       await second?.stop();
       await rm(first.dir, { recursive: true, force: true });

@@ -59,7 +59,7 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
 
   const start = async (): Promise<Started<R>> => {
     const resources = await definition.open(rt);
-    const io = (signal: AbortSignal, redelivered: boolean): ActorIO<R> => hostIO(rt, name, resources, signal, redelivered);
+    const io = (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal): ActorIO<R> => hostIO(rt, name, resources, signal, redelivered, lease);
     const taking: Array<Consumer | Server> = [
       rt.requests.serve(commandSubjects.ping(name), { schema: z.unknown(), onError: () => ({}) }, async () => ({ actor: name, pid: process.pid })),
     ];
@@ -73,7 +73,7 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
             rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
             return ack();
           }
-          const work = io(info.signal, info.redelivered);
+          const work = io(info.signal, info.redelivered, info.lease);
           const result = await inputs.handle(item as never, work, observed as never);
           if (result === 'unfinished') return retry(0);
           await work.perform(result);
@@ -136,11 +136,13 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
 }
 
 /** Effects performed for one input: awaited in order, or in the background. */
-function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal, redelivered: boolean): ActorIO<R> {
+function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal, redelivered: boolean, lease?: AbortSignal): ActorIO<R> {
   let background = Promise.resolve();
   const perform = async (effects: readonly Effect[]): Promise<AppendResult[]> => {
     const results: AppendResult[] = [];
     for (const effect of effects) {
+      // Late results of an item another process may hold now are not recorded (at most once per attempt).
+      lease?.throwIfAborted();
       // Tried at least once even when stopping (an outcome reached just before the stop is still
       // recorded), then again while the failure is transient and the actor runs.
       await retryTransient(

@@ -15,7 +15,11 @@ export const ack = (): Delivery => ({ outcome: 'ack' });
 export const retry = (delayMs: number): Delivery => ({ outcome: 'retry', delayMs });
 export const drop = (reason: string): Delivery => ({ outcome: 'drop', reason });
 
-export type WorkInfo = { redelivered: boolean; subject: string; signal: AbortSignal };
+/**
+ * `lease`: aborted when this process may have lost the item, having been frozen (SIGSTOP, a
+ * suspended VM) past the ack wait, so another taker may have it now: nothing more may be recorded for it.
+ */
+export type WorkInfo = { redelivered: boolean; subject: string; signal: AbortSignal; lease: AbortSignal };
 export type WorkHandler<T> = (item: T, info: WorkInfo) => Promise<Delivery>;
 
 export type Consumer = {

@@ -74,7 +74,8 @@ export class MemoryWorkQueue implements WorkQueue {
     let delivery: Delivery;
     try {
       const decoded = decodeJson(schema, item.subject, item.data);
-      delivery = await handler(decoded, { redelivered: item.deliveries > 1, subject: item.subject, signal });
+      // In memory an item is never taken from a taker that holds it: its lease holds.
+      delivery = await handler(decoded, { redelivered: item.deliveries > 1, subject: item.subject, signal, lease: new AbortController().signal });
       // Cut short by a stop: back to the queue for whoever takes it next.
       if (signal.aborted && delivery.outcome !== 'ack') delivery = { outcome: 'retry', delayMs: 0 };
     } catch (error) {

@@ -17,6 +17,7 @@ import { ensureStreamConfig } from './event-store.ts';
 import { pullOptions } from './connection.ts';
 import { WORK_STREAM, commandSubjects, consumerNames, workActors, type WorkActor } from '../events/subjects.ts';
 import type { Consumer, Delivery, WorkHandler, WorkQueue } from '../events/bus.ts';
+import { LeaseLostError } from '../errors.ts';
 
 /**
  * Creates the work queue and one durable consumer per actor kind. `ackWaitMs` is how long an item
@@ -102,16 +103,27 @@ export class JetStreamWorkQueue implements WorkQueue {
 
     async function handle(m: JsMsg): Promise<void> {
       inHand.add(m.seq);
-      const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
+      // A keepalive that comes after more than the ack wait means this process was frozen: the
+      // item may be in another taker's hands by now, so this one records nothing more of it.
+      const lease = new AbortController();
+      let lastBeat = performance.now();
+      const keepAlive = setInterval(() => {
+        const now = performance.now();
+        if (now - lastBeat > ackWaitMs) lease.abort(new LeaseLostError(m.subject, now - lastBeat, ackWaitMs));
+        lastBeat = now;
+        if (!lease.signal.aborted) m.working();
+      }, ackWaitMs / 3);
       try {
         const item = decodeJson(schema, m.subject, m.data);
-        const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal });
-        // A handler cut short by shutdown leaves its item to be redelivered to whoever runs next.
-        if (!stopping.signal.aborted || delivery.outcome === 'ack') settle(m, delivery);
+        const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal, lease: lease.signal });
+        // A handler cut short by shutdown leaves its item to be redelivered to whoever runs next;
+        // a lost lease leaves it to whoever holds it now.
+        if (lease.signal.aborted) onError(lease.signal.reason, m.subject);
+        else if (!stopping.signal.aborted || delivery.outcome === 'ack') settle(m, delivery);
       } catch (error) {
         onError(error, m.subject);
         if (error instanceof DecodeError) m.term(error.message);
-        else m.nak(1000);
+        else if (!lease.signal.aborted) m.nak(1000);
       } finally {
         clearInterval(keepAlive);
         inHand.delete(m.seq);
