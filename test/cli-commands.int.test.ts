@@ -133,3 +133,23 @@ describe('flags and configuration a user gets wrong', () => {
     expect((await up).exitCode).toBe(0);
   });
 });
+
+describe('task lists as people write them, through the CLI', () => {
+  it('run --dry --json prints what the parser saw (ids, lines, criteria, warnings) without a server; warnings also go to a run', async () => {
+    const { dir, tasks } = await ws.make(
+      '1. [ ] Create the layout\n   ```bash\n   mkdir -p src\n   ```\n- [A] 2. Archived\n- [ ] 3. Check it\n  - Success: the layout looks right; `test -d src` passes\n  ```bash\n  true\n  ```\n- [ ] 3. Again\n  ```bash\n  true\n  ```\n\n- [Docs](https://example.com)\n',
+    );
+    // No NATS_URL and no local server needed: nothing is planned.
+    const dry = await cli(['run', tasks, '--workdir', dir, '--dry', '--json'], { NATS_URL: 'nats://127.0.0.1:1' }, dir);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    const parsed = JSON.parse(dry.stdout) as { tasks: { id: string; line: number; done: boolean; criteria: { checks: unknown[]; words: string[] } }[]; warnings: { line: number; message: string }[] };
+    expect(parsed.tasks.map((t) => [t.id, t.line, t.done])).toEqual([['L1', 1, false], ['2', 5, true], ['3', 6, false], ['3@L11', 11, false]]);
+    expect(parsed.tasks[2]!.criteria).toEqual({ checks: [{ kind: 'command', command: 'test -d src', exitCode: 0 }], words: ['the layout looks right', '`test -d src` passes'] });
+    expect(parsed.warnings.map((w) => w.line)).toEqual([5, 11]);
+    const run = await cli(['run', tasks, '--workdir', dir], undefined, dir);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`${tasks}:5: warning: box [A] is not one of`);
+    expect(run.stderr).toContain(`${tasks}:11: warning: task number 3 is used again (first at line 6): read as 3@L11`);
+    expect(run.stdout).toMatch(/run succeeded: 3 completed/);
+  });
+});

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.ts';
 import { blockersOf } from '../src/spec/task-graph.ts';
 import { parseRequirementRefs } from '../src/spec/requirement-refs.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTaskList, parseTasks } from '../src/spec/tasks-parser.ts';
 import { taskLabel } from '../src/spec/task-spec.ts';
 import { tickTask } from '../src/spec/tasks-writer.ts';
 import { compressContext } from '../src/context/compress.ts';
@@ -76,6 +76,7 @@ describe('tasks.md dialects', () => {
       ['L12', 'Publish', undefined, false],
       ['L13', 'Build the tarball', 'L12', false],
       ['L14', 'Upload it', 'L12', false],
+      ['L17', 'an ordered-list item with a box is a task too (GitHub renders it as one)', undefined, false],
     ]);
     expect(tasks[0]!.description).toEqual(['Explain the breaking change to `config.timeout` in plain words.']);
     const ticked = tickTask(text, 'L13', 13);
@@ -89,6 +90,73 @@ describe('tasks.md dialects', () => {
     expect(tasks[0]!.requirements).toEqual(['1.1', '1.2']);
     expect(tasks[1]!.commands).toEqual(['mkdir -p src', "echo 'module.exports = {}' > src/session.js"]);
     expect(tasks[1]!.depends).toEqual(['1']);
+  });
+
+  /** Every checkbox line outside code blocks: what a list must come back with, one task each. */
+  const checkboxLines = (text: string) => {
+    let inFence = false;
+    return text.split('\n').flatMap((l, i) => {
+      if (/^\s*```/.test(l)) inFence = !inFence;
+      return !inFence && /^\s*(?:[-*+]|\d{1,9}[.)])(?: {1,4}|\t)\[[^\]]\]\S*\s+\S/.test(l) ? [i + 1] : [];
+    });
+  };
+
+  it('reads checkboxes in ordered lists: parents `1. [ ] Title`, numbered children `1. [ ] 2.1`, bullet children under ordered parents', () => {
+    const text = fixture('ordered-lists.md');
+    const { tasks, warnings } = parseTaskList(text, 'ordered-lists.md');
+    expect(tasks.map((t) => t.line)).toEqual(checkboxLines(text));
+    expect(warnings).toEqual([]);
+    expect(tasks.map((t) => [t.id, t.parentId, t.done])).toEqual([
+      ['L3', undefined, false], ['1.1', 'L3', false], ['1.2', 'L3', true], ['L7', undefined, false], ['2.1', 'L7', false],
+      ['L13', undefined, false], ['L14', 'L13', false], ['L15', 'L13', false], ['L16', undefined, true], ['L17', 'L16', false], ['L18', undefined, false],
+    ]);
+    const ticked = tickTask(text, 'L7', 7);
+    expect(diffPositions(text, ticked)).toHaveLength(1);
+    expect(ticked.split('\n')[6]).toBe('2. [x] Implement core');
+  });
+
+  it('reads a list as people write it: links and an unknown box are not refusals, a number used twice gets its own id, prose criteria are criteria', () => {
+    const text = fixture('mixed-real-world.md');
+    const { tasks, warnings } = parseTaskList(text, 'mixed-real-world.md');
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    expect(tasks.map((t) => t.line)).toEqual(checkboxLines(text));
+    expect(tasks.map((t) => t.id)).toEqual(['1', '1.1', '2', '3', '14a', 'T1', '4.1', '4.2', '4.1@L25', '5.2', '6']);
+    expect(warnings.map((w) => w.line)).toEqual([13, 25]);
+    expect(warnings[0]!.message).toMatch(/box \[A\] .* read as done, so it is not run/);
+    expect(warnings[1]!.message).toMatch(/task number 4.1 is used again \(first at line 20\): read as 4.1@L25/);
+    expect(byId.get('3')!.done).toBe(true);
+    // A parent ticked over an unticked child: the child still runs.
+    expect([byId.get('1')!.done, byId.get('1.1')!.done]).toEqual([true, false]);
+    expect(byId.get('2')!.depends).toEqual(['1']);
+    expect(byId.get('14a')!.depends).toEqual(['2']);
+    expect(byId.get('2')!.criteria).toEqual(['All text renders, image loads in < 1s']);
+    expect(byId.get('2')!.success).toEqual([{ kind: 'command', command: 'node scripts/check-import.js', exitCode: 0 }]);
+    expect(byId.get('5.2')!.success).toEqual([{ kind: 'command', command: 'npm run export -- --check', exitCode: 0 }]);
+    expect(byId.get('5.2')!.criteria[0]).toBe('the export matches the sample in `docs/sample.csv`');
+    // The second 4.1 is ticked on its own line.
+    const ticked = tickTask(text, '4.1@L25', 25);
+    expect(diffPositions(text, ticked)).toHaveLength(1);
+    expect(ticked.split('\n')[24]).toMatch(/^- \[x\] 4\.1 Render the summary/);
+  });
+
+  it('reads numbering that restarts under each phase, and Spec Kit ids used twice, each as its own task', () => {
+    const phases = parseTaskList(fixture('phases-restart.md'));
+    expect(phases.tasks.map((t) => [t.id, t.parentId])).toEqual([['1', undefined], ['2', undefined], ['1@L10', undefined], ['1.1', '1@L10'], ['1.2', '1@L10'], ['2@L13', undefined]]);
+    expect(phases.warnings).toHaveLength(2);
+    const kit = parseTaskList(fixture('spec-kit-duplicate.md'));
+    expect(kit.tasks.map((t) => t.id)).toEqual(['T085', 'T086', 'T086@L7', 'T087']);
+    expect(blockersOf(kit.tasks[2]!, kit.tasks).map((b) => b.id)).toEqual(['T085', 'T086']);
+    // Naming the number twice used is the one thing refused, with both lines.
+    expect(() => parseTasks(`${fixture('spec-kit-duplicate.md')}- [ ] T088 Release\n  - Depends: T086\n`, 'k.md')).toThrow(/k\.md:10: task T088: Depends: T086 is ambiguous: the tasks at lines 6 and 7 are all numbered T086; name one as T086 or T086@L7/);
+    expect(parseTasks(`${fixture('spec-kit-duplicate.md')}- [ ] T088 Release\n  - Depends: T086@L7\n`).at(-1)!.depends).toEqual(['T086@L7']);
+  });
+
+  it('reads field names in Spanish, Portuguese, Chinese, Japanese, Arabic and German', () => {
+    const tasks = parseTasks(fixture('translated.md'));
+    expect(tasks.map((t) => [t.id, t.requirements, t.depends])).toEqual([
+      ['1', ['1.1', '1.2'], undefined], ['2', ['2.1'], ['1']], ['3', ['3.1', '3.2'], ['2']], ['4', ['4.1'], ['3']], ['5', ['5.1'], ['4']], ['6', ['6.1'], ['5']],
+    ]);
+    expect(tasks.every((t) => t.description.length === 0)).toBe(true);
   });
 
   it('ticks `[~]` and `[-]` boxes by changing the one box byte', () => {
@@ -118,20 +186,22 @@ describe('tasks.md dialects', () => {
 
 /** Generated task lists: the three promises hold for any mix of dialects. */
 describe('tasks.md parsing, property-based', () => {
-  const box = fc.constantFrom('[ ]', '[x]', '[X]', '[~]', '[-]', '[ ]*');
-  const bullet = fc.constantFrom('*', '-', '+');
-  // Not a number or a Spec Kit id of its own: the lists generated hold no duplicate ids, so none may be refused.
+  const box = fc.constantFrom('[ ]', '[x]', '[X]', '[~]', '[-]', '[ ]*', '[A]', '[!]');
+  // Every list marker GitHub renders a task list item after: bullets, and ordered items `1.` / `1)`.
+  const bullet = fc.constantFrom('*', '-', '+', '1.', '2.', '10.', '1)', '3)');
+  // Not a number or a Spec Kit id of its own (the label says which it has).
   const title = fc.stringMatching(/^[A-Za-z`(][ -~]{0,30}$/).filter((t) => !/^(?:\d|T\d|\[P\])/.test(t) && t.trim() === t);
   const noise = fc.constantFrom('', '## Phase 2', 'Some notes (with [brackets] and regex chars .*+?)', '  - a bullet', '---', '> quote', '_Requirements: (x_');
-  // Numbered (`3. `), unnumbered, or Spec Kit (`T003 `, perhaps `[P] `); one to four spaces or a tab after the bullet.
-  const numbering = fc.constantFrom('none', 'number', 'spec-kit', 'spec-kit-parallel');
+  // Numbered (`3. `), unnumbered, Spec Kit (`T003 `, perhaps `[P] `), or a number used before
+  // (restarting per phase, a copy-paste); one to four spaces or a tab after the bullet.
+  const numbering = fc.constantFrom('none', 'number', 'spec-kit', 'spec-kit-parallel', 'repeated');
   const gap = fc.constantFrom(' ', '  ', '    ', '\t');
   const entry = fc.record({ indent: fc.constantFrom('', ' ', '  ', '    ', '\t'), bullet, gap, box, numbering, title, noise });
   const list = fc.array(entry, { minLength: 1, maxLength: 25 });
 
   type Entry = { indent: string; bullet: string; gap: string; box: string; numbering: string; title: string; noise: string };
   const label = (numbering: string, k: number) =>
-    ({ none: '', number: `${k + 1}. `, 'spec-kit': `T${String(k + 1).padStart(3, '0')} `, 'spec-kit-parallel': `T${String(k + 1).padStart(3, '0')} [P] ` })[numbering] ?? '';
+    ({ none: '', number: `${k + 1}. `, 'spec-kit': `T${String(k + 1).padStart(3, '0')} `, 'spec-kit-parallel': `T${String(k + 1).padStart(3, '0')} [P] `, repeated: '1. ' })[numbering] ?? '';
   const render = (entries: Entry[]) => {
     const lines: string[] = [];
     const checkboxLines: number[] = [];
@@ -143,11 +213,13 @@ describe('tasks.md parsing, property-based', () => {
     return { text: lines.join('\n'), checkboxLines };
   };
 
-  it('reads every checkbox line of a generated list as exactly one task, refusing none', () => {
+  it('reads every line GitHub renders as a task list item, ordered or not, as exactly one task, refusing none', () => {
     fc.assert(
       fc.property(list, (entries) => {
         const { text, checkboxLines } = render(entries);
-        expect(parseTasks(text, 'gen.md').map((t) => t.line)).toEqual(checkboxLines);
+        const { tasks } = parseTaskList(text, 'gen.md');
+        expect(tasks.map((t) => t.line)).toEqual(checkboxLines);
+        expect(new Set(tasks.map((t) => t.id)).size).toBe(tasks.length);
       }),
       { numRuns: 300 },
     );
@@ -170,12 +242,8 @@ describe('tasks.md parsing, property-based', () => {
     fc.assert(
       fc.property(list, fc.nat(), (entries, pick) => {
         const { text } = render(entries);
-        let tasks;
-        try {
-          tasks = parseTasks(text, 'gen.md');
-        } catch {
-          return;
-        }
+        // No generated list is refused (the property above): a refusal fails this test too.
+        const tasks = parseTasks(text, 'gen.md');
         const task = tasks[pick % tasks.length]!;
         const ticked = tickTask(text, task.id, task.line);
         const diff = diffPositions(text, ticked);

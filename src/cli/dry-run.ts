@@ -44,6 +44,7 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
         if (edges.length === 0 && i > 0) write(colours.dim('        no dependency: starts at once'));
       });
       for (const s of plan.successCriteria) write(colours.dim(`   success: ${JSON.stringify(s)}`));
+      for (const c of task.criteria) write(colours.dim(`   criterion in words (for the planner to check): ${c}`));
     }
   } finally {
     await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);

@@ -8,7 +8,8 @@ import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
 import { probeLlm } from '../llm/probe.ts';
-import { parseTasks } from '../spec/tasks-parser.ts';
+import { parseTaskList, type ParseWarning } from '../spec/tasks-parser.ts';
+import type { TaskSpec } from '../spec/task-spec.ts';
 import { tickTask } from '../spec/tasks-writer.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
 import { startFromLog } from '../actors/resume-run.ts';
@@ -55,7 +56,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const config = await loadConfig({ cwd, flags: overrides, ...(flags.config ? { file: flags.config } : {}) });
   const tasksFile = resolve(cwd, flags.tasksFile);
   const workdir = resolve(cwd, flags.workdir ?? '.');
-  const tasks = parseTasks(await readTasksFile(tasksFile), flags.tasksFile).map((t) => (flags.force ? { ...t, done: false } : t));
+  const parsed = parseTaskList(await readTasksFile(tasksFile), flags.tasksFile);
+  const tasks = parsed.tasks.map((t) => (flags.force ? { ...t, done: false } : t));
+  // What the parser saw, for other tools: no server, no planning.
+  if (flags.dry && flags.json) {
+    process.stdout.write(`${JSON.stringify(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings))}\n`);
+    return 0;
+  }
+  for (const w of parsed.warnings) process.stderr.write(`${flags.tasksFile}:${w.line}: warning: ${w.message}\n`);
   await stat(workdir).catch(() => {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
@@ -224,6 +232,26 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
     await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation, ...(budget ? { budget } : {}) }));
     return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation);
   });
+}
+
+/** `run --dry --json`: the tasks as parsed (what tests and other tools read), and the warnings. */
+function parsedTasksJson(file: string, tasks: readonly TaskSpec[], warnings: readonly ParseWarning[]) {
+  return {
+    file,
+    tasks: tasks.map((t) => ({
+      id: t.id,
+      title: t.title,
+      line: t.line,
+      done: t.done,
+      optional: t.optional,
+      ...(t.parentId !== undefined ? { parentId: t.parentId } : {}),
+      ...(t.depends !== undefined ? { depends: t.depends } : {}),
+      requirements: t.requirements,
+      criteria: { checks: t.success, words: t.criteria },
+      commands: t.commands.length,
+    })),
+    warnings,
+  };
 }
 
 /** Sortable by time, unique enough across processes, and a valid NATS subject token. */

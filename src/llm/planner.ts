@@ -28,6 +28,7 @@ function taskMessage(task: TaskSpec, context: string): string {
     task.description.length ? `Details:\n${task.description.map((d) => `- ${d}`).join('\n')}` : '',
     task.requirements.length ? `Requirements: ${task.requirements.join(', ')}` : '',
     task.success.length ? `Given success criteria: ${JSON.stringify(task.success)}` : '',
+    task.criteria.length ? `Acceptance criteria in words; make each a checkable success criterion (file_exists, command or output_contains):\n${task.criteria.map((c) => `- ${c}`).join('\n')}` : '',
   ]
     .filter(Boolean)
     .join('\n\n');

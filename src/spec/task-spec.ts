@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import { SuccessCriterionSchema } from './success-criterion.ts';
 
-/** A task number as written (`1`, `2.3`), a Spec Kit id (`T012`), or `L<line>` for an unnumbered checkbox. */
-export const TASK_ID = /^(\d+(\.\d+)*|T\d+|L\d+)$/;
-/** What a `Depends:` may name: a task number or a Spec Kit id. */
-export const DEPENDABLE_ID = /^(\d+(\.\d+)*|T\d+)$/;
+/**
+ * A task number as written (`1`, `2.3`, `14a`), a Spec Kit id (`T012`), either with `@L<line>`
+ * when the number was used before in the file, or `L<line>` for an unnumbered checkbox.
+ */
+export const TASK_ID = /^((\d+[a-z]?(\.\d+[a-z]?)*|T\d+)(@L\d+)?|L\d+)$/;
+/** What a `Depends:` may name: a task number or a Spec Kit id (`@L<line>` for a number used twice). */
+export const DEPENDABLE_ID = /^(\d+[a-z]?(\.\d+[a-z]?)*|T\d+)(@L\d+)?$/;
+/** The id of a task whose number (or id) was used before, at line `line`. */
+export const repeatedId = (number: string, line: number) => `${number}@L${line}`;
 
 /**
  * One task of a tasks.md, as parsed. `id` is the task number ("2", "1.1") or Spec Kit id
@@ -23,6 +28,8 @@ export const TaskSpecSchema = z.object({
   /** Explicit `Depends:`; undefined means "after the previous sibling" (see task-graph.ts). */
   depends: z.array(z.string()).optional(),
   success: z.array(SuccessCriterionSchema),
+  /** Criteria in words (`Success: all text renders`): given to the planner to turn into checks. */
+  criteria: z.array(z.string()).default([]),
   commands: z.array(z.string()),
   parentId: z.string().optional(),
 });

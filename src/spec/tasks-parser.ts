@@ -1,9 +1,10 @@
 import { InputError } from '../errors.ts';
 import type { SuccessCriterion } from './success-criterion.ts';
-import { indentWidth, isDoneMark, looksLikeCheckbox, readCheckbox, splitBom } from './checkbox-line.ts';
+import { indentWidth, isDoneMark, KNOWN_MARKS, looksLikeCheckbox, readCheckbox, splitBom } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
+import { readField } from './field-names.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
-import { DEPENDABLE_ID, type TaskSpec } from './task-spec.ts';
+import { DEPENDABLE_ID, repeatedId, type TaskSpec } from './task-spec.ts';
 
 const BULLET = /^([ \t]+)[-*+] (.*)$/;
 const FENCE = /^([ \t]*)(`{3,}|~{3,})\s*([\w-]*)[^`]*$/;
@@ -11,21 +12,35 @@ const SHELL_LANGUAGES = new Set(['bash', 'sh', 'shell', 'zsh']);
 const HEREDOC = /<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 const MAX_DEPTH = 6;
 
-/** A task while its file is read: where it sits, and its Spec Kit `[P]` marker. */
-type Draft = TaskSpec & { indent: number; parallel: boolean; section: number };
+/** A task while its file is read: where it sits, its Spec Kit `[P]` marker, its number as written. */
+type Draft = TaskSpec & { indent: number; parallel: boolean; section: number; number?: string; dependsLine?: number };
 type Fail = (line: number, message: string) => never;
+
+/** Something read in a way the writer may not have meant: the line and what it was taken as. */
+export type ParseWarning = { line: number; message: string };
+
+/** The tasks of a tasks.md (see `parseTaskList`). */
+export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
+  return parseTaskList(text, file).tasks;
+}
 
 /**
  * Parses a tasks.md in the dialects of people and spec-driven tools (see README, "tasks.md").
- * Every checkbox line outside a code block is exactly one task; other lines are left alone (the
- * writer only ever touches a box character). Anything unreadable is an InputError naming
- * file:line; nothing else is thrown.
+ * Every checkbox line outside a code block is exactly one task, or a warning says why not; other
+ * lines are left alone (the writer only ever touches a box character). What can be read safely is
+ * read, with a warning where it was ambiguous (a box of unknown meaning, a number used twice); only
+ * what cannot be run safely (an ambiguous or unknown `Depends:`, a cycle, an unclosed block) is an
+ * InputError naming file:line; nothing else is thrown.
  */
-export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
+export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpec[]; warnings: ParseWarning[] } {
   if (text.includes('\u0000')) throw new InputError('binary content (NUL byte); expected a markdown task list', { file });
   const lines = splitBom(text).body.split(/\r?\n/);
   const tasks: Draft[] = [];
   const byId = new Map<string, Draft>();
+  /** Every task by its number as written: a number used twice is ambiguous in a `Depends:`. */
+  const byNumber = new Map<string, Draft[]>();
+  const warnings: ParseWarning[] = [];
+  const warn = (line: number, message: string) => warnings.push({ line, message });
   const fail: Fail = (line, message) => {
     throw new InputError(message, { file, line });
   };
@@ -65,10 +80,12 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
     const box = readCheckbox(raw);
     if (box) {
       while (open.length && open[open.length - 1]!.indent >= box.indent) open.pop();
-      const id = box.number ?? `L${lineNo}`;
-      const twin = byId.get(id);
-      if (twin) fail(lineNo, `duplicate task number ${id} (first at line ${twin.line})`);
-      const parentId = parentOf(id, open[open.length - 1], byId);
+      const { number } = box;
+      const earlier = number !== undefined ? (byNumber.get(number) ?? []) : [];
+      const id = number === undefined ? `L${lineNo}` : earlier.length ? repeatedId(number, lineNo) : number;
+      if (earlier.length) warn(lineNo, `task number ${number} is used again (first at line ${earlier[0]!.line}): read as ${id}; a Depends: naming ${number} is ambiguous`);
+      if (box.unknownMark) warn(lineNo, `box [${box.mark}] is not one of ${KNOWN_MARKS}: read as done, so it is not run (write [ ] to run it)`);
+      const parentId = parentOf(number, open[open.length - 1], byNumber);
       const depth = depthOf(parentId, byId) + 1;
       if (depth > MAX_DEPTH) fail(lineNo, `task ${id} is nested deeper than ${MAX_DEPTH} levels`);
       current = {
@@ -80,19 +97,22 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
         description: [],
         requirements: [],
         success: [],
+        criteria: [],
         commands: [],
         indent: box.indent,
         parallel: box.parallel,
         section,
+        ...(number !== undefined ? { number } : {}),
         ...(parentId !== undefined ? { parentId } : {}),
       };
       tasks.push(current);
       byId.set(id, current);
+      if (number !== undefined) byNumber.set(number, [...earlier, current]);
       open.push(current);
       continue;
     }
     if (looksLikeCheckbox(raw)) {
-      fail(lineNo, 'malformed task line: expected `- [ ] N. Title` (a space, x, ~ or - in the box, then the title)');
+      warn(lineNo, `not read as a task: \`${raw.trim().slice(0, 60)}\` looks like a checkbox, but a box holds one character ([ ] or [x]) and is followed by a title`);
     }
     if (!current) {
       if (raw.trim() !== '') section++;
@@ -116,20 +136,39 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
     section++;
   }
 
-  if (waves) applyWaves(tasks, byId, waves, fail);
+  if (waves) applyWaves(tasks, byId, byNumber, waves, fail);
+  resolveDepends(tasks, byNumber, fail);
   applyParallelGroups(tasks);
   checkStructure(tasks, file);
-  return tasks.map(({ indent: _indent, parallel: _parallel, section: _section, ...task }) => task);
+  return { tasks: tasks.map(({ indent: _indent, parallel: _parallel, section: _section, number: _number, dependsLine: _line, ...task }) => task), warnings };
+}
+
+/** Why naming `number` is ambiguous, when two tasks carry it. */
+function ambiguity(number: string, byNumber: Map<string, Draft[]>): string | undefined {
+  const carriers = byNumber.get(number) ?? [];
+  if (carriers.length < 2) return undefined;
+  return `${number} is ambiguous: the tasks at lines ${carriers.map((t) => t.line).join(' and ')} are all numbered ${number}; name one as ${carriers.map((t) => t.id).join(' or ')}`;
+}
+
+/** A `Depends:` names numbers as written: each must name one task. */
+function resolveDepends(tasks: Draft[], byNumber: Map<string, Draft[]>, fail: Fail) {
+  for (const task of tasks) {
+    for (const dep of task.depends ?? []) {
+      const why = ambiguity(dep, byNumber);
+      if (why) fail(task.dependsLine ?? task.line, `task ${task.id}: Depends: ${why}`);
+    }
+  }
 }
 
 /**
  * `2.1` belongs to task 2 when there is one; otherwise (no number, or no such task) to the
  * nearest shallower open task, if any: people nest by indentation, tools by number.
  */
-function parentOf(id: string, enclosing: Draft | undefined, byId: Map<string, Draft>): string | undefined {
-  const dot = id.lastIndexOf('.');
-  if (dot > 0 && byId.has(id.slice(0, dot))) return id.slice(0, dot);
-  return enclosing?.id;
+function parentOf(number: string | undefined, enclosing: Draft | undefined, byNumber: Map<string, Draft[]>): string | undefined {
+  const dot = number?.lastIndexOf('.') ?? -1;
+  // The latest task of that number: numbering that restarts under each phase nests under its own phase's task.
+  const parent = dot > 0 ? byNumber.get(number!.slice(0, dot))?.at(-1) : undefined;
+  return parent?.id ?? enclosing?.id;
 }
 
 function depthOf(id: string | undefined, byId: Map<string, Draft>): number {
@@ -138,8 +177,10 @@ function depthOf(id: string | undefined, byId: Map<string, Draft>): number {
   return depth;
 }
 
-function applyWaves(tasks: Draft[], byId: Map<string, Draft>, waves: DependencyWaves, fail: Fail) {
+function applyWaves(tasks: Draft[], byId: Map<string, Draft>, byNumber: Map<string, Draft[]>, waves: DependencyWaves, fail: Fail) {
   for (const id of waves.waves.flat()) {
+    const why = ambiguity(id, byNumber);
+    if (why) fail(waves.line, `dependency waves: ${why}`);
     if (!byId.has(id)) fail(waves.line, `dependency waves name task ${id}, which is not in the file`);
   }
   const implied = dependsFromWaves(waves.waves, tasks);
@@ -184,33 +225,44 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
   // Spec-driven tools write `_Requirements: 1.1, 2.3_` and `**Validates: Requirements 1.2**`;
   // the underscores and asterisks are emphasis only.
   const unwrapped = text.replace(/^(\*\*|__|_|\*)(.*)\1$/, '$2').trim();
-  const field = /^(Requirements|Validates|Depends(?: on)?|Success):\s*(.*)$/i.exec(unwrapped);
-  if (!field) {
+  const found = readField(unwrapped);
+  if (!found) {
     task.description.push(text);
     return;
   }
-  const name = field[1]!.toLowerCase();
-  const value = (field[2] ?? '').trim().replace(/(\*\*|_)$/, '');
-  if (name === 'requirements' || name === 'validates') {
+  const { field, value } = found;
+  if (field === 'requirements' || field === 'validates') {
     task.requirements.push(...parseRequirementRefs(value).filter((r) => !task.requirements.includes(r)));
-    if (name === 'validates') task.description.push(text);
-  } else if (name.startsWith('depends')) {
-    // People write `Depends: 1.1, 1.2`, `Depends on: tasks 1.1 and 1.2`, `Depends: 2 & 3`.
-    const ids = /^(none|-|n\/a)?$/i.test(value)
+    if (field === 'validates') task.description.push(text);
+  } else if (field === 'depends') {
+    // People write `Depends: 1.1, 1.2`, `Depends on: tasks 1.1 and 1.2`, `Depends: 2 & 3`, `Blocked by: Task 1`.
+    const ids = /^(none|-|n\/a|ninguna|nenhuma|keine|无|なし|لا شيء)?$/i.test(value)
       ? []
       : value
-          .split(/[,;\s]+/)
-          .map((s) => s.trim().replace(/\.$/, ''))
-          .filter((s) => s !== '' && !/^(?:and|&|tasks?)$/i.test(s));
+          .split(/[,;\s、，]+/)
+          .map((s) => s.trim().replace(/[.。]$/, ''))
+          .filter((s) => s !== '' && !/^(?:and|&|y|e|und|et|tasks?|tareas?|tarefas?|aufgaben?)$/i.test(s));
     for (const id of ids) {
       if (!DEPENDABLE_ID.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
     }
     task.depends = [...(task.depends ?? []), ...ids];
+    task.dependsLine = lineNo;
   } else {
     for (const part of splitOutsideBackticks(value, ';')) {
-      task.success.push(parseCriterion(part, (message) => fail(lineNo, message)));
+      const criterion = parseCriterion(part);
+      if (criterion) task.success.push(criterion);
+      else {
+        // Words: for the planner to turn into a check; a command in backticks in them is one already.
+        task.criteria.push(part);
+        task.success.push(...commandsIn(part).map((command) => ({ kind: 'command' as const, command, exitCode: 0 })));
+      }
     }
   }
+}
+
+/** Backticked spans of prose that read as commands (a program and its arguments), not as a file or a name. */
+function commandsIn(text: string): string[] {
+  return [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.trim()).filter((c) => /^[\w./-]+\s+\S/.test(c));
 }
 
 function splitOutsideBackticks(value: string, separator: string): string[] {
@@ -230,8 +282,11 @@ function splitOutsideBackticks(value: string, separator: string): string[] {
   return parts.map((p) => p.trim()).filter(Boolean);
 }
 
-/** Success criteria: `file PATH exists`, `` `cmd` exits N ``, `` `cmd` outputs TEXT ``, `` `cmd` ``. */
-export function parseCriterion(text: string, fail: (message: string) => never): SuccessCriterion {
+/**
+ * The machine forms of a success criterion: `file PATH exists`, `` `cmd` exits N ``,
+ * `` `cmd` outputs TEXT ``, `` `cmd` ``; undefined for anything else (a criterion in words).
+ */
+export function parseCriterion(text: string): SuccessCriterion | undefined {
   const file = /^file\s+`?([^`\s]+)`?\s+exists$/i.exec(text);
   if (file) return { kind: 'file_exists', path: file[1]! };
   const exits = /^`([^`]+)`\s+exits\s+(\d+)$/i.exec(text);
@@ -240,9 +295,7 @@ export function parseCriterion(text: string, fail: (message: string) => never): 
   if (outputs) return { kind: 'output_contains', command: outputs[1]!, text: outputs[2]!.replace(/^["'`](.*)["'`]$/, '$1') };
   const bare = /^`([^`]+)`$/.exec(text);
   if (bare) return { kind: 'command', command: bare[1]!, exitCode: 0 };
-  return fail(
-    `unrecognised success criterion "${text}": use \`file PATH exists\`, \`\\\`cmd\\\` exits N\` or \`\\\`cmd\\\` outputs TEXT\``,
-  );
+  return undefined;
 }
 
 function findFenceEnd(lines: string[], start: number, marker: string): number {

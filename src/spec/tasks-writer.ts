@@ -1,4 +1,5 @@
-import { readCheckbox, splitBom } from './checkbox-line.ts';
+import { isDoneMark, readCheckbox, splitBom } from './checkbox-line.ts';
+import { repeatedId } from './task-spec.ts';
 
 /**
  * Ticks task `id`'s checkbox and changes nothing else: one byte (` `, `~` or `-` becomes `x`),
@@ -12,13 +13,15 @@ export function tickTask(text: string, id: string, lineHint?: number): string {
   const boxAt = (i: number) => readCheckbox((lines[i] ?? '').replace(/\r?\n$/, ''));
   const matches = (i: number) => {
     const box = boxAt(i);
-    return box !== undefined && (box.number ?? `L${i + 1}`) === id;
+    if (box === undefined) return false;
+    return box.number === undefined ? id === `L${i + 1}` : id === box.number || id === repeatedId(box.number, i + 1);
   };
   let index = lineHint !== undefined && matches(lineHint - 1) ? lineHint - 1 : -1;
-  if (index < 0 && !id.startsWith('L')) index = lines.findIndex((_, i) => matches(i));
+  // Ids with a line in them (`L12`, `4.1@L57`) name that line only.
+  if (index < 0 && !id.includes('L')) index = lines.findIndex((_, i) => matches(i));
   if (index < 0) return text;
   const box = boxAt(index)!;
-  if (box.mark === 'x' || box.mark === 'X') return text;
+  if (isDoneMark(box.mark)) return text;
   const line = lines[index]!;
   lines[index] = `${line.slice(0, box.boxIndex)}x${line.slice(box.boxIndex + 1)}`;
   return bom + lines.join('');
