@@ -88,10 +88,10 @@ describe('implement-agent run', () => {
 
   it('exits 2 on a malformed tasks.md with file:line, executing nothing', async () => {
     const { dir, tasks } = await workspace();
-    await writeFile(tasks, '- [ ] 1. Make a file\n  ```bash\n  touch made-it\n  ```\n- [ ] 1. Again\n');
+    await writeFile(tasks, '- [ ] 1. Make a file\n  ```bash\n  touch made-it\n  ```\n- [ ] 1. Again\n- [ ] 2. After\n  - Depends: 1\n');
     const result = await cli(['run', tasks, '--workdir', dir]);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain(`${tasks}:5: duplicate task number 1`);
+    expect(result.stderr).toContain(`${tasks}:7: task 2: Depends: 1 is ambiguous: the tasks at lines 1 and 5`);
     await expect(access(join(dir, 'made-it'))).rejects.toThrow();
   });
 
