@@ -1,4 +1,3 @@
-import { produce } from 'immer';
 import type { ContinuePolicy, Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
@@ -87,110 +86,119 @@ export const initialRunStatus = (runId: string): RunStatus => ({
   lastSeq: 0,
 });
 
-export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus =>
-  produce(state, (draft) => {
-    draft.lastSeq = Math.max(draft.lastSeq, event.seq);
-    const task = event.taskId !== undefined ? draft.tasks[event.taskId] : undefined;
-    if (task) {
-      task.firstAt ??= event.at;
-      task.lastAt = event.at;
-    }
-    switch (event.type) {
-      case 'RunStarted':
-        draft.started = true;
-        draft.startedAt = event.at;
-        draft.tasksFile = event.data.tasksFile;
-        draft.workdir = event.data.workdir;
-        draft.taskConcurrency = event.data.taskConcurrency;
-        draft.commandConcurrency = event.data.commandConcurrency;
-        draft.continuePolicy = event.data.continuePolicy;
-        draft.llm = event.data.llm;
-        draft.planAhead = event.data.planAhead;
-        draft.skipOptional = event.data.skipOptional;
-        if (event.data.budget) draft.budget = event.data.budget;
-        if (event.data.pricing) draft.pricing = event.data.pricing;
-        draft.alreadyDone = event.data.alreadyDone;
-        draft.taskIds = event.data.taskIds;
-        return;
-      case 'TaskSubmitted':
-        if (!draft.tasks[event.data.task.id]) draft.order.push(event.data.task.id);
-        draft.tasks[event.data.task.id] = { spec: event.data.task, state: 'pending', revision: 0, started: false, firstAt: event.at, lastAt: event.at };
-        return;
-      case 'PlanCreated':
-        if (task && task.state === 'pending' && event.data.revision === task.revision) {
-          task.state = 'planned';
-          task.plan = event.data.plan;
-          task.planEventId = event.id;
-          task.planSource = event.data.source;
-          task.planInputs = event.data.inputs;
-        }
-        return;
-      case 'PlanInvalidated':
-        if (task && task.state === 'planned' && !task.started) {
-          task.state = 'pending';
-          task.revision = event.data.revision;
-          delete task.plan;
-          delete task.planEventId;
-          delete task.planInputs;
-        }
-        return;
-      case 'CommandStarted':
-        if (task) task.started = true;
-        if (task && task.state === 'planned') task.state = 'executing';
-        return;
-      // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
-      // skipped (an earlier task failed meanwhile), and that does not make it failed.
-      case 'TaskCompleted':
-        if (task && !isOver(task)) task.state = 'completed';
-        return;
-      case 'TaskFailed':
-        if (task && !isOver(task)) {
-          task.state = 'failed';
-          task.reason = event.data.reason;
-        }
-        return;
-      case 'TaskSkipped':
-        if (task && !isOver(task)) {
-          task.state = 'skipped';
-          task.reason = event.data.reason;
-          task.skippedByChoice = event.data.optional;
-        }
-        return;
-      case 'RunFinished':
-        draft.finished = event.data.status;
-        return;
-      case 'RunInterrupted':
-        draft.interrupted = true;
-        if (event.data.budget) draft.budgetStop = event.data.reason;
-        return;
-      case 'RunResumed':
-        draft.interrupted = false;
-        delete draft.budgetStop;
-        if (event.data.budget) draft.budget = event.data.budget;
-        draft.generation = Math.max(draft.generation, event.data.generation);
-        // An execution cut short by the interruption starts again (from what its log records).
-        for (const t of Object.values(draft.tasks)) if (t.state === 'executing') t.state = 'planned';
-        return;
-      case 'LlmCalled':
-        addUsage(draft.usage, event.data);
-        if (task) addUsage((task.usage ??= noUsage()), event.data);
-        return;
-      case 'PlanCacheHit':
-      case 'PlanCacheMiss':
-      case 'LlmCapabilityLearned':
-      case 'CommandHeartbeat':
-      case 'CommandFinished':
-      case 'CommandDenied':
-      case 'RecoveryAttempted':
-      case 'RecoveryResolved':
-      case 'RecoveryFailed':
-        return;
-      default: {
-        const never: never = event;
-        return never;
+/**
+ * Folds one event into the run status in place and returns it. In place, unlike the other folds:
+ * an immutable update copies the run's task table for every event, which made a run of n tasks
+ * cost O(n^2); the projection runner copies the state only when it takes a snapshot.
+ */
+export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus => {
+  applyEvent(state, event);
+  return state;
+};
+
+function applyEvent(draft: RunStatus, event: StoredEvent): void {
+  draft.lastSeq = Math.max(draft.lastSeq, event.seq);
+  const task = event.taskId !== undefined ? draft.tasks[event.taskId] : undefined;
+  if (task) {
+    task.firstAt ??= event.at;
+    task.lastAt = event.at;
+  }
+  switch (event.type) {
+    case 'RunStarted':
+      draft.started = true;
+      draft.startedAt = event.at;
+      draft.tasksFile = event.data.tasksFile;
+      draft.workdir = event.data.workdir;
+      draft.taskConcurrency = event.data.taskConcurrency;
+      draft.commandConcurrency = event.data.commandConcurrency;
+      draft.continuePolicy = event.data.continuePolicy;
+      draft.llm = event.data.llm;
+      draft.planAhead = event.data.planAhead;
+      draft.skipOptional = event.data.skipOptional;
+      if (event.data.budget) draft.budget = event.data.budget;
+      if (event.data.pricing) draft.pricing = event.data.pricing;
+      draft.alreadyDone = event.data.alreadyDone;
+      draft.taskIds = event.data.taskIds;
+      return;
+    case 'TaskSubmitted':
+      if (!draft.tasks[event.data.task.id]) draft.order.push(event.data.task.id);
+      draft.tasks[event.data.task.id] = { spec: event.data.task, state: 'pending', revision: 0, started: false, firstAt: event.at, lastAt: event.at };
+      return;
+    case 'PlanCreated':
+      if (task && task.state === 'pending' && event.data.revision === task.revision) {
+        task.state = 'planned';
+        task.plan = event.data.plan;
+        task.planEventId = event.id;
+        task.planSource = event.data.source;
+        task.planInputs = event.data.inputs;
       }
+      return;
+    case 'PlanInvalidated':
+      if (task && task.state === 'planned' && !task.started) {
+        task.state = 'pending';
+        task.revision = event.data.revision;
+        delete task.plan;
+        delete task.planEventId;
+        delete task.planInputs;
+      }
+      return;
+    case 'CommandStarted':
+      if (task) task.started = true;
+      if (task && task.state === 'planned') task.state = 'executing';
+      return;
+    // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
+    // skipped (an earlier task failed meanwhile), and that does not make it failed.
+    case 'TaskCompleted':
+      if (task && !isOver(task)) task.state = 'completed';
+      return;
+    case 'TaskFailed':
+      if (task && !isOver(task)) {
+        task.state = 'failed';
+        task.reason = event.data.reason;
+      }
+      return;
+    case 'TaskSkipped':
+      if (task && !isOver(task)) {
+        task.state = 'skipped';
+        task.reason = event.data.reason;
+        task.skippedByChoice = event.data.optional;
+      }
+      return;
+    case 'RunFinished':
+      draft.finished = event.data.status;
+      return;
+    case 'RunInterrupted':
+      draft.interrupted = true;
+      if (event.data.budget) draft.budgetStop = event.data.reason;
+      return;
+    case 'RunResumed':
+      draft.interrupted = false;
+      delete draft.budgetStop;
+      if (event.data.budget) draft.budget = event.data.budget;
+      draft.generation = Math.max(draft.generation, event.data.generation);
+      // An execution cut short by the interruption starts again (from what its log records).
+      for (const t of Object.values(draft.tasks)) if (t.state === 'executing') t.state = 'planned';
+      return;
+    case 'LlmCalled':
+      addUsage(draft.usage, event.data);
+      if (task) addUsage((task.usage ??= noUsage()), event.data);
+      return;
+    case 'PlanCacheHit':
+    case 'PlanCacheMiss':
+    case 'LlmCapabilityLearned':
+    case 'CommandHeartbeat':
+    case 'CommandFinished':
+    case 'CommandDenied':
+    case 'RecoveryAttempted':
+    case 'RecoveryResolved':
+    case 'RecoveryFailed':
+      return;
+    default: {
+      const never: never = event;
+      return never;
     }
-  });
+  }
+}
 
 const isOver = (task: TaskStatus) => task.state === 'completed' || task.state === 'failed' || task.state === 'skipped';
 

@@ -36,22 +36,29 @@ export async function runProjection<S>(store: EventLog, snapshots: Snapshots, pr
   const usable = snap?.version === projection.version;
   let state = usable ? snap.state : projection.initialState();
   let lastSeq = usable ? snap.lastSeq : 0;
-  // What a snapshot may hold: the state up to the last event whose `onEvent` succeeded.
-  let committed = { state, lastSeq };
   let failed = false;
   let savedSeq = lastSeq;
   let sinceSave = 0;
+  /** An event is being folded and acted on: the state is not one a snapshot may hold until it is done. */
+  let applying = false;
+  let due = false;
 
-  // Writes go one after another, so an older snapshot never lands after a newer one; a failed
-  // write is made good by the next (the state is cumulative).
+  // A snapshot holds the state up to the last event whose `onEvent` succeeded. It is copied at
+  // that moment (a fold may update its state in place: copying it whole for every event would
+  // make a run quadratic), and written behind: writes go one after another, so an older snapshot
+  // never lands after a newer one; a failed write is made good by the next (the state is cumulative).
   let writing = Promise.resolve();
   const save = () => {
+    if (applying) {
+      due = true;
+      return writing;
+    }
+    if (failed || lastSeq === savedSeq) return writing;
+    const snapshot = { version: projection.version, lastSeq, at: new Date().toISOString(), state: structuredClone(state) };
+    sinceSave = 0;
     writing = writing.then(async () => {
-      const { state: at, lastSeq: seq } = committed;
-      if (seq === savedSeq) return;
-      sinceSave = 0;
-      await snapshots.save(projection.name, { version: projection.version, lastSeq: seq, at: new Date().toISOString(), state: at });
-      savedSeq = seq;
+      await snapshots.save(projection.name, snapshot);
+      savedSeq = Math.max(savedSeq, snapshot.lastSeq);
     });
     const written = writing;
     writing = writing.catch(() => undefined);
@@ -59,6 +66,7 @@ export async function runProjection<S>(store: EventLog, snapshots: Snapshots, pr
   };
   const apply = async (event: StoredEvent) => {
     if (event.seq <= lastSeq) return;
+    applying = true;
     state = projection.evolve(state, event);
     lastSeq = event.seq;
     if (options.onEvent) {
@@ -69,9 +77,12 @@ export async function runProjection<S>(store: EventLog, snapshots: Snapshots, pr
         options.onError?.(error);
       }
     }
+    applying = false;
     if (failed) return;
-    committed = { state, lastSeq };
-    if (++sinceSave >= options.everyEvents) void save().catch(options.onError);
+    if (++sinceSave >= options.everyEvents || due) {
+      due = false;
+      void save().catch(options.onError);
+    }
   };
 
   const target = options.subject ? await store.lastSubjectSequence(options.subject) : (await store.state()).lastSeq;
@@ -86,7 +97,6 @@ export async function runProjection<S>(store: EventLog, snapshots: Snapshots, pr
       onInvalid: (error, seq) => {
         options.onError?.(error);
         lastSeq = Math.max(lastSeq, seq);
-        if (!failed) committed = { state, lastSeq };
         if (seq >= target) markCaughtUp();
       },
     },

@@ -1,4 +1,3 @@
-import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
 import { stateKeys } from '../events/ids.ts';
 import type { Projection } from './projection.ts';
@@ -41,14 +40,20 @@ export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [], r
 
 /**
  * What was learned, across runs: task outcomes, recoveries that worked, and per-project notes.
- * The memory actor's projection, written in batches and read back as planning context.
+ * The memory actor's projection, written in batches and read back as planning context. Folded in
+ * place (an immutable update copied the open tasks and the entries for every event, so a run's
+ * cost grew with its size); the projection runner copies the state only for a snapshot.
  */
-export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): TaskHistory => {
-  const state = { ...before, eventsApplied: before.eventsApplied + 1 };
+export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskHistory => {
+  state.eventsApplied++;
+  const update = (change: (d: TaskHistory) => void) => {
+    change(state);
+    return state;
+  };
   const key = stateKeys.task(event.runId, event.taskId);
   switch (event.type) {
     case 'RunStarted':
-      return produce(state, (d) => {
+      return update((d) => {
         const note = d.projects[event.data.workdir];
         d.projects[event.data.workdir] = { completed: 0, failed: 0, ...note, runs: (note?.runs ?? 0) + 1, lastRunId: event.runId, at: event.at };
         d.openRuns[event.runId] = event.data.workdir;
@@ -56,7 +61,7 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     case 'RunFinished': {
       const workdir = state.openRuns[event.runId];
       if (workdir === undefined) return state;
-      return produce(state, (d) => {
+      return update((d) => {
         delete d.openRuns[event.runId];
         const note = d.projects[workdir]!;
         note.lastStatus = event.data.status;
@@ -66,11 +71,11 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
       });
     }
     case 'TaskSubmitted':
-      return produce(state, (d) => {
+      return update((d) => {
         d.open[key] = { title: event.data.task.title, requirements: event.data.task.requirements };
       });
     case 'RecoveryResolved':
-      return produce(state, (d) => {
+      return update((d) => {
         d.recoveries.push({ runId: event.runId, taskId: event.taskId ?? '', title: state.open[key]?.title ?? '', strategyId: event.data.strategyId, source: event.data.source, at: event.at });
         if (d.recoveries.length > TASK_HISTORY.recoveryLimit) d.recoveries.splice(0, d.recoveries.length - TASK_HISTORY.recoveryLimit);
       });
@@ -79,7 +84,7 @@ export const evolveTaskHistory = (before: TaskHistory, event: StoredEvent): Task
     case 'TaskSkipped': {
       const open = state.open[key];
       if (!open) return state;
-      return produce(state, (d) => {
+      return update((d) => {
         delete d.open[key];
         d.entries.push({
           runId: event.runId,

@@ -2,7 +2,7 @@ import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
 import { budgetSpent } from '../../projections/llm-usage.ts';
-import { blockersOf, childrenOf, type Blocker } from '../../spec/task-graph.ts';
+import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../spec/task-graph.ts';
 import type { TaskSpec } from '../../spec/task-spec.ts';
 
 /** What the coordinator does next. `key` makes each decision happen once per run. */
@@ -49,7 +49,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   if (!status.started || status.finished) return [];
   if (status.taskIds.some((id) => !status.tasks[id])) return [];
   const decisions: Decision[] = [];
-  const specs = status.order.map((id) => status.tasks[id]!.spec);
+  const graph = graphOf(status);
   const own = (id: string): Outcome => {
     if (status.alreadyDone.includes(id)) return 'done';
     const task = status.tasks[id];
@@ -57,14 +57,26 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     return task?.state === 'failed' || task?.state === 'skipped' ? 'dead' : 'waiting';
   };
   const full = (id: string): Outcome => {
-    const outcomes = [own(id), ...childrenOf(id, specs).map((c) => full(c.id))];
+    const outcomes = [own(id), ...graph.children(id).map((c) => full(c.id))];
     return outcomes.includes('dead') ? 'dead' : outcomes.includes('waiting') ? 'waiting' : 'done';
   };
   const outcomeOf = (b: Blocker) => (b.need === 'own' ? own(b.id) : full(b.id));
-  const anyFailed = status.order.some((id) => status.tasks[id]!.state === 'failed');
+  /** `full(id) === 'done'`, stopping at the first task not done. */
+  const fullyDone = (id: string): boolean => own(id) === 'done' && graph.children(id).every((c) => fullyDone(c.id));
+  /** Every blocker done (when none can be dead): `blockersIn` without building it. */
+  const isReady = (spec: TaskSpec): boolean => {
+    if (spec.depends !== undefined) {
+      if (!spec.depends.every(fullyDone)) return false;
+    } else {
+      const previous = graph.previousSibling(spec);
+      if (previous && !fullyDone(previous.id)) return false;
+    }
+    return spec.parentId === undefined || own(spec.parentId) === 'done';
+  };
+
   const ticks = () =>
     status.order
-      .filter((id) => full(id) === 'done' && status.tasks[id]!.state !== 'skipped' && !issued.has(decisionKeys.tick(id)))
+      .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && full(id) === 'done')
       .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
   // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
   if (status.interrupted) return ticks();
@@ -73,12 +85,24 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   // the plan revision (a plan invalidated before its task started is made again).
   const planKey = (id: string) => decisionKeys.plan(id, status.generation, status.tasks[id]!.revision);
   const execKey = (id: string) => decisionKeys.execute(id, status.generation, status.tasks[id]!.revision);
-  const count = (f: (id: string) => boolean) => status.order.filter(f).length;
-  const state = (id: string) => status.tasks[id]!.state;
-  let executing = count((id) => state(id) === 'executing' || (state(id) === 'planned' && issued.has(execKey(id))));
-  let planning = count((id) => state(id) === 'pending' && issued.has(planKey(id)));
+  // One pass over the run for what is under way (each count a scan of its own made every event cost several passes).
+  let executing = 0;
+  let planning = 0;
+  let planned = 0;
+  let finished = 0;
+  let anyFailed = false;
+  let anyDead = false;
+  for (const id of status.order) {
+    const { state, skippedByChoice } = status.tasks[id]!;
+    if (state === 'executing' || (state === 'planned' && issued.has(execKey(id)))) executing++;
+    if (state === 'pending' && issued.has(planKey(id))) planning++;
+    if (state === 'planned' || state === 'executing') planned++;
+    if (state === 'completed' || state === 'failed') finished++;
+    if (state === 'failed') anyFailed = true;
+    if (state === 'failed' || (state === 'skipped' && !skippedByChoice)) anyDead = true;
+  }
   // Without planning ahead, a task is planned only when it may start, within the task concurrency.
-  let inFlight = count((id) => state(id) === 'planned' || state(id) === 'executing') + planning;
+  let inFlight = planned + planning;
   // Once the budget is spent, a task that needs the LLM to be planned is held, not failed, so
   // that a resume with a larger budget plans it; everything else goes on.
   const spent = budgetSpent(status.usage, status.budget, status.pricing);
@@ -87,8 +111,6 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   for (const id of status.order) {
     const task = status.tasks[id]!;
     if ((task.state !== 'pending' && task.state !== 'planned') || issued.has(decisionKeys.skip(id))) continue;
-    const blockers = blockersOf(task.spec, specs).map((b) => ({ ...b, outcome: outcomeOf(b) }));
-    const dead = blockers.find((b) => b.outcome === 'dead');
     const skip = (reason: string, optional = false) => decisions.push({ kind: 'skip', key: decisionKeys.skip(id), taskId: id, reason, optional });
     if (status.continuePolicy === 'never' && anyFailed) {
       skip('an earlier task failed (continue policy: never)');
@@ -98,11 +120,23 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
       skip('optional task ([ ]*), skipped by --skip-optional', true);
       continue;
     }
-    if (dead && status.continuePolicy !== 'always') {
-      skip(`task ${dead.id} did not complete`);
-      continue;
+    let ready: boolean;
+    if (anyDead) {
+      const blockers = blockersIn(graph, task.spec).map((b) => ({ ...b, outcome: outcomeOf(b) }));
+      const dead = blockers.find((b) => b.outcome === 'dead');
+      if (dead && status.continuePolicy !== 'always') {
+        skip(`task ${dead.id} did not complete`);
+        continue;
+      }
+      ready = !blockers.some((b) => b.outcome === 'waiting');
+    } else {
+      // Nothing failed or was skipped, so nothing is skipped now: a task that can get no decision
+      // (no room for its next step, or already issued) needs no further look, and a task's
+      // readiness is read without building its blockers. This keeps a long run's decisions cheap.
+      if (task.state === 'planned' && (issued.has(execKey(id)) || executing >= status.taskConcurrency)) continue;
+      if (task.state === 'pending' && (issued.has(planKey(id)) || (status.planAhead > 0 && planning >= status.planAhead))) continue;
+      ready = isReady(task.spec);
     }
-    const ready = !blockers.some((b) => b.outcome === 'waiting');
 
     if (task.state === 'planned') {
       if (!issued.has(execKey(id)) && ready && task.plan && task.planEventId && executing < status.taskConcurrency) {
@@ -121,7 +155,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
       continue;
     }
     if (issued.has(planKey(id))) continue;
-    if (spent && task.spec.commands.length === 0 && !isGroup(task.spec, specs)) {
+    if (spent && task.spec.commands.length === 0 && !isGroup(task.spec, graph)) {
       held.push(id);
       continue;
     }
@@ -129,11 +163,10 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     if (!mayPlan) continue;
     planning++;
     inFlight++;
-    decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, specs), generation: status.generation, revision: task.revision });
+    decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, graph), generation: status.generation, revision: task.revision });
   }
 
   // Each task that finished may have changed what a plan made ahead was made from.
-  const finished = count((id) => state(id) === 'completed' || state(id) === 'failed');
   for (const id of status.order) {
     const task = status.tasks[id]!;
     if (task.state !== 'planned' || task.started || !task.planInputs?.length || issued.has(execKey(id))) continue;
@@ -169,6 +202,19 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 }
 
 /** A task with subtasks and no commands of its own is a heading: nothing to plan. */
-function isGroup(task: TaskSpec, specs: readonly TaskSpec[]): boolean {
-  return task.commands.length === 0 && childrenOf(task.id, specs).length > 0;
+function isGroup(task: TaskSpec, graph: TaskGraph): boolean {
+  return task.commands.length === 0 && graph.children(task.id).length > 0;
+}
+
+/**
+ * The run's task graph, built once per task list (its tasks are all submitted before the first
+ * decision, and never change), so that decisions look structure up in O(1) instead of scanning.
+ */
+const graphs = new WeakMap<readonly string[], { size: number; graph: TaskGraph }>();
+function graphOf(status: RunStatus): TaskGraph {
+  const known = graphs.get(status.order);
+  if (known?.size === status.order.length) return known.graph;
+  const graph = taskGraph(status.order.map((id) => status.tasks[id]!.spec));
+  graphs.set(status.order, { size: status.order.length, graph });
+  return graph;
 }

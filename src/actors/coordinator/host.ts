@@ -1,10 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { changedInputs } from '../../context/project-files.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
 import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
 import { runProjection } from '../../projections/runner.ts';
-import { tickTask } from '../../spec/tasks-writer.ts';
+import { TasksFile } from '../../spec/tick-file.ts';
 import { workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
 import type { Runtime } from '../runtime.ts';
@@ -97,17 +96,27 @@ class TickWriter {
   constructor(
     private readonly io: ActorIO<Coordinating>,
     private readonly start: StartRun,
-  ) {}
+  ) {
+    this.lines = new Map(start.tasks.map((t) => [t.id, t.line]));
+    this.file = new TasksFile(start.tasksFile);
+  }
+
+  /** Ticks not yet written: those asked for while a write is under way go out together in the next. */
+  private waiting: string[] = [];
+  private readonly lines: Map<string, number>;
+  private readonly file: TasksFile;
 
   tick(taskId: string): void {
-    const { tasksFile, tasks, runId } = this.start;
+    this.waiting.push(taskId);
+    if (this.waiting.length > 1) return;
+    const { tasksFile, runId } = this.start;
     this.chain = this.chain
       .then(async () => {
-        const text = await readFile(tasksFile, 'utf8');
-        const updated = tickTask(text, taskId, tasks.find((t) => t.id === taskId)?.line);
-        if (updated !== text) await writeFile(tasksFile, updated);
+        const ids = this.waiting;
+        this.waiting = [];
+        await this.file.tick(ids.map((id) => ({ id, line: this.lines.get(id) })));
       })
-      .catch((error: unknown) => this.io.rt.log.error(`run ${runId}: ticking task ${taskId} in ${tasksFile}`, error));
+      .catch((error: unknown) => this.io.rt.log.error(`run ${runId}: ticking tasks in ${tasksFile}`, error));
   }
 
   written(): Promise<void> {

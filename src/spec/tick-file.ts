@@ -1,0 +1,60 @@
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { isDoneMark, readCheckbox, splitBom } from './checkbox-line.ts';
+import { tickTask } from './tasks-writer.ts';
+import { repeatedId } from './task-spec.ts';
+
+/**
+ * Ticks boxes in a tasks.md on disk, one byte each, in place: the file is read once to learn
+ * where each line starts, and a tick then reads its line and writes its box byte, so a run's
+ * n-th tick costs the same as its first (rewriting the whole file per tick made a long list's
+ * ticks quadratic). A line that no longer holds the task's checkbox (the file was edited during
+ * the run) falls back to reading the file and finding the task, as `tickTask` does.
+ */
+export class TasksFile {
+  /** Byte offset of each line's start, from the last whole read. */
+  private starts: number[] | undefined;
+  private bomBytes = 0;
+
+  constructor(private readonly path: string) {}
+
+  async tick(ids: readonly { id: string; line?: number | undefined }[]): Promise<void> {
+    const missed = [];
+    for (const t of ids) if (!(await this.tickInPlace(t.id, t.line))) missed.push(t);
+    if (missed.length === 0) return;
+    const text = await readFile(this.path, 'utf8');
+    const updated = missed.reduce((acc, t) => tickTask(acc, t.id, t.line), text);
+    if (updated !== text) await writeFile(this.path, updated);
+    this.index(updated);
+  }
+
+  private index(text: string): void {
+    const { bom, body } = splitBom(text);
+    this.bomBytes = Buffer.byteLength(bom);
+    const starts = [this.bomBytes];
+    let at = this.bomBytes;
+    for (const line of body.split(/(?<=\n)/)) starts.push((at += Buffer.byteLength(line)));
+    this.starts = starts;
+  }
+
+  private async tickInPlace(id: string, line: number | undefined): Promise<boolean> {
+    if (line === undefined) return false;
+    if (!this.starts) this.index(await readFile(this.path, 'utf8'));
+    const start = this.starts![line - 1];
+    const end = this.starts![line];
+    if (start === undefined || end === undefined) return false;
+    const file = await open(this.path, 'r+');
+    try {
+      const bytes = Buffer.alloc(end - start);
+      const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
+      const text = bytes.subarray(0, bytesRead).toString('utf8').replace(/\r?\n$/, '');
+      const box = readCheckbox(text);
+      const own = box && (box.number === undefined ? id === `L${line}` : id === box.number || id === repeatedId(box.number, line));
+      if (!box || !own) return false;
+      if (isDoneMark(box.mark)) return true;
+      await file.write('x', start + Buffer.byteLength(text.slice(0, box.boxIndex)), 'utf8');
+      return true;
+    } finally {
+      await file.close();
+    }
+  }
+}
