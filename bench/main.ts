@@ -6,6 +6,7 @@ import { cliStartup, confinementCost, contextReload, eventThroughput, patternMat
 import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
 import { latencyProfiles, measure, realistic } from './realistic.ts';
+import { scale } from './scale.ts';
 
 const { values } = parseArgs({
   options: {
@@ -109,6 +110,23 @@ if (want('confinement')) rows.push(...(await confinementCost(quick ? 10 : 30)));
 if (want('startup')) {
   log('CLI start-up...');
   rows.push(...(await cliStartup(quick ? 3 : 7)));
+}
+if (want('scale')) {
+  const scaleSizes = quick ? [100, 400] : [100, 400, 1600];
+  const scaled = await scale(scaleSizes, log);
+  out.push('## Cost as the list grows (explicit one-command tasks, a fresh project and NATS each)', '');
+  out.push('| tasks | order | wall | per task | CLI peak RSS |', '|---|---|---|---|---|');
+  for (const r of scaled) out.push(`| ${r.tasks} | ${r.order === 'default' ? 'default (each after the previous)' : 'independent, --task-concurrency 8'} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.perTaskMs, 1)} ms | ${fmt(r.peakRssMiB, 0)} MiB |`);
+  const [small, big] = [scaleSizes[0]!, scaleSizes.at(-1)!];
+  out.push('');
+  for (const order of ['default', 'independent'] as const) {
+    const a = scaled.find((r) => r.order === order && r.tasks === small)!;
+    const b = scaled.find((r) => r.order === order && r.tasks === big)!;
+    out.push(
+      `${order} order, ${big} / ${small} tasks: per-task cost ${fmt(b.perTaskMs / a.perTaskMs, 2)}x (target at most 1.2x), peak RSS ${fmt(b.peakRssMiB / a.peakRssMiB, 2)}x (target at most 1.5x).`,
+    );
+  }
+  out.push('');
 }
 if (rows.length) {
   out.push('## Components', '', '| area | measure | value | note |', '|---|---|---|---|');

@@ -22,6 +22,7 @@ export class InFlight {
   private readonly titles = new Map<string, string>();
   /** Tasks that completed while this was watching (their boxes get ticked). */
   readonly completed: string[] = [];
+  private readonly completedIds = new Set<string>();
 
   see(event: StoredEvent): void {
     const id = event.taskId;
@@ -44,7 +45,10 @@ export class InFlight {
       case 'TaskCompleted':
       case 'TaskFailed':
       case 'TaskSkipped':
-        if (event.type === 'TaskCompleted' && !this.completed.includes(id)) this.completed.push(id);
+        if (event.type === 'TaskCompleted' && !this.completedIds.has(id)) {
+          this.completedIds.add(id);
+          this.completed.push(id);
+        }
         this.tasks.delete(id);
         return;
       default:

@@ -1,6 +1,6 @@
 import type { Pricing, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, noUsage, totalTokens, usageLine, type LlmUsage } from '../projections/llm-usage.ts';
-import { planningTime } from '../report/planning-time.ts';
+import { PlanningSpans } from '../report/planning-time.ts';
 import { taskLabel } from '../spec/task-spec.ts';
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -19,8 +19,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
 export function progressPrinter(write: (line: string) => void) {
   const titles = new Map<string, string>();
   const sources = new Map<string, string>();
-  /** Plans and command results so far: the closing line says how much planning ran behind commands. */
-  const timed: StoredEvent[] = [];
+  /** When plans were made and commands ran: the closing line says how much planning ran behind commands. */
+  const spans = new PlanningSpans();
   const name = (taskId: string) => taskLabel(taskId, titles.get(taskId));
   /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
   const over = new Set<string>();
@@ -40,7 +40,7 @@ export function progressPrinter(write: (line: string) => void) {
       if (over.has(id)) return;
       over.add(id);
     }
-    if (event.type === 'PlanCreated' || event.type === 'CommandFinished') timed.push(event);
+    spans.see(event);
     switch (event.type) {
       case 'RunStarted':
         pricing = event.data.pricing;
@@ -83,7 +83,7 @@ export function progressPrinter(write: (line: string) => void) {
         const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
         write(d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`));
         for (const id of d.failed) write(colours.red(`  ✗ ${name(id)}: ${reasons.get(id) ?? 'failed'}`));
-        const planning = planningTime(timed);
+        const planning = spans.time();
         if (planning.planningMs > 0) write(colours.dim(`planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`));
         if (runUsage.calls > 0) write(`LLM: ${runUsage.calls} call(s), ${usageLine(runUsage, pricing)}`);
         write(colours.dim(`timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`));
