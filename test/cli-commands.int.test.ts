@@ -153,3 +153,12 @@ describe('task lists as people write them, through the CLI', () => {
     expect(run.stdout).toMatch(/run succeeded: 3 completed/);
   });
 });
+
+describe('a list with nothing left to do', () => {
+  it('says so at once, exit 0, without a server (NATS_URL points nowhere and no local one is started)', async () => {
+    const { dir, tasks } = await ws.make('- [x] 1. Done\n  ```bash\n  touch ran\n  ```\n- [X] 2. Done too\n');
+    const r = await cli(['run', tasks, '--workdir', dir], { NATS_URL: 'nats://127.0.0.1:1' }, dir);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`nothing to do: all 2 task(s) are ticked (${tasks}); --force runs them again`);
+  });
+});

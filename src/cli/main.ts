@@ -180,7 +180,7 @@ async function main(args: string[]): Promise<number> {
     case 'resume': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' }, budget: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError('resume takes one run id');
-      const { resumeCommand } = await import('./run-cmd.ts');
+      const { resumeCommand } = await import('./run-session.ts');
       return resumeCommand(positionals[0]!, values.json === true, values.budget as string | undefined);
     }
     case 'llm': {

@@ -1,0 +1,193 @@
+import { readFile } from 'node:fs/promises';
+import { loadConfig, type Config } from '../config.ts';
+import { InputError } from '../errors.ts';
+import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-events.ts';
+import type { StartRun } from '../events/work-commands.ts';
+import { killAllCommandGroups } from '../exec/run-command.ts';
+import { parseBudget } from '../llm/cost.ts';
+import { probeLlm } from '../llm/probe.ts';
+import type { TaskSpec } from '../spec/task-spec.ts';
+import { tickTask } from '../spec/tasks-writer.ts';
+import { hostActors, missingActors } from '../actors/hosts.ts';
+import { startFromLog } from '../actors/resume-run.ts';
+import { submitRun } from '../actors/submit-run.ts';
+import type { Runtime } from '../actors/runtime.ts';
+import { dryRun } from './dry-run.ts';
+import { withRuntime } from './nats-session.ts';
+import { InFlight } from './in-flight.ts';
+import { liveProgress } from './live-progress.ts';
+import { progressPrinter } from './progress.ts';
+import { eventIds, workIds } from '../events/ids.ts';
+
+/** A run that has something to do, its input read and checked (run-cmd.ts): planned, run and followed to its end. */
+export async function runSession(input: {
+  config: Config;
+  cwd: string;
+  tasksFile: string;
+  workdir: string;
+  tasks: TaskSpec[];
+  llm: 'openai' | 'offline';
+  budget: RunBudget | undefined;
+  json: boolean;
+  dry: boolean;
+  skipOptional: boolean;
+}): Promise<number> {
+  const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
+  if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
+  return withRuntime(config, cwd, 'run', async (rt) => {
+    if (input.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
+    const start: StartRun = {
+      runId: newRunId(),
+      tasksFile,
+      workdir,
+      tasks,
+      options: {
+        taskConcurrency: config.execution.taskConcurrency,
+        commandConcurrency: config.execution.commandConcurrency,
+        continuePolicy: config.execution.continuePolicy,
+        llm,
+        planAhead: config.execution.planAhead,
+        skipOptional: input.skipOptional,
+        ...(budget ? { budget } : {}),
+        ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
+      },
+    };
+    return followToTheEnd(rt, start, input.json, workIds.start(start.runId));
+  });
+}
+
+/**
+ * Submits (or resubmits) a run to the actors, hosting those no process answers for, prints its
+ * events as they are recorded, and returns the exit code.
+ *
+ * Ctrl-C, when this process drives the run: the first records RunInterrupted (nothing new
+ * starts), lets the tasks in flight finish within `execution.interruptGraceMs` while a countdown
+ * says what is still running, waits for the finished tasks' ticks, and exits 130; a second Ctrl-C
+ * (or the end of the grace period) stops the commands at once.
+ */
+async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string, generation = 0): Promise<number> {
+  const missing = await missingActors(rt);
+  const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
+  const drivesRun = hosted?.names.includes('coordinator') === true;
+  const inFlight = new InFlight();
+  // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
+  const live = !json && process.stdout.isTTY ? liveProgress(inFlight) : undefined;
+  const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => (live ? live.line(l) : process.stdout.write(`${l}\n`)));
+  const stopWatching = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  let interrupted = false;
+  let stoppedCommands = false;
+  /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
+  let budgetStop: string | undefined;
+  const say = (line: string) => (live ? live.line(line) : process.stderr.write(`${line}\n`));
+
+  const onEvent = (event: StoredEvent) => {
+    inFlight.see(event);
+    print(event);
+    live?.refresh();
+    if (event.type === 'RunInterrupted' && event.id === eventIds.budgetStop(start.runId, generation)) {
+      budgetStop = event.data.reason;
+      stopWatching.abort();
+    }
+    if (interrupted && inFlight.size === 0) stopWatching.abort();
+  };
+  const stopNow = (why: string) => {
+    stoppedCommands = true;
+    say(`${why}: stopping ${inFlight.size} task(s) in flight now`);
+    killAllCommandGroups();
+    stopWatching.abort();
+  };
+  // This process runs the run: record that the user stopped it, so that no actor started later
+  // picks its work up until it is resumed on purpose.
+  const recordInterruption = (reason: string) =>
+    rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) }, { reason }));
+  const interrupt = async () => {
+    await recordInterruption('interrupted by the user (SIGINT)');
+    if (inFlight.size === 0) return stopWatching.abort();
+    const graceMs = rt.config.execution.interruptGraceMs;
+    const deadline = Date.now() + graceMs;
+    const countdown = () => {
+      const running = inFlight.list().map((t) => `${t.taskId} (\`${t.command.slice(0, 60)}\`, ${Math.round((Date.now() - t.since) / 1000)}s)`);
+      say(`interrupted: waiting for ${running.join(', ')} to finish; ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))}s left (Ctrl-C again to stop now)`);
+    };
+    countdown();
+    timers.push(setInterval(countdown, 5000), setTimeout(() => stopNow(`the ${Math.round(graceMs / 1000)}s grace period is over`), graceMs));
+  };
+  const onSigint = () => {
+    if (interrupted) return stopNow('Ctrl-C again');
+    interrupted = true;
+    if (!drivesRun) return stopWatching.abort();
+    interrupt().catch((error: unknown) => {
+      say(`could not record the interruption: ${(error as Error).message}`);
+      stopWatching.abort();
+    });
+  };
+  // A closed terminal: like a second Ctrl-C (the interruption recorded when this process runs the run, the commands stopped now).
+  const onSighup = () => {
+    const first = !interrupted && drivesRun;
+    interrupted = true;
+    const recorded = first ? recordInterruption('the terminal closed (SIGHUP)') : Promise.resolve();
+    void recorded.catch(() => undefined).then(() => stopNow('the terminal closed'));
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGHUP', onSighup);
+  try {
+    const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
+    if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
+    if (budgetStop) {
+      await waitForTicks(start, inFlight.completed, 5000);
+      say(`stopped: ${budgetStop}`);
+      say(`continue it with a larger budget: implement-agent resume ${start.runId} --budget <tokens or $>`);
+      return 1;
+    }
+    if (!drivesRun) {
+      say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
+      return 130;
+    }
+    if (!stoppedCommands) await waitForTicks(start, inFlight.completed, 5000);
+    say(`interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`);
+    return 130;
+  } finally {
+    live?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGHUP', onSighup);
+    for (const t of timers) clearTimeout(t);
+    await hosted?.stop();
+  }
+}
+
+/** The coordinator ticks finished tasks in the file: wait (bounded) until their boxes show it. */
+async function waitForTicks(start: StartRun, completed: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await readFile(start.tasksFile, 'utf8').catch(() => '');
+    if (completed.every((id) => tickTask(text, id, start.tasks.find((t) => t.id === id)?.line) === text)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `implement-agent resume <runId>`: picks a run up where its log ends and follows it to the end. */
+export async function resumeCommand(runId: string, json: boolean, budgetFlag?: string): Promise<number> {
+  const cwd = process.cwd();
+  const config = await loadConfig({ cwd });
+  return withRuntime(config, cwd, 'resume', async (rt) => {
+    const events = await rt.store.readRun(runId);
+    const start = startFromLog(runId, events);
+    const finished = events.find((e) => e.type === 'RunFinished');
+    if (finished?.type === 'RunFinished') {
+      process.stdout.write(`run ${runId} already finished: ${finished.data.status}\n`);
+      return finished.data.status === 'succeeded' ? 0 : 1;
+    }
+    // A new generation: work issued before it is stale, and the coordinator reissues what is left.
+    const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
+    const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
+    if (budget?.usd !== undefined && !start.options.pricing) throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
+    await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation, ...(budget ? { budget } : {}) }));
+    return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation);
+  });
+}
+
+/** Sortable by time, unique enough across processes, and a valid NATS subject token. */
+export function newRunId(): string {
+  return `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
