@@ -118,6 +118,24 @@ describe('recovery through the actors', () => {
   });
 });
 
+describe('an LLM fix must keep the task\'s intent', () => {
+  it('refuses a fix that only masks the failure (`|| true` around the failed command), with the reason', async () => {
+    const failing = 'echo "E78: broken" >&2; exit 78';
+    llm.setResponder((req) =>
+      req.schemaName === 'recovery' ? JSON.stringify({ diagnosis: 'ignore it', action: 'fix', commands: [`${failing} || true`], retry: false }) : planner(req),
+    );
+    try {
+      const { dir, tasks } = await ws.make(`- [ ] 1. Always fails\n  \`\`\`bash\n  ${failing}\n  \`\`\`\n`);
+      const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env(), dir);
+      expect(result.exitCode).toBe(1);
+      expect(of(events, 'TaskFailed')[0]!.data.reason).toMatch(/the LLM's fix was refused: .* ignores the failure of/);
+      expect(of(events, 'CommandStarted').filter((e) => e.data.purpose === 'recovery')).toEqual([]);
+    } finally {
+      llm.setResponder(planner);
+    }
+  });
+});
+
 describe('learned strategy order', () => {
   it('tries the strategy that worked here first, and keeps that order after a restart', async () => {
     const rt = await testRuntime(server.url);
@@ -143,5 +161,33 @@ describe('learned strategy order', () => {
     } finally {
       await rt.nc.close();
     }
+  });
+});
+
+describe('no fix destroys what it cannot restore (real executor, recoverer and nats-server)', () => {
+  it('escalates a forced link over a user\'s file and a forced gzip over an older archive; a file the run wrote may still be replaced', async () => {
+    const w = await ws.make(
+      [
+        '- [ ] 1. Link the config\n  - Depends: none\n  ```bash\n  ln -s defaults.ini settings.ini\n  ```',
+        '- [ ] 2. Compress the log\n  - Depends: none\n  ```bash\n  gzip app.log\n  ```',
+        '- [ ] 3. Write a scratch file\n  - Depends: none\n  ```bash\n  echo scratch > scratch.ini\n  ```',
+        '- [ ] 4. Link over the scratch file\n  - Depends: 3\n  ```bash\n  ln -s defaults.ini scratch.ini\n  ```',
+      ].join('\n'),
+    );
+    const { writeFile: write, utimes } = await import('node:fs/promises');
+    const before = new Date(Date.now() - 60_000);
+    for (const [name, content] of [['defaults.ini', 'a=1\n'], ['settings.ini', 'a=2 # my edits\n'], ['app.log', 'today\n'], ['app.log.gz', 'older archive\n']] as const) {
+      await write(join(w.dir, name), content);
+      await utimes(join(w.dir, name), before, before);
+    }
+    const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--llm', 'offline', '--continue', 'always'], { NATS_URL: server.url }, w.dir);
+    const failed = ofType(events, 'TaskFailed');
+    expect(failed.map((e) => e.taskId).sort()).toEqual(['1', '2']);
+    expect(failed.find((e) => e.taskId === '1')!.data.reason).toMatch(/ln-target-exists: the fix `ln -sfn defaults.ini settings.ini` would overwrite or delete settings.ini, which existed before this run/);
+    expect(failed.find((e) => e.taskId === '2')!.data.reason).toMatch(/would overwrite or delete app.log.gz, which existed before this run/);
+    expect(await readFile(join(w.dir, 'settings.ini'), 'utf8')).toBe('a=2 # my edits\n');
+    expect(await readFile(join(w.dir, 'app.log.gz'), 'utf8')).toBe('older archive\n');
+    expect(ofType(events, 'TaskCompleted').map((e) => e.taskId).sort()).toEqual(['3', '4']);
+    expect(ofType(events, 'RecoveryResolved').map((e) => e.data.strategyId)).toEqual(['ln-target-exists/ln-force']);
   });
 });

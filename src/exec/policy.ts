@@ -12,7 +12,14 @@ export type WriteScope = { workdir: string; writable?: readonly string[]; homeWr
  * of its redirections, and the line with quoted text and heredoc bodies blanked (`bare`), so that
  * a rule matching text never takes data (`printf 'x > /etc/y' > script.sh`) for a redirection.
  */
-export type ParsedLine = { commands: string[][]; redirects: string[]; pipes: [number, number][]; bare: string };
+export type ParsedLine = {
+  commands: string[][];
+  redirects: string[];
+  /** Of the redirect targets, those truncated first (`>`, `>|`; not `>>`): their content is replaced. */
+  truncates: string[];
+  pipes: [number, number][];
+  bare: string;
+};
 export type PolicyRule = { id: string; reason: string; test: (line: ParsedLine, scope?: WriteScope) => boolean };
 export type PolicyVerdict = { allowed: true } | { allowed: false; rule: string; reason: string };
 
@@ -141,6 +148,7 @@ export function parseLine(line: string): ParsedLine {
   const tokens = parse(firstLine, (name) => `$${name}`);
   const commands: string[][] = [[]];
   const redirects: string[] = [];
+  const truncates: string[] = [];
   const pipes: [number, number][] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
@@ -150,7 +158,10 @@ export function parseLine(line: string): ParsedLine {
       // `>|` comes as `>` then `|`; `>&2` names a descriptor, not a file.
       let next = tokens[i + 1];
       if (next !== undefined && typeof next !== 'string' && 'op' in next && next.op === '|') next = tokens[++i + 1];
-      if (typeof next === 'string' && !(token.op === '>&' && /^\d+-?$/.test(next))) redirects.push(next);
+      if (typeof next === 'string' && !(token.op === '>&' && /^\d+-?$/.test(next))) {
+        redirects.push(next);
+        if (token.op !== '>>') truncates.push(next);
+      }
       if (typeof next === 'string') i++;
     } else if ('op' in token && SEPARATORS.has(token.op)) {
       if (token.op === '|' || token.op === '|&') pipes.push([commands.length - 1, commands.length]);
@@ -164,6 +175,7 @@ export function parseLine(line: string): ParsedLine {
   return {
     commands: kept.map((i) => commands[i]!),
     redirects,
+    truncates,
     pipes: pipes.map(([a, b]): [number, number] => [before(a), after(b)]).filter(([a, b]) => a >= 0 && b >= 0),
     bare: blankQuoted(firstLine),
   };

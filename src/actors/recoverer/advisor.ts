@@ -9,6 +9,8 @@ import { runProjection, type RunningProjection } from '../../projections/runner.
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, isLoop, learnedFix } from '../../recovery/choose.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
+import { destroyedBy, destructionReason, masksFailure, predatingTargets } from '../../recovery/destruction.ts';
+import { eventSubjects } from '../../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
 
 export const LlmRecoverySchema = z.object({
@@ -39,7 +41,38 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
   // The reference workflow the benchmark runs asks the LLM for every failure: neither patterns nor learned fixes.
   const fromTheLog = options.errorPatterns ?? DEFAULT_ACTOR_OPTIONS.errorPatterns;
 
+  /** When each run started (its RunStarted event): a file older than that is the user's. */
+  const runStarts = new Map<string, number>();
+  const runStartMs = async (runId: string): Promise<number> => {
+    let at = runStarts.get(runId);
+    if (at === undefined) {
+      const [started] = await rt.store.read({ subject: eventSubjects.of(runId, undefined, 'RunStarted') });
+      // No record of the run's start: everything on disk is taken as the user's.
+      at = started ? Date.parse(started.at) : Number.POSITIVE_INFINITY;
+      runStarts.set(runId, at);
+    }
+    return at;
+  };
+
+  /** No fix, from a pattern, the log or an LLM, destroys content from before the run, or only masks the failure. */
+  async function guard(request: RecoverRequest, reply: RecoverReply): Promise<RecoverReply> {
+    if (reply.decision !== 'fix') return reply;
+    const masking = reply.source === 'llm' ? masksFailure(request.command, reply.commands, reply.retry) : undefined;
+    if (masking) return { decision: 'give-up', reason: `the LLM's fix was refused: ${masking}` };
+    // What the failed command would have replaced anyway is not the fix's doing.
+    const own = new Set(destroyedBy(request.command));
+    const destroyed = reply.commands.flatMap(destroyedBy).filter((p) => !own.has(p));
+    if (destroyed.length === 0) return reply;
+    const predating = await predatingTargets(destroyed, request.workdir, await runStartMs(request.runId));
+    if (predating.length === 0) return reply;
+    return { decision: 'give-up', reason: `${reply.patternId ? `${reply.patternId}: ` : ''}${destructionReason(reply.commands, predating)}` };
+  }
+
   async function advise(request: RecoverRequest): Promise<RecoverReply> {
+    return guard(request, await choose(request));
+  }
+
+  async function choose(request: RecoverRequest): Promise<RecoverReply> {
     const choice = fromTheLog
       ? choosePatternRecovery(request, db, stats.state(), {
           allow: rt.config.policy.allow,
