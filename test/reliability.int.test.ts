@@ -1,4 +1,5 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -337,6 +338,50 @@ describe('NATS killed outright', () => {
     } finally {
       await second?.stop();
       await rm(first.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A small tmpfs can be mounted here (root, or a container that allows it): the full-disk test needs one. */
+async function canMount(): Promise<boolean> {
+  const { mkdtemp: temp } = await import('node:fs/promises');
+  const dir = await temp(join(tmpdir(), 'ia-mount-'));
+  const ok = (await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { reject: false })).exitCode === 0;
+  if (ok) await execa('umount', [dir], { reject: false });
+  await rm(dir, { recursive: true, force: true });
+  return ok;
+}
+const mountable = await canMount();
+
+describe.skipIf(!mountable)('the store\'s disk full', () => {
+  it('mid-run: a clear error naming the store, nothing recorded lost, and the run finished by `resume` once space is freed', async () => {
+    const tasks = Array.from({ length: 300 }, (_, i) => `- [ ] ${i + 1}. Step ${i + 1}\n  \`\`\`bash\n  echo ${i + 1} >> log.txt; head -c 3000 /dev/urandom | base64\n  \`\`\``).join('\n');
+    const w = await ws.make(tasks);
+    const store = join(w.dir, '.implement-agent', 'nats');
+    const { mkdir: makeDir } = await import('node:fs/promises');
+    await makeDir(store, { recursive: true });
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', store]);
+    try {
+      // What else fills the disk, leaving the store room for part of the run.
+      await writeFile(join(store, 'filler'), Buffer.alloc(4_500_000));
+      const run = await execa(process.execPath, [CLI, 'run', w.tasks], { cwd: w.dir, env: { NATS_URL: '', NO_COLOR: '1' }, reject: false, timeout: 120_000 });
+      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.stderr).toContain(`the event store's disk is full: ${store} has`);
+      const runId = /resume (r\w+)/.exec(run.stderr)![1]!;
+      const doneBefore = (await readFile(w.tasks, 'utf8')).split('\n').filter((l) => l.startsWith('- [x]')).length;
+      expect(doneBefore).toBeGreaterThan(0);
+      expect(doneBefore).toBeLessThan(300);
+      await rm(join(store, 'filler'));
+      const resumed = await execa(process.execPath, [CLI, 'resume', runId], { cwd: w.dir, env: { NATS_URL: '', NO_COLOR: '1' }, reject: false, timeout: 180_000 });
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/run succeeded: 300 completed/);
+      // Every task ran once, except at most the ones in flight when the disk filled.
+      const lines = (await readFile(join(w.dir, 'log.txt'), 'utf8')).trim().split('\n');
+      expect(new Set(lines).size).toBe(300);
+      expect(lines.length - 300).toBeLessThanOrEqual(3);
+    } finally {
+      // The store's server ended with the CLI that started it; the mount can go.
+      for (let i = 0; i < 50 && (await execa('umount', [store], { reject: false })).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 200));
     }
   });
 });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, statfs } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-events.ts';
@@ -34,7 +34,7 @@ export async function runSession(input: {
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
-  return withRuntime(config, cwd, 'run', async (rt) => {
+  return withRuntime(config, cwd, 'run', async (rt, session) => {
     if (input.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
     const start: StartRun = {
       runId: newRunId(),
@@ -52,7 +52,7 @@ export async function runSession(input: {
         ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
       },
     };
-    return followToTheEnd(rt, start, input.json, workIds.start(start.runId));
+    return followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
   });
 }
 
@@ -65,7 +65,7 @@ export async function runSession(input: {
  * says what is still running, waits for the finished tasks' ticks, and exits 130; a second Ctrl-C
  * (or the end of the grace period) stops the commands at once.
  */
-async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string, generation = 0): Promise<number> {
+async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string, generation = 0, storeDir?: string): Promise<number> {
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
   const drivesRun = hosted?.names.includes('coordinator') === true;
@@ -131,6 +131,14 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   };
   process.on('SIGINT', onSigint);
   process.on('SIGHUP', onSighup);
+  // A full disk under the local store wedges nats-server: appends are no longer acknowledged and
+  // every actor retries forever. Said at once, naming the store; what was acknowledged is on disk.
+  if (storeDir) timers.push(watchStoreSpace(storeDir, (free) => {
+    say(`the event store's disk is full: ${storeDir} has ${free} bytes free, and nats-server no longer acknowledges appends`);
+    say(`nothing recorded is lost; free some space there, then continue with: implement-agent resume ${start.runId}`);
+    killAllCommandGroups();
+    process.exit(2);
+  }));
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
     if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
@@ -156,6 +164,26 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   }
 }
 
+/** Bytes free under which the store's disk counts as full: JetStream writes in blocks of about this size. */
+const STORE_FULL_BYTES = 256 * 1024;
+
+/** Checks the local store's free space every second; calls `full` once when it runs out. */
+function watchStoreSpace(storeDir: string, full: (freeBytes: number) => void): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    statfs(storeDir)
+      .then((s) => {
+        const free = s.bavail * s.bsize;
+        if (free < STORE_FULL_BYTES) {
+          clearInterval(timer);
+          full(free);
+        }
+      })
+      .catch(() => undefined);
+  }, 1000);
+  timer.unref();
+  return timer;
+}
+
 /** The coordinator ticks finished tasks in the file: wait (bounded) until their boxes show it. */
 async function waitForTicks(start: StartRun, completed: readonly string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -170,7 +198,7 @@ async function waitForTicks(start: StartRun, completed: readonly string[], timeo
 export async function resumeCommand(runId: string, json: boolean, budgetFlag?: string): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  return withRuntime(config, cwd, 'resume', async (rt) => {
+  return withRuntime(config, cwd, 'resume', async (rt, session) => {
     const events = await rt.store.readRun(runId);
     const start = startFromLog(runId, events);
     const finished = events.find((e) => e.type === 'RunFinished');
@@ -183,7 +211,7 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
     const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
     if (budget?.usd !== undefined && !start.options.pricing) throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
     await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation, ...(budget ? { budget } : {}) }));
-    return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation);
+    return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
   });
 }
 
