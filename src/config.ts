@@ -1,3 +1,4 @@
+import { LLM_MODES } from './events/llm-mode.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -40,7 +41,7 @@ export const ConfigSchema = z
     stateDir: z.string().default('.implement-agent'),
     llm: z
       .object({
-        mode: z.enum(['openai', 'offline']).optional(),
+        mode: z.enum(LLM_MODES).optional(),
         baseUrl: z.string().url().optional(),
         apiKey: z.string().optional(),
         model: z.string().default('gpt-4o-mini'),

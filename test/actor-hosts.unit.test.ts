@@ -17,6 +17,7 @@ import type { ExecuteTask, StartRun } from '../src/events/work-commands.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { memoryRuntime } from './helpers/runtime.ts';
+import { actorNames } from '../src/events/subjects.ts';
 
 /**
  * The hosts on the in-memory runtime: the same actors `implement-agent up` runs, with the event
@@ -75,7 +76,7 @@ describe('the five actors on the in-memory runtime', () => {
     } finally {
       await hosted.stop();
     }
-    expect(await missingActors(rt, 50)).toEqual(['coordinator', 'decomposer', 'executor', 'recoverer', 'memory']);
+    expect(await missingActors(rt, 50)).toEqual([...actorNames]);
   });
 
   it('a task that fails takes its dependants with it, and the run says which', async () => {

@@ -13,6 +13,7 @@ import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { CLI, ofType, runCli, waitForActors, workspaces } from './helpers/cli.ts';
 import { testRuntime } from './helpers/runtime.ts';
 import { natsPerSuite } from './helpers/nats.ts';
+import { actorNames } from '../src/events/subjects.ts';
 
 const server = natsPerSuite();
 const ws = workspaces();
@@ -24,7 +25,7 @@ const cli = (args: string[], cwd?: string) => execa(process.execPath, [CLI, ...a
 describe('actors as separate processes', () => {
   it('shares tasks between two executor processes, each task run exactly once, and a plain NATS client sees every event', async () => {
     const processes: ResultPromise[] = [
-      ...['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => cli(['actor', n])),
+      ...actorNames.filter((n) => n !== 'executor').map((n) => cli(['actor', n])),
       cli(['actor', 'executor']),
       cli(['actor', 'executor']),
     ];

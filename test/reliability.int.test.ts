@@ -13,6 +13,7 @@ import { demoPlanner } from './helpers/demo-planner.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';
 import { CLI, ofType, waitForActors, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
+import { actorNames } from '../src/events/subjects.ts';
 
 const ws = workspaces();
 afterAll(() => ws.cleanup());
@@ -75,7 +76,7 @@ describe('crash and resume', () => {
       '- [ ] 3. Last\n  ```bash\n  echo three >> log.txt\n  ```',
     ].join('\n');
     const { dir, tasks: file } = await project(tasks);
-    const others = ['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
+    const others = actorNames.filter((n) => n !== 'executor').map((n) => actor(n, server.url, dir));
     let executor = actor('executor', server.url, dir);
     try {
       await waitForActors(server.url);
@@ -109,7 +110,7 @@ describe('crash and resume', () => {
 
   it('an executor stopped with SIGSTOP mid-command (hung, not dead): its work is redelivered, and when it wakes its late results are not recorded', async () => {
     const { dir, tasks: file } = await project('- [ ] 1. Slow\n  ```bash\n  echo start >> log.txt; sleep 3; echo end >> log.txt\n  ```\n- [ ] 2. Next\n  ```bash\n  echo next >> log.txt\n  ```');
-    const others = ['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
+    const others = actorNames.filter((n) => n !== 'executor').map((n) => actor(n, server.url, dir));
     const hung = actor('executor', server.url, dir);
     let said = '';
     hung.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
@@ -224,7 +225,7 @@ describe('crash and resume', () => {
     expect(interrupted.stderr).toContain(`implement-agent resume ${runId}`);
     expect(of(await store.readRun(runId), 'RunInterrupted')).toHaveLength(1);
 
-    const actors = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'].map((n) => actor(n, server.url, dir));
+    const actors = actorNames.map((n) => actor(n, server.url, dir));
     try {
       await waitForActors(server.url);
       // Longer than the work ack wait: anything left in the queue would have come back by now.

@@ -1,3 +1,4 @@
+import type { LlmMode } from '../events/llm-mode.ts';
 import type { AgentEvent, StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
@@ -11,7 +12,7 @@ import { taskLabel, type TaskSpec } from '../spec/task-spec.ts';
  * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why, LLM),
  * and its command graph with the reason for each edge. Nothing runs and nothing is recorded.
  */
-export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: 'openai' | 'offline' }, write: (line: string) => void): Promise<number> {
+export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: LlmMode }, write: (line: string) => void): Promise<number> {
   const decomposer = await openDecomposer(rt, { recordLlmCalls: false });
   let failures = 0;
   const needLlm: string[] = [];

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CONCURRENCY_SPLIT } from '../config-renames.ts';
 import { AgentError, InputError } from '../errors.ts';
 import { CONTINUE_POLICIES, type ContinuePolicy } from '../events/continue-policy.ts';
+import { LLM_MODES, type LlmMode } from '../events/llm-mode.ts';
 import { actorNames } from '../events/subjects.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
@@ -107,8 +108,8 @@ async function main(args: string[]): Promise<number> {
       });
       if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
-      const llm = values.llm as string | undefined;
-      if (llm !== undefined && llm !== 'openai' && llm !== 'offline') throw new InputError(`--llm must be openai or offline, not "${llm}"`);
+      const llm = values.llm as LlmMode | undefined;
+      if (llm !== undefined && !LLM_MODES.includes(llm)) throw new InputError(`--llm must be ${LLM_MODES.join(' or ')}, not "${llm}"`);
       const policy = values.continue as ContinuePolicy | undefined;
       if (policy !== undefined && !CONTINUE_POLICIES.includes(policy)) throw new InputError(`--continue must be one of ${CONTINUE_POLICIES.join(', ')}, not "${policy}"`);
       const { runCommand } = await import('./run-cmd.ts');

@@ -1,3 +1,4 @@
+import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../config.ts';
@@ -18,7 +19,7 @@ export type RunFlags = {
   planAhead?: number;
   skipOptional?: boolean;
   continuePolicy?: ContinuePolicy;
-  llm?: 'openai' | 'offline';
+  llm?: LlmMode;
   config?: string;
   /** `--budget`: tokens or US dollars the run may spend on the LLM (over llm.runBudget). */
   budget?: string;

@@ -1,3 +1,4 @@
+import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, statfs } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
@@ -26,7 +27,7 @@ export async function runSession(input: {
   tasksFile: string;
   workdir: string;
   tasks: TaskSpec[];
-  llm: 'openai' | 'offline';
+  llm: LlmMode;
   budget: RunBudget | undefined;
   json: boolean;
   dry: boolean;

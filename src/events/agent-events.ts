@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PlanInputSchema, PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
 import { CONTINUE_POLICIES } from './continue-policy.ts';
+import { LLM_MODES } from './llm-mode.ts';
 
 /**
  * The one stream of this system: every event appended to AGENT_EVENTS. The TypeScript types
@@ -23,6 +24,7 @@ function defineEvent<T extends string, D extends z.ZodType>(type: T, data: D) {
 }
 
 export const ContinuePolicySchema = z.enum(CONTINUE_POLICIES);
+export const LlmModeSchema = z.enum(LLM_MODES);
 export type { ContinuePolicy } from './continue-policy.ts';
 
 const CommandPurposeSchema = z.enum(['plan', 'recovery', 'check', 'decision']);
@@ -81,7 +83,7 @@ export const RunStarted = defineEvent(
     /** Commands of one task running at once. */
     commandConcurrency: z.number().int().positive(),
     continuePolicy: ContinuePolicySchema,
-    llm: z.enum(['openai', 'offline']),
+    llm: LlmModeSchema,
     /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
     planAhead: z.number().int().nonnegative().default(0),
     skipOptional: z.boolean().default(false),

@@ -4,7 +4,7 @@ import type { WorkActor } from './subjects.ts';
 /**
  * How actors reach each other besides the event log: work items (a queue per actor kind, each
  * item to one taker, kept until acknowledged) and requests (one answer, from any server of the
- * subject). `nats/nats-bus.ts` carries them on JetStream and core NATS; `memory-bus.ts` in
+ * subject). `nats/work-queue.ts` and `nats/nats-requests.ts` carry them on JetStream and core NATS; `memory-bus.ts` in
  * memory, for hosts tested without a server. `test/helpers/bus-contract.ts` runs one suite
  * against both.
  */

@@ -3,7 +3,10 @@ import type { AgentEventType } from './agent-events.ts';
 
 /**
  * Every id of the system, built (and, where something reads one back, parsed) here and nowhere
- * else. One format: segments joined by `:`, the event type last for event ids.
+ * else. Event ids, work-item ids and decision keys are segments joined by `:`: an event id is its
+ * run, then its task and command where it has them, then its type, then what sets repeats of that
+ * type apart (`:r1` a plan revision, `:g1` a generation, a time). Child command ids join with `.`
+ * (`c2.fix1.1`); object-store names and projection state keys with `/`.
  *
  * Event ids are deterministic wherever the effect they record may be redone (a redelivered work
  * item, a restarted actor): the same effect appends the same id, and the store drops the copy.

@@ -33,12 +33,13 @@ export const eventSubjects = {
     `agent.events.${f.runId ?? '*'}.${f.taskId === undefined ? '*' : taskToken(f.taskId)}.${f.type ?? '*'}`,
 };
 
-export type ActorName = 'coordinator' | 'decomposer' | 'executor' | 'recoverer' | 'memory';
-export const actorNames: readonly ActorName[] = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'];
+/** Every actor, in one list: the type, the CLI's `actor` names and the tests all come from it. */
+export const actorNames = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'] as const;
+export type ActorName = (typeof actorNames)[number];
 
 /** Actors that take work from the AGENT_WORK work queue; the others answer requests or read events. */
-export type WorkActor = 'coordinator' | 'decomposer' | 'executor';
-export const workActors: readonly WorkActor[] = ['coordinator', 'decomposer', 'executor'];
+export const workActors = ['coordinator', 'decomposer', 'executor'] as const satisfies readonly ActorName[];
+export type WorkActor = (typeof workActors)[number];
 
 export const commandSubjects = {
   /** Work items: agent.cmd.<actor>.<verb>, stored in the AGENT_WORK work queue. */

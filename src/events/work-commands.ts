@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../spec/task-spec.ts';
-import { ContinuePolicySchema, PricingSchema, RunBudgetSchema, upcastConcurrency } from './agent-events.ts';
+import { ContinuePolicySchema, LlmModeSchema, PricingSchema, RunBudgetSchema, upcastConcurrency } from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
@@ -10,7 +10,7 @@ export const RunOptionsSchema = z.preprocess(upcastConcurrency, z.object({
   taskConcurrency: z.number().int().positive(),
   commandConcurrency: z.number().int().positive(),
   continuePolicy: ContinuePolicySchema,
-  llm: z.enum(['openai', 'offline']),
+  llm: LlmModeSchema,
   /** Tasks planned ahead of execution at once (0: plan a task when it may start). */
   planAhead: z.number().int().nonnegative().default(0),
   /** Record `[ ]*` tasks as skipped instead of running them. */
@@ -44,7 +44,7 @@ export const PlanTaskSchema = z.object({
   revision: z.number().int().nonnegative().default(0),
   /** When the run started: files changed since are shown to the planner. */
   runStartedAt: z.string().optional(),
-  llm: z.enum(['openai', 'offline']),
+  llm: LlmModeSchema,
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
 
@@ -55,7 +55,7 @@ export const ExecuteTaskSchema = z.preprocess(upcastConcurrency, z.object({
   plan: PlanSchema,
   /** The PlanCreated event id this execution follows. */
   planEventId: z.string(),
-  llm: z.enum(['openai', 'offline']),
+  llm: LlmModeSchema,
   /** Commands of this task that may run at once (the run's --command-concurrency). */
   commandConcurrency: z.number().int().positive(),
   generation: z.number().int().nonnegative().default(0),
@@ -71,7 +71,7 @@ export const RecoverRequestSchema = z.object({
   /** Recovery attempts already made for this command, oldest first. */
   attempt: z.number().int().nonnegative(),
   tried: z.array(z.object({ strategyId: z.string(), fingerprint: z.string() })),
-  llm: z.enum(['openai', 'offline']),
+  llm: LlmModeSchema,
 });
 export type RecoverRequest = z.infer<typeof RecoverRequestSchema>;
 

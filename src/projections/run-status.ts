@@ -1,3 +1,4 @@
+import type { LlmMode } from '../events/llm-mode.ts';
 import type { ContinuePolicy, Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
@@ -36,7 +37,7 @@ export type RunStatus = {
   taskConcurrency: number;
   commandConcurrency: number;
   continuePolicy: ContinuePolicy;
-  llm: 'openai' | 'offline';
+  llm: LlmMode;
   /** Tasks planned ahead of execution at once. */
   planAhead: number;
   skipOptional: boolean;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { connectNats } from '../../src/nats/connection.ts';
 import type { EventOf, StoredEvent } from '../../src/events/agent-events.ts';
+import { actorNames } from '../../src/events/subjects.ts';
 import { REPO_ROOT } from './nats.ts';
 
 export const CLI = join(REPO_ROOT, 'bin/implement-agent.js');
@@ -38,13 +39,12 @@ export function ofType<T extends StoredEvent['type']>(events: readonly StoredEve
   return events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
 }
 
-const ALL_ACTORS = ['coordinator', 'decomposer', 'executor', 'recoverer', 'memory'];
 
 /**
  * Waits until every actor answers its ping: a `run` started before would host the missing ones
  * itself, and a test that kills an actor process would kill one that has no work.
  */
-export async function waitForActors(url: string, names: readonly string[] = ALL_ACTORS, timeoutMs = 60_000): Promise<void> {
+export async function waitForActors(url: string, names: readonly string[] = actorNames, timeoutMs = 60_000): Promise<void> {
   const nc = await connectNats(url, 'wait-for-actors');
   const deadline = Date.now() + timeoutMs;
   try {

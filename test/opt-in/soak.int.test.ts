@@ -6,6 +6,7 @@ import { EventStore } from '../../src/nats/event-store.ts';
 import { connectNats } from '../../src/nats/connection.ts';
 import { CLI, workspaces } from '../helpers/cli.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
+import { actorNames } from '../../src/events/subjects.ts';
 
 /** Bounded soak: 500 tasks through 4 executor processes; throughput, memory growth, lost events. */
 const TASKS = Number(process.env.IA_SOAK_TASKS ?? 500);
@@ -24,7 +25,7 @@ describe('soak', () => {
     const { dir, tasks: file } = await ws.make(tasks);
     const env = { NATS_URL: server.url };
     const processes: ResultPromise[] = [
-      ...['coordinator', 'decomposer', 'recoverer', 'memory'].map((n) => execa(process.execPath, [CLI, 'actor', n], { env, reject: false })),
+      ...actorNames.filter((n) => n !== 'executor').map((n) => execa(process.execPath, [CLI, 'actor', n], { env, reject: false })),
       ...[1, 2, 3, 4].map(() => execa(process.execPath, [CLI, 'actor', 'executor'], { env, reject: false })),
     ];
     const executors = processes.slice(4);
