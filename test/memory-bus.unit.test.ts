@@ -4,5 +4,5 @@ import { busContract } from './helpers/bus-contract.ts';
 
 describe('the bus in memory', () => {
   const bus = { work: new MemoryWorkQueue(), requests: new MemoryRequests() };
-  busContract(() => bus, 0);
+  busContract(() => bus);
 });

@@ -6,13 +6,21 @@ import { isTransient } from '../../src/nats/transient.ts';
 
 const Item = z.object({ n: z.number() });
 
+/** A promise resolved by the test's own handler when it has seen what it waits for: waits on events, not on the clock. */
+function signal(): { done: Promise<void>; fire: () => void } {
+  let fire: () => void = () => {};
+  const done = new Promise<void>((r) => (fire = r));
+  return { done, fire };
+}
+
 /**
  * The work queue's and the requests' contract (src/events/bus.ts) as tests: run inside a
  * describe block against the NATS implementation and the in-memory one alike. Each test takes
- * every item it queues, so they share one queue in order. `handBackMs` bounds how long an item a
- * stopped taker did not finish waits before it is delivered again (JetStream: the ack wait).
+ * every item it queues, so they share one queue in order. Each waits on what its handlers see,
+ * never on the clock: an item a stopped taker did not finish comes back after JetStream's ack wait,
+ * at once in memory, and the test's own timeout is the only bound.
  */
-export function busContract(bus: () => { work: WorkQueue; requests: Requests }, handBackMs: number) {
+export function busContract(bus: () => { work: WorkQueue; requests: Requests }) {
   it('delivers an item once however often it is queued under one id, each to one of the takers', async () => {
     const seen: number[] = [];
     const take = () => bus().work.consume('executor', Item, 1, async (item) => (seen.push(item.n), ack()), () => {});
@@ -28,15 +36,18 @@ export function busContract(bus: () => { work: WorkQueue; requests: Requests }, 
   it('delivers again, flagged as redelivered, an item whose handler threw or asked for a retry', async () => {
     const deliveries: { n: number; redelivered: boolean }[] = [];
     const errors: unknown[] = [];
+    const fourth = signal();
     const taker = await bus().work.consume('executor', Item, 2, async (item, info) => {
       deliveries.push({ n: item.n, redelivered: info.redelivered });
+      if (deliveries.length === 4) fourth.fire();
       const first = deliveries.filter((d) => d.n === item.n).length === 1;
       if (first && item.n === 1) throw new Error('handler failed');
       return first ? retry(0) : ack();
     }, (error) => errors.push(error));
     await bus().work.publish('executor', 'execute', { n: 1 }, 'contract-again-1');
     await bus().work.publish('executor', 'execute', { n: 2 }, 'contract-again-2');
-    await expect.poll(() => deliveries.length, { timeout: 5000 }).toBe(4);
+    // The redelivery of a failed item waits a second (as JetStream's nak delay): bounded by the test's timeout, not a poll's.
+    await fourth.done;
     expect(deliveries.filter((d) => d.redelivered).map((d) => d.n).sort()).toEqual([1, 2]);
     expect(errors).toHaveLength(1);
     await taker.stop();
@@ -55,16 +66,24 @@ export function busContract(bus: () => { work: WorkQueue; requests: Requests }, 
   });
 
   it('hands the item of a stopped taker, unfinished, to the next taker', async () => {
+    const taken = signal();
     const first = await bus().work.consume('executor', Item, 1, async (_item, info) => {
+      taken.fire();
       await new Promise((r) => info.signal.addEventListener('abort', r, { once: true }));
       return retry(0);
     }, () => {});
     await bus().work.publish('executor', 'execute', { n: 9 }, 'contract-handback');
-    await new Promise((r) => setTimeout(r, 200));
+    await taken.done;
     await first.stop(50);
     const seen: { n: number; redelivered: boolean }[] = [];
-    const next = await bus().work.consume('executor', Item, 1, async (item, info) => (seen.push({ n: item.n, redelivered: info.redelivered }), ack()), () => {});
-    await expect.poll(() => seen, { timeout: handBackMs + 5000 }).toEqual([{ n: 9, redelivered: true }]);
+    const handedBack = signal();
+    const next = await bus().work.consume('executor', Item, 1, async (item, info) => {
+      seen.push({ n: item.n, redelivered: info.redelivered });
+      handedBack.fire();
+      return ack();
+    }, () => {});
+    await handedBack.done;
+    expect(seen).toEqual([{ n: 9, redelivered: true }]);
     await next.stop();
   });
 
