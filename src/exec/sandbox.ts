@@ -33,7 +33,7 @@ const CREDENTIALS = [
   '.cargo/credentials',
 ];
 
-/** Where homes live: not visible inside the sandbox (the per-project home replaces them) but for what READABLE_FROM_HOME names. */
+/** Where homes live: not visible inside the sandbox (the per-project home replaces them) but for what `readableFromHome` names. */
 const HOMES = ['/home', '/root'];
 
 /**
