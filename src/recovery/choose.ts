@@ -102,7 +102,9 @@ function strategyCommands(strategy: Strategy, match: Match, original: string): s
     for (const { find, replace } of strategy.rewrite) {
       const filled = fillPlaceholders(replace, match.captures);
       if (filled === undefined) return undefined;
-      rewritten = rewritten.replace(new RegExp(find, 'm'), filled);
+      // `{name}` in `find` is the capture, matched literally: a tool's suggestion names the word it replaces.
+      const pattern = find.replace(/\{([a-z]+)\}/g, (_, name: string) => (match.captures[name] ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      rewritten = rewritten.replace(new RegExp(pattern, 'm'), filled);
     }
     if (rewritten === original) return undefined;
     commands.push(rewritten);

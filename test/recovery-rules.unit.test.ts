@@ -81,3 +81,24 @@ describe('every destructive strategy in the pattern database', () => {
     ]);
   });
 });
+
+describe('the tool\'s own suggestion', () => {
+  const request = (command: string, stderr: string) => ({ runId: 'r', taskId: '1', workdir: '/w', commandId: 'c1', command, exitCode: 1, stderrTail: stderr, stdoutTail: '', timedOut: false, attempt: 0, tried: [], llm: 'offline' as const });
+  const choose = async (command: string, stderr: string) =>
+    choosePatternRecovery(request(command, stderr), await PatternDb.load(DEFAULT_PATTERNS_FILE), initialRecoveryStats(), { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 });
+
+  it('is taken when the tool names one command, replacing only the misspelled word', async () => {
+    const choice = await choose('git -C sub comit -qm "comit message"', "git: 'comit' is not a git command. See 'git --help'.\n\nThe most similar command is\n\tcommit\n");
+    expect(choice).toMatchObject({ kind: 'reply', reply: { decision: 'fix', strategyId: 'git-command-typo/take-suggestion', commands: ['git -C sub commit -qm "comit message"'] } });
+  });
+
+  it('is not taken when the tool names several (a guess between them is not the tool\'s)', async () => {
+    const choice = await choose('git sta', "git: 'sta' is not a git command. See 'git --help'.\n\nThe most similar commands are\n\tstatus\n\tstage\n\tstash\n");
+    expect(choice.kind).toBe('llm');
+  });
+
+  it('is held back when it would install from the network, saying how to allow it', async () => {
+    const choice = await choose('python3 -m pip instal requests', 'ERROR: unknown command "instal" - maybe you meant "install"\n');
+    expect(choice).toMatchObject({ kind: 'llm', why: expect.stringMatching(/pip-command-typo\/take-suggestion .*recovery.allow: \["installs-network"\]/) });
+  });
+});
