@@ -146,6 +146,9 @@ describe('task lists as people write them, through the CLI', () => {
     expect(parsed.tasks.map((t) => [t.id, t.line, t.done])).toEqual([['L1', 1, false], ['2', 5, true], ['3', 6, false], ['3@L11', 11, false]]);
     expect(parsed.tasks[2]!.criteria).toEqual({ checks: [{ kind: 'command', command: 'test -d src', exitCode: 0 }], words: ['the layout looks right', '`test -d src` passes'] });
     expect(parsed.warnings.map((w) => w.line)).toEqual([5, 11]);
+    const human = await cli(['run', tasks, '--workdir', dir, '--dry', '--llm', 'offline'], undefined, dir);
+    expect(human.stdout).toContain('criterion in words (for the planner to check): the layout looks right');
+    expect(human.stderr).toContain(`${tasks}:5: warning: box [A]`);
     const run = await cli(['run', tasks, '--workdir', dir], undefined, dir);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toContain(`${tasks}:5: warning: box [A] is not one of`);

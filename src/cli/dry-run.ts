@@ -30,6 +30,7 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
         if (note.type === 'PlanCacheHit') write(`   cache hit (${note.data.match}, entry ${note.data.entryKey}, similarity ${note.data.similarity}${note.data.adaptations.length ? `, adapted ${note.data.adaptations.map((a) => `${a.from}->${a.to}`).join(', ')}` : ''})`);
         if (note.type === 'PlanCacheMiss') write(`   cache miss: ${note.data.reason}`);
       }
+      for (const c of task.criteria) write(colours.dim(`   criterion in words (for the planner to check): ${c}`));
       if (outcome.type === 'TaskFailed') {
         failures++;
         write(colours.red(`   cannot plan: ${outcome.data.reason}`));
@@ -45,7 +46,6 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
         if (edges.length === 0 && i > 0) write(colours.dim('        no dependency: starts at once'));
       });
       for (const s of plan.successCriteria) write(colours.dim(`   success: ${JSON.stringify(s)}`));
-      for (const c of task.criteria) write(colours.dim(`   criterion in words (for the planner to check): ${c}`));
     }
   } finally {
     await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);
