@@ -5,12 +5,13 @@ import { LLM_CAPABILITIES, llmCapabilitiesProjection } from '../projections/llm-
 import { runProjection } from '../projections/runner.ts';
 import type { Runtime } from './runtime.ts';
 
+/** The envelope fields of an event about a call: its run, and its task when it has one. */
+const eventFields = (scope: LlmScope) => ({ runId: scope.runId, ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}) });
+
 /** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
 export function recordLlmCall(rt: Runtime) {
   return (scope: LlmScope, call: LlmCallRecord) => {
-    rt.background.track(
-      rt.store.append(makeEvent('LlmCalled', { runId: scope.runId, ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}) }, call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)),
-    );
+    rt.background.track(rt.store.append(makeEvent('LlmCalled', eventFields(scope), call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)));
   };
 }
 
@@ -44,7 +45,7 @@ export async function openLlm(
         const { setting, value, reason, endpoint, model } = fact;
         rt.background.track(
           rt.store
-            .append(makeEvent('LlmCapabilityLearned', { runId: scope.runId, ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}) }, { endpoint, model, setting, value, reason }))
+            .append(makeEvent('LlmCapabilityLearned', eventFields(scope), { endpoint, model, setting, value, reason }))
             .catch((e: unknown) => rt.log.error('recording what the LLM endpoint accepts', e)),
         );
       },

@@ -3,7 +3,7 @@ import { openLlm } from '../actors/llm-calls.ts';
 import { loadConfig } from '../config.ts';
 import { EnvironmentError, InputError, LlmError } from '../errors.ts';
 import type { LlmCallRecord } from '../llm/client.ts';
-import { DEFAULT_CAPABILITIES, pinLines, type Capabilities } from '../llm/capabilities.ts';
+import { DEFAULT_CAPABILITIES, pinsFor, type Capabilities } from '../llm/capabilities.ts';
 import { DEFAULT_LLM_BASE_URL } from '../llm/probe.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
@@ -56,7 +56,7 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
         accepted: now,
         knownBefore: known,
         degraded: learned,
-        pin: { llm: pinObject(now) },
+        pin: { llm: pinsFor(now) },
       };
       if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else printCheck(result, config.llm.maxOutputTokens);
@@ -67,8 +67,6 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
     }
   });
 }
-
-const pinObject = (caps: Capabilities) => JSON.parse(`{${pinLines(caps).join(',')}}`) as Record<string, unknown>;
 
 function printCheck(
   r: { endpoint: string; model: string; ok: boolean; answer?: number; latencyMs: number; calls: number; promptTokens: number; completionTokens: number; accepted: Capabilities; knownBefore: Capabilities; degraded: readonly { setting: string; value: string; reason: string }[] },
@@ -91,5 +89,5 @@ function printCheck(
   line('temperature', 'temperature', r.accepted.temperature === 'send' ? 'sent' : 'not sent (the model default)');
   line('max tokens', 'maxTokensParam', maxOutputTokens ? `${r.accepted.maxTokensParam} (${maxOutputTokens})` : `${r.accepted.maxTokensParam} (not sent: llm.maxOutputTokens is unset)`);
   w(`${colours.bold('to pin it')} (implement-agent.config.json):`);
-  w(`  "llm": { ${pinLines(r.accepted).join(', ')} }`);
+  w(`  "llm": { ${Object.entries(pinsFor(r.accepted)).map(([k, v]) => `"${k}": ${JSON.stringify(v)}`).join(', ')} }`);
 }

@@ -1,5 +1,5 @@
 import type { Pricing, StoredEvent } from '../events/agent-events.ts';
-import { addUsage, noUsage, totalTokens, usageLine, type LlmUsage } from '../projections/llm-usage.ts';
+import { tokensNote, UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { PlanningSpans } from '../report/planning-time.ts';
 import { taskLabel } from '../spec/task-spec.ts';
 
@@ -27,12 +27,11 @@ export function progressPrinter(write: (line: string) => void) {
   /** Why each failed task failed: the closing lines name them. */
   const reasons = new Map<string, string>();
   /** Tokens per task and for the run: shown on each task's line and in the closing lines. */
-  const usage = new Map<string, LlmUsage>();
-  const runUsage = noUsage();
+  const usage = new UsageTally();
   let pricing: Pricing | undefined;
   const tokens = (taskId: string) => {
-    const u = usage.get(taskId);
-    return u && totalTokens(u) > 0 ? colours.dim(` · ${totalTokens(u).toLocaleString('en-US')} tokens`) : '';
+    const note = tokensNote(usage.byTask.get(taskId));
+    return note && colours.dim(note);
   };
   return (event: StoredEvent) => {
     const id = event.taskId ?? '';
@@ -85,18 +84,13 @@ export function progressPrinter(write: (line: string) => void) {
         for (const id of d.failed) write(colours.red(`  ✗ ${name(id)}: ${reasons.get(id) ?? 'failed'}`));
         const planning = spans.time();
         if (planning.planningMs > 0) write(colours.dim(`planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`));
-        if (runUsage.calls > 0) write(`LLM: ${runUsage.calls} call(s), ${usageLine(runUsage, pricing)}`);
+        if (usage.total.calls > 0) write(`LLM: ${usage.total.calls} call(s), ${usageLine(usage.total, pricing)}`);
         write(colours.dim(`timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`));
         return;
       }
-      case 'LlmCalled': {
-        addUsage(runUsage, event.data);
-        if (event.taskId !== undefined) {
-          if (!usage.has(id)) usage.set(id, noUsage());
-          addUsage(usage.get(id)!, event.data);
-        }
+      case 'LlmCalled':
+        usage.see(event);
         return;
-      }
       case 'LlmCapabilityLearned':
         write(colours.yellow(`LLM ${event.data.model} refused ${event.data.setting}; using ${event.data.value} from now on (${event.data.reason})`));
         return;

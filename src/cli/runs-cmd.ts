@@ -3,7 +3,7 @@ import { InputError } from '../errors.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projections/run-status.ts';
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';
-import { budgetText, totalTokens, usageLine, usd } from '../projections/llm-usage.ts';
+import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../spec/task-spec.ts';
@@ -70,7 +70,8 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     for (const id of status.order) {
       const t = status.tasks[id]!;
       const took = t.firstAt && t.lastAt && t.state !== 'pending' ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`) : '';
-      const tokens = t.usage && totalTokens(t.usage) > 0 ? colours.dim(` · ${totalTokens(t.usage).toLocaleString('en-US')} tokens`) : '';
+      const note = tokensNote(t.usage);
+      const tokens = note && colours.dim(note);
       process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${t.reason ? `: ${t.reason}` : ''}\n`);
     }
     if (summary?.state === 'unfinished' || summary?.state === 'interrupted') {

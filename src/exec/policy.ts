@@ -32,7 +32,8 @@ const DANGEROUS_TARGETS = /^(\/|\/\*|~|~\/|~\/\*|\$HOME|\$HOME\/|\$HOME\/\*|\.\.
 const INTERPRETERS = /^(?:(?:ba|z|da)?sh|python3?|node|perl)$/;
 const withoutSudo = (cmd: string[]) => (PRIVILEGED.has(program(cmd)) ? cmd.slice(cmd.indexOf(program(cmd)) + 1) : cmd);
 const has = (words: string[][], test: (cmd: string[]) => boolean) => words.some(test);
-const program = (cmd: string[]) => cmd.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) ?? '';
+/** The program a simple command runs: its first word that is not a `NAME=value` assignment. */
+export const program = (cmd: string[]) => cmd.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) ?? '';
 
 /** The default deny list: destructive outside the working directory, or privileged. */
 export const DEFAULT_RULES: readonly PolicyRule[] = [

@@ -6,10 +6,9 @@ import type { z } from 'zod';
 /**
  * What an endpoint and model accept, learned from the provider's own refusals (HTTP 400/422 with
  * `param`, `code` and a message) and kept per endpoint and model. Pure: the client asks
- * `degradation` what a refusal means and builds each request with `requestParams`.
+ * `degradation` what a refusal means and `capabilitiesFor` what to send.
  */
 
-export { MAX_TOKENS_PARAMS, STRUCTURED_OUTPUT_MODES };
 export type StructuredOutputMode = (typeof STRUCTURED_OUTPUT_MODES)[number];
 export type MaxTokensParam = (typeof MAX_TOKENS_PARAMS)[number];
 
@@ -32,7 +31,6 @@ export type CapabilityPins = {
   temperature?: number | null | undefined;
   maxTokensParam?: MaxTokensParam | undefined;
 };
-
 
 /** What an endpoint and model are known to accept: the default, then what was learned, then the pins. */
 export function capabilitiesFor(learned: readonly Pick<Learned, 'setting' | 'value'>[], pins: CapabilityPins): Capabilities {
@@ -94,11 +92,7 @@ export function degradation(refusal: Refusal, caps: Capabilities, pins: Capabili
   return undefined;
 }
 
-/** The config lines that pin what was learned, for `llm check` to print. */
-export function pinLines(caps: Capabilities): string[] {
-  return [
-    `"structuredOutput": ${JSON.stringify(caps.structuredOutput)}`,
-    `"temperature": ${caps.temperature === 'omit' ? 'null' : '0'}`,
-    `"maxTokensParam": ${JSON.stringify(caps.maxTokensParam)}`,
-  ];
+/** The `llm` settings that pin what was learned, for `llm check` to print. */
+export function pinsFor(caps: Capabilities): { structuredOutput: StructuredOutputMode; temperature: 0 | null; maxTokensParam: MaxTokensParam } {
+  return { structuredOutput: caps.structuredOutput, temperature: caps.temperature === 'omit' ? null : 0, maxTokensParam: caps.maxTokensParam };
 }

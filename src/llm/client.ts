@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { LlmError } from '../errors.ts';
 import { capabilityKey } from '../projections/llm-capabilities.ts';
-import { capabilitiesFor, degradation, type Capabilities, type CapabilityPins, type Learned, type Refusal } from './capabilities.ts';
+import { capabilitiesFor, DEFAULT_CAPABILITIES, degradation, type Capabilities, type CapabilityPins, type Learned, type Refusal } from './capabilities.ts';
 import { DEFAULT_LLM_BASE_URL } from './probe.ts';
 import { jsonCandidates } from './reply-text.ts';
 
@@ -206,8 +206,7 @@ function asRefusal(error: { status: number | undefined; param?: string | null | 
 /** A refusal of a pinned setting says which pin to change. */
 function pinHint(refusal: Refusal | undefined, config: Config['llm']): string {
   if (!refusal) return '';
-  const caps = capabilitiesFor([], {});
-  const unpinned = degradation(refusal, caps, {});
+  const unpinned = degradation(refusal, DEFAULT_CAPABILITIES, {});
   if (!unpinned) return '';
   const pinned = pinsOf(config)[unpinned.setting];
   return pinned !== undefined ? ` (llm.${unpinned.setting} is pinned to ${JSON.stringify(pinned)} in the configuration; remove it to let the client adapt)` : '';

@@ -1,4 +1,4 @@
-import type { Pricing, RunBudget } from '../events/agent-events.ts';
+import type { Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
 
 /** The fold of LlmCalled events into tokens and money, per run or task, and when a run's budget is spent. */
 
@@ -14,6 +14,24 @@ export function addUsage(usage: LlmUsage, call: { promptTokens?: number | undefi
 }
 
 export const totalTokens = (u: LlmUsage) => u.promptTokens + u.completionTokens;
+
+/** Usage per task (`''` for calls of the run itself) and in all, as LlmCalled events come. */
+export class UsageTally {
+  readonly total = noUsage();
+  readonly byTask = new Map<string, LlmUsage>();
+
+  see(e: StoredEvent): void {
+    if (e.type !== 'LlmCalled') return;
+    addUsage(this.total, e.data);
+    const key = e.taskId ?? '';
+    let task = this.byTask.get(key);
+    if (!task) this.byTask.set(key, (task = noUsage()));
+    addUsage(task, e.data);
+  }
+}
+
+/** What a task spent, to follow its line (` · 1,234 tokens`); nothing when it spent none. */
+export const tokensNote = (u: LlmUsage | undefined): string => (u && totalTokens(u) > 0 ? ` · ${totalTokens(u).toLocaleString('en-US')} tokens` : '');
 
 /** What the tokens cost, in US dollars; cached prompt tokens at the input price when no cached price is set. */
 export function costUsd(u: LlmUsage, pricing: Pricing): number {

@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { parseLine } from '../exec/policy.ts';
+import { parseLine, program } from '../exec/policy.ts';
 
 /**
  * What a recovery fix would destroy: the paths whose existing content its commands overwrite,
@@ -14,7 +14,6 @@ export const WORKING_TREE = '<the working tree>';
 const GIT_LOCK = /(^|\/)\.git\/(?:[^/]+\/)*[^/]+\.lock$/;
 const COMPRESSED_SUFFIX: Record<string, string> = { gzip: '.gz', bzip2: '.bz2', xz: '.xz', zstd: '.zst', lz4: '.lz4' };
 
-const program = (cmd: string[]) => cmd.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) ?? '';
 const optionsOf = (args: string[]) => args.filter((a) => a.startsWith('-') && a !== '-');
 const operandsOf = (args: string[]) => args.filter((a) => !a.startsWith('-') || a === '-');
 /** A short flag letter in any cluster (`-sfn` has f), or a long option. */

@@ -1,5 +1,5 @@
 import type { EventOf, StoredEvent } from '../events/agent-events.ts';
-import { addUsage, costUsd, noUsage, usd, type LlmUsage } from '../projections/llm-usage.ts';
+import { costUsd, usd, UsageTally, type LlmUsage } from '../projections/llm-usage.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
 import { planningTime } from './planning-time.ts';
@@ -134,21 +134,14 @@ export function stretchedAxis(edges: readonly number[], start: number, end: numb
 function llmCostTable(events: readonly StoredEvent[], titles: ReadonlyMap<string, string>): string {
   const started = events.find((e) => e.type === 'RunStarted');
   const pricing = started?.type === 'RunStarted' ? started.data.pricing : undefined;
-  const perTask = new Map<string, LlmUsage>();
-  const total = noUsage();
-  for (const e of events) {
-    if (e.type !== 'LlmCalled') continue;
-    addUsage(total, e.data);
-    const key = e.taskId ?? '';
-    if (!perTask.has(key)) perTask.set(key, noUsage());
-    addUsage(perTask.get(key)!, e.data);
-  }
-  if (total.calls === 0) return '';
+  const usage = new UsageTally();
+  for (const e of events) usage.see(e);
+  if (usage.total.calls === 0) return '';
   const row = (label: string, u: LlmUsage) =>
     `<tr><td>${escapeHtml(label)}</td><td>${u.calls}</td><td>${u.promptTokens}</td><td>${u.cachedTokens}</td><td>${u.completionTokens}</td>${pricing ? `<td>${usd(costUsd(u, pricing))}</td>` : ''}</tr>`;
   return `<table id="llm-cost"><tr><th>LLM</th><th>calls</th><th>prompt tokens</th><th>of them cached</th><th>completion tokens</th>${pricing ? '<th>cost (USD)</th>' : ''}</tr>
-${[...perTask].map(([id, u]) => row(id ? taskLabel(id, titles.get(id)) : 'run', u)).join('\n')}
-${row('whole run', total)}</table>`;
+${[...usage.byTask].map(([id, u]) => row(id ? taskLabel(id, titles.get(id)) : 'run', u)).join('\n')}
+${row('whole run', usage.total)}</table>`;
 }
 
 /** A self-contained HTML page (inline SVG and CSS, no scripts, no network) for one run. */

@@ -1,5 +1,5 @@
-import type { StoredEvent } from '../events/agent-events.ts';
-import { addUsage, costUsd, noUsage, totalTokens } from '../projections/llm-usage.ts';
+import type { Pricing, StoredEvent } from '../events/agent-events.ts';
+import { addUsage, costUsd, noUsage, totalTokens, type LlmUsage } from '../projections/llm-usage.ts';
 
 export type RunState = 'succeeded' | 'failed' | 'interrupted' | 'unfinished';
 
@@ -27,7 +27,7 @@ export type RunSummary = {
  * its processes died: `resume` finishes it) unless its last word was an interruption.
  */
 export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
-  type Folding = RunSummary & { outcomes: Map<string, 'completed' | 'failed' | 'skipped'>; lastAt: string; usage: ReturnType<typeof noUsage>; pricing?: Parameters<typeof costUsd>[1] };
+  type Folding = RunSummary & { outcomes: Map<string, 'completed' | 'failed' | 'skipped'>; lastAt: string; usage: LlmUsage; pricing?: Pricing };
   const runs = new Map<string, Folding>();
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (e.type === 'RunStarted') {

@@ -1,5 +1,10 @@
-import { isDoneMark, readCheckbox, splitBom } from './checkbox-line.ts';
+import { isDoneMark, readCheckbox, splitBom, type CheckboxLine } from './checkbox-line.ts';
 import { repeatedId } from './task-spec.ts';
+
+/** Whether the checkbox on line `line` (1-based) is task `id`'s: `L<line>` unnumbered, else its number, or its number at that line when it was used twice. */
+export function isTaskBox(box: CheckboxLine, line: number, id: string): boolean {
+  return box.number === undefined ? id === `L${line}` : id === box.number || id === repeatedId(box.number, line);
+}
 
 /**
  * Ticks task `id`'s checkbox and changes nothing else: one byte (` `, `~` or `-` becomes `x`),
@@ -13,8 +18,7 @@ export function tickTask(text: string, id: string, lineHint?: number): string {
   const boxAt = (i: number) => readCheckbox((lines[i] ?? '').replace(/\r?\n$/, ''));
   const matches = (i: number) => {
     const box = boxAt(i);
-    if (box === undefined) return false;
-    return box.number === undefined ? id === `L${i + 1}` : id === box.number || id === repeatedId(box.number, i + 1);
+    return box !== undefined && isTaskBox(box, i + 1, id);
   };
   let index = lineHint !== undefined && matches(lineHint - 1) ? lineHint - 1 : -1;
   // Ids with a line in them (`L12`, `4.1@L57`) name that line only.

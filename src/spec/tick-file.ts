@@ -1,7 +1,6 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { isDoneMark, readCheckbox, splitBom } from './checkbox-line.ts';
-import { tickTask } from './tasks-writer.ts';
-import { repeatedId } from './task-spec.ts';
+import { isTaskBox, tickTask } from './tasks-writer.ts';
 
 /**
  * Ticks boxes in a tasks.md on disk, one byte each, in place: the file is read once to learn
@@ -48,8 +47,7 @@ export class TasksFile {
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
       const text = bytes.subarray(0, bytesRead).toString('utf8').replace(/\r?\n$/, '');
       const box = readCheckbox(text);
-      const own = box && (box.number === undefined ? id === `L${line}` : id === box.number || id === repeatedId(box.number, line));
-      if (!box || !own) return false;
+      if (!box || !isTaskBox(box, line, id)) return false;
       if (isDoneMark(box.mark)) return true;
       await file.write('x', start + Buffer.byteLength(text.slice(0, box.boxIndex)), 'utf8');
       return true;

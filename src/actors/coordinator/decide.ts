@@ -76,7 +76,7 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 
   const ticks = () =>
     status.order
-      .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && full(id) === 'done')
+      .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && fullyDone(id))
       .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
   // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
   if (status.interrupted) return ticks();
