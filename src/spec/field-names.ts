@@ -46,3 +46,8 @@ export function readField(text: string): { field: FieldName; value: string } | u
   if (!m) return undefined;
   return { field: BY_NAME.get(m[1]!.toLowerCase())!, value: (m[2] ?? '').trim().replace(/(\*\*|__|_)$/, '').trim() };
 }
+
+/** `Depends: none` in the languages above: the task waits for nothing. */
+export const NO_DEPENDENCIES = /^(none|-|n\/a|ninguna|nenhuma|keine|aucune|无|なし|لا شيء)?$/i;
+/** Words between the ids of a `Depends:` list (`tasks 1 and 2`, `tareas 1 y 2`): not ids. */
+export const DEPENDS_CONNECTORS = /^(?:and|&|y|e|und|et|tasks?|tareas?|tarefas?|aufgaben?|tâches?)$/i;

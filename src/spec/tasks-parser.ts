@@ -2,7 +2,7 @@ import { InputError } from '../errors.ts';
 import type { SuccessCriterion } from './success-criterion.ts';
 import { indentWidth, isDoneMark, KNOWN_MARKS, looksLikeCheckbox, readCheckbox, splitBom } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
-import { readField } from './field-names.ts';
+import { DEPENDS_CONNECTORS, NO_DEPENDENCIES, readField } from './field-names.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
 import { DEPENDABLE_ID, repeatedId, type TaskSpec } from './task-spec.ts';
 
@@ -236,12 +236,12 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
     if (field === 'validates') task.description.push(text);
   } else if (field === 'depends') {
     // People write `Depends: 1.1, 1.2`, `Depends on: tasks 1.1 and 1.2`, `Depends: 2 & 3`, `Blocked by: Task 1`.
-    const ids = /^(none|-|n\/a|ninguna|nenhuma|keine|无|なし|لا شيء)?$/i.test(value)
+    const ids = NO_DEPENDENCIES.test(value)
       ? []
       : value
           .split(/[,;\s、，]+/)
           .map((s) => s.trim().replace(/[.。]$/, ''))
-          .filter((s) => s !== '' && !/^(?:and|&|y|e|und|et|tasks?|tareas?|tarefas?|aufgaben?)$/i.test(s));
+          .filter((s) => s !== '' && !DEPENDS_CONNECTORS.test(s));
     for (const id of ids) {
       if (!DEPENDABLE_ID.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
     }
