@@ -99,7 +99,7 @@ describe('a run killed outright', () => {
     expect(natsServersOn(w.dir).split(' ').filter(Boolean)).toHaveLength(1);
     run.kill('SIGKILL');
     await run;
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (natsServersOn(w.dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(natsServersOn(w.dir)).toBe('');
     const next = await execa(process.execPath, [CLI, 'runs'], { cwd: w.dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false });
