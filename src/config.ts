@@ -85,6 +85,8 @@ export const ConfigSchema = z
         heartbeatMs: z.number().int().positive().default(5000),
         /** After a Ctrl-C, how long commands in flight may take to finish before they are stopped. */
         interruptGraceMs: z.number().int().nonnegative().default(30_000),
+        /** A failed task's changes: undone (`rollback`, after they are recorded, so `diff` shows them) or left (`keep`, to debug). */
+        onFailure: z.enum(['rollback', 'keep']).default('rollback'),
       })
       .strict()
       .prefault({}),
@@ -119,6 +121,25 @@ export const ConfigSchema = z
      * is short for `{ "mode": "auto" }`.
      */
     sandbox: z.preprocess((v) => (typeof v === 'string' ? { mode: v } : v), SandboxSchema).prefault({}),
+    /** What each task changed in the working directory, recorded for `diff`, `revert` and rollback (src/workspace). */
+    changes: z
+      .object({
+        /** A file larger than this is recorded by its stat only: its change is shown, not undoable. */
+        maxFileBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /** Contents one task may store; beyond it, changes are named as not stored. */
+        maxTaskBytes: z.number().int().positive().default(64 * 1024 * 1024),
+        /** The run's file contents kept in memory as before contents (per run, in the executor). */
+        maxKeptBytes: z.number().int().positive().default(256 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    git: z
+      .object({
+        /** `per-task`: one commit per completed task when the working directory is a git repository (as `--commit`). */
+        commit: z.enum(['off', 'per-task']).default('off'),
+      })
+      .strict()
+      .prefault({}),
     /** Regexes of further secrets (tokens, keys) to blank out of output and prompts. */
     redaction: z.object({ patterns: z.array(z.string()).default([]) }).strict().prefault({}),
     cache: z

@@ -106,7 +106,7 @@ describe('executor records', () => {
   const item: ExecuteTask = { runId: 'r', taskId: '2', workdir: '/w', plan: explicitPlan(tasks[1]!), planEventId: 'p', llm: 'offline', commandConcurrency: 1, generation: 0 };
 
   it('records the task outcome under the task id, a failure with its stage and command', () => {
-    expect(taskOutcome(item, { ok: true, commands: 1, recoveries: 0 }, 5)).toMatchObject({ type: 'TaskCompleted', id: 'r:2:TaskCompleted', data: { durationMs: 5 } });
+    expect(taskOutcome(item, { ok: true, commands: 1, recoveries: 0, evidence: 'commands' }, 5)).toMatchObject({ type: 'TaskCompleted', id: 'r:2:TaskCompleted', data: { durationMs: 5 } });
     expect(taskOutcome(item, { ok: false, stage: 'execution', reason: 'exit 2', commandId: 'c1' }, 5)).toMatchObject({ type: 'TaskFailed', data: { stage: 'execution', commandId: 'c1' } });
   });
 

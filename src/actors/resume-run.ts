@@ -23,6 +23,7 @@ export function startFromLog(runId: string, events: readonly StoredEvent[]): Sta
       llm: started.data.llm,
       planAhead: started.data.planAhead,
       skipOptional: started.data.skipOptional,
+      ...(started.data.commit ? { commit: true } : {}),
       ...(started.data.budget ? { budget: started.data.budget } : {}),
       ...(started.data.pricing ? { pricing: started.data.pricing } : {}),
     },

@@ -1,12 +1,12 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
-import type { OutputStore, Requests, WorkQueue } from '../events/bus.ts';
+import type { ContentStore, OutputStore, Requests, WorkQueue } from '../events/bus.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
 import type { Snapshots } from '../projections/snapshots.ts';
 import { connectNats, type NatsConnection } from '../nats/connection.ts';
-import { NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
+import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
 import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
 
 export type Logger = { info(msg: string): void; warn(msg: string): void; error(msg: string, error?: unknown): void };
@@ -35,6 +35,8 @@ export type Runtime = {
   requests: Requests;
   /** Full command outputs (the agent_outputs object store). */
   outputs: OutputStore;
+  /** File contents before and after each task (the agent_contents object store). */
+  contents: ContentStore;
   config: Config;
   log: Logger;
   /** Appends made in the background (LLM call records): awaited before the connection closes. */
@@ -82,6 +84,7 @@ export async function openRuntime(url: string, config: Config, name: string, log
     work: new JetStreamWorkQueue(jetstream(nc)),
     requests: new NatsRequests(nc),
     outputs: new NatsOutputs(nc, replicas),
+    contents: new NatsContents(nc, replicas),
     config,
     log,
     background,

@@ -45,6 +45,14 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${colours.red(e.type)} ${e.data.stage}: ${e.data.reason}`;
     case 'TaskSkipped':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
+    case 'TaskFilesChanged':
+      return `${head}${e.type} ${e.data.files.length} file(s)${e.data.ignored.length ? `, ${e.data.ignored.length} ignored path(s) counted` : ''}${e.data.skipped.length ? `, ${e.data.skipped.length} not stored` : ''}`;
+    case 'TaskRolledBack':
+      return `${head}${colours.yellow(e.type)} ${e.data.restored.length} file(s) restored${e.data.kept.length ? `, ${e.data.kept.length} kept` : ''}`;
+    case 'TaskReverted':
+      return `${head}${colours.yellow(e.type)} ${e.data.restored.length} file(s) restored${e.data.commit ? ` in ${e.data.commit.slice(0, 10)}` : ''}`;
+    case 'RunVerified':
+      return `${head}${e.data.regressions.length ? colours.red(e.type) : colours.green(e.type)} ${e.data.checked.length} task(s) checked, ${e.data.regressions.length} regression(s)`;
     case 'PlanInvalidated':
       return `${head}${colours.yellow(e.type)} revision ${e.data.revision}: ${e.data.reason}`;
     case 'RunInterrupted':

@@ -13,7 +13,7 @@ const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--force] [--json] [--dry]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--commit] [--force] [--json] [--dry]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
@@ -45,6 +45,8 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
   --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
   --budget N|$N          what the run may spend on the LLM: tokens (50000, 50k) or US dollars ($2, needs llm.pricing);
                          once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
+  --commit               in a git repository, one commit per completed task holding exactly its files
+                         (files dirty before the run are never committed); also \`git.commit: "per-task"\`
   --force                run tasks already ticked too
   --dry                  print each plan and its command graph; run nothing
   --json                 print the run's events as NDJSON
@@ -99,6 +101,7 @@ async function main(args: string[]): Promise<number> {
         concurrency: { type: 'string' },
         'plan-ahead': { type: 'string' },
         'skip-optional': { type: 'boolean' },
+        commit: { type: 'boolean' },
         continue: { type: 'string' },
         config: { type: 'string' },
         force: { type: 'boolean' },
@@ -121,6 +124,7 @@ async function main(args: string[]): Promise<number> {
         ...(values['command-concurrency'] ? { commandConcurrency: positiveInt(values['command-concurrency'] as string, '--command-concurrency') } : {}),
         ...(values['plan-ahead'] !== undefined ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') } : {}),
         skipOptional: values['skip-optional'] === true,
+        commit: values.commit === true,
         ...(policy ? { continuePolicy: policy } : {}),
         ...(values.config ? { config: values.config as string } : {}),
         force: values.force === true,

@@ -58,8 +58,19 @@ export function progressPrinter(write: (line: string) => void) {
       case 'CommandDenied':
         write(`  ${colours.red('⊘')} ${name(id)}: denied \`${event.data.command}\` (${event.data.rule})`);
         return;
-      case 'TaskCompleted':
-        write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : ''}${tokens(id)}`);
+      case 'TaskCompleted': {
+        const recovered = event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : '';
+        const commit = event.data.commit ? colours.dim(` commit ${event.data.commit.slice(0, 10)}`) : '';
+        if (event.data.evidence === 'none') {
+          write(`${colours.yellow('?')} ${name(id)} ${colours.yellow('completed, unverified: a fix replaced a failed command and no criterion checked the result; not ticked')}${tokens(id)}`);
+          return;
+        }
+        write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${recovered}${commit}${tokens(id)}`);
+        return;
+      }
+      case 'TaskRolledBack':
+        if (event.data.restored.length) write(colours.dim(`  ${name(id)}: its changes were undone (${event.data.restored.length} file(s)); \`implement-agent diff ${event.runId} ${id}\` shows them`));
+        for (const k of event.data.kept) write(colours.yellow(`  ${name(id)}: ${k.path} kept: ${k.reason}`));
         return;
       case 'TaskFailed':
         reasons.set(id, `${event.data.stage}: ${event.data.reason}`);
@@ -101,6 +112,9 @@ export function progressPrinter(write: (line: string) => void) {
       case 'CommandFinished':
       case 'RecoveryResolved':
       case 'RecoveryFailed':
+      case 'TaskFilesChanged':
+      case 'TaskReverted':
+      case 'RunVerified':
         return;
       default: {
         const never: never = event;

@@ -18,6 +18,8 @@ export type RunFlags = {
   commandConcurrency?: number;
   planAhead?: number;
   skipOptional?: boolean;
+  /** `--commit`: one git commit per completed task. */
+  commit?: boolean;
   continuePolicy?: ContinuePolicy;
   llm?: LlmMode;
   config?: string;
@@ -65,7 +67,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do.
   const { runSession } = await import('./run-session.ts');
-  return runSession({ config, cwd, tasksFile, workdir, tasks, llm, budget, json: flags.json === true, dry: flags.dry === true, skipOptional: flags.skipOptional === true });
+  return runSession({ config, cwd, tasksFile, workdir, tasks, llm, budget, json: flags.json === true, dry: flags.dry === true, skipOptional: flags.skipOptional === true, commit: flags.commit === true || config.git.commit === 'per-task' });
 }
 
 async function readTasksFile(path: string): Promise<string> {

@@ -32,6 +32,7 @@ export async function runSession(input: {
   json: boolean;
   dry: boolean;
   skipOptional: boolean;
+  commit: boolean;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
@@ -49,6 +50,7 @@ export async function runSession(input: {
         llm,
         planAhead: config.execution.planAhead,
         skipOptional: input.skipOptional,
+        commit: input.commit,
         ...(budget ? { budget } : {}),
         ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
       },

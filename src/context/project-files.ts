@@ -9,7 +9,7 @@ export type TreeEntry = { path: string; dir: boolean; mtimeMs: number };
 export type ProjectTree = { entries: TreeEntry[]; total: number; walkedAll: boolean };
 
 /** Never worth showing a planner, whatever .gitignore says. */
-const ALWAYS_IGNORED = ['.git/', 'node_modules/', '.implement-agent/', '.venv/', '__pycache__/'];
+export const ALWAYS_IGNORED = ['.git/', 'node_modules/', '.implement-agent/', '.venv/', '__pycache__/'];
 
 const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
@@ -107,7 +107,7 @@ export class ProjectFiles {
   }
 }
 
-function isIgnored(ignores: { prefix: string; rules: Ignore }[], path: string, dir: boolean): boolean {
+export function isIgnored(ignores: { prefix: string; rules: Ignore }[], path: string, dir: boolean): boolean {
   return ignores.some(({ prefix, rules }) => {
     if (prefix && !path.startsWith(`${prefix}/`)) return false;
     const rel = prefix ? path.slice(prefix.length + 1) : path;

@@ -87,6 +87,8 @@ export const RunStarted = defineEvent(
     /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
     planAhead: z.number().int().nonnegative().default(0),
     skipOptional: z.boolean().default(false),
+    /** One git commit per completed task. */
+    commit: z.boolean().optional(),
     /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); a resume may raise it. */
     budget: RunBudgetSchema.optional(),
     /** The prices in force when the run started: what its tokens cost is shown with them. */
@@ -212,10 +214,73 @@ export const RecoveryFailed = defineEvent(
   'RecoveryFailed',
   z.object({ ...recoveryRef, durationMs: z.number(), reason: z.string() }),
 );
+/**
+ * What shows a completed task did its work: its success criteria held, or its commands succeeded
+ * as planned; `none` when a fix replaced a failed command and no criterion was checked (the task
+ * is then recorded as unverified and not ticked).
+ */
+export const EvidenceSchema = z.enum(['criteria', 'commands', 'none']);
+export type Evidence = z.infer<typeof EvidenceSchema>;
 export const TaskCompleted = defineEvent(
   'TaskCompleted',
-  z.object({ durationMs: z.number().nonnegative(), commands: z.number().int(), recoveries: z.number().int() }),
+  z.object({
+    durationMs: z.number().nonnegative(),
+    commands: z.number().int(),
+    recoveries: z.number().int(),
+    /** Absent in logs from before evidence was recorded: then `commands`. */
+    evidence: EvidenceSchema.optional(),
+    /** The commit holding the task's files (`--commit`). */
+    commit: z.string().optional(),
+  }),
 );
+/** One path a task changed; contents are named by their sha256 in the agent_contents object store. */
+export const FileChangeSchema = z.object({
+  path: z.string(),
+  kind: z.enum(['file', 'link']),
+  /** null: the path did not exist before (created) or after (deleted). */
+  before: z.string().nullable(),
+  after: z.string().nullable(),
+  beforeMode: z.number().int().nullable(),
+  mode: z.number().int().nullable(),
+  size: z.number().int().nonnegative(),
+  /** Both contents are stored: the change can be shown and undone. */
+  stored: z.boolean(),
+});
+export type FileChange = z.infer<typeof FileChangeSchema>;
+/** What a task changed in the working directory, noted when it ended (src/workspace). */
+export const TaskFilesChanged = defineEvent(
+  'TaskFilesChanged',
+  z.object({
+    files: z.array(FileChangeSchema),
+    /** Folders and files the project ignores (node_modules, build output) that changed: counted, not stored. */
+    ignored: z.array(z.object({ path: z.string(), entries: z.number().int().nonnegative() })),
+    /** Contents not stored (too large, over the task's cap): their change is shown, not undoable. */
+    skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+    /** Tasks running in the same folder meanwhile: some of these changes may be theirs. */
+    alongside: z.array(z.string()).default([]),
+  }),
+);
+/** A failed task's changes undone (`execution.onFailure: rollback`): the tree as the task found it. */
+export const TaskRolledBack = defineEvent(
+  'TaskRolledBack',
+  z.object({ restored: z.array(z.string()), kept: z.array(z.object({ path: z.string(), reason: z.string() })) }),
+);
+/** `implement-agent revert`: the task's files have their before contents again and its box is unticked. */
+export const TaskReverted = defineEvent(
+  'TaskReverted',
+  z.object({ restored: z.array(z.string()), forced: z.array(z.string()), commit: z.string().optional() }),
+);
+export const RegressionSchema = z.object({
+  taskId: z.string(),
+  criterion: z.string(),
+  reason: z.string(),
+  /** The later tasks that may have broken it: those whose changes touched the files it reads, else all that ran after it. */
+  suspects: z.array(z.string()),
+  suspectedBy: z.enum(['files', 'order']),
+});
+export type Regression = z.infer<typeof RegressionSchema>;
+/** `implement-agent verify`: every completed task's criteria checked again against the tree as it is. */
+export const RunVerified = defineEvent('RunVerified', z.object({ checked: z.array(z.string()), regressions: z.array(RegressionSchema) }));
 export const TaskFailed = defineEvent(
   'TaskFailed',
   z.object({ stage: FailureStageSchema, reason: z.string(), commandId: z.string().optional() }),
@@ -264,6 +329,10 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   TaskCompleted,
   TaskFailed,
   TaskSkipped,
+  TaskFilesChanged,
+  TaskRolledBack,
+  TaskReverted,
+  RunVerified,
   RunInterrupted,
   RunResumed,
   RunFinished,

@@ -72,3 +72,11 @@ export interface OutputStore {
   /** Stores `output` under `name`; returns the reference recorded in CommandFinished. */
   put(name: string, output: string): Promise<string>;
 }
+
+/** File contents by their sha256 (what tasks changed): `diff` shows them, `revert` and rollback restore them. */
+export interface ContentStore {
+  /** Stores `bytes` under `hash`; a content already stored is not sent again. */
+  put(hash: string, bytes: Uint8Array): Promise<void>;
+  /** The content stored under `hash`, or undefined. */
+  get(hash: string): Promise<Uint8Array | undefined>;
+}

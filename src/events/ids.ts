@@ -41,6 +41,8 @@ export const eventIds = {
   task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
   planCreated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
   planInvalidated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanInvalidated:${revision}`,
+  /** A task's n-th record of its kind (a redelivered or rerun task records its changes again). */
+  taskRecord: (runId: string, taskId: string, type: 'TaskFilesChanged' | 'TaskRolledBack', n: number) => `${runId}:${taskId}:${type}:${n}`,
   command: (ref: CommandRef, type: CommandEvent) => `${ref.runId}:${ref.taskId}:${ref.commandId}:${ref.attempt}:${type}`,
 };
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { DecodeError, UnansweredError } from '../errors.ts';
-import type { Consumer, Delivery, OutputStore, Requests, Server, WorkHandler, WorkQueue } from './bus.ts';
+import type { Consumer, ContentStore, Delivery, OutputStore, Requests, Server, WorkHandler, WorkQueue } from './bus.ts';
 import { decodeJson, encodeJson } from './codec.ts';
 import { commandSubjects, type WorkActor } from './subjects.ts';
 
@@ -189,5 +189,18 @@ export class MemoryOutputs implements OutputStore {
   async put(name: string, output: string): Promise<string> {
     this.stored.set(name, output);
     return `memory/${name}`;
+  }
+}
+
+/** File contents in memory. */
+export class MemoryContents implements ContentStore {
+  readonly stored = new Map<string, Uint8Array>();
+
+  async put(hash: string, bytes: Uint8Array): Promise<void> {
+    this.stored.set(hash, bytes);
+  }
+
+  async get(hash: string): Promise<Uint8Array | undefined> {
+    return this.stored.get(hash);
   }
 }

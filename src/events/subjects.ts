@@ -6,6 +6,8 @@ export const EVENTS_STREAM = 'AGENT_EVENTS';
 export const WORK_STREAM = 'AGENT_WORK';
 export const SNAPSHOT_BUCKET = 'agent_snapshots';
 export const OUTPUT_BUCKET = 'agent_outputs';
+/** File contents before and after each task, named by their sha256: shared, so stored once. */
+export const CONTENT_BUCKET = 'agent_contents';
 /** Snapshots too large for a KV value (a long run's status): the KV entry then points here. */
 export const LARGE_SNAPSHOT_BUCKET = 'agent_snapshots_large';
 

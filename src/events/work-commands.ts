@@ -15,6 +15,8 @@ export const RunOptionsSchema = z.preprocess(upcastConcurrency, z.object({
   planAhead: z.number().int().nonnegative().default(0),
   /** Record `[ ]*` tasks as skipped instead of running them. */
   skipOptional: z.boolean().default(false),
+  /** One git commit per completed task (`--commit`, `git.commit: "per-task"`). */
+  commit: z.boolean().optional(),
   /** What the run may spend on the LLM; once spent, tasks that need it wait for `resume --budget`. */
   budget: RunBudgetSchema.optional(),
   pricing: PricingSchema.optional(),
@@ -59,6 +61,14 @@ export const ExecuteTaskSchema = z.preprocess(upcastConcurrency, z.object({
   /** Commands of this task that may run at once (the run's --command-concurrency). */
   commandConcurrency: z.number().int().positive(),
   generation: z.number().int().nonnegative().default(0),
+  /** The task list: the tool's own ticks in it are not a task's change. */
+  tasksFile: z.string().optional(),
+  /** Commit the task's files once it completes. */
+  commit: z.boolean().optional(),
+  /** The task as written: a commit's message is made from it. */
+  title: z.string().optional(),
+  description: z.array(z.string()).optional(),
+  requirements: z.array(z.string()).optional(),
 }));
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
 

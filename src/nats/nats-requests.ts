@@ -1,8 +1,8 @@
-import { Objm } from '@nats-io/obj';
+import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { z } from 'zod';
-import type { OutputStore, Requests, Server } from '../events/bus.ts';
+import type { ContentStore, OutputStore, Requests, Server } from '../events/bus.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
-import { OUTPUT_BUCKET } from '../events/subjects.ts';
+import { CONTENT_BUCKET, OUTPUT_BUCKET } from '../events/subjects.ts';
 import type { NatsConnection } from './connection.ts';
 
 /** Requests on core NATS: request/reply, queue groups for servers that share the load. */
@@ -58,5 +58,35 @@ export class NatsOutputs implements OutputStore {
     const os = await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
     await os.putBlob({ name }, new TextEncoder().encode(output));
     return `${OUTPUT_BUCKET}/${name}`;
+  }
+}
+
+/** File contents in the agent_contents object store, named by their hash: each stored once. */
+export class NatsContents implements ContentStore {
+  private bucket?: Promise<ObjectStore>;
+  /** Hashes known to be stored: a content seen again (the same file in many runs) costs no round trip. */
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly replicas: number,
+  ) {}
+
+  private store(): Promise<ObjectStore> {
+    this.bucket ??= new Objm(this.nc).create(CONTENT_BUCKET, { replicas: this.replicas });
+    return this.bucket;
+  }
+
+  async put(hash: string, bytes: Uint8Array): Promise<void> {
+    if (this.known.has(hash)) return;
+    const os = await this.store();
+    const info = await os.info(hash);
+    if (!info || info.deleted) await os.putBlob({ name: hash }, bytes);
+    this.known.add(hash);
+  }
+
+  async get(hash: string): Promise<Uint8Array | undefined> {
+    const data = await (await this.store()).getBlob(hash);
+    return data ?? undefined;
   }
 }

@@ -92,6 +92,10 @@ export const planCacheEvolver =
       case 'RunInterrupted':
       case 'RunResumed':
       case 'RunFinished':
+      case 'TaskFilesChanged':
+      case 'TaskRolledBack':
+      case 'TaskReverted':
+      case 'RunVerified':
         return state;
       default: {
         const never: never = event;

@@ -1,5 +1,5 @@
 import type { LlmMode } from '../events/llm-mode.ts';
-import type { ContinuePolicy, Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
+import type { ContinuePolicy, Evidence, Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
@@ -26,6 +26,14 @@ export type TaskStatus = {
   lastAt?: string;
   /** Tokens the LLM spent on it (planning, recovery). */
   usage?: LlmUsage;
+  /** What showed a completed task did its work; `none`: unverified, not ticked. */
+  evidence?: Evidence;
+  /** The commit holding its files (`--commit`). */
+  commit?: string;
+  /** Paths it changed, as its TaskFilesChanged events say. */
+  changedFiles?: number;
+  /** Its changes were undone: by the rollback of a failure, or by `revert`. */
+  undone?: 'rolled-back' | 'reverted';
 };
 
 /** One run as its events tell it: what the coordinator decides from and `report` draws. */
@@ -64,7 +72,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 4 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 5 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -150,7 +158,20 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
     // skipped (an earlier task failed meanwhile), and that does not make it failed.
     case 'TaskCompleted':
-      if (task && !isOver(task)) task.state = 'completed';
+      if (task && !isOver(task)) {
+        task.state = 'completed';
+        task.evidence = event.data.evidence ?? 'commands';
+        if (event.data.commit) task.commit = event.data.commit;
+      }
+      return;
+    case 'TaskFilesChanged':
+      if (task) task.changedFiles = (task.changedFiles ?? 0) + event.data.files.length;
+      return;
+    case 'TaskRolledBack':
+      if (task) task.undone = 'rolled-back';
+      return;
+    case 'TaskReverted':
+      if (task) task.undone = 'reverted';
       return;
     case 'TaskFailed':
       if (task && !isOver(task)) {
@@ -193,6 +214,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     case 'RecoveryAttempted':
     case 'RecoveryResolved':
     case 'RecoveryFailed':
+    case 'RunVerified':
       return;
     default: {
       const never: never = event;

@@ -114,6 +114,10 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'PlanInvalidated':
     case 'RunInterrupted':
     case 'RunResumed':
+    case 'TaskFilesChanged':
+    case 'TaskRolledBack':
+    case 'TaskReverted':
+    case 'RunVerified':
       return state;
     default: {
       const never: never = event;

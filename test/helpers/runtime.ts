@@ -1,6 +1,6 @@
 import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
 import { Background, openRuntime, type NatsRuntime, type Runtime } from '../../src/actors/runtime.ts';
-import { MemoryOutputs, MemoryRequests, MemoryWorkQueue } from '../../src/events/memory-bus.ts';
+import { MemoryContents, MemoryOutputs, MemoryRequests, MemoryWorkQueue } from '../../src/events/memory-bus.ts';
 import { MemoryEventLog } from '../../src/events/memory-event-log.ts';
 import { MemorySnapshots } from '../../src/projections/snapshots.ts';
 
@@ -25,6 +25,7 @@ export async function memoryRuntime(flags: ConfigOverrides = {}): Promise<Runtim
     work: new MemoryWorkQueue(),
     requests: new MemoryRequests(),
     outputs: new MemoryOutputs(),
+    contents: new MemoryContents(),
     config,
     log: silent,
     background,

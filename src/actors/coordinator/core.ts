@@ -41,6 +41,7 @@ export function startEffects(start: StartRun): Effect[] {
         llm: options.llm,
         planAhead: options.planAhead,
         skipOptional: options.skipOptional,
+        ...(options.commit ? { commit: true } : {}),
         ...(options.budget ? { budget: options.budget } : {}),
         ...(options.pricing ? { pricing: options.pricing } : {}),
       }),
@@ -86,9 +87,13 @@ export function decisionEffects(start: StartRun, decision: Decision, observed: {
       // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
       // the plan is out of date. Plan again (recorded) instead of running it.
       if (observed.changed.length > 0) return invalidation(runId, decision.taskId, decision.revision, observed.changed);
+      const task = start.tasks.find((t) => t.id === decision.taskId);
       const item: ExecuteTask = {
         runId,
         taskId: decision.taskId,
+        tasksFile: start.tasksFile,
+        ...(start.options.commit ? { commit: true } : {}),
+        ...(task ? { title: task.title, description: task.description, requirements: task.requirements } : {}),
         workdir: start.workdir,
         plan: decision.plan,
         planEventId: decision.planEventId,

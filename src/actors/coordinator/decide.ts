@@ -76,7 +76,8 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
 
   const ticks = () =>
     status.order
-      .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && fullyDone(id))
+      // A task completed without evidence (a fix replaced its command, no criterion checked it) stays unticked.
+      .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && status.tasks[id]!.evidence !== 'none' && fullyDone(id))
       .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
   // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
   if (status.interrupted) return ticks();

@@ -12,6 +12,7 @@ import { describeConfinement, refusedWrite, writeScope, type Confinement } from 
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import type { SuccessCriterion } from '../../spec/success-criterion.ts';
+import type { RunTrees } from '../../workspace/run-trees.ts';
 import { append, type ActorIO } from '../actor.ts';
 import { commandDenied, commandFinished, commandHeartbeat, commandStarted, recoverRequest, recoveryOutcome, toOutcome, type Purpose } from './events.ts';
 import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
@@ -20,6 +21,8 @@ import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommand
 export type Executing = {
   /** Decided once per process (probing bubblewrap once), the same for every command. */
   confinement(): Promise<Confinement>;
+  /** The working trees of the runs executing here: what each task changed (src/workspace). */
+  trees: RunTrees;
 };
 
 /**

@@ -100,10 +100,16 @@ export function recoveryOutcome(item: ExecuteTask, record: RecoveryRecord, durat
     : makeEvent('RecoveryFailed', { ...task(ref), id: eventIds.command(ref, 'RecoveryFailed') }, { ...data, reason: record.reason ?? 'failed' });
 }
 
-export function taskOutcome(item: ExecuteTask, result: ExecutorOutput, durationMs: number): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
+export function taskOutcome(item: ExecuteTask, result: ExecutorOutput, durationMs: number, commit?: string): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
   const { runId, taskId } = item;
   return result.ok
-    ? makeEvent('TaskCompleted', { runId, taskId, id: eventIds.task(runId, taskId, 'TaskCompleted') }, { durationMs, commands: result.commands, recoveries: result.recoveries })
+    ? makeEvent('TaskCompleted', { runId, taskId, id: eventIds.task(runId, taskId, 'TaskCompleted') }, {
+        durationMs,
+        commands: result.commands,
+        recoveries: result.recoveries,
+        evidence: result.evidence,
+        ...(commit ? { commit } : {}),
+      })
     : makeEvent('TaskFailed', { runId, taskId, id: eventIds.task(runId, taskId, 'TaskFailed') }, {
         stage: result.stage,
         reason: result.reason,

@@ -1,7 +1,14 @@
 import { hostname } from 'node:os';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { DecodeError } from '../../errors.ts';
-import { isTaskTerminal, type StoredEvent } from '../../events/agent-events.ts';
+import { isTaskTerminal, makeEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { eventIds } from '../../events/ids.ts';
+import { retryTransient } from '../../nats/transient.ts';
+import { commitMessage } from '../../workspace/commit-message.ts';
+import { commitPaths } from '../../workspace/git.ts';
+import { RunTrees, type TaskCapture } from '../../workspace/run-trees.ts';
+import { taskChanges } from '../../workspace/task-changes.ts';
+import { undoChanges } from '../../workspace/undo.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
 import { buildCommandGraph } from '../../exec/command-graph.ts';
@@ -26,7 +33,7 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
     // (bwrap required and missing) surfaces where a command needs it.
     const confinement: Promise<Confinement> = resolveConfinement(rt.config, (m) => rt.log.warn(m));
     confinement.catch(() => undefined);
-    return { confinement: () => confinement };
+    return { confinement: () => confinement, trees: new RunTrees(rt.config.changes) };
   },
   inputs: workInputs({
     actor: 'executor',
@@ -57,6 +64,7 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
   for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
   const graph = buildCommandGraph(item.plan.commands);
   const effects = executorEffects(io, item);
+  const { tree, dirty } = await io.resources.trees.enter(item, rt.config.stateDir);
   const actor = createActor(
     executorMachine.provide({
       actors: {
@@ -82,9 +90,55 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
   const result = await toPromise(actor);
   // Recovery outcomes first: the log tells a task's story in order.
   await io.flushed();
-  const outcome = taskOutcome(item, result, performance.now() - started);
+  const captured = io.resources.trees.leave(runId, taskId);
+  const changes = await recordChanges(io, item, captured, recorded);
+  let commit: string | undefined;
+  if (!result.ok && rt.config.execution.onFailure === 'rollback' && captured.changes.length > 0) {
+    const undone = await undoChanges(tree, captured.changes, captured.alongside);
+    const n = recorded.filter((e) => e.type === 'TaskRolledBack').length;
+    await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n) }, undone))]);
+  }
+  if (result.ok && item.commit) commit = await commitTask(io, item, changes.filter((p) => !dirty.has(p)));
+  const outcome = taskOutcome(item, result, performance.now() - started, commit);
   const [recordedAs] = await io.perform([append(outcome)]);
   await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
+}
+
+/**
+ * Records what the task changed (TaskFilesChanged), its contents stored first so that the record
+ * never names a content the store does not hold; returns the changed paths.
+ */
+async function recordChanges(io: ActorIO<Executing>, item: ExecuteTask, captured: TaskCapture, recorded: StoredEvent[]): Promise<string[]> {
+  const { rt } = io;
+  if (captured.changes.length === 0 && captured.ignored.length === 0) return [];
+  const record = taskChanges(captured.changes, rt.config.changes.maxTaskBytes);
+  try {
+    await Promise.all([...record.contents].map(([hash, bytes]) => retryTransient(() => rt.contents.put(hash, bytes))));
+  } catch (error) {
+    const reason = `the content store failed: ${(error as Error).message}`;
+    rt.log.warn(`task ${item.taskId}: its changes are recorded without their contents (${reason})`);
+    for (const f of record.files) if (f.stored) record.skipped.push({ path: f.path, reason });
+    for (const f of record.files) f.stored = false;
+  }
+  const n = recorded.filter((e) => e.type === 'TaskFilesChanged').length;
+  const event = makeEvent('TaskFilesChanged', { runId: item.runId, taskId: item.taskId, id: eventIds.taskRecord(item.runId, item.taskId, 'TaskFilesChanged', n) }, {
+    files: record.files,
+    ignored: captured.ignored,
+    skipped: record.skipped,
+    alongside: captured.alongside,
+  });
+  await io.perform([append(event)]);
+  return record.files.map((f) => f.path);
+}
+
+/** The task's files in one commit (`--commit`); a failure to commit is said and leaves the task completed. */
+async function commitTask(io: ActorIO<Executing>, item: ExecuteTask, paths: string[]): Promise<string | undefined> {
+  try {
+    return await commitPaths(item.workdir, paths, commitMessage(item));
+  } catch (error) {
+    io.rt.log.warn(`task ${item.taskId}: not committed: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /**

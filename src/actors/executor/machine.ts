@@ -98,6 +98,7 @@ export const executorMachine = setup({
       maxRecoveryAttempts: input.maxRecoveryAttempts,
       recoveryAttempts: input.resume?.recoveryAttempts ?? 0,
       recoveries: 0,
+      replaced: 0,
       tried: {},
     };
   },
@@ -232,7 +233,11 @@ export const executorMachine = setup({
               enqueueActions(({ context, enqueue }) => {
                 enqueue({ type: 'recordRecovery', params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply: context.pendingFix!, resolved: true } });
               }),
-              assign(({ context }) => ({ ...markFailedAs(context, 'done'), recoveries: context.recoveries + 1 })),
+              assign(({ context }) => ({
+                ...markFailedAs(context, 'done'),
+                recoveries: context.recoveries + 1,
+                replaced: context.replaced + (context.pendingFix!.source === 'llm' ? 1 : 0),
+              })),
             ],
           },
         ],
@@ -267,5 +272,11 @@ export const executorMachine = setup({
     failed: { type: 'final' },
   },
   output: ({ context }) =>
-    context.result ?? { ok: true, commands: Object.values(context.commands).filter((c) => c.state === 'done').length, recoveries: context.recoveries },
+    context.result ?? {
+      ok: true,
+      commands: Object.values(context.commands).filter((c) => c.state === 'done').length,
+      recoveries: context.recoveries,
+      // Criteria that held show the task's intent whatever the fixes; without them, only commands run as planned do.
+      evidence: context.successCriteria.length > 0 ? 'criteria' : context.replaced > 0 ? 'none' : 'commands',
+    },
 });

@@ -1,3 +1,4 @@
+import type { Evidence } from '../../events/agent-events.ts';
 import type { FailureOutput } from '../../events/failure.ts';
 import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint, Plan } from '../../plan/plan-schema.ts';
@@ -32,7 +33,7 @@ export type ExecutorInput = {
   resume?: { done: string[]; nextAttempt: Record<string, number>; recoveryAttempts: number };
 };
 export type ExecutorOutput =
-  | { ok: true; commands: number; recoveries: number }
+  | { ok: true; commands: number; recoveries: number; evidence: Evidence }
   | { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
 
 export type CommandState = {
@@ -57,6 +58,8 @@ export type ExecutorContext = {
   maxRecoveryAttempts: number;
   recoveryAttempts: number;
   recoveries: number;
+  /** Failed commands an LLM's fix did instead of preparing and re-running them: no evidence of the command's intent. */
+  replaced: number;
   /** Strategies tried per command and the failure each met: for loop detection. */
   tried: Record<string, { strategyId: string; fingerprint: string }[]>;
   failure?: { commandId: string; outcome: CommandOutcome };

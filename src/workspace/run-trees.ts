@@ -1,0 +1,55 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { TreeScanner } from './tree-scan.ts';
+import { WorkTree, type IgnoredChange, type TreeChange, type TreeLimits } from './work-tree.ts';
+import { dirtyPaths } from './git.ts';
+
+/** What a task changed, noted when it ended. */
+export type TaskCapture = { changes: TreeChange[]; ignored: IgnoredChange[]; alongside: string[] };
+
+type Tracked = { tree: WorkTree; running: Set<string>; dirty?: Promise<Set<string>> };
+
+/** Runs whose trees one executor process keeps at once; older ones are dropped (their runs are long over). */
+const KEPT_RUNS = 4;
+
+/**
+ * The working trees of the runs an executor process is executing tasks of: each read once when
+ * the run's first task starts here, then refreshed as tasks start and end. A task's changes are
+ * what changed between its start and its end; with tasks running at once in one folder, a change
+ * goes to the first of them to end after it (named `alongside` in the record).
+ */
+export class RunTrees {
+  private readonly runs = new Map<string, Tracked>();
+
+  constructor(private readonly limits: TreeLimits) {}
+
+  /** A task starts: its changes are counted from now (edits made between tasks belong to no task). */
+  async enter(item: { runId: string; taskId: string; workdir: string; tasksFile?: string | undefined; commit?: boolean | undefined }, stateDir: string): Promise<{ tree: WorkTree; dirty: Set<string> }> {
+    let tracked = this.runs.get(item.runId);
+    if (!tracked) {
+      const excluded = new Set([item.tasksFile, resolve(stateDir)].flatMap((p) => (p === undefined ? [] : [inside(item.workdir, p)].filter((r): r is string => r !== undefined))));
+      tracked = { tree: new WorkTree(new TreeScanner(item.workdir, excluded), this.limits), running: new Set() };
+      this.runs.set(item.runId, tracked);
+      if (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value!);
+    } else if (tracked.running.size === 0) {
+      tracked.tree.refresh();
+    }
+    tracked.running.add(item.taskId);
+    // Known before the task's first command: what the user had not committed is never committed.
+    if (item.commit) tracked.dirty ??= dirtyPaths(item.workdir).then((p) => new Set(p));
+    return { tree: tracked.tree, dirty: (await tracked.dirty) ?? new Set() };
+  }
+
+  /** A task ended: what changed since the last look, and who else was running. */
+  leave(runId: string, taskId: string): TaskCapture {
+    const tracked = this.runs.get(runId);
+    if (!tracked) return { changes: [], ignored: [], alongside: [] };
+    tracked.running.delete(taskId);
+    const { changes, ignored } = tracked.tree.refresh();
+    return { changes, ignored, alongside: [...tracked.running] };
+  }
+}
+
+function inside(workdir: string, path: string): string | undefined {
+  const rel = relative(workdir, resolve(workdir, path));
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split('\\').join('/');
+}
