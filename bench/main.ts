@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cliStartup, confinementCost, contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
+import { changeCapture, cliStartup, confinementCost, contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
 import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
 import { latencyProfiles, measure, realistic } from './realistic.ts';
@@ -107,6 +107,7 @@ if (want('scheduler')) {
 }
 if (want('context')) rows.push(...(await contextReload(1000)));
 if (want('confinement')) rows.push(...(await confinementCost(quick ? 10 : 30)));
+if (want('changes')) rows.push(...(await changeCapture(quick ? 20 : 100)));
 if (want('startup')) {
   log('CLI start-up...');
   rows.push(...(await cliStartup(quick ? 3 : 7)));

@@ -85,7 +85,7 @@ describe('access control (nats-secure.conf)', () => {
       // Sanity: the log holds events recorded by several users.
       const reader = await as('monitor');
       const types = new Set((await (await EventStore.open(reader)).read()).map((e) => e.type));
-      expect(types).toEqual(new Set(['RunStarted', 'TaskSubmitted', 'PlanCreated', 'CommandStarted', 'CommandFinished', 'TaskCompleted', 'RunFinished']));
+      expect(types).toEqual(new Set(['RunStarted', 'TaskSubmitted', 'PlanCreated', 'CommandStarted', 'CommandFinished', 'TaskFilesChanged', 'TaskCompleted', 'RunFinished']));
       await reader.close();
     } finally {
       for (const a of actors) a.kill('SIGTERM');

@@ -66,6 +66,11 @@ describe('coordinator decide', () => {
     expect(kinds(given([planned('1'), completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3', 'tick:1']);
   });
 
+  it('does not tick a task completed without evidence, while the tasks after it go on', () => {
+    const unverified = makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 1, evidence: 'none' });
+    expect(kinds(given([planned('1'), unverified], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3']);
+  });
+
   it('keeps tasks in flight within the concurrency limit', () => {
     expect(kinds(given([planned('1'), completed('1')], { concurrency: 1, issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'tick:1']);
   });

@@ -52,7 +52,7 @@ describe('executor machine', () => {
   it('runs independent commands together within the limit, then the dependent one', async () => {
     const p = plan('  echo 1 > a\n  echo 2 > b\n  echo 3 > c\n  cat a b c > d');
     const limited = await execute(p, { concurrency: 2 });
-    expect(limited.output).toEqual({ ok: true, commands: 4, recoveries: 0 });
+    expect(limited.output).toEqual({ ok: true, commands: 4, recoveries: 0, evidence: 'commands' });
     expect(limited.maxRunning).toBe(2);
     expect(limited.ran.at(-1)).toBe('c4#0');
     expect((await execute(p, { concurrency: 3 })).maxRunning).toBe(3);
@@ -78,7 +78,7 @@ describe('executor machine', () => {
       concurrency: 1,
     });
     expect(r.ran).toEqual(['c1#0', 'fix:mkdir -p a', 'c1#1', 'c2#0']);
-    expect(r.output).toEqual({ ok: true, commands: 2, recoveries: 1 });
+    expect(r.output).toEqual({ ok: true, commands: 2, recoveries: 1, evidence: 'commands' });
     expect(r.records).toEqual([expect.objectContaining({ commandId: 'c1', resolved: true })]);
   });
 
@@ -88,5 +88,16 @@ describe('executor machine', () => {
     const fix: RecoverReply = { decision: 'fix', strategyId: 's', source: 'pattern', commands: ['true'], retry: true };
     const bounded = await execute(plan('  false'), { outcome: () => fail('boom'), recover: [fix, fix, fix, fix, fix, fix] });
     expect(bounded.output).toMatchObject({ ok: false, stage: 'recovery', reason: expect.stringMatching(/gave up after 4 recovery attempts$/) });
+  });
+
+  it('has no evidence when an LLM fix did a failed command\'s work instead of re-running it, unless criteria then hold', async () => {
+    const replace: RecoverReply = { decision: 'fix', strategyId: 'llm/abc', source: 'llm', commands: ['echo done > out'], retry: false };
+    const replaced = await execute(plan('  ./build.sh'), { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [replace] });
+    expect(replaced.output).toEqual({ ok: true, commands: 1, recoveries: 1, evidence: 'none' });
+    const checked = await execute({ ...plan('  ./build.sh'), successCriteria: [{ kind: 'file_exists', path: 'out' }] }, { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [replace] });
+    expect(checked.output).toMatchObject({ ok: true, evidence: 'criteria' });
+    // A prepare-and-retry fix re-ran the command itself: its success is the evidence.
+    const retried = await execute(plan('  ./build.sh'), { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [{ ...replace, retry: true }] });
+    expect(retried.output).toMatchObject({ ok: true, evidence: 'commands' });
   });
 });

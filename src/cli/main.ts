@@ -23,6 +23,9 @@ usage:
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
+  implement-agent diff <runId> [task] [--stat] [--json]   what the run (or one task) changed in the working directory
+  implement-agent revert <runId> <task> [--force] [--with-dependants]   put a task's files back as they were, untick it
+  implement-agent verify <runId> [--json]   check every completed task's criteria again against the tree as it is now
   implement-agent config [--schema]       the configuration in force here, or its JSON Schema
   implement-agent llm check [--json]      what the configured LLM endpoint accepts, and the config that pins it
 
@@ -70,6 +73,31 @@ example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 i
   replay: 'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
   report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
+  diff: `usage: implement-agent diff <runId> [task] [--stat] [--json]
+
+A unified diff of what a run (or one of its tasks) changed in the working directory, from the contents
+recorded before and after each task. Tasks reverted or rolled back are left out of the run's diff.
+  --stat   a line per file with its insertions and deletions
+  --json   the changed files, their content hashes and line counts
+
+example: implement-agent diff r1a2b3c4d 3 --stat`,
+  revert: `usage: implement-agent revert <runId> <task> [--force] [--with-dependants]
+
+Puts back what a task changed: each file gets its content from before the task, but only where it still
+holds what the task left. A file changed since (by a later task or by hand) is a conflict: it is named and
+nothing is written (exit 1) unless --force. The task's box is unticked and TaskReverted recorded; a task
+committed with --commit gets a revert commit.
+  --with-dependants   revert the tasks that depend on it first, the latest first
+
+example: implement-agent revert r1a2b3c4d 3`,
+  verify: `usage: implement-agent verify <runId> [--json]
+
+Runs every completed task's success criteria again against the working directory as it is now. A
+criterion that held when its task completed and fails now is a regression: it is reported with the later
+tasks whose recorded changes touched the files it reads (or, when that cannot be told, the tasks that ran
+after it) and recorded as RunVerified. Exit 0 no regression, 1 a regression.
+
+example: implement-agent verify r1a2b3c4d`,
   config:
     'usage: implement-agent config [--schema] [--config FILE]\n\nPrints the configuration in force in this folder (implement-agent.config.json, environment, defaults;\nthe API key shown as [set]), or with --schema the JSON Schema of the config file.\n\nexample: implement-agent config --schema > implement-agent.config.schema.json',
 };
@@ -199,6 +227,24 @@ async function main(args: string[]): Promise<number> {
       if (positionals.length) throw new InputError('config takes no arguments');
       const { configCommand } = await import('./config-cmd.ts');
       return configCommand({ schema: values.schema === true, ...(values.config ? { file: values.config as string } : {}) });
+    }
+    case 'diff': {
+      const { values, positionals } = parse(rest, { stat: { type: 'boolean' }, json: { type: 'boolean' } });
+      if (positionals.length < 1 || positionals.length > 2) throw new InputError('diff takes a run id and, optionally, a task id');
+      const { diffCommand } = await import('./diff-cmd.ts');
+      return diffCommand(positionals[0]!, positionals[1], { stat: values.stat === true, json: values.json === true });
+    }
+    case 'revert': {
+      const { values, positionals } = parse(rest, { force: { type: 'boolean' }, 'with-dependants': { type: 'boolean' } });
+      if (positionals.length !== 2) throw new InputError('revert takes a run id and a task id');
+      const { revertCommand } = await import('./revert-cmd.ts');
+      return revertCommand(positionals[0]!, positionals[1]!, { force: values.force === true, withDependants: values['with-dependants'] === true });
+    }
+    case 'verify': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+      if (positionals.length !== 1) throw new InputError('verify takes one run id');
+      const { verifyCommand } = await import('./verify-cmd.ts');
+      return verifyCommand(positionals[0]!, values.json === true);
     }
     case 'report': {
       const { values, positionals } = parse(rest, { out: { type: 'string' } });

@@ -19,6 +19,7 @@ import { InFlight } from './in-flight.ts';
 import { liveProgress } from './live-progress.ts';
 import { progressPrinter } from './progress.ts';
 import { eventIds, workIds } from '../events/ids.ts';
+import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
 
 /** A run that has something to do, its input read and checked (run-cmd.ts): planned, run and followed to its end. */
 export async function runSession(input: {
@@ -36,6 +37,7 @@ export async function runSession(input: {
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
+  if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
   return withRuntime(config, cwd, 'run', async (rt, session) => {
     if (input.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
     const start: StartRun = {
@@ -57,6 +59,13 @@ export async function runSession(input: {
     };
     return followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
   });
+}
+
+/** `--commit` needs a repository; what the user has not committed is named, and no task's commit takes it. */
+async function sayWhatIsNeverCommitted(workdir: string): Promise<void> {
+  if ((await repositoryPrefix(workdir)) === undefined) throw new InputError(`--commit needs a git repository: ${workdir} is not in one (git init, or run without --commit)`);
+  const dirty = await dirtyPaths(workdir);
+  if (dirty.length) process.stderr.write(`not committed by this run (changed before it started): ${dirty.slice(0, 20).join(', ')}${dirty.length > 20 ? ` and ${dirty.length - 20} more` : ''}\n`);
 }
 
 /**

@@ -14,7 +14,8 @@ const ASK: Record<string, string> = {
   complexity: 'Assess the complexity: level, estimated steps, risks, confidence (0-1).',
   commands: 'List the shell commands that implement the task.',
   decisionPoints: 'List decision points: conditions checked at run time (exit_code, file_exists, output_check) that choose between commands (whenTrue/whenFalse list command ids). Usually none.',
-  successCriteria: 'List success criteria checked after the commands: file_exists (path), command (command, exitCode) or output_contains (command, text).',
+  successCriteria:
+    'List success criteria checked after the commands, at least one that shows the task\'s intent was reached (a task without one is recorded as unverified when a fix replaces a command): file_exists (path), command (command, exitCode) or output_contains (command, text).',
   fallbacks: 'List fallback strategies: a trigger and the commands to try.',
 };
 

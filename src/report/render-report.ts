@@ -1,4 +1,5 @@
-import type { EventOf, StoredEvent } from '../events/agent-events.ts';
+import type { EventOf, FileChange, StoredEvent } from '../events/agent-events.ts';
+import { changesByTask } from '../workspace/run-changes.ts';
 import { costUsd, usd, UsageTally, type LlmUsage } from '../projections/llm-usage.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
@@ -144,6 +145,20 @@ ${[...usage.byTask].map(([id, u]) => row(id ? taskLabel(id, titles.get(id)) : 'r
 ${row('whole run', usage.total)}</table>`;
 }
 
+/** Each task's changed files (TaskFilesChanged), and whether they were undone since; empty when no task changed one. */
+function changedFilesTable(events: readonly StoredEvent[], titles: ReadonlyMap<string, string>): string {
+  const tasks = changesByTask(events);
+  if (tasks.length === 0) return '';
+  const kind = (f: FileChange) => (f.before === null ? 'created' : f.after === null ? 'deleted' : 'modified');
+  const rows = tasks.map((t) => {
+    const files = t.files.map((f) => `${escapeHtml(f.path)} <small>(${kind(f)}${f.stored ? '' : ', not stored'})</small>`).join('<br>');
+    const ignored = t.ignored.map((i) => `${escapeHtml(i.path)} <small>(ignored, ${i.entries} entries)</small>`).join('<br>');
+    return `<tr><td>${escapeHtml(taskLabel(t.taskId, titles.get(t.taskId)))}</td><td>${[files, ignored].filter(Boolean).join('<br>')}</td><td>${t.undone ?? ''}</td></tr>`;
+  });
+  return `<table id="changed-files"><tr><th>task</th><th>files changed (\`implement-agent diff\`)</th><th>undone</th></tr>
+${rows.join('\n')}</table>`;
+}
+
 /** A self-contained HTML page (inline SVG and CSS, no scripts, no network) for one run. */
 export function renderReport(events: readonly StoredEvent[]): string {
   const { bars, marks, start, end, summary, run, title, titles } = summarize(events);
@@ -185,6 +200,7 @@ export function renderReport(events: readonly StoredEvent[]): string {
   const state = run?.state ?? 'unfinished';
   const stateColour = state === 'succeeded' ? '#047857' : state === 'failed' ? '#b91c1c' : '#b45309';
   const cost = llmCostTable(events, titles);
+  const changed = changedFilesTable(events, titles);
   const failures = events.filter((e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed');
   const failedList = [...new Map(failures.map((f) => [f.taskId, f])).values()]
     .map((f) => `<li><b>${escapeHtml(taskLabel(f.taskId, titles.get(f.taskId ?? '')))}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`)
@@ -199,6 +215,7 @@ ${failedList ? `<ul id="failed">${failedList}</ul>` : ''}
 <table><tr><th>wall</th><th>commands</th><th>recovery</th><th>planning</th><th>waiting</th><th>planning hidden behind commands</th><th>LLM calls</th><th>cache hits / misses</th></tr>
 <tr><td>${secs(s.wallMs)}</td><td>${secs(s.executionMs)} (${pct(s.executionMs)})</td><td>${secs(s.recoveryMs)} (${pct(s.recoveryMs)})</td><td>${secs(s.planningMs)} (${pct(s.planningMs)})</td><td>${secs(s.waitingMs)} (${pct(s.waitingMs)})</td><td>${secs(s.planningHiddenMs)}</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>
 ${cost}
+${changed}
 <p class="legend">${legend} <span>◆ recovery attempt</span> <span style="color:#6b7280">(time axis stretched so that short steps stay visible; ticks are real seconds)</span></p>
 ${svg}
 </body></html>

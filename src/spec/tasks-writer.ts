@@ -11,7 +11,12 @@ export function isTaskBox(box: CheckboxLine, line: number, id: string): boolean 
  * not the line endings, not other lines. Looks at the recorded line first and searches the file
  * if a numbered task has moved since parsing (an unnumbered one is known only by its line).
  */
-export function tickTask(text: string, id: string, lineHint?: number): string {
+export const tickTask = (text: string, id: string, lineHint?: number): string => markTask(text, id, lineHint, 'x');
+
+/** Unticks task `id`'s checkbox (`revert`): its one byte back to ` `, nothing else. */
+export const untickTask = (text: string, id: string, lineHint?: number): string => markTask(text, id, lineHint, ' ');
+
+function markTask(text: string, id: string, lineHint: number | undefined, mark: 'x' | ' '): string {
   // A byte-order mark (Windows editors write one) stays where it is, ahead of the first line.
   const { bom, body } = splitBom(text);
   const lines = body.split(/(?<=\n)/);
@@ -25,8 +30,8 @@ export function tickTask(text: string, id: string, lineHint?: number): string {
   if (index < 0 && !id.includes('L')) index = lines.findIndex((_, i) => matches(i));
   if (index < 0) return text;
   const box = boxAt(index)!;
-  if (isDoneMark(box.mark)) return text;
+  if (isDoneMark(box.mark) === (mark === 'x')) return text;
   const line = lines[index]!;
-  lines[index] = `${line.slice(0, box.boxIndex)}x${line.slice(box.boxIndex + 1)}`;
+  lines[index] = `${line.slice(0, box.boxIndex)}${mark}${line.slice(box.boxIndex + 1)}`;
   return bom + lines.join('');
 }

@@ -11,7 +11,7 @@ import { runShellCommand } from '../../exec/run-command.ts';
 import { describeConfinement, refusedWrite, writeScope, type Confinement } from '../../exec/sandbox.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
-import type { SuccessCriterion } from '../../spec/success-criterion.ts';
+import { criterionFailure, type SuccessCriterion } from '../../spec/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
 import { append, type ActorIO } from '../actor.ts';
 import { commandDenied, commandFinished, commandHeartbeat, commandStarted, recoverRequest, recoveryOutcome, toOutcome, type Purpose } from './events.ts';
@@ -87,17 +87,14 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask) {
 
     verify: async (criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }> => {
       for (const [i, c] of criteria.entries()) {
-        if (c.kind === 'file_exists') {
-          if (!(await exists(workdir, c.path))) return { ok: false, reason: `success criterion not met: file ${c.path} does not exist` };
-          continue;
-        }
-        const outcome = await run(commandIds.check(i + 1), c.command, 0, 'check');
-        if (c.kind === 'command' && outcome.exitCode !== c.exitCode) {
-          return { ok: false, reason: `success criterion not met: \`${c.command}\` exited ${outcome.exitCode}, expected ${c.exitCode}` };
-        }
-        if (c.kind === 'output_contains' && !`${outcome.stdoutTail}${outcome.stderrTail}`.includes(c.text)) {
-          return { ok: false, reason: `success criterion not met: output of \`${c.command}\` does not contain "${c.text}"` };
-        }
+        const failure = await criterionFailure(c, {
+          exists: (path) => exists(workdir, path),
+          run: async (command) => {
+            const outcome = await run(commandIds.check(i + 1), command, 0, 'check');
+            return { exitCode: outcome.exitCode, output: `${outcome.stdoutTail}${outcome.stderrTail}` };
+          },
+        });
+        if (failure) return { ok: false, reason: `success criterion not met: ${failure}` };
       }
       return { ok: true };
     },
@@ -126,7 +123,7 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask) {
   };
 }
 
-async function exists(workdir: string, path: string): Promise<boolean> {
+export async function exists(workdir: string, path: string): Promise<boolean> {
   const full = resolve(workdir, path);
   const rel = relative(workdir, full);
   if (rel.startsWith('..') || isAbsolute(rel)) return false;
