@@ -22,8 +22,7 @@ import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts'
 import { parseTasks } from '../src/spec/tasks-parser.ts';
 import { benchRuntime, fmt, freshNats, percentile } from './harness.ts';
 import { taskChanges } from '../src/workspace/task-changes.ts';
-import { TreeScanner } from '../src/workspace/tree-scan.ts';
-import { WorkTree } from '../src/workspace/work-tree.ts';
+import { RunTrees } from '../src/workspace/run-trees.ts';
 
 export type Row = { area: string; measure: string; value: number; unit: string; note?: string };
 
@@ -316,9 +315,10 @@ const fmtMs = (v: number, digits = 0) => v.toFixed(digits);
 
 /**
  * What recording a task's changes costs (issue 24): a 1,000-file project, each "task" changing
- * three files and creating one. Per task: the stat walk at its start and at its end, the changed
- * files read and hashed, their contents put in a real JetStream object store. The tree's first
- * read (once per run) is its own row.
+ * three files and creating one, one after the other as a run's tasks go. Per task: the stat walk
+ * (one, at its end: the next task starts from it), the changed files read and hashed; their
+ * contents put in a real JetStream object store, which the next task does not wait for. The
+ * tree's first read (once per run) is its own row.
  */
 export async function changeCapture(tasks: number, files = 1000): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ia-capture-'));
@@ -329,25 +329,38 @@ export async function changeCapture(tasks: number, files = 1000): Promise<Row[]>
   const nats = await freshNats();
   const rt = await benchRuntime(nats.url);
   try {
+    const trees = new RunTrees({ maxFileBytes: 4 << 20, maxKeptBytes: 256 << 20 });
+    const item = (t: number) => ({ runId: 'bench', taskId: String(t), workdir: dir });
     const started = performance.now();
-    const tree = new WorkTree(new TreeScanner(dir, new Set()), { maxFileBytes: 4 << 20, maxKeptBytes: 256 << 20 });
+    await trees.enter(item(0), join(dir, '.implement-agent'));
+    trees.leave('bench', '0');
     const baselineMs = performance.now() - started;
-    const times: number[] = [];
-    for (let t = 0; t < tasks; t++) {
+    const critical: number[] = [];
+    const storing: number[] = [];
+    for (let t = 1; t <= tasks; t++) {
       const t0 = performance.now();
-      tree.refresh();
+      await trees.enter(item(t), join(dir, '.implement-agent'));
       const enterMs = performance.now() - t0;
       for (let k = 0; k < 3; k++) await writeFile(join(dir, `pkg${(t * 3 + k) % 100}`, 'src', 'm1.ts'), `export const changed = ${t}.${k};\n`);
       await writeFile(join(dir, `pkg${t % 100}`, `new${t}.ts`), `export const n = ${t};\n`);
       const t1 = performance.now();
-      const record = taskChanges(tree.refresh().changes, 64 << 20);
+      const record = taskChanges(trees.leave('bench', String(t)).changes, 64 << 20);
+      critical.push(enterMs + performance.now() - t1);
+      const t2 = performance.now();
       await Promise.all([...record.contents].map(([hash, bytes]) => rt.contents.put(hash, bytes)));
-      times.push(enterMs + performance.now() - t1);
+      storing.push(performance.now() - t2);
       if (record.files.length !== 4) throw new Error(`expected 4 changed files, got ${record.files.length}`);
     }
-    const median = percentile(times, 50);
+    const median = percentile(critical, 50);
     return [
-      { area: 'changes', measure: `per task, ${files}-file project, 4 files changed (median of ${tasks})`, value: median, unit: 'ms', note: `target at most 10 ms: ${median <= 10 ? 'met' : 'missed'}; p90 ${fmt(percentile(times, 90), 1)} ms` },
+      {
+        area: 'changes',
+        measure: `per task, ${files}-file project, 4 files changed: the stat walk, changed files hashed (median of ${tasks})`,
+        value: median,
+        unit: 'ms',
+        note: `target at most 10 ms: ${median <= 10 ? 'met' : 'missed'}; p90 ${fmt(percentile(critical, 90), 1)} ms`,
+      },
+      { area: 'changes', measure: 'per task: its 8 contents put in the object store (while the next task starts)', value: percentile(storing, 50), unit: 'ms', note: `median; p90 ${fmt(percentile(storing, 90), 1)} ms` },
       { area: 'changes', measure: `first read of the ${files}-file tree (once per run)`, value: baselineMs, unit: 'ms', note: 'every file read and hashed, its content kept as the before content' },
     ];
   } finally {

@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { TreeScanner } from './tree-scan.ts';
 import { WorkTree, type IgnoredChange, type TreeChange, type TreeLimits } from './work-tree.ts';
@@ -7,6 +8,13 @@ import { dirtyPaths } from './git.ts';
 export type TaskCapture = { changes: TreeChange[]; ignored: IgnoredChange[]; alongside: string[] };
 
 type Tracked = { tree: WorkTree; running: Set<string>; dirty?: Promise<Set<string>> };
+
+/**
+ * A tree looked at this recently (the previous task's end, when the next one starts right after
+ * it) is not walked again: a change made in that gap counts as the starting task's, as one made
+ * while it runs does. Walking it again would add a second stat of every file to each task.
+ */
+const FRESH_MS = 50;
 
 /** Runs whose trees one executor process keeps at once; older ones are dropped (their runs are long over). */
 const KEPT_RUNS = 4;
@@ -26,11 +34,12 @@ export class RunTrees {
   async enter(item: { runId: string; taskId: string; workdir: string; tasksFile?: string | undefined; commit?: boolean | undefined }, stateDir: string): Promise<{ tree: WorkTree; dirty: Set<string> }> {
     let tracked = this.runs.get(item.runId);
     if (!tracked) {
-      const excluded = new Set([item.tasksFile, resolve(stateDir)].flatMap((p) => (p === undefined ? [] : [inside(item.workdir, p)].filter((r): r is string => r !== undefined))));
+      const own = [item.tasksFile, resolve(stateDir), ...outputFiles()];
+      const excluded = new Set(own.flatMap((p) => (p === undefined ? [] : [inside(item.workdir, p)].filter((r): r is string => r !== undefined))));
       tracked = { tree: new WorkTree(new TreeScanner(item.workdir, excluded), this.limits), running: new Set() };
       this.runs.set(item.runId, tracked);
       if (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value!);
-    } else if (tracked.running.size === 0) {
+    } else if (tracked.running.size === 0 && performance.now() - tracked.tree.lookedAt > FRESH_MS) {
       tracked.tree.refresh();
     }
     tracked.running.add(item.taskId);
@@ -47,6 +56,18 @@ export class RunTrees {
     const { changes, ignored } = tracked.tree.refresh();
     return { changes, ignored, alongside: [...tracked.running] };
   }
+}
+
+/** Where this process's output goes when it is redirected to a file (`run --json > events.ndjson`): the tool's writes, not a task's. */
+function outputFiles(): string[] {
+  return [1, 2].flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith('/') ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function inside(workdir: string, path: string): string | undefined {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { RACY_NS, sameSignature, type FileSignature, type TreeScanner } from './tree-scan.ts';
+import { RACY_MS, sameSignature, type FileSignature, type TreeScanner } from './tree-scan.ts';
 
 /** A file's content as the tree keeps it: `bytes` absent when it was too large to keep (then `hash` is its stat's). */
 export type Content = { kind: 'file' | 'link'; hash: string; mode: number; size: number; bytes?: Buffer };
@@ -23,18 +23,21 @@ type Known = { sig: FileSignature; content: Content; racy: boolean };
  */
 export class WorkTree {
   private readonly known = new Map<string, Known>();
-  private ignoredDirs = new Map<string, bigint>();
+  private ignoredDirs = new Map<string, number>();
   private ignoredFiles = new Map<string, FileSignature>();
   private keptBytes = 0;
+  /** When the tree was last compared with the disk (performance.now()). */
+  lookedAt = 0;
 
   constructor(
     private readonly scanner: TreeScanner,
     private readonly limits: TreeLimits,
   ) {
     const scan = scanner.scan();
-    for (const [path, sig] of scan.files) this.known.set(path, { sig, content: this.read(path, sig), racy: sig.mtimeNs > scan.startedNs - RACY_NS });
+    for (const [path, sig] of scan.files) this.known.set(path, { sig, content: this.read(path, sig), racy: sig.mtimeMs > scan.startedMs - RACY_MS });
     this.ignoredDirs = scan.ignoredDirs;
     this.ignoredFiles = scan.ignoredFiles;
+    this.lookedAt = performance.now();
   }
 
   get workdir(): string {
@@ -54,7 +57,7 @@ export class WorkTree {
       const known = this.known.get(path);
       if (known && sameSignature(known.sig, sig) && !known.racy) continue;
       const content = this.read(path, sig);
-      const racy = sig.mtimeNs > scan.startedNs - RACY_NS;
+      const racy = sig.mtimeMs > scan.startedMs - RACY_MS;
       if (known) this.keptBytes -= known.content.bytes?.length ?? 0;
       this.known.set(path, { sig, content, racy });
       if (known && known.content.hash === content.hash && known.content.mode === content.mode && known.content.kind === content.kind) continue;
@@ -69,6 +72,7 @@ export class WorkTree {
     const ignored = [...ignoredChanges(this.workdir, this.ignoredDirs, scan.ignoredDirs, true), ...ignoredChanges(this.workdir, this.ignoredFiles, scan.ignoredFiles, false)];
     this.ignoredDirs = scan.ignoredDirs;
     this.ignoredFiles = scan.ignoredFiles;
+    this.lookedAt = performance.now();
     return { changes: changes.sort((a, b) => (a.path < b.path ? -1 : 1)), ignored };
   }
 
@@ -80,7 +84,7 @@ export class WorkTree {
     }
     const bytes = sig.size <= this.limits.maxFileBytes ? safely(() => readFileSync(abs)) : undefined;
     // Too large to keep (or gone meanwhile): known by its stat, so a change still shows.
-    if (!bytes) return { kind: 'file', hash: `stat-${sig.size}-${sig.mtimeNs}-${sig.ino}`, mode: sig.mode, size: sig.size };
+    if (!bytes) return { kind: 'file', hash: `stat-${sig.size}-${sig.mtimeMs}-${sig.ino}`, mode: sig.mode, size: sig.size };
     const keep = this.keptBytes + bytes.length <= this.limits.maxKeptBytes;
     if (keep) this.keptBytes += bytes.length;
     return { kind: 'file', hash: contentHash(bytes), mode: sig.mode, size: bytes.length, ...(keep ? { bytes } : {}) };
@@ -89,7 +93,7 @@ export class WorkTree {
 
 function ignoredChanges<V>(workdir: string, before: Map<string, V>, after: Map<string, V>, dirs: boolean): IgnoredChange[] {
   const out: IgnoredChange[] = [];
-  const same = (a: V, b: V) => (typeof a === 'bigint' ? a === b : sameSignature(a as FileSignature, b as FileSignature));
+  const same = (a: V, b: V) => (typeof a === 'number' ? a === b : sameSignature(a as FileSignature, b as FileSignature));
   for (const [path, now] of after) {
     const was = before.get(path);
     if (was !== undefined && same(was, now)) continue;

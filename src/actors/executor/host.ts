@@ -7,7 +7,7 @@ import { retryTransient } from '../../nats/transient.ts';
 import { commitMessage } from '../../workspace/commit-message.ts';
 import { commitPaths } from '../../workspace/git.ts';
 import { RunTrees, type TaskCapture } from '../../workspace/run-trees.ts';
-import { taskChanges } from '../../workspace/task-changes.ts';
+import { taskChanges, type TaskChanges } from '../../workspace/task-changes.ts';
 import { undoChanges } from '../../workspace/undo.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
@@ -91,27 +91,34 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
   // Recovery outcomes first: the log tells a task's story in order.
   await io.flushed();
   const captured = io.resources.trees.leave(runId, taskId);
-  const changes = await recordChanges(io, item, captured, recorded);
+  // The contents go to the store while the next task starts: the record is appended once they are there.
+  const changes = recordChanges(io, item, captured, recorded);
   let commit: string | undefined;
   if (!result.ok && rt.config.execution.onFailure === 'rollback' && captured.changes.length > 0) {
+    await changes.recorded;
     const undone = await undoChanges(tree, captured.changes, captured.alongside);
     const n = recorded.filter((e) => e.type === 'TaskRolledBack').length;
     await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n) }, undone))]);
   }
-  if (result.ok && item.commit) commit = await commitTask(io, item, changes.filter((p) => !dirty.has(p)));
+  if (result.ok && item.commit) commit = await commitTask(io, item, changes.paths.filter((p) => !dirty.has(p)));
   const outcome = taskOutcome(item, result, performance.now() - started, commit);
   const [recordedAs] = await io.perform([append(outcome)]);
+  await changes.recorded;
   await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
 }
 
 /**
  * Records what the task changed (TaskFilesChanged), its contents stored first so that the record
- * never names a content the store does not hold; returns the changed paths.
+ * never names a content the store does not hold; the changed paths are known at once.
  */
-async function recordChanges(io: ActorIO<Executing>, item: ExecuteTask, captured: TaskCapture, recorded: StoredEvent[]): Promise<string[]> {
+function recordChanges(io: ActorIO<Executing>, item: ExecuteTask, captured: TaskCapture, recorded: StoredEvent[]): { paths: string[]; recorded: Promise<void> } {
+  if (captured.changes.length === 0 && captured.ignored.length === 0) return { paths: [], recorded: Promise.resolve() };
+  const record = taskChanges(captured.changes, io.rt.config.changes.maxTaskBytes);
+  return { paths: record.files.map((f) => f.path), recorded: storeAndRecord(io, item, captured, record, recorded) };
+}
+
+async function storeAndRecord(io: ActorIO<Executing>, item: ExecuteTask, captured: TaskCapture, record: TaskChanges, recorded: StoredEvent[]): Promise<void> {
   const { rt } = io;
-  if (captured.changes.length === 0 && captured.ignored.length === 0) return [];
-  const record = taskChanges(captured.changes, rt.config.changes.maxTaskBytes);
   try {
     await Promise.all([...record.contents].map(([hash, bytes]) => retryTransient(() => rt.contents.put(hash, bytes))));
   } catch (error) {
@@ -128,7 +135,6 @@ async function recordChanges(io: ActorIO<Executing>, item: ExecuteTask, captured
     alongside: captured.alongside,
   });
   await io.perform([append(event)]);
-  return record.files.map((f) => f.path);
 }
 
 /** The task's files in one commit (`--commit`); a failure to commit is said and leaves the task completed. */
