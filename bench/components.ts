@@ -316,9 +316,9 @@ const fmtMs = (v: number, digits = 0) => v.toFixed(digits);
 /**
  * What recording a task's changes costs (issue 24): a 1,000-file project, each "task" changing
  * three files and creating one, one after the other as a run's tasks go. Per task: the stat walk
- * (one, at its end: the next task starts from it), the changed files read and hashed; their
- * contents put in a real JetStream object store, which the next task does not wait for. The
- * tree's first read (once per run) is its own row.
+ * (one, at its end: the next task starts from it), the changed files read and hashed, their
+ * contents put in a real JetStream object store. The tree's first read (once per run) is its
+ * own row.
  */
 export async function changeCapture(tasks: number, files = 1000): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ia-capture-'));
@@ -345,22 +345,22 @@ export async function changeCapture(tasks: number, files = 1000): Promise<Row[]>
       await writeFile(join(dir, `pkg${t % 100}`, `new${t}.ts`), `export const n = ${t};\n`);
       const t1 = performance.now();
       const record = taskChanges(trees.leave('bench', String(t)).changes, 64 << 20);
-      critical.push(enterMs + performance.now() - t1);
-      const t2 = performance.now();
+      const walked = performance.now() - t1;
       await Promise.all([...record.contents].map(([hash, bytes]) => rt.contents.put(hash, bytes)));
-      storing.push(performance.now() - t2);
+      storing.push(performance.now() - t1 - walked);
+      critical.push(enterMs + performance.now() - t1);
       if (record.files.length !== 4) throw new Error(`expected 4 changed files, got ${record.files.length}`);
     }
     const median = percentile(critical, 50);
     return [
       {
         area: 'changes',
-        measure: `per task, ${files}-file project, 4 files changed: the stat walk, changed files hashed (median of ${tasks})`,
+        measure: `per task, ${files}-file project, 4 files changed: the stat walk, changed files hashed, their contents stored (median of ${tasks})`,
         value: median,
         unit: 'ms',
         note: `target at most 10 ms: ${median <= 10 ? 'met' : 'missed'}; p90 ${fmt(percentile(critical, 90), 1)} ms`,
       },
-      { area: 'changes', measure: 'per task: its 8 contents put in the object store (while the next task starts)', value: percentile(storing, 50), unit: 'ms', note: `median; p90 ${fmt(percentile(storing, 90), 1)} ms` },
+      { area: 'changes', measure: 'of it, the 8 contents put in the object store', value: percentile(storing, 50), unit: 'ms', note: `median; p90 ${fmt(percentile(storing, 90), 1)} ms` },
       { area: 'changes', measure: `first read of the ${files}-file tree (once per run)`, value: baselineMs, unit: 'ms', note: 'every file read and hashed, its content kept as the before content' },
     ];
   } finally {

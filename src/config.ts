@@ -158,6 +158,11 @@ export const ConfigSchema = z
          */
         allow: z.array(StrategyEffectSchema).default([]),
         patternAttemptsBeforeLlm: z.number().int().nonnegative().default(3),
+        /**
+         * A fix may overwrite or delete a file from before the run once its content is stored (so
+         * rollback and \`revert\` put it back). Off: such a fix is not applied and the failure escalates.
+         */
+        replacePredating: z.boolean().default(false),
         maxAttemptsPerTask: z.number().int().positive().default(6),
         /** Times the executor asks for recovery before giving up on an unanswered request. */
         requestTries: z.number().int().positive().default(4),

@@ -191,4 +191,26 @@ describe('no fix destroys what it cannot restore (real executor, recoverer and n
     expect(ofType(events, 'TaskCompleted').map((e) => e.taskId).sort()).toEqual(['3', '4']);
     expect(ofType(events, 'RecoveryResolved').map((e) => e.data.strategyId)).toEqual(['ln-target-exists/ln-force']);
   });
+
+  it('with recovery.replacePredating, stores the user\'s file before a forced link replaces it, and revert puts it back', async () => {
+    const w = await ws.make('- [ ] 1. Link the config\n  ```bash\n  ln -s defaults.ini settings.ini\n  ```');
+    const { writeFile: write, utimes } = await import('node:fs/promises');
+    const { execa } = await import('execa');
+    const { CLI } = await import('./helpers/cli.ts');
+    const before = new Date(Date.now() - 60_000);
+    for (const [name, content] of [['defaults.ini', 'a=1\n'], ['settings.ini', 'a=2 # my edits\n']] as const) {
+      await write(join(w.dir, name), content);
+      await utimes(join(w.dir, name), before, before);
+    }
+    await write(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ recovery: { replacePredating: true } }));
+    const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--llm', 'offline'], { NATS_URL: server.url }, w.dir);
+    expect(ofType(events, 'TaskCompleted').map((e) => e.taskId)).toEqual(['1']);
+    const changed = ofType(events, 'TaskFilesChanged')[0]!.data.files;
+    expect(changed).toEqual([expect.objectContaining({ path: 'settings.ini', kind: 'link', stored: true })]);
+    const reverted = await execa(process.execPath, [CLI, 'revert', events[0]!.runId, '1'], { cwd: w.dir, env: { NATS_URL: server.url }, reject: false });
+    expect(reverted.exitCode, reverted.stderr).toBe(0);
+    const { lstat } = await import('node:fs/promises');
+    expect((await lstat(join(w.dir, 'settings.ini'))).isSymbolicLink()).toBe(false);
+    expect(await readFile(join(w.dir, 'settings.ini'), 'utf8')).toBe('a=2 # my edits\n');
+  });
 });

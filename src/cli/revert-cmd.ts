@@ -55,7 +55,7 @@ export async function revertCommand(runId: string, taskId: string, flags: { forc
       const missing = writes.filter((w, i) => w.before !== null && !contents[i]);
       if (missing.length) throw new InputError(`the content store no longer holds the before contents of ${missing.map((m) => m.path).join(', ')}: nothing of task ${step.taskId} was written`);
       for (const [i, w] of writes.entries()) {
-        await restorePath(workdir, w.path, w.before === null ? null : { kind: w.kind, bytes: contents[i]!, mode: w.beforeMode });
+        await restorePath(workdir, w.path, w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents[i]!, mode: w.beforeMode });
       }
       await untick(tasksFile, specs.find((t) => t.id === step.taskId));
       const commit = await revertCommit(events, stepTask, workdir, runId, writes.map((w) => w.path), specs);

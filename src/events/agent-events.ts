@@ -236,7 +236,10 @@ export const TaskCompleted = defineEvent(
 /** One path a task changed; contents are named by their sha256 in the agent_contents object store. */
 export const FileChangeSchema = z.object({
   path: z.string(),
+  /** What the path is after the task (before it, when deleted). */
   kind: z.enum(['file', 'link']),
+  /** What it was before, when that differs (a file replaced by a link). */
+  beforeKind: z.enum(['file', 'link']).optional(),
   /** null: the path did not exist before (created) or after (deleted). */
   before: z.string().nullable(),
   after: z.string().nullable(),

@@ -82,6 +82,8 @@ export const RecoverRequestSchema = z.object({
   attempt: z.number().int().nonnegative(),
   tried: z.array(z.object({ strategyId: z.string(), fingerprint: z.string() })),
   llm: LlmModeSchema,
+  /** The executor keeps the run's file contents: it can store a file's before content ahead of a fix that replaces it. */
+  keepsContents: z.boolean().optional(),
 });
 export type RecoverRequest = z.infer<typeof RecoverRequestSchema>;
 
@@ -94,6 +96,8 @@ export const RecoverReplySchema = z.discriminatedUnion('decision', [
     commands: z.array(z.string()),
     retry: z.boolean(),
     diagnosis: z.string().optional(),
+    /** Files from before the run the fix replaces: their contents are stored first, or the fix is not run. */
+    keep: z.array(z.string()).optional(),
   }),
   z.object({ decision: z.literal('benign'), patternId: z.string(), strategyId: z.string() }),
   z.object({ decision: z.literal('give-up'), reason: z.string() }),

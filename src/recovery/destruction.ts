@@ -1,5 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { insideWorkdir } from '../context/project-files.ts';
 import { parseLine, program } from '../exec/policy.ts';
 
 /**
@@ -109,6 +110,9 @@ export async function predatingTargets(paths: readonly string[], workdir: string
   }
   return found;
 }
+
+/** A path a fix destroys whose before content can be stored first: one file inside the working directory, named outright. */
+export const isStorable = (path: string): boolean => path !== WORKING_TREE && !/[*?[$`]/.test(path) && insideWorkdir(path) !== undefined;
 
 /** Why a fix is refused, when it would destroy content from before the run. */
 export function destructionReason(commands: readonly string[], destroyed: readonly string[]): string {

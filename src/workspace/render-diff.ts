@@ -32,7 +32,8 @@ export function renderChange(change: FileChange, before: Uint8Array | undefined,
   if (change.before === null) lines.push(paint.bold(`new file mode ${octal(change.mode)}`));
   else if (change.after === null) lines.push(paint.bold(`deleted file mode ${octal(change.beforeMode)}`));
   else if (change.beforeMode !== change.mode) lines.push(paint.bold(`old mode ${octal(change.beforeMode)}`), paint.bold(`new mode ${octal(change.mode)}`));
-  if (change.kind === 'link') lines.push(paint.dim('(a symbolic link: its target is shown)'));
+  if (change.beforeKind) lines.push(paint.dim(`(a ${change.beforeKind === 'link' ? 'symbolic link' : 'file'} replaced by a ${change.kind === 'link' ? 'symbolic link' : 'file'})`));
+  else if (change.kind === 'link') lines.push(paint.dim('(a symbolic link: its target is shown)'));
   if (!change.stored) return [...lines, paint.dim('(contents not stored: over a size cap; see TaskFilesChanged.skipped)')];
   if ((before && isBinary(before)) || (after && isBinary(after))) return [...lines, `Binary files ${change.before === null ? '/dev/null' : `a/${path}`} and ${change.after === null ? '/dev/null' : `b/${path}`} differ`];
   const patch = structuredPatch(path, path, text(before), text(after), '', '', { context: 3 });

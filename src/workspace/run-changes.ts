@@ -20,7 +20,13 @@ export function netChanges(changes: readonly FileChange[]): FileChange[] {
   const byPath = new Map<string, FileChange>();
   for (const c of changes) {
     const first = byPath.get(c.path);
-    byPath.set(c.path, first ? { ...c, before: first.before, beforeMode: first.beforeMode, stored: first.stored && c.stored } : c);
+    if (!first) {
+      byPath.set(c.path, c);
+      continue;
+    }
+    const beforeKind = first.beforeKind ?? first.kind;
+    const { beforeKind: _, ...last } = c;
+    byPath.set(c.path, { ...last, ...(beforeKind !== c.kind ? { beforeKind } : {}), before: first.before, beforeMode: first.beforeMode, stored: first.stored && c.stored });
   }
   return [...byPath.values()].filter((c) => c.before !== c.after || c.beforeMode !== c.mode).sort((a, b) => (a.path < b.path ? -1 : 1));
 }

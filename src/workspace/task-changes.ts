@@ -34,6 +34,7 @@ export function taskChanges(changes: readonly TreeChange[], maxTaskBytes: number
     files.push({
       path: change.path,
       kind,
+      ...(change.before && change.before.kind !== kind ? { beforeKind: change.before.kind } : {}),
       before: change.before?.hash ?? null,
       after: change.after?.hash ?? null,
       beforeMode: change.before?.mode ?? null,

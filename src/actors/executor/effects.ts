@@ -13,6 +13,8 @@ import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import { criterionFailure, type SuccessCriterion } from '../../spec/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
+import type { WorkTree } from '../../workspace/work-tree.ts';
+import { insideWorkdir } from '../../context/project-files.ts';
 import { append, type ActorIO } from '../actor.ts';
 import { commandDenied, commandFinished, commandHeartbeat, commandStarted, recoverRequest, recoveryOutcome, toOutcome, type Purpose } from './events.ts';
 import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
@@ -30,13 +32,19 @@ export type Executing = {
  * CommandStarted/CommandFinished (awaited: a result is recorded before it counts), ask the
  * recoverer, check success criteria. What is recorded is built by the pure functions of events.ts.
  */
-export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask) {
+export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?: WorkTree) {
   const { rt } = io;
   const { workdir } = item;
   const { env } = childEnvironment();
   const redact = redactorFor(rt.config);
   const exec = rt.config.execution;
   const recoveryStarted = new Map<string, number>();
+  const keepFirst = async (reply: RecoverReply & { decision: 'fix' }, paths: string[]): Promise<RecoverReply> => {
+    const failed = await storeBeforeFix(rt, tree, paths);
+    if (failed) return { decision: 'give-up', reason: `the fix \`${reply.commands.join('; ')}\` replaces ${paths.join(', ')}, from before this run: not applied, as ${failed}` };
+    rt.log.info(`task ${item.taskId}: stored ${paths.join(', ')} before a fix replaces them (revert puts them back)`);
+    return reply;
+  };
 
   async function run(commandId: string, command: string, attempt: number, purpose: Purpose, timeoutMs?: number): Promise<CommandOutcome> {
     const confinement = await io.resources.confinement();
@@ -105,14 +113,16 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask) {
       recoveryStarted.set(childIds.command(input.commandId, input.attempt), performance.now());
       // A recoverer that dies mid-request (or restarts) is asked again: the request is idempotent.
       const tries = rt.config.recovery.requestTries;
+      let reply: RecoverReply;
       try {
-        return await retryTransient(() => rt.requests.request(commandSubjects.recover(), recoverRequest(item, input), RecoverReplySchema, rt.config.llm.timeoutMs + 5000), {
+        reply = await retryTransient(() => rt.requests.request(commandSubjects.recover(), recoverRequest(item, input, tree !== undefined), RecoverReplySchema, rt.config.llm.timeoutMs + 5000), {
           attempts: tries,
           budgetMs: Infinity,
         });
       } catch (error) {
         return { decision: 'give-up', reason: `no recovery: the recoverer did not answer after ${tries} tries (${(error as Error).message})` };
       }
+      return reply.decision === 'fix' && reply.keep?.length ? keepFirst(reply, reply.keep) : reply;
     },
 
     recordRecovery: (record: RecoveryRecord) => {
@@ -131,6 +141,24 @@ export async function exists(workdir: string, path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * A fix that replaces files from before the run goes ahead only once their before contents are
+ * in the content store (rollback and `revert` then put them back); one that cannot be kept is
+ * not run.
+ */
+async function storeBeforeFix(rt: ActorIO<Executing>['rt'], tree: WorkTree | undefined, paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    const content = tree?.content(insideWorkdir(path) ?? path);
+    if (!content?.bytes) return `the content of ${path} from before the run is not kept (too large, or not a file of the working directory)`;
+    try {
+      await retryTransient(() => rt.contents.put(content.hash, content.bytes!));
+    } catch (error) {
+      return `the content of ${path} could not be stored: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
 }
 
 async function storeOutput(io: ActorIO<Executing>, ref: CommandRef, output: string): Promise<string | undefined> {

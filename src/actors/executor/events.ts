@@ -66,7 +66,7 @@ export function toOutcome(result: CommandResult, refused?: string): CommandOutco
   };
 }
 
-export function recoverRequest(item: ExecuteTask, input: RecoverInput): RecoverRequest {
+export function recoverRequest(item: ExecuteTask, input: RecoverInput, keepsContents = false): RecoverRequest {
   return {
     runId: item.runId,
     taskId: item.taskId,
@@ -80,6 +80,7 @@ export function recoverRequest(item: ExecuteTask, input: RecoverInput): RecoverR
     attempt: input.attempt,
     tried: input.tried,
     llm: item.llm,
+    ...(keepsContents ? { keepsContents } : {}),
   };
 }
 

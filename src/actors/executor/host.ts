@@ -63,8 +63,8 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
   const resume = recorded.length > 0 ? resumePoint(recorded, hostname()) : undefined;
   for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
   const graph = buildCommandGraph(item.plan.commands);
-  const effects = executorEffects(io, item);
   const { tree, dirty } = await io.resources.trees.enter(item, rt.config.stateDir);
+  const effects = executorEffects(io, item, tree);
   const actor = createActor(
     executorMachine.provide({
       actors: {
@@ -91,7 +91,7 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
   // Recovery outcomes first: the log tells a task's story in order.
   await io.flushed();
   const captured = io.resources.trees.leave(runId, taskId);
-  // The contents go to the store while the next task starts: the record is appended once they are there.
+  // Stored while the commit is made; recorded before the outcome, so a run's log ends with its RunFinished.
   const changes = recordChanges(io, item, captured, recorded);
   let commit: string | undefined;
   if (!result.ok && rt.config.execution.onFailure === 'rollback' && captured.changes.length > 0) {
@@ -101,9 +101,9 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
     await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n) }, undone))]);
   }
   if (result.ok && item.commit) commit = await commitTask(io, item, changes.paths.filter((p) => !dirty.has(p)));
+  await changes.recorded;
   const outcome = taskOutcome(item, result, performance.now() - started, commit);
   const [recordedAs] = await io.perform([append(outcome)]);
-  await changes.recorded;
   await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
 }
 

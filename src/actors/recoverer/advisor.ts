@@ -9,7 +9,7 @@ import { runProjection, type RunningProjection } from '../../projections/runner.
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, isLoop, learnedFix } from '../../recovery/choose.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
-import { destroyedBy, destructionReason, masksFailure, predatingTargets } from '../../recovery/destruction.ts';
+import { destroyedBy, destructionReason, isStorable, masksFailure, predatingTargets } from '../../recovery/destruction.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
 
@@ -65,6 +65,8 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     if (destroyed.length === 0) return reply;
     const predating = await predatingTargets(destroyed, request.workdir, await runStartMs(request.runId));
     if (predating.length === 0) return reply;
+    // Allowed, where asked for, when each is a file the executor can store first (it then does, or gives up).
+    if (rt.config.recovery.replacePredating && request.keepsContents && predating.every(isStorable)) return { ...reply, keep: predating };
     return { decision: 'give-up', reason: `${reply.patternId ? `${reply.patternId}: ` : ''}${destructionReason(reply.commands, predating)}` };
   }
 
