@@ -135,6 +135,14 @@ describe('a run in a git repository with --commit', () => {
     expect(result.regressions).toEqual([expect.objectContaining({ taskId: '3', suspects: ['4'], suspectedBy: 'files' })]);
   });
 
+  it('status shows each task as a step: its files, its commit, undone', async () => {
+    const status = JSON.parse((await cli(['status', runId, '--json'], dir)).stdout) as { tasks: { id: string; changedFiles?: number; commit?: string; undone?: string; evidence?: string }[] };
+    const byId = Object.fromEntries(status.tasks.map((t) => [t.id, t]));
+    expect(byId['2']).toMatchObject({ changedFiles: 3, commit: expect.stringMatching(/^[0-9a-f]{40}$/), evidence: 'commands' });
+    expect(byId['1']).toMatchObject({ evidence: 'criteria' });
+    expect(byId['5']).toMatchObject({ undone: 'rolled-back' });
+  });
+
   it('refuses a revert whose file was changed since, naming it and writing nothing', async () => {
     await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho edited by hand\n');
     const files = await Promise.all(['app.txt', 'blob.bin', 'run.sh', 'tasks.md'].map((f) => readFile(join(dir, f))));
@@ -160,5 +168,16 @@ describe('a run in a git repository with --commit', () => {
     const again = await cli(['revert', runId, '2'], dir);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain('already reverted');
+  });
+});
+
+describe('run --verify', () => {
+  it('checks every completed task again once the run is over, naming the task that broke one (exit 1)', async () => {
+    const w = await ws.make('- [ ] 1. A\n  - Success: `grep -q a a.txt` exits 0\n  ```bash\n  echo a > a.txt\n  ```\n- [ ] 2. B\n  ```bash\n  echo b > a.txt\n  ```\n');
+    const run = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--verify'], { reject: false, cwd: w.dir, env: { NATS_URL: nats.url, NO_COLOR: '1' } });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stdout).toContain('run succeeded: 2 completed');
+    expect(run.stdout).toContain('task 1: `grep -q a a.txt` exits 0 no longer holds');
+    expect(run.stdout).toContain('first broken by task 2');
   });
 });

@@ -13,7 +13,7 @@ const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--commit] [--force] [--json] [--dry]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--commit] [--verify] [--force] [--json] [--dry]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
@@ -50,6 +50,7 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
                          once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
   --commit               in a git repository, one commit per completed task holding exactly its files
                          (files dirty before the run are never committed); also \`git.commit: "per-task"\`
+  --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
   --force                run tasks already ticked too
   --dry                  print each plan and its command graph; run nothing
   --json                 print the run's events as NDJSON
@@ -130,6 +131,7 @@ async function main(args: string[]): Promise<number> {
         'plan-ahead': { type: 'string' },
         'skip-optional': { type: 'boolean' },
         commit: { type: 'boolean' },
+        verify: { type: 'boolean' },
         continue: { type: 'string' },
         config: { type: 'string' },
         force: { type: 'boolean' },
@@ -153,6 +155,7 @@ async function main(args: string[]): Promise<number> {
         ...(values['plan-ahead'] !== undefined ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') } : {}),
         skipOptional: values['skip-optional'] === true,
         commit: values.commit === true,
+        verify: values.verify === true,
         ...(policy ? { continuePolicy: policy } : {}),
         ...(values.config ? { config: values.config as string } : {}),
         force: values.force === true,

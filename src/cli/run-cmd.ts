@@ -20,6 +20,8 @@ export type RunFlags = {
   skipOptional?: boolean;
   /** `--commit`: one git commit per completed task. */
   commit?: boolean;
+  /** `--verify`: the regression sweep once the run is over. */
+  verify?: boolean;
   continuePolicy?: ContinuePolicy;
   llm?: LlmMode;
   config?: string;
@@ -67,7 +69,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do.
   const { runSession } = await import('./run-session.ts');
-  return runSession({ config, cwd, tasksFile, workdir, tasks, llm, budget, json: flags.json === true, dry: flags.dry === true, skipOptional: flags.skipOptional === true, commit: flags.commit === true || config.git.commit === 'per-task' });
+  return runSession({ config, cwd, tasksFile, workdir, tasks, llm, budget, json: flags.json === true, dry: flags.dry === true, skipOptional: flags.skipOptional === true, commit: flags.commit === true || config.git.commit === 'per-task', verify: flags.verify === true });
 }
 
 async function readTasksFile(path: string): Promise<string> {

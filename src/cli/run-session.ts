@@ -34,6 +34,8 @@ export async function runSession(input: {
   dry: boolean;
   skipOptional: boolean;
   commit: boolean;
+  /** `--verify`: once the run is over, every completed task's criteria checked again. */
+  verify: boolean;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
@@ -57,7 +59,14 @@ export async function runSession(input: {
         ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
       },
     };
-    return followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
+    const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
+    if (!input.verify || code === 130) return code;
+    // The regression sweep: every completed task's criteria again, now that the whole run is done.
+    const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
+    const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
+    if (input.json) process.stdout.write(`${JSON.stringify({ verified: result })}\n`);
+    else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
+    return result.regressions.length > 0 ? 1 : code;
   });
 }
 

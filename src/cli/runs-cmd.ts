@@ -72,13 +72,24 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
       const took = t.firstAt && t.lastAt && t.state !== 'pending' ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`) : '';
       const note = tokensNote(t.usage);
       const tokens = note && colours.dim(note);
-      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${t.reason ? `: ${t.reason}` : ''}\n`);
+      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${t.reason ? `: ${t.reason}` : ''}\n`);
     }
     if (summary?.state === 'unfinished' || summary?.state === 'interrupted') {
       process.stdout.write(colours.dim(`continue it with: implement-agent resume ${runId}${status.budgetStop ? ' --budget <tokens or $>' : ''}\n`));
     }
     return 0;
   });
+}
+
+/** What is known of a task as a step: unverified, its files, its commit, undone since. */
+function stepNote(t: TaskStatus): string {
+  const parts = [
+    t.evidence === 'none' ? colours.yellow('unverified, not ticked') : '',
+    t.changedFiles ? `${t.changedFiles} file(s) changed` : '',
+    t.commit ? `commit ${t.commit.slice(0, 10)}` : '',
+    t.undone ? colours.yellow(t.undone) : '',
+  ].filter(Boolean);
+  return parts.length ? colours.dim(` (${parts.join(', ')})`) : '';
 }
 
 function taskJson(id: string, t: TaskStatus) {
@@ -90,5 +101,9 @@ function taskJson(id: string, t: TaskStatus) {
     ...(t.firstAt ? { firstAt: t.firstAt } : {}),
     ...(t.lastAt ? { lastAt: t.lastAt } : {}),
     ...(t.usage ? { usage: t.usage } : {}),
+    ...(t.evidence ? { evidence: t.evidence } : {}),
+    ...(t.changedFiles ? { changedFiles: t.changedFiles } : {}),
+    ...(t.commit ? { commit: t.commit } : {}),
+    ...(t.undone ? { undone: t.undone } : {}),
   };
 }

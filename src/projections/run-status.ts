@@ -108,7 +108,8 @@ export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus
 function applyEvent(draft: RunStatus, event: StoredEvent): void {
   draft.lastSeq = Math.max(draft.lastSeq, event.seq);
   const task = event.taskId !== undefined ? draft.tasks[event.taskId] : undefined;
-  if (task) {
+  // A revert, long after, is not part of the task's time.
+  if (task && event.type !== 'TaskReverted') {
     task.firstAt ??= event.at;
     task.lastAt = event.at;
   }
