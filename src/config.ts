@@ -129,7 +129,7 @@ export const ConfigSchema = z
         /** Contents one task may store; beyond it, changes are named as not stored. */
         maxTaskBytes: z.number().int().positive().default(64 * 1024 * 1024),
         /** The run's file contents kept in memory as before contents (per run, in the executor). */
-        maxKeptBytes: z.number().int().positive().default(256 * 1024 * 1024),
+        maxKeptBytes: z.number().int().positive().default(128 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

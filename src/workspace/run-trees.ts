@@ -17,7 +17,7 @@ type Tracked = { tree: WorkTree; running: Set<string>; dirty?: Promise<Set<strin
 const FRESH_MS = 50;
 
 /** Runs whose trees one executor process keeps at once; older ones are dropped (their runs are long over). */
-const KEPT_RUNS = 4;
+const KEPT_RUNS = 2;
 
 /**
  * The working trees of the runs an executor process is executing tasks of: each read once when
