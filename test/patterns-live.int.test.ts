@@ -1,17 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecoverRequest } from '../src/events/work-commands.ts';
-import { childEnvironment } from '../src/exec/child-env.ts';
-import { runShellCommand, type CommandResult, type RunOptions } from '../src/exec/run-command.ts';
-import { toolchainHomes } from '../src/exec/sandbox.ts';
+import { runShellCommand } from '../src/exec/run-command.ts';
 import { choosePatternRecovery } from '../src/recovery/choose.ts';
-import { failureFingerprint } from '../src/recovery/fingerprint.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
 import { initialRecoveryStats } from '../src/projections/recovery-stats.ts';
+import { liveOptions, recoverLive } from './helpers/live-recovery.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
 /**
@@ -39,43 +36,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-type Outcome = { outcome: 'recovered' | 'escalated' | 'benign'; patternId: string; why?: string; first?: string };
-
-async function recover(command: string, failed: CommandResult, options: RunOptions): Promise<Outcome> {
-  const tried: RecoverRequest['tried'] = [];
-  let last = failed;
-  for (let attempt = 0; attempt < 6; attempt++) {
-    const request: RecoverRequest = {
-      runId: 'r', taskId: '1', workdir: options.cwd, commandId: 'c1', command, exitCode: last.exitCode, timedOut: last.timedOut,
-      stdoutTail: last.stdoutTail, stderrTail: last.stderrTail, attempt, tried, llm: 'offline',
-    };
-    const choice = choosePatternRecovery(request, db, initialRecoveryStats(), { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 });
-    if (choice.kind === 'llm') return { outcome: 'escalated', patternId: choice.why.split(':')[0] ?? '', why: choice.why };
-    const reply = choice.reply;
-    if (reply.decision === 'benign') return { outcome: 'benign', patternId: reply.patternId };
-    if (reply.decision !== 'fix') throw new Error('unexpected reply');
-    // As the executor: a fix command that fails leaves the command's failure as it was; a retry
-    // (or the rewritten command) that fails is the failure recovery sees next.
-    let fixFailed: CommandResult | undefined;
-    for (const fix of reply.commands.slice(0, reply.retry ? undefined : -1)) {
-      const result = await runShellCommand(fix, options);
-      if (result.exitCode !== 0) {
-        fixFailed = result;
-        break;
-      }
-    }
-    if (fixFailed) {
-      tried.push({ strategyId: reply.strategyId, fingerprint: failureFingerprint(fixFailed) });
-      continue;
-    }
-    const again = await runShellCommand(reply.retry ? command : reply.commands.at(-1)!, options);
-    if (again.exitCode === 0) return { outcome: 'recovered', patternId: reply.patternId ?? '' };
-    tried.push({ strategyId: reply.strategyId, fingerprint: failureFingerprint(again) });
-    last = again;
-  }
-  throw new Error('recovery did not settle in 6 attempts');
-}
-
 describe('patterns against real tools', () => {
   it.each(CASES.map((c, i) => [`${c.pattern} (${c.expect}): ${c.command}`, c, i] as const))('%s', async (_, c, i) => {
     const absent = (c.needs ?? []).filter((t) => missingTools.has(t));
@@ -84,16 +44,8 @@ describe('patterns against real tools', () => {
       return;
     }
     const dir = await mkdtemp(join(root, `case${i}-`));
-    const home = await mkdtemp(join(root, 'home-'));
-    const { env } = childEnvironment();
     // A home of the command's own, toolchains found in the real one: as under the sandbox.
-    const options: RunOptions = {
-      cwd: dir,
-      env: { ...env, ...toolchainHomes(homedir(), env), HOME: home, GIT_CONFIG_NOSYSTEM: '1', npm_config_cache: join(root, 'npm-cache') },
-      timeoutMs: 30_000,
-      tailChars: 4000,
-      keepBytes: 65536,
-    };
+    const options = await liveOptions(root, dir);
     const command = c.command.replace('{tsc}', TSC);
     if (c.setup) expect((await runShellCommand(c.setup, options)).exitCode).toBe(0);
     const r = await runShellCommand(command, options);
@@ -104,7 +56,10 @@ describe('patterns against real tools', () => {
       expect(first, output).toBe(c.pattern);
       return;
     }
-    const outcome = await recover(command, r, options);
+    const outcome = await recoverLive(command, r, options, async (request) => {
+      const choice = choosePatternRecovery(request, db, initialRecoveryStats(), { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 });
+      return choice.kind === 'llm' ? { give: choice.why, patternId: choice.why.split(':')[0] ?? '' } : choice.reply;
+    });
     expect({ outcome: outcome.outcome, patternId: outcome.patternId }, `${output}\nfirst match: ${first}\n${outcome.why ?? ''}`).toEqual({
       outcome: { recovers: 'recovered', escalates: 'escalated', benign: 'benign' }[c.expect],
       patternId: c.pattern,
