@@ -111,6 +111,17 @@ export async function predatingTargets(paths: readonly string[], workdir: string
   return found;
 }
 
+/** `./a` and `a` are one path. */
+export const plainPath = (path: string): string => path.replace(/^(?:\.\/)+/, '');
+
+/**
+ * What a failed `rm` meant to remove, even where it failed to say so (`rm -old.log` reads the
+ * name as options): a fix that removes one of these does what the command was for.
+ */
+export function removedByIntent(line: string): string[] {
+  return parseLine(line).commands.flatMap((words) => (program(words) === 'rm' ? words.slice(1).filter((w) => w !== '--' && !/^-[a-zA-Z]+$/.test(w)) : []));
+}
+
 /** A path a fix destroys whose before content can be stored first: one file inside the working directory, named outright. */
 export const isStorable = (path: string): boolean => path !== WORKING_TREE && !/[*?[$`]/.test(path) && insideWorkdir(path) !== undefined;
 

@@ -9,7 +9,9 @@ import { runProjection, type RunningProjection } from '../../projections/runner.
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, isLoop, learnedFix } from '../../recovery/choose.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
-import { destroyedBy, destructionReason, isStorable, masksFailure, predatingTargets } from '../../recovery/destruction.ts';
+import { kindRecovery } from '../../recovery/kinds/index.ts';
+import { diskProbe } from '../../recovery/kinds/probe.ts';
+import { destroyedBy, destructionReason, isStorable, masksFailure, plainPath, predatingTargets, removedByIntent } from '../../recovery/destruction.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
 
@@ -24,9 +26,9 @@ export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; 
 
 /**
  * The recoverer's decision procedure: the pattern database first (ordered by the recovery
- * statistics projection, kept current from the log), then a fix an LLM gave for the same failure
- * before (learned from the log), the LLM only when neither has one, and never a fix that repeats
- * a failed one.
+ * statistics projection, kept current from the log), then the strategies per kind of mistake
+ * (src/recovery/kinds), then a fix an LLM gave for the same failure before (learned from the
+ * log), the LLM only when none has one, and never a fix that repeats a failed one.
  */
 export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; errorPatterns?: boolean } = {}): Promise<Advisor> {
   const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
@@ -60,8 +62,8 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     const masking = reply.source === 'llm' ? masksFailure(request.command, reply.commands, reply.retry) : undefined;
     if (masking) return { decision: 'give-up', reason: `the LLM's fix was refused: ${masking}` };
     // What the failed command would have replaced anyway is not the fix's doing.
-    const own = new Set(destroyedBy(request.command));
-    const destroyed = reply.commands.flatMap(destroyedBy).filter((p) => !own.has(p));
+    const own = new Set([...destroyedBy(request.command), ...removedByIntent(request.command)].map(plainPath));
+    const destroyed = reply.commands.flatMap(destroyedBy).filter((p) => !own.has(plainPath(p)));
     if (destroyed.length === 0) return reply;
     const predating = await predatingTargets(destroyed, request.workdir, await runStartMs(request.runId));
     if (predating.length === 0) return reply;
@@ -83,6 +85,9 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
         })
       : ({ kind: 'llm', why: 'error patterns are turned off' } as const);
     if (choice.kind === 'reply') return choice.reply;
+    // No pattern has a fix: a strategy per kind of mistake may, from the failure and the working directory.
+    const kind = fromTheLog ? kindRecovery(request, diskProbe(request.workdir)) : undefined;
+    if (kind?.decision === 'fix' && kind.commands.every((c) => checkCommand(c, rt.config.policy.allow).allowed)) return kind;
     const learned = fromTheLog ? learnedFix(request, stats.state(), rt.config.policy.allow) : undefined;
     if (learned) return learned;
     if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
