@@ -16,7 +16,7 @@ import { memoryRuntime } from './helpers/runtime.ts';
  * strategies per kind of mistake, the guard against destroying what predates the run), as the
  * executor would run it. The share recovered is the figure in the README.
  */
-type Case = { id: string; kind: string; fixable: boolean; setup: string; command: string; needs?: string[]; check?: string; intact?: string };
+type Case = { id: string; kind: string; batch: number; fixable: boolean; setup: string; command: string; needs?: string[]; check?: string; intact?: string };
 const SET = JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/held-out-failures.json'), 'utf8')) as { cases: Case[] };
 const installed = (tool: string) => execaSync('bash', ['-c', `command -v ${tool}`], { reject: false }).exitCode === 0;
 const cases = SET.cases.filter((c) => (c.needs ?? []).every(installed));
@@ -31,11 +31,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await advisor?.stop();
   await rm(root, { recursive: true, force: true });
-  const fixable = [...results.values()].filter((r) => r.c.fixable);
-  const unfixable = [...results.values()].filter((r) => !r.c.fixable);
-  const recovered = fixable.filter((r) => r.held).length;
-  const escalated = unfixable.filter((r) => r.held).length;
-  console.log(`held-out set: ${recovered}/${fixable.length} fixable recovered offline, ${escalated}/${unfixable.length} unfixable escalated with their data intact`);
+  for (const batch of [1, 2]) {
+    const all = [...results.values()].filter((r) => r.c.batch === batch);
+    const fixable = all.filter((r) => r.c.fixable);
+    const unfixable = all.filter((r) => !r.c.fixable);
+    const recovered = fixable.filter((r) => r.held).length;
+    const escalated = unfixable.filter((r) => r.held).length;
+    console.log(`held-out set, batch ${batch}: ${recovered}/${fixable.length} fixable recovered offline, ${escalated}/${unfixable.length} unfixable escalated with their data intact`);
+  }
   for (const r of results.values()) if (!r.held) console.log(`  ${r.c.fixable ? 'not recovered' : 'not escalated'}: ${r.c.id} (${r.c.kind}): ${r.outcome.outcome}${r.outcome.why ? `: ${r.outcome.why.slice(0, 160)}` : ''}`);
 });
 
