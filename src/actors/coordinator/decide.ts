@@ -44,11 +44,25 @@ type Outcome = 'done' | 'dead' | 'waiting';
 /**
  * The coordinator's policy as a pure function of the run's events (folded into `status`) and the
  * decisions already issued: which tasks to plan, execute, skip or tick, and when the run is over.
+ * One view of the run is read once per event; each rule below says one kind of decision, in the
+ * way a decider dispatches to small functions.
  */
 export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision[] {
   if (!status.started || status.finished) return [];
   if (status.taskIds.some((id) => !status.tasks[id])) return [];
-  const decisions: Decision[] = [];
+  const run = viewOf(status, issued);
+  // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
+  if (status.interrupted) return tick(run);
+  const decisions = startNext(run);
+  decisions.push(...revalidate(run, decisions), ...tick(run));
+  decisions.push(...haltOnBudget(run, decisions), ...finish(run, decisions));
+  return decisions;
+}
+
+/** What every rule reads of the run: its outcomes, its structure, what is under way, the keys of its work. */
+type RunView = ReturnType<typeof viewOf>;
+
+function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
   const graph = graphOf(status);
   const own = (id: string): Outcome => {
     if (status.alreadyDone.includes(id)) return 'done';
@@ -60,146 +74,191 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
     const outcomes = [own(id), ...graph.children(id).map((c) => full(c.id))];
     return outcomes.includes('dead') ? 'dead' : outcomes.includes('waiting') ? 'waiting' : 'done';
   };
-  const outcomeOf = (b: Blocker) => (b.need === 'own' ? own(b.id) : full(b.id));
   /** `full(id) === 'done'`, stopping at the first task not done. */
   const fullyDone = (id: string): boolean => own(id) === 'done' && graph.children(id).every((c) => fullyDone(c.id));
-  /** Every blocker done (when none can be dead): `blockersIn` without building it. */
-  const isReady = (spec: TaskSpec): boolean => {
-    if (spec.depends !== undefined) {
-      if (!spec.depends.every(fullyDone)) return false;
-    } else {
-      const previous = graph.previousSibling(spec);
-      if (previous && !fullyDone(previous.id)) return false;
-    }
-    return spec.parentId === undefined || own(spec.parentId) === 'done';
-  };
-
-  const ticks = () =>
-    status.order
-      // A task completed without evidence (a fix replaced its command, no criterion checked it) stays unticked.
-      .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && status.tasks[id]!.evidence !== 'none' && fullyDone(id))
-      .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
-  // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
-  if (status.interrupted) return ticks();
-
   // Work keys carry the resume generation (after a resume, work cut short is issued anew) and
   // the plan revision (a plan invalidated before its task started is made again).
   const planKey = (id: string) => decisionKeys.plan(id, status.generation, status.tasks[id]!.revision);
   const execKey = (id: string) => decisionKeys.execute(id, status.generation, status.tasks[id]!.revision);
   // One pass over the run for what is under way (each count a scan of its own made every event cost several passes).
-  let executing = 0;
-  let planning = 0;
-  let planned = 0;
-  let finished = 0;
-  let anyFailed = false;
-  let anyDead = false;
+  const counts = { executing: 0, planning: 0, planned: 0, finished: 0, anyFailed: false, anyDead: false };
   for (const id of status.order) {
     const { state, skippedByChoice } = status.tasks[id]!;
-    if (state === 'executing' || (state === 'planned' && issued.has(execKey(id)))) executing++;
-    if (state === 'pending' && issued.has(planKey(id))) planning++;
-    if (state === 'planned' || state === 'executing') planned++;
-    if (state === 'completed' || state === 'failed') finished++;
-    if (state === 'failed') anyFailed = true;
-    if (state === 'failed' || (state === 'skipped' && !skippedByChoice)) anyDead = true;
+    if (state === 'executing' || (state === 'planned' && issued.has(execKey(id)))) counts.executing++;
+    if (state === 'pending' && issued.has(planKey(id))) counts.planning++;
+    if (state === 'planned' || state === 'executing') counts.planned++;
+    if (state === 'completed' || state === 'failed') counts.finished++;
+    if (state === 'failed') counts.anyFailed = true;
+    if (state === 'failed' || (state === 'skipped' && !skippedByChoice)) counts.anyDead = true;
   }
-  // Without planning ahead, a task is planned only when it may start, within the task concurrency.
-  let inFlight = planned + planning;
-  // Once the budget is spent, a task that needs the LLM to be planned is held, not failed, so
-  // that a resume with a larger budget plans it; everything else goes on.
-  const spent = budgetSpent(status.usage, status.budget, status.pricing);
-  const held: string[] = [];
+  return {
+    status,
+    issued,
+    graph,
+    own,
+    fullyDone,
+    planKey,
+    execKey,
+    counts,
+    outcomeOf: (b: Blocker) => (b.need === 'own' ? own(b.id) : full(b.id)),
+    /** Every blocker done (when none can be dead): `blockersIn` without building it. */
+    isReady: (spec: TaskSpec): boolean => {
+      if (spec.depends !== undefined) {
+        if (!spec.depends.every(fullyDone)) return false;
+      } else {
+        const previous = graph.previousSibling(spec);
+        if (previous && !fullyDone(previous.id)) return false;
+      }
+      return spec.parentId === undefined || own(spec.parentId) === 'done';
+    },
+    // Once the budget is spent, a task that needs the LLM to be planned is held, not failed, so
+    // that a resume with a larger budget plans it; everything else goes on.
+    spent: budgetSpent(status.usage, status.budget, status.pricing),
+    held: [] as string[],
+  };
+}
 
+/**
+ * Plan next, execute ready, skip what cannot run: one pass over the tasks in file order, the
+ * counts of what is under way growing as decisions are made, within the concurrency limits.
+ */
+function startNext(run: RunView): Decision[] {
+  const { status, issued, counts } = run;
+  const decisions: Decision[] = [];
+  // Without planning ahead, a task is planned only when it may start, within the task concurrency.
+  let inFlight = counts.planned + counts.planning;
   for (const id of status.order) {
     const task = status.tasks[id]!;
     if ((task.state !== 'pending' && task.state !== 'planned') || issued.has(decisionKeys.skip(id))) continue;
-    const skip = (reason: string, optional = false) => decisions.push({ kind: 'skip', key: decisionKeys.skip(id), taskId: id, reason, optional });
-    if (status.continuePolicy === 'never' && anyFailed) {
-      skip('an earlier task failed (continue policy: never)');
+    const skipped = skipRule(run, id);
+    if (skipped) {
+      decisions.push(skipped);
       continue;
     }
-    if (task.spec.optional && status.skipOptional) {
-      skip('optional task ([ ]*), skipped by --skip-optional', true);
+    const ready = readiness(run, id);
+    if (ready === 'skip') {
+      decisions.push(skipRule(run, id, true)!);
       continue;
     }
-    let ready: boolean;
-    if (anyDead) {
-      const blockers = blockersIn(graph, task.spec).map((b) => ({ ...b, outcome: outcomeOf(b) }));
-      const dead = blockers.find((b) => b.outcome === 'dead');
-      if (dead && status.continuePolicy !== 'always') {
-        skip(`task ${dead.id} did not complete`);
-        continue;
-      }
-      ready = !blockers.some((b) => b.outcome === 'waiting');
-    } else {
-      // Nothing failed or was skipped, so nothing is skipped now: a task that can get no decision
-      // (no room for its next step, or already issued) needs no further look, and a task's
-      // readiness is read without building its blockers. This keeps a long run's decisions cheap.
-      if (task.state === 'planned' && (issued.has(execKey(id)) || executing >= status.taskConcurrency)) continue;
-      if (task.state === 'pending' && (issued.has(planKey(id)) || (status.planAhead > 0 && planning >= status.planAhead))) continue;
-      ready = isReady(task.spec);
-    }
-
+    if (ready === 'no-room') continue;
     if (task.state === 'planned') {
-      if (!issued.has(execKey(id)) && ready && task.plan && task.planEventId && executing < status.taskConcurrency) {
-        executing++;
-        decisions.push({
-          kind: 'execute',
-          key: execKey(id),
-          taskId: id,
-          plan: task.plan,
-          planEventId: task.planEventId,
-          planInputs: task.started ? [] : (task.planInputs ?? []),
-          revision: task.revision,
-          generation: status.generation,
-        });
-      }
+      const execute = executeRule(run, id, ready);
+      if (execute) decisions.push(execute);
       continue;
     }
-    if (issued.has(planKey(id))) continue;
-    if (spent && task.spec.commands.length === 0 && !isGroup(task.spec, graph)) {
-      held.push(id);
+    if (issued.has(run.planKey(id))) continue;
+    if (run.spent && task.spec.commands.length === 0 && !isGroup(task.spec, run.graph)) {
+      run.held.push(id);
       continue;
     }
-    const mayPlan = status.planAhead > 0 ? planning < status.planAhead : ready && inFlight < status.taskConcurrency;
+    const mayPlan = status.planAhead > 0 ? counts.planning < status.planAhead : ready && inFlight < status.taskConcurrency;
     if (!mayPlan) continue;
-    planning++;
+    counts.planning++;
     inFlight++;
-    decisions.push({ kind: 'plan', key: planKey(id), taskId: id, group: isGroup(task.spec, graph), generation: status.generation, revision: task.revision });
+    decisions.push({ kind: 'plan', key: run.planKey(id), taskId: id, group: isGroup(task.spec, run.graph), generation: status.generation, revision: task.revision });
   }
+  return decisions;
+}
 
-  // Each task that finished may have changed what a plan made ahead was made from.
+/** A task skipped by the continue policy, by --skip-optional, or (`blocked`) because a task it waits for did not complete. */
+function skipRule(run: RunView, id: string, blocked = false): Decision | undefined {
+  const { status } = run;
+  const task = status.tasks[id]!;
+  const skip = (reason: string, optional = false): Decision => ({ kind: 'skip', key: decisionKeys.skip(id), taskId: id, reason, optional });
+  if (status.continuePolicy === 'never' && run.counts.anyFailed) return skip('an earlier task failed (continue policy: never)');
+  if (task.spec.optional && status.skipOptional) return skip('optional task ([ ]*), skipped by --skip-optional', true);
+  if (!blocked) return undefined;
+  const dead = blockersIn(run.graph, task.spec).find((b) => run.outcomeOf(b) === 'dead')!;
+  return skip(`task ${dead.id} did not complete`);
+}
+
+/** Whether a task's blockers are done; `skip` when one is dead (and the policy is not `always`); `no-room` when it can get no decision now. */
+function readiness(run: RunView, id: string): boolean | 'skip' | 'no-room' {
+  const { status, issued, counts } = run;
+  const task = status.tasks[id]!;
+  if (counts.anyDead) {
+    const outcomes = blockersIn(run.graph, task.spec).map(run.outcomeOf);
+    if (outcomes.includes('dead') && status.continuePolicy !== 'always') return 'skip';
+    return !outcomes.includes('waiting');
+  }
+  // Nothing failed or was skipped, so nothing is skipped now: a task that can get no decision
+  // (no room for its next step, or already issued) needs no further look, and a task's
+  // readiness is read without building its blockers. This keeps a long run's decisions cheap.
+  if (task.state === 'planned' && (issued.has(run.execKey(id)) || counts.executing >= status.taskConcurrency)) return 'no-room';
+  if (task.state === 'pending' && (issued.has(run.planKey(id)) || (status.planAhead > 0 && counts.planning >= status.planAhead))) return 'no-room';
+  return run.isReady(task.spec);
+}
+
+/** A planned task whose blockers are done starts, within the task concurrency. */
+function executeRule(run: RunView, id: string, ready: boolean): Decision | undefined {
+  const { status, counts } = run;
+  const task = status.tasks[id]!;
+  if (run.issued.has(run.execKey(id)) || !ready || !task.plan || !task.planEventId || counts.executing >= status.taskConcurrency) return undefined;
+  counts.executing++;
+  return {
+    kind: 'execute',
+    key: run.execKey(id),
+    taskId: id,
+    plan: task.plan,
+    planEventId: task.planEventId,
+    planInputs: task.started ? [] : (task.planInputs ?? []),
+    revision: task.revision,
+    generation: status.generation,
+  };
+}
+
+/** Each task that finished may have changed what a plan made ahead was made from: check those plans again. */
+function revalidate(run: RunView, decided: readonly Decision[]): Decision[] {
+  const { status, issued, counts } = run;
+  const out: Decision[] = [];
+  if (counts.finished === 0) return out;
   for (const id of status.order) {
     const task = status.tasks[id]!;
-    if (task.state !== 'planned' || task.started || !task.planInputs?.length || issued.has(execKey(id))) continue;
-    if (decisions.some((d) => d.kind === 'execute' && d.taskId === id)) continue;
-    const key = decisionKeys.revalidate(id, status.generation, task.revision, finished);
-    if (finished > 0 && !issued.has(key)) decisions.push({ kind: 'revalidate', key, taskId: id, planInputs: task.planInputs, revision: task.revision });
+    if (task.state !== 'planned' || task.started || !task.planInputs?.length || issued.has(run.execKey(id))) continue;
+    if (decided.some((d) => d.kind === 'execute' && d.taskId === id)) continue;
+    const key = decisionKeys.revalidate(id, status.generation, task.revision, counts.finished);
+    if (!issued.has(key)) out.push({ kind: 'revalidate', key, taskId: id, planInputs: task.planInputs, revision: task.revision });
   }
+  return out;
+}
 
-  decisions.push(...ticks());
+/** A task done with all its subtasks is ticked; one completed without evidence (a fix replaced its command, no criterion checked it) is not. */
+function tick(run: RunView): Decision[] {
+  const { status, issued } = run;
+  return status.order
+    .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && status.tasks[id]!.evidence !== 'none' && run.fullyDone(id))
+    .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
+}
 
-  const terminal = status.order.every((id) => own(id) !== 'waiting');
-  const pendingDecisions = decisions.some((d) => d.kind !== 'tick' && d.kind !== 'revalidate');
-  const haltKey = decisionKeys.halt(status.generation);
-  if (spent && held.length > 0 && !pendingDecisions && executing === 0 && planning === 0 && !issued.has(haltKey)) {
-    decisions.push({ kind: 'halt', key: haltKey, reason: `${spent}; waiting for the LLM: task(s) ${held.join(', ')}`, generation: status.generation });
-  }
-  if (terminal && !pendingDecisions && !issued.has(decisionKeys.finish())) {
-    const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
-    const failed = pick((t) => t.state === 'failed');
-    const skipped = pick((t) => t.state === 'skipped');
-    const skippedAgainstWill = pick((t) => t.state === 'skipped' && !t.skippedByChoice);
-    decisions.push({
+const waitsOnNothing = (decided: readonly Decision[]) => !decided.some((d) => d.kind !== 'tick' && d.kind !== 'revalidate');
+
+/** The LLM budget is spent, tasks wait for it, and nothing else can move: the run stops until `resume --budget`. */
+function haltOnBudget(run: RunView, decided: readonly Decision[]): Decision[] {
+  const { status, counts } = run;
+  const key = decisionKeys.halt(status.generation);
+  if (!run.spent || run.held.length === 0 || !waitsOnNothing(decided) || counts.executing > 0 || counts.planning > 0 || run.issued.has(key)) return [];
+  return [{ kind: 'halt', key, reason: `${run.spent}; waiting for the LLM: task(s) ${run.held.join(', ')}`, generation: status.generation }];
+}
+
+/** Every task has its outcome and nothing is left to issue: the run finishes, failed if a task failed or was skipped against its will. */
+function finish(run: RunView, decided: readonly Decision[]): Decision[] {
+  const { status } = run;
+  const terminal = status.order.every((id) => run.own(id) !== 'waiting');
+  if (!terminal || !waitsOnNothing(decided) || run.issued.has(decisionKeys.finish())) return [];
+  const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
+  const failed = pick((t) => t.state === 'failed');
+  const skippedAgainstWill = pick((t) => t.state === 'skipped' && !t.skippedByChoice);
+  return [
+    {
       kind: 'finish',
       key: decisionKeys.finish(),
       status: failed.length === 0 && skippedAgainstWill.length === 0 ? 'succeeded' : 'failed',
       completed: pick((t) => t.state === 'completed'),
       failed,
-      skipped,
+      skipped: pick((t) => t.state === 'skipped'),
       startedAt: status.startedAt ?? new Date().toISOString(),
-    });
-  }
-  return decisions;
+    },
+  ];
 }
 
 /** A task with subtasks and no commands of its own is a heading: nothing to plan. */
