@@ -17,10 +17,13 @@ export type Effect =
   /** Events appended in one round, in order. */
   | { kind: 'append'; events: readonly AgentEvent[] }
   /** A work item for another actor; `id` (from ids.ts) makes a repeat a no-op. */
-  | { kind: 'send'; actor: WorkActor; verb: string; item: unknown; id: string };
+  | { kind: 'send'; actor: WorkActor; verb: string; item: unknown; id: string }
+  /** Checkboxes ticked in a task list on disk, one byte each (a tick done before is a no-op). */
+  | { kind: 'tick'; tasksFile: string; tasks: readonly { id: string; line?: number | undefined }[] };
 
 export const append = (...events: AgentEvent[]): Effect => ({ kind: 'append', events });
 export const send = (actor: WorkActor, verb: string, item: unknown, id: string): Effect => ({ kind: 'send', actor, verb, item, id });
+export const tick = (tasksFile: string, tasks: readonly { id: string; line?: number | undefined }[]): Effect => ({ kind: 'tick', tasksFile, tasks });
 
 /** What a handler gets from its host besides its input. */
 export type ActorIO<R> = {

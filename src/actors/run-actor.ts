@@ -7,6 +7,7 @@ import { isTransient, retryTransient } from '../nats/transient.ts';
 import type { ActorDefinition, ActorIO, Effect } from './actor.ts';
 import { staleWork } from './run-control.ts';
 import type { Runtime } from './runtime.ts';
+import { TasksFile } from '../spec/tick-file.ts';
 
 export type RunningActor<R> = { resources: R; stop(): Promise<void> };
 
@@ -143,6 +144,11 @@ function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal,
     for (const effect of effects) {
       // Late results of an item another process may hold now are not recorded (at most once per attempt).
       lease?.throwIfAborted();
+      // A tick is a write to the user's file, not to NATS: a failure is said, not retried.
+      if (effect.kind === 'tick') {
+        await tickFile(effect).catch((error: unknown) => rt.log.error(`${name}: ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`, error));
+        continue;
+      }
       // Tried at least once even when stopping (an outcome reached just before the stop is still
       // recorded), then again while the failure is transient and the actor runs.
       await retryTransient(
@@ -175,6 +181,17 @@ function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal,
   };
 }
 
-function describe(effect: Effect): string {
+function describe(effect: Exclude<Effect, { kind: 'tick' }>): string {
   return effect.kind === 'append' ? `appending ${effect.events.map((e) => e.type).join(', ')}` : `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+}
+
+/** The task lists this process ticks, each with its line index, and its writes one after the other. */
+const tasksFiles = new Map<string, { file: TasksFile; writing: Promise<void> }>();
+
+function tickFile(effect: Extract<Effect, { kind: 'tick' }>): Promise<void> {
+  let entry = tasksFiles.get(effect.tasksFile);
+  if (!entry) tasksFiles.set(effect.tasksFile, (entry = { file: new TasksFile(effect.tasksFile), writing: Promise.resolve() }));
+  const done = entry.writing.then(() => entry.file.tick(effect.tasks));
+  entry.writing = done.catch(() => undefined);
+  return done;
 }

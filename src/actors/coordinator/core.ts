@@ -3,7 +3,7 @@ import { eventIds, workIds } from '../../events/ids.ts';
 import type { ExecuteTask, PlanTask, StartRun } from '../../events/work-commands.ts';
 import type { ChangedInput } from '../../context/project-files.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
-import { append, send, type Effect } from '../actor.ts';
+import { append, send, tick, type Effect } from '../actor.ts';
 import { decide, type Decision } from './decide.ts';
 
 /**
@@ -60,8 +60,7 @@ export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted
 /**
  * A decision's effects. `changed` is what the host observed of an `execute` or `revalidate`
  * decision's plan inputs (files changed since the plan was made: plan again instead); `now` ends
- * the run's clock.
- * A `tick` has none here: it is the host's write to tasks.md.
+ * the run's clock. A `tick` is the one-byte write to tasks.md.
  */
 export function decisionEffects(start: StartRun, decision: Decision, observed: { startedAt?: string; changed: ChangedInput[]; now: number }): Effect[] {
   const { runId } = start;
@@ -108,7 +107,7 @@ export function decisionEffects(start: StartRun, decision: Decision, observed: {
         append(makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') }, { reason: decision.reason, optional: decision.optional })),
       ];
     case 'tick':
-      return [];
+      return [tick(start.tasksFile, [{ id: decision.taskId, line: start.tasks.find((t) => t.id === decision.taskId)?.line }])];
     case 'halt':
       return [
         append(makeEvent('RunInterrupted', { runId, id: eventIds.budgetStop(runId, decision.generation) }, { reason: decision.reason, budget: true })),

@@ -3,7 +3,6 @@ import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
 import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
 import { runProjection } from '../../projections/runner.ts';
-import { TasksFile } from '../../spec/tick-file.ts';
 import { workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
 import type { Runtime } from '../runtime.ts';
@@ -54,7 +53,6 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   let over: () => void = () => {};
   const ended = new Promise<void>((resolve) => (over = resolve));
   let issued = new Set<string>();
-  const ticks = new TickWriter(io, start);
   const status = await runProjection(rt.store, rt.snapshots, runStatusProjection(start.runId), {
     subject: eventSubjects.run(start.runId),
     everyEvents: rt.config.snapshots.everyEvents,
@@ -63,7 +61,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
     onEvent: async (state, event) => {
       const step = next(state, issued);
       issued = step.issued;
-      for (const decision of step.decisions) await perform(io, start, state, decision, ticks);
+      for (const decision of step.decisions) await perform(io, start, state, decision);
       // A live interruption (one recorded after this coordinator started) ends its part once the
       // tasks executing have their outcome (and their ticks).
       const executing = Object.values(state.tasks).some((t) => t.state === 'executing');
@@ -75,51 +73,9 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   const aborted = new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([ended, aborted]);
   await status.stop();
-  await ticks.written();
 }
 
-async function perform(io: ActorIO<Coordinating>, start: StartRun, status: RunStatus, decision: Decision, ticks: TickWriter): Promise<void> {
-  if (decision.kind === 'tick') return ticks.tick(decision.taskId);
-  // The run ends with tasks.md up to date.
-  if (decision.kind === 'finish') await ticks.written();
+async function perform(io: ActorIO<Coordinating>, start: StartRun, status: RunStatus, decision: Decision): Promise<void> {
   const changed = decision.kind === 'execute' || decision.kind === 'revalidate' ? await changedInputs(start.workdir, decision.planInputs) : [];
   await io.perform(decisionEffects(start, decision, { ...(status.startedAt ? { startedAt: status.startedAt } : {}), changed, now: Date.now() }));
-}
-
-/**
- * Ticks tasks.md one checkbox at a time, behind the decisions rather than in front of them: the
- * next task starts without waiting for the file to be written.
- */
-class TickWriter {
-  private chain = Promise.resolve();
-
-  constructor(
-    private readonly io: ActorIO<Coordinating>,
-    private readonly start: StartRun,
-  ) {
-    this.lines = new Map(start.tasks.map((t) => [t.id, t.line]));
-    this.file = new TasksFile(start.tasksFile);
-  }
-
-  /** Ticks not yet written: those asked for while a write is under way go out together in the next. */
-  private waiting: string[] = [];
-  private readonly lines: Map<string, number>;
-  private readonly file: TasksFile;
-
-  tick(taskId: string): void {
-    this.waiting.push(taskId);
-    if (this.waiting.length > 1) return;
-    const { tasksFile, runId } = this.start;
-    this.chain = this.chain
-      .then(async () => {
-        const ids = this.waiting;
-        this.waiting = [];
-        await this.file.tick(ids.map((id) => ({ id, line: this.lines.get(id) })));
-      })
-      .catch((error: unknown) => this.io.rt.log.error(`run ${runId}: ticking tasks in ${tasksFile}`, error));
-  }
-
-  written(): Promise<void> {
-    return this.chain;
-  }
 }
