@@ -8,6 +8,10 @@ import type { CommandOutcome, CommandState, ExecutorContext, ExecutorInput, Exec
 import { childIds } from '../../events/ids.ts';
 
 type DoneEvent = DoneActorEvent<unknown, string>;
+type Failure = Omit<Extract<ExecutorOutput, { ok: false }>, 'ok'>;
+
+/** A failure at the command that failed: its stage and why. */
+const atFailure = (context: ExecutorContext, stage: Failure['stage'], reason: string): Failure => ({ stage, reason, commandId: context.failure!.commandId });
 
 /**
  * Executes one plan: commands start as soon as their dependencies are done (within the
@@ -43,6 +47,8 @@ export const executorMachine = setup({
     recordRecovery: (_, _record: RecoveryRecord) => {
       throw new Error('executor: recordRecovery must be provided');
     },
+    /** Every way a task fails, one action: the stage, why, and the command it failed at. */
+    fail: assign((_, failure: Failure) => ({ result: { ok: false as const, ...failure } })),
     startReady: enqueueActions(({ context: before, enqueue }) => {
       const updates: Record<string, CommandState> = {};
       for (const id of commandsOffBranch(before)) updates[id] = { ...before.commands[id]!, state: 'skipped' };
@@ -128,26 +134,15 @@ export const executorMachine = setup({
         {
           guard: ({ context }) => context.failure?.outcome.denied !== undefined,
           target: 'failed',
-          actions: assign({
-            result: ({ context }) => ({
-              ok: false as const,
-              stage: 'policy' as const,
-              reason: `command denied by policy (${context.failure!.outcome.denied!.rule}): ${context.failure!.outcome.denied!.reason}`,
-              commandId: context.failure!.commandId,
-            }),
-          }),
+          actions: {
+            type: 'fail',
+            params: ({ context }) => atFailure(context, 'policy', `command denied by policy (${context.failure!.outcome.denied!.rule}): ${context.failure!.outcome.denied!.reason}`),
+          },
         },
         {
           guard: ({ context }) => context.recoveryAttempts >= context.maxRecoveryAttempts,
           target: 'failed',
-          actions: assign({
-            result: ({ context }) => ({
-              ok: false as const,
-              stage: 'recovery' as const,
-              reason: `${failureText(context)}; gave up after ${context.recoveryAttempts} recovery attempts`,
-              commandId: context.failure!.commandId,
-            }),
-          }),
+          actions: { type: 'fail', params: ({ context }) => atFailure(context, 'recovery', `${failureText(context)}; gave up after ${context.recoveryAttempts} recovery attempts`) },
         },
       ],
       invoke: {
@@ -161,14 +156,10 @@ export const executorMachine = setup({
           {
             guard: ({ event }) => event.output.decision === 'give-up',
             target: 'failed',
-            actions: assign({
-              result: ({ context, event }) => ({
-                ok: false as const,
-                stage: 'recovery' as const,
-                reason: `${failureText(context)}; ${(event.output as Extract<RecoverReply, { decision: 'give-up' }>).reason}`,
-                commandId: context.failure!.commandId,
-              }),
-            }),
+            actions: {
+              type: 'fail',
+              params: ({ context, event }) => atFailure(context, 'recovery', `${failureText(context)}; ${(event.output as Extract<RecoverReply, { decision: 'give-up' }>).reason}`),
+            },
           },
           {
             guard: ({ event }) => event.output.decision === 'benign',
@@ -188,14 +179,7 @@ export const executorMachine = setup({
         ],
         onError: {
           target: 'failed',
-          actions: assign({
-            result: ({ context, event }) => ({
-              ok: false as const,
-              stage: 'recovery' as const,
-              reason: `${failureText(context)}; recovery unavailable: ${(event.error as Error).message}`,
-              commandId: context.failure!.commandId,
-            }),
-          }),
+          actions: { type: 'fail', params: ({ context, event }) => atFailure(context, 'recovery', `${failureText(context)}; recovery unavailable: ${(event.error as Error).message}`) },
         },
       },
     },
@@ -243,9 +227,7 @@ export const executorMachine = setup({
         ],
         onError: {
           target: 'failed',
-          actions: assign({
-            result: ({ context, event }) => ({ ok: false as const, stage: 'recovery' as const, reason: `fix could not run: ${(event.error as Error).message}`, commandId: context.failure!.commandId }),
-          }),
+          actions: { type: 'fail', params: ({ context, event }) => atFailure(context, 'recovery', `fix could not run: ${(event.error as Error).message}`) },
         },
       },
     },
@@ -255,16 +237,11 @@ export const executorMachine = setup({
         input: ({ context }) => context.successCriteria,
         onDone: [
           { guard: ({ event }) => event.output.ok, target: 'completed' },
-          {
-            target: 'failed',
-            actions: assign({
-              result: ({ event }) => ({ ok: false as const, stage: 'verification' as const, reason: (event.output as { reason: string }).reason }),
-            }),
-          },
+          { target: 'failed', actions: { type: 'fail', params: ({ event }) => ({ stage: 'verification' as const, reason: (event.output as { reason: string }).reason }) } },
         ],
         onError: {
           target: 'failed',
-          actions: assign({ result: ({ event }) => ({ ok: false as const, stage: 'verification' as const, reason: (event.error as Error).message }) }),
+          actions: { type: 'fail', params: ({ event }) => ({ stage: 'verification' as const, reason: (event.error as Error).message }) },
         },
       },
     },
