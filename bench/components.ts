@@ -19,7 +19,7 @@ import type { Plan } from '../src/plan/plan-schema.ts';
 import { evolveRecoveryStats, initialRecoveryStats, recoveryStatsProjection } from '../src/projections/recovery-stats.ts';
 import { runProjection } from '../src/projections/runner.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { benchRuntime, fmt, freshNats, percentile } from './harness.ts';
 import { taskChanges } from '../src/workspace/task-changes.ts';
 import { RunTrees } from '../src/workspace/run-trees.ts';

@@ -8,7 +8,7 @@ import { newRunId } from '../src/cli/run-session.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../test/helpers/fake-llm.ts';
 import { longestGap, unionLength } from '../src/report/intervals.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
 import { SYSTEMS } from './reference.ts';
 

@@ -7,7 +7,7 @@ import type { StoredEvent } from '../src/events/agent-events.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm, type Latency } from '../test/helpers/fake-llm.ts';
 import { planningTime } from '../src/report/planning-time.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { freshNats, withActors } from './harness.ts';
 import { busyTime } from './headline.ts';
 import { SYSTEMS } from './reference.ts';

@@ -9,7 +9,7 @@ import type { ExecuteTask, PlanTask, RecoverRequest, StartRun } from '../src/eve
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import type { CacheEntry } from '../src/projections/plan-cache.ts';
 import { evolveRunStatus, initialRunStatus } from '../src/projections/run-status.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 /** The actors' pure cores, given/when/then: no server, no files, no processes. */
 

@@ -15,7 +15,7 @@ import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
 import { eventIds } from '../src/events/ids.ts';
 import type { ExecuteTask, StartRun } from '../src/events/work-commands.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { memoryRuntime } from './helpers/runtime.ts';
 import { actorNames } from '../src/events/subjects.ts';
 

@@ -3,7 +3,7 @@ import { decide, type Decision } from '../src/actors/coordinator/decide.ts';
 import { makeEvent, type AgentEvent, type ContinuePolicy } from '../src/events/agent-events.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import { evolveRunStatus, initialRunStatus } from '../src/projections/run-status.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const runId = 'r1';
 const TASKS = parseTasks(

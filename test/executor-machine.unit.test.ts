@@ -6,7 +6,7 @@ import type { RecoverReply } from '../src/events/work-commands.ts';
 import { buildCommandGraph } from '../src/exec/command-graph.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const ok: CommandOutcome = { ok: true, exitCode: 0, timedOut: false, stdoutTail: '', stderrTail: '' };
 const fail = (stderr: string): CommandOutcome => ({ ok: false, exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: stderr });

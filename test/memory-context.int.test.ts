@@ -7,7 +7,7 @@ import { ContextLoader } from '../src/context/context-loader.ts';
 import { compressContext } from '../src/context/compress.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
 import { TASK_HISTORY, type TaskHistory } from '../src/projections/task-history.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { CLI } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
 import { testRuntime } from './helpers/runtime.ts';

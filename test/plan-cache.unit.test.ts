@@ -10,7 +10,7 @@ import { adaptText, renamePairs, similarity, tokens } from '../src/plan/similari
 import { taskKey, taskText } from '../src/plan/task-key.ts';
 import { validatePlan } from '../src/plan/validate-plan.ts';
 import { initialPlanCache, planCacheEvolver, type PlanCache } from '../src/projections/plan-cache.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const task = (title: string, commands: string[] = []) => parseTasks(`- [ ] 1. ${title}\n${commands.length ? `  \`\`\`bash\n${commands.map((c) => `  ${c}`).join('\n')}\n  \`\`\`` : ''}`)[0]!;
 const planFor = (...commands: string[]): Plan => ({ ...explicitPlan(task('x', commands)), successCriteria: [] });

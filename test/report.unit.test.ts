@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agent-events.ts';
 import { renderReport, stretchedAxis, summarize } from '../src/report/render-report.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const runId = 'rreport';
 const T0 = Date.parse('2026-11-25T10:00:00.000Z');

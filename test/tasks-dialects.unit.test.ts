@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.ts';
-import { blockersOf } from '../src/spec/task-graph.ts';
-import { parseRequirementRefs } from '../src/spec/requirement-refs.ts';
-import { parseTaskList, parseTasks } from '../src/spec/tasks-parser.ts';
-import { taskLabel } from '../src/spec/task-spec.ts';
-import { tickTask } from '../src/spec/tasks-writer.ts';
+import { blockersOf } from '../src/tasklist/task-graph.ts';
+import { parseRequirementRefs } from '../src/tasklist/requirement-refs.ts';
+import { parseTaskList, parseTasks } from '../src/tasklist/tasks-parser.ts';
+import { taskLabel } from '../src/tasklist/task-spec.ts';
+import { tickTask } from '../src/tasklist/tasks-writer.ts';
 import { compressContext } from '../src/context/compress.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.ts';
-import { parseTasks } from '../src/spec/tasks-parser.ts';
-import { tickTask } from '../src/spec/tasks-writer.ts';
+import { parseTasks } from '../src/tasklist/tasks-parser.ts';
+import { tickTask } from '../src/tasklist/tasks-writer.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
 const example = readFileSync(`${REPO_ROOT}/examples/greeter/tasks.md`, 'utf8');

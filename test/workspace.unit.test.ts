@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileChange } from '../src/events/agent-events.ts';
-import { untickTask, tickTask } from '../src/spec/tasks-writer.ts';
+import { untickTask, tickTask } from '../src/tasklist/tasks-writer.ts';
 import { renderChange, renderStat } from '../src/workspace/render-diff.ts';
 import { planRevert } from '../src/workspace/revert-plan.ts';
 import { suspectsFor, criterionReads } from '../src/workspace/regressions.ts';

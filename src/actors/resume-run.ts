@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { StoredEvent } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 
 /**
  * The StartRun of a recorded run, rebuilt from its RunStarted and TaskSubmitted events: all a

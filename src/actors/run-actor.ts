@@ -7,7 +7,7 @@ import { isTransient, retryTransient } from '../nats/transient.ts';
 import type { ActorDefinition, ActorIO, Effect } from './actor.ts';
 import { staleWork } from './run-control.ts';
 import type { Runtime } from './runtime.ts';
-import { TasksFile } from '../spec/tick-file.ts';
+import { TasksFile } from '../tasklist/tick-file.ts';
 
 export type RunningActor<R> = { resources: R; stop(): Promise<void> };
 

@@ -4,9 +4,9 @@ import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
 import { decidePlan, openDecomposer } from '../actors/decomposer/host.ts';
 import type { Runtime } from '../actors/runtime.ts';
-import { childrenOf } from '../spec/task-graph.ts';
+import { childrenOf } from '../tasklist/task-graph.ts';
 import { colours } from './progress.ts';
-import { taskLabel, type TaskSpec } from '../spec/task-spec.ts';
+import { taskLabel, type TaskSpec } from '../tasklist/task-spec.ts';
 
 /**
  * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why, LLM),

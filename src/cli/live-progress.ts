@@ -1,7 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import type { InFlight } from './in-flight.ts';
 import { colours } from './progress.ts';
-import { taskLabel } from '../spec/task-spec.ts';
+import { taskLabel } from '../tasklist/task-spec.ts';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const REDRAW_MS = 250;

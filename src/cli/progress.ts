@@ -1,7 +1,7 @@
 import type { Pricing, StoredEvent } from '../events/agent-events.ts';
 import { tokensNote, UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { PlanningSpans } from '../report/planning-time.ts';
-import { taskLabel } from '../spec/task-spec.ts';
+import { taskLabel } from '../tasklist/task-spec.ts';
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string, text: string) => (useColour ? `\u001b[${code}m${text}\u001b[0m` : text);

@@ -9,7 +9,7 @@ import type { TaskHistory } from '../projections/task-history.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
-import { taskLabel } from '../spec/task-spec.ts';
+import { taskLabel } from '../tasklist/task-spec.ts';
 
 /**
  * `implement-agent replay [--from SEQ] [--projection P] [--json]`: rebuilds projections from the

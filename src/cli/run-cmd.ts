@@ -5,8 +5,8 @@ import { loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
 import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
-import { parseTaskList, type ParseWarning } from '../spec/tasks-parser.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 
 export type RunFlags = {
   tasksFile: string;

@@ -6,7 +6,7 @@ import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
-import { taskLabel } from '../spec/task-spec.ts';
+import { taskLabel } from '../tasklist/task-spec.ts';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** A state's word (or `text`, the word padded) in its colour. */

@@ -9,7 +9,7 @@ import { redactorFor } from '../exec/redaction.ts';
 import { runShellCommand } from '../exec/run-command.ts';
 import { resolveConfinement, writeScope } from '../exec/sandbox.ts';
 import { evolveRunStatus, initialRunStatus } from '../projections/run-status.ts';
-import { criterionFailure, describeCriterion, type CriterionProbe } from '../spec/success-criterion.ts';
+import { criterionFailure, describeCriterion, type CriterionProbe } from '../tasklist/success-criterion.ts';
 import { criterionReads, suspectsFor } from '../workspace/regressions.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { HistoryEntry } from '../projections/task-history.ts';
-import { isNumberedRef } from '../spec/requirement-refs.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import { isNumberedRef } from '../tasklist/requirement-refs.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 
 export type CompressedContext = { text: string; checksum: string; tokens: number };
 

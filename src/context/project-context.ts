@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PlanInput } from '../plan/plan-schema.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { estimateTokens } from './compress.ts';
 import { namedPaths, renderTree, type ProjectFile, type ProjectFiles } from './project-files.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PlanInputSchema, PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
-import { TaskSpecSchema } from '../spec/task-spec.ts';
+import { TaskSpecSchema } from '../tasklist/task-spec.ts';
 import { CONTINUE_POLICIES } from './continue-policy.ts';
 import { LLM_MODES } from './llm-mode.ts';
 

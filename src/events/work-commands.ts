@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
-import { TaskSpecSchema } from '../spec/task-spec.ts';
+import { TaskSpecSchema } from '../tasklist/task-spec.ts';
 import { ContinuePolicySchema, LlmModeSchema, PricingSchema, RunBudgetSchema, upcastConcurrency } from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 

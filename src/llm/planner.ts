@@ -1,5 +1,5 @@
 import type { Plan } from '../plan/plan-schema.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 import type { ChatMessage, LlmClient } from './client.ts';
 import { analysisReply, criteriaReply, questionOrder, questions, toPlan, wholePlanReply, type WirePlan } from './plan-replies.ts';
 

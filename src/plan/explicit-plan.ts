@@ -1,4 +1,4 @@
-import type { TaskSpec } from '../spec/task-spec.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 import type { Plan } from './plan-schema.ts';
 
 /** The plan of a task whose commands are written in tasks.md: no LLM, no guessing. */

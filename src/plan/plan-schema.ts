@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SuccessCriterionSchema } from '../spec/success-criterion.ts';
+import { SuccessCriterionSchema } from '../tasklist/success-criterion.ts';
 
 /** One shell command of a plan. `dependsOn` lists ids of commands that must finish first. */
 export const PlanCommandSchema = z.object({

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 
 /** The text a task is planned from, normalised so whitespace and case do not change its key. */
 export function taskText(task: TaskSpec): string {

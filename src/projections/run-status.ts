@@ -3,7 +3,7 @@ import type { ContinuePolicy, Evidence, Pricing, RunBudget, StoredEvent } from '
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
-import type { TaskSpec } from '../spec/task-spec.ts';
+import type { TaskSpec } from '../tasklist/task-spec.ts';
 
 export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'failed' | 'skipped';
 

@@ -5,7 +5,7 @@ import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
 import { planningTime } from './planning-time.ts';
 import { summarizeRuns, type RunSummary } from './run-summary.ts';
-import { taskLabel } from '../spec/task-spec.ts';
+import { taskLabel } from '../tasklist/task-spec.ts';
 
 /** What a bar is; one word each, and the legend shows only the kinds present. */
 const KINDS = {

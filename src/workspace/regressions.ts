@@ -1,6 +1,6 @@
 import { namedPaths } from '../context/project-files.ts';
 import type { Regression } from '../events/agent-events.ts';
-import type { SuccessCriterion } from '../spec/success-criterion.ts';
+import type { SuccessCriterion } from '../tasklist/success-criterion.ts';
 import type { TaskFiles } from './run-changes.ts';
 
 /** The files a criterion reads, as far as its text tells: the path it names, the paths in its command. */

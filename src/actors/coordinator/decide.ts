@@ -2,8 +2,8 @@ import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
 import { budgetSpent } from '../../projections/llm-usage.ts';
-import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../spec/task-graph.ts';
-import type { TaskSpec } from '../../spec/task-spec.ts';
+import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../tasklist/task-graph.ts';
+import type { TaskSpec } from '../../tasklist/task-spec.ts';
 
 /** What the coordinator does next. `key` makes each decision happen once per run. */
 export type Decision =

@@ -2,7 +2,7 @@ import type { LlmMode } from '../../events/llm-mode.ts';
 import { assign, fromPromise, setup } from 'xstate';
 import { explicitPlan } from '../../plan/explicit-plan.ts';
 import type { Plan, PlanSource } from '../../plan/plan-schema.ts';
-import type { TaskSpec } from '../../spec/task-spec.ts';
+import type { TaskSpec } from '../../tasklist/task-spec.ts';
 
 export type DecomposerInput = { task: TaskSpec; group: boolean; llm: LlmMode; useCache: boolean };
 export type CacheAnswer = { hit: true; plan: Plan } | { hit: false };

@@ -11,7 +11,7 @@ import { runShellCommand } from '../../exec/run-command.ts';
 import { describeConfinement, refusedWrite, writeScope, type Confinement } from '../../exec/sandbox.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
-import { criterionFailure, type SuccessCriterion } from '../../spec/success-criterion.ts';
+import { criterionFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
 import type { WorkTree } from '../../workspace/work-tree.ts';
 import { insideWorkdir } from '../../context/project-files.ts';

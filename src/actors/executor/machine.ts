@@ -1,7 +1,7 @@
 import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 'xstate';
 import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
-import type { SuccessCriterion } from '../../spec/success-criterion.ts';
+import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import { afterAttempt, failureText, markFailedAs, settle, timeout } from './context-updates.ts';
 import { commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
 import type { CommandOutcome, CommandState, ExecutorContext, ExecutorInput, ExecutorOutput, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';

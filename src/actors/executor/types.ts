@@ -2,7 +2,7 @@ import type { Evidence } from '../../events/agent-events.ts';
 import type { FailureOutput } from '../../events/failure.ts';
 import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint, Plan } from '../../plan/plan-schema.ts';
-import type { SuccessCriterion } from '../../spec/success-criterion.ts';
+import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
 
 /** The executor's types: what its machine, its schedule, its context updates and its host share. */
 
