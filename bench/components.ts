@@ -16,7 +16,11 @@ import { resolveConfinement } from '../src/exec/sandbox.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm } from '../test/helpers/fake-llm.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
-import { evolveRecoveryStats, initialRecoveryStats, recoveryStatsProjection } from '../src/projections/recovery-stats.ts';
+import {
+  evolveRecoveryStats,
+  initialRecoveryStats,
+  recoveryStatsProjection,
+} from '../src/projections/recovery-stats.ts';
 import { runProjection } from '../src/projections/runner.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
@@ -27,7 +31,19 @@ import { RunTrees } from '../src/workspace/run-trees.ts';
 export type Row = { area: string; measure: string; value: number; unit: string; note?: string };
 
 const failed = (runId: string, i: number) =>
-  makeEvent('RecoveryFailed', { runId, taskId: String(i % 50) }, { commandId: 'c1', attempt: 0, patternId: 'p', strategyId: `p/s${i % 7}`, source: 'pattern', durationMs: 1, reason: 'bench' });
+  makeEvent(
+    'RecoveryFailed',
+    { runId, taskId: String(i % 50) },
+    {
+      commandId: 'c1',
+      attempt: 0,
+      patternId: 'p',
+      strategyId: `p/s${i % 7}`,
+      source: 'pattern',
+      durationMs: 1,
+      reason: 'bench',
+    },
+  );
 
 /** Append (awaited one by one, and windowed), read, and projection replay throughput. */
 export async function eventThroughput(count: number): Promise<Row[]> {
@@ -39,7 +55,8 @@ export async function eventThroughput(count: number): Promise<Row[]> {
     for (let i = 0; i < one; i++) await rt.store.append(failed('seq', i));
     const awaited = one / ((performance.now() - t) / 1000);
     t = performance.now();
-    for (let i = 0; i < count; i += 500) await rt.store.appendAll(Array.from({ length: Math.min(500, count - i) }, (_, k) => failed('win', i + k)));
+    for (let i = 0; i < count; i += 500)
+      await rt.store.appendAll(Array.from({ length: Math.min(500, count - i) }, (_, k) => failed('win', i + k)));
     const windowed = count / ((performance.now() - t) / 1000);
     t = performance.now();
     const read = await rt.store.read({ subject: eventSubjects.run('win') });
@@ -69,7 +86,8 @@ export async function snapshotStartup(lengths: number[]): Promise<Row[]> {
     const nats = await freshNats();
     const rt = await benchRuntime(nats.url);
     try {
-      for (let i = 0; i < length; i += 1000) await rt.store.appendAll(Array.from({ length: Math.min(1000, length - i) }, (_, k) => failed('log', i + k)));
+      for (let i = 0; i < length; i += 1000)
+        await rt.store.appendAll(Array.from({ length: Math.min(1000, length - i) }, (_, k) => failed('log', i + k)));
       const snapshots = rt.snapshots;
       const projection = recoveryStatsProjection;
       const options = { everyEvents: 1_000_000, everyMs: 3_600_000 };
@@ -97,9 +115,27 @@ export async function snapshotStartup(lengths: number[]): Promise<Row[]> {
 export async function patternMatch(iterations: number): Promise<Row[]> {
   const db = await PatternDb.load(DEFAULT_PATTERNS_FILE);
   const failures = [
-    { command: 'mkdir a/b', exitCode: 1, stdoutTail: '', stderrTail: "mkdir: cannot create directory 'a/b': No such file or directory\n", timedOut: false },
-    { command: 'npm test', exitCode: 1, stdoutTail: '', stderrTail: 'npm error Missing script: "test"\n'.repeat(20), timedOut: false },
-    { command: 'x', exitCode: 1, stdoutTail: 'lorem ipsum\n'.repeat(300), stderrTail: 'nothing any pattern knows\n'.repeat(100), timedOut: false },
+    {
+      command: 'mkdir a/b',
+      exitCode: 1,
+      stdoutTail: '',
+      stderrTail: "mkdir: cannot create directory 'a/b': No such file or directory\n",
+      timedOut: false,
+    },
+    {
+      command: 'npm test',
+      exitCode: 1,
+      stdoutTail: '',
+      stderrTail: 'npm error Missing script: "test"\n'.repeat(20),
+      timedOut: false,
+    },
+    {
+      command: 'x',
+      exitCode: 1,
+      stdoutTail: 'lorem ipsum\n'.repeat(300),
+      stderrTail: 'nothing any pattern knows\n'.repeat(100),
+      timedOut: false,
+    },
   ];
   const times: number[] = [];
   for (let i = 0; i < iterations; i++) {
@@ -109,7 +145,12 @@ export async function patternMatch(iterations: number): Promise<Row[]> {
     times.push(performance.now() - t);
   }
   return [
-    { area: 'recovery', measure: `pattern match p50 (${db.patterns.length} patterns)`, value: percentile(times, 50), unit: 'ms' },
+    {
+      area: 'recovery',
+      measure: `pattern match p50 (${db.patterns.length} patterns)`,
+      value: percentile(times, 50),
+      unit: 'ms',
+    },
     { area: 'recovery', measure: 'pattern match p99', value: percentile(times, 99), unit: 'ms' },
   ];
 }
@@ -128,7 +169,16 @@ export async function scheduler(): Promise<Row[]> {
   ];
   const plan: Plan = {
     complexity: { level: 'low', estimatedSteps: commands.length, risks: [], confidence: 1 },
-    commands: commands.map((command, i) => ({ id: `c${i + 1}`, command, description: '', expectedOutputs: [], successIndicators: [], failureIndicators: [], retry: false, dependsOn: [] })),
+    commands: commands.map((command, i) => ({
+      id: `c${i + 1}`,
+      command,
+      description: '',
+      expectedOutputs: [],
+      successIndicators: [],
+      failureIndicators: [],
+      retry: false,
+      dependsOn: [],
+    })),
     decisionPoints: [],
     successCriteria: [],
     fallbacks: [],
@@ -148,15 +198,37 @@ export async function scheduler(): Promise<Row[]> {
         if (isTaskTerminal(e)) recorded();
       });
       const t = performance.now();
-      await rt.work.publish('executor', 'execute', { runId, taskId: '1', workdir: dir, plan, planEventId: 'p', llm: 'offline', commandConcurrency: concurrency, generation: 0 } satisfies ExecuteTask, runId);
+      await rt.work.publish(
+        'executor',
+        'execute',
+        {
+          runId,
+          taskId: '1',
+          workdir: dir,
+          plan,
+          planEventId: 'p',
+          llm: 'offline',
+          commandConcurrency: concurrency,
+          generation: 0,
+        } satisfies ExecuteTask,
+        runId,
+      );
       await outcome;
       const wall = performance.now() - t;
       await following.stop();
-      const finished = (await rt.store.read({ subject: eventSubjects.of(`sched${concurrency}`, '1', 'CommandFinished') })).flatMap((e) => (e.type === 'CommandFinished' ? [e.data] : []));
+      const finished = (
+        await rt.store.read({ subject: eventSubjects.of(`sched${concurrency}`, '1', 'CommandFinished') })
+      ).flatMap((e) => (e.type === 'CommandFinished' ? [e.data] : []));
       const durations = Object.fromEntries(finished.map((d) => [d.commandId, d.durationMs]));
       const cp = criticalPath(graph, durations);
       const total = finished.reduce((s, d) => s + d.durationMs, 0);
-      rows.push({ area: 'executor', measure: `graph of 7 commands, concurrency ${concurrency}: wall / critical path`, value: wall / cp, unit: 'ratio', note: `wall ${wall.toFixed(0)} ms, critical path ${cp.toFixed(0)} ms, sequential ${total.toFixed(0)} ms` });
+      rows.push({
+        area: 'executor',
+        measure: `graph of 7 commands, concurrency ${concurrency}: wall / critical path`,
+        value: wall / cp,
+        unit: 'ratio',
+        note: `wall ${wall.toFixed(0)} ms, critical path ${cp.toFixed(0)} ms, sequential ${total.toFixed(0)} ms`,
+      });
       await rm(dir, { recursive: true, force: true });
     }
   } finally {
@@ -173,7 +245,9 @@ export async function contextReload(files: number): Promise<Row[]> {
   try {
     await mkdir(dir, { recursive: true });
     const names = Array.from({ length: files }, (_, i) => `spec-${i}.md`);
-    await Promise.all(names.map((n, i) => writeFile(join(dir, n), `# Spec ${i}\n${'Requirement text. '.repeat(200)}\n`)));
+    await Promise.all(
+      names.map((n, i) => writeFile(join(dir, n), `# Spec ${i}\n${'Requirement text. '.repeat(200)}\n`)),
+    );
     const loader = new ContextLoader(dir, names);
     let t = performance.now();
     await loader.load();
@@ -190,7 +264,13 @@ export async function contextReload(files: number): Promise<Row[]> {
     return [
       { area: 'context', measure: `load ${files} files, cold`, value: cold, unit: 'ms' },
       { area: 'context', measure: 'reload, 0 changed', value: warm0, unit: 'ms', note: `${reads0} files read` },
-      { area: 'context', measure: 'reload, 1 changed', value: warm1, unit: 'ms', note: `${loader.lastLoad.read} file(s) read` },
+      {
+        area: 'context',
+        measure: 'reload, 1 changed',
+        value: warm1,
+        unit: 'ms',
+        note: `${loader.lastLoad.read} file(s) read`,
+      },
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -204,29 +284,62 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
   try {
     for (const strategy of ['sequential', 'batched', 'single'] as const) {
       const nats = await freshNats();
-      const rt = await benchRuntime(nats.url, { llm: { mode: 'openai', baseUrl: llm.baseUrl, apiKey: 'bench', strategy, maxRetries: 0 } });
+      const rt = await benchRuntime(nats.url, {
+        llm: { mode: 'openai', baseUrl: llm.baseUrl, apiKey: 'bench', strategy, maxRetries: 0 },
+      });
       try {
         const d = await openDecomposer(rt);
         const dir = await mkdtemp(join(tmpdir(), 'ia-plan-'));
-        const tasks = parseTasks(Array.from({ length: tasksPerStrategy }, (_, i) => `- [ ] ${i + 1}. Create the file p/${strategy}-${i}.txt`).join('\n'));
-        const item = (i: number) => ({ runId: `plan${strategy}`, workdir: dir, tasksFile: join(dir, 'tasks.md'), task: tasks[i]!, group: false, llm: 'openai' as const, generation: 0, revision: 0 });
+        const tasks = parseTasks(
+          Array.from(
+            { length: tasksPerStrategy },
+            (_, i) => `- [ ] ${i + 1}. Create the file p/${strategy}-${i}.txt`,
+          ).join('\n'),
+        );
+        const item = (i: number) => ({
+          runId: `plan${strategy}`,
+          workdir: dir,
+          tasksFile: join(dir, 'tasks.md'),
+          task: tasks[i]!,
+          group: false,
+          llm: 'openai' as const,
+          generation: 0,
+          revision: 0,
+        });
         const emit = async (e: AgentEvent) => {
           await rt.store.append(e);
         };
         let t = performance.now();
         const created: AgentEvent[] = [];
         for (let i = 0; i < tasks.length; i++) created.push(await decidePlan(rt, d, item(i), emit));
-        rows.push({ area: 'planning', measure: `${strategy}: per new task`, value: (performance.now() - t) / tasks.length, unit: 'ms', note: `${latencyMs} ms per LLM call` });
+        rows.push({
+          area: 'planning',
+          measure: `${strategy}: per new task`,
+          value: (performance.now() - t) / tasks.length,
+          unit: 'ms',
+          note: `${latencyMs} ms per LLM call`,
+        });
         if (strategy === 'batched') {
           // Complete the tasks so their plans enter the cache, then plan them again.
           for (const e of created) {
             await rt.store.append(e);
-            await rt.store.append(makeEvent('TaskCompleted', { runId: e.runId, taskId: e.taskId! }, { durationMs: 1, commands: 1, recoveries: 0 }));
+            await rt.store.append(
+              makeEvent(
+                'TaskCompleted',
+                { runId: e.runId, taskId: e.taskId! },
+                { durationMs: 1, commands: 1, recoveries: 0 },
+              ),
+            );
           }
           await waitFor(() => Object.keys(d.cache.state().entries).length >= tasks.length);
           t = performance.now();
           for (let i = 0; i < tasks.length; i++) await decidePlan(rt, d, { ...item(i), runId: 'plan-warm' }, emit);
-          rows.push({ area: 'planning', measure: 'warm cache: per repeated task', value: (performance.now() - t) / tasks.length, unit: 'ms' });
+          rows.push({
+            area: 'planning',
+            measure: 'warm cache: per repeated task',
+            value: (performance.now() - t) / tasks.length,
+            unit: 'ms',
+          });
         }
         await Promise.all([d.cache.stop(), d.closeLlm()]);
         await rm(dir, { recursive: true, force: true });
@@ -251,20 +364,34 @@ async function waitFor(condition: () => boolean): Promise<void> {
 
 /** What confinement costs one command: `true` run bare and under bubblewrap, median of each. */
 export async function confinementCost(runs: number): Promise<Row[]> {
-  const config = await loadConfig({ cwd: '/nonexistent', flags: { sandbox: { mode: 'auto' }, stateDir: await mkdtemp(join(tmpdir(), 'ia-sandbox-')) }, env: {} });
+  const config = await loadConfig({
+    cwd: '/nonexistent',
+    flags: { sandbox: { mode: 'auto' }, stateDir: await mkdtemp(join(tmpdir(), 'ia-sandbox-')) },
+    env: {},
+  });
   const confinement = await resolveConfinement(config, () => {});
-  if (confinement.kind !== 'bwrap') return [{ area: 'confinement', measure: 'bubblewrap per command', value: Number.NaN, unit: 'ms', note: confinement.why }];
+  if (confinement.kind !== 'bwrap')
+    return [
+      { area: 'confinement', measure: 'bubblewrap per command', value: Number.NaN, unit: 'ms', note: confinement.why },
+    ];
   const dir = await mkdtemp(join(tmpdir(), 'ia-confine-'));
   const base = { cwd: dir, env: childEnvironment().env, timeoutMs: 10_000, tailChars: 1000, keepBytes: 10_000 };
   const median = async (sandbox?: string[]) => {
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push((await runShellCommand('true', { ...base, ...(sandbox ? { sandbox } : {}) })).durationMs);
+    for (let i = 0; i < runs; i++)
+      times.push((await runShellCommand('true', { ...base, ...(sandbox ? { sandbox } : {}) })).durationMs);
     return percentile(times, 50);
   };
   const bare = await median();
   const confined = await median(confinement.args(dir));
   return [
-    { area: 'confinement', measure: 'command `true`: bare / under bubblewrap (median)', value: confined, unit: 'ms', note: `bare ${bare} ms; cost ${confined - bare} ms per command (${runs} runs each)` },
+    {
+      area: 'confinement',
+      measure: 'command `true`: bare / under bubblewrap (median)',
+      value: confined,
+      unit: 'ms',
+      note: `bare ${bare} ms; cost ${confined - bare} ms per command (${runs} runs each)`,
+    },
   ];
 }
 
@@ -300,10 +427,34 @@ export async function cliStartup(runs: number): Promise<Row[]> {
     const nothing = await time([bin, 'run', 'done.md']);
     const ownServer = await time([bin, 'run', 'tasks.md', '--force'], { NATS_URL: '' });
     return [
-      { area: 'start-up', measure: '`--help`: bundle / sources through tsx (median)', value: help, unit: 'ms', note: `tsx ${fmtMs(helpTsx)}; ${fmtMs(help / helpTsx, 2)}x` },
-      { area: 'start-up', measure: 'one-task run, NATS up: bundle / tsx (median)', value: run, unit: 'ms', note: `tsx ${fmtMs(runTsx)}; ${fmtMs(run / runTsx, 2)}x; target 250 ms` },
-      { area: 'start-up', measure: 'one-task run, starting its own nats-server (median)', value: ownServer, unit: 'ms', note: 'target 350 ms' },
-      { area: 'start-up', measure: 'a list with nothing left to do (median)', value: nothing, unit: 'ms', note: `no server; \`--help\` ${fmtMs(help)} ms` },
+      {
+        area: 'start-up',
+        measure: '`--help`: bundle / sources through tsx (median)',
+        value: help,
+        unit: 'ms',
+        note: `tsx ${fmtMs(helpTsx)}; ${fmtMs(help / helpTsx, 2)}x`,
+      },
+      {
+        area: 'start-up',
+        measure: 'one-task run, NATS up: bundle / tsx (median)',
+        value: run,
+        unit: 'ms',
+        note: `tsx ${fmtMs(runTsx)}; ${fmtMs(run / runTsx, 2)}x; target 250 ms`,
+      },
+      {
+        area: 'start-up',
+        measure: 'one-task run, starting its own nats-server (median)',
+        value: ownServer,
+        unit: 'ms',
+        note: 'target 350 ms',
+      },
+      {
+        area: 'start-up',
+        measure: 'a list with nothing left to do (median)',
+        value: nothing,
+        unit: 'ms',
+        note: `no server; \`--help\` ${fmtMs(help)} ms`,
+      },
     ];
   } finally {
     await nats.cleanup();
@@ -324,7 +475,8 @@ export async function changeCapture(tasks: number, files = 1000): Promise<Row[]>
   const dir = await mkdtemp(join(tmpdir(), 'ia-capture-'));
   for (let d = 0; d < files / 10; d++) {
     await mkdir(join(dir, `pkg${d}`, 'src'), { recursive: true });
-    for (let f = 0; f < 10; f++) await writeFile(join(dir, `pkg${d}`, 'src', `m${f}.ts`), `export const v${f} = ${d};\n`.repeat(40));
+    for (let f = 0; f < 10; f++)
+      await writeFile(join(dir, `pkg${d}`, 'src', `m${f}.ts`), `export const v${f} = ${d};\n`.repeat(40));
   }
   const nats = await freshNats();
   const rt = await benchRuntime(nats.url);
@@ -341,7 +493,8 @@ export async function changeCapture(tasks: number, files = 1000): Promise<Row[]>
       const t0 = performance.now();
       await trees.enter(item(t), join(dir, '.implement-agent'));
       const enterMs = performance.now() - t0;
-      for (let k = 0; k < 3; k++) await writeFile(join(dir, `pkg${(t * 3 + k) % 100}`, 'src', 'm1.ts'), `export const changed = ${t}.${k};\n`);
+      for (let k = 0; k < 3; k++)
+        await writeFile(join(dir, `pkg${(t * 3 + k) % 100}`, 'src', 'm1.ts'), `export const changed = ${t}.${k};\n`);
       await writeFile(join(dir, `pkg${t % 100}`, `new${t}.ts`), `export const n = ${t};\n`);
       const t1 = performance.now();
       const record = taskChanges(trees.leave('bench', String(t)).changes, 64 << 20);
@@ -360,8 +513,20 @@ export async function changeCapture(tasks: number, files = 1000): Promise<Row[]>
         unit: 'ms',
         note: `target at most 10 ms: ${median <= 10 ? 'met' : 'missed'}; p90 ${fmt(percentile(critical, 90), 1)} ms`,
       },
-      { area: 'changes', measure: 'of it, the 8 contents put in the object store', value: percentile(storing, 50), unit: 'ms', note: `median; p90 ${fmt(percentile(storing, 90), 1)} ms` },
-      { area: 'changes', measure: `first read of the ${files}-file tree (once per run)`, value: baselineMs, unit: 'ms', note: 'every file read and hashed, its content kept as the before content' },
+      {
+        area: 'changes',
+        measure: 'of it, the 8 contents put in the object store',
+        value: percentile(storing, 50),
+        unit: 'ms',
+        note: `median; p90 ${fmt(percentile(storing, 90), 1)} ms`,
+      },
+      {
+        area: 'changes',
+        measure: `first read of the ${files}-file tree (once per run)`,
+        value: baselineMs,
+        unit: 'ms',
+        note: 'every file read and hashed, its content kept as the before content',
+      },
     ];
   } finally {
     await rt.close();

@@ -29,7 +29,12 @@ export async function benchRuntime(url: string, flags: ConfigOverrides = {}): Pr
 }
 
 /** A runtime with every actor hosted in this process. */
-export async function withActors<T>(url: string, flags: ConfigOverrides, actors: ActorOptions, body: (rt: Runtime) => Promise<T>): Promise<T> {
+export async function withActors<T>(
+  url: string,
+  flags: ConfigOverrides,
+  actors: ActorOptions,
+  body: (rt: Runtime) => Promise<T>,
+): Promise<T> {
   const rt = await benchRuntime(url, flags);
   const hosted = await hostActors(rt, undefined, actors);
   try {

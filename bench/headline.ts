@@ -23,7 +23,14 @@ export function headlineTasks(n: number): string {
     const slot = (i - 1) % 10;
     const block = Math.floor((i - 1) / 10);
     if (slot < 3) {
-      lines.push(`- [ ] ${i}. Prepare area ${i}`, '  ```bash', `  mkdir -p area${i}`, `  sleep 0.1; echo a > area${i}/a.txt`, `  sleep 0.1; echo b > area${i}/b.txt`, '  ```');
+      lines.push(
+        `- [ ] ${i}. Prepare area ${i}`,
+        '  ```bash',
+        `  mkdir -p area${i}`,
+        `  sleep 0.1; echo a > area${i}/a.txt`,
+        `  sleep 0.1; echo b > area${i}/b.txt`,
+        '  ```',
+      );
     } else if (slot < 6) {
       lines.push(`- [ ] ${i}. Create the file gen/b${block}-s${slot}.txt`);
     } else if (slot < 8) {
@@ -31,7 +38,12 @@ export function headlineTasks(n: number): string {
     } else if (slot === 8) {
       lines.push(`- [ ] ${i}. Make a nested folder`, '  ```bash', `  mkdir known${i}/deep/er`, '  ```');
     } else {
-      lines.push(`- [ ] ${i}. Check the flag`, '  ```bash', `  test -f flag${i}.ok || { echo "E9: flag${i}.ok is missing" >&2; exit 3; }`, '  ```');
+      lines.push(
+        `- [ ] ${i}. Check the flag`,
+        '  ```bash',
+        `  test -f flag${i}.ok || { echo "E9: flag${i}.ok is missing" >&2; exit 3; }`,
+        '  ```',
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -76,12 +88,18 @@ const commandSpans = (events: StoredEvent[]) =>
 
 /** LlmCalled is recorded when the call returns: it spans the `durationMs` before that. */
 const llmSpans = (events: StoredEvent[]) =>
-  events.filter((e): e is EventOf<'LlmCalled'> & StoredEvent => e.type === 'LlmCalled').map((e) => [Date.parse(e.at) - e.data.durationMs, Date.parse(e.at)] as const);
+  events
+    .filter((e): e is EventOf<'LlmCalled'> & StoredEvent => e.type === 'LlmCalled')
+    .map((e) => [Date.parse(e.at) - e.data.durationMs, Date.parse(e.at)] as const);
 
 /** The longest stretch between the run's first and last event with neither a command nor an LLM call under way. */
 export function longestIdle(events: StoredEvent[]): number {
   if (events.length === 0) return 0;
-  return longestGap([...commandSpans(events), ...llmSpans(events)], Date.parse(events[0]!.at), Date.parse(events.at(-1)!.at));
+  return longestGap(
+    [...commandSpans(events), ...llmSpans(events)],
+    Date.parse(events[0]!.at),
+    Date.parse(events.at(-1)!.at),
+  );
 }
 
 /** Time during which at least one command was running: the rest of the wall time is overhead. */
@@ -95,29 +113,51 @@ export function llmWaitTime(events: StoredEvent[]): number {
   return unionLength([...commands, ...llmSpans(events)]) - unionLength(commands);
 }
 
-async function measureRun(url: string, llm: FakeLlm, configName: keyof typeof SYSTEMS, n: number, temperature: 'cold' | 'warm'): Promise<RunMeasure> {
+async function measureRun(
+  url: string,
+  llm: FakeLlm,
+  configName: keyof typeof SYSTEMS,
+  n: number,
+  temperature: 'cold' | 'warm',
+): Promise<RunMeasure> {
   const dir = await mkdtemp(join(tmpdir(), `ia-headline-${configName}-`));
   const tasksFile = join(dir, 'tasks.md');
   const text = headlineTasks(n);
   await writeFile(tasksFile, text);
   const system = SYSTEMS[configName];
-  const flags: ConfigOverrides = { ...system.flags, llm: { ...system.flags.llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
+  const flags: ConfigOverrides = {
+    ...system.flags,
+    llm: { ...system.flags.llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 },
+  };
   return withActors(url, flags, system.actors, async (rt) => {
     const events: StoredEvent[] = [];
     const before = llm.requests.length;
     const started = performance.now();
-    const status = await submitRun(rt, {
-      runId: newRunId(),
-      tasksFile,
-      workdir: dir,
-      tasks: parseTasks(text),
-      options: { taskConcurrency: rt.config.execution.taskConcurrency, commandConcurrency: rt.config.execution.commandConcurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
-    }, (e) => events.push(e));
+    const status = await submitRun(
+      rt,
+      {
+        runId: newRunId(),
+        tasksFile,
+        workdir: dir,
+        tasks: parseTasks(text),
+        options: {
+          taskConcurrency: rt.config.execution.taskConcurrency,
+          commandConcurrency: rt.config.execution.commandConcurrency,
+          continuePolicy: 'always',
+          llm: 'openai',
+          planAhead: rt.config.execution.planAhead,
+          skipOptional: false,
+        },
+      },
+      (e) => events.push(e),
+    );
     const wallMs = performance.now() - started;
     const calls = llm.requests.slice(before);
     const hits = events.filter((e) => e.type === 'PlanCacheHit').length;
     const llmPlanned = events.filter((e) => e.type === 'PlanCreated' && e.data.source !== 'explicit').length;
-    const resolved = events.filter((e): e is EventOf<'RecoveryResolved'> & StoredEvent => e.type === 'RecoveryResolved');
+    const resolved = events.filter(
+      (e): e is EventOf<'RecoveryResolved'> & StoredEvent => e.type === 'RecoveryResolved',
+    );
     const busy = busyTime(events);
     return {
       config: configName,

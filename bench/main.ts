@@ -2,7 +2,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { changeCapture, cliStartup, confinementCost, contextReload, eventThroughput, patternMatch, planning, scheduler, snapshotStartup, type Row } from './components.ts';
+import {
+  changeCapture,
+  cliStartup,
+  confinementCost,
+  contextReload,
+  eventThroughput,
+  patternMatch,
+  planning,
+  scheduler,
+  snapshotStartup,
+  type Row,
+} from './components.ts';
 import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
 import { latencyProfiles, measure, realistic } from './realistic.ts';
@@ -26,7 +37,12 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const OVERHEAD_TARGET_MS = { warm: 40, cold: 60 } as const;
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const out: string[] = [`# implement-agent benchmark`, '', `${new Date().toISOString()} on ${machine}; LLM stand-in latency ${latency} ms per call${quick ? ' (--quick)' : ''}.`, ''];
+const out: string[] = [
+  `# implement-agent benchmark`,
+  '',
+  `${new Date().toISOString()} on ${machine}; LLM stand-in latency ${latency} ms per call${quick ? ' (--quick)' : ''}.`,
+  '',
+];
 
 let runs: RunMeasure[] = [];
 if (want('headline')) {
@@ -41,14 +57,23 @@ if (want('headline')) {
       `| ${r.tasks} | ${r.config} | ${r.temperature} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.overheadPerTaskMs, 0)} ms | ${fmt(r.llmWaitPerTaskMs, 0)} ms | ${fmt(r.longestIdleMs, 0)} ms | ${r.llmCalls} (${r.planningLlmCalls}) | ${fmt(r.cacheHitRate * 100, 0)}% | ${r.recoveriesWithoutLlm}/${r.recoveries} |`,
     );
   }
-  out.push('', 'Overhead/task: wall time during which no command ran, over the tasks; waiting on the LLM: the part of it during which an LLM call was in flight; longest idle: the longest stretch with neither a command nor an LLM call under way.');
-  out.push('', '| tasks | cache | wall optimized/reference | overhead/task optimized/reference | LLM calls optimized/reference |', '|---|---|---|---|---|');
+  out.push(
+    '',
+    'Overhead/task: wall time during which no command ran, over the tasks; waiting on the LLM: the part of it during which an LLM call was in flight; longest idle: the longest stretch with neither a command nor an LLM call under way.',
+  );
+  out.push(
+    '',
+    '| tasks | cache | wall optimized/reference | overhead/task optimized/reference | LLM calls optimized/reference |',
+    '|---|---|---|---|---|',
+  );
   for (const n of sizes) {
     for (const temperature of ['cold', 'warm'] as const) {
       const ref = runs.find((r) => r.tasks === n && r.config === 'reference' && r.temperature === temperature);
       const opt = runs.find((r) => r.tasks === n && r.config === 'optimized' && r.temperature === temperature);
       if (!ref || !opt) continue;
-      out.push(`| ${n} | ${temperature} | ${fmt(opt.wallMs / ref.wallMs, 3)} | ${fmt(opt.overheadPerTaskMs / ref.overheadPerTaskMs, 3)} | ${fmt(opt.llmCalls / Math.max(1, ref.llmCalls), 3)} |`);
+      out.push(
+        `| ${n} | ${temperature} | ${fmt(opt.wallMs / ref.wallMs, 3)} | ${fmt(opt.overheadPerTaskMs / ref.overheadPerTaskMs, 3)} | ${fmt(opt.llmCalls / Math.max(1, ref.llmCalls), 3)} |`,
+      );
     }
   }
   out.push('');
@@ -67,7 +92,10 @@ if (want('headline')) {
 if (want('realistic')) {
   const n = quick ? 8 : 20;
   const measured = await realistic(n, latencyProfiles(latency, quick ? [200, 600] : [400, 2000]), log);
-  out.push(`## Distinct prose tasks (Kiro style, every one new to the cache, sequential order), reference vs optimized`, '');
+  out.push(
+    `## Distinct prose tasks (Kiro style, every one new to the cache, sequential order), reference vs optimized`,
+    '',
+  );
   out.push(
     '| LLM latency | config | tasks | wall | limit (1 round trip + commands) | wall / limit | LLM calls | tokens/task | cached prompt share | planning (hidden behind commands) | plans made again |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -117,7 +145,10 @@ if (want('scale')) {
   const scaled = await scale(scaleSizes, log);
   out.push('## Cost as the list grows (explicit one-command tasks, a fresh project and NATS each)', '');
   out.push('| tasks | order | wall | per task | CLI peak RSS |', '|---|---|---|---|---|');
-  for (const r of scaled) out.push(`| ${r.tasks} | ${r.order === 'default' ? 'default (each after the previous)' : 'independent, --task-concurrency 8'} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.perTaskMs, 1)} ms | ${fmt(r.peakRssMiB, 0)} MiB |`);
+  for (const r of scaled)
+    out.push(
+      `| ${r.tasks} | ${r.order === 'default' ? 'default (each after the previous)' : 'independent, --task-concurrency 8'} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.perTaskMs, 1)} ms | ${fmt(r.peakRssMiB, 0)} MiB |`,
+    );
   const [small, big] = [scaleSizes[0]!, scaleSizes.at(-1)!];
   out.push('');
   for (const order of ['default', 'independent'] as const) {
@@ -131,14 +162,21 @@ if (want('scale')) {
 }
 if (rows.length) {
   out.push('## Components', '', '| area | measure | value | note |', '|---|---|---|---|');
-  for (const r of rows) out.push(`| ${r.area} | ${r.measure} | ${r.unit === 'ratio' ? fmt(r.value, 3) : r.unit === 'ms' ? `${fmt(r.value, r.value < 10 ? 3 : 0)} ms` : `${fmt(r.value, 0)} ${r.unit}`} | ${r.note ?? ''} |`);
+  for (const r of rows)
+    out.push(
+      `| ${r.area} | ${r.measure} | ${r.unit === 'ratio' ? fmt(r.value, 3) : r.unit === 'ms' ? `${fmt(r.value, r.value < 10 ? 3 : 0)} ms` : `${fmt(r.value, 0)} ${r.unit}`} | ${r.note ?? ''} |`,
+    );
 }
 
 const table = out.join('\n');
 process.stdout.write(`${table}\n`);
 const dir = join(ROOT, 'bench/results');
 await mkdir(dir, { recursive: true });
-const json = JSON.stringify({ at: new Date().toISOString(), machine, latencyMs: latency, quick, runs, components: rows }, null, 2);
+const json = JSON.stringify(
+  { at: new Date().toISOString(), machine, latencyMs: latency, quick, runs, components: rows },
+  null,
+  2,
+);
 await writeFile(join(dir, `bench-${Date.now()}.json`), json);
 await writeFile(join(dir, 'latest.md'), `${table}\n`);
 process.exit(0);

@@ -32,12 +32,19 @@ export type RealisticMeasure = {
 };
 
 /** Latency profiles of the LLM stand-in: fixed, and a seeded spread (uniform between two bounds). */
-export function latencyProfiles(fixedMs: number, spread: [number, number]): { name: string; latency: Latency; meanMs: number }[] {
+export function latencyProfiles(
+  fixedMs: number,
+  spread: [number, number],
+): { name: string; latency: Latency; meanMs: number }[] {
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return [
     { name: `${fixedMs} ms`, latency: fixedMs, meanMs: fixedMs },
-    { name: `${spread[0]}-${spread[1]} ms`, latency: () => spread[0] + random() * (spread[1] - spread[0]), meanMs: (spread[0] + spread[1]) / 2 },
+    {
+      name: `${spread[0]}-${spread[1]} ms`,
+      latency: () => spread[0] + random() * (spread[1] - spread[0]),
+      meanMs: (spread[0] + spread[1]) / 2,
+    },
   ];
 }
 
@@ -45,7 +52,11 @@ export function latencyProfiles(fixedMs: number, spread: [number, number]): { na
  * Distinct prose tasks in the Kiro style, every one new to the cache, run in their default
  * (sequential) order: the reference workflow against the optimized one, each on a fresh NATS.
  */
-export async function realistic(n: number, profiles: ReturnType<typeof latencyProfiles>, log: (line: string) => void): Promise<RealisticMeasure[]> {
+export async function realistic(
+  n: number,
+  profiles: ReturnType<typeof latencyProfiles>,
+  log: (line: string) => void,
+): Promise<RealisticMeasure[]> {
   const out: RealisticMeasure[] = [];
   for (const profile of profiles) {
     for (const config of ['reference', 'optimized'] as const) {
@@ -71,7 +82,10 @@ export async function measure(
     await writeFile(tasksFile, spec.tasks);
     await writeFile(join(dir, 'requirements.md'), spec.requirements);
     await writeFile(join(dir, 'design.md'), spec.design);
-    const flags = { ...SYSTEMS[config].flags, llm: { ...SYSTEMS[config].flags.llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 } };
+    const flags = {
+      ...SYSTEMS[config].flags,
+      llm: { ...SYSTEMS[config].flags.llm, baseUrl: llm.baseUrl, apiKey: 'bench', maxRetries: 0 },
+    };
     return await withActors(nats.url, flags, SYSTEMS[config].actors, async (rt) => {
       const events: StoredEvent[] = [];
       const started = performance.now();
@@ -82,7 +96,14 @@ export async function measure(
           tasksFile,
           workdir: dir,
           tasks: parseTasks(spec.tasks),
-          options: { taskConcurrency: rt.config.execution.taskConcurrency, commandConcurrency: rt.config.execution.commandConcurrency, continuePolicy: 'always', llm: 'openai', planAhead: rt.config.execution.planAhead, skipOptional: false },
+          options: {
+            taskConcurrency: rt.config.execution.taskConcurrency,
+            commandConcurrency: rt.config.execution.commandConcurrency,
+            continuePolicy: 'always',
+            llm: 'openai',
+            planAhead: rt.config.execution.planAhead,
+            skipOptional: false,
+          },
         },
         (e) => events.push(e),
       );

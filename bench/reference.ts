@@ -10,7 +10,10 @@ import { writeMemoryNow } from './reference-memory.ts';
  */
 export const SYSTEMS: Record<'reference' | 'optimized', { flags: ConfigOverrides; actors: ActorOptions }> = {
   reference: {
-    flags: { llm: { mode: 'openai', strategy: 'sequential' }, execution: { taskConcurrency: 1, commandConcurrency: 1, planAhead: 0 } },
+    flags: {
+      llm: { mode: 'openai', strategy: 'sequential' },
+      execution: { taskConcurrency: 1, commandConcurrency: 1, planAhead: 0 },
+    },
     actors: { planCache: false, incrementalContext: false, errorPatterns: false, afterTaskOutcome: writeMemoryNow },
   },
   optimized: { flags: { llm: { mode: 'openai' } }, actors: DEFAULT_ACTOR_OPTIONS },

@@ -5,12 +5,21 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { freshNats, ROOT } from './harness.ts';
 
-export type ScaleRow = { tasks: number; order: 'default' | 'independent'; wallMs: number; perTaskMs: number; peakRssMiB: number };
+export type ScaleRow = {
+  tasks: number;
+  order: 'default' | 'independent';
+  wallMs: number;
+  perTaskMs: number;
+  peakRssMiB: number;
+};
 
 /** `echo N > fN.txt` tasks: explicit, one command each, so that what is measured is the system's own cost. */
 function taskList(n: number, independent: boolean): string {
   const tasks: string[] = [];
-  for (let i = 1; i <= n; i++) tasks.push(`- [ ] ${i}. Task ${i}\n${independent ? '  - Depends: none\n' : ''}  \`\`\`bash\n  echo ${i} > f${i}.txt\n  \`\`\`\n`);
+  for (let i = 1; i <= n; i++)
+    tasks.push(
+      `- [ ] ${i}. Task ${i}\n${independent ? '  - Depends: none\n' : ''}  \`\`\`bash\n  echo ${i} > f${i}.txt\n  \`\`\`\n`,
+    );
   return tasks.join('');
 }
 
@@ -47,11 +56,20 @@ export async function scale(sizes: readonly number[], log: (line: string) => voi
       try {
         await writeFile(join(dir, 'tasks.md'), taskList(n, order === 'independent'));
         const started = performance.now();
-        const child = execa(process.execPath, [join(ROOT, 'bin/implement-agent.js'), 'run', 'tasks.md', ...(order === 'independent' ? ['--task-concurrency', '8'] : [])], {
-          cwd: dir,
-          env: { ...process.env, NATS_URL: nats.url, NO_COLOR: '1' },
-          reject: false,
-        });
+        const child = execa(
+          process.execPath,
+          [
+            join(ROOT, 'bin/implement-agent.js'),
+            'run',
+            'tasks.md',
+            ...(order === 'independent' ? ['--task-concurrency', '8'] : []),
+          ],
+          {
+            cwd: dir,
+            env: { ...process.env, NATS_URL: nats.url, NO_COLOR: '1' },
+            reject: false,
+          },
+        );
         const peak = watchPeakRss(child.pid!);
         const result = await child;
         const wallMs = performance.now() - started;

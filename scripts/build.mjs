@@ -20,7 +20,9 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // Bundled CommonJS packages (shell-quote, ignore) call require.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
 });
 // Modules find these beside themselves (import.meta.url): every chunk lives in dist/cli.
 copyFileSync(new URL('src/recovery/patterns.json', root), new URL('dist/cli/patterns.json', root));

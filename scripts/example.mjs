@@ -8,9 +8,13 @@ const work = `${root}.implement-agent/example`;
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 cpSync(`${root}examples/greeter/tasks.md`, `${work}/tasks.md`);
-const result = spawnSync(process.execPath, [`${root}bin/implement-agent.js`, 'run', `${work}/tasks.md`, '--workdir', work, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  cwd: root,
-});
+const result = spawnSync(
+  process.execPath,
+  [`${root}bin/implement-agent.js`, 'run', `${work}/tasks.md`, '--workdir', work, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    cwd: root,
+  },
+);
 if (result.status === 0) console.log(`\nthe example was built in ${work} (tasks.md there is ticked)`);
 process.exit(result.status ?? 1);

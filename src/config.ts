@@ -81,7 +81,11 @@ export const ConfigSchema = z
         continuePolicy: ContinuePolicySchema.default('dependencies-successful'),
         commandTimeoutMs: z.number().int().positive().default(300_000),
         tailChars: z.number().int().positive().default(4000),
-        keepBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        keepBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         heartbeatMs: z.number().int().positive().default(5000),
         /** After a Ctrl-C, how long commands in flight may take to finish before they are stopped. */
         interruptGraceMs: z.number().int().nonnegative().default(30_000),
@@ -107,7 +111,8 @@ export const ConfigSchema = z
         allow: z
           .array(
             z.enum(RULE_IDS, {
-              error: (issue) => `unknown policy rule ${JSON.stringify(issue.input)}; known rules: ${RULE_IDS.join(', ')}`,
+              error: (issue) =>
+                `unknown policy rule ${JSON.stringify(issue.input)}; known rules: ${RULE_IDS.join(', ')}`,
             }),
           )
           .default([]),
@@ -125,11 +130,23 @@ export const ConfigSchema = z
     changes: z
       .object({
         /** A file larger than this is recorded by its stat only: its change is shown, not undoable. */
-        maxFileBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        maxFileBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         /** Contents one task may store; beyond it, changes are named as not stored. */
-        maxTaskBytes: z.number().int().positive().default(64 * 1024 * 1024),
+        maxTaskBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
         /** The run's file contents kept in memory as before contents (per run, in the executor). */
-        maxKeptBytes: z.number().int().positive().default(128 * 1024 * 1024),
+        maxKeptBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(128 * 1024 * 1024),
       })
       .strict()
       .prefault({}),
@@ -141,7 +158,10 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     /** Regexes of further secrets (tokens, keys) to blank out of output and prompts. */
-    redaction: z.object({ patterns: z.array(z.string()).default([]) }).strict().prefault({}),
+    redaction: z
+      .object({ patterns: z.array(z.string()).default([]) })
+      .strict()
+      .prefault({}),
     cache: z
       .object({
         similarityThreshold: z.number().min(0).max(1).default(0.85),
@@ -183,25 +203,35 @@ export type Config = z.infer<typeof ConfigSchema>;
 
 /** The configuration file's JSON Schema, generated from ConfigSchema (shipped as CONFIG_SCHEMA_FILE). */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, unknown> };
+  const schema = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as {
+    properties: Record<string, unknown>;
+  };
   // The preprocess that reads `"sandbox": "auto"` as `{ "mode": "auto" }` has no JSON Schema: say both forms.
-  schema.properties.sandbox = { anyOf: [z.toJSONSchema(SandboxModeSchema), z.toJSONSchema(SandboxSchema, { io: 'input' })].map(({ $schema: _, ...rest }) => rest) };
+  schema.properties.sandbox = {
+    anyOf: [z.toJSONSchema(SandboxModeSchema), z.toJSONSchema(SandboxSchema, { io: 'input' })].map(
+      ({ $schema: _, ...rest }) => rest,
+    ),
+  };
   return { ...schema, title: 'implement-agent.config.json' };
 }
 export const CONFIG_SCHEMA_FILE = 'implement-agent.config.schema.json';
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 export type ConfigOverrides = DeepPartial<z.input<typeof ConfigSchema>>;
 
 /**
  * Flags, then environment, then implement-agent.config.json, then defaults. A bad file or value
  * is an InputError naming the file and the field.
  */
-export async function loadConfig(options: {
-  cwd?: string;
-  file?: string;
-  flags?: ConfigOverrides;
-  env?: NodeJS.ProcessEnv;
-} = {}): Promise<Config> {
+export async function loadConfig(
+  options: {
+    cwd?: string;
+    file?: string;
+    flags?: ConfigOverrides;
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): Promise<Config> {
   const env = options.env ?? process.env;
   const path = resolve(options.cwd ?? process.cwd(), options.file ?? CONFIG_FILE);
   const fromFile = await readConfigFile(path, options.file !== undefined);
@@ -213,13 +243,19 @@ export async function loadConfig(options: {
       ...(env.IMPLEMENT_AGENT_MODEL ? { model: env.IMPLEMENT_AGENT_MODEL } : {}),
     },
   };
-  const merged = [fromFile, fromEnv, options.flags ?? {}].reduce<Record<string, unknown>>((acc, layer) => merge(acc, layer), {});
-  if (isPlainObject(merged.execution) && 'concurrency' in merged.execution) throw new InputError(CONCURRENCY_SPLIT.config, { file: path });
+  const merged = [fromFile, fromEnv, options.flags ?? {}].reduce<Record<string, unknown>>(
+    (acc, layer) => merge(acc, layer),
+    {},
+  );
+  if (isPlainObject(merged.execution) && 'concurrency' in merged.execution)
+    throw new InputError(CONCURRENCY_SPLIT.config, { file: path });
   if ('optimizations' in merged) throw new InputError(OPTIMIZATIONS_REMOVED, { file: path });
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InputError(`invalid configuration at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, { file: path });
+    throw new InputError(`invalid configuration at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {
+      file: path,
+    });
   }
   const config = parsed.data;
   // No key and no explicit mode: offline, so the example and cached plans work without an account.
@@ -250,7 +286,11 @@ function merge(base: Record<string, unknown>, layer: object): Record<string, unk
     if (value === undefined) continue;
     const prev = out[key];
     out[key] =
-      isPlainObject(value) && isPlainObject(prev) ? merge(prev, value) : isPlainObject(value) ? merge({}, value) : value;
+      isPlainObject(value) && isPlainObject(prev)
+        ? merge(prev, value)
+        : isPlainObject(value)
+          ? merge({}, value)
+          : value;
   }
   return out;
 }

@@ -73,6 +73,8 @@ export class LlmError extends AgentError {
 /** A work item this process held past its ack wait (it was frozen): another taker may have it, so nothing more is recorded for it here. */
 export class LeaseLostError extends AgentError {
   constructor(subject: string, gapMs: number, ackWaitMs: number) {
-    super(`${subject}: this process did not run for ${Math.round(gapMs)} ms, longer than the ack wait (${ackWaitMs} ms); the item may have been redelivered, so its late results are not recorded here`);
+    super(
+      `${subject}: this process did not run for ${Math.round(gapMs)} ms, longer than the ack wait (${ackWaitMs} ms); the item may have been redelivered, so its late results are not recorded here`,
+    );
   }
 }

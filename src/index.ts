@@ -3,8 +3,23 @@
  * The CLI (`bin/implement-agent.js`) is built on exactly these.
  */
 export { loadConfig, ConfigSchema, type Config, type ConfigOverrides } from './config.ts';
-export { AgentError, InputError, EnvironmentError, AppendConflictError, DecodeError, LlmError, UnansweredError } from './errors.ts';
-export { AgentEventSchema, agentEventTypes, makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from './events/agent-events.ts';
+export {
+  AgentError,
+  InputError,
+  EnvironmentError,
+  AppendConflictError,
+  DecodeError,
+  LlmError,
+  UnansweredError,
+} from './errors.ts';
+export {
+  AgentEventSchema,
+  agentEventTypes,
+  makeEvent,
+  type AgentEvent,
+  type AgentEventType,
+  type StoredEvent,
+} from './events/agent-events.ts';
 export { EventStore } from './nats/event-store.ts';
 export { MemoryEventLog } from './events/memory-event-log.ts';
 export type { EventLog, Subscription } from './events/event-log.ts';
@@ -16,7 +31,15 @@ export { MemoryContents, MemoryOutputs, MemoryRequests, MemoryWorkQueue } from '
 export type { ContentStore, OutputStore, Requests, WorkQueue } from './events/bus.ts';
 export { openRuntime, Background, type Runtime, type NatsRuntime } from './actors/runtime.ts';
 export { runActor, type RunningActor } from './actors/run-actor.ts';
-export { append, send, workInputs, requestInputs, type ActorDefinition, type ActorIO, type Effect } from './actors/actor.ts';
+export {
+  append,
+  send,
+  workInputs,
+  requestInputs,
+  type ActorDefinition,
+  type ActorIO,
+  type Effect,
+} from './actors/actor.ts';
 export { hostActors, missingActors } from './actors/hosts.ts';
 export { submitRun } from './actors/submit-run.ts';
 export { parseTasks } from './tasklist/tasks-parser.ts';

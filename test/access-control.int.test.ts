@@ -41,21 +41,47 @@ describe('access control (nats-secure.conf)', () => {
     const executor = await as('executor');
     await EventStore.open(executor);
     const js = jetstream(executor);
-    const finished = makeEvent('CommandFinished', { runId: 'r1', taskId: '1' }, {
-      commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan', exitCode: 0, signal: null, timedOut: false,
-      durationMs: 1, startedAt: new Date().toISOString(), stdoutTail: '', stderrTail: '', truncated: false, redacted: [],
+    const finished = makeEvent(
+      'CommandFinished',
+      { runId: 'r1', taskId: '1' },
+      {
+        commandId: 'c1',
+        command: 'true',
+        attempt: 0,
+        purpose: 'plan',
+        exitCode: 0,
+        signal: null,
+        timedOut: false,
+        durationMs: 1,
+        startedAt: new Date().toISOString(),
+        stdoutTail: '',
+        stderrTail: '',
+        truncated: false,
+        redacted: [],
+      },
+    );
+    await expect(js.publish(event('CommandFinished'), encodeJson(finished), { timeout: 2000 })).resolves.toMatchObject({
+      stream: 'AGENT_EVENTS',
     });
-    await expect(js.publish(event('CommandFinished'), encodeJson(finished), { timeout: 2000 })).resolves.toMatchObject({ stream: 'AGENT_EVENTS' });
     // A foreign writer with the right to the subject but not the schema: readers pass it over.
     await js.publish(event('CommandFinished'), encodeJson({ not: 'an event' }), { timeout: 2000 });
     // Refused by the server for the subject, not merely unanswered: a timeout would not prove it.
-    await expect(js.publish(event('PlanCreated'), encodeJson({}), { timeout: 2000 })).rejects.toThrow(/Permissions Violation/i);
+    await expect(js.publish(event('PlanCreated'), encodeJson({}), { timeout: 2000 })).rejects.toThrow(
+      /Permissions Violation/i,
+    );
     await executor.close();
 
     // The monitor's read right is required: it opens the store and reads what the executor wrote.
     const monitor = await as('monitor');
     const store = await EventStore.open(monitor);
-    expect(await jetstream(monitor).publish(event('TaskFailed'), encodeJson({}), { timeout: 2000 }).then(() => 'stored', (e: Error) => e.message)).toMatch(/Permissions Violation/i);
+    expect(
+      await jetstream(monitor)
+        .publish(event('TaskFailed'), encodeJson({}), { timeout: 2000 })
+        .then(
+          () => 'stored',
+          (e: Error) => e.message,
+        ),
+    ).toMatch(/Permissions Violation/i);
     expect((await store.read({ subject: 'agent.events.r1.>' })).map((e) => e.id)).toEqual([finished.id]);
     await monitor.close();
   });
@@ -70,7 +96,20 @@ describe('access control (nats-secure.conf)', () => {
     try {
       const nc = await as('cli');
       await expect
-        .poll(async () => (await Promise.all(actorNames.map((n) => nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(() => true, () => false)))).every(Boolean), { timeout: 30_000, interval: 200 })
+        .poll(
+          async () =>
+            (
+              await Promise.all(
+                actorNames.map((n) =>
+                  nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(
+                    () => true,
+                    () => false,
+                  ),
+                ),
+              )
+            ).every(Boolean),
+          { timeout: 30_000, interval: 200 },
+        )
         .toBe(true);
       await nc.close();
       const passwordFile = join(work, 'cli.password');
@@ -85,7 +124,18 @@ describe('access control (nats-secure.conf)', () => {
       // Sanity: the log holds events recorded by several users.
       const reader = await as('monitor');
       const types = new Set((await (await EventStore.open(reader)).read()).map((e) => e.type));
-      expect(types).toEqual(new Set(['RunStarted', 'TaskSubmitted', 'PlanCreated', 'CommandStarted', 'CommandFinished', 'TaskFilesChanged', 'TaskCompleted', 'RunFinished']));
+      expect(types).toEqual(
+        new Set([
+          'RunStarted',
+          'TaskSubmitted',
+          'PlanCreated',
+          'CommandStarted',
+          'CommandFinished',
+          'TaskFilesChanged',
+          'TaskCompleted',
+          'RunFinished',
+        ]),
+      );
       await reader.close();
     } finally {
       for (const a of actors) a.kill('SIGTERM');

@@ -36,7 +36,14 @@ async function workspace(tasksMd: string) {
   return { dir, tasksFile };
 }
 
-const options = { taskConcurrency: 2, commandConcurrency: 2, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 0, skipOptional: false } as const;
+const options = {
+  taskConcurrency: 2,
+  commandConcurrency: 2,
+  continuePolicy: 'dependencies-successful',
+  llm: 'offline',
+  planAhead: 0,
+  skipOptional: false,
+} as const;
 
 function startOf(runId: string, tasksFile: string, workdir: string, tasksMd: string): StartRun {
   return { runId, tasksFile, workdir, tasks: parseTasks(tasksMd, tasksFile), options };
@@ -80,7 +87,17 @@ describe('the five actors on the in-memory runtime', () => {
   });
 
   it('a task that fails takes its dependants with it, and the run says which', async () => {
-    const tasksMd = ['- [ ] 1. Fails', '  ```bash', '  exit 3', '  ```', '- [ ] 2. After it', '  - Depends: 1', '  ```bash', '  touch never', '  ```'].join('\n');
+    const tasksMd = [
+      '- [ ] 1. Fails',
+      '  ```bash',
+      '  exit 3',
+      '  ```',
+      '- [ ] 2. After it',
+      '  - Depends: 1',
+      '  ```bash',
+      '  touch never',
+      '  ```',
+    ].join('\n');
     const { dir, tasksFile } = await workspace(tasksMd);
     const rt = await memoryRuntime();
     const hosted = await hostActors(rt);
@@ -110,8 +127,16 @@ describe('runActor, the one host', () => {
   it('leaves undone the work of a finished run, and of a task that has its outcome', async () => {
     const rt = await memoryRuntime();
     const { dir } = await workspace('');
-    await rt.store.append(makeEvent('RunFinished', { runId: 'over', id: eventIds.run('over', 'RunFinished') }, { status: 'succeeded', completed: [], failed: [], skipped: [], durationMs: 1 }));
-    await rt.store.append(makeEvent('TaskCompleted', { runId: 'done', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }));
+    await rt.store.append(
+      makeEvent(
+        'RunFinished',
+        { runId: 'over', id: eventIds.run('over', 'RunFinished') },
+        { status: 'succeeded', completed: [], failed: [], skipped: [], durationMs: 1 },
+      ),
+    );
+    await rt.store.append(
+      makeEvent('TaskCompleted', { runId: 'done', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }),
+    );
     const executor = await startExecutor(rt);
     await rt.work.publish('executor', 'execute', task('over', dir), 'x1');
     await rt.work.publish('executor', 'execute', task('done', dir), 'x2');
@@ -143,7 +168,15 @@ describe('runActor, the one host', () => {
         parallel: () => 1,
         handle: async (item) => {
           handled.push(item.n);
-          return [append(makeEvent('TaskSkipped', { runId: 'fx', taskId: String(item.n), id: `fx:${item.n}` }, { reason: 'test', optional: false }))];
+          return [
+            append(
+              makeEvent(
+                'TaskSkipped',
+                { runId: 'fx', taskId: String(item.n), id: `fx:${item.n}` },
+                { reason: 'test', optional: false },
+              ),
+            ),
+          ];
         },
       }),
     };

@@ -7,13 +7,20 @@ import { REPO_ROOT } from './helpers/nats.ts';
 const cli = (...args: string[]) => execa(process.execPath, [CLI, ...args], { reject: false });
 
 describe('help and version', () => {
-  it.each(['run', 'resume', 'up', 'actor', 'watch', 'replay', 'tune', 'report'])('%s --help, -h and `help %s` print its usage and exit 0', async (command) => {
-    for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
-      const r = await cli(...args);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^usage: implement-agent ${command}`));
-    }
-  });
+  it.each(['run', 'resume', 'up', 'actor', 'watch', 'replay', 'tune', 'report'])(
+    '%s --help, -h and `help %s` print its usage and exit 0',
+    async (command) => {
+      for (const args of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
+        const r = await cli(...args);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^usage: implement-agent ${command}`));
+      }
+    },
+  );
 
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, 'utf8')) as { version: string };

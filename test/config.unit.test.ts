@@ -19,19 +19,26 @@ describe('configuration', () => {
     await expect(withConfig({ recovery: { allow: ['install-anything'] } })).rejects.toThrow(
       /invalid configuration at recovery.allow.0: unknown strategy effect "install-anything"; known effects: creates-paths, .*installs-network/,
     );
-    await expect(withConfig({ policy: { allow: ['nosuchrule'] } })).rejects.toThrow(/invalid configuration at policy.allow.0: unknown policy rule "nosuchrule"; known rules: privileged, /);
+    await expect(withConfig({ policy: { allow: ['nosuchrule'] } })).rejects.toThrow(
+      /invalid configuration at policy.allow.0: unknown policy rule "nosuchrule"; known rules: privileged, /,
+    );
   });
 
   it('keeps network installs and killing processes off unless allowed', async () => {
     expect((await withConfig({})).recovery.allow).toEqual([]);
-    expect((await withConfig({ recovery: { allow: ['kills-processes'] }, policy: { allow: ['system-packages'] } })).recovery.allow).toEqual(['kills-processes']);
+    expect(
+      (await withConfig({ recovery: { allow: ['kills-processes'] }, policy: { allow: ['system-packages'] } })).recovery
+        .allow,
+    ).toEqual(['kills-processes']);
   });
 });
 
 describe('documented formats', () => {
   it('ships the JSON Schema of the config file as generated from the zod schema', async () => {
     const shipped = JSON.parse(await readFile(join(REPO_ROOT, CONFIG_SCHEMA_FILE), 'utf8')) as unknown;
-    expect(shipped, 'regenerate it: implement-agent config --schema > implement-agent.config.schema.json').toEqual(configJsonSchema());
+    expect(shipped, 'regenerate it: implement-agent config --schema > implement-agent.config.schema.json').toEqual(
+      configJsonSchema(),
+    );
   });
 
   it('accepts the example pattern file, and says what a pattern file looks like when given something else', async () => {
@@ -40,7 +47,9 @@ describe('documented formats', () => {
     for (const p of example.patterns) {
       for (const e of p.examples) expect(example.match(exampleFailure(e))[0]?.pattern.id).toBe(p.id);
     }
-    expect(() => PatternDb.parse([], 'p.json')).toThrow(/p.json: invalid pattern file at its top: .*a pattern file is \{"version": 1, "patterns": \[...\]\}; examples\/patterns.json/);
+    expect(() => PatternDb.parse([], 'p.json')).toThrow(
+      /p.json: invalid pattern file at its top: .*a pattern file is \{"version": 1, "patterns": \[...\]\}; examples\/patterns.json/,
+    );
   });
 });
 
@@ -49,20 +58,53 @@ describe('concurrency, split in two', () => {
     await expect(withConfig({ execution: { concurrency: 4 } })).rejects.toThrow(
       /execution.concurrency was split in two: execution.taskConcurrency \(tasks at once\) and execution.commandConcurrency \(commands of one task at once\)/,
     );
-    expect((await withConfig({ execution: { taskConcurrency: 2, commandConcurrency: 5 } })).execution).toMatchObject({ taskConcurrency: 2, commandConcurrency: 5 });
+    expect((await withConfig({ execution: { taskConcurrency: 2, commandConcurrency: 5 } })).execution).toMatchObject({
+      taskConcurrency: 2,
+      commandConcurrency: 5,
+    });
   });
 
   it('reads a RunStarted and an ExecuteTask written before the split with their one concurrency as both', () => {
-    const legacy = { id: 'r:RunStarted', v: 1, type: 'RunStarted', runId: 'r', at: '2026-11-01T00:00:00.000Z', data: { tasksFile: 't', workdir: '.', taskIds: [], alreadyDone: [], concurrency: 4, continuePolicy: 'always', llm: 'offline' } };
+    const legacy = {
+      id: 'r:RunStarted',
+      v: 1,
+      type: 'RunStarted',
+      runId: 'r',
+      at: '2026-11-01T00:00:00.000Z',
+      data: {
+        tasksFile: 't',
+        workdir: '.',
+        taskIds: [],
+        alreadyDone: [],
+        concurrency: 4,
+        continuePolicy: 'always',
+        llm: 'offline',
+      },
+    };
     const parsed = AgentEventSchema.parse(legacy);
     expect(parsed.type === 'RunStarted' && parsed.data).toMatchObject({ taskConcurrency: 4, commandConcurrency: 4 });
-    const item = ExecuteTaskSchema.parse({ runId: 'r', taskId: '1', workdir: '.', plan: { complexity: { level: 'low', estimatedSteps: 1, risks: [], confidence: 1 }, commands: [], decisionPoints: [], successCriteria: [] }, planEventId: 'p', llm: 'offline', concurrency: 2 });
+    const item = ExecuteTaskSchema.parse({
+      runId: 'r',
+      taskId: '1',
+      workdir: '.',
+      plan: {
+        complexity: { level: 'low', estimatedSteps: 1, risks: [], confidence: 1 },
+        commands: [],
+        decisionPoints: [],
+        successCriteria: [],
+      },
+      planEventId: 'p',
+      llm: 'offline',
+      concurrency: 2,
+    });
     expect(item.commandConcurrency).toBe(2);
   });
 });
 
 describe('the reference workflow is not a setting', () => {
   it('refuses the old optimizations switches, saying where the reference workflow lives now', async () => {
-    await expect(withConfig({ optimizations: { planCache: false } })).rejects.toThrow(/optimizations is no longer a setting: .*bench\/reference.ts/);
+    await expect(withConfig({ optimizations: { planCache: false } })).rejects.toThrow(
+      /optimizations is no longer a setting: .*bench\/reference.ts/,
+    );
   });
 });

@@ -23,7 +23,13 @@ const TASKS = [
 
 /** The CLI as the leader of its own process group, like a shell's foreground job. */
 function startRun(dir: string, tasks: string, args: string[] = []) {
-  return execa(process.execPath, [CLI, 'run', tasks, ...args], { cwd: dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false, detached: true, timeout: 120_000 });
+  return execa(process.execPath, [CLI, 'run', tasks, ...args], {
+    cwd: dir,
+    env: { NO_COLOR: '1', NATS_URL: '' },
+    reject: false,
+    detached: true,
+    timeout: 120_000,
+  });
 }
 
 async function waitForLog(dir: string, text: string): Promise<void> {
@@ -60,21 +66,30 @@ describe('Ctrl-C in a terminal', () => {
     ctrlC(run.pid);
     const interrupted = await run;
     expect(interrupted.exitCode, interrupted.stderr).toBe(130);
-    expect(interrupted.stderr).toMatch(/interrupted: waiting for 2 \(`echo two-start.*\) to finish; \d+s left \(Ctrl-C again to stop now\)/);
+    expect(interrupted.stderr).toMatch(
+      /interrupted: waiting for 2 \(`echo two-start.*\) to finish; \d+s left \(Ctrl-C again to stop now\)/,
+    );
     expect(interrupted.stderr).toMatch(/interrupted \(ticked: 1, 2\); continue it with: implement-agent resume r\w+/);
     expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('one\ntwo-start\ntwo-end\n');
     expect(await readFile(tasks, 'utf8')).toMatch(/- \[x\] 1\. One[\s\S]*- \[x\] 2\. Slow[\s\S]*- \[ \] 3\. Three/);
     expect(natsServersOn(dir)).toBe('');
 
     const runId = /resume (r\w+)/.exec(interrupted.stderr)![1]!;
-    const resumed = await execa(process.execPath, [CLI, 'resume', runId], { cwd: dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false, timeout: 120_000 });
+    const resumed = await execa(process.execPath, [CLI, 'resume', runId], {
+      cwd: dir,
+      env: { NO_COLOR: '1', NATS_URL: '' },
+      reject: false,
+      timeout: 120_000,
+    });
     expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
     expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('one\ntwo-start\ntwo-end\nthree\n');
     expect(await readFile(tasks, 'utf8')).toMatch(/- \[x\] 3\. Three/);
   });
 
   it('a second Ctrl-C stops the commands in flight at once', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Long\n  ```bash\n  echo start >> log.txt; sleep 60; echo end >> log.txt\n  ```\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Long\n  ```bash\n  echo start >> log.txt; sleep 60; echo end >> log.txt\n  ```\n',
+    );
     const run = startRun(dir, tasks);
     await waitForLog(dir, 'start');
     ctrlC(run.pid);
@@ -103,7 +118,11 @@ describe('a run killed outright', () => {
     const deadline = Date.now() + 30_000;
     while (natsServersOn(w.dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(natsServersOn(w.dir)).toBe('');
-    const next = await execa(process.execPath, [CLI, 'runs'], { cwd: w.dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false });
+    const next = await execa(process.execPath, [CLI, 'runs'], {
+      cwd: w.dir,
+      env: { NO_COLOR: '1', NATS_URL: '' },
+      reject: false,
+    });
     expect(next.exitCode, next.stderr).toBe(0);
     expect(next.stdout).toMatch(/unfinished/);
   });
@@ -117,7 +136,11 @@ describe('a run killed outright', () => {
     await dead;
     await writeFile(join(storeDir, 'implement-agent.lock'), `${dead.pid}\n${orphan.url}\n${orphan.pid}\n`);
     expect(natsServersOn(w.dir)).toBe(String(orphan.pid));
-    const run = await execa(process.execPath, [CLI, 'run', w.tasks], { cwd: w.dir, env: { NO_COLOR: '1', NATS_URL: '' }, reject: false });
+    const run = await execa(process.execPath, [CLI, 'run', w.tasks], {
+      cwd: w.dir,
+      env: { NO_COLOR: '1', NATS_URL: '' },
+      reject: false,
+    });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(natsServersOn(w.dir)).toBe('');
     await orphan.stop();

@@ -24,21 +24,31 @@ const TASKS = parseTasks(
 /** given(events) -> when(decide) -> then(decisions): the coordinator's policy with no server. */
 function given(
   events: AgentEvent[],
-  options: { concurrency?: number; policy?: ContinuePolicy; issued?: string[]; planAhead?: number; skipOptional?: boolean } = {},
+  options: {
+    concurrency?: number;
+    policy?: ContinuePolicy;
+    issued?: string[];
+    planAhead?: number;
+    skipOptional?: boolean;
+  } = {},
 ) {
   const all: AgentEvent[] = [
-    makeEvent('RunStarted', { runId }, {
-      tasksFile: 't.md',
-      workdir: '.',
-      taskIds: TASKS.map((t) => t.id),
-      alreadyDone: [],
-      taskConcurrency: options.concurrency ?? 3,
-      commandConcurrency: 3,
-      continuePolicy: options.policy ?? 'dependencies-successful',
-      llm: 'offline',
-      planAhead: options.planAhead ?? 0,
-      skipOptional: options.skipOptional ?? false,
-    }),
+    makeEvent(
+      'RunStarted',
+      { runId },
+      {
+        tasksFile: 't.md',
+        workdir: '.',
+        taskIds: TASKS.map((t) => t.id),
+        alreadyDone: [],
+        taskConcurrency: options.concurrency ?? 3,
+        commandConcurrency: 3,
+        continuePolicy: options.policy ?? 'dependencies-successful',
+        llm: 'offline',
+        planAhead: options.planAhead ?? 0,
+        skipOptional: options.skipOptional ?? false,
+      },
+    ),
     ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
     ...events,
   ];
@@ -47,14 +57,44 @@ function given(
 }
 const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}${'taskId' in d ? `:${d.taskId}` : ''}`);
 const planned = (taskId: string) =>
-  makeEvent('PlanCreated', { runId, taskId }, { source: 'explicit', taskKey: 'k', contextChecksum: '', specChecksum: '', taskText: '', plan: explicitPlan(TASKS.find((t) => t.id === taskId)!), durationMs: 1, inputs: [], revision: 0 });
-const completed = (taskId: string) => makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0 });
+  makeEvent(
+    'PlanCreated',
+    { runId, taskId },
+    {
+      source: 'explicit',
+      taskKey: 'k',
+      contextChecksum: '',
+      specChecksum: '',
+      taskText: '',
+      plan: explicitPlan(TASKS.find((t) => t.id === taskId)!),
+      durationMs: 1,
+      inputs: [],
+      revision: 0,
+    },
+  );
+const completed = (taskId: string) =>
+  makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0 });
 const failed = (taskId: string) => makeEvent('TaskFailed', { runId, taskId }, { stage: 'execution', reason: 'boom' });
 
 describe('coordinator decide', () => {
   it('waits for every announced task to be submitted', () => {
     const status = evolveRunStatus(initialRunStatus(runId), {
-      ...makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1'], alreadyDone: [], taskConcurrency: 1, commandConcurrency: 1, continuePolicy: 'never', llm: 'offline', planAhead: 0, skipOptional: false }),
+      ...makeEvent(
+        'RunStarted',
+        { runId },
+        {
+          tasksFile: 't',
+          workdir: '.',
+          taskIds: ['1'],
+          alreadyDone: [],
+          taskConcurrency: 1,
+          commandConcurrency: 1,
+          continuePolicy: 'never',
+          llm: 'offline',
+          planAhead: 0,
+          skipOptional: false,
+        },
+      ),
       seq: 1,
     });
     expect(decide(status, new Set())).toEqual([]);
@@ -63,26 +103,55 @@ describe('coordinator decide', () => {
   it('plans the first task, then both tasks that only need it', () => {
     expect(kinds(given([]))).toEqual(['plan:1']);
     expect(kinds(given([planned('1')], { issued: ['plan:1:g0'] }))).toEqual(['execute:1']);
-    expect(kinds(given([planned('1'), completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3', 'tick:1']);
+    expect(kinds(given([planned('1'), completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual([
+      'plan:2',
+      'plan:3',
+      'tick:1',
+    ]);
   });
 
   it('does not tick a task completed without evidence, while the tasks after it go on', () => {
-    const unverified = makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 1, evidence: 'none' });
-    expect(kinds(given([planned('1'), unverified], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3']);
+    const unverified = makeEvent(
+      'TaskCompleted',
+      { runId, taskId: '1' },
+      { durationMs: 1, commands: 1, recoveries: 1, evidence: 'none' },
+    );
+    expect(kinds(given([planned('1'), unverified], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual([
+      'plan:2',
+      'plan:3',
+    ]);
   });
 
   it('keeps tasks in flight within the concurrency limit', () => {
-    expect(kinds(given([planned('1'), completed('1')], { concurrency: 1, issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'tick:1']);
+    expect(
+      kinds(given([planned('1'), completed('1')], { concurrency: 1, issued: ['plan:1:g0', 'exec:1:g0'] })),
+    ).toEqual(['plan:2', 'tick:1']);
   });
 
   it('plans a subtask after its parent heading, and ticks the parent after its children', () => {
     const upTo3 = [planned('1'), completed('1'), planned('2'), completed('2'), planned('3'), completed('3')];
-    const issued = ['plan:1:g0', 'exec:1:g0', 'plan:2:g0', 'exec:2:g0', 'plan:3:g0', 'exec:3:g0', 'tick:1', 'tick:2', 'tick:3'];
-    expect(given(upTo3, { issued })).toEqual([{ kind: 'plan', key: 'plan:4:g0', taskId: '4', group: true, generation: 0, revision: 0 }]);
+    const issued = [
+      'plan:1:g0',
+      'exec:1:g0',
+      'plan:2:g0',
+      'exec:2:g0',
+      'plan:3:g0',
+      'exec:3:g0',
+      'tick:1',
+      'tick:2',
+      'tick:3',
+    ];
+    expect(given(upTo3, { issued })).toEqual([
+      { kind: 'plan', key: 'plan:4:g0', taskId: '4', group: true, generation: 0, revision: 0 },
+    ]);
     const parentDone = [...upTo3, planned('4'), completed('4')];
     expect(kinds(given(parentDone, { issued: [...issued, 'plan:4:g0', 'exec:4:g0'] }))).toEqual(['plan:4.1']);
     const all = [...parentDone, planned('4.1'), completed('4.1')];
-    expect(kinds(given(all, { issued: [...issued, 'plan:4:g0', 'exec:4:g0', 'plan:4.1:g0', 'exec:4.1:g0'] }))).toEqual(['tick:4', 'tick:4.1', 'finish']);
+    expect(kinds(given(all, { issued: [...issued, 'plan:4:g0', 'exec:4:g0', 'plan:4.1:g0', 'exec:4.1:g0'] }))).toEqual([
+      'tick:4',
+      'tick:4.1',
+      'finish',
+    ]);
   });
 
   it('skips dependents of a failed task and finishes failed (dependencies-successful)', () => {
@@ -91,8 +160,15 @@ describe('coordinator decide', () => {
   });
 
   it('skips everything left after a failure under "never", and runs on under "always"', () => {
-    expect(kinds(given([planned('1'), failed('1')], { policy: 'never', issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['skip:2', 'skip:3', 'skip:4', 'skip:4.1']);
-    expect(kinds(given([planned('1'), failed('1')], { policy: 'always', issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['plan:2', 'plan:3']);
+    expect(kinds(given([planned('1'), failed('1')], { policy: 'never', issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual([
+      'skip:2',
+      'skip:3',
+      'skip:4',
+      'skip:4.1',
+    ]);
+    expect(kinds(given([planned('1'), failed('1')], { policy: 'always', issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(
+      ['plan:2', 'plan:3'],
+    );
   });
 
   it('issues nothing twice', () => {
@@ -101,10 +177,19 @@ describe('coordinator decide', () => {
 
   it('issues nothing but ticks while the run is interrupted, and after a resume reissues the cut-short execution in the new generation', () => {
     const interrupted = makeEvent('RunInterrupted', { runId }, { reason: 'user' });
-    const executing = [planned('1'), makeEvent('CommandStarted', { runId, taskId: '1' }, { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' })];
+    const executing = [
+      planned('1'),
+      makeEvent(
+        'CommandStarted',
+        { runId, taskId: '1' },
+        { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' },
+      ),
+    ];
     expect(given([...executing, interrupted], { issued: ['plan:1:g0', 'exec:1:g0'] })).toEqual([]);
     // A task that finishes after the interruption is ticked; nothing else is issued.
-    expect(kinds(given([...executing, interrupted, completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual(['tick:1']);
+    expect(kinds(given([...executing, interrupted, completed('1')], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual([
+      'tick:1',
+    ]);
     const resumed = given([...executing, interrupted, makeEvent('RunResumed', { runId }, { generation: 1 })]);
     expect(resumed).toEqual([expect.objectContaining({ kind: 'execute', taskId: '1', generation: 1 })]);
   });
@@ -114,21 +199,41 @@ describe('coordinator decide', () => {
     const issued = ['plan:1:g0', 'plan:2:g0'];
     // Task 2 is planned but task 1 is not done: no execution yet, and one more task may be planned.
     expect(kinds(given([planned('2')], { planAhead: 2, issued }))).toEqual(['plan:3']);
-    expect(kinds(given([planned('2'), planned('1')], { planAhead: 2, issued: [...issued, 'plan:3:g0'] }))).toEqual(['execute:1', 'plan:4']);
+    expect(kinds(given([planned('2'), planned('1')], { planAhead: 2, issued: [...issued, 'plan:3:g0'] }))).toEqual([
+      'execute:1',
+      'plan:4',
+    ]);
     const after1 = [planned('2'), planned('1'), completed('1')];
-    expect(kinds(given(after1, { planAhead: 2, issued: [...issued, 'plan:3:g0', 'plan:4:g0', 'exec:1:g0'] }))).toEqual(['execute:2', 'tick:1']);
+    expect(kinds(given(after1, { planAhead: 2, issued: [...issued, 'plan:3:g0', 'plan:4:g0', 'exec:1:g0'] }))).toEqual([
+      'execute:2',
+      'tick:1',
+    ]);
   });
 
-  it('passes a plan\'s inputs to its execution, and plans again under a new revision after PlanInvalidated', () => {
-    const withInputs = { ...planned('1'), data: { ...planned('1').data, inputs: [{ path: 'src/a.js', checksum: null }] } };
+  it("passes a plan's inputs to its execution, and plans again under a new revision after PlanInvalidated", () => {
+    const withInputs = {
+      ...planned('1'),
+      data: { ...planned('1').data, inputs: [{ path: 'src/a.js', checksum: null }] },
+    };
     const [execute] = given([withInputs], { issued: ['plan:1:g0'] });
-    expect(execute).toMatchObject({ kind: 'execute', key: 'exec:1:g0', planInputs: [{ path: 'src/a.js', checksum: null }], revision: 0 });
-    const invalidated = makeEvent('PlanInvalidated', { runId, taskId: '1' }, { revision: 1, changed: [{ path: 'src/a.js', was: null, now: 'abc' }], reason: 'changed' });
+    expect(execute).toMatchObject({
+      kind: 'execute',
+      key: 'exec:1:g0',
+      planInputs: [{ path: 'src/a.js', checksum: null }],
+      revision: 0,
+    });
+    const invalidated = makeEvent(
+      'PlanInvalidated',
+      { runId, taskId: '1' },
+      { revision: 1, changed: [{ path: 'src/a.js', was: null, now: 'abc' }], reason: 'changed' },
+    );
     expect(given([withInputs, invalidated], { issued: ['plan:1:g0', 'exec:1:g0'] })).toEqual([
       { kind: 'plan', key: 'plan:1:g0:r1', taskId: '1', group: false, generation: 0, revision: 1 },
     ]);
     // A PlanCreated of the old revision arriving late does not count as the new plan.
-    expect(kinds(given([withInputs, invalidated, planned('1')], { issued: ['plan:1:g0', 'exec:1:g0', 'plan:1:g0:r1'] }))).toEqual([]);
+    expect(
+      kinds(given([withInputs, invalidated, planned('1')], { issued: ['plan:1:g0', 'exec:1:g0', 'plan:1:g0:r1'] })),
+    ).toEqual([]);
   });
 
   it('checks a plan made ahead again each time a task finishes, not only when its own task may start', () => {
@@ -141,32 +246,119 @@ describe('coordinator decide', () => {
     const ds = given(after1, { planAhead: 2, concurrency: 1, issued: [...issued, 'plan:3:g0', 'exec:1:g0'] });
     expect(ds.find((d) => d.kind === 'execute')).toMatchObject({ taskId: '2', planInputs: inputs });
     // With no room to start it yet, it is checked now, once for this many finished tasks.
-    const busy = [planned('3'), makeEvent('CommandStarted', { runId, taskId: '3' }, { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' })];
-    const waiting = given([planned('1'), ahead, ...busy, completed('1')], { planAhead: 2, concurrency: 1, issued: [...issued, 'plan:3:g0', 'exec:3:g0'] });
-    expect(waiting.filter((d) => d.kind === 'revalidate')).toEqual([{ kind: 'revalidate', key: 'revalidate:2:g0:1', taskId: '2', planInputs: inputs, revision: 0 }]);
-    expect(kinds(given([planned('1'), ahead, ...busy, completed('1')], { planAhead: 2, concurrency: 1, issued: [...issued, 'plan:3:g0', 'exec:3:g0', 'revalidate:2:g0:1'] }))).not.toContain('revalidate:2');
+    const busy = [
+      planned('3'),
+      makeEvent(
+        'CommandStarted',
+        { runId, taskId: '3' },
+        { commandId: 'c1', command: 'true', attempt: 0, purpose: 'plan' },
+      ),
+    ];
+    const waiting = given([planned('1'), ahead, ...busy, completed('1')], {
+      planAhead: 2,
+      concurrency: 1,
+      issued: [...issued, 'plan:3:g0', 'exec:3:g0'],
+    });
+    expect(waiting.filter((d) => d.kind === 'revalidate')).toEqual([
+      { kind: 'revalidate', key: 'revalidate:2:g0:1', taskId: '2', planInputs: inputs, revision: 0 },
+    ]);
+    expect(
+      kinds(
+        given([planned('1'), ahead, ...busy, completed('1')], {
+          planAhead: 2,
+          concurrency: 1,
+          issued: [...issued, 'plan:3:g0', 'exec:3:g0', 'revalidate:2:g0:1'],
+        }),
+      ),
+    ).not.toContain('revalidate:2');
   });
 
   it('skips optional tasks by choice under --skip-optional: dependants still run and the run succeeds', () => {
-    const tasks = parseTasks('- [ ] 1. Core\n  ```bash\n  true\n  ```\n- [ ]* 2. Optional tests\n- [ ] 3. After\n  ```bash\n  true\n  ```');
+    const tasks = parseTasks(
+      '- [ ] 1. Core\n  ```bash\n  true\n  ```\n- [ ]* 2. Optional tests\n- [ ] 3. After\n  ```bash\n  true\n  ```',
+    );
     const events: AgentEvent[] = [
-      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: ['1', '2', '3'], alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 0, skipOptional: true }),
+      makeEvent(
+        'RunStarted',
+        { runId },
+        {
+          tasksFile: 't',
+          workdir: '.',
+          taskIds: ['1', '2', '3'],
+          alreadyDone: [],
+          taskConcurrency: 3,
+          commandConcurrency: 3,
+          continuePolicy: 'dependencies-successful',
+          llm: 'offline',
+          planAhead: 0,
+          skipOptional: true,
+        },
+      ),
       ...tasks.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
     ];
-    const fold = (list: AgentEvent[]) => list.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
-    expect(decide(fold(events), new Set())).toMatchObject([{ kind: 'plan', taskId: '1' }, { kind: 'skip', taskId: '2', optional: true }]);
-    const plan = (id: string) => makeEvent('PlanCreated', { runId, taskId: id }, { source: 'explicit', taskKey: 'k', contextChecksum: '', specChecksum: '', taskText: '', plan: explicitPlan(tasks.find((t) => t.id === id)!), durationMs: 1, inputs: [], revision: 0 });
+    const fold = (list: AgentEvent[]) =>
+      list.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
+    expect(decide(fold(events), new Set())).toMatchObject([
+      { kind: 'plan', taskId: '1' },
+      { kind: 'skip', taskId: '2', optional: true },
+    ]);
+    const plan = (id: string) =>
+      makeEvent(
+        'PlanCreated',
+        { runId, taskId: id },
+        {
+          source: 'explicit',
+          taskKey: 'k',
+          contextChecksum: '',
+          specChecksum: '',
+          taskText: '',
+          plan: explicitPlan(tasks.find((t) => t.id === id)!),
+          durationMs: 1,
+          inputs: [],
+          revision: 0,
+        },
+      );
     const skipped = makeEvent('TaskSkipped', { runId, taskId: '2' }, { reason: 'optional', optional: true });
-    const later = [...events, plan('1'), makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }), skipped];
+    const later = [
+      ...events,
+      plan('1'),
+      makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }),
+      skipped,
+    ];
     expect(kinds(decide(fold(later), new Set(['plan:1:g0', 'exec:1:g0', 'skip:2'])))).toEqual(['plan:3', 'tick:1']);
-    const done = [...later, plan('3'), makeEvent('TaskCompleted', { runId, taskId: '3' }, { durationMs: 1, commands: 1, recoveries: 0 })];
-    const finish = decide(fold(done), new Set(['plan:1:g0', 'exec:1:g0', 'skip:2', 'plan:3:g0', 'exec:3:g0', 'tick:1']));
-    expect(finish).toMatchObject([{ kind: 'tick', taskId: '3' }, { kind: 'finish', status: 'succeeded', skipped: ['2'] }]);
+    const done = [
+      ...later,
+      plan('3'),
+      makeEvent('TaskCompleted', { runId, taskId: '3' }, { durationMs: 1, commands: 1, recoveries: 0 }),
+    ];
+    const finish = decide(
+      fold(done),
+      new Set(['plan:1:g0', 'exec:1:g0', 'skip:2', 'plan:3:g0', 'exec:3:g0', 'tick:1']),
+    );
+    expect(finish).toMatchObject([
+      { kind: 'tick', taskId: '3' },
+      { kind: 'finish', status: 'succeeded', skipped: ['2'] },
+    ]);
   });
 
   it('keeps a task skipped when the plan made ahead for it fails afterwards', () => {
     const events: AgentEvent[] = [
-      makeEvent('RunStarted', { runId }, { tasksFile: 't', workdir: '.', taskIds: TASKS.map((t) => t.id), alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3, continuePolicy: 'dependencies-successful', llm: 'offline', planAhead: 4, skipOptional: false }),
+      makeEvent(
+        'RunStarted',
+        { runId },
+        {
+          tasksFile: 't',
+          workdir: '.',
+          taskIds: TASKS.map((t) => t.id),
+          alreadyDone: [],
+          taskConcurrency: 3,
+          commandConcurrency: 3,
+          continuePolicy: 'dependencies-successful',
+          llm: 'offline',
+          planAhead: 4,
+          skipOptional: false,
+        },
+      ),
       ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
       failed('1'),
       makeEvent('TaskSkipped', { runId, taskId: '2' }, { reason: 'task 1 did not complete', optional: false }),
@@ -178,17 +370,44 @@ describe('coordinator decide', () => {
 });
 
 describe('coordinator decide: the LLM budget', () => {
-  const PROSE = parseTasks(['- [ ] 1. Prose one', '- [ ] 2. Explicit', '  - Depends: none', '  ```bash\n  true\n  ```', '- [ ] 3. Prose three', '  - Depends: none'].join('\n'));
+  const PROSE = parseTasks(
+    [
+      '- [ ] 1. Prose one',
+      '- [ ] 2. Explicit',
+      '  - Depends: none',
+      '  ```bash\n  true\n  ```',
+      '- [ ] 3. Prose three',
+      '  - Depends: none',
+    ].join('\n'),
+  );
   const statusOf = (events: AgentEvent[]) =>
     [
-      makeEvent('RunStarted', { runId }, {
-        tasksFile: 't.md', workdir: '.', taskIds: PROSE.map((t) => t.id), alreadyDone: [], taskConcurrency: 3, commandConcurrency: 3,
-        continuePolicy: 'dependencies-successful', llm: 'openai', planAhead: 0, skipOptional: false, budget: { tokens: 100 },
-      }),
+      makeEvent(
+        'RunStarted',
+        { runId },
+        {
+          tasksFile: 't.md',
+          workdir: '.',
+          taskIds: PROSE.map((t) => t.id),
+          alreadyDone: [],
+          taskConcurrency: 3,
+          commandConcurrency: 3,
+          continuePolicy: 'dependencies-successful',
+          llm: 'openai',
+          planAhead: 0,
+          skipOptional: false,
+          budget: { tokens: 100 },
+        },
+      ),
       ...PROSE.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
       ...events,
     ].reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
-  const spend = (tokens: number) => makeEvent('LlmCalled', { runId, taskId: '1' }, { purpose: 'plan', model: 'm', durationMs: 1, ok: true, promptTokens: tokens, completionTokens: 0 });
+  const spend = (tokens: number) =>
+    makeEvent(
+      'LlmCalled',
+      { runId, taskId: '1' },
+      { purpose: 'plan', model: 'm', durationMs: 1, ok: true, promptTokens: tokens, completionTokens: 0 },
+    );
 
   it('plans everything while the budget lasts', () => {
     expect(kinds(decide(statusOf([spend(50)]), new Set()))).toEqual(['plan:1', 'plan:2', 'plan:3']);
@@ -197,13 +416,33 @@ describe('coordinator decide: the LLM budget', () => {
   it('once spent, holds the tasks that need the LLM, lets the rest run, and stops the run only when nothing else can move', () => {
     const spent = statusOf([spend(150)]);
     expect(kinds(decide(spent, new Set()))).toEqual(['plan:2']);
-    const explicitRunning = statusOf([spend(150), { ...planned('2'), data: { ...planned('2').data, plan: explicitPlan(PROSE[1]!) } }]);
+    const explicitRunning = statusOf([
+      spend(150),
+      { ...planned('2'), data: { ...planned('2').data, plan: explicitPlan(PROSE[1]!) } },
+    ]);
     expect(kinds(decide(explicitRunning, new Set(['plan:2:g0'])))).toEqual(['execute:2']);
-    const done = statusOf([spend(150), { ...planned('2'), data: { ...planned('2').data, plan: explicitPlan(PROSE[1]!) } }, completed('2')]);
+    const done = statusOf([
+      spend(150),
+      { ...planned('2'), data: { ...planned('2').data, plan: explicitPlan(PROSE[1]!) } },
+      completed('2'),
+    ]);
     const halt = decide(done, new Set(['plan:2:g0', 'exec:2:g0', 'tick:2']));
-    expect(halt).toEqual([{ kind: 'halt', key: 'halt:g0', reason: "the run's LLM budget of 100 tokens is spent (150 used); waiting for the LLM: task(s) 1, 3", generation: 0 }]);
+    expect(halt).toEqual([
+      {
+        kind: 'halt',
+        key: 'halt:g0',
+        reason: "the run's LLM budget of 100 tokens is spent (150 used); waiting for the LLM: task(s) 1, 3",
+        generation: 0,
+      },
+    ]);
     // A resume with a larger budget plans the held tasks.
-    const resumed = evolveRunStatus(done, { ...makeEvent('RunResumed', { runId }, { generation: 1, budget: { tokens: 1000 } }), seq: 99 });
-    expect(kinds(decide(resumed, new Set(['plan:2:g0', 'exec:2:g0', 'tick:2', 'halt:g0'])))).toEqual(['plan:1', 'plan:3']);
+    const resumed = evolveRunStatus(done, {
+      ...makeEvent('RunResumed', { runId }, { generation: 1, budget: { tokens: 1000 } }),
+      seq: 99,
+    });
+    expect(kinds(decide(resumed, new Set(['plan:2:g0', 'exec:2:g0', 'tick:2', 'halt:g0'])))).toEqual([
+      'plan:1',
+      'plan:3',
+    ]);
   });
 });

@@ -20,20 +20,29 @@ afterAll(async () => {
   await ws.cleanup();
 });
 
-const TASKS = '- [ ] 1. Create the file docs/alpha.md\n  - Requirements: 1.1\n- [ ] 2. Create the file docs/beta.md\n  - Requirements: 2.1\n';
-const REQUIREMENTS = '# Requirements\n\n### Requirement 1\n1.1 Alpha docs exist\n\n### Requirement 2\n2.1 Beta docs exist\n';
+const TASKS =
+  '- [ ] 1. Create the file docs/alpha.md\n  - Requirements: 1.1\n- [ ] 2. Create the file docs/beta.md\n  - Requirements: 2.1\n';
+const REQUIREMENTS =
+  '# Requirements\n\n### Requirement 1\n1.1 Alpha docs exist\n\n### Requirement 2\n2.1 Beta docs exist\n';
 const DESIGN = '# Design\n\n## Alpha\nThe alpha page is markdown.\n\n## Beta\nThe beta page is markdown.\n';
 
 async function project(tasks: string, strategy = 'batched', extra: Record<string, unknown> = {}) {
   const w = await ws.make(tasks);
   await writeFile(join(w.dir, 'requirements.md'), REQUIREMENTS);
   await writeFile(join(w.dir, 'design.md'), DESIGN);
-  await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ llm: { strategy, maxRetries: 0, timeoutMs: 10_000 }, ...extra }));
+  await writeFile(
+    join(w.dir, 'implement-agent.config.json'),
+    JSON.stringify({ llm: { strategy, maxRetries: 0, timeoutMs: 10_000 }, ...extra }),
+  );
   return w;
 }
 
 function run(w: { dir: string; tasks: string }, args: string[] = [], nats = server.url) {
-  return runCli(['run', w.tasks, '--workdir', w.dir, '--force', ...args], { NATS_URL: nats, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' }, w.dir);
+  return runCli(
+    ['run', w.tasks, '--workdir', w.dir, '--force', ...args],
+    { NATS_URL: nats, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' },
+    w.dir,
+  );
 }
 
 const of = ofType;
@@ -61,7 +70,13 @@ describe('decomposer with an OpenAI-compatible server', () => {
     if (strategy === 'sequential') {
       // Each question waits for the answer to the one before.
       for (let i = 1; i < made.length; i++) expect(made[i]!.at - made[i - 1]!.at).toBeGreaterThanOrEqual(390);
-      expect(made.map((r) => r.schemaName)).toEqual(['plan_complexity', 'plan_commands', 'plan_decisionPoints', 'plan_successCriteria', 'plan_fallbacks']);
+      expect(made.map((r) => r.schemaName)).toEqual([
+        'plan_complexity',
+        'plan_commands',
+        'plan_decisionPoints',
+        'plan_successCriteria',
+        'plan_fallbacks',
+      ]);
     }
     expect(await readFile(join(w.dir, `out/${strategy}-only.txt`), 'utf8')).toContain('made by the plan');
   });
@@ -81,7 +96,10 @@ describe('decomposer with an OpenAI-compatible server', () => {
     expect(of(second.events, 'PlanCacheHit').map((e) => e.data.match)).toEqual(['exact', 'exact']);
     expect(of(second.events, 'PlanCreated').map((e) => e.data.source)).toEqual(['cache', 'cache']);
 
-    await writeFile(join(w.dir, 'design.md'), DESIGN.replace('The beta page is markdown.', 'The beta page is plain text.'));
+    await writeFile(
+      join(w.dir, 'design.md'),
+      DESIGN.replace('The beta page is markdown.', 'The beta page is plain text.'),
+    );
     await rm(join(w.dir, 'docs'), { recursive: true });
     const third = await run(w);
     expect(third.result.exitCode, third.result.stderr).toBe(0);
@@ -100,7 +118,10 @@ describe('decomposer with an OpenAI-compatible server', () => {
     const { result, events } = await run(w);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(llm.requests.length).toBe(before);
-    expect(of(events, 'PlanCacheHit')[0]!.data).toMatchObject({ match: 'similar', adaptations: [{ from: 'lib/gamma.js', to: 'lib/delta.js' }] });
+    expect(of(events, 'PlanCacheHit')[0]!.data).toMatchObject({
+      match: 'similar',
+      adaptations: [{ from: 'lib/gamma.js', to: 'lib/delta.js' }],
+    });
     expect(of(events, 'CommandStarted')[0]!.data.command).toContain('lib/delta.js');
     expect(await readFile(join(w.dir, 'lib/delta.js'), 'utf8')).toContain('lib/delta.js');
   });
@@ -144,8 +165,14 @@ describe('decomposer with an OpenAI-compatible server', () => {
 
   it('says how to configure an LLM when a task needs one and it is offline', async () => {
     const w = await project('- [ ] 1. Create the file off/line.txt\n');
-    const { result, events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--llm', 'offline'], { NATS_URL: server.url }, w.dir);
+    const { result, events } = await runCli(
+      ['run', w.tasks, '--workdir', w.dir, '--llm', 'offline'],
+      { NATS_URL: server.url },
+      w.dir,
+    );
     expect(result.exitCode).toBe(1);
-    expect(of(events, 'TaskFailed')[0]!.data.reason).toMatch(/needs an LLM, but the LLM is offline. Set OPENAI_API_KEY/);
+    expect(of(events, 'TaskFailed')[0]!.data.reason).toMatch(
+      /needs an LLM, but the LLM is offline. Set OPENAI_API_KEY/,
+    );
   });
 });

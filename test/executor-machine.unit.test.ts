@@ -9,16 +9,35 @@ import type { Plan } from '../src/plan/plan-schema.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const ok: CommandOutcome = { ok: true, exitCode: 0, timedOut: false, stdoutTail: '', stderrTail: '' };
-const fail = (stderr: string): CommandOutcome => ({ ok: false, exitCode: 1, timedOut: false, stdoutTail: '', stderrTail: stderr });
+const fail = (stderr: string): CommandOutcome => ({
+  ok: false,
+  exitCode: 1,
+  timedOut: false,
+  stdoutTail: '',
+  stderrTail: stderr,
+});
 
 /** The machine with scripted effects: which commands ran, in which order, with what outcome. */
-async function execute(plan: Plan, script: { outcome?: (id: string, attempt: number) => CommandOutcome; recover?: RecoverReply[]; decisions?: Record<string, boolean>; concurrency?: number } = {}) {
+async function execute(
+  plan: Plan,
+  script: {
+    outcome?: (id: string, attempt: number) => CommandOutcome;
+    recover?: RecoverReply[];
+    decisions?: Record<string, boolean>;
+    concurrency?: number;
+  } = {},
+) {
   const ran: string[] = [];
   const records: RecoveryRecord[] = [];
   const replies = [...(script.recover ?? [])];
   let running = 0;
   let maxRunning = 0;
-  const input: ExecutorInput = { plan, deps: buildCommandGraph(plan.commands).deps, commandConcurrency: script.concurrency ?? 3, maxRecoveryAttempts: 4 };
+  const input: ExecutorInput = {
+    plan,
+    deps: buildCommandGraph(plan.commands).deps,
+    commandConcurrency: script.concurrency ?? 3,
+    maxRecoveryAttempts: 4,
+  };
   const actor = createActor(
     executorMachine.provide({
       actors: {
@@ -46,7 +65,8 @@ async function execute(plan: Plan, script: { outcome?: (id: string, attempt: num
   return { output: await toPromise(actor), ran, records, maxRunning };
 }
 
-const plan = (commands: string): Plan => explicitPlan(parseTasks(`- [ ] 1. T\n  \`\`\`bash\n${commands}\n  \`\`\``)[0]!);
+const plan = (commands: string): Plan =>
+  explicitPlan(parseTasks(`- [ ] 1. T\n  \`\`\`bash\n${commands}\n  \`\`\``)[0]!);
 
 describe('executor machine', () => {
   it('runs independent commands together within the limit, then the dependent one', async () => {
@@ -61,7 +81,16 @@ describe('executor machine', () => {
   it('takes the branch a decision point chooses and skips the other', async () => {
     const p: Plan = {
       ...plan('  echo yes > y\n  echo no > n\n  echo always > z'),
-      decisionPoints: [{ id: 'd1', condition: 'has config', evaluation: 'file_exists', target: 'config.json', whenTrue: ['c1'], whenFalse: ['c2'] }],
+      decisionPoints: [
+        {
+          id: 'd1',
+          condition: 'has config',
+          evaluation: 'file_exists',
+          target: 'config.json',
+          whenTrue: ['c1'],
+          whenFalse: ['c2'],
+        },
+      ],
     };
     const t = await execute(p, { decisions: { d1: true } });
     expect(t.ran.sort()).toEqual(['c1#0', 'c3#0']);
@@ -74,7 +103,16 @@ describe('executor machine', () => {
     const p = plan('  mkdir a/b\n  touch later');
     const r = await execute(p, {
       outcome: (id, attempt) => (id === 'c1' && attempt === 0 ? fail('no such dir') : ok),
-      recover: [{ decision: 'fix', strategyId: 'x/mkdir-p', patternId: 'x', source: 'pattern', commands: ['mkdir -p a'], retry: true }],
+      recover: [
+        {
+          decision: 'fix',
+          strategyId: 'x/mkdir-p',
+          patternId: 'x',
+          source: 'pattern',
+          commands: ['mkdir -p a'],
+          retry: true,
+        },
+      ],
       concurrency: 1,
     });
     expect(r.ran).toEqual(['c1#0', 'fix:mkdir -p a', 'c1#1', 'c2#0']);
@@ -84,20 +122,47 @@ describe('executor machine', () => {
 
   it('fails with the reason when recovery gives up, and after the attempt bound', async () => {
     const gaveUp = await execute(plan('  false'), { outcome: () => fail('boom') });
-    expect(gaveUp.output).toMatchObject({ ok: false, stage: 'recovery', reason: '`false` exited 1: boom; nothing left', commandId: 'c1' });
+    expect(gaveUp.output).toMatchObject({
+      ok: false,
+      stage: 'recovery',
+      reason: '`false` exited 1: boom; nothing left',
+      commandId: 'c1',
+    });
     const fix: RecoverReply = { decision: 'fix', strategyId: 's', source: 'pattern', commands: ['true'], retry: true };
-    const bounded = await execute(plan('  false'), { outcome: () => fail('boom'), recover: [fix, fix, fix, fix, fix, fix] });
-    expect(bounded.output).toMatchObject({ ok: false, stage: 'recovery', reason: expect.stringMatching(/gave up after 4 recovery attempts$/) });
+    const bounded = await execute(plan('  false'), {
+      outcome: () => fail('boom'),
+      recover: [fix, fix, fix, fix, fix, fix],
+    });
+    expect(bounded.output).toMatchObject({
+      ok: false,
+      stage: 'recovery',
+      reason: expect.stringMatching(/gave up after 4 recovery attempts$/),
+    });
   });
 
-  it('has no evidence when an LLM fix did a failed command\'s work instead of re-running it, unless criteria then hold', async () => {
-    const replace: RecoverReply = { decision: 'fix', strategyId: 'llm/abc', source: 'llm', commands: ['echo done > out'], retry: false };
-    const replaced = await execute(plan('  ./build.sh'), { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [replace] });
+  it("has no evidence when an LLM fix did a failed command's work instead of re-running it, unless criteria then hold", async () => {
+    const replace: RecoverReply = {
+      decision: 'fix',
+      strategyId: 'llm/abc',
+      source: 'llm',
+      commands: ['echo done > out'],
+      retry: false,
+    };
+    const replaced = await execute(plan('  ./build.sh'), {
+      outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok),
+      recover: [replace],
+    });
     expect(replaced.output).toEqual({ ok: true, commands: 1, recoveries: 1, evidence: 'none' });
-    const checked = await execute({ ...plan('  ./build.sh'), successCriteria: [{ kind: 'file_exists', path: 'out' }] }, { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [replace] });
+    const checked = await execute(
+      { ...plan('  ./build.sh'), successCriteria: [{ kind: 'file_exists', path: 'out' }] },
+      { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [replace] },
+    );
     expect(checked.output).toMatchObject({ ok: true, evidence: 'criteria' });
     // A prepare-and-retry fix re-ran the command itself: its success is the evidence.
-    const retried = await execute(plan('  ./build.sh'), { outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok), recover: [{ ...replace, retry: true }] });
+    const retried = await execute(plan('  ./build.sh'), {
+      outcome: (_, attempt) => (attempt === 0 ? fail('not found') : ok),
+      recover: [{ ...replace, retry: true }],
+    });
     expect(retried.output).toMatchObject({ ok: true, evidence: 'commands' });
   });
 });

@@ -13,10 +13,18 @@ const ws = workspaces();
 afterAll(() => ws.cleanup());
 
 const finished = (events: StoredEvent[]) =>
-  new Map(events.filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished').map((e) => [e.data.commandId, e.data]));
+  new Map(
+    events
+      .filter((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished')
+      .map((e) => [e.data.commandId, e.data]),
+  );
 /** The first command result a task recorded. */
-const firstResult = (events: StoredEvent[], taskId: string) => events.find((e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished' && e.taskId === taskId)!.data;
-const interval = (d: { startedAt: string; durationMs: number }) => [Date.parse(d.startedAt), Date.parse(d.startedAt) + d.durationMs] as const;
+const firstResult = (events: StoredEvent[], taskId: string) =>
+  events.find(
+    (e): e is EventOf<'CommandFinished'> & StoredEvent => e.type === 'CommandFinished' && e.taskId === taskId,
+  )!.data;
+const interval = (d: { startedAt: string; durationMs: number }) =>
+  [Date.parse(d.startedAt), Date.parse(d.startedAt) + d.durationMs] as const;
 
 describe('executor through the actors', () => {
   it('overlaps independent commands and never overlaps dependent ones', async () => {
@@ -31,7 +39,9 @@ describe('executor through the actors', () => {
         '  - Success: `cat both.txt` outputs 2',
       ].join('\n'),
     );
-    const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--command-concurrency', '3'], { NATS_URL: server.url });
+    const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--command-concurrency', '3'], {
+      NATS_URL: server.url,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const f = finished(events);
     const [a, b, c] = [interval(f.get('c1')!), interval(f.get('c2')!), interval(f.get('c3')!)];
@@ -42,17 +52,23 @@ describe('executor through the actors', () => {
   });
 
   it('denies a command by policy: it never starts, and the task fails with the rule', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Escalate\n  ```bash\n  echo before > before.txt\n  sudo touch /root/owned\n  ```\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Escalate\n  ```bash\n  echo before > before.txt\n  sudo touch /root/owned\n  ```\n',
+    );
     const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
     expect(result.exitCode).toBe(1);
     const denied = events.find((e) => e.type === 'CommandDenied');
     expect(denied).toMatchObject({ data: { commandId: 'c2', rule: 'privileged' } });
-    expect(events.filter((e) => e.type === 'CommandStarted').map((e) => (e as EventOf<'CommandStarted'>).data.commandId)).toEqual(['c1']);
+    expect(
+      events.filter((e) => e.type === 'CommandStarted').map((e) => (e as EventOf<'CommandStarted'>).data.commandId),
+    ).toEqual(['c1']);
     expect(events.find((e) => e.type === 'TaskFailed')).toMatchObject({ data: { stage: 'policy', commandId: 'c2' } });
   });
 
   it('fails a task whose success criterion does not hold, naming the criterion', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Claims too much\n  - Success: file missing.txt exists\n  ```bash\n  true\n  ```\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Claims too much\n  - Success: file missing.txt exists\n  ```bash\n  true\n  ```\n',
+    );
     const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url });
     expect(result.exitCode).toBe(1);
     expect(events.find((e) => e.type === 'TaskFailed')).toMatchObject({
@@ -106,15 +122,22 @@ describe('executor through the actors', () => {
   });
 
   it('--dry prints each plan and its command graph with reasons, running and recording nothing', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Two writers and a reader\n  ```bash\n  echo a > a.txt\n  echo b > b.txt\n  cat a.txt b.txt > c.txt\n  ```\n- [ ] 2. Needs planning\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Two writers and a reader\n  ```bash\n  echo a > a.txt\n  echo b > b.txt\n  cat a.txt b.txt > c.txt\n  ```\n- [ ] 2. Needs planning\n',
+    );
     const nc = await connectNats(server.url, 'count');
     const store = await EventStore.open(nc);
     const before = (await store.state()).messages;
-    const result = await execa(process.execPath, [CLI, 'run', tasks, '--workdir', dir, '--dry'], { reject: false, env: { NATS_URL: server.url, NO_COLOR: '1' } });
+    const result = await execa(process.execPath, [CLI, 'run', tasks, '--workdir', dir, '--dry'], {
+      reject: false,
+      env: { NATS_URL: server.url, NO_COLOR: '1' },
+    });
     expect(result.stdout).toContain('plan: explicit, 3 command(s)');
     expect(result.stdout).toMatch(/c2 +echo b > b.txt\n +no dependency: starts at once/);
     expect(result.stdout).toMatch(/after c1: reads what the earlier writes: a.txt/);
-    expect(result.stdout).toMatch(/2\. Needs planning\n +cache miss: the cache is empty\n +cannot plan: .*LLM is offline/);
+    expect(result.stdout).toMatch(
+      /2\. Needs planning\n +cache miss: the cache is empty\n +cannot plan: .*LLM is offline/,
+    );
     expect(result.exitCode).toBe(1);
     await expect(access(join(dir, 'a.txt'))).rejects.toThrow();
     expect((await store.state()).messages).toBe(before);
@@ -122,7 +145,9 @@ describe('executor through the actors', () => {
   });
 
   it('streams a heartbeat with the latest output line while a long command runs', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Slow\n  ```bash\n  for i in 1 2 3 4; do echo tick $i; sleep 0.4; done\n  ```\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Slow\n  ```bash\n  for i in 1 2 3 4; do echo tick $i; sleep 0.4; done\n  ```\n',
+    );
     await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ execution: { heartbeatMs: 300 } }));
     const { result, events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -131,5 +156,4 @@ describe('executor through the actors', () => {
     expect(beats.at(-1)!.data.lastLine).toMatch(/^tick [34]$/);
     expect(beats.map((b) => b.data.elapsedMs)).toEqual([...beats.map((b) => b.data.elapsedMs)].sort((a, b) => a - b));
   });
-
 });

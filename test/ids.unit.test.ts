@@ -7,7 +7,9 @@ describe('ids', () => {
     expect(eventIds.task('r1', '2.1', 'TaskCompleted')).toBe('r1:2.1:TaskCompleted');
     expect(eventIds.planCreated('r1', '3', 0)).toBe('r1:3:PlanCreated');
     expect(eventIds.planCreated('r1', '3', 2)).toBe('r1:3:PlanCreated:r2');
-    expect(eventIds.command({ runId: 'r1', taskId: '3', commandId: 'c2', attempt: 1 }, 'CommandFinished')).toBe('r1:3:c2:1:CommandFinished');
+    expect(eventIds.command({ runId: 'r1', taskId: '3', commandId: 'c2', attempt: 1 }, 'CommandFinished')).toBe(
+      'r1:3:c2:1:CommandFinished',
+    );
     expect(workIds.execute('r1', '3', 1, 0)).toBe('exec:r1:3:g1');
     expect(workIds.plan('r1', '3', 0, 1)).toBe('plan:r1:3:g0:r1');
   });

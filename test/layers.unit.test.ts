@@ -11,7 +11,9 @@ function importGraph(): Map<string, string[]> {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const file = join(entry.parentPath, entry.name);
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/^(?:import|export)\s[^;]*?from '(\.[^']+)'/gm)].map((m) => relative(src, resolve(dirname(file), m[1]!)));
+    const targets = [...text.matchAll(/^(?:import|export)\s[^;]*?from '(\.[^']+)'/gm)].map((m) =>
+      relative(src, resolve(dirname(file), m[1]!)),
+    );
     graph.set(relative(src, file), targets);
   }
   return graph;
@@ -25,7 +27,11 @@ function cycles(edges: Map<string, Set<string>>): string[][] {
     for (const next of edges.get(node) ?? []) {
       const at = path.indexOf(next);
       // Each cycle once, however many paths lead into it.
-      if (at >= 0 && !found.some((c) => c.length === path.length - at + 1 && path.slice(at).every((n) => c.includes(n)))) found.push([...path.slice(at), next]);
+      if (
+        at >= 0 &&
+        !found.some((c) => c.length === path.length - at + 1 && path.slice(at).every((n) => c.includes(n)))
+      )
+        found.push([...path.slice(at), next]);
       else visit(next, [...path, next]);
     }
   };

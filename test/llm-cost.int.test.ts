@@ -34,10 +34,16 @@ describe('what a run cost, and its budget', () => {
     await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify(PRICING));
     const env = { NATS_URL: nats.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'k' };
     // One task's planning spends more than 100 tokens: the second waits for a larger budget.
-    const first = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--plan-ahead', '0', '--budget', '100'], { env, cwd: w.dir, reject: false });
+    const first = await execa(
+      process.execPath,
+      [CLI, 'run', w.tasks, '--workdir', w.dir, '--plan-ahead', '0', '--budget', '100'],
+      { env, cwd: w.dir, reject: false },
+    );
     expect(first.exitCode, first.stderr).toBe(1);
     const output = `${first.stdout}\n${first.stderr}`;
-    expect(output).toMatch(/stopped: the run's LLM budget of 100 tokens is spent \([\d,]+ used\); waiting for the LLM: task\(s\) 2, 3/);
+    expect(output).toMatch(
+      /stopped: the run's LLM budget of 100 tokens is spent \([\d,]+ used\); waiting for the LLM: task\(s\) 2, 3/,
+    );
     const runId = /run (r\w+):/.exec(first.stdout)![1]!;
     expect(output).toContain(`implement-agent resume ${runId} --budget`);
     expect(await readFile(w.tasks, 'utf8')).toBe(TASKS.replace('- [ ] 1.', '- [x] 1.'));
@@ -55,9 +61,14 @@ describe('what a run cost, and its budget', () => {
     expect(ofType(resumed.events, 'RunFinished').at(-1)?.data.status).toBe('succeeded');
 
     const status = await execa(process.execPath, [CLI, 'status', runId], { env, cwd: w.dir });
-    expect(status.stdout).toMatch(/LLM: 6 call\(s\), [\d,]+ tokens \([\d,]+ prompt.*completion\), \$0\.\d{4}; budget 1,000,000 tokens/);
-    for (const title of ['1. Write notes/one.md', '2. Create the settings', '3. Document every']) expect(status.stdout).toMatch(new RegExp(`completed\\s+${title}.* · [\\d,]+ tokens`));
-    const json = JSON.parse((await execa(process.execPath, [CLI, 'status', runId, '--json'], { env, cwd: w.dir })).stdout) as { tokens: number; usd: number; tasks: { usage?: { calls: number } }[] };
+    expect(status.stdout).toMatch(
+      /LLM: 6 call\(s\), [\d,]+ tokens \([\d,]+ prompt.*completion\), \$0\.\d{4}; budget 1,000,000 tokens/,
+    );
+    for (const title of ['1. Write notes/one.md', '2. Create the settings', '3. Document every'])
+      expect(status.stdout).toMatch(new RegExp(`completed\\s+${title}.* · [\\d,]+ tokens`));
+    const json = JSON.parse(
+      (await execa(process.execPath, [CLI, 'status', runId, '--json'], { env, cwd: w.dir })).stdout,
+    ) as { tokens: number; usd: number; tasks: { usage?: { calls: number } }[] };
     expect(json.tokens).toBeGreaterThan(100);
     expect(json.usd).toBeGreaterThan(0);
     expect(json.tasks.map((t) => t.usage?.calls)).toEqual([2, 2, 2]);
@@ -76,9 +87,18 @@ describe('what a run cost, and its budget', () => {
     const run = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir], { env, cwd: w.dir });
     expect(run.stdout).toMatch(/✓ 1\. Add a cost note in docs\/cost\.md, in short sentences .* · [\d,]+ tokens/);
     expect(run.stdout).toMatch(/LLM: 2 call\(s\), [\d,]+ tokens .*\$0\.\d{4}/);
-    await writeFile(w.tasks, '- [ ] 1. Summarise the API in API.md\n- [ ] 2. Run the tests\n  ```bash\n  true\n  ```\n');
-    const dry = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--dry', '--llm', 'offline'], { env, cwd: w.dir, reject: false });
-    expect(dry.stdout).toMatch(/1 of 2 task\(s\) need the LLM to be planned .*: 1\n\s+about [\d,]+ tokens for planning/);
+    await writeFile(
+      w.tasks,
+      '- [ ] 1. Summarise the API in API.md\n- [ ] 2. Run the tests\n  ```bash\n  true\n  ```\n',
+    );
+    const dry = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--dry', '--llm', 'offline'], {
+      env,
+      cwd: w.dir,
+      reject: false,
+    });
+    expect(dry.stdout).toMatch(
+      /1 of 2 task\(s\) need the LLM to be planned .*: 1\n\s+about [\d,]+ tokens for planning/,
+    );
   });
 });
 
@@ -89,15 +109,34 @@ describe('llm check', () => {
     try {
       const w = await ws.make('');
       await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ llm: { maxOutputTokens: 2000 } }));
-      const env = { NATS_URL: nats.url, OPENAI_BASE_URL: reasoning.baseUrl, OPENAI_API_KEY: 'k', IMPLEMENT_AGENT_MODEL: 'o4-mini' };
-      const first = JSON.parse((await execa(process.execPath, [CLI, 'llm', 'check', '--json'], { env, cwd: w.dir })).stdout) as Record<string, unknown>;
-      expect(first).toMatchObject({ ok: true, model: 'o4-mini', calls: 3, accepted: { structuredOutput: 'json_schema', temperature: 'omit', maxTokensParam: 'max_completion_tokens' } });
-      expect((first.degraded as { setting: string }[]).map((d) => d.setting)).toEqual(['temperature', 'maxTokensParam']);
-      expect(first.pin).toEqual({ llm: { structuredOutput: 'json_schema', temperature: null, maxTokensParam: 'max_completion_tokens' } });
+      const env = {
+        NATS_URL: nats.url,
+        OPENAI_BASE_URL: reasoning.baseUrl,
+        OPENAI_API_KEY: 'k',
+        IMPLEMENT_AGENT_MODEL: 'o4-mini',
+      };
+      const first = JSON.parse(
+        (await execa(process.execPath, [CLI, 'llm', 'check', '--json'], { env, cwd: w.dir })).stdout,
+      ) as Record<string, unknown>;
+      expect(first).toMatchObject({
+        ok: true,
+        model: 'o4-mini',
+        calls: 3,
+        accepted: { structuredOutput: 'json_schema', temperature: 'omit', maxTokensParam: 'max_completion_tokens' },
+      });
+      expect((first.degraded as { setting: string }[]).map((d) => d.setting)).toEqual([
+        'temperature',
+        'maxTokensParam',
+      ]);
+      expect(first.pin).toEqual({
+        llm: { structuredOutput: 'json_schema', temperature: null, maxTokensParam: 'max_completion_tokens' },
+      });
       const refused = stand.refused.length;
       const text = await execa(process.execPath, [CLI, 'llm', 'check'], { env, cwd: w.dir });
       expect(text.stdout).toContain('temperature        not sent (the model default) (known before this check)');
-      expect(text.stdout).toContain('"llm": { "structuredOutput": "json_schema", "temperature": null, "maxTokensParam": "max_completion_tokens" }');
+      expect(text.stdout).toContain(
+        '"llm": { "structuredOutput": "json_schema", "temperature": null, "maxTokensParam": "max_completion_tokens" }',
+      );
       expect(stand.refused.length).toBe(refused);
     } finally {
       await reasoning.close();
@@ -106,7 +145,11 @@ describe('llm check', () => {
 
   it('is a clear error without an endpoint', async () => {
     const w = await ws.make('');
-    const r = await execa(process.execPath, [CLI, 'llm', 'check'], { env: { NATS_URL: nats.url, OPENAI_BASE_URL: '', OPENAI_API_KEY: '' }, cwd: w.dir, reject: false });
+    const r = await execa(process.execPath, [CLI, 'llm', 'check'], {
+      env: { NATS_URL: nats.url, OPENAI_BASE_URL: '', OPENAI_API_KEY: '' },
+      cwd: w.dir,
+      reject: false,
+    });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('no LLM is configured');
   });

@@ -39,8 +39,16 @@ describe.each(PROVIDER_KINDS)('an endpoint that behaves like %s', (kind) => {
     try {
       const w = await ws.make(FIRST);
       // A completion limit is set, so that the max_tokens refusal of reasoning models is met too.
-      await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ llm: { maxOutputTokens: 4000, maxRetries: 2 } }));
-      const env = { NATS_URL: nats.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key', IMPLEMENT_AGENT_MODEL: `${kind}-model` };
+      await writeFile(
+        join(w.dir, 'implement-agent.config.json'),
+        JSON.stringify({ llm: { maxOutputTokens: 4000, maxRetries: 2 } }),
+      );
+      const env = {
+        NATS_URL: nats.url,
+        OPENAI_BASE_URL: llm.baseUrl,
+        OPENAI_API_KEY: 'test-key',
+        IMPLEMENT_AGENT_MODEL: `${kind}-model`,
+      };
       const first = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
       expect(first.result.exitCode, first.result.stderr).toBe(0);
       expect(await readFile(w.tasks, 'utf8')).toBe(ticked(FIRST));
@@ -59,8 +67,8 @@ describe.each(PROVIDER_KINDS)('an endpoint that behaves like %s', (kind) => {
       const requestsBefore = llm.requests.length;
       const second = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
       expect(second.result.exitCode, second.result.stderr).toBe(0);
-      expect(await readFile(w.tasks, 'utf8')).toBe(ticked(SECOND))
-      expect(ofType(second.events, 'PlanCacheHit')).toEqual([]);;
+      expect(await readFile(w.tasks, 'utf8')).toBe(ticked(SECOND));
+      expect(ofType(second.events, 'PlanCacheHit')).toEqual([]);
       expect(llm.requests.length).toBeGreaterThan(requestsBefore);
       expect(stand.refused.length).toBe(refusedInFirst);
       expect(ofType(second.events, 'LlmCalled').filter((e) => !e.data.ok && e.data.refused)).toEqual([]);

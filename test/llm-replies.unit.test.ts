@@ -33,38 +33,93 @@ describe('reply text', () => {
   });
 
   it('offers the last fence first: an example before the answer is not the answer', () => {
-    expect(jsonCandidates('For example:\n```json\n{"x":0}\n```\nAnswer:\n```json\n{"x":1}\n```').slice(1, 3)).toEqual(['{"x":1}', '{"x":0}']);
+    expect(jsonCandidates('For example:\n```json\n{"x":0}\n```\nAnswer:\n```json\n{"x":1}\n```').slice(1, 3)).toEqual([
+      '{"x":1}',
+      '{"x":0}',
+    ]);
   });
 });
 
-const refusal = (message: string, param: string | null = null, code: string | null = null) => ({ status: 400, message, param, code });
+const refusal = (message: string, param: string | null = null, code: string | null = null) => ({
+  status: 400,
+  message,
+  param,
+  code,
+});
 
 describe('capability negotiation', () => {
   it("reads OpenAI reasoning models' refusals: temperature dropped, max_completion_tokens used", () => {
-    expect(degradation(refusal("Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.", 'temperature', 'unsupported_value'), DEFAULT_CAPABILITIES, {}))
-      .toMatchObject({ setting: 'temperature', value: 'omit' });
-    expect(degradation(refusal("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'max_tokens', 'unsupported_parameter'), DEFAULT_CAPABILITIES, {}))
-      .toMatchObject({ setting: 'maxTokensParam', value: 'max_completion_tokens' });
+    expect(
+      degradation(
+        refusal(
+          "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.",
+          'temperature',
+          'unsupported_value',
+        ),
+        DEFAULT_CAPABILITIES,
+        {},
+      ),
+    ).toMatchObject({ setting: 'temperature', value: 'omit' });
+    expect(
+      degradation(
+        refusal(
+          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+          'max_tokens',
+          'unsupported_parameter',
+        ),
+        DEFAULT_CAPABILITIES,
+        {},
+      ),
+    ).toMatchObject({ setting: 'maxTokensParam', value: 'max_completion_tokens' });
   });
 
   it('degrades structured output one step per refusal: json_schema, json_object, text, then nothing', () => {
     const r = refusal('This response_format type is unavailable now');
-    expect(degradation(r, DEFAULT_CAPABILITIES, {})).toMatchObject({ setting: 'structuredOutput', value: 'json_object' });
-    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' }, {})).toMatchObject({ value: 'text' });
+    expect(degradation(r, DEFAULT_CAPABILITIES, {})).toMatchObject({
+      setting: 'structuredOutput',
+      value: 'json_object',
+    });
+    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' }, {})).toMatchObject({
+      value: 'text',
+    });
     expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'text' }, {})).toBeUndefined();
     // LM Studio's body is a bare string.
-    expect(degradation(refusal(`"'response_format.type' must be 'json_schema' or 'text'"`), { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' }, {})).toMatchObject({ value: 'text' });
+    expect(
+      degradation(
+        refusal(`"'response_format.type' must be 'json_schema' or 'text'"`),
+        { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' },
+        {},
+      ),
+    ).toMatchObject({ value: 'text' });
   });
 
   it('never overrides a pin, and leaves other errors alone', () => {
-    expect(degradation(refusal('temperature unsupported', 'temperature'), DEFAULT_CAPABILITIES, { temperature: 0.2 })).toBeUndefined();
-    expect(degradation(refusal('This response_format type is unavailable now'), DEFAULT_CAPABILITIES, { structuredOutput: 'json_schema' })).toBeUndefined();
-    expect(degradation({ status: 401, message: 'Incorrect API key provided' }, DEFAULT_CAPABILITIES, {})).toBeUndefined();
-    expect(degradation(refusal("This model's maximum context length is 8192 tokens"), DEFAULT_CAPABILITIES, {})).toBeUndefined();
+    expect(
+      degradation(refusal('temperature unsupported', 'temperature'), DEFAULT_CAPABILITIES, { temperature: 0.2 }),
+    ).toBeUndefined();
+    expect(
+      degradation(refusal('This response_format type is unavailable now'), DEFAULT_CAPABILITIES, {
+        structuredOutput: 'json_schema',
+      }),
+    ).toBeUndefined();
+    expect(
+      degradation({ status: 401, message: 'Incorrect API key provided' }, DEFAULT_CAPABILITIES, {}),
+    ).toBeUndefined();
+    expect(
+      degradation(refusal("This model's maximum context length is 8192 tokens"), DEFAULT_CAPABILITIES, {}),
+    ).toBeUndefined();
   });
 
   it('what was learned only degrades, and pins win', () => {
-    expect(capabilitiesFor([{ setting: 'structuredOutput', value: 'text' }, { setting: 'structuredOutput', value: 'json_object' }], {}).structuredOutput).toBe('text');
+    expect(
+      capabilitiesFor(
+        [
+          { setting: 'structuredOutput', value: 'text' },
+          { setting: 'structuredOutput', value: 'json_object' },
+        ],
+        {},
+      ).structuredOutput,
+    ).toBe('text');
     expect(capabilitiesFor([{ setting: 'temperature', value: 'omit' }], { temperature: 0 }).temperature).toBe('send');
     expect(capabilitiesFor([], { temperature: null }).temperature).toBe('omit');
   });
@@ -86,7 +141,11 @@ describe('cost and budget', () => {
   });
   it('says the budget is spent once tokens or dollars reach it', () => {
     expect(budgetSpent(u, { tokens: 2_000_000 }, undefined)).toBeUndefined();
-    expect(budgetSpent(u, { tokens: 1_100_000 }, undefined)).toMatch(/budget of 1,100,000 tokens is spent \(1,100,000 used\)/);
-    expect(budgetSpent(u, { usd: 1 }, { inputPerMTok: 2, outputPerMTok: 8 })).toMatch(/budget of \$1.00 is spent \(\$2.80 used\)/);
+    expect(budgetSpent(u, { tokens: 1_100_000 }, undefined)).toMatch(
+      /budget of 1,100,000 tokens is spent \(1,100,000 used\)/,
+    );
+    expect(budgetSpent(u, { usd: 1 }, { inputPerMTok: 2, outputPerMTok: 8 })).toMatch(
+      /budget of \$1.00 is spent \(\$2.80 used\)/,
+    );
   });
 });

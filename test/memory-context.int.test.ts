@@ -64,7 +64,10 @@ describe('the memory actor', () => {
     const server = await startTestNats();
     const rt = await testRuntime(server.url);
     const cwd = await mkdtemp(join(tmpdir(), 'ia-memcfg-'));
-    await writeFile(join(cwd, 'implement-agent.config.json'), JSON.stringify({ snapshots: { everyEvents: 200, everyMs: 60_000 } }));
+    await writeFile(
+      join(cwd, 'implement-agent.config.json'),
+      JSON.stringify({ snapshots: { everyEvents: 200, everyMs: 60_000 } }),
+    );
     try {
       const tasks = 4000;
       for (let i = 0; i < tasks; i += 500) {
@@ -72,7 +75,11 @@ describe('the memory actor', () => {
           Array.from({ length: 500 }, (_, k) => {
             const taskId = String(i + k + 1);
             return [
-              makeEvent('TaskSubmitted', { runId: 'mem', taskId }, { task: { ...parseTasks(`- [ ] ${taskId}. Task ${taskId}`)[0]! } }),
+              makeEvent(
+                'TaskSubmitted',
+                { runId: 'mem', taskId },
+                { task: { ...parseTasks(`- [ ] ${taskId}. Task ${taskId}`)[0]! } },
+              ),
               makeEvent('TaskCompleted', { runId: 'mem', taskId }, { durationMs: 1, commands: 1, recoveries: 0 }),
             ];
           }).flat(),

@@ -32,7 +32,8 @@ describe('projection runner, without a server', () => {
       return { count: s.count + 1 };
     },
   });
-  const skipped = (i: number) => makeEvent('TaskSkipped', { runId: 'p', taskId: String(i) }, { reason: 'x', optional: false });
+  const skipped = (i: number) =>
+    makeEvent('TaskSkipped', { runId: 'p', taskId: String(i) }, { reason: 'x', optional: false });
 
   it('folds the log, snapshots on stop, and a restart folds only what came after', async () => {
     const log = new MemoryEventLog();

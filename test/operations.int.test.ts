@@ -20,7 +20,12 @@ const ws = workspaces();
 afterAll(() => ws.cleanup());
 
 const of = ofType;
-const cli = (args: string[], cwd?: string) => execa(process.execPath, [CLI, ...args], { reject: false, env: { NATS_URL: server.url, NO_COLOR: '1' }, ...(cwd ? { cwd } : {}) });
+const cli = (args: string[], cwd?: string) =>
+  execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    env: { NATS_URL: server.url, NO_COLOR: '1' },
+    ...(cwd ? { cwd } : {}),
+  });
 
 describe('actors as separate processes', () => {
   it('shares tasks between two executor processes, each task run exactly once, and a plain NATS client sees every event', async () => {
@@ -33,7 +38,11 @@ describe('actors as separate processes', () => {
     try {
       await waitForActors(server.url);
       const n = 12;
-      const tasks = Array.from({ length: n }, (_, i) => `- [ ] ${i + 1}. Task ${i + 1}\n  - Depends:\n  \`\`\`bash\n  sleep 0.3; echo ${i + 1} >> ran-${i + 1}.txt\n  \`\`\``).join('\n');
+      const tasks = Array.from(
+        { length: n },
+        (_, i) =>
+          `- [ ] ${i + 1}. Task ${i + 1}\n  - Depends:\n  \`\`\`bash\n  sleep 0.3; echo ${i + 1} >> ran-${i + 1}.txt\n  \`\`\``,
+      ).join('\n');
       const { dir, tasks: file } = await ws.make(tasks);
       const seen: StoredEvent[] = [];
       const sub = nc.subscribe('agent.events.>', {
@@ -41,15 +50,26 @@ describe('actors as separate processes', () => {
           seen.push({ ...decodeJson(AgentEventSchema, m.subject, m.data), seq: 0 });
         },
       });
-      const { result, events } = await runCli(['run', file, '--workdir', dir, '--task-concurrency', '6'], { NATS_URL: server.url }, dir);
+      const { result, events } = await runCli(
+        ['run', file, '--workdir', dir, '--task-concurrency', '6'],
+        { NATS_URL: server.url },
+        dir,
+      );
       expect(result.exitCode, result.stderr).toBe(0);
       expect(result.stderr).not.toMatch(/hosting/);
-      const completed = of(events, 'TaskCompleted').map((e) => e.taskId).sort((a, b) => Number(a) - Number(b));
+      const completed = of(events, 'TaskCompleted')
+        .map((e) => e.taskId)
+        .sort((a, b) => Number(a) - Number(b));
       expect(completed).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
       expect(of(events, 'CommandStarted')).toHaveLength(n);
       for (let i = 1; i <= n; i++) expect(await readFile(join(dir, `ran-${i}.txt`), 'utf8')).toBe(`${i}\n`);
       await expect.poll(() => seen.filter((e) => e.runId === events[0]!.runId).length).toBe(events.length);
-      expect(seen.filter((e) => e.runId === events[0]!.runId).map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+      expect(
+        seen
+          .filter((e) => e.runId === events[0]!.runId)
+          .map((e) => e.id)
+          .sort(),
+      ).toEqual(events.map((e) => e.id).sort());
       sub.unsubscribe();
     } finally {
       await nc.close();
@@ -89,20 +109,43 @@ describe('watch, replay, tune, report', () => {
     expect((await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir)).result.exitCode).toBe(0);
     const db = JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')) as { patterns: { id: string }[] };
     const weakened = join(dir, 'weak.json');
-    await writeFile(weakened, JSON.stringify({ ...db, patterns: db.patterns.filter((p) => p.id !== 'mkdir-missing-parent' && p.id !== 'missing-output-folder') }));
+    await writeFile(
+      weakened,
+      JSON.stringify({
+        ...db,
+        patterns: db.patterns.filter((p) => p.id !== 'mkdir-missing-parent' && p.id !== 'missing-output-folder'),
+      }),
+    );
     const out = await cli(['tune', '--patterns', weakened], dir);
     expect(out.exitCode, out.stderr).toBe(0);
-    expect(out.stdout).toMatch(/mkdir deep\/er\/still.*mkdir-missing-parent +- +fixed by mkdir-missing-parent\/mkdir-p/);
+    expect(out.stdout).toMatch(
+      /mkdir deep\/er\/still.*mkdir-missing-parent +- +fixed by mkdir-missing-parent\/mkdir-p/,
+    );
     expect(out.stdout).toMatch(/lost matches: [1-9]\d* \(mkdir-missing-parent\)/);
   });
 
   it('tune --apply writes the candidate back in the order the recorded outcomes suggest', async () => {
     const rt = await testRuntime(server.url);
     try {
-      const ref = (strategyId: string, i: number) => ({ commandId: `c${i}`, attempt: 0, patternId: 'port-in-use', strategyId, source: 'pattern' as const, durationMs: 5 });
+      const ref = (strategyId: string, i: number) => ({
+        commandId: `c${i}`,
+        attempt: 0,
+        patternId: 'port-in-use',
+        strategyId,
+        source: 'pattern' as const,
+        durationMs: 5,
+      });
       await rt.store.appendAll([
-        ...[1, 2, 3, 4, 5].map((i) => makeEvent('RecoveryResolved', { runId: 'tune', taskId: '1' }, ref('port-in-use/free-port', i))),
-        ...[6, 7, 8, 9, 10].map((i) => makeEvent('RecoveryFailed', { runId: 'tune', taskId: '1' }, { ...ref('port-in-use/wait-retry', i), reason: 'busy' })),
+        ...[1, 2, 3, 4, 5].map((i) =>
+          makeEvent('RecoveryResolved', { runId: 'tune', taskId: '1' }, ref('port-in-use/free-port', i)),
+        ),
+        ...[6, 7, 8, 9, 10].map((i) =>
+          makeEvent(
+            'RecoveryFailed',
+            { runId: 'tune', taskId: '1' },
+            { ...ref('port-in-use/wait-retry', i), reason: 'busy' },
+          ),
+        ),
       ]);
     } finally {
       await rt.nc.close();
@@ -113,14 +156,21 @@ describe('watch, replay, tune, report', () => {
     const out = await cli(['tune', '--patterns', candidate, '--apply'], dir);
     expect(out.exitCode, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/port-in-use: free-port > wait-retry/);
-    const written = JSON.parse(await readFile(candidate, 'utf8')) as { patterns: { id: string; strategies: { id: string }[] }[] };
-    expect(written.patterns.find((p) => p.id === 'port-in-use')!.strategies.map((s) => s.id)).toEqual(['free-port', 'wait-retry']);
+    const written = JSON.parse(await readFile(candidate, 'utf8')) as {
+      patterns: { id: string; strategies: { id: string }[] }[];
+    };
+    expect(written.patterns.find((p) => p.id === 'port-in-use')!.strategies.map((s) => s.id)).toEqual([
+      'free-port',
+      'wait-retry',
+    ]);
     const original = JSON.parse(await readFile(DEFAULT_PATTERNS_FILE, 'utf8')) as { patterns: unknown[] };
     expect(written.patterns).toHaveLength(original.patterns.length);
   });
 
   it('report writes a self-contained timeline of a run', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Two at once\n  ```bash\n  sleep 0.3; echo a > a\n  sleep 0.3; echo b > b\n  ```\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Two at once\n  ```bash\n  sleep 0.3; echo a > a\n  sleep 0.3; echo b > b\n  ```\n',
+    );
     const { events } = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: server.url }, dir);
     const html = join(dir, 'report.html');
     const out = await cli(['report', events[0]!.runId, '--out', html]);
@@ -137,7 +187,8 @@ describe('watch, replay, tune, report', () => {
       const advisor = await createAdvisor(rt);
       const catalog = projectionCatalog({ maxCacheEntries: rt.config.cache.maxEntries });
       const all = await rt.store.read();
-      const rebuilt = (name: string) => all.reduce((s, e) => catalog[name]!.evolve(s, e), catalog[name]!.initialState());
+      const rebuilt = (name: string) =>
+        all.reduce((s, e) => catalog[name]!.evolve(s, e), catalog[name]!.initialState());
       expect(live.cache.lastSeq()).toBe(all.at(-1)!.seq);
       expect(rebuilt('plan-cache')).toEqual(live.cache.state());
       expect(rebuilt('recovery-stats')).toEqual(advisor.stats());

@@ -21,7 +21,13 @@ import { REPO_ROOT } from './helpers/nats.ts';
  *   benign:    `pattern` says the failure means the work is done;
  *   matches:   `pattern` is the first match (its fix needs the network or another process).
  */
-type Case = { pattern: string; command: string; setup?: string; needs?: string[]; expect: 'recovers' | 'escalates' | 'benign' | 'matches' };
+type Case = {
+  pattern: string;
+  command: string;
+  setup?: string;
+  needs?: string[];
+  expect: 'recovers' | 'escalates' | 'benign' | 'matches';
+};
 const CASES = JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/real-failures.json'), 'utf8')) as Case[];
 const TSC = join(REPO_ROOT, 'node_modules/.bin/tsc');
 const installed = (tool: string) => execaSync('bash', ['-c', `command -v ${tool}`], { reject: false }).exitCode === 0;
@@ -51,16 +57,29 @@ describe('patterns against real tools', () => {
     const r = await runShellCommand(command, options);
     const output = `${r.stdoutTail}\n${r.stderrTail}`;
     expect(r.exitCode, output).not.toBe(0);
-    const first = db.match({ command, exitCode: r.exitCode, stdoutTail: r.stdoutTail, stderrTail: r.stderrTail, timedOut: r.timedOut })[0]?.pattern.id;
+    const first = db.match({
+      command,
+      exitCode: r.exitCode,
+      stdoutTail: r.stdoutTail,
+      stderrTail: r.stderrTail,
+      timedOut: r.timedOut,
+    })[0]?.pattern.id;
     if (c.expect === 'matches') {
       expect(first, output).toBe(c.pattern);
       return;
     }
     const outcome = await recoverLive(command, r, options, async (request) => {
-      const choice = choosePatternRecovery(request, db, initialRecoveryStats(), { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 });
+      const choice = choosePatternRecovery(request, db, initialRecoveryStats(), {
+        allow: [],
+        allowEffects: [],
+        patternAttemptsBeforeLlm: 3,
+      });
       return choice.kind === 'llm' ? { give: choice.why, patternId: choice.why.split(':')[0] ?? '' } : choice.reply;
     });
-    expect({ outcome: outcome.outcome, patternId: outcome.patternId }, `${output}\nfirst match: ${first}\n${outcome.why ?? ''}`).toEqual({
+    expect(
+      { outcome: outcome.outcome, patternId: outcome.patternId },
+      `${output}\nfirst match: ${first}\n${outcome.why ?? ''}`,
+    ).toEqual({
       outcome: { recovers: 'recovered', escalates: 'escalated', benign: 'benign' }[c.expect],
       patternId: c.pattern,
     });

@@ -12,7 +12,10 @@ import { validatePlan } from '../src/plan/validate-plan.ts';
 import { initialPlanCache, planCacheEvolver, type PlanCache } from '../src/projections/plan-cache.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
-const task = (title: string, commands: string[] = []) => parseTasks(`- [ ] 1. ${title}\n${commands.length ? `  \`\`\`bash\n${commands.map((c) => `  ${c}`).join('\n')}\n  \`\`\`` : ''}`)[0]!;
+const task = (title: string, commands: string[] = []) =>
+  parseTasks(
+    `- [ ] 1. ${title}\n${commands.length ? `  \`\`\`bash\n${commands.map((c) => `  ${c}`).join('\n')}\n  \`\`\`` : ''}`,
+  )[0]!;
 const planFor = (...commands: string[]): Plan => ({ ...explicitPlan(task('x', commands)), successCriteria: [] });
 
 /** given(events) -> the cache: the projection with no server. */
@@ -20,20 +23,45 @@ function given(events: AgentEvent[], maxEntries = 10): PlanCache {
   return events.reduce((s, e, i) => planCacheEvolver(maxEntries)(s, { ...e, seq: i + 1 }), initialPlanCache());
 }
 const created = (runId: string, title: string, plan: Plan, spec = 's1') =>
-  makeEvent('PlanCreated', { runId, taskId: '1' }, { source: 'llm', taskKey: taskKey(task(title), 'c1'), contextChecksum: 'c1', specChecksum: spec, taskText: taskText(task(title)), plan, durationMs: 1, inputs: [], revision: 0 });
-const completed = (runId: string) => makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 });
+  makeEvent(
+    'PlanCreated',
+    { runId, taskId: '1' },
+    {
+      source: 'llm',
+      taskKey: taskKey(task(title), 'c1'),
+      contextChecksum: 'c1',
+      specChecksum: spec,
+      taskText: taskText(task(title)),
+      plan,
+      durationMs: 1,
+      inputs: [],
+      revision: 0,
+    },
+  );
+const completed = (runId: string) =>
+  makeEvent('TaskCompleted', { runId, taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 });
 const failed = (runId: string) => makeEvent('TaskFailed', { runId, taskId: '1' }, { stage: 'execution', reason: 'x' });
-const query = (title: string, spec = 's1', context = 'c1') => ({ key: taskKey(task(title), context), taskText: taskText(task(title)), contextChecksum: context, specChecksum: spec });
+const query = (title: string, spec = 's1', context = 'c1') => ({
+  key: taskKey(task(title), context),
+  taskText: taskText(task(title)),
+  contextChecksum: context,
+  specChecksum: spec,
+});
 
 describe('similarity and adaptation', () => {
   it('scores same-shape tasks high and different work low', () => {
-    expect(similarity('create the module file src/alpha.js', 'create the module file src/beta.js')).toBeGreaterThan(0.85);
+    expect(similarity('create the module file src/alpha.js', 'create the module file src/beta.js')).toBeGreaterThan(
+      0.85,
+    );
     expect(similarity('create the module file src/alpha.js', 'delete the production database')).toBeLessThan(0.3);
     expect(similarity('', 'x')).toBe(0);
   });
 
   it('finds the renames and applies them in the spellings a plan uses', () => {
-    const pairs = renamePairs(tokens('Add the greet module in src/greet.js'), tokens('Add the farewell module in src/farewell.js'));
+    const pairs = renamePairs(
+      tokens('Add the greet module in src/greet.js'),
+      tokens('Add the farewell module in src/farewell.js'),
+    );
     expect(pairs).toEqual([
       { from: 'greet', to: 'farewell' },
       { from: 'src/greet.js', to: 'src/farewell.js' },
@@ -49,25 +77,50 @@ describe('plan cache projection and lookup', () => {
     expect(given([created('r1', 'Create the file a.txt', planFor('echo a > a.txt'))]).entries).toEqual({});
     const ok = given([created('r1', 'Create the file a.txt', planFor('echo a > a.txt')), completed('r1')]);
     expect(Object.keys(ok.entries)).toEqual([query('Create the file a.txt').key]);
-    const dropped = given([created('r1', 'Create the file a.txt', planFor('echo a > a.txt')), completed('r1'), created('r2', 'Create the file a.txt', planFor('echo a > a.txt')), failed('r2')]);
+    const dropped = given([
+      created('r1', 'Create the file a.txt', planFor('echo a > a.txt')),
+      completed('r1'),
+      created('r2', 'Create the file a.txt', planFor('echo a > a.txt')),
+      failed('r2'),
+    ]);
     expect(dropped.entries).toEqual({});
   });
 
   it('keeps at most maxEntries, least recently used out', () => {
-    const events = ['a', 'b', 'c'].flatMap((n, i) => [created(`r${i}`, `Create the file ${n}.txt`, planFor(`echo > ${n}.txt`)), completed(`r${i}`)]);
+    const events = ['a', 'b', 'c'].flatMap((n, i) => [
+      created(`r${i}`, `Create the file ${n}.txt`, planFor(`echo > ${n}.txt`)),
+      completed(`r${i}`),
+    ]);
     const cache = given(events, 2);
-    expect(Object.values(cache.entries).map((e) => e.taskText)).toEqual([taskText(task('Create the file b.txt')), taskText(task('Create the file c.txt'))]);
+    expect(Object.values(cache.entries).map((e) => e.taskText)).toEqual([
+      taskText(task('Create the file b.txt')),
+      taskText(task('Create the file c.txt')),
+    ]);
   });
 
   it('hits exactly, says why it misses, and offers a similar plan adapted', () => {
-    const cache = given([created('r1', 'Create the file docs/alpha.md', planFor('mkdir -p docs && echo alpha > docs/alpha.md')), completed('r1')]);
+    const cache = given([
+      created('r1', 'Create the file docs/alpha.md', planFor('mkdir -p docs && echo alpha > docs/alpha.md')),
+      completed('r1'),
+    ]);
     expect(lookupPlan(cache, query('Create the file docs/alpha.md'), 0.85).kind).toBe('exact');
-    expect(lookupPlan(cache, query('Create the file docs/alpha.md', 's1', 'c2'), 0.85)).toMatchObject({ kind: 'miss', reason: expect.stringMatching(/^context changed since entry \w+ was planned \(c1 -> c2\)$/) });
+    expect(lookupPlan(cache, query('Create the file docs/alpha.md', 's1', 'c2'), 0.85)).toMatchObject({
+      kind: 'miss',
+      reason: expect.stringMatching(/^context changed since entry \w+ was planned \(c1 -> c2\)$/),
+    });
     const similar = lookupPlan(cache, query('Create the file docs/beta.md'), 0.85);
     expect(similar).toMatchObject({ kind: 'similar', adaptations: [{ from: 'docs/alpha.md', to: 'docs/beta.md' }] });
-    expect(similar.kind === 'similar' && similar.plan.commands[0]!.command).toBe('mkdir -p docs && echo beta > docs/beta.md');
-    expect(lookupPlan(cache, query('Create the file docs/beta.md', 's2'), 0.85)).toMatchObject({ kind: 'miss', reason: expect.stringMatching(/planned against other spec files/) });
-    expect(lookupPlan(cache, query('Deploy the cluster to production'), 0.85)).toMatchObject({ kind: 'miss', reason: expect.stringMatching(/no entry is similar enough/) });
+    expect(similar.kind === 'similar' && similar.plan.commands[0]!.command).toBe(
+      'mkdir -p docs && echo beta > docs/beta.md',
+    );
+    expect(lookupPlan(cache, query('Create the file docs/beta.md', 's2'), 0.85)).toMatchObject({
+      kind: 'miss',
+      reason: expect.stringMatching(/planned against other spec files/),
+    });
+    expect(lookupPlan(cache, query('Deploy the cluster to production'), 0.85)).toMatchObject({
+      kind: 'miss',
+      reason: expect.stringMatching(/no entry is similar enough/),
+    });
     expect(lookupPlan(initialPlanCache(), query('x'), 0.85)).toEqual({ kind: 'miss', reason: 'the cache is empty' });
   });
 });
@@ -84,9 +137,18 @@ describe('validatePlan', () => {
     expect(await validatePlan(planFor('cat present.txt > copy.txt', 'cat copy.txt'), dir, [])).toEqual({ ok: true });
   });
   it('rejects a missing input, a denied command, an unknown dependency', async () => {
-    expect(await validatePlan(planFor('cat absent.txt'), dir, [])).toEqual({ ok: false, reason: 'input absent.txt of `cat absent.txt` does not exist' });
-    expect(await validatePlan(planFor('sudo true'), dir, [])).toMatchObject({ ok: false, reason: expect.stringMatching(/policy denies/) });
+    expect(await validatePlan(planFor('cat absent.txt'), dir, [])).toEqual({
+      ok: false,
+      reason: 'input absent.txt of `cat absent.txt` does not exist',
+    });
+    expect(await validatePlan(planFor('sudo true'), dir, [])).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/policy denies/),
+    });
     const p = planFor('true');
-    expect(await validatePlan({ ...p, commands: [{ ...p.commands[0]!, dependsOn: ['c9'] }] }, dir, [])).toMatchObject({ ok: false, reason: 'command c1 depends on unknown command c9' });
+    expect(await validatePlan({ ...p, commands: [{ ...p.commands[0]!, dependsOn: ['c9'] }] }, dir, [])).toMatchObject({
+      ok: false,
+      reason: 'command c1 depends on unknown command c9',
+    });
   });
 });

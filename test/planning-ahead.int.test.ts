@@ -21,13 +21,19 @@ afterAll(async () => {
 });
 
 function run(w: { dir: string; tasks: string }, args: string[] = []) {
-  return runCli(['run', w.tasks, '--workdir', w.dir, ...args], { NATS_URL: server.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' }, w.dir);
+  return runCli(
+    ['run', w.tasks, '--workdir', w.dir, ...args],
+    { NATS_URL: server.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'test-key' },
+    w.dir,
+  );
 }
 const promptOf = (r: FakeLlm['requests'][number]) => r.messages.map((m) => m.content).join('\n');
 
 describe('the planner sees the project', () => {
   it('puts the file tree (.gitignore respected) and the named file in the prompt, shared parts first and the task last', async () => {
-    const w = await ws.make('- [ ] 1. Add a `timeout` option beside `retries` in `src/config.js`\n  - Keep the default of 3 retries\n');
+    const w = await ws.make(
+      '- [ ] 1. Add a `timeout` option beside `retries` in `src/config.js`\n  - Keep the default of 3 retries\n',
+    );
     await mkdir(join(w.dir, 'src'), { recursive: true });
     await mkdir(join(w.dir, 'build'), { recursive: true });
     await mkdir(join(w.dir, 'node_modules/dep'), { recursive: true });
@@ -75,7 +81,14 @@ describe('the planner sees the project', () => {
 
 describe('planning off the critical path', () => {
   it('plans distinct prose tasks ahead, concurrently, while earlier tasks run in file order', async () => {
-    const titles = ['Create the parser in `lib/parse.js`', 'Write the formatter in `lib/format.js`', 'Add a CLI entry in `bin/tool.js`', 'Document usage in `docs/usage.md`', 'Add a changelog in `CHANGELOG.md`', 'Create the fixtures in `fixtures/a.txt`'];
+    const titles = [
+      'Create the parser in `lib/parse.js`',
+      'Write the formatter in `lib/format.js`',
+      'Add a CLI entry in `bin/tool.js`',
+      'Document usage in `docs/usage.md`',
+      'Add a changelog in `CHANGELOG.md`',
+      'Create the fixtures in `fixtures/a.txt`',
+    ];
     const w = await ws.make(titles.map((t, i) => `- [ ] ${i + 1}. ${t}\n  - Plain prose, no commands\n`).join(''));
     const before = llm.requests.length;
     const { result, events } = await run(w);
@@ -84,11 +97,15 @@ describe('planning off the critical path', () => {
     expect(calls).toHaveLength(titles.length * 2);
     // Every plan was asked for before the first task finished its commands (0.3 s each)...
     const firstDone = Date.parse(of(events, 'TaskCompleted')[0]!.at);
-    const askedBeforeFirstDone = new Set(calls.filter((c) => c.at < firstDone).map((c) => /Task (\d+):/.exec(promptOf(c))![1]));
+    const askedBeforeFirstDone = new Set(
+      calls.filter((c) => c.at < firstDone).map((c) => /Task (\d+):/.exec(promptOf(c))![1]),
+    );
     expect(askedBeforeFirstDone.size).toBeGreaterThanOrEqual(4);
     // ...never more than four tasks being planned at once (execution.planAhead)...
     const taskOf = (c: (typeof calls)[number]) => /Task (\d+):/.exec(promptOf(c))![1];
-    const planningAtOnce = calls.map((c) => new Set(calls.filter((o) => o.at <= c.at && o.at + 300 > c.at).map(taskOf)).size);
+    const planningAtOnce = calls.map(
+      (c) => new Set(calls.filter((o) => o.at <= c.at && o.at + 300 > c.at).map(taskOf)).size,
+    );
     expect(Math.max(...planningAtOnce)).toBeLessThanOrEqual(4);
     // ...and the tasks still ran one after another, in file order.
     const started = of(events, 'CommandStarted').map((e) => e.taskId);

@@ -35,10 +35,18 @@ describe('the project as the planner sees it', () => {
       { path: 'package.json', dir: false, mtimeMs: 0 },
       ...Array.from({ length: 5 }, (_, i) => ({ path: `lib/m${i}.js`, dir: false, mtimeMs: 0 })),
     ];
-    expect(renderTree({ entries, total: entries.length, walkedAll: true }, 3)).toBe('lib/ (4 more not shown)\nlib/m0.js\npackage.json');
+    expect(renderTree({ entries, total: entries.length, walkedAll: true }, 3)).toBe(
+      'lib/ (4 more not shown)\nlib/m0.js\npackage.json',
+    );
   });
 
   it('finds the files a task names, and none outside the working directory', () => {
-    expect(namedPaths(['Add a `timeout` option beside `retries` in `src/config.js`', 'See package.json and ../secret.txt, e.g. docs/', 'Use Node.js 20'])).toEqual(['src/config.js', 'package.json']);
+    expect(
+      namedPaths([
+        'Add a `timeout` option beside `retries` in `src/config.js`',
+        'See package.json and ../secret.txt, e.g. docs/',
+        'Use Node.js 20',
+      ]),
+    ).toEqual(['src/config.js', 'package.json']);
   });
 });

@@ -30,7 +30,8 @@ const counting = (version: number, folded: number[] = []): Projection<{ count: n
     return { count: s.count + 1, seqs: [...s.seqs, e.seq] };
   },
 });
-const skipped = (i: number) => makeEvent('TaskSkipped', { runId: 'proj', taskId: String(i) }, { reason: 'x', optional: false });
+const skipped = (i: number) =>
+  makeEvent('TaskSkipped', { runId: 'proj', taskId: String(i) }, { reason: 'x', optional: false });
 const options = { everyEvents: 1000, everyMs: 60_000 };
 
 describe('projection runner', () => {

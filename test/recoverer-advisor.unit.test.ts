@@ -6,12 +6,31 @@ import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { memoryRuntime } from './helpers/runtime.ts';
 
 const portFailure: RecoverRequest = {
-  runId: 'r', taskId: '1', workdir: '/w', commandId: 'c1', command: 'node server.js', exitCode: 1, timedOut: false,
-  stdoutTail: '', stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n', attempt: 0, tried: [], llm: 'offline',
+  runId: 'r',
+  taskId: '1',
+  workdir: '/w',
+  commandId: 'c1',
+  command: 'node server.js',
+  exitCode: 1,
+  timedOut: false,
+  stdoutTail: '',
+  stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n',
+  attempt: 0,
+  tried: [],
+  llm: 'offline',
 };
 const outcome = (strategyId: string, resolved: boolean, i: number) => {
-  const ref = { commandId: `c${i}`, attempt: 0, patternId: 'port-in-use', strategyId, source: 'pattern' as const, durationMs: 5 };
-  return resolved ? makeEvent('RecoveryResolved', { runId: `old${i}`, taskId: '1' }, ref) : makeEvent('RecoveryFailed', { runId: `old${i}`, taskId: '1' }, { ...ref, reason: 'again' });
+  const ref = {
+    commandId: `c${i}`,
+    attempt: 0,
+    patternId: 'port-in-use',
+    strategyId,
+    source: 'pattern' as const,
+    durationMs: 5,
+  };
+  return resolved
+    ? makeEvent('RecoveryResolved', { runId: `old${i}`, taskId: '1' }, ref)
+    : makeEvent('RecoveryFailed', { runId: `old${i}`, taskId: '1' }, { ...ref, reason: 'again' });
 };
 
 describe('the recoverer advisor, on the in-memory log', () => {
@@ -20,13 +39,21 @@ describe('the recoverer advisor, on the in-memory log', () => {
     const advisor = await createAdvisor(rt);
     try {
       // Declared priors alone: the higher one first.
-      expect(await advisor.advise(portFailure)).toMatchObject({ decision: 'fix', strategyId: 'port-in-use/free-port', source: 'pattern' });
+      expect(await advisor.advise(portFailure)).toMatchObject({
+        decision: 'fix',
+        strategyId: 'port-in-use/free-port',
+        source: 'pattern',
+      });
       await rt.store.appendAll([
         ...[1, 2, 3, 4, 5].map((i) => outcome('port-in-use/free-port', false, i)),
         ...[6, 7, 8].map((i) => outcome('port-in-use/wait-retry', true, i)),
       ]);
       await expect.poll(() => advisor.stats().strategies['port-in-use/wait-retry']?.attempts).toBe(3);
-      expect(await advisor.advise(portFailure)).toMatchObject({ decision: 'fix', strategyId: 'port-in-use/wait-retry', source: 'learned' });
+      expect(await advisor.advise(portFailure)).toMatchObject({
+        decision: 'fix',
+        strategyId: 'port-in-use/wait-retry',
+        source: 'learned',
+      });
     } finally {
       await advisor.stop();
     }
@@ -36,8 +63,17 @@ describe('the recoverer advisor, on the in-memory log', () => {
     const rt = await memoryRuntime();
     const advisor = await createAdvisor(rt);
     try {
-      const reply = await advisor.advise({ ...portFailure, command: 'python3 app.py', stderrTail: "ModuleNotFoundError: No module named 'flask_extras'\n" });
-      expect(reply).toEqual({ decision: 'give-up', reason: expect.stringMatching(/^python-missing-module: the Python module flask_extras is not installed.*`pip install flask_extras`.*, and the LLM is offline$/) });
+      const reply = await advisor.advise({
+        ...portFailure,
+        command: 'python3 app.py',
+        stderrTail: "ModuleNotFoundError: No module named 'flask_extras'\n",
+      });
+      expect(reply).toEqual({
+        decision: 'give-up',
+        reason: expect.stringMatching(
+          /^python-missing-module: the Python module flask_extras is not installed.*`pip install flask_extras`.*, and the LLM is offline$/,
+        ),
+      });
     } finally {
       await advisor.stop();
     }
@@ -45,28 +81,62 @@ describe('the recoverer advisor, on the in-memory log', () => {
 });
 
 /** A failed command, the LLM's fix for it, and how the fix came out: as the executor and recoverer record them. */
-function llmFixed(runId: string, failure: { command: string; stderrTail: string }, fix: string[], resolved: boolean): AgentEvent[] {
+function llmFixed(
+  runId: string,
+  failure: { command: string; stderrTail: string },
+  fix: string[],
+  resolved: boolean,
+): AgentEvent[] {
   const task = { runId, taskId: '1' };
   const ref = { commandId: 'c1', attempt: 0, strategyId: `llm/${fix.join('+')}`, source: 'llm' as const };
   return [
     makeEvent('CommandFinished', task, {
-      commandId: 'c1', command: failure.command, attempt: 0, purpose: 'plan', exitCode: 3, signal: null, timedOut: false, durationMs: 4,
-      startedAt: '2026-01-01T00:00:00.000Z', stdoutTail: '', stderrTail: failure.stderrTail, truncated: false, redacted: [],
+      commandId: 'c1',
+      command: failure.command,
+      attempt: 0,
+      purpose: 'plan',
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      durationMs: 4,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      stdoutTail: '',
+      stderrTail: failure.stderrTail,
+      truncated: false,
+      redacted: [],
     }),
     makeEvent('RecoveryAttempted', task, { ...ref, commands: fix, retry: true }),
-    resolved ? makeEvent('RecoveryResolved', task, { ...ref, durationMs: 9 }) : makeEvent('RecoveryFailed', task, { ...ref, durationMs: 9, reason: 'failed again' }),
-    makeEvent(resolved ? 'TaskCompleted' : 'TaskFailed', task, resolved ? { durationMs: 20, commands: 1, recoveries: 1 } : { stage: 'recovery', reason: 'failed again' }),
+    resolved
+      ? makeEvent('RecoveryResolved', task, { ...ref, durationMs: 9 })
+      : makeEvent('RecoveryFailed', task, { ...ref, durationMs: 9, reason: 'failed again' }),
+    makeEvent(
+      resolved ? 'TaskCompleted' : 'TaskFailed',
+      task,
+      resolved ? { durationMs: 20, commands: 1, recoveries: 1 } : { stage: 'recovery', reason: 'failed again' },
+    ),
   ] as AgentEvent[];
 }
 
 describe('fixes learned from the LLM', () => {
-  const flag = { command: 'test -f flag.ok || { echo "E9: flag.ok is missing" >&2; exit 3; }', stderrTail: 'E9: flag.ok is missing\n' };
+  const flag = {
+    command: 'test -f flag.ok || { echo "E9: flag.ok is missing" >&2; exit 3; }',
+    stderrTail: 'E9: flag.ok is missing\n',
+  };
   const request: RecoverRequest = { ...portFailure, ...flag, exitCode: 3 };
-  const fold = (events: AgentEvent[]) => events.map((e, i): StoredEvent => ({ ...e, seq: i + 1 })).reduce(evolveRecoveryStats, initialRecoveryStats());
+  const fold = (events: AgentEvent[]) =>
+    events.map((e, i): StoredEvent => ({ ...e, seq: i + 1 })).reduce(evolveRecoveryStats, initialRecoveryStats());
 
   it('files a fix that resolved a failure under that failure, and forgets what a finished task left open', () => {
     const stats = fold(llmFixed('r1', flag, ['touch flag.ok'], true));
-    expect(Object.values(stats.learned)).toEqual([expect.objectContaining({ strategyId: 'llm/touch flag.ok', commands: ['touch flag.ok'], retry: true, successes: 1, failures: 0 })]);
+    expect(Object.values(stats.learned)).toEqual([
+      expect.objectContaining({
+        strategyId: 'llm/touch flag.ok',
+        commands: ['touch flag.ok'],
+        retry: true,
+        successes: 1,
+        failures: 0,
+      }),
+    ]);
     expect(stats.failing).toEqual({});
     expect(stats.trying).toEqual({});
     expect(Object.keys(fold(llmFixed('r1', flag, ['true'], false)).learned)).toEqual([]);
@@ -77,10 +147,20 @@ describe('fixes learned from the LLM', () => {
     await rt.store.appendAll(llmFixed('r1', flag, ['touch flag.ok'], true));
     const advisor = await createAdvisor(rt);
     try {
-      expect(await advisor.advise(request)).toMatchObject({ decision: 'fix', source: 'learned', strategyId: 'llm/touch flag.ok', commands: ['touch flag.ok'], retry: true });
-      expect(await advisor.advise({ ...request, stderrTail: 'E9: other.ok is missing\n' })).toMatchObject({ decision: 'give-up' });
+      expect(await advisor.advise(request)).toMatchObject({
+        decision: 'fix',
+        source: 'learned',
+        strategyId: 'llm/touch flag.ok',
+        commands: ['touch flag.ok'],
+        retry: true,
+      });
+      expect(await advisor.advise({ ...request, stderrTail: 'E9: other.ok is missing\n' })).toMatchObject({
+        decision: 'give-up',
+      });
       // Already tried on this failure: not again.
-      expect(await advisor.advise({ ...request, tried: [{ strategyId: 'llm/touch flag.ok', fingerprint: 'x' }] })).toMatchObject({ decision: 'give-up' });
+      expect(
+        await advisor.advise({ ...request, tried: [{ strategyId: 'llm/touch flag.ok', fingerprint: 'x' }] }),
+      ).toMatchObject({ decision: 'give-up' });
       await rt.store.appendAll(llmFixed('r2', flag, ['touch flag.ok'], false));
       await expect.poll(() => Object.values(advisor.stats().learned)[0]?.failures).toBe(1);
       expect(await advisor.advise(request)).toMatchObject({ decision: 'give-up' });

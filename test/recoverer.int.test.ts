@@ -21,7 +21,12 @@ beforeAll(async () => {
   llm = await startFakeLlm({
     responder: (req) =>
       req.schemaName === 'recovery'
-        ? JSON.stringify({ diagnosis: 'the flag file is missing', action: 'fix', commands: ['touch needed.flag'], retry: true })
+        ? JSON.stringify({
+            diagnosis: 'the flag file is missing',
+            action: 'fix',
+            commands: ['touch needed.flag'],
+            retry: true,
+          })
         : planner(req),
   });
 });
@@ -74,44 +79,73 @@ describe('recovery through the actors', () => {
       ['5', 'mkdir-exists/benign'],
     ]);
     // One attempt per task (the benign one too), all from the patterns: an empty list would not pass.
-    expect(of(events, 'RecoveryAttempted').map((e) => e.data.source)).toEqual(['pattern', 'pattern', 'pattern', 'pattern', 'pattern']);
+    expect(of(events, 'RecoveryAttempted').map((e) => e.data.source)).toEqual([
+      'pattern',
+      'pattern',
+      'pattern',
+      'pattern',
+      'pattern',
+    ]);
     expect(of(events, 'TaskCompleted').map((e) => e.data.recoveries)).toEqual([1, 1, 1, 1, 0]);
     expect(await readFile(join(dir, 'crlf.txt'), 'utf8')).toBe('ok\n');
   });
 
   it('takes an unknown failure to the LLM stand-in, and records the fix as learned from the LLM', async () => {
-    const { dir, tasks } = await ws.make('- [ ] 1. Needs a flag\n  ```bash\n  test -f needed.flag || { echo "E42: the flag is not set" >&2; exit 42; }\n  ```\n');
+    const { dir, tasks } = await ws.make(
+      '- [ ] 1. Needs a flag\n  ```bash\n  test -f needed.flag || { echo "E42: the flag is not set" >&2; exit 42; }\n  ```\n',
+    );
     const before = llm.requests.length;
     const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env(), dir);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     expect(llm.requests.slice(before).map((r) => r.schemaName)).toEqual(['recovery']);
     expect(llm.requests.at(-1)!.messages.at(-1)!.content).toContain('E42: the flag is not set');
-    expect(of(events, 'RecoveryAttempted')[0]!.data).toMatchObject({ source: 'llm', commands: ['touch needed.flag'], retry: true });
+    expect(of(events, 'RecoveryAttempted')[0]!.data).toMatchObject({
+      source: 'llm',
+      commands: ['touch needed.flag'],
+      retry: true,
+    });
     expect(of(events, 'RecoveryResolved')[0]!.data.source).toBe('llm');
   });
 
   it('fixes a failure the LLM fixed before the same way, in a later run, with no LLM call', async () => {
-    const list = '- [ ] 1. Needs another flag\n  ```bash\n  test -f needed.flag || { echo "E43: the other flag is not set" >&2; exit 43; }\n  ```\n';
+    const list =
+      '- [ ] 1. Needs another flag\n  ```bash\n  test -f needed.flag || { echo "E43: the other flag is not set" >&2; exit 43; }\n  ```\n';
     const first = await ws.make(list);
-    expect((await runCli(['run', first.tasks, '--workdir', first.dir, '--llm', 'openai'], env(), first.dir)).result.exitCode).toBe(0);
+    expect(
+      (await runCli(['run', first.tasks, '--workdir', first.dir, '--llm', 'openai'], env(), first.dir)).result.exitCode,
+    ).toBe(0);
     const second = await ws.make(list);
     const before = llm.requests.length;
-    const { result, events } = await runCli(['run', second.tasks, '--workdir', second.dir, '--llm', 'openai'], env(), second.dir);
+    const { result, events } = await runCli(
+      ['run', second.tasks, '--workdir', second.dir, '--llm', 'openai'],
+      env(),
+      second.dir,
+    );
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     expect(llm.requests.slice(before)).toEqual([]);
-    expect(of(events, 'RecoveryAttempted')[0]!.data).toMatchObject({ source: 'learned', commands: ['touch needed.flag'], strategyId: expect.stringMatching(/^llm\//) });
+    expect(of(events, 'RecoveryAttempted')[0]!.data).toMatchObject({
+      source: 'learned',
+      commands: ['touch needed.flag'],
+      strategyId: expect.stringMatching(/^llm\//),
+    });
     expect(of(events, 'RecoveryResolved')[0]!.data.source).toBe('learned');
   });
 
   it('stops a loop: the same fix met by the same failure ends recovery with the reason', async () => {
     llm.setResponder((req) =>
-      req.schemaName === 'recovery' ? JSON.stringify({ diagnosis: 'try again', action: 'fix', commands: ['true'], retry: true }) : planner(req),
+      req.schemaName === 'recovery'
+        ? JSON.stringify({ diagnosis: 'try again', action: 'fix', commands: ['true'], retry: true })
+        : planner(req),
     );
     try {
-      const { dir, tasks } = await ws.make('- [ ] 1. Always fails\n  ```bash\n  echo "E77: stubborn" >&2; exit 77\n  ```\n');
+      const { dir, tasks } = await ws.make(
+        '- [ ] 1. Always fails\n  ```bash\n  echo "E77: stubborn" >&2; exit 77\n  ```\n',
+      );
       const { result, events } = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env(), dir);
       expect(result.exitCode).toBe(1);
-      expect(of(events, 'TaskFailed')[0]!.data.reason).toMatch(/loop detected: `echo "E77: stubborn" >&2; exit 77` failed the same way after the same fix/);
+      expect(of(events, 'TaskFailed')[0]!.data.reason).toMatch(
+        /loop detected: `echo "E77: stubborn" >&2; exit 77` failed the same way after the same fix/,
+      );
       expect(of(events, 'RecoveryAttempted')).toHaveLength(1);
     } finally {
       llm.setResponder(planner);
@@ -119,11 +153,13 @@ describe('recovery through the actors', () => {
   });
 });
 
-describe('an LLM fix must keep the task\'s intent', () => {
+describe("an LLM fix must keep the task's intent", () => {
   it('refuses a fix that only masks the failure (`|| true` around the failed command), with the reason', async () => {
     const failing = 'echo "E78: broken" >&2; exit 78';
     llm.setResponder((req) =>
-      req.schemaName === 'recovery' ? JSON.stringify({ diagnosis: 'ignore it', action: 'fix', commands: [`${failing} || true`], retry: false }) : planner(req),
+      req.schemaName === 'recovery'
+        ? JSON.stringify({ diagnosis: 'ignore it', action: 'fix', commands: [`${failing} || true`], retry: false })
+        : planner(req),
     );
     try {
       const { dir, tasks } = await ws.make(`- [ ] 1. Always fails\n  \`\`\`bash\n  ${failing}\n  \`\`\`\n`);
@@ -141,14 +177,39 @@ describe('learned strategy order', () => {
   it('tries the strategy that worked here first, and keeps that order after a restart', async () => {
     const rt = await testRuntime(server.url);
     try {
-      const ref = (strategyId: string, i: number) => ({ commandId: `c${i}`, attempt: 0, patternId: 'port-in-use', strategyId, source: 'pattern' as const, durationMs: 5 });
+      const ref = (strategyId: string, i: number) => ({
+        commandId: `c${i}`,
+        attempt: 0,
+        patternId: 'port-in-use',
+        strategyId,
+        source: 'pattern' as const,
+        durationMs: 5,
+      });
       await rt.store.appendAll([
-        ...[1, 2, 3, 4].map((i) => makeEvent('RecoveryFailed', { runId: 'history', taskId: '1' }, { ...ref('port-in-use/free-port', i), reason: 'still in use' })),
-        ...[5, 6, 7].map((i) => makeEvent('RecoveryResolved', { runId: 'history', taskId: '1' }, ref('port-in-use/wait-retry', i))),
+        ...[1, 2, 3, 4].map((i) =>
+          makeEvent(
+            'RecoveryFailed',
+            { runId: 'history', taskId: '1' },
+            { ...ref('port-in-use/free-port', i), reason: 'still in use' },
+          ),
+        ),
+        ...[5, 6, 7].map((i) =>
+          makeEvent('RecoveryResolved', { runId: 'history', taskId: '1' }, ref('port-in-use/wait-retry', i)),
+        ),
       ]);
       const request: RecoverRequest = {
-        runId: 'r', taskId: '1', workdir: '/tmp', commandId: 'c1', command: 'node server.js', exitCode: 1, timedOut: false,
-        stdoutTail: '', stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n', attempt: 0, tried: [], llm: 'offline',
+        runId: 'r',
+        taskId: '1',
+        workdir: '/tmp',
+        commandId: 'c1',
+        command: 'node server.js',
+        exitCode: 1,
+        timedOut: false,
+        stdoutTail: '',
+        stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n',
+        attempt: 0,
+        tried: [],
+        llm: 'offline',
       };
       const first = await createAdvisor(rt);
       expect(await first.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry', source: 'learned' });
@@ -166,7 +227,7 @@ describe('learned strategy order', () => {
 });
 
 describe('no fix destroys what it cannot restore (real executor, recoverer and nats-server)', () => {
-  it('escalates a forced link over a user\'s file and a forced gzip over an older archive; a file the run wrote may still be replaced', async () => {
+  it("escalates a forced link over a user's file and a forced gzip over an older archive; a file the run wrote may still be replaced", async () => {
     const w = await ws.make(
       [
         '- [ ] 1. Link the config\n  - Depends: none\n  ```bash\n  ln -s defaults.ini settings.ini\n  ```',
@@ -177,37 +238,65 @@ describe('no fix destroys what it cannot restore (real executor, recoverer and n
     );
     const { writeFile: write, utimes } = await import('node:fs/promises');
     const before = new Date(Date.now() - 60_000);
-    for (const [name, content] of [['defaults.ini', 'a=1\n'], ['settings.ini', 'a=2 # my edits\n'], ['app.log', 'today\n'], ['app.log.gz', 'older archive\n']] as const) {
+    for (const [name, content] of [
+      ['defaults.ini', 'a=1\n'],
+      ['settings.ini', 'a=2 # my edits\n'],
+      ['app.log', 'today\n'],
+      ['app.log.gz', 'older archive\n'],
+    ] as const) {
       await write(join(w.dir, name), content);
       await utimes(join(w.dir, name), before, before);
     }
-    const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--llm', 'offline', '--continue', 'always'], { NATS_URL: server.url }, w.dir);
+    const { events } = await runCli(
+      ['run', w.tasks, '--workdir', w.dir, '--llm', 'offline', '--continue', 'always'],
+      { NATS_URL: server.url },
+      w.dir,
+    );
     const failed = ofType(events, 'TaskFailed');
     expect(failed.map((e) => e.taskId).sort()).toEqual(['1', '2']);
-    expect(failed.find((e) => e.taskId === '1')!.data.reason).toMatch(/ln-target-exists: the fix `ln -sfn defaults.ini settings.ini` would overwrite or delete settings.ini, which existed before this run/);
-    expect(failed.find((e) => e.taskId === '2')!.data.reason).toMatch(/would overwrite or delete app.log.gz, which existed before this run/);
+    expect(failed.find((e) => e.taskId === '1')!.data.reason).toMatch(
+      /ln-target-exists: the fix `ln -sfn defaults.ini settings.ini` would overwrite or delete settings.ini, which existed before this run/,
+    );
+    expect(failed.find((e) => e.taskId === '2')!.data.reason).toMatch(
+      /would overwrite or delete app.log.gz, which existed before this run/,
+    );
     expect(await readFile(join(w.dir, 'settings.ini'), 'utf8')).toBe('a=2 # my edits\n');
     expect(await readFile(join(w.dir, 'app.log.gz'), 'utf8')).toBe('older archive\n');
-    expect(ofType(events, 'TaskCompleted').map((e) => e.taskId).sort()).toEqual(['3', '4']);
+    expect(
+      ofType(events, 'TaskCompleted')
+        .map((e) => e.taskId)
+        .sort(),
+    ).toEqual(['3', '4']);
     expect(ofType(events, 'RecoveryResolved').map((e) => e.data.strategyId)).toEqual(['ln-target-exists/ln-force']);
   });
 
-  it('with recovery.replacePredating, stores the user\'s file before a forced link replaces it, and revert puts it back', async () => {
+  it("with recovery.replacePredating, stores the user's file before a forced link replaces it, and revert puts it back", async () => {
     const w = await ws.make('- [ ] 1. Link the config\n  ```bash\n  ln -s defaults.ini settings.ini\n  ```');
     const { writeFile: write, utimes } = await import('node:fs/promises');
     const { execa } = await import('execa');
     const { CLI } = await import('./helpers/cli.ts');
     const before = new Date(Date.now() - 60_000);
-    for (const [name, content] of [['defaults.ini', 'a=1\n'], ['settings.ini', 'a=2 # my edits\n']] as const) {
+    for (const [name, content] of [
+      ['defaults.ini', 'a=1\n'],
+      ['settings.ini', 'a=2 # my edits\n'],
+    ] as const) {
       await write(join(w.dir, name), content);
       await utimes(join(w.dir, name), before, before);
     }
     await write(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ recovery: { replacePredating: true } }));
-    const { events } = await runCli(['run', w.tasks, '--workdir', w.dir, '--llm', 'offline'], { NATS_URL: server.url }, w.dir);
+    const { events } = await runCli(
+      ['run', w.tasks, '--workdir', w.dir, '--llm', 'offline'],
+      { NATS_URL: server.url },
+      w.dir,
+    );
     expect(ofType(events, 'TaskCompleted').map((e) => e.taskId)).toEqual(['1']);
     const changed = ofType(events, 'TaskFilesChanged')[0]!.data.files;
     expect(changed).toEqual([expect.objectContaining({ path: 'settings.ini', kind: 'link', stored: true })]);
-    const reverted = await execa(process.execPath, [CLI, 'revert', events[0]!.runId, '1'], { cwd: w.dir, env: { NATS_URL: server.url }, reject: false });
+    const reverted = await execa(process.execPath, [CLI, 'revert', events[0]!.runId, '1'], {
+      cwd: w.dir,
+      env: { NATS_URL: server.url },
+      reject: false,
+    });
     expect(reverted.exitCode, reverted.stderr).toBe(0);
     const { lstat } = await import('node:fs/promises');
     expect((await lstat(join(w.dir, 'settings.ini'))).isSymbolicLink()).toBe(false);

@@ -32,7 +32,7 @@ describe('what a fix would destroy, read from its commands', () => {
     expect(destroyedBy(line)).toEqual(paths);
   });
 
-  it('counts as the user\'s only regular files older than the run; symlinks, folders, new files, missing paths and git locks are not', async () => {
+  it("counts as the user's only regular files older than the run; symlinks, folders, new files, missing paths and git locks are not", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ia-destroy-'));
     dirs.push(dir);
     const runStart = Date.now();
@@ -40,7 +40,13 @@ describe('what a fix would destroy, read from its commands', () => {
     await utimes(join(dir, 'old.txt'), new Date(runStart - 60_000), new Date(runStart - 60_000));
     await writeFile(join(dir, 'new.txt'), 'written by the run');
     await utimes(join(dir, 'new.txt'), new Date(runStart + 1000), new Date(runStart + 1000));
-    expect(await predatingTargets(['old.txt', 'new.txt', 'missing.txt', '.git/index.lock', WORKING_TREE, '*.log'], dir, runStart)).toEqual(['old.txt', WORKING_TREE, '*.log']);
+    expect(
+      await predatingTargets(
+        ['old.txt', 'new.txt', 'missing.txt', '.git/index.lock', WORKING_TREE, '*.log'],
+        dir,
+        runStart,
+      ),
+    ).toEqual(['old.txt', WORKING_TREE, '*.log']);
   });
 });
 
@@ -65,8 +71,25 @@ describe('every destructive strategy in the pattern database', () => {
     const destructive: string[] = [];
     for (const pattern of db.patterns) {
       for (const example of pattern.examples ?? []) {
-        const request = { runId: 'r', taskId: '1', workdir: '/w', commandId: 'c1', command: example.command, exitCode: example.exitCode, stderrTail: example.stderr, stdoutTail: example.stdout, timedOut: false, attempt: 0, tried: [], llm: 'offline' as const };
-        const choice = choosePatternRecovery(request, db, initialRecoveryStats(), { allow: [], allowEffects: ['installs-network', 'kills-processes', 'system'], patternAttemptsBeforeLlm: 3 });
+        const request = {
+          runId: 'r',
+          taskId: '1',
+          workdir: '/w',
+          commandId: 'c1',
+          command: example.command,
+          exitCode: example.exitCode,
+          stderrTail: example.stderr,
+          stdoutTail: example.stdout,
+          timedOut: false,
+          attempt: 0,
+          tried: [],
+          llm: 'offline' as const,
+        };
+        const choice = choosePatternRecovery(request, db, initialRecoveryStats(), {
+          allow: [],
+          allowEffects: ['installs-network', 'kills-processes', 'system'],
+          patternAttemptsBeforeLlm: 3,
+        });
         if (choice.kind !== 'reply' || choice.reply.decision !== 'fix') continue;
         const own = new Set(destroyedBy(example.command));
         const extra = choice.reply.commands.flatMap(destroyedBy).filter((p) => !own.has(p));
@@ -76,29 +99,71 @@ describe('every destructive strategy in the pattern database', () => {
     // The two that destroyed user data in the field, the in-place edits of a user's file, and the
     // stale git lock (which holds no content, and is let go by predatingTargets).
     expect([...new Set(destructive)].sort()).toEqual([
-      'crlf-bad-interpreter/strip-cr', 'crlf-env-interpreter/strip-cr', 'git-index-lock/remove-stale-lock', 'gzip-output-exists/force',
-      'ln-target-exists/ln-force', 'make-missing-separator/tabs', 'missing-interpreter/strip-cr',
+      'crlf-bad-interpreter/strip-cr',
+      'crlf-env-interpreter/strip-cr',
+      'git-index-lock/remove-stale-lock',
+      'gzip-output-exists/force',
+      'ln-target-exists/ln-force',
+      'make-missing-separator/tabs',
+      'missing-interpreter/strip-cr',
     ]);
   });
 });
 
-describe('the tool\'s own suggestion', () => {
-  const request = (command: string, stderr: string) => ({ runId: 'r', taskId: '1', workdir: '/w', commandId: 'c1', command, exitCode: 1, stderrTail: stderr, stdoutTail: '', timedOut: false, attempt: 0, tried: [], llm: 'offline' as const });
+describe("the tool's own suggestion", () => {
+  const request = (command: string, stderr: string) => ({
+    runId: 'r',
+    taskId: '1',
+    workdir: '/w',
+    commandId: 'c1',
+    command,
+    exitCode: 1,
+    stderrTail: stderr,
+    stdoutTail: '',
+    timedOut: false,
+    attempt: 0,
+    tried: [],
+    llm: 'offline' as const,
+  });
   const choose = async (command: string, stderr: string) =>
-    choosePatternRecovery(request(command, stderr), await PatternDb.load(DEFAULT_PATTERNS_FILE), initialRecoveryStats(), { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 });
+    choosePatternRecovery(
+      request(command, stderr),
+      await PatternDb.load(DEFAULT_PATTERNS_FILE),
+      initialRecoveryStats(),
+      { allow: [], allowEffects: [], patternAttemptsBeforeLlm: 3 },
+    );
 
   it('is taken when the tool names one command, replacing only the misspelled word', async () => {
-    const choice = await choose('git -C sub comit -qm "comit message"', "git: 'comit' is not a git command. See 'git --help'.\n\nThe most similar command is\n\tcommit\n");
-    expect(choice).toMatchObject({ kind: 'reply', reply: { decision: 'fix', strategyId: 'git-command-typo/take-suggestion', commands: ['git -C sub commit -qm "comit message"'] } });
+    const choice = await choose(
+      'git -C sub comit -qm "comit message"',
+      "git: 'comit' is not a git command. See 'git --help'.\n\nThe most similar command is\n\tcommit\n",
+    );
+    expect(choice).toMatchObject({
+      kind: 'reply',
+      reply: {
+        decision: 'fix',
+        strategyId: 'git-command-typo/take-suggestion',
+        commands: ['git -C sub commit -qm "comit message"'],
+      },
+    });
   });
 
-  it('is not taken when the tool names several (a guess between them is not the tool\'s)', async () => {
-    const choice = await choose('git sta', "git: 'sta' is not a git command. See 'git --help'.\n\nThe most similar commands are\n\tstatus\n\tstage\n\tstash\n");
+  it("is not taken when the tool names several (a guess between them is not the tool's)", async () => {
+    const choice = await choose(
+      'git sta',
+      "git: 'sta' is not a git command. See 'git --help'.\n\nThe most similar commands are\n\tstatus\n\tstage\n\tstash\n",
+    );
     expect(choice.kind).toBe('llm');
   });
 
   it('is held back when it would install from the network, saying how to allow it', async () => {
-    const choice = await choose('python3 -m pip instal requests', 'ERROR: unknown command "instal" - maybe you meant "install"\n');
-    expect(choice).toMatchObject({ kind: 'llm', why: expect.stringMatching(/pip-command-typo\/take-suggestion .*recovery.allow: \["installs-network"\]/) });
+    const choice = await choose(
+      'python3 -m pip instal requests',
+      'ERROR: unknown command "instal" - maybe you meant "install"\n',
+    );
+    expect(choice).toMatchObject({
+      kind: 'llm',
+      why: expect.stringMatching(/pip-command-typo\/take-suggestion .*recovery.allow: \["installs-network"\]/),
+    });
   });
 });

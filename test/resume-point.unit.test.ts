@@ -7,7 +7,11 @@ import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agen
 
 const stored = (events: AgentEvent[]): StoredEvent[] => events.map((e, i) => ({ ...e, seq: i + 1 }));
 const task = { runId: 'r', taskId: '1' };
-const started = (commandId: string, attempt: number, extra: { pgid?: number; host?: string; purpose?: 'plan' | 'recovery' | 'check' } = {}) =>
+const started = (
+  commandId: string,
+  attempt: number,
+  extra: { pgid?: number; host?: string; purpose?: 'plan' | 'recovery' | 'check' } = {},
+) =>
   makeEvent('CommandStarted', task, {
     commandId,
     command: `run ${commandId}`,
@@ -16,7 +20,12 @@ const started = (commandId: string, attempt: number, extra: { pgid?: number; hos
     confinement: 'none',
     ...(extra.pgid ? { pgid: extra.pgid, host: extra.host ?? 'here' } : {}),
   });
-const finished = (commandId: string, attempt: number, exitCode: number, purpose: 'plan' | 'recovery' | 'check' = 'plan') =>
+const finished = (
+  commandId: string,
+  attempt: number,
+  exitCode: number,
+  purpose: 'plan' | 'recovery' | 'check' = 'plan',
+) =>
   makeEvent('CommandFinished', task, {
     commandId,
     command: `run ${commandId}`,
@@ -35,7 +44,10 @@ const finished = (commandId: string, attempt: number, exitCode: number, purpose:
 
 describe('resume point of a task whose executor died', () => {
   it('keeps recorded successes, runs the command in flight again under the next attempt, and names its orphaned process group', () => {
-    const point = resumePoint(stored([started('c1', 0, { pgid: 101 }), finished('c1', 0, 0), started('c2', 0, { pgid: 102 })]), 'here');
+    const point = resumePoint(
+      stored([started('c1', 0, { pgid: 101 }), finished('c1', 0, 0), started('c2', 0, { pgid: 102 })]),
+      'here',
+    );
     expect(point.done).toEqual(['c1']);
     expect(point.nextAttempt).toEqual({ c2: 1 });
     expect(point.orphans).toEqual([102]);
@@ -51,10 +63,23 @@ describe('resume point of a task whose executor died', () => {
       stored([
         started('c1', 0),
         finished('c1', 0, 1),
-        makeEvent('RecoveryAttempted', task, { commandId: 'c1', attempt: 0, strategyId: 'p/s', source: 'pattern', commands: ['mkdir -p out'], retry: true }),
+        makeEvent('RecoveryAttempted', task, {
+          commandId: 'c1',
+          attempt: 0,
+          strategyId: 'p/s',
+          source: 'pattern',
+          commands: ['mkdir -p out'],
+          retry: true,
+        }),
         started('c1.fix0.1', 0, { purpose: 'recovery' }),
         finished('c1.fix0.1', 0, 0, 'recovery'),
-        makeEvent('RecoveryResolved', task, { commandId: 'c1', attempt: 0, strategyId: 'p/s', source: 'pattern', durationMs: 9 }),
+        makeEvent('RecoveryResolved', task, {
+          commandId: 'c1',
+          attempt: 0,
+          strategyId: 'p/s',
+          source: 'pattern',
+          durationMs: 9,
+        }),
         started('c2', 0),
         finished('c2', 0, 2),
       ]),
@@ -104,7 +129,13 @@ describe('stale work', () => {
   });
 
   it('drops all work of a finished run', () => {
-    const finished = makeEvent('RunFinished', run, { status: 'succeeded', completed: ['1'], failed: [], skipped: [], durationMs: 1 });
+    const finished = makeEvent('RunFinished', run, {
+      status: 'succeeded',
+      completed: ['1'],
+      failed: [],
+      skipped: [],
+      durationMs: 1,
+    });
     expect(staleReason(stored([runStarted, finished]), 5)).toBe('the run is finished');
   });
 });

@@ -32,7 +32,11 @@ async function workspace(): Promise<{ dir: string; tasks: string }> {
 }
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [CLI, ...args], { reject: false, env: { NATS_URL: server.url, ...env }, timeout: 90_000 });
+  return execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    env: { NATS_URL: server.url, ...env },
+    timeout: 90_000,
+  });
 }
 
 async function runEvents(runId: string): Promise<StoredEvent[]> {
@@ -54,7 +58,10 @@ function shape(events: StoredEvent[]) {
 async function runExample(env: Record<string, string> = {}) {
   const { dir, tasks } = await workspace();
   const result = await cli(['run', tasks, '--workdir', dir, '--json'], env);
-  const events = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as StoredEvent);
+  const events = result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as StoredEvent);
   return { dir, tasks, result, events };
 }
 
@@ -67,7 +74,10 @@ describe('implement-agent run', () => {
     const runId = single.events[0]!.runId;
     const stored = await runEvents(runId);
     expect(stored.map((e) => e.id)).toEqual(single.events.map((e) => e.id));
-    expect(stored.at(-1)).toMatchObject({ type: 'RunFinished', data: { status: 'succeeded', completed: ['1', '2', '3', '4', '5'] } });
+    expect(stored.at(-1)).toMatchObject({
+      type: 'RunFinished',
+      data: { status: 'succeeded', completed: ['1', '2', '3', '4', '5'] },
+    });
 
     const actors: ResultPromise[] = ['coordinator', 'decomposer', 'executor', 'memory'].map((name) =>
       execa(process.execPath, [CLI, 'actor', name], { env: { NATS_URL: server.url }, reject: false }),
@@ -88,7 +98,10 @@ describe('implement-agent run', () => {
 
   it('exits 2 on a malformed tasks.md with file:line, executing nothing', async () => {
     const { dir, tasks } = await workspace();
-    await writeFile(tasks, '- [ ] 1. Make a file\n  ```bash\n  touch made-it\n  ```\n- [ ] 1. Again\n- [ ] 2. After\n  - Depends: 1\n');
+    await writeFile(
+      tasks,
+      '- [ ] 1. Make a file\n  ```bash\n  touch made-it\n  ```\n- [ ] 1. Again\n- [ ] 2. After\n  - Depends: 1\n',
+    );
     const result = await cli(['run', tasks, '--workdir', dir]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain(`${tasks}:7: task 2: Depends: 1 is ambiguous: the tasks at lines 1 and 5`);
@@ -97,7 +110,10 @@ describe('implement-agent run', () => {
 
   it('exits 1 when a task fails, skips its dependents, and leaves their boxes empty', async () => {
     const { dir, tasks } = await workspace();
-    await writeFile(tasks, '- [ ] 1. Fail\n  ```bash\n  exit 3\n  ```\n- [ ] 2. After\n  ```bash\n  touch after\n  ```\n');
+    await writeFile(
+      tasks,
+      '- [ ] 1. Fail\n  ```bash\n  exit 3\n  ```\n- [ ] 2. After\n  ```bash\n  touch after\n  ```\n',
+    );
     const result = await cli(['run', tasks, '--workdir', dir]);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toMatch(/1\. Fail failed \(recovery\): `exit 3` exited 3/);

@@ -37,13 +37,23 @@ async function alive(pid: number): Promise<boolean> {
 describe('runShellCommand', () => {
   it('records exit code, output tails and duration', async () => {
     const r = await runShellCommand('echo out; echo err >&2; exit 3', options());
-    expect(r).toMatchObject({ exitCode: 3, signal: null, timedOut: false, stdoutTail: 'out\n', stderrTail: 'err\n', truncated: false });
+    expect(r).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      stdoutTail: 'out\n',
+      stderrTail: 'err\n',
+      truncated: false,
+    });
   });
 
   it('kills the whole process group on timeout, grandchildren included, and returns on time', async () => {
     const pidFile = join(dir, 'grandchild.pid');
     const started = Date.now();
-    const r = await runShellCommand(`(sleep 30 & echo $! > ${pidFile}; wait) ; echo never`, options({ timeoutMs: 500 }));
+    const r = await runShellCommand(
+      `(sleep 30 & echo $! > ${pidFile}; wait) ; echo never`,
+      options({ timeoutMs: 500 }),
+    );
     const elapsed = Date.now() - started;
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
@@ -72,7 +82,14 @@ describe('runShellCommand', () => {
   });
 
   it('keeps the agent secrets out of the child environment and redacts their values', async () => {
-    const base = { PATH: process.env.PATH, OPENAI_API_KEY: 'sk-planted-secret-123', NATS_PASSWORD: 'nats-pass-456', GITHUB_TOKEN: 'ghp_token_789', HOME: '/root', LANG: 'de_DE.UTF-8' };
+    const base = {
+      PATH: process.env.PATH,
+      OPENAI_API_KEY: 'sk-planted-secret-123',
+      NATS_PASSWORD: 'nats-pass-456',
+      GITHUB_TOKEN: 'ghp_token_789',
+      HOME: '/root',
+      LANG: 'de_DE.UTF-8',
+    };
     const { env, secrets } = childEnvironment(base);
     const redact = makeRedactor(secrets, ['tok_[a-z0-9]{8}']);
     expect(Object.keys(env).sort()).toEqual(['HOME', 'LANG', 'LC_ALL', 'PATH']);

@@ -17,7 +17,11 @@ afterAll(async () => {
 });
 
 /** A state the size of a long run's status: more than NATS carries in one message (1 MB here). */
-const large = (tag: string) => ({ tasks: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`${i}`, { title: `task ${i} ${tag}`, plan: 'x'.repeat(400) }])) });
+const large = (tag: string) => ({
+  tasks: Object.fromEntries(
+    Array.from({ length: 3000 }, (_, i) => [`${i}`, { title: `task ${i} ${tag}`, plan: 'x'.repeat(400) }]),
+  ),
+});
 
 describe('snapshots larger than a KV value', () => {
   it('are kept in the object store behind a pointer, read back whole, and the superseded object is removed', async () => {

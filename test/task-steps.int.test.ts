@@ -47,7 +47,8 @@ const TASKS = `# Tasks
 `;
 
 const git = (dir: string, ...args: string[]) => execa('git', ['-C', dir, ...args]).then((r) => r.stdout);
-const cli = (args: string[], cwd: string) => execa(process.execPath, [CLI, ...args], { reject: false, cwd, env: { NATS_URL: nats.url }, timeout: 120_000 });
+const cli = (args: string[], cwd: string) =>
+  execa(process.execPath, [CLI, ...args], { reject: false, cwd, env: { NATS_URL: nats.url }, timeout: 120_000 });
 
 let dir: string;
 let runId: string;
@@ -71,7 +72,11 @@ beforeAll(async () => {
   await writeFile(join(dir, 'wip.txt'), 'mine\n');
   for (const f of ['app.txt', 'notes.txt', 'run.sh', 'blob.bin']) before[f] = await readFile(join(dir, f));
   const statusBefore = await git(dir, 'status', '--porcelain', '--', '.', ':!tasks.md');
-  ({ events } = await runCli(['run', join(dir, 'tasks.md'), '--workdir', dir, '--commit', '--task-concurrency', '1'], { NATS_URL: nats.url }, dir));
+  ({ events } = await runCli(
+    ['run', join(dir, 'tasks.md'), '--workdir', dir, '--commit', '--task-concurrency', '1'],
+    { NATS_URL: nats.url },
+    dir,
+  ));
   runId = events[0]!.runId;
   // The failed task 5 was undone: the tree is as task 4 left it, the user's file untouched.
   expect(await git(dir, 'status', '--porcelain', '--', '.', ':!tasks.md')).toBe(statusBefore);
@@ -79,14 +84,30 @@ beforeAll(async () => {
 
 describe('a run in a git repository with --commit', () => {
   it('records what each task changed, with its contents stored', () => {
-    const changed = Object.fromEntries(ofType(events, 'TaskFilesChanged').map((e) => [e.taskId, e.data.files.map((f) => f.path)]));
-    expect(changed).toEqual({ '1': ['config.json'], '2': ['app.txt', 'blob.bin', 'run.sh'], '3': ['lib.txt', 'notes.txt'], '4': ['lib.txt'], '5': ['app.txt', 'half.txt', 'notes.txt'] });
+    const changed = Object.fromEntries(
+      ofType(events, 'TaskFilesChanged').map((e) => [e.taskId, e.data.files.map((f) => f.path)]),
+    );
+    expect(changed).toEqual({
+      '1': ['config.json'],
+      '2': ['app.txt', 'blob.bin', 'run.sh'],
+      '3': ['lib.txt', 'notes.txt'],
+      '4': ['lib.txt'],
+      '5': ['app.txt', 'half.txt', 'notes.txt'],
+    });
     expect(ofType(events, 'TaskFilesChanged').every((e) => e.data.files.every((f) => f.stored))).toBe(true);
   });
 
   it('makes one commit per completed task holding exactly its files, with the trailers', async () => {
-    const log = await git(dir, 'log', '--format=%H%x09%s%x09%(trailers:key=Implement-Agent-Task,valueonly,separator=)', 'HEAD~4..HEAD');
-    const commits = log.split('\n').reverse().map((l) => l.split('\t'));
+    const log = await git(
+      dir,
+      'log',
+      '--format=%H%x09%s%x09%(trailers:key=Implement-Agent-Task,valueonly,separator=)',
+      'HEAD~4..HEAD',
+    );
+    const commits = log
+      .split('\n')
+      .reverse()
+      .map((l) => l.split('\t'));
     expect(commits.map((c) => [c[1], c[2]])).toEqual([
       ['Create the config', '1'],
       ['Change the app and its tools', '2'],
@@ -94,7 +115,12 @@ describe('a run in a git repository with --commit', () => {
       ['Rewrite the library', '4'],
     ]);
     const files = await Promise.all(commits.map((c) => git(dir, 'show', '--name-only', '--format=', c[0]!)));
-    expect(files.map((f) => f.split('\n').sort())).toEqual([['config.json'], ['app.txt', 'blob.bin', 'run.sh'], ['lib.txt', 'notes.txt'], ['lib.txt']]);
+    expect(files.map((f) => f.split('\n').sort())).toEqual([
+      ['config.json'],
+      ['app.txt', 'blob.bin', 'run.sh'],
+      ['lib.txt', 'notes.txt'],
+      ['lib.txt'],
+    ]);
     expect((await git(dir, 'log', '-1', '--format=%(trailers:key=Implement-Agent-Run,valueonly)')).trim()).toBe(runId);
     const completed = ofType(events, 'TaskCompleted');
     expect(completed.map((e) => e.data.commit)).toEqual(commits.map((c) => c[0]));
@@ -103,7 +129,10 @@ describe('a run in a git repository with --commit', () => {
   });
 
   it('rolls a failed task back and still shows what it did', async () => {
-    expect(ofType(events, 'TaskRolledBack')[0]!.data).toEqual({ restored: expect.arrayContaining(['app.txt', 'half.txt', 'notes.txt']), kept: [] });
+    expect(ofType(events, 'TaskRolledBack')[0]!.data).toEqual({
+      restored: expect.arrayContaining(['app.txt', 'half.txt', 'notes.txt']),
+      kept: [],
+    });
     await expect(stat(join(dir, 'half.txt'))).rejects.toThrow();
     expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('keep\nmore\n');
     const shown = await cli(['diff', runId, '5'], dir);
@@ -115,30 +144,45 @@ describe('a run in a git repository with --commit', () => {
   it('diffs the run and one task, as a patch, a stat and JSON', async () => {
     const task2 = await cli(['diff', runId, '2'], dir);
     expect(task2.exitCode).toBe(0);
-    expect(task2.stdout).toContain('diff --git a/app.txt b/app.txt\n--- a/app.txt\n+++ b/app.txt\n@@ -1 +1 @@\n-v1\n+v2');
+    expect(task2.stdout).toContain(
+      'diff --git a/app.txt b/app.txt\n--- a/app.txt\n+++ b/app.txt\n@@ -1 +1 @@\n-v1\n+v2',
+    );
     expect(task2.stdout).toContain('Binary files a/blob.bin and b/blob.bin differ');
     const whole = await cli(['diff', runId, '--stat'], dir);
     expect(whole.stdout).toMatch(/config\.json \|\s+1 \+/);
     expect(whole.stdout).toContain('task 5 left out');
-    const json = JSON.parse((await cli(['diff', runId, '3', '--json'], dir)).stdout) as { files: { path: string; added: number; removed: number }[] };
+    const json = JSON.parse((await cli(['diff', runId, '3', '--json'], dir)).stdout) as {
+      files: { path: string; added: number; removed: number }[];
+    };
     expect(json.files.map((f) => [f.path, f.added, f.removed])).toEqual([
       ['lib.txt', 2, 0],
       ['notes.txt', 1, 0],
     ]);
   });
 
-  it('verify names the task that broke an earlier task\'s check', async () => {
+  it("verify names the task that broke an earlier task's check", async () => {
     const verified = await cli(['verify', runId, '--json'], dir);
     expect(verified.exitCode).toBe(1);
-    const result = JSON.parse(verified.stdout) as { checked: string[]; regressions: { taskId: string; suspects: string[]; suspectedBy: string }[] };
+    const result = JSON.parse(verified.stdout) as {
+      checked: string[];
+      regressions: { taskId: string; suspects: string[]; suspectedBy: string }[];
+    };
     expect(result.checked).toEqual(['1', '3']);
-    expect(result.regressions).toEqual([expect.objectContaining({ taskId: '3', suspects: ['4'], suspectedBy: 'files' })]);
+    expect(result.regressions).toEqual([
+      expect.objectContaining({ taskId: '3', suspects: ['4'], suspectedBy: 'files' }),
+    ]);
   });
 
   it('status shows each task as a step: its files, its commit, undone', async () => {
-    const status = JSON.parse((await cli(['status', runId, '--json'], dir)).stdout) as { tasks: { id: string; changedFiles?: number; commit?: string; undone?: string; evidence?: string }[] };
+    const status = JSON.parse((await cli(['status', runId, '--json'], dir)).stdout) as {
+      tasks: { id: string; changedFiles?: number; commit?: string; undone?: string; evidence?: string }[];
+    };
     const byId = Object.fromEntries(status.tasks.map((t) => [t.id, t]));
-    expect(byId['2']).toMatchObject({ changedFiles: 3, commit: expect.stringMatching(/^[0-9a-f]{40}$/), evidence: 'commands' });
+    expect(byId['2']).toMatchObject({
+      changedFiles: 3,
+      commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+      evidence: 'commands',
+    });
     expect(byId['1']).toMatchObject({ evidence: 'criteria' });
     expect(byId['5']).toMatchObject({ undone: 'rolled-back' });
   });
@@ -150,7 +194,9 @@ describe('a run in a git repository with --commit', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain('conflict run.sh (task 2)');
     expect(refused.stderr).toContain('nothing written');
-    expect(await Promise.all(['app.txt', 'blob.bin', 'run.sh', 'tasks.md'].map((f) => readFile(join(dir, f))))).toEqual(files);
+    expect(await Promise.all(['app.txt', 'blob.bin', 'run.sh', 'tasks.md'].map((f) => readFile(join(dir, f))))).toEqual(
+      files,
+    );
     await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho two\n');
   });
 
@@ -164,7 +210,11 @@ describe('a run in a git repository with --commit', () => {
     expect(await readFile(join(dir, 'tasks.md'), 'utf8')).toMatch(/- \[ \] 2\. Change the app/);
     expect(await readFile(join(dir, 'tasks.md'), 'utf8')).toMatch(/- \[x\] 3\. Add a library/);
     expect(await git(dir, 'log', '-1', '--format=%s')).toBe('Revert "Change the app and its tools"');
-    expect((await git(dir, 'show', '--name-only', '--format=', 'HEAD')).split('\n').sort()).toEqual(['app.txt', 'blob.bin', 'run.sh']);
+    expect((await git(dir, 'show', '--name-only', '--format=', 'HEAD')).split('\n').sort()).toEqual([
+      'app.txt',
+      'blob.bin',
+      'run.sh',
+    ]);
     const again = await cli(['revert', runId, '2'], dir);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain('already reverted');
@@ -173,8 +223,14 @@ describe('a run in a git repository with --commit', () => {
 
 describe('run --verify', () => {
   it('checks every completed task again once the run is over, naming the task that broke one (exit 1)', async () => {
-    const w = await ws.make('- [ ] 1. A\n  - Success: `grep -q a a.txt` exits 0\n  ```bash\n  echo a > a.txt\n  ```\n- [ ] 2. B\n  ```bash\n  echo b > a.txt\n  ```\n');
-    const run = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--verify'], { reject: false, cwd: w.dir, env: { NATS_URL: nats.url, NO_COLOR: '1' } });
+    const w = await ws.make(
+      '- [ ] 1. A\n  - Success: `grep -q a a.txt` exits 0\n  ```bash\n  echo a > a.txt\n  ```\n- [ ] 2. B\n  ```bash\n  echo b > a.txt\n  ```\n',
+    );
+    const run = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--verify'], {
+      reject: false,
+      cwd: w.dir,
+      env: { NATS_URL: nats.url, NO_COLOR: '1' },
+    });
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stdout).toContain('run succeeded: 2 completed');
     expect(run.stdout).toContain('task 1: `grep -q a a.txt` exits 0 no longer holds');

@@ -26,7 +26,9 @@ describe('tasks.md dialects', () => {
     expect(byId.get('1')!.requirements).toEqual(['Architecture foundation']);
     expect(byId.get('2.3')!.requirements).toEqual(['3.1 (descope? ask product)', 'All']);
     expect(byId.get('2.2')!.requirements).toEqual(['1.2']);
-    expect(byId.get('2.1')!.description).toContain('_Prompt: Role: backend developer | Task: implement the reader | Success: rows parse_');
+    expect(byId.get('2.1')!.description).toContain(
+      '_Prompt: Role: backend developer | Task: implement the reader | Success: rows parse_',
+    );
     expect(byId.get('3')!.title).toBe('Checkpoint - Ensure all tests pass');
     // Waves: wave 0 waits for nothing, wave 1 for wave 0, wave 2 for wave 1; headings of listed
     // subtasks wait for nothing; the checkpoint (not listed) follows its previous sibling.
@@ -47,7 +49,9 @@ describe('tasks.md dialects', () => {
     expect(tasks.map((t) => t.id)).toEqual(['T001', 'T002', 'T003', 'T004', 'T005', 'T006', 'T007', 'T008', 'T009']);
     expect(byId.get('T001')!.done).toBe(true);
     expect(byId.get('T002')!.title).toBe('Initialise the package with `npm init` and the test runner');
-    expect(byId.get('T004')!.title).toBe('[US1] Contract test for `POST /recipes` in `tests/contract/recipes-post.test.js`');
+    expect(byId.get('T004')!.title).toBe(
+      '[US1] Contract test for `POST /recipes` in `tests/contract/recipes-post.test.js`',
+    );
     const waitsFor = (id: string) => blockersOf(byId.get(id)!, tasks).map((b) => b.id);
     // T002 and T003 run side by side after T001; the next phase's group waits for both; the task
     // after a group waits for the whole group; a group does not reach across a heading.
@@ -60,14 +64,20 @@ describe('tasks.md dialects', () => {
     // A `Depends:` of the task's own wins over the order; a lone [P] task follows its previous sibling.
     expect(waitsFor('T008')).toEqual(['T007', 'T003']);
     expect(waitsFor('T009')).toEqual(['T008']);
-    expect([taskLabel('T004', 'Contract test'), taskLabel('2.1', 'Reader'), taskLabel('L9', 'Publish')]).toEqual(['T004 Contract test', '2.1. Reader', 'L9 Publish']);
+    expect([taskLabel('T004', 'Contract test'), taskLabel('2.1', 'Reader'), taskLabel('L9', 'Publish')]).toEqual([
+      'T004 Contract test',
+      '2.1. Reader',
+      'L9 Publish',
+    ]);
     // The prose Dependencies section and the parallel example are not tasks, and are left alone.
     const ticked = tickTask(text, 'T005', byId.get('T005')!.line);
     expect(diffPositions(text, ticked)).toHaveLength(1);
-    expect(ticked.split('\n')[byId.get('T005')!.line - 1]).toBe('- [x] T005 [P] [US1] Contract test for `GET /recipes/:id` in `tests/contract/recipes-get.test.js`');
+    expect(ticked.split('\n')[byId.get('T005')!.line - 1]).toBe(
+      '- [x] T005 [P] [US1] Contract test for `GET /recipes/:id` in `tests/contract/recipes-get.test.js`',
+    );
   });
 
-  it('reads a person\'s checklist: no numbers, `*` bullets, nesting by indentation, code blocks ignored', () => {
+  it("reads a person's checklist: no numbers, `*` bullets, nesting by indentation, code blocks ignored", () => {
     const text = fixture('human-checklist.md');
     const tasks = parseTasks(text, 'human-checklist.md');
     expect(tasks.map((t) => [t.id, t.title, t.parentId, t.done])).toEqual([
@@ -86,7 +96,11 @@ describe('tasks.md dialects', () => {
 
   it('reads numbers written `1:` and `2)`, tab indentation and an sh block', () => {
     const tasks = parseTasks(fixture('spec-numbered.md'));
-    expect(tasks.map((t) => [t.id, t.parentId])).toEqual([['1', undefined], ['2', undefined], ['2.1', '2']]);
+    expect(tasks.map((t) => [t.id, t.parentId])).toEqual([
+      ['1', undefined],
+      ['2', undefined],
+      ['2.1', '2'],
+    ]);
     expect(tasks[0]!.requirements).toEqual(['1.1', '1.2']);
     expect(tasks[1]!.commands).toEqual(['mkdir -p src', "echo 'module.exports = {}' > src/session.js"]);
     expect(tasks[1]!.depends).toEqual(['1']);
@@ -107,8 +121,17 @@ describe('tasks.md dialects', () => {
     expect(tasks.map((t) => t.line)).toEqual(checkboxLines(text));
     expect(warnings).toEqual([]);
     expect(tasks.map((t) => [t.id, t.parentId, t.done])).toEqual([
-      ['L3', undefined, false], ['1.1', 'L3', false], ['1.2', 'L3', true], ['L7', undefined, false], ['2.1', 'L7', false],
-      ['L13', undefined, false], ['L14', 'L13', false], ['L15', 'L13', false], ['L16', undefined, true], ['L17', 'L16', false], ['L18', undefined, false],
+      ['L3', undefined, false],
+      ['1.1', 'L3', false],
+      ['1.2', 'L3', true],
+      ['L7', undefined, false],
+      ['2.1', 'L7', false],
+      ['L13', undefined, false],
+      ['L14', 'L13', false],
+      ['L15', 'L13', false],
+      ['L16', undefined, true],
+      ['L17', 'L16', false],
+      ['L18', undefined, false],
     ]);
     const ticked = tickTask(text, 'L7', 7);
     expect(diffPositions(text, ticked)).toHaveLength(1);
@@ -141,27 +164,49 @@ describe('tasks.md dialects', () => {
 
   it('reads numbering that restarts under each phase, and Spec Kit ids used twice, each as its own task', () => {
     const phases = parseTaskList(fixture('phases-restart.md'));
-    expect(phases.tasks.map((t) => [t.id, t.parentId])).toEqual([['1', undefined], ['2', undefined], ['1@L10', undefined], ['1.1', '1@L10'], ['1.2', '1@L10'], ['2@L13', undefined]]);
+    expect(phases.tasks.map((t) => [t.id, t.parentId])).toEqual([
+      ['1', undefined],
+      ['2', undefined],
+      ['1@L10', undefined],
+      ['1.1', '1@L10'],
+      ['1.2', '1@L10'],
+      ['2@L13', undefined],
+    ]);
     expect(phases.warnings).toHaveLength(2);
     const kit = parseTaskList(fixture('spec-kit-duplicate.md'));
     expect(kit.tasks.map((t) => t.id)).toEqual(['T085', 'T086', 'T086@L7', 'T087']);
     expect(blockersOf(kit.tasks[2]!, kit.tasks).map((b) => b.id)).toEqual(['T085', 'T086']);
     // Naming the number twice used is the one thing refused, with both lines.
-    expect(() => parseTasks(`${fixture('spec-kit-duplicate.md')}- [ ] T088 Release\n  - Depends: T086\n`, 'k.md')).toThrow(/k\.md:10: task T088: Depends: T086 is ambiguous: the tasks at lines 6 and 7 are all numbered T086; name one as T086 or T086@L7/);
-    expect(parseTasks(`${fixture('spec-kit-duplicate.md')}- [ ] T088 Release\n  - Depends: T086@L7\n`).at(-1)!.depends).toEqual(['T086@L7']);
+    expect(() =>
+      parseTasks(`${fixture('spec-kit-duplicate.md')}- [ ] T088 Release\n  - Depends: T086\n`, 'k.md'),
+    ).toThrow(
+      /k\.md:10: task T088: Depends: T086 is ambiguous: the tasks at lines 6 and 7 are all numbered T086; name one as T086 or T086@L7/,
+    );
+    expect(
+      parseTasks(`${fixture('spec-kit-duplicate.md')}- [ ] T088 Release\n  - Depends: T086@L7\n`).at(-1)!.depends,
+    ).toEqual(['T086@L7']);
   });
 
   it('reads field names in Spanish, Portuguese, Chinese, Japanese, Arabic and German', () => {
     const tasks = parseTasks(fixture('translated.md'));
     expect(tasks.map((t) => [t.id, t.requirements, t.depends])).toEqual([
-      ['1', ['1.1', '1.2'], undefined], ['2', ['2.1'], ['1']], ['3', ['3.1', '3.2'], ['2']], ['4', ['4.1'], ['3']], ['5', ['5.1'], ['4']], ['6', ['6.1'], ['5']],
+      ['1', ['1.1', '1.2'], undefined],
+      ['2', ['2.1'], ['1']],
+      ['3', ['3.1', '3.2'], ['2']],
+      ['4', ['4.1'], ['3']],
+      ['5', ['5.1'], ['4']],
+      ['6', ['6.1'], ['5']],
     ]);
     expect(tasks.every((t) => t.description.length === 0)).toBe(true);
   });
 
   it('ticks `[~]` and `[-]` boxes by changing the one box byte', () => {
     const text = fixture('kiro-waves.md');
-    for (const [id, from] of [['2.1', '[~]'], ['2.3', '[-]'], ['2.2', '[ ]*']] as const) {
+    for (const [id, from] of [
+      ['2.1', '[~]'],
+      ['2.3', '[-]'],
+      ['2.2', '[ ]*'],
+    ] as const) {
       const line = parseTasks(text).find((t) => t.id === id)!.line;
       const ticked = tickTask(text, id, line);
       expect(diffPositions(text, ticked)).toHaveLength(1);
@@ -170,8 +215,15 @@ describe('tasks.md dialects', () => {
   });
 
   it('plans context for free-text requirement references without compiling them into a pattern', () => {
-    const [task] = parseTasks('- [ ] 1. Normalise SKUs\n  - _Requirements: 3.1 (descope? ask product), [x, 4.1-4.3, a+b*_');
-    const context = compressContext(task!, { requirements: '## Requirement 4\n4.2 THE system SHALL sync.\n## Notes\n[x means' }, [], 500);
+    const [task] = parseTasks(
+      '- [ ] 1. Normalise SKUs\n  - _Requirements: 3.1 (descope? ask product), [x, 4.1-4.3, a+b*_',
+    );
+    const context = compressContext(
+      task!,
+      { requirements: '## Requirement 4\n4.2 THE system SHALL sync.\n## Notes\n[x means' },
+      [],
+      500,
+    );
     expect(context.text).toContain('4.2 THE system SHALL sync.');
   });
 
@@ -190,18 +242,50 @@ describe('tasks.md parsing, property-based', () => {
   // Every list marker GitHub renders a task list item after: bullets, and ordered items `1.` / `1)`.
   const bullet = fc.constantFrom('*', '-', '+', '1.', '2.', '10.', '1)', '3)');
   // Not a number or a Spec Kit id of its own (the label says which it has).
-  const title = fc.stringMatching(/^[A-Za-z`(][ -~]{0,30}$/).filter((t) => !/^(?:\d|T\d|\[P\])/.test(t) && t.trim() === t);
-  const noise = fc.constantFrom('', '## Phase 2', 'Some notes (with [brackets] and regex chars .*+?)', '  - a bullet', '---', '> quote', '_Requirements: (x_');
+  const title = fc
+    .stringMatching(/^[A-Za-z`(][ -~]{0,30}$/)
+    .filter((t) => !/^(?:\d|T\d|\[P\])/.test(t) && t.trim() === t);
+  const noise = fc.constantFrom(
+    '',
+    '## Phase 2',
+    'Some notes (with [brackets] and regex chars .*+?)',
+    '  - a bullet',
+    '---',
+    '> quote',
+    '_Requirements: (x_',
+  );
   // Numbered (`3. `), unnumbered, Spec Kit (`T003 `, perhaps `[P] `), or a number used before
   // (restarting per phase, a copy-paste); one to four spaces or a tab after the bullet.
   const numbering = fc.constantFrom('none', 'number', 'spec-kit', 'spec-kit-parallel', 'repeated');
   const gap = fc.constantFrom(' ', '  ', '    ', '\t');
-  const entry = fc.record({ indent: fc.constantFrom('', ' ', '  ', '    ', '\t'), bullet, gap, box, numbering, title, noise });
+  const entry = fc.record({
+    indent: fc.constantFrom('', ' ', '  ', '    ', '\t'),
+    bullet,
+    gap,
+    box,
+    numbering,
+    title,
+    noise,
+  });
   const list = fc.array(entry, { minLength: 1, maxLength: 25 });
 
-  type Entry = { indent: string; bullet: string; gap: string; box: string; numbering: string; title: string; noise: string };
+  type Entry = {
+    indent: string;
+    bullet: string;
+    gap: string;
+    box: string;
+    numbering: string;
+    title: string;
+    noise: string;
+  };
   const label = (numbering: string, k: number) =>
-    ({ none: '', number: `${k + 1}. `, 'spec-kit': `T${String(k + 1).padStart(3, '0')} `, 'spec-kit-parallel': `T${String(k + 1).padStart(3, '0')} [P] `, repeated: '1. ' })[numbering] ?? '';
+    ({
+      none: '',
+      number: `${k + 1}. `,
+      'spec-kit': `T${String(k + 1).padStart(3, '0')} `,
+      'spec-kit-parallel': `T${String(k + 1).padStart(3, '0')} [P] `,
+      repeated: '1. ',
+    })[numbering] ?? '';
   const render = (entries: Entry[]) => {
     const lines: string[] = [];
     const checkboxLines: number[] = [];
@@ -227,13 +311,30 @@ describe('tasks.md parsing, property-based', () => {
 
   it('never throws anything but an InputError on arbitrary text', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom('- [ ] 1. A', '- [ ]* 2 B', '```json', '```', '{"waves": [', '- [x] 1.1 C', '  - Depends: 1')), { maxLength: 30 }), (parts) => {
-        try {
-          parseTasks(parts.join('\n'), 'gen.md');
-        } catch (error) {
-          expect(error).toBeInstanceOf(InputError);
-        }
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.string(),
+            fc.constantFrom(
+              '- [ ] 1. A',
+              '- [ ]* 2 B',
+              '```json',
+              '```',
+              '{"waves": [',
+              '- [x] 1.1 C',
+              '  - Depends: 1',
+            ),
+          ),
+          { maxLength: 30 },
+        ),
+        (parts) => {
+          try {
+            parseTasks(parts.join('\n'), 'gen.md');
+          } catch (error) {
+            expect(error).toBeInstanceOf(InputError);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

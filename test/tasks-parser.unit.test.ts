@@ -38,20 +38,30 @@ describe('parseTasks', () => {
 
   it('drops the `$ ` prompts of a block written as a terminal session, and only there', () => {
     const commands = (block: string) => parseTasks(`- [ ] 1. T\n  \`\`\`bash\n${block}\n  \`\`\`\n`)[0]!.commands;
-    expect(commands('  $ npm ci\n  # then\n  $ docker run \\\n    --rm app')).toEqual(['npm ci', 'docker run \\\n  --rm app']);
+    expect(commands('  $ npm ci\n  # then\n  $ docker run \\\n    --rm app')).toEqual([
+      'npm ci',
+      'docker run \\\n  --rm app',
+    ]);
     expect(commands('  $ echo a\n  echo $HOME')).toEqual(['$ echo a', 'echo $HOME']);
     expect(commands('  echo "$ 5"')).toEqual(['echo "$ 5"']);
   });
 
   it('reads a box after one to four spaces or a tab, as GitHub does, and ticks it there', () => {
     const text = '-  [ ] 1. Two spaces\n-\t[ ] 2. A tab\n- [ ]  3. Two after the box\n';
-    expect(parseTasks(text).map((t) => [t.id, t.title])).toEqual([['1', 'Two spaces'], ['2', 'A tab'], ['3', 'Two after the box']]);
+    expect(parseTasks(text).map((t) => [t.id, t.title])).toEqual([
+      ['1', 'Two spaces'],
+      ['2', 'A tab'],
+      ['3', 'Two after the box'],
+    ]);
     expect(tickTask(text, '2', 2)).toBe('-  [ ] 1. Two spaces\n-\t[x] 2. A tab\n- [ ]  3. Two after the box\n');
   });
 
   it('reads a file that starts with a byte-order mark, and ticks it keeping the mark', () => {
     const text = '\uFEFF- [ ] 1. First\r\n- [ ] 2. Second\r\n';
-    expect(parseTasks(text).map((t) => [t.id, t.line])).toEqual([['1', 1], ['2', 2]]);
+    expect(parseTasks(text).map((t) => [t.id, t.line])).toEqual([
+      ['1', 1],
+      ['2', 2],
+    ]);
     expect(tickTask(text, '1', 1)).toBe('\uFEFF- [x] 1. First\r\n- [ ] 2. Second\r\n');
   });
 
@@ -90,12 +100,20 @@ describe('parseTasks', () => {
   });
 
   it.each([
-    ['- [ ] 1. A\n- [ ] 1. B\n- [ ] 2. C\n  - Depends: 1', 4, /task 2: Depends: 1 is ambiguous: the tasks at lines 1 and 2 are all numbered 1; name one as 1 or 1@L2/],
+    [
+      '- [ ] 1. A\n- [ ] 1. B\n- [ ] 2. C\n  - Depends: 1',
+      4,
+      /task 2: Depends: 1 is ambiguous: the tasks at lines 1 and 2 are all numbered 1; name one as 1 or 1@L2/,
+    ],
     ['- [ ] 1. A\n  - Depends: 7', 1, /depends on 7, which is not in the file/],
     ['- [ ] 1. A\n  - Depends: 2\n- [ ] 2. B\n  - Depends: 1', 1, /dependency cycle: 1 -> 2 -> 1/],
     ['- [ ] 1. A\n  ```bash\n  echo hi\n', 2, /never closed/],
     ['- [ ] 1. A\n  ```bash\n  cat <<EOF\n  x\n  ```', 3, /heredoc <<EOF is never terminated/],
-    ['- [ ] 1. A\n- [ ] 1. B\n\n```json\n{"waves": [{"id": 0, "tasks": ["1"]}]}\n```', 4, /dependency waves: 1 is ambiguous/],
+    [
+      '- [ ] 1. A\n- [ ] 1. B\n\n```json\n{"waves": [{"id": 0, "tasks": ["1"]}]}\n```',
+      4,
+      /dependency waves: 1 is ambiguous/,
+    ],
     ['- [ ] 1. A\n\n```json\n{"waves": [{"id": 0, "tasks": ["9"]}]}\n```', 3, /waves name task 9/],
     ['- [ ] 1. A\n\n```json\n{"waves": [{"id": 0, "tasks": ["1"]},]}\n```', 3, /waves block is not valid JSON/],
     ['- [ ] 1. A\n  - Depends: x', 2, /"x" is not a task number/],

@@ -20,7 +20,10 @@ describe('ticking a tasks.md on disk', () => {
     const path = await file(text);
     const tasks = new TasksFile(path);
     await tasks.tick([{ id: '2', line: 3 }]);
-    await tasks.tick([{ id: '1', line: 2 }, { id: 'L4', line: 4 }]);
+    await tasks.tick([
+      { id: '1', line: 2 },
+      { id: 'L4', line: 4 },
+    ]);
     expect(await readFile(path, 'utf8')).toBe(text.replaceAll('[ ]', '[x]'));
   });
 
@@ -31,6 +34,8 @@ describe('ticking a tasks.md on disk', () => {
     await writeFile(path, '# Added by hand\n\n- [x] 1. A\n- [ ] 2. B\n- [ ] 3. C\n');
     await tasks.tick([{ id: '2', line: 2 }]);
     await tasks.tick([{ id: '3', line: 3 }]);
-    expect(await readFile(path, 'utf8')).toBe('# Added by hand\n\n- [x] 1. A\n- [x] 2. B\n- [ ] 3. C\n'.replace('- [ ] 3.', '- [x] 3.'));
+    expect(await readFile(path, 'utf8')).toBe(
+      '# Added by hand\n\n- [x] 1. A\n- [x] 2. B\n- [ ] 3. C\n'.replace('- [ ] 3.', '- [x] 3.'),
+    );
   });
 });

@@ -48,7 +48,7 @@ describe('the work tree', () => {
     expect(tree.refresh().changes).toEqual([]);
   });
 
-  it('counts what the project ignores instead of reading it, and never looks at .git or the tool\'s own files', async () => {
+  it("counts what the project ignores instead of reading it, and never looks at .git or the tool's own files", async () => {
     await writeFile(join(dir, '.gitignore'), 'dist/\n*.log\n');
     await writeFile(join(dir, 'tasks.md'), '- [ ] 1. x\n');
     const tree = treeOf(['tasks.md']);
@@ -104,17 +104,38 @@ describe('the work tree', () => {
     const tree = treeOf();
     await writeFile(join(dir, 'a.txt'), 'two');
     const undone = await undoChanges(tree, tree.refresh().changes, ['7']);
-    expect(undone).toEqual({ restored: [], kept: [{ path: 'a.txt', reason: expect.stringContaining('task(s) 7 were running') }] });
+    expect(undone).toEqual({
+      restored: [],
+      kept: [{ path: 'a.txt', reason: expect.stringContaining('task(s) 7 were running') }],
+    });
     expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('two');
   });
 });
 
-const change = (path: string, before: string | null, after: string | null, stored = true): FileChange => ({ path, kind: 'file', before, after, beforeMode: before ? 0o644 : null, mode: after ? 0o644 : null, size: 1, stored });
-const task = (taskId: string, seq: number, files: FileChange[], undone?: TaskFiles['undone']): TaskFiles => ({ taskId, seq, files, ignored: [], skipped: [], ...(undone ? { undone } : {}) });
+const change = (path: string, before: string | null, after: string | null, stored = true): FileChange => ({
+  path,
+  kind: 'file',
+  before,
+  after,
+  beforeMode: before ? 0o644 : null,
+  mode: after ? 0o644 : null,
+  size: 1,
+  stored,
+});
+const task = (taskId: string, seq: number, files: FileChange[], undone?: TaskFiles['undone']): TaskFiles => ({
+  taskId,
+  seq,
+  files,
+  ignored: [],
+  skipped: [],
+  ...(undone ? { undone } : {}),
+});
 
 describe('changes across tasks', () => {
   it('nets several changes of a path: the first before, the last after, nothing when it ends as it began', () => {
-    expect(netChanges([change('a', null, 'h1'), change('a', 'h1', 'h2'), change('b', 'x', 'y'), change('b', 'y', 'x')])).toEqual([change('a', null, 'h2')]);
+    expect(
+      netChanges([change('a', null, 'h1'), change('a', 'h1', 'h2'), change('b', 'x', 'y'), change('b', 'y', 'x')]),
+    ).toEqual([change('a', null, 'h2')]);
   });
 
   it('plans a revert: a file changed since by a later task is a conflict naming it; reverting the later one first clears it', () => {
@@ -124,32 +145,62 @@ describe('changes across tasks', () => {
       ['lib', 'L2'],
       ['notes', 'N1'],
     ]);
-    expect(planRevert([t3], [t3, t4], now)[0]!.conflicts).toEqual([{ path: 'lib', reason: 'task 4 changed it since; it no longer holds what task 3 left' }]);
+    expect(planRevert([t3], [t3, t4], now)[0]!.conflicts).toEqual([
+      { path: 'lib', reason: 'task 4 changed it since; it no longer holds what task 3 left' },
+    ]);
     const both = planRevert([t4, t3], [t3, t4], now);
     expect(both.flatMap((s) => s.conflicts)).toEqual([]);
     expect(both[1]!.writes.map((w) => [w.path, w.before])).toEqual([
       ['lib', null],
       ['notes', 'N0'],
     ]);
-    expect(planRevert([task('5', 30, [change('big', 'b0', 'b1', false)])], [], new Map([['big', 'b1']]))[0]!.conflicts[0]!.reason).toContain('not stored');
+    expect(
+      planRevert([task('5', 30, [change('big', 'b0', 'b1', false)])], [], new Map([['big', 'b1']]))[0]!.conflicts[0]!
+        .reason,
+    ).toContain('not stored');
   });
 
   it('suspects the later tasks that touched what a criterion reads, else all that came after', () => {
-    const tasks = [task('1', 1, [change('lib.txt', null, 'a')]), task('2', 2, [change('other', null, 'b')]), task('3', 3, [change('lib.txt', 'a', 'c')]), task('4', 4, [change('lib.txt', 'c', 'd')], 'reverted')];
-    expect(suspectsFor('1', criterionReads({ kind: 'command', command: 'grep -q lib lib.txt', exitCode: 0 }), tasks)).toEqual({ suspects: ['3'], suspectedBy: 'files' });
-    expect(suspectsFor('1', criterionReads({ kind: 'command', command: 'make check', exitCode: 0 }), tasks)).toEqual({ suspects: ['2', '3'], suspectedBy: 'order' });
-    expect(suspectsFor('1', criterionReads({ kind: 'file_exists', path: 'src' }), [task('1', 1, []), task('2', 2, [change('src/a.ts', 'x', null)])])).toEqual({ suspects: ['2'], suspectedBy: 'files' });
+    const tasks = [
+      task('1', 1, [change('lib.txt', null, 'a')]),
+      task('2', 2, [change('other', null, 'b')]),
+      task('3', 3, [change('lib.txt', 'a', 'c')]),
+      task('4', 4, [change('lib.txt', 'c', 'd')], 'reverted'),
+    ];
+    expect(
+      suspectsFor('1', criterionReads({ kind: 'command', command: 'grep -q lib lib.txt', exitCode: 0 }), tasks),
+    ).toEqual({ suspects: ['3'], suspectedBy: 'files' });
+    expect(suspectsFor('1', criterionReads({ kind: 'command', command: 'make check', exitCode: 0 }), tasks)).toEqual({
+      suspects: ['2', '3'],
+      suspectedBy: 'order',
+    });
+    expect(
+      suspectsFor('1', criterionReads({ kind: 'file_exists', path: 'src' }), [
+        task('1', 1, []),
+        task('2', 2, [change('src/a.ts', 'x', null)]),
+      ]),
+    ).toEqual({ suspects: ['2'], suspectedBy: 'files' });
   });
 });
 
 describe('showing and unticking', () => {
   it('renders a created file as git does', () => {
     const lines = renderChange(change('n.txt', null, 'h'), undefined, Buffer.from('one\ntwo\n'));
-    expect(lines).toEqual(['diff --git a/n.txt b/n.txt', 'new file mode 100644', '--- /dev/null', '+++ b/n.txt', '@@ -0,0 +1,2 @@', '+one', '+two']);
-    expect(renderStat([{ path: 'n.txt', added: 2, removed: 0 }]).at(-1)).toBe(' 1 file(s) changed, 2 insertion(s)(+), 0 deletion(s)(-)');
+    expect(lines).toEqual([
+      'diff --git a/n.txt b/n.txt',
+      'new file mode 100644',
+      '--- /dev/null',
+      '+++ b/n.txt',
+      '@@ -0,0 +1,2 @@',
+      '+one',
+      '+two',
+    ]);
+    expect(renderStat([{ path: 'n.txt', added: 2, removed: 0 }]).at(-1)).toBe(
+      ' 1 file(s) changed, 2 insertion(s)(+), 0 deletion(s)(-)',
+    );
   });
 
-  it('unticks only the task\'s box, byte for byte otherwise', () => {
+  it("unticks only the task's box, byte for byte otherwise", () => {
     const text = '\uFEFF- [x] 1. a\r\n- [x] 2. b\r\n';
     expect(untickTask(text, '2', 2)).toBe('\uFEFF- [x] 1. a\r\n- [ ] 2. b\r\n');
     expect(tickTask(untickTask(text, '2', 2), '2', 2)).toBe(text);

@@ -22,8 +22,18 @@ export type Effect =
   | { kind: 'tick'; tasksFile: string; tasks: readonly { id: string; line?: number | undefined }[] };
 
 export const append = (...events: AgentEvent[]): Effect => ({ kind: 'append', events });
-export const send = (actor: WorkActor, verb: string, item: unknown, id: string): Effect => ({ kind: 'send', actor, verb, item, id });
-export const tick = (tasksFile: string, tasks: readonly { id: string; line?: number | undefined }[]): Effect => ({ kind: 'tick', tasksFile, tasks });
+export const send = (actor: WorkActor, verb: string, item: unknown, id: string): Effect => ({
+  kind: 'send',
+  actor,
+  verb,
+  item,
+  id,
+});
+export const tick = (tasksFile: string, tasks: readonly { id: string; line?: number | undefined }[]): Effect => ({
+  kind: 'tick',
+  tasksFile,
+  tasks,
+});
 
 /** What a handler gets from its host besides its input. */
 export type ActorIO<R> = {

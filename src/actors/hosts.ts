@@ -36,7 +36,11 @@ function definitionOf(name: ActorName, options: ActorOptions): ActorDefinition<u
  * Starts the named actors in this process; each answers its ping, so `run` can see it is up.
  * `options` are for the benchmark's reference workflow; the defaults are the system.
  */
-export async function hostActors(rt: Runtime, names: readonly ActorName[] = actorNames, options: ActorOptions = DEFAULT_ACTOR_OPTIONS): Promise<Hosted> {
+export async function hostActors(
+  rt: Runtime,
+  names: readonly ActorName[] = actorNames,
+  options: ActorOptions = DEFAULT_ACTOR_OPTIONS,
+): Promise<Hosted> {
   const started = await Promise.all(names.map((n) => runActor(rt, definitionOf(n, options))));
   return {
     names: [...names],

@@ -6,12 +6,19 @@ import { runProjection } from '../projections/runner.ts';
 import type { Runtime } from './runtime.ts';
 
 /** The envelope fields of an event about a call: its run, and its task when it has one. */
-const eventFields = (scope: LlmScope) => ({ runId: scope.runId, ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}) });
+const eventFields = (scope: LlmScope) => ({
+  runId: scope.runId,
+  ...(scope.taskId !== undefined ? { taskId: scope.taskId } : {}),
+});
 
 /** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
 export function recordLlmCall(rt: Runtime) {
   return (scope: LlmScope, call: LlmCallRecord) => {
-    rt.background.track(rt.store.append(makeEvent('LlmCalled', eventFields(scope), call)).catch((e: unknown) => rt.log.error('recording an LLM call', e)));
+    rt.background.track(
+      rt.store
+        .append(makeEvent('LlmCalled', eventFields(scope), call))
+        .catch((e: unknown) => rt.log.error('recording an LLM call', e)),
+    );
   };
 }
 

@@ -43,7 +43,12 @@ const lifecycle = setup({
     },
     serving: { on: { stop: 'stopping' } },
     stopping: {
-      invoke: { src: 'stop', input: ({ context }) => context.started, onDone: 'stopped', onError: { target: 'stopped', actions: assign({ error: ({ event }) => event.error }) } },
+      invoke: {
+        src: 'stop',
+        input: ({ context }) => context.started,
+        onDone: 'stopped',
+        onError: { target: 'stopped', actions: assign({ error: ({ event }) => event.error }) },
+      },
     },
     stopped: { type: 'final' },
     failed: { type: 'final' },
@@ -60,27 +65,40 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
 
   const start = async (): Promise<Started<R>> => {
     const resources = await definition.open(rt);
-    const io = (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal): ActorIO<R> => hostIO(rt, name, resources, signal, redelivered, lease);
+    const io = (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal): ActorIO<R> =>
+      hostIO(rt, name, resources, signal, redelivered, lease);
     const taking: Array<Consumer | Server> = [
-      rt.requests.serve(commandSubjects.ping(name), { schema: z.unknown(), onError: () => ({}) }, async () => ({ actor: name, pid: process.pid })),
+      rt.requests.serve(commandSubjects.ping(name), { schema: z.unknown(), onError: () => ({}) }, async () => ({
+        actor: name,
+        pid: process.pid,
+      })),
     ];
     if (inputs?.kind === 'work') {
       taking.push(
-        await rt.work.consume(inputs.actor, inputs.schema, inputs.parallel(rt), async (item: unknown, info) => {
-          const ref = inputs.run?.(item as never);
-          // Both are reads of the log: one round instead of two.
-          const [stale, observed] = await Promise.all([ref ? staleWork(rt, ref.runId, ref.generation) : undefined, inputs.observe?.(item as never, rt)]);
-          if (stale) {
-            rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
+        await rt.work.consume(
+          inputs.actor,
+          inputs.schema,
+          inputs.parallel(rt),
+          async (item: unknown, info) => {
+            const ref = inputs.run?.(item as never);
+            // Both are reads of the log: one round instead of two.
+            const [stale, observed] = await Promise.all([
+              ref ? staleWork(rt, ref.runId, ref.generation) : undefined,
+              inputs.observe?.(item as never, rt),
+            ]);
+            if (stale) {
+              rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
+              return ack();
+            }
+            const work = io(info.signal, info.redelivered, info.lease);
+            const result = await inputs.handle(item as never, work, observed as never);
+            if (result === 'unfinished') return retry(0);
+            await work.perform(result);
+            await work.flushed();
             return ack();
-          }
-          const work = io(info.signal, info.redelivered, info.lease);
-          const result = await inputs.handle(item as never, work, observed as never);
-          if (result === 'unfinished') return retry(0);
-          await work.perform(result);
-          await work.flushed();
-          return ack();
-        }, (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error)),
+          },
+          (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
+        ),
       );
     }
     if (inputs?.kind === 'requests') {
@@ -137,7 +155,14 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
 }
 
 /** Effects performed for one input: awaited in order, or in the background. */
-function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal, redelivered: boolean, lease?: AbortSignal): ActorIO<R> {
+function hostIO<R>(
+  rt: Runtime,
+  name: string,
+  resources: R,
+  signal: AbortSignal,
+  redelivered: boolean,
+  lease?: AbortSignal,
+): ActorIO<R> {
   let background = Promise.resolve();
   const perform = async (effects: readonly Effect[]): Promise<AppendResult[]> => {
     const results: AppendResult[] = [];
@@ -146,7 +171,9 @@ function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal,
       lease?.throwIfAborted();
       // A tick is a write to the user's file, not to NATS: a failure is said, not retried.
       if (effect.kind === 'tick') {
-        await tickFile(effect).catch((error: unknown) => rt.log.error(`${name}: ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`, error));
+        await tickFile(effect).catch((error: unknown) =>
+          rt.log.error(`${name}: ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`, error),
+        );
         continue;
       }
       // Tried at least once even when stopping (an outcome reached just before the stop is still
@@ -159,7 +186,8 @@ function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal,
         {
           budgetMs: Infinity,
           retryable: (error) => isTransient(error) && !signal.aborted,
-          onRetry: (error, attempt) => rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error),
+          onRetry: (error, attempt) =>
+            rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error),
         },
       );
     }
@@ -172,17 +200,21 @@ function hostIO<R>(rt: Runtime, name: string, resources: R, signal: AbortSignal,
     redelivered,
     perform,
     background: (effects) => {
-      background = background.then(() => perform(effects)).then(
-        () => undefined,
-        (error: unknown) => rt.log.error(`${name}: a background effect failed`, error),
-      );
+      background = background
+        .then(() => perform(effects))
+        .then(
+          () => undefined,
+          (error: unknown) => rt.log.error(`${name}: a background effect failed`, error),
+        );
     },
     flushed: () => background,
   };
 }
 
 function describe(effect: Exclude<Effect, { kind: 'tick' }>): string {
-  return effect.kind === 'append' ? `appending ${effect.events.map((e) => e.type).join(', ')}` : `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+  return effect.kind === 'append'
+    ? `appending ${effect.events.map((e) => e.type).join(', ')}`
+    : `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
 }
 
 /** The task lists this process ticks, each with its line index, and its writes one after the other. */
@@ -190,7 +222,8 @@ const tasksFiles = new Map<string, { file: TasksFile; writing: Promise<void> }>(
 
 function tickFile(effect: Extract<Effect, { kind: 'tick' }>): Promise<void> {
   let entry = tasksFiles.get(effect.tasksFile);
-  if (!entry) tasksFiles.set(effect.tasksFile, (entry = { file: new TasksFile(effect.tasksFile), writing: Promise.resolve() }));
+  if (!entry)
+    tasksFiles.set(effect.tasksFile, (entry = { file: new TasksFile(effect.tasksFile), writing: Promise.resolve() }));
   const done = entry.writing.then(() => entry.file.tick(effect.tasks));
   entry.writing = done.catch(() => undefined);
   return done;

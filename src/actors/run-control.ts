@@ -11,7 +11,9 @@ const CONTROL_TYPES = ['RunFinished', 'RunInterrupted', 'RunResumed'] as const;
  */
 export async function staleWork(rt: Runtime, runId: string, generation: number): Promise<string | undefined> {
   // Most work belongs to a run never finished, interrupted or resumed: one round of requests says so.
-  const control = await Promise.all(CONTROL_TYPES.map((type) => rt.store.lastSubjectSequence(eventSubjects.of(runId, undefined, type))));
+  const control = await Promise.all(
+    CONTROL_TYPES.map((type) => rt.store.lastSubjectSequence(eventSubjects.of(runId, undefined, type))),
+  );
   if (control.every((seq) => seq === 0)) return undefined;
   return staleReason(await rt.store.read({ subject: eventSubjects.runLevel(runId) }), generation);
 }

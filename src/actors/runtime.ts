@@ -16,7 +16,8 @@ export const stderrLogger = (name: string, quiet = false): Logger => ({
     if (!quiet) process.stderr.write(`[${name}] ${msg}\n`);
   },
   warn: (msg) => process.stderr.write(`[${name}] warning: ${msg}\n`),
-  error: (msg, error) => process.stderr.write(`[${name}] error: ${msg}${error ? `: ${(error as Error).message ?? error}` : ''}\n`),
+  error: (msg, error) =>
+    process.stderr.write(`[${name}] error: ${msg}${error ? `: ${(error as Error).message ?? error}` : ''}\n`),
 });
 
 /**

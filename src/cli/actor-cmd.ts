@@ -13,17 +13,28 @@ const SHUTDOWN_MS = 15_000;
  */
 export async function actorCommand(names: readonly string[], replicas = 1, port?: number): Promise<number> {
   for (const n of names) {
-    if (!actorNames.includes(n as ActorName)) throw new InputError(`unknown actor "${n}"; actors: ${actorNames.join(', ')}`);
+    if (!actorNames.includes(n as ActorName))
+      throw new InputError(`unknown actor "${n}"; actors: ${actorNames.join(', ')}`);
   }
-  if (replicas > 1 && names.includes('memory')) throw new InputError('the memory actor is the single writer of the memory store: run one replica');
+  if (replicas > 1 && names.includes('memory'))
+    throw new InputError('the memory actor is the single writer of the memory store: run one replica');
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  if (port !== undefined && config.natsUrl) throw new InputError(`--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`);
+  if (port !== undefined && config.natsUrl)
+    throw new InputError(
+      `--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`,
+    );
   const nats = await natsFor(config, cwd, port);
   const log = stderrLogger(names.length === 1 ? names[0]! : 'up');
-  const runtimes = await Promise.all(Array.from({ length: replicas }, (_, i) => openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log)));
+  const runtimes = await Promise.all(
+    Array.from({ length: replicas }, (_, i) =>
+      openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log),
+    ),
+  );
   const hosted = await Promise.all(runtimes.map((rt) => hostActors(rt, names as ActorName[])));
-  log.info(`${names.join(', ')} up (${replicas} replica(s)) on ${nats.url}${nats.local ? ' (local nats-server; set NATS_URL to share it)' : ''}`);
+  log.info(
+    `${names.join(', ')} up (${replicas} replica(s)) on ${nats.url}${nats.local ? ' (local nats-server; set NATS_URL to share it)' : ''}`,
+  );
   if (nats.local) process.stdout.write(`NATS_URL=${nats.url}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -37,7 +48,10 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
   })();
   // With NATS gone, draining never completes: give up after a while rather than hang.
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([shutdown.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), SHUTDOWN_MS)))]);
+  const timedOut = await Promise.race([
+    shutdown.then(() => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), SHUTDOWN_MS))),
+  ]);
   clearTimeout(timer);
   if (timedOut) {
     log.warn(`shutdown did not finish in ${SHUTDOWN_MS / 1000} s; exiting (unacknowledged work will be redelivered)`);

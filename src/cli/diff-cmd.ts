@@ -8,12 +8,17 @@ import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 
 /** `implement-agent diff <runId> [task] [--stat] [--json]`: what a run (or one task) changed, from the stored contents. */
-export async function diffCommand(runId: string, taskId: string | undefined, flags: { stat: boolean; json: boolean }): Promise<number> {
+export async function diffCommand(
+  runId: string,
+  taskId: string | undefined,
+  flags: { stat: boolean; json: boolean },
+): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'diff', async (rt) => {
     const events = await rt.store.readRun(runId);
-    if (events.length === 0) throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
+    if (events.length === 0)
+      throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
     const tasks = changesByTask(events);
     let changes: FileChange[];
     const notes: string[] = [];
@@ -21,30 +26,50 @@ export async function diffCommand(runId: string, taskId: string | undefined, fla
       if (!events.some((e) => e.taskId === taskId)) throw new InputError(`run ${runId} has no task ${taskId}`);
       const task = tasks.find((t) => t.taskId === taskId);
       changes = task?.files ?? [];
-      if (task?.undone) notes.push(`task ${taskId}'s changes were ${task.undone === 'reverted' ? 'reverted' : 'rolled back when it failed'}: the tree no longer holds them`);
-      for (const i of task?.ignored ?? []) notes.push(`${i.path}: changed (${i.entries} entries), ignored by the project, not stored`);
+      if (task?.undone)
+        notes.push(
+          `task ${taskId}'s changes were ${task.undone === 'reverted' ? 'reverted' : 'rolled back when it failed'}: the tree no longer holds them`,
+        );
+      for (const i of task?.ignored ?? [])
+        notes.push(`${i.path}: changed (${i.entries} entries), ignored by the project, not stored`);
     } else {
       changes = runChanges(tasks);
-      for (const t of tasks) if (t.undone) notes.push(`task ${t.taskId} left out: its changes were ${t.undone === 'reverted' ? 'reverted' : 'rolled back'}`);
+      for (const t of tasks)
+        if (t.undone)
+          notes.push(
+            `task ${t.taskId} left out: its changes were ${t.undone === 'reverted' ? 'reverted' : 'rolled back'}`,
+          );
     }
     const shown = await Promise.all(changes.map(async (c) => ({ change: c, ...(await contentsOf(rt.contents, c)) })));
     if (flags.json) {
       const rows = shown.map(({ change, before, after }) => ({ ...change, ...lineCounts(before, after) }));
-      process.stdout.write(`${JSON.stringify({ runId, ...(taskId !== undefined ? { taskId } : {}), files: rows, notes })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ runId, ...(taskId !== undefined ? { taskId } : {}), files: rows, notes })}\n`,
+      );
       return 0;
     }
     const lines = flags.stat
-      ? renderStat(shown.map(({ change, before, after }) => ({ path: change.path, ...lineCounts(before, after) })), colours)
+      ? renderStat(
+          shown.map(({ change, before, after }) => ({ path: change.path, ...lineCounts(before, after) })),
+          colours,
+        )
       : shown.flatMap(({ change, before, after }) => renderChange(change, before, after, colours));
-    if (changes.length === 0) lines.push(taskId !== undefined ? `task ${taskId} changed no file` : `run ${runId} changed no file`);
+    if (changes.length === 0)
+      lines.push(taskId !== undefined ? `task ${taskId} changed no file` : `run ${runId} changed no file`);
     for (const n of notes) lines.push(colours.dim(n));
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   });
 }
 
-async function contentsOf(store: ContentStore, change: FileChange): Promise<{ before?: Uint8Array; after?: Uint8Array }> {
+async function contentsOf(
+  store: ContentStore,
+  change: FileChange,
+): Promise<{ before?: Uint8Array; after?: Uint8Array }> {
   if (!change.stored) return {};
-  const [before, after] = await Promise.all([change.before ? store.get(change.before) : undefined, change.after ? store.get(change.after) : undefined]);
+  const [before, after] = await Promise.all([
+    change.before ? store.get(change.before) : undefined,
+    change.after ? store.get(change.after) : undefined,
+  ]);
   return { ...(before ? { before } : {}), ...(after ? { after } : {}) };
 }

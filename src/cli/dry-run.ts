@@ -12,7 +12,11 @@ import { taskLabel, type TaskSpec } from '../tasklist/task-spec.ts';
  * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why, LLM),
  * and its command graph with the reason for each edge. Nothing runs and nothing is recorded.
  */
-export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: LlmMode }, write: (line: string) => void): Promise<number> {
+export async function dryRun(
+  rt: Runtime,
+  input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: LlmMode },
+  write: (line: string) => void,
+): Promise<number> {
   const decomposer = await openDecomposer(rt, { recordLlmCalls: false });
   let failures = 0;
   const needLlm: string[] = [];
@@ -21,13 +25,30 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
     for (const task of pending) {
       const notes: AgentEvent[] = [];
       const group = task.commands.length === 0 && childrenOf(task.id, input.tasks).length > 0;
-      const outcome = await decidePlan(rt, decomposer, { runId: input.runId, workdir: input.workdir, tasksFile: input.tasksFile, task, group, llm: input.llm, generation: 0, revision: 0 }, async (e) => {
-        notes.push(e);
-      });
+      const outcome = await decidePlan(
+        rt,
+        decomposer,
+        {
+          runId: input.runId,
+          workdir: input.workdir,
+          tasksFile: input.tasksFile,
+          task,
+          group,
+          llm: input.llm,
+          generation: 0,
+          revision: 0,
+        },
+        async (e) => {
+          notes.push(e);
+        },
+      );
       if (!group && task.commands.length === 0 && !notes.some((n) => n.type === 'PlanCacheHit')) needLlm.push(task.id);
       write(colours.bold(taskLabel(task.id, task.title)));
       for (const note of notes) {
-        if (note.type === 'PlanCacheHit') write(`   cache hit (${note.data.match}, entry ${note.data.entryKey}, similarity ${note.data.similarity}${note.data.adaptations.length ? `, adapted ${note.data.adaptations.map((a) => `${a.from}->${a.to}`).join(', ')}` : ''})`);
+        if (note.type === 'PlanCacheHit')
+          write(
+            `   cache hit (${note.data.match}, entry ${note.data.entryKey}, similarity ${note.data.similarity}${note.data.adaptations.length ? `, adapted ${note.data.adaptations.map((a) => `${a.from}->${a.to}`).join(', ')}` : ''})`,
+          );
         if (note.type === 'PlanCacheMiss') write(`   cache miss: ${note.data.reason}`);
       }
       for (const c of task.criteria) write(colours.dim(`   criterion in words (for the planner to check): ${c}`));
@@ -37,7 +58,9 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
         continue;
       }
       const plan = outcome.data.plan;
-      write(`   plan: ${outcome.data.source}${outcome.data.strategy ? ` (${outcome.data.strategy})` : ''}, ${plan.commands.length} command(s)`);
+      write(
+        `   plan: ${outcome.data.source}${outcome.data.strategy ? ` (${outcome.data.strategy})` : ''}, ${plan.commands.length} command(s)`,
+      );
       const graph = buildCommandGraph(plan.commands);
       plan.commands.forEach((c, i) => {
         const edges = graph.edges.filter((e) => e.to === c.id);
@@ -51,7 +74,9 @@ export async function dryRun(rt: Runtime, input: { runId: string; tasksFile: str
     await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);
   }
   write('');
-  write(`${needLlm.length} of ${pending.length} task(s) need the LLM to be planned (not explicit, not in the plan cache)${needLlm.length ? `: ${needLlm.join(', ')}` : ''}`);
+  write(
+    `${needLlm.length} of ${pending.length} task(s) need the LLM to be planned (not explicit, not in the plan cache)${needLlm.length ? `: ${needLlm.join(', ')}` : ''}`,
+  );
   if (needLlm.length > 0) {
     const perTask = planningTokensPerTask(await rt.store.read({ subject: eventSubjects.type('LlmCalled') }));
     write(

@@ -34,7 +34,15 @@ export class InFlight {
       case 'CommandStarted': {
         const at = Date.parse(event.at);
         const command = event.data.command.split('\n')[0] ?? '';
-        this.tasks.set(id, { taskId: id, title: this.titles.get(id) ?? '', commandId: event.data.commandId, command, since: this.tasks.get(id)?.since ?? at, commandSince: at, lastLine: '' });
+        this.tasks.set(id, {
+          taskId: id,
+          title: this.titles.get(id) ?? '',
+          commandId: event.data.commandId,
+          command,
+          since: this.tasks.get(id)?.since ?? at,
+          commandSince: at,
+          lastLine: '',
+        });
         return;
       }
       case 'CommandHeartbeat': {

@@ -17,7 +17,8 @@ export function liveProgress(inFlight: InFlight, stream: NodeJS.WriteStream = pr
   const render = () => {
     const width = stream.columns || 100;
     const now = Date.now();
-    const fit = (text: string, room: number) => (text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text);
+    const fit = (text: string, room: number) =>
+      text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text;
     const lines = inFlight.list().flatMap((t) => {
       const elapsed = `${Math.floor((now - t.since) / 1000)}s`;
       const head = `${colours.yellow(FRAMES[frame % FRAMES.length]!)} ${fit(taskLabel(t.taskId, t.title), width - elapsed.length - 3)} ${colours.dim(elapsed)}`;

@@ -19,7 +19,9 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   if (config.llm.mode !== 'openai') {
-    throw new InputError('no LLM is configured: set OPENAI_BASE_URL (a local server) and/or OPENAI_API_KEY, or llm.baseUrl in implement-agent.config.json');
+    throw new InputError(
+      'no LLM is configured: set OPENAI_BASE_URL (a local server) and/or OPENAI_API_KEY, or llm.baseUrl in implement-agent.config.json',
+    );
   }
   const endpoint = config.llm.baseUrl ?? DEFAULT_LLM_BASE_URL;
   return withRuntime(config, cwd, 'llm check', async (rt) => {
@@ -31,10 +33,12 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
       let error: string | undefined;
       let answer: number | undefined;
       try {
-        answer = (await llm!.structured({ runId: `llmcheck${Date.now().toString(36)}` }, 'llm_check', CheckReply, [
-          { role: 'system', content: 'You answer with JSON only.' },
-          { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
-        ])).sum;
+        answer = (
+          await llm!.structured({ runId: `llmcheck${Date.now().toString(36)}` }, 'llm_check', CheckReply, [
+            { role: 'system', content: 'You answer with JSON only.' },
+            { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
+          ])
+        ).sum;
       } catch (e) {
         if (!(e instanceof LlmError)) throw e;
         error = e.message;
@@ -60,7 +64,8 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
       };
       if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else printCheck(result, config.llm.maxOutputTokens);
-      if (error) throw new EnvironmentError(`the LLM check against ${endpoint} (model ${config.llm.model}) failed: ${error}`);
+      if (error)
+        throw new EnvironmentError(`the LLM check against ${endpoint} (model ${config.llm.model}) failed: ${error}`);
       return result.ok ? 0 : 1;
     } finally {
       await close();
@@ -69,7 +74,19 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
 }
 
 function printCheck(
-  r: { endpoint: string; model: string; ok: boolean; answer?: number; latencyMs: number; calls: number; promptTokens: number; completionTokens: number; accepted: Capabilities; knownBefore: Capabilities; degraded: readonly { setting: string; value: string; reason: string }[] },
+  r: {
+    endpoint: string;
+    model: string;
+    ok: boolean;
+    answer?: number;
+    latencyMs: number;
+    calls: number;
+    promptTokens: number;
+    completionTokens: number;
+    accepted: Capabilities;
+    knownBefore: Capabilities;
+    degraded: readonly { setting: string; value: string; reason: string }[];
+  },
   maxOutputTokens: number | undefined,
 ) {
   const w = (l: string) => process.stdout.write(`${l}\n`);
@@ -77,17 +94,35 @@ function printCheck(
   const line = (label: string, setting: keyof Capabilities, shown: string) => {
     const d = why(setting);
     // Not the default, and not found out now: learned by an earlier check or run, or pinned.
-    const before = r.knownBefore[setting] !== DEFAULT_CAPABILITIES[setting] ? colours.dim(' (known before this check)') : '';
+    const before =
+      r.knownBefore[setting] !== DEFAULT_CAPABILITIES[setting] ? colours.dim(' (known before this check)') : '';
     w(`  ${label.padEnd(18)} ${shown}${d ? colours.yellow(` (degraded: ${d.reason})`) : before}`);
   };
   w(`${colours.bold('endpoint')} ${r.endpoint}`);
   w(`${colours.bold('model')}    ${r.model}`);
-  const answer = r.answer === undefined ? colours.red('no valid reply') : r.ok ? colours.green(`valid structured reply (2 + 3 = ${r.answer})`) : colours.yellow(`a structured reply, but 2 + 3 = ${r.answer}`);
-  w(`${colours.bold('answer')}   ${answer} in ${r.latencyMs} ms, ${r.calls} call(s), ${r.promptTokens} prompt + ${r.completionTokens} completion tokens`);
+  const answer =
+    r.answer === undefined
+      ? colours.red('no valid reply')
+      : r.ok
+        ? colours.green(`valid structured reply (2 + 3 = ${r.answer})`)
+        : colours.yellow(`a structured reply, but 2 + 3 = ${r.answer}`);
+  w(
+    `${colours.bold('answer')}   ${answer} in ${r.latencyMs} ms, ${r.calls} call(s), ${r.promptTokens} prompt + ${r.completionTokens} completion tokens`,
+  );
   w(colours.bold('accepted'));
   line('structured output', 'structuredOutput', r.accepted.structuredOutput);
   line('temperature', 'temperature', r.accepted.temperature === 'send' ? 'sent' : 'not sent (the model default)');
-  line('max tokens', 'maxTokensParam', maxOutputTokens ? `${r.accepted.maxTokensParam} (${maxOutputTokens})` : `${r.accepted.maxTokensParam} (not sent: llm.maxOutputTokens is unset)`);
+  line(
+    'max tokens',
+    'maxTokensParam',
+    maxOutputTokens
+      ? `${r.accepted.maxTokensParam} (${maxOutputTokens})`
+      : `${r.accepted.maxTokensParam} (not sent: llm.maxOutputTokens is unset)`,
+  );
   w(`${colours.bold('to pin it')} (implement-agent.config.json):`);
-  w(`  "llm": { ${Object.entries(pinsFor(r.accepted)).map(([k, v]) => `"${k}": ${JSON.stringify(v)}`).join(', ')} }`);
+  w(
+    `  "llm": { ${Object.entries(pinsFor(r.accepted))
+      .map(([k, v]) => `"${k}": ${JSON.stringify(v)}`)
+      .join(', ')} }`,
+  );
 }

@@ -68,10 +68,13 @@ degraded, and the config lines that pin it. What it learns is recorded, so runs 
 example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 implement-agent llm check`,
   up: 'usage: implement-agent up [--port N]\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset, on port N or a free one), in the foreground.\n\nexample: implement-agent up --port 4222   # then NATS_URL=nats://127.0.0.1:4222 in other terminals',
   runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',
-  status: 'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
+  status:
+    'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
   actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
-  watch: 'usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL or -s). --type may be given several times (or T1,T2);\nwith --run it stops when that run finishes.\n\nexample: implement-agent watch -s nats://127.0.0.1:4222 --type TaskFailed --type RecoveryFailed --since 1h',
-  replay: 'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
+  watch:
+    'usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL or -s). --type may be given several times (or T1,T2);\nwith --run it stops when that run finishes.\n\nexample: implement-agent watch -s nats://127.0.0.1:4222 --type TaskFailed --type RecoveryFailed --since 1h',
+  replay:
+    'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
   report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
   diff: `usage: implement-agent diff <runId> [task] [--stat] [--json]
@@ -142,17 +145,25 @@ async function main(args: string[]): Promise<number> {
       if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
       const llm = values.llm as LlmMode | undefined;
-      if (llm !== undefined && !LLM_MODES.includes(llm)) throw new InputError(`--llm must be ${LLM_MODES.join(' or ')}, not "${llm}"`);
+      if (llm !== undefined && !LLM_MODES.includes(llm))
+        throw new InputError(`--llm must be ${LLM_MODES.join(' or ')}, not "${llm}"`);
       const policy = values.continue as ContinuePolicy | undefined;
-      if (policy !== undefined && !CONTINUE_POLICIES.includes(policy)) throw new InputError(`--continue must be one of ${CONTINUE_POLICIES.join(', ')}, not "${policy}"`);
+      if (policy !== undefined && !CONTINUE_POLICIES.includes(policy))
+        throw new InputError(`--continue must be one of ${CONTINUE_POLICIES.join(', ')}, not "${policy}"`);
       const { runCommand } = await import('./run-cmd.ts');
       return runCommand({
         tasksFile: positionals[0]!,
         ...(values.workdir ? { workdir: values.workdir as string } : {}),
         ...(llm ? { llm } : {}),
-        ...(values['task-concurrency'] ? { taskConcurrency: positiveInt(values['task-concurrency'] as string, '--task-concurrency') } : {}),
-        ...(values['command-concurrency'] ? { commandConcurrency: positiveInt(values['command-concurrency'] as string, '--command-concurrency') } : {}),
-        ...(values['plan-ahead'] !== undefined ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') } : {}),
+        ...(values['task-concurrency']
+          ? { taskConcurrency: positiveInt(values['task-concurrency'] as string, '--task-concurrency') }
+          : {}),
+        ...(values['command-concurrency']
+          ? { commandConcurrency: positiveInt(values['command-concurrency'] as string, '--command-concurrency') }
+          : {}),
+        ...(values['plan-ahead'] !== undefined
+          ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') }
+          : {}),
         skipOptional: values['skip-optional'] === true,
         commit: values.commit === true,
         verify: values.verify === true,
@@ -173,7 +184,10 @@ async function main(args: string[]): Promise<number> {
       const { values, positionals } = parse(rest, { limit: { type: 'string' }, json: { type: 'boolean' } });
       if (positionals.length) throw new InputError('runs takes no arguments (status <runId> shows one run)');
       const { runsCommand } = await import('./runs-cmd.ts');
-      return runsCommand({ limit: values.limit ? positiveInt(values.limit as string, '--limit') : 20, json: values.json === true });
+      return runsCommand({
+        limit: values.limit ? positiveInt(values.limit as string, '--limit') : 20,
+        json: values.json === true,
+      });
     }
     case 'status': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
@@ -188,7 +202,13 @@ async function main(args: string[]): Promise<number> {
       return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
     }
     case 'watch': {
-      const { values } = parse(rest, { run: { type: 'string' }, task: { type: 'string' }, type: { type: 'string', multiple: true }, since: { type: 'string' }, json: { type: 'boolean' } });
+      const { values } = parse(rest, {
+        run: { type: 'string' },
+        task: { type: 'string' },
+        type: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        json: { type: 'boolean' },
+      });
       const { watchCommand } = await import('./watch-cmd.ts');
       return watchCommand({
         ...(values.run ? { run: values.run as string } : {}),
@@ -199,7 +219,11 @@ async function main(args: string[]): Promise<number> {
       });
     }
     case 'replay': {
-      const { values } = parse(rest, { from: { type: 'string' }, projection: { type: 'string' }, json: { type: 'boolean' } });
+      const { values } = parse(rest, {
+        from: { type: 'string' },
+        projection: { type: 'string' },
+        json: { type: 'boolean' },
+      });
       const { replayCommand } = await import('./replay-cmd.ts');
       return replayCommand({
         ...(values.from ? { from: positiveInt(values.from as string, '--from') } : {}),
@@ -208,10 +232,18 @@ async function main(args: string[]): Promise<number> {
       });
     }
     case 'tune': {
-      const { values } = parse(rest, { patterns: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
+      const { values } = parse(rest, {
+        patterns: { type: 'string' },
+        apply: { type: 'boolean' },
+        json: { type: 'boolean' },
+      });
       if (!values.patterns) throw new InputError('tune needs --patterns FILE (a candidate pattern database)');
       const { tuneCommand } = await import('./tune-cmd.ts');
-      return tuneCommand({ patterns: values.patterns as string, apply: values.apply === true, json: values.json === true });
+      return tuneCommand({
+        patterns: values.patterns as string,
+        apply: values.apply === true,
+        json: values.json === true,
+      });
     }
     case 'resume': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' }, budget: { type: 'string' } });
@@ -221,7 +253,8 @@ async function main(args: string[]): Promise<number> {
     }
     case 'llm': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
-      if (positionals.length !== 1 || positionals[0] !== 'check') throw new InputError('usage: implement-agent llm check [--json]');
+      if (positionals.length !== 1 || positionals[0] !== 'check')
+        throw new InputError('usage: implement-agent llm check [--json]');
       const { llmCheckCommand } = await import('./llm-check-cmd.ts');
       return llmCheckCommand(values.json === true);
     }
@@ -229,19 +262,29 @@ async function main(args: string[]): Promise<number> {
       const { values, positionals } = parse(rest, { schema: { type: 'boolean' }, config: { type: 'string' } });
       if (positionals.length) throw new InputError('config takes no arguments');
       const { configCommand } = await import('./config-cmd.ts');
-      return configCommand({ schema: values.schema === true, ...(values.config ? { file: values.config as string } : {}) });
+      return configCommand({
+        schema: values.schema === true,
+        ...(values.config ? { file: values.config as string } : {}),
+      });
     }
     case 'diff': {
       const { values, positionals } = parse(rest, { stat: { type: 'boolean' }, json: { type: 'boolean' } });
-      if (positionals.length < 1 || positionals.length > 2) throw new InputError('diff takes a run id and, optionally, a task id');
+      if (positionals.length < 1 || positionals.length > 2)
+        throw new InputError('diff takes a run id and, optionally, a task id');
       const { diffCommand } = await import('./diff-cmd.ts');
       return diffCommand(positionals[0]!, positionals[1], { stat: values.stat === true, json: values.json === true });
     }
     case 'revert': {
-      const { values, positionals } = parse(rest, { force: { type: 'boolean' }, 'with-dependants': { type: 'boolean' } });
+      const { values, positionals } = parse(rest, {
+        force: { type: 'boolean' },
+        'with-dependants': { type: 'boolean' },
+      });
       if (positionals.length !== 2) throw new InputError('revert takes a run id and a task id');
       const { revertCommand } = await import('./revert-cmd.ts');
-      return revertCommand(positionals[0]!, positionals[1]!, { force: values.force === true, withDependants: values['with-dependants'] === true });
+      return revertCommand(positionals[0]!, positionals[1]!, {
+        force: values.force === true,
+        withDependants: values['with-dependants'] === true,
+      });
     }
     case 'verify': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
@@ -305,13 +348,15 @@ function withServerFlag(args: string[]): string[] {
 
 function port(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65_535) throw new InputError(`--port must be a TCP port (1-65535), not "${value}"`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65_535)
+    throw new InputError(`--port must be a TCP port (1-65535), not "${value}"`);
   return n;
 }
 
 function wholeNumber(value: string, flag: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InputError(`${flag} must be a whole number (0 or more), not "${value}"`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new InputError(`${flag} must be a whole number (0 or more), not "${value}"`);
   return n;
 }
 
@@ -331,7 +376,9 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const code = error instanceof AgentError ? error.exitCode : 1;
-    process.stderr.write(`implement-agent: ${error instanceof AgentError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(
+      `implement-agent: ${error instanceof AgentError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+    );
     process.exitCode = code;
   },
 );

@@ -11,12 +11,21 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * The NATS this command talks to: NATS_URL (or config natsUrl) when set; otherwise a local
  * nats-server with the repository's nats.conf and the project's state folder, stopped on exit.
  */
-export async function natsFor(config: Config, cwd: string, port?: number): Promise<{ url: string; local: boolean; storeDir?: string; stop(): Promise<void> }> {
+export async function natsFor(
+  config: Config,
+  cwd: string,
+  port?: number,
+): Promise<{ url: string; local: boolean; storeDir?: string; stop(): Promise<void> }> {
   if (config.natsUrl) return { url: config.natsUrl, local: false, stop: async () => {} };
   const storeDir = resolve(cwd, config.stateDir, 'nats');
   const lock = await lockStore(storeDir);
   // The server ends when this process dies, however it dies (a parent-death signal): no orphan holds the store.
-  const server = await startLocalNats({ configFile: resolve(PACKAGE_ROOT, 'nats.conf'), storeDir, endWithParent: true, ...(port ? { port } : {}) }).catch(async (error: unknown) => {
+  const server = await startLocalNats({
+    configFile: resolve(PACKAGE_ROOT, 'nats.conf'),
+    storeDir,
+    endWithParent: true,
+    ...(port ? { port } : {}),
+  }).catch(async (error: unknown) => {
     await lock.release();
     throw error;
   });
@@ -36,7 +45,12 @@ export async function natsFor(config: Config, cwd: string, port?: number): Promi
  * A command's whole NATS session: the server (local or NATS_URL), one runtime on it, and the
  * teardown in the right order whatever happens in `body`.
  */
-export async function withRuntime<T>(config: Config, cwd: string, name: string, body: (rt: Runtime, session: { storeDir?: string }) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(
+  config: Config,
+  cwd: string,
+  name: string,
+  body: (rt: Runtime, session: { storeDir?: string }) => Promise<T>,
+): Promise<T> {
   const nats = await natsFor(config, cwd);
   try {
     const rt = await openRuntime(nats.url, config, `implement-agent ${name}`, stderrLogger(name, true));

@@ -43,17 +43,24 @@ export function progressPrinter(write: (line: string) => void) {
     switch (event.type) {
       case 'RunStarted':
         pricing = event.data.pricing;
-        write(colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) + (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''));
+        write(
+          colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) +
+            (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''),
+        );
         return;
       case 'TaskSubmitted':
         titles.set(id, event.data.task.title);
         return;
       case 'PlanCreated':
         sources.set(id, event.data.source);
-        write(`${colours.dim('▶')} ${name(id)} ${colours.dim(`(${event.data.plan.commands.length} command(s), ${event.data.source} plan)`)}`);
+        write(
+          `${colours.dim('▶')} ${name(id)} ${colours.dim(`(${event.data.plan.commands.length} command(s), ${event.data.source} plan)`)}`,
+        );
         return;
       case 'RecoveryAttempted':
-        write(`  ${colours.yellow('↻')} ${name(id)}: recovering ${event.data.commandId} with ${event.data.patternId ?? event.data.source}/${event.data.strategyId}`);
+        write(
+          `  ${colours.yellow('↻')} ${name(id)}: recovering ${event.data.commandId} with ${event.data.patternId ?? event.data.source}/${event.data.strategyId}`,
+        );
         return;
       case 'CommandDenied':
         write(`  ${colours.red('⊘')} ${name(id)}: denied \`${event.data.command}\` (${event.data.rule})`);
@@ -62,19 +69,30 @@ export function progressPrinter(write: (line: string) => void) {
         const recovered = event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : '';
         const commit = event.data.commit ? colours.dim(` commit ${event.data.commit.slice(0, 10)}`) : '';
         if (event.data.evidence === 'none') {
-          write(`${colours.yellow('?')} ${name(id)} ${colours.yellow('completed, unverified: a fix replaced a failed command and no criterion checked the result; not ticked')}${tokens(id)}`);
+          write(
+            `${colours.yellow('?')} ${name(id)} ${colours.yellow('completed, unverified: a fix replaced a failed command and no criterion checked the result; not ticked')}${tokens(id)}`,
+          );
           return;
         }
-        write(`${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${recovered}${commit}${tokens(id)}`);
+        write(
+          `${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${recovered}${commit}${tokens(id)}`,
+        );
         return;
       }
       case 'TaskRolledBack':
-        if (event.data.restored.length) write(colours.dim(`  ${name(id)}: its changes were undone (${event.data.restored.length} file(s)); \`implement-agent diff ${event.runId} ${id}\` shows them`));
+        if (event.data.restored.length)
+          write(
+            colours.dim(
+              `  ${name(id)}: its changes were undone (${event.data.restored.length} file(s)); \`implement-agent diff ${event.runId} ${id}\` shows them`,
+            ),
+          );
         for (const k of event.data.kept) write(colours.yellow(`  ${name(id)}: ${k.path} kept: ${k.reason}`));
         return;
       case 'TaskFailed':
         reasons.set(id, `${event.data.stage}: ${event.data.reason}`);
-        write(`${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}${tokens(id)}`);
+        write(
+          `${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}${tokens(id)}`,
+        );
         return;
       case 'TaskSkipped':
         write(`${colours.yellow('-')} ${name(id)} ${colours.yellow(`skipped: ${event.data.reason}`)}`);
@@ -91,19 +109,34 @@ export function progressPrinter(write: (line: string) => void) {
       case 'RunFinished': {
         const d = event.data;
         const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
-        write(d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`));
+        write(
+          d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`),
+        );
         for (const id of d.failed) write(colours.red(`  ✗ ${name(id)}: ${reasons.get(id) ?? 'failed'}`));
         const planning = spans.time();
-        if (planning.planningMs > 0) write(colours.dim(`planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`));
+        if (planning.planningMs > 0)
+          write(
+            colours.dim(
+              `planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`,
+            ),
+          );
         if (usage.total.calls > 0) write(`LLM: ${usage.total.calls} call(s), ${usageLine(usage.total, pricing)}`);
-        write(colours.dim(`timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`));
+        write(
+          colours.dim(
+            `timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`,
+          ),
+        );
         return;
       }
       case 'LlmCalled':
         usage.see(event);
         return;
       case 'LlmCapabilityLearned':
-        write(colours.yellow(`LLM ${event.data.model} refused ${event.data.setting}; using ${event.data.value} from now on (${event.data.reason})`));
+        write(
+          colours.yellow(
+            `LLM ${event.data.model} refused ${event.data.setting}; using ${event.data.value} from now on (${event.data.reason})`,
+          ),
+        );
         return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':

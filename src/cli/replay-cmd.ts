@@ -20,7 +20,8 @@ export async function replayCommand(flags: { from?: number; projection?: string;
   const config = await loadConfig({ cwd });
   const catalog = projectionCatalog({ maxCacheEntries: config.cache.maxEntries });
   const names = flags.projection ? [flags.projection] : Object.keys(catalog);
-  for (const n of names) if (!catalog[n]) throw new InputError(`unknown projection "${n}"; projections: ${Object.keys(catalog).join(', ')}`);
+  for (const n of names)
+    if (!catalog[n]) throw new InputError(`unknown projection "${n}"; projections: ${Object.keys(catalog).join(', ')}`);
   return withRuntime(config, cwd, 'replay', async (rt) => {
     const states: Record<string, unknown> = Object.fromEntries(names.map((n) => [n, catalog[n]!.initialState()]));
     let count = 0;
@@ -35,7 +36,9 @@ export async function replayCommand(flags: { from?: number; projection?: string;
       return 0;
     }
     const write = (l: string) => process.stdout.write(`${l}\n`);
-    write(colours.bold(`replayed ${count} event(s) in ${seconds.toFixed(2)} s${flags.from ? ` from #${flags.from}` : ''}`));
+    write(
+      colours.bold(`replayed ${count} event(s) in ${seconds.toFixed(2)} s${flags.from ? ` from #${flags.from}` : ''}`),
+    );
     const patterns = await PatternDb.load(config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE).catch(() => undefined);
     for (const n of names) {
       write('');
@@ -51,21 +54,31 @@ export async function replayCommand(flags: { from?: number; projection?: string;
 
 function printCache(cache: PlanCache, write: (l: string) => void) {
   const entries = Object.values(cache.entries);
-  write(`  ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${Object.keys(cache.pending).length} plan(s) awaiting their task's outcome`);
-  for (const e of entries) write(`  ${e.key}  ${e.plan.commands.length} cmd  ${e.successes} ok  ${e.taskText.split('\n')[0]}`);
+  write(
+    `  ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${Object.keys(cache.pending).length} plan(s) awaiting their task's outcome`,
+  );
+  for (const e of entries)
+    write(`  ${e.key}  ${e.plan.commands.length} cmd  ${e.successes} ok  ${e.taskText.split('\n')[0]}`);
 }
 
 export function printStats(stats: RecoveryStats, patterns: PatternDb | undefined, write: (l: string) => void) {
   const rows = Object.entries(stats.strategies).map(([id, s]) => {
     const { patternId, strategyId } = strategyIds.parse(id);
-    const prior = patterns?.patterns.find((p) => p.id === patternId)?.strategies.find((x) => x.id === strategyId)?.prior;
+    const prior = patterns?.patterns
+      .find((p) => p.id === patternId)
+      ?.strategies.find((x) => x.id === strategyId)?.prior;
     return { id, ...s, posterior: prior === undefined ? undefined : posterior(prior, s) };
   });
   if (rows.length === 0) write('  no recovery outcomes recorded');
   const learned = Object.values(stats.learned);
-  if (learned.length) write(`  ${learned.length} LLM fix(es) learned, offered again when the same command fails the same way (${learned.filter((f) => f.failures >= f.successes).length} retired: failed as often as they worked)`);
+  if (learned.length)
+    write(
+      `  ${learned.length} LLM fix(es) learned, offered again when the same command fails the same way (${learned.filter((f) => f.failures >= f.successes).length} retired: failed as often as they worked)`,
+    );
   for (const r of rows.sort((a, b) => a.id.localeCompare(b.id))) {
-    write(`  ${r.id.padEnd(48)} ${String(r.successes).padStart(4)}/${String(r.attempts).padEnd(4)} ok${r.posterior !== undefined ? `  posterior ${r.posterior.toFixed(2)}` : ''}`);
+    write(
+      `  ${r.id.padEnd(48)} ${String(r.successes).padStart(4)}/${String(r.attempts).padEnd(4)} ok${r.posterior !== undefined ? `  posterior ${r.posterior.toFixed(2)}` : ''}`,
+    );
   }
 }
 
@@ -78,13 +91,29 @@ function printCapabilities(caps: LlmCapabilities, write: (l: string) => void) {
 function printHistory(history: TaskHistory, write: (l: string) => void) {
   const counts = { completed: 0, failed: 0, skipped: 0 };
   for (const e of history.entries) counts[e.outcome]++;
-  write(`  ${history.entries.length} task outcome(s): ${counts.completed} completed, ${counts.failed} failed, ${counts.skipped} skipped; ${Object.keys(history.open).length} open`);
+  write(
+    `  ${history.entries.length} task outcome(s): ${counts.completed} completed, ${counts.failed} failed, ${counts.skipped} skipped; ${Object.keys(history.open).length} open`,
+  );
   for (const [workdir, note] of Object.entries(history.projects)) {
-    write(`  project ${workdir}: ${note.runs} run(s), last ${note.lastRunId} ${note.lastStatus ?? 'unfinished'}, ${note.completed} task(s) completed, ${note.failed} failed`);
+    write(
+      `  project ${workdir}: ${note.runs} run(s), last ${note.lastRunId} ${note.lastStatus ?? 'unfinished'}, ${note.completed} task(s) completed, ${note.failed} failed`,
+    );
   }
-  write(`  ${history.recoveries.length} recover${history.recoveries.length === 1 ? 'y' : 'ies'} that worked${history.recoveries.length ? `, latest: ${history.recoveries.slice(-3).map((r) => r.strategyId).join(', ')}` : ''}`);
+  write(
+    `  ${history.recoveries.length} recover${history.recoveries.length === 1 ? 'y' : 'ies'} that worked${
+      history.recoveries.length
+        ? `, latest: ${history.recoveries
+            .slice(-3)
+            .map((r) => r.strategyId)
+            .join(', ')}`
+        : ''
+    }`,
+  );
   for (const e of history.entries.slice(-15)) {
-    const mark = e.outcome === 'completed' ? colours.green('✓') : e.outcome === 'failed' ? colours.red('✗') : colours.yellow('-');
-    write(`  ${mark} ${e.runId} ${taskLabel(e.taskId, e.title)}${e.reason ? colours.dim(` (${e.reason.slice(0, 100)})`) : ''}`);
+    const mark =
+      e.outcome === 'completed' ? colours.green('✓') : e.outcome === 'failed' ? colours.red('✗') : colours.yellow('-');
+    write(
+      `  ${mark} ${e.runId} ${taskLabel(e.taskId, e.title)}${e.reason ? colours.dim(` (${e.reason.slice(0, 100)})`) : ''}`,
+    );
   }
 }

@@ -19,52 +19,102 @@ import { colours } from './progress.ts';
  * is unticked, TaskReverted is recorded, and a task that was committed gets a revert commit.
  * Exit 0 reverted, 1 refused (conflicts: nothing written), 2 bad input.
  */
-export async function revertCommand(runId: string, taskId: string, flags: { force: boolean; withDependants: boolean }): Promise<number> {
+export async function revertCommand(
+  runId: string,
+  taskId: string,
+  flags: { force: boolean; withDependants: boolean },
+): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'revert', async (rt) => {
     const events = await rt.store.readRun(runId);
     const started = events.find((e) => e.type === 'RunStarted');
-    if (started?.type !== 'RunStarted') throw new InputError(`run ${runId} is not in this log (\`implement-agent runs\` lists the runs)`);
+    if (started?.type !== 'RunStarted')
+      throw new InputError(`run ${runId} is not in this log (\`implement-agent runs\` lists the runs)`);
     const { workdir, tasksFile } = started.data;
     const specs = events.flatMap((e) => (e.type === 'TaskSubmitted' ? [e.data.task] : []));
     if (!specs.some((t) => t.id === taskId)) throw new InputError(`run ${runId} has no task ${taskId}`);
     const all = changesByTask(events);
     const byId = new Map(all.map((t) => [t.taskId, t]));
     const task = byId.get(taskId);
-    if (task?.undone) throw new InputError(`task ${taskId} of run ${runId} was already ${task.undone === 'reverted' ? 'reverted' : 'rolled back'}`);
+    if (task?.undone)
+      throw new InputError(
+        `task ${taskId} of run ${runId} was already ${task.undone === 'reverted' ? 'reverted' : 'rolled back'}`,
+      );
     const dependants = dependantsOf(taskId, specs).filter((id) => byId.get(id) && !byId.get(id)!.undone);
     if (dependants.length && !flags.withDependants) {
-      process.stderr.write(colours.yellow(`task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)\n`));
+      process.stderr.write(
+        colours.yellow(
+          `task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)\n`,
+        ),
+      );
     }
     // Dependants first, the latest first: each is undone on top of what came after it.
-    const order = [...(flags.withDependants ? dependants.map((id) => byId.get(id)!) : []).sort((a, b) => b.seq - a.seq), ...(task ? [task] : [])];
+    const order = [
+      ...(flags.withDependants ? dependants.map((id) => byId.get(id)!) : []).sort((a, b) => b.seq - a.seq),
+      ...(task ? [task] : []),
+    ];
     const paths = [...new Set(order.flatMap((t) => t.files.map((f) => f.path)))];
-    const current = new Map(await Promise.all(paths.map(async (p) => [p, await currentHash(workdir, p).catch(() => 'unreadable')] as const)));
+    const current = new Map(
+      await Promise.all(paths.map(async (p) => [p, await currentHash(workdir, p).catch(() => 'unreadable')] as const)),
+    );
     const steps = planRevert(order, all, current);
     const conflicts = steps.flatMap((s) => s.conflicts.map((c) => ({ ...c, taskId: s.taskId })));
     if (conflicts.length && !flags.force) {
-      for (const c of conflicts) process.stderr.write(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}\n`);
-      process.stderr.write(`nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them\n`);
+      for (const c of conflicts)
+        process.stderr.write(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}\n`);
+      process.stderr.write(
+        `nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them\n`,
+      );
       return 1;
     }
     for (const step of steps) {
       const stepTask = byId.get(step.taskId)!;
       const writes = step.writes.filter((w) => w.stored);
-      const contents = await Promise.all(writes.map((w) => (w.before === null ? Promise.resolve(null) : rt.contents.get(w.before))));
+      const contents = await Promise.all(
+        writes.map((w) => (w.before === null ? Promise.resolve(null) : rt.contents.get(w.before))),
+      );
       const missing = writes.filter((w, i) => w.before !== null && !contents[i]);
-      if (missing.length) throw new InputError(`the content store no longer holds the before contents of ${missing.map((m) => m.path).join(', ')}: nothing of task ${step.taskId} was written`);
+      if (missing.length)
+        throw new InputError(
+          `the content store no longer holds the before contents of ${missing.map((m) => m.path).join(', ')}: nothing of task ${step.taskId} was written`,
+        );
       for (const [i, w] of writes.entries()) {
-        await restorePath(workdir, w.path, w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents[i]!, mode: w.beforeMode });
+        await restorePath(
+          workdir,
+          w.path,
+          w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents[i]!, mode: w.beforeMode },
+        );
       }
-      await untick(tasksFile, specs.find((t) => t.id === step.taskId));
-      const commit = await revertCommit(events, stepTask, workdir, runId, writes.map((w) => w.path), specs);
+      await untick(
+        tasksFile,
+        specs.find((t) => t.id === step.taskId),
+      );
+      const commit = await revertCommit(
+        events,
+        stepTask,
+        workdir,
+        runId,
+        writes.map((w) => w.path),
+        specs,
+      );
       const forced = step.conflicts.map((c) => c.path);
-      await rt.store.append(makeEvent('TaskReverted', { runId, taskId: step.taskId }, { restored: writes.map((w) => w.path), forced, ...(commit ? { commit } : {}) }));
-      process.stdout.write(`reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}\n`);
+      await rt.store.append(
+        makeEvent(
+          'TaskReverted',
+          { runId, taskId: step.taskId },
+          { restored: writes.map((w) => w.path), forced, ...(commit ? { commit } : {}) },
+        ),
+      );
+      process.stdout.write(
+        `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}\n`,
+      );
     }
     if (!task) {
-      await untick(tasksFile, specs.find((t) => t.id === taskId));
+      await untick(
+        tasksFile,
+        specs.find((t) => t.id === taskId),
+      );
       await rt.store.append(makeEvent('TaskReverted', { runId, taskId }, { restored: [], forced: [] }));
       process.stdout.write(`task ${taskId} changed no file; its box is unticked\n`);
     }
@@ -99,10 +149,21 @@ async function untick(tasksFile: string, spec: TaskSpec | undefined): Promise<vo
 }
 
 /** A committed task's revert is a commit too: the restored paths, saying which commit it reverts. */
-async function revertCommit(events: readonly StoredEvent[], task: TaskFiles, workdir: string, runId: string, paths: string[], specs: readonly TaskSpec[]): Promise<string | undefined> {
+async function revertCommit(
+  events: readonly StoredEvent[],
+  task: TaskFiles,
+  workdir: string,
+  runId: string,
+  paths: string[],
+  specs: readonly TaskSpec[],
+): Promise<string | undefined> {
   const completed = events.find((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId);
   const original = completed?.type === 'TaskCompleted' ? completed.data.commit : undefined;
   if (!original || (await repositoryPrefix(workdir)) === undefined) return undefined;
   const title = specs.find((t) => t.id === task.taskId)?.title ?? `task ${task.taskId}`;
-  return commitPaths(workdir, paths, { title: `Revert "${title}"`, body: `This reverts commit ${original}.`, trailers: { [TRAILERS.run]: runId, [TRAILERS.task]: task.taskId } });
+  return commitPaths(workdir, paths, {
+    title: `Revert "${title}"`,
+    body: `This reverts commit ${original}.`,
+    trailers: { [TRAILERS.run]: runId, [TRAILERS.task]: task.taskId },
+  });
 }

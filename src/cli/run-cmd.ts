@@ -60,7 +60,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   const llm = config.llm.mode ?? 'offline';
   const budget = flags.budget !== undefined ? parseBudget(flags.budget) : config.llm.runBudget;
-  if (budget?.usd !== undefined && !config.llm.pricing) throw new InputError('a budget in US dollars needs llm.pricing in implement-agent.config.json (inputPerMTok, outputPerMTok)');
+  if (budget?.usd !== undefined && !config.llm.pricing)
+    throw new InputError(
+      'a budget in US dollars needs llm.pricing in implement-agent.config.json (inputPerMTok, outputPerMTok)',
+    );
   // Nothing left to do: said at once, without a server (a list re-run once it is all ticked).
   if (tasks.every((t) => t.done)) {
     const what = tasks.length === 0 ? 'no tasks in it' : `all ${tasks.length} task(s) are ticked`;
@@ -69,7 +72,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do.
   const { runSession } = await import('./run-session.ts');
-  return runSession({ config, cwd, tasksFile, workdir, tasks, llm, budget, json: flags.json === true, dry: flags.dry === true, skipOptional: flags.skipOptional === true, commit: flags.commit === true || config.git.commit === 'per-task', verify: flags.verify === true });
+  return runSession({
+    config,
+    cwd,
+    tasksFile,
+    workdir,
+    tasks,
+    llm,
+    budget,
+    json: flags.json === true,
+    dry: flags.dry === true,
+    skipOptional: flags.skipOptional === true,
+    commit: flags.commit === true || config.git.commit === 'per-task',
+    verify: flags.verify === true,
+  });
 }
 
 async function readTasksFile(path: string): Promise<string> {
@@ -77,7 +93,8 @@ async function readTasksFile(path: string): Promise<string> {
     throw new InputError(`cannot read the task list: ${(cause as Error).message}`, { file: path }, { cause });
   });
   if (!info.isFile()) throw new InputError('not a file', { file: path });
-  if (info.size > MAX_TASKS_FILE) throw new InputError(`task list is ${info.size} bytes; the limit is ${MAX_TASKS_FILE}`, { file: path });
+  if (info.size > MAX_TASKS_FILE)
+    throw new InputError(`task list is ${info.size} bytes; the limit is ${MAX_TASKS_FILE}`, { file: path });
   return readFile(path, 'utf8');
 }
 

@@ -41,7 +41,8 @@ export async function runSession(input: {
   if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
   if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
   return withRuntime(config, cwd, 'run', async (rt, session) => {
-    if (input.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
+    if (input.dry)
+      return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
     const start: StartRun = {
       runId: newRunId(),
       tasksFile,
@@ -72,9 +73,15 @@ export async function runSession(input: {
 
 /** `--commit` needs a repository; what the user has not committed is named, and no task's commit takes it. */
 async function sayWhatIsNeverCommitted(workdir: string): Promise<void> {
-  if ((await repositoryPrefix(workdir)) === undefined) throw new InputError(`--commit needs a git repository: ${workdir} is not in one (git init, or run without --commit)`);
+  if ((await repositoryPrefix(workdir)) === undefined)
+    throw new InputError(
+      `--commit needs a git repository: ${workdir} is not in one (git init, or run without --commit)`,
+    );
   const dirty = await dirtyPaths(workdir);
-  if (dirty.length) process.stderr.write(`not committed by this run (changed before it started): ${dirty.slice(0, 20).join(', ')}${dirty.length > 20 ? ` and ${dirty.length - 20} more` : ''}\n`);
+  if (dirty.length)
+    process.stderr.write(
+      `not committed by this run (changed before it started): ${dirty.slice(0, 20).join(', ')}${dirty.length > 20 ? ` and ${dirty.length - 20} more` : ''}\n`,
+    );
 }
 
 /**
@@ -86,14 +93,23 @@ async function sayWhatIsNeverCommitted(workdir: string): Promise<void> {
  * says what is still running, waits for the finished tasks' ticks, and exits 130; a second Ctrl-C
  * (or the end of the grace period) stops the commands at once.
  */
-async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemId: string, generation = 0, storeDir?: string): Promise<number> {
+async function followToTheEnd(
+  rt: Runtime,
+  start: StartRun,
+  json: boolean,
+  itemId: string,
+  generation = 0,
+  storeDir?: string,
+): Promise<number> {
   const missing = await missingActors(rt);
   const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
   const drivesRun = hosted?.names.includes('coordinator') === true;
   const inFlight = new InFlight();
   // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
   const live = !json && process.stdout.isTTY ? liveProgress(inFlight) : undefined;
-  const print = json ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter((l) => (live ? live.line(l) : process.stdout.write(`${l}\n`)));
+  const print = json
+    ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`)
+    : progressPrinter((l) => (live ? live.line(l) : process.stdout.write(`${l}\n`)));
   const stopWatching = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
@@ -121,18 +137,31 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   // This process runs the run: record that the user stopped it, so that no actor started later
   // picks its work up until it is resumed on purpose.
   const recordInterruption = (reason: string) =>
-    rt.store.append(makeEvent('RunInterrupted', { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) }, { reason }));
+    rt.store.append(
+      makeEvent(
+        'RunInterrupted',
+        { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) },
+        { reason },
+      ),
+    );
   const interrupt = async () => {
     await recordInterruption('interrupted by the user (SIGINT)');
     if (inFlight.size === 0) return stopWatching.abort();
     const graceMs = rt.config.execution.interruptGraceMs;
     const deadline = Date.now() + graceMs;
     const countdown = () => {
-      const running = inFlight.list().map((t) => `${t.taskId} (\`${t.command.slice(0, 60)}\`, ${Math.round((Date.now() - t.since) / 1000)}s)`);
-      say(`interrupted: waiting for ${running.join(', ')} to finish; ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))}s left (Ctrl-C again to stop now)`);
+      const running = inFlight
+        .list()
+        .map((t) => `${t.taskId} (\`${t.command.slice(0, 60)}\`, ${Math.round((Date.now() - t.since) / 1000)}s)`);
+      say(
+        `interrupted: waiting for ${running.join(', ')} to finish; ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))}s left (Ctrl-C again to stop now)`,
+      );
     };
     countdown();
-    timers.push(setInterval(countdown, 5000), setTimeout(() => stopNow(`the ${Math.round(graceMs / 1000)}s grace period is over`), graceMs));
+    timers.push(
+      setInterval(countdown, 5000),
+      setTimeout(() => stopNow(`the ${Math.round(graceMs / 1000)}s grace period is over`), graceMs),
+    );
   };
   const onSigint = () => {
     if (interrupted) return stopNow('Ctrl-C again');
@@ -154,12 +183,19 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
   process.on('SIGHUP', onSighup);
   // A full disk under the local store wedges nats-server: appends are no longer acknowledged and
   // every actor retries forever. Said at once, naming the store; what was acknowledged is on disk.
-  if (storeDir) timers.push(watchStoreSpace(storeDir, (free) => {
-    say(`the event store's disk is full: ${storeDir} has ${free} bytes free, and nats-server no longer acknowledges appends`);
-    say(`nothing recorded is lost; free some space there, then continue with: implement-agent resume ${start.runId}`);
-    killAllCommandGroups();
-    process.exit(2);
-  }));
+  if (storeDir)
+    timers.push(
+      watchStoreSpace(storeDir, (free) => {
+        say(
+          `the event store's disk is full: ${storeDir} has ${free} bytes free, and nats-server no longer acknowledges appends`,
+        );
+        say(
+          `nothing recorded is lost; free some space there, then continue with: implement-agent resume ${start.runId}`,
+        );
+        killAllCommandGroups();
+        process.exit(2);
+      }),
+    );
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
     if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
@@ -174,7 +210,9 @@ async function followToTheEnd(rt: Runtime, start: StartRun, json: boolean, itemI
       return 130;
     }
     if (!stoppedCommands) await waitForTicks(start, inFlight.completed, 5000);
-    say(`interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`);
+    say(
+      `interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`,
+    );
     return 130;
   } finally {
     live?.stop();
@@ -230,8 +268,15 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
     // A new generation: work issued before it is stale, and the coordinator reissues what is left.
     const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
     const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
-    if (budget?.usd !== undefined && !start.options.pricing) throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
-    await rt.store.append(makeEvent('RunResumed', { runId, id: eventIds.runResumed(runId, generation) }, { generation, ...(budget ? { budget } : {}) }));
+    if (budget?.usd !== undefined && !start.options.pricing)
+      throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
+    await rt.store.append(
+      makeEvent(
+        'RunResumed',
+        { runId, id: eventIds.runResumed(runId, generation) },
+        { generation, ...(budget ? { budget } : {}) },
+      ),
+    );
     return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
   });
 }

@@ -11,7 +11,11 @@ import { taskLabel } from '../tasklist/task-spec.ts';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** A state's word (or `text`, the word padded) in its colour. */
 const paintState = (state: RunState | TaskStatus['state'], text: string = state) =>
-  state === 'succeeded' || state === 'completed' ? colours.green(text) : state === 'failed' ? colours.red(text) : colours.yellow(text);
+  state === 'succeeded' || state === 'completed'
+    ? colours.green(text)
+    : state === 'failed'
+      ? colours.red(text)
+      : colours.yellow(text);
 
 /** `implement-agent runs [--limit N] [--json]`: the recent runs in this log, newest first. */
 export async function runsCommand(options: { limit: number; json: boolean }): Promise<number> {
@@ -42,9 +46,14 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
     ]);
     const header = ['RUN', 'STATUS', 'TASKS', 'STARTED (UTC)', 'TOOK', 'LLM TOKENS', 'TASKS FILE'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[], paint = (c: string, _i: number) => c) => cells.map((c, i) => paint(c.padEnd(widths[i]!), i)).join('  ').trimEnd();
+    const line = (cells: string[], paint = (c: string, _i: number) => c) =>
+      cells
+        .map((c, i) => paint(c.padEnd(widths[i]!), i))
+        .join('  ')
+        .trimEnd();
     process.stdout.write(`${colours.bold(line(header))}\n`);
-    for (const r of rows) process.stdout.write(`${line(r, (c, i) => (i === 1 ? paintState(r[1] as RunState, c) : c))}\n`);
+    for (const r of rows)
+      process.stdout.write(`${line(r, (c, i) => (i === 1 ? paintState(r[1] as RunState, c) : c))}\n`);
     return 0;
   });
 }
@@ -54,28 +63,45 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
   const cwd = process.cwd();
   return withRuntime(await loadConfig({ cwd }), cwd, 'status', async (rt) => {
     const events = await rt.store.readRun(runId);
-    if (events.length === 0) throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
+    if (events.length === 0)
+      throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
     const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
     const summary = summarizeRuns(events)[0];
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ...summary, usage: status.usage, ...(status.budget ? { budget: status.budget } : {}), tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...summary, usage: status.usage, ...(status.budget ? { budget: status.budget } : {}), tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`,
+      );
       return 0;
     }
     if (summary) {
-      process.stdout.write(`${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}\n`);
+      process.stdout.write(
+        `${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}\n`,
+      );
       process.stdout.write(colours.dim(`${status.tasksFile} (workdir ${status.workdir})\n`));
-      if (status.usage.calls > 0) process.stdout.write(`LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.pricing)}${status.budget ? `; budget ${budgetText(status.budget)}` : ''}\n`);
+      if (status.usage.calls > 0)
+        process.stdout.write(
+          `LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.pricing)}${status.budget ? `; budget ${budgetText(status.budget)}` : ''}\n`,
+        );
       if (status.budgetStop) process.stdout.write(colours.yellow(`stopped: ${status.budgetStop}\n`));
     }
     for (const id of status.order) {
       const t = status.tasks[id]!;
-      const took = t.firstAt && t.lastAt && t.state !== 'pending' ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`) : '';
+      const took =
+        t.firstAt && t.lastAt && t.state !== 'pending'
+          ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`)
+          : '';
       const note = tokensNote(t.usage);
       const tokens = note && colours.dim(note);
-      process.stdout.write(`  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${t.reason ? `: ${t.reason}` : ''}\n`);
+      process.stdout.write(
+        `  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${t.reason ? `: ${t.reason}` : ''}\n`,
+      );
     }
     if (summary?.state === 'unfinished' || summary?.state === 'interrupted') {
-      process.stdout.write(colours.dim(`continue it with: implement-agent resume ${runId}${status.budgetStop ? ' --budget <tokens or $>' : ''}\n`));
+      process.stdout.write(
+        colours.dim(
+          `continue it with: implement-agent resume ${runId}${status.budgetStop ? ' --budget <tokens or $>' : ''}\n`,
+        ),
+      );
     }
     return 0;
   });

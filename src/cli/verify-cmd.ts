@@ -21,7 +21,8 @@ export async function verifyCommand(runId: string, json: boolean): Promise<numbe
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'verify', async (rt) => {
     const events = await rt.store.readRun(runId);
-    if (!events.some((e) => e.type === 'RunStarted')) throw new InputError(`run ${runId} is not in this log (\`implement-agent runs\` lists the runs)`);
+    if (!events.some((e) => e.type === 'RunStarted'))
+      throw new InputError(`run ${runId} is not in this log (\`implement-agent runs\` lists the runs)`);
     const result = await verifyRun(rt, runId, events);
     if (json) process.stdout.write(`${JSON.stringify({ runId, ...result })}\n`);
     else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
@@ -34,7 +35,11 @@ export async function verifyCommand(runId: string, json: boolean): Promise<numbe
  * RunVerified: a criterion that held when its task completed (its evidence is its criteria) and
  * fails now is a regression, with the later tasks that may have caused it.
  */
-export async function verifyRun(rt: Runtime, runId: string, events: readonly StoredEvent[]): Promise<{ checked: string[]; regressions: Regression[] }> {
+export async function verifyRun(
+  rt: Runtime,
+  runId: string,
+  events: readonly StoredEvent[],
+): Promise<{ checked: string[]; regressions: Regression[] }> {
   const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
   const tasks = changesByTask(events);
   const probe = await criterionProbe(rt, status.workdir);
@@ -46,7 +51,13 @@ export async function verifyRun(rt: Runtime, runId: string, events: readonly Sto
     checked.push(id);
     for (const c of task.plan.successCriteria) {
       const reason = await criterionFailure(c, probe);
-      if (reason) regressions.push({ taskId: id, criterion: describeCriterion(c), reason, ...suspectsFor(id, criterionReads(c), tasks) });
+      if (reason)
+        regressions.push({
+          taskId: id,
+          criterion: describeCriterion(c),
+          reason,
+          ...suspectsFor(id, criterionReads(c), tasks),
+        });
     }
   }
   await rt.store.append(makeEvent('RunVerified', { runId }, { checked, regressions }));
@@ -56,10 +67,19 @@ export async function verifyRun(rt: Runtime, runId: string, events: readonly Sto
 export function verifyLines(result: { checked: string[]; regressions: Regression[] }): string[] {
   if (result.checked.length === 0) return ['no completed task of this run has criteria to check again'];
   const lines = result.regressions.map((r) => {
-    const who = r.suspects.length === 0 ? 'no later task changed the tree' : r.suspectedBy === 'files' ? `first broken by task ${r.suspects[0]} (its changes touched what the check reads)` : `after task(s) ${r.suspects.join(', ')} (which of them cannot be told from the files)`;
+    const who =
+      r.suspects.length === 0
+        ? 'no later task changed the tree'
+        : r.suspectedBy === 'files'
+          ? `first broken by task ${r.suspects[0]} (its changes touched what the check reads)`
+          : `after task(s) ${r.suspects.join(', ')} (which of them cannot be told from the files)`;
     return `${colours.red('✗')} task ${r.taskId}: ${r.criterion} no longer holds: ${r.reason}; ${who}`;
   });
-  lines.push(result.regressions.length ? colours.red(`${result.regressions.length} regression(s) in ${result.checked.length} task(s) checked`) : colours.green(`${result.checked.length} task(s) checked: every criterion still holds`));
+  lines.push(
+    result.regressions.length
+      ? colours.red(`${result.regressions.length} regression(s) in ${result.checked.length} task(s) checked`)
+      : colours.green(`${result.checked.length} task(s) checked: every criterion still holds`),
+  );
   return lines;
 }
 

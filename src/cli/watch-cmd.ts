@@ -16,10 +16,14 @@ export type WatchFlags = { run?: string; task?: string; types?: string[]; since?
 export async function watchCommand(flags: WatchFlags): Promise<number> {
   const types = new Set((flags.types ?? []).flatMap((t) => t.split(',')).filter(Boolean));
   const unknown = [...types].filter((t) => !agentEventTypes.includes(t as AgentEventType));
-  if (unknown.length) throw new InputError(`unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; --type takes: ${agentEventTypes.join(', ')}`);
+  if (unknown.length)
+    throw new InputError(
+      `unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; --type takes: ${agentEventTypes.join(', ')}`,
+    );
   const from = parseSince(flags.since);
   const config = await loadConfig();
-  if (!config.natsUrl) throw new InputError('watch follows a running system: set NATS_URL (implement-agent up prints it)');
+  if (!config.natsUrl)
+    throw new InputError('watch follows a running system: set NATS_URL (implement-agent up prints it)');
   const nc = await connectNats(config.natsUrl, 'implement-agent watch');
   const store = await EventStore.open(nc);
   // One type goes into the subject filter; several (or a run to stop at) are filtered here,
@@ -33,9 +37,13 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   if (flags.run && from === 'new') {
-    const finished = (await store.read({ subject: eventSubjects.runLevel(flags.run) })).find((e) => e.type === 'RunFinished');
+    const finished = (await store.read({ subject: eventSubjects.runLevel(flags.run) })).find(
+      (e) => e.type === 'RunFinished',
+    );
     if (finished?.type === 'RunFinished') {
-      process.stderr.write(`run ${flags.run} already finished (${finished.data.status}); --since start shows its events\n`);
+      process.stderr.write(
+        `run ${flags.run} already finished (${finished.data.status}); --since start shows its events\n`,
+      );
       await nc.drain();
       return 0;
     }
@@ -62,6 +70,9 @@ export function parseSince(since: string | undefined, now = Date.now()): 'new' |
   const ago = /^(\d+(?:\.\d+)?)([smhd])$/.exec(since);
   if (ago) return new Date(now - Number(ago[1]) * UNIT_MS[ago[2]!]!);
   const time = new Date(since);
-  if (Number.isNaN(time.getTime())) throw new InputError(`--since takes a sequence number, a time (ISO, or 30s/5m/1h/2d ago), "start" or "now", not "${since}"`);
+  if (Number.isNaN(time.getTime()))
+    throw new InputError(
+      `--since takes a sequence number, a time (ISO, or 30s/5m/1h/2d ago), "start" or "now", not "${since}"`,
+    );
   return time;
 }

@@ -29,7 +29,9 @@ function terms(task: TaskSpec): string[] {
   const words = `${task.title} ${task.description.join(' ')}`.toLowerCase().match(/[a-z0-9_./-]{4,}/g) ?? [];
   // A path names things too: docs/beta.md is about "docs" and "beta".
   const parts = words.flatMap((w) => w.split(/[./-]/).filter((p) => p.length >= 4));
-  return [...new Set([...words, ...parts])].filter((w) => !['with', 'that', 'this', 'from', 'into', 'each', 'when', 'should', 'write', 'create', 'using'].includes(w));
+  return [...new Set([...words, ...parts])].filter(
+    (w) => !['with', 'that', 'this', 'from', 'into', 'each', 'when', 'should', 'write', 'create', 'using'].includes(w),
+  );
 }
 
 /**
@@ -57,24 +59,45 @@ export function compressContext(
   const refs = task.requirements.map((r) => r.trim()).filter(Boolean);
   const reqSections = sections(files.requirements ?? '');
   const referenced = reqSections.filter((s) => refs.some((r) => mentionsRequirement(s, r)));
-  if (referenced.length) add(`## Requirements this task references\n${referenced.map((s) => `${s.heading}\n${s.body.trim()}`).join('\n\n')}\n`);
+  if (referenced.length)
+    add(
+      `## Requirements this task references\n${referenced.map((s) => `${s.heading}\n${s.body.trim()}`).join('\n\n')}\n`,
+    );
 
   const designSections = sections(files.design ?? '');
   const taskTerms = terms(task);
-  const relevant = designSections.filter((s) => taskTerms.some((t) => `${s.heading}\n${s.body}`.toLowerCase().includes(t)));
-  if (designSections.length) add(`## Design outline\n${designSections.map((s) => s.heading).filter(Boolean).join('\n')}\n`);
-  if (relevant.length) add(`## Design sections about this task\n${relevant.map((s) => `${s.heading}\n${s.body.trim()}`).join('\n\n')}\n`);
+  const relevant = designSections.filter((s) =>
+    taskTerms.some((t) => `${s.heading}\n${s.body}`.toLowerCase().includes(t)),
+  );
+  if (designSections.length)
+    add(
+      `## Design outline\n${designSections
+        .map((s) => s.heading)
+        .filter(Boolean)
+        .join('\n')}\n`,
+    );
+  if (relevant.length)
+    add(`## Design sections about this task\n${relevant.map((s) => `${s.heading}\n${s.body.trim()}`).join('\n\n')}\n`);
 
   const related = [...history]
     .reverse()
-    .filter((h) => h.requirements.some((r) => refs.includes(r)) || taskTerms.some((t) => h.title.toLowerCase().includes(t)))
+    .filter(
+      (h) => h.requirements.some((r) => refs.includes(r)) || taskTerms.some((t) => h.title.toLowerCase().includes(t)),
+    )
     .slice(0, 5);
-  if (related.length) add(`## Related earlier tasks\n${related.map((h) => `- ${h.title}: ${h.outcome}${h.reason ? ` (${h.reason})` : ''}`).join('\n')}\n`);
+  if (related.length)
+    add(
+      `## Related earlier tasks\n${related.map((h) => `- ${h.title}: ${h.outcome}${h.reason ? ` (${h.reason})` : ''}`).join('\n')}\n`,
+    );
 
   const text = parts.join('\n');
   // History is advice, not a plan input: it does not change what the plan was planned against.
   const keyed = parts.filter((p) => !p.startsWith('## Related earlier tasks')).join('\n');
-  return { text, checksum: createHash('sha256').update(keyed).digest('hex').slice(0, 16), tokens: estimateTokens(text) };
+  return {
+    text,
+    checksum: createHash('sha256').update(keyed).digest('hex').slice(0, 16),
+    tokens: estimateTokens(text),
+  };
 }
 
 /**
@@ -85,7 +108,10 @@ function mentionsRequirement(section: Section, ref: string): boolean {
   const text = `${section.heading}\n${section.body}`;
   if (!isNumberedRef(ref)) return ref.length >= 4 && text.toLowerCase().includes(ref.toLowerCase());
   const major = ref.split('.')[0]!;
-  return new RegExp(`requirement\\s+${major}\\b`).test(section.heading.toLowerCase()) || new RegExp(`(^|[^\\d.])${escapeRegExp(ref)}([^\\d]|$)`).test(text);
+  return (
+    new RegExp(`requirement\\s+${major}\\b`).test(section.heading.toLowerCase()) ||
+    new RegExp(`(^|[^\\d.])${escapeRegExp(ref)}([^\\d]|$)`).test(text)
+  );
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -50,6 +50,11 @@ export class ContextLoader {
 
   /** Checksum of every context file together: what a similar-task cache hit must match. */
   checksum(): string {
-    return sha([...this.files.values()].map((f) => `${f.path}:${f.checksum}`).sort().join('\n'));
+    return sha(
+      [...this.files.values()]
+        .map((f) => `${f.path}:${f.checksum}`)
+        .sort()
+        .join('\n'),
+    );
   }
 }

@@ -4,7 +4,6 @@ import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { estimateTokens } from './compress.ts';
 import { namedPaths, renderTree, type ProjectFile, type ProjectFiles } from './project-files.ts';
 
-
 export type ProjectContext = {
   /** The file tree: the same for every task planned at one moment, so it leads the prompt. */
   tree: string;

@@ -100,8 +100,15 @@ export class ProjectFiles {
     this.counters.read++;
     const bytes = await readFile(abs);
     const binary = bytes.subarray(0, 8000).includes(0);
-    const content = binary ? `(binary, ${bytes.length} bytes)` : bytes.subarray(0, this.limits.maxFileBytes).toString('utf8');
-    const file = { path: rel, checksum: sha(bytes), content, truncated: !binary && bytes.length > this.limits.maxFileBytes };
+    const content = binary
+      ? `(binary, ${bytes.length} bytes)`
+      : bytes.subarray(0, this.limits.maxFileBytes).toString('utf8');
+    const file = {
+      path: rel,
+      checksum: sha(bytes),
+      content,
+      truncated: !binary && bytes.length > this.limits.maxFileBytes,
+    };
     this.files.set(rel, { size: info.size, mtimeMs: info.mtimeMs, file });
     return file;
   }
@@ -148,11 +155,13 @@ export function renderTree(tree: ProjectTree, maxEntries: number): string {
       const more = hidden.get(e.path);
       return `${e.path}${e.dir ? '/' : ''}${more ? ` (${more}${tree.walkedAll ? '' : '+'} more not shown)` : ''}`;
     });
-  if (!tree.walkedAll) lines.push(`(the project has more than ${tree.total} files and folders; the first ${tree.total} were looked at)`);
+  if (!tree.walkedAll)
+    lines.push(`(the project has more than ${tree.total} files and folders; the first ${tree.total} were looked at)`);
   return lines.join('\n');
 }
 
-const PATH_WORD = /(?:^|[\s(`'"[])((?:\.{0,2}\/)?[\w@.-]+(?:\/[\w@.-]+)+|[\w@-]+(?:\.[\w-]+)*\.(?:[a-z][a-z0-9]{0,5}))(?=$|[\s)`'",:;\]]|\.(?:\s|$))/gi;
+const PATH_WORD =
+  /(?:^|[\s(`'"[])((?:\.{0,2}\/)?[\w@.-]+(?:\/[\w@.-]+)+|[\w@-]+(?:\.[\w-]+)*\.(?:[a-z][a-z0-9]{0,5}))(?=$|[\s)`'",:;\]]|\.(?:\s|$))/gi;
 /** Words that look like `name.ext` but are not files a task means. */
 const NOT_FILES = /^(e\.g|i\.e|etc|vs|node\.js|next\.js|vue\.js|react\.js|express\.js)$/i;
 
@@ -178,7 +187,10 @@ export function namedPaths(texts: readonly string[], max = 8): string[] {
 export type ChangedInput = { path: string; was: string | null; now: string | null };
 
 /** The inputs of a plan that differ now from when it was made (read afresh, by checksum). */
-export async function changedInputs(workdir: string, inputs: readonly { path: string; checksum: string | null }[]): Promise<ChangedInput[]> {
+export async function changedInputs(
+  workdir: string,
+  inputs: readonly { path: string; checksum: string | null }[],
+): Promise<ChangedInput[]> {
   const now = await Promise.all(
     inputs.map(async (input) => {
       const rel = insideWorkdir(input.path);

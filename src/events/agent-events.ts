@@ -73,27 +73,30 @@ export type Pricing = z.infer<typeof PricingSchema>;
 
 export const RunStarted = defineEvent(
   'RunStarted',
-  z.preprocess(upcastConcurrency, z.object({
-    tasksFile: z.string(),
-    workdir: z.string(),
-    taskIds: z.array(z.string()),
-    alreadyDone: z.array(z.string()),
-    /** Tasks of the run executing at once. */
-    taskConcurrency: z.number().int().positive(),
-    /** Commands of one task running at once. */
-    commandConcurrency: z.number().int().positive(),
-    continuePolicy: ContinuePolicySchema,
-    llm: LlmModeSchema,
-    /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
-    planAhead: z.number().int().nonnegative().default(0),
-    skipOptional: z.boolean().default(false),
-    /** One git commit per completed task. */
-    commit: z.boolean().optional(),
-    /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); a resume may raise it. */
-    budget: RunBudgetSchema.optional(),
-    /** The prices in force when the run started: what its tokens cost is shown with them. */
-    pricing: PricingSchema.optional(),
-  })),
+  z.preprocess(
+    upcastConcurrency,
+    z.object({
+      tasksFile: z.string(),
+      workdir: z.string(),
+      taskIds: z.array(z.string()),
+      alreadyDone: z.array(z.string()),
+      /** Tasks of the run executing at once. */
+      taskConcurrency: z.number().int().positive(),
+      /** Commands of one task running at once. */
+      commandConcurrency: z.number().int().positive(),
+      continuePolicy: ContinuePolicySchema,
+      llm: LlmModeSchema,
+      /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
+      planAhead: z.number().int().nonnegative().default(0),
+      skipOptional: z.boolean().default(false),
+      /** One git commit per completed task. */
+      commit: z.boolean().optional(),
+      /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); a resume may raise it. */
+      budget: RunBudgetSchema.optional(),
+      /** The prices in force when the run started: what its tokens cost is shown with them. */
+      pricing: PricingSchema.optional(),
+    }),
+  ),
 );
 export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
 export const PlanCacheHit = defineEvent(
@@ -108,7 +111,12 @@ export const PlanCacheHit = defineEvent(
 );
 export const PlanCacheMiss = defineEvent(
   'PlanCacheMiss',
-  z.object({ key: z.string(), reason: z.string(), bestEntryKey: z.string().optional(), bestSimilarity: z.number().optional() }),
+  z.object({
+    key: z.string(),
+    reason: z.string(),
+    bestEntryKey: z.string().optional(),
+    bestSimilarity: z.number().optional(),
+  }),
 );
 export const LlmCalled = defineEvent(
   'LlmCalled',
@@ -134,7 +142,13 @@ export const CapabilitySettingSchema = z.enum(['structuredOutput', 'temperature'
  */
 export const LlmCapabilityLearned = defineEvent(
   'LlmCapabilityLearned',
-  z.object({ endpoint: z.string(), model: z.string(), setting: CapabilitySettingSchema, value: z.string(), reason: z.string() }),
+  z.object({
+    endpoint: z.string(),
+    model: z.string(),
+    setting: CapabilitySettingSchema,
+    value: z.string(),
+    reason: z.string(),
+  }),
 );
 export const PlanCreated = defineEvent(
   'PlanCreated',
@@ -179,7 +193,12 @@ export const CommandStarted = defineEvent(
 );
 export const CommandHeartbeat = defineEvent(
   'CommandHeartbeat',
-  z.object({ commandId: z.string(), attempt: z.number().int().nonnegative(), elapsedMs: z.number(), lastLine: z.string() }),
+  z.object({
+    commandId: z.string(),
+    attempt: z.number().int().nonnegative(),
+    elapsedMs: z.number(),
+    lastLine: z.string(),
+  }),
 );
 export const CommandFinished = defineEvent(
   'CommandFinished',
@@ -283,7 +302,10 @@ export const RegressionSchema = z.object({
 });
 export type Regression = z.infer<typeof RegressionSchema>;
 /** `implement-agent verify`: every completed task's criteria checked again against the tree as it is. */
-export const RunVerified = defineEvent('RunVerified', z.object({ checked: z.array(z.string()), regressions: z.array(RegressionSchema) }));
+export const RunVerified = defineEvent(
+  'RunVerified',
+  z.object({ checked: z.array(z.string()), regressions: z.array(RegressionSchema) }),
+);
 export const TaskFailed = defineEvent(
   'TaskFailed',
   z.object({ stage: FailureStageSchema, reason: z.string(), commandId: z.string().optional() }),
@@ -311,7 +333,10 @@ export const RunInterrupted = defineEvent(
   z.object({ reason: z.string(), budget: z.boolean().optional() }),
 );
 /** `implement-agent resume`: work issued before this event is stale, the run goes on. */
-export const RunResumed = defineEvent('RunResumed', z.object({ generation: z.number().int().positive(), budget: RunBudgetSchema.optional() }));
+export const RunResumed = defineEvent(
+  'RunResumed',
+  z.object({ generation: z.number().int().positive(), budget: RunBudgetSchema.optional() }),
+);
 
 export const AgentEventSchema = z.discriminatedUnion('type', [
   RunStarted,

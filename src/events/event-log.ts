@@ -39,7 +39,10 @@ export interface EventLog {
   read(options?: ReadOptions): Promise<StoredEvent[]>;
   readRun(runId: string): Promise<StoredEvent[]>;
   /** Visits stored events in order; returns the last sequence seen. Undecodable ones go to `onInvalid`. */
-  scan(options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void }, visit: (event: StoredEvent) => void): Promise<number>;
+  scan(
+    options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void },
+    visit: (event: StoredEvent) => void,
+  ): Promise<number>;
   /** Calls `onEvent` for each event from `from` on, in order, live, until stopped. */
   follow(options: FollowOptions, onEvent: (event: StoredEvent) => void | Promise<void>): Promise<Subscription>;
   /** Number of events and last sequence of the whole log. */

@@ -17,12 +17,16 @@ export type Failure = z.infer<typeof FailureSchema>;
 export type FailureOutput = Omit<Failure, 'command'>;
 
 /** How a failure reads: exit status plus the last lines it printed. */
-export const failureText = (f: FailureOutput): string => `${f.exitCode}|${f.timedOut}|${(f.stderrTail || f.stdoutTail).trim().split('\n').slice(-3).join('\n')}`;
+export const failureText = (f: FailureOutput): string =>
+  `${f.exitCode}|${f.timedOut}|${(f.stderrTail || f.stdoutTail).trim().split('\n').slice(-3).join('\n')}`;
 
 /**
  * The same command failing the same way: what a learned fix is filed under. A cryptographic hash,
  * since a collision would apply one failure's fix to another.
  */
 export function failureKey(f: Failure): string {
-  return createHash('sha256').update(`${f.command}\n${failureText(f)}`).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(`${f.command}\n${failureText(f)}`)
+    .digest('hex')
+    .slice(0, 24);
 }

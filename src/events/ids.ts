@@ -24,7 +24,10 @@ const generationSuffix = (generation: number, revision: number) => `g${generatio
 
 type RunEvent = Extract<AgentEventType, 'RunStarted' | 'RunFinished'>;
 type TaskEvent = Extract<AgentEventType, 'TaskSubmitted' | 'TaskCompleted' | 'TaskFailed' | 'TaskSkipped'>;
-type CommandEvent = Extract<AgentEventType, 'CommandStarted' | 'CommandFinished' | 'CommandDenied' | 'RecoveryAttempted' | 'RecoveryResolved' | 'RecoveryFailed'>;
+type CommandEvent = Extract<
+  AgentEventType,
+  'CommandStarted' | 'CommandFinished' | 'CommandDenied' | 'RecoveryAttempted' | 'RecoveryResolved' | 'RecoveryFailed'
+>;
 
 /** One attempt of one command of a task: what command and recovery events are about. */
 export type CommandRef = { runId: string; taskId: string; commandId: string; attempt: number };
@@ -39,11 +42,15 @@ export const eventIds = {
   budgetStop: (runId: string, generation: number) => `${runId}:RunInterrupted:budget:g${generation}`,
   /** Once per task and run: the first outcome of a task is its outcome. */
   task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
-  planCreated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
-  planInvalidated: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanInvalidated:${revision}`,
+  planCreated: (runId: string, taskId: string, revision: number) =>
+    `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
+  planInvalidated: (runId: string, taskId: string, revision: number) =>
+    `${runId}:${taskId}:PlanInvalidated:${revision}`,
   /** A task's n-th record of its kind (a redelivered or rerun task records its changes again). */
-  taskRecord: (runId: string, taskId: string, type: 'TaskFilesChanged' | 'TaskRolledBack', n: number) => `${runId}:${taskId}:${type}:${n}`,
-  command: (ref: CommandRef, type: CommandEvent) => `${ref.runId}:${ref.taskId}:${ref.commandId}:${ref.attempt}:${type}`,
+  taskRecord: (runId: string, taskId: string, type: 'TaskFilesChanged' | 'TaskRolledBack', n: number) =>
+    `${runId}:${taskId}:${type}:${n}`,
+  command: (ref: CommandRef, type: CommandEvent) =>
+    `${ref.runId}:${ref.taskId}:${ref.commandId}:${ref.attempt}:${type}`,
 };
 
 /** Ids of the commands an executor runs besides the plan's own: fixes, decision points, checks. */
@@ -62,16 +69,21 @@ export const outputName = (ref: CommandRef) => `${ref.runId}/${ref.taskId}/${ref
 export const workIds = {
   start: (runId: string) => `start:${runId}`,
   resume: (runId: string, generation: number) => `resume:${runId}:${generation}`,
-  plan: (runId: string, taskId: string, generation: number, revision: number) => `plan:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
-  execute: (runId: string, taskId: string, generation: number, revision: number) => `exec:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
+  plan: (runId: string, taskId: string, generation: number, revision: number) =>
+    `plan:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
+  execute: (runId: string, taskId: string, generation: number, revision: number) =>
+    `exec:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
 };
 
 /** The coordinator's decision keys within one run: each decision happens once. */
 export const decisionKeys = {
-  plan: (taskId: string, generation: number, revision: number) => `plan:${taskId}:${generationSuffix(generation, revision)}`,
-  execute: (taskId: string, generation: number, revision: number) => `exec:${taskId}:${generationSuffix(generation, revision)}`,
+  plan: (taskId: string, generation: number, revision: number) =>
+    `plan:${taskId}:${generationSuffix(generation, revision)}`,
+  execute: (taskId: string, generation: number, revision: number) =>
+    `exec:${taskId}:${generationSuffix(generation, revision)}`,
   /** Once per plan revision and number of tasks finished so far. */
-  revalidate: (taskId: string, generation: number, revision: number, finished: number) => `revalidate:${taskId}:${generationSuffix(generation, revision)}:${finished}`,
+  revalidate: (taskId: string, generation: number, revision: number, finished: number) =>
+    `revalidate:${taskId}:${generationSuffix(generation, revision)}:${finished}`,
   skip: (taskId: string) => `skip:${taskId}`,
   tick: (taskId: string) => `tick:${taskId}`,
   halt: (generation: number) => `halt:g${generation}`,
@@ -86,7 +98,8 @@ export const stateKeys = {
   task: (runId: string, taskId: string | undefined) => `${runId}/${taskId ?? ''}`,
   command: (runId: string, taskId: string | undefined, commandId: string) => `${runId}/${taskId ?? ''}/${commandId}`,
   /** One recovery attempt of a command: under its command's key, so a task's keys share a prefix. */
-  recovery: (runId: string, taskId: string | undefined, commandId: string, attempt: number) => `${runId}/${taskId ?? ''}/${commandId}/${attempt}`,
+  recovery: (runId: string, taskId: string | undefined, commandId: string, attempt: number) =>
+    `${runId}/${taskId ?? ''}/${commandId}/${attempt}`,
   /** Whether a command or recovery key belongs to this task of this run. */
   inTask: (runId: string, taskId: string | undefined) => {
     const prefix = `${runId}/${taskId ?? ''}/`;
@@ -103,12 +116,15 @@ export const stateKeys = {
 export const strategyIds = {
   pattern: (patternId: string, strategyId: string) => `${patternId}/${strategyId}`,
   benign: (patternId: string) => strategyIds.pattern(patternId, 'benign'),
-  llm: (commands: readonly string[]) => `llm/${createHash('sha256').update(commands.join('\n')).digest('hex').slice(0, 12)}`,
+  llm: (commands: readonly string[]) =>
+    `llm/${createHash('sha256').update(commands.join('\n')).digest('hex').slice(0, 12)}`,
   isLlm: (id: string) => id.startsWith('llm/'),
   /** The pattern and the strategy an id names (`llm` and a digest for an LLM's fix). */
   parse: (id: string): { patternId: string; strategyId: string } => {
     const slash = id.indexOf('/');
-    return slash < 0 ? { patternId: id, strategyId: '' } : { patternId: id.slice(0, slash), strategyId: id.slice(slash + 1) };
+    return slash < 0
+      ? { patternId: id, strategyId: '' }
+      : { patternId: id.slice(0, slash), strategyId: id.slice(slash + 1) };
   },
 };
 

@@ -7,7 +7,14 @@ import { commandSubjects, type WorkActor } from './subjects.ts';
 /** How long a work item whose handler threw waits before it is delivered again (as on JetStream). */
 const FAILED_ITEM_DELAY_MS = 1000;
 
-type Item = { seq: number; subject: string; data: Uint8Array; deliveries: number; availableAt: number; inHand: boolean };
+type Item = {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  deliveries: number;
+  availableAt: number;
+  inHand: boolean;
+};
 type Taker = {
   parallel: number;
   active: number;
@@ -28,7 +35,14 @@ export class MemoryWorkQueue implements WorkQueue {
   async publish(actor: WorkActor, verb: string, item: unknown, id: string): Promise<void> {
     if (this.seen.has(id)) return;
     this.seen.add(id);
-    this.queue(actor).push({ seq: ++this.seq, subject: commandSubjects.work(actor, verb), data: encodeJson(item), deliveries: 0, availableAt: 0, inHand: false });
+    this.queue(actor).push({
+      seq: ++this.seq,
+      subject: commandSubjects.work(actor, verb),
+      data: encodeJson(item),
+      deliveries: 0,
+      availableAt: 0,
+      inHand: false,
+    });
     this.pump(actor);
   }
 
@@ -59,7 +73,10 @@ export class MemoryWorkQueue implements WorkQueue {
     return {
       stop: async (graceMs = 2000) => {
         taker.stopped = true;
-        this.takers.set(actor, this.takersOf(actor).filter((t) => t !== taker));
+        this.takers.set(
+          actor,
+          this.takersOf(actor).filter((t) => t !== taker),
+        );
         const drained = Promise.allSettled(active);
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -70,21 +87,39 @@ export class MemoryWorkQueue implements WorkQueue {
     };
   }
 
-  private async handle<S extends z.ZodType>(actor: WorkActor, item: Item, schema: S, handler: WorkHandler<z.infer<S>>, onError: (error: unknown, subject: string) => void, signal: AbortSignal) {
+  private async handle<S extends z.ZodType>(
+    actor: WorkActor,
+    item: Item,
+    schema: S,
+    handler: WorkHandler<z.infer<S>>,
+    onError: (error: unknown, subject: string) => void,
+    signal: AbortSignal,
+  ) {
     let delivery: Delivery;
     try {
       const decoded = decodeJson(schema, item.subject, item.data);
       // In memory an item is never taken from a taker that holds it: its lease holds.
-      delivery = await handler(decoded, { redelivered: item.deliveries > 1, subject: item.subject, signal, lease: new AbortController().signal });
+      delivery = await handler(decoded, {
+        redelivered: item.deliveries > 1,
+        subject: item.subject,
+        signal,
+        lease: new AbortController().signal,
+      });
       // Cut short by a stop: back to the queue for whoever takes it next.
       if (signal.aborted && delivery.outcome !== 'ack') delivery = { outcome: 'retry', delayMs: 0 };
     } catch (error) {
       onError(error, item.subject);
-      delivery = error instanceof DecodeError ? { outcome: 'drop', reason: error.message } : { outcome: 'retry', delayMs: FAILED_ITEM_DELAY_MS };
+      delivery =
+        error instanceof DecodeError
+          ? { outcome: 'drop', reason: error.message }
+          : { outcome: 'retry', delayMs: FAILED_ITEM_DELAY_MS };
     }
     item.inHand = false;
     if (delivery.outcome !== 'retry') {
-      this.items.set(actor, this.queue(actor).filter((i) => i !== item));
+      this.items.set(
+        actor,
+        this.queue(actor).filter((i) => i !== item),
+      );
       return;
     }
     item.availableAt = Date.now() + delivery.delayMs;
@@ -132,12 +167,21 @@ export class MemoryRequests implements Requests {
   private readonly servers = new Map<string, Serving[]>();
   private turn = 0;
 
-  async request<S extends z.ZodType>(subject: string, payload: unknown, schema: S, timeoutMs: number): Promise<z.infer<S>> {
+  async request<S extends z.ZodType>(
+    subject: string,
+    payload: unknown,
+    schema: S,
+    timeoutMs: number,
+  ): Promise<z.infer<S>> {
     const servers = this.servers.get(subject) ?? [];
     if (servers.length === 0) throw new UnansweredError(subject, 'no server answers this subject');
     const grouped = new Map<string, Serving[]>();
-    for (const s of servers.filter((s) => s.queue !== undefined)) grouped.set(s.queue!, [...(grouped.get(s.queue!) ?? []), s]);
-    const chosen = [...servers.filter((s) => s.queue === undefined), ...[...grouped.values()].map((group) => group[this.turn++ % group.length]!)];
+    for (const s of servers.filter((s) => s.queue !== undefined))
+      grouped.set(s.queue!, [...(grouped.get(s.queue!) ?? []), s]);
+    const chosen = [
+      ...servers.filter((s) => s.queue === undefined),
+      ...[...grouped.values()].map((group) => group[this.turn++ % group.length]!),
+    ];
     const data = encodeJson(payload);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -175,7 +219,10 @@ export class MemoryRequests implements Requests {
     this.servers.set(subject, [...(this.servers.get(subject) ?? []), serving]);
     return {
       stop: async () => {
-        this.servers.set(subject, (this.servers.get(subject) ?? []).filter((s) => s !== serving));
+        this.servers.set(
+          subject,
+          (this.servers.get(subject) ?? []).filter((s) => s !== serving),
+        );
         await Promise.allSettled(pending);
       },
     };

@@ -1,6 +1,14 @@
 import { AppendConflictError } from '../errors.ts';
 import { AgentEventSchema, type AgentEvent, type StoredEvent } from './agent-events.ts';
-import { subjectMatches, type AppendOptions, type AppendResult, type EventLog, type FollowOptions, type ReadOptions, type Subscription } from './event-log.ts';
+import {
+  subjectMatches,
+  type AppendOptions,
+  type AppendResult,
+  type EventLog,
+  type FollowOptions,
+  type ReadOptions,
+  type Subscription,
+} from './event-log.ts';
 import { eventSubjects } from './subjects.ts';
 
 type Entry = { subject: string; event: StoredEvent; storedAt: number };
@@ -21,7 +29,8 @@ export class MemoryEventLog implements EventLog {
     if (known !== undefined) return { seq: known, duplicate: true };
     const subject = eventSubjects.of(parsed.runId, parsed.taskId, parsed.type);
     const expected = options.expectedLastSubjectSequence;
-    if (expected !== undefined && (await this.lastSubjectSequence(subject)) !== expected) throw new AppendConflictError(subject, expected);
+    if (expected !== undefined && (await this.lastSubjectSequence(subject)) !== expected)
+      throw new AppendConflictError(subject, expected);
     const entry: Entry = { subject, event: { ...parsed, seq: this.entries.length + 1 }, storedAt: Date.now() };
     this.entries.push(entry);
     this.byId.set(parsed.id, entry.event.seq);
@@ -36,12 +45,14 @@ export class MemoryEventLog implements EventLog {
   }
 
   async lastSubjectSequence(subject: string): Promise<number> {
-    for (let i = this.entries.length - 1; i >= 0; i--) if (subjectMatches(subject, this.entries[i]!.subject)) return this.entries[i]!.event.seq;
+    for (let i = this.entries.length - 1; i >= 0; i--)
+      if (subjectMatches(subject, this.entries[i]!.subject)) return this.entries[i]!.event.seq;
     return 0;
   }
 
   async lastEvent(subject: string): Promise<StoredEvent | undefined> {
-    for (let i = this.entries.length - 1; i >= 0; i--) if (subjectMatches(subject, this.entries[i]!.subject)) return this.entries[i]!.event;
+    for (let i = this.entries.length - 1; i >= 0; i--)
+      if (subjectMatches(subject, this.entries[i]!.subject)) return this.entries[i]!.event;
     return undefined;
   }
 
@@ -69,7 +80,14 @@ export class MemoryEventLog implements EventLog {
   async follow(options: FollowOptions, onEvent: (event: StoredEvent) => void | Promise<void>): Promise<Subscription> {
     const filter = options.subject ?? eventSubjects.all();
     const from = options.from ?? 'new';
-    const first = from === 'new' ? this.entries.length + 1 : from === 'start' ? 1 : from instanceof Date ? this.firstStoredAt(from.getTime()) : from;
+    const first =
+      from === 'new'
+        ? this.entries.length + 1
+        : from === 'start'
+          ? 1
+          : from instanceof Date
+            ? this.firstStoredAt(from.getTime())
+            : from;
     // Deliveries are chained, so a slow handler sees events one at a time and in order.
     let chain = Promise.resolve();
     let stopped = false;

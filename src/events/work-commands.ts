@@ -1,26 +1,35 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import { ContinuePolicySchema, LlmModeSchema, PricingSchema, RunBudgetSchema, upcastConcurrency } from './agent-events.ts';
+import {
+  ContinuePolicySchema,
+  LlmModeSchema,
+  PricingSchema,
+  RunBudgetSchema,
+  upcastConcurrency,
+} from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
 
-export const RunOptionsSchema = z.preprocess(upcastConcurrency, z.object({
-  taskConcurrency: z.number().int().positive(),
-  commandConcurrency: z.number().int().positive(),
-  continuePolicy: ContinuePolicySchema,
-  llm: LlmModeSchema,
-  /** Tasks planned ahead of execution at once (0: plan a task when it may start). */
-  planAhead: z.number().int().nonnegative().default(0),
-  /** Record `[ ]*` tasks as skipped instead of running them. */
-  skipOptional: z.boolean().default(false),
-  /** One git commit per completed task (`--commit`, `git.commit: "per-task"`). */
-  commit: z.boolean().optional(),
-  /** What the run may spend on the LLM; once spent, tasks that need it wait for `resume --budget`. */
-  budget: RunBudgetSchema.optional(),
-  pricing: PricingSchema.optional(),
-}));
+export const RunOptionsSchema = z.preprocess(
+  upcastConcurrency,
+  z.object({
+    taskConcurrency: z.number().int().positive(),
+    commandConcurrency: z.number().int().positive(),
+    continuePolicy: ContinuePolicySchema,
+    llm: LlmModeSchema,
+    /** Tasks planned ahead of execution at once (0: plan a task when it may start). */
+    planAhead: z.number().int().nonnegative().default(0),
+    /** Record `[ ]*` tasks as skipped instead of running them. */
+    skipOptional: z.boolean().default(false),
+    /** One git commit per completed task (`--commit`, `git.commit: "per-task"`). */
+    commit: z.boolean().optional(),
+    /** What the run may spend on the LLM; once spent, tasks that need it wait for `resume --budget`. */
+    budget: RunBudgetSchema.optional(),
+    pricing: PricingSchema.optional(),
+  }),
+);
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
 export const StartRunSchema = z.object({
@@ -50,26 +59,29 @@ export const PlanTaskSchema = z.object({
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
 
-export const ExecuteTaskSchema = z.preprocess(upcastConcurrency, z.object({
-  runId: z.string(),
-  taskId: z.string(),
-  workdir: z.string(),
-  plan: PlanSchema,
-  /** The PlanCreated event id this execution follows. */
-  planEventId: z.string(),
-  llm: LlmModeSchema,
-  /** Commands of this task that may run at once (the run's --command-concurrency). */
-  commandConcurrency: z.number().int().positive(),
-  generation: z.number().int().nonnegative().default(0),
-  /** The task list: the tool's own ticks in it are not a task's change. */
-  tasksFile: z.string().optional(),
-  /** Commit the task's files once it completes. */
-  commit: z.boolean().optional(),
-  /** The task as written: a commit's message is made from it. */
-  title: z.string().optional(),
-  description: z.array(z.string()).optional(),
-  requirements: z.array(z.string()).optional(),
-}));
+export const ExecuteTaskSchema = z.preprocess(
+  upcastConcurrency,
+  z.object({
+    runId: z.string(),
+    taskId: z.string(),
+    workdir: z.string(),
+    plan: PlanSchema,
+    /** The PlanCreated event id this execution follows. */
+    planEventId: z.string(),
+    llm: LlmModeSchema,
+    /** Commands of this task that may run at once (the run's --command-concurrency). */
+    commandConcurrency: z.number().int().positive(),
+    generation: z.number().int().nonnegative().default(0),
+    /** The task list: the tool's own ticks in it are not a task's change. */
+    tasksFile: z.string().optional(),
+    /** Commit the task's files once it completes. */
+    commit: z.boolean().optional(),
+    /** The task as written: a commit's message is made from it. */
+    title: z.string().optional(),
+    description: z.array(z.string()).optional(),
+    requirements: z.array(z.string()).optional(),
+  }),
+);
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;
 
 export const RecoverRequestSchema = z.object({

@@ -40,13 +40,19 @@ export function buildCommandGraph(commands: readonly GraphCommand[]): CommandGra
       if (reason) addEdge(earlier.id, cmd.id, reason);
     }
   });
-  removeTransitive(commands.map((c) => c.id), deps, edges);
+  removeTransitive(
+    commands.map((c) => c.id),
+    deps,
+    edges,
+  );
   return { order: commands.map((c) => c.id), effects, deps, edges };
 }
 
 function orderingReason(earlier: CommandEffects, later: CommandEffects): string | undefined {
-  if (earlier.barrier) return `after ${earlier.notes.find((n) => n.includes('environment') || n.includes('variable')) ?? 'a barrier'}`;
-  if (later.barrier) return `${later.notes.find((n) => n.includes('environment') || n.includes('variable')) ?? 'barrier'}: waits for earlier commands`;
+  if (earlier.barrier)
+    return `after ${earlier.notes.find((n) => n.includes('environment') || n.includes('variable')) ?? 'a barrier'}`;
+  if (later.barrier)
+    return `${later.notes.find((n) => n.includes('environment') || n.includes('variable')) ?? 'barrier'}: waits for earlier commands`;
   if (earlier.opaque) return `after an opaque command (${earlier.notes.join('; ')})`;
   if (later.opaque) return `opaque (${later.notes.join('; ')}): waits for earlier commands`;
   const conflict =

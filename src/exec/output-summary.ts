@@ -26,7 +26,8 @@ const NOISE = [
   /^\[(?:ERROR|WARNING)\]\s*(?:$|To see the full stack trace|Re-run Maven using|For more information about the errors|\[Help \d+\])/,
   /^\d+ (?:errors?|warnings?)$/,
 ];
-const STRONG = /error|fatal|failed|fail\b|cannot|can't|could not|no such|not found|denied|invalid|unexpected|missing|undefined reference|refus|exception|not a |does not|doesn't/i;
+const STRONG =
+  /error|fatal|failed|fail\b|cannot|can't|could not|no such|not found|denied|invalid|unexpected|missing|undefined reference|refus|exception|not a |does not|doesn't/i;
 const TOOL_PREFIX = /^(?:npm (?:error|ERR!)\s+)/;
 
 export function meaningfulLine(stderr: string, stdout = ''): string {

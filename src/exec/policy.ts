@@ -27,7 +27,8 @@ const PRIVILEGED = new Set(['sudo', 'su', 'doas', 'pkexec']);
 const SYSTEM_PACKAGES = new Set(['apt-get', 'apt', 'yum', 'dnf', 'apk', 'pacman', 'zypper', 'snap']);
 const POWER = new Set(['shutdown', 'reboot', 'halt', 'poweroff', 'init', 'systemctl']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'python', 'python3', 'node', 'perl']);
-const DANGEROUS_TARGETS = /^(\/|\/\*|~|~\/|~\/\*|\$HOME|\$HOME\/|\$HOME\/\*|\.\.|\.\.\/.*|\/(bin|boot|dev|etc|lib|lib64|proc|root|sbin|sys|usr|var)(\/.*)?)$/;
+const DANGEROUS_TARGETS =
+  /^(\/|\/\*|~|~\/|~\/\*|\$HOME|\$HOME\/|\$HOME\/\*|\.\.|\.\.\/.*|\/(bin|boot|dev|etc|lib|lib64|proc|root|sbin|sys|usr|var)(\/.*)?)$/;
 
 const INTERPRETERS = /^(?:(?:ba|z|da)?sh|python3?|node|perl)$/;
 const withoutSudo = (cmd: string[]) => (PRIVILEGED.has(program(cmd)) ? cmd.slice(cmd.indexOf(program(cmd)) + 1) : cmd);
@@ -37,49 +38,87 @@ export const program = (cmd: string[]) => cmd.find((w) => !/^[A-Za-z_][A-Za-z0-9
 
 /** The default deny list: destructive outside the working directory, or privileged. */
 export const DEFAULT_RULES: readonly PolicyRule[] = [
-  { id: 'privileged', reason: 'runs with elevated privileges', test: ({ commands: w }) => has(w, (c) => PRIVILEGED.has(program(c))) },
+  {
+    id: 'privileged',
+    reason: 'runs with elevated privileges',
+    test: ({ commands: w }) => has(w, (c) => PRIVILEGED.has(program(c))),
+  },
   {
     id: 'system-packages',
     reason: 'changes system packages',
-    test: ({ commands: w }) => has(w, (c) => SYSTEM_PACKAGES.has(program(c)) && c.some((a) => ['install', 'remove', 'purge', 'add', 'upgrade', '-S', '-R'].includes(a))),
+    test: ({ commands: w }) =>
+      has(
+        w,
+        (c) =>
+          SYSTEM_PACKAGES.has(program(c)) &&
+          c.some((a) => ['install', 'remove', 'purge', 'add', 'upgrade', '-S', '-R'].includes(a)),
+      ),
   },
   {
     id: 'destructive-delete',
     reason: 'deletes outside the working directory',
-    test: ({ commands: w }) => has(w, (c) => ['rm', 'rmdir', 'shred'].includes(program(c)) && c.slice(1).some((a) => DANGEROUS_TARGETS.test(a))),
+    test: ({ commands: w }) =>
+      has(w, (c) => ['rm', 'rmdir', 'shred'].includes(program(c)) && c.slice(1).some((a) => DANGEROUS_TARGETS.test(a))),
   },
   {
     id: 'recursive-permissions',
     reason: 'changes ownership or permissions outside the working directory',
-    test: ({ commands: w }) => has(w, (c) => ['chmod', 'chown', 'chgrp'].includes(program(c)) && c.slice(1).some((a) => DANGEROUS_TARGETS.test(a))),
+    test: ({ commands: w }) =>
+      has(
+        w,
+        (c) => ['chmod', 'chown', 'chgrp'].includes(program(c)) && c.slice(1).some((a) => DANGEROUS_TARGETS.test(a)),
+      ),
   },
   {
     id: 'filesystem-format',
     reason: 'formats or overwrites a device',
     test: ({ commands: w, redirects }) =>
-      has(w, (c) => /^mkfs(\.|$)|^fdisk$|^wipefs$/.test(program(c)) || (program(c) === 'dd' && c.some((a) => /^of=\/dev\/(?!null)/.test(a)))) ||
-      redirects.some((r) => /^\/dev\/(sd|nvme|hd|vd)/.test(r)),
+      has(
+        w,
+        (c) =>
+          /^mkfs(\.|$)|^fdisk$|^wipefs$/.test(program(c)) ||
+          (program(c) === 'dd' && c.some((a) => /^of=\/dev\/(?!null)/.test(a))),
+      ) || redirects.some((r) => /^\/dev\/(sd|nvme|hd|vd)/.test(r)),
   },
-  { id: 'power', reason: 'stops or restarts the machine', test: ({ commands: w }) => has(w, (c) => POWER.has(program(c))) },
+  {
+    id: 'power',
+    reason: 'stops or restarts the machine',
+    test: ({ commands: w }) => has(w, (c) => POWER.has(program(c))),
+  },
   { id: 'fork-bomb', reason: 'is a fork bomb', test: ({ bare }) => /:\s*\(\s*\)\s*\{[^}]*:\s*\|\s*:/.test(bare) },
   {
     id: 'remote-script',
     reason: 'pipes a downloaded script into an interpreter',
-    test: ({ commands: w, pipes }) => pipes.some(([from, to]) => ['curl', 'wget'].includes(program(w[from]!)) && INTERPRETERS.test(program(withoutSudo(w[to]!)))),
+    test: ({ commands: w, pipes }) =>
+      pipes.some(
+        ([from, to]) => ['curl', 'wget'].includes(program(w[from]!)) && INTERPRETERS.test(program(withoutSudo(w[to]!))),
+      ),
   },
   {
     id: 'outside-workdir',
     reason: 'deletes, overwrites or changes permissions of a path outside the working directory',
     test: (parsed, scope) => scope !== undefined && touchesOutside(parsed, scope),
   },
-  { id: 'interpreter-pipe', reason: 'pipes into a shell from a network tool', test: ({ commands: w }) => w.length > 1 && has(w, (c) => ['nc', 'ncat', 'socat'].includes(program(c))) && has(w, (c) => SHELLS.has(program(c))) },
+  {
+    id: 'interpreter-pipe',
+    reason: 'pipes into a shell from a network tool',
+    test: ({ commands: w }) =>
+      w.length > 1 &&
+      has(w, (c) => ['nc', 'ncat', 'socat'].includes(program(c))) &&
+      has(w, (c) => SHELLS.has(program(c))),
+  },
 ];
 
 /**
  * Checks one command line against the deny rules; `allow` lists rule ids the user has allowed.
  * A line that cannot be tokenized is denied: we cannot say what it would do.
  */
-export function checkCommand(line: string, allow: readonly string[] = [], scope?: WriteScope, rules: readonly PolicyRule[] = DEFAULT_RULES): PolicyVerdict {
+export function checkCommand(
+  line: string,
+  allow: readonly string[] = [],
+  scope?: WriteScope,
+  rules: readonly PolicyRule[] = DEFAULT_RULES,
+): PolicyVerdict {
   let parsed: ParsedLine;
   try {
     parsed = parseLine(line);
@@ -94,7 +133,20 @@ export function checkCommand(line: string, allow: readonly string[] = [], scope?
 }
 
 /** Programs whose path arguments they delete, overwrite or re-permission. */
-const MUTATING = new Set(['rm', 'rmdir', 'shred', 'unlink', 'truncate', 'chmod', 'chown', 'chgrp', 'mv', 'tee', 'touch', 'mkdir']);
+const MUTATING = new Set([
+  'rm',
+  'rmdir',
+  'shred',
+  'unlink',
+  'truncate',
+  'chmod',
+  'chown',
+  'chgrp',
+  'mv',
+  'tee',
+  'touch',
+  'mkdir',
+]);
 /** Programs that write only their last path argument (the others are read). */
 const COPYING = new Set(['cp', 'ln', 'install', 'rsync']);
 
@@ -125,7 +177,11 @@ function touchesOutside({ commands, redirects }: ParsedLine, scope: WriteScope):
       cwd = target.startsWith('~') || target.startsWith('$HOME') ? '/\u0000home' : resolve(cwd, target);
       continue;
     }
-    const paths = args.filter((a) => !a.startsWith('-') && (a.includes('/') || a.startsWith('~') || a.startsWith('$HOME') || a === '..' || cwd !== workdir));
+    const paths = args.filter(
+      (a) =>
+        !a.startsWith('-') &&
+        (a.includes('/') || a.startsWith('~') || a.startsWith('$HOME') || a === '..' || cwd !== workdir),
+    );
     if (MUTATING.has(prog) && paths.some(outside)) return true;
     if (COPYING.has(prog) && paths.length > 1 && outside(paths[paths.length - 1]!)) return true;
     if (prog === 'dd' && args.some((a) => a.startsWith('of=') && outside(a.slice(3)))) return true;
@@ -154,7 +210,8 @@ export function parseLine(line: string): ParsedLine {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (typeof token === 'string') commands[commands.length - 1]!.push(token);
-    else if ('op' in token && token.op === 'glob') commands[commands.length - 1]!.push((token as { pattern: string }).pattern);
+    else if ('op' in token && token.op === 'glob')
+      commands[commands.length - 1]!.push((token as { pattern: string }).pattern);
     else if ('op' in token && WRITE_REDIRECTS.has(token.op)) {
       // `>|` comes as `>` then `|`; `>&2` names a descriptor, not a file.
       let next = tokens[i + 1];

@@ -15,8 +15,15 @@ const MARK = '[REDACTED]';
  * token, secret or password. The name or URL around a secret is kept, so the output still reads.
  */
 const SHAPES: readonly Rule[] = [
-  { id: 'private-key', pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g },
-  { id: 'url-credentials', pattern: /\b([a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@]+:)([^\s@/]+)(@)/gi, keep: (m) => `${m[1]}${MARK}${m[3]}` },
+  {
+    id: 'private-key',
+    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  },
+  {
+    id: 'url-credentials',
+    pattern: /\b([a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@]+:)([^\s@/]+)(@)/gi,
+    keep: (m) => `${m[1]}${MARK}${m[3]}`,
+  },
   { id: 'openai-key', pattern: /\bsk-(?:proj-|live-|test-|svcacct-)?[A-Za-z0-9_-]{16,}/g },
   { id: 'github-token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/g },
   { id: 'aws-access-key-id', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
@@ -26,7 +33,8 @@ const SHAPES: readonly Rule[] = [
   { id: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
   {
     id: 'secret-assignment',
-    pattern: /\b([A-Za-z0-9_.-]*(?:key|token|secret|passw(?:or)?d|pwd|credential|auth)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"'`,;]{6,})/gi,
+    pattern:
+      /\b([A-Za-z0-9_.-]*(?:key|token|secret|passw(?:or)?d|pwd|credential|auth)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"'`,;]{6,})/gi,
     keep: (m) => `${m[1]}${MARK}`,
   },
 ];
@@ -75,5 +83,8 @@ export function makeRedactor(values: readonly string[], patterns: readonly strin
 export type RedactionSettings = { llm: { apiKey?: string | undefined }; redaction: { patterns: string[] } };
 
 export function redactorFor(config: RedactionSettings, env: NodeJS.ProcessEnv = process.env): Redact {
-  return makeRedactor([...childEnvironment(env).secrets, ...(config.llm.apiKey ? [config.llm.apiKey] : [])], config.redaction.patterns);
+  return makeRedactor(
+    [...childEnvironment(env).secrets, ...(config.llm.apiKey ? [config.llm.apiKey] : [])],
+    config.redaction.patterns,
+  );
 }

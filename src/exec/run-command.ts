@@ -68,7 +68,9 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 export async function runShellCommand(command: string, options: RunOptions): Promise<CommandResult> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const [file, args] = options.sandbox ? ['bwrap', [...options.sandbox, 'bash', '-c', command]] : ['bash', ['-c', command]];
+  const [file, args] = options.sandbox
+    ? ['bwrap', [...options.sandbox, 'bash', '-c', command]]
+    : ['bash', ['-c', command]];
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
@@ -97,7 +99,10 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
   }, options.timeoutMs);
   const heartbeat =
     options.onHeartbeat && options.heartbeatMs
-      ? setInterval(() => options.onHeartbeat!(Date.now() - started, stdout.lastLine() || stderr.lastLine()), options.heartbeatMs)
+      ? setInterval(
+          () => options.onHeartbeat!(Date.now() - started, stdout.lastLine() || stderr.lastLine()),
+          options.heartbeatMs,
+        )
       : undefined;
   // bash is gone: reap what it left in its group, or their open pipes would hold the result back.
   child.on('exit', () => {

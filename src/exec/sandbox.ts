@@ -41,7 +41,16 @@ const HOMES = ['/home', '/root'];
  * the host), the SSH agent, the D-Bus buses, the per-user runtime folder (session bus, Wayland,
  * PulseAudio, rootless engines). A read-only filesystem does not stop a connect(); hiding does.
  */
-const PRIVILEGED_SOCKETS = ['/run/docker.sock', '/var/run/docker.sock', '/run/containerd', '/run/podman', '/run/dbus', '/var/run/dbus', '/run/user', '/tmp/.X11-unix'];
+const PRIVILEGED_SOCKETS = [
+  '/run/docker.sock',
+  '/var/run/docker.sock',
+  '/run/containerd',
+  '/run/podman',
+  '/run/dbus',
+  '/var/run/dbus',
+  '/run/user',
+  '/tmp/.X11-unix',
+];
 
 /**
  * What tools find through HOME that must still come from the real home, now that HOME is the
@@ -65,7 +74,12 @@ const TOOLCHAIN_HOMES: readonly HomePointer[] = [
 /** git's global configuration, the user's name and email above all: without it a commit has no author, and is made under another name. */
 const GIT_CONFIG: readonly HomePointer[] = [['GIT_CONFIG_GLOBAL', '.gitconfig', '.config/git/config']];
 
-function pointInto(table: readonly HomePointer[], realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean): Record<string, string> {
+function pointInto(
+  table: readonly HomePointer[],
+  realHome: string,
+  env: NodeJS.ProcessEnv,
+  exists: (path: string) => boolean,
+): Record<string, string> {
   const found: Record<string, string> = {};
   for (const [variable, ...defaults] of table) {
     const path = defaults.map((d) => join(realHome, d)).find(exists);
@@ -75,10 +89,18 @@ function pointInto(table: readonly HomePointer[], realHome: string, env: NodeJS.
 }
 
 /** The toolchain variables a confined command gets: those unset in `env` whose folder exists under `realHome`. */
-export const toolchainHomes = (realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync) => pointInto(TOOLCHAIN_HOMES, realHome, env, exists);
+export const toolchainHomes = (
+  realHome: string,
+  env: NodeJS.ProcessEnv,
+  exists: (path: string) => boolean = existsSync,
+) => pointInto(TOOLCHAIN_HOMES, realHome, env, exists);
 
 /** `GIT_CONFIG_GLOBAL` for a confined command: the real `~/.gitconfig`, else `~/.config/git/config`. */
-export const userGitConfig = (realHome: string, env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync) => pointInto(GIT_CONFIG, realHome, env, exists);
+export const userGitConfig = (
+  realHome: string,
+  env: NodeJS.ProcessEnv,
+  exists: (path: string) => boolean = existsSync,
+) => pointInto(GIT_CONFIG, realHome, env, exists);
 
 /** `sandbox.writable` as absolute paths: `~/...` under the real home, the rest from the current folder. */
 export function writablePaths(listed: readonly string[], realHome: string, cwd: string): string[] {
@@ -89,11 +111,17 @@ let probe: Promise<string | undefined> | undefined;
 
 /** Whether bubblewrap works here (installed, user namespaces allowed); undefined means yes. */
 export function probeBwrap(): Promise<string | undefined> {
-  probe ??= execa('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--die-with-parent', 'true'], {
-    reject: false,
-    timeout: 10_000,
-    stdin: 'ignore',
-  }).then((r) => (r.exitCode === 0 ? undefined : (r.stderr || r.shortMessage || `exit ${r.exitCode}`).trim().split('\n')[0]));
+  probe ??= execa(
+    'bwrap',
+    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--die-with-parent', 'true'],
+    {
+      reject: false,
+      timeout: 10_000,
+      stdin: 'ignore',
+    },
+  ).then((r) =>
+    r.exitCode === 0 ? undefined : (r.stderr || r.shortMessage || `exit ${r.exitCode}`).trim().split('\n')[0],
+  );
   return probe;
 }
 
@@ -104,7 +132,13 @@ export function probeBwrap(): Promise<string | undefined> {
  */
 /** What confinement needs of the configuration: its `sandbox` settings and the state folder. */
 export type SandboxSettings = {
-  sandbox: { mode: 'auto' | 'bwrap' | 'none'; network: boolean; writable: string[]; readable: string[]; sockets: string[] };
+  sandbox: {
+    mode: 'auto' | 'bwrap' | 'none';
+    network: boolean;
+    writable: string[];
+    readable: string[];
+    sockets: string[];
+  };
   stateDir: string;
 };
 
@@ -113,19 +147,35 @@ export type SandboxSettings = {
  * (their variables set), git's global config, the folders on PATH that lie in a home (tools
  * installed per user: ~/.local/bin, ~/.cargo/bin), and `sandbox.readable`.
  */
-export function readableFromHome(realHome: string, env: NodeJS.ProcessEnv, listed: readonly string[], cwd: string, exists: (path: string) => boolean = existsSync) {
+export function readableFromHome(
+  realHome: string,
+  env: NodeJS.ProcessEnv,
+  listed: readonly string[],
+  cwd: string,
+  exists: (path: string) => boolean = existsSync,
+) {
   const pointers = { ...toolchainHomes(realHome, env, exists), ...userGitConfig(realHome, env, exists) };
   const homes = [...new Set([...HOMES, realHome])];
   // A toolchain variable already set points where the toolchain is: readable too.
-  const alreadySet = [...TOOLCHAIN_HOMES, ...GIT_CONFIG].map(([variable]) => env[variable]).filter((p): p is string => !!p && p.startsWith('/'));
+  const alreadySet = [...TOOLCHAIN_HOMES, ...GIT_CONFIG]
+    .map(([variable]) => env[variable])
+    .filter((p): p is string => !!p && p.startsWith('/'));
   const onPath = (env.PATH ?? '').split(':').filter((p) => p && homes.some((h) => p === h || p.startsWith(`${h}/`)));
-  const paths = [...new Set([...Object.values(pointers), ...alreadySet, ...onPath, ...writablePaths(listed, realHome, cwd)])].filter(exists);
+  const paths = [
+    ...new Set([...Object.values(pointers), ...alreadySet, ...onPath, ...writablePaths(listed, realHome, cwd)]),
+  ].filter(exists);
   return { pointers, paths };
 }
 
 /** The privileged sockets that exist here and are not kept by `sandbox.sockets`: hidden inside. */
-export function socketsToHide(env: NodeJS.ProcessEnv, keep: readonly string[], exists: (path: string) => boolean = existsSync): string[] {
-  const fromEnv = [env.SSH_AUTH_SOCK, env.XDG_RUNTIME_DIR, /^unix:\/\/(\/.+)$/.exec(env.DOCKER_HOST ?? '')?.[1]].filter((p): p is string => !!p);
+export function socketsToHide(
+  env: NodeJS.ProcessEnv,
+  keep: readonly string[],
+  exists: (path: string) => boolean = existsSync,
+): string[] {
+  const fromEnv = [env.SSH_AUTH_SOCK, env.XDG_RUNTIME_DIR, /^unix:\/\/(\/.+)$/.exec(env.DOCKER_HOST ?? '')?.[1]].filter(
+    (p): p is string => !!p,
+  );
   const kept = new Set(keep.map((k) => resolve(k)));
   // /var/run is a link to /run on most systems: one mount per real place.
   const real = (p: string) => {
@@ -135,17 +185,24 @@ export function socketsToHide(env: NodeJS.ProcessEnv, keep: readonly string[], e
       return p;
     }
   };
-  return [...new Set([...PRIVILEGED_SOCKETS, ...fromEnv].filter(exists).map(real))].filter((p) => !kept.has(real(resolve(p))));
+  return [...new Set([...PRIVILEGED_SOCKETS, ...fromEnv].filter(exists).map(real))].filter(
+    (p) => !kept.has(real(resolve(p))),
+  );
 }
 
-export async function resolveConfinement(config: SandboxSettings, warn: (message: string) => void): Promise<Confinement> {
+export async function resolveConfinement(
+  config: SandboxSettings,
+  warn: (message: string) => void,
+): Promise<Confinement> {
   const sandbox = config.sandbox;
   if (sandbox.mode === 'none') return { kind: 'none', why: 'sandbox.mode is "none" in the configuration' };
   const problem = await probeBwrap();
   if (problem !== undefined) {
     const why = `bubblewrap (bwrap) does not work here: ${problem}`;
     if (sandbox.mode === 'bwrap') {
-      throw new InputError(`${why}. Install it (Debian/Ubuntu: apt-get install bubblewrap) or set sandbox.mode to "auto" or "none" in implement-agent.config.json`);
+      throw new InputError(
+        `${why}. Install it (Debian/Ubuntu: apt-get install bubblewrap) or set sandbox.mode to "auto" or "none" in implement-agent.config.json`,
+      );
     }
     warnOnce(warn, `${why}; commands run unconfined, under the deny list only (sandbox.mode "auto")`);
     return { kind: 'none', why };
@@ -158,24 +215,35 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
   const readable = readableFromHome(realHome, process.env, sandbox.readable, process.cwd());
   // A credential is visible only under a folder made readable again; elsewhere its home hides it already.
   const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
-  const credentials = homes.flatMap((h) => CREDENTIALS.map((c) => join(h, c))).filter((c) => readable.paths.some((r) => under(c, r) || under(r, c)));
+  const credentials = homes
+    .flatMap((h) => CREDENTIALS.map((c) => join(h, c)))
+    .filter((c) => readable.paths.some((r) => under(c, r) || under(r, c)));
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
   const sockets = socketsToHide(process.env, sandbox.sockets);
   const writable = writablePaths(sandbox.writable, realHome, process.cwd());
-  for (const p of writable.filter((w) => !existsSync(w))) warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
-  for (const p of writablePaths(sandbox.readable, realHome, process.cwd()).filter((r) => !existsSync(r))) warn(`sandbox.readable: ${p} does not exist`);
+  for (const p of writable.filter((w) => !existsSync(w)))
+    warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
+  for (const p of writablePaths(sandbox.readable, realHome, process.cwd()).filter((r) => !existsSync(r)))
+    warn(`sandbox.readable: ${p} does not exist`);
   const fromRealHome = Object.entries(readable.pointers).flatMap(([variable, path]) => ['--setenv', variable, path]);
-  const keepSshAgent = sandbox.sockets.some((k) => process.env.SSH_AUTH_SOCK !== undefined && resolve(k) === resolve(process.env.SSH_AUTH_SOCK));
+  const keepSshAgent = sandbox.sockets.some(
+    (k) => process.env.SSH_AUTH_SOCK !== undefined && resolve(k) === resolve(process.env.SSH_AUTH_SOCK),
+  );
   return {
     kind: 'bwrap',
     network: sandbox.network,
     home,
     writable,
     args: (workdir) => [
-      '--ro-bind', '/', '/',
-      '--dev', '/dev',
-      '--proc', '/proc',
-      '--tmpfs', '/tmp',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--tmpfs',
+      '/tmp',
       // The homes are empty inside, but for what commands need of them, read-only.
       ...homes.flatMap(hide),
       ...readable.paths.flatMap((p) => ['--ro-bind', p, p]),
@@ -183,17 +251,26 @@ export async function resolveConfinement(config: SandboxSettings, warn: (message
       ...secretFiles.flatMap(hide),
       ...sockets.flatMap(hide),
       ...(keepSshAgent ? [] : ['--unsetenv', 'SSH_AUTH_SOCK']),
-      '--bind', home, home,
+      '--bind',
+      home,
+      home,
       ...writable.flatMap((p) => (existsSync(p) ? ['--bind', p, p] : [])),
-      '--bind', workdir, workdir,
+      '--bind',
+      workdir,
+      workdir,
       // The event store is never visible, even when it lives inside the working directory.
       ...(existsSync(store) ? ['--tmpfs', store] : []),
       // What git runs later, outside the sandbox (hooks, core.fsmonitor and the like in the
       // config), cannot be planted: read-only, unless sandbox.writable names it.
-      ...gitControlFiles(workdir).filter((p) => !writable.includes(p)).flatMap((p) => ['--ro-bind', p, p]),
-      '--setenv', 'HOME', home,
+      ...gitControlFiles(workdir)
+        .filter((p) => !writable.includes(p))
+        .flatMap((p) => ['--ro-bind', p, p]),
+      '--setenv',
+      'HOME',
+      home,
       ...fromRealHome,
-      '--chdir', workdir,
+      '--chdir',
+      workdir,
       '--unshare-pid',
       '--die-with-parent',
       ...(sandbox.network ? [] : ['--unshare-net']),
@@ -229,7 +306,9 @@ export function writeScope(c: Confinement, workdir: string): WriteScope {
 
 /** What CommandStarted records of the confinement in force. */
 export function describeConfinement(c: Confinement): string {
-  return c.kind === 'bwrap' ? `bwrap (read-only except the working directory${c.network ? '' : ', no network'})` : `none: ${c.why}`;
+  return c.kind === 'bwrap'
+    ? `bwrap (read-only except the working directory${c.network ? '' : ', no network'})`
+    : `none: ${c.why}`;
 }
 
 const READ_ONLY = /^.*\b(?:Read-only file system|EROFS)\b.*$/im;

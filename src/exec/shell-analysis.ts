@@ -25,7 +25,30 @@ const CONTROL_OPS = new Set(['&&', '||', ';', ';;', '|', '|&', '&', '(', ')']);
 const WRITE_REDIRECTS = new Set(['>', '>>', '>|', '&>', '&>>']);
 
 /** Programs that change the shell or machine state later commands see. */
-const ENV_CHANGERS = new Set(['cd', 'pushd', 'popd', 'export', 'unset', 'source', '.', 'alias', 'set', 'shopt', 'ulimit', 'umask', 'nvm', 'conda', 'pyenv', 'corepack', 'apt-get', 'apt', 'yum', 'dnf', 'apk', 'brew']);
+const ENV_CHANGERS = new Set([
+  'cd',
+  'pushd',
+  'popd',
+  'export',
+  'unset',
+  'source',
+  '.',
+  'alias',
+  'set',
+  'shopt',
+  'ulimit',
+  'umask',
+  'nvm',
+  'conda',
+  'pyenv',
+  'corepack',
+  'apt-get',
+  'apt',
+  'yum',
+  'dnf',
+  'apk',
+  'brew',
+]);
 /** Subcommands that install or switch things. */
 const ENV_SUBCOMMANDS: Record<string, Set<string>> = {
   npm: new Set(['install', 'i', 'ci', 'add', 'uninstall', 'link', 'update']),
@@ -62,14 +85,24 @@ const list = (v: string | undefined) => (v === undefined ? [] : [v]);
 const tar: Reader = (_operands, raw) => {
   const first = raw[0] ?? '';
   const bundle = first.startsWith('--') ? '' : first.replace(/^-/, '');
-  const mode = /c/.test(bundle) || raw.includes('--create') ? 'c' : /[xt]/.test(bundle) || raw.includes('--extract') ? 'x' : undefined;
+  const mode =
+    /c/.test(bundle) || raw.includes('--create')
+      ? 'c'
+      : /[xt]/.test(bundle) || raw.includes('--extract')
+        ? 'x'
+        : undefined;
   // With bundled letters (`czf out.tgz`) the archive is the word after the bundle.
   const archive = optionValue(raw, ['-f'], ['--file']) ?? (/f$/.test(bundle) ? raw[1] : undefined);
   if (!mode || !archive) return undefined;
   const into = optionValue(raw, ['-C'], ['--directory']);
   if (mode === 'c') {
     const skip = new Set([first, archive, ...list(into), '-C', '--directory', '-f', '--file']);
-    return { reads: into ? [] : raw.filter((a) => !a.startsWith('-') && !skip.has(a)), writes: [archive], creates: [archive], opaque: !!into };
+    return {
+      reads: into ? [] : raw.filter((a) => !a.startsWith('-') && !skip.has(a)),
+      writes: [archive],
+      creates: [archive],
+      opaque: !!into,
+    };
   }
   return { reads: [archive], writes: list(into), into: list(into), opaque: true };
 };
@@ -81,7 +114,8 @@ const outputOption =
     return out ? { reads: [], writes: [out], creates: [out], opaque: true } : undefined;
   };
 /** An interpreter running a script file: it reads the script; what the script does is unknown. */
-const interpreter: Reader = (operands, raw) => (raw[0] && !raw[0].startsWith('-') && operands[0] ? { reads: [operands[0]], writes: [], opaque: true } : undefined);
+const interpreter: Reader = (operands, raw) =>
+  raw[0] && !raw[0].startsWith('-') && operands[0] ? { reads: [operands[0]], writes: [], opaque: true } : undefined;
 const compiler = outputOption(['-o']);
 
 const KNOWN: Record<string, Reader> = {
@@ -95,7 +129,10 @@ const KNOWN: Record<string, Reader> = {
   install: lastIsTarget,
   mv: (args) => ({ reads: [], writes: args, creates: args.slice(-1) }),
   tar,
-  zip: (operands) => (operands.length ? { reads: operands.slice(1), writes: operands.slice(0, 1), creates: operands.slice(0, 1) } : undefined),
+  zip: (operands) =>
+    operands.length
+      ? { reads: operands.slice(1), writes: operands.slice(0, 1), creates: operands.slice(0, 1) }
+      : undefined,
   sort: (operands, raw) => {
     const out = optionValue(raw, ['-o'], ['--output']);
     return { reads: operands.filter((o) => o !== out), writes: list(out), creates: list(out) };
@@ -112,8 +149,12 @@ const KNOWN: Record<string, Reader> = {
   wget: outputOption(['-O'], ['--output-document']),
   openssl: outputOption(['-out']),
   'ssh-keygen': outputOption(['-f']),
-  sqlite3: (operands) => (operands[0] ? { reads: [], writes: [operands[0]], creates: [operands[0]], opaque: true } : undefined),
-  git: (operands) => (operands[0] === 'mv' && operands.length >= 3 ? { reads: operands.slice(1, -1), writes: operands.slice(1), creates: operands.slice(-1), opaque: true } : undefined),
+  sqlite3: (operands) =>
+    operands[0] ? { reads: [], writes: [operands[0]], creates: [operands[0]], opaque: true } : undefined,
+  git: (operands) =>
+    operands[0] === 'mv' && operands.length >= 3
+      ? { reads: operands.slice(1, -1), writes: operands.slice(1), creates: operands.slice(-1), opaque: true }
+      : undefined,
   python: interpreter,
   python3: interpreter,
   bash: interpreter,
@@ -136,9 +177,13 @@ const KNOWN: Record<string, Reader> = {
   sleep: () => ({ reads: [], writes: [] }),
   pwd: () => ({ reads: [], writes: [] }),
   tee: allCreated,
-  sed: (args) => (args.some((a) => a === '-i' || a.startsWith('-i')) ? { reads: [], writes: args.slice(1) } : { reads: args.slice(1), writes: [] }),
+  sed: (args) =>
+    args.some((a) => a === '-i' || a.startsWith('-i'))
+      ? { reads: [], writes: args.slice(1) }
+      : { reads: args.slice(1), writes: [] },
   // node runs a script file it reads; inline code (-e/-p) or flags we do not know are opaque.
-  node: (operands, raw) => (raw.some((a) => a.startsWith('-')) ? undefined : { reads: operands.slice(0, 1), writes: [] }),
+  node: (operands, raw) =>
+    raw.some((a) => a.startsWith('-')) ? undefined : { reads: operands.slice(0, 1), writes: [] },
 };
 
 /**
@@ -146,7 +191,16 @@ const KNOWN: Record<string, Reader> = {
  * says what it reads, writes, and whether it is a barrier. Anything not understood is opaque.
  */
 export function analyzeCommand(line: string): CommandEffects {
-  const effects: CommandEffects = { reads: [], writes: [], creates: [], into: [], barrier: false, opaque: false, notes: [], programs: [] };
+  const effects: CommandEffects = {
+    reads: [],
+    writes: [],
+    creates: [],
+    into: [],
+    barrier: false,
+    opaque: false,
+    notes: [],
+    programs: [],
+  };
   const { text, heredoc } = stripHeredocBodies(line);
   let tokens: ParseEntry[];
   try {
@@ -191,8 +245,7 @@ export function analyzeCommand(line: string): CommandEffects {
     if (WRITE_REDIRECTS.has(op)) {
       effects.writes.push(target);
       effects.creates.push(target);
-    }
-    else if (op === '<') effects.reads.push(target);
+    } else if (op === '<') effects.reads.push(target);
   }
   flush();
   effects.reads = effects.reads.filter(isPathLike);
@@ -222,7 +275,10 @@ function readSimpleCommand(words: string[], effects: CommandEffects) {
   }
   const reader = KNOWN[program];
   const operands = args.filter((a) => !a.startsWith('-'));
-  const known = reader?.(program === 'chmod' ? args.filter((a) => !a.startsWith('-') || /^-[rwx]/.test(a)) : operands, args);
+  const known = reader?.(
+    program === 'chmod' ? args.filter((a) => !a.startsWith('-') || /^-[rwx]/.test(a)) : operands,
+    args,
+  );
   if (!known || known.opaque) {
     effects.opaque = true;
     effects.notes.push(`${program} has effects we cannot see`);

@@ -22,7 +22,11 @@ export type Capabilities = {
   maxTokensParam: MaxTokensParam;
 };
 
-export const DEFAULT_CAPABILITIES: Capabilities = { structuredOutput: 'json_schema', temperature: 'send', maxTokensParam: 'max_tokens' };
+export const DEFAULT_CAPABILITIES: Capabilities = {
+  structuredOutput: 'json_schema',
+  temperature: 'send',
+  maxTokensParam: 'max_tokens',
+};
 
 /** The config's pins: a pinned setting is never changed by what an endpoint refuses. */
 export type CapabilityPins = {
@@ -33,7 +37,10 @@ export type CapabilityPins = {
 };
 
 /** What an endpoint and model are known to accept: the default, then what was learned, then the pins. */
-export function capabilitiesFor(learned: readonly Pick<Learned, 'setting' | 'value'>[], pins: CapabilityPins): Capabilities {
+export function capabilitiesFor(
+  learned: readonly Pick<Learned, 'setting' | 'value'>[],
+  pins: CapabilityPins,
+): Capabilities {
   const caps: Capabilities = { ...DEFAULT_CAPABILITIES };
   for (const l of learned) apply(caps, l);
   if (pins.structuredOutput) caps.structuredOutput = pins.structuredOutput;
@@ -64,7 +71,12 @@ function apply(caps: Capabilities, l: Pick<Learned, 'setting' | 'value'>): void 
 const rank = (mode: string) => STRUCTURED_OUTPUT_MODES.indexOf(mode as StructuredOutputMode);
 
 /** A provider's refusal as the SDK reports it. */
-export type Refusal = { status: number | undefined; param?: string | null | undefined; code?: string | null | undefined; message: string };
+export type Refusal = {
+  status: number | undefined;
+  param?: string | null | undefined;
+  code?: string | null | undefined;
+  message: string;
+};
 
 /**
  * What a refusal says to change, if it is one this client can work around and the setting is
@@ -82,10 +94,14 @@ export function degradation(refusal: Refusal, caps: Capabilities, pins: Capabili
     return undefined;
   }
   if (param === 'temperature' || /\btemperature\b/i.test(refusal.message)) {
-    if (caps.temperature === 'send' && pins.temperature === undefined) return { setting: 'temperature', value: 'omit', reason };
+    if (caps.temperature === 'send' && pins.temperature === undefined)
+      return { setting: 'temperature', value: 'omit', reason };
     return undefined;
   }
-  if (param.startsWith('response_format') || /response_format|json_schema|json_object|structured output|guided_json/i.test(refusal.message)) {
+  if (
+    param.startsWith('response_format') ||
+    /response_format|json_schema|json_object|structured output|guided_json/i.test(refusal.message)
+  ) {
     const next = STRUCTURED_OUTPUT_MODES[rank(caps.structuredOutput) + 1];
     if (next && !pins.structuredOutput) return { setting: 'structuredOutput', value: next, reason };
   }
@@ -93,6 +109,14 @@ export function degradation(refusal: Refusal, caps: Capabilities, pins: Capabili
 }
 
 /** The `llm` settings that pin what was learned, for `llm check` to print. */
-export function pinsFor(caps: Capabilities): { structuredOutput: StructuredOutputMode; temperature: 0 | null; maxTokensParam: MaxTokensParam } {
-  return { structuredOutput: caps.structuredOutput, temperature: caps.temperature === 'omit' ? null : 0, maxTokensParam: caps.maxTokensParam };
+export function pinsFor(caps: Capabilities): {
+  structuredOutput: StructuredOutputMode;
+  temperature: 0 | null;
+  maxTokensParam: MaxTokensParam;
+} {
+  return {
+    structuredOutput: caps.structuredOutput,
+    temperature: caps.temperature === 'omit' ? null : 0,
+    maxTokensParam: caps.maxTokensParam,
+  };
 }

@@ -4,7 +4,15 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { LlmError } from '../errors.ts';
 import { capabilityKey } from '../projections/llm-capabilities.ts';
-import { capabilitiesFor, DEFAULT_CAPABILITIES, degradation, type Capabilities, type CapabilityPins, type Learned, type Refusal } from './capabilities.ts';
+import {
+  capabilitiesFor,
+  DEFAULT_CAPABILITIES,
+  degradation,
+  type Capabilities,
+  type CapabilityPins,
+  type Learned,
+  type Refusal,
+} from './capabilities.ts';
 import { DEFAULT_LLM_BASE_URL } from './probe.ts';
 import { jsonCandidates } from './reply-text.ts';
 
@@ -52,7 +60,11 @@ const MAX_DEGRADATIONS = 3;
  */
 export class LlmClient {
   /** The SDK is loaded on the first call: a run of explicit commands never pays its start-up. */
-  private sdk?: Promise<{ openai: OpenAI; zodResponseFormat: typeof ZodResponseFormat; APIError: typeof OpenAI.APIError }>;
+  private sdk?: Promise<{
+    openai: OpenAI;
+    zodResponseFormat: typeof ZodResponseFormat;
+    APIError: typeof OpenAI.APIError;
+  }>;
   private spent = new Map<string, number>();
   /** Learned in this process, so a call made before the log has it back does not repeat the refusal. */
   private learnedHere: Learned[] = [];
@@ -68,16 +80,18 @@ export class LlmClient {
   }
 
   private load() {
-    this.sdk ??= Promise.all([import('openai'), import('openai/helpers/zod')]).then(([{ default: OpenAI }, { zodResponseFormat }]) => ({
-      openai: new OpenAI({
-        apiKey: this.config.apiKey ?? 'not-needed-for-local-servers',
-        ...(this.config.baseUrl ? { baseURL: this.config.baseUrl } : {}),
-        timeout: this.config.timeoutMs,
-        maxRetries: this.config.maxRetries,
+    this.sdk ??= Promise.all([import('openai'), import('openai/helpers/zod')]).then(
+      ([{ default: OpenAI }, { zodResponseFormat }]) => ({
+        openai: new OpenAI({
+          apiKey: this.config.apiKey ?? 'not-needed-for-local-servers',
+          ...(this.config.baseUrl ? { baseURL: this.config.baseUrl } : {}),
+          timeout: this.config.timeoutMs,
+          maxRetries: this.config.maxRetries,
+        }),
+        zodResponseFormat,
+        APIError: OpenAI.APIError,
       }),
-      zodResponseFormat,
-      APIError: OpenAI.APIError,
-    }));
+    );
     return this.sdk;
   }
 
@@ -97,9 +111,17 @@ export class LlmClient {
     return this.spent.get(runId) ?? 0;
   }
 
-  async structured<S extends z.ZodType>(scope: LlmScope, purpose: string, schema: S, messages: ChatMessage[]): Promise<z.infer<S>> {
+  async structured<S extends z.ZodType>(
+    scope: LlmScope,
+    purpose: string,
+    schema: S,
+    messages: ChatMessage[],
+  ): Promise<z.infer<S>> {
     if (this.tokensSpent(scope.runId) >= this.config.tokenBudget) {
-      throw new LlmError(`the run's LLM token budget in this process (llm.tokenBudget, ${this.config.tokenBudget}) is spent`, 'budget');
+      throw new LlmError(
+        `the run's LLM token budget in this process (llm.tokenBudget, ${this.config.tokenBudget}) is spent`,
+        'budget',
+      );
     }
     const first = await this.call(scope, purpose, schema, messages);
     const parsed = parseReply(schema, first);
@@ -107,12 +129,18 @@ export class LlmClient {
     const repair: ChatMessage[] = [
       ...messages,
       { role: 'assistant', content: first },
-      { role: 'user', content: `That reply is not valid: ${parsed.error}. Reply again with only a JSON object that matches the schema.` },
+      {
+        role: 'user',
+        content: `That reply is not valid: ${parsed.error}. Reply again with only a JSON object that matches the schema.`,
+      },
     ];
     const second = await this.call(scope, `${purpose}:repair`, schema, repair);
     const repaired = parseReply(schema, second);
     if (repaired.ok) return repaired.value;
-    throw new LlmError(`the LLM's ${purpose} reply is not valid after one repair attempt: ${repaired.error}`, 'invalid-reply');
+    throw new LlmError(
+      `the LLM's ${purpose} reply is not valid after one repair attempt: ${repaired.error}`,
+      'invalid-reply',
+    );
   }
 
   private async call(scope: LlmScope, purpose: string, schema: z.ZodType, messages: ChatMessage[]): Promise<string> {
@@ -122,7 +150,9 @@ export class LlmClient {
       const caps = this.capabilities();
       const started = performance.now();
       try {
-        const completion = await sdk.openai.chat.completions.create(this.request(sdk.zodResponseFormat, caps, name, schema, messages));
+        const completion = await sdk.openai.chat.completions.create(
+          this.request(sdk.zodResponseFormat, caps, name, schema, messages),
+        );
         const usage = completion.usage;
         this.spent.set(scope.runId, this.tokensSpent(scope.runId) + (usage?.total_tokens ?? 0));
         this.hooks.record(scope, {
@@ -131,14 +161,18 @@ export class LlmClient {
           durationMs: performance.now() - started,
           ok: true,
           ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
-          ...(usage?.prompt_tokens_details?.cached_tokens != null ? { cachedTokens: usage.prompt_tokens_details.cached_tokens } : {}),
+          ...(usage?.prompt_tokens_details?.cached_tokens != null
+            ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
+            : {}),
         });
         // Only the answer: a `reasoning_content` beside it is the model's thinking, never parsed.
         return completion.choices[0]?.message.content ?? '';
       } catch (cause) {
         const message = (cause as Error).message;
-        const refusal = cause instanceof sdk.APIError ? asRefusal(cause as InstanceType<typeof OpenAI.APIError>) : undefined;
-        const learned = refusal && degraded < MAX_DEGRADATIONS ? degradation(refusal, caps, pinsOf(this.config)) : undefined;
+        const refusal =
+          cause instanceof sdk.APIError ? asRefusal(cause as InstanceType<typeof OpenAI.APIError>) : undefined;
+        const learned =
+          refusal && degraded < MAX_DEGRADATIONS ? degradation(refusal, caps, pinsOf(this.config)) : undefined;
         this.hooks.record(scope, {
           purpose,
           model: this.config.model,
@@ -148,9 +182,13 @@ export class LlmClient {
           ...(learned ? { refused: learned.setting } : {}),
         });
         if (!learned) {
-          throw new LlmError(`LLM call for ${purpose} to ${this.endpoint} (model ${this.config.model}) failed: ${message}${pinHint(refusal, this.config)}`, 'transport', {
-            cause,
-          });
+          throw new LlmError(
+            `LLM call for ${purpose} to ${this.endpoint} (model ${this.config.model}) failed: ${message}${pinHint(refusal, this.config)}`,
+            'transport',
+            {
+              cause,
+            },
+          );
         }
         this.learnedHere.push(learned);
         this.hooks.learned?.(scope, { ...learned, endpoint: this.endpoint, model: this.config.model });
@@ -158,13 +196,22 @@ export class LlmClient {
     }
   }
 
-  private request(zodResponseFormat: typeof ZodResponseFormat, caps: Capabilities, name: string, schema: z.ZodType, messages: ChatMessage[]) {
+  private request(
+    zodResponseFormat: typeof ZodResponseFormat,
+    caps: Capabilities,
+    name: string,
+    schema: z.ZodType,
+    messages: ChatMessage[],
+  ) {
     const redacted = messages.map((m) => ({ ...m, content: this.redact(m.content) }));
     if (caps.structuredOutput !== 'json_schema') {
       // JSON mode needs the word "JSON" in the prompt (DeepSeek refuses it otherwise), and neither
       // it nor plain text knows the schema unless the prompt carries it. Last, so prefixes stay cacheable.
       const last = redacted.length - 1;
-      redacted[last] = { ...redacted[last]!, content: `${redacted[last]!.content}\n\n${schemaInstruction(name, schema)}` };
+      redacted[last] = {
+        ...redacted[last]!,
+        content: `${redacted[last]!.content}\n\n${schemaInstruction(name, schema)}`,
+      };
     }
     const temperature = this.config.temperature ?? 0;
     return {
@@ -193,7 +240,13 @@ const pinsOf = (config: Config['llm']): CapabilityPins => ({
   maxTokensParam: config.maxTokensParam,
 });
 
-function asRefusal(error: { status: number | undefined; param?: string | null | undefined; code?: string | null | undefined; message: string; error?: unknown }): Refusal {
+function asRefusal(error: {
+  status: number | undefined;
+  param?: string | null | undefined;
+  code?: string | null | undefined;
+  message: string;
+  error?: unknown;
+}): Refusal {
   const body = error.error as { message?: unknown } | undefined;
   return {
     status: error.status,
@@ -209,10 +262,15 @@ function pinHint(refusal: Refusal | undefined, config: Config['llm']): string {
   const unpinned = degradation(refusal, DEFAULT_CAPABILITIES, {});
   if (!unpinned) return '';
   const pinned = pinsOf(config)[unpinned.setting];
-  return pinned !== undefined ? ` (llm.${unpinned.setting} is pinned to ${JSON.stringify(pinned)} in the configuration; remove it to let the client adapt)` : '';
+  return pinned !== undefined
+    ? ` (llm.${unpinned.setting} is pinned to ${JSON.stringify(pinned)} in the configuration; remove it to let the client adapt)`
+    : '';
 }
 
-function parseReply<S extends z.ZodType>(schema: S, content: string): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
+function parseReply<S extends z.ZodType>(
+  schema: S,
+  content: string,
+): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
   let shapeError: string | undefined;
   for (const candidate of jsonCandidates(content)) {
     let raw: unknown;
@@ -228,6 +286,8 @@ function parseReply<S extends z.ZodType>(schema: S, content: string): { ok: true
   }
   return {
     ok: false,
-    error: shapeError ?? `not valid JSON (${content.length} characters${content.length ? `, starting ${JSON.stringify(content.slice(0, 40))}` : ''})`,
+    error:
+      shapeError ??
+      `not valid JSON (${content.length} characters${content.length ? `, starting ${JSON.stringify(content.slice(0, 40))}` : ''})`,
   };
 }

@@ -48,10 +48,18 @@ export const questions = {
   fallbacks: z.object({ fallbacks: z.array(WireFallback) }),
 };
 export type QuestionName = keyof typeof questions;
-export const questionOrder: QuestionName[] = ['complexity', 'commands', 'decisionPoints', 'successCriteria', 'fallbacks'];
+export const questionOrder: QuestionName[] = [
+  'complexity',
+  'commands',
+  'decisionPoints',
+  'successCriteria',
+  'fallbacks',
+];
 
 /** The batched strategy's two calls, and the single strategy's one. */
-export const analysisReply = questions.complexity.extend(questions.commands.shape).extend(questions.decisionPoints.shape);
+export const analysisReply = questions.complexity
+  .extend(questions.commands.shape)
+  .extend(questions.decisionPoints.shape);
 export const criteriaReply = questions.successCriteria.extend(questions.fallbacks.shape);
 export const wholePlanReply = analysisReply.extend(criteriaReply.shape);
 
@@ -60,9 +68,19 @@ export type WirePlan = z.infer<typeof wholePlanReply>;
 /** The wire answers as a Plan, validated: a criterion missing its field is an error here. */
 export function toPlan(wire: WirePlan): Plan {
   return PlanSchema.parse({
-    complexity: { ...wire.complexity, estimatedSteps: Math.max(0, Math.round(wire.complexity.estimatedSteps)), confidence: Math.min(1, Math.max(0, wire.complexity.confidence)) },
-    commands: wire.commands.map(({ timeoutSeconds, ...c }) => ({ ...c, ...(timeoutSeconds ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}) })),
-    decisionPoints: wire.decisionPoints.map(({ expected, ...d }) => ({ ...d, ...(expected !== null ? { expected } : {}) })),
+    complexity: {
+      ...wire.complexity,
+      estimatedSteps: Math.max(0, Math.round(wire.complexity.estimatedSteps)),
+      confidence: Math.min(1, Math.max(0, wire.complexity.confidence)),
+    },
+    commands: wire.commands.map(({ timeoutSeconds, ...c }) => ({
+      ...c,
+      ...(timeoutSeconds ? { timeoutMs: Math.round(timeoutSeconds * 1000) } : {}),
+    })),
+    decisionPoints: wire.decisionPoints.map(({ expected, ...d }) => ({
+      ...d,
+      ...(expected !== null ? { expected } : {}),
+    })),
     successCriteria: wire.successCriteria.map((c) =>
       c.kind === 'file_exists'
         ? { kind: c.kind, path: c.path }

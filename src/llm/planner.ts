@@ -1,7 +1,15 @@
 import type { Plan } from '../plan/plan-schema.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import type { ChatMessage, LlmClient } from './client.ts';
-import { analysisReply, criteriaReply, questionOrder, questions, toPlan, wholePlanReply, type WirePlan } from './plan-replies.ts';
+import {
+  analysisReply,
+  criteriaReply,
+  questionOrder,
+  questions,
+  toPlan,
+  wholePlanReply,
+  type WirePlan,
+} from './plan-replies.ts';
 
 export type PlanningStrategy = 'batched' | 'single' | 'sequential';
 
@@ -13,9 +21,10 @@ const SYSTEM =
 const ASK: Record<string, string> = {
   complexity: 'Assess the complexity: level, estimated steps, risks, confidence (0-1).',
   commands: 'List the shell commands that implement the task.',
-  decisionPoints: 'List decision points: conditions checked at run time (exit_code, file_exists, output_check) that choose between commands (whenTrue/whenFalse list command ids). Usually none.',
+  decisionPoints:
+    'List decision points: conditions checked at run time (exit_code, file_exists, output_check) that choose between commands (whenTrue/whenFalse list command ids). Usually none.',
   successCriteria:
-    'List success criteria checked after the commands, at least one that shows the task\'s intent was reached (a task without one is recorded as unverified when a fix replaces a command): file_exists (path), command (command, exitCode) or output_contains (command, text).',
+    "List success criteria checked after the commands, at least one that shows the task's intent was reached (a task without one is recorded as unverified when a fix replaces a command): file_exists (path), command (command, exitCode) or output_contains (command, text).",
   fallbacks: 'List fallback strategies: a trigger and the commands to try.',
 };
 
@@ -29,7 +38,9 @@ function taskMessage(task: TaskSpec, context: string): string {
     task.description.length ? `Details:\n${task.description.map((d) => `- ${d}`).join('\n')}` : '',
     task.requirements.length ? `Requirements: ${task.requirements.join(', ')}` : '',
     task.success.length ? `Given success criteria: ${JSON.stringify(task.success)}` : '',
-    task.criteria.length ? `Acceptance criteria in words; make each a checkable success criterion (file_exists, command or output_contains):\n${task.criteria.map((c) => `- ${c}`).join('\n')}` : '',
+    task.criteria.length
+      ? `Acceptance criteria in words; make each a checkable success criterion (file_exists, command or output_contains):\n${task.criteria.map((c) => `- ${c}`).join('\n')}`
+      : '',
   ]
     .filter(Boolean)
     .join('\n\n');
@@ -41,7 +52,13 @@ function taskMessage(task: TaskSpec, context: string): string {
  * `sequential` asks the five questions one after another, as the reference workflow did, and
  * exists as the benchmark baseline.
  */
-export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec, context: PlanningContext, strategy: PlanningStrategy): Promise<Plan> {
+export async function planWithLlm(
+  llm: LlmClient,
+  runId: string,
+  task: TaskSpec,
+  context: PlanningContext,
+  strategy: PlanningStrategy,
+): Promise<Plan> {
   // What every task shares comes first and the task last, so endpoints that cache prompt
   // prefixes reuse the system text and the project tree from one task to the next.
   const base: ChatMessage[] = [
@@ -50,7 +67,10 @@ export async function planWithLlm(llm: LlmClient, runId: string, task: TaskSpec,
     { role: 'user', content: taskMessage(task, context.task) },
   ];
   const scope = { runId, taskId: task.id };
-  const ask = (what: string[]): ChatMessage[] => [...base, { role: 'user', content: what.map((q) => ASK[q]).join(' ') }];
+  const ask = (what: string[]): ChatMessage[] => [
+    ...base,
+    { role: 'user', content: what.map((q) => ASK[q]).join(' ') },
+  ];
   let wire: WirePlan;
   switch (strategy) {
     case 'single':

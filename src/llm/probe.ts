@@ -12,12 +12,19 @@ export const DEFAULT_LLM_BASE_URL = 'https://api.openai.com/v1';
 export async function probeLlm(llm: Config['llm'], timeoutMs = 5000): Promise<void> {
   const url = llm.baseUrl ?? DEFAULT_LLM_BASE_URL;
   const { default: OpenAI } = await import('openai');
-  const client = new OpenAI({ apiKey: llm.apiKey ?? 'not-needed-for-local-servers', baseURL: url, timeout: timeoutMs, maxRetries: 0 });
+  const client = new OpenAI({
+    apiKey: llm.apiKey ?? 'not-needed-for-local-servers',
+    baseURL: url,
+    timeout: timeoutMs,
+    maxRetries: 0,
+  });
   try {
     await client.models.list();
   } catch (error) {
     if (error instanceof OpenAI.AuthenticationError || error instanceof OpenAI.PermissionDeniedError) {
-      throw new EnvironmentError(`the LLM at ${url} refused the API key (HTTP ${error.status}): set OPENAI_API_KEY (or llm.apiKey in implement-agent.config.json)`);
+      throw new EnvironmentError(
+        `the LLM at ${url} refused the API key (HTTP ${error.status}): set OPENAI_API_KEY (or llm.apiKey in implement-agent.config.json)`,
+      );
     }
     if (error instanceof OpenAI.APIConnectionError) {
       // The SDK's "Connection error." wraps fetch's "fetch failed", which wraps the reason.

@@ -17,7 +17,14 @@ import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/a
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { EVENTS_STREAM, eventSubjects } from '../events/subjects.ts';
 
-import type { AppendOptions, AppendResult, EventLog, FollowOptions, ReadOptions, Subscription } from '../events/event-log.ts';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventLog,
+  FollowOptions,
+  ReadOptions,
+  Subscription,
+} from '../events/event-log.ts';
 
 /** Redelivered work re-emits events with the same ids; the window must outlast a crash and restart. */
 const DUPLICATE_WINDOW_MS = 30 * 60_000;
@@ -90,7 +97,9 @@ export class EventStore implements EventLog {
   }
 
   /** One message from the stream leader (null when none matches), retried through a leader election. */
-  private getMessage(query: { last_by_subj: string } | { seq: number; next_by_subj: string }): Promise<StoredMsg | null> {
+  private getMessage(
+    query: { last_by_subj: string } | { seq: number; next_by_subj: string },
+  ): Promise<StoredMsg | null> {
     return retryTransient(async (timeout) => {
       const jsm = await jetstreamManager(this.nc, { timeout, checkAPI: false });
       // nats-server 2.9 answers `next_by_subj`; the client's type for this call does not list it yet.
@@ -115,7 +124,10 @@ export class EventStore implements EventLog {
    * Visits stored events in order without holding them all; returns the last sequence seen. An
    * event that does not decode (a foreign or future writer) goes to `onInvalid` and is skipped.
    */
-  async scan(options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void }, visit: (event: StoredEvent) => void): Promise<number> {
+  async scan(
+    options: ReadOptions & { onInvalid?: (error: Error, seq: number) => void },
+    visit: (event: StoredEvent) => void,
+  ): Promise<number> {
     const filter = options.subject ?? eventSubjects.all();
     // The last stored sequence on the filter bounds the read. (A consumer's pending count is no
     // bound: nats-server 2.9 sometimes over-counts it, and a read waiting for 0 never ends.)
@@ -157,7 +169,13 @@ export class EventStore implements EventLog {
     const from = options.from ?? 'new';
     // 'new' is pinned to a sequence now, so a reader that restarts its consumer later leaves no gap.
     const start: ReadStart =
-      from === 'new' ? { seq: (await this.state()).lastSeq + 1 } : from === 'start' ? { seq: 1 } : from instanceof Date ? { time: from } : { seq: from };
+      from === 'new'
+        ? { seq: (await this.state()).lastSeq + 1 }
+        : from === 'start'
+          ? { seq: 1 }
+          : from instanceof Date
+            ? { time: from }
+            : { seq: from };
     const read = readOrdered(this.nc, EVENTS_STREAM, options.subject ?? eventSubjects.all(), start, async (m) => {
       const event = decodeStored(m, options.onInvalid);
       if (event) await onEvent(event);
@@ -173,7 +191,10 @@ export class EventStore implements EventLog {
 }
 
 /** The stored event in `m`, or undefined (reported to `onInvalid`) when it does not decode. */
-function decodeStored(m: { subject: string; data: Uint8Array; seq: number }, onInvalid?: (error: Error, seq: number) => void): StoredEvent | undefined {
+function decodeStored(
+  m: { subject: string; data: Uint8Array; seq: number },
+  onInvalid?: (error: Error, seq: number) => void,
+): StoredEvent | undefined {
   try {
     return { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq };
   } catch (error) {

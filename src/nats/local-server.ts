@@ -13,7 +13,8 @@ export type LocalNats = {
   stop(): Promise<void>;
 };
 
-const INSTALL_HINT = 'Install it with `sudo apt-get install -y nats-server` (Debian/Ubuntu), or set NATS_URL to a running server.';
+const INSTALL_HINT =
+  'Install it with `sudo apt-get install -y nats-server` (Debian/Ubuntu), or set NATS_URL to a running server.';
 const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/opt/homebrew/bin'];
 
 /** The nats-server binary: $NATS_SERVER_BIN, then PATH, then where Debian puts it (/usr/sbin). */
@@ -21,7 +22,9 @@ export function findNatsServer(): string {
   const explicit = process.env.NATS_SERVER_BIN;
   if (explicit) {
     if (existsSync(explicit)) return explicit;
-    throw new EnvironmentError(`nats-server was not found: NATS_SERVER_BIN points to ${explicit}, which does not exist. ${INSTALL_HINT}`);
+    throw new EnvironmentError(
+      `nats-server was not found: NATS_SERVER_BIN points to ${explicit}, which does not exist. ${INSTALL_HINT}`,
+    );
   }
   const dirs = [...(process.env.PATH ?? '').split(delimiter), ...FALLBACK_DIRS].filter(Boolean);
   for (const dir of dirs) {
@@ -47,7 +50,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -71,13 +76,26 @@ export async function startLocalNats(options: {
   const bin = findNatsServer();
   await mkdir(options.storeDir, { recursive: true });
   const [port, monitorPort] = [options.port ?? (await freePort()), options.monitorPort ?? (await freePort())];
-  const args = ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', options.storeDir];
+  const args = [
+    '-c',
+    options.configFile,
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-m',
+    String(monitorPort),
+    '-sd',
+    options.storeDir,
+  ];
   const setpriv = options.endWithParent ? findSetpriv() : undefined;
-  const child = execa(
-    setpriv ?? bin,
-    setpriv ? ['--pdeathsig', 'TERM', '--', bin, ...args] : args,
-    { stdio: ['ignore', 'ignore', 'pipe'], reject: false, buffer: false, detached: true, ...(options.env ? { env: options.env } : {}) },
-  );
+  const child = execa(setpriv ?? bin, setpriv ? ['--pdeathsig', 'TERM', '--', bin, ...args] : args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    reject: false,
+    buffer: false,
+    detached: true,
+    ...(options.env ? { env: options.env } : {}),
+  });
   // Detached children are not cleaned up by execa: end it on any exit of ours.
   const endOnExit = () => child.kill('SIGTERM');
   process.once('exit', endOnExit);

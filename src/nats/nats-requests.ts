@@ -9,7 +9,12 @@ import type { NatsConnection } from './connection.ts';
 export class NatsRequests implements Requests {
   constructor(private readonly nc: NatsConnection) {}
 
-  async request<S extends z.ZodType>(subject: string, payload: unknown, schema: S, timeoutMs: number): Promise<z.infer<S>> {
+  async request<S extends z.ZodType>(
+    subject: string,
+    payload: unknown,
+    schema: S,
+    timeoutMs: number,
+  ): Promise<z.infer<S>> {
     const reply = await this.nc.request(subject, encodeJson(payload), { timeout: timeoutMs });
     return decodeJson(schema, subject, reply.data);
   }

@@ -126,7 +126,13 @@ export function readOrdered(
 }
 
 function consumerOptions(filter: string, start: ReadStart): Partial<OrderedConsumerOptions> {
-  if ('time' in start) return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.time.toISOString() };
-  if (start.seq > 1) return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq };
+  if ('time' in start)
+    return {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: start.time.toISOString(),
+    };
+  if (start.seq > 1)
+    return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq };
   return { filter_subjects: filter, deliver_policy: DeliverPolicy.All };
 }

@@ -6,9 +6,19 @@ import { decodeJson, encodeJson } from '../events/codec.ts';
 import { LARGE_SNAPSHOT_BUCKET, SNAPSHOT_BUCKET } from '../events/subjects.ts';
 import type { Snapshot, Snapshots } from '../projections/snapshots.ts';
 
-const SnapshotSchema = z.object({ version: z.number().int(), lastSeq: z.number().int().nonnegative(), at: z.string(), state: z.unknown() });
+const SnapshotSchema = z.object({
+  version: z.number().int(),
+  lastSeq: z.number().int().nonnegative(),
+  at: z.string(),
+  state: z.unknown(),
+});
 /** What the KV holds for a snapshot kept in the object store: where, and for which sequence. */
-const PointerSchema = z.object({ version: z.number().int(), lastSeq: z.number().int().nonnegative(), at: z.string(), object: z.string() });
+const PointerSchema = z.object({
+  version: z.number().int(),
+  lastSeq: z.number().int().nonnegative(),
+  at: z.string(),
+  object: z.string(),
+});
 const MAX_VALUE = 900 * 1024;
 
 /**
@@ -58,11 +68,15 @@ export class SnapshotStore implements Snapshots {
       const object = `${name}@${snapshot.lastSeq}`;
       const store = await this.store();
       await store.putBlob({ name: object }, data);
-      await this.kv.put(name, encodeJson({ version: snapshot.version, lastSeq: snapshot.lastSeq, at: snapshot.at, object }));
+      await this.kv.put(
+        name,
+        encodeJson({ version: snapshot.version, lastSeq: snapshot.lastSeq, at: snapshot.at, object }),
+      );
     }
     // The object the previous pointer named is no longer needed (best effort: a leftover is only space).
     const previous = before?.operation === 'PUT' ? PointerSchema.safeParse(safeJson(before.value)) : undefined;
-    if (previous?.success && previous.data.object !== `${name}@${snapshot.lastSeq}`) await (await this.store()).delete(previous.data.object).catch(() => undefined);
+    if (previous?.success && previous.data.object !== `${name}@${snapshot.lastSeq}`)
+      await (await this.store()).delete(previous.data.object).catch(() => undefined);
   }
 }
 

@@ -30,7 +30,11 @@ function commandLine(pid: number): string | undefined {
 type Held = { pid: number; url: string; serverPid?: number };
 const parse = (text: string): Held => {
   const [pid, url = '', server] = text.split('\n');
-  return { pid: Number(pid), url, ...(server && Number.isInteger(Number(server)) && Number(server) > 0 ? { serverPid: Number(server) } : {}) };
+  return {
+    pid: Number(pid),
+    url,
+    ...(server && Number.isInteger(Number(server)) && Number(server) > 0 ? { serverPid: Number(server) } : {}),
+  };
 };
 
 /**
@@ -39,7 +43,9 @@ const parse = (text: string): Held => {
  * dead process is taken over, and if its server still runs on this store (its parent was killed
  * before it could stop it, and nothing ended it), that server is stopped first.
  */
-export async function lockStore(storeDir: string): Promise<{ release(): Promise<void>; publish(url: string, serverPid: number): Promise<void> }> {
+export async function lockStore(
+  storeDir: string,
+): Promise<{ release(): Promise<void>; publish(url: string, serverPid: number): Promise<void> }> {
   await mkdir(storeDir, { recursive: true });
   const path = join(storeDir, 'implement-agent.lock');
   const text = await readFile(path, 'utf8').catch(() => undefined);
@@ -48,7 +54,9 @@ export async function lockStore(storeDir: string): Promise<{ release(): Promise<
     if (held.pid !== process.pid && Number.isInteger(held.pid) && alive(held.pid)) {
       throw new EnvironmentError(
         `another implement-agent (pid ${held.pid}) is running a nats-server on ${storeDir}` +
-          (held.url ? `; share it with NATS_URL=${held.url}` : '; wait for it to finish, or set NATS_URL to a running server'),
+          (held.url
+            ? `; share it with NATS_URL=${held.url}`
+            : '; wait for it to finish, or set NATS_URL to a running server'),
       );
     }
     if (held.serverPid !== undefined) await stopOrphan(held.serverPid, storeDir);
@@ -70,7 +78,8 @@ async function stopOrphan(pid: number, storeDir: string): Promise<void> {
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 200));
-      if (alive(pid)) throw new EnvironmentError(`a nats-server (pid ${pid}) left on ${storeDir} by an earlier run does not stop`);
+      if (alive(pid))
+        throw new EnvironmentError(`a nats-server (pid ${pid}) left on ${storeDir} by an earlier run does not stop`);
       return;
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -40,9 +40,16 @@ const PERMANENT_API_CODES = new Set<number>([
  * an offline replica). A refused permission or a closed connection will not heal by waiting.
  */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof JetStreamApiError) return !PERMANENT_API_CODES.has(error.code) && !/permission/i.test(error.message);
+  if (error instanceof JetStreamApiError)
+    return !PERMANENT_API_CODES.has(error.code) && !/permission/i.test(error.message);
   // ClosedConnectionError is not a ConnectionError: a connection this process closed stays closed.
-  return error instanceof UnansweredError || error instanceof TimeoutError || error instanceof RequestError || error instanceof NoRespondersError || error instanceof ConnectionError;
+  return (
+    error instanceof UnansweredError ||
+    error instanceof TimeoutError ||
+    error instanceof RequestError ||
+    error instanceof NoRespondersError ||
+    error instanceof ConnectionError
+  );
 }
 
 export type RetryOptions = {
@@ -68,7 +75,10 @@ export function backoffMs(attempt: number): number {
  * retryable, within the budget and the number of attempts. `operation` gets the timeout its
  * attempt should use (growing with each attempt).
  */
-export async function retryTransient<T>(operation: (timeoutMs: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function retryTransient<T>(
+  operation: (timeoutMs: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
   const deadline = Date.now() + (options.budgetMs ?? RETRY_BUDGET_MS);
   const retryable = options.retryable ?? isTransient;
   for (let attempt = 0; ; attempt++) {

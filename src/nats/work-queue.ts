@@ -23,7 +23,10 @@ import { LeaseLostError } from '../errors.ts';
  * Creates the work queue and one durable consumer per actor kind. `ackWaitMs` is how long an item
  * in the hands of a dead process waits before it is redelivered (the first creator sets it).
  */
-export async function ensureWorkStream(jsm: JetStreamManager, options: { replicas?: number; ackWaitMs?: number } = {}): Promise<void> {
+export async function ensureWorkStream(
+  jsm: JetStreamManager,
+  options: { replicas?: number; ackWaitMs?: number } = {},
+): Promise<void> {
   const replicas = options.replicas ?? 1;
   await ensureStreamConfig(jsm, {
     name: WORK_STREAM,
@@ -115,7 +118,12 @@ export class JetStreamWorkQueue implements WorkQueue {
       }, ackWaitMs / 3);
       try {
         const item = decodeJson(schema, m.subject, m.data);
-        const delivery = await handler(item, { redelivered: m.info.redelivered, subject: m.subject, signal: stopping.signal, lease: lease.signal });
+        const delivery = await handler(item, {
+          redelivered: m.info.redelivered,
+          subject: m.subject,
+          signal: stopping.signal,
+          lease: lease.signal,
+        });
         // A handler cut short by shutdown leaves its item to be redelivered to whoever runs next;
         // a lost lease leaves it to whoever holds it now.
         if (lease.signal.aborted) onError(lease.signal.reason, m.subject);

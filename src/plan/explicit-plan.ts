@@ -4,7 +4,12 @@ import type { Plan } from './plan-schema.ts';
 /** The plan of a task whose commands are written in tasks.md: no LLM, no guessing. */
 export function explicitPlan(task: TaskSpec): Plan {
   return {
-    complexity: { level: task.commands.length > 5 ? 'medium' : 'low', estimatedSteps: task.commands.length, risks: [], confidence: 1 },
+    complexity: {
+      level: task.commands.length > 5 ? 'medium' : 'low',
+      estimatedSteps: task.commands.length,
+      risks: [],
+      confidence: 1,
+    },
     commands: task.commands.map((command, i) => ({
       id: `c${i + 1}`,
       command,

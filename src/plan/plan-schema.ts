@@ -32,7 +32,6 @@ export const DecisionPointSchema = z.object({
 });
 export type DecisionPoint = z.infer<typeof DecisionPointSchema>;
 
-
 export const ComplexitySchema = z.object({
   level: z.enum(['low', 'medium', 'high']),
   estimatedSteps: z.number().int().nonnegative(),

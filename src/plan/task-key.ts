@@ -3,7 +3,12 @@ import type { TaskSpec } from '../tasklist/task-spec.ts';
 
 /** The text a task is planned from, normalised so whitespace and case do not change its key. */
 export function taskText(task: TaskSpec): string {
-  const parts = [task.title, ...task.description, ...task.success.map((s) => JSON.stringify(s)), ...(task.criteria ?? []).map((c) => `criterion: ${c}`)];
+  const parts = [
+    task.title,
+    ...task.description,
+    ...task.success.map((s) => JSON.stringify(s)),
+    ...(task.criteria ?? []).map((c) => `criterion: ${c}`),
+  ];
   return parts.map((p) => p.toLowerCase().replace(/\s+/g, ' ').trim()).join('\n');
 }
 

@@ -10,7 +10,11 @@ import { PlanSchema, type Plan } from './plan-schema.ts';
  * command, its dependencies name real commands, and every file it reads exists in the working
  * directory or is written by an earlier command of the plan.
  */
-export async function validatePlan(plan: Plan, workdir: string, allow: readonly string[]): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function validatePlan(
+  plan: Plan,
+  workdir: string,
+  allow: readonly string[],
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   const parsed = PlanSchema.safeParse(plan);
   if (!parsed.success) return { ok: false, reason: `schema: ${parsed.error.issues[0]?.message}` };
   const ids = new Set(plan.commands.map((c) => c.id));

@@ -6,6 +6,11 @@ import { taskHistoryProjection } from './task-history.ts';
 
 /** Every long-lived projection, by name: what `replay --projection` can rebuild. */
 export function projectionCatalog(options: { maxCacheEntries: number }): Record<string, Projection<unknown>> {
-  const all: Projection<unknown>[] = [planCacheProjection(options.maxCacheEntries), recoveryStatsProjection, taskHistoryProjection, llmCapabilitiesProjection];
+  const all: Projection<unknown>[] = [
+    planCacheProjection(options.maxCacheEntries),
+    recoveryStatsProjection,
+    taskHistoryProjection,
+    llmCapabilitiesProjection,
+  ];
   return Object.fromEntries(all.map((p) => [p.name, p]));
 }

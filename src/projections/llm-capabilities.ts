@@ -14,7 +14,11 @@ export const capabilityKey = (endpoint: string, model: string) => `${endpoint.re
 /** What every endpoint and model were found to refuse, by `capabilityKey`: the next call starts from it. */
 export type LlmCapabilities = Record<string, Learned[]>;
 
-export const LLM_CAPABILITIES = { name: 'llm-capabilities', version: 1, subject: eventSubjects.type('LlmCapabilityLearned') } as const;
+export const LLM_CAPABILITIES = {
+  name: 'llm-capabilities',
+  version: 1,
+  subject: eventSubjects.type('LlmCapabilityLearned'),
+} as const;
 
 export const evolveLlmCapabilities = (state: LlmCapabilities, event: StoredEvent): LlmCapabilities => {
   if (event.type !== 'LlmCapabilityLearned') return state;

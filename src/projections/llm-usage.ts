@@ -6,7 +6,10 @@ import type { Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts'
 export type LlmUsage = { calls: number; promptTokens: number; cachedTokens: number; completionTokens: number };
 export const noUsage = (): LlmUsage => ({ calls: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0 });
 
-export function addUsage(usage: LlmUsage, call: { promptTokens?: number | undefined; completionTokens?: number | undefined; cachedTokens?: number | undefined }): void {
+export function addUsage(
+  usage: LlmUsage,
+  call: { promptTokens?: number | undefined; completionTokens?: number | undefined; cachedTokens?: number | undefined },
+): void {
   usage.calls++;
   usage.promptTokens += call.promptTokens ?? 0;
   usage.completionTokens += call.completionTokens ?? 0;
@@ -31,13 +34,16 @@ export class UsageTally {
 }
 
 /** What a task spent, to follow its line (` · 1,234 tokens`); nothing when it spent none. */
-export const tokensNote = (u: LlmUsage | undefined): string => (u && totalTokens(u) > 0 ? ` · ${totalTokens(u).toLocaleString('en-US')} tokens` : '');
+export const tokensNote = (u: LlmUsage | undefined): string =>
+  u && totalTokens(u) > 0 ? ` · ${totalTokens(u).toLocaleString('en-US')} tokens` : '';
 
 /** What the tokens cost, in US dollars; cached prompt tokens at the input price when no cached price is set. */
 export function costUsd(u: LlmUsage, pricing: Pricing): number {
   const cached = Math.min(u.cachedTokens, u.promptTokens);
   return (
-    ((u.promptTokens - cached) * pricing.inputPerMTok + cached * (pricing.cachedInputPerMTok ?? pricing.inputPerMTok) + u.completionTokens * pricing.outputPerMTok) /
+    ((u.promptTokens - cached) * pricing.inputPerMTok +
+      cached * (pricing.cachedInputPerMTok ?? pricing.inputPerMTok) +
+      u.completionTokens * pricing.outputPerMTok) /
     1_000_000
   );
 }
@@ -51,10 +57,17 @@ export function usageLine(u: LlmUsage, pricing?: Pricing): string {
 
 export const usd = (x: number) => `$${x < 1 ? x.toFixed(4) : x.toFixed(2)}`;
 
-export const budgetText = (b: RunBudget) => [b.tokens !== undefined ? `${b.tokens.toLocaleString('en-US')} tokens` : '', b.usd !== undefined ? usd(b.usd) : ''].filter(Boolean).join(' and ');
+export const budgetText = (b: RunBudget) =>
+  [b.tokens !== undefined ? `${b.tokens.toLocaleString('en-US')} tokens` : '', b.usd !== undefined ? usd(b.usd) : '']
+    .filter(Boolean)
+    .join(' and ');
 
 /** Why the run may not ask the LLM any more, when its budget is spent. */
-export function budgetSpent(u: LlmUsage, budget: RunBudget | undefined, pricing: Pricing | undefined): string | undefined {
+export function budgetSpent(
+  u: LlmUsage,
+  budget: RunBudget | undefined,
+  pricing: Pricing | undefined,
+): string | undefined {
   if (!budget) return undefined;
   if (budget.tokens !== undefined && totalTokens(u) >= budget.tokens) {
     return `the run's LLM budget of ${budget.tokens.toLocaleString('en-US')} tokens is spent (${totalTokens(u).toLocaleString('en-US')} used)`;

@@ -19,7 +19,10 @@ export function lookupPlan(cache: PlanCache, query: CacheQuery, threshold: numbe
   const entries = Object.values(cache.entries);
   const stale = entries.find((e) => e.taskText === query.taskText);
   if (stale) {
-    return { kind: 'miss', reason: `context changed since entry ${stale.key} was planned (${stale.contextChecksum} -> ${query.contextChecksum})` };
+    return {
+      kind: 'miss',
+      reason: `context changed since entry ${stale.key} was planned (${stale.contextChecksum} -> ${query.contextChecksum})`,
+    };
   }
   let best: { entry: CacheEntry; score: number } | undefined;
   for (const entry of entries) {
@@ -28,22 +31,50 @@ export function lookupPlan(cache: PlanCache, query: CacheQuery, threshold: numbe
   }
   if (!best) return { kind: 'miss', reason: 'the cache is empty' };
   const bestInfo = { key: best.entry.key, similarity: round(best.score) };
-  if (best.score < threshold) return { kind: 'miss', reason: `no entry is similar enough (best ${bestInfo.similarity} < ${threshold})`, best: bestInfo };
+  if (best.score < threshold)
+    return {
+      kind: 'miss',
+      reason: `no entry is similar enough (best ${bestInfo.similarity} < ${threshold})`,
+      best: bestInfo,
+    };
   if (best.entry.specChecksum !== query.specChecksum) {
-    return { kind: 'miss', reason: `the most similar entry ${best.entry.key} was planned against other spec files`, best: bestInfo };
+    return {
+      kind: 'miss',
+      reason: `the most similar entry ${best.entry.key} was planned against other spec files`,
+      best: bestInfo,
+    };
   }
   const adaptations = renamePairs(tokens(best.entry.taskText), tokens(query.taskText));
-  return { kind: 'similar', entry: best.entry, similarity: round(best.score), adaptations, plan: adaptPlan(best.entry.plan, adaptations) };
+  return {
+    kind: 'similar',
+    entry: best.entry,
+    similarity: round(best.score),
+    adaptations,
+    plan: adaptPlan(best.entry.plan, adaptations),
+  };
 }
 
 function adaptPlan(plan: Plan, pairs: { from: string; to: string }[]): Plan {
   const a = (s: string) => adaptText(s, pairs);
   return {
     ...plan,
-    commands: plan.commands.map((c) => ({ ...c, command: a(c.command), description: a(c.description), expectedOutputs: c.expectedOutputs.map(a) })),
-    decisionPoints: plan.decisionPoints.map((d) => ({ ...d, target: a(d.target), ...(d.expected !== undefined ? { expected: a(d.expected) } : {}) })),
+    commands: plan.commands.map((c) => ({
+      ...c,
+      command: a(c.command),
+      description: a(c.description),
+      expectedOutputs: c.expectedOutputs.map(a),
+    })),
+    decisionPoints: plan.decisionPoints.map((d) => ({
+      ...d,
+      target: a(d.target),
+      ...(d.expected !== undefined ? { expected: a(d.expected) } : {}),
+    })),
     successCriteria: plan.successCriteria.map((c) =>
-      c.kind === 'file_exists' ? { ...c, path: a(c.path) } : c.kind === 'command' ? { ...c, command: a(c.command) } : { ...c, command: a(c.command), text: a(c.text) },
+      c.kind === 'file_exists'
+        ? { ...c, path: a(c.path) }
+        : c.kind === 'command'
+          ? { ...c, command: a(c.command) }
+          : { ...c, command: a(c.command), text: a(c.text) },
     ),
     fallbacks: plan.fallbacks.map((f) => ({ trigger: a(f.trigger), commands: f.commands.map(a) })),
   };

@@ -62,7 +62,9 @@ export const planCacheEvolver =
           d.entries[pending.key] = { ...pending, successes: (existing?.successes ?? 0) + 1, lastUsedSeq: event.seq };
           const keys = Object.keys(d.entries);
           if (keys.length > maxEntries) {
-            const oldest = keys.sort((a, b) => d.entries[a]!.lastUsedSeq - d.entries[b]!.lastUsedSeq).slice(0, keys.length - maxEntries);
+            const oldest = keys
+              .sort((a, b) => d.entries[a]!.lastUsedSeq - d.entries[b]!.lastUsedSeq)
+              .slice(0, keys.length - maxEntries);
             for (const k of oldest) delete d.entries[k];
           }
         });
@@ -105,4 +107,8 @@ export const planCacheEvolver =
   };
 
 /** The plan cache as a projection, bounded to `maxEntries` plans. */
-export const planCacheProjection = (maxEntries: number): Projection<PlanCache> => ({ ...PLAN_CACHE, initialState: initialPlanCache, evolve: planCacheEvolver(maxEntries) });
+export const planCacheProjection = (maxEntries: number): Projection<PlanCache> => ({
+  ...PLAN_CACHE,
+  initialState: initialPlanCache,
+  evolve: planCacheEvolver(maxEntries),
+});

@@ -6,7 +6,14 @@ import type { Projection } from './projection.ts';
 
 export type StrategyStats = { attempts: number; successes: number };
 /** An LLM's fix that resolved a failure: offered again, without asking, when the same failure recurs. */
-export type LearnedFix = { strategyId: string; commands: string[]; retry: boolean; successes: number; failures: number; lastSeq: number };
+export type LearnedFix = {
+  strategyId: string;
+  commands: string[];
+  retry: boolean;
+  successes: number;
+  failures: number;
+  lastSeq: number;
+};
 type Trying = { failureKey: string; strategyId: string; commands: string[]; retry: boolean };
 
 export type RecoveryStats = {
@@ -43,7 +50,12 @@ export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): R
       const failing = state.failing[stateKeys.command(event.runId, event.taskId, data.commandId)];
       if (!strategyIds.isLlm(data.strategyId) || failing === undefined) return state;
       return produce(state, (d) => {
-        d.trying[stateKeys.recovery(event.runId, event.taskId, data.commandId, data.attempt)] = { failureKey: failing, strategyId: data.strategyId, commands: data.commands, retry: data.retry };
+        d.trying[stateKeys.recovery(event.runId, event.taskId, data.commandId, data.attempt)] = {
+          failureKey: failing,
+          strategyId: data.strategyId,
+          commands: data.commands,
+          retry: data.retry,
+        };
       });
     }
     case 'RecoveryResolved':
@@ -89,7 +101,14 @@ function learn(d: RecoveryStats, tried: Trying, seq: number) {
     known.lastSeq = seq;
     return;
   }
-  d.learned[tried.failureKey] = { strategyId: tried.strategyId, commands: tried.commands, retry: tried.retry, successes: 1, failures: 0, lastSeq: seq };
+  d.learned[tried.failureKey] = {
+    strategyId: tried.strategyId,
+    commands: tried.commands,
+    retry: tried.retry,
+    successes: 1,
+    failures: 0,
+    lastSeq: seq,
+  };
   const keys = Object.keys(d.learned);
   if (keys.length > MAX_LEARNED) {
     const oldest = keys.reduce((a, b) => (d.learned[a]!.lastSeq <= d.learned[b]!.lastSeq ? a : b));
@@ -102,4 +121,8 @@ export function posterior(prior: number, stats: StrategyStats | undefined): numb
   return (prior * PRIOR_WEIGHT + (stats?.successes ?? 0)) / (PRIOR_WEIGHT + (stats?.attempts ?? 0));
 }
 
-export const recoveryStatsProjection: Projection<RecoveryStats> = { ...RECOVERY_STATS, initialState: initialRecoveryStats, evolve: evolveRecoveryStats };
+export const recoveryStatsProjection: Projection<RecoveryStats> = {
+  ...RECOVERY_STATS,
+  initialState: initialRecoveryStats,
+  evolve: evolveRecoveryStats,
+};

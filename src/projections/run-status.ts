@@ -132,7 +132,14 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       return;
     case 'TaskSubmitted':
       if (!draft.tasks[event.data.task.id]) draft.order.push(event.data.task.id);
-      draft.tasks[event.data.task.id] = { spec: event.data.task, state: 'pending', revision: 0, started: false, firstAt: event.at, lastAt: event.at };
+      draft.tasks[event.data.task.id] = {
+        spec: event.data.task,
+        state: 'pending',
+        revision: 0,
+        started: false,
+        firstAt: event.at,
+        lastAt: event.at,
+      };
       return;
     case 'PlanCreated':
       if (task && task.state === 'pending' && event.data.revision === task.revision) {

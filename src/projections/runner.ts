@@ -31,7 +31,12 @@ export type RunOptions<S> = {
  * every `everyEvents` events or `everyMs` milliseconds, never per update. Over the whole log by
  * default (one writer per projection); over one subject in per-key mode.
  */
-export async function runProjection<S>(store: EventLog, snapshots: Snapshots, projection: Projection<S>, options: RunOptions<S>): Promise<RunningProjection<S>> {
+export async function runProjection<S>(
+  store: EventLog,
+  snapshots: Snapshots,
+  projection: Projection<S>,
+  options: RunOptions<S>,
+): Promise<RunningProjection<S>> {
   const snap = await snapshots.load<S>(projection.name);
   const usable = snap?.version === projection.version;
   let state = usable ? snap.state : projection.initialState();
@@ -54,7 +59,12 @@ export async function runProjection<S>(store: EventLog, snapshots: Snapshots, pr
       return writing;
     }
     if (failed || lastSeq === savedSeq) return writing;
-    const snapshot = { version: projection.version, lastSeq, at: new Date().toISOString(), state: structuredClone(state) };
+    const snapshot = {
+      version: projection.version,
+      lastSeq,
+      at: new Date().toISOString(),
+      state: structuredClone(state),
+    };
     sinceSave = 0;
     writing = writing.then(async () => {
       await snapshots.save(projection.name, snapshot);

@@ -15,10 +15,24 @@ export type HistoryEntry = {
 };
 
 /** A recovery that worked: which strategy fixed which failing command of which task. */
-export type LearnedRecovery = { runId: string; taskId: string; title: string; strategyId: string; source: string; at: string };
+export type LearnedRecovery = {
+  runId: string;
+  taskId: string;
+  title: string;
+  strategyId: string;
+  source: string;
+  at: string;
+};
 
 /** Per working directory: what the agent knows of the project it works in. */
-export type ProjectNote = { runs: number; lastRunId: string; lastStatus?: 'succeeded' | 'failed'; completed: number; failed: number; at: string };
+export type ProjectNote = {
+  runs: number;
+  lastRunId: string;
+  lastStatus?: 'succeeded' | 'failed';
+  completed: number;
+  failed: number;
+  at: string;
+};
 
 export type TaskHistory = {
   /** Tasks submitted and not yet finished, by `stateKeys.task` (ids.ts). */
@@ -36,7 +50,14 @@ export type TaskHistory = {
 
 export const TASK_HISTORY = { name: 'task-history', version: 3, limit: 1000, recoveryLimit: 200 } as const;
 
-export const initialTaskHistory = (): TaskHistory => ({ open: {}, entries: [], recoveries: [], projects: {}, openRuns: {}, eventsApplied: 0 });
+export const initialTaskHistory = (): TaskHistory => ({
+  open: {},
+  entries: [],
+  recoveries: [],
+  projects: {},
+  openRuns: {},
+  eventsApplied: 0,
+});
 
 /**
  * What was learned, across runs: task outcomes, recoveries that worked, and per-project notes.
@@ -55,7 +76,14 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'RunStarted':
       return update((d) => {
         const note = d.projects[event.data.workdir];
-        d.projects[event.data.workdir] = { completed: 0, failed: 0, ...note, runs: (note?.runs ?? 0) + 1, lastRunId: event.runId, at: event.at };
+        d.projects[event.data.workdir] = {
+          completed: 0,
+          failed: 0,
+          ...note,
+          runs: (note?.runs ?? 0) + 1,
+          lastRunId: event.runId,
+          at: event.at,
+        };
         d.openRuns[event.runId] = event.data.workdir;
       });
     case 'RunFinished': {
@@ -76,8 +104,16 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
       });
     case 'RecoveryResolved':
       return update((d) => {
-        d.recoveries.push({ runId: event.runId, taskId: event.taskId ?? '', title: state.open[key]?.title ?? '', strategyId: event.data.strategyId, source: event.data.source, at: event.at });
-        if (d.recoveries.length > TASK_HISTORY.recoveryLimit) d.recoveries.splice(0, d.recoveries.length - TASK_HISTORY.recoveryLimit);
+        d.recoveries.push({
+          runId: event.runId,
+          taskId: event.taskId ?? '',
+          title: state.open[key]?.title ?? '',
+          strategyId: event.data.strategyId,
+          source: event.data.source,
+          at: event.at,
+        });
+        if (d.recoveries.length > TASK_HISTORY.recoveryLimit)
+          d.recoveries.splice(0, d.recoveries.length - TASK_HISTORY.recoveryLimit);
       });
     case 'TaskCompleted':
     case 'TaskFailed':
@@ -126,4 +162,9 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
   }
 };
 
-export const taskHistoryProjection: Projection<TaskHistory> = { name: TASK_HISTORY.name, version: TASK_HISTORY.version, initialState: initialTaskHistory, evolve: evolveTaskHistory };
+export const taskHistoryProjection: Projection<TaskHistory> = {
+  name: TASK_HISTORY.name,
+  version: TASK_HISTORY.version,
+  initialState: initialTaskHistory,
+  evolve: evolveTaskHistory,
+};

@@ -25,7 +25,12 @@ export type Choice = { kind: 'reply'; reply: RecoverReply } | { kind: 'llm'; why
  * applicable strategy, most likely first (the declared prior moved by observed outcomes). A
  * strategy already tried on this command, or one the policy would deny, is passed over.
  */
-export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, stats: RecoveryStats, options: ChooseOptions): Choice {
+export function choosePatternRecovery(
+  request: RecoverRequest,
+  db: PatternDb,
+  stats: RecoveryStats,
+  options: ChooseOptions,
+): Choice {
   const matches = db.match(request);
   const tried = new Set(request.tried.map((t) => t.strategyId));
   const patternAttempts = request.tried.filter((t) => !strategyIds.isLlm(t.strategyId)).length;
@@ -35,17 +40,24 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
   for (const match of matches) {
     if (match.pattern.kind === 'benign') {
       const strategyId = strategyIds.benign(match.pattern.id);
-      if (!tried.has(strategyId)) return { kind: 'reply', reply: { decision: 'benign', patternId: match.pattern.id, strategyId } };
+      if (!tried.has(strategyId))
+        return { kind: 'reply', reply: { decision: 'benign', patternId: match.pattern.id, strategyId } };
       continue;
     }
     // A fix passed over because it is not allowed says more than a later, generic escalation
     // (the user can allow it); a fix that was tried and failed does not.
-    if (match.pattern.kind === 'escalate') return { kind: 'llm', why: passedOver && blocked.length ? explain(passedOver, blocked, matches) : diagnose(match) };
+    if (match.pattern.kind === 'escalate')
+      return {
+        kind: 'llm',
+        why: passedOver && blocked.length ? explain(passedOver, blocked, matches) : diagnose(match),
+      };
     if (patternAttempts >= options.patternAttemptsBeforeLlm) {
       return { kind: 'llm', why: `${diagnose(match)}; ${patternAttempts} pattern strategies failed` };
     }
     const ranked = [...match.pattern.strategies].sort(
-      (a, b) => posterior(b.prior, stats.strategies[strategyIds.pattern(match.pattern.id, b.id)]) - posterior(a.prior, stats.strategies[strategyIds.pattern(match.pattern.id, a.id)]),
+      (a, b) =>
+        posterior(b.prior, stats.strategies[strategyIds.pattern(match.pattern.id, b.id)]) -
+        posterior(a.prior, stats.strategies[strategyIds.pattern(match.pattern.id, a.id)]),
     );
     passedOver ??= match;
     for (const strategy of ranked) {
@@ -53,7 +65,9 @@ export function choosePatternRecovery(request: RecoverRequest, db: PatternDb, st
       if (tried.has(strategyId)) continue;
       const forbidden = forbiddenEffects(strategy.effects, options.allowEffects);
       if (forbidden.length) {
-        blocked.push(`${strategyId} ${forbidden.map((e) => STRATEGY_EFFECTS[e]).join(' and ')} (allow it with recovery.allow: ${JSON.stringify(forbidden)})`);
+        blocked.push(
+          `${strategyId} ${forbidden.map((e) => STRATEGY_EFFECTS[e]).join(' and ')} (allow it with recovery.allow: ${JSON.stringify(forbidden)})`,
+        );
         continue;
       }
       const commands = strategyCommands(strategy, match, request.command);
@@ -85,7 +99,8 @@ function explain(match: Match, blocked: readonly string[], matches: readonly Mat
 /** The pattern's one-line diagnosis with its captures, and what a person could run. */
 function diagnose(match: Match): string {
   const text = `${match.pattern.id}: ${fillText(match.pattern.description, match.captures)}`;
-  const suggestion = match.pattern.suggest === undefined ? undefined : fillPlaceholders(match.pattern.suggest, match.captures);
+  const suggestion =
+    match.pattern.suggest === undefined ? undefined : fillPlaceholders(match.pattern.suggest, match.captures);
   return suggestion ? `${text} (to fix it by hand: \`${suggestion}\`)` : text;
 }
 
@@ -103,7 +118,9 @@ function strategyCommands(strategy: Strategy, match: Match, original: string): s
       const filled = fillPlaceholders(replace, match.captures);
       if (filled === undefined) return undefined;
       // `{name}` in `find` is the capture, matched literally: a tool's suggestion names the word it replaces.
-      const pattern = find.replace(/\{([a-z]+)\}/g, (_, name: string) => (match.captures[name] ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      const pattern = find.replace(/\{([a-z]+)\}/g, (_, name: string) =>
+        (match.captures[name] ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      );
       rewritten = rewritten.replace(new RegExp(pattern, 'm'), filled);
     }
     if (rewritten === original) return undefined;
@@ -113,11 +130,17 @@ function strategyCommands(strategy: Strategy, match: Match, original: string): s
 }
 
 /** Whether the policy lets every command of a fix run (a fix is tried whole or not at all). */
-const allowed = (commands: readonly string[], allow: readonly string[]) => commands.every((c) => checkCommand(c, allow).allowed);
+const allowed = (commands: readonly string[], allow: readonly string[]) =>
+  commands.every((c) => checkCommand(c, allow).allowed);
 
 /** Loop detection: the same fix, the same failure again. */
 export function isLoop(request: RecoverRequest, strategyId: string): boolean {
-  const fp = failureFingerprint({ exitCode: request.exitCode, timedOut: request.timedOut, stdoutTail: request.stdoutTail, stderrTail: request.stderrTail });
+  const fp = failureFingerprint({
+    exitCode: request.exitCode,
+    timedOut: request.timedOut,
+    stdoutTail: request.stdoutTail,
+    stderrTail: request.stderrTail,
+  });
   return request.tried.some((t) => t.strategyId === strategyId && t.fingerprint === fp);
 }
 
@@ -126,7 +149,11 @@ export function isLoop(request: RecoverRequest, strategyId: string): boolean {
  * more often than not and has not been tried on this failure yet: no LLM call for a failure the
  * log has seen fixed. Its commands go through the policy again (the configuration may have changed).
  */
-export function learnedFix(request: RecoverRequest, stats: RecoveryStats, allow: readonly string[]): RecoverReply | undefined {
+export function learnedFix(
+  request: RecoverRequest,
+  stats: RecoveryStats,
+  allow: readonly string[],
+): RecoverReply | undefined {
   const fix = stats.learned[failureKey(request)];
   if (!fix || fix.failures >= fix.successes) return undefined;
   if (request.tried.some((t) => t.strategyId === fix.strategyId)) return undefined;

@@ -74,8 +74,14 @@ export function destroyedBy(line: string): string[] {
         break;
       case 'git': {
         const [sub, ...rest] = args;
-        if ((sub === 'reset' && rest.includes('--hard')) || (sub === 'clean' && hasFlag(rest, 'f', '--force')) || (sub === 'checkout' && hasFlag(rest, 'f', '--force'))) out.push(WORKING_TREE);
-        if ((sub === 'checkout' || sub === 'restore') && rest.includes('--')) out.push(...rest.slice(rest.indexOf('--') + 1));
+        if (
+          (sub === 'reset' && rest.includes('--hard')) ||
+          (sub === 'clean' && hasFlag(rest, 'f', '--force')) ||
+          (sub === 'checkout' && hasFlag(rest, 'f', '--force'))
+        )
+          out.push(WORKING_TREE);
+        if ((sub === 'checkout' || sub === 'restore') && rest.includes('--'))
+          out.push(...rest.slice(rest.indexOf('--') + 1));
         if (sub === 'restore' && !rest.includes('--')) out.push(...operandsOf(rest));
         break;
       }
@@ -91,7 +97,11 @@ export function destroyedBy(line: string): string[] {
  * file (not a symlink, not a folder) last changed before the run started. A file the run wrote
  * since may be replaced; what predates it is the user's, and is not destroyed by recovery.
  */
-export async function predatingTargets(paths: readonly string[], workdir: string, runStartedMs: number): Promise<string[]> {
+export async function predatingTargets(
+  paths: readonly string[],
+  workdir: string,
+  runStartedMs: number,
+): Promise<string[]> {
   const found: string[] = [];
   for (const path of paths) {
     // git's own lock files hold no content: a stale one left by an earlier process may go.
@@ -119,15 +129,20 @@ export const plainPath = (path: string): string => path.replace(/^(?:\.\/)+/, ''
  * name as options): a fix that removes one of these does what the command was for.
  */
 export function removedByIntent(line: string): string[] {
-  return parseLine(line).commands.flatMap((words) => (program(words) === 'rm' ? words.slice(1).filter((w) => w !== '--' && !/^-[a-zA-Z]+$/.test(w)) : []));
+  return parseLine(line).commands.flatMap((words) =>
+    program(words) === 'rm' ? words.slice(1).filter((w) => w !== '--' && !/^-[a-zA-Z]+$/.test(w)) : [],
+  );
 }
 
 /** A path a fix destroys whose before content can be stored first: one file inside the working directory, named outright. */
-export const isStorable = (path: string): boolean => path !== WORKING_TREE && !/[*?[$`]/.test(path) && insideWorkdir(path) !== undefined;
+export const isStorable = (path: string): boolean =>
+  path !== WORKING_TREE && !/[*?[$`]/.test(path) && insideWorkdir(path) !== undefined;
 
 /** Why a fix is refused, when it would destroy content from before the run. */
 export function destructionReason(commands: readonly string[], destroyed: readonly string[]): string {
-  const what = destroyed.map((d) => (d === WORKING_TREE ? 'every uncommitted change in the working tree' : d)).join(', ');
+  const what = destroyed
+    .map((d) => (d === WORKING_TREE ? 'every uncommitted change in the working tree' : d))
+    .join(', ');
   return (
     `the fix \`${commands.join('; ')}\` would overwrite or delete ${what}, which existed before this run, and its content is not stored: ` +
     'not applied; move or remove it yourself if it may go, then resume'
@@ -144,9 +159,13 @@ export function masksFailure(failed: string, commands: readonly string[], retry 
   for (const command of commands) {
     const c = command.trim();
     if (!retry && /^(?:exit\s+0|true|:)\s*;?$/.test(c)) return `\`${c}\` only makes the step succeed`;
-    if (c.includes(bare) && /\|\|\s*(?:true|:|exit\s+0|echo\b)/.test(c.slice(c.indexOf(bare) + bare.length))) return `\`${c}\` ignores the failure of \`${bare}\``;
-    if (c.includes(bare) && /2>\s*\/dev\/null/.test(c) && /\|\|/.test(c)) return `\`${c}\` hides the failure of \`${bare}\``;
-    const deleted = destroyedBy(c).filter((p) => /(^|\/)(tests?|spec|__tests__)(\/|$)|[._-](test|spec)\.[a-z]+$/i.test(p));
+    if (c.includes(bare) && /\|\|\s*(?:true|:|exit\s+0|echo\b)/.test(c.slice(c.indexOf(bare) + bare.length)))
+      return `\`${c}\` ignores the failure of \`${bare}\``;
+    if (c.includes(bare) && /2>\s*\/dev\/null/.test(c) && /\|\|/.test(c))
+      return `\`${c}\` hides the failure of \`${bare}\``;
+    const deleted = destroyedBy(c).filter((p) =>
+      /(^|\/)(tests?|spec|__tests__)(\/|$)|[._-](test|spec)\.[a-z]+$/i.test(p),
+    );
     if (deleted.length) return `\`${c}\` deletes the test ${deleted.join(', ')} instead of making it pass`;
   }
   return undefined;

@@ -26,6 +26,9 @@ export const StrategyEffectSchema = z.enum(EFFECT_NAMES, {
 export const OFF_BY_DEFAULT: readonly StrategyEffect[] = ['installs-network', 'kills-processes', 'system'];
 
 /** The effects of `effects` that `allow` does not permit. */
-export function forbiddenEffects(effects: readonly StrategyEffect[], allow: readonly StrategyEffect[]): StrategyEffect[] {
+export function forbiddenEffects(
+  effects: readonly StrategyEffect[],
+  allow: readonly StrategyEffect[],
+): StrategyEffect[] {
   return effects.filter((e) => OFF_BY_DEFAULT.includes(e) && !allow.includes(e));
 }

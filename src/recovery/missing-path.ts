@@ -20,10 +20,14 @@ const DIRECTORY_CHANGERS = new Set(['cd', 'pushd', 'popd']);
 export function findMissingPath(command: string, output: string): MissingPath | undefined {
   const effects = analyzeCommand(command);
   if (effects.programs.some((p) => DIRECTORY_CHANGERS.has(p))) return undefined;
-  const usable = (paths: string[]) => [...new Set(paths.filter((p) => !/[$*?`]/.test(p)))].sort((a, b) => b.length - a.length);
+  const usable = (paths: string[]) =>
+    [...new Set(paths.filter((p) => !/[$*?`]/.test(p)))].sort((a, b) => b.length - a.length);
   const created = usable(effects.creates);
   const into = usable(effects.into);
-  const read = usable([...effects.reads, ...effects.writes.filter((w) => !effects.creates.includes(w) && !effects.into.includes(w))]);
+  const read = usable([
+    ...effects.reads,
+    ...effects.writes.filter((w) => !effects.creates.includes(w) && !effects.into.includes(w)),
+  ]);
   for (const line of output.split('\n')) {
     if (!MISSING.test(line)) continue;
     const folder = into.find((p) => names(line, p));

@@ -70,7 +70,13 @@ export type Match = { pattern: Pattern; captures: Record<string, string> };
 type Example = z.infer<typeof ExampleSchema>;
 
 /** A pattern file's example (written with `stdout`/`stderr`) as the failure it records. */
-export const exampleFailure = (e: Example): Failure => ({ command: e.command, exitCode: e.exitCode, timedOut: e.timedOut ?? false, stdoutTail: e.stdout, stderrTail: e.stderr });
+export const exampleFailure = (e: Example): Failure => ({
+  command: e.command,
+  exitCode: e.exitCode,
+  timedOut: e.timedOut ?? false,
+  stdoutTail: e.stdout,
+  stderrTail: e.stderr,
+});
 
 type Compiled = {
   pattern: Pattern;
@@ -138,7 +144,10 @@ export class PatternDb {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `at ${issue.path.join('.')}` : 'at its top';
-      throw new InputError(`invalid pattern file ${where}: ${issue?.message} (a pattern file is {"version": 1, "patterns": [...]}; examples/patterns.json shows every field)`, { file });
+      throw new InputError(
+        `invalid pattern file ${where}: ${issue?.message} (a pattern file is {"version": 1, "patterns": [...]}; examples/patterns.json shows every field)`,
+        { file },
+      );
     }
     const ids = new Set<string>();
     for (const p of parsed.data.patterns) {

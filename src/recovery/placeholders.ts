@@ -43,7 +43,10 @@ function transformed(captures: Record<string, string>, name: string, transform?:
 
 /** Fills placeholders in prose (a diagnosis): unquoted, and a missing value stays as written. */
 export function fillText(template: string, captures: Record<string, string>): string {
-  return template.replace(PLACEHOLDER, (whole, name: string, transform?: string, arg?: string) => transformed(captures, name, transform, arg) || whole);
+  return template.replace(
+    PLACEHOLDER,
+    (whole, name: string, transform?: string, arg?: string) => transformed(captures, name, transform, arg) || whole,
+  );
 }
 
 /**

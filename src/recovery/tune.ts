@@ -60,7 +60,11 @@ export type TuneReport = {
 };
 
 /** Replays recorded failures against the current and a candidate pattern database. */
-export function compareDatabases(failures: readonly RecordedFailure[], current: PatternDb, candidate: PatternDb): TuneReport {
+export function compareDatabases(
+  failures: readonly RecordedFailure[],
+  current: PatternDb,
+  candidate: PatternDb,
+): TuneReport {
   const rows = failures.map((failure) => {
     const cur = current.match(failure)[0];
     const cand = candidate.match(failure)[0];
@@ -68,8 +72,14 @@ export function compareDatabases(failures: readonly RecordedFailure[], current: 
     const candidateWouldFix =
       !!cand &&
       !!recorded?.resolved &&
-      (recorded.strategyId === strategyIds.benign(cand.pattern.id) || cand.pattern.strategies.some((s) => strategyIds.pattern(cand.pattern.id, s.id) === recorded.strategyId));
-    return { failure, ...(cur ? { current: cur.pattern.id } : {}), ...(cand ? { candidate: cand.pattern.id } : {}), candidateWouldFix };
+      (recorded.strategyId === strategyIds.benign(cand.pattern.id) ||
+        cand.pattern.strategies.some((s) => strategyIds.pattern(cand.pattern.id, s.id) === recorded.strategyId));
+    return {
+      failure,
+      ...(cur ? { current: cur.pattern.id } : {}),
+      ...(cand ? { candidate: cand.pattern.id } : {}),
+      candidateWouldFix,
+    };
   });
   return {
     rows,
@@ -86,7 +96,9 @@ const RISK = { low: 0, medium: 1, high: 2 } as const;
 
 /** The strategies with enough recorded attempts to be reordered on, by `pattern/strategy` id. */
 export function evidenced(file: PatternFile, stats: RecoveryStats): string[] {
-  return file.patterns.flatMap((p) => p.strategies.map((s) => strategyIds.pattern(p.id, s.id))).filter((key) => (stats.strategies[key]?.attempts ?? 0) >= MIN_ATTEMPTS);
+  return file.patterns
+    .flatMap((p) => p.strategies.map((s) => strategyIds.pattern(p.id, s.id)))
+    .filter((key) => (stats.strategies[key]?.attempts ?? 0) >= MIN_ATTEMPTS);
 }
 
 /**
@@ -100,13 +112,17 @@ export function reorderByStatistics(file: PatternFile, stats: RecoveryStats): Pa
   return {
     ...file,
     patterns: file.patterns.map((p) => {
-      const movable = p.strategies.map((s, i) => ({ s, i })).filter(({ s }) => enough.has(strategyIds.pattern(p.id, s.id)));
+      const movable = p.strategies
+        .map((s, i) => ({ s, i }))
+        .filter(({ s }) => enough.has(strategyIds.pattern(p.id, s.id)));
       if (movable.length < 2) return p;
       const rate = (id: string) => {
         const st = stats.strategies[strategyIds.pattern(p.id, id)]!;
         return st.successes / st.attempts;
       };
-      const sorted = [...movable].sort((a, b) => rate(b.s.id) - rate(a.s.id) || RISK[a.s.risk] - RISK[b.s.risk] || a.i - b.i);
+      const sorted = [...movable].sort(
+        (a, b) => rate(b.s.id) - rate(a.s.id) || RISK[a.s.risk] - RISK[b.s.risk] || a.i - b.i,
+      );
       const strategies = [...p.strategies];
       movable.forEach(({ i }, k) => (strategies[i] = sorted[k]!.s));
       return { ...p, strategies };

@@ -14,8 +14,10 @@ export class PlanningSpans {
   readonly commands: [number, number][] = [];
 
   see(e: StoredEvent): void {
-    if (e.type === 'PlanCreated' && e.data.source !== 'explicit') this.planning.push([Date.parse(e.at) - e.data.durationMs, Date.parse(e.at)]);
-    if (e.type === 'CommandFinished') this.commands.push([Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs]);
+    if (e.type === 'PlanCreated' && e.data.source !== 'explicit')
+      this.planning.push([Date.parse(e.at) - e.data.durationMs, Date.parse(e.at)]);
+    if (e.type === 'CommandFinished')
+      this.commands.push([Date.parse(e.data.startedAt), Date.parse(e.data.startedAt) + e.data.durationMs]);
   }
 
   time(): PlanningTime {

@@ -22,7 +22,8 @@ type Kind = keyof typeof KINDS;
 type Bar = { lane: string; task: string; label: string; start: number; end: number; kind: Kind };
 type Mark = { lane: string; at: number; label: string };
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const t = (iso: string) => Date.parse(iso);
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -59,7 +60,9 @@ export function summarize(events: readonly StoredEvent[]): {
   const started = events.find((e) => e.type === 'RunStarted');
   const start = started ? t(started.at) : t(events[0]?.at ?? new Date().toISOString());
   const end = Math.max(start + 1, ...events.map((e) => t(e.at)));
-  const titles = new Map(events.flatMap((e) => (e.type === 'TaskSubmitted' ? [[e.taskId!, e.data.task.title] as const] : [])));
+  const titles = new Map(
+    events.flatMap((e) => (e.type === 'TaskSubmitted' ? [[e.taskId!, e.data.task.title] as const] : [])),
+  );
   const name = (task: string) => clip(taskLabel(task, titles.get(task)), 34);
   const firstAt = new Map<string, number>();
   const bars: Bar[] = [];
@@ -72,23 +75,67 @@ export function summarize(events: readonly StoredEvent[]): {
       const s = t(e.data.startedAt);
       const ok = e.data.exitCode === 0 && !e.data.timedOut;
       const why = ok ? '' : `: ${meaningfulLine(e.data.stderrTail, e.data.stdoutTail)}`;
-      bars.push({ lane: `${name(task)} · ${e.data.commandId}`, task, label: `${e.data.command.split('\n')[0]} (exit ${e.data.exitCode}, ${e.data.durationMs.toFixed(0)} ms)${why}`, start: s, end: s + e.data.durationMs, kind: ok ? e.data.purpose : 'failed' });
+      bars.push({
+        lane: `${name(task)} · ${e.data.commandId}`,
+        task,
+        label: `${e.data.command.split('\n')[0]} (exit ${e.data.exitCode}, ${e.data.durationMs.toFixed(0)} ms)${why}`,
+        start: s,
+        end: s + e.data.durationMs,
+        kind: ok ? e.data.purpose : 'failed',
+      });
     }
-    if (e.type === 'PlanCreated') bars.push({ lane: `${name(task)} · plan`, task, label: `plan: ${e.data.source} (${e.data.durationMs.toFixed(0)} ms)`, start: t(e.at) - e.data.durationMs, end: t(e.at), kind: 'planning' });
-    if (e.type === 'LlmCalled') bars.push({ lane: task ? `${name(task)} · LLM` : 'run · LLM', task, label: `LLM ${e.data.purpose} (${e.data.durationMs.toFixed(0)} ms)`, start: t(e.at) - e.data.durationMs, end: t(e.at), kind: 'llm' });
-    if (e.type === 'RecoveryAttempted') marks.push({ lane: `${name(task)} · ${e.data.commandId}`, at: t(e.at), label: `recovery: ${e.data.strategyId} (${e.data.source})` });
+    if (e.type === 'PlanCreated')
+      bars.push({
+        lane: `${name(task)} · plan`,
+        task,
+        label: `plan: ${e.data.source} (${e.data.durationMs.toFixed(0)} ms)`,
+        start: t(e.at) - e.data.durationMs,
+        end: t(e.at),
+        kind: 'planning',
+      });
+    if (e.type === 'LlmCalled')
+      bars.push({
+        lane: task ? `${name(task)} · LLM` : 'run · LLM',
+        task,
+        label: `LLM ${e.data.purpose} (${e.data.durationMs.toFixed(0)} ms)`,
+        start: t(e.at) - e.data.durationMs,
+        end: t(e.at),
+        kind: 'llm',
+      });
+    if (e.type === 'RecoveryAttempted')
+      marks.push({
+        lane: `${name(task)} · ${e.data.commandId}`,
+        at: t(e.at),
+        label: `recovery: ${e.data.strategyId} (${e.data.source})`,
+      });
     // Every failed task gets a red row, whatever stage it failed at (planning, a success check).
     if (e.type === 'TaskFailed' && !failedOnce.has(task)) {
       failedOnce.add(task);
-      bars.push({ lane: `${name(task)} · failed`, task, label: `failed (${e.data.stage}): ${e.data.reason}`, start: firstAt.get(task) ?? t(e.at), end: t(e.at), kind: 'failed' });
+      bars.push({
+        lane: `${name(task)} · failed`,
+        task,
+        label: `failed (${e.data.stage}): ${e.data.reason}`,
+        start: firstAt.get(task) ?? t(e.at),
+        end: t(e.at),
+        kind: 'failed',
+      });
     }
   }
-  const of = <T extends StoredEvent['type']>(type: T) => events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+  const of = <T extends StoredEvent['type']>(type: T) =>
+    events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
   const finished = of('CommandFinished');
-  const span = (f: EventOf<'CommandFinished'>): [number, number] => [t(f.data.startedAt), t(f.data.startedAt) + f.data.durationMs];
+  const span = (f: EventOf<'CommandFinished'>): [number, number] => [
+    t(f.data.startedAt),
+    t(f.data.startedAt) + f.data.durationMs,
+  ];
   const planning = of('PlanCreated').map((e): [number, number] => [t(e.at) - e.data.durationMs, t(e.at)]);
   const execution = finished.filter((f) => f.data.purpose !== 'recovery').map(span);
-  const recovery = [...finished.filter((f) => f.data.purpose === 'recovery').map(span), ...of('LlmCalled').filter((e) => e.data.purpose.startsWith('recovery')).map((e): [number, number] => [t(e.at) - e.data.durationMs, t(e.at)])];
+  const recovery = [
+    ...finished.filter((f) => f.data.purpose === 'recovery').map(span),
+    ...of('LlmCalled')
+      .filter((e) => e.data.purpose.startsWith('recovery'))
+      .map((e): [number, number] => [t(e.at) - e.data.durationMs, t(e.at)]),
+  ];
   const wallMs = end - start;
   const executionMs = union(execution);
   const recoveryMs = union([...execution, ...recovery]) - executionMs;
@@ -114,7 +161,13 @@ export function summarize(events: readonly StoredEvent[]): {
  * segment gets a few pixels at least and the rest in proportion to its duration. Ticks still
  * say real seconds. A linear axis would let one long command squeeze the others to nothing.
  */
-export function stretchedAxis(edges: readonly number[], start: number, end: number, pixels: number, minSegmentPx = 6): (ms: number) => number {
+export function stretchedAxis(
+  edges: readonly number[],
+  start: number,
+  end: number,
+  pixels: number,
+  minSegmentPx = 6,
+): (ms: number) => number {
   const points = [...new Set([start, ...edges.filter((e) => e > start && e < end), end])].sort((a, b) => a - b);
   const segments = points.length - 1;
   const floor = Math.min(minSegmentPx, pixels / Math.max(1, segments) / 2);
@@ -151,8 +204,12 @@ function changedFilesTable(events: readonly StoredEvent[], titles: ReadonlyMap<s
   if (tasks.length === 0) return '';
   const kind = (f: FileChange) => (f.before === null ? 'created' : f.after === null ? 'deleted' : 'modified');
   const rows = tasks.map((t) => {
-    const files = t.files.map((f) => `${escapeHtml(f.path)} <small>(${kind(f)}${f.stored ? '' : ', not stored'})</small>`).join('<br>');
-    const ignored = t.ignored.map((i) => `${escapeHtml(i.path)} <small>(ignored, ${i.entries} entries)</small>`).join('<br>');
+    const files = t.files
+      .map((f) => `${escapeHtml(f.path)} <small>(${kind(f)}${f.stored ? '' : ', not stored'})</small>`)
+      .join('<br>');
+    const ignored = t.ignored
+      .map((i) => `${escapeHtml(i.path)} <small>(ignored, ${i.entries} entries)</small>`)
+      .join('<br>');
     return `<tr><td>${escapeHtml(taskLabel(t.taskId, titles.get(t.taskId)))}</td><td>${[files, ignored].filter(Boolean).join('<br>')}</td><td>${t.undone ?? ''}</td></tr>`;
   });
   return `<table id="changed-files"><tr><th>task</th><th>files changed (\`implement-agent diff\`)</th><th>undone</th></tr>
@@ -166,7 +223,12 @@ export function renderReport(events: readonly StoredEvent[]): string {
   const width = 1100;
   const left = 250;
   const row = 18;
-  const axis = stretchedAxis(bars.flatMap((b) => [b.start, b.end]), start, end, width - left - 10);
+  const axis = stretchedAxis(
+    bars.flatMap((b) => [b.start, b.end]),
+    start,
+    end,
+    width - left - 10,
+  );
   const x = (ms: number) => left + axis(ms);
   const height = lanes.length * row + 40;
   // Ticks at real times, as many as fit without overlapping on the stretched axis.
@@ -176,8 +238,14 @@ export function renderReport(events: readonly StoredEvent[]): string {
   }
   const svg = [
     `<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="timeline">`,
-    ...ticks.map((tick) => `<line x1="${x(tick).toFixed(1)}" y1="20" x2="${x(tick).toFixed(1)}" y2="${height}" stroke="#e5e7eb"/><text x="${x(tick).toFixed(1)}" y="14" font-size="10" text-anchor="middle">${((tick - start) / 1000).toFixed(2)}s</text>`),
-    ...lanes.map((lane, i) => `<text class="lane${lane.endsWith(' · failed') ? ' failed' : ''}" x="4" y="${32 + i * row}" font-size="11"${lane.endsWith(' · failed') ? ' fill="#b91c1c"' : ''}>${escapeHtml(lane)}</text>`),
+    ...ticks.map(
+      (tick) =>
+        `<line x1="${x(tick).toFixed(1)}" y1="20" x2="${x(tick).toFixed(1)}" y2="${height}" stroke="#e5e7eb"/><text x="${x(tick).toFixed(1)}" y="14" font-size="10" text-anchor="middle">${((tick - start) / 1000).toFixed(2)}s</text>`,
+    ),
+    ...lanes.map(
+      (lane, i) =>
+        `<text class="lane${lane.endsWith(' · failed') ? ' failed' : ''}" x="4" y="${32 + i * row}" font-size="11"${lane.endsWith(' · failed') ? ' fill="#b91c1c"' : ''}>${escapeHtml(lane)}</text>`,
+    ),
     ...bars.map((b) => {
       const y = 22 + lanes.indexOf(b.lane) * row;
       const x0 = x(b.start);
@@ -203,7 +271,10 @@ export function renderReport(events: readonly StoredEvent[]): string {
   const changed = changedFilesTable(events, titles);
   const failures = events.filter((e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed');
   const failedList = [...new Map(failures.map((f) => [f.taskId, f])).values()]
-    .map((f) => `<li><b>${escapeHtml(taskLabel(f.taskId, titles.get(f.taskId ?? '')))}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`)
+    .map(
+      (f) =>
+        `<li><b>${escapeHtml(taskLabel(f.taskId, titles.get(f.taskId ?? '')))}</b> (${escapeHtml(f.data.stage)}): ${escapeHtml(f.data.reason)}</li>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>implement-agent report ${escapeHtml(title)}</title>

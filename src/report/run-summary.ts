@@ -27,14 +27,31 @@ export type RunSummary = {
  * its processes died: `resume` finishes it) unless its last word was an interruption.
  */
 export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
-  type Folding = RunSummary & { outcomes: Map<string, 'completed' | 'failed' | 'skipped'>; lastAt: string; usage: LlmUsage; pricing?: Pricing };
+  type Folding = RunSummary & {
+    outcomes: Map<string, 'completed' | 'failed' | 'skipped'>;
+    lastAt: string;
+    usage: LlmUsage;
+    pricing?: Pricing;
+  };
   const runs = new Map<string, Folding>();
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (e.type === 'RunStarted') {
       runs.set(e.runId, {
-        runId: e.runId, state: 'unfinished', tasksFile: e.data.tasksFile, tasks: e.data.taskIds.length,
-        completed: 0, failed: 0, skipped: 0, startedAt: e.at, durationMs: 0, outcomes: new Map(), lastAt: e.at,
-        tokens: 0, cachedTokens: 0, usage: noUsage(), ...(e.data.pricing ? { pricing: e.data.pricing } : {}),
+        runId: e.runId,
+        state: 'unfinished',
+        tasksFile: e.data.tasksFile,
+        tasks: e.data.taskIds.length,
+        completed: 0,
+        failed: 0,
+        skipped: 0,
+        startedAt: e.at,
+        durationMs: 0,
+        outcomes: new Map(),
+        lastAt: e.at,
+        tokens: 0,
+        cachedTokens: 0,
+        usage: noUsage(),
+        ...(e.data.pricing ? { pricing: e.data.pricing } : {}),
       });
       continue;
     }
@@ -60,9 +77,21 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
   return [...runs.values()]
     .map(({ outcomes, lastAt, usage, pricing, ...run }): RunSummary => {
       const count = (o: string) => [...outcomes.values()].filter((x) => x === o).length;
-      const durationMs = run.state === 'succeeded' || run.state === 'failed' ? run.durationMs : Date.parse(lastAt) - Date.parse(run.startedAt);
+      const durationMs =
+        run.state === 'succeeded' || run.state === 'failed'
+          ? run.durationMs
+          : Date.parse(lastAt) - Date.parse(run.startedAt);
       const money = pricing ? { usd: costUsd(usage, pricing) } : {};
-      return { ...run, completed: count('completed'), failed: count('failed'), skipped: count('skipped'), durationMs, tokens: totalTokens(usage), cachedTokens: usage.cachedTokens, ...money };
+      return {
+        ...run,
+        completed: count('completed'),
+        failed: count('failed'),
+        skipped: count('skipped'),
+        durationMs,
+        tokens: totalTokens(usage),
+        cachedTokens: usage.cachedTokens,
+        ...money,
+      };
     })
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }

@@ -24,7 +24,9 @@ export type CheckboxLine = {
 // GitHub's task lists: the list marker (a bullet, or an ordered item's `1.` / `1)`), one to four
 // spaces or a tab, then the box.
 const MARKER = String.raw`(?:[-*+]|\d{1,9}[.)])(?: {1,4}|\t)`;
-const LINE = new RegExp(String.raw`^([ \t]*)${MARKER}\[([^\]\n])\](\*?)[ \t]+(?:(\d+[a-z]?(?:\.\d+[a-z]?)*|T\d+)(?:\.|:|\))?[ \t]+)?(\[P\][ \t]+)?(\S.*)$`);
+const LINE = new RegExp(
+  String.raw`^([ \t]*)${MARKER}\[([^\]\n])\](\*?)[ \t]+(?:(\d+[a-z]?(?:\.\d+[a-z]?)*|T\d+)(?:\.|:|\))?[ \t]+)?(\[P\][ \t]+)?(\S.*)$`,
+);
 /**
  * Something that tries to be a checkbox but is not one we can read (`- [xx] 1.`, `- []`, a box
  * with no title): named in a warning. A link (`- [Docs](https://...)`, `- [Docs][ref]`) is not a box.
@@ -52,7 +54,8 @@ export function readCheckbox(line: string): CheckboxLine | undefined {
 
 const BOM = '\uFEFF';
 /** A file's byte-order mark (Windows editors write one), if any, and the text after it: the mark is not part of the first line. */
-export const splitBom = (text: string): { bom: string; body: string } => (text.startsWith(BOM) ? { bom: BOM, body: text.slice(BOM.length) } : { bom: '', body: text });
+export const splitBom = (text: string): { bom: string; body: string } =>
+  text.startsWith(BOM) ? { bom: BOM, body: text.slice(BOM.length) } : { bom: '', body: text };
 
 export const looksLikeCheckbox = (line: string) => LOOKS_LIKE.test(line);
 /** Done, or a mark of no known meaning: not run (what someone marked specially is not redone). */

@@ -23,13 +23,17 @@ export function readWaves(body: string): string[][] | undefined | Error {
   try {
     value = JSON.parse(body);
   } catch (error) {
-    return /"waves"\s*:/.test(body) ? new Error(`dependency waves block is not valid JSON: ${(error as Error).message}`) : undefined;
+    return /"waves"\s*:/.test(body)
+      ? new Error(`dependency waves block is not valid JSON: ${(error as Error).message}`)
+      : undefined;
   }
   if (typeof value !== 'object' || value === null || !('waves' in value)) return undefined;
   const parsed = WavesSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return new Error(`dependency waves block has the wrong shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    return new Error(
+      `dependency waves block has the wrong shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
   }
   return parsed.data.waves.map((w) => w.tasks.map((t) => t.trim().replace(/\.$/, '')));
 }
@@ -54,7 +58,11 @@ export function dependsFromWaves(
   const out = new Map<string, string[]>();
   waves.forEach((wave, k) => {
     const previous = k > 0 ? waves[k - 1]! : [];
-    for (const id of wave) out.set(id, previous.filter((dep) => dep !== id && !related(id, dep)));
+    for (const id of wave)
+      out.set(
+        id,
+        previous.filter((dep) => dep !== id && !related(id, dep)),
+      );
   });
   const listed = new Set(waves.flat());
   for (const id of listed) for (const a of ancestors(id)) if (!listed.has(a) && !out.has(a)) out.set(a, []);

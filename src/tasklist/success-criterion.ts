@@ -18,10 +18,15 @@ export type CriterionProbe = {
 export async function criterionFailure(c: SuccessCriterion, probe: CriterionProbe): Promise<string | undefined> {
   if (c.kind === 'file_exists') return (await probe.exists(c.path)) ? undefined : `file ${c.path} does not exist`;
   const { exitCode, output } = await probe.run(c.command);
-  if (c.kind === 'command') return exitCode === c.exitCode ? undefined : `\`${c.command}\` exited ${exitCode}, expected ${c.exitCode}`;
+  if (c.kind === 'command')
+    return exitCode === c.exitCode ? undefined : `\`${c.command}\` exited ${exitCode}, expected ${c.exitCode}`;
   return output.includes(c.text) ? undefined : `output of \`${c.command}\` does not contain "${c.text}"`;
 }
 
 /** A criterion in words, as `verify` reports it. */
 export const describeCriterion = (c: SuccessCriterion): string =>
-  c.kind === 'file_exists' ? `file ${c.path} exists` : c.kind === 'command' ? `\`${c.command}\` exits ${c.exitCode}` : `output of \`${c.command}\` contains "${c.text}"`;
+  c.kind === 'file_exists'
+    ? `file ${c.path} exists`
+    : c.kind === 'command'
+      ? `\`${c.command}\` exits ${c.exitCode}`
+      : `output of \`${c.command}\` contains "${c.text}"`;

@@ -7,7 +7,10 @@ import type { TaskSpec } from './task-spec.ts';
 export type Blocker = { id: string; need: 'own' | 'full' };
 
 /** A task list's structure, indexed once: children and the previous sibling of each task in O(1). */
-export type TaskGraph = { children(id: string): readonly TaskSpec[]; previousSibling(task: TaskSpec): TaskSpec | undefined };
+export type TaskGraph = {
+  children(id: string): readonly TaskSpec[];
+  previousSibling(task: TaskSpec): TaskSpec | undefined;
+};
 
 export function taskGraph(all: readonly TaskSpec[]): TaskGraph {
   const children = new Map<string | undefined, TaskSpec[]>();

@@ -36,4 +36,5 @@ export const TaskSpecSchema = z.object({
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;
 
 /** How a task is named to a person: `2.1. Title` for a number, `T012 Title` for an id (as written). */
-export const taskLabel = (id: string | undefined, title = ''): string => `${id ?? ''}${/^\d/.test(id ?? '') ? '.' : ''} ${title}`.trim();
+export const taskLabel = (id: string | undefined, title = ''): string =>
+  `${id ?? ''}${/^\d/.test(id ?? '') ? '.' : ''} ${title}`.trim();

@@ -33,7 +33,8 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
  * InputError naming file:line; nothing else is thrown.
  */
 export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpec[]; warnings: ParseWarning[] } {
-  if (text.includes('\u0000')) throw new InputError('binary content (NUL byte); expected a markdown task list', { file });
+  if (text.includes('\u0000'))
+    throw new InputError('binary content (NUL byte); expected a markdown task list', { file });
   const lines = splitBom(text).body.split(/\r?\n/);
   const tasks: Draft[] = [];
   const byId = new Map<string, Draft>();
@@ -63,7 +64,8 @@ export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpe
       const language = (fence[3] ?? '').toLowerCase();
       const body = lines.slice(i + 1, end).map((l) => stripIndent(l, fence[1]!.length));
       if (current && indent > current.indent) {
-        if (SHELL_LANGUAGES.has(language)) current.commands.push(...splitCommands(body, (offset, message) => fail(i + 2 + offset, message)));
+        if (SHELL_LANGUAGES.has(language))
+          current.commands.push(...splitCommands(body, (offset, message) => fail(i + 2 + offset, message)));
       } else {
         current = undefined;
         const found = language === 'json' || language === '' ? readWaves(body.join('\n')) : undefined;
@@ -83,8 +85,16 @@ export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpe
       const { number } = box;
       const earlier = number !== undefined ? (byNumber.get(number) ?? []) : [];
       const id = number === undefined ? `L${lineNo}` : earlier.length ? repeatedId(number, lineNo) : number;
-      if (earlier.length) warn(lineNo, `task number ${number} is used again (first at line ${earlier[0]!.line}): read as ${id}; a Depends: naming ${number} is ambiguous`);
-      if (box.unknownMark) warn(lineNo, `box [${box.mark}] is not one of ${KNOWN_MARKS}: read as done, so it is not run (write [ ] to run it)`);
+      if (earlier.length)
+        warn(
+          lineNo,
+          `task number ${number} is used again (first at line ${earlier[0]!.line}): read as ${id}; a Depends: naming ${number} is ambiguous`,
+        );
+      if (box.unknownMark)
+        warn(
+          lineNo,
+          `box [${box.mark}] is not one of ${KNOWN_MARKS}: read as done, so it is not run (write [ ] to run it)`,
+        );
       const parentId = parentOf(number, open[open.length - 1], byNumber);
       const depth = depthOf(parentId, byId) + 1;
       if (depth > MAX_DEPTH) fail(lineNo, `task ${id} is nested deeper than ${MAX_DEPTH} levels`);
@@ -112,7 +122,10 @@ export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpe
       continue;
     }
     if (looksLikeCheckbox(raw)) {
-      warn(lineNo, `not read as a task: \`${raw.trim().slice(0, 60)}\` looks like a checkbox, but a box holds one character ([ ] or [x]) and is followed by a title`);
+      warn(
+        lineNo,
+        `not read as a task: \`${raw.trim().slice(0, 60)}\` looks like a checkbox, but a box holds one character ([ ] or [x]) and is followed by a title`,
+      );
     }
     if (!current) {
       if (raw.trim() !== '') section++;
@@ -140,7 +153,13 @@ export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpe
   resolveDepends(tasks, byNumber, fail);
   applyParallelGroups(tasks);
   checkStructure(tasks, file);
-  return { tasks: tasks.map(({ indent: _indent, parallel: _parallel, section: _section, number: _number, dependsLine: _line, ...task }) => task), warnings };
+  return {
+    tasks: tasks.map(
+      ({ indent: _indent, parallel: _parallel, section: _section, number: _number, dependsLine: _line, ...task }) =>
+        task,
+    ),
+    warnings,
+  };
 }
 
 /** Why naming `number` is ambiguous, when two tasks carry it. */
@@ -164,7 +183,11 @@ function resolveDepends(tasks: Draft[], byNumber: Map<string, Draft[]>, fail: Fa
  * `2.1` belongs to task 2 when there is one; otherwise (no number, or no such task) to the
  * nearest shallower open task, if any: people nest by indentation, tools by number.
  */
-function parentOf(number: string | undefined, enclosing: Draft | undefined, byNumber: Map<string, Draft[]>): string | undefined {
+function parentOf(
+  number: string | undefined,
+  enclosing: Draft | undefined,
+  byNumber: Map<string, Draft[]>,
+): string | undefined {
   const dot = number?.lastIndexOf('.') ?? -1;
   // The latest task of that number: numbering that restarts under each phase nests under its own phase's task.
   const parent = dot > 0 ? byNumber.get(number!.slice(0, dot))?.at(-1) : undefined;
@@ -177,7 +200,13 @@ function depthOf(id: string | undefined, byId: Map<string, Draft>): number {
   return depth;
 }
 
-function applyWaves(tasks: Draft[], byId: Map<string, Draft>, byNumber: Map<string, Draft[]>, waves: DependencyWaves, fail: Fail) {
+function applyWaves(
+  tasks: Draft[],
+  byId: Map<string, Draft>,
+  byNumber: Map<string, Draft[]>,
+  waves: DependencyWaves,
+  fail: Fail,
+) {
   for (const id of waves.waves.flat()) {
     const why = ambiguity(id, byNumber);
     if (why) fail(waves.line, `dependency waves: ${why}`);
@@ -292,7 +321,8 @@ export function parseCriterion(text: string): SuccessCriterion | undefined {
   const exits = /^`([^`]+)`\s+exits\s+(\d+)$/i.exec(text);
   if (exits) return { kind: 'command', command: exits[1]!, exitCode: Number(exits[2]) };
   const outputs = /^`([^`]+)`\s+(?:outputs|prints|contains)\s+(.+)$/i.exec(text);
-  if (outputs) return { kind: 'output_contains', command: outputs[1]!, text: outputs[2]!.replace(/^["'`](.*)["'`]$/, '$1') };
+  if (outputs)
+    return { kind: 'output_contains', command: outputs[1]!, text: outputs[2]!.replace(/^["'`](.*)["'`]$/, '$1') };
   const bare = /^`([^`]+)`$/.exec(text);
   if (bare) return { kind: 'command', command: bare[1]!, exitCode: 0 };
   return undefined;
@@ -317,7 +347,9 @@ function stripIndent(line: string, width: number): string {
  */
 function withoutPrompts(lines: string[]): string[] {
   // Where each command starts: not a blank line, a comment, or the continuation of a `\` line.
-  const starts = lines.map((l, i) => l.trim() !== '' && !l.trim().startsWith('#') && !(lines[i - 1] ?? '').endsWith('\\'));
+  const starts = lines.map(
+    (l, i) => l.trim() !== '' && !l.trim().startsWith('#') && !(lines[i - 1] ?? '').endsWith('\\'),
+  );
   if (!starts.includes(true) || lines.some((l, i) => starts[i] && !l.startsWith('$ '))) return lines;
   return lines.map((l, i) => (starts[i] ? l.slice(2) : l));
 }
@@ -360,10 +392,14 @@ function checkStructure(tasks: Draft[], file: string) {
   for (const task of tasks) byId.set(task.id, task);
   for (const task of tasks) {
     for (const dep of task.depends ?? []) {
-      if (!byId.has(dep)) throw new InputError(`task ${task.id} depends on ${dep}, which is not in the file`, { file, line: task.line });
+      if (!byId.has(dep))
+        throw new InputError(`task ${task.id} depends on ${dep}, which is not in the file`, { file, line: task.line });
       if (dep === task.id) throw new InputError(`task ${task.id} depends on itself`, { file, line: task.line });
       if (isAncestor(task.id, dep, byId)) {
-        throw new InputError(`task ${task.id} depends on its own subtask ${dep}, which runs after it`, { file, line: task.line });
+        throw new InputError(`task ${task.id} depends on its own subtask ${dep}, which runs after it`, {
+          file,
+          line: task.line,
+        });
       }
     }
   }

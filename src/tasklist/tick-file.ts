@@ -45,7 +45,10 @@ export class TasksFile {
     try {
       const bytes = Buffer.alloc(end - start);
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
-      const text = bytes.subarray(0, bytesRead).toString('utf8').replace(/\r?\n$/, '');
+      const text = bytes
+        .subarray(0, bytesRead)
+        .toString('utf8')
+        .replace(/\r?\n$/, '');
       const box = readCheckbox(text);
       if (!box || !isTaskBox(box, line, id)) return false;
       if (isDoneMark(box.mark)) return true;

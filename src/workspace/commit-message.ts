@@ -4,7 +4,13 @@ import type { CommitMessage } from './git.ts';
 export const TRAILERS = { run: 'Implement-Agent-Run', task: 'Implement-Agent-Task' } as const;
 
 /** A task's commit: its title, then its description and requirements, then the trailers. */
-export function commitMessage(item: { runId: string; taskId: string; title?: string | undefined; description?: string[] | undefined; requirements?: string[] | undefined }): CommitMessage {
+export function commitMessage(item: {
+  runId: string;
+  taskId: string;
+  title?: string | undefined;
+  description?: string[] | undefined;
+  requirements?: string[] | undefined;
+}): CommitMessage {
   const description = (item.description ?? []).join('\n').trim();
   const requirements = item.requirements?.length ? `Requirements: ${item.requirements.join(', ')}` : '';
   return {

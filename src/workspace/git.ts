@@ -6,7 +6,12 @@ import { execa } from 'execa';
  */
 
 const git = (workdir: string, args: string[], input?: string) =>
-  execa('git', ['-C', workdir, ...args], { reject: false, stripFinalNewline: true, ...(input !== undefined ? { input } : {}), env: { GIT_TERMINAL_PROMPT: '0' } });
+  execa('git', ['-C', workdir, ...args], {
+    reject: false,
+    stripFinalNewline: true,
+    ...(input !== undefined ? { input } : {}),
+    env: { GIT_TERMINAL_PROMPT: '0' },
+  });
 
 /** The working directory's path inside its repository (`''` at the top, `sub/` below), or undefined outside one. */
 export async function repositoryPrefix(workdir: string): Promise<string | undefined> {
@@ -35,21 +40,39 @@ export async function dirtyPaths(workdir: string): Promise<string[]> {
 export type CommitMessage = { title: string; body: string; trailers: Record<string, string> };
 
 export const formatMessage = (m: CommitMessage): string =>
-  [m.title, m.body.trim(), Object.entries(m.trailers).map(([k, v]) => `${k}: ${v}`).join('\n')].filter((p) => p.length > 0).join('\n\n') + '\n';
+  [
+    m.title,
+    m.body.trim(),
+    Object.entries(m.trailers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n'),
+  ]
+    .filter((p) => p.length > 0)
+    .join('\n\n') + '\n';
 
 /**
  * Commits exactly `paths` (relative to the working directory) as they are in the working tree:
  * other staged changes stay staged and uncommitted. Returns the commit id, or undefined when
  * the paths hold nothing new.
  */
-export async function commitPaths(workdir: string, paths: readonly string[], message: CommitMessage): Promise<string | undefined> {
+export async function commitPaths(
+  workdir: string,
+  paths: readonly string[],
+  message: CommitMessage,
+): Promise<string | undefined> {
   if (paths.length === 0) return undefined;
   const added = await git(workdir, ['add', '-A', '--', ...paths]);
   if (added.exitCode !== 0) throw new Error(`git add failed: ${added.stderr}`);
   const staged = await git(workdir, ['diff', '--cached', '--quiet', '--', ...paths]);
   if (staged.exitCode === 0) return undefined;
-  const identity = (await git(workdir, ['config', 'user.email'])).stdout.trim() ? [] : ['-c', 'user.name=implement-agent', '-c', 'user.email=implement-agent@localhost'];
-  const committed = await git(workdir, [...identity, 'commit', '--no-verify', '--quiet', '-F', '-', '--only', '--', ...paths], formatMessage(message));
+  const identity = (await git(workdir, ['config', 'user.email'])).stdout.trim()
+    ? []
+    : ['-c', 'user.name=implement-agent', '-c', 'user.email=implement-agent@localhost'];
+  const committed = await git(
+    workdir,
+    [...identity, 'commit', '--no-verify', '--quiet', '-F', '-', '--only', '--', ...paths],
+    formatMessage(message),
+  );
   if (committed.exitCode !== 0) throw new Error(`git commit failed: ${committed.stderr || committed.stdout}`);
   return (await git(workdir, ['rev-parse', 'HEAD'])).stdout.trim();
 }

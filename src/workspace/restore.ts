@@ -50,7 +50,8 @@ async function inside(workdir: string, path: string): Promise<string> {
     const real = await realpath(dir).catch(() => undefined);
     if (real !== undefined) {
       const back = relative(root, real);
-      if (back.startsWith('..') || isAbsolute(back)) throw new Error(`${path} leads outside the working directory ${workdir} (through ${real})`);
+      if (back.startsWith('..') || isAbsolute(back))
+        throw new Error(`${path} leads outside the working directory ${workdir} (through ${real})`);
       break;
     }
     dir = dirname(dir);

@@ -26,9 +26,17 @@ export function netChanges(changes: readonly FileChange[]): FileChange[] {
     }
     const beforeKind = first.beforeKind ?? first.kind;
     const { beforeKind: _, ...last } = c;
-    byPath.set(c.path, { ...last, ...(beforeKind !== c.kind ? { beforeKind } : {}), before: first.before, beforeMode: first.beforeMode, stored: first.stored && c.stored });
+    byPath.set(c.path, {
+      ...last,
+      ...(beforeKind !== c.kind ? { beforeKind } : {}),
+      before: first.before,
+      beforeMode: first.beforeMode,
+      stored: first.stored && c.stored,
+    });
   }
-  return [...byPath.values()].filter((c) => c.before !== c.after || c.beforeMode !== c.mode).sort((a, b) => (a.path < b.path ? -1 : 1));
+  return [...byPath.values()]
+    .filter((c) => c.before !== c.after || c.beforeMode !== c.mode)
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 /** Each task's changes in a run's events, in the order they were recorded. */

@@ -31,11 +31,24 @@ export class RunTrees {
   constructor(private readonly limits: TreeLimits) {}
 
   /** A task starts: its changes are counted from now (edits made between tasks belong to no task). */
-  async enter(item: { runId: string; taskId: string; workdir: string; tasksFile?: string | undefined; commit?: boolean | undefined }, stateDir: string): Promise<{ tree: WorkTree; dirty: Set<string> }> {
+  async enter(
+    item: {
+      runId: string;
+      taskId: string;
+      workdir: string;
+      tasksFile?: string | undefined;
+      commit?: boolean | undefined;
+    },
+    stateDir: string,
+  ): Promise<{ tree: WorkTree; dirty: Set<string> }> {
     let tracked = this.runs.get(item.runId);
     if (!tracked) {
       const own = [item.tasksFile, resolve(stateDir), ...outputFiles()];
-      const excluded = new Set(own.flatMap((p) => (p === undefined ? [] : [inside(item.workdir, p)].filter((r): r is string => r !== undefined))));
+      const excluded = new Set(
+        own.flatMap((p) =>
+          p === undefined ? [] : [inside(item.workdir, p)].filter((r): r is string => r !== undefined),
+        ),
+      );
       tracked = { tree: new WorkTree(new TreeScanner(item.workdir, excluded), this.limits), running: new Set() };
       this.runs.set(item.runId, tracked);
       if (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value!);

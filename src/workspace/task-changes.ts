@@ -23,8 +23,16 @@ export function taskChanges(changes: readonly TreeChange[], maxTaskBytes: number
     const missing = sides.find((c) => c.bytes === undefined);
     const size = sides.reduce((n, c) => n + (contents.has(c.hash) ? 0 : (c.bytes?.length ?? 0)), 0);
     let stored = false;
-    if (missing) skipped.push({ path: change.path, reason: `${missing === change.before ? 'before' : 'after'} content not kept (${missing.size} bytes: over changes.maxFileBytes or changes.maxKeptBytes)` });
-    else if (bytes + size > maxTaskBytes) skipped.push({ path: change.path, reason: `over the task's cap of ${maxTaskBytes} bytes (changes.maxTaskBytes)` });
+    if (missing)
+      skipped.push({
+        path: change.path,
+        reason: `${missing === change.before ? 'before' : 'after'} content not kept (${missing.size} bytes: over changes.maxFileBytes or changes.maxKeptBytes)`,
+      });
+    else if (bytes + size > maxTaskBytes)
+      skipped.push({
+        path: change.path,
+        reason: `over the task's cap of ${maxTaskBytes} bytes (changes.maxTaskBytes)`,
+      });
     else {
       stored = true;
       bytes += size;

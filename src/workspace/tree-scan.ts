@@ -4,7 +4,14 @@ import ignore, { type Ignore } from 'ignore';
 import { ALWAYS_IGNORED, isIgnored } from '../context/project-files.ts';
 
 /** What a file's stat says of it: two equal signatures mean unchanged (unless racy, see below). */
-export type FileSignature = { kind: 'file' | 'link'; size: number; mtimeMs: number; ctimeMs: number; ino: number; mode: number };
+export type FileSignature = {
+  kind: 'file' | 'link';
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  mode: number;
+};
 
 export type TreeScan = {
   /** Every file and symlink the project does not ignore, by path relative to the working directory. */
@@ -58,7 +65,8 @@ export class TreeScanner {
         if (!stat) continue;
         // The folders every project ignores are known by name; a .gitignore's verdict is kept until its rules change.
         if (entry.rulesKey !== rulesKey) {
-          entry.ignored = (dir && ALWAYS_IGNORED_NAMES.has(name)) || (ignores.length > 0 && isIgnored(ignores, path, dir));
+          entry.ignored =
+            (dir && ALWAYS_IGNORED_NAMES.has(name)) || (ignores.length > 0 && isIgnored(ignores, path, dir));
           entry.rulesKey = rulesKey;
         }
         if (dir) {
@@ -92,7 +100,11 @@ export class TreeScanner {
     const mtimeMs = lstat(path)?.mtimeMs ?? -1;
     const known = this.gitignores.get(rel);
     if (known && known.key === `${rel}@${mtimeMs}`) return known;
-    const rules: Rules = { prefix: rel, rules: ignore().add(safely(() => readFileSync(path, 'utf8')) ?? ''), key: `${rel}@${mtimeMs}` };
+    const rules: Rules = {
+      prefix: rel,
+      rules: ignore().add(safely(() => readFileSync(path, 'utf8')) ?? ''),
+      key: `${rel}@${mtimeMs}`,
+    };
     this.gitignores.set(rel, rules);
     return rules;
   }
@@ -104,11 +116,25 @@ function lstat(path: string): Stats | undefined {
 }
 
 function signature(stat: Stats): FileSignature {
-  return { kind: stat.isSymbolicLink() ? 'link' : 'file', size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, mode: stat.mode & 0o7777 };
+  return {
+    kind: stat.isSymbolicLink() ? 'link' : 'file',
+    size: stat.size,
+    mtimeMs: stat.mtimeMs,
+    ctimeMs: stat.ctimeMs,
+    ino: stat.ino,
+    mode: stat.mode & 0o7777,
+  };
 }
 
 export function sameSignature(a: FileSignature, b: FileSignature): boolean {
-  return a.kind === b.kind && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.mode === b.mode;
+  return (
+    a.kind === b.kind &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.mode === b.mode
+  );
 }
 
 /**

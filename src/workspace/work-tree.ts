@@ -34,7 +34,8 @@ export class WorkTree {
     private readonly limits: TreeLimits,
   ) {
     const scan = scanner.scan();
-    for (const [path, sig] of scan.files) this.known.set(path, { sig, content: this.read(path, sig), racy: sig.mtimeMs > scan.startedMs - RACY_MS });
+    for (const [path, sig] of scan.files)
+      this.known.set(path, { sig, content: this.read(path, sig), racy: sig.mtimeMs > scan.startedMs - RACY_MS });
     this.ignoredDirs = scan.ignoredDirs;
     this.ignoredFiles = scan.ignoredFiles;
     this.lookedAt = performance.now();
@@ -60,7 +61,13 @@ export class WorkTree {
       const racy = sig.mtimeMs > scan.startedMs - RACY_MS;
       if (known) this.keptBytes -= known.content.bytes?.length ?? 0;
       this.known.set(path, { sig, content, racy });
-      if (known && known.content.hash === content.hash && known.content.mode === content.mode && known.content.kind === content.kind) continue;
+      if (
+        known &&
+        known.content.hash === content.hash &&
+        known.content.mode === content.mode &&
+        known.content.kind === content.kind
+      )
+        continue;
       changes.push({ path, ...(known ? { before: known.content } : {}), after: content });
     }
     for (const [path, known] of this.known) {
@@ -69,7 +76,10 @@ export class WorkTree {
       this.keptBytes -= known.content.bytes?.length ?? 0;
       changes.push({ path, before: known.content });
     }
-    const ignored = [...ignoredChanges(this.workdir, this.ignoredDirs, scan.ignoredDirs, true), ...ignoredChanges(this.workdir, this.ignoredFiles, scan.ignoredFiles, false)];
+    const ignored = [
+      ...ignoredChanges(this.workdir, this.ignoredDirs, scan.ignoredDirs, true),
+      ...ignoredChanges(this.workdir, this.ignoredFiles, scan.ignoredFiles, false),
+    ];
     this.ignoredDirs = scan.ignoredDirs;
     this.ignoredFiles = scan.ignoredFiles;
     this.lookedAt = performance.now();
@@ -84,16 +94,23 @@ export class WorkTree {
     }
     const bytes = sig.size <= this.limits.maxFileBytes ? safely(() => readFileSync(abs)) : undefined;
     // Too large to keep (or gone meanwhile): known by its stat, so a change still shows.
-    if (!bytes) return { kind: 'file', hash: `stat-${sig.size}-${sig.mtimeMs}-${sig.ino}`, mode: sig.mode, size: sig.size };
+    if (!bytes)
+      return { kind: 'file', hash: `stat-${sig.size}-${sig.mtimeMs}-${sig.ino}`, mode: sig.mode, size: sig.size };
     const keep = this.keptBytes + bytes.length <= this.limits.maxKeptBytes;
     if (keep) this.keptBytes += bytes.length;
     return { kind: 'file', hash: contentHash(bytes), mode: sig.mode, size: bytes.length, ...(keep ? { bytes } : {}) };
   }
 }
 
-function ignoredChanges<V>(workdir: string, before: Map<string, V>, after: Map<string, V>, dirs: boolean): IgnoredChange[] {
+function ignoredChanges<V>(
+  workdir: string,
+  before: Map<string, V>,
+  after: Map<string, V>,
+  dirs: boolean,
+): IgnoredChange[] {
   const out: IgnoredChange[] = [];
-  const same = (a: V, b: V) => (typeof a === 'number' ? a === b : sameSignature(a as FileSignature, b as FileSignature));
+  const same = (a: V, b: V) =>
+    typeof a === 'number' ? a === b : sameSignature(a as FileSignature, b as FileSignature);
   for (const [path, now] of after) {
     const was = before.get(path);
     if (was !== undefined && same(was, now)) continue;

@@ -26,7 +26,12 @@ export function workspaces() {
 
 /** Runs the real CLI in a child process; `--json` output parsed into the run's events. */
 export async function runCli(args: string[], env: Record<string, string>, cwd?: string) {
-  const result = await execa(process.execPath, [CLI, ...args, '--json'], { reject: false, env, timeout: 120_000, ...(cwd ? { cwd } : {}) });
+  const result = await execa(process.execPath, [CLI, ...args, '--json'], {
+    reject: false,
+    env,
+    timeout: 120_000,
+    ...(cwd ? { cwd } : {}),
+  });
   const events = result.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -35,23 +40,37 @@ export async function runCli(args: string[], env: Record<string, string>, cwd?: 
 }
 
 /** The events of one type, typed. */
-export function ofType<T extends StoredEvent['type']>(events: readonly StoredEvent[], type: T): (EventOf<T> & StoredEvent)[] {
+export function ofType<T extends StoredEvent['type']>(
+  events: readonly StoredEvent[],
+  type: T,
+): (EventOf<T> & StoredEvent)[] {
   return events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
 }
-
 
 /**
  * Waits until every actor answers its ping: a `run` started before would host the missing ones
  * itself, and a test that kills an actor process would kill one that has no work.
  */
-export async function waitForActors(url: string, names: readonly string[] = actorNames, timeoutMs = 60_000): Promise<void> {
+export async function waitForActors(
+  url: string,
+  names: readonly string[] = actorNames,
+  timeoutMs = 60_000,
+): Promise<void> {
   const nc = await connectNats(url, 'wait-for-actors');
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const answers = await Promise.all(names.map((n) => nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(() => true, () => false)));
+      const answers = await Promise.all(
+        names.map((n) =>
+          nc.request(`agent.ctl.${n}.ping`, undefined, { timeout: 300 }).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       if (answers.every(Boolean)) return;
-      if (Date.now() > deadline) throw new Error(`actors not up after ${timeoutMs} ms: ${names.filter((_, i) => !answers[i]).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`actors not up after ${timeoutMs} ms: ${names.filter((_, i) => !answers[i]).join(', ')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {

@@ -10,7 +10,8 @@ export function demoPlanner(options: { commandSeconds?: number | ((taskId: strin
     const prompt = request.messages.map((m) => m.content).join('\n');
     const [, taskId = '', title = 'task'] = /Task ([\w.]+): (.*)/.exec(prompt) ?? [];
     const paths = title.match(/[\w-]+(?:\/[\w.-]+)+|[\w-]+\.[a-z]{1,4}\b/g) ?? [];
-    const seconds = typeof options.commandSeconds === 'function' ? options.commandSeconds(taskId) : options.commandSeconds;
+    const seconds =
+      typeof options.commandSeconds === 'function' ? options.commandSeconds(taskId) : options.commandSeconds;
     const sleep = seconds ? `sleep ${seconds} && ` : '';
     const commands = (paths.length ? paths : [`notes/${slug(title)}.txt`]).map((path, i) => ({
       id: `c${i + 1}`,
@@ -27,7 +28,13 @@ export function demoPlanner(options: { commandSeconds?: number | ((taskId: strin
       complexity: { level: 'low', estimatedSteps: commands.length, risks: [], confidence: 0.9 },
       commands,
       decisionPoints: [],
-      successCriteria: commands.map((c) => ({ kind: 'file_exists', path: c.expectedOutputs[0], command: null, exitCode: null, text: null })),
+      successCriteria: commands.map((c) => ({
+        kind: 'file_exists',
+        path: c.expectedOutputs[0],
+        command: null,
+        exitCode: null,
+        text: null,
+      })),
       fallbacks: [],
     };
     const wanted: Record<string, string[]> = {
@@ -45,5 +52,10 @@ export function demoPlanner(options: { commandSeconds?: number | ((taskId: strin
   };
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'task';
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40) || 'task';
 const dir = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.');

@@ -4,7 +4,8 @@ import { makeEvent, type StoredEvent } from '../../src/events/agent-events.ts';
 import type { EventLog } from '../../src/events/event-log.ts';
 import { eventSubjects } from '../../src/events/subjects.ts';
 
-const skipped = (runId: string, taskId: string, id?: string) => makeEvent('TaskSkipped', { runId, taskId, ...(id ? { id } : {}) }, { reason: 'test', optional: false });
+const skipped = (runId: string, taskId: string, id?: string) =>
+  makeEvent('TaskSkipped', { runId, taskId, ...(id ? { id } : {}) }, { reason: 'test', optional: false });
 
 /**
  * The event log's contract (src/events/event-log.ts) as tests: run inside a describe block
@@ -33,7 +34,11 @@ export function eventLogContract(log: () => EventLog) {
 
   it('gives the last event of a subject, wildcards allowed, and nothing for a subject without events', async () => {
     expect(await log().lastEvent(eventSubjects.task('last', '1'))).toBeUndefined();
-    await log().appendAll([skipped('last', '1'), skipped('last', '2'), makeEvent('TaskCompleted', { runId: 'last', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 })]);
+    await log().appendAll([
+      skipped('last', '1'),
+      skipped('last', '2'),
+      makeEvent('TaskCompleted', { runId: 'last', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }),
+    ]);
     const last = await log().lastEvent(eventSubjects.task('last', '1'));
     expect(last?.type).toBe('TaskCompleted');
     expect(last?.seq).toBe(await log().lastSubjectSequence(eventSubjects.run('last')));

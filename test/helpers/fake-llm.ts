@@ -43,7 +43,9 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
   const server: Server = createServer((req, res) => {
     void (async () => {
       if (req.method === 'GET' && req.url?.endsWith('/models')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'fake', object: 'model' }] }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ object: 'list', data: [{ id: 'fake', object: 'model' }] }));
         return;
       }
       if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
@@ -86,7 +88,12 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
           choices: [
             {
               index: 0,
-              message: { role: 'assistant', content: reply, refusal: null, ...(shaped.reasoningContent ? { reasoning_content: shaped.reasoningContent } : {}) },
+              message: {
+                role: 'assistant',
+                content: reply,
+                refusal: null,
+                ...(shaped.reasoningContent ? { reasoning_content: shaped.reasoningContent } : {}),
+              },
               finish_reason: 'stop',
               logprobs: null,
             },

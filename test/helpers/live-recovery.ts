@@ -13,28 +13,54 @@ export async function liveOptions(root: string, dir: string): Promise<RunOptions
   const { env } = childEnvironment();
   return {
     cwd: dir,
-    env: { ...env, ...toolchainHomes(homedir(), env), HOME: home, GIT_CONFIG_NOSYSTEM: '1', npm_config_cache: join(root, 'npm-cache') },
+    env: {
+      ...env,
+      ...toolchainHomes(homedir(), env),
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      npm_config_cache: join(root, 'npm-cache'),
+    },
     timeoutMs: 30_000,
     tailChars: 4000,
     keepBytes: 65536,
   };
 }
 
-export type LiveOutcome = { outcome: 'recovered' | 'escalated' | 'benign'; patternId: string; strategies: string[]; why?: string };
+export type LiveOutcome = {
+  outcome: 'recovered' | 'escalated' | 'benign';
+  patternId: string;
+  strategies: string[];
+  why?: string;
+};
 
 /**
  * Recovers a failed command as the executor does: ask for a reply, run the fix's commands, run the
  * command again (or the fix's last command, when it does the command's work), until it succeeds,
  * is benign, or recovery gives up; at most six attempts.
  */
-export async function recoverLive(command: string, failed: CommandResult, options: RunOptions, advise: (request: RecoverRequest) => Promise<RecoverReply | { give: string; patternId: string }>): Promise<LiveOutcome> {
+export async function recoverLive(
+  command: string,
+  failed: CommandResult,
+  options: RunOptions,
+  advise: (request: RecoverRequest) => Promise<RecoverReply | { give: string; patternId: string }>,
+): Promise<LiveOutcome> {
   const tried: RecoverRequest['tried'] = [];
   const strategies: string[] = [];
   let last = failed;
   for (let attempt = 0; attempt < 6; attempt++) {
     const request: RecoverRequest = {
-      runId: 'r', taskId: '1', workdir: options.cwd, commandId: 'c1', command, exitCode: last.exitCode, timedOut: last.timedOut,
-      stdoutTail: last.stdoutTail, stderrTail: last.stderrTail, attempt, tried, llm: 'offline',
+      runId: 'r',
+      taskId: '1',
+      workdir: options.cwd,
+      commandId: 'c1',
+      command,
+      exitCode: last.exitCode,
+      timedOut: last.timedOut,
+      stdoutTail: last.stdoutTail,
+      stderrTail: last.stderrTail,
+      attempt,
+      tried,
+      llm: 'offline',
     };
     const reply = await advise(request);
     if ('give' in reply) return { outcome: 'escalated', patternId: reply.patternId, strategies, why: reply.give };

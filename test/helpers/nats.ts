@@ -7,9 +7,15 @@ import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 /** A real nats-server on random loopback ports with a temporary store, removed on stop. */
-export async function startTestNats(options: { port?: number; dir?: string; keep?: boolean } = {}): Promise<LocalNats & { dir: string }> {
+export async function startTestNats(
+  options: { port?: number; dir?: string; keep?: boolean } = {},
+): Promise<LocalNats & { dir: string }> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ia-nats-')));
-  const server = await startLocalNats({ configFile: join(REPO_ROOT, 'nats.conf'), storeDir: join(dir, 'store'), ...(options.port ? { port: options.port } : {}) });
+  const server = await startLocalNats({
+    configFile: join(REPO_ROOT, 'nats.conf'),
+    storeDir: join(dir, 'store'),
+    ...(options.port ? { port: options.port } : {}),
+  });
   return {
     ...server,
     dir,

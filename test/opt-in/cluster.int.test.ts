@@ -19,7 +19,13 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ia-cluster-'));
   nodes = await Promise.all(
     [1, 2, 3].map((i) =>
-      startLocalNats({ configFile: join(REPO_ROOT, `cluster/node${i}.conf`), storeDir: join(dir, `node${i}`), port: 24220 + i, monitorPort: 28220 + i, timeoutMs: 30_000 }),
+      startLocalNats({
+        configFile: join(REPO_ROOT, `cluster/node${i}.conf`),
+        storeDir: join(dir, `node${i}`),
+        port: 24220 + i,
+        monitorPort: 28220 + i,
+        timeoutMs: 30_000,
+      }),
     ),
   );
 }, 60_000);
@@ -35,35 +41,58 @@ const stopFirstNode = {
 };
 
 describe('three-node cluster', () => {
-  it.each(Object.keys(stopFirstNode) as (keyof typeof stopFirstNode)[])('loses nothing when a node is %s during a run', { timeout: 180_000 }, async (how) => {
-    const work = join(dir, 'work');
-    await execa('mkdir', ['-p', work]);
-    const tasks = Array.from({ length: 6 }, (_, i) => `- [ ] ${i + 1}. Step ${i + 1}\n  \`\`\`bash\n  sleep 0.5; echo ${i + 1} >> steps.txt\n  \`\`\``).join('\n');
-    await writeFile(join(work, 'tasks.md'), tasks);
-    await writeFile(join(work, 'implement-agent.config.json'), JSON.stringify({ natsReplicas: 3, workAckWaitMs: 3000 }));
-    // The cluster elects its JetStream leader after the nodes answer health checks: wait for it.
-    const nc = await connectNats(URLS, 'cluster-observer');
-    let store: EventStore | undefined;
-    for (let i = 0; i < 60 && !store; i++) store = await EventStore.open(nc, { replicas: 3 }).catch(async () => (await new Promise((r) => setTimeout(r, 500)), undefined));
-    expect(store).toBeDefined();
-    const run = execa(process.execPath, [CLI, 'run', join(work, 'tasks.md'), '--workdir', work, '--json'], { cwd: work, env: { NATS_URL: URLS }, reject: false });
-    await expect
-      .poll(async () => (await store!.read()).filter((e) => e.type === 'TaskCompleted').length, { timeout: 60_000, interval: 200 })
-      .toBeGreaterThanOrEqual(2);
-    await stopFirstNode[how]();
-    const result = await run;
-    expect(result.exitCode, result.stderr).toBe(0);
-    const printed = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as StoredEvent);
-    const stored = await store!.readRun(printed[0]!.runId);
-    expect(stored.map((e) => e.id)).toEqual(printed.map((e) => e.id));
-    expect(new Set(stored.map((e) => e.id)).size).toBe(stored.length);
-    expect(stored.filter((e) => e.type === 'TaskCompleted')).toHaveLength(6);
-    // Each recorded start ran once; a command in flight at the stop may have started twice (at-least-once).
-    const lines = (await readFile(join(work, 'steps.txt'), 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(stored.filter((e) => e.type === 'CommandStarted').length);
-    expect([...new Set(lines)].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
-    const info = await store!.jsm.streams.info('AGENT_EVENTS');
-    expect(info.config.num_replicas).toBe(3);
-    await nc.close();
-  });
+  it.each(Object.keys(stopFirstNode) as (keyof typeof stopFirstNode)[])(
+    'loses nothing when a node is %s during a run',
+    { timeout: 180_000 },
+    async (how) => {
+      const work = join(dir, 'work');
+      await execa('mkdir', ['-p', work]);
+      const tasks = Array.from(
+        { length: 6 },
+        (_, i) => `- [ ] ${i + 1}. Step ${i + 1}\n  \`\`\`bash\n  sleep 0.5; echo ${i + 1} >> steps.txt\n  \`\`\``,
+      ).join('\n');
+      await writeFile(join(work, 'tasks.md'), tasks);
+      await writeFile(
+        join(work, 'implement-agent.config.json'),
+        JSON.stringify({ natsReplicas: 3, workAckWaitMs: 3000 }),
+      );
+      // The cluster elects its JetStream leader after the nodes answer health checks: wait for it.
+      const nc = await connectNats(URLS, 'cluster-observer');
+      let store: EventStore | undefined;
+      for (let i = 0; i < 60 && !store; i++)
+        store = await EventStore.open(nc, { replicas: 3 }).catch(
+          async () => (await new Promise((r) => setTimeout(r, 500)), undefined),
+        );
+      expect(store).toBeDefined();
+      const run = execa(process.execPath, [CLI, 'run', join(work, 'tasks.md'), '--workdir', work, '--json'], {
+        cwd: work,
+        env: { NATS_URL: URLS },
+        reject: false,
+      });
+      await expect
+        .poll(async () => (await store!.read()).filter((e) => e.type === 'TaskCompleted').length, {
+          timeout: 60_000,
+          interval: 200,
+        })
+        .toBeGreaterThanOrEqual(2);
+      await stopFirstNode[how]();
+      const result = await run;
+      expect(result.exitCode, result.stderr).toBe(0);
+      const printed = result.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as StoredEvent);
+      const stored = await store!.readRun(printed[0]!.runId);
+      expect(stored.map((e) => e.id)).toEqual(printed.map((e) => e.id));
+      expect(new Set(stored.map((e) => e.id)).size).toBe(stored.length);
+      expect(stored.filter((e) => e.type === 'TaskCompleted')).toHaveLength(6);
+      // Each recorded start ran once; a command in flight at the stop may have started twice (at-least-once).
+      const lines = (await readFile(join(work, 'steps.txt'), 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(stored.filter((e) => e.type === 'CommandStarted').length);
+      expect([...new Set(lines)].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
+      const info = await store!.jsm.streams.info('AGENT_EVENTS');
+      expect(info.config.num_replicas).toBe(3);
+      await nc.close();
+    },
+  );
 });

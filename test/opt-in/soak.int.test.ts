@@ -21,25 +21,47 @@ async function rssKiB(pid: number): Promise<number> {
 
 describe('soak', () => {
   it(`${TASKS} tasks, 4 executors: nothing lost`, { timeout: 600_000 }, async () => {
-    const tasks = Array.from({ length: TASKS }, (_, i) => `- [ ] ${i + 1}. Task ${i + 1}\n  - Depends:\n  \`\`\`bash\n  echo ${i + 1} > out-${i + 1}.txt\n  \`\`\``).join('\n');
+    const tasks = Array.from(
+      { length: TASKS },
+      (_, i) =>
+        `- [ ] ${i + 1}. Task ${i + 1}\n  - Depends:\n  \`\`\`bash\n  echo ${i + 1} > out-${i + 1}.txt\n  \`\`\``,
+    ).join('\n');
     const { dir, tasks: file } = await ws.make(tasks);
     const env = { NATS_URL: server.url };
     const processes: ResultPromise[] = [
-      ...actorNames.filter((n) => n !== 'executor').map((n) => execa(process.execPath, [CLI, 'actor', n], { env, reject: false })),
+      ...actorNames
+        .filter((n) => n !== 'executor')
+        .map((n) => execa(process.execPath, [CLI, 'actor', n], { env, reject: false })),
       ...[1, 2, 3, 4].map(() => execa(process.execPath, [CLI, 'actor', 'executor'], { env, reject: false })),
     ];
     const executors = processes.slice(4);
     try {
       const nc = await connectNats(server.url, 'soak');
-      await expect.poll(async () => nc.request('agent.ctl.executor.ping', undefined, { timeout: 300 }).then(() => true, () => false), { timeout: 30_000 }).toBe(true);
+      await expect
+        .poll(
+          async () =>
+            nc.request('agent.ctl.executor.ping', undefined, { timeout: 300 }).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 30_000 },
+        )
+        .toBe(true);
       await new Promise((r) => setTimeout(r, 3000));
       const rssBefore = await Promise.all(executors.map((p) => rssKiB(p.pid!)));
       const started = performance.now();
-      const result = await execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--task-concurrency', '8', '--json'], { env, reject: false, timeout: 540_000 });
+      const result = await execa(
+        process.execPath,
+        [CLI, 'run', file, '--workdir', dir, '--task-concurrency', '8', '--json'],
+        { env, reject: false, timeout: 540_000 },
+      );
       const seconds = (performance.now() - started) / 1000;
       const rssAfter = await Promise.all(executors.map((p) => rssKiB(p.pid!)));
       expect(result.exitCode, result.stderr).toBe(0);
-      const printed = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as StoredEvent);
+      const printed = result.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as StoredEvent);
       const stored = await (await EventStore.open(nc)).readRun(printed[0]!.runId);
       // Per task: TaskSubmitted, PlanCreated, CommandStarted, CommandFinished, TaskCompleted.
       const expected = 2 + TASKS * 5;

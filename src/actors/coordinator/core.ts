@@ -30,22 +30,32 @@ export function startEffects(start: StartRun): Effect[] {
   const pending = start.tasks.filter((t) => !t.done);
   return [
     append(
-      makeEvent('RunStarted', { runId, id: eventIds.run(runId, 'RunStarted') }, {
-        tasksFile: start.tasksFile,
-        workdir: start.workdir,
-        taskIds: pending.map((t) => t.id),
-        alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
-        taskConcurrency: options.taskConcurrency,
-        commandConcurrency: options.commandConcurrency,
-        continuePolicy: options.continuePolicy,
-        llm: options.llm,
-        planAhead: options.planAhead,
-        skipOptional: options.skipOptional,
-        ...(options.commit ? { commit: true } : {}),
-        ...(options.budget ? { budget: options.budget } : {}),
-        ...(options.pricing ? { pricing: options.pricing } : {}),
-      }),
-      ...pending.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') }, { task })),
+      makeEvent(
+        'RunStarted',
+        { runId, id: eventIds.run(runId, 'RunStarted') },
+        {
+          tasksFile: start.tasksFile,
+          workdir: start.workdir,
+          taskIds: pending.map((t) => t.id),
+          alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
+          taskConcurrency: options.taskConcurrency,
+          commandConcurrency: options.commandConcurrency,
+          continuePolicy: options.continuePolicy,
+          llm: options.llm,
+          planAhead: options.planAhead,
+          skipOptional: options.skipOptional,
+          ...(options.commit ? { commit: true } : {}),
+          ...(options.budget ? { budget: options.budget } : {}),
+          ...(options.pricing ? { pricing: options.pricing } : {}),
+        },
+      ),
+      ...pending.map((task) =>
+        makeEvent(
+          'TaskSubmitted',
+          { runId, taskId: task.id, id: eventIds.task(runId, task.id, 'TaskSubmitted') },
+          { task },
+        ),
+      ),
     ),
   ];
 }
@@ -53,7 +63,8 @@ export function startEffects(start: StartRun): Effect[] {
 /** What the run-level events say about taking the run up: not started yet, or left interrupted. */
 export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted' | 'under-way' {
   if (!runLevel.some((e) => e.type === 'RunStarted')) return 'new';
-  const lastOf = (type: 'RunInterrupted' | 'RunResumed') => Math.max(0, ...runLevel.filter((e) => e.type === type).map((e) => e.seq));
+  const lastOf = (type: 'RunInterrupted' | 'RunResumed') =>
+    Math.max(0, ...runLevel.filter((e) => e.type === type).map((e) => e.seq));
   return lastOf('RunInterrupted') > lastOf('RunResumed') ? 'interrupted' : 'under-way';
 }
 
@@ -62,7 +73,11 @@ export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted
  * decision's plan inputs (files changed since the plan was made: plan again instead); `now` ends
  * the run's clock. A `tick` is the one-byte write to tasks.md.
  */
-export function decisionEffects(start: StartRun, decision: Decision, observed: { startedAt?: string; changed: ChangedInput[]; now: number }): Effect[] {
+export function decisionEffects(
+  start: StartRun,
+  decision: Decision,
+  observed: { startedAt?: string; changed: ChangedInput[]; now: number },
+): Effect[] {
   const { runId } = start;
   switch (decision.kind) {
     case 'plan': {
@@ -100,28 +115,53 @@ export function decisionEffects(start: StartRun, decision: Decision, observed: {
         commandConcurrency: start.options.commandConcurrency,
         generation: decision.generation,
       };
-      return [send('executor', 'execute', item, workIds.execute(runId, decision.taskId, decision.generation, decision.revision))];
+      return [
+        send(
+          'executor',
+          'execute',
+          item,
+          workIds.execute(runId, decision.taskId, decision.generation, decision.revision),
+        ),
+      ];
     }
     case 'skip':
       return [
-        append(makeEvent('TaskSkipped', { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') }, { reason: decision.reason, optional: decision.optional })),
+        append(
+          makeEvent(
+            'TaskSkipped',
+            { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') },
+            { reason: decision.reason, optional: decision.optional },
+          ),
+        ),
       ];
     case 'tick':
-      return [tick(start.tasksFile, [{ id: decision.taskId, line: start.tasks.find((t) => t.id === decision.taskId)?.line }])];
+      return [
+        tick(start.tasksFile, [{ id: decision.taskId, line: start.tasks.find((t) => t.id === decision.taskId)?.line }]),
+      ];
     case 'halt':
       return [
-        append(makeEvent('RunInterrupted', { runId, id: eventIds.budgetStop(runId, decision.generation) }, { reason: decision.reason, budget: true })),
+        append(
+          makeEvent(
+            'RunInterrupted',
+            { runId, id: eventIds.budgetStop(runId, decision.generation) },
+            { reason: decision.reason, budget: true },
+          ),
+        ),
       ];
     case 'finish':
       return [
         append(
-          makeEvent('RunFinished', { runId, id: eventIds.run(runId, 'RunFinished') }, {
-            status: decision.status,
-            completed: decision.completed,
-            failed: decision.failed,
-            skipped: decision.skipped,
-            durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),
-          }),
+          makeEvent(
+            'RunFinished',
+            { runId, id: eventIds.run(runId, 'RunFinished') },
+            {
+              status: decision.status,
+              completed: decision.completed,
+              failed: decision.failed,
+              skipped: decision.skipped,
+              durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),
+            },
+          ),
         ),
       ];
     default: {
@@ -137,11 +177,15 @@ function invalidation(runId: string, taskId: string, revision: number, changed: 
   const next = revision + 1;
   return [
     append(
-      makeEvent('PlanInvalidated', { runId, taskId, id: eventIds.planInvalidated(runId, taskId, next) }, {
-        revision: next,
-        changed,
-        reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
-      }),
+      makeEvent(
+        'PlanInvalidated',
+        { runId, taskId, id: eventIds.planInvalidated(runId, taskId, next) },
+        {
+          revision: next,
+          changed,
+          reason: `${changed.map((c) => c.path).join(', ')} changed after the plan was made`,
+        },
+      ),
     ),
   ];
 }

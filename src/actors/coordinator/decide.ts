@@ -151,11 +151,19 @@ function startNext(run: RunView): Decision[] {
       run.held.push(id);
       continue;
     }
-    const mayPlan = status.planAhead > 0 ? counts.planning < status.planAhead : ready && inFlight < status.taskConcurrency;
+    const mayPlan =
+      status.planAhead > 0 ? counts.planning < status.planAhead : ready && inFlight < status.taskConcurrency;
     if (!mayPlan) continue;
     counts.planning++;
     inFlight++;
-    decisions.push({ kind: 'plan', key: run.planKey(id), taskId: id, group: isGroup(task.spec, run.graph), generation: status.generation, revision: task.revision });
+    decisions.push({
+      kind: 'plan',
+      key: run.planKey(id),
+      taskId: id,
+      group: isGroup(task.spec, run.graph),
+      generation: status.generation,
+      revision: task.revision,
+    });
   }
   return decisions;
 }
@@ -164,8 +172,15 @@ function startNext(run: RunView): Decision[] {
 function skipRule(run: RunView, id: string, blocked = false): Decision | undefined {
   const { status } = run;
   const task = status.tasks[id]!;
-  const skip = (reason: string, optional = false): Decision => ({ kind: 'skip', key: decisionKeys.skip(id), taskId: id, reason, optional });
-  if (status.continuePolicy === 'never' && run.counts.anyFailed) return skip('an earlier task failed (continue policy: never)');
+  const skip = (reason: string, optional = false): Decision => ({
+    kind: 'skip',
+    key: decisionKeys.skip(id),
+    taskId: id,
+    reason,
+    optional,
+  });
+  if (status.continuePolicy === 'never' && run.counts.anyFailed)
+    return skip('an earlier task failed (continue policy: never)');
   if (task.spec.optional && status.skipOptional) return skip('optional task ([ ]*), skipped by --skip-optional', true);
   if (!blocked) return undefined;
   const dead = blockersIn(run.graph, task.spec).find((b) => run.outcomeOf(b) === 'dead')!;
@@ -184,8 +199,13 @@ function readiness(run: RunView, id: string): boolean | 'skip' | 'no-room' {
   // Nothing failed or was skipped, so nothing is skipped now: a task that can get no decision
   // (no room for its next step, or already issued) needs no further look, and a task's
   // readiness is read without building its blockers. This keeps a long run's decisions cheap.
-  if (task.state === 'planned' && (issued.has(run.execKey(id)) || counts.executing >= status.taskConcurrency)) return 'no-room';
-  if (task.state === 'pending' && (issued.has(run.planKey(id)) || (status.planAhead > 0 && counts.planning >= status.planAhead))) return 'no-room';
+  if (task.state === 'planned' && (issued.has(run.execKey(id)) || counts.executing >= status.taskConcurrency))
+    return 'no-room';
+  if (
+    task.state === 'pending' &&
+    (issued.has(run.planKey(id)) || (status.planAhead > 0 && counts.planning >= status.planAhead))
+  )
+    return 'no-room';
   return run.isReady(task.spec);
 }
 
@@ -193,7 +213,14 @@ function readiness(run: RunView, id: string): boolean | 'skip' | 'no-room' {
 function executeRule(run: RunView, id: string, ready: boolean): Decision | undefined {
   const { status, counts } = run;
   const task = status.tasks[id]!;
-  if (run.issued.has(run.execKey(id)) || !ready || !task.plan || !task.planEventId || counts.executing >= status.taskConcurrency) return undefined;
+  if (
+    run.issued.has(run.execKey(id)) ||
+    !ready ||
+    !task.plan ||
+    !task.planEventId ||
+    counts.executing >= status.taskConcurrency
+  )
+    return undefined;
   counts.executing++;
   return {
     kind: 'execute',
@@ -217,7 +244,8 @@ function revalidate(run: RunView, decided: readonly Decision[]): Decision[] {
     if (task.state !== 'planned' || task.started || !task.planInputs?.length || issued.has(run.execKey(id))) continue;
     if (decided.some((d) => d.kind === 'execute' && d.taskId === id)) continue;
     const key = decisionKeys.revalidate(id, status.generation, task.revision, counts.finished);
-    if (!issued.has(key)) out.push({ kind: 'revalidate', key, taskId: id, planInputs: task.planInputs, revision: task.revision });
+    if (!issued.has(key))
+      out.push({ kind: 'revalidate', key, taskId: id, planInputs: task.planInputs, revision: task.revision });
   }
   return out;
 }
@@ -226,18 +254,40 @@ function revalidate(run: RunView, decided: readonly Decision[]): Decision[] {
 function tick(run: RunView): Decision[] {
   const { status, issued } = run;
   return status.order
-    .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && status.tasks[id]!.evidence !== 'none' && run.fullyDone(id))
+    .filter(
+      (id) =>
+        !issued.has(decisionKeys.tick(id)) &&
+        status.tasks[id]!.state !== 'skipped' &&
+        status.tasks[id]!.evidence !== 'none' &&
+        run.fullyDone(id),
+    )
     .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
 }
 
-const waitsOnNothing = (decided: readonly Decision[]) => !decided.some((d) => d.kind !== 'tick' && d.kind !== 'revalidate');
+const waitsOnNothing = (decided: readonly Decision[]) =>
+  !decided.some((d) => d.kind !== 'tick' && d.kind !== 'revalidate');
 
 /** The LLM budget is spent, tasks wait for it, and nothing else can move: the run stops until `resume --budget`. */
 function haltOnBudget(run: RunView, decided: readonly Decision[]): Decision[] {
   const { status, counts } = run;
   const key = decisionKeys.halt(status.generation);
-  if (!run.spent || run.held.length === 0 || !waitsOnNothing(decided) || counts.executing > 0 || counts.planning > 0 || run.issued.has(key)) return [];
-  return [{ kind: 'halt', key, reason: `${run.spent}; waiting for the LLM: task(s) ${run.held.join(', ')}`, generation: status.generation }];
+  if (
+    !run.spent ||
+    run.held.length === 0 ||
+    !waitsOnNothing(decided) ||
+    counts.executing > 0 ||
+    counts.planning > 0 ||
+    run.issued.has(key)
+  )
+    return [];
+  return [
+    {
+      kind: 'halt',
+      key,
+      reason: `${run.spent}; waiting for the LLM: task(s) ${run.held.join(', ')}`,
+      generation: status.generation,
+    },
+  ];
 }
 
 /** Every task has its outcome and nothing is left to issue: the run finishes, failed if a task failed or was skipped against its will. */

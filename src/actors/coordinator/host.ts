@@ -34,7 +34,8 @@ export const coordinatorActor = (options: { parallelRuns?: number } = {}): Actor
   }),
 });
 
-export const startCoordinator = (rt: Runtime, options: { parallelRuns?: number } = {}) => runActor(rt, coordinatorActor(options));
+export const startCoordinator = (rt: Runtime, options: { parallelRuns?: number } = {}) =>
+  runActor(rt, coordinatorActor(options));
 
 /**
  * Runs one run to its end, or until it is interrupted or the coordinator stops. Safe to call again
@@ -75,7 +76,21 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   await status.stop();
 }
 
-async function perform(io: ActorIO<Coordinating>, start: StartRun, status: RunStatus, decision: Decision): Promise<void> {
-  const changed = decision.kind === 'execute' || decision.kind === 'revalidate' ? await changedInputs(start.workdir, decision.planInputs) : [];
-  await io.perform(decisionEffects(start, decision, { ...(status.startedAt ? { startedAt: status.startedAt } : {}), changed, now: Date.now() }));
+async function perform(
+  io: ActorIO<Coordinating>,
+  start: StartRun,
+  status: RunStatus,
+  decision: Decision,
+): Promise<void> {
+  const changed =
+    decision.kind === 'execute' || decision.kind === 'revalidate'
+      ? await changedInputs(start.workdir, decision.planInputs)
+      : [];
+  await io.perform(
+    decisionEffects(start, decision, {
+      ...(status.startedAt ? { startedAt: status.startedAt } : {}),
+      changed,
+      now: Date.now(),
+    }),
+  );
 }

@@ -1,4 +1,10 @@
-import { isTaskTerminal, makeEvent, type AgentEvent, type EventOf, type StoredEvent } from '../../events/agent-events.ts';
+import {
+  isTaskTerminal,
+  makeEvent,
+  type AgentEvent,
+  type EventOf,
+  type StoredEvent,
+} from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
 import type { PlanTask } from '../../events/work-commands.ts';
 import type { PlanInput, Plan } from '../../plan/plan-schema.ts';
@@ -19,25 +25,54 @@ export function alreadyPlanned(taskEvents: readonly StoredEvent[], revision: num
  * The cache's answer and the event that says why. A similar entry is served only when its
  * adapted plan validated (`rejected` is why it did not).
  */
-export function cacheDecision(found: Lookup, ids: { runId: string; taskId: string }, key: string, rejected?: string): { answer: CacheAnswer; event: AgentEvent } {
+export function cacheDecision(
+  found: Lookup,
+  ids: { runId: string; taskId: string },
+  key: string,
+  rejected?: string,
+): { answer: CacheAnswer; event: AgentEvent } {
   if (found.kind === 'exact') {
-    return { answer: { hit: true, plan: found.entry.plan }, event: makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'exact', similarity: 1, adaptations: [] }) };
+    return {
+      answer: { hit: true, plan: found.entry.plan },
+      event: makeEvent('PlanCacheHit', ids, {
+        key,
+        entryKey: found.entry.key,
+        match: 'exact',
+        similarity: 1,
+        adaptations: [],
+      }),
+    };
   }
   if (found.kind === 'similar' && rejected === undefined) {
     return {
       answer: { hit: true, plan: found.plan },
-      event: makeEvent('PlanCacheHit', ids, { key, entryKey: found.entry.key, match: 'similar', similarity: found.similarity, adaptations: found.adaptations }),
+      event: makeEvent('PlanCacheHit', ids, {
+        key,
+        entryKey: found.entry.key,
+        match: 'similar',
+        similarity: found.similarity,
+        adaptations: found.adaptations,
+      }),
     };
   }
   if (found.kind === 'similar') {
     return {
       answer: { hit: false },
-      event: makeEvent('PlanCacheMiss', ids, { key, reason: `similar entry ${found.entry.key} (${found.similarity}) rejected: ${rejected}`, bestEntryKey: found.entry.key, bestSimilarity: found.similarity }),
+      event: makeEvent('PlanCacheMiss', ids, {
+        key,
+        reason: `similar entry ${found.entry.key} (${found.similarity}) rejected: ${rejected}`,
+        bestEntryKey: found.entry.key,
+        bestSimilarity: found.similarity,
+      }),
     };
   }
   return {
     answer: { hit: false },
-    event: makeEvent('PlanCacheMiss', ids, { key, reason: found.reason, ...(found.best ? { bestEntryKey: found.best.key, bestSimilarity: found.best.similarity } : {}) }),
+    event: makeEvent('PlanCacheMiss', ids, {
+      key,
+      reason: found.reason,
+      ...(found.best ? { bestEntryKey: found.best.key, bestSimilarity: found.best.similarity } : {}),
+    }),
   };
 }
 
@@ -45,23 +80,39 @@ export function cacheDecision(found: Lookup, ids: { runId: string; taskId: strin
 export function planOutcome(
   item: PlanTask,
   result: DecomposerOutput,
-  made: { taskKey: string; taskText: string; contextChecksum: string; specChecksum: string; inputs: PlanInput[]; durationMs: number },
+  made: {
+    taskKey: string;
+    taskText: string;
+    contextChecksum: string;
+    specChecksum: string;
+    inputs: PlanInput[];
+    durationMs: number;
+  },
 ): EventOf<'PlanCreated'> | EventOf<'TaskFailed'> {
   const { runId, task } = item;
   const ids = { runId, taskId: task.id };
-  if (!result.ok) return makeEvent('TaskFailed', { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') }, { stage: 'planning', reason: result.reason });
+  if (!result.ok)
+    return makeEvent(
+      'TaskFailed',
+      { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') },
+      { stage: 'planning', reason: result.reason },
+    );
   const plan: Plan = result.plan;
-  return makeEvent('PlanCreated', { ...ids, id: eventIds.planCreated(runId, task.id, item.revision) }, {
-    source: result.source,
-    ...(result.strategy ? { strategy: result.strategy } : {}),
-    taskKey: made.taskKey,
-    contextChecksum: made.contextChecksum,
-    specChecksum: made.specChecksum,
-    taskText: made.taskText,
-    plan,
-    durationMs: made.durationMs,
-    // An explicit plan does not depend on what the files hold; a cached or LLM one does.
-    inputs: result.source === 'explicit' ? [] : made.inputs,
-    revision: item.revision,
-  });
+  return makeEvent(
+    'PlanCreated',
+    { ...ids, id: eventIds.planCreated(runId, task.id, item.revision) },
+    {
+      source: result.source,
+      ...(result.strategy ? { strategy: result.strategy } : {}),
+      taskKey: made.taskKey,
+      contextChecksum: made.contextChecksum,
+      specChecksum: made.specChecksum,
+      taskText: made.taskText,
+      plan,
+      durationMs: made.durationMs,
+      // An explicit plan does not depend on what the files hold; a cached or LLM one does.
+      inputs: result.source === 'explicit' ? [] : made.inputs,
+      revision: item.revision,
+    },
+  );
 }

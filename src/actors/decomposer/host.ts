@@ -40,12 +40,11 @@ export async function openDecomposer(
   rt: Runtime,
   options: { recordLlmCalls?: boolean } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
 ): Promise<Decomposer> {
-  const cache = await runProjection(
-    rt.store,
-    rt.snapshots,
-    planCacheProjection(rt.config.cache.maxEntries),
-    { everyEvents: rt.config.snapshots.everyEvents, everyMs: rt.config.snapshots.everyMs, onError: (e) => rt.log.error('plan cache', e) },
-  );
+  const cache = await runProjection(rt.store, rt.snapshots, planCacheProjection(rt.config.cache.maxEntries), {
+    everyEvents: rt.config.snapshots.everyEvents,
+    everyMs: rt.config.snapshots.everyMs,
+    onError: (e) => rt.log.error('plan cache', e),
+  });
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
   await cache.caughtUp();
   const { llm, close: closeLlm } = await openLlm(rt, { recordCalls: options.recordLlmCalls !== false });
@@ -54,7 +53,9 @@ export async function openDecomposer(
 }
 
 /** The decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
-export const decomposerActor = (options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {}): ActorDefinition<Decomposer> => ({
+export const decomposerActor = (
+  options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
+): ActorDefinition<Decomposer> => ({
   name: 'decomposer',
   open: (rt) => openDecomposer(rt, options),
   close: (d) => Promise.all([d.cache.stop(), d.closeLlm()]).then(() => {}),
@@ -67,7 +68,8 @@ export const decomposerActor = (options: { parallel?: number } & Partial<Pick<Ac
   }),
 });
 
-export const startDecomposer = (rt: Runtime, options: Parameters<typeof decomposerActor>[0] = {}) => runActor(rt, decomposerActor(options));
+export const startDecomposer = (rt: Runtime, options: Parameters<typeof decomposerActor>[0] = {}) =>
+  runActor(rt, decomposerActor(options));
 
 /**
  * Plans one task: explicit commands, else the cache (exact, or similar and validated), else the
@@ -75,7 +77,11 @@ export const startDecomposer = (rt: Runtime, options: Parameters<typeof decompos
  * decisions and the outcome are one round of appends.
  */
 async function planTask(io: ActorIO<Decomposer>, item: PlanTask): Promise<Effect[]> {
-  if (io.redelivered && alreadyPlanned(await io.rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) }), item.revision)) return [];
+  if (
+    io.redelivered &&
+    alreadyPlanned(await io.rt.store.read({ subject: eventSubjects.task(item.runId, item.task.id) }), item.revision)
+  )
+    return [];
   const decisions: AgentEvent[] = [];
   const outcome = await decidePlan(io.rt, io.resources, item, async (event) => {
     decisions.push(event);
@@ -109,15 +115,25 @@ export async function decidePlan(
     decomposerMachine.provide({
       actors: {
         lookupCache: fromPromise(async () => {
-          const found = lookupPlan(d.cache.state(), { key, taskText: text, contextChecksum, specChecksum }, rt.config.cache.similarityThreshold);
-          const valid = found.kind === 'similar' ? await validatePlan(found.plan, item.workdir, rt.config.policy.allow) : { ok: true as const };
+          const found = lookupPlan(
+            d.cache.state(),
+            { key, taskText: text, contextChecksum, specChecksum },
+            rt.config.cache.similarityThreshold,
+          );
+          const valid =
+            found.kind === 'similar'
+              ? await validatePlan(found.plan, item.workdir, rt.config.policy.allow)
+              : { ok: true as const };
           const decision = cacheDecision(found, ids, key, valid.ok ? undefined : valid.reason);
           await emit(decision.event);
           return decision.answer;
         }),
         planWithLlm: fromPromise(async () => {
           if (!d.llm) {
-            throw new LlmError('this decomposer has no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL where it runs', 'offline');
+            throw new LlmError(
+              'this decomposer has no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL where it runs',
+              'offline',
+            );
           }
           const strategy: string = rt.config.llm.strategy;
           const plan = await planWithLlm(d.llm, runId, task, planningContext(context), rt.config.llm.strategy);
@@ -147,7 +163,10 @@ async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
   if (!project) d.projects.set(item.workdir, (project = new ProjectFiles(item.workdir, PROJECT_LIMITS)));
   const [files, history, projectContext] = await Promise.all([
     loader.load(),
-    rt.snapshots.load<TaskHistory>(TASK_HISTORY.name).then((s) => s?.state.entries ?? [], () => []),
+    rt.snapshots.load<TaskHistory>(TASK_HISTORY.name).then(
+      (s) => s?.state.entries ?? [],
+      () => [],
+    ),
     loadProjectContext(project, item.task, {
       ...(item.runStartedAt ? { since: Date.parse(item.runStartedAt) } : {}),
       budgetTokens: rt.config.context.projectTokens,
@@ -169,7 +188,9 @@ async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
 function planningContext(context: Awaited<ReturnType<typeof loadContext>> | undefined): PlanningContext {
   if (!context) return { shared: '', task: '' };
   return {
-    shared: context.project.tree ? `Files in the working directory (.gitignore respected):\n${context.project.tree}` : '',
+    shared: context.project.tree
+      ? `Files in the working directory (.gitignore respected):\n${context.project.tree}`
+      : '',
     task: [context.text, context.project.files].filter(Boolean).join('\n\n'),
   };
 }

@@ -35,7 +35,11 @@ export const decomposerMachine = setup({
   states: {
     choosing: {
       always: [
-        { guard: 'hasExplicitPlan', target: 'done', actions: assign({ plan: ({ context }) => explicitPlan(context.task), source: 'explicit' }) },
+        {
+          guard: 'hasExplicitPlan',
+          target: 'done',
+          actions: assign({ plan: ({ context }) => explicitPlan(context.task), source: 'explicit' }),
+        },
         { guard: ({ context }) => context.useCache, target: 'cache' },
         { target: 'llm' },
       ],
@@ -45,7 +49,11 @@ export const decomposerMachine = setup({
         src: 'lookupCache',
         input: ({ context }) => context.task,
         onDone: [
-          { guard: ({ event }) => event.output.hit, target: 'done', actions: assign({ plan: ({ event }) => (event.output as { plan: Plan }).plan, source: 'cache' }) },
+          {
+            guard: ({ event }) => event.output.hit,
+            target: 'done',
+            actions: assign({ plan: ({ event }) => (event.output as { plan: Plan }).plan, source: 'cache' }),
+          },
           { target: 'llm' },
         ],
         // A broken cache is never a reason to fail a task: plan as if it missed.
@@ -65,8 +73,18 @@ export const decomposerMachine = setup({
       invoke: {
         src: 'planWithLlm',
         input: ({ context }) => context.task,
-        onDone: { target: 'done', actions: assign({ plan: ({ event }) => event.output.plan, strategy: ({ event }) => event.output.strategy, source: 'llm' }) },
-        onError: { target: 'failed', actions: assign({ reason: ({ event }) => `planning failed: ${(event.error as Error).message}` }) },
+        onDone: {
+          target: 'done',
+          actions: assign({
+            plan: ({ event }) => event.output.plan,
+            strategy: ({ event }) => event.output.strategy,
+            source: 'llm',
+          }),
+        },
+        onError: {
+          target: 'failed',
+          actions: assign({ reason: ({ event }) => `planning failed: ${(event.error as Error).message}` }),
+        },
       },
     },
     done: { type: 'final' },
@@ -74,6 +92,11 @@ export const decomposerMachine = setup({
   },
   output: ({ context }) =>
     context.plan && context.source
-      ? { ok: true, plan: context.plan, source: context.source, ...(context.strategy ? { strategy: context.strategy } : {}) }
+      ? {
+          ok: true,
+          plan: context.plan,
+          source: context.source,
+          ...(context.strategy ? { strategy: context.strategy } : {}),
+        }
       : { ok: false, reason: context.reason ?? 'no plan' },
 });

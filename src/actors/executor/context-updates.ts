@@ -25,7 +25,10 @@ export function markFailedAs(context: ExecutorContext, state: 'done' | 'waiting'
   const id = context.failure!.commandId;
   const cmd = context.commands[id]!;
   return {
-    commands: { ...context.commands, [id]: { ...cmd, state, attempt: state === 'waiting' ? cmd.attempt + 1 : cmd.attempt } },
+    commands: {
+      ...context.commands,
+      [id]: { ...cmd, state, attempt: state === 'waiting' ? cmd.attempt + 1 : cmd.attempt },
+    },
     failure: undefined,
     pendingFix: undefined,
     recoveryAttempts: context.recoveryAttempts + 1,
@@ -38,26 +41,49 @@ export function afterAttempt(context: ExecutorContext, outcome: CommandOutcome):
   const fix = context.pendingFix!;
   return {
     recoveryAttempts: context.recoveryAttempts + 1,
-    tried: { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: failureFingerprint(outcome) }] },
+    tried: {
+      ...context.tried,
+      [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: failureFingerprint(outcome) }],
+    },
     pendingFix: undefined,
   };
 }
 
 /** Folds a finished child (a command or a decision) into the context; a retry's outcome is a record. */
-export function settle(context: ExecutorContext, event: DoneEvent): { updates: Partial<ExecutorContext>; record?: RecoveryRecord } {
+export function settle(
+  context: ExecutorContext,
+  event: DoneEvent,
+): { updates: Partial<ExecutorContext>; record?: RecoveryRecord } {
   const child = childIds.parse(event.type.slice('xstate.done.actor.'.length));
-  if (child.kind === 'decision') return { updates: { decisions: { ...context.decisions, [child.gateId]: event.output as boolean } } };
+  if (child.kind === 'decision')
+    return { updates: { decisions: { ...context.decisions, [child.gateId]: event.output as boolean } } };
   const id = child.commandId;
   const outcome = event.output as CommandOutcome;
   const cmd = context.commands[id]!;
-  const commands = { ...context.commands, [id]: { ...cmd, state: outcome.ok ? ('done' as const) : ('failed' as const) } };
+  const commands = {
+    ...context.commands,
+    [id]: { ...cmd, state: outcome.ok ? ('done' as const) : ('failed' as const) },
+  };
   const retrying = context.retrying?.commandId === id ? context.retrying : undefined;
   const updates: Partial<ExecutorContext> = { commands, ...(retrying ? { retrying: undefined } : {}) };
   let record: RecoveryRecord | undefined;
   if (retrying) {
-    record = { commandId: id, attempt: retrying.attempt, reply: retrying.fix, resolved: outcome.ok, ...(outcome.ok ? {} : { reason: 'the retried command failed again' }) };
+    record = {
+      commandId: id,
+      attempt: retrying.attempt,
+      reply: retrying.fix,
+      resolved: outcome.ok,
+      ...(outcome.ok ? {} : { reason: 'the retried command failed again' }),
+    };
     if (outcome.ok) updates.recoveries = context.recoveries + 1;
-    else updates.tried = { ...context.tried, [id]: [...(context.tried[id] ?? []), { strategyId: retrying.fix.strategyId, fingerprint: failureFingerprint(outcome) }] };
+    else
+      updates.tried = {
+        ...context.tried,
+        [id]: [
+          ...(context.tried[id] ?? []),
+          { strategyId: retrying.fix.strategyId, fingerprint: failureFingerprint(outcome) },
+        ],
+      };
   }
   if (!outcome.ok && context.failure === undefined) updates.failure = { commandId: id, outcome };
   return record ? { updates, record } : { updates };

@@ -16,7 +16,16 @@ import type { RunTrees } from '../../workspace/run-trees.ts';
 import type { WorkTree } from '../../workspace/work-tree.ts';
 import { insideWorkdir } from '../../context/project-files.ts';
 import { append, type ActorIO } from '../actor.ts';
-import { commandDenied, commandFinished, commandHeartbeat, commandStarted, recoverRequest, recoveryOutcome, toOutcome, type Purpose } from './events.ts';
+import {
+  commandDenied,
+  commandFinished,
+  commandHeartbeat,
+  commandStarted,
+  recoverRequest,
+  recoveryOutcome,
+  toOutcome,
+  type Purpose,
+} from './events.ts';
 import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
 
 /** What the executor keeps between tasks in one process. */
@@ -41,22 +50,47 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?
   const recoveryStarted = new Map<string, number>();
   const keepFirst = async (reply: RecoverReply & { decision: 'fix' }, paths: string[]): Promise<RecoverReply> => {
     const failed = await storeBeforeFix(rt, tree, paths);
-    if (failed) return { decision: 'give-up', reason: `the fix \`${reply.commands.join('; ')}\` replaces ${paths.join(', ')}, from before this run: not applied, as ${failed}` };
+    if (failed)
+      return {
+        decision: 'give-up',
+        reason: `the fix \`${reply.commands.join('; ')}\` replaces ${paths.join(', ')}, from before this run: not applied, as ${failed}`,
+      };
     rt.log.info(`task ${item.taskId}: stored ${paths.join(', ')} before a fix replaces them (revert puts them back)`);
     return reply;
   };
 
-  async function run(commandId: string, command: string, attempt: number, purpose: Purpose, timeoutMs?: number): Promise<CommandOutcome> {
+  async function run(
+    commandId: string,
+    command: string,
+    attempt: number,
+    purpose: Purpose,
+    timeoutMs?: number,
+  ): Promise<CommandOutcome> {
     const confinement = await io.resources.confinement();
     const ref: CommandRef = { runId: item.runId, taskId: item.taskId, commandId, attempt };
     const verdict = checkCommand(command, rt.config.policy.allow, writeScope(confinement, workdir));
     if (!verdict.allowed) {
       await io.perform([append(commandDenied(ref, command, verdict))]);
-      return { ok: false, exitCode: null, timedOut: false, stdoutTail: '', stderrTail: '', denied: { rule: verdict.rule, reason: verdict.reason } };
+      return {
+        ok: false,
+        exitCode: null,
+        timedOut: false,
+        stdoutTail: '',
+        stderrTail: '',
+        denied: { rule: verdict.rule, reason: verdict.reason },
+      };
     }
     const result = await runShellCommand(command, {
       onStart: async (pgid) => {
-        await io.perform([append(commandStarted(ref, command, purpose, { confinement: describeConfinement(confinement), host: hostname(), ...(pgid ? { pgid } : {}) }))]);
+        await io.perform([
+          append(
+            commandStarted(ref, command, purpose, {
+              confinement: describeConfinement(confinement),
+              host: hostname(),
+              ...(pgid ? { pgid } : {}),
+            }),
+          ),
+        ]);
       },
       ...(confinement.kind === 'bwrap' ? { sandbox: confinement.args(workdir) } : {}),
       cwd: workdir,
@@ -70,13 +104,22 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?
     });
     const outputRef = result.fullOutput !== undefined ? await storeOutput(io, ref, result.fullOutput) : undefined;
     const failed = result.exitCode !== 0 || result.timedOut;
-    const refused = failed && confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined;
-    await io.perform([append(commandFinished(ref, command, purpose, result, { ...(outputRef ? { outputRef } : {}), ...(refused ? { refused } : {}) }))]);
+    const refused =
+      failed && confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined;
+    await io.perform([
+      append(
+        commandFinished(ref, command, purpose, result, {
+          ...(outputRef ? { outputRef } : {}),
+          ...(refused ? { refused } : {}),
+        }),
+      ),
+    ]);
     return toOutcome(result, refused);
   }
 
   return {
-    runCommand: (input: RunCommandInput) => run(input.commandId, input.command, input.attempt, input.purpose, input.timeoutMs),
+    runCommand: (input: RunCommandInput) =>
+      run(input.commandId, input.command, input.attempt, input.purpose, input.timeoutMs),
 
     runFix: async (input: FixInput): Promise<CommandOutcome> => {
       let last: CommandOutcome = { ok: true, exitCode: 0, timedOut: false, stdoutTail: '', stderrTail: '' };
@@ -90,7 +133,9 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?
     evaluateDecision: async (dp: DecisionPoint): Promise<boolean> => {
       if (dp.evaluation === 'file_exists') return exists(workdir, dp.target);
       const outcome = await run(commandIds.decision(dp.id), dp.target, 0, 'decision');
-      return dp.evaluation === 'exit_code' ? outcome.exitCode === 0 : `${outcome.stdoutTail}${outcome.stderrTail}`.includes(dp.expected ?? '');
+      return dp.evaluation === 'exit_code'
+        ? outcome.exitCode === 0
+        : `${outcome.stdoutTail}${outcome.stderrTail}`.includes(dp.expected ?? '');
     },
 
     verify: async (criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }> => {
@@ -115,12 +160,24 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?
       const tries = rt.config.recovery.requestTries;
       let reply: RecoverReply;
       try {
-        reply = await retryTransient(() => rt.requests.request(commandSubjects.recover(), recoverRequest(item, input, tree !== undefined), RecoverReplySchema, rt.config.llm.timeoutMs + 5000), {
-          attempts: tries,
-          budgetMs: Infinity,
-        });
+        reply = await retryTransient(
+          () =>
+            rt.requests.request(
+              commandSubjects.recover(),
+              recoverRequest(item, input, tree !== undefined),
+              RecoverReplySchema,
+              rt.config.llm.timeoutMs + 5000,
+            ),
+          {
+            attempts: tries,
+            budgetMs: Infinity,
+          },
+        );
       } catch (error) {
-        return { decision: 'give-up', reason: `no recovery: the recoverer did not answer after ${tries} tries (${(error as Error).message})` };
+        return {
+          decision: 'give-up',
+          reason: `no recovery: the recoverer did not answer after ${tries} tries (${(error as Error).message})`,
+        };
       }
       return reply.decision === 'fix' && reply.keep?.length ? keepFirst(reply, reply.keep) : reply;
     },
@@ -148,10 +205,15 @@ export async function exists(workdir: string, path: string): Promise<boolean> {
  * in the content store (rollback and `revert` then put them back); one that cannot be kept is
  * not run.
  */
-async function storeBeforeFix(rt: ActorIO<Executing>['rt'], tree: WorkTree | undefined, paths: readonly string[]): Promise<string | undefined> {
+async function storeBeforeFix(
+  rt: ActorIO<Executing>['rt'],
+  tree: WorkTree | undefined,
+  paths: readonly string[],
+): Promise<string | undefined> {
   for (const path of paths) {
     const content = tree?.content(insideWorkdir(path) ?? path);
-    if (!content?.bytes) return `the content of ${path} from before the run is not kept (too large, or not a file of the working directory)`;
+    if (!content?.bytes)
+      return `the content of ${path} from before the run is not kept (too large, or not a file of the working directory)`;
     try {
       await retryTransient(() => rt.contents.put(content.hash, content.bytes!));
     } catch (error) {

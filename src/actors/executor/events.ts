@@ -15,43 +15,71 @@ export type Purpose = 'plan' | 'recovery' | 'check' | 'decision';
 const task = (ref: CommandRef) => ({ runId: ref.runId, taskId: ref.taskId });
 
 export function commandDenied(ref: CommandRef, command: string, verdict: { rule: string; reason: string }): AgentEvent {
-  return makeEvent('CommandDenied', { ...task(ref), id: eventIds.command(ref, 'CommandDenied') }, { commandId: ref.commandId, command, rule: verdict.rule, reason: verdict.reason });
+  return makeEvent(
+    'CommandDenied',
+    { ...task(ref), id: eventIds.command(ref, 'CommandDenied') },
+    { commandId: ref.commandId, command, rule: verdict.rule, reason: verdict.reason },
+  );
 }
 
-export function commandStarted(ref: CommandRef, command: string, purpose: Purpose, where: { confinement: string; pgid?: number; host: string }): AgentEvent {
-  return makeEvent('CommandStarted', { ...task(ref), id: eventIds.command(ref, 'CommandStarted') }, {
-    commandId: ref.commandId,
-    command,
-    attempt: ref.attempt,
-    purpose,
-    confinement: where.confinement,
-    ...(where.pgid ? { pgid: where.pgid, host: where.host } : {}),
-  });
+export function commandStarted(
+  ref: CommandRef,
+  command: string,
+  purpose: Purpose,
+  where: { confinement: string; pgid?: number; host: string },
+): AgentEvent {
+  return makeEvent(
+    'CommandStarted',
+    { ...task(ref), id: eventIds.command(ref, 'CommandStarted') },
+    {
+      commandId: ref.commandId,
+      command,
+      attempt: ref.attempt,
+      purpose,
+      confinement: where.confinement,
+      ...(where.pgid ? { pgid: where.pgid, host: where.host } : {}),
+    },
+  );
 }
 
 /** Heartbeats are many and interchangeable: no deterministic id. */
 export function commandHeartbeat(ref: CommandRef, elapsedMs: number, lastLine: string): AgentEvent {
-  return makeEvent('CommandHeartbeat', task(ref), { commandId: ref.commandId, attempt: ref.attempt, elapsedMs, lastLine });
+  return makeEvent('CommandHeartbeat', task(ref), {
+    commandId: ref.commandId,
+    attempt: ref.attempt,
+    elapsedMs,
+    lastLine,
+  });
 }
 
-export function commandFinished(ref: CommandRef, command: string, purpose: Purpose, result: CommandResult, kept: { outputRef?: string; refused?: string }): AgentEvent {
-  return makeEvent('CommandFinished', { ...task(ref), id: eventIds.command(ref, 'CommandFinished') }, {
-    commandId: ref.commandId,
-    command,
-    attempt: ref.attempt,
-    purpose,
-    exitCode: result.exitCode,
-    signal: result.signal,
-    timedOut: result.timedOut,
-    durationMs: result.durationMs,
-    startedAt: result.startedAt,
-    stdoutTail: result.stdoutTail,
-    stderrTail: result.stderrTail,
-    truncated: result.truncated,
-    redacted: result.redacted,
-    ...(kept.outputRef ? { outputRef: kept.outputRef } : {}),
-    ...(kept.refused ? { refused: kept.refused } : {}),
-  });
+export function commandFinished(
+  ref: CommandRef,
+  command: string,
+  purpose: Purpose,
+  result: CommandResult,
+  kept: { outputRef?: string; refused?: string },
+): AgentEvent {
+  return makeEvent(
+    'CommandFinished',
+    { ...task(ref), id: eventIds.command(ref, 'CommandFinished') },
+    {
+      commandId: ref.commandId,
+      command,
+      attempt: ref.attempt,
+      purpose,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut: result.timedOut,
+      durationMs: result.durationMs,
+      startedAt: result.startedAt,
+      stdoutTail: result.stdoutTail,
+      stderrTail: result.stderrTail,
+      truncated: result.truncated,
+      redacted: result.redacted,
+      ...(kept.outputRef ? { outputRef: kept.outputRef } : {}),
+      ...(kept.refused ? { refused: kept.refused } : {}),
+    },
+  );
 }
 
 /** A command's result as the machine sees it. */
@@ -87,7 +115,12 @@ export function recoverRequest(item: ExecuteTask, input: RecoverInput, keepsCont
 /** How a recovery came out; `durationMs` runs from the request to the retry's result. */
 export function recoveryOutcome(item: ExecuteTask, record: RecoveryRecord, durationMs: number): AgentEvent {
   const strategy = record.reply.decision === 'fix' ? record.reply : { ...record.reply, source: 'pattern' as const };
-  const ref: CommandRef = { runId: item.runId, taskId: item.taskId, commandId: record.commandId, attempt: record.attempt };
+  const ref: CommandRef = {
+    runId: item.runId,
+    taskId: item.taskId,
+    commandId: record.commandId,
+    attempt: record.attempt,
+  };
   const data = {
     commandId: record.commandId,
     attempt: record.attempt,
@@ -98,22 +131,39 @@ export function recoveryOutcome(item: ExecuteTask, record: RecoveryRecord, durat
   };
   return record.resolved
     ? makeEvent('RecoveryResolved', { ...task(ref), id: eventIds.command(ref, 'RecoveryResolved') }, data)
-    : makeEvent('RecoveryFailed', { ...task(ref), id: eventIds.command(ref, 'RecoveryFailed') }, { ...data, reason: record.reason ?? 'failed' });
+    : makeEvent(
+        'RecoveryFailed',
+        { ...task(ref), id: eventIds.command(ref, 'RecoveryFailed') },
+        { ...data, reason: record.reason ?? 'failed' },
+      );
 }
 
-export function taskOutcome(item: ExecuteTask, result: ExecutorOutput, durationMs: number, commit?: string): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
+export function taskOutcome(
+  item: ExecuteTask,
+  result: ExecutorOutput,
+  durationMs: number,
+  commit?: string,
+): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
   const { runId, taskId } = item;
   return result.ok
-    ? makeEvent('TaskCompleted', { runId, taskId, id: eventIds.task(runId, taskId, 'TaskCompleted') }, {
-        durationMs,
-        commands: result.commands,
-        recoveries: result.recoveries,
-        evidence: result.evidence,
-        ...(commit ? { commit } : {}),
-      })
-    : makeEvent('TaskFailed', { runId, taskId, id: eventIds.task(runId, taskId, 'TaskFailed') }, {
-        stage: result.stage,
-        reason: result.reason,
-        ...(result.commandId ? { commandId: result.commandId } : {}),
-      });
+    ? makeEvent(
+        'TaskCompleted',
+        { runId, taskId, id: eventIds.task(runId, taskId, 'TaskCompleted') },
+        {
+          durationMs,
+          commands: result.commands,
+          recoveries: result.recoveries,
+          evidence: result.evidence,
+          ...(commit ? { commit } : {}),
+        },
+      )
+    : makeEvent(
+        'TaskFailed',
+        { runId, taskId, id: eventIds.task(runId, taskId, 'TaskFailed') },
+        {
+          stage: result.stage,
+          reason: result.reason,
+          ...(result.commandId ? { commandId: result.commandId } : {}),
+        },
+      );
 }

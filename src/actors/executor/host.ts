@@ -50,7 +50,12 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
 
 export const startExecutor = (rt: Runtime, options: ExecutorActorOptions = {}) => runActor(rt, executorActor(options));
 
-async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: StoredEvent[], afterTaskOutcome?: ActorOptions['afterTaskOutcome']): Promise<void> {
+async function executeTask(
+  io: ActorIO<Executing>,
+  item: ExecuteTask,
+  recorded: StoredEvent[],
+  afterTaskOutcome?: ActorOptions['afterTaskOutcome'],
+): Promise<void> {
   const { rt } = io;
   const { runId, taskId } = item;
   const started = performance.now();
@@ -98,9 +103,22 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
     await changes.recorded;
     const undone = await undoChanges(tree, captured.changes, captured.alongside);
     const n = recorded.filter((e) => e.type === 'TaskRolledBack').length;
-    await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n) }, undone))]);
+    await io.perform([
+      append(
+        makeEvent(
+          'TaskRolledBack',
+          { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n) },
+          undone,
+        ),
+      ),
+    ]);
   }
-  if (result.ok && item.commit) commit = await commitTask(io, item, changes.paths.filter((p) => !dirty.has(p)));
+  if (result.ok && item.commit)
+    commit = await commitTask(
+      io,
+      item,
+      changes.paths.filter((p) => !dirty.has(p)),
+    );
   await changes.recorded;
   const outcome = taskOutcome(item, result, performance.now() - started, commit);
   const [recordedAs] = await io.perform([append(outcome)]);
@@ -111,13 +129,24 @@ async function executeTask(io: ActorIO<Executing>, item: ExecuteTask, recorded: 
  * Records what the task changed (TaskFilesChanged), its contents stored first so that the record
  * never names a content the store does not hold; the changed paths are known at once.
  */
-function recordChanges(io: ActorIO<Executing>, item: ExecuteTask, captured: TaskCapture, recorded: StoredEvent[]): { paths: string[]; recorded: Promise<void> } {
+function recordChanges(
+  io: ActorIO<Executing>,
+  item: ExecuteTask,
+  captured: TaskCapture,
+  recorded: StoredEvent[],
+): { paths: string[]; recorded: Promise<void> } {
   if (captured.changes.length === 0 && captured.ignored.length === 0) return { paths: [], recorded: Promise.resolve() };
   const record = taskChanges(captured.changes, io.rt.config.changes.maxTaskBytes);
   return { paths: record.files.map((f) => f.path), recorded: storeAndRecord(io, item, captured, record, recorded) };
 }
 
-async function storeAndRecord(io: ActorIO<Executing>, item: ExecuteTask, captured: TaskCapture, record: TaskChanges, recorded: StoredEvent[]): Promise<void> {
+async function storeAndRecord(
+  io: ActorIO<Executing>,
+  item: ExecuteTask,
+  captured: TaskCapture,
+  record: TaskChanges,
+  recorded: StoredEvent[],
+): Promise<void> {
   const { rt } = io;
   try {
     await Promise.all([...record.contents].map(([hash, bytes]) => retryTransient(() => rt.contents.put(hash, bytes))));
@@ -128,12 +157,16 @@ async function storeAndRecord(io: ActorIO<Executing>, item: ExecuteTask, capture
     for (const f of record.files) f.stored = false;
   }
   const n = recorded.filter((e) => e.type === 'TaskFilesChanged').length;
-  const event = makeEvent('TaskFilesChanged', { runId: item.runId, taskId: item.taskId, id: eventIds.taskRecord(item.runId, item.taskId, 'TaskFilesChanged', n) }, {
-    files: record.files,
-    ignored: captured.ignored,
-    skipped: record.skipped,
-    alongside: captured.alongside,
-  });
+  const event = makeEvent(
+    'TaskFilesChanged',
+    { runId: item.runId, taskId: item.taskId, id: eventIds.taskRecord(item.runId, item.taskId, 'TaskFilesChanged', n) },
+    {
+      files: record.files,
+      ignored: captured.ignored,
+      skipped: record.skipped,
+      alongside: captured.alongside,
+    },
+  );
   await io.perform([append(event)]);
 }
 

@@ -4,14 +4,28 @@ import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import { afterAttempt, failureText, markFailedAs, settle, timeout } from './context-updates.ts';
 import { commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
-import type { CommandOutcome, CommandState, ExecutorContext, ExecutorInput, ExecutorOutput, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
+import type {
+  CommandOutcome,
+  CommandState,
+  ExecutorContext,
+  ExecutorInput,
+  ExecutorOutput,
+  FixInput,
+  RecoverInput,
+  RecoveryRecord,
+  RunCommandInput,
+} from './types.ts';
 import { childIds } from '../../events/ids.ts';
 
 type DoneEvent = DoneActorEvent<unknown, string>;
 type Failure = Omit<Extract<ExecutorOutput, { ok: false }>, 'ok'>;
 
 /** A failure at the command that failed: its stage and why. */
-const atFailure = (context: ExecutorContext, stage: Failure['stage'], reason: string): Failure => ({ stage, reason, commandId: context.failure!.commandId });
+const atFailure = (context: ExecutorContext, stage: Failure['stage'], reason: string): Failure => ({
+  stage,
+  reason,
+  commandId: context.failure!.commandId,
+});
 
 /**
  * Executes one plan: commands start as soon as their dependencies are done (within the
@@ -71,7 +85,13 @@ export const executorMachine = setup({
         updates[cmd.id] = { ...cmd, state: 'running' };
         enqueue.spawnChild('runCommand', {
           id: childIds.command(cmd.id, cmd.attempt),
-          input: { commandId: cmd.id, command: cmd.command, attempt: cmd.attempt, purpose: 'plan', ...(cmd.timeoutMs ? { timeoutMs: cmd.timeoutMs } : {}) },
+          input: {
+            commandId: cmd.id,
+            command: cmd.command,
+            attempt: cmd.attempt,
+            purpose: 'plan',
+            ...(cmd.timeoutMs ? { timeoutMs: cmd.timeoutMs } : {}),
+          },
         });
       }
       enqueue.assign({
@@ -81,7 +101,8 @@ export const executorMachine = setup({
     }),
   },
   guards: {
-    allSettled: ({ context }) => Object.values(context.commands).every((c) => c.state === 'done' || c.state === 'skipped'),
+    allSettled: ({ context }) =>
+      Object.values(context.commands).every((c) => c.state === 'done' || c.state === 'skipped'),
     failedAndIdle: ({ context }) =>
       context.failure !== undefined && Object.values(context.commands).every((c) => c.state !== 'running'),
   },
@@ -91,7 +112,13 @@ export const executorMachine = setup({
     const commands: Record<string, CommandState> = {};
     for (const c of input.plan.commands) {
       const done = input.resume?.done.includes(c.id) ?? false;
-      commands[c.id] = { id: c.id, command: c.command, state: done ? 'done' : 'waiting', attempt: input.resume?.nextAttempt[c.id] ?? 0, ...timeout(c) };
+      commands[c.id] = {
+        id: c.id,
+        command: c.command,
+        state: done ? 'done' : 'waiting',
+        attempt: input.resume?.nextAttempt[c.id] ?? 0,
+        ...timeout(c),
+      };
     }
     return {
       order: input.plan.commands.map((c) => c.id),
@@ -136,13 +163,26 @@ export const executorMachine = setup({
           target: 'failed',
           actions: {
             type: 'fail',
-            params: ({ context }) => atFailure(context, 'policy', `command denied by policy (${context.failure!.outcome.denied!.rule}): ${context.failure!.outcome.denied!.reason}`),
+            params: ({ context }) =>
+              atFailure(
+                context,
+                'policy',
+                `command denied by policy (${context.failure!.outcome.denied!.rule}): ${context.failure!.outcome.denied!.reason}`,
+              ),
           },
         },
         {
           guard: ({ context }) => context.recoveryAttempts >= context.maxRecoveryAttempts,
           target: 'failed',
-          actions: { type: 'fail', params: ({ context }) => atFailure(context, 'recovery', `${failureText(context)}; gave up after ${context.recoveryAttempts} recovery attempts`) },
+          actions: {
+            type: 'fail',
+            params: ({ context }) =>
+              atFailure(
+                context,
+                'recovery',
+                `${failureText(context)}; gave up after ${context.recoveryAttempts} recovery attempts`,
+              ),
+          },
         },
       ],
       invoke: {
@@ -150,7 +190,13 @@ export const executorMachine = setup({
         input: ({ context }) => {
           const f = context.failure!;
           const cmd = context.commands[f.commandId]!;
-          return { commandId: f.commandId, command: cmd.command, attempt: context.recoveryAttempts, outcome: f.outcome, tried: context.tried[f.commandId] ?? [] };
+          return {
+            commandId: f.commandId,
+            command: cmd.command,
+            attempt: context.recoveryAttempts,
+            outcome: f.outcome,
+            tried: context.tried[f.commandId] ?? [],
+          };
         },
         onDone: [
           {
@@ -158,7 +204,12 @@ export const executorMachine = setup({
             target: 'failed',
             actions: {
               type: 'fail',
-              params: ({ context, event }) => atFailure(context, 'recovery', `${failureText(context)}; ${(event.output as Extract<RecoverReply, { decision: 'give-up' }>).reason}`),
+              params: ({ context, event }) =>
+                atFailure(
+                  context,
+                  'recovery',
+                  `${failureText(context)}; ${(event.output as Extract<RecoverReply, { decision: 'give-up' }>).reason}`,
+                ),
             },
           },
           {
@@ -167,26 +218,48 @@ export const executorMachine = setup({
             actions: [
               enqueueActions(({ context, event, enqueue }) => {
                 const reply = event.output as Extract<RecoverReply, { decision: 'benign' }>;
-                enqueue({ type: 'recordRecovery', params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply, resolved: true } });
+                enqueue({
+                  type: 'recordRecovery',
+                  params: {
+                    commandId: context.failure!.commandId,
+                    attempt: context.recoveryAttempts,
+                    reply,
+                    resolved: true,
+                  },
+                });
               }),
               assign(({ context }) => markFailedAs(context, 'done')),
             ],
           },
           {
             target: 'fixing',
-            actions: assign(({ event }) => ({ pendingFix: event.output as Extract<RecoverReply, { decision: 'fix' }> })),
+            actions: assign(({ event }) => ({
+              pendingFix: event.output as Extract<RecoverReply, { decision: 'fix' }>,
+            })),
           },
         ],
         onError: {
           target: 'failed',
-          actions: { type: 'fail', params: ({ context, event }) => atFailure(context, 'recovery', `${failureText(context)}; recovery unavailable: ${(event.error as Error).message}`) },
+          actions: {
+            type: 'fail',
+            params: ({ context, event }) =>
+              atFailure(
+                context,
+                'recovery',
+                `${failureText(context)}; recovery unavailable: ${(event.error as Error).message}`,
+              ),
+          },
         },
       },
     },
     fixing: {
       invoke: {
         src: 'runFix',
-        input: ({ context }) => ({ commandId: context.failure!.commandId, attempt: context.recoveryAttempts, commands: context.pendingFix!.commands }),
+        input: ({ context }) => ({
+          commandId: context.failure!.commandId,
+          attempt: context.recoveryAttempts,
+          commands: context.pendingFix!.commands,
+        }),
         onDone: [
           {
             // The fix itself failed: record it, remember the strategy, and ask again.
@@ -196,7 +269,13 @@ export const executorMachine = setup({
               enqueueActions(({ context, event, enqueue }) => {
                 enqueue({
                   type: 'recordRecovery',
-                  params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply: context.pendingFix!, resolved: false, reason: `fix command failed (exit ${event.output.exitCode})` },
+                  params: {
+                    commandId: context.failure!.commandId,
+                    attempt: context.recoveryAttempts,
+                    reply: context.pendingFix!,
+                    resolved: false,
+                    reason: `fix command failed (exit ${event.output.exitCode})`,
+                  },
                 });
               }),
               assign(({ context }) => afterAttempt(context, context.failure!.outcome)),
@@ -207,7 +286,11 @@ export const executorMachine = setup({
             target: 'running',
             actions: assign(({ context }) => ({
               ...markFailedAs(context, 'waiting'),
-              retrying: { commandId: context.failure!.commandId, fix: context.pendingFix!, attempt: context.recoveryAttempts },
+              retrying: {
+                commandId: context.failure!.commandId,
+                fix: context.pendingFix!,
+                attempt: context.recoveryAttempts,
+              },
             })),
           },
           {
@@ -215,7 +298,15 @@ export const executorMachine = setup({
             target: 'running',
             actions: [
               enqueueActions(({ context, enqueue }) => {
-                enqueue({ type: 'recordRecovery', params: { commandId: context.failure!.commandId, attempt: context.recoveryAttempts, reply: context.pendingFix!, resolved: true } });
+                enqueue({
+                  type: 'recordRecovery',
+                  params: {
+                    commandId: context.failure!.commandId,
+                    attempt: context.recoveryAttempts,
+                    reply: context.pendingFix!,
+                    resolved: true,
+                  },
+                });
               }),
               assign(({ context }) => ({
                 ...markFailedAs(context, 'done'),
@@ -227,7 +318,11 @@ export const executorMachine = setup({
         ],
         onError: {
           target: 'failed',
-          actions: { type: 'fail', params: ({ context, event }) => atFailure(context, 'recovery', `fix could not run: ${(event.error as Error).message}`) },
+          actions: {
+            type: 'fail',
+            params: ({ context, event }) =>
+              atFailure(context, 'recovery', `fix could not run: ${(event.error as Error).message}`),
+          },
         },
       },
     },
@@ -237,11 +332,23 @@ export const executorMachine = setup({
         input: ({ context }) => context.successCriteria,
         onDone: [
           { guard: ({ event }) => event.output.ok, target: 'completed' },
-          { target: 'failed', actions: { type: 'fail', params: ({ event }) => ({ stage: 'verification' as const, reason: (event.output as { reason: string }).reason }) } },
+          {
+            target: 'failed',
+            actions: {
+              type: 'fail',
+              params: ({ event }) => ({
+                stage: 'verification' as const,
+                reason: (event.output as { reason: string }).reason,
+              }),
+            },
+          },
         ],
         onError: {
           target: 'failed',
-          actions: { type: 'fail', params: ({ event }) => ({ stage: 'verification' as const, reason: (event.error as Error).message }) },
+          actions: {
+            type: 'fail',
+            params: ({ event }) => ({ stage: 'verification' as const, reason: (event.error as Error).message }),
+          },
         },
       },
     },

@@ -12,10 +12,17 @@ export type ResumePoint = {
 };
 
 /** Events a task records before any of its commands starts: with only these, it starts afresh. */
-const BEFORE_EXECUTION = new Set<string>(['TaskSubmitted', 'PlanCacheHit', 'PlanCacheMiss', 'PlanCreated', 'PlanInvalidated']);
+const BEFORE_EXECUTION = new Set<string>([
+  'TaskSubmitted',
+  'PlanCacheHit',
+  'PlanCacheMiss',
+  'PlanCreated',
+  'PlanInvalidated',
+]);
 
 /** Whether the last event of a task says nothing of it ran or ended yet (so its log need not be read). */
-export const notStarted = (last: StoredEvent | undefined): boolean => last === undefined || BEFORE_EXECUTION.has(last.type);
+export const notStarted = (last: StoredEvent | undefined): boolean =>
+  last === undefined || BEFORE_EXECUTION.has(last.type);
 
 /**
  * Where a redelivered task resumes, from its recorded events: results that are recorded are kept,
@@ -29,8 +36,12 @@ export function resumePoint(events: readonly StoredEvent[], host: string): Resum
   let recoveryAttempts = 0;
   for (const e of events) {
     if (e.type === 'CommandStarted') {
-      if (e.data.purpose === 'plan') maxAttempt.set(e.data.commandId, Math.max(maxAttempt.get(e.data.commandId) ?? 0, e.data.attempt));
-      started.set(childIds.command(e.data.commandId, e.data.attempt), { ...(e.data.pgid ? { pgid: e.data.pgid } : {}), ...(e.data.host ? { host: e.data.host } : {}) });
+      if (e.data.purpose === 'plan')
+        maxAttempt.set(e.data.commandId, Math.max(maxAttempt.get(e.data.commandId) ?? 0, e.data.attempt));
+      started.set(childIds.command(e.data.commandId, e.data.attempt), {
+        ...(e.data.pgid ? { pgid: e.data.pgid } : {}),
+        ...(e.data.host ? { host: e.data.host } : {}),
+      });
     }
     if (e.type === 'CommandFinished') {
       started.delete(childIds.command(e.data.commandId, e.data.attempt));

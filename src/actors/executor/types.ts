@@ -13,8 +13,20 @@ export type CommandOutcome = FailureOutput & {
   /** The sandbox refused a write: why, and how to allow it. */
   refused?: string;
 };
-export type RunCommandInput = { commandId: string; command: string; attempt: number; purpose: 'plan' | 'recovery'; timeoutMs?: number };
-export type RecoverInput = { commandId: string; command: string; attempt: number; outcome: CommandOutcome; tried: ExecutorContext['tried'][string] };
+export type RunCommandInput = {
+  commandId: string;
+  command: string;
+  attempt: number;
+  purpose: 'plan' | 'recovery';
+  timeoutMs?: number;
+};
+export type RecoverInput = {
+  commandId: string;
+  command: string;
+  attempt: number;
+  outcome: CommandOutcome;
+  tried: ExecutorContext['tried'][string];
+};
 export type FixInput = { commandId: string; attempt: number; commands: string[] };
 export type RecoveryRecord = {
   commandId: string;
@@ -65,5 +77,10 @@ export type ExecutorContext = {
   failure?: { commandId: string; outcome: CommandOutcome };
   pendingFix?: FixReply;
   retrying?: { commandId: string; fix: FixReply; attempt: number };
-  result?: { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
+  result?: {
+    ok: false;
+    stage: 'policy' | 'execution' | 'recovery' | 'verification';
+    reason: string;
+    commandId?: string;
+  };
 };

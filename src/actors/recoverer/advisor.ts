@@ -11,7 +11,15 @@ import { choosePatternRecovery, isLoop, learnedFix } from '../../recovery/choose
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
 import { kindRecovery } from '../../recovery/kinds/index.ts';
 import { diskProbe } from '../../recovery/kinds/probe.ts';
-import { destroyedBy, destructionReason, isStorable, masksFailure, plainPath, predatingTargets, removedByIntent } from '../../recovery/destruction.ts';
+import {
+  destroyedBy,
+  destructionReason,
+  isStorable,
+  masksFailure,
+  plainPath,
+  predatingTargets,
+  removedByIntent,
+} from '../../recovery/destruction.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
 
@@ -22,7 +30,11 @@ export const LlmRecoverySchema = z.object({
   retry: z.boolean(),
 });
 
-export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; stop(): Promise<void>; stats(): RecoveryStats };
+export type Advisor = {
+  advise(request: RecoverRequest): Promise<RecoverReply>;
+  stop(): Promise<void>;
+  stats(): RecoveryStats;
+};
 
 /**
  * The recoverer's decision procedure: the pattern database first (ordered by the recovery
@@ -30,7 +42,10 @@ export type Advisor = { advise(request: RecoverRequest): Promise<RecoverReply>; 
  * (src/recovery/kinds), then a fix an LLM gave for the same failure before (learned from the
  * log), the LLM only when none has one, and never a fix that repeats a failed one.
  */
-export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; errorPatterns?: boolean } = {}): Promise<Advisor> {
+export async function createAdvisor(
+  rt: Runtime,
+  options: { db?: PatternDb; errorPatterns?: boolean } = {},
+): Promise<Advisor> {
   const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
   const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, rt.snapshots, recoveryStatsProjection, {
     everyEvents: rt.config.snapshots.everyEvents,
@@ -68,8 +83,12 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     const predating = await predatingTargets(destroyed, request.workdir, await runStartMs(request.runId));
     if (predating.length === 0) return reply;
     // Allowed, where asked for, when each is a file the executor can store first (it then does, or gives up).
-    if (rt.config.recovery.replacePredating && request.keepsContents && predating.every(isStorable)) return { ...reply, keep: predating };
-    return { decision: 'give-up', reason: `${reply.patternId ? `${reply.patternId}: ` : ''}${destructionReason(reply.commands, predating)}` };
+    if (rt.config.recovery.replacePredating && request.keepsContents && predating.every(isStorable))
+      return { ...reply, keep: predating };
+    return {
+      decision: 'give-up',
+      reason: `${reply.patternId ? `${reply.patternId}: ` : ''}${destructionReason(reply.commands, predating)}`,
+    };
   }
 
   async function advise(request: RecoverRequest): Promise<RecoverReply> {
@@ -87,19 +106,40 @@ export async function createAdvisor(rt: Runtime, options: { db?: PatternDb; erro
     if (choice.kind === 'reply') return choice.reply;
     // No pattern has a fix: a strategy per kind of mistake may, from the failure and the working directory.
     const kind = fromTheLog ? kindRecovery(request, diskProbe(request.workdir)) : undefined;
-    if (kind?.decision === 'fix' && kind.commands.every((c) => checkCommand(c, rt.config.policy.allow).allowed)) return kind;
+    if (kind?.decision === 'fix' && kind.commands.every((c) => checkCommand(c, rt.config.policy.allow).allowed))
+      return kind;
     const learned = fromTheLog ? learnedFix(request, stats.state(), rt.config.policy.allow) : undefined;
     if (learned) return learned;
-    if (!llm || request.llm === 'offline') return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
-    const reply = await llm.structured({ runId: request.runId, taskId: request.taskId }, 'recovery', LlmRecoverySchema, recoveryPrompt(request, choice.why));
-    if (reply.action === 'give-up' || reply.commands.length === 0) return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
+    if (!llm || request.llm === 'offline')
+      return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
+    const reply = await llm.structured(
+      { runId: request.runId, taskId: request.taskId },
+      'recovery',
+      LlmRecoverySchema,
+      recoveryPrompt(request, choice.why),
+    );
+    if (reply.action === 'give-up' || reply.commands.length === 0)
+      return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
     const strategyId = strategyIds.llm(reply.commands);
     if (isLoop(request, strategyId)) {
-      return { decision: 'give-up', reason: `loop detected: \`${request.command}\` failed the same way after the same fix (${reply.commands.join('; ')})` };
+      return {
+        decision: 'give-up',
+        reason: `loop detected: \`${request.command}\` failed the same way after the same fix (${reply.commands.join('; ')})`,
+      };
     }
-    const denied = reply.commands.map((c) => ({ c, v: checkCommand(c, rt.config.policy.allow) })).find((x) => !x.v.allowed);
-    if (denied && !denied.v.allowed) return { decision: 'give-up', reason: `the LLM's fix \`${denied.c}\` is denied by policy (${denied.v.rule})` };
-    return { decision: 'fix', strategyId, source: 'llm', commands: reply.commands, retry: reply.retry, diagnosis: reply.diagnosis };
+    const denied = reply.commands
+      .map((c) => ({ c, v: checkCommand(c, rt.config.policy.allow) }))
+      .find((x) => !x.v.allowed);
+    if (denied && !denied.v.allowed)
+      return { decision: 'give-up', reason: `the LLM's fix \`${denied.c}\` is denied by policy (${denied.v.rule})` };
+    return {
+      decision: 'fix',
+      strategyId,
+      source: 'llm',
+      commands: reply.commands,
+      retry: reply.retry,
+      diagnosis: reply.diagnosis,
+    };
   }
 
   return { advise, stop: () => Promise.all([stats.stop(), closeLlm()]).then(() => {}), stats: () => stats.state() };
@@ -122,7 +162,9 @@ function recoveryPrompt(request: RecoverRequest, why: string) {
         `Stderr (tail):\n${request.stderrTail.slice(-2000)}`,
         `Stdout (tail):\n${request.stdoutTail.slice(-1000)}`,
         `Known patterns: ${why}.`,
-        request.tried.length ? `Already tried, without success: ${request.tried.map((t) => t.strategyId).join(', ')}.` : '',
+        request.tried.length
+          ? `Already tried, without success: ${request.tried.map((t) => t.strategyId).join(', ')}.`
+          : '',
       ]
         .filter(Boolean)
         .join('\n\n'),

@@ -11,15 +11,19 @@ export function attemptEvents(request: RecoverRequest, reply: RecoverReply): Age
   if (reply.decision === 'give-up') return [];
   const fix = reply.decision === 'fix' ? reply : undefined;
   return [
-    makeEvent('RecoveryAttempted', { runId: request.runId, taskId: request.taskId, id: eventIds.command(request, 'RecoveryAttempted') }, {
-      commandId: request.commandId,
-      attempt: request.attempt,
-      strategyId: reply.strategyId,
-      source: fix?.source ?? 'pattern',
-      ...(reply.patternId ? { patternId: reply.patternId } : {}),
-      commands: fix?.commands ?? [],
-      retry: fix?.retry ?? false,
-      ...(fix?.diagnosis ? { diagnosis: fix.diagnosis } : {}),
-    }),
+    makeEvent(
+      'RecoveryAttempted',
+      { runId: request.runId, taskId: request.taskId, id: eventIds.command(request, 'RecoveryAttempted') },
+      {
+        commandId: request.commandId,
+        attempt: request.attempt,
+        strategyId: reply.strategyId,
+        source: fix?.source ?? 'pattern',
+        ...(reply.patternId ? { patternId: reply.patternId } : {}),
+        commands: fix?.commands ?? [],
+        retry: fix?.retry ?? false,
+        ...(fix?.diagnosis ? { diagnosis: fix.diagnosis } : {}),
+      },
+    ),
   ];
 }

@@ -14,7 +14,9 @@ export type RecovererOptions = { advisor?: Advisor; errorPatterns?: boolean };
  */
 export const recovererActor = (options: RecovererOptions = {}): ActorDefinition<Advisor> => ({
   name: 'recoverer',
-  open: async (rt) => options.advisor ?? (await createAdvisor(rt, options.errorPatterns === undefined ? {} : { errorPatterns: options.errorPatterns })),
+  open: async (rt) =>
+    options.advisor ??
+    (await createAdvisor(rt, options.errorPatterns === undefined ? {} : { errorPatterns: options.errorPatterns })),
   close: async (advisor) => {
     if (!options.advisor) await advisor.stop();
   },
@@ -27,7 +29,10 @@ export const recovererActor = (options: RecovererOptions = {}): ActorDefinition<
       const events = attemptEvents(request, reply);
       return { reply, effects: events.length > 0 ? [append(...events)] : [] };
     },
-    replyOnError: (error): RecoverReply => ({ decision: 'give-up', reason: `recoverer error: ${(error as Error).message}` }),
+    replyOnError: (error): RecoverReply => ({
+      decision: 'give-up',
+      reason: `recoverer error: ${(error as Error).message}`,
+    }),
   }),
 });
 

@@ -11,7 +11,15 @@ import { staleState } from './stale-state.ts';
 import { wrongProgram } from './wrong-program.ts';
 
 /** The strategies per kind of mistake, tried in this order after the pattern database has no fix. */
-export const KIND_STRATEGIES: readonly KindStrategy[] = [lineEndings, quoting, wrongProgram, searchPath, setupStep, optionDialect, staleState];
+export const KIND_STRATEGIES: readonly KindStrategy[] = [
+  lineEndings,
+  quoting,
+  wrongProgram,
+  searchPath,
+  setupStep,
+  optionDialect,
+  staleState,
+];
 
 /** The pattern id a kind's fix is recorded under (`kind-search-path`): the recovery statistics count it like a pattern's. */
 export const kindPatternId = (kind: string) => `kind-${kind}`;
@@ -25,7 +33,15 @@ export function kindRecovery(request: RecoverRequest, probe: Probe): RecoverRepl
     const patternId = kindPatternId(fix.kind);
     const strategyId = strategyIds.pattern(patternId, fix.variant);
     if (tried.has(strategyId)) continue;
-    return { decision: 'fix', patternId, strategyId, source: 'pattern', commands: fix.commands, retry: fix.retry, diagnosis: fix.diagnosis };
+    return {
+      decision: 'fix',
+      patternId,
+      strategyId,
+      source: 'pattern',
+      commands: fix.commands,
+      retry: fix.retry,
+      diagnosis: fix.diagnosis,
+    };
   }
   return undefined;
 }

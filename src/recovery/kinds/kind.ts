@@ -26,7 +26,10 @@ export const q = shellQuote;
 const AT_COMMAND = String.raw`(^|[;&|(]\s*|^\s*)((?:[A-Za-z_]\w*=\S*\s+)*)`;
 
 /** The first invocation of a program matching `program` (a regex source for the word), or undefined. */
-export function findInvocation(command: string, program: string): { index: number; prefix: string; word: string } | undefined {
+export function findInvocation(
+  command: string,
+  program: string,
+): { index: number; prefix: string; word: string } | undefined {
   const m = new RegExp(`${AT_COMMAND}((?:\\S*/)?(?:${program}))(?=\\s|$)`).exec(command);
   if (!m) return undefined;
   return { index: m.index + m[1]!.length + m[2]!.length, prefix: m[2]!, word: m[3]! };

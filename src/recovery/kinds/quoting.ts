@@ -26,7 +26,13 @@ export const quoting: KindStrategy = (request, probe) => {
         const name = text.replace(/\/$/, '');
         if ((probe.isFile(name) || probe.isDir(name)) && !probe.isFile(run[0]![0]) && !probe.isDir(run[0]![0])) {
           const fixed = `${command.slice(0, start)}${q(name)}${text.endsWith('/') ? '/' : ''}${command.slice(end)}`;
-          return { kind: 'quoting', variant: 'spaces', diagnosis: `"${name}" is one file name with spaces, left unquoted`, commands: [fixed], retry: false };
+          return {
+            kind: 'quoting',
+            variant: 'spaces',
+            diagnosis: `"${name}" is one file name with spaces, left unquoted`,
+            commands: [fixed],
+            retry: false,
+          };
         }
       }
     }
@@ -35,11 +41,19 @@ export const quoting: KindStrategy = (request, probe) => {
   const option = /invalid option -- '?(\S)/.exec(out)?.[1];
   const tool = FILE_TOOLS.exec(command);
   if (option && tool) {
-    const dashed = [...command.matchAll(/(?<=\s)-(?!-)([\w][\w.@+-]*)(?=\s|$)/g)].find((m) => m[1]!.startsWith(option) && (/\.\w+$/.test(m[1]!) || probe.isFile(`-${m[1]}`)));
+    const dashed = [...command.matchAll(/(?<=\s)-(?!-)([\w][\w.@+-]*)(?=\s|$)/g)].find(
+      (m) => m[1]!.startsWith(option) && (/\.\w+$/.test(m[1]!) || probe.isFile(`-${m[1]}`)),
+    );
     if (dashed) {
       const name = `-${dashed[1]}`;
       const fixed = `${command.slice(0, dashed.index)}./${name}${command.slice(dashed.index + name.length)}`;
-      return { kind: 'quoting', variant: 'leading-dash', diagnosis: `${name} is a file name that starts with -, read as options`, commands: [fixed], retry: false };
+      return {
+        kind: 'quoting',
+        variant: 'leading-dash',
+        diagnosis: `${name} is a file name that starts with -, read as options`,
+        commands: [fixed],
+        retry: false,
+      };
     }
   }
   return undefined;

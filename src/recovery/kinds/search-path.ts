@@ -18,15 +18,31 @@ export const searchPath: KindStrategy = (request, probe) => {
   if (header) {
     const dir = only(header, probe.findEnding(header));
     const fixed = dir && withArgument(command, String.raw`gcc|g\+\+|cc|c\+\+|clang|clang\+\+`, `-I${q(dir)}`);
-    if (fixed) return { kind: 'search-path', variant: 'include-dir', diagnosis: `${header} is in ${dir}/, which is not on the compiler's include path`, commands: [fixed], retry: false };
+    if (fixed)
+      return {
+        kind: 'search-path',
+        variant: 'include-dir',
+        diagnosis: `${header} is in ${dir}/, which is not on the compiler's include path`,
+        commands: [fixed],
+        retry: false,
+      };
   }
 
   const pyModule = /ModuleNotFoundError: No module named '([\w.]+)'/.exec(out)?.[1];
   if (pyModule) {
     const top = pyModule.split('.')[0]!;
-    const dir = only(`${top}/__init__.py`, probe.findEnding(`${top}/__init__.py`)) ?? only(`${top}.py`, probe.findEnding(`${top}.py`));
+    const dir =
+      only(`${top}/__init__.py`, probe.findEnding(`${top}/__init__.py`)) ??
+      only(`${top}.py`, probe.findEnding(`${top}.py`));
     const fixed = dir && withEnvironment(command, String.raw`python3?(?:\.\d+)?`, 'PYTHONPATH', dir);
-    if (fixed) return { kind: 'search-path', variant: 'pythonpath', diagnosis: `the Python package ${top} is in ${dir}/, which is not on PYTHONPATH`, commands: [fixed], retry: false };
+    if (fixed)
+      return {
+        kind: 'search-path',
+        variant: 'pythonpath',
+        diagnosis: `the Python package ${top} is in ${dir}/, which is not on PYTHONPATH`,
+        commands: [fixed],
+        retry: false,
+      };
   }
 
   const nodeModule = /Cannot find module '([^'./][^']*)'/.exec(out)?.[1];
@@ -36,7 +52,14 @@ export const searchPath: KindStrategy = (request, probe) => {
     const dirs = unique(found);
     const dir = dirs.length === 1 && dirs[0] !== '' ? dirs[0] : undefined;
     const fixed = dir && withEnvironment(command, 'node', 'NODE_PATH', dir);
-    if (fixed) return { kind: 'search-path', variant: 'node-path', diagnosis: `the module ${nodeModule} is in ${dir}/, which is not on NODE_PATH`, commands: [fixed], retry: false };
+    if (fixed)
+      return {
+        kind: 'search-path',
+        variant: 'node-path',
+        diagnosis: `the module ${nodeModule} is in ${dir}/, which is not on NODE_PATH`,
+        commands: [fixed],
+        retry: false,
+      };
   }
 
   const javaClass = /Could not find or load main class ([\w.$]+)/.exec(out)?.[1];
@@ -44,7 +67,14 @@ export const searchPath: KindStrategy = (request, probe) => {
     const file = `${javaClass.replaceAll('.', '/')}.class`;
     const dir = only(file, probe.findEnding(file));
     const fixed = dir && withArgument(command, 'java', `-cp ${q(dir)}`);
-    if (fixed) return { kind: 'search-path', variant: 'class-path', diagnosis: `the class ${javaClass} is in ${dir}/, which is not on the class path`, commands: [fixed], retry: false };
+    if (fixed)
+      return {
+        kind: 'search-path',
+        variant: 'class-path',
+        diagnosis: `the class ${javaClass} is in ${dir}/, which is not on the class path`,
+        commands: [fixed],
+        retry: false,
+      };
   }
   return undefined;
 };

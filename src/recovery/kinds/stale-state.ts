@@ -26,9 +26,20 @@ export const staleState: KindStrategy = (request, probe) => {
   const out = outputOf(request);
   const lock = /Unable to create '([^']+\.lock)': File exists/.exec(out)?.[1];
   if (lock && findInvocation(request.command, 'git') && lock.includes('/.git/') && !gitRunning()) {
-    return { kind: 'stale-state', variant: 'git-lock', diagnosis: `${lock} was left by a git process that is no longer running`, commands: [`rm -f ${q(lock)}`], retry: true };
+    return {
+      kind: 'stale-state',
+      variant: 'git-lock',
+      diagnosis: `${lock} was left by a git process that is no longer running`,
+      commands: [`rm -f ${q(lock)}`],
+      retry: true,
+    };
   }
-  if (/does not match the source .* used to generate cache|CMakeCache\.txt directory .* is different than the directory/.test(out) && findInvocation(request.command, 'cmake')) {
+  if (
+    /does not match the source .* used to generate cache|CMakeCache\.txt directory .* is different than the directory/.test(
+      out,
+    ) &&
+    findInvocation(request.command, 'cmake')
+  ) {
     const args = argumentsOf(request.command, 'cmake');
     const at = args.findIndex((a) => a === '-B' || a.startsWith('-B'));
     const dir = at < 0 ? undefined : args[at] === '-B' ? args[at + 1] : args[at]!.slice(2);

@@ -2,7 +2,14 @@ import { argumentsOf, findInvocation, outputOf, q, withProgram, type KindStrateg
 import type { Probe } from './probe.ts';
 
 /** Which interpreter a script is for, by its extension. */
-const INTERPRETERS: Record<string, string> = { py: 'python3', js: 'node', mjs: 'node', cjs: 'node', sh: 'bash', pl: 'perl' };
+const INTERPRETERS: Record<string, string> = {
+  py: 'python3',
+  js: 'node',
+  mjs: 'node',
+  cjs: 'node',
+  sh: 'bash',
+  pl: 'perl',
+};
 const SHELLS = new Set(['bash', 'sh']);
 
 type Format = 'zip' | 'gzip' | 'bzip2' | 'xz' | 'tar';
@@ -45,19 +52,38 @@ export const wrongProgram: KindStrategy = (request, probe) => {
   const { command } = request;
   const out = outputOf(request);
 
-  const script = /(?:^|[;&|(]\s*)(python3?|node|bash|sh|perl)\s+(?:-\S+\s+)*([\w./-]+\.(py|js|mjs|cjs|sh|pl))(?=\s|$)/.exec(command);
+  const script =
+    /(?:^|[;&|(]\s*)(python3?|node|bash|sh|perl)\s+(?:-\S+\s+)*([\w./-]+\.(py|js|mjs|cjs|sh|pl))(?=\s|$)/.exec(command);
   if (script && probe.isFile(script[2]!)) {
     const [, given, file, ext] = script;
     const wanted = INTERPRETERS[ext!]!;
-    const same = given === wanted || (SHELLS.has(given!) && SHELLS.has(wanted)) || (given === 'python' && wanted === 'python3');
+    const same =
+      given === wanted || (SHELLS.has(given!) && SHELLS.has(wanted)) || (given === 'python' && wanted === 'python3');
     const fixed = !same && withProgram(command, given!.replaceAll('+', '\\+'), wanted);
-    if (fixed) return { kind: 'wrong-program', variant: 'interpreter', diagnosis: `${file} is a ${wanted} script, run with ${given}`, commands: [fixed], retry: false };
+    if (fixed)
+      return {
+        kind: 'wrong-program',
+        variant: 'interpreter',
+        diagnosis: `${file} is a ${wanted} script, run with ${given}`,
+        commands: [fixed],
+        retry: false,
+      };
   }
 
-  if (/undefined reference to [`']?(?:std::|operator new|__gxx_personality|vtable for)/.test(out) && /\S+\.(?:cpp|cc|cxx|C)(?=\s|$)/.test(command)) {
+  if (
+    /undefined reference to [`']?(?:std::|operator new|__gxx_personality|vtable for)/.test(out) &&
+    /\S+\.(?:cpp|cc|cxx|C)(?=\s|$)/.test(command)
+  ) {
     const compiler = findInvocation(command, 'gcc|cc|clang');
     const fixed = compiler && withProgram(command, 'gcc|cc|clang', compiler.word.endsWith('clang') ? 'clang++' : 'g++');
-    if (fixed) return { kind: 'wrong-program', variant: 'cxx-driver', diagnosis: 'C++ sources linked by the C compiler driver, without the C++ library', commands: [fixed], retry: false };
+    if (fixed)
+      return {
+        kind: 'wrong-program',
+        variant: 'cxx-driver',
+        diagnosis: 'C++ sources linked by the C compiler driver, without the C++ library',
+        commands: [fixed],
+        retry: false,
+      };
   }
 
   for (const tool of ['tar', 'unzip', 'gunzip', 'gzip', 'bunzip2', 'unxz', 'xz']) {
@@ -66,15 +92,31 @@ export const wrongProgram: KindStrategy = (request, probe) => {
     if (tool === 'gzip' && !args.some((a) => /^-\w*d/.test(a))) continue;
     if (tool === 'tar' && !args.some((a) => /^-?\w*x/.test(a) && !a.startsWith('--'))) continue;
     // tar's old style puts its flags first without a dash (`tar xf a.tar`).
-    const operands = args.filter((a, i) => !a.startsWith('-') && !(tool === 'tar' && i === 0 && /^[A-Za-z]+$/.test(a) && !probe.isFile(a)));
+    const operands = args.filter(
+      (a, i) => !a.startsWith('-') && !(tool === 'tar' && i === 0 && /^[A-Za-z]+$/.test(a) && !probe.isFile(a)),
+    );
     const file = operands.find((a) => probe.isFile(a));
     const format = file && formatOf(probe, file);
     if (!file || !format) continue;
-    const fits = { tar: ['tar', 'gzip', 'bzip2', 'xz'], unzip: ['zip'], gunzip: ['gzip'], gzip: ['gzip'], bunzip2: ['bzip2'], unxz: ['xz'], xz: ['xz'] }[tool]!;
+    const fits = {
+      tar: ['tar', 'gzip', 'bzip2', 'xz'],
+      unzip: ['zip'],
+      gunzip: ['gzip'],
+      gzip: ['gzip'],
+      bunzip2: ['bzip2'],
+      unxz: ['xz'],
+      xz: ['xz'],
+    }[tool]!;
     if (fits.includes(format)) continue;
     // Only a command that does nothing but unpack this one file is replaced.
     if (operands.length !== 1 || /[;&|]/.test(command.replace(/\s*>\s*\S+$/, ''))) continue;
-    return { kind: 'wrong-program', variant: 'archive-format', diagnosis: `${file} is a ${format} file, not what ${tool} reads`, commands: [unpack(format, file, TARBALL.test(file) || tool === 'tar')], retry: false };
+    return {
+      kind: 'wrong-program',
+      variant: 'archive-format',
+      diagnosis: `${file} is a ${format} file, not what ${tool} reads`,
+      commands: [unpack(format, file, TARBALL.test(file) || tool === 'tar')],
+      retry: false,
+    };
   }
   return undefined;
 };
