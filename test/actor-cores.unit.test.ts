@@ -96,7 +96,7 @@ describe('coordinator core', () => {
     });
   });
 
-  it('ends the run with its duration from the start to now, and writes nothing for a tick (the host writes tasks.md)', () => {
+  it('ends the run with its duration from the start to now, and ticks a task as an effect on its line of tasks.md', () => {
     const finish: Decision = {
       kind: 'finish',
       key: 'finish',
@@ -110,7 +110,9 @@ describe('coordinator core', () => {
       decisionEffects(start, finish, { changed: [], now: Date.parse('2026-01-01T00:00:02.500Z') }),
     );
     expect(finished).toMatchObject({ type: 'RunFinished', id: 'r:RunFinished', data: { durationMs: 2500 } });
-    expect(decisionEffects(start, { kind: 'tick', key: 'tick:2', taskId: '2' }, { changed: [], now: 0 })).toEqual([]);
+    expect(decisionEffects(start, { kind: 'tick', key: 'tick:2', taskId: '2' }, { changed: [], now: 0 })).toEqual([
+      { kind: 'tick', tasksFile: start.tasksFile, tasks: [{ id: '2', line: start.tasks[1]!.line }] },
+    ]);
   });
 });
 
