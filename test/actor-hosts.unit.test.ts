@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { append, workInputs, type ActorDefinition } from '../src/actors/actor.ts';
 import { startExecutor } from '../src/actors/executor/host.ts';
-import { hostActors, missingActors } from '../src/actors/hosts.ts';
+import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/actors/hosts.ts';
+import { DEFAULT_ACTOR_OPTIONS } from '../src/actors/actor-options.ts';
 import { runActor } from '../src/actors/run-actor.ts';
 import type { Runtime } from '../src/actors/runtime.ts';
 import { submitRun } from '../src/actors/submit-run.ts';
@@ -80,6 +81,19 @@ describe('the five actors on the in-memory runtime', () => {
       await rt.work.publish('coordinator', 'start', start, 'start:mem1:again');
       await expect.poll(() => (rt.work as MemoryWorkQueue).unfinished('coordinator')).toBe(0);
       expect((await rt.store.readRun('mem1')).filter((e) => e.type === 'RunFinished')).toHaveLength(1);
+    } finally {
+      await hosted.stop();
+    }
+    expect(await missingActors(rt, 50)).toEqual([...actorNames]);
+  });
+
+  it('hosts every actor of the one list, each under its own name, and each answers its ping', async () => {
+    const rt = await memoryRuntime();
+    for (const name of actorNames) expect(ACTOR_DEFINITIONS[name](DEFAULT_ACTOR_OPTIONS).name).toBe(name);
+    const hosted = await hostActors(rt);
+    try {
+      expect(hosted.names).toEqual([...actorNames]);
+      expect(await missingActors(rt, 200)).toEqual([]);
     } finally {
       await hosted.stop();
     }
