@@ -64,7 +64,7 @@ describe('concurrency, split in two', () => {
     });
   });
 
-  it('reads a RunStarted and an ExecuteTask written before the split with their one concurrency as both', () => {
+  it('reads a RunStarted written flat, and one and an ExecuteTask written before the split with their one concurrency as both', () => {
     const legacy = {
       id: 'r:RunStarted',
       v: 1,
@@ -82,7 +82,29 @@ describe('concurrency, split in two', () => {
       },
     };
     const parsed = AgentEventSchema.parse(legacy);
-    expect(parsed.type === 'RunStarted' && parsed.data).toMatchObject({ taskConcurrency: 4, commandConcurrency: 4 });
+    // Written flat, before the options were nested: read as `options`, the run's own fields beside them.
+    expect(parsed.type === 'RunStarted' && parsed.data).toEqual({
+      tasksFile: 't',
+      workdir: '.',
+      taskIds: [],
+      alreadyDone: [],
+      options: {
+        taskConcurrency: 4,
+        commandConcurrency: 4,
+        continuePolicy: 'always',
+        llm: 'offline',
+        planAhead: 0,
+        skipOptional: false,
+      },
+    });
+    const withBudget = AgentEventSchema.parse({
+      ...legacy,
+      data: { ...legacy.data, budget: { tokens: 500 }, skipOptional: true },
+    });
+    expect(withBudget.type === 'RunStarted' && withBudget.data.options).toMatchObject({
+      budget: { tokens: 500 },
+      skipOptional: true,
+    });
     const item = ExecuteTaskSchema.parse({
       runId: 'r',
       taskId: '1',

@@ -107,12 +107,14 @@ describe('stale work', () => {
     workdir: '/w',
     taskIds: ['1'],
     alreadyDone: [],
-    taskConcurrency: 1,
-    commandConcurrency: 1,
-    continuePolicy: 'always',
-    llm: 'offline',
-    planAhead: 0,
-    skipOptional: false,
+    options: {
+      taskConcurrency: 1,
+      commandConcurrency: 1,
+      continuePolicy: 'always',
+      llm: 'offline',
+      planAhead: 0,
+      skipOptional: false,
+    },
   });
   const interrupted = makeEvent('RunInterrupted', run, { reason: 'Ctrl-C' });
   const resumed = (generation: number) => makeEvent('RunResumed', run, { generation });

@@ -16,16 +16,6 @@ export function startFromLog(runId: string, events: readonly StoredEvent[]): Sta
     tasksFile: started.data.tasksFile,
     workdir: started.data.workdir,
     tasks,
-    options: {
-      taskConcurrency: started.data.taskConcurrency,
-      commandConcurrency: started.data.commandConcurrency,
-      continuePolicy: started.data.continuePolicy,
-      llm: started.data.llm,
-      planAhead: started.data.planAhead,
-      skipOptional: started.data.skipOptional,
-      ...(started.data.commit ? { commit: true } : {}),
-      ...(started.data.budget ? { budget: started.data.budget } : {}),
-      ...(started.data.pricing ? { pricing: started.data.pricing } : {}),
-    },
+    options: started.data.options,
   };
 }

@@ -42,7 +42,7 @@ export function progressPrinter(write: (line: string) => void) {
     spans.see(event);
     switch (event.type) {
       case 'RunStarted':
-        pricing = event.data.pricing;
+        pricing = event.data.options.pricing;
         write(
           colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) +
             (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''),

@@ -69,7 +69,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     const summary = summarizeRuns(events)[0];
     if (json) {
       process.stdout.write(
-        `${JSON.stringify({ ...summary, usage: status.usage, ...(status.budget ? { budget: status.budget } : {}), tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`,
+        `${JSON.stringify({ ...summary, usage: status.usage, ...(status.options.budget ? { budget: status.options.budget } : {}), tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`,
       );
       return 0;
     }
@@ -80,7 +80,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
       process.stdout.write(colours.dim(`${status.tasksFile} (workdir ${status.workdir})\n`));
       if (status.usage.calls > 0)
         process.stdout.write(
-          `LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.pricing)}${status.budget ? `; budget ${budgetText(status.budget)}` : ''}\n`,
+          `LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.options.pricing)}${status.options.budget ? `; budget ${budgetText(status.options.budget)}` : ''}\n`,
         );
       if (status.budgetStop) process.stdout.write(colours.yellow(`stopped: ${status.budgetStop}\n`));
     }

@@ -71,30 +71,52 @@ export const PricingSchema = z
   .strict();
 export type Pricing = z.infer<typeof PricingSchema>;
 
+/** How a run runs: set when it starts, the same in the work item that starts it, in RunStarted and in its status. */
+export const RunOptionsSchema = z.preprocess(
+  upcastConcurrency,
+  z.object({
+    /** Tasks of the run executing at once. */
+    taskConcurrency: z.number().int().positive(),
+    /** Commands of one task running at once. */
+    commandConcurrency: z.number().int().positive(),
+    continuePolicy: ContinuePolicySchema,
+    llm: LlmModeSchema,
+    /** Tasks planned ahead of execution at once (0: plan a task when it may start; absent in logs from before planning ahead). */
+    planAhead: z.number().int().nonnegative().default(0),
+    /** Record `[ ]*` tasks as skipped instead of running them. */
+    skipOptional: z.boolean().default(false),
+    /** One git commit per completed task (`--commit`, `git.commit: "per-task"`). */
+    commit: z.boolean().optional(),
+    /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); once spent, tasks that need it wait for `resume --budget`. */
+    budget: RunBudgetSchema.optional(),
+    /** The prices in force when the run started: what its tokens cost is shown with them. */
+    pricing: PricingSchema.optional(),
+  }),
+);
+export type RunOptions = z.infer<typeof RunOptionsSchema>;
+
+const RUN_FIELDS = new Set(['tasksFile', 'workdir', 'taskIds', 'alreadyDone', 'options']);
+
+/** RunStarted was written with its options flat beside the run's fields before they were nested: read as `options`. */
+export const upcastRunStarted = (data: unknown): unknown => {
+  if (typeof data !== 'object' || data === null || 'options' in data) return data;
+  const entries = Object.entries(data as Record<string, unknown>);
+  return {
+    ...Object.fromEntries(entries.filter(([k]) => RUN_FIELDS.has(k))),
+    options: Object.fromEntries(entries.filter(([k]) => !RUN_FIELDS.has(k))),
+  };
+};
+
 export const RunStarted = defineEvent(
   'RunStarted',
   z.preprocess(
-    upcastConcurrency,
+    upcastRunStarted,
     z.object({
       tasksFile: z.string(),
       workdir: z.string(),
       taskIds: z.array(z.string()),
       alreadyDone: z.array(z.string()),
-      /** Tasks of the run executing at once. */
-      taskConcurrency: z.number().int().positive(),
-      /** Commands of one task running at once. */
-      commandConcurrency: z.number().int().positive(),
-      continuePolicy: ContinuePolicySchema,
-      llm: LlmModeSchema,
-      /** Tasks planned ahead of execution at once (0 in logs from before planning ahead). */
-      planAhead: z.number().int().nonnegative().default(0),
-      skipOptional: z.boolean().default(false),
-      /** One git commit per completed task. */
-      commit: z.boolean().optional(),
-      /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); a resume may raise it. */
-      budget: RunBudgetSchema.optional(),
-      /** The prices in force when the run started: what its tokens cost is shown with them. */
-      pricing: PricingSchema.optional(),
+      options: RunOptionsSchema,
     }),
   ),
 );

@@ -1,36 +1,12 @@
 import { z } from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import {
-  ContinuePolicySchema,
-  LlmModeSchema,
-  PricingSchema,
-  RunBudgetSchema,
-  upcastConcurrency,
-} from './agent-events.ts';
+import { LlmModeSchema, RunOptionsSchema, upcastConcurrency } from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
 
-export const RunOptionsSchema = z.preprocess(
-  upcastConcurrency,
-  z.object({
-    taskConcurrency: z.number().int().positive(),
-    commandConcurrency: z.number().int().positive(),
-    continuePolicy: ContinuePolicySchema,
-    llm: LlmModeSchema,
-    /** Tasks planned ahead of execution at once (0: plan a task when it may start). */
-    planAhead: z.number().int().nonnegative().default(0),
-    /** Record `[ ]*` tasks as skipped instead of running them. */
-    skipOptional: z.boolean().default(false),
-    /** One git commit per completed task (`--commit`, `git.commit: "per-task"`). */
-    commit: z.boolean().optional(),
-    /** What the run may spend on the LLM; once spent, tasks that need it wait for `resume --budget`. */
-    budget: RunBudgetSchema.optional(),
-    pricing: PricingSchema.optional(),
-  }),
-);
-export type RunOptions = z.infer<typeof RunOptionsSchema>;
+export { RunOptionsSchema, type RunOptions } from './agent-events.ts';
 
 export const StartRunSchema = z.object({
   runId: z.string(),

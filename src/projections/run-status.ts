@@ -1,5 +1,4 @@
-import type { LlmMode } from '../events/llm-mode.ts';
-import type { ContinuePolicy, Evidence, Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
+import type { Evidence, RunOptions, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
@@ -41,16 +40,8 @@ export type RunStatus = {
   runId: string;
   tasksFile: string;
   workdir: string;
-  /** Tasks executing at once, and commands of one task at once. */
-  taskConcurrency: number;
-  commandConcurrency: number;
-  continuePolicy: ContinuePolicy;
-  llm: LlmMode;
-  /** Tasks planned ahead of execution at once. */
-  planAhead: number;
-  skipOptional: boolean;
-  budget?: RunBudget;
-  pricing?: Pricing;
+  /** How the run runs, as RunStarted says (a resume may raise its budget). */
+  options: RunOptions;
   /** Tokens the LLM spent on the run, its tasks' and its own. */
   usage: LlmUsage;
   /** Stopped by the coordinator because the budget is spent: why, until a RunResumed. */
@@ -72,18 +63,20 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 5 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 6 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
   tasksFile: '',
   workdir: '',
-  taskConcurrency: 1,
-  commandConcurrency: 1,
-  continuePolicy: 'dependencies-successful',
-  llm: 'offline',
-  planAhead: 0,
-  skipOptional: false,
+  options: {
+    taskConcurrency: 1,
+    commandConcurrency: 1,
+    continuePolicy: 'dependencies-successful',
+    llm: 'offline',
+    planAhead: 0,
+    skipOptional: false,
+  },
   usage: noUsage(),
   started: false,
   interrupted: false,
@@ -119,14 +112,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       draft.startedAt = event.at;
       draft.tasksFile = event.data.tasksFile;
       draft.workdir = event.data.workdir;
-      draft.taskConcurrency = event.data.taskConcurrency;
-      draft.commandConcurrency = event.data.commandConcurrency;
-      draft.continuePolicy = event.data.continuePolicy;
-      draft.llm = event.data.llm;
-      draft.planAhead = event.data.planAhead;
-      draft.skipOptional = event.data.skipOptional;
-      if (event.data.budget) draft.budget = event.data.budget;
-      if (event.data.pricing) draft.pricing = event.data.pricing;
+      draft.options = event.data.options;
       draft.alreadyDone = event.data.alreadyDone;
       draft.taskIds = event.data.taskIds;
       return;
@@ -204,7 +190,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     case 'RunResumed':
       draft.interrupted = false;
       delete draft.budgetStop;
-      if (event.data.budget) draft.budget = event.data.budget;
+      if (event.data.budget) draft.options.budget = event.data.budget;
       draft.generation = Math.max(draft.generation, event.data.generation);
       // An execution cut short by the interruption starts again (from what its log records).
       for (const t of Object.values(draft.tasks)) if (t.state === 'executing') t.state = 'planned';

@@ -187,7 +187,7 @@ export function stretchedAxis(
 /** Tokens (and money, with the run's prices) per task and for the run; empty when no LLM was called. */
 function llmCostTable(events: readonly StoredEvent[], titles: ReadonlyMap<string, string>): string {
   const started = events.find((e) => e.type === 'RunStarted');
-  const pricing = started?.type === 'RunStarted' ? started.data.pricing : undefined;
+  const pricing = started?.type === 'RunStarted' ? started.data.options.pricing : undefined;
   const usage = new UsageTally();
   for (const e of events) usage.see(e);
   if (usage.total.calls === 0) return '';

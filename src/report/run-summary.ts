@@ -51,7 +51,7 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
         tokens: 0,
         cachedTokens: 0,
         usage: noUsage(),
-        ...(e.data.pricing ? { pricing: e.data.pricing } : {}),
+        ...(e.data.options.pricing ? { pricing: e.data.options.pricing } : {}),
       });
       continue;
     }

@@ -113,7 +113,7 @@ function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
     },
     // Once the budget is spent, a task that needs the LLM to be planned is held, not failed, so
     // that a resume with a larger budget plans it; everything else goes on.
-    spent: budgetSpent(status.usage, status.budget, status.pricing),
+    spent: budgetSpent(status.usage, status.options.budget, status.options.pricing),
     held: [] as string[],
   };
 }
@@ -152,7 +152,9 @@ function startNext(run: RunView): Decision[] {
       continue;
     }
     const mayPlan =
-      status.planAhead > 0 ? counts.planning < status.planAhead : ready && inFlight < status.taskConcurrency;
+      status.options.planAhead > 0
+        ? counts.planning < status.options.planAhead
+        : ready && inFlight < status.options.taskConcurrency;
     if (!mayPlan) continue;
     counts.planning++;
     inFlight++;
@@ -179,9 +181,10 @@ function skipRule(run: RunView, id: string, blocked = false): Decision | undefin
     reason,
     optional,
   });
-  if (status.continuePolicy === 'never' && run.counts.anyFailed)
+  if (status.options.continuePolicy === 'never' && run.counts.anyFailed)
     return skip('an earlier task failed (continue policy: never)');
-  if (task.spec.optional && status.skipOptional) return skip('optional task ([ ]*), skipped by --skip-optional', true);
+  if (task.spec.optional && status.options.skipOptional)
+    return skip('optional task ([ ]*), skipped by --skip-optional', true);
   if (!blocked) return undefined;
   const dead = blockersIn(run.graph, task.spec).find((b) => run.outcomeOf(b) === 'dead')!;
   return skip(`task ${dead.id} did not complete`);
@@ -193,17 +196,17 @@ function readiness(run: RunView, id: string): boolean | 'skip' | 'no-room' {
   const task = status.tasks[id]!;
   if (counts.anyDead) {
     const outcomes = blockersIn(run.graph, task.spec).map(run.outcomeOf);
-    if (outcomes.includes('dead') && status.continuePolicy !== 'always') return 'skip';
+    if (outcomes.includes('dead') && status.options.continuePolicy !== 'always') return 'skip';
     return !outcomes.includes('waiting');
   }
   // Nothing failed or was skipped, so nothing is skipped now: a task that can get no decision
   // (no room for its next step, or already issued) needs no further look, and a task's
   // readiness is read without building its blockers. This keeps a long run's decisions cheap.
-  if (task.state === 'planned' && (issued.has(run.execKey(id)) || counts.executing >= status.taskConcurrency))
+  if (task.state === 'planned' && (issued.has(run.execKey(id)) || counts.executing >= status.options.taskConcurrency))
     return 'no-room';
   if (
     task.state === 'pending' &&
-    (issued.has(run.planKey(id)) || (status.planAhead > 0 && counts.planning >= status.planAhead))
+    (issued.has(run.planKey(id)) || (status.options.planAhead > 0 && counts.planning >= status.options.planAhead))
   )
     return 'no-room';
   return run.isReady(task.spec);
@@ -218,7 +221,7 @@ function executeRule(run: RunView, id: string, ready: boolean): Decision | undef
     !ready ||
     !task.plan ||
     !task.planEventId ||
-    counts.executing >= status.taskConcurrency
+    counts.executing >= status.options.taskConcurrency
   )
     return undefined;
   counts.executing++;
