@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decisionEffects, next, runStage, startEffects } from '../src/actors/coordinator/core.ts';
 import type { Decision } from '../src/actors/coordinator/decide.ts';
 import { alreadyPlanned, cacheDecision, planOutcome } from '../src/actors/decomposer/core.ts';
-import { recoveryOutcome, taskOutcome } from '../src/actors/executor/events.ts';
+import { recoveryOutcome, taskOutcome } from '../src/actors/executor/records.ts';
 import { attemptEvents } from '../src/actors/recoverer/core.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agent-events.ts';
 import type { ExecuteTask, PlanTask, RecoverRequest, StartRun } from '../src/events/work-commands.ts';

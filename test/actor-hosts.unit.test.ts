@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { append, workInputs, type ActorDefinition } from '../src/actors/actor.ts';
-import { startExecutor } from '../src/actors/executor/host.ts';
+import { startExecutor } from '../src/actors/executor/definition.ts';
 import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/actors/hosts.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../src/actors/actor-options.ts';
 import { runActor } from '../src/actors/run-actor.ts';

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from './actor-options.ts';
 import type { ActorDefinition } from './actor.ts';
-import { coordinatorActor } from './coordinator/host.ts';
-import { decomposerActor } from './decomposer/host.ts';
-import { executorActor } from './executor/host.ts';
-import { memoryActor } from './memory/host.ts';
-import { recovererActor } from './recoverer/host.ts';
+import { coordinatorActor } from './coordinator/definition.ts';
+import { decomposerActor } from './decomposer/definition.ts';
+import { executorActor } from './executor/definition.ts';
+import { memoryActor } from './memory/definition.ts';
+import { recovererActor } from './recoverer/definition.ts';
 import { runActor } from './run-actor.ts';
 import type { Runtime } from './runtime.ts';
 

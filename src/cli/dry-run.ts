@@ -2,7 +2,7 @@ import type { LlmMode } from '../events/llm-mode.ts';
 import type { AgentEvent, StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
-import { decidePlan, openDecomposer } from '../actors/decomposer/host.ts';
+import { decidePlan, openDecomposer } from '../actors/decomposer/definition.ts';
 import type { Runtime } from '../actors/runtime.ts';
 import { childrenOf } from '../tasklist/task-graph.ts';
 import { colours } from './progress.ts';

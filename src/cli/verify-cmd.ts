@@ -2,7 +2,7 @@ import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { makeEvent, type Regression, type StoredEvent } from '../events/agent-events.ts';
 import type { Runtime } from '../actors/runtime.ts';
-import { exists } from '../actors/executor/effects.ts';
+import { exists } from '../actors/executor/task-io.ts';
 import { childEnvironment } from '../exec/child-env.ts';
 import { checkCommand } from '../exec/policy.ts';
 import { redactorFor } from '../exec/redaction.ts';

@@ -25,7 +25,7 @@ import {
   recoveryOutcome,
   toOutcome,
   type Purpose,
-} from './events.ts';
+} from './records.ts';
 import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
 
 /** What the executor keeps between tasks in one process. */
@@ -39,7 +39,7 @@ export type Executing = {
 /**
  * The executor machine's effects for one task: run commands under the policy, recording each as
  * CommandStarted/CommandFinished (awaited: a result is recorded before it counts), ask the
- * recoverer, check success criteria. What is recorded is built by the pure functions of events.ts.
+ * recoverer, check success criteria. What is recorded is built by the pure functions of records.ts.
  */
 export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?: WorkTree) {
   const { rt } = io;

@@ -18,8 +18,8 @@ import type { ActorOptions } from '../actor-options.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
 import type { Runtime } from '../runtime.ts';
-import { executorEffects, type Executing } from './effects.ts';
-import { taskOutcome } from './events.ts';
+import { executorEffects, type Executing } from './task-io.ts';
+import { taskOutcome } from './records.ts';
 import { executorMachine } from './machine.ts';
 import { notStarted, resumePoint } from './resume.ts';
 
