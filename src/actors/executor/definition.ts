@@ -92,7 +92,11 @@ async function executeTask(
     },
   );
   actor.start();
-  const result = await toPromise(actor);
+  // A task that cannot finish here (its machine threw) is no longer running in the tree either.
+  const result = await toPromise(actor).catch((error: unknown) => {
+    io.resources.trees.leave(runId, taskId);
+    throw error;
+  });
   // Recovery outcomes first: the log tells a task's story in order.
   await io.flushed();
   const captured = io.resources.trees.leave(runId, taskId);
