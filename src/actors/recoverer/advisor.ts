@@ -1,13 +1,12 @@
-import { z } from 'zod';
 import type { Runtime } from '../runtime.ts';
-import { strategyIds } from '../../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
 import { checkCommand } from '../../exec/policy.ts';
 import { openLlm } from '../llm-calls.ts';
 import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
-import { choosePatternRecovery, isLoop, learnedFix } from '../../recovery/choose.ts';
+import { choosePatternRecovery, learnedFix } from '../../recovery/choose.ts';
+import { LlmRecoverySchema, llmRecovery, recoveryPrompt } from '../../recovery/llm-recovery.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
 import { kindRecovery } from '../../recovery/kinds/index.ts';
 import { diskProbe } from '../../recovery/kinds/probe.ts';
@@ -22,13 +21,6 @@ import {
 } from '../../recovery/destruction.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
-
-export const LlmRecoverySchema = z.object({
-  diagnosis: z.string(),
-  action: z.enum(['fix', 'give-up']),
-  commands: z.array(z.string()),
-  retry: z.boolean(),
-});
 
 export type Advisor = {
   advise(request: RecoverRequest): Promise<RecoverReply>;
@@ -118,56 +110,8 @@ export async function createAdvisor(
       LlmRecoverySchema,
       recoveryPrompt(request, choice.why),
     );
-    if (reply.action === 'give-up' || reply.commands.length === 0)
-      return { decision: 'give-up', reason: `the LLM gave up: ${reply.diagnosis}` };
-    const strategyId = strategyIds.llm(reply.commands);
-    if (isLoop(request, strategyId)) {
-      return {
-        decision: 'give-up',
-        reason: `loop detected: \`${request.command}\` failed the same way after the same fix (${reply.commands.join('; ')})`,
-      };
-    }
-    const denied = reply.commands
-      .map((c) => ({ c, v: checkCommand(c, rt.config.policy.allow) }))
-      .find((x) => !x.v.allowed);
-    if (denied && !denied.v.allowed)
-      return { decision: 'give-up', reason: `the LLM's fix \`${denied.c}\` is denied by policy (${denied.v.rule})` };
-    return {
-      decision: 'fix',
-      strategyId,
-      source: 'llm',
-      commands: reply.commands,
-      retry: reply.retry,
-      diagnosis: reply.diagnosis,
-    };
+    return llmRecovery(request, reply, rt.config.policy.allow);
   }
 
   return { advise, stop: () => Promise.all([stats.stop(), closeLlm()]).then(() => {}), stats: () => stats.state() };
-}
-
-function recoveryPrompt(request: RecoverRequest, why: string) {
-  return [
-    {
-      role: 'system' as const,
-      content:
-        'You fix failed shell commands in a software project. Reply with JSON: diagnosis, action ("fix" or "give-up"), ' +
-        'commands (shell commands to run in the working directory), retry (whether to run the failed command again after them). ' +
-        'Never use sudo or touch anything outside the working directory.',
-    },
-    {
-      role: 'user' as const,
-      content: [
-        `Command: ${request.command}`,
-        `Exit code: ${request.exitCode}${request.timedOut ? ' (timed out)' : ''}`,
-        `Stderr (tail):\n${request.stderrTail.slice(-2000)}`,
-        `Stdout (tail):\n${request.stdoutTail.slice(-1000)}`,
-        `Known patterns: ${why}.`,
-        request.tried.length
-          ? `Already tried, without success: ${request.tried.map((t) => t.strategyId).join(', ')}.`
-          : '',
-      ]
-        .filter(Boolean)
-        .join('\n\n'),
-    },
-  ];
 }
