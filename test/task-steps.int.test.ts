@@ -237,3 +237,25 @@ describe('run --verify', () => {
     expect(run.stdout).toContain('first broken by task 2');
   });
 });
+
+describe('a recovery fix', () => {
+  it("records what the task changed up to its fix, then the rest; revert undoes both, the fix's mode change too", async () => {
+    const w = await ws.make('- [ ] 1. Build\n  ```bash\n  ./build.sh\n  ```\n');
+    await writeFile(join(w.dir, 'build.sh'), '#!/bin/sh\necho built > out.txt\n');
+    await chmod(join(w.dir, 'build.sh'), 0o644);
+    const { events: run } = await runCli(['run', w.tasks, '--workdir', w.dir], { NATS_URL: nats.url }, w.dir);
+    expect(ofType(run, 'TaskCompleted')).toHaveLength(1);
+    const records = ofType(run, 'TaskFilesChanged').map((e) => ({
+      fix: e.data.fix,
+      files: e.data.files.map((f) => [f.path, f.beforeMode, f.mode]),
+    }));
+    expect(records).toEqual([
+      { fix: 'c1 recovery 0', files: [['build.sh', 0o644, 0o755]] },
+      { fix: undefined, files: [['out.txt', null, 0o644]] },
+    ]);
+    const reverted = await cli(['revert', run[0]!.runId, '1'], w.dir);
+    expect(reverted.exitCode, reverted.stderr).toBe(0);
+    expect((await stat(join(w.dir, 'build.sh'))).mode & 0o777).toBe(0o644);
+    await expect(stat(join(w.dir, 'out.txt'))).rejects.toThrow();
+  });
+});

@@ -46,7 +46,7 @@ export function eventLine(e: StoredEvent): string {
     case 'TaskSkipped':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
     case 'TaskFilesChanged':
-      return `${head}${e.type} ${e.data.files.length} file(s)${e.data.ignored.length ? `, ${e.data.ignored.length} ignored path(s) counted` : ''}${e.data.skipped.length ? `, ${e.data.skipped.length} not stored` : ''}`;
+      return `${head}${e.type} ${e.data.files.length} file(s)${e.data.ignored.length ? `, ${e.data.ignored.length} ignored path(s) counted` : ''}${e.data.skipped.length ? `, ${e.data.skipped.length} not stored` : ''}${e.data.fix ? ` (after the fix of ${e.data.fix})` : ''}`;
     case 'TaskRolledBack':
       return `${head}${colours.yellow(e.type)} ${e.data.restored.length} file(s) restored${e.data.kept.length ? `, ${e.data.kept.length} kept` : ''}`;
     case 'TaskReverted':

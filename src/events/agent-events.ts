@@ -302,6 +302,8 @@ export const TaskFilesChanged = defineEvent(
     skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
     /** Tasks running in the same folder meanwhile: some of these changes may be theirs. */
     alongside: z.array(z.string()).default([]),
+    /** Recorded right after this recovery fix (`c2 recovery 1`): the task's changes so far; the rest come in its next record. */
+    fix: z.string().optional(),
   }),
 );
 /** A failed task's changes undone (`execution.onFailure: rollback`): the tree as the task found it. */

@@ -61,6 +61,14 @@ export class RunTrees {
     return { tree: tracked.tree, dirty: (await tracked.dirty) ?? new Set() };
   }
 
+  /** A task's changes so far (after a recovery fix), while it goes on running. */
+  checkpoint(runId: string, taskId: string): TaskCapture {
+    const tracked = this.runs.get(runId);
+    if (!tracked) return { changes: [], ignored: [], alongside: [] };
+    const { changes, ignored } = tracked.tree.refresh();
+    return { changes, ignored, alongside: [...tracked.running].filter((t) => t !== taskId) };
+  }
+
   /** A task ended: what changed since the last look, and who else was running. */
   leave(runId: string, taskId: string): TaskCapture {
     const tracked = this.runs.get(runId);

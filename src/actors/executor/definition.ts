@@ -3,11 +3,9 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import { DecodeError } from '../../errors.ts';
 import { isTaskTerminal, makeEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
-import { retryTransient } from '../../nats/transient.ts';
 import { commitMessage } from '../../workspace/commit-message.ts';
 import { commitPaths } from '../../workspace/git.ts';
-import { RunTrees, type TaskCapture } from '../../workspace/run-trees.ts';
-import { taskChanges, type TaskChanges } from '../../workspace/task-changes.ts';
+import { RunTrees } from '../../workspace/run-trees.ts';
 import { undoChanges } from '../../workspace/undo.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
@@ -18,6 +16,7 @@ import type { ActorOptions } from '../actor-options.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
 import type { Runtime } from '../runtime.ts';
+import { TaskFileRecords } from './file-records.ts';
 import { executorEffects, type Executing } from './task-io.ts';
 import { taskOutcome } from './records.ts';
 import { executorMachine } from './machine.ts';
@@ -69,7 +68,11 @@ async function executeTask(
   for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
   const graph = buildCommandGraph(item.plan.commands);
   const { tree, dirty } = await io.resources.trees.enter(item, rt.config.stateDir);
-  const effects = executorEffects(io, item, tree);
+  const files = new TaskFileRecords(io, item, recorded);
+  // After each recovery fix, what the task changed so far is recorded: a fix's writes are seen as its own.
+  const effects = executorEffects(io, item, tree, (fix) =>
+    files.record(io.resources.trees.checkpoint(runId, taskId), fix),
+  );
   const actor = createActor(
     executorMachine.provide({
       actors: {
@@ -99,13 +102,12 @@ async function executeTask(
   });
   // Recovery outcomes first: the log tells a task's story in order.
   await io.flushed();
-  const captured = io.resources.trees.leave(runId, taskId);
   // Stored while the commit is made; recorded before the outcome, so a run's log ends with its RunFinished.
-  const changes = recordChanges(io, item, captured, recorded);
+  const recordedAtEnd = files.record(io.resources.trees.leave(runId, taskId));
   let commit: string | undefined;
-  if (!result.ok && rt.config.execution.onFailure === 'rollback' && captured.changes.length > 0) {
-    await changes.recorded;
-    const undone = await undoChanges(tree, captured.changes, captured.alongside);
+  if (!result.ok && rt.config.execution.onFailure === 'rollback' && files.changes().length > 0) {
+    await recordedAtEnd;
+    const undone = await undoChanges(tree, files.changes(), files.alongside());
     const n = recorded.filter((e) => e.type === 'TaskRolledBack').length;
     await io.perform([
       append(
@@ -121,57 +123,12 @@ async function executeTask(
     commit = await commitTask(
       io,
       item,
-      changes.paths.filter((p) => !dirty.has(p)),
+      files.changedPaths().filter((p) => !dirty.has(p)),
     );
-  await changes.recorded;
+  await recordedAtEnd;
   const outcome = taskOutcome(item, result, performance.now() - started, commit);
   const [recordedAs] = await io.perform([append(outcome)]);
   await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
-}
-
-/**
- * Records what the task changed (TaskFilesChanged), its contents stored first so that the record
- * never names a content the store does not hold; the changed paths are known at once.
- */
-function recordChanges(
-  io: ActorIO<Executing>,
-  item: ExecuteTask,
-  captured: TaskCapture,
-  recorded: StoredEvent[],
-): { paths: string[]; recorded: Promise<void> } {
-  if (captured.changes.length === 0 && captured.ignored.length === 0) return { paths: [], recorded: Promise.resolve() };
-  const record = taskChanges(captured.changes, io.rt.config.changes.maxTaskBytes);
-  return { paths: record.files.map((f) => f.path), recorded: storeAndRecord(io, item, captured, record, recorded) };
-}
-
-async function storeAndRecord(
-  io: ActorIO<Executing>,
-  item: ExecuteTask,
-  captured: TaskCapture,
-  record: TaskChanges,
-  recorded: StoredEvent[],
-): Promise<void> {
-  const { rt } = io;
-  try {
-    await Promise.all([...record.contents].map(([hash, bytes]) => retryTransient(() => rt.contents.put(hash, bytes))));
-  } catch (error) {
-    const reason = `the content store failed: ${(error as Error).message}`;
-    rt.log.warn(`task ${item.taskId}: its changes are recorded without their contents (${reason})`);
-    for (const f of record.files) if (f.stored) record.skipped.push({ path: f.path, reason });
-    for (const f of record.files) f.stored = false;
-  }
-  const n = recorded.filter((e) => e.type === 'TaskFilesChanged').length;
-  const event = makeEvent(
-    'TaskFilesChanged',
-    { runId: item.runId, taskId: item.taskId, id: eventIds.taskRecord(item.runId, item.taskId, 'TaskFilesChanged', n) },
-    {
-      files: record.files,
-      ignored: captured.ignored,
-      skipped: record.skipped,
-      alongside: captured.alongside,
-    },
-  );
-  await io.perform([append(event)]);
 }
 
 /** The task's files in one commit (`--commit`); a failure to commit is said and leaves the task completed. */

@@ -41,7 +41,13 @@ export type Executing = {
  * CommandStarted/CommandFinished (awaited: a result is recorded before it counts), ask the
  * recoverer, check success criteria. What is recorded is built by the pure functions of records.ts.
  */
-export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?: WorkTree) {
+export function executorEffects(
+  io: ActorIO<Executing>,
+  item: ExecuteTask,
+  tree?: WorkTree,
+  /** Records what the task changed so far, after a recovery fix. */
+  afterFix: (fix: string) => Promise<void> = async () => {},
+) {
   const { rt } = io;
   const { workdir } = item;
   const { env } = childEnvironment();
@@ -127,6 +133,7 @@ export function executorEffects(io: ActorIO<Executing>, item: ExecuteTask, tree?
         last = await run(commandIds.fix(input.commandId, input.attempt, i + 1), command, 0, 'recovery');
         if (!last.ok) break;
       }
+      await afterFix(`${input.commandId} recovery ${input.attempt}`);
       return last;
     },
 
