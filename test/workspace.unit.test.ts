@@ -12,6 +12,7 @@ import { taskChanges } from '../src/workspace/task-changes.ts';
 import { TreeScanner } from '../src/workspace/tree-scan.ts';
 import { undoChanges } from '../src/workspace/undo.ts';
 import { WorkTree } from '../src/workspace/work-tree.ts';
+import { RunTrees } from '../src/workspace/run-trees.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -109,6 +110,20 @@ describe('the work tree', () => {
       kept: [{ path: 'a.txt', reason: expect.stringContaining('task(s) 7 were running') }],
     });
     expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('two');
+  });
+});
+
+describe('the trees of the runs an executor serves', () => {
+  it("keeps the tree of a run with a task still running when a newer run comes, and records that task's changes", async () => {
+    const trees = new RunTrees(limits);
+    const state = join(dir, '.implement-agent');
+    await trees.enter({ runId: 'busy', taskId: '1', workdir: dir }, state);
+    await trees.enter({ runId: 'idle', taskId: '1', workdir: dir }, state);
+    trees.leave('idle', '1');
+    await trees.enter({ runId: 'new', taskId: '1', workdir: dir }, state);
+    await writeFile(join(dir, 'made.txt'), 'x');
+    expect(trees.leave('busy', '1').changes.map((c) => c.path)).toEqual(['made.txt']);
+    expect(trees.leave('idle', '1').changes).toEqual([]);
   });
 });
 

@@ -16,7 +16,7 @@ type Tracked = { tree: WorkTree; running: Set<string>; dirty?: Promise<Set<strin
  */
 const FRESH_MS = 50;
 
-/** Runs whose trees one executor process keeps at once; older ones are dropped (their runs are long over). */
+/** Runs whose trees one executor process keeps at once; older idle ones are dropped (their runs are likely over). */
 const KEPT_RUNS = 2;
 
 /**
@@ -51,7 +51,9 @@ export class RunTrees {
       );
       tracked = { tree: new WorkTree(new TreeScanner(item.workdir, excluded), this.limits), running: new Set() };
       this.runs.set(item.runId, tracked);
-      if (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value!);
+      // The oldest run with no task running here goes (a run in progress keeps its tree).
+      const idle = [...this.runs].find(([id, t]) => id !== item.runId && t.running.size === 0)?.[0];
+      if (this.runs.size > KEPT_RUNS && idle !== undefined) this.runs.delete(idle);
     } else if (tracked.running.size === 0 && performance.now() - tracked.tree.lookedAt > FRESH_MS) {
       tracked.tree.refresh();
     }
