@@ -259,3 +259,23 @@ describe('a recovery fix', () => {
     await expect(stat(join(w.dir, 'out.txt'))).rejects.toThrow();
   });
 });
+
+describe('the size caps', () => {
+  it('say which changes were not stored, so cannot be undone, and diff says why', async () => {
+    const w = await ws.make(
+      '- [ ] 1. Write\n  ```bash\n  head -c 100 /dev/zero > big.bin\n  echo s > small.txt\n  ```\n',
+    );
+    await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ changes: { maxFileBytes: 16 } }));
+    const run = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir], {
+      reject: false,
+      cwd: w.dir,
+      env: { NATS_URL: nats.url, NO_COLOR: '1' },
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/1\. Write: not stored, so not undoable: big\.bin \(after content not kept \(100 bytes/);
+    const runId = /run (\S+):/.exec(run.stdout)![1]!;
+    const shown = await cli(['diff', runId, '1'], w.dir);
+    expect(shown.stdout).toContain('+++ b/small.txt');
+    expect(shown.stdout).toMatch(/diff --git a\/big\.bin b\/big\.bin\nnew file mode 100644\n\(contents not stored/);
+  });
+});

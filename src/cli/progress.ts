@@ -79,6 +79,15 @@ export function progressPrinter(write: (line: string) => void) {
         );
         return;
       }
+      case 'TaskFilesChanged':
+        // What the caps kept out of the store is said: those changes can be shown, not undone.
+        if (event.data.skipped.length)
+          write(
+            colours.yellow(
+              `  ${name(id)}: not stored, so not undoable: ${event.data.skipped.map((k) => `${k.path} (${k.reason})`).join('; ')}`,
+            ),
+          );
+        return;
       case 'TaskRolledBack':
         if (event.data.restored.length)
           write(
@@ -145,7 +154,6 @@ export function progressPrinter(write: (line: string) => void) {
       case 'CommandFinished':
       case 'RecoveryResolved':
       case 'RecoveryFailed':
-      case 'TaskFilesChanged':
       case 'TaskReverted':
       case 'RunVerified':
         return;
