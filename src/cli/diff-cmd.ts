@@ -5,6 +5,7 @@ import type { FileChange } from '../events/agent-events.ts';
 import { changesByTask, runChanges } from '../workspace/run-changes.ts';
 import { lineCounts, renderChange, renderStat } from '../workspace/render-diff.ts';
 import { withRuntime } from './nats-session.ts';
+import { recordedRun } from './recorded-run.ts';
 import { colours } from './progress.ts';
 
 /** `implement-agent diff <runId> [task] [--stat] [--json]`: what a run (or one task) changed, from the stored contents. */
@@ -16,9 +17,7 @@ export async function diffCommand(
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'diff', async (rt) => {
-    const events = await rt.store.readRun(runId);
-    if (events.length === 0)
-      throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
+    const events = await recordedRun(rt, runId);
     const tasks = changesByTask(events);
     let changes: FileChange[];
     const notes: string[] = [];

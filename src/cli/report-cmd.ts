@@ -4,14 +4,14 @@ import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { renderReport } from '../report/render-report.ts';
 import { withRuntime } from './nats-session.ts';
+import { recordedRun } from './recorded-run.ts';
 
 /** `implement-agent report <runId> [--out FILE.html]`: one run as a self-contained HTML page. */
 export async function reportCommand(runId: string, out?: string): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'report', async (rt) => {
-    const events = await rt.store.readRun(runId);
-    if (events.length === 0) throw new InputError(`no events for run ${runId} in this log`);
+    const events = await recordedRun(rt, runId);
     const path = resolve(cwd, out ?? `implement-agent-report-${runId}.html`);
     await writeFile(path, renderReport(events)).catch((cause: NodeJS.ErrnoException) => {
       const why = cause.code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : cause.message;

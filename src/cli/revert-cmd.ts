@@ -11,6 +11,8 @@ import { currentHash, restorePath } from '../workspace/restore.ts';
 import { planRevert } from '../workspace/revert-plan.ts';
 import { changesByTask, type TaskFiles } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
+import { recordedRun } from './recorded-run.ts';
+import { startFromLog } from '../actors/resume-run.ts';
 import { colours } from './progress.ts';
 
 /**
@@ -27,12 +29,8 @@ export async function revertCommand(
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'revert', async (rt) => {
-    const events = await rt.store.readRun(runId);
-    const started = events.find((e) => e.type === 'RunStarted');
-    if (started?.type !== 'RunStarted')
-      throw new InputError(`run ${runId} is not in this log (\`implement-agent runs\` lists the runs)`);
-    const { workdir, tasksFile } = started.data;
-    const specs = events.flatMap((e) => (e.type === 'TaskSubmitted' ? [e.data.task] : []));
+    const events = await recordedRun(rt, runId);
+    const { workdir, tasksFile, tasks: specs } = startFromLog(runId, events);
     if (!specs.some((t) => t.id === taskId)) throw new InputError(`run ${runId} has no task ${taskId}`);
     const all = changesByTask(events);
     const byId = new Map(all.map((t) => [t.taskId, t]));

@@ -1,10 +1,10 @@
 import { loadConfig } from '../config.ts';
-import { InputError } from '../errors.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projections/run-status.ts';
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
+import { recordedRun } from './recorded-run.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
 
@@ -62,9 +62,7 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
 export async function statusCommand(runId: string, json: boolean): Promise<number> {
   const cwd = process.cwd();
   return withRuntime(await loadConfig({ cwd }), cwd, 'status', async (rt) => {
-    const events = await rt.store.readRun(runId);
-    if (events.length === 0)
-      throw new InputError(`no events for run ${runId} in this log (\`implement-agent runs\` lists the runs)`);
+    const events = await recordedRun(rt, runId);
     const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
     const summary = summarizeRuns(events)[0];
     if (json) {

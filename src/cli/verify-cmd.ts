@@ -1,5 +1,4 @@
 import { loadConfig } from '../config.ts';
-import { InputError } from '../errors.ts';
 import { makeEvent, type Regression, type StoredEvent } from '../events/agent-events.ts';
 import type { Runtime } from '../actors/runtime.ts';
 import { exists } from '../actors/executor/task-io.ts';
@@ -13,6 +12,8 @@ import { criterionFailure, describeCriterion, type CriterionProbe } from '../tas
 import { criterionReads, suspectsFor } from '../workspace/regressions.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
+import { recordedRun } from './recorded-run.ts';
+import { startFromLog } from '../actors/resume-run.ts';
 import { colours } from './progress.ts';
 
 /** `implement-agent verify <runId> [--json]`: exit 0 no regression, 1 a regression. */
@@ -20,9 +21,9 @@ export async function verifyCommand(runId: string, json: boolean): Promise<numbe
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
   return withRuntime(config, cwd, 'verify', async (rt) => {
-    const events = await rt.store.readRun(runId);
-    if (!events.some((e) => e.type === 'RunStarted'))
-      throw new InputError(`run ${runId} is not in this log (\`implement-agent runs\` lists the runs)`);
+    const events = await recordedRun(rt, runId);
+    // What was run, and where: a log without the run's start has nothing to check against.
+    startFromLog(runId, events);
     const result = await verifyRun(rt, runId, events);
     if (json) process.stdout.write(`${JSON.stringify({ runId, ...result })}\n`);
     else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
