@@ -68,7 +68,8 @@ export async function revertCommand(
     }
     for (const step of steps) {
       const stepTask = byId.get(step.taskId)!;
-      const writes = step.writes.filter((w) => w.stored);
+      // Only stored changes are planned as writes: a change without its contents is a conflict.
+      const writes = step.writes;
       const contents = await Promise.all(
         writes.map((w) => (w.before === null ? Promise.resolve(null) : rt.contents.get(w.before))),
       );
@@ -96,7 +97,8 @@ export async function revertCommand(
         writes.map((w) => w.path),
         specs,
       );
-      const forced = step.conflicts.map((c) => c.path);
+      // Forced: the conflicts written over (one whose contents were not stored cannot be).
+      const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
       await rt.store.append(
         makeEvent(
           'TaskReverted',

@@ -28,8 +28,8 @@ export async function restorePath(workdir: string, path: string, wanted: Wanted)
     if (info) await rm(abs, { force: true });
     return;
   }
+  // Made below the deepest existing folder, which `inside` found in the working directory.
   await mkdir(dirname(abs), { recursive: true });
-  await inside(workdir, path);
   if (wanted.kind === 'link') {
     if (info) await rm(abs, { force: true });
     await symlink(Buffer.from(wanted.bytes).toString(), abs);

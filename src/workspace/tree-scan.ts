@@ -143,7 +143,8 @@ export function sameSignature(a: FileSignature, b: FileSignature): boolean {
  */
 export const RACY_MS = 20;
 
-function safely<T>(read: () => T): T | undefined {
+/** A read that may fail (a file gone meanwhile, a folder not readable): undefined then. */
+export function safely<T>(read: () => T): T | undefined {
   try {
     return read();
   } catch {

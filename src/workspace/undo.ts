@@ -15,7 +15,7 @@ export async function undoChanges(
 ): Promise<Undone> {
   if (alongside.length > 0) {
     const reason = `not undone: task(s) ${alongside.join(', ')} were running in the same folder and may have written it`;
-    return { restored: [], kept: changes.map((c) => ({ path: c.path, reason })) };
+    return { restored: [], kept: [...new Set(changes.map((c) => c.path))].map((path) => ({ path, reason })) };
   }
   const undone: Undone = { restored: [], kept: [] };
   for (const change of [...changes].reverse()) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { RACY_MS, sameSignature, type FileSignature, type TreeScanner } from './tree-scan.ts';
+import { RACY_MS, safely, sameSignature, type FileSignature, type TreeScanner } from './tree-scan.ts';
 
 /** A file's content as the tree keeps it: `bytes` absent when it was too large to keep (then `hash` is its stat's). */
 export type Content = { kind: 'file' | 'link'; hash: string; mode: number; size: number; bytes?: Buffer };
@@ -124,12 +124,4 @@ const MAX_COUNTED = 100_000;
 
 function countEntries(dir: string): number {
   return Math.min(MAX_COUNTED, safely(() => readdirSync(dir, { recursive: true }).length) ?? 0);
-}
-
-function safely<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
 }
