@@ -3,6 +3,7 @@ import { eventIds, workIds } from '../../events/ids.ts';
 import type { ExecuteTask, PlanTask, StartRun } from '../../events/work-commands.ts';
 import type { ChangedInput } from '../../context/project-files.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
+import type { TaskSpec } from '../../tasklist/task-spec.ts';
 import { append, send, tick, type Effect } from '../actor.ts';
 import { decide, type Decision } from './decide.ts';
 
@@ -73,7 +74,7 @@ export function decisionEffects(
   const { runId } = start;
   switch (decision.kind) {
     case 'plan': {
-      const task = start.tasks.find((t) => t.id === decision.taskId)!;
+      const task = taskOf(start, decision.taskId)!;
       const item: PlanTask = {
         runId,
         workdir: start.workdir,
@@ -93,7 +94,7 @@ export function decisionEffects(
       // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
       // the plan is out of date. Plan again (recorded) instead of running it.
       if (observed.changed.length > 0) return invalidation(runId, decision.taskId, decision.revision, observed.changed);
-      const task = start.tasks.find((t) => t.id === decision.taskId);
+      const task = taskOf(start, decision.taskId);
       const item: ExecuteTask = {
         runId,
         taskId: decision.taskId,
@@ -127,9 +128,7 @@ export function decisionEffects(
         ),
       ];
     case 'tick':
-      return [
-        tick(start.tasksFile, [{ id: decision.taskId, line: start.tasks.find((t) => t.id === decision.taskId)?.line }]),
-      ];
+      return [tick(start.tasksFile, [{ id: decision.taskId, line: taskOf(start, decision.taskId)?.line }])];
     case 'halt':
       return [
         append(
@@ -161,6 +160,14 @@ export function decisionEffects(
       return never;
     }
   }
+}
+
+/** The run's tasks by id, indexed once per run: a search per decision made a long run's decisions quadratic. */
+const taskIndexes = new WeakMap<StartRun, Map<string, TaskSpec>>();
+function taskOf(start: StartRun, id: string): TaskSpec | undefined {
+  let index = taskIndexes.get(start);
+  if (!index) taskIndexes.set(start, (index = new Map(start.tasks.map((t) => [t.id, t]))));
+  return index.get(id);
 }
 
 /** A plan out of date: recorded, and the task planned again. The id makes a second detection a no-op. */
