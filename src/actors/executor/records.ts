@@ -94,7 +94,8 @@ export function toOutcome(result: CommandResult, refused?: string): CommandOutco
   };
 }
 
-export function recoverRequest(item: ExecuteTask, input: RecoverInput, keepsContents = false): RecoverRequest {
+/** The recoverer's request; the executor keeps the run's contents, so it can store one before a fix replaces it. */
+export function recoverRequest(item: ExecuteTask, input: RecoverInput): RecoverRequest {
   return {
     runId: item.runId,
     taskId: item.taskId,
@@ -108,7 +109,7 @@ export function recoverRequest(item: ExecuteTask, input: RecoverInput, keepsCont
     attempt: input.attempt,
     tried: input.tried,
     llm: item.llm,
-    ...(keepsContents ? { keepsContents } : {}),
+    keepsContents: true,
   };
 }
 

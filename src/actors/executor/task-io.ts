@@ -44,9 +44,10 @@ export type Executing = {
 export function executorEffects(
   io: ActorIO<Executing>,
   item: ExecuteTask,
-  tree?: WorkTree,
+  /** The run's tree: the before contents a fix that replaces a file from before the run stores first. */
+  tree: WorkTree,
   /** Records what the task changed so far, after a recovery fix. */
-  afterFix: (fix: string) => Promise<void> = async () => {},
+  afterFix: (fix: string) => Promise<void>,
 ) {
   const { rt } = io;
   const { workdir } = item;
@@ -171,7 +172,7 @@ export function executorEffects(
           () =>
             rt.requests.request(
               commandSubjects.recover(),
-              recoverRequest(item, input, tree !== undefined),
+              recoverRequest(item, input),
               RecoverReplySchema,
               rt.config.llm.timeoutMs + 5000,
             ),
@@ -214,11 +215,11 @@ export async function exists(workdir: string, path: string): Promise<boolean> {
  */
 async function storeBeforeFix(
   rt: ActorIO<Executing>['rt'],
-  tree: WorkTree | undefined,
+  tree: WorkTree,
   paths: readonly string[],
 ): Promise<string | undefined> {
   for (const path of paths) {
-    const content = tree?.content(insideWorkdir(path) ?? path);
+    const content = tree.content(insideWorkdir(path) ?? path);
     if (!content?.bytes)
       return `the content of ${path} from before the run is not kept (too large, or not a file of the working directory)`;
     try {
