@@ -4,6 +4,9 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ofType, runCli, workspaces } from './helpers/cli.ts';
 import { natsPerSuite } from './helpers/nats.ts';
+import { connectNats } from '../src/nats/connection.ts';
+import { EventStore } from '../src/nats/event-store.ts';
+import { NatsContents } from '../src/nats/nats-requests.ts';
 
 /**
  * Each task a step to see, check and undo (issue 24), with a real git, a real nats-server and the
@@ -218,6 +221,28 @@ describe('a run in a git repository with --commit', () => {
     const again = await cli(['revert', runId, '2'], dir);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain('already reverted');
+  });
+
+  it('forces a revert over a hand edit only after keeping a copy of what it writes over', async () => {
+    await writeFile(join(dir, 'lib.txt'), 'my own edit\n');
+    const forced = await cli(['revert', runId, '4', '--force'], dir);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(await readFile(join(dir, 'lib.txt'), 'utf8')).toBe('lib one\nlib two\n');
+    const nc = await connectNats(nats.url, 'inspect');
+    try {
+      const reverted = (await (await EventStore.open(nc)).readRun(runId)).filter(
+        (e) => e.type === 'TaskReverted' && e.taskId === '4',
+      );
+      const data = reverted[0]?.type === 'TaskReverted' ? reverted[0].data : undefined;
+      expect(data).toMatchObject({
+        forced: ['lib.txt'],
+        overwritten: [{ path: 'lib.txt', content: expect.any(String) }],
+      });
+      const copy = await new NatsContents(nc, 1).get(data!.overwritten![0]!.content);
+      expect(Buffer.from(copy!).toString()).toBe('my own edit\n');
+    } finally {
+      await nc.close();
+    }
   });
 });
 

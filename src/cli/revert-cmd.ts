@@ -7,7 +7,8 @@ import { blockersIn, taskGraph } from '../tasklist/task-graph.ts';
 import { untickTask } from '../tasklist/tasks-writer.ts';
 import { TRAILERS } from '../workspace/commit-message.ts';
 import { commitPaths, repositoryPrefix } from '../workspace/git.ts';
-import { currentHash, restorePath } from '../workspace/restore.ts';
+import { currentContent, currentHash, restorePath } from '../workspace/restore.ts';
+import type { ContentStore } from '../events/bus.ts';
 import { planRevert } from '../workspace/revert-plan.ts';
 import { changesByTask, type TaskFiles } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
@@ -78,6 +79,10 @@ export async function revertCommand(
         throw new InputError(
           `the content store no longer holds the before contents of ${missing.map((m) => m.path).join(', ')}: nothing of task ${step.taskId} was written`,
         );
+      // Forced: the conflicts written over (one whose contents were not stored cannot be). What
+      // they hold now is stored first, so that forcing a revert loses nobody's edit.
+      const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
+      const overwritten = await keepCopies(rt.contents, workdir, forced);
       for (const [i, w] of writes.entries()) {
         await restorePath(
           workdir,
@@ -97,13 +102,16 @@ export async function revertCommand(
         writes.map((w) => w.path),
         specs,
       );
-      // Forced: the conflicts written over (one whose contents were not stored cannot be).
-      const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
       await rt.store.append(
         makeEvent(
           'TaskReverted',
           { runId, taskId: step.taskId },
-          { restored: writes.map((w) => w.path), forced, ...(commit ? { commit } : {}) },
+          {
+            restored: writes.map((w) => w.path),
+            forced,
+            ...(overwritten.length ? { overwritten } : {}),
+            ...(commit ? { commit } : {}),
+          },
         ),
       );
       process.stdout.write(
@@ -120,6 +128,23 @@ export async function revertCommand(
     }
     return 0;
   });
+}
+
+/** Copies of what `--force` is about to write over, in the content store; said, so a person can get one back. */
+async function keepCopies(
+  store: ContentStore,
+  workdir: string,
+  paths: readonly string[],
+): Promise<{ path: string; content: string }[]> {
+  const kept: { path: string; content: string }[] = [];
+  for (const path of paths) {
+    const now = await currentContent(workdir, path);
+    if (!now?.bytes) continue;
+    await store.put(now.hash, now.bytes);
+    kept.push({ path, content: now.hash });
+    process.stderr.write(`${path}: what it held is kept in the agent_contents object store as ${now.hash}\n`);
+  }
+  return kept;
 }
 
 /** Tasks that wait for `taskId`, directly or through others. */

@@ -314,7 +314,13 @@ export const TaskRolledBack = defineEvent(
 /** `implement-agent revert`: the task's files have their before contents again and its box is unticked. */
 export const TaskReverted = defineEvent(
   'TaskReverted',
-  z.object({ restored: z.array(z.string()), forced: z.array(z.string()), commit: z.string().optional() }),
+  z.object({
+    restored: z.array(z.string()),
+    forced: z.array(z.string()),
+    /** What `--force` wrote over, stored first in agent_contents under these hashes: no content is lost to a revert. */
+    overwritten: z.array(z.object({ path: z.string(), content: z.string() })).optional(),
+    commit: z.string().optional(),
+  }),
 );
 export const RegressionSchema = z.object({
   taskId: z.string(),

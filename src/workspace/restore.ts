@@ -6,15 +6,19 @@ import { contentHash } from './work-tree.ts';
 /** What a path should hold: a file or a link with these bytes (a link's are its target), or nothing. */
 export type Wanted = { kind: 'file' | 'link'; bytes: Uint8Array; mode: number | null } | null;
 
-/** The hash of what a path holds now (null: nothing there), as the work tree hashes it. */
-export async function currentHash(workdir: string, path: string): Promise<string | null> {
+/** What a path holds now, hashed as the work tree hashes it (null: nothing there; a folder or device has no bytes). */
+export async function currentContent(workdir: string, path: string): Promise<{ hash: string; bytes?: Buffer } | null> {
   const abs = await inside(workdir, path);
   const info = await lstat(abs).catch(() => undefined);
   if (!info) return null;
-  if (info.isSymbolicLink()) return contentHash(Buffer.from(await readlink(abs)));
-  if (!info.isFile()) return `not-a-file`;
-  return contentHash(await readFile(abs));
+  if (!info.isSymbolicLink() && !info.isFile()) return { hash: 'not-a-file' };
+  const bytes = info.isSymbolicLink() ? Buffer.from(await readlink(abs)) : await readFile(abs);
+  return { hash: contentHash(bytes), bytes };
 }
+
+/** The hash of what a path holds now (null: nothing there). */
+export const currentHash = async (workdir: string, path: string): Promise<string | null> =>
+  (await currentContent(workdir, path))?.hash ?? null;
 
 /**
  * Puts `wanted` at `path` inside the working directory: writes the file (and its mode), makes
