@@ -458,10 +458,11 @@ describe.skipIf(!mountable)("the store's disk full", () => {
     const store = join(w.dir, '.implement-agent', 'nats');
     const { mkdir: makeDir } = await import('node:fs/promises');
     await makeDir(store, { recursive: true });
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', store]);
+    // Room, once the filler goes, for the whole run: its events, outputs and the file contents each task records.
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store]);
     try {
       // What else fills the disk, leaving the store room for part of the run.
-      await writeFile(join(store, 'filler'), Buffer.alloc(4_500_000));
+      await writeFile(join(store, 'filler'), Buffer.alloc(6_500_000));
       const run = await execa(process.execPath, [CLI, 'run', w.tasks], {
         cwd: w.dir,
         env: { NATS_URL: '', NO_COLOR: '1' },
