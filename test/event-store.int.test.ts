@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, type StoredEvent } from '../src/events/agent-events.ts';
 import { EventStore } from '../src/nats/event-store.ts';
+import { QUEUE_LIMIT } from '../src/nats/handle-in-order.ts';
 import { eventSubjects } from '../src/events/subjects.ts';
 import { connectNats, type NatsConnection } from '../src/nats/connection.ts';
 import { eventLogContract } from './helpers/event-log-contract.ts';
@@ -37,6 +38,27 @@ describe('EventStore (JetStream)', () => {
     let visited = 0;
     const last = await store.scan({ subject: eventSubjects.run('long-a') }, () => visited++);
     expect({ visited, last }).toEqual({ visited: 150, last: read.at(-1)!.seq });
+  });
+
+  it('hands a slow async handler a long backlog in order, pausing its consumer rather than queueing it all', async () => {
+    const total = QUEUE_LIMIT * 2 + 500;
+    for (let i = 0; i < total; i += 500)
+      await store.appendAll(Array.from({ length: 500 }, (_, k) => skipped('backlog', String((i + k) % 9))));
+    const expected = (await store.readRun('backlog')).map((e) => e.seq);
+    const seen: number[] = [];
+    let running = 0;
+    let most = 0;
+    const sub = await store.follow({ subject: eventSubjects.run('backlog'), from: 'start' }, async (e) => {
+      most = Math.max(most, ++running);
+      // Every tenth event waits for the event loop: the backlog arrives faster than it is handled.
+      if (seen.length % 10 === 0) await new Promise((r) => setImmediate(r));
+      seen.push(e.seq);
+      running--;
+    });
+    await expect.poll(() => seen.length, { timeout: 30_000 }).toBe(total);
+    await sub.stop();
+    expect(seen).toEqual(expected);
+    expect(most).toBe(1);
   });
 
   it('leaves no consumer behind, even when a follow is stopped as it starts', async () => {

@@ -15,6 +15,9 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Otherwise every request builds two errors up front (for a stack trace should it fail),
+      // which was 40% of an append's CPU time: appends in windows went from 12k/s to 22k/s.
+      noAsyncTraces: true,
       ...natsCredentials(),
     });
   } catch (cause) {

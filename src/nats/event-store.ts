@@ -176,9 +176,9 @@ export class EventStore implements EventLog {
           : from instanceof Date
             ? { time: from }
             : { seq: from };
-    const read = readOrdered(this.nc, EVENTS_STREAM, options.subject ?? eventSubjects.all(), start, async (m) => {
+    const read = readOrdered(this.nc, EVENTS_STREAM, options.subject ?? eventSubjects.all(), start, (m) => {
       const event = decodeStored(m, options.onInvalid);
-      if (event) await onEvent(event);
+      return event ? onEvent(event) : undefined;
     });
     return read;
   }
@@ -196,7 +196,8 @@ function decodeStored(
   onInvalid?: (error: Error, seq: number) => void,
 ): StoredEvent | undefined {
   try {
-    return { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq };
+    // The decoded object is new (zod builds it): the sequence is added to it, not to a copy.
+    return Object.assign(decodeJson(AgentEventSchema, m.subject, m.data), { seq: m.seq });
   } catch (error) {
     onInvalid?.(error as Error, m.seq);
     return undefined;

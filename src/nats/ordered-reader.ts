@@ -6,14 +6,15 @@ import {
   type JsMsg,
   type OrderedConsumerOptions,
 } from '@nats-io/jetstream';
+import type { ReadStep } from './handle-in-order.ts';
 import { PULL_EXPIRES_MS, pullOptions, type NatsConnection } from './connection.ts';
+import { handleInOrder } from './handle-in-order.ts';
 import { retryTransient } from './transient.ts';
 
 /** Where a read begins: a stream sequence or a time. */
 export type ReadStart = { seq: number } | { time: Date };
 export type OrderedRead = { stop(): Promise<void>; done: Promise<void> };
-/** What a message handler says: go on, or end the read. */
-export type ReadStep = void | 'stop';
+export type { ReadStep } from './handle-in-order.ts';
 
 /**
  * A reader that heard nothing (no message, no idle heartbeat) for this long replaces its consumer.
@@ -23,7 +24,13 @@ const STALL_MS = PULL_EXPIRES_MS * 1.5;
 
 /**
  * Reads `stream` in order, from `start`, through an ordered consumer, handing each message to
- * `onMessage` (awaited, so the handler sets the pace).
+ * `onMessage`, one at a time: a handler that returns a promise is waited for before the next
+ * message, so the handler sets the pace.
+ *
+ * Messages come through the consumer's callback, not its async iterator: a message handled in
+ * the callback that delivered it costs no promise, which more than doubled the rate of a read
+ * (the events benchmark). Messages that arrive while an async handler is busy wait in a queue
+ * bounded in length (`handleInOrder`).
  *
  * Why not the library's ordered consumer alone: it recreates its consumer only when the server
  * says the consumer is gone. An ordered consumer has one replica; when the cluster node holding it
@@ -45,14 +52,16 @@ export function readOrdered(
   const stopping = () => stopped.signal.aborted;
   let current: ConsumerMessages | undefined;
 
-  const open = async (): Promise<{ consumer: Consumer; messages: ConsumerMessages } | undefined> => {
+  const open = async (
+    deliver: (m: JsMsg) => void,
+  ): Promise<{ consumer: Consumer; messages: ConsumerMessages } | undefined> => {
     try {
       // No budget: a reader waits for the cluster or the connection as long as it is not stopped.
       return await retryTransient(
         async (timeout) => {
           // The cluster may place the consumer's one replica on a stopped node: that creation is never answered.
           const consumer = await jetstream(nc, { timeout }).consumers.get(stream, consumerOptions(filter, next));
-          return { consumer, messages: await consumer.consume(pullOptions(1000)) };
+          return { consumer, messages: await consumer.consume({ ...pullOptions(1000), callback: deliver }) };
         },
         { budgetMs: Infinity, signal: stopped.signal },
       );
@@ -64,10 +73,34 @@ export function readOrdered(
 
   const done = (async () => {
     while (!stopping()) {
-      const opened = await open();
+      let lastHeard = Date.now();
+      let ending: 'stalled' | 'paused' | undefined;
+      // Set once the consumer is open; a pause or an end asked for before then stops it at once.
+      const session: { messages?: ConsumerMessages; stopAsked?: boolean } = {};
+      const stopMessages = () => {
+        session.stopAsked = true;
+        session.messages?.stop();
+      };
+      const handling = handleInOrder(onMessage, {
+        handled: (m) => {
+          next = { seq: m.seq + 1 };
+          lastHeard = Date.now();
+        },
+        full: () => {
+          ending ??= 'paused';
+          stopMessages();
+        },
+        end: () => {
+          stopped.abort();
+          stopMessages();
+        },
+      });
+      const opened = await open(handling.deliver);
       if (!opened) return;
       const { consumer, messages } = opened;
+      session.messages = messages;
       current = messages;
+      if (session.stopAsked) messages.stop();
       // The server keeps an ordered consumer for minutes after its reader leaves unless deleted;
       // one on a stopped node cannot be, and is left to expire.
       const deleteConsumer = () =>
@@ -75,43 +108,33 @@ export function readOrdered(
           .then(() => consumer.delete())
           .catch(() => {});
       // Stopped while the consumer was being made: end its pulls, which would keep the process
-      // alive. (`close()` waits for an iteration that will never start.)
+      // alive.
       if (stopping()) {
         messages.stop();
         deleteConsumer();
         break;
       }
-      let lastHeard = Date.now();
-      let busy = false;
-      let stalled = false;
       void (async () => {
         for await (const status of messages.status()) if (status.type === 'heartbeat') lastHeard = Date.now();
       })();
       const watchdog = setInterval(() => {
-        if (!busy && Date.now() - lastHeard > STALL_MS) {
-          stalled = true;
+        if (!handling.busy() && Date.now() - lastHeard > STALL_MS) {
+          ending ??= 'stalled';
           messages.stop();
         }
       }, PULL_EXPIRES_MS / 2);
+      let closedWith: void | Error;
       try {
-        for await (const m of messages) {
-          next = { seq: m.seq + 1 };
-          busy = true;
-          const step = await onMessage(m);
-          busy = false;
-          lastHeard = Date.now();
-          if (step === 'stop') {
-            stopped.abort();
-            break;
-          }
-        }
+        closedWith = await messages.closed();
+        await handling.drained();
       } finally {
         clearInterval(watchdog);
-        await messages.close();
         deleteConsumer();
       }
-      // The consumer ended without a stall or a stop: the connection closed; nothing more comes.
-      if (!stalled) return;
+      if (handling.error()) throw handling.error();
+      if (ending === undefined && closedWith instanceof Error && !stopping()) throw closedWith;
+      // The consumer ended without a stall, a pause or a stop: the connection closed; nothing more comes.
+      if (ending === undefined) return;
     }
   })();
 

@@ -1,0 +1,101 @@
+/** What a message handler says: go on, or end the read. */
+export type ReadStep = void | 'stop';
+
+/**
+ * Messages that may wait while the handler is busy with an earlier one. Past this many the
+ * consumer is stopped and, once the handler has caught up, opened again after the last message
+ * handled, so a slow handler never holds more than about this many in memory.
+ */
+export const QUEUE_LIMIT = 2_000;
+
+type HandlerEvents<M> = {
+  /** A message was handled. */
+  handled(m: M): void;
+  /** The queue reached QUEUE_LIMIT. */
+  full(): void;
+  /** The handler said 'stop' or failed: what is queued is dropped. */
+  end(): void;
+};
+
+/**
+ * Hands messages to `onMessage` one at a time, in the order delivered: at once while it is idle
+ * and returns plain values; queued while a promise it returned is pending.
+ */
+export function handleInOrder<M>(onMessage: (m: M) => ReadStep | Promise<ReadStep>, on: HandlerEvents<M>) {
+  const queue: M[] = [];
+  let head = 0;
+  let pending = false;
+  let ended = false;
+  let failure: unknown;
+  let markDrained: () => void = () => {};
+  let drainedPromise: Promise<void> | undefined;
+
+  const finish = (step: ReadStep, m: M): boolean => {
+    on.handled(m);
+    if (step === 'stop') {
+      ended = true;
+      on.end();
+    }
+    return !ended;
+  };
+  const fail = (error: unknown) => {
+    failure = error;
+    ended = true;
+    on.end();
+  };
+  /** Handles queued messages until one returns a promise, the queue is empty, or the read ends. */
+  const run = () => {
+    while (!ended && head < queue.length) {
+      const m = queue[head++] as M;
+      let step: ReadStep | Promise<ReadStep>;
+      try {
+        step = onMessage(m);
+      } catch (error) {
+        fail(error);
+        break;
+      }
+      if (step instanceof Promise) {
+        pending = true;
+        step.then(
+          (s) => {
+            pending = false;
+            if (finish(s, m)) run();
+            else settle();
+          },
+          (error) => {
+            pending = false;
+            fail(error);
+            settle();
+          },
+        );
+        return;
+      }
+      if (!finish(step, m)) break;
+    }
+    settle();
+  };
+  const settle = () => {
+    if (ended) queue.length = head = 0;
+    if (head === queue.length) {
+      queue.length = head = 0;
+      markDrained();
+    }
+  };
+
+  return {
+    deliver: (m: M) => {
+      if (ended) return;
+      queue.push(m);
+      if (queue.length - head === QUEUE_LIMIT) on.full();
+      if (!pending) run();
+    },
+    busy: () => pending || head < queue.length,
+    /** Resolves once nothing is queued and no handler is pending. */
+    drained: (): Promise<void> => {
+      if (!pending && head === queue.length) return Promise.resolve();
+      drainedPromise ??= new Promise<void>((resolve) => (markDrained = resolve));
+      return drainedPromise;
+    },
+    error: () => failure,
+  };
+}
