@@ -1,7 +1,7 @@
 import { LLM_MODES } from './events/llm-mode.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
 import { ContinuePolicySchema, PricingSchema, RunBudgetSchema } from './events/agent-events.ts';

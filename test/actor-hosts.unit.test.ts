@@ -2,7 +2,7 @@ import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { append, workInputs, type ActorDefinition } from '../src/actors/actor.ts';
 import { startExecutor } from '../src/actors/executor/definition.ts';
 import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/actors/hosts.ts';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AgentEvent } from '../events/agent-events.ts';
 import type { AppendResult } from '../events/event-log.ts';
 import type { ActorName, WorkActor } from '../events/subjects.ts';

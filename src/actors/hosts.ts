@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
 import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from './actor-options.ts';
 import type { ActorDefinition } from './actor.ts';

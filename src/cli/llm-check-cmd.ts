@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { openLlm } from '../actors/llm-calls.ts';
 import { loadConfig } from '../config.ts';
 import { EnvironmentError, InputError, LlmError } from '../errors.ts';

@@ -16,7 +16,6 @@ import type { Runtime } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
 import { withRuntime } from './nats-session.ts';
 import { InFlight } from './in-flight.ts';
-import { liveProgress } from './live-progress.ts';
 import { progressPrinter } from './progress.ts';
 import { eventIds, workIds } from '../events/ids.ts';
 import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
@@ -106,7 +105,8 @@ async function followToTheEnd(
   const drivesRun = hosted?.names.includes('coordinator') === true;
   const inFlight = new InFlight();
   // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
-  const live = !json && process.stdout.isTTY ? liveProgress(inFlight) : undefined;
+  // Its terminal libraries are loaded only then: they were a tenth of a run's start-up.
+  const live = !json && process.stdout.isTTY ? (await import('./live-progress.ts')).liveProgress(inFlight) : undefined;
   const print = json
     ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`)
     : progressPrinter((l) => (live ? live.line(l) : process.stdout.write(`${l}\n`)));

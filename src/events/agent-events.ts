@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlanInputSchema, PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
 import { CONTINUE_POLICIES } from './continue-policy.ts';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DecodeError, UnansweredError } from '../errors.ts';
 import type { Consumer, ContentStore, Delivery, OutputStore, Requests, Server, WorkHandler, WorkQueue } from './bus.ts';
 import { decodeJson, encodeJson } from './codec.ts';

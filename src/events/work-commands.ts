@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
 import { LlmModeSchema, RunOptionsSchema, upcastConcurrency } from './agent-events.ts';

@@ -1,7 +1,7 @@
 import { MAX_TOKENS_PARAMS, STRUCTURED_OUTPUT_MODES } from '../config.ts';
 import type { CapabilitySettingSchema } from '../events/agent-events.ts';
 import type { Learned } from '../projections/llm-capabilities.ts';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * What an endpoint and model accept, learned from the provider's own refusals (HTTP 400/422 with

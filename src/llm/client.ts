@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import type { zodResponseFormat as ZodResponseFormat } from 'openai/helpers/zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config.ts';
 import { LlmError } from '../errors.ts';
 import { capabilityKey } from '../projections/llm-capabilities.ts';

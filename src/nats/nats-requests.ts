@@ -1,5 +1,5 @@
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ContentStore, OutputStore, Requests, Server } from '../events/bus.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { CONTENT_BUCKET, OUTPUT_BUCKET } from '../events/subjects.ts';

@@ -1,7 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { LARGE_SNAPSHOT_BUCKET, SNAPSHOT_BUCKET } from '../events/subjects.ts';
 import type { Snapshot, Snapshots } from '../projections/snapshots.ts';

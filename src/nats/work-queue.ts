@@ -10,7 +10,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DecodeError } from '../errors.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { ensureStreamConfig } from './event-store.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SuccessCriterionSchema } from '../tasklist/success-criterion.ts';
 
 /** One shell command of a plan. `dependsOn` lists ids of commands that must finish first. */

@@ -2,7 +2,7 @@ import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { CapabilitySettingSchema } from '../events/agent-events.ts';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Projection } from './projection.ts';
 
 /** What a refusal taught: the setting, the value used from then on, and the refusal. */

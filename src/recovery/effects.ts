@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What a recovery strategy does to the machine beyond the failed command itself. Declared per

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors.ts';
 import { StrategyEffectSchema } from './effects.ts';
 import { findMissingPath, type MissingPath } from './missing-path.ts';

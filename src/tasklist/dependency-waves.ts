@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Kiro's `## Task Dependency Graph`: a fenced JSON block `{"waves": [{"id": 0, "tasks": ["1.1"]}]}`

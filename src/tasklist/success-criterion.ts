@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How a task is known done: written in tasks.md or by the planner. */
 export const SuccessCriterionSchema = z.discriminatedUnion('kind', [

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ack, retry, type Requests, type WorkQueue } from '../../src/events/bus.ts';
 import { DecodeError } from '../../src/errors.ts';
 import { isTransient } from '../../src/nats/transient.ts';
