@@ -3,7 +3,7 @@ import { InputError } from '../errors.ts';
 import { actorNames, type ActorName } from '../events/subjects.ts';
 import { hostActors } from '../actors/hosts.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
-import { natsFor } from './nats-session.ts';
+import { natsFor } from './nats-for.ts';
 
 const SHUTDOWN_MS = 15_000;
 

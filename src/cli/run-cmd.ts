@@ -70,9 +70,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.stdout.write(`nothing to do: ${what} (${flags.tasksFile}); --force runs them again\n`);
     return 0;
   }
-  // The heavy part (NATS, the actors) is loaded only for a run that has something to do.
+  // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
+  // server (when the run starts its own) boots meanwhile: its start-up is hidden behind theirs.
+  const nats = import('./nats-for.ts').then((m) => m.natsFor(config, cwd));
+  nats.catch(() => {}); // the session awaits it and reports its failure
   const { runSession } = await import('./run-session.ts');
   return runSession({
+    nats,
     config,
     cwd,
     tasksFile,

@@ -14,6 +14,7 @@ import { startFromLog } from '../actors/resume-run.ts';
 import { submitRun } from '../actors/submit-run.ts';
 import type { Runtime } from '../actors/runtime.ts';
 import { dryRun } from './dry-run.ts';
+import type { NatsSession } from './nats-for.ts';
 import { withRuntime } from './nats-session.ts';
 import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
@@ -22,6 +23,8 @@ import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
 
 /** A run that has something to do, its input read and checked (run-cmd.ts): planned, run and followed to its end. */
 export async function runSession(input: {
+  /** The NATS of the run, being started (run-cmd.ts). */
+  nats: Promise<NatsSession>;
   config: Config;
   cwd: string;
   tasksFile: string;
@@ -37,37 +40,51 @@ export async function runSession(input: {
   verify: boolean;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
-  if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
-  if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
-  return withRuntime(config, cwd, 'run', async (rt, session) => {
-    if (input.dry)
-      return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
-    const start: StartRun = {
-      runId: newRunId(),
-      tasksFile,
-      workdir,
-      tasks,
-      options: {
-        taskConcurrency: config.execution.taskConcurrency,
-        commandConcurrency: config.execution.commandConcurrency,
-        continuePolicy: config.execution.continuePolicy,
-        llm,
-        planAhead: config.execution.planAhead,
-        skipOptional: input.skipOptional,
-        commit: input.commit,
-        ...(budget ? { budget } : {}),
-        ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
-      },
-    };
-    const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
-    if (!input.verify || code === 130) return code;
-    // The regression sweep: every completed task's criteria again, now that the whole run is done.
-    const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
-    const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
-    if (input.json) process.stdout.write(`${JSON.stringify({ verified: result })}\n`);
-    else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
-    return result.regressions.length > 0 ? 1 : code;
-  });
+  try {
+    if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
+    if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
+  } catch (error) {
+    await input.nats.then(
+      (nats) => nats.stop(),
+      () => {},
+    );
+    throw error;
+  }
+  return withRuntime(
+    config,
+    cwd,
+    'run',
+    async (rt, session) => {
+      if (input.dry)
+        return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
+      const start: StartRun = {
+        runId: newRunId(),
+        tasksFile,
+        workdir,
+        tasks,
+        options: {
+          taskConcurrency: config.execution.taskConcurrency,
+          commandConcurrency: config.execution.commandConcurrency,
+          continuePolicy: config.execution.continuePolicy,
+          llm,
+          planAhead: config.execution.planAhead,
+          skipOptional: input.skipOptional,
+          commit: input.commit,
+          ...(budget ? { budget } : {}),
+          ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
+        },
+      };
+      const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
+      if (!input.verify || code === 130) return code;
+      // The regression sweep: every completed task's criteria again, now that the whole run is done.
+      const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
+      const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
+      if (input.json) process.stdout.write(`${JSON.stringify({ verified: result })}\n`);
+      else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
+      return result.regressions.length > 0 ? 1 : code;
+    },
+    input.nats,
+  );
 }
 
 /** `--commit` needs a repository; what the user has not committed is named, and no task's commit takes it. */
