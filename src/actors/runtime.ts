@@ -74,9 +74,14 @@ export class Background {
 export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<NatsRuntime> {
   const nc = await connectNats(url, name);
   const replicas = config.natsReplicas;
-  const store = await EventStore.open(nc, { replicas });
-  await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
-  const snapshots = await SnapshotStore.open(nc, { replicas });
+  // Independent round trips, at once: a run's start-up waits on them.
+  const [store, snapshots] = await Promise.all([
+    EventStore.open(nc, { replicas }).then(async (store) => {
+      await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
+      return store;
+    }),
+    SnapshotStore.open(nc, { replicas }),
+  ]);
   const background = new Background();
   return {
     nc,

@@ -9,6 +9,7 @@ import {
   type ReadOptions,
   type Subscription,
 } from './event-log.ts';
+import { parse } from './codec.ts';
 import { eventSubjects } from './subjects.ts';
 
 type Entry = { subject: string; event: StoredEvent; storedAt: number };
@@ -24,7 +25,7 @@ export class MemoryEventLog implements EventLog {
   private readonly followers = new Set<(entry: Entry) => void>();
 
   async append(event: AgentEvent, options: AppendOptions = {}): Promise<AppendResult> {
-    const parsed = AgentEventSchema.parse(event);
+    const parsed = parse(AgentEventSchema, event);
     const known = this.byId.get(parsed.id);
     if (known !== undefined) return { seq: known, duplicate: true };
     const subject = eventSubjects.of(parsed.runId, parsed.taskId, parsed.type);

@@ -14,7 +14,7 @@ import { AppendConflictError } from '../errors.ts';
 import { readOrdered, type ReadStart } from './ordered-reader.ts';
 import { retryTransient } from './transient.ts';
 import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
-import { decodeJson, encodeJson } from '../events/codec.ts';
+import { decodeJson, encodeJson, parse } from '../events/codec.ts';
 import { EVENTS_STREAM, eventSubjects } from '../events/subjects.ts';
 
 import type {
@@ -56,7 +56,7 @@ export class EventStore implements EventLog {
   async append(event: AgentEvent, options: AppendOptions = {}): Promise<AppendResult> {
     const subject = eventSubjects.of(event.runId, event.taskId, event.type);
     const expected = options.expectedLastSubjectSequence;
-    const data = encodeJson(AgentEventSchema.parse(event));
+    const data = encodeJson(parse(AgentEventSchema, event));
     try {
       // An unanswered publish (a stream leader lost with its node) is sent again: the message id
       // makes a second copy of a stored event a duplicate the server acknowledges, not a new event.

@@ -36,7 +36,8 @@ export async function ensureWorkStream(
     num_replicas: replicas,
     duplicate_window: nanos(30 * 60_000),
   });
-  for (const actor of workActors) {
+  // One request each, at once: a run's start-up waits on them.
+  const ensureConsumer = async (actor: WorkActor) => {
     const name = consumerNames.work(actor);
     try {
       await jsm.consumers.info(WORK_STREAM, name);
@@ -59,7 +60,8 @@ export async function ensureWorkStream(
           });
         });
     }
-  }
+  };
+  await Promise.all(workActors.map(ensureConsumer));
 }
 
 /** The work queue on JetStream: the AGENT_WORK stream and one durable consumer per actor kind. */
