@@ -1,5 +1,7 @@
-// Bundles the CLI into dist/cli (esbuild, split at each command's dynamic import) so it starts
-// without compiling TypeScript and without resolving hundreds of small modules at run time;
+// Bundles the CLI into one CommonJS file, dist/cli/main.cjs (esbuild), so it starts without
+// compiling TypeScript or resolving hundreds of small modules, and so that bin/implement-agent.js
+// can run it with V8's code cache (see there). Each command's modules are still evaluated only
+// when that command runs: esbuild keeps a dynamic import lazy inside one file.
 // bin/implement-agent.js falls back to the sources through tsx when dist/ is stale or missing.
 // Type checking is `npm run check`'s job, not this one's.
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,19 +13,18 @@ const stamp = sourceStamp(root);
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await build({
   entryPoints: [new URL('src/cli/main.ts', root).pathname],
-  outdir: new URL('dist/cli/', root).pathname,
+  outfile: new URL('dist/cli/main.cjs', root).pathname,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  // Less to read and hash at every start; names are kept, and the source map maps the lines.
+  minifyWhitespace: true,
   logLevel: 'warning',
-  // Bundled CommonJS packages (shell-quote, ignore) call require.
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
+  // Modules find files beside themselves through import.meta.url: the bundle's own URL.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-// Modules find these beside themselves (import.meta.url): every chunk lives in dist/cli.
 copyFileSync(new URL('src/recovery/patterns.json', root), new URL('dist/cli/patterns.json', root));
 writeFileSync(new URL('dist/.build-stamp', root), stamp);
