@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getHeapCodeStatistics } from 'node:v8';
+import { getHeapCodeStatistics, setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
 import { sourceStamp } from '../scripts/source-stamp.mjs';
@@ -88,6 +88,11 @@ function runBundle() {
   run(module.exports, createRequire(file), module, file, dirname(file));
 }
 
+// V8 lets the old generation grow to up to four times what survived a full collection before it
+// collects again: a long run's resident memory grew to 1.6 times a short one's (207 against 129
+// MiB, 1,600 tasks against 100) with its live data flat at 26-29 MiB. Growing by half instead
+// held it at 154 against 125 MiB for the same wall time.
+setFlagsFromString('--heap-growing-percent=50');
 if (builtFromCurrentSources()) {
   runBundle();
 } else {
