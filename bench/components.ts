@@ -470,9 +470,9 @@ export async function cliStartup(runs: number): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ia-startup-'));
   await writeFile(join(dir, 'tasks.md'), '- [ ] 1. Say hello\n  ```bash\n  echo hello\n  ```\n');
   const env = { ...process.env, NATS_URL: nats.url, NO_COLOR: '1' };
-  const time = async (args: string[], extra: Record<string, string> = {}) => {
+  const time = async (args: string[], extra: Record<string, string> = {}, count = runs) => {
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < count; i++) {
       const started = performance.now();
       const r = await execa(process.execPath, args, { cwd: dir, env: { ...env, ...extra }, reject: false });
       if (r.exitCode !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
@@ -483,6 +483,9 @@ export async function cliStartup(runs: number): Promise<Row[]> {
   try {
     const bin = join(root, 'bin/implement-agent.js');
     const fromSources = [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/cli/main.ts')];
+    // A start with no code cache yet: the first of each command after a build.
+    await rm(join(root, 'dist/cli/v8-cache'), { recursive: true, force: true });
+    const firstRun = await time([bin, 'run', 'tasks.md', '--force'], {}, 1);
     const help = await time([bin, '--help']);
     const helpTsx = await time([...fromSources, '--help']);
     const run = await time([bin, 'run', 'tasks.md', '--force']);
@@ -503,14 +506,21 @@ export async function cliStartup(runs: number): Promise<Row[]> {
         measure: 'one-task run, NATS up: bundle / tsx (median)',
         value: run,
         unit: 'ms',
-        note: `tsx ${fmtMs(runTsx)}; ${fmtMs(run / runTsx, 2)}x; target 250 ms`,
+        note: `tsx ${fmtMs(runTsx)}; ${fmtMs(run / runTsx, 2)}x; target 250 ms: ${run <= 250 ? 'met' : 'missed'}`,
+      },
+      {
+        area: 'start-up',
+        measure: 'one-task run, NATS up, the first after a build (no code cache yet)',
+        value: firstRun,
+        unit: 'ms',
+        note: 'one start: it writes the cache the others read',
       },
       {
         area: 'start-up',
         measure: 'one-task run, starting its own nats-server (median)',
         value: ownServer,
         unit: 'ms',
-        note: 'target 350 ms',
+        note: `target 350 ms: ${ownServer <= 350 ? 'met' : 'missed'}`,
       },
       {
         area: 'start-up',

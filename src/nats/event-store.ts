@@ -140,12 +140,18 @@ export class EventStore implements EventLog {
     };
     const from = options.fromSeq ?? 1;
     let seq = from;
+    let first = 0;
     for (let i = 0; i < LEADER_READ_LIMIT; i++) {
       if (seq > bound) return last;
       const m = await this.getMessage({ seq, next_by_subj: filter });
       if (!m) return last;
       take(m);
       seq = m.seq + 1;
+      first ||= m.seq;
+      // A dense filter (a run's events in a log of few runs) is seen as such after a few reads:
+      // its rest, estimated from the density so far, goes to a consumer at once rather than
+      // after the 64 one-at-a-time reads (30 ms of a 20,000-event read).
+      if (i >= 3 && i + 1 + ((bound - m.seq) * i) / (m.seq - first) > LEADER_READ_LIMIT) break;
     }
     if (seq > bound) return last;
     // The consumer starts where the scan did and passes over what was visited: nats-server 2.9.10
