@@ -40,6 +40,33 @@ describe('EventStore (JetStream)', () => {
     expect({ visited, last }).toEqual({ visited: 150, last: read.at(-1)!.seq });
   });
 
+  it('reads a sparse filter one event at a time and a dense one through a consumer at once', async () => {
+    // One task's 12 events among 50 tasks' 600: read with no consumer. A run's 600: a consumer.
+    await store.appendAll(Array.from({ length: 600 }, (_, i) => skipped('sparse', String(i % 50))));
+    const created: string[] = [];
+    let gets = 0;
+    const watching = [
+      nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.CREATED.AGENT_EVENTS.>', {
+        callback: (_, m) => created.push(m.subject),
+      }),
+      nc.subscribe('$JS.API.STREAM.MSG.GET.AGENT_EVENTS', { callback: () => gets++ }),
+    ];
+    await nc.flush();
+    const task = await store.read({ subject: eventSubjects.task('sparse', '7') });
+    expect(task.length).toBe(12);
+    await nc.flush();
+    expect(created).toEqual([]);
+    // One get per event, and one for the bound.
+    expect(gets).toBe(13);
+    gets = 0;
+    const run = await store.readRun('sparse');
+    expect(run.length).toBe(600);
+    await expect.poll(() => created.length).toBe(1);
+    // The density is plain after four gets (and the bound): no 64 one at a time first.
+    expect(gets).toBe(5);
+    for (const s of watching) s.unsubscribe();
+  });
+
   it('hands a slow async handler a long backlog in order, pausing its consumer rather than queueing it all', async () => {
     const total = QUEUE_LIMIT * 2 + 500;
     for (let i = 0; i < total; i += 500)
