@@ -47,9 +47,9 @@ describe('EventStore (JetStream)', () => {
     let gets = 0;
     const watching = [
       nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.CREATED.AGENT_EVENTS.>', {
-        callback: (_, m) => created.push(m.subject),
+        callback: (_, m) => void created.push(m.subject),
       }),
-      nc.subscribe('$JS.API.STREAM.MSG.GET.AGENT_EVENTS', { callback: () => gets++ }),
+      nc.subscribe('$JS.API.STREAM.MSG.GET.AGENT_EVENTS', { callback: () => void gets++ }),
     ];
     await nc.flush();
     const task = await store.read({ subject: eventSubjects.task('sparse', '7') });

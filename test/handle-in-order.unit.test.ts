@@ -78,6 +78,30 @@ describe('handleInOrder: the ordered reader hands messages on one at a time', ()
     }
   });
 
+  it('lets go of handled messages while it is never idle (a busy follower holds a bounded queue)', async () => {
+    // Each message arrives while the one before is still being handled: the queue never drains.
+    let deliverNext: () => void = () => {};
+    const { h } = harness(async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      deliverNext();
+    });
+    let sent = 0;
+    let most = 0;
+    await new Promise<void>((done) => {
+      deliverNext = () => {
+        most = Math.max(most, h.held());
+        if (sent === 5_000) return done();
+        h.deliver({ seq: ++sent });
+        h.deliver({ seq: ++sent });
+      };
+      deliverNext();
+    });
+    await h.drained();
+    // Two arrive per one handled: half are waiting at the end; what was handled is not held.
+    expect(most).toBeLessThan(2_500 + 300);
+    expect(h.held()).toBe(0);
+  });
+
   it('says once when the queue is full, and still hands on every message queued', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));

@@ -8,6 +8,9 @@ export type ReadStep = void | 'stop';
  */
 export const QUEUE_LIMIT = 2_000;
 
+/** Handled messages dropped from the queue's front at a time. */
+const RELEASE_EVERY = 256;
+
 type HandlerEvents<M> = {
   /** A message was handled. */
   handled(m: M): void;
@@ -47,6 +50,13 @@ export function handleInOrder<M>(onMessage: (m: M) => ReadStep | Promise<ReadSte
   const run = () => {
     while (!ended && head < queue.length) {
       const m = queue[head++] as M;
+      // Handled messages leave the queue's front now and then: a follower that is never idle
+      // (a busy run's coordinator) would otherwise hold every message of the run, and with each
+      // the socket chunk its bytes were cut from.
+      if (head >= RELEASE_EVERY) {
+        queue.splice(0, head);
+        head = 0;
+      }
       let step: ReadStep | Promise<ReadStep>;
       try {
         step = onMessage(m);
@@ -90,6 +100,8 @@ export function handleInOrder<M>(onMessage: (m: M) => ReadStep | Promise<ReadSte
       if (!pending) run();
     },
     busy: () => pending || head < queue.length,
+    /** Messages the queue still references, handled or not. */
+    held: () => queue.length,
     /** Resolves once nothing is queued and no handler is pending. */
     drained: (): Promise<void> => {
       if (!pending && head === queue.length) return Promise.resolve();
