@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { get } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -133,9 +132,11 @@ async function waitHealthy(child: ResultPromise, monitorUrl: string, timeoutMs: 
 
 /**
  * Whether a GET of `url` answers 200. Through node:http rather than fetch: loading fetch's
- * implementation cost a run 20-30 ms of its start-up.
+ * implementation cost a run 20-30 ms of its start-up. Loaded here, not at the top: a run against
+ * a NATS already up does not need it.
  */
-function answersOk(url: string): Promise<boolean> {
+async function answersOk(url: string): Promise<boolean> {
+  const { get } = await import('node:http');
   return new Promise((resolve) => {
     const request = get(url, { agent: false }, (res) => {
       res.resume();
