@@ -71,6 +71,8 @@ function runBundle() {
   const cache = typeof crc32 === 'function' ? readCache(cacheFile) : undefined;
   // The CommonJS module wrapper, as Node's own loader writes it.
   const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  // No dynamic import() may be left in the bundle (scripts/build.mjs refuses one): a script
+  // compiled from a code cache has no loader for it.
   const script = new Script(source, { filename: file, ...(cache ? { cachedData: cache.data } : {}) });
   if (typeof crc32 === 'function')
     process.once('exit', () => {

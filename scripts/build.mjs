@@ -11,7 +11,7 @@ import { sourceStamp } from './source-stamp.mjs';
 const root = new URL('../', import.meta.url);
 const stamp = sourceStamp(root);
 rmSync(new URL('dist/', root), { recursive: true, force: true });
-await build({
+const built = await build({
   entryPoints: [new URL('src/cli/main.ts', root).pathname],
   outfile: new URL('dist/cli/main.cjs', root).pathname,
   bundle: true,
@@ -22,9 +22,15 @@ await build({
   // Less to read and hash at every start; names are kept, and the source map maps the lines.
   minifyWhitespace: true,
   logLevel: 'warning',
+  metafile: true,
   // Modules find files beside themselves through import.meta.url: the bundle's own URL.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// The bin runs the bundle from V8's code cache, where a dynamic import() has no loader: a
+// built-in module wanted on demand is required instead (createRequire).
+const kept = Object.values(built.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import'));
+if (kept.length)
+  throw new Error(`the bundle keeps a dynamic import() of ${kept.map((i) => i.path).join(', ')}: require it instead`);
 copyFileSync(new URL('src/recovery/patterns.json', root), new URL('dist/cli/patterns.json', root));
 writeFileSync(new URL('dist/.build-stamp', root), stamp);

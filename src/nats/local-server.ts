@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import type { get as httpGet } from 'node:http';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -105,7 +107,12 @@ export async function startLocalNats(options: {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
-  await waitHealthy(child, monitorUrl, options.timeoutMs ?? 15_000, () => stderr);
+  // A server that never became healthy is ended here: left running, its pipe would keep this
+  // process alive after it has given up.
+  await waitHealthy(child, monitorUrl, options.timeoutMs ?? 15_000, () => stderr).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return {
     url: `nats://127.0.0.1:${port}`,
     monitorUrl,
@@ -126,17 +133,16 @@ async function waitHealthy(child: ResultPromise, monitorUrl: string, timeoutMs: 
     if (await answersOk(`${monitorUrl}/healthz?js-enabled-only=true`)) return;
     await new Promise((r) => setTimeout(r, 10));
   }
-  child.kill('SIGKILL');
   throw new EnvironmentError(`nats-server did not become healthy within ${timeoutMs} ms:\n${log()}`);
 }
 
 /**
  * Whether a GET of `url` answers 200. Through node:http rather than fetch: loading fetch's
- * implementation cost a run 20-30 ms of its start-up. Loaded here, not at the top: a run against
- * a NATS already up does not need it.
+ * implementation cost a run 20-30 ms of its start-up. Required here, not imported at the top: a
+ * run against a NATS already up does not need it (and a dynamic import() cannot be bundled).
  */
-async function answersOk(url: string): Promise<boolean> {
-  const { get } = await import('node:http');
+function answersOk(url: string): Promise<boolean> {
+  const { get } = createRequire(import.meta.url)('node:http') as { get: typeof httpGet };
   return new Promise((resolve) => {
     const request = get(url, { agent: false }, (res) => {
       res.resume();
