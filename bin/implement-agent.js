@@ -69,8 +69,9 @@ function runBundle() {
   const cacheFile = fileURLToPath(new URL(`dist/cli/v8-cache/${command}-${process.version}-${process.arch}.bin`, root));
   // zlib.crc32 came with Node 20.15: without it, no cache.
   const cache = typeof crc32 === 'function' ? readCache(cacheFile) : undefined;
-  // The CommonJS module wrapper, as Node's own loader writes it.
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  // The CommonJS module wrapper, as Node's own loader writes it. The bundle is ASCII (the build
+  // checks), so Latin-1 reads it as it is, faster than UTF-8.
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`;
   // No dynamic import() may be left in the bundle (scripts/build.mjs refuses one): a script
   // compiled from a code cache has no loader for it.
   const script = new Script(source, { filename: file, ...(cache ? { cachedData: cache.data } : {}) });

@@ -4,7 +4,7 @@
 // when that command runs: esbuild keeps a dynamic import lazy inside one file.
 // bin/implement-agent.js falls back to the sources through tsx when dist/ is stale or missing.
 // Type checking is `npm run check`'s job, not this one's.
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { sourceStamp } from './source-stamp.mjs';
 
@@ -19,8 +19,10 @@ const built = await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // Less to read and hash at every start; names are kept, and the source map maps the lines.
+  // Less to read at every start (comments go too); names are kept, and the source map maps the
+  // lines. ASCII only, so the bin reads it as Latin-1, a one-byte string, three times faster.
   minifyWhitespace: true,
+  charset: 'ascii',
   logLevel: 'warning',
   metafile: true,
   // Modules find files beside themselves through import.meta.url: the bundle's own URL.
@@ -32,5 +34,13 @@ const built = await build({
 const kept = Object.values(built.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import'));
 if (kept.length)
   throw new Error(`the bundle keeps a dynamic import() of ${kept.map((i) => i.path).join(', ')}: require it instead`);
+// esbuild escapes what is not ASCII in strings, not in regular expressions: those are escaped in
+// the sources, and this says where one was missed.
+const bundle = readFileSync(new URL('dist/cli/main.cjs', root));
+const wide = bundle.findIndex((byte) => byte > 0x7f);
+if (wide >= 0)
+  throw new Error(
+    `dist/cli/main.cjs is not ASCII at byte ${wide}: ${bundle.subarray(Math.max(0, wide - 60), wide + 20).toString()}`,
+  );
 copyFileSync(new URL('src/recovery/patterns.json', root), new URL('dist/cli/patterns.json', root));
 writeFileSync(new URL('dist/.build-stamp', root), stamp);

@@ -313,7 +313,8 @@ export function describeConfinement(c: Confinement): string {
 
 const READ_ONLY = /^.*\b(?:Read-only file system|EROFS)\b.*$/im;
 /** The path a tool names in that line: quoted (`touch: cannot touch 'x'`) or bare and absolute. */
-const NAMED_PATH = /'([^']+)'|"([^"]+)"|‘([^’]+)’|(\/[^\s:,'"]+)/;
+// \u2018 \u2019: typographic quotes, escaped: the bundle is ASCII (scripts/build.mjs).
+const NAMED_PATH = /'([^']+)'|"([^"]+)"|\u2018([^\u2019]+)\u2019|(\/[^\s:,'"]+)/;
 
 /**
  * When a confined command failed because it wrote outside the working directory: which write

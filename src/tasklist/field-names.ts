@@ -94,7 +94,11 @@ export function readField(text: string): { field: FieldName; value: string } | u
   };
 }
 
-/** `Depends: none` in the languages above: the task waits for nothing. */
-export const NO_DEPENDENCIES = /^(none|-|n\/a|ninguna|nenhuma|keine|aucune|无|なし|لا شيء)?$/i;
+/**
+ * `Depends: none` in the languages above: the task waits for nothing. The last three are Chinese,
+ * Japanese and Arabic, escaped: the bundle is ASCII (scripts/build.mjs).
+ */
+export const NO_DEPENDENCIES =
+  /^(none|-|n\/a|ninguna|nenhuma|keine|aucune|\u65e0|\u306a\u3057|\u0644\u0627 \u0634\u064a\u0621)?$/i;
 /** Words between the ids of a `Depends:` list (`tasks 1 and 2`, `tareas 1 y 2`): not ids. */
-export const DEPENDS_CONNECTORS = /^(?:and|&|y|e|und|et|tasks?|tareas?|tarefas?|aufgaben?|tâches?)$/i;
+export const DEPENDS_CONNECTORS = /^(?:and|&|y|e|und|et|tasks?|tareas?|tarefas?|aufgaben?|t\u00e2ches?)$/i;

@@ -1,6 +1,6 @@
 const NUMBER = /^\d+(?:\.\d+)*$/;
 /** `4.1-4.5`, `2.1–2.4` (en dash), `3.2-6` (same major implied). */
-const RANGE = /^(\d+)\.(\d+)\s*[-–—]\s*(?:(\d+)\.)?(\d+)$/;
+const RANGE = /^(\d+)\.(\d+)\s*[-\u2013\u2014]\s*(?:(\d+)\.)?(\d+)$/;
 /** A range wider than this is a typo or a summary ("1.1-9.99"), not a list to expand. */
 const MAX_EXPANSION = 50;
 

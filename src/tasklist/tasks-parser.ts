@@ -268,8 +268,9 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
     const ids = NO_DEPENDENCIES.test(value)
       ? []
       : value
-          .split(/[,;\s、，]+/)
-          .map((s) => s.trim().replace(/[.。]$/, ''))
+          // \u3001 \u3002 \uff0c: the ideographic comma, full stop and fullwidth comma.
+          .split(/[,;\s\u3001\uff0c]+/)
+          .map((s) => s.trim().replace(/[.\u3002]$/, ''))
           .filter((s) => s !== '' && !DEPENDS_CONNECTORS.test(s));
     for (const id of ids) {
       if (!DEPENDABLE_ID.test(id)) fail(lineNo, `Depends: "${id}" is not a task number`);
