@@ -29,8 +29,8 @@ import type {
 /** Redelivered work re-emits events with the same ids; the window must outlast a crash and restart. */
 const DUPLICATE_WINDOW_MS = 30 * 60_000;
 /**
- * A scan reads this many events one request at a time from the stream leader before it opens a
- * consumer for the rest. The reads an actor does per task (a task's or a run's few events) thus
+ * A scan reads up to this many events one request at a time from the stream leader before it
+ * opens a consumer for the rest (sooner when the filter is dense, see `scan`). The reads an actor does per task (a task's or a run's few events) thus
  * need no consumer: creating one costs as much as a dozen gets, and in a cluster its single
  * replica may land on a stopped node, which stalls the read for seconds.
  */
