@@ -97,7 +97,15 @@ function runBundle() {
 // held it at 154 against 125 MiB for the same wall time.
 setFlagsFromString('--heap-growing-percent=50');
 if (builtFromCurrentSources()) {
-  runBundle();
+  // Help and --version from their own small bundle: no need to read the whole CLI for them.
+  /** @typedef {{ helpFor(args: string[]): { text: string, code: number } | undefined }} Usage */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- require gives `any`: it is usage.ts
+  const usage = /** @type {Usage} */ (createRequire(import.meta.url)('../dist/cli/usage.cjs'));
+  const help = usage.helpFor(process.argv.slice(2));
+  if (help) {
+    process.stdout.write(`${help.text}\n`);
+    process.exitCode = help.code;
+  } else runBundle();
 } else {
   const { register } = await import('tsx/esm/api');
   register();

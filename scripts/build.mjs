@@ -12,8 +12,13 @@ const root = new URL('../', import.meta.url);
 const stamp = sourceStamp(root);
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 const built = await build({
-  entryPoints: [new URL('src/cli/main.ts', root).pathname],
-  outfile: new URL('dist/cli/main.cjs', root).pathname,
+  // usage.cjs: what --help and --version print, which the bin answers without reading main.cjs.
+  entryPoints: {
+    main: new URL('src/cli/main.ts', root).pathname,
+    usage: new URL('src/cli/usage.ts', root).pathname,
+  },
+  outdir: new URL('dist/cli/', root).pathname,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -36,11 +41,13 @@ if (kept.length)
   throw new Error(`the bundle keeps a dynamic import() of ${kept.map((i) => i.path).join(', ')}: require it instead`);
 // esbuild escapes what is not ASCII in strings, not in regular expressions: those are escaped in
 // the sources, and this says where one was missed.
-const bundle = readFileSync(new URL('dist/cli/main.cjs', root));
-const wide = bundle.findIndex((byte) => byte > 0x7f);
-if (wide >= 0)
-  throw new Error(
-    `dist/cli/main.cjs is not ASCII at byte ${wide}: ${bundle.subarray(Math.max(0, wide - 60), wide + 20).toString()}`,
-  );
+for (const name of ['main.cjs', 'usage.cjs']) {
+  const bundle = readFileSync(new URL(`dist/cli/${name}`, root));
+  const wide = bundle.findIndex((byte) => byte > 0x7f);
+  if (wide >= 0)
+    throw new Error(
+      `dist/cli/${name} is not ASCII at byte ${wide}: ${bundle.subarray(Math.max(0, wide - 60), wide + 20).toString()}`,
+    );
+}
 copyFileSync(new URL('src/recovery/patterns.json', root), new URL('dist/cli/patterns.json', root));
 writeFileSync(new URL('dist/.build-stamp', root), stamp);

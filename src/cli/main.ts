@@ -1,128 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CONCURRENCY_SPLIT } from '../config-renames.ts';
 import { AgentError, InputError } from '../errors.ts';
 import { CONTINUE_POLICIES, type ContinuePolicy } from '../events/continue-policy.ts';
 import { LLM_MODES, type LlmMode } from '../events/llm-mode.ts';
 import { actorNames } from '../events/subjects.ts';
+import { USAGE, helpFor } from './usage.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
 // the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
 
-const USAGE = `implement-agent: executes an implementation task list fast
-
-usage:
-  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--commit] [--verify] [--force] [--json] [--dry]
-  implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
-  implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
-  implement-agent status <runId> [--json]            one run and each of its tasks
-  implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
-  implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
-  implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]
-  implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
-  implement-agent tune --patterns FILE [--apply]
-  implement-agent report <runId> [--out FILE.html]
-  implement-agent diff <runId> [task] [--stat] [--json]   what the run (or one task) changed in the working directory
-  implement-agent revert <runId> <task> [--force] [--with-dependants]   put a task's files back as they were, untick it
-  implement-agent verify <runId> [--json]   check every completed task's criteria again against the tree as it is now
-  implement-agent config [--schema]       the configuration in force here, or its JSON Schema
-  implement-agent llm check [--json]      what the configured LLM endpoint accepts, and the config that pins it
-
-implement-agent <command> --help   more on one command;   implement-agent --version
--s, --server URL (any command): the NATS server, as NATS_URL
-environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
-exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
-
-/** Per-command help: usage, what it does, an example. */
-const HELP: Record<string, string> = {
-  run: `usage: implement-agent run <tasks.md> [options]
-
-Plans, runs, recovers, verifies and ticks every open task of a task list.
-  --workdir DIR          where commands run (default: the current folder)
-  --llm openai|offline   the planner (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)
-  --task-concurrency N   tasks running at once (default 3)
-  --command-concurrency N  commands of one task running at once, where their dependencies allow (default 3)
-  --plan-ahead N         tasks planned at once ahead of execution (default 4; 0: plan when a task may start)
-  --continue P           never | dependencies-successful (default) | always, after a task fails
-  --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
-  --budget N|$N          what the run may spend on the LLM: tokens (50000, 50k) or US dollars ($2, needs llm.pricing);
-                         once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
-  --commit               in a git repository, one commit per completed task holding exactly its files
-                         (files dirty before the run are never committed); also \`git.commit: "per-task"\`
-  --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
-  --force                run tasks already ticked too
-  --dry                  print each plan and its command graph; run nothing
-  --json                 print the run's events as NDJSON
-  --config FILE          another implement-agent.config.json
-
-example: implement-agent run .kiro/specs/search/tasks.md --workdir . --plan-ahead 6`,
-  resume:
-    'usage: implement-agent resume <runId> [--budget N|$N] [--json]\n\nFinishes a run whose CLI or actors died, that was interrupted, or that stopped at its LLM budget\n(--budget sets a new one: tokens, or US dollars with llm.pricing).\n\nexample: implement-agent resume r1a2b3c4d --budget 200k',
-  llm: `usage: implement-agent llm check [--json]
-
-Sends one small structured request to the configured endpoint (OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL,
-implement-agent.config.json) and prints the model, the latency, what the endpoint accepted and what was
-degraded, and the config lines that pin it. What it learns is recorded, so runs start from it.
-
-example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 implement-agent llm check`,
-  up: 'usage: implement-agent up [--port N]\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset, on port N or a free one), in the foreground.\n\nexample: implement-agent up --port 4222   # then NATS_URL=nats://127.0.0.1:4222 in other terminals',
-  runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',
-  status:
-    'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
-  actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
-  watch:
-    'usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL or -s). --type may be given several times (or T1,T2);\nwith --run it stops when that run finishes.\n\nexample: implement-agent watch -s nats://127.0.0.1:4222 --type TaskFailed --type RecoveryFailed --since 1h',
-  replay:
-    'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
-  tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
-  report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
-  diff: `usage: implement-agent diff <runId> [task] [--stat] [--json]
-
-A unified diff of what a run (or one of its tasks) changed in the working directory, from the contents
-recorded before and after each task. Tasks reverted or rolled back are left out of the run's diff.
-  --stat   a line per file with its insertions and deletions
-  --json   the changed files, their content hashes and line counts
-
-example: implement-agent diff r1a2b3c4d 3 --stat`,
-  revert: `usage: implement-agent revert <runId> <task> [--force] [--with-dependants]
-
-Puts back what a task changed: each file gets its content from before the task, but only where it still
-holds what the task left. A file changed since (by a later task or by hand) is a conflict: it is named and
-nothing is written (exit 1) unless --force. The task's box is unticked and TaskReverted recorded; a task
-committed with --commit gets a revert commit.
-  --with-dependants   revert the tasks that depend on it first, the latest first
-
-example: implement-agent revert r1a2b3c4d 3`,
-  verify: `usage: implement-agent verify <runId> [--json]
-
-Runs every completed task's success criteria again against the working directory as it is now. A
-criterion that held when its task completed and fails now is a regression: it is reported with the later
-tasks whose recorded changes touched the files it reads (or, when that cannot be told, the tasks that ran
-after it) and recorded as RunVerified. Exit 0 no regression, 1 a regression.
-
-example: implement-agent verify r1a2b3c4d`,
-  config:
-    'usage: implement-agent config [--schema] [--config FILE]\n\nPrints the configuration in force in this folder (implement-agent.config.json, environment, defaults;\nthe API key shown as [set]), or with --schema the JSON Schema of the config file.\n\nexample: implement-agent config --schema > implement-agent.config.schema.json',
-};
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 async function main(args: string[]): Promise<number> {
   const argv = withServerFlag(args);
+  const help = helpFor(argv);
+  if (help) {
+    process.stdout.write(`${help.text}\n`);
+    return help.code;
+  }
   const [command, ...rest] = argv;
-  if (command === '--version' || command === '-V') {
-    process.stdout.write(`implement-agent ${version()}\n`);
-    return 0;
-  }
-  const helpFor = command === 'help' ? rest[0] : rest.includes('--help') || rest.includes('-h') ? command : undefined;
-  if (helpFor !== undefined && HELP[helpFor]) {
-    process.stdout.write(`${HELP[helpFor]}\n`);
-    return 0;
-  }
   switch (command) {
     case 'run': {
       const { values, positionals } = parse(rest, {
@@ -298,12 +192,6 @@ async function main(args: string[]): Promise<number> {
       const { reportCommand } = await import('./report-cmd.ts');
       return reportCommand(positionals[0]!, values.out as string | undefined);
     }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
     default:
       throw new InputError(`unknown command "${command}"\n\n${USAGE}`);
   }
