@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +10,12 @@ import { REPO_ROOT } from './helpers/nats.ts';
 
 async function withConfig(config: unknown) {
   const dir = await mkdtemp(join(tmpdir(), 'ia-config-'));
-  await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify(config));
-  return loadConfig({ cwd: dir, env: {} });
+  try {
+    await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify(config));
+    return await loadConfig({ cwd: dir, env: {} });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 describe('configuration', () => {
