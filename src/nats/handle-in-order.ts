@@ -87,12 +87,11 @@ export function handleInOrder<M>(onMessage: (m: M) => ReadStep | Promise<ReadSte
     }
     settle();
   };
+  /** Once the read ended or the queue is handled: empty it, and say it is drained. */
   const settle = () => {
-    if (ended) queue.length = head = 0;
-    if (head === queue.length) {
-      queue.length = head = 0;
-      markDrained();
-    }
+    if (!ended && head < queue.length) return;
+    queue.length = head = 0;
+    markDrained();
   };
 
   return {
