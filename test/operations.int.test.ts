@@ -11,6 +11,7 @@ import { openDecomposer } from '../src/actors/decomposer/definition.ts';
 import { projectionCatalog } from '../src/projections/catalog.ts';
 import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { CLI, ofType, runCli, waitForActors, workspaces } from './helpers/cli.ts';
+import { portInUseOutcome } from './helpers/port-in-use.ts';
 import { testRuntime } from './helpers/runtime.ts';
 import { natsPerSuite } from './helpers/nats.ts';
 import { actorNames } from '../src/events/subjects.ts';
@@ -127,14 +128,7 @@ describe('watch, replay, tune, report', () => {
   it('tune --apply writes the candidate back in the order the recorded outcomes suggest', async () => {
     const rt = await testRuntime(server.url);
     try {
-      const ref = (strategyId: string, i: number) => ({
-        commandId: `c${i}`,
-        attempt: 0,
-        patternId: 'port-in-use',
-        strategyId,
-        source: 'pattern' as const,
-        durationMs: 5,
-      });
+      const ref = portInUseOutcome;
       await rt.store.appendAll([
         ...[1, 2, 3, 4, 5].map((i) =>
           makeEvent('RecoveryResolved', { runId: 'tune', taskId: '1' }, ref('port-in-use/free-port', i)),

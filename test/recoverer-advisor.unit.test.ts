@@ -3,31 +3,12 @@ import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agent-events.ts';
 import { evolveRecoveryStats, initialRecoveryStats } from '../src/projections/recovery-stats.ts';
 import type { RecoverRequest } from '../src/events/work-commands.ts';
+import { portInUseFailure, portInUseOutcome } from './helpers/port-in-use.ts';
 import { memoryRuntime } from './helpers/runtime.ts';
 
-const portFailure: RecoverRequest = {
-  runId: 'r',
-  taskId: '1',
-  workdir: '/w',
-  commandId: 'c1',
-  command: 'node server.js',
-  exitCode: 1,
-  timedOut: false,
-  stdoutTail: '',
-  stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n',
-  attempt: 0,
-  tried: [],
-  llm: 'offline',
-};
+const portFailure = portInUseFailure('/w');
 const outcome = (strategyId: string, resolved: boolean, i: number) => {
-  const ref = {
-    commandId: `c${i}`,
-    attempt: 0,
-    patternId: 'port-in-use',
-    strategyId,
-    source: 'pattern' as const,
-    durationMs: 5,
-  };
+  const ref = portInUseOutcome(strategyId, i);
   return resolved
     ? makeEvent('RecoveryResolved', { runId: `old${i}`, taskId: '1' }, ref)
     : makeEvent('RecoveryFailed', { runId: `old${i}`, taskId: '1' }, { ...ref, reason: 'again' });

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent } from '../src/events/agent-events.ts';
-import type { RecoverRequest } from '../src/events/work-commands.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
 import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
 import { RECOVERY_STATS } from '../src/projections/recovery-stats.ts';
 import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { ofType, runCli, workspaces } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
+import { portInUseFailure, portInUseOutcome } from './helpers/port-in-use.ts';
 import { testRuntime } from './helpers/runtime.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
@@ -177,14 +177,7 @@ describe('learned strategy order', () => {
   it('tries the strategy that worked here first, and keeps that order after a restart', async () => {
     const rt = await testRuntime(server.url);
     try {
-      const ref = (strategyId: string, i: number) => ({
-        commandId: `c${i}`,
-        attempt: 0,
-        patternId: 'port-in-use',
-        strategyId,
-        source: 'pattern' as const,
-        durationMs: 5,
-      });
+      const ref = portInUseOutcome;
       await rt.store.appendAll([
         ...[1, 2, 3, 4].map((i) =>
           makeEvent(
@@ -197,20 +190,7 @@ describe('learned strategy order', () => {
           makeEvent('RecoveryResolved', { runId: 'history', taskId: '1' }, ref('port-in-use/wait-retry', i)),
         ),
       ]);
-      const request: RecoverRequest = {
-        runId: 'r',
-        taskId: '1',
-        workdir: '/tmp',
-        commandId: 'c1',
-        command: 'node server.js',
-        exitCode: 1,
-        timedOut: false,
-        stdoutTail: '',
-        stderrTail: 'Error: listen EADDRINUSE: address already in use :::3000\n',
-        attempt: 0,
-        tried: [],
-        llm: 'offline',
-      };
+      const request = portInUseFailure('/tmp');
       const first = await createAdvisor(rt);
       expect(await first.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry', source: 'learned' });
       await first.stop();
