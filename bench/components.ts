@@ -19,6 +19,7 @@ import { resolveConfinement } from '../src/exec/sandbox.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm } from '../test/helpers/fake-llm.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
+import { explicitCommands } from '../src/plan/explicit-plan.ts';
 import {
   evolveRecoveryStats,
   initialRecoveryStats,
@@ -233,16 +234,7 @@ export async function scheduler(): Promise<Row[]> {
   ];
   const plan: Plan = {
     complexity: { level: 'low', estimatedSteps: commands.length, risks: [], confidence: 1 },
-    commands: commands.map((command, i) => ({
-      id: `c${i + 1}`,
-      command,
-      description: '',
-      expectedOutputs: [],
-      successIndicators: [],
-      failureIndicators: [],
-      retry: false,
-      dependsOn: [],
-    })),
+    commands: explicitCommands(commands),
     decisionPoints: [],
     successCriteria: [],
     fallbacks: [],

@@ -10,18 +10,23 @@ export function explicitPlan(task: TaskSpec): Plan {
       risks: [],
       confidence: 1,
     },
-    commands: task.commands.map((command, i) => ({
-      id: `c${i + 1}`,
-      command,
-      description: '',
-      expectedOutputs: [],
-      successIndicators: [],
-      failureIndicators: [],
-      retry: false,
-      dependsOn: [],
-    })),
+    commands: explicitCommands(task.commands),
     decisionPoints: [],
     successCriteria: task.success,
     fallbacks: [],
   };
+}
+
+/** Commands as written, as plan steps: ids c1, c2, ... in order, nothing expected of them. */
+export function explicitCommands(commands: readonly string[]): Plan['commands'] {
+  return commands.map((command, i) => ({
+    id: `c${i + 1}`,
+    command,
+    description: '',
+    expectedOutputs: [],
+    successIndicators: [],
+    failureIndicators: [],
+    retry: false,
+    dependsOn: [],
+  }));
 }
