@@ -25,6 +25,7 @@ import {
   initialRecoveryStats,
   recoveryStatsProjection,
 } from '../src/projections/recovery-stats.ts';
+import { projectionCatalog } from '../src/projections/catalog.ts';
 import { runProjection } from '../src/projections/runner.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
@@ -117,6 +118,76 @@ export async function eventThroughput(count: number): Promise<Row[]> {
     ];
   } finally {
     await nc.close();
+    await rt.close();
+    await nats.cleanup();
+  }
+}
+
+/**
+ * What `replay` does with a log of planned tasks: every projection of the catalog rebuilt from
+ * it. Each task is planned by the LLM (a plan the cache keeps), runs a command and completes; with
+ * more tasks than the cache's bound of 1,000 entries, every completion also drops one.
+ */
+export async function catalogReplay(tasks: number): Promise<Row[]> {
+  const nats = await freshNats();
+  const rt = await benchRuntime(nats.url);
+  try {
+    const runId = 'planned';
+    const plan: Plan = {
+      complexity: { level: 'low', estimatedSteps: 2, risks: [], confidence: 0.9 },
+      commands: explicitCommands(['echo one > one.txt', 'echo two > two.txt']),
+      decisionPoints: [],
+      successCriteria: [],
+      fallbacks: [],
+    };
+    const events = Array.from({ length: tasks }, (_, i) => {
+      const at = { runId, taskId: String(i) };
+      const command = { commandId: 'c1', command: plan.commands[0]!.command, attempt: 0, purpose: 'plan' as const };
+      return [
+        makeEvent('PlanCreated', at, {
+          source: 'llm',
+          taskKey: `${i}`.padStart(32, 'k'),
+          contextChecksum: 'c',
+          specChecksum: 's',
+          taskText: `implement feature ${i} of the parser`,
+          plan,
+          durationMs: 1,
+          inputs: [],
+          revision: 0,
+        }),
+        makeEvent('CommandFinished', at, {
+          ...command,
+          exitCode: 0,
+          signal: null,
+          timedOut: false,
+          durationMs: 1,
+          startedAt: new Date().toISOString(),
+          stdoutTail: '',
+          stderrTail: '',
+          truncated: false,
+          redacted: [],
+        }),
+        makeEvent('TaskCompleted', at, { durationMs: 1, commands: 1, recoveries: 0 }),
+      ];
+    }).flat();
+    for (let i = 0; i < events.length; i += 500) await rt.store.appendAll(events.slice(i, i + 500));
+    const catalog = Object.values(projectionCatalog({ maxCacheEntries: 1000 }));
+    const states = catalog.map((p) => p.initialState());
+    const t = performance.now();
+    await rt.store.scan({ subject: eventSubjects.run(runId) }, (e) => {
+      for (let k = 0; k < catalog.length; k++) states[k] = catalog[k]!.evolve(states[k], e);
+    });
+    const seconds = (performance.now() - t) / 1000;
+    return [
+      {
+        area: 'projections',
+        measure: `replay into every projection (\`replay\`), ${tasks} planned tasks`,
+        value: events.length / seconds,
+        unit: 'events/s',
+        note: `${fmt((seconds * 1e6) / tasks, 0)} us per task; the plan cache at its bound of 1,000 entries`,
+      },
+    ];
+  } finally {
     await rt.close();
     await nats.cleanup();
   }

@@ -7,6 +7,7 @@ import {
   cliStartup,
   confinementCost,
   contextReload,
+  catalogReplay,
   eventThroughput,
   patternMatch,
   planning,
@@ -123,6 +124,7 @@ if (want('planning')) {
 if (want('events')) {
   log('event throughput...');
   rows.push(...(await eventThroughput(quick ? 5_000 : 20_000)));
+  rows.push(...(await catalogReplay(quick ? 1_500 : 3_000)));
 }
 if (want('snapshots')) {
   log('snapshot start-up...');

@@ -98,6 +98,31 @@ describe('plan cache projection and lookup', () => {
     ]);
   });
 
+  it('drops the entry used longest ago, a cache hit counting as a use, the same after a snapshot', () => {
+    const file = (n: string) => `Create the file ${n}.txt`;
+    const planned = (n: string, i: number) => [
+      created(`r${i}`, file(n), planFor(`echo > ${n}.txt`)),
+      completed(`r${i}`),
+    ];
+    const hit = (n: string) =>
+      makeEvent(
+        'PlanCacheHit',
+        { runId: 'h', taskId: '1' },
+        { key: query(file(n)).key, entryKey: query(file(n)).key, match: 'exact', similarity: 1, adaptations: [] },
+      );
+    const events = [...planned('a', 0), ...planned('b', 1), hit('a'), ...planned('c', 2), ...planned('d', 3)];
+    const cache = given(events, 3);
+    expect(
+      Object.values(cache.entries)
+        .map((e) => e.taskText)
+        .sort(),
+    ).toEqual(['a', 'c', 'd'].map((n) => taskText(task(file(n)))));
+    // A snapshot holds the entries, not their order: a cache read back from one drops the same.
+    const snapshot: PlanCache = JSON.parse(JSON.stringify(given(events.slice(0, 5), 3)));
+    const resumed = events.slice(5).reduce((s, e, i) => planCacheEvolver(3)(s, { ...e, seq: 6 + i }), snapshot);
+    expect(resumed).toEqual(cache);
+  });
+
   it('hits exactly, says why it misses, and offers a similar plan adapted', () => {
     const cache = given([
       created('r1', 'Create the file docs/alpha.md', planFor('mkdir -p docs && echo alpha > docs/alpha.md')),

@@ -1,4 +1,3 @@
-import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
 import { stateKeys } from '../events/ids.ts';
 import type { Plan } from '../plan/plan-schema.ts';
@@ -28,6 +27,11 @@ export const initialPlanCache = (): PlanCache => ({ entries: {}, pending: {} });
  * The plan cache as a fold of the log: a plan from the LLM (or adapted from the cache) becomes an
  * entry when its task completes; a failed task removes its plan. Bounded to `maxEntries`, least
  * recently used first out.
+ *
+ * Folds in place (as the run status does): an immutable update copied the whole table and
+ * sorted it, through immer's drafts, on every completed task: 0.5 ms a task with 1,000 entries
+ * and 3.8 ms once full, in the decomposer of every run and in every replay. The order of use is
+ * kept beside the state (`useOrder`), so finding the entry to drop costs O(1), not a sort.
  */
 export const planCacheEvolver =
   (maxEntries: number) =>
@@ -37,45 +41,42 @@ export const planCacheEvolver =
     switch (event.type) {
       case 'PlanCreated':
         if (event.data.source === 'explicit') return state;
-        return produce(state, (d) => {
-          d.pending[runTask] = {
-            key: event.data.taskKey,
-            taskText: event.data.taskText,
-            contextChecksum: event.data.contextChecksum,
-            specChecksum: event.data.specChecksum,
-            plan: event.data.plan,
-            successes: 0,
-            lastUsedSeq: event.seq,
-          };
-        });
-      case 'PlanCacheHit':
-        if (!state.entries[event.data.entryKey]) return state;
-        return produce(state, (d) => {
-          d.entries[event.data.entryKey]!.lastUsedSeq = event.seq;
-        });
+        state.pending[runTask] = {
+          key: event.data.taskKey,
+          taskText: event.data.taskText,
+          contextChecksum: event.data.contextChecksum,
+          specChecksum: event.data.specChecksum,
+          plan: event.data.plan,
+          successes: 0,
+          lastUsedSeq: event.seq,
+        };
+        return state;
+      case 'PlanCacheHit': {
+        const entry = state.entries[event.data.entryKey];
+        if (entry) use(state, Object.assign(entry, { lastUsedSeq: event.seq }));
+        return state;
+      }
       case 'TaskCompleted': {
         const pending = state.pending[runTask];
         if (!pending) return state;
-        return produce(state, (d) => {
-          delete d.pending[runTask];
-          const existing = d.entries[pending.key];
-          d.entries[pending.key] = { ...pending, successes: (existing?.successes ?? 0) + 1, lastUsedSeq: event.seq };
-          const keys = Object.keys(d.entries);
-          if (keys.length > maxEntries) {
-            const oldest = keys
-              .sort((a, b) => d.entries[a]!.lastUsedSeq - d.entries[b]!.lastUsedSeq)
-              .slice(0, keys.length - maxEntries);
-            for (const k of oldest) delete d.entries[k];
-          }
-        });
+        delete state.pending[runTask];
+        const successes = (state.entries[pending.key]?.successes ?? 0) + 1;
+        use(state, { ...pending, successes, lastUsedSeq: event.seq });
+        const order = useOrder(state);
+        for (const oldest of order) {
+          if (order.size <= maxEntries) break;
+          order.delete(oldest);
+          delete state.entries[oldest];
+        }
+        return state;
       }
       case 'TaskFailed': {
         const pending = state.pending[runTask];
         if (!pending) return state;
-        return produce(state, (d) => {
-          delete d.pending[runTask];
-          delete d.entries[pending.key];
-        });
+        delete state.pending[runTask];
+        delete state.entries[pending.key];
+        useOrder(state).delete(pending.key);
+        return state;
       }
       case 'RunStarted':
       case 'TaskSubmitted':
@@ -105,6 +106,31 @@ export const planCacheEvolver =
       }
     }
   };
+
+/**
+ * The keys of a cache's entries, least recently used first: derived from the state (its
+ * `lastUsedSeq`s, once, for a state the fold did not build, such as a snapshot's) and kept
+ * beside it, not in it, as a snapshot need not hold it. A Set, as it keeps the order of
+ * insertion with O(1) removal.
+ */
+const useOrders = new WeakMap<PlanCache, Set<string>>();
+function useOrder(state: PlanCache): Set<string> {
+  let order = useOrders.get(state);
+  if (!order) {
+    const entries = Object.values(state.entries).sort((a, b) => a.lastUsedSeq - b.lastUsedSeq);
+    order = new Set(entries.map((e) => e.key));
+    useOrders.set(state, order);
+  }
+  return order;
+}
+
+/** Puts `entry` in the table, last in the order of use. */
+function use(state: PlanCache, entry: CacheEntry): void {
+  const order = useOrder(state);
+  order.delete(entry.key);
+  order.add(entry.key);
+  state.entries[entry.key] = entry;
+}
 
 /** The plan cache as a projection, bounded to `maxEntries` plans. */
 export const planCacheProjection = (maxEntries: number): Projection<PlanCache> => ({

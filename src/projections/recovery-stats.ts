@@ -1,4 +1,3 @@
-import { produce } from 'immer';
 import type { StoredEvent } from '../events/agent-events.ts';
 import { failureKey } from '../events/failure.ts';
 import { stateKeys, strategyIds } from '../events/ids.ts';
@@ -35,73 +34,72 @@ const PRIOR_WEIGHT = 2;
 /** Learned fixes kept; the one used longest ago goes first. */
 const MAX_LEARNED = 1000;
 
-/** Outcomes per strategy, and the LLM fixes that worked, from the command and recovery events. */
+/**
+ * Outcomes per strategy, and the LLM fixes that worked, from the command and recovery events.
+ * Folds in place and returns the state, as the run status does: every recovery outcome changes
+ * it, and an immutable update (immer) was 3.5 us of each event's 5-9 us in a replay, where the
+ * fold alone in place takes well under a microsecond. The projection runner copies the state only
+ * when it takes a snapshot; its readers (the recoverer's advisor) read it between events.
+ */
 export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): RecoveryStats => {
   switch (event.type) {
     case 'CommandFinished': {
       const { data } = event;
       if (data.purpose !== 'plan' || (data.exitCode === 0 && !data.timedOut)) return state;
-      return produce(state, (d) => {
-        d.failing[stateKeys.command(event.runId, event.taskId, data.commandId)] = failureKey(data);
-      });
+      state.failing[stateKeys.command(event.runId, event.taskId, data.commandId)] = failureKey(data);
+      return state;
     }
     case 'RecoveryAttempted': {
       const { data } = event;
       const failing = state.failing[stateKeys.command(event.runId, event.taskId, data.commandId)];
       if (!strategyIds.isLlm(data.strategyId) || failing === undefined) return state;
-      return produce(state, (d) => {
-        d.trying[stateKeys.recovery(event.runId, event.taskId, data.commandId, data.attempt)] = {
-          failureKey: failing,
-          strategyId: data.strategyId,
-          commands: data.commands,
-          retry: data.retry,
-        };
-      });
+      state.trying[stateKeys.recovery(event.runId, event.taskId, data.commandId, data.attempt)] = {
+        failureKey: failing,
+        strategyId: data.strategyId,
+        commands: data.commands,
+        retry: data.retry,
+      };
+      return state;
     }
     case 'RecoveryResolved':
     case 'RecoveryFailed': {
       const { data } = event;
       const key = stateKeys.recovery(event.runId, event.taskId, data.commandId, data.attempt);
-      return produce(state, (d) => {
-        const s = (d.strategies[data.strategyId] ??= { attempts: 0, successes: 0 });
-        s.attempts++;
-        const tried = d.trying[key];
-        delete d.trying[key];
-        if (event.type === 'RecoveryResolved') {
-          s.successes++;
-          delete d.failing[stateKeys.command(event.runId, event.taskId, data.commandId)];
-          if (tried) learn(d, tried, event.seq);
-        } else if (tried && d.learned[tried.failureKey]?.strategyId === tried.strategyId) {
-          d.learned[tried.failureKey]!.failures++;
-        }
-      });
+      const s = (state.strategies[data.strategyId] ??= { attempts: 0, successes: 0 });
+      s.attempts++;
+      const tried = state.trying[key];
+      if (tried) delete state.trying[key];
+      if (event.type === 'RecoveryResolved') {
+        s.successes++;
+        delete state.failing[stateKeys.command(event.runId, event.taskId, data.commandId)];
+        if (tried) learn(state, tried, event.seq);
+      } else if (tried && state.learned[tried.failureKey]?.strategyId === tried.strategyId) {
+        state.learned[tried.failureKey]!.failures++;
+      }
+      return state;
     }
     case 'TaskCompleted':
     case 'TaskFailed':
     case 'TaskSkipped': {
       // Nothing more comes of this task's failures.
       const ofTask = stateKeys.inTask(event.runId, event.taskId);
-      const failing = Object.keys(state.failing).filter(ofTask);
-      const trying = Object.keys(state.trying).filter(ofTask);
-      if (failing.length === 0 && trying.length === 0) return state;
-      return produce(state, (d) => {
-        for (const k of failing) delete d.failing[k];
-        for (const k of trying) delete d.trying[k];
-      });
+      for (const k of Object.keys(state.failing).filter(ofTask)) delete state.failing[k];
+      for (const k of Object.keys(state.trying).filter(ofTask)) delete state.trying[k];
+      return state;
     }
     default:
       return state;
   }
 };
 
-function learn(d: RecoveryStats, tried: Trying, seq: number) {
-  const known = d.learned[tried.failureKey];
+function learn(state: RecoveryStats, tried: Trying, seq: number) {
+  const known = state.learned[tried.failureKey];
   if (known?.strategyId === tried.strategyId) {
     known.successes++;
     known.lastSeq = seq;
     return;
   }
-  d.learned[tried.failureKey] = {
+  state.learned[tried.failureKey] = {
     strategyId: tried.strategyId,
     commands: tried.commands,
     retry: tried.retry,
@@ -109,10 +107,10 @@ function learn(d: RecoveryStats, tried: Trying, seq: number) {
     failures: 0,
     lastSeq: seq,
   };
-  const keys = Object.keys(d.learned);
+  const keys = Object.keys(state.learned);
   if (keys.length > MAX_LEARNED) {
-    const oldest = keys.reduce((a, b) => (d.learned[a]!.lastSeq <= d.learned[b]!.lastSeq ? a : b));
-    delete d.learned[oldest];
+    const oldest = keys.reduce((a, b) => (state.learned[a]!.lastSeq <= state.learned[b]!.lastSeq ? a : b));
+    delete state.learned[oldest];
   }
 }
 

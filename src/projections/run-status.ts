@@ -89,7 +89,7 @@ export const initialRunStatus = (runId: string): RunStatus => ({
 });
 
 /**
- * Folds one event into the run status in place and returns it. In place, unlike the other folds:
+ * Folds one event into the run status in place and returns it. In place, as the recovery statistics:
  * an immutable update copies the run's task table for every event, which made a run of n tasks
  * cost O(n^2); the projection runner copies the state only when it takes a snapshot.
  */
