@@ -89,7 +89,7 @@ export const initialRunStatus = (runId: string): RunStatus => ({
 });
 
 /**
- * Folds one event into the run status in place and returns it. In place, as the recovery statistics:
+ * Folds one event into the run status in place and returns it. In place, as every fold that grows per task:
  * an immutable update copies the run's task table for every event, which made a run of n tasks
  * cost O(n^2); the projection runner copies the state only when it takes a snapshot.
  */
