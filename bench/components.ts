@@ -25,7 +25,7 @@ import {
   initialRecoveryStats,
   recoveryStatsProjection,
 } from '../src/projections/recovery-stats.ts';
-import { projectionCatalog } from '../src/projections/catalog.ts';
+import { foldTogether, projectionCatalog } from '../src/projections/catalog.ts';
 import { runProjection } from '../src/projections/runner.ts';
 import { DEFAULT_PATTERNS_FILE, PatternDb } from '../src/recovery/pattern-db.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
@@ -171,12 +171,9 @@ export async function catalogReplay(tasks: number): Promise<Row[]> {
       ];
     }).flat();
     for (let i = 0; i < events.length; i += 500) await rt.store.appendAll(events.slice(i, i + 500));
-    const catalog = Object.values(projectionCatalog({ maxCacheEntries: 1000 }));
-    const states = catalog.map((p) => p.initialState());
+    const { evolve } = foldTogether(projectionCatalog({ maxCacheEntries: 1000 }));
     const t = performance.now();
-    await rt.store.scan({ subject: eventSubjects.run(runId) }, (e) => {
-      for (let k = 0; k < catalog.length; k++) states[k] = catalog[k]!.evolve(states[k], e);
-    });
+    await rt.store.scan({ subject: eventSubjects.run(runId) }, evolve);
     const seconds = (performance.now() - t) / 1000;
     return [
       {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { strategyIds } from '../events/ids.ts';
-import { projectionCatalog } from '../projections/catalog.ts';
+import { foldTogether, projectionCatalog } from '../projections/catalog.ts';
 import type { LlmCapabilities } from '../projections/llm-capabilities.ts';
 import type { PlanCache } from '../projections/plan-cache.ts';
 import { posterior, type RecoveryStats } from '../projections/recovery-stats.ts';
@@ -23,12 +23,12 @@ export async function replayCommand(flags: { from?: number; projection?: string;
   for (const n of names)
     if (!catalog[n]) throw new InputError(`unknown projection "${n}"; projections: ${Object.keys(catalog).join(', ')}`);
   return withRuntime(config, cwd, 'replay', async (rt) => {
-    const states: Record<string, unknown> = Object.fromEntries(names.map((n) => [n, catalog[n]!.initialState()]));
+    const { states, evolve } = foldTogether(Object.fromEntries(names.map((n) => [n, catalog[n]!])));
     let count = 0;
     const started = performance.now();
     await rt.store.scan({ ...(flags.from ? { fromSeq: flags.from } : {}) }, (e) => {
       count++;
-      for (const n of names) states[n] = catalog[n]!.evolve(states[n], e);
+      evolve(e);
     });
     const seconds = (performance.now() - started) / 1000;
     if (flags.json) {

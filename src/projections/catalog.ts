@@ -1,5 +1,6 @@
 import { llmCapabilitiesProjection } from './llm-capabilities.ts';
 import { planCacheProjection } from './plan-cache.ts';
+import type { StoredEvent } from '../events/agent-events.ts';
 import type { Projection } from './projection.ts';
 import { recoveryStatsProjection } from './recovery-stats.ts';
 import { taskHistoryProjection } from './task-history.ts';
@@ -13,4 +14,19 @@ export function projectionCatalog(options: { maxCacheEntries: number }): Record<
     llmCapabilitiesProjection,
   ];
   return Object.fromEntries(all.map((p) => [p.name, p]));
+}
+
+/** Projections folded side by side over one read of the log, as `replay` rebuilds them. */
+export function foldTogether(projections: Record<string, Projection<unknown>>): {
+  states: Record<string, unknown>;
+  evolve: (event: StoredEvent) => void;
+} {
+  const named = Object.entries(projections);
+  const states: Record<string, unknown> = Object.fromEntries(named.map(([n, p]) => [n, p.initialState()]));
+  return {
+    states,
+    evolve: (event) => {
+      for (const [n, p] of named) states[n] = p.evolve(states[n], event);
+    },
+  };
 }

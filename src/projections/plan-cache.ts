@@ -53,7 +53,9 @@ export const planCacheEvolver =
         return state;
       case 'PlanCacheHit': {
         const entry = state.entries[event.data.entryKey];
-        if (entry) use(state, Object.assign(entry, { lastUsedSeq: event.seq }));
+        if (!entry) return state;
+        entry.lastUsedSeq = event.seq;
+        use(state, entry);
         return state;
       }
       case 'TaskCompleted': {

@@ -68,7 +68,7 @@ export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): R
       const s = (state.strategies[data.strategyId] ??= { attempts: 0, successes: 0 });
       s.attempts++;
       const tried = state.trying[key];
-      if (tried) delete state.trying[key];
+      delete state.trying[key];
       if (event.type === 'RecoveryResolved') {
         s.successes++;
         delete state.failing[stateKeys.command(event.runId, event.taskId, data.commandId)];
