@@ -6,7 +6,7 @@ import { blockersOf } from '../src/tasklist/task-graph.ts';
 import { parseRequirementRefs } from '../src/tasklist/requirement-refs.ts';
 import { parseTaskList, parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { taskLabel } from '../src/tasklist/task-spec.ts';
-import { tickTask } from '../src/tasklist/tasks-writer.ts';
+import { tickTask, untickTask } from '../src/tasklist/tasks-writer.ts';
 import { compressContext } from '../src/context/compress.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
@@ -212,6 +212,40 @@ describe('tasks.md dialects', () => {
       expect(diffPositions(text, ticked)).toHaveLength(1);
       expect(ticked.split('\n')[line - 1]).toContain(from.replace(/\[.\]/, '[x]'));
     }
+  });
+
+  it('reads the shapes formatters and people write: an escaped optional star, spaced boxes, `[x]!`, boxes in an HTML comment, a `[P]` note', () => {
+    const text = fixture('formatter-shapes.md');
+    const { tasks, warnings } = parseTaskList(text, 'formatter-shapes.md');
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    // The commented-out plan's tasks 1 and 2 are not read; the `[P]` note is neither a task nor a warning.
+    expect(tasks.map((t) => [t.id, t.line])).toEqual([
+      ['1', 8],
+      ['2', 10],
+      ['3', 12],
+      ['4', 13],
+      ['5', 16],
+      ['6', 21],
+    ]);
+    expect(warnings).toEqual([]);
+    expect(byId.get('2')).toMatchObject({ optional: true, done: false, title: 'Add optional property tests' });
+    expect(byId.get('3')).toMatchObject({ done: true, title: 'Write the parser' });
+    // A comment inside a task neither closes it nor describes it.
+    expect(byId.get('4')).toMatchObject({ done: false, requirements: ['2.1'] });
+    expect(byId.get('5')).toMatchObject({ done: true, title: 'Ship the release notes' });
+    // Ticking writes one byte, in the box of the task and not in the comment's box of the same number.
+    const lines = (t: string) => t.split('\n');
+    expect(lines(tickTask(text, '4'))[12]).toBe('- [ x ] 4. Write the printer');
+    expect(lines(tickTask(text, '2'))[9]).toBe('- [x]\\* 2. Add optional property tests');
+    expect(lines(tickTask(text, '2'))[4]).toBe(lines(text)[4]);
+    expect(lines(untickTask(text, '3'))[11]).toBe('- [   ] 3. Write the parser');
+    expect(parseTasks(tickTask(text, '4')).find((t) => t.id === '4')!.done).toBe(true);
+  });
+
+  it('warns about an HTML comment that is never closed, and reads nothing after it', () => {
+    const { tasks, warnings } = parseTaskList('- [ ] 1. First\n<!-- draft\n- [ ] 2. Second\n');
+    expect(tasks.map((t) => t.id)).toEqual(['1']);
+    expect(warnings).toEqual([{ line: 2, message: expect.stringContaining('never closed') }]);
   });
 
   it('plans context for free-text requirement references without compiling them into a pattern', () => {

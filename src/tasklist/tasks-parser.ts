@@ -1,6 +1,14 @@
 import { InputError } from '../errors.ts';
 import type { SuccessCriterion } from './success-criterion.ts';
-import { indentWidth, isDoneMark, KNOWN_MARKS, looksLikeCheckbox, readCheckbox, splitBom } from './checkbox-line.ts';
+import {
+  htmlCommentLines,
+  indentWidth,
+  isDoneMark,
+  KNOWN_MARKS,
+  looksLikeCheckbox,
+  readCheckbox,
+  splitBom,
+} from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { DEPENDS_CONNECTORS, NO_DEPENDENCIES, readField } from './field-names.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
@@ -49,12 +57,20 @@ export function parseTaskList(text: string, file = 'tasks.md'): { tasks: TaskSpe
   /** Open tasks by indentation: the nearest shallower one is a new task's parent. */
   const open: Draft[] = [];
 
+  const comments = htmlCommentLines(lines);
   let current: Draft | undefined;
   /** Counts the headings and notes between tasks: a `[P]` group does not reach across one. */
   let section = 0;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] ?? '';
     const lineNo = i + 1;
+
+    // An HTML comment block never renders: its boxes are no tasks, and it leaves the task open.
+    if (comments.hidden.has(i)) {
+      if (comments.unclosedAt === i)
+        warn(lineNo, 'an HTML comment opened here is never closed (no `-->`): nothing after it is read');
+      continue;
+    }
 
     const fence = FENCE.exec(raw);
     if (fence) {

@@ -1,4 +1,4 @@
-import { isDoneMark, readCheckbox, splitBom, type CheckboxLine } from './checkbox-line.ts';
+import { htmlCommentLines, isDoneMark, readCheckbox, splitBom, type CheckboxLine } from './checkbox-line.ts';
 import { repeatedId } from './task-spec.ts';
 
 /** Whether the checkbox on line `line` (1-based) is task `id`'s: `L<line>` unnumbered, else its number, or its number at that line when it was used twice. */
@@ -26,8 +26,11 @@ function markTask(text: string, id: string, lineHint: number | undefined, mark: 
     return box !== undefined && isTaskBox(box, i + 1, id);
   };
   let index = lineHint !== undefined && matches(lineHint - 1) ? lineHint - 1 : -1;
-  // Ids with a line in them (`L12`, `4.1@L57`) name that line only.
-  if (index < 0 && !id.includes('L')) index = lines.findIndex((_, i) => matches(i));
+  // Ids with a line in them (`L12`, `4.1@L57`) name that line only; a box in a comment is no task's.
+  if (index < 0 && !id.includes('L')) {
+    const { hidden } = htmlCommentLines(lines);
+    index = lines.findIndex((_, i) => !hidden.has(i) && matches(i));
+  }
   if (index < 0) return text;
   const box = boxAt(index)!;
   if (isDoneMark(box.mark) === (mark === 'x')) return text;
