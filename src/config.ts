@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
+import { locate, syntaxErrorPosition, valueOffsets } from './json-positions.ts';
 import { ContinuePolicySchema, PricingSchema, RunBudgetSchema } from './events/agent-events.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
@@ -234,7 +235,7 @@ export async function loadConfig(
 ): Promise<Config> {
   const env = options.env ?? process.env;
   const path = resolve(options.cwd ?? process.cwd(), options.file ?? CONFIG_FILE);
-  const fromFile = await readConfigFile(path, options.file !== undefined);
+  const { value: fromFile, text } = await readConfigFile(path, options.file !== undefined);
   const fromEnv: ConfigOverrides = {
     ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
     llm: {
@@ -251,33 +252,54 @@ export async function loadConfig(
     throw new InputError(CONCURRENCY_SPLIT.config, { file: path });
   if ('optimizations' in merged) throw new InputError(OPTIMIZATIONS_REMOVED, { file: path });
   const parsed = ConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(`invalid configuration at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {
-      file: path,
-    });
-  }
+  if (!parsed.success) throw new InputError(describeIssues(parsed.error.issues, text), { file: path });
   const config = parsed.data;
   // No key and no explicit mode: offline, so the example and cached plans work without an account.
   config.llm.mode ??= config.llm.apiKey || config.llm.baseUrl ? 'openai' : 'offline';
   return config;
 }
 
-async function readConfigFile(path: string, required: boolean): Promise<Record<string, unknown>> {
+/**
+ * Every problem of the configuration, each at its line and column in the file when it came from
+ * there (a value from the environment or a flag has none): one round of fixes, not one per run.
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[], text: string | undefined): string {
+  const offsets = text === undefined ? undefined : valueOffsets(text);
+  return issues
+    .map((issue, n) => {
+      const at = text !== undefined && offsets ? locate(text, offsets, issue.path) : undefined;
+      const where = `${issue.path.join('.') || '(root)'}${at ? ` (line ${at.line}, column ${at.column})` : ''}`;
+      return `${n === 0 ? 'invalid configuration at' : '  and at'} ${where}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+async function readConfigFile(
+  path: string,
+  required: boolean,
+): Promise<{ value: Record<string, unknown>; text?: string }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    if (!required && (cause as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (!required && (cause as NodeJS.ErrnoException).code === 'ENOENT') return { value: {} };
     throw new InputError(`cannot read config: ${(cause as Error).message}`, { file: path }, { cause });
   }
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (cause) {
-    throw new InputError(`config is not valid JSON: ${(cause as Error).message}`, { file: path }, { cause });
+    const message = (cause as Error).message;
+    const at = syntaxErrorPosition(text, message);
+    throw new InputError(
+      `config is not valid JSON${at ? ` at line ${at.line}, column ${at.column}` : ''}: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
+      { file: path },
+      { cause },
+    );
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InputError('config is not valid: expected a JSON object ({ ... })', { file: path });
+  return { value: value as Record<string, unknown>, text };
 }
 
 function merge(base: Record<string, unknown>, layer: object): Record<string, unknown> {

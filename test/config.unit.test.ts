@@ -21,11 +21,39 @@ async function withConfig(config: unknown) {
 describe('configuration', () => {
   it('refuses an unknown recovery effect or policy rule, naming the field and the known names', async () => {
     await expect(withConfig({ recovery: { allow: ['install-anything'] } })).rejects.toThrow(
-      /invalid configuration at recovery.allow.0: unknown strategy effect "install-anything"; known effects: creates-paths, .*installs-network/,
+      /invalid configuration at recovery.allow.0 \(line 1, column \d+\): unknown strategy effect "install-anything"; known effects: creates-paths, .*installs-network/,
     );
     await expect(withConfig({ policy: { allow: ['nosuchrule'] } })).rejects.toThrow(
-      /invalid configuration at policy.allow.0: unknown policy rule "nosuchrule"; known rules: privileged, /,
+      /invalid configuration at policy.allow.0 \(line 1, column \d+\): unknown policy rule "nosuchrule"; known rules: privileged, /,
     );
+  });
+
+  it('lists every problem of a config file at its line and column, and invalid JSON at its line and column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ia-config-'));
+    try {
+      const file = join(dir, 'implement-agent.config.json');
+      await writeFile(
+        file,
+        '{\n  "execution": {\n    "taskConcurrency": 100,\n    "commandConcurrency": 0\n  },\n  "policy": { "allow": ["nosuch"] }\n}\n',
+      );
+      const error = await loadConfig({ cwd: dir, env: {} }).catch((e: unknown) => e as Error);
+      expect((error as Error).message.split('\n')).toEqual([
+        `${file}: invalid configuration at execution.taskConcurrency (line 3, column 24): Too big: expected number to be <=64`,
+        '  and at execution.commandConcurrency (line 4, column 27): Too small: expected number to be >=1',
+        expect.stringMatching(/^ {2}and at policy.allow.0 \(line 6, column 25\): unknown policy rule "nosuch"/),
+      ]);
+      await writeFile(file, '{\n  "llm": {\n    "model": "x",\n  }\n}\n');
+      await expect(loadConfig({ cwd: dir, env: {} })).rejects.toThrow(
+        `${file}: config is not valid JSON at line 4, column 3: `,
+      );
+      // A value from the environment has no place in the file.
+      await writeFile(file, '{}');
+      await expect(
+        loadConfig({ cwd: dir, env: { IMPLEMENT_AGENT_MODEL: '' }, flags: { llm: { timeoutMs: -1 } } }),
+      ).rejects.toThrow(/invalid configuration at llm.timeoutMs: Too small/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps network installs and killing processes off unless allowed', async () => {
