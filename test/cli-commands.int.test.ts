@@ -218,6 +218,15 @@ describe('task lists as people write them, through the CLI', () => {
 });
 
 describe('a list with nothing left to do', () => {
+  it('refuses a file with no task, exit 2, naming the likely mistake', async () => {
+    const { dir, tasks } = await ws.make('# Plan\n\n- 1. Set up the project\n- 2. Write the code\n');
+    const r = await cli(['run', tasks, '--workdir', dir], { NATS_URL: 'nats://127.0.0.1:1' }, dir);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      `${tasks}: no tasks in it: its 2 list item(s) have no checkbox: a task is a line like \`- [ ] 1. Title\``,
+    );
+  });
+
   it('says so at once, exit 0, without a server (NATS_URL points nowhere and no local one is started)', async () => {
     const { dir, tasks } = await ws.make('- [x] 1. Done\n  ```bash\n  touch ran\n  ```\n- [X] 2. Done too\n');
     const r = await cli(['run', tasks, '--workdir', dir], { NATS_URL: 'nats://127.0.0.1:1' }, dir);

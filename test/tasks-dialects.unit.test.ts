@@ -7,6 +7,7 @@ import { parseRequirementRefs } from '../src/tasklist/requirement-refs.ts';
 import { parseTaskList, parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { taskLabel } from '../src/tasklist/task-spec.ts';
 import { tickTask, untickTask } from '../src/tasklist/tasks-writer.ts';
+import { whyNoTasks } from '../src/tasklist/no-tasks.ts';
 import { compressContext } from '../src/context/compress.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
@@ -240,6 +241,15 @@ describe('tasks.md dialects', () => {
     expect(lines(tickTask(text, '2'))[4]).toBe(lines(text)[4]);
     expect(lines(untickTask(text, '3'))[11]).toBe('- [   ] 3. Write the parser');
     expect(parseTasks(tickTask(text, '4')).find((t) => t.id === '4')!.done).toBe(true);
+  });
+
+  it('names the likely mistake of a list with no task in it', () => {
+    expect(whyNoTasks('\n')).toBe('the file is empty');
+    expect(whyNoTasks('- 1. A\n* 2. B\n')).toMatch(/^its 2 list item\(s\) have no checkbox/);
+    expect(whyNoTasks('```\n- [ ] 1. A\n```\n<!--\n- [x] 2. B\n-->\n')).toMatch(
+      /^its 2 checkbox line\(s\) are inside a code block or an HTML comment/,
+    );
+    expect(whyNoTasks('# Requirements\n\nThe system shall...\n')).toMatch(/requirements or design file/);
   });
 
   it('warns about an HTML comment that is never closed, and reads nothing after it', () => {

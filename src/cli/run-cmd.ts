@@ -7,6 +7,7 @@ import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
+import { whyNoTasks } from '../tasklist/no-tasks.ts';
 
 export type RunFlags = {
   tasksFile: string;
@@ -65,9 +66,12 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       'a budget in US dollars needs llm.pricing in implement-agent.config.json (inputPerMTok, outputPerMTok)',
     );
   // Nothing left to do: said at once, without a server (a list re-run once it is all ticked).
+  if (tasks.length === 0)
+    throw new InputError(`no tasks in it: ${whyNoTasks(await readTasksFile(tasksFile))}`, { file: flags.tasksFile });
   if (tasks.every((t) => t.done)) {
-    const what = tasks.length === 0 ? 'no tasks in it' : `all ${tasks.length} task(s) are ticked`;
-    process.stdout.write(`nothing to do: ${what} (${flags.tasksFile}); --force runs them again\n`);
+    process.stdout.write(
+      `nothing to do: all ${tasks.length} task(s) are ticked (${flags.tasksFile}); --force runs them again\n`,
+    );
     return 0;
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
