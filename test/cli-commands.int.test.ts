@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -57,6 +58,11 @@ describe('after a run', () => {
     expect(status.stdout).toMatch(
       /^ +failed +2\. Lists a missing folder [\d.]+s: `ls no-such-folder` exited 2: ls: cannot access/m,
     );
+    // By default into the state folder, not among the project's files.
+    const byDefault = await cli(['report', runId]);
+    expect(byDefault.exitCode, byDefault.stderr).toBe(0);
+    expect(byDefault.stdout.trim()).toMatch(new RegExp(`/\\.implement-agent/reports/${runId}\\.html$`));
+    expect(readFileSync(byDefault.stdout.trim(), 'utf8')).toContain('<html');
     const report = await cli(['report', runId, '--out', '/nonexistent-folder/report.html']);
     expect(report.exitCode).toBe(2);
     expect(report.stderr.trim()).toBe(

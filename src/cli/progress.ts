@@ -19,6 +19,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
 export function progressPrinter(write: (line: string) => void) {
   const titles = new Map<string, string>();
   const sources = new Map<string, string>();
+  /** Planned tasks whose first command has not started yet, with what their start line says of the plan. */
+  const waiting = new Map<string, string>();
   /** When plans were made and commands ran: the closing line says how much planning ran behind commands. */
   const spans = new PlanningSpans();
   const name = (taskId: string) => taskLabel(taskId, titles.get(taskId));
@@ -52,11 +54,17 @@ export function progressPrinter(write: (line: string) => void) {
         titles.set(id, event.data.task.title);
         return;
       case 'PlanCreated':
+        // Said when its first command starts, not here: a task planned ahead may wait long.
         sources.set(id, event.data.source);
-        write(
-          `${colours.dim('▶')} ${name(id)} ${colours.dim(`(${event.data.plan.commands.length} command(s), ${event.data.source} plan)`)}`,
-        );
+        waiting.set(id, `(${event.data.plan.commands.length} command(s), ${event.data.source} plan)`);
         return;
+      case 'CommandStarted': {
+        const plan = waiting.get(id);
+        if (plan === undefined) return;
+        waiting.delete(id);
+        write(`${colours.dim('▶')} ${name(id)} ${colours.dim(plan)}`);
+        return;
+      }
       case 'RecoveryAttempted':
         write(
           `  ${colours.yellow('↻')} ${name(id)}: recovering ${event.data.commandId} with ${event.data.patternId ?? event.data.source}/${event.data.strategyId}`,
@@ -149,7 +157,6 @@ export function progressPrinter(write: (line: string) => void) {
         return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
-      case 'CommandStarted':
       case 'CommandHeartbeat':
       case 'CommandFinished':
       case 'RecoveryResolved':

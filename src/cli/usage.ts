@@ -72,7 +72,8 @@ example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 i
   replay:
     'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
-  report: 'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run.',
+  report:
+    'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run (by default to .implement-agent/reports/<runId>.html).',
   diff: `usage: implement-agent diff <runId> [task] [--stat] [--json]
 
 A unified diff of what a run (or one of its tasks) changed in the working directory, from the contents
