@@ -154,3 +154,27 @@ describe('llm check', () => {
     expect(r.stderr).toContain('no LLM is configured');
   });
 });
+
+describe('a reverted task', () => {
+  it('is planned anew by the next run: revert names its cached plan stale', async () => {
+    const w = await ws.make('- [ ] 1. Write the release checklist to docs/RELEASE.md\n');
+    const env = { NATS_URL: nats.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'k' };
+    const calls = () => llm.requests.filter((r) => r.messages.some((m) => m.content.includes('RELEASE.md'))).length;
+    const first = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
+    expect(first.result.exitCode, first.result.stderr).toBe(0);
+    const planned = calls();
+    expect(planned).toBeGreaterThan(0);
+    // The revert puts the project back as it was when the task was planned: without the stale
+    // mark, the same key would serve the same plan again.
+    const reverted = await execa(process.execPath, [CLI, 'revert', first.events[0]!.runId, '1'], {
+      env,
+      cwd: w.dir,
+      reject: false,
+    });
+    expect(reverted.exitCode, reverted.stderr).toBe(0);
+    const again = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
+    expect(again.result.exitCode, again.result.stderr).toBe(0);
+    expect(ofType(again.events, 'PlanCacheHit')).toHaveLength(0);
+    expect(calls()).toBe(2 * planned);
+  });
+});

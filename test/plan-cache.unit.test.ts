@@ -9,7 +9,7 @@ import type { Plan } from '../src/plan/plan-schema.ts';
 import { adaptText, renamePairs, similarity, tokens } from '../src/plan/similarity.ts';
 import { taskKey, taskText } from '../src/plan/task-key.ts';
 import { validatePlan } from '../src/plan/validate-plan.ts';
-import { initialPlanCache, planCacheEvolver, type PlanCache } from '../src/projections/plan-cache.ts';
+import { initialPlanCache, planCacheEvolver, planKeyOf, type PlanCache } from '../src/projections/plan-cache.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const task = (title: string, commands: string[] = []) =>
@@ -84,6 +84,25 @@ describe('plan cache projection and lookup', () => {
       failed('r2'),
     ]);
     expect(dropped.entries).toEqual({});
+  });
+
+  it('drops the plan a reverted task ran, found from the run by planKeyOf, so the next run plans it anew', () => {
+    const run = [created('r1', 'Create the file a.txt', planFor('echo a > a.txt')), completed('r1')];
+    const key = planKeyOf(
+      run.map((e, i) => ({ ...e, seq: i + 1 })),
+      '1',
+    );
+    expect(key).toBe(query('Create the file a.txt').key);
+    const reverted = makeEvent(
+      'TaskReverted',
+      { runId: 'r1', taskId: '1' },
+      { restored: ['a.txt'], forced: [], stalePlan: key! },
+    );
+    expect(Object.keys(given(run).entries)).toEqual([key]);
+    expect(given([...run, reverted]).entries).toEqual({});
+    // A log written before stalePlan existed still reads, and keeps its plan.
+    const { stalePlan: _, ...older } = reverted.data;
+    expect(Object.keys(given([...run, { ...reverted, data: older }]).entries)).toEqual([key]);
   });
 
   it('keeps at most maxEntries, least recently used out', () => {

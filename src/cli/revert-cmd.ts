@@ -15,6 +15,7 @@ import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
 import { startFromLog } from '../actors/resume-run.ts';
 import { colours } from './progress.ts';
+import { planKeyOf } from '../projections/plan-cache.ts';
 
 /**
  * `implement-agent revert <runId> <task> [--force] [--with-dependants]`: the task's files get
@@ -111,6 +112,7 @@ export async function revertCommand(
             forced,
             ...(overwritten.length ? { overwritten } : {}),
             ...(commit ? { commit } : {}),
+            ...stale(events, step.taskId),
           },
         ),
       );
@@ -123,11 +125,19 @@ export async function revertCommand(
         tasksFile,
         specs.find((t) => t.id === taskId),
       );
-      await rt.store.append(makeEvent('TaskReverted', { runId, taskId }, { restored: [], forced: [] }));
+      await rt.store.append(
+        makeEvent('TaskReverted', { runId, taskId }, { restored: [], forced: [], ...stale(events, taskId) }),
+      );
       process.stdout.write(`task ${taskId} changed no file; its box is unticked\n`);
     }
     return 0;
   });
+}
+
+/** The plan a reverted task ran, named stale in TaskReverted: the next run plans the task anew. */
+function stale(events: readonly StoredEvent[], taskId: string): { stalePlan?: string } {
+  const key = planKeyOf(events, taskId);
+  return key === undefined ? {} : { stalePlan: key };
 }
 
 /** Copies of what `--force` is about to write over, in the content store; said, so a person can get one back. */

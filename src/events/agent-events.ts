@@ -320,6 +320,8 @@ export const TaskReverted = defineEvent(
     /** What `--force` wrote over, stored first in agent_contents under these hashes: no content is lost to a revert. */
     overwritten: z.array(z.object({ path: z.string(), content: z.string() })).optional(),
     commit: z.string().optional(),
+    /** The plan-cache entry the task was run from: stale now, so the next run plans the task anew. */
+    stalePlan: z.string().optional(),
   }),
 );
 export const RegressionSchema = z.object({

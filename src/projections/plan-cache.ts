@@ -25,7 +25,7 @@ export const initialPlanCache = (): PlanCache => ({ entries: {}, pending: {} });
 
 /**
  * The plan cache as a fold of the log: a plan from the LLM (or adapted from the cache) becomes an
- * entry when its task completes; a failed task removes its plan. Bounded to `maxEntries`, least
+ * entry when its task completes; a failed or reverted task removes its plan. Bounded to `maxEntries`, least
  * recently used first out.
  *
  * Folds in place (as the run status does): an immutable update copied the whole table and
@@ -76,10 +76,12 @@ export const planCacheEvolver =
         const pending = state.pending[runTask];
         if (!pending) return state;
         delete state.pending[runTask];
-        delete state.entries[pending.key];
-        useOrder(state).delete(pending.key);
+        drop(state, pending.key);
         return state;
       }
+      case 'TaskReverted':
+        if (event.data.stalePlan !== undefined) drop(state, event.data.stalePlan);
+        return state;
       case 'RunStarted':
       case 'TaskSubmitted':
       case 'PlanCacheMiss':
@@ -99,7 +101,6 @@ export const planCacheEvolver =
       case 'RunFinished':
       case 'TaskFilesChanged':
       case 'TaskRolledBack':
-      case 'TaskReverted':
       case 'RunVerified':
         return state;
       default: {
@@ -124,6 +125,23 @@ function useOrder(state: PlanCache): Set<string> {
     useOrders.set(state, order);
   }
   return order;
+}
+
+/** Takes an entry out of the table: its plan is not served again. */
+function drop(state: PlanCache, key: string): void {
+  delete state.entries[key];
+  useOrder(state).delete(key);
+}
+
+/** The cache entry a task of a run was last planned from or stored as (none for an explicit plan). */
+export function planKeyOf(events: readonly StoredEvent[], taskId: string): string | undefined {
+  let key: string | undefined;
+  for (const e of events) {
+    if (e.taskId !== taskId) continue;
+    if (e.type === 'PlanCacheHit') key = e.data.entryKey;
+    else if (e.type === 'PlanCreated') key = e.data.source === 'explicit' ? undefined : e.data.taskKey;
+  }
+  return key;
 }
 
 /** Puts `entry` in the table, last in the order of use. */
