@@ -7,6 +7,7 @@ import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
+import { out, err, outJson } from './terminal.ts';
 
 export type RunFlags = {
   tasksFile: string;
@@ -50,10 +51,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const tasks = parsed.tasks.map((t) => (flags.force ? { ...t, done: false } : t));
   // What the parser saw, for other tools: no server, no planning.
   if (flags.dry && flags.json) {
-    process.stdout.write(`${JSON.stringify(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings))}\n`);
+    outJson(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings));
     return 0;
   }
-  for (const w of parsed.warnings) process.stderr.write(`${flags.tasksFile}:${w.line}: warning: ${w.message}\n`);
+  for (const w of parsed.warnings) err(`${flags.tasksFile}:${w.line}: warning: ${w.message}`);
   await stat(workdir).catch(() => {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
@@ -67,7 +68,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   // Nothing left to do: said at once, without a server (a list re-run once it is all ticked).
   if (tasks.every((t) => t.done)) {
     const what = tasks.length === 0 ? 'no tasks in it' : `all ${tasks.length} task(s) are ticked`;
-    process.stdout.write(`nothing to do: ${what} (${flags.tasksFile}); --force runs them again\n`);
+    out(`nothing to do: ${what} (${flags.tasksFile}); --force runs them again`);
     return 0;
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
