@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dataBlock, longestBacktickRun } from '../src/llm/data-block.ts';
+import { dataBlock, longestBacktickRun } from '../src/data-block.ts';
 
 describe('project content in a prompt', () => {
   it('is fenced longer than any backtick run it holds, so nothing in it closes the fence', () => {

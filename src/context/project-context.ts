@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PlanInput } from '../plan/plan-schema.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
-import { dataBlock } from '../llm/data-block.ts';
+import { dataBlock } from '../data-block.ts';
 import { estimateTokens } from './compress.ts';
 import { isOwnPath } from './own-files.ts';
 import { namedPaths, renderTree, type ProjectFile, type ProjectFiles } from './project-files.ts';

@@ -1,7 +1,7 @@
 import type { Plan } from '../plan/plan-schema.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import type { ChatMessage, LlmClient } from './client.ts';
-import { DATA_RULE, dataBlock } from './data-block.ts';
+import { DATA_RULE, dataBlock } from '../data-block.ts';
 import {
   analysisReply,
   criteriaReply,

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { strategyIds } from '../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
 import { checkCommand } from '../exec/policy.ts';
-import { DATA_RULE, dataBlock } from '../llm/data-block.ts';
+import { DATA_RULE, dataBlock } from '../data-block.ts';
 import { isLoop } from './choose.ts';
 
 /**

@@ -10,7 +10,7 @@ import type { AgentEvent, EventOf } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import type { LlmClient } from '../../llm/client.ts';
-import { dataBlock } from '../../llm/data-block.ts';
+import { dataBlock } from '../../data-block.ts';
 import { planWithLlm, type PlanningContext } from '../../llm/planner.ts';
 import { lookupPlan } from '../../projections/plan-cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
