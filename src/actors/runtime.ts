@@ -1,5 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
+import { inert } from '../inert.ts';
 import type { ContentStore, OutputStore, Requests, WorkQueue } from '../events/bus.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
@@ -11,13 +12,16 @@ import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
 
 export type Logger = { info(msg: string): void; warn(msg: string): void; error(msg: string, error?: unknown): void };
 
+/** Messages carry paths, commands and LLM text: their control characters are escaped (`inert`). */
 export const stderrLogger = (name: string, quiet = false): Logger => ({
   info: (msg) => {
-    if (!quiet) process.stderr.write(`[${name}] ${msg}\n`);
+    if (!quiet) process.stderr.write(`${inert(`[${name}] ${msg}`)}\n`);
   },
-  warn: (msg) => process.stderr.write(`[${name}] warning: ${msg}\n`),
+  warn: (msg) => process.stderr.write(`${inert(`[${name}] warning: ${msg}`)}\n`),
   error: (msg, error) =>
-    process.stderr.write(`[${name}] error: ${msg}${error ? `: ${(error as Error).message ?? error}` : ''}\n`),
+    process.stderr.write(
+      `${inert(`[${name}] error: ${msg}${error ? `: ${(error as Error).message ?? error}` : ''}`)}\n`,
+    ),
 });
 
 /**

@@ -4,6 +4,7 @@ import { actorNames, type ActorName } from '../events/subjects.ts';
 import { hostActors } from '../actors/hosts.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
 import { natsFor } from './nats-for.ts';
+import { out } from './terminal.ts';
 
 const SHUTDOWN_MS = 15_000;
 
@@ -35,7 +36,7 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
   log.info(
     `${names.join(', ')} up (${replicas} replica(s)) on ${nats.url}${nats.local ? ' (local nats-server; set NATS_URL to share it)' : ''}`,
   );
-  if (nats.local) process.stdout.write(`NATS_URL=${nats.url}\n`);
+  if (nats.local) out(`NATS_URL=${nats.url}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,4 +1,5 @@
 import { configJsonSchema, loadConfig } from '../config.ts';
+import { outJson } from './terminal.ts';
 
 /**
  * `implement-agent config [--schema]`: the configuration in force here (flags aside: file,
@@ -6,11 +7,11 @@ import { configJsonSchema, loadConfig } from '../config.ts';
  */
 export async function configCommand(options: { schema: boolean; file?: string }): Promise<number> {
   if (options.schema) {
-    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    outJson(configJsonSchema(), 2);
     return 0;
   }
   const config = await loadConfig({ cwd: process.cwd(), ...(options.file ? { file: options.file } : {}) });
   const shown = { ...config, llm: { ...config.llm, ...(config.llm.apiKey ? { apiKey: '[set]' } : {}) } };
-  process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+  outJson(shown, 2);
   return 0;
 }

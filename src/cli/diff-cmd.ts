@@ -7,6 +7,7 @@ import { lineCounts, renderChange, renderStat } from '../workspace/render-diff.t
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
 import { colours } from './progress.ts';
+import { out, outJson } from './terminal.ts';
 
 /** `implement-agent diff <runId> [task] [--stat] [--json]`: what a run (or one task) changed, from the stored contents. */
 export async function diffCommand(
@@ -42,9 +43,7 @@ export async function diffCommand(
     const shown = await Promise.all(changes.map(async (c) => ({ change: c, ...(await contentsOf(rt.contents, c)) })));
     if (flags.json) {
       const rows = shown.map(({ change, before, after }) => ({ ...change, ...lineCounts(before, after) }));
-      process.stdout.write(
-        `${JSON.stringify({ runId, ...(taskId !== undefined ? { taskId } : {}), files: rows, notes })}\n`,
-      );
+      outJson({ runId, ...(taskId !== undefined ? { taskId } : {}), files: rows, notes });
       return 0;
     }
     const lines = flags.stat
@@ -56,7 +55,7 @@ export async function diffCommand(
     if (changes.length === 0)
       lines.push(taskId !== undefined ? `task ${taskId} changed no file` : `run ${runId} changed no file`);
     for (const n of notes) lines.push(colours.dim(n));
-    process.stdout.write(`${lines.join('\n')}\n`);
+    out(lines.join('\n'));
     return 0;
   });
 }

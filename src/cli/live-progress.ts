@@ -2,6 +2,8 @@ import { createLogUpdate } from 'log-update';
 import type { InFlight } from './in-flight.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
+import { inert, terminalText } from '../inert.ts';
+import { useColour } from './terminal.ts';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const REDRAW_MS = 250;
@@ -21,8 +23,13 @@ export function liveProgress(inFlight: InFlight, stream: NodeJS.WriteStream = pr
       text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text;
     const lines = inFlight.list().flatMap((t) => {
       const elapsed = `${Math.floor((now - t.since) / 1000)}s`;
-      const head = `${colours.yellow(FRAMES[frame % FRAMES.length]!)} ${fit(taskLabel(t.taskId, t.title), width - elapsed.length - 3)} ${colours.dim(elapsed)}`;
-      const command = `  ${t.commandId}: ${t.command} (${Math.floor((now - t.commandSince) / 1000)}s)${t.lastLine ? ` › ${t.lastLine}` : ''}`;
+      // Each on one line, escaped before it is measured: what is drawn is what was fitted.
+      const title = inert(taskLabel(t.taskId, t.title), true);
+      const head = `${colours.yellow(FRAMES[frame % FRAMES.length]!)} ${fit(title, width - elapsed.length - 3)} ${colours.dim(elapsed)}`;
+      const command = inert(
+        `  ${t.commandId}: ${t.command} (${Math.floor((now - t.commandSince) / 1000)}s)${t.lastLine ? ` › ${t.lastLine}` : ''}`,
+        true,
+      );
       return [head, colours.dim(fit(command, width - 1))];
     });
     log(lines.join('\n'));
@@ -36,7 +43,7 @@ export function liveProgress(inFlight: InFlight, stream: NodeJS.WriteStream = pr
     /** A line that stays, printed above the live region. */
     line(text: string) {
       log.clear();
-      stream.write(`${text}\n`);
+      stream.write(`${terminalText(text, useColour)}\n`);
       render();
     },
     refresh: render,

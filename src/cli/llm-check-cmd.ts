@@ -7,6 +7,7 @@ import { DEFAULT_CAPABILITIES, pinsFor, type Capabilities } from '../llm/capabil
 import { DEFAULT_LLM_BASE_URL } from '../llm/probe.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
+import { out, outJson } from './terminal.ts';
 
 const CheckReply = z.object({ sum: z.number() });
 
@@ -62,7 +63,7 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
         degraded: learned,
         pin: { llm: pinsFor(now) },
       };
-      if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (json) outJson(result);
       else printCheck(result, config.llm.maxOutputTokens);
       if (error)
         throw new EnvironmentError(`the LLM check against ${endpoint} (model ${config.llm.model}) failed: ${error}`);
@@ -89,7 +90,7 @@ function printCheck(
   },
   maxOutputTokens: number | undefined,
 ) {
-  const w = (l: string) => process.stdout.write(`${l}\n`);
+  const w = out;
   const why = (setting: string) => r.degraded.find((d) => d.setting === setting);
   const line = (label: string, setting: keyof Capabilities, shown: string) => {
     const d = why(setting);

@@ -5,6 +5,7 @@ import { CONTINUE_POLICIES, type ContinuePolicy } from '../events/continue-polic
 import { LLM_MODES, type LlmMode } from '../events/llm-mode.ts';
 import { actorNames } from '../events/subjects.ts';
 import { USAGE, helpFor } from './usage.ts';
+import { out, err } from './terminal.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
 // the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
@@ -13,7 +14,7 @@ async function main(args: string[]): Promise<number> {
   const argv = withServerFlag(args);
   const help = helpFor(argv);
   if (help) {
-    process.stdout.write(`${help.text}\n`);
+    out(help.text);
     return help.code;
   }
   const [command, ...rest] = argv;
@@ -264,9 +265,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const code = error instanceof AgentError ? error.exitCode : 1;
-    process.stderr.write(
-      `implement-agent: ${error instanceof AgentError ? error.message : ((error as Error).stack ?? String(error))}\n`,
-    );
+    err(`implement-agent: ${error instanceof AgentError ? error.message : ((error as Error).stack ?? String(error))}`);
     process.exitCode = code;
   },
 );

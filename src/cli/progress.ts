@@ -2,15 +2,16 @@ import type { Pricing, StoredEvent } from '../events/agent-events.ts';
 import { tokensNote, UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { PlanningSpans } from '../report/planning-time.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
+import { PAINT, sgr } from '../inert.ts';
+import { useColour } from './terminal.ts';
 
-const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
-const paint = (code: string, text: string) => (useColour ? `\u001b[${code}m${text}\u001b[0m` : text);
+const paint = (code: string, text: string) => (useColour ? `${sgr(code)}${text}${sgr(PAINT.reset)}` : text);
 export const colours = {
-  green: (t: string) => paint('32', t),
-  red: (t: string) => paint('31', t),
-  yellow: (t: string) => paint('33', t),
-  dim: (t: string) => paint('2', t),
-  bold: (t: string) => paint('1', t),
+  green: (t: string) => paint(PAINT.green, t),
+  red: (t: string) => paint(PAINT.red, t),
+  yellow: (t: string) => paint(PAINT.yellow, t),
+  dim: (t: string) => paint(PAINT.dim, t),
+  bold: (t: string) => paint(PAINT.bold, t),
 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;

@@ -10,6 +10,7 @@ import { DEFAULT_PATTERNS_FILE, PatternDb } from '../recovery/pattern-db.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
+import { out, outJson } from './terminal.ts';
 
 /**
  * `implement-agent replay [--from SEQ] [--projection P] [--json]`: rebuilds projections from the
@@ -32,10 +33,10 @@ export async function replayCommand(flags: { from?: number; projection?: string;
     });
     const seconds = (performance.now() - started) / 1000;
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ events: count, projections: states }, null, 2)}\n`);
+      outJson({ events: count, projections: states }, 2);
       return 0;
     }
-    const write = (l: string) => process.stdout.write(`${l}\n`);
+    const write = out;
     write(
       colours.bold(`replayed ${count} event(s) in ${seconds.toFixed(2)} s${flags.from ? ` from #${flags.from}` : ''}`),
     );

@@ -16,6 +16,7 @@ import { recordedRun } from './recorded-run.ts';
 import { startFromLog } from '../actors/resume-run.ts';
 import { colours } from './progress.ts';
 import { planKeyOf } from '../projections/plan-cache.ts';
+import { out, err } from './terminal.ts';
 
 /**
  * `implement-agent revert <runId> <task> [--force] [--with-dependants]`: the task's files get
@@ -43,9 +44,9 @@ export async function revertCommand(
       );
     const dependants = dependantsOf(taskId, specs).filter((id) => byId.get(id) && !byId.get(id)!.undone);
     if (dependants.length && !flags.withDependants) {
-      process.stderr.write(
+      err(
         colours.yellow(
-          `task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)\n`,
+          `task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)`,
         ),
       );
     }
@@ -61,11 +62,8 @@ export async function revertCommand(
     const steps = planRevert(order, all, current);
     const conflicts = steps.flatMap((s) => s.conflicts.map((c) => ({ ...c, taskId: s.taskId })));
     if (conflicts.length && !flags.force) {
-      for (const c of conflicts)
-        process.stderr.write(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}\n`);
-      process.stderr.write(
-        `nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them\n`,
-      );
+      for (const c of conflicts) err(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}`);
+      err(`nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them`);
       return 1;
     }
     for (const step of steps) {
@@ -116,8 +114,8 @@ export async function revertCommand(
           },
         ),
       );
-      process.stdout.write(
-        `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}\n`,
+      out(
+        `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}`,
       );
     }
     if (!task) {
@@ -128,7 +126,7 @@ export async function revertCommand(
       await rt.store.append(
         makeEvent('TaskReverted', { runId, taskId }, { restored: [], forced: [], ...stale(events, taskId) }),
       );
-      process.stdout.write(`task ${taskId} changed no file; its box is unticked\n`);
+      out(`task ${taskId} changed no file; its box is unticked`);
     }
     return 0;
   });
@@ -152,7 +150,7 @@ async function keepCopies(
     if (!now?.bytes) continue;
     await store.put(now.hash, now.bytes);
     kept.push({ path, content: now.hash });
-    process.stderr.write(`${path}: what it held is kept in the agent_contents object store as ${now.hash}\n`);
+    err(`${path}: what it held is kept in the agent_contents object store as ${now.hash}`);
   }
   return kept;
 }

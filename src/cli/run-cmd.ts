@@ -8,6 +8,7 @@ import { parseBudget } from '../llm/cost.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { whyNoTasks } from '../tasklist/no-tasks.ts';
+import { out, err, outJson } from './terminal.ts';
 
 export type RunFlags = {
   tasksFile: string;
@@ -51,10 +52,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const tasks = parsed.tasks.map((t) => (flags.force ? { ...t, done: false } : t));
   // What the parser saw, for other tools: no server, no planning.
   if (flags.dry && flags.json) {
-    process.stdout.write(`${JSON.stringify(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings))}\n`);
+    outJson(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings));
     return 0;
   }
-  for (const w of parsed.warnings) process.stderr.write(`${flags.tasksFile}:${w.line}: warning: ${w.message}\n`);
+  for (const w of parsed.warnings) err(`${flags.tasksFile}:${w.line}: warning: ${w.message}`);
   await stat(workdir).catch(() => {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
@@ -69,9 +70,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   if (tasks.length === 0)
     throw new InputError(`no tasks in it: ${whyNoTasks(await readTasksFile(tasksFile))}`, { file: flags.tasksFile });
   if (tasks.every((t) => t.done)) {
-    process.stdout.write(
-      `nothing to do: all ${tasks.length} task(s) are ticked (${flags.tasksFile}); --force runs them again\n`,
-    );
+    out(`nothing to do: all ${tasks.length} task(s) are ticked (${flags.tasksFile}); --force runs them again`);
     return 0;
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The

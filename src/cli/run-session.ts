@@ -1,5 +1,6 @@
 import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, statfs } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-events.ts';
@@ -13,6 +14,7 @@ import { hostActors, missingActors } from '../actors/hosts.ts';
 import { startFromLog } from '../actors/resume-run.ts';
 import { submitRun } from '../actors/submit-run.ts';
 import type { Runtime } from '../actors/runtime.ts';
+import { outputFiles } from '../context/own-files.ts';
 import { dryRun } from './dry-run.ts';
 import type { NatsSession } from './nats-for.ts';
 import { withRuntime } from './nats-session.ts';
@@ -20,6 +22,7 @@ import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
 import { eventIds, workIds } from '../events/ids.ts';
 import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
+import { out, err, outJson } from './terminal.ts';
 
 /** A run that has something to do, its input read and checked (run-cmd.ts): planned, run and followed to its end. */
 export async function runSession(input: {
@@ -55,8 +58,7 @@ export async function runSession(input: {
     cwd,
     'run',
     async (rt, session) => {
-      if (input.dry)
-        return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
+      if (input.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, out);
       const start: StartRun = {
         runId: newRunId(),
         tasksFile,
@@ -72,6 +74,8 @@ export async function runSession(input: {
           commit: input.commit,
           ...(budget ? { budget } : {}),
           ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
+          // Whichever process plans or executes, what this one writes is never a task's change.
+          ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
         },
       };
       const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
@@ -79,8 +83,8 @@ export async function runSession(input: {
       // The regression sweep: every completed task's criteria again, now that the whole run is done.
       const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
       const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
-      if (input.json) process.stdout.write(`${JSON.stringify({ verified: result })}\n`);
-      else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
+      if (input.json) outJson({ verified: result });
+      else for (const line of verifyLines(result)) out(line);
       return result.regressions.length > 0 ? 1 : code;
     },
     input.nats,
@@ -95,8 +99,8 @@ async function sayWhatIsNeverCommitted(workdir: string): Promise<void> {
     );
   const dirty = await dirtyPaths(workdir);
   if (dirty.length)
-    process.stderr.write(
-      `not committed by this run (changed before it started): ${dirty.slice(0, 20).join(', ')}${dirty.length > 20 ? ` and ${dirty.length - 20} more` : ''}\n`,
+    err(
+      `not committed by this run (changed before it started): ${dirty.slice(0, 20).join(', ')}${dirty.length > 20 ? ` and ${dirty.length - 20} more` : ''}`,
     );
 }
 
@@ -124,16 +128,14 @@ async function followToTheEnd(
   // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
   // Its terminal libraries are loaded only then: they were a tenth of a run's start-up.
   const live = !json && process.stdout.isTTY ? (await import('./live-progress.ts')).liveProgress(inFlight) : undefined;
-  const print = json
-    ? (e: StoredEvent) => process.stdout.write(`${JSON.stringify(e)}\n`)
-    : progressPrinter((l) => (live ? live.line(l) : process.stdout.write(`${l}\n`)));
+  const print = json ? (e: StoredEvent) => outJson(e) : progressPrinter((l) => (live ? live.line(l) : out(l)));
   const stopWatching = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
   let stoppedCommands = false;
   /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
   let budgetStop: string | undefined;
-  const say = (line: string) => (live ? live.line(line) : process.stderr.write(`${line}\n`));
+  const say = (line: string) => (live ? live.line(line) : err(line));
 
   const onEvent = (event: StoredEvent) => {
     inFlight.see(event);
@@ -279,7 +281,7 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
     const start = startFromLog(runId, events);
     const finished = events.find((e) => e.type === 'RunFinished');
     if (finished?.type === 'RunFinished') {
-      process.stdout.write(`run ${runId} already finished: ${finished.data.status}\n`);
+      out(`run ${runId} already finished: ${finished.data.status}`);
       return finished.data.status === 'succeeded' ? 0 : 1;
     }
     // A new generation: work issued before it is stale, and the coordinator reissues what is left.

@@ -7,6 +7,7 @@ import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
+import { out, outJson } from './terminal.ts';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** A state's word (or `text`, the word padded) in its colour. */
@@ -28,11 +29,11 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
     ]);
     const runs = summarizeRuns(groups.flat()).slice(0, options.limit);
     if (options.json) {
-      for (const r of runs) process.stdout.write(`${JSON.stringify(r)}\n`);
+      for (const r of runs) outJson(r);
       return 0;
     }
     if (runs.length === 0) {
-      process.stdout.write('no runs in this log yet\n');
+      out('no runs in this log yet');
       return 0;
     }
     const rows = runs.map((r) => [
@@ -51,9 +52,8 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
         .map((c, i) => paint(c.padEnd(widths[i]!), i))
         .join('  ')
         .trimEnd();
-    process.stdout.write(`${colours.bold(line(header))}\n`);
-    for (const r of rows)
-      process.stdout.write(`${line(r, (c, i) => (i === 1 ? paintState(r[1] as RunState, c) : c))}\n`);
+    out(colours.bold(line(header)));
+    for (const r of rows) out(line(r, (c, i) => (i === 1 ? paintState(r[1] as RunState, c) : c)));
     return 0;
   });
 }
@@ -66,21 +66,24 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
     const summary = summarizeRuns(events)[0];
     if (json) {
-      process.stdout.write(
-        `${JSON.stringify({ ...summary, usage: status.usage, ...(status.options.budget ? { budget: status.options.budget } : {}), tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)) })}\n`,
-      );
+      outJson({
+        ...summary,
+        usage: status.usage,
+        ...(status.options.budget ? { budget: status.options.budget } : {}),
+        tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)),
+      });
       return 0;
     }
     if (summary) {
-      process.stdout.write(
-        `${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}\n`,
+      out(
+        `${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}`,
       );
-      process.stdout.write(colours.dim(`${status.tasksFile} (workdir ${status.workdir})\n`));
+      out(colours.dim(`${status.tasksFile} (workdir ${status.workdir})`));
       if (status.usage.calls > 0)
-        process.stdout.write(
-          `LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.options.pricing)}${status.options.budget ? `; budget ${budgetText(status.options.budget)}` : ''}\n`,
+        out(
+          `LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.options.pricing)}${status.options.budget ? `; budget ${budgetText(status.options.budget)}` : ''}`,
         );
-      if (status.budgetStop) process.stdout.write(colours.yellow(`stopped: ${status.budgetStop}\n`));
+      if (status.budgetStop) out(colours.yellow(`stopped: ${status.budgetStop}`));
     }
     for (const id of status.order) {
       const t = status.tasks[id]!;
@@ -90,14 +93,14 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
           : '';
       const note = tokensNote(t.usage);
       const tokens = note && colours.dim(note);
-      process.stdout.write(
-        `  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${t.reason ? `: ${t.reason}` : ''}\n`,
+      out(
+        `  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${t.reason ? `: ${t.reason}` : ''}`,
       );
     }
     if (summary?.state === 'unfinished' || summary?.state === 'interrupted') {
-      process.stdout.write(
+      out(
         colours.dim(
-          `continue it with: implement-agent resume ${runId}${status.budgetStop ? ' --budget <tokens or $>' : ''}\n`,
+          `continue it with: implement-agent resume ${runId}${status.budgetStop ? ' --budget <tokens or $>' : ''}`,
         ),
       );
     }

@@ -7,6 +7,7 @@ import { MIN_ATTEMPTS, collectFailures, compareDatabases, evidenced, reorderBySt
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
+import { out } from './terminal.ts';
 
 /**
  * `implement-agent tune --patterns FILE [--apply]`: every recorded failure replayed against the
@@ -22,7 +23,7 @@ export async function tuneCommand(flags: { patterns: string; apply?: boolean; js
   const events = await withRuntime(config, cwd, 'tune', (rt) => rt.store.read());
   const stats = events.reduce(evolveRecoveryStats, initialRecoveryStats());
   const report = compareDatabases(collectFailures(events), current, candidate);
-  const write = (l: string) => process.stdout.write(`${l}\n`);
+  const write = out;
   if (flags.json) {
     write(JSON.stringify({ ...report, rows: report.rows.length }, null, 2));
   } else {

@@ -15,6 +15,7 @@ import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
 import { startFromLog } from '../actors/resume-run.ts';
 import { colours } from './progress.ts';
+import { out, outJson } from './terminal.ts';
 
 /** `implement-agent verify <runId> [--json]`: exit 0 no regression, 1 a regression. */
 export async function verifyCommand(runId: string, json: boolean): Promise<number> {
@@ -25,8 +26,8 @@ export async function verifyCommand(runId: string, json: boolean): Promise<numbe
     // What was run, and where: a log without the run's start has nothing to check against.
     startFromLog(runId, events);
     const result = await verifyRun(rt, runId, events);
-    if (json) process.stdout.write(`${JSON.stringify({ runId, ...result })}\n`);
-    else for (const line of verifyLines(result)) process.stdout.write(`${line}\n`);
+    if (json) outJson({ runId, ...result });
+    else for (const line of verifyLines(result)) out(line);
     return result.regressions.length > 0 ? 1 : 0;
   });
 }

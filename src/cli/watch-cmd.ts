@@ -5,6 +5,7 @@ import { EventStore } from '../nats/event-store.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { connectNats } from '../nats/connection.ts';
 import { eventLine } from './event-line.ts';
+import { err, out, outJson } from './terminal.ts';
 
 export type WatchFlags = { run?: string; task?: string; types?: string[]; since?: string; json?: boolean };
 
@@ -41,16 +42,15 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
       (e) => e.type === 'RunFinished',
     );
     if (finished?.type === 'RunFinished') {
-      process.stderr.write(
-        `run ${flags.run} already finished (${finished.data.status}); --since start shows its events\n`,
-      );
+      err(`run ${flags.run} already finished (${finished.data.status}); --since start shows its events`);
       await nc.drain();
       return 0;
     }
   }
   const sub = await store.follow({ subject, from }, (e) => {
     const shown = (types.size === 0 || types.has(e.type)) && (!flags.task || e.taskId === flags.task);
-    if (shown) process.stdout.write(`${flags.json ? JSON.stringify(e) : eventLine(e)}\n`);
+    if (shown && flags.json) outJson(e);
+    else if (shown) out(eventLine(e));
     if (flags.run && e.type === 'RunFinished') stop();
   });
   process.once('SIGINT', stop);

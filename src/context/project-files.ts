@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { isUnread, readInside, realRoot, withInside, type Unread } from './read-inside.ts';
 
-/** A file of the project as the planner sees it; `checksum` null: the file does not exist. */
-export type ProjectFile = { path: string; checksum: string | null; content: string; truncated: boolean };
+/**
+ * A file of the project as the planner sees it; `checksum` null: not read, for the reason in
+ * `unread` (absent: the file does not exist).
+ */
+export type ProjectFile = {
+  path: string;
+  checksum: string | null;
+  content: string;
+  truncated: boolean;
+  unread?: Exclude<Unread, 'missing'>;
+};
 export type TreeEntry = { path: string; dir: boolean; mtimeMs: number };
 export type ProjectTree = { entries: TreeEntry[]; total: number; walkedAll: boolean };
 
@@ -22,6 +32,7 @@ export class ProjectFiles {
   private readonly dirs = new Map<string, { mtimeMs: number; names: { name: string; dir: boolean }[] }>();
   private readonly files = new Map<string, { size: number; mtimeMs: number; file: ProjectFile }>();
   private walking: Promise<ProjectTree> | undefined;
+  private root: Promise<string> | undefined;
   /** Folders listed and files read so far: what incremental loading saves is counted here. */
   readonly counters = { listed: 0, read: 0 };
 
@@ -29,6 +40,11 @@ export class ProjectFiles {
     readonly workdir: string,
     private readonly limits: { maxWalk: number; maxFileBytes: number },
   ) {}
+
+  /** The working directory's real path: what every file read must lie in. */
+  private realRoot(): Promise<string> {
+    return (this.root ??= realRoot(this.workdir));
+  }
 
   /** Every file and folder (up to `maxWalk`), .gitignore respected, breadth first. */
   tree(): Promise<ProjectTree> {
@@ -46,14 +62,15 @@ export class ProjectFiles {
       for (const rel of queue) {
         const names = await this.list(rel);
         if (names.some((n) => n.name === '.gitignore' && !n.dir)) {
-          const text = await readFile(join(this.workdir, rel, '.gitignore'), 'utf8').catch(() => '');
-          ignores.push({ prefix: rel, rules: ignore().add(text) });
+          const read = await readInside(await this.realRoot(), join(rel, '.gitignore'));
+          ignores.push({ prefix: rel, rules: ignore().add(isUnread(read) ? '' : read.bytes.toString('utf8')) });
         }
         const infos = await Promise.all(
           names.map(async ({ name, dir }) => {
             const path = rel ? `${rel}/${name}` : name;
             if (isIgnored(ignores, path, dir)) return undefined;
-            const info = await stat(join(this.workdir, path)).catch(() => undefined);
+            // lstat: the mtime of what the listing saw; a link swapped in since is not followed.
+            const info = await lstat(join(this.workdir, path)).catch(() => undefined);
             return info ? { path, dir, mtimeMs: info.mtimeMs } : undefined;
           }),
         );
@@ -69,48 +86,56 @@ export class ProjectFiles {
     return { entries, total, walkedAll: total < this.limits.maxWalk };
   }
 
+  /** A folder's files and folders (links are neither: the tree never shows or follows one). */
   private async list(rel: string): Promise<{ name: string; dir: boolean }[]> {
-    const abs = join(this.workdir, rel);
-    const info = await stat(abs).catch(() => undefined);
-    if (!info?.isDirectory()) return [];
-    const known = this.dirs.get(rel);
-    if (known && known.mtimeMs === info.mtimeMs) return known.names;
-    this.counters.listed++;
-    const dirents = await readdir(abs, { withFileTypes: true }).catch(() => []);
-    const names = dirents
-      .filter((d) => d.isFile() || d.isDirectory())
-      .map((d) => ({ name: d.name, dir: d.isDirectory() }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    this.dirs.set(rel, { mtimeMs: info.mtimeMs, names });
-    return names;
+    const listed = await withInside(await this.realRoot(), rel, 'dir', async ({ info, proc }) => {
+      const known = this.dirs.get(rel);
+      if (known && known.mtimeMs === info.mtimeMs) return known.names;
+      this.counters.listed++;
+      // Listed through the open descriptor: the very folder that was checked.
+      const dirents = await readdir(proc, { withFileTypes: true }).catch(() => []);
+      const names = dirents
+        .filter((d) => d.isFile() || d.isDirectory())
+        .map((d) => ({ name: d.name, dir: d.isDirectory() }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      this.dirs.set(rel, { mtimeMs: info.mtimeMs, names });
+      return names;
+    });
+    return isUnread(listed) ? [] : listed;
   }
 
-  /** A file's content (capped) and checksum; a path outside the working directory is refused. */
+  /**
+   * A file's content (capped) and checksum. A path outside the working directory is refused, and
+   * so is a link (at any level of the path) whose target leaves it: `unread` says which.
+   */
   async read(path: string): Promise<ProjectFile> {
     const rel = insideWorkdir(path);
     if (rel === undefined) return { path, checksum: null, content: '', truncated: false };
-    const abs = join(this.workdir, rel);
-    const info = await stat(abs).catch(() => undefined);
-    if (!info?.isFile()) {
-      this.files.delete(rel);
-      return { path: rel, checksum: null, content: '', truncated: false };
-    }
-    const known = this.files.get(rel);
-    if (known && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.file;
-    this.counters.read++;
-    const bytes = await readFile(abs);
+    const file = await withInside(await this.realRoot(), rel, 'file', async ({ handle, info }) => {
+      const known = this.files.get(rel);
+      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.file;
+      this.counters.read++;
+      const file = this.shown(rel, await handle.readFile());
+      this.files.set(rel, { size: info.size, mtimeMs: info.mtimeMs, file });
+      return file;
+    });
+    if (!isUnread(file)) return file;
+    this.files.delete(rel);
+    return {
+      path: rel,
+      checksum: null,
+      content: '',
+      truncated: false,
+      ...(file === 'missing' ? {} : { unread: file }),
+    };
+  }
+
+  private shown(rel: string, bytes: Buffer): ProjectFile {
     const binary = bytes.subarray(0, 8000).includes(0);
     const content = binary
       ? `(binary, ${bytes.length} bytes)`
       : bytes.subarray(0, this.limits.maxFileBytes).toString('utf8');
-    const file = {
-      path: rel,
-      checksum: sha(bytes),
-      content,
-      truncated: !binary && bytes.length > this.limits.maxFileBytes,
-    };
-    this.files.set(rel, { size: info.size, mtimeMs: info.mtimeMs, file });
-    return file;
+    return { path: rel, checksum: sha(bytes), content, truncated: !binary && bytes.length > this.limits.maxFileBytes };
   }
 }
 
@@ -191,11 +216,12 @@ export async function changedInputs(
   workdir: string,
   inputs: readonly { path: string; checksum: string | null }[],
 ): Promise<ChangedInput[]> {
+  const root = await realRoot(workdir);
   const now = await Promise.all(
     inputs.map(async (input) => {
       const rel = insideWorkdir(input.path);
-      const bytes = rel === undefined ? undefined : await readFile(join(workdir, rel)).catch(() => undefined);
-      return { path: input.path, was: input.checksum, now: bytes ? sha(bytes) : null };
+      const read = rel === undefined ? 'missing' : await readInside(root, rel);
+      return { path: input.path, was: input.checksum, now: isUnread(read) ? null : sha(read.bytes) };
     }),
   );
   return now.filter((c) => c.was !== c.now);

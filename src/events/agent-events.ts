@@ -91,6 +91,8 @@ export const RunOptionsSchema = z.preprocess(
     budget: RunBudgetSchema.optional(),
     /** The prices in force when the run started: what its tokens cost is shown with them. */
     pricing: PricingSchema.optional(),
+    /** Paths the CLI writes while the run goes (its redirected output, its state folder): never a task's change or the planner's context. */
+    ownFiles: z.array(z.string()).optional(),
   }),
 );
 export type RunOptions = z.infer<typeof RunOptionsSchema>;

@@ -32,6 +32,8 @@ export const PlanTaskSchema = z.object({
   /** When the run started: files changed since are shown to the planner. */
   runStartedAt: z.string().optional(),
   llm: LlmModeSchema,
+  /** The run's `ownFiles`: never shown to the planner. */
+  ownFiles: z.array(z.string()).optional(),
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
 
@@ -50,6 +52,8 @@ export const ExecuteTaskSchema = z.preprocess(
     generation: z.number().int().nonnegative().default(0),
     /** The task list: the tool's own ticks in it are not a task's change. */
     tasksFile: z.string().optional(),
+    /** The run's `ownFiles`: the tool's writes, not a task's change. */
+    ownFiles: z.array(z.string()).optional(),
     /** Commit the task's files once it completes. */
     commit: z.boolean().optional(),
     /** The task as written: a commit's message is made from it. */

@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/plan-schema.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import type { ChatMessage, LlmClient } from './client.ts';
+import { DATA_RULE, dataBlock } from '../data-block.ts';
 import {
   analysisReply,
   criteriaReply,
@@ -16,7 +17,8 @@ export type PlanningStrategy = 'batched' | 'single' | 'sequential';
 const SYSTEM =
   'You plan the implementation of one task of a software project as shell commands run with bash in the ' +
   'project folder (the working directory). Commands must stay inside it, never use sudo, and be idempotent ' +
-  'where possible. Command ids are c1, c2, ...; dependsOn lists ids that must finish first. Reply with JSON only.';
+  'where possible. Command ids are c1, c2, ...; dependsOn lists ids that must finish first. Reply with JSON only. ' +
+  DATA_RULE;
 
 const ASK: Record<string, string> = {
   complexity: 'Assess the complexity: level, estimated steps, risks, confidence (0-1).',
@@ -31,15 +33,22 @@ const ASK: Record<string, string> = {
 /** What the planner is shown: `shared` is the same for every task of a run, `task` is this task's. */
 export type PlanningContext = { shared: string; task: string };
 
+/** The task as written in tasks.md, fenced as data: the project's words, which plan what to do, not how to answer. */
 function taskMessage(task: TaskSpec, context: string): string {
-  return [
-    context,
+  const written = [
     `Task ${task.id}: ${task.title}`,
     task.description.length ? `Details:\n${task.description.map((d) => `- ${d}`).join('\n')}` : '',
     task.requirements.length ? `Requirements: ${task.requirements.join(', ')}` : '',
     task.success.length ? `Given success criteria: ${JSON.stringify(task.success)}` : '',
+    task.criteria.length ? `Acceptance criteria in words:\n${task.criteria.map((c) => `- ${c}`).join('\n')}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+  return [
+    context,
+    dataBlock('The task to plan, as tasks.md writes it', written),
     task.criteria.length
-      ? `Acceptance criteria in words; make each a checkable success criterion (file_exists, command or output_contains):\n${task.criteria.map((c) => `- ${c}`).join('\n')}`
+      ? 'Make each acceptance criterion a checkable success criterion (file_exists, command or output_contains).'
       : '',
   ]
     .filter(Boolean)

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { strategyIds } from '../events/ids.ts';
 import type { RecoverReply, RecoverRequest } from '../events/work-commands.ts';
 import { checkCommand } from '../exec/policy.ts';
+import { DATA_RULE, dataBlock } from '../data-block.ts';
 import { isLoop } from './choose.ts';
 
 /**
@@ -24,15 +25,16 @@ export function recoveryPrompt(request: RecoverRequest, why: string) {
       content:
         'You fix failed shell commands in a software project. Reply with JSON: diagnosis, action ("fix" or "give-up"), ' +
         'commands (shell commands to run in the working directory), retry (whether to run the failed command again after them). ' +
-        'Never use sudo or touch anything outside the working directory.',
+        'Never use sudo or touch anything outside the working directory. ' +
+        DATA_RULE,
     },
     {
       role: 'user' as const,
       content: [
-        `Command: ${request.command}`,
+        dataBlock('Command', request.command),
         `Exit code: ${request.exitCode}${request.timedOut ? ' (timed out)' : ''}`,
-        `Stderr (tail):\n${request.stderrTail.slice(-2000)}`,
-        `Stdout (tail):\n${request.stdoutTail.slice(-1000)}`,
+        dataBlock('Stderr (tail)', request.stderrTail.slice(-2000)),
+        dataBlock('Stdout (tail)', request.stdoutTail.slice(-1000)),
         `Known patterns: ${why}.`,
         request.tried.length
           ? `Already tried, without success: ${request.tried.map((t) => t.strategyId).join(', ')}.`

@@ -1,5 +1,5 @@
-import { readlinkSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { outputFiles, ownPathsIn } from '../context/own-files.ts';
 import { TreeScanner } from './tree-scan.ts';
 import { WorkTree, type IgnoredChange, type TreeChange, type TreeLimits } from './work-tree.ts';
 import { dirtyPaths } from './git.ts';
@@ -37,17 +37,15 @@ export class RunTrees {
       taskId: string;
       workdir: string;
       tasksFile?: string | undefined;
+      ownFiles?: string[] | undefined;
       commit?: boolean | undefined;
     },
     stateDir: string,
   ): Promise<{ tree: WorkTree; dirty: Set<string> }> {
     let tracked = this.runs.get(item.runId);
     if (!tracked) {
-      const own = [item.tasksFile, resolve(stateDir), ...outputFiles()];
       const excluded = new Set(
-        own.flatMap((p) =>
-          p === undefined ? [] : [inside(item.workdir, p)].filter((r): r is string => r !== undefined),
-        ),
+        ownPathsIn(item.workdir, [item.tasksFile, resolve(stateDir), ...outputFiles(), ...(item.ownFiles ?? [])]),
       );
       tracked = { tree: new WorkTree(new TreeScanner(item.workdir, excluded), this.limits), running: new Set() };
       this.runs.set(item.runId, tracked);
@@ -79,21 +77,4 @@ export class RunTrees {
     const { changes, ignored } = tracked.tree.refresh();
     return { changes, ignored, alongside: [...tracked.running] };
   }
-}
-
-/** Where this process's output goes when it is redirected to a file (`run --json > events.ndjson`): the tool's writes, not a task's. */
-function outputFiles(): string[] {
-  return [1, 2].flatMap((fd) => {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      return target.startsWith('/') ? [target] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-function inside(workdir: string, path: string): string | undefined {
-  const rel = relative(workdir, resolve(workdir, path));
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split('\\').join('/');
 }

@@ -85,6 +85,7 @@ export function decisionEffects(
         generation: decision.generation,
         revision: decision.revision,
         ...(observed.startedAt ? { runStartedAt: observed.startedAt } : {}),
+        ...(start.options.ownFiles ? { ownFiles: start.options.ownFiles } : {}),
       };
       return [send('decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision))];
     }
@@ -99,6 +100,7 @@ export function decisionEffects(
         runId,
         taskId: decision.taskId,
         tasksFile: start.tasksFile,
+        ...(start.options.ownFiles ? { ownFiles: start.options.ownFiles } : {}),
         ...(start.options.commit ? { commit: true } : {}),
         ...(task ? { title: task.title, description: task.description, requirements: task.requirements } : {}),
         workdir: start.workdir,

@@ -1,7 +1,8 @@
-import { dirname, relative } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { compressContext } from '../../context/compress.ts';
 import { ContextLoader } from '../../context/context-loader.ts';
+import { outputFiles, ownPathsIn } from '../../context/own-files.ts';
 import { loadProjectContext } from '../../context/project-context.ts';
 import { ProjectFiles } from '../../context/project-files.ts';
 import { LlmError } from '../../errors.ts';
@@ -9,6 +10,7 @@ import type { AgentEvent, EventOf } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import type { LlmClient } from '../../llm/client.ts';
+import { dataBlock } from '../../data-block.ts';
 import { planWithLlm, type PlanningContext } from '../../llm/planner.ts';
 import { lookupPlan } from '../../projections/plan-cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
@@ -158,7 +160,9 @@ export async function decidePlan(
 async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
   const dir = dirname(item.tasksFile);
   let loader = d.options.incrementalContext ? d.loaders.get(dir) : undefined;
-  if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir)));
+  // Spec files in the working directory are read only from within it, like the project's.
+  const specRoot = ownPathsIn(item.workdir, [dir]).length > 0 ? item.workdir : dir;
+  if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir, undefined, specRoot)));
   let project = d.options.incrementalContext ? d.projects.get(item.workdir) : undefined;
   if (!project) d.projects.set(item.workdir, (project = new ProjectFiles(item.workdir, PROJECT_LIMITS)));
   const [files, history, projectContext] = await Promise.all([
@@ -171,7 +175,9 @@ async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
       ...(item.runStartedAt ? { since: Date.parse(item.runStartedAt) } : {}),
       budgetTokens: rt.config.context.projectTokens,
       // The coordinator ticks tasks.md as tasks finish: that is not a change a plan depends on.
-      exclude: [relative(item.workdir, item.tasksFile)],
+      exclude: ownPathsIn(item.workdir, [item.tasksFile]),
+      // What the tool writes (this process's redirected output, the CLI's, the state folder) is never shown.
+      hidden: ownPathsIn(item.workdir, [...outputFiles(), ...(item.ownFiles ?? []), resolve(rt.config.stateDir)]),
       treeEntries: rt.config.context.treeEntries,
     }),
   ]);
@@ -189,9 +195,14 @@ function planningContext(context: Awaited<ReturnType<typeof loadContext>> | unde
   if (!context) return { shared: '', task: '' };
   return {
     shared: context.project.tree
-      ? `Files in the working directory (.gitignore respected):\n${context.project.tree}`
+      ? dataBlock('Files in the working directory (.gitignore respected)', context.project.tree)
       : '',
-    task: [context.text, context.project.files].filter(Boolean).join('\n\n'),
+    task: [
+      context.text ? dataBlock("From the project's requirements, design and earlier tasks", context.text) : '',
+      context.project.files,
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
   };
 }
 
