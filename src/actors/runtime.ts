@@ -5,7 +5,8 @@ import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
 import type { Snapshots } from '../projections/snapshots.ts';
-import { connectNats, type NatsConnection } from '../nats/connection.ts';
+import { authFromEnv, connectNats, isRefused, type NatsAuth, type NatsConnection } from '../nats/connection.ts';
+import type { Role } from '../security/roles.ts';
 import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
 import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
 
@@ -42,6 +43,11 @@ export type Runtime = {
   log: Logger;
   /** Appends made in the background (LLM call records): awaited before the connection closes. */
   background: Background;
+  /**
+   * This process's runtime under `role` (an actor it hosts): its own connection where the server
+   * tells roles apart, this one otherwise.
+   */
+  as?(role: Role): Promise<Runtime>;
   /** Waits for the background appends, then closes the connection once what is in flight is sent. */
   close(): Promise<void>;
 };
@@ -71,19 +77,59 @@ export class Background {
   }
 }
 
-export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<NatsRuntime> {
-  const nc = await connectNats(url, name);
+/** Who a runtime connects as: its role, and how roles prove themselves (see connection.ts). */
+export type Access = { auth: NatsAuth; role: Role };
+
+/**
+ * Creates what the roles only use: the streams, the work consumers and the buckets. Done under
+ * the admin role, the only one the server lets create them, when this process has its password.
+ */
+async function ensureStorage(url: string, name: string, auth: NatsAuth, config: Config): Promise<void> {
+  const nc = await connectNats(url, `${name} (admin)`, auth, 'admin');
+  try {
+    const replicas = config.natsReplicas;
+    await Promise.all([
+      EventStore.open(nc, { replicas }).then((store) =>
+        ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }),
+      ),
+      SnapshotStore.open(nc, { replicas }).then((s) => s.ensureLarge()),
+      new NatsOutputs(nc, replicas).ensure(),
+      new NatsContents(nc, replicas).ensure(),
+    ]);
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function openRuntime(
+  url: string,
+  config: Config,
+  name: string,
+  log: Logger,
+  access: Access = { auth: authFromEnv() ?? { kind: 'none' }, role: 'cli' },
+  ensured = false,
+): Promise<NatsRuntime> {
+  const perRole = access.auth.kind === 'roles';
+  if (perRole && !ensured) await ensureStorage(url, name, access.auth, config);
+  const nc = await connectNats(url, name, access.auth, access.role);
   const replicas = config.natsReplicas;
   // Independent round trips, at once: a run's start-up waits on them.
   const [store, snapshots] = await Promise.all([
     EventStore.open(nc, { replicas }).then(async (store) => {
-      await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
+      // Under roles the admin made the work queue. One identity makes it itself, unless the server
+      // says that identity may not (an actor's own user): then an admin made it, or consume says so.
+      if (!perRole)
+        await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }).catch((error: unknown) => {
+          if (!isRefused(error)) throw error;
+        });
       return store;
     }),
     SnapshotStore.open(nc, { replicas }),
   ]);
   const background = new Background();
-  return {
+  // The same process under other roles (`run` hosting actors): a connection each, opened once.
+  const others = new Map<Role, Promise<NatsRuntime>>();
+  const rt: NatsRuntime = {
     nc,
     store,
     snapshots,
@@ -94,9 +140,20 @@ export async function openRuntime(url: string, config: Config, name: string, log
     config,
     log,
     background,
+    as: (role) => {
+      if (!perRole || role === access.role) return Promise.resolve(rt);
+      let other = others.get(role);
+      if (!other) {
+        other = openRuntime(url, config, `${name} [${role}]`, log, { ...access, role }, true);
+        others.set(role, other);
+      }
+      return other;
+    },
     close: async () => {
       await background.settled();
+      await Promise.all([...others.values()].map(async (o) => (await o).close()));
       await nc.drain();
     },
   };
+  return rt;
 }

@@ -16,7 +16,10 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const nats = await (started ?? natsFor(config, cwd));
   try {
-    const rt = await openRuntime(nats.url, config, `implement-agent ${name}`, stderrLogger(name, true));
+    const rt = await openRuntime(nats.url, config, `implement-agent ${name}`, stderrLogger(name, true), {
+      auth: nats.auth,
+      role: 'cli',
+    });
     try {
       return await body(rt, nats.storeDir !== undefined ? { storeDir: nats.storeDir } : {});
     } finally {

@@ -59,6 +59,11 @@ export class NatsOutputs implements OutputStore {
     private readonly replicas: number,
   ) {}
 
+  /** Creates the bucket (the admin's part); `put` then finds it. */
+  async ensure(): Promise<void> {
+    await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
+  }
+
   async put(name: string, output: string): Promise<string> {
     const os = await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
     await os.putBlob({ name }, new TextEncoder().encode(output));
@@ -80,6 +85,11 @@ export class NatsContents implements ContentStore {
   private store(): Promise<ObjectStore> {
     this.bucket ??= new Objm(this.nc).create(CONTENT_BUCKET, { replicas: this.replicas });
     return this.bucket;
+  }
+
+  /** Creates the bucket (the admin's part); the roles then find it. */
+  async ensure(): Promise<void> {
+    await this.store();
   }
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {

@@ -42,6 +42,11 @@ export class SnapshotStore implements Snapshots {
     return new SnapshotStore(nc, kv, replicas);
   }
 
+  /** Creates the bucket of large snapshots (the admin's part); the roles then find it. */
+  async ensureLarge(): Promise<void> {
+    await this.store();
+  }
+
   private store(): Promise<ObjectStore> {
     this.objects ??= new Objm(this.nc).create(LARGE_SNAPSHOT_BUCKET, { replicas: this.replicas });
     return this.objects;
