@@ -95,7 +95,7 @@ describe('the control plane admits only its own roles', () => {
   it("lets each role publish exactly its row's events and work, and only the admin delete or purge", async () => {
     for (const role of roleNames.filter((r) => r !== 'admin')) {
       const nc = await as(role);
-      const spec = ROLES[role as Exclude<Role, 'admin'>];
+      const spec = ROLES[role];
       const events = await Promise.all(
         agentEventTypes.map(async (t) => [t, await publishAs(nc, eventSubjects.of(`acl-${role}`, '1', t))] as const),
       );
@@ -230,7 +230,7 @@ describe('whole runs with every actor under its own role', () => {
       for (const p of [...extra, up]) {
         p.kill('SIGTERM');
         const r = await p;
-        outputs.push(`${r.stdout}${r.stderr}`);
+        outputs.push(String(r.stdout) + String(r.stderr));
       }
       await rm(work, { recursive: true, force: true });
     }

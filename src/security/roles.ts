@@ -180,3 +180,20 @@ export function permissionsOf(role: Role): Permissions {
 export function publishersOf(type: AgentEventType): Role[] {
   return roleNames.filter((r) => r !== 'admin' && ROLES[r].events.includes(type));
 }
+
+/** The README's table of roles, made from the table above (a test keeps the README's copy equal). */
+export function rolesTable(): string {
+  const code = (xs: readonly string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '-');
+  const rows = roleNames.map((r) => {
+    if (r === 'admin')
+      return '| `admin` | creates the streams, the work consumers and the buckets; the only role that may delete or purge | - | - | - |';
+    const s = ROLES[r];
+    const takes = s.takesWork ? [commandSubjects.actorWork(s.takesWork)] : [];
+    return `| \`${r}\` | ${s.purpose} | ${code(s.events)} | ${code([...s.sendsWork.map((a) => commandSubjects.actorWork(a)), ...(s.asksRecovery ? [commandSubjects.recover()] : [])])} | ${code([...takes, ...s.serves])} |`;
+  });
+  return [
+    '| role | for | events it records | work and requests it sends | work and requests it takes |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
