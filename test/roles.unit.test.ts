@@ -22,8 +22,12 @@ describe('the roles table', () => {
   it('lets no role but the admin create, update, delete or purge a stream, nor write what it does not own', () => {
     for (const role of roleNames.filter((r) => r !== 'admin')) {
       const publish = permissionsOf(role).publish;
+      const managing = publish.filter((s) =>
+        /\.(STREAM\.(CREATE|UPDATE|DELETE|PURGE)|ACCOUNT)|^>$|\$JS\.API\.>/.test(s),
+      );
+      // Only the bucket of large snapshots, which the log rebuilds, is purged by its writers.
       expect(
-        publish.filter((s) => /\.(STREAM\.(CREATE|UPDATE|DELETE|PURGE)|ACCOUNT)|^>$|\$JS\.API\.>/.test(s)),
+        managing.filter((s) => s !== '$JS.API.STREAM.PURGE.OBJ_agent_snapshots_large'),
         role,
       ).toEqual([]);
       const events = publish.filter((s) => s.startsWith('agent.events.'));

@@ -47,9 +47,10 @@ export class EventStore implements EventLog {
     readonly jsm: JetStreamManager,
   ) {}
 
-  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<EventStore> {
-    const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, options.replicas ?? 1);
+  /** `bind`: the stream was made by another connection (the admin's): no round trip checks it. */
+  static async open(nc: NatsConnection, options: { replicas?: number; bind?: boolean } = {}): Promise<EventStore> {
+    const jsm = await jetstreamManager(nc, { checkAPI: !options.bind });
+    if (!options.bind) await ensureStream(jsm, options.replicas ?? 1);
     return new EventStore(nc, jetstream(nc), jsm);
   }
 

@@ -22,9 +22,10 @@ import {
 export const roleNames = [...actorNames, 'cli', 'monitor', 'admin'] as const;
 export type Role = (typeof roleNames)[number];
 
-type Bucket = { kind: 'kv' | 'obj'; name: string };
+/** `derived`: what it holds is rebuilt from the log, so its writers may purge what they replaced. */
+type Bucket = { kind: 'kv' | 'obj'; name: string; derived?: true };
 const snapshots: Bucket = { kind: 'kv', name: SNAPSHOT_BUCKET };
-const largeSnapshots: Bucket = { kind: 'obj', name: LARGE_SNAPSHOT_BUCKET };
+const largeSnapshots: Bucket = { kind: 'obj', name: LARGE_SNAPSHOT_BUCKET, derived: true };
 const outputs: Bucket = { kind: 'obj', name: OUTPUT_BUCKET };
 const contents: Bucket = { kind: 'obj', name: CONTENT_BUCKET };
 
@@ -171,7 +172,11 @@ export function permissionsOf(role: Role): Permissions {
   }
   for (const bucket of new Set([...spec.reads, ...spec.writes]))
     for (const s of readStream(streamOf(bucket))) publish.add(s);
-  for (const bucket of spec.writes) publish.add(subjectsOf(bucket));
+  for (const bucket of spec.writes) {
+    publish.add(subjectsOf(bucket));
+    // Deleting a superseded large snapshot purges its chunks; the log itself is never purgeable.
+    if (bucket.derived) publish.add(api('STREAM', 'PURGE', streamOf(bucket)));
+  }
   // Replies: to its own requests (any role) and to the requests it serves (allow_responses).
   return { publish: [...publish], subscribe: ['_INBOX.>', ...spec.serves] };
 }
