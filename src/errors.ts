@@ -49,6 +49,16 @@ export class DecodeError extends AgentError {
   }
 }
 
+/** A stored event whose envelope (type, run, task) is not what its subject says: not believed. */
+export class ForgedEventError extends DecodeError {
+  constructor(subject: string, own: string, seq: number) {
+    super(
+      `event ${seq} says it belongs on ${own}: dropped, since only its subject's publisher is vouched for`,
+      subject,
+    );
+  }
+}
+
 /** A request nobody answered: no server for its subject, or none within the time allowed. */
 export class UnansweredError extends AgentError {
   constructor(

@@ -7,6 +7,7 @@ import { decomposerActor } from './decomposer/definition.ts';
 import { executorActor } from './executor/definition.ts';
 import { memoryActor } from './memory/definition.ts';
 import { recovererActor } from './recoverer/definition.ts';
+import { roleOf } from '../security/roles.ts';
 import { runActor } from './run-actor.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -34,7 +35,10 @@ export async function hostActors(
   names: readonly ActorName[] = actorNames,
   options: ActorOptions = DEFAULT_ACTOR_OPTIONS,
 ): Promise<Hosted> {
-  const started = await Promise.all(names.map((n) => runActor(rt, ACTOR_DEFINITIONS[n](options))));
+  // Each actor under its own role where the server tells roles apart (rt.as opens its connection).
+  const started = await Promise.all(
+    names.map(async (n) => runActor((await rt.as?.(roleOf(n))) ?? rt, ACTOR_DEFINITIONS[n](options))),
+  );
   return {
     names: [...names],
     stop: async () => {

@@ -6,7 +6,8 @@ import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
 import type { Snapshots } from '../projections/snapshots.ts';
-import { connectNats, type NatsConnection } from '../nats/connection.ts';
+import { authFromEnv, connectNats, isRefused, type NatsAuth, type NatsConnection } from '../nats/connection.ts';
+import type { Role } from '../security/roles.ts';
 import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
 import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
 
@@ -46,6 +47,11 @@ export type Runtime = {
   log: Logger;
   /** Appends made in the background (LLM call records): awaited before the connection closes. */
   background: Background;
+  /**
+   * This process's runtime under `role` (an actor it hosts): its own connection where the server
+   * tells roles apart, this one otherwise.
+   */
+  as?(role: Role): Promise<Runtime>;
   /** Waits for the background appends, then closes the connection once what is in flight is sent. */
   close(): Promise<void>;
 };
@@ -75,32 +81,129 @@ export class Background {
   }
 }
 
-export async function openRuntime(url: string, config: Config, name: string, log: Logger): Promise<NatsRuntime> {
-  const nc = await connectNats(url, name);
+/** Who a runtime connects as: its role, and how roles prove themselves (see connection.ts). */
+export type Access = { auth: NatsAuth; role: Role };
+
+/** Storage made by the admin: `buckets()` makes the object stores the first time one is needed. */
+type Storage = { buckets: () => Promise<void> };
+
+/**
+ * Creates what the roles only use: the streams, the work consumers and the buckets. Done under
+ * the admin role, the only one the server lets create them, when this process has its password.
+ * Resolves when the log, the work queue and the snapshots exist; the object stores are made on
+ * first use, as they were before roles (a run's start-up does not wait for them).
+ */
+async function ensureStorage(url: string, name: string, auth: NatsAuth, config: Config): Promise<Storage> {
+  const replicas = config.natsReplicas;
+  const asAdmin = async (make: (nc: NatsConnection) => Promise<unknown>) => {
+    const nc = await connectNats(url, `${name} (admin)`, auth, 'admin');
+    try {
+      await make(nc);
+    } finally {
+      await nc.close();
+    }
+  };
+  await asAdmin((nc) =>
+    Promise.all([
+      EventStore.open(nc, { replicas }).then((store) =>
+        ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }),
+      ),
+      SnapshotStore.open(nc, { replicas }),
+    ]),
+  );
+  let buckets: Promise<void> | undefined;
+  return {
+    buckets: () =>
+      (buckets ??= asAdmin((nc) =>
+        Promise.all([
+          SnapshotStore.open(nc, { replicas }).then((s) => s.ensureLarge()),
+          new NatsOutputs(nc, replicas).ensure(),
+          new NatsContents(nc, replicas).ensure(),
+        ]),
+      ).catch((error: unknown) => {
+        buckets = undefined; // tried again at the next use
+        throw error;
+      })),
+  };
+}
+
+export async function openRuntime(
+  url: string,
+  config: Config,
+  name: string,
+  log: Logger,
+  access: Access = { auth: authFromEnv() ?? { kind: 'none' }, role: 'cli' },
+  options: { storage?: Promise<Storage>; along?: readonly Role[] } = {},
+): Promise<NatsRuntime> {
+  const perRole = access.auth.kind === 'roles';
+  // Under roles the admin makes the streams while this connection is being made.
+  const made = perRole ? (options.storage ?? ensureStorage(url, name, access.auth, config)) : undefined;
+  made?.catch(() => undefined);
+  // The same process under other roles (`run` hosting actors): a connection each, opened once.
+  const others = new Map<Role, Promise<NatsRuntime>>();
+  const openAs = (role: Role) => {
+    let other = others.get(role);
+    if (!other && made) {
+      other = openRuntime(url, config, `${name} [${role}]`, log, { ...access, role }, { storage: made });
+      // Awaited, and its failure met, where the role is used.
+      other.catch(() => undefined);
+      others.set(role, other);
+    }
+    return other;
+  };
+  // Roles this process is about to play: their connections are made while this one binds.
+  for (const role of options.along ?? []) if (role !== access.role) void openAs(role);
+  const closeOthers = () =>
+    Promise.all(
+      [...others.values()].map((o) =>
+        o.then(
+          (r) => r.close(),
+          () => undefined,
+        ),
+      ),
+    );
+  const nc = await connectNats(url, name, access.auth, access.role).catch(async (error: unknown) => {
+    await Promise.all([made?.catch(() => undefined), closeOthers()]);
+    throw error;
+  });
+  const bind = made
+    ? await made.catch(async (error: unknown) => {
+        await Promise.all([nc.close(), closeOthers()]);
+        throw error;
+      })
+    : undefined;
   const replicas = config.natsReplicas;
   // Independent round trips, at once: a run's start-up waits on them.
   const [store, snapshots] = await Promise.all([
-    EventStore.open(nc, { replicas }).then(async (store) => {
-      await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas });
+    EventStore.open(nc, { replicas, bind: bind !== undefined }).then(async (store) => {
+      // One identity makes the work queue itself, unless the server says that identity may not
+      // (an actor's own user): then an admin made it, or consume says so.
+      if (!bind)
+        await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }).catch((error: unknown) => {
+          if (!isRefused(error)) throw error;
+        });
       return store;
     }),
-    SnapshotStore.open(nc, { replicas }),
+    SnapshotStore.open(nc, { replicas, ...(bind ? { bind: { ready: bind.buckets } } : {}) }),
   ]);
   const background = new Background();
-  return {
+  const rt: NatsRuntime = {
     nc,
     store,
     snapshots,
     work: new JetStreamWorkQueue(jetstream(nc)),
     requests: new NatsRequests(nc),
-    outputs: new NatsOutputs(nc, replicas),
-    contents: new NatsContents(nc, replicas),
+    outputs: new NatsOutputs(nc, replicas, bind?.buckets),
+    contents: new NatsContents(nc, replicas, bind?.buckets),
     config,
     log,
     background,
+    as: (role) => (role === access.role ? undefined : openAs(role)) ?? Promise.resolve(rt),
     close: async () => {
       await background.settled();
+      await closeOthers();
       await nc.drain();
     },
   };
+  return rt;
 }

@@ -5,6 +5,7 @@ import { hostActors } from '../actors/hosts.ts';
 import { openRuntime, stderrLogger } from '../actors/runtime.ts';
 import { natsFor } from './nats-for.ts';
 import { out } from './terminal.ts';
+import { roleOf } from '../security/roles.ts';
 
 const SHUTDOWN_MS = 15_000;
 
@@ -25,11 +26,15 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
     throw new InputError(
       `--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`,
     );
-  const nats = await natsFor(config, cwd, port);
+  const nats = await natsFor(config, cwd, { ...(port !== undefined ? { port } : {}), shared: true });
   const log = stderrLogger(names.length === 1 ? names[0]! : 'up');
   const runtimes = await Promise.all(
     Array.from({ length: replicas }, (_, i) =>
-      openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log),
+      // One actor: its own role; `up`: the monitor's, each actor then connecting under its own (hostActors).
+      openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log, {
+        auth: nats.auth,
+        role: names.length === 1 ? roleOf(names[0] as ActorName) : 'monitor',
+      }),
     ),
   );
   const hosted = await Promise.all(runtimes.map((rt) => hostActors(rt, names as ActorName[])));

@@ -217,7 +217,7 @@ function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>
   }
 }
 
-/** `-s URL` / `--server URL` / `--server=URL` anywhere: the NATS server, as NATS_URL. */
+/** `-s URL` / `--server URL` anywhere: the NATS server, as NATS_URL; `--creds FILE`: its credentials, as NATS_CREDS. */
 function withServerFlag(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -228,6 +228,13 @@ function withServerFlag(args: string[]): string[] {
       process.env.NATS_URL = url;
     } else if (a.startsWith('--server=')) {
       process.env.NATS_URL = a.slice('--server='.length);
+    } else if (a === '--creds') {
+      const file = args[++i];
+      if (!file || file.startsWith('-'))
+        throw new InputError(`${a} needs a credentials file (a .creds file or a store's credentials.json)`);
+      process.env.NATS_CREDS = file;
+    } else if (a.startsWith('--creds=')) {
+      process.env.NATS_CREDS = a.slice('--creds='.length);
     } else {
       out.push(a);
     }

@@ -1,44 +1,90 @@
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
+import { authFromEnv, type NatsAuth } from '../nats/connection.ts';
 import { startLocalNats } from '../nats/local-server.ts';
-import { lockStore } from '../nats/store-lock.ts';
+import { lockStore, lockedServerUrl } from '../nats/store-lock.ts';
+import { CREDENTIALS_FILE, readCredentials, storeCredentials, writeServerConfig } from '../security/credentials.ts';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+export type NatsSession = {
+  url: string;
+  /** Whether this command started the server (and stops it). */
+  local: boolean;
+  storeDir?: string;
+  /** How this command's connections prove their roles. */
+  auth: NatsAuth;
+  stop(): Promise<void>;
+};
+
 /**
- * The NATS this command talks to: NATS_URL (or config natsUrl) when set; otherwise a local
- * nats-server with the repository's nats.conf and the project's state folder, stopped on exit.
+ * The NATS this command talks to: NATS_URL (or config natsUrl) when set; otherwise the server of
+ * the project's store: the one a shared holder (`up`) runs there, or a local nats-server this
+ * command starts, with the repository's nats.conf and the store's credentials, stopped on exit.
+ * `shared`: this command (`up`, `actor`) serves other processes on the store while it runs.
  */
 export async function natsFor(
   config: Config,
   cwd: string,
-  port?: number,
-): Promise<{ url: string; local: boolean; storeDir?: string; stop(): Promise<void> }> {
-  if (config.natsUrl) return { url: config.natsUrl, local: false, stop: async () => {} };
+  options: { port?: number; shared?: boolean } = {},
+): Promise<NatsSession> {
   const storeDir = resolve(cwd, config.stateDir, 'nats');
-  const lock = await lockStore(storeDir);
-  // The server ends when this process dies, however it dies (a parent-death signal): no orphan holds the store.
-  const server = await startLocalNats({
-    configFile: resolve(PACKAGE_ROOT, 'nats.conf'),
-    storeDir,
-    endWithParent: true,
-    ...(port ? { port } : {}),
-  }).catch(async (error: unknown) => {
+  if (config.natsUrl)
+    return {
+      url: config.natsUrl,
+      local: false,
+      auth: await remoteAuth(config.natsUrl, storeDir),
+      stop: async () => {},
+    };
+  const lock = await lockStore(storeDir, { shared: options.shared === true });
+  const credentialsFile = join(storeDir, CREDENTIALS_FILE);
+  if (lock.kind === 'joined') {
+    const credentials = await readCredentials(credentialsFile);
+    return {
+      url: lock.url,
+      local: false,
+      storeDir,
+      auth: { kind: 'roles', credentials, source: credentialsFile },
+      stop: async () => {},
+    };
+  }
+  try {
+    const credentials = await storeCredentials(storeDir);
+    const base = await readFile(resolve(PACKAGE_ROOT, 'nats.conf'), 'utf8');
+    // The server ends when this process dies, however it dies (a parent-death signal): no orphan holds the store.
+    const server = await startLocalNats({
+      configFile: await writeServerConfig(storeDir, base, credentials),
+      storeDir,
+      endWithParent: true,
+      ...(options.port ? { port: options.port } : {}),
+    });
+    await lock.publish(server.url, server.pid);
+    return {
+      url: server.url,
+      local: true,
+      storeDir,
+      auth: { kind: 'roles', credentials, source: credentialsFile },
+      stop: async () => {
+        await server.stop();
+        await lock.release();
+      },
+    };
+  } catch (error) {
     await lock.release();
     throw error;
-  });
-  await lock.publish(server.url, server.pid);
-  return {
-    url: server.url,
-    local: true,
-    storeDir,
-    stop: async () => {
-      await server.stop();
-      await lock.release();
-    },
-  };
+  }
 }
 
-/** The NATS of one command, as `natsFor` gives it. */
-export type NatsSession = Awaited<ReturnType<typeof natsFor>>;
+/**
+ * Credentials for a server named by NATS_URL: those the environment names, else the store's own
+ * when its lock says that very server runs on it (never sent to any other server).
+ */
+export async function remoteAuth(url: string, storeDir: string): Promise<NatsAuth> {
+  const fromEnv = authFromEnv();
+  if (fromEnv) return fromEnv;
+  if ((await lockedServerUrl(storeDir)) !== url) return { kind: 'none' };
+  const file = join(storeDir, CREDENTIALS_FILE);
+  return { kind: 'roles', credentials: await readCredentials(file), source: file };
+}

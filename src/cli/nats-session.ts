@@ -1,5 +1,6 @@
 import { openRuntime, stderrLogger, type Runtime } from '../actors/runtime.ts';
 import type { Config } from '../config.ts';
+import { actorNames } from '../events/subjects.ts';
 import { natsFor, type NatsSession } from './nats-for.ts';
 
 /**
@@ -13,10 +14,22 @@ export async function withRuntime<T>(
   name: string,
   body: (rt: Runtime, session: { storeDir?: string }) => Promise<T>,
   started?: Promise<NatsSession>,
+  /** The command hosts the actors no one else runs: on its own server, that is all of them. */
+  hostsActors = false,
 ): Promise<T> {
   const nats = await (started ?? natsFor(config, cwd));
   try {
-    const rt = await openRuntime(nats.url, config, `implement-agent ${name}`, stderrLogger(name, true));
+    const rt = await openRuntime(
+      nats.url,
+      config,
+      `implement-agent ${name}`,
+      stderrLogger(name, true),
+      {
+        auth: nats.auth,
+        role: 'cli',
+      },
+      hostsActors && nats.local ? { along: actorNames } : {},
+    );
     try {
       return await body(rt, nats.storeDir !== undefined ? { storeDir: nats.storeDir } : {});
     } finally {

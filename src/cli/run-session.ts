@@ -88,6 +88,7 @@ export async function runSession(input: {
       return result.regressions.length > 0 ? 1 : code;
     },
     input.nats,
+    !input.dry,
   );
 }
 
@@ -276,28 +277,35 @@ async function waitForTicks(start: StartRun, completed: readonly string[], timeo
 export async function resumeCommand(runId: string, json: boolean, budgetFlag?: string): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  return withRuntime(config, cwd, 'resume', async (rt, session) => {
-    const events = await rt.store.readRun(runId);
-    const start = startFromLog(runId, events);
-    const finished = events.find((e) => e.type === 'RunFinished');
-    if (finished?.type === 'RunFinished') {
-      out(`run ${runId} already finished: ${finished.data.status}`);
-      return finished.data.status === 'succeeded' ? 0 : 1;
-    }
-    // A new generation: work issued before it is stale, and the coordinator reissues what is left.
-    const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
-    const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
-    if (budget?.usd !== undefined && !start.options.pricing)
-      throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
-    await rt.store.append(
-      makeEvent(
-        'RunResumed',
-        { runId, id: eventIds.runResumed(runId, generation) },
-        { generation, ...(budget ? { budget } : {}) },
-      ),
-    );
-    return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
-  });
+  return withRuntime(
+    config,
+    cwd,
+    'resume',
+    async (rt, session) => {
+      const events = await rt.store.readRun(runId);
+      const start = startFromLog(runId, events);
+      const finished = events.find((e) => e.type === 'RunFinished');
+      if (finished?.type === 'RunFinished') {
+        out(`run ${runId} already finished: ${finished.data.status}`);
+        return finished.data.status === 'succeeded' ? 0 : 1;
+      }
+      // A new generation: work issued before it is stale, and the coordinator reissues what is left.
+      const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
+      const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
+      if (budget?.usd !== undefined && !start.options.pricing)
+        throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
+      await rt.store.append(
+        makeEvent(
+          'RunResumed',
+          { runId, id: eventIds.runResumed(runId, generation) },
+          { generation, ...(budget ? { budget } : {}) },
+        ),
+      );
+      return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
+    },
+    undefined,
+    true,
+  );
 }
 
 /** Sortable by time, unique enough across processes, and a valid NATS subject token. */

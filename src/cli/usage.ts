@@ -26,8 +26,8 @@ usage:
   implement-agent llm check [--json]      what the configured LLM endpoint accepts, and the config that pins it
 
 implement-agent <command> --help   more on one command;   implement-agent --version
--s, --server URL (any command): the NATS server, as NATS_URL
-environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
+-s, --server URL (any command): the NATS server, as NATS_URL; --creds FILE: its credentials, as NATS_CREDS
+environment: NATS_URL, NATS_CREDS (or NATS_USER, NATS_PASSWORD), OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
 exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
 
 /** Per-command help: usage, what it does, an example. */

@@ -3,7 +3,10 @@ import { InputError } from '../errors.ts';
 import { agentEventTypes, type AgentEventType } from '../events/agent-events.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { eventSubjects } from '../events/subjects.ts';
+import { resolve } from 'node:path';
 import { connectNats } from '../nats/connection.ts';
+import { lockedServerUrl } from '../nats/store-lock.ts';
+import { remoteAuth } from './nats-for.ts';
 import { eventLine } from './event-line.ts';
 import { err, out, outJson } from './terminal.ts';
 
@@ -23,9 +26,11 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
     );
   const from = parseSince(flags.since);
   const config = await loadConfig();
-  if (!config.natsUrl)
-    throw new InputError('watch follows a running system: set NATS_URL (implement-agent up prints it)');
-  const nc = await connectNats(config.natsUrl, 'implement-agent watch');
+  const storeDir = resolve(config.stateDir, 'nats');
+  // Without NATS_URL: the server `up` runs on this folder's store, if one does.
+  const url = config.natsUrl ?? (await lockedServerUrl(storeDir));
+  if (!url) throw new InputError('watch follows a running system: set NATS_URL (implement-agent up prints it)');
+  const nc = await connectNats(url, 'implement-agent watch', await remoteAuth(url, storeDir), 'monitor');
   const store = await EventStore.open(nc);
   // One type goes into the subject filter; several (or a run to stop at) are filtered here,
   // since nats-server 2.9 consumers take one filter subject.

@@ -1,16 +1,95 @@
+import { inert } from '../inert.ts';
 import { readFileSync } from 'node:fs';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AuthorizationError,
+  PermissionViolationError,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { EnvironmentError } from '../errors.ts';
+import { safeParse } from '../events/codec.ts';
+import { CredentialsSchema, type Credentials } from '../security/credentials.ts';
+import type { Role } from '../security/roles.ts';
 
 export type { NatsConnection };
 
 /**
- * Connects with unlimited reconnects: a restarted nats-server (file storage) must not end a run.
- * The first connection fails fast, with an error that names the URL.
+ * How a process proves who it is to NATS: the tool's own per-role passwords (a store's
+ * credentials.json), one identity for every role (a standard `.creds` file, or a user and
+ * password), or nothing (a server without authentication, warned about).
  */
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+export type NatsAuth =
+  | { kind: 'roles'; credentials: Credentials; source: string }
+  | { kind: 'creds'; bytes: Uint8Array; source: string }
+  | { kind: 'user'; user: string; pass: string }
+  | { kind: 'none' };
+
+/**
+ * Credentials named in the environment: NATS_CREDS (or --creds), a `.creds` file or the tool's
+ * own credentials.json; else NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE. Never from a
+ * command line, where other users could read them.
+ */
+export function authFromEnv(env: NodeJS.ProcessEnv = process.env): NatsAuth | undefined {
+  const file = env.NATS_CREDS;
+  if (file) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (cause) {
+      throw new EnvironmentError(`cannot read NATS_CREDS (${file}): ${(cause as Error).message}`, { cause });
+    }
+    const own = bytes[0] === 0x7b ? safeParse(CredentialsSchema, parseJson(bytes)) : undefined;
+    return own?.success
+      ? { kind: 'roles', credentials: own.data, source: file }
+      : { kind: 'creds', bytes, source: file };
+  }
+  const user = env.NATS_USER;
+  const passwordFile = env.NATS_PASSWORD_FILE;
+  const pass = passwordFile ? readFileSync(passwordFile, 'utf8').trim() : env.NATS_PASSWORD;
+  return user && pass ? { kind: 'user', user, pass } : undefined;
+}
+
+const parseJson = (bytes: Uint8Array): unknown => {
   try {
-    return await connect({
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+function authOptions(auth: NatsAuth, role: Role) {
+  switch (auth.kind) {
+    case 'roles':
+      return { user: role, pass: auth.credentials.users[role] };
+    case 'creds':
+      return { authenticator: credsAuthenticator(auth.bytes) };
+    case 'user':
+      return { user: auth.user, pass: auth.pass };
+    case 'none':
+      return {};
+    default:
+      return auth satisfies never;
+  }
+}
+
+let warnedOpen = false;
+
+/**
+ * Connects with unlimited reconnects: a restarted nats-server (file storage) must not end a run.
+ * The first connection fails fast, with an error that names the URL. `role` picks the user when
+ * `auth` has one per role. A server that asks for no credentials is said once per process: any
+ * local process could then put work in front of the executor.
+ */
+export async function connectNats(
+  url: string,
+  name: string,
+  auth: NatsAuth = authFromEnv() ?? { kind: 'none' },
+  role: Role = 'cli',
+): Promise<NatsConnection> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
       servers: url.split(','),
       name,
       maxReconnectAttempts: -1,
@@ -18,23 +97,56 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
       // Otherwise every request builds two errors up front (for a stack trace should it fail),
       // which was 40% of an append's CPU time: appends in windows went from 12k/s to 22k/s.
       noAsyncTraces: true,
-      ...natsCredentials(),
+      ...authOptions(auth, role),
     });
   } catch (cause) {
-    throw new EnvironmentError(
-      `cannot connect to NATS at ${url}: ${(cause as Error).message}. ` +
-        'Unset NATS_URL to let implement-agent start a local nats-server, or start one yourself.',
-      { cause },
+    throw new EnvironmentError(connectFailure(url, auth, role, cause as Error), { cause });
+  }
+  if (auth.kind === 'none' && nc.info?.auth_required !== true && !warnedOpen) {
+    warnedOpen = true;
+    process.stderr.write(
+      `implement-agent: warning: the NATS server at ${url} asks for no credentials: any local process can publish work to the executor (see README, Access control)\n`,
     );
   }
+  void reportRefusals(nc, name);
+  return nc;
 }
 
-/** Credentials come from the environment (or a file it names), never from the command line. */
-function natsCredentials(): { user?: string; pass?: string } {
-  const user = process.env.NATS_USER;
-  const file = process.env.NATS_PASSWORD_FILE;
-  const pass = file ? readFileSync(file, 'utf8').trim() : process.env.NATS_PASSWORD;
-  return user && pass ? { user, pass } : {};
+function connectFailure(url: string, auth: NatsAuth, role: Role, cause: Error): string {
+  if (!causedBy(cause, AuthorizationError))
+    return (
+      `cannot connect to NATS at ${url}: ${cause.message}. ` +
+      'Unset NATS_URL to let implement-agent start a local nats-server, or start one yourself.'
+    );
+  const as =
+    auth.kind === 'roles'
+      ? `as ${role} from ${auth.source}`
+      : auth.kind === 'creds'
+        ? `with ${auth.source}`
+        : auth.kind === 'user'
+          ? `as ${auth.user}`
+          : 'without credentials';
+  return (
+    `NATS at ${url} refused to admit this process ${as}: give its credentials with NATS_CREDS (or --creds FILE: ` +
+    "a .creds file, or a store's .implement-agent/nats/credentials.json) or NATS_USER and NATS_PASSWORD"
+  );
+}
+
+/** Whether `error`, or an error it was caused by, is a `kind`. */
+function causedBy(error: unknown, kind: abstract new (...args: never[]) => Error): boolean {
+  for (let e: unknown = error; e instanceof Error; e = (e as Error).cause) if (e instanceof kind) return true;
+  return false;
+}
+
+/** The server refused a publish or subscription: this role has no right to it. */
+export const isRefused = (error: unknown): boolean => causedBy(error, PermissionViolationError);
+
+/** A publish or subscription the server refuses would otherwise pass in silence: each is said. */
+async function reportRefusals(nc: NatsConnection, name: string): Promise<void> {
+  for await (const s of nc.status()) {
+    if (s.type === 'error' && isRefused(s.error))
+      process.stderr.write(`implement-agent: ${name}: NATS refused: ${inert(s.error.message, true)}\n`);
+  }
 }
 
 /**

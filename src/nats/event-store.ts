@@ -1,3 +1,4 @@
+import { inert } from '../inert.ts';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -10,7 +11,7 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AppendConflictError } from '../errors.ts';
+import { AppendConflictError, ForgedEventError } from '../errors.ts';
 import { readOrdered, type ReadStart } from './ordered-reader.ts';
 import { retryTransient } from './transient.ts';
 import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
@@ -47,9 +48,10 @@ export class EventStore implements EventLog {
     readonly jsm: JetStreamManager,
   ) {}
 
-  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<EventStore> {
-    const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, options.replicas ?? 1);
+  /** `bind`: the stream was made by another connection (the admin's): no round trip checks it. */
+  static async open(nc: NatsConnection, options: { replicas?: number; bind?: boolean } = {}): Promise<EventStore> {
+    const jsm = await jetstreamManager(nc, { checkAPI: !options.bind });
+    if (!options.bind) await ensureStream(jsm, options.replicas ?? 1);
     return new EventStore(nc, jetstream(nc), jsm);
   }
 
@@ -93,7 +95,11 @@ export class EventStore implements EventLog {
   /** The last event stored on a subject, in one request. */
   async lastEvent(subject: string): Promise<StoredEvent | undefined> {
     const m = await this.getMessage({ last_by_subj: subject });
-    return m ? { ...decodeJson(AgentEventSchema, m.subject, m.data), seq: m.seq } : undefined;
+    return m
+      ? decodeStored(m, (error) => {
+          throw error;
+        })
+      : undefined;
   }
 
   /** One message from the stream leader (null when none matches), retried through a leader election. */
@@ -196,18 +202,36 @@ export class EventStore implements EventLog {
   }
 }
 
-/** The stored event in `m`, or undefined (reported to `onInvalid`) when it does not decode. */
+/**
+ * The stored event in `m`, or undefined (reported to `onInvalid`) when it does not decode or its
+ * envelope disagrees with its subject. The server checks who may publish on a subject, not what
+ * the body says: an event is believed only where its subject (type, run, task) is its own, so a
+ * publisher allowed `CommandFinished` cannot pass a `TaskCompleted` to the folds and the tick.
+ */
 function decodeStored(
   m: { subject: string; data: Uint8Array; seq: number },
   onInvalid?: (error: Error, seq: number) => void,
 ): StoredEvent | undefined {
   try {
+    const event = decodeJson(AgentEventSchema, m.subject, m.data);
+    const own = eventSubjects.of(event.runId, event.taskId, event.type);
+    if (own !== m.subject) throw new ForgedEventError(m.subject, own, m.seq);
     // The decoded object is new (zod builds it): the sequence is added to it, not to a copy.
-    return Object.assign(decodeJson(AgentEventSchema, m.subject, m.data), { seq: m.seq });
+    return Object.assign(event, { seq: m.seq });
   } catch (error) {
+    if (error instanceof ForgedEventError) warnForgedOnce(error);
     onInvalid?.(error as Error, m.seq);
     return undefined;
   }
+}
+
+let warnedForged = false;
+function warnForgedOnce(error: ForgedEventError): void {
+  if (warnedForged) return;
+  warnedForged = true;
+  process.stderr.write(
+    `implement-agent: warning: ${inert(error.message, true)} (further ones are dropped without a word)\n`,
+  );
 }
 
 async function ensureStream(jsm: JetStreamManager, replicas: number): Promise<void> {

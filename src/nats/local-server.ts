@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { get as httpGet } from 'node:http';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -9,7 +7,8 @@ import { EnvironmentError } from '../errors.ts';
 
 export type LocalNats = {
   url: string;
-  monitorUrl: string;
+  /** Only when a monitoring port was asked for. */
+  monitorUrl?: string;
   pid: number;
   storeDir: string;
   stop(): Promise<void>;
@@ -60,10 +59,13 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts nats-server with `configFile` on free loopback ports and the given store, and resolves
- * once JetStream answers its health check. It runs in a process group of its own, so a Ctrl-C in
- * the terminal (SIGINT to the whole foreground group) reaches only this process, which can then
- * record the interruption and stop the server itself; it is stopped when this process exits.
+ * Starts nats-server with `configFile` on loopback and the given store, and resolves once it
+ * says it is ready (JetStream starts before the client port opens). With no `port` the server
+ * picks a free one itself (`-p -1`) and its log names it: no other process can take it between a
+ * probe and the bind. The monitoring port is opened only when asked for. It runs in a process
+ * group of its own, so a Ctrl-C in the terminal (SIGINT to the whole foreground group) reaches
+ * only this process, which can then record the interruption and stop the server itself; it is
+ * stopped when this process exits.
  */
 export async function startLocalNats(options: {
   configFile: string;
@@ -77,19 +79,8 @@ export async function startLocalNats(options: {
 }): Promise<LocalNats> {
   const bin = findNatsServer();
   await mkdir(options.storeDir, { recursive: true });
-  const [port, monitorPort] = [options.port ?? (await freePort()), options.monitorPort ?? (await freePort())];
-  const args = [
-    '-c',
-    options.configFile,
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-m',
-    String(monitorPort),
-    '-sd',
-    options.storeDir,
-  ];
+  const args = ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(options.port ?? -1), '-sd', options.storeDir];
+  if (options.monitorPort !== undefined) args.push('-m', String(options.monitorPort));
   const setpriv = options.endWithParent ? findSetpriv() : undefined;
   const child = execa(setpriv ?? bin, setpriv ? ['--pdeathsig', 'TERM', '--', bin, ...args] : args, {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -102,54 +93,50 @@ export async function startLocalNats(options: {
   const endOnExit = () => child.kill('SIGTERM');
   process.once('exit', endOnExit);
   void child.finally(() => process.off('exit', endOnExit));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const monitorUrl = `http://127.0.0.1:${monitorPort}`;
-  // A server that never became healthy is ended here: left running, its pipe would keep this
+  // A server that never became ready is ended here: left running, its pipe would keep this
   // process alive after it has given up.
-  await waitHealthy(child, monitorUrl, options.timeoutMs ?? 15_000, () => stderr).catch((error: unknown) => {
+  const port = await waitReady(child, options.timeoutMs ?? 15_000).catch((error: unknown) => {
     child.kill('SIGKILL');
     throw error;
   });
   return {
     url: `nats://127.0.0.1:${port}`,
-    monitorUrl,
+    ...(options.monitorPort !== undefined ? { monitorUrl: `http://127.0.0.1:${options.monitorPort}` } : {}),
     pid: child.pid ?? -1,
     storeDir: options.storeDir,
     stop: () => stopChild(child),
   };
 }
 
-async function waitHealthy(child: ResultPromise, monitorUrl: string, timeoutMs: number, log: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
-  while (Date.now() < deadline) {
-    if (exited) throw new EnvironmentError(`nats-server exited at start-up:\n${log()}`);
-    if (await answersOk(`${monitorUrl}/healthz?js-enabled-only=true`)) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new EnvironmentError(`nats-server did not become healthy within ${timeoutMs} ms:\n${log()}`);
-}
+const LISTENING = /Listening for client connections on [^\s]+:(\d+)/;
+const READY = /Server is ready/;
 
-/**
- * Whether a GET of `url` answers 200. Through node:http rather than fetch: loading fetch's
- * implementation cost a run 20-30 ms of its start-up. Required here, not imported at the top: a
- * run against a NATS already up does not need it (and a dynamic import() cannot be bundled).
- */
-function answersOk(url: string): Promise<boolean> {
-  const { get } = createRequire(import.meta.url)('node:http') as { get: typeof httpGet };
-  return new Promise((resolve) => {
-    const request = get(url, { agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    request.on('error', () => resolve(false));
-    request.setTimeout(1_000, () => request.destroy());
+/** Reads the server's log until it is ready; resolves with the client port it names. */
+function waitReady(child: ResultPromise, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let log = '';
+    let port: number | undefined;
+    const timer = setTimeout(
+      () => fail(`nats-server did not become ready within ${timeoutMs} ms:\n${log.slice(-4000)}`),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      port ??= Number(LISTENING.exec(log)?.[1]) || undefined;
+      if (port !== undefined && READY.test(log)) done(() => resolve(port!));
+    };
+    const onExit = () => fail(`nats-server exited at start-up:\n${log.slice(-4000)}`);
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      // The log is still read (and dropped): a full pipe would block the server.
+      child.stderr?.resume();
+      settle();
+    };
+    const fail = (message: string) => done(() => reject(new EnvironmentError(message)));
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
   });
 }
 

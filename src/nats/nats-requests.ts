@@ -52,14 +52,21 @@ export class NatsRequests implements Requests {
   }
 }
 
-/** Full outputs in the agent_outputs object store. */
+/** Full outputs in the agent_outputs object store; `ready` makes the bucket where another connection must. */
 export class NatsOutputs implements OutputStore {
   constructor(
     private readonly nc: NatsConnection,
     private readonly replicas: number,
+    private readonly ready: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
+  /** Creates the bucket (the admin's part); `put` then finds it. */
+  async ensure(): Promise<void> {
+    await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
+  }
+
   async put(name: string, output: string): Promise<string> {
+    await this.ready();
     const os = await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
     await os.putBlob({ name }, new TextEncoder().encode(output));
     return `${OUTPUT_BUCKET}/${name}`;
@@ -75,11 +82,17 @@ export class NatsContents implements ContentStore {
   constructor(
     private readonly nc: NatsConnection,
     private readonly replicas: number,
+    private readonly ready: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   private store(): Promise<ObjectStore> {
-    this.bucket ??= new Objm(this.nc).create(CONTENT_BUCKET, { replicas: this.replicas });
+    this.bucket ??= this.ready().then(() => new Objm(this.nc).create(CONTENT_BUCKET, { replicas: this.replicas }));
     return this.bucket;
+  }
+
+  /** Creates the bucket (the admin's part); the roles then find it. */
+  async ensure(): Promise<void> {
+    await this.store();
   }
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {

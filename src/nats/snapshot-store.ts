@@ -34,16 +34,34 @@ export class SnapshotStore implements Snapshots {
     private readonly nc: NatsConnection,
     private readonly kv: KV,
     private readonly replicas: number,
+    private readonly ready: () => Promise<void>,
   ) {}
 
-  static async open(nc: NatsConnection, options: { replicas?: number } = {}): Promise<SnapshotStore> {
+  /**
+   * `bind`: the buckets were made by another connection (the admin's), so no round trip checks
+   * them; the large snapshots' bucket is used once `bind.ready` says it exists.
+   */
+  static async open(
+    nc: NatsConnection,
+    options: { replicas?: number; bind?: { ready: () => Promise<void> } } = {},
+  ): Promise<SnapshotStore> {
     const replicas = options.replicas ?? 1;
-    const kv = await new Kvm(nc).create(SNAPSHOT_BUCKET, { history: 1, maxValueSize: MAX_VALUE, replicas });
-    return new SnapshotStore(nc, kv, replicas);
+    const kvm = new Kvm(nc);
+    const kv = options.bind
+      ? await kvm.open(SNAPSHOT_BUCKET)
+      : await kvm.create(SNAPSHOT_BUCKET, { history: 1, maxValueSize: MAX_VALUE, replicas });
+    return new SnapshotStore(nc, kv, replicas, options.bind?.ready ?? (() => Promise.resolve()));
+  }
+
+  /** Creates the bucket of large snapshots (the admin's part); the roles then find it. */
+  async ensureLarge(): Promise<void> {
+    await this.store();
   }
 
   private store(): Promise<ObjectStore> {
-    this.objects ??= new Objm(this.nc).create(LARGE_SNAPSHOT_BUCKET, { replicas: this.replicas });
+    this.objects ??= this.ready().then(() =>
+      new Objm(this.nc).create(LARGE_SNAPSHOT_BUCKET, { replicas: this.replicas }),
+    );
     return this.objects;
   }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.ts';
 
@@ -26,46 +26,122 @@ function commandLine(pid: number): string | undefined {
   }
 }
 
-/** The lock's three lines: the CLI that holds it, its server's URL, its server's process. */
-type Held = { pid: number; url: string; serverPid?: number };
+/**
+ * The lock's lines: the CLI that holds it, its server's URL, its server's process, and `shared`
+ * when the holder (`up`, `actor`) serves other processes for as long as it runs.
+ */
+type Held = { pid: number; url: string; serverPid?: number; shared: boolean; text: string };
 const parse = (text: string): Held => {
-  const [pid, url = '', server] = text.split('\n');
+  const [pid, url = '', server, shared] = text.split('\n');
   return {
     pid: Number(pid),
     url,
     ...(server && Number.isInteger(Number(server)) && Number(server) > 0 ? { serverPid: Number(server) } : {}),
+    shared: shared === 'shared',
+    text,
   };
 };
+const format = (url: string, serverPid: number | '', shared: boolean) =>
+  `${process.pid}\n${url}\n${serverPid}\n${shared ? 'shared' : ''}\n`;
+
+const LOCK_FILE = 'implement-agent.lock';
+
+/** The URL of the server a live process runs on this store, if one does. */
+export async function lockedServerUrl(storeDir: string): Promise<string | undefined> {
+  const text = await readFile(join(storeDir, LOCK_FILE), 'utf8').catch(() => undefined);
+  const held = text === undefined ? undefined : parse(text);
+  return held && held.url && alive(held.pid) ? held.url : undefined;
+}
+
+export type StoreLock =
+  | { kind: 'held'; release(): Promise<void>; publish(url: string, serverPid: number): Promise<void> }
+  | { kind: 'joined'; url: string; holder: number };
+
+/** How long a second process waits for a sharing holder to name its server's URL. */
+const JOIN_WAIT_MS = 20_000;
 
 /**
  * One local nats-server per store: a second one on the same folder would corrupt JetStream's
- * files. The lock names the process that holds it and the server it started. A lock left by a
- * dead process is taken over, and if its server still runs on this store (its parent was killed
- * before it could stop it, and nothing ended it), that server is stopped first.
+ * files. The lock is created atomically (a complete file linked into place, so it exists with its
+ * content or not at all); it names the process that holds it and the server it started. A second
+ * process joins a server that is meant to be shared (`up`), and is told why not otherwise; a lock
+ * left by a dead process is taken over, and if its server still runs on this store (its parent
+ * was killed before it could stop it, and nothing ended it), that server is stopped first.
  */
-export async function lockStore(
-  storeDir: string,
-): Promise<{ release(): Promise<void>; publish(url: string, serverPid: number): Promise<void> }> {
-  await mkdir(storeDir, { recursive: true });
-  const path = join(storeDir, 'implement-agent.lock');
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text) {
+export async function lockStore(storeDir: string, options: { shared?: boolean } = {}): Promise<StoreLock> {
+  await mkdir(storeDir, { recursive: true, mode: 0o700 });
+  const path = join(storeDir, LOCK_FILE);
+  const shared = options.shared === true;
+  const deadline = Date.now() + JOIN_WAIT_MS;
+  for (;;) {
+    if (await createWithContent(path, format('', '', shared)))
+      return {
+        kind: 'held',
+        publish: (url, serverPid) => writeFile(path, format(url, serverPid, shared)),
+        release: () => rm(path, { force: true }),
+      };
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) continue; // released in the meantime: try again
     const held = parse(text);
-    if (held.pid !== process.pid && Number.isInteger(held.pid) && alive(held.pid)) {
-      throw new EnvironmentError(
-        `another implement-agent (pid ${held.pid}) is running a nats-server on ${storeDir}` +
-          (held.url
-            ? `; share it with NATS_URL=${held.url}`
-            : '; wait for it to finish, or set NATS_URL to a running server'),
-      );
+    if (!alive(held.pid)) {
+      await takeOver(path, held, storeDir);
+      continue;
     }
-    if (held.serverPid !== undefined) await stopOrphan(held.serverPid, storeDir);
+    if (held.shared && held.url) return { kind: 'joined', url: held.url, holder: held.pid };
+    if (!held.shared) throw new EnvironmentError(busy(held, storeDir));
+    if (Date.now() > deadline)
+      throw new EnvironmentError(
+        `implement-agent (pid ${held.pid}) holds ${storeDir} but has not started its nats-server in ${JOIN_WAIT_MS / 1000} s`,
+      );
+    await new Promise((r) => setTimeout(r, 25));
   }
-  await writeFile(path, `${process.pid}\n\n`);
-  return {
-    publish: (url, serverPid) => writeFile(path, `${process.pid}\n${url}\n${serverPid}\n`),
-    release: () => rm(path, { force: true }),
-  };
+}
+
+function busy(held: Held, storeDir: string): string {
+  return (
+    `another implement-agent (pid ${held.pid}) is running a nats-server on ${storeDir} for itself` +
+    (held.url
+      ? `; wait for it to finish, or share its server with NATS_URL=${held.url} (its credentials are found in the store)`
+      : '; wait for it to finish') +
+    '. `implement-agent up` runs a server that other commands on this folder join.'
+  );
+}
+
+/** Exclusive create of a file that is complete when it appears: written aside, then hard-linked. */
+async function createWithContent(path: string, text: string): Promise<boolean> {
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(temp, text, { mode: 0o600 });
+  try {
+    await link(temp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/**
+ * Removes a dead holder's lock, one process at a time: the takeover has a lock of its own, so a
+ * process that read the dead holder late cannot remove the lock a faster one has just taken.
+ */
+async function takeOver(path: string, dead: Held, storeDir: string): Promise<void> {
+  const mutex = `${path}.takeover`;
+  if (!(await createWithContent(mutex, `${process.pid}\n`))) {
+    const holder = Number((await readFile(mutex, 'utf8').catch(() => '')).split('\n')[0]);
+    // A taker that died in the middle: its mutex goes, and the next round tries again.
+    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) await rm(mutex, { force: true });
+    else await new Promise((r) => setTimeout(r, 25));
+    return;
+  }
+  try {
+    if ((await readFile(path, 'utf8').catch(() => undefined)) !== dead.text) return;
+    if (dead.serverPid !== undefined) await stopOrphan(dead.serverPid, storeDir);
+    await rm(path, { force: true });
+  } finally {
+    await rm(mutex, { force: true });
+  }
 }
 
 /** Stops a server left running on this store by a dead CLI: only a nats-server whose store is this one. */

@@ -1,0 +1,204 @@
+import type { AgentEventType } from '../events/agent-events.ts';
+import {
+  CONTENT_BUCKET,
+  EVENTS_STREAM,
+  LARGE_SNAPSHOT_BUCKET,
+  OUTPUT_BUCKET,
+  SNAPSHOT_BUCKET,
+  WORK_STREAM,
+  actorNames,
+  commandSubjects,
+  consumerNames,
+  eventSubjects,
+  type ActorName,
+  type WorkActor,
+} from '../events/subjects.ts';
+
+/**
+ * Who may do what on the control plane: the one table. The nats-server authorization block is
+ * generated from it (`authorizationBlock`), the README's table of roles is checked against it,
+ * and each process connects under the role it plays, so a role's rights are exactly these.
+ */
+export const roleNames = [...actorNames, 'cli', 'monitor', 'admin'] as const;
+export type Role = (typeof roleNames)[number];
+
+/** `derived`: what it holds is rebuilt from the log, so its writers may purge what they replaced. */
+type Bucket = { kind: 'kv' | 'obj'; name: string; derived?: true };
+const snapshots: Bucket = { kind: 'kv', name: SNAPSHOT_BUCKET };
+const largeSnapshots: Bucket = { kind: 'obj', name: LARGE_SNAPSHOT_BUCKET, derived: true };
+const outputs: Bucket = { kind: 'obj', name: OUTPUT_BUCKET };
+const contents: Bucket = { kind: 'obj', name: CONTENT_BUCKET };
+
+export type RoleSpec = {
+  /** What the role is for, in the README's words. */
+  purpose: string;
+  /** Event types it appends (each on `agent.events.*.*.<Type>`). */
+  events: readonly AgentEventType[];
+  /** Work queues it puts items on. */
+  sendsWork: readonly WorkActor[];
+  /** The work queue it takes items from (its durable consumer). */
+  takesWork?: WorkActor;
+  /** Actors it asks over request/reply (pings). */
+  pings: readonly ActorName[];
+  /** Whether it asks the recoverer for a decision. */
+  asksRecovery?: true;
+  /** Request subjects it answers (its ping, the recovery requests). */
+  serves: readonly string[];
+  /** Buckets it writes; every role reads the event stream and every bucket it is given. */
+  writes: readonly Bucket[];
+  reads: readonly Bucket[];
+};
+
+/** Projection runners keep snapshots: every role that folds the log writes them. */
+const folds = { writes: [snapshots, largeSnapshots], reads: [snapshots, largeSnapshots] };
+
+export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
+  coordinator: {
+    purpose: 'starts runs, hands tasks to the decomposer and executor, ticks tasks.md, finishes runs',
+    events: ['RunStarted', 'TaskSubmitted', 'PlanInvalidated', 'TaskSkipped', 'RunInterrupted', 'RunFinished'],
+    sendsWork: ['decomposer', 'executor'],
+    takesWork: 'coordinator',
+    pings: [],
+    serves: [commandSubjects.ping('coordinator')],
+    ...folds,
+  },
+  decomposer: {
+    purpose: 'plans a task: explicit commands, the plan cache or the LLM',
+    events: ['PlanCacheHit', 'PlanCacheMiss', 'LlmCalled', 'LlmCapabilityLearned', 'PlanCreated', 'TaskFailed'],
+    sendsWork: [],
+    takesWork: 'decomposer',
+    pings: [],
+    serves: [commandSubjects.ping('decomposer')],
+    ...folds,
+  },
+  executor: {
+    purpose: 'runs a plan: commands, recovery, criteria, what the task changed',
+    events: [
+      'CommandStarted',
+      'CommandHeartbeat',
+      'CommandFinished',
+      'CommandDenied',
+      'RecoveryResolved',
+      'RecoveryFailed',
+      'TaskCompleted',
+      'TaskFailed',
+      'TaskFilesChanged',
+      'TaskRolledBack',
+    ],
+    sendsWork: [],
+    takesWork: 'executor',
+    pings: [],
+    asksRecovery: true,
+    serves: [commandSubjects.ping('executor')],
+    writes: [...folds.writes, outputs, contents],
+    reads: [...folds.reads, outputs, contents],
+  },
+  recoverer: {
+    purpose: 'decides how to recover from a failed command',
+    events: ['RecoveryAttempted', 'LlmCalled', 'LlmCapabilityLearned'],
+    sendsWork: [],
+    pings: [],
+    serves: [commandSubjects.ping('recoverer'), commandSubjects.recover()],
+    ...folds,
+  },
+  memory: {
+    purpose: 'keeps the task history projection',
+    events: [],
+    sendsWork: [],
+    pings: [],
+    serves: [commandSubjects.ping('memory')],
+    ...folds,
+  },
+  cli: {
+    purpose: '`run`, `resume`, `revert`, `verify`, `llm check`, `status` and the other commands',
+    events: ['RunInterrupted', 'RunResumed', 'TaskReverted', 'RunVerified', 'LlmCalled', 'LlmCapabilityLearned'],
+    sendsWork: ['coordinator'],
+    pings: actorNames,
+    serves: [],
+    writes: folds.writes,
+    reads: [...folds.reads, outputs, contents],
+  },
+  monitor: {
+    purpose: '`watch` and the host of `up`: reads the log and the snapshots, writes nothing',
+    events: [],
+    sendsWork: [],
+    pings: [],
+    serves: [],
+    writes: [],
+    reads: folds.reads,
+  },
+};
+
+/** The role an actor connects under. */
+export const roleOf = (actor: ActorName): Role => actor;
+
+export type Permissions = { publish: string[]; subscribe: string[] };
+
+const api = (...tokens: string[]) => `$JS.API.${tokens.join('.')}`;
+const streamOf = (b: Bucket) => (b.kind === 'kv' ? `KV_${b.name}` : `OBJ_${b.name}`);
+const subjectsOf = (b: Bucket) => (b.kind === 'kv' ? `$KV.${b.name}.>` : `$O.${b.name}.>`);
+
+/** Reading a stream: its info, single messages, and ordered consumers of its own. */
+function readStream(stream: string): string[] {
+  return [
+    api('STREAM', 'INFO', stream),
+    api('STREAM', 'MSG', 'GET', stream),
+    api('DIRECT', 'GET', stream),
+    api('DIRECT', 'GET', stream, '>'),
+    api('CONSUMER', 'CREATE', stream),
+    api('CONSUMER', 'CREATE', stream, '>'),
+    api('CONSUMER', 'INFO', stream, '>'),
+    api('CONSUMER', 'DELETE', stream, '>'),
+    api('CONSUMER', 'MSG', 'NEXT', stream, '>'),
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+/** What the server lets `role` publish and subscribe: nothing that is not in its row. */
+export function permissionsOf(role: Role): Permissions {
+  if (role === 'admin') return { publish: ['>'], subscribe: ['>'] };
+  const spec = ROLES[role];
+  const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM)]);
+  for (const type of spec.events) publish.add(eventSubjects.type(type));
+  for (const actor of spec.sendsWork) publish.add(commandSubjects.actorWork(actor));
+  for (const actor of spec.pings) publish.add(commandSubjects.ping(actor));
+  if (spec.asksRecovery) publish.add(commandSubjects.recover());
+  if (spec.takesWork) {
+    const consumer = consumerNames.work(spec.takesWork);
+    publish.add(api('STREAM', 'INFO', WORK_STREAM));
+    publish.add(api('CONSUMER', 'INFO', WORK_STREAM, consumer));
+    publish.add(api('CONSUMER', 'MSG', 'NEXT', WORK_STREAM, consumer));
+    publish.add(`$JS.ACK.${WORK_STREAM}.${consumer}.>`);
+  }
+  for (const bucket of new Set([...spec.reads, ...spec.writes]))
+    for (const s of readStream(streamOf(bucket))) publish.add(s);
+  for (const bucket of spec.writes) {
+    publish.add(subjectsOf(bucket));
+    // Deleting a superseded large snapshot purges its chunks; the log itself is never purgeable.
+    if (bucket.derived) publish.add(api('STREAM', 'PURGE', streamOf(bucket)));
+  }
+  // Replies: to its own requests (any role) and to the requests it serves (allow_responses).
+  return { publish: [...publish], subscribe: ['_INBOX.>', ...spec.serves] };
+}
+
+/** Every role that may append `type`: what the server enforces, and what a reader may believe. */
+export function publishersOf(type: AgentEventType): Role[] {
+  return roleNames.filter((r) => r !== 'admin' && ROLES[r].events.includes(type));
+}
+
+/** The README's table of roles, made from the table above (a test keeps the README's copy equal). */
+export function rolesTable(): string {
+  const code = (xs: readonly string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '-');
+  const rows = roleNames.map((r) => {
+    if (r === 'admin')
+      return '| `admin` | creates the streams, the work consumers and the buckets; the only role that may delete or purge | - | - | - |';
+    const s = ROLES[r];
+    const takes = s.takesWork ? [commandSubjects.actorWork(s.takesWork)] : [];
+    return `| \`${r}\` | ${s.purpose} | ${code(s.events)} | ${code([...s.sendsWork.map((a) => commandSubjects.actorWork(a)), ...(s.asksRecovery ? [commandSubjects.recover()] : [])])} | ${code([...takes, ...s.serves])} |`;
+  });
+  return [
+    '| role | for | events it records | work and requests it sends | work and requests it takes |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
