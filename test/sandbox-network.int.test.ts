@@ -90,7 +90,7 @@ describe.skipIf(!bwrapWorks)("a command's network (real bubblewrap, slirp4netns,
     const sandbox = await confinedRunner({ sandbox: { mode: 'bwrap', network: 'host' } });
     const workdir = await folder(tmpdir(), 'ia-net-');
     try {
-      expect(sandbox.said.join('\n')).toMatch(/warning: sandbox.network is "host": .*unsafe/);
+      expect(sandbox.said.join('\n')).toMatch(/sandbox.network is "host": .*unsafe/);
       const result = await sandbox.run(connect('127.0.0.1', Number(new URL(nats.url).port)), workdir);
       expect(result.stdoutTail).toContain('GOT INFO');
     } finally {

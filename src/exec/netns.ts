@@ -38,6 +38,13 @@ export function networkNotice(mode: NetworkMode): string {
     : 'sandbox.network is "none": commands have no network';
 }
 
+/** The first line of every run: how its commands are confined, which network they get. */
+export function confinementNotice(sandbox: { mode: string; network: NetworkMode }): string {
+  return sandbox.mode === 'none'
+    ? 'sandbox.mode is "none": commands run unconfined, with this machine\'s files and network (unsafe)'
+    : networkNotice(sandbox.network);
+}
+
 let shared: Promise<Network> | undefined;
 let holder: ChildProcess | undefined;
 

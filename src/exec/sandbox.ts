@@ -178,7 +178,7 @@ export async function resolveConfinement(
   }
   mkdirSync(resolve(config.stateDir), { recursive: true });
   const network = await resolveNetwork(sandbox.network, resolve(config.stateDir), warn);
-  (network.mode === 'host' ? warn : info)(networkNotice(network.mode));
+  info(networkNotice(network.mode));
   return { kind: 'bwrap', prlimit, ...bwrapConfinement(config, network, warn) };
 }
 
