@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { NETWORK_MODES } from '../config.ts';
@@ -52,11 +53,11 @@ let holder: ChildProcess | undefined;
  * The network for `mode`, once per process. Where `outbound` cannot be had (no slirp4netns, no
  * namespace), it is `none` with a warning naming what is missing: never the host's.
  */
-export function resolveNetwork(mode: NetworkMode, stateDir: string, warn: (m: string) => void): Promise<Network> {
+export function resolveNetwork(mode: NetworkMode, warn: (m: string) => void): Promise<Network> {
   if (mode !== 'outbound') return Promise.resolve({ mode });
   // A holder that died (killed from outside) takes the namespace with it: start another.
   if (holder && holder.exitCode !== null) shared = undefined;
-  shared ??= outbound(stateDir).catch((error: unknown) => {
+  shared ??= outbound().catch((error: unknown) => {
     warn(
       `sandbox.network "outbound" is not available here (${(error as Error).message}); commands run with no network ("none") instead`,
     );
@@ -65,7 +66,7 @@ export function resolveNetwork(mode: NetworkMode, stateDir: string, warn: (m: st
   return shared;
 }
 
-async function outbound(stateDir: string): Promise<Network> {
+async function outbound(): Promise<Network> {
   if (!onPath('slirp4netns'))
     throw new Error(
       'slirp4netns is not installed: Debian/Ubuntu: apt-get install slirp4netns; Fedora: dnf install slirp4netns',
@@ -105,7 +106,7 @@ async function outbound(stateDir: string): Promise<Network> {
   return {
     mode: 'outbound',
     enter: ['nsenter', ...(root ? [] : [`--user=${ns('user')}`, '--preserve-credentials']), `--net=${ns('net')}`, '--'],
-    ...resolvConf(stateDir),
+    ...resolvConf(),
   };
 }
 
@@ -142,9 +143,10 @@ function ready(slirp: ChildProcess): Promise<void> {
 /**
  * The resolver a command in the namespace uses: slirp4netns's forwarder, which asks the host's
  * (a loopback resolver such as systemd-resolved's 127.0.0.53 is out of reach from inside).
- * Bound where /etc/resolv.conf really is, since it is often a link into /run.
+ * Bound where /etc/resolv.conf really is, since it is often a link into /run. Written in a
+ * temporary folder of this process, not the user's.
  */
-function resolvConf(stateDir: string): { resolvConf: string; resolvAt: string } {
+function resolvConf(): { resolvConf: string; resolvAt: string } {
   let host = '';
   let at = '/etc/resolv.conf';
   try {
@@ -154,7 +156,9 @@ function resolvConf(stateDir: string): { resolvConf: string; resolvAt: string } 
     // no resolver configured on the host: the forwarder alone
   }
   const kept = host.split('\n').filter((l) => /^\s*(search|domain|options)\b/.test(l));
-  const file = join(stateDir, 'sandbox-resolv.conf');
+  const dir = mkdtempSync(join(tmpdir(), 'implement-agent-net-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'resolv.conf');
   writeFileSync(file, [`nameserver ${SLIRP_DNS}`, ...kept, ''].join('\n'));
   return { resolvConf: file, resolvAt: at };
 }

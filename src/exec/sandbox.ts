@@ -176,8 +176,7 @@ export async function resolveConfinement(
     warnOnce(warn, `${why}; commands run unconfined, under the deny list only (sandbox.mode "auto")`);
     return { kind: 'none', prlimit, why };
   }
-  mkdirSync(resolve(config.stateDir), { recursive: true });
-  const network = await resolveNetwork(sandbox.network, resolve(config.stateDir), warn);
+  const network = await resolveNetwork(sandbox.network, warn);
   info(networkNotice(network.mode));
   return { kind: 'bwrap', prlimit, ...bwrapConfinement(config, network, warn) };
 }
