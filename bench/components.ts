@@ -11,11 +11,12 @@ import type { ExecuteTask } from '../src/events/work-commands.ts';
 import { EVENTS_STREAM, eventSubjects } from '../src/events/subjects.ts';
 import { encodeJson } from '../src/events/codec.ts';
 import { connectNats } from '../src/nats/connection.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, NETWORK_MODES } from '../src/config.ts';
 import { childEnvironment } from '../src/exec/child-env.ts';
 import { buildCommandGraph, criticalPath } from '../src/exec/command-graph.ts';
 import { runShellCommand } from '../src/exec/run-command.ts';
 import { resolveConfinement } from '../src/exec/sandbox.ts';
+import { runConfined } from '../src/exec/confined-run.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm } from '../test/helpers/fake-llm.ts';
 import type { Plan } from '../src/plan/plan-schema.ts';
@@ -486,37 +487,49 @@ async function waitFor(condition: () => boolean): Promise<void> {
   }
 }
 
-/** What confinement costs one command: `true` run bare and under bubblewrap, median of each. */
+/** What confinement costs one command: `true` run bare and confined under each network mode (limits included), median of each. */
 export async function confinementCost(runs: number): Promise<Row[]> {
-  const config = await loadConfig({
-    cwd: '/nonexistent',
-    flags: { sandbox: { mode: 'auto' }, stateDir: await mkdtemp(join(tmpdir(), 'ia-sandbox-')) },
-    env: {},
-  });
-  const confinement = await resolveConfinement(config, () => {});
-  if (confinement.kind !== 'bwrap')
-    return [
-      { area: 'confinement', measure: 'bubblewrap per command', value: Number.NaN, unit: 'ms', note: confinement.why },
-    ];
+  const stateDir = await mkdtemp(join(tmpdir(), 'ia-sandbox-'));
   const dir = await mkdtemp(join(tmpdir(), 'ia-confine-'));
   const base = { cwd: dir, env: childEnvironment().env, timeoutMs: 10_000, tailChars: 1000, keepBytes: 10_000 };
-  const median = async (sandbox?: string[]) => {
+  const median = async (run: () => Promise<{ durationMs: number }>) => {
     const times: number[] = [];
-    for (let i = 0; i < runs; i++)
-      times.push((await runShellCommand('true', { ...base, ...(sandbox ? { sandbox } : {}) })).durationMs);
+    for (let i = 0; i < runs; i++) times.push((await run()).durationMs);
     return percentile(times, 50);
   };
-  const bare = await median();
-  const confined = await median(confinement.args(dir));
-  return [
-    {
+  const bare = await median(() => runShellCommand('true', base));
+  const rows: Row[] = [];
+  for (const network of NETWORK_MODES) {
+    const config = await loadConfig({
+      cwd: '/nonexistent',
+      flags: { sandbox: { mode: 'auto', network }, stateDir },
+      env: {},
+    });
+    const confinement = await resolveConfinement(
+      config,
+      () => {},
+      () => {},
+    );
+    if (confinement.kind !== 'bwrap')
+      return [
+        {
+          area: 'confinement',
+          measure: 'bubblewrap per command',
+          value: Number.NaN,
+          unit: 'ms',
+          note: confinement.why,
+        },
+      ];
+    const confined = await median(() => runConfined('true', confinement, config.execution.limits, base));
+    rows.push({
       area: 'confinement',
-      measure: 'command `true`: bare / under bubblewrap (median)',
+      measure: `command \`true\`: under bubblewrap, network ${network} (median)`,
       value: confined,
       unit: 'ms',
-      note: `bare ${bare} ms; cost ${confined - bare} ms per command (${runs} runs each)`,
-    },
-  ];
+      note: `bare ${bare} ms; cost ${confined - bare} ms per command, limits included (${runs} runs each)`,
+    });
+  }
+  return rows;
 }
 
 /**

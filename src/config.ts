@@ -16,11 +16,34 @@ export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'text'] as
 export const MAX_TOKENS_PARAMS = ['max_tokens', 'max_completion_tokens'] as const;
 const RULE_IDS = DEFAULT_RULES.map((r) => r.id) as [string, ...string[]];
 
+/**
+ * setTimeout's ceiling: a longer delay fires at once (Node warns and waits 1 ms), so every
+ * duration of the config is bounded by it when read.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+const durationMs = (min = 1) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_DURATION_MS, {
+      error: `at most ${MAX_DURATION_MS} ms (about 24.8 days): a longer timer would fire at once`,
+    });
+
+/** What a command's network namespace reaches (src/exec/netns.ts). */
+export const NETWORK_MODES = ['none', 'outbound', 'host'] as const;
+const NetworkModeSchema = z.enum(NETWORK_MODES);
+/** Older config files said `true` (installs need the network: "outbound") or `false` ("none"). */
+const NetworkSchema = z.preprocess(
+  (v) => (v === true ? 'outbound' : v === false ? 'none' : v),
+  NetworkModeSchema.default('outbound'),
+);
+
 const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);
 const SandboxSchema = z
   .object({
     mode: SandboxModeSchema.default('auto'),
-    network: z.boolean().default(true),
+    network: NetworkSchema,
     writable: z.array(z.string()).default([]),
     /** Folders or files of the homes a command may read (`~/...`); the homes are otherwise empty inside. */
     readable: z.array(z.string()).default([]),
@@ -38,7 +61,7 @@ export const ConfigSchema = z
     /** JetStream replicas of every stream and bucket: 3 on a three-node cluster. */
     natsReplicas: z.number().int().min(1).max(5).default(1),
     /** How long a work item held by a dead process waits before another process gets it. */
-    workAckWaitMs: z.number().int().min(1000).default(30_000),
+    workAckWaitMs: durationMs(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),
     llm: z
       .object({
@@ -46,7 +69,7 @@ export const ConfigSchema = z
         baseUrl: z.string().url().optional(),
         apiKey: z.string().optional(),
         model: z.string().default('gpt-4o-mini'),
-        timeoutMs: z.number().int().positive().default(60_000),
+        timeoutMs: durationMs().default(60_000),
         maxRetries: z.number().int().nonnegative().default(2),
         strategy: z.enum(['batched', 'single', 'sequential']).default('batched'),
         /** Tokens (prompt + completion) one process may spend on one run: a safety ceiling (see runBudget). */
@@ -80,18 +103,31 @@ export const ConfigSchema = z
          */
         planAhead: z.number().int().min(0).max(256).default(4),
         continuePolicy: ContinuePolicySchema.default('dependencies-successful'),
-        commandTimeoutMs: z.number().int().positive().default(300_000),
+        /** A command's timeout; a plan may ask for less, never more. */
+        commandTimeoutMs: durationMs().default(300_000),
         tailChars: z.number().int().positive().default(4000),
         keepBytes: z
           .number()
           .int()
           .positive()
           .default(4 * 1024 * 1024),
-        heartbeatMs: z.number().int().positive().default(5000),
+        heartbeatMs: durationMs().default(5000),
         /** After a Ctrl-C, how long commands in flight may take to finish before they are stopped. */
-        interruptGraceMs: z.number().int().nonnegative().default(30_000),
+        interruptGraceMs: durationMs(0).default(30_000),
         /** A failed task's changes: undone (`rollback`, after they are recorded, so `diff` shows them) or left (`keep`, to debug). */
         onFailure: z.enum(['rollback', 'keep']).default('rollback'),
+        /** What one command may use (src/exec/limits.ts), confined or not. */
+        limits: z
+          .object({
+            /** All its processes together (a cgroup where the machine allows), else each process (RLIMIT_DATA). */
+            memoryMiB: z.number().int().min(64).default(8192),
+            /** Processes and threads at once: what ends a fork bomb. */
+            processes: z.number().int().min(16).default(4096),
+            /** CPU time of each of its processes (RLIMIT_CPU). */
+            cpuSeconds: z.number().int().positive().default(3600),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -193,7 +229,7 @@ export const ConfigSchema = z
     snapshots: z
       .object({
         everyEvents: z.number().int().positive().default(1000),
-        everyMs: z.number().int().positive().default(10_000),
+        everyMs: durationMs().default(10_000),
       })
       .strict()
       .prefault({}),
@@ -208,11 +244,14 @@ export function configJsonSchema(): Record<string, unknown> {
     properties: Record<string, unknown>;
   };
   // The preprocess that reads `"sandbox": "auto"` as `{ "mode": "auto" }` has no JSON Schema: say both forms.
-  schema.properties.sandbox = {
-    anyOf: [z.toJSONSchema(SandboxModeSchema), z.toJSONSchema(SandboxSchema, { io: 'input' })].map(
-      ({ $schema: _, ...rest }) => rest,
-    ),
+  const { $schema: _, ...sandbox } = z.toJSONSchema(SandboxSchema, { io: 'input' }) as {
+    $schema?: string;
+    properties: Record<string, unknown>;
   };
+  // Nor the one that reads the old `network: true/false`.
+  sandbox.properties.network = { anyOf: [{ type: 'string', enum: [...NETWORK_MODES] }, { type: 'boolean' }] };
+  const { $schema: __, ...mode } = z.toJSONSchema(SandboxModeSchema);
+  schema.properties.sandbox = { anyOf: [mode, sandbox] };
   return { ...schema, title: 'implement-agent.config.json' };
 }
 export const CONFIG_SCHEMA_FILE = 'implement-agent.config.schema.json';

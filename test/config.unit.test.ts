@@ -63,6 +63,30 @@ describe('configuration', () => {
         .allow,
     ).toEqual(['kills-processes']);
   });
+
+  it('gives commands an outbound network by default, and reads the old network true/false as outbound/none', async () => {
+    expect((await withConfig({})).sandbox.network).toBe('outbound');
+    expect((await withConfig({ sandbox: { network: true } })).sandbox.network).toBe('outbound');
+    expect((await withConfig({ sandbox: { network: false } })).sandbox.network).toBe('none');
+    expect((await withConfig({ sandbox: { network: 'host' } })).sandbox.network).toBe('host');
+    await expect(withConfig({ sandbox: { network: 'lan' } })).rejects.toThrow(
+      /invalid configuration at sandbox.network/,
+    );
+  });
+
+  it('refuses a duration a timer cannot wait (over 2^31-1 ms), naming the key, instead of firing at once', async () => {
+    await expect(withConfig({ execution: { commandTimeoutMs: 2 ** 31 } })).rejects.toThrow(
+      /invalid configuration at execution.commandTimeoutMs: at most 2147483647 ms/,
+    );
+    await expect(withConfig({ llm: { timeoutMs: 1e12 } })).rejects.toThrow(/at llm.timeoutMs: at most/);
+    expect((await withConfig({ execution: { commandTimeoutMs: 2 ** 31 - 1 } })).execution.commandTimeoutMs).toBe(
+      2 ** 31 - 1,
+    );
+  });
+
+  it('limits every command by default: memory, processes, CPU time', async () => {
+    expect((await withConfig({})).execution.limits).toEqual({ memoryMiB: 8192, processes: 4096, cpuSeconds: 3600 });
+  });
 });
 
 describe('documented formats', () => {

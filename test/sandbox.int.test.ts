@@ -1,4 +1,4 @@
-import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -6,23 +6,18 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeBwrap, toolchainHomes } from '../src/exec/sandbox.ts';
 import { ofType as of, runCli, workspaces } from './helpers/cli.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { REPO_ROOT, startTestNats } from './helpers/nats.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
 const ws = workspaces();
 const bwrapWorks = (await probeBwrap()) === undefined;
 
 /**
- * A throwaway folder outside the working directory and outside /tmp (a confined command has a
- * /tmp of its own, so a folder there would be out of its reach whatever else the sandbox did):
- * in /var/tmp, or the home folder where /var/tmp cannot be written.
+ * A throwaway folder outside the working directory, visible (read-only) to a confined command:
+ * in the repository's folder, since /tmp, /var/tmp and the homes are the command's own or empty.
  */
 async function outsideFolder(prefix: string): Promise<string> {
-  const parent = await access('/var/tmp', constants.W_OK).then(
-    () => '/var/tmp',
-    () => homedir(),
-  );
-  return mkdtemp(join(parent, `ia-test-${prefix}`));
+  return mkdtemp(join(REPO_ROOT, `.ia-test-${prefix}`));
 }
 
 beforeAll(async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readableFromHome, socketsToHide, toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
+import { readableFromHome, toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
+import { configFiles, hostSockets } from '../src/exec/sandbox-mounts.ts';
+import { commandTimeoutMs } from '../src/exec/limits.ts';
 
 describe('toolchain homes for confined commands', () => {
   const present = new Set(['/home/u/.rustup', '/home/u/.pyenv', '/home/u/.local/share/mise']);
@@ -72,9 +74,40 @@ describe('what the homes show inside the sandbox', () => {
       '/opt/py',
     ]);
   });
-  it('hides the privileged sockets that exist, the SSH agent and DOCKER_HOST included, unless sandbox.sockets keeps them', () => {
-    const env = { SSH_AUTH_SOCK: '/home/ann/agent.sock', DOCKER_HOST: 'unix:///run/docker.sock' };
-    expect(socketsToHide(env, [], exists).sort()).toEqual(['/home/ann/agent.sock', '/run/docker.sock', '/run/user']);
-    expect(socketsToHide(env, ['/run/docker.sock'], exists).sort()).toEqual(['/home/ann/agent.sock', '/run/user']);
+  it('hides every socket bound on the host (not by name) but those in the working directory, private folders, hidden homes, or kept', () => {
+    const listing = [
+      'Num       RefCount Protocol Flags    Type St Inode Path',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1001 /var/lib/db/db.sock',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1002 /run/docker.sock',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1003 /var/tmp/x.sock',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1004 /work/app/dev.sock',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1005 @abstract',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1006 /home/ann/.gnupg/S.gpg-agent',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1007 /home/ann/notes/app.sock',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1008 /srv/keep.sock',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 1009',
+    ].join('\n');
+    const options = { workdir: '/work/app', homes: ['/home', '/home/ann'], readable: ['/home/ann/notes'] };
+    expect(hostSockets(listing, { ...options, keep: [] }).sort()).toEqual([
+      '/home/ann/notes/app.sock',
+      '/srv/keep.sock',
+      '/var/lib/db/db.sock',
+    ]);
+    expect(hostSockets(listing, { ...options, keep: ['/srv/keep.sock'] })).not.toContain('/srv/keep.sock');
+  });
+});
+
+describe('what a command may not outgrow', () => {
+  it("takes a plan's shorter timeout, never a longer one than the config gives", () => {
+    expect(commandTimeoutMs(5000, 300_000)).toBe(5000);
+    expect(commandTimeoutMs(86_400_000, 300_000)).toBe(300_000);
+    expect(commandTimeoutMs(undefined, 300_000)).toBe(300_000);
+  });
+  it("names the config files in the working directory, the current folder's only when inside it", () => {
+    expect(configFiles('/work/app', '/work/app/sub')).toEqual([
+      '/work/app/implement-agent.config.json',
+      '/work/app/sub/implement-agent.config.json',
+    ]);
+    expect(configFiles('/work/app', '/elsewhere')).toEqual(['/work/app/implement-agent.config.json']);
   });
 });

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
+import { confinementNotice } from '../exec/netns.ts';
 import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
@@ -73,6 +74,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     out(`nothing to do: all ${tasks.length} task(s) are ticked (${flags.tasksFile}); --force runs them again`);
     return 0;
   }
+  if (!flags.dry) process.stderr.write(`${confinementNotice(config.sandbox)}\n`);
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
   // server (when the run starts its own) boots meanwhile: its start-up is hidden behind theirs.
   const nats = import('./nats-for.ts').then((m) => m.natsFor(config, cwd));

@@ -5,7 +5,7 @@ import { exists } from '../actors/executor/task-io.ts';
 import { childEnvironment } from '../exec/child-env.ts';
 import { checkCommand } from '../exec/policy.ts';
 import { redactorFor } from '../exec/redaction.ts';
-import { runShellCommand } from '../exec/run-command.ts';
+import { runConfined } from '../exec/confined-run.ts';
 import { resolveConfinement, writeScope } from '../exec/sandbox.ts';
 import { evolveRunStatus, initialRunStatus } from '../projections/run-status.ts';
 import { criterionFailure, describeCriterion, type CriterionProbe } from '../tasklist/success-criterion.ts';
@@ -95,8 +95,7 @@ async function criterionProbe(rt: Runtime, workdir: string): Promise<CriterionPr
     run: async (command) => {
       const verdict = checkCommand(command, rt.config.policy.allow, writeScope(confinement, workdir));
       if (!verdict.allowed) return { exitCode: null, output: `denied by policy (${verdict.rule}): ${verdict.reason}` };
-      const result = await runShellCommand(command, {
-        ...(confinement.kind === 'bwrap' ? { sandbox: confinement.args(workdir) } : {}),
+      const result = await runConfined(command, confinement, exec.limits, {
         cwd: workdir,
         env,
         redact: redactorFor(rt.config),

@@ -1,4 +1,6 @@
 import { execa } from 'execa';
+import type { CommandGroup } from './cgroup.ts';
+import type { LimitEvents } from './limits.ts';
 import { OutputCapture } from './output-capture.ts';
 import type { Redact } from './redaction.ts';
 
@@ -15,8 +17,10 @@ export type RunOptions = {
   killGraceMs?: number;
   /** Blanks secrets out of the captured output before anyone sees it; says which rules fired. */
   redact?: Redact;
-  /** bubblewrap arguments: the command runs confined (see sandbox.ts). */
-  sandbox?: string[];
+  /** What runs `bash -c COMMAND` (cgroup, network namespace, bubblewrap, rlimits: `commandPrefix` in sandbox.ts). */
+  prefix?: string[];
+  /** The command's cgroup: every process in it is killed when bash exits, setsid children too. */
+  group?: CommandGroup;
   /** Called (and awaited) once the process group exists: where its id gets recorded. */
   onStart?: (pgid: number | undefined) => Promise<void>;
 };
@@ -34,6 +38,8 @@ export type CommandResult = {
   fullOutput?: string;
   /** Redaction rules that fired on this output. */
   redacted: string[];
+  /** What the command's cgroup counted against its limits, where it had one. */
+  counted?: LimitEvents;
 };
 
 /** Process groups we started and have not reaped: killed on shutdown so nothing outlives us. */
@@ -68,9 +74,7 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 export async function runShellCommand(command: string, options: RunOptions): Promise<CommandResult> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const [file, args] = options.sandbox
-    ? ['bwrap', [...options.sandbox, 'bash', '-c', command]]
-    : ['bash', ['-c', command]];
+  const [file = 'bash', ...args] = [...(options.prefix ?? []), 'bash', '-c', command];
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
@@ -104,13 +108,17 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
           options.heartbeatMs,
         )
       : undefined;
-  // bash is gone: reap what it left in its group, or their open pipes would hold the result back.
+  // bash is gone: reap what it left in its group (and its cgroup: a setsid child left the group),
+  // or their open pipes would hold the result back.
+  let ended: Promise<LimitEvents> | undefined;
   child.on('exit', () => {
     if (pgid !== undefined) killGroup(pgid, 'SIGKILL');
+    ended = options.group?.end();
   });
 
   if (options.onStart) await options.onStart(pgid);
   const result = await child;
+  const counted = await (ended ?? options.group?.end());
   clearTimeout(timeout);
   if (killTimer) clearTimeout(killTimer);
   if (heartbeat) clearInterval(heartbeat);
@@ -138,5 +146,6 @@ export async function runShellCommand(command: string, options: RunOptions): Pro
     truncated,
     ...(truncated ? { fullOutput: redact(`${stdout.kept()}\n--- stderr ---\n${stderr.kept()}`) } : {}),
     redacted: [...fired].sort(),
+    ...(counted ? { counted } : {}),
   };
 }

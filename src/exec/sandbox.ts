@@ -1,14 +1,19 @@
-import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { InputError } from '../errors.ts';
+import type { CommandGroup } from './cgroup.ts';
+import { prlimitArgs, type Limits } from './limits.ts';
+import { networkNotice, onPath, resolveNetwork, type Network, type NetworkMode } from './netns.ts';
 import type { WriteScope } from './policy.ts';
+import { configFiles, gitControlFiles, hide, keptOfRun, PRIVATE_DIRS, socketsNow } from './sandbox-mounts.ts';
 
 /** How commands are confined, as recorded in CommandStarted. */
-export type Confinement =
-  | { kind: 'bwrap'; network: boolean; home: string; writable: string[]; args: (workdir: string) => string[] }
-  | { kind: 'none'; why: string };
+export type Confinement = { prlimit: boolean } & (
+  | { kind: 'bwrap'; network: Network; home: string; writable: string[]; args: (workdir: string) => string[] }
+  | { kind: 'none'; why: string }
+);
 
 /**
  * Credentials under a home folder: hidden even when a folder above them is made readable
@@ -35,22 +40,6 @@ const CREDENTIALS = [
 
 /** Where homes live: not visible inside the sandbox (the per-project home replaces them) but for what `readableFromHome` names. */
 const HOMES = ['/home', '/root'];
-
-/**
- * Sockets that reach a privileged or personal service from inside: the container engines (root on
- * the host), the SSH agent, the D-Bus buses, the per-user runtime folder (session bus, Wayland,
- * PulseAudio, rootless engines). A read-only filesystem does not stop a connect(); hiding does.
- */
-const PRIVILEGED_SOCKETS = [
-  '/run/docker.sock',
-  '/var/run/docker.sock',
-  '/run/containerd',
-  '/run/podman',
-  '/run/dbus',
-  '/var/run/dbus',
-  '/run/user',
-  '/tmp/.X11-unix',
-];
 
 /**
  * What tools find through HOME that must still come from the real home, now that HOME is the
@@ -125,16 +114,11 @@ export function probeBwrap(): Promise<string | undefined> {
   return probe;
 }
 
-/**
- * Decides the confinement once per process: `auto` uses bubblewrap where it works and otherwise
- * says so once and falls back to the deny list; `bwrap` refuses to go on without it (exit 2);
- * `none` only when the config says so.
- */
 /** What confinement needs of the configuration: its `sandbox` settings and the state folder. */
 export type SandboxSettings = {
   sandbox: {
     mode: 'auto' | 'bwrap' | 'none';
-    network: boolean;
+    network: NetworkMode;
     writable: string[];
     readable: string[];
     sockets: string[];
@@ -167,35 +151,20 @@ export function readableFromHome(
   return { pointers, paths };
 }
 
-/** The privileged sockets that exist here and are not kept by `sandbox.sockets`: hidden inside. */
-export function socketsToHide(
-  env: NodeJS.ProcessEnv,
-  keep: readonly string[],
-  exists: (path: string) => boolean = existsSync,
-): string[] {
-  const fromEnv = [env.SSH_AUTH_SOCK, env.XDG_RUNTIME_DIR, /^unix:\/\/(\/.+)$/.exec(env.DOCKER_HOST ?? '')?.[1]].filter(
-    (p): p is string => !!p,
-  );
-  const kept = new Set(keep.map((k) => resolve(k)));
-  // /var/run is a link to /run on most systems: one mount per real place.
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return p;
-    }
-  };
-  return [...new Set([...PRIVILEGED_SOCKETS, ...fromEnv].filter(exists).map(real))].filter(
-    (p) => !kept.has(real(resolve(p))),
-  );
-}
-
+/**
+ * Decides the confinement once per process: `auto` uses bubblewrap where it works and otherwise
+ * says so once and falls back to the deny list; `bwrap` refuses to go on without it (exit 2);
+ * `none` only when the config says so. Says which network commands get.
+ */
 export async function resolveConfinement(
   config: SandboxSettings,
   warn: (message: string) => void,
+  info: (message: string) => void = warn,
 ): Promise<Confinement> {
   const sandbox = config.sandbox;
-  if (sandbox.mode === 'none') return { kind: 'none', why: 'sandbox.mode is "none" in the configuration' };
+  const prlimit = onPath('prlimit') !== undefined;
+  if (!prlimit) warn('prlimit (util-linux) is not on PATH: commands run without CPU and process limits');
+  if (sandbox.mode === 'none') return { kind: 'none', prlimit, why: 'sandbox.mode is "none" in the configuration' };
   const problem = await probeBwrap();
   if (problem !== undefined) {
     const why = `bubblewrap (bwrap) does not work here: ${problem}`;
@@ -205,8 +174,15 @@ export async function resolveConfinement(
       );
     }
     warnOnce(warn, `${why}; commands run unconfined, under the deny list only (sandbox.mode "auto")`);
-    return { kind: 'none', why };
+    return { kind: 'none', prlimit, why };
   }
+  const network = await resolveNetwork(sandbox.network, warn);
+  info(networkNotice(network.mode));
+  return { kind: 'bwrap', prlimit, ...bwrapConfinement(config, network, warn) };
+}
+
+function bwrapConfinement(config: SandboxSettings, network: Network, warn: (message: string) => void) {
+  const sandbox = config.sandbox;
   const home = resolve(config.stateDir, 'sandbox-home');
   mkdirSync(home, { recursive: true });
   const store = resolve(config.stateDir, 'nats');
@@ -219,7 +195,7 @@ export async function resolveConfinement(
     .flatMap((h) => CREDENTIALS.map((c) => join(h, c)))
     .filter((c) => readable.paths.some((r) => under(c, r) || under(r, c)));
   const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
-  const sockets = socketsToHide(process.env, sandbox.sockets);
+  const keptSockets = sandbox.sockets.map((k) => resolve(k)).filter((k) => existsSync(k));
   const writable = writablePaths(sandbox.writable, realHome, process.cwd());
   for (const p of writable.filter((w) => !existsSync(w)))
     warn(`sandbox.writable: ${p} does not exist, so commands cannot write there`);
@@ -229,12 +205,12 @@ export async function resolveConfinement(
   const keepSshAgent = sandbox.sockets.some(
     (k) => process.env.SSH_AUTH_SOCK !== undefined && resolve(k) === resolve(process.env.SSH_AUTH_SOCK),
   );
+  const resolver = network.mode === 'outbound' ? ['--ro-bind', network.resolvConf, network.resolvAt] : [];
   return {
-    kind: 'bwrap',
-    network: sandbox.network,
+    network,
     home,
     writable,
-    args: (workdir) => [
+    args: (workdir: string) => [
       '--ro-bind',
       '/',
       '/',
@@ -242,14 +218,17 @@ export async function resolveConfinement(
       '/dev',
       '--proc',
       '/proc',
-      '--tmpfs',
-      '/tmp',
+      ...PRIVATE_DIRS.flatMap((d) => (existsSync(d) ? ['--tmpfs', d] : [])),
+      ...keptOfRun(network.mode === 'host').flatMap((p) => ['--ro-bind', p, p]),
+      ...resolver,
       // The homes are empty inside, but for what commands need of them, read-only.
       ...homes.flatMap(hide),
       ...readable.paths.flatMap((p) => ['--ro-bind', p, p]),
       ...credentials.flatMap(hide),
       ...secretFiles.flatMap(hide),
-      ...sockets.flatMap(hide),
+      // Every socket bound outside (but those kept): a read-only filesystem does not stop a connect().
+      ...socketsNow({ workdir, keep: sandbox.sockets, homes, readable: readable.paths }).flatMap(hide),
+      ...keptSockets.flatMap((p) => ['--bind', p, p]),
       ...(keepSshAgent ? [] : ['--unsetenv', 'SSH_AUTH_SOCK']),
       '--bind',
       home,
@@ -260,9 +239,9 @@ export async function resolveConfinement(
       workdir,
       // The event store is never visible, even when it lives inside the working directory.
       ...(existsSync(store) ? ['--tmpfs', store] : []),
-      // What git runs later, outside the sandbox (hooks, core.fsmonitor and the like in the
-      // config), cannot be planted: read-only, unless sandbox.writable names it.
-      ...gitControlFiles(workdir)
+      // What runs later, outside the sandbox, cannot be planted: git's hooks and config (run by
+      // git), the tool's own config (read by the next run); read-only unless sandbox.writable names it.
+      ...[...gitControlFiles(workdir), ...configFiles(workdir).filter((p) => existsSync(p))]
         .filter((p) => !writable.includes(p))
         .flatMap((p) => ['--ro-bind', p, p]),
       '--setenv',
@@ -273,23 +252,23 @@ export async function resolveConfinement(
       workdir,
       '--unshare-pid',
       '--die-with-parent',
-      ...(sandbox.network ? [] : ['--unshare-net']),
+      // "outbound" is a namespace entered before bwrap starts (network.enter).
+      ...(network.mode === 'none' ? ['--unshare-net'] : []),
     ],
   };
 }
 
-/** The parts of a working copy's .git that make git run code later: its hooks, its config, its info (attributes, excludes). */
-export function gitControlFiles(workdir: string, exists: (path: string) => boolean = existsSync): string[] {
-  return ['hooks', 'config', 'info'].map((p) => join(workdir, '.git', p)).filter(exists);
-}
-
-/** An empty folder over a folder, the empty file over a file (or a socket: a connect then fails). */
-function hide(path: string): string[] {
-  try {
-    return statSync(path).isDirectory() ? ['--tmpfs', path] : ['--ro-bind', '/dev/null', path];
-  } catch {
-    return [];
-  }
+/**
+ * What runs before `bash -c COMMAND`: the command's cgroup, its network namespace, bubblewrap,
+ * then its rlimits (set inside bwrap's user namespace, where the process count is its own).
+ */
+export function commandPrefix(c: Confinement, workdir: string, limits: Limits, group?: CommandGroup): string[] {
+  const confined = c.kind === 'bwrap';
+  return [
+    ...(group?.wrapper ?? []),
+    ...(confined ? [...(c.network.mode === 'outbound' ? c.network.enter : []), 'bwrap', ...c.args(workdir)] : []),
+    ...(c.prlimit ? prlimitArgs(limits, { processes: confined, memory: group === undefined }) : []),
+  ];
 }
 
 let warned = false;
@@ -307,7 +286,7 @@ export function writeScope(c: Confinement, workdir: string): WriteScope {
 /** What CommandStarted records of the confinement in force. */
 export function describeConfinement(c: Confinement): string {
   return c.kind === 'bwrap'
-    ? `bwrap (read-only except the working directory${c.network ? '' : ', no network'})`
+    ? `bwrap (read-only except the working directory, network ${c.network.mode})`
     : `none: ${c.why}`;
 }
 

@@ -30,7 +30,11 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
   open: async (rt) => {
     // Probed now, in the background, so that the first command does not wait for it; a failure
     // (bwrap required and missing) surfaces where a command needs it.
-    const confinement: Promise<Confinement> = resolveConfinement(rt.config, (m) => rt.log.warn(m));
+    const confinement: Promise<Confinement> = resolveConfinement(
+      rt.config,
+      (m) => rt.log.warn(m),
+      (m) => rt.log.info(m),
+    );
     confinement.catch(() => undefined);
     return { confinement: () => confinement, trees: new RunTrees(rt.config.changes) };
   },

@@ -85,7 +85,8 @@ export function commandFinished(
 /** A command's result as the machine sees it. */
 export function toOutcome(result: CommandResult, refused?: string): CommandOutcome {
   return {
-    ok: result.exitCode === 0 && !result.timedOut,
+    // A command the confinement stopped (a planted config, a limit) has failed, whatever it exited with.
+    ok: result.exitCode === 0 && !result.timedOut && !refused,
     exitCode: result.exitCode,
     timedOut: result.timedOut,
     stdoutTail: result.stdoutTail,

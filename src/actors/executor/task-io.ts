@@ -7,8 +7,9 @@ import { childIds, commandIds, outputName, type CommandRef } from '../../events/
 import { childEnvironment } from '../../exec/child-env.ts';
 import { redactorFor } from '../../exec/redaction.ts';
 import { checkCommand } from '../../exec/policy.ts';
-import { runShellCommand } from '../../exec/run-command.ts';
-import { describeConfinement, refusedWrite, writeScope, type Confinement } from '../../exec/sandbox.ts';
+import { runConfined } from '../../exec/confined-run.ts';
+import { commandTimeoutMs } from '../../exec/limits.ts';
+import { describeConfinement, writeScope, type Confinement } from '../../exec/sandbox.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import { criterionFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
@@ -87,7 +88,7 @@ export function executorEffects(
         denied: { rule: verdict.rule, reason: verdict.reason },
       };
     }
-    const result = await runShellCommand(command, {
+    const result = await runConfined(command, confinement, exec.limits, {
       onStart: async (pgid) => {
         await io.perform([
           append(
@@ -99,20 +100,17 @@ export function executorEffects(
           ),
         ]);
       },
-      ...(confinement.kind === 'bwrap' ? { sandbox: confinement.args(workdir) } : {}),
       cwd: workdir,
       env,
       redact,
-      timeoutMs: timeoutMs ?? exec.commandTimeoutMs,
+      timeoutMs: commandTimeoutMs(timeoutMs, exec.commandTimeoutMs),
       tailChars: exec.tailChars,
       keepBytes: exec.keepBytes,
       heartbeatMs: exec.heartbeatMs,
       onHeartbeat: (elapsedMs, lastLine) => io.background([append(commandHeartbeat(ref, elapsedMs, lastLine))]),
     });
     const outputRef = result.fullOutput !== undefined ? await storeOutput(io, ref, result.fullOutput) : undefined;
-    const failed = result.exitCode !== 0 || result.timedOut;
-    const refused =
-      failed && confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined;
+    const { refused } = result;
     await io.perform([
       append(
         commandFinished(ref, command, purpose, result, {

@@ -1,0 +1,48 @@
+import { existsSync, rmSync } from 'node:fs';
+import { openCommandGroup } from './cgroup.ts';
+import { limitReached, type Limits } from './limits.ts';
+import { runShellCommand, type CommandResult, type RunOptions } from './run-command.ts';
+import { commandPrefix, refusedWrite, type Confinement } from './sandbox.ts';
+import { configFiles } from './sandbox-mounts.ts';
+
+export type ConfinedResult = CommandResult & {
+  /** What stopped the command that it cannot fix by itself: a refused write, a limit, a planted config. */
+  refused?: string;
+};
+
+/**
+ * Runs one command as every command runs: in a cgroup of its own where the machine allows (its
+ * memory and process limits; every process of it ended with it), under the confinement and its
+ * rlimits, with the timeout the config allows at most.
+ */
+export async function runConfined(
+  command: string,
+  confinement: Confinement,
+  limits: Limits,
+  options: Omit<RunOptions, 'prefix' | 'group'>,
+): Promise<ConfinedResult> {
+  const workdir = options.cwd;
+  const group = openCommandGroup(limits);
+  const absent = confinement.kind === 'bwrap' ? configFiles(workdir).filter((p) => !existsSync(p)) : [];
+  const result = await runShellCommand(command, {
+    ...options,
+    prefix: commandPrefix(confinement, workdir, limits, group),
+    ...(group ? { group } : {}),
+  });
+  const planted = absent.filter((p) => existsSync(p));
+  if (planted.length > 0) return { ...result, refused: removePlanted(planted) };
+  if (result.exitCode === 0 && !result.timedOut) return result;
+  const refused =
+    limitReached(limits, result, result.counted) ??
+    (confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined);
+  return refused ? { ...result, refused } : result;
+}
+
+/**
+ * A config file of the tool that a confined command created (one that exists is read-only to
+ * it): removed, so that the next run does not trust what a task wrote.
+ */
+function removePlanted(paths: string[]): string {
+  for (const p of paths) rmSync(p, { force: true });
+  return `the command created ${paths.join(', ')}, the tool's own configuration, which a task may not write (the next run would trust it): removed`;
+}
