@@ -7,6 +7,7 @@ import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
+import { workdirRefusal } from '../workspace/workdir-guard.ts';
 
 export type RunFlags = {
   tasksFile: string;
@@ -57,6 +58,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   await stat(workdir).catch(() => {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
+  const forbidden = await workdirRefusal(workdir);
+  if (forbidden) throw new InputError(`refusing to run in ${workdir}: ${forbidden}; give a project folder (--workdir)`);
 
   const llm = config.llm.mode ?? 'offline';
   const budget = flags.budget !== undefined ? parseBudget(flags.budget) : config.llm.runBudget;

@@ -1,5 +1,6 @@
 import { changedInputs } from '../../context/project-files.ts';
 import { eventSubjects } from '../../events/subjects.ts';
+import { workdirRefusal } from '../../workspace/workdir-guard.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
 import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
 import { runProjection } from '../../projections/runner.ts';
@@ -23,6 +24,12 @@ export const coordinatorActor = (options: { parallelRuns?: number } = {}): Actor
       const { active } = io.resources;
       // A resume request for a run this process is already driving: nothing more to do.
       if (active.has(start.runId)) return [];
+      // A start item names its folder: never one where commands would reach the user's or the system's files.
+      const forbidden = await workdirRefusal(start.workdir);
+      if (forbidden) {
+        io.rt.log.warn(`start item of run ${start.runId} refused: ${forbidden}`);
+        return [];
+      }
       active.add(start.runId);
       try {
         await coordinateRun(io, start);
