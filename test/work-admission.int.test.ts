@@ -49,7 +49,14 @@ const started = (runId: string, workdir: string) =>
       workdir,
       taskIds: ['1'],
       alreadyDone: [],
-      options: { taskConcurrency: 1, commandConcurrency: 1, continuePolicy: 'dependencies-successful', llm: 'offline' },
+      options: {
+        taskConcurrency: 1,
+        commandConcurrency: 1,
+        continuePolicy: 'dependencies-successful',
+        llm: 'offline',
+        planAhead: 0,
+        skipOptional: false,
+      },
     },
   );
 
