@@ -1,7 +1,7 @@
 import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadConfig, type ConfigOverrides } from '../config.ts';
+import { configFile, loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
 import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
@@ -81,6 +81,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   return runSession({
     nats,
     config,
+    configFile: configFile(cwd, flags.config),
     cwd,
     tasksFile,
     workdir,

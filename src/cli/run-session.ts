@@ -2,7 +2,7 @@ import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, statfs } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-events.ts';
+import { makeEvent, type RunBudget, type StoredEvent, type Weakening } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
@@ -18,6 +18,7 @@ import type { NatsSession } from './nats-for.ts';
 import { withRuntime } from './nats-session.ts';
 import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
+import { sayWeakenings } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
 import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
 
@@ -26,6 +27,8 @@ export async function runSession(input: {
   /** The NATS of the run, being started (run-cmd.ts). */
   nats: Promise<NatsSession>;
   config: Config;
+  /** Where the configuration was read from: named beside each setting that weakens confinement. */
+  configFile: string;
   cwd: string;
   tasksFile: string;
   workdir: string;
@@ -40,7 +43,9 @@ export async function runSession(input: {
   verify: boolean;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
+  let weakened: Weakening[];
   try {
+    weakened = await sayWeakenings(config, input.configFile, cwd);
     if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
     if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
   } catch (error) {
@@ -73,6 +78,7 @@ export async function runSession(input: {
           ...(budget ? { budget } : {}),
           ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
         },
+        ...(weakened.length ? { weakened } : {}),
       };
       const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
       if (!input.verify || code === 130) return code;
