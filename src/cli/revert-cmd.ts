@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { makeEvent, type FileChange, type StoredEvent } from '../events/agent-events.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { blockersIn, taskGraph } from '../tasklist/task-graph.ts';
+import { readTaskList } from '../tasklist/tick-file.ts';
 import { untickTask } from '../tasklist/tasks-writer.ts';
 import { TRAILERS } from '../workspace/commit-message.ts';
 import { commitPaths, repositoryPrefix } from '../workspace/git.ts';
@@ -185,10 +186,10 @@ function dependantsOf(taskId: string, specs: readonly TaskSpec[]): string[] {
 
 async function untick(tasksFile: string, spec: TaskSpec | undefined): Promise<void> {
   if (!spec) return;
-  const text = await readFile(tasksFile, 'utf8').catch(() => undefined);
-  if (text === undefined) return;
-  const updated = untickTask(text, spec.id, spec.line);
-  if (updated !== text) await writeFile(tasksFile, updated);
+  const read = await readTaskList(tasksFile).catch(() => undefined);
+  if (read === undefined) return;
+  const updated = untickTask(read.text, spec.id, spec.line);
+  if (updated !== read.text) await writeFile(tasksFile, updated, read.encoding);
 }
 
 /** A committed task's revert is a commit too: the restored paths, saying which commit it reverts. */
