@@ -14,6 +14,8 @@ export const StartRunSchema = z.object({
   workdir: z.string(),
   tasks: z.array(TaskSpecSchema),
   options: RunOptionsSchema,
+  /** When the tasks are too many for one message: their JSON's sha256 in the content store (`tasks` is then empty). */
+  tasksContent: z.string().optional(),
   /** The settings weakening confinement, as the CLI that started the run found them: recorded in RunStarted. */
   weakened: z.array(WeakeningSchema).optional(),
 });
