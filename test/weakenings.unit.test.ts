@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../src/config.ts';
-import { weakeningLine, weakeningSettings } from '../src/exec/weakenings.ts';
+import { weakeningLine, weakeningSettings } from '../src/weakenings.ts';
 
 const origin = { file: '/p/implement-agent.config.json', home: '/home/ann', cwd: '/p' };
 const of = (config: unknown, bwrapProblem?: string) =>

@@ -5,7 +5,7 @@ import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
-import { weakeningLine } from '../exec/weakenings.ts';
+import { weakeningLine } from '../weakenings.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
 

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import type { Config } from '../config.ts';
 import type { Weakening } from '../events/agent-events.ts';
 import { probeBwrap } from '../exec/sandbox.ts';
-import { weakeningLine, weakeningSettings } from '../exec/weakenings.ts';
+import { weakeningLine, weakeningSettings } from '../weakenings.ts';
 import { colours } from './progress.ts';
 
 /** The settings that weaken confinement, each on a line of its own before anything else the run says. */

@@ -107,7 +107,7 @@ export const upcastRunStarted = (data: unknown): unknown => {
   };
 };
 
-/** A setting in force that weakens the confinement of commands (src/exec/weakenings.ts): shown on every run. */
+/** A setting in force that weakens the confinement of commands (src/weakenings.ts): shown on every run. */
 export const WeakeningSchema = z.object({
   setting: z.string(),
   value: z.string(),

@@ -1,7 +1,7 @@
-import { ConfigSchema, type Config } from '../config.ts';
-import type { Weakening } from '../events/agent-events.ts';
-import { DEFAULT_RULES } from './policy.ts';
-import { writablePaths } from './sandbox.ts';
+import { ConfigSchema, type Config } from './config.ts';
+import type { Weakening } from './events/agent-events.ts';
+import { DEFAULT_RULES } from './exec/policy.ts';
+import { writablePaths } from './exec/sandbox.ts';
 
 /** Where the settings came from, and what the machine allows: all the function needs besides the config. */
 export type SettingsOrigin = {
