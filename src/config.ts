@@ -10,6 +10,8 @@ import { DEFAULT_RULES } from './exec/policy.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export const CONFIG_FILE = 'implement-agent.config.json';
+/** The configuration file a command reads: `--config FILE`, else the one in the current folder. */
+export const configFile = (cwd: string, file?: string) => resolve(cwd, file ?? CONFIG_FILE);
 
 /** Structured output, best first: a JSON Schema the server enforces, JSON mode, plain text (src/llm/capabilities.ts). */
 export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'text'] as const;
@@ -273,7 +275,7 @@ export async function loadConfig(
   } = {},
 ): Promise<Config> {
   const env = options.env ?? process.env;
-  const path = resolve(options.cwd ?? process.cwd(), options.file ?? CONFIG_FILE);
+  const path = configFile(options.cwd ?? process.cwd(), options.file);
   const { value: fromFile, text } = await readConfigFile(path, options.file !== undefined);
   const fromEnv: ConfigOverrides = {
     ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),

@@ -88,3 +88,26 @@ export class LeaseLostError extends AgentError {
     );
   }
 }
+
+/** A stored content that is not what its name (its sha256) says: a record to distrust; nothing is written from it. */
+export class ContentMismatchError extends AgentError {
+  constructor(
+    readonly path: string,
+    readonly content: string,
+    readonly actual: string,
+  ) {
+    super(
+      `${path}: the content stored as ${content} has the sha256 ${actual}: not what the record names, so nothing is written from it`,
+    );
+  }
+}
+
+/** A path a record asks to write that no restore may write: outside the working directory, or where git or the tool keeps what runs later. */
+export class UnsafePathError extends AgentError {
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
+    super(`${path}: ${why}`);
+  }
+}

@@ -173,6 +173,24 @@ describe('whole runs with every actor under its own role', () => {
       expect(result.exitCode, result.stdout + result.stderr).toBe(0);
       expect(result.stdout + result.stderr).not.toMatch(refusal);
       expect((await readFile(join(work, 'tasks.md'), 'utf8')).match(/\[x\]/g)).toHaveLength(5);
+      // Every command after it, each on the store's server under its own role: none refused.
+      const runId = /run (r\w+):/.exec(result.stdout)![1]!;
+      await writeFile(join(work, 'src/greet.js'), 'edited by hand\n');
+      for (const args of [
+        ['status', runId],
+        ['runs'],
+        ['diff', runId, '2'],
+        ['verify', runId],
+        ['report', runId],
+        ['replay'],
+        ['resume', runId],
+        // Over a hand edit: the CLI stores a copy of what it writes over first.
+        ['revert', runId, '2', '--force'],
+      ]) {
+        const r = await cli(args, work);
+        expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(refusal);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(args[0] === 'verify' ? 1 : 0);
+      }
     } finally {
       await rm(work, { recursive: true, force: true });
     }

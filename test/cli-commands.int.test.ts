@@ -173,7 +173,9 @@ describe('flags and configuration a user gets wrong', () => {
       dir,
     );
     expect(run.exitCode).toBe(2);
-    expect(run.stderr.trim()).toBe(
+    // The settings that weaken confinement come first (the host's network while it is the default).
+    const said = run.stderr.split('\n').filter((l) => !l.startsWith('unsafe: '));
+    expect(said.join('\n').trim()).toBe(
       `implement-agent: the LLM at http://127.0.0.1:${port}/v1 cannot be reached (connect ECONNREFUSED 127.0.0.1:${port}): set OPENAI_BASE_URL (or llm.baseUrl in implement-agent.config.json) to a running OpenAI-compatible server, or run with --llm offline`,
     );
     expect(run.stdout).toBe('');

@@ -11,6 +11,7 @@ import { netChanges, type TaskFiles } from '../src/workspace/run-changes.ts';
 import { taskChanges } from '../src/workspace/task-changes.ts';
 import { TreeScanner } from '../src/workspace/tree-scan.ts';
 import { undoChanges } from '../src/workspace/undo.ts';
+import { restorePath } from '../src/workspace/restore.ts';
 import { WorkTree } from '../src/workspace/work-tree.ts';
 import { RunTrees } from '../src/workspace/run-trees.ts';
 
@@ -220,5 +221,33 @@ describe('showing and unticking', () => {
     expect(untickTask(text, '2', 2)).toBe('\uFEFF- [x] 1. a\r\n- [ ] 2. b\r\n');
     expect(tickTask(untickTask(text, '2', 2), '2', 2)).toBe(text);
     expect(untickTask('- [ ] 1. a\n', '1', 1)).toBe('- [ ] 1. a\n');
+  });
+});
+
+describe('restoring a path (rollback and revert)', () => {
+  const bytes = Buffer.from('#!/bin/sh\ntouch owned\n');
+  const file = { kind: 'file' as const, bytes, mode: 0o755 };
+
+  it("never writes into .git, the tool's folder or the config file, nor out through a symlinked folder", async () => {
+    await mkdir(join(dir, '.git/hooks'), { recursive: true });
+    await symlink('.git/hooks', join(dir, 'hooks-link'));
+    await symlink(tmpdir(), join(dir, 'tmp-link'));
+    const refused = {
+      '.git/hooks/pre-commit': ".git/hooks/pre-commit: it is inside a repository's .git",
+      'sub/.git/config': "it is inside a repository's .git",
+      '.implement-agent/x': "it is inside the tool's own folder .implement-agent",
+      'implement-agent.config.json': 'it is the configuration file',
+      'hooks-link/pre-commit': `leads through ${join(dir, '.git/hooks')}`,
+      'tmp-link/planted': 'leads outside the working directory',
+      '../planted': 'not inside the working directory',
+      [join(dir, 'abs')]: 'not inside the working directory',
+    };
+    for (const [path, why] of Object.entries(refused)) {
+      await expect(restorePath(dir, path, file), path).rejects.toThrow(why);
+    }
+    await expect(readFile(join(dir, '.git/hooks/pre-commit'))).rejects.toThrow();
+    await expect(readFile(join(tmpdir(), 'planted'))).rejects.toThrow();
+    await restorePath(dir, 'ok/run.sh', file);
+    expect(await readFile(join(dir, 'ok/run.sh'))).toEqual(bytes);
   });
 });

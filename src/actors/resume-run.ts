@@ -17,5 +17,6 @@ export function startFromLog(runId: string, events: readonly StoredEvent[]): Sta
     workdir: started.data.workdir,
     tasks,
     options: started.data.options,
+    ...(started.data.weakened ? { weakened: started.data.weakened } : {}),
   };
 }

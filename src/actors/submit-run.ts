@@ -3,6 +3,7 @@ import { eventSubjects } from '../events/subjects.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import type { Runtime } from './runtime.ts';
 import { workIds } from '../events/ids.ts';
+import { packStartItem } from './start-item.ts';
 
 /**
  * Submits a run to the coordinator (whichever process hosts it) and follows the run's events
@@ -24,7 +25,7 @@ export async function submitRun(
     if (event.type === 'RunFinished') finish(event.data.status);
   });
   try {
-    await rt.work.publish('coordinator', 'start', start, itemId);
+    await rt.work.publish('coordinator', 'start', await packStartItem(rt, start), itemId);
     return await finished;
   } finally {
     await following.stop();

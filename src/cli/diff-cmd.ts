@@ -3,6 +3,7 @@ import { InputError } from '../errors.ts';
 import type { ContentStore } from '../events/bus.ts';
 import type { FileChange } from '../events/agent-events.ts';
 import { changesByTask, runChanges } from '../workspace/run-changes.ts';
+import { storedContent } from '../workspace/stored-content.ts';
 import { lineCounts, renderChange, renderStat } from '../workspace/render-diff.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
@@ -66,8 +67,8 @@ async function contentsOf(
 ): Promise<{ before?: Uint8Array; after?: Uint8Array }> {
   if (!change.stored) return {};
   const [before, after] = await Promise.all([
-    change.before ? store.get(change.before) : undefined,
-    change.after ? store.get(change.after) : undefined,
+    change.before ? storedContent(store, change.before, change.path) : undefined,
+    change.after ? storedContent(store, change.after, change.path) : undefined,
   ]);
   return { ...(before ? { before } : {}), ...(after ? { after } : {}) };
 }

@@ -1,15 +1,17 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
+import { makeEvent, type FileChange, type StoredEvent } from '../events/agent-events.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { blockersIn, taskGraph } from '../tasklist/task-graph.ts';
+import { readTaskList } from '../tasklist/tick-file.ts';
 import { untickTask } from '../tasklist/tasks-writer.ts';
 import { TRAILERS } from '../workspace/commit-message.ts';
 import { commitPaths, repositoryPrefix } from '../workspace/git.ts';
-import { currentContent, currentHash, restorePath } from '../workspace/restore.ts';
+import { currentContent, currentHash, inside, restorePath } from '../workspace/restore.ts';
+import { storedContent } from '../workspace/stored-content.ts';
 import type { ContentStore } from '../events/bus.ts';
-import { planRevert } from '../workspace/revert-plan.ts';
+import { planRevert, type RevertStep } from '../workspace/revert-plan.ts';
 import { changesByTask, type TaskFiles } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
@@ -56,6 +58,8 @@ export async function revertCommand(
       ...(task ? [task] : []),
     ];
     const paths = [...new Set(order.flatMap((t) => t.files.map((f) => f.path)))];
+    // A record that asks to write outside the working directory, into .git or the tool's own files is refused whole.
+    for (const p of paths) await inside(workdir, p);
     const current = new Map(
       await Promise.all(paths.map(async (p) => [p, await currentHash(workdir, p).catch(() => 'unreadable')] as const)),
     );
@@ -66,27 +70,20 @@ export async function revertCommand(
       err(`nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them`);
       return 1;
     }
+    // Every content is checked before anything is written: in the store, and hashing to its name.
+    const contents = await checkedContents(rt.contents, steps);
     for (const step of steps) {
       const stepTask = byId.get(step.taskId)!;
-      // Only stored changes are planned as writes: a change without its contents is a conflict.
       const writes = step.writes;
-      const contents = await Promise.all(
-        writes.map((w) => (w.before === null ? Promise.resolve(null) : rt.contents.get(w.before))),
-      );
-      const missing = writes.filter((w, i) => w.before !== null && !contents[i]);
-      if (missing.length)
-        throw new InputError(
-          `the content store no longer holds the before contents of ${missing.map((m) => m.path).join(', ')}: nothing of task ${step.taskId} was written`,
-        );
       // Forced: the conflicts written over (one whose contents were not stored cannot be). What
       // they hold now is stored first, so that forcing a revert loses nobody's edit.
       const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
       const overwritten = await keepCopies(rt.contents, workdir, forced);
-      for (const [i, w] of writes.entries()) {
+      for (const w of writes) {
         await restorePath(
           workdir,
           w.path,
-          w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents[i]!, mode: w.beforeMode },
+          w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents.get(w)!, mode: w.beforeMode },
         );
       }
       await untick(
@@ -138,6 +135,28 @@ function stale(events: readonly StoredEvent[], taskId: string): { stalePlan?: st
   return key === undefined ? {} : { stalePlan: key };
 }
 
+/**
+ * The before contents of every write of every step, each checked against its hash: a content
+ * stored under a name that is not its sha256 refuses the whole revert, nothing written.
+ */
+async function checkedContents(
+  store: ContentStore,
+  steps: readonly RevertStep[],
+): Promise<Map<FileChange, Uint8Array>> {
+  const writes = steps.flatMap((s) => s.writes.map((w) => ({ w, taskId: s.taskId })));
+  const contents = new Map<FileChange, Uint8Array>();
+  for (const { w, taskId } of writes) {
+    if (w.before === null) continue;
+    const bytes = await storedContent(store, w.before, w.path);
+    if (!bytes)
+      throw new InputError(
+        `the content store no longer holds the before content of ${w.path} (task ${taskId}): nothing was written`,
+      );
+    contents.set(w, bytes);
+  }
+  return contents;
+}
+
 /** Copies of what `--force` is about to write over, in the content store; said, so a person can get one back. */
 async function keepCopies(
   store: ContentStore,
@@ -175,10 +194,10 @@ function dependantsOf(taskId: string, specs: readonly TaskSpec[]): string[] {
 
 async function untick(tasksFile: string, spec: TaskSpec | undefined): Promise<void> {
   if (!spec) return;
-  const text = await readFile(tasksFile, 'utf8').catch(() => undefined);
-  if (text === undefined) return;
-  const updated = untickTask(text, spec.id, spec.line);
-  if (updated !== text) await writeFile(tasksFile, updated);
+  const read = await readTaskList(tasksFile).catch(() => undefined);
+  if (read === undefined) return;
+  const updated = untickTask(read.text, spec.id, spec.line);
+  if (updated !== read.text) await writeFile(tasksFile, updated, read.encoding);
 }
 
 /** A committed task's revert is a commit too: the restored paths, saying which commit it reverts. */

@@ -1,15 +1,15 @@
 import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadConfig, type ConfigOverrides } from '../config.ts';
+import { configFile, loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { confinementNotice } from '../exec/netns.ts';
 import type { ContinuePolicy } from '../events/agent-events.ts';
 import { parseBudget } from '../llm/cost.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { whyNoTasks } from '../tasklist/no-tasks.ts';
 import { out, err, outJson } from './terminal.ts';
+import { workdirRefusal } from '../workspace/workdir-guard.ts';
 
 export type RunFlags = {
   tasksFile: string;
@@ -60,6 +60,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   await stat(workdir).catch(() => {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
+  const forbidden = await workdirRefusal(workdir);
+  if (forbidden) throw new InputError(`refusing to run in ${workdir}: ${forbidden}; give a project folder (--workdir)`);
 
   const llm = config.llm.mode ?? 'offline';
   const budget = flags.budget !== undefined ? parseBudget(flags.budget) : config.llm.runBudget;
@@ -74,7 +76,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     out(`nothing to do: all ${tasks.length} task(s) are ticked (${flags.tasksFile}); --force runs them again`);
     return 0;
   }
-  if (!flags.dry) process.stderr.write(`${confinementNotice(config.sandbox)}\n`);
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
   // server (when the run starts its own) boots meanwhile: its start-up is hidden behind theirs.
   const nats = import('./nats-for.ts').then((m) => m.natsFor(config, cwd));
@@ -83,6 +84,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   return runSession({
     nats,
     config,
+    configFile: configFile(cwd, flags.config),
     cwd,
     tasksFile,
     workdir,

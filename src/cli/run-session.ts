@@ -3,7 +3,7 @@ import { readFile, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-events.ts';
+import { makeEvent, type RunBudget, type StoredEvent, type Weakening } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
@@ -20,6 +20,7 @@ import type { NatsSession } from './nats-for.ts';
 import { withRuntime } from './nats-session.ts';
 import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
+import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
 import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
 import { out, err, outJson } from './terminal.ts';
@@ -29,6 +30,8 @@ export async function runSession(input: {
   /** The NATS of the run, being started (run-cmd.ts). */
   nats: Promise<NatsSession>;
   config: Config;
+  /** Where the configuration was read from: named beside each setting that weakens confinement. */
+  configFile: string;
   cwd: string;
   tasksFile: string;
   workdir: string;
@@ -43,8 +46,11 @@ export async function runSession(input: {
   verify: boolean;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
+  let weakened: Weakening[];
   try {
+    weakened = await findWeakenings(config, input.configFile, cwd);
     if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
+    if (!input.dry) sayConfinement(config, weakened);
     if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
   } catch (error) {
     await input.nats.then(
@@ -77,6 +83,7 @@ export async function runSession(input: {
           // Whichever process plans or executes, what this one writes is never a task's change.
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
         },
+        ...(weakened.length ? { weakened } : {}),
       };
       const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
       if (!input.verify || code === 130) return code;

@@ -5,6 +5,7 @@ import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
+import { weakeningLine } from '../weakenings.ts';
 import { colours } from './progress.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
 import { out, outJson } from './terminal.ts';
@@ -65,9 +66,12 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     const events = await recordedRun(rt, runId);
     const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
     const summary = summarizeRuns(events)[0];
+    const started = events.find((e) => e.type === 'RunStarted');
+    const weakened = (started?.type === 'RunStarted' && started.data.weakened) || [];
     if (json) {
       outJson({
         ...summary,
+        ...(weakened.length ? { weakened } : {}),
         usage: status.usage,
         ...(status.options.budget ? { budget: status.options.budget } : {}),
         tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)),
@@ -79,6 +83,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
         `${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}`,
       );
       out(colours.dim(`${status.tasksFile} (workdir ${status.workdir})`));
+      for (const w of weakened) out(colours.yellow(weakeningLine(w)));
       if (status.usage.calls > 0)
         out(
           `LLM: ${status.usage.calls} call(s), ${usageLine(status.usage, status.options.pricing)}${status.options.budget ? `; budget ${budgetText(status.options.budget)}` : ''}`,

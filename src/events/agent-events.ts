@@ -97,7 +97,7 @@ export const RunOptionsSchema = z.preprocess(
 );
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
-const RUN_FIELDS = new Set(['tasksFile', 'workdir', 'taskIds', 'alreadyDone', 'options']);
+const RUN_FIELDS = new Set(['tasksFile', 'workdir', 'taskIds', 'alreadyDone', 'options', 'weakened']);
 
 /** RunStarted was written with its options flat beside the run's fields before they were nested: read as `options`. */
 export const upcastRunStarted = (data: unknown): unknown => {
@@ -109,6 +109,16 @@ export const upcastRunStarted = (data: unknown): unknown => {
   };
 };
 
+/** A setting in force that weakens the confinement of commands (src/weakenings.ts): shown on every run. */
+export const WeakeningSchema = z.object({
+  setting: z.string(),
+  value: z.string(),
+  /** Where it came from: the configuration file that sets it, the default, or what the machine allows. */
+  source: z.string(),
+  effect: z.string(),
+});
+export type Weakening = z.infer<typeof WeakeningSchema>;
+
 export const RunStarted = defineEvent(
   'RunStarted',
   z.preprocess(
@@ -119,6 +129,8 @@ export const RunStarted = defineEvent(
       taskIds: z.array(z.string()),
       alreadyDone: z.array(z.string()),
       options: RunOptionsSchema,
+      /** The settings that weakened confinement when the run started (absent: none, or a log from before they were recorded). */
+      weakened: z.array(WeakeningSchema).optional(),
     }),
   ),
 );

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import { LlmModeSchema, RunOptionsSchema, upcastConcurrency } from './agent-events.ts';
+import { LlmModeSchema, RunOptionsSchema, upcastConcurrency, WeakeningSchema } from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
@@ -14,6 +14,10 @@ export const StartRunSchema = z.object({
   workdir: z.string(),
   tasks: z.array(TaskSpecSchema),
   options: RunOptionsSchema,
+  /** When the tasks are too many for one message: their JSON's sha256 in the content store (`tasks` is then empty). */
+  tasksContent: z.string().optional(),
+  /** The settings weakening confinement, as the CLI that started the run found them: recorded in RunStarted. */
+  weakened: z.array(WeakeningSchema).optional(),
 });
 export type StartRun = z.infer<typeof StartRunSchema>;
 

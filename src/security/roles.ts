@@ -60,7 +60,9 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
     takesWork: 'coordinator',
     pings: [],
     serves: [commandSubjects.ping('coordinator')],
-    ...folds,
+    writes: folds.writes,
+    // A start item too large for a message comes through the content store.
+    reads: [...folds.reads, contents],
   },
   decomposer: {
     purpose: 'plans a task: explicit commands, the plan cache or the LLM',
@@ -115,7 +117,8 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
     sendsWork: ['coordinator'],
     pings: actorNames,
     serves: [],
-    writes: folds.writes,
+    // Contents: a start item too large for a message, and what `revert --force` writes over.
+    writes: [...folds.writes, contents],
     reads: [...folds.reads, outputs, contents],
   },
   monitor: {

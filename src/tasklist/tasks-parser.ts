@@ -432,26 +432,28 @@ function isAncestor(ancestor: string, id: string, byId: Map<string, Draft>): boo
   return false;
 }
 
+/** A cycle among the `Depends:`, as the ids along it; walked with a stack of its own, so a 100,000-task chain is fine. */
 function findCycle(tasks: Draft[]): string[] | undefined {
   const deps = new Map(tasks.map((t) => [t.id, t.depends ?? []]));
   const state = new Map<string, 'visiting' | 'done'>();
-  const path: string[] = [];
-  const visit = (id: string): string[] | undefined => {
-    if (state.get(id) === 'done') return undefined;
-    if (state.get(id) === 'visiting') return [...path.slice(path.indexOf(id)), id];
-    state.set(id, 'visiting');
-    path.push(id);
-    for (const dep of deps.get(id) ?? []) {
-      const cycle = visit(dep);
-      if (cycle) return cycle;
-    }
-    path.pop();
-    state.set(id, 'done');
-    return undefined;
-  };
   for (const t of tasks) {
-    const cycle = visit(t.id);
-    if (cycle) return cycle;
+    if (state.has(t.id)) continue;
+    // The path from t, each with the index of its next dependency to look at.
+    const path: { id: string; next: number }[] = [{ id: t.id, next: 0 }];
+    state.set(t.id, 'visiting');
+    while (path.length > 0) {
+      const top = path.at(-1)!;
+      const dep = deps.get(top.id)?.[top.next++];
+      if (dep === undefined) {
+        state.set(top.id, 'done');
+        path.pop();
+      } else if (state.get(dep) === 'visiting') {
+        return [...path.slice(path.findIndex((p) => p.id === dep)).map((p) => p.id), dep];
+      } else if (!state.has(dep)) {
+        state.set(dep, 'visiting');
+        path.push({ id: dep, next: 0 });
+      }
+    }
   }
   return undefined;
 }

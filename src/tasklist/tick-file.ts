@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { isDoneMark, readCheckbox, splitBom } from './checkbox-line.ts';
 import { isTaskBox, tickTask } from './tasks-writer.ts';
@@ -13,6 +14,8 @@ export class TasksFile {
   /** Byte offset of each line's start, from the last whole read. */
   private starts: number[] | undefined;
   private bomBytes = 0;
+  /** How the file is read and written: Latin-1, one character per byte, where it is not valid UTF-8. */
+  private encoding: TaskListEncoding = 'utf8';
 
   constructor(private readonly path: string) {}
 
@@ -20,24 +23,28 @@ export class TasksFile {
     const missed = [];
     for (const t of ids) if (!(await this.tickInPlace(t.id, t.line))) missed.push(t);
     if (missed.length === 0) return;
-    const text = await readFile(this.path, 'utf8');
+    const { text, encoding } = await readTaskList(this.path);
     const updated = missed.reduce((acc, t) => tickTask(acc, t.id, t.line), text);
-    if (updated !== text) await writeFile(this.path, updated);
-    this.index(updated);
+    if (updated !== text) await writeFile(this.path, updated, encoding);
+    this.index(updated, encoding);
   }
 
-  private index(text: string): void {
+  private index(text: string, encoding: TaskListEncoding): void {
+    this.encoding = encoding;
     const { bom, body } = splitBom(text);
-    this.bomBytes = Buffer.byteLength(bom);
+    this.bomBytes = Buffer.byteLength(bom, encoding);
     const starts = [this.bomBytes];
     let at = this.bomBytes;
-    for (const line of body.split(/(?<=\n)/)) starts.push((at += Buffer.byteLength(line)));
+    for (const line of body.split(/(?<=\n)/)) starts.push((at += Buffer.byteLength(line, encoding)));
     this.starts = starts;
   }
 
   private async tickInPlace(id: string, line: number | undefined): Promise<boolean> {
     if (line === undefined) return false;
-    if (!this.starts) this.index(await readFile(this.path, 'utf8'));
+    if (!this.starts) {
+      const { text, encoding } = await readTaskList(this.path);
+      this.index(text, encoding);
+    }
     const start = this.starts![line - 1];
     const end = this.starts![line];
     if (start === undefined || end === undefined) return false;
@@ -47,15 +54,27 @@ export class TasksFile {
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
       const text = bytes
         .subarray(0, bytesRead)
-        .toString('utf8')
+        .toString(this.encoding)
         .replace(/\r?\n$/, '');
       const box = readCheckbox(text);
       if (!box || !isTaskBox(box, line, id)) return false;
       if (isDoneMark(box.mark)) return true;
-      await file.write('x', start + Buffer.byteLength(text.slice(0, box.boxIndex)), 'utf8');
+      await file.write('x', start + Buffer.byteLength(text.slice(0, box.boxIndex), this.encoding), 'utf8');
       return true;
     } finally {
       await file.close();
     }
   }
+}
+
+export type TaskListEncoding = 'utf8' | 'latin1';
+
+/**
+ * A task list's text and how to write it back: UTF-8 where the file is valid UTF-8, else Latin-1,
+ * which maps each byte to one character and back, so a tick keeps every other byte as it was.
+ */
+export async function readTaskList(path: string): Promise<{ text: string; encoding: TaskListEncoding }> {
+  const bytes = await readFile(path);
+  const encoding = isUtf8(bytes) ? 'utf8' : 'latin1';
+  return { text: bytes.toString(encoding), encoding };
 }

@@ -1,6 +1,10 @@
 import { chmod, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, isAbsolute } from 'node:path';
+import { basename, dirname, join, relative, isAbsolute } from 'node:path';
+import { CONFIG_FILE } from '../config.ts';
+import { UnsafePathError } from '../errors.ts';
 import { insideWorkdir } from '../context/project-files.ts';
+import { NEVER_SCANNED } from './tree-scan.ts';
+import { workdirRefusal } from './workdir-guard.ts';
 import { contentHash } from './work-tree.ts';
 
 /** What a path should hold: a file or a link with these bytes (a link's are its target), or nothing. */
@@ -44,18 +48,38 @@ export async function restorePath(workdir: string, path: string, wanted: Wanted)
   if (wanted.mode !== null) await chmod(abs, wanted.mode);
 }
 
-async function inside(workdir: string, path: string): Promise<string> {
+/** Where git and the tool keep what runs or is believed later: never written back from a record. */
+function protectedPlace(rel: string): string | undefined {
+  const parts = rel.split('/');
+  if (parts.includes('.git')) return "it is inside a repository's .git (hooks and config there run code)";
+  if (NEVER_SCANNED.has(parts[0]!)) return `it is inside the tool's own folder ${parts[0]}`;
+  if (rel === CONFIG_FILE) return 'it is the configuration file, which no task may change';
+  return undefined;
+}
+
+/**
+ * The absolute path of `path` in the working directory, or an UnsafePathError: a path that
+ * leaves it (by `..`, being absolute or through a symlinked folder), a protected place in it, or a
+ * working directory that is the root, a home or a system folder.
+ */
+export async function inside(workdir: string, path: string): Promise<string> {
   const rel = insideWorkdir(path);
-  if (rel === undefined) throw new Error(`${path} is not inside the working directory ${workdir}`);
+  if (rel === undefined) throw new UnsafePathError(path, `not inside the working directory ${workdir}`);
+  const forbidden = await workdirRefusal(workdir);
+  if (forbidden) throw new UnsafePathError(path, `the working directory is refused: ${forbidden}`);
+  const place = protectedPlace(rel);
+  if (place) throw new UnsafePathError(path, place);
   const root = await realpath(workdir);
-  // The deepest folder on the path that exists must resolve inside the working directory.
+  // The deepest folder on the path that exists must resolve inside the working directory, and not into a protected place.
   let dir = dirname(join(root, rel));
   for (;;) {
     const real = await realpath(dir).catch(() => undefined);
     if (real !== undefined) {
       const back = relative(root, real);
       if (back.startsWith('..') || isAbsolute(back))
-        throw new Error(`${path} leads outside the working directory ${workdir} (through ${real})`);
+        throw new UnsafePathError(path, `leads outside the working directory ${workdir} (through ${real})`);
+      const through = back && protectedPlace(`${back}/${basename(rel)}`);
+      if (through) throw new UnsafePathError(path, `leads through ${real}: ${through}`);
       break;
     }
     dir = dirname(dir);

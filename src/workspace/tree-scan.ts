@@ -32,7 +32,7 @@ type Entry = { name: string; dir: boolean; path: string; abs: string; ignored?: 
 const ALWAYS_IGNORED_NAMES = new Set(ALWAYS_IGNORED.map((p) => p.replace(/\/$/, '')));
 
 /** Never looked into: the repository's own store and the tool's state (they are not the task's work). */
-const NEVER_SCANNED = new Set(['.git', '.implement-agent']);
+export const NEVER_SCANNED: ReadonlySet<string> = new Set(['.git', '.implement-agent']);
 
 /**
  * Stats every file of the working directory, synchronously (a thousand-file project takes a

@@ -40,6 +40,7 @@ export function startEffects(start: StartRun): Effect[] {
           taskIds: pending.map((t) => t.id),
           alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
           options,
+          ...(start.weakened?.length ? { weakened: start.weakened } : {}),
         },
       ),
       ...pending.map((task) =>

@@ -1,10 +1,13 @@
 import { changedInputs } from '../../context/project-files.ts';
 import { eventSubjects } from '../../events/subjects.ts';
+import { workdirRefusal } from '../../workspace/workdir-guard.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
 import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
 import { runProjection } from '../../projections/runner.ts';
 import { workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
+import { isTransient } from '../../nats/transient.ts';
 import { runActor } from '../run-actor.ts';
+import { unpackStartItem } from '../start-item.ts';
 import type { Runtime } from '../runtime.ts';
 import { decisionEffects, next, runStage, startEffects } from './core.ts';
 import type { Decision } from './decide.ts';
@@ -19,10 +22,23 @@ export const coordinatorActor = (options: { parallelRuns?: number } = {}): Actor
     actor: 'coordinator',
     schema: StartRunSchema,
     parallel: () => options.parallelRuns ?? 16,
-    handle: async (start, io: ActorIO<Coordinating>) => {
+    handle: async (item, io: ActorIO<Coordinating>) => {
+      // Tasks too many for a message are in the content store: gone or not what their hash says, the item is dropped.
+      const start = await unpackStartItem(io.rt, item).catch((error: unknown) => {
+        if (isTransient(error)) throw error;
+        io.rt.log.error(`start item of run ${item.runId} dropped`, error);
+        return undefined;
+      });
+      if (!start) return [];
       const { active } = io.resources;
       // A resume request for a run this process is already driving: nothing more to do.
       if (active.has(start.runId)) return [];
+      // A start item names its folder: never one where commands would reach the user's or the system's files.
+      const forbidden = await workdirRefusal(start.workdir);
+      if (forbidden) {
+        io.rt.log.warn(`start item of run ${start.runId} refused: ${forbidden}`);
+        return [];
+      }
       active.add(start.runId);
       try {
         await coordinateRun(io, start);

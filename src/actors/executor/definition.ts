@@ -16,6 +16,7 @@ import type { ActorOptions } from '../actor-options.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
 import type { Runtime } from '../runtime.ts';
+import { RecordedRuns, refusal, refusedOutcome } from './admission.ts';
 import { TaskFileRecords } from './file-records.ts';
 import { executorEffects, type Executing } from './task-io.ts';
 import { taskOutcome } from './records.ts';
@@ -36,7 +37,7 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
       (m) => rt.log.info(m),
     );
     confinement.catch(() => undefined);
-    return { confinement: () => confinement, trees: new RunTrees(rt.config.changes) };
+    return { confinement: () => confinement, trees: new RunTrees(rt.config.changes), runs: new RecordedRuns(rt.store) };
   },
   inputs: workInputs({
     actor: 'executor',
@@ -45,6 +46,14 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
     run: (item) => item,
     observe: (item, rt) => executionSoFar(rt, item.runId, item.taskId),
     handle: async (item, io: ActorIO<Executing>, recorded) => {
+      // Nothing runs on the word of a work item alone: its run, folder and task are the log's.
+      const run = await io.resources.runs.get(item.runId);
+      const refused = refusal(item, run);
+      if (refused) {
+        io.rt.log.warn(`execute item for task ${item.taskId} of run ${item.runId} refused: ${refused}`);
+        const failed = refusedOutcome(item, run, recorded, refused);
+        return failed.length ? [append(...failed)] : [];
+      }
       await executeTask(io, item, recorded, options.afterTaskOutcome);
       return [];
     },

@@ -14,6 +14,7 @@ import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import { criterionFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
+import type { RecordedRuns } from './admission.ts';
 import type { WorkTree } from '../../workspace/work-tree.ts';
 import { insideWorkdir } from '../../context/project-files.ts';
 import { append, type ActorIO } from '../actor.ts';
@@ -35,6 +36,8 @@ export type Executing = {
   confinement(): Promise<Confinement>;
   /** The working trees of the runs executing here: what each task changed (src/workspace). */
   trees: RunTrees;
+  /** The runs work was taken for, as their RunStarted records them: what an item is checked against. */
+  runs: RecordedRuns;
 };
 
 /**
