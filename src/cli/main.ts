@@ -75,6 +75,16 @@ async function main(args: string[]): Promise<number> {
       const { actorCommand } = await import('./actor-cmd.ts');
       return actorCommand(actorNames, 1, values.port === undefined ? undefined : port(values.port as string));
     }
+    case 'cluster': {
+      const { values, positionals } = parse(rest, { nodes: { type: 'string' } });
+      if (positionals.length !== 2 || positionals[0] !== 'init')
+        throw new InputError('usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]');
+      const [{ clusterInit }, { parseNodes }] = await Promise.all([
+        import('./cluster-cmd.ts'),
+        import('../security/cluster-config.ts'),
+      ]);
+      return clusterInit(positionals[1]!, values.nodes ? parseNodes(values.nodes as string) : undefined);
+    }
     case 'runs': {
       const { values, positionals } = parse(rest, { limit: { type: 'string' }, json: { type: 'boolean' } });
       if (positionals.length) throw new InputError('runs takes no arguments (status <runId> shows one run)');

@@ -15,6 +15,7 @@ usage:
   implement-agent status <runId> [--json]            one run and each of its tasks
   implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
+  implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]   the configs and credentials of a JetStream cluster with authentication
   implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
   implement-agent tune --patterns FILE [--apply]
@@ -63,6 +64,16 @@ degraded, and the config lines that pin it. What it learns is recorded, so runs 
 
 example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 implement-agent llm check`,
   up: 'usage: implement-agent up [--port N]\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset, on port N or a free one), in the foreground.\n\nexample: implement-agent up --port 4222   # then NATS_URL=nats://127.0.0.1:4222 in other terminals',
+  cluster: `usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]
+
+Writes, owner only, what a JetStream cluster needs to run with authentication on: credentials.json
+(a password per role, made once and kept: every process is given it with NATS_CREDS or --creds),
+auth.conf (each role's user and rights, generated from the roles table at every init) and one
+nodeN.conf per node, including auth.conf, its routes authenticated (written when there are none,
+or anew with --nodes). Default: three nodes on loopback, 127.0.0.1:24221-24223 (routes 26221-26223).
+No monitoring port. Keep DIR in your home folder, which commands run by the tool never see.
+
+example: implement-agent cluster init ~/ia-cluster --nodes 10.0.0.1:4222:6222,10.0.0.2:4222:6222,10.0.0.3:4222:6222`,
   runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',
   status:
     'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',

@@ -7,23 +7,32 @@ import type { StoredEvent } from '../../src/events/agent-events.ts';
 import { EventStore } from '../../src/nats/event-store.ts';
 import { connectNats } from '../../src/nats/connection.ts';
 import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
+import { LOOPBACK_NODES, clusterUrls, nodeConfFile } from '../../src/security/cluster-config.ts';
+import { CREDENTIALS_FILE, readCredentials } from '../../src/security/credentials.ts';
 import { CLI } from '../helpers/cli.ts';
-import { REPO_ROOT } from '../helpers/nats.ts';
 
-/** A three-node JetStream cluster on loopback (cluster/node{1,2,3}.conf), streams with 3 replicas. */
+/**
+ * A three-node JetStream cluster on loopback, made by `cluster init` (authentication on, routes
+ * authenticated), streams with 3 replicas; every process connects with its credentials.json.
+ */
 let nodes: LocalNats[] = [];
 let dir: string;
-const URLS = 'nats://127.0.0.1:24221,nats://127.0.0.1:24222,nats://127.0.0.1:24223';
+let creds: string;
+const URLS = clusterUrls(LOOPBACK_NODES);
+const refusal = /Permissions Violation|NATS refused|Authorization Violation/i;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ia-cluster-'));
+  const conf = join(dir, 'cluster');
+  const init = await execa(process.execPath, [CLI, 'cluster', 'init', conf], { reject: false });
+  expect(init.exitCode, init.stderr).toBe(0);
+  creds = join(conf, CREDENTIALS_FILE);
   nodes = await Promise.all(
-    [1, 2, 3].map((i) =>
+    LOOPBACK_NODES.map((node, i) =>
       startLocalNats({
-        configFile: join(REPO_ROOT, `cluster/node${i}.conf`),
-        storeDir: join(dir, `node${i}`),
-        port: 24220 + i,
-        monitorPort: 28220 + i,
+        configFile: join(conf, nodeConfFile(i)),
+        storeDir: join(dir, `node${i + 1}`),
+        port: node.port,
         timeoutMs: 30_000,
       }),
     ),
@@ -57,7 +66,9 @@ describe('three-node cluster', () => {
         JSON.stringify({ natsReplicas: 3, workAckWaitMs: 3000 }),
       );
       // The cluster elects its JetStream leader after the nodes answer health checks: wait for it.
-      const nc = await connectNats(URLS, 'cluster-observer');
+      // The observer makes the replicated streams as the admin would, and reads the log.
+      const auth = { kind: 'roles', credentials: await readCredentials(creds), source: creds } as const;
+      const nc = await connectNats(URLS, 'cluster-observer', auth, 'admin');
       let store: EventStore | undefined;
       for (let i = 0; i < 60 && !store; i++)
         store = await EventStore.open(nc, { replicas: 3 }).catch(
@@ -66,7 +77,7 @@ describe('three-node cluster', () => {
       expect(store).toBeDefined();
       const run = execa(process.execPath, [CLI, 'run', join(work, 'tasks.md'), '--workdir', work, '--json'], {
         cwd: work,
-        env: { NATS_URL: URLS },
+        env: { NATS_URL: URLS, NATS_CREDS: creds },
         reject: false,
       });
       await expect
@@ -78,6 +89,8 @@ describe('three-node cluster', () => {
       await stopFirstNode[how]();
       const result = await run;
       expect(result.exitCode, result.stderr).toBe(0);
+      // Each actor of the run connected under its own role, and no role was refused anything.
+      expect(result.stderr).not.toMatch(refusal);
       const printed = result.stdout
         .split('\n')
         .filter(Boolean)
