@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readableFromHome, toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
+import { readableFromHome, secretsOf, toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
 import { configFiles, hostSockets } from '../src/exec/sandbox-mounts.ts';
 import { commandTimeoutMs } from '../src/exec/limits.ts';
 
@@ -109,5 +109,19 @@ describe('what a command may not outgrow', () => {
       '/work/app/sub/implement-agent.config.json',
     ]);
     expect(configFiles('/work/app', '/elsewhere')).toEqual(['/work/app/implement-agent.config.json']);
+  });
+});
+
+describe('credentials hidden from commands', () => {
+  it('hides the credential files named, and the whole folder a cluster was made in', () => {
+    const exists = (p: string) => p === '/srv/ia-cluster/auth.conf';
+    expect(secretsOf({ NATS_CREDS: '/srv/ia-cluster/credentials.json' }, exists)).toEqual([
+      '/srv/ia-cluster/credentials.json',
+      '/srv/ia-cluster',
+    ]);
+    expect(secretsOf({ NATS_PASSWORD_FILE: '/run/pw', NATS_CREDS: '/x/user.creds' }, exists)).toEqual([
+      '/run/pw',
+      '/x/user.creds',
+    ]);
   });
 });

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { InputError } from '../errors.ts';
+import { AUTH_CONF_FILE } from '../security/cluster-config.ts';
 import type { CommandGroup } from './cgroup.ts';
 import { prlimitArgs, type Limits } from './limits.ts';
 import { networkNotice, onPath, resolveNetwork, type Network, type NetworkMode } from './netns.ts';
@@ -194,7 +195,7 @@ function bwrapConfinement(config: SandboxSettings, network: Network, warn: (mess
   const credentials = homes
     .flatMap((h) => CREDENTIALS.map((c) => join(h, c)))
     .filter((c) => readable.paths.some((r) => under(c, r) || under(r, c)));
-  const secretFiles = [process.env.NATS_PASSWORD_FILE, process.env.NATS_CREDS].filter((f): f is string => !!f);
+  const secretFiles = secretsOf(process.env);
   const keptSockets = sandbox.sockets.map((k) => resolve(k)).filter((k) => existsSync(k));
   const writable = writablePaths(sandbox.writable, realHome, process.cwd());
   for (const p of writable.filter((w) => !existsSync(w)))
@@ -276,6 +277,17 @@ function warnOnce(warn: (message: string) => void, message: string) {
   if (warned) return;
   warned = true;
   warn(message);
+}
+
+/**
+ * The credentials a command must not read: the files NATS_PASSWORD_FILE and NATS_CREDS name, and
+ * the folder of a credentials file that `cluster init` wrote, whose node configs hold every
+ * password (the route's too).
+ */
+export function secretsOf(env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): string[] {
+  const files = [env.NATS_PASSWORD_FILE, env.NATS_CREDS].filter((f): f is string => !!f);
+  const clusterFolders = files.map((f) => dirname(resolve(f))).filter((d) => exists(join(d, AUTH_CONF_FILE)));
+  return [...files, ...clusterFolders];
 }
 
 /** Where a command may write under this confinement: what the deny list checks paths against. */
