@@ -192,6 +192,25 @@ async function main(args: string[]): Promise<number> {
       const { reportCommand } = await import('./report-cmd.ts');
       return reportCommand(positionals[0]!, values.out as string | undefined);
     }
+    case 'mcp': {
+      const { values, positionals } = parse(rest, {
+        http: { type: 'boolean' },
+        port: { type: 'string' },
+        tools: { type: 'string' },
+      });
+      if (positionals.length) throw new InputError('mcp takes no arguments');
+      const { TOOL_TIERS } = await import('../mcp/tools.ts');
+      const tools = (values.tools ?? 'core') as (typeof TOOL_TIERS)[number];
+      if (!TOOL_TIERS.includes(tools))
+        throw new InputError(`--tools must be ${TOOL_TIERS.join(' or ')}, not "${tools}"`);
+      if (values.port !== undefined && values.http !== true) throw new InputError('--port goes with --http');
+      const { mcpCommand } = await import('../mcp/mcp-cmd.ts');
+      return mcpCommand({
+        tools,
+        http: values.http === true,
+        ...(values.port !== undefined ? { port: port(values.port as string) } : {}),
+      });
+    }
     default:
       throw new InputError(`unknown command "${command}"\n\n${USAGE}`);
   }

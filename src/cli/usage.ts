@@ -24,6 +24,7 @@ usage:
   implement-agent verify <runId> [--json]   check every completed task's criteria again against the tree as it is now
   implement-agent config [--schema]       the configuration in force here, or its JSON Schema
   implement-agent llm check [--json]      what the configured LLM endpoint accepts, and the config that pins it
+  implement-agent mcp [--tools core|full] [--http [--port N]]   an MCP server for editors' agents (stdio, or HTTP on 127.0.0.1)
 
 implement-agent <command> --help   more on one command;   implement-agent --version
 -s, --server URL (any command): the NATS server, as NATS_URL
@@ -72,6 +73,14 @@ example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 i
   replay:
     'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
+  mcp: `usage: implement-agent mcp [--tools core|full] [--http [--port N]]
+
+An MCP server for the project in this folder, over stdio (default) or Streamable HTTP on
+127.0.0.1 (--http; --port N, else a free port, printed on stderr). --tools core (default):
+list_tasks, start_run, run_status, follow_run, interrupt_run, task_diff, revert_task; full adds
+plan_tasks, verify_run, list_runs. Resources: implement-agent://runs/<runId>/report and /events.
+
+example: claude mcp add implement-agent -- npx implement-agent mcp`,
   report:
     'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run (by default to .implement-agent/reports/<runId>.html).',
   diff: `usage: implement-agent diff <runId> [task] [--stat] [--json]

@@ -9,10 +9,13 @@ import { LLM_MODES } from './llm-mode.ts';
  * are inferred from these schemas; no other module spells an event type as a string literal.
  */
 
+/** A run's id: a valid NATS subject token (newRunId makes them). */
+export const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a run id is letters, digits, _ and -');
+
 const envelope = {
   id: z.string().min(1),
   v: z.literal(1),
-  runId: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  runId: RunIdSchema,
   taskId: z.string().optional(),
   /** ISO-8601 time the event was made. */
   at: z.string(),
