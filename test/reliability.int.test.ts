@@ -637,7 +637,7 @@ describe('secrets and hostile input', () => {
     expect(result.stderr).toMatch(message);
   });
 
-  it('rejects a bad config and a dead NATS with exit 2 and the reason', async () => {
+  it('rejects a bad config with exit 2 and a dead NATS with exit 5, each with the reason', async () => {
     const { dir, tasks: file } = await project('- [ ] 1. X\n  ```bash\n  true\n  ```\n', {
       execution: { taskConcurrency: 'lots' },
     });
@@ -654,7 +654,7 @@ describe('secrets and hostile input', () => {
       env: { NATS_URL: 'nats://127.0.0.1:1' },
       reject: false,
     });
-    expect(dead.exitCode).toBe(2);
+    expect(dead.exitCode).toBe(5);
     expect(dead.stderr).toMatch(/cannot connect to NATS at nats:\/\/127.0.0.1:1/);
   });
 });

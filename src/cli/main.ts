@@ -35,6 +35,7 @@ async function main(args: string[]): Promise<number> {
         json: { type: 'boolean' },
         dry: { type: 'boolean' },
         budget: { type: 'string' },
+        'pause-after': { type: 'string' },
       });
       if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
@@ -67,6 +68,9 @@ async function main(args: string[]): Promise<number> {
         json: values.json === true,
         dry: values.dry === true,
         ...(values.budget !== undefined ? { budget: values.budget as string } : {}),
+        ...(values['pause-after'] !== undefined
+          ? { pauseAfter: positiveInt(values['pause-after'] as string, '--pause-after') }
+          : {}),
       });
     }
     case 'up': {

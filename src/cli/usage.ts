@@ -9,7 +9,7 @@ export const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--commit] [--verify] [--force] [--json] [--dry]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
@@ -29,7 +29,8 @@ usage:
 implement-agent <command> --help   more on one command;   implement-agent --version
 -s, --server URL (any command): the NATS server, as NATS_URL
 environment: NATS_URL, OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
-exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
+exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration, 3 a task unverified,
+  4 LLM budget reached, 5 NATS or the LLM unreachable, 130 interrupted (docs/ci.md)`;
 
 /** Per-command help: usage, what it does, an example. */
 const HELP: Record<string, string> = {
@@ -45,6 +46,7 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
   --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
   --budget N|$N          what the run may spend on the LLM: tokens (50000, 50k) or US dollars ($2, needs llm.pricing);
                          once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
+  --pause-after N        a review point: the run stops as interrupted once N tasks have completed; \`resume\` runs the rest
   --commit               in a git repository, one commit per completed task holding exactly its files
                          (files dirty before the run are never committed); also \`git.commit: "per-task"\`
   --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
@@ -77,8 +79,8 @@ example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 i
 
 An MCP server for the project in this folder, over stdio (default) or Streamable HTTP on
 127.0.0.1 (--http; --port N, else a free port, printed on stderr). --tools core (default):
-list_tasks, start_run, run_status, follow_run, interrupt_run, task_diff, revert_task; full adds
-plan_tasks, verify_run, list_runs. Resources: implement-agent://runs/<runId>/report and /events.
+list_tasks, start_run, resume_run, run_status, follow_run, interrupt_run, task_diff, revert_task;
+full adds plan_tasks, verify_run, list_runs. Resources: implement-agent://runs/<runId>/report and /events.
 
 example: claude mcp add implement-agent -- npx implement-agent mcp`,
   report:

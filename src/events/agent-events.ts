@@ -94,6 +94,8 @@ export const RunOptionsSchema = z.preprocess(
     budget: RunBudgetSchema.optional(),
     /** The prices in force when the run started: what its tokens cost is shown with them. */
     pricing: PricingSchema.optional(),
+    /** `--pause-after N`: interrupted for review once N tasks have completed; `resume` runs the rest. */
+    pauseAfter: z.number().int().positive().optional(),
   }),
 );
 export type RunOptions = z.infer<typeof RunOptionsSchema>;

@@ -139,6 +139,10 @@ export function decisionEffects(
           ),
         ),
       ];
+    case 'pause':
+      return [
+        append(makeEvent('RunInterrupted', { runId, id: eventIds.reviewPause(runId) }, { reason: decision.reason })),
+      ];
     case 'finish':
       return [
         append(
