@@ -15,9 +15,9 @@ export class RunChildren {
   private readonly runs = new Map<string, RunChild>();
   constructor(private readonly context: ChildContext) {}
 
-  /** Starts `run <args> --json`; resolves with the run id once the run is recorded, or the CLI's error if it ends first. */
+  /** Starts `run …` or `resume … --json`; resolves with the run id once the run is recorded, or the CLI's error if it ends first. */
   start(args: string[]): Promise<{ runId: string } | { code: number; stderr: string; stdout: string }> {
-    const child = execa(process.execPath, [CLI_BIN, 'run', ...args, '--json'], {
+    const child = execa(process.execPath, [CLI_BIN, ...args, '--json'], {
       cwd: this.context.cwd,
       env: this.context.env,
       extendEnv: false,

@@ -23,7 +23,7 @@ type Tool<S extends z.ZodRawShape> = {
 };
 const tool = <S extends z.ZodRawShape>(t: Tool<S>) => t;
 
-const file = z.string().min(1).describe('task list, e.g. tasks.md');
+const file = z.string().min(1);
 const runId = RunIdSchema;
 const taskId = TaskSpecSchema.shape.id;
 const text = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }] });
@@ -38,17 +38,29 @@ export const TOOLS = {
   }),
   start_run: tool({
     tier: 'core',
-    description: 'Start running a task list; returns the run id at once.',
+    description: 'Start running a task list (file); returns the run id at once.',
     input: {
       file,
       commit: z.boolean().optional().describe('a git commit per task'),
-      force: z.boolean().optional().describe('run ticked tasks again'),
+      force: z.boolean().optional(),
       budget: z.string().optional().describe('LLM budget: tokens or $'),
+      pauseAfter: z.number().int().positive().optional(),
     },
     call: async (d, i) => {
-      const args = [i.file, ...(i.commit ? ['--commit'] : []), ...(i.force ? ['--force'] : [])];
-      const started = await d.runs.start([...args, ...(i.budget !== undefined ? ['--budget', i.budget] : [])]);
+      const args = ['run', i.file, ...(i.commit ? ['--commit'] : []), ...(i.force ? ['--force'] : [])];
+      if (i.budget !== undefined) args.push('--budget', i.budget);
+      if (i.pauseAfter !== undefined) args.push('--pause-after', String(i.pauseAfter));
+      const started = await d.runs.start(args);
       return 'runId' in started ? text(JSON.stringify(started)) : toolResult(started);
+    },
+  }),
+  resume_run: tool({
+    tier: 'core',
+    description: 'Continue an interrupted or paused run.',
+    input: { runId },
+    call: async (d, i) => {
+      const resumed = await d.runs.start(['resume', i.runId]);
+      return 'runId' in resumed ? text(JSON.stringify(resumed)) : toolResult(resumed);
     },
   }),
   run_status: tool({
