@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/exit-codes.ts';
 import { CLI, ofType, runCli, workspaces } from './helpers/cli.ts';
+import { startFakeLlm } from './helpers/fake-llm.ts';
 import { natsPerSuite } from './helpers/nats.ts';
 
 const nats = natsPerSuite();
@@ -39,6 +40,30 @@ describe('exit codes', () => {
     const after = resumed.events.slice(resumed.events.findIndex((e) => e.type === 'RunResumed'));
     expect(ofType(after, 'TaskCompleted').map((e) => e.taskId)).toEqual(['3', '4', '5']);
     expect(ticked(await readFile(tasks, 'utf8'))).toEqual(['1', '2', '3', '4', '5']);
+  }, 120_000);
+
+  it('a task completed unverified (an LLM fix did the work of its command, no criterion checks it) is 3, not ticked', async () => {
+    const llm = await startFakeLlm({
+      responder: () =>
+        JSON.stringify({
+          diagnosis: 'the flag is missing',
+          action: 'fix',
+          commands: ['touch needed.flag'],
+          retry: false,
+        }),
+    });
+    try {
+      const { dir, tasks } = await spaces.make(
+        '- [ ] 1. Needs a flag\n  ```bash\n  test -f needed.flag || { echo "E44: no flag" >&2; exit 44; }\n  ```\n',
+      );
+      const env = { NATS_URL: nats.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'k' };
+      const run = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env, dir);
+      expect(run.result.exitCode, run.result.stderr).toBe(EXIT.unverified);
+      expect(ofType(run.events, 'TaskCompleted')[0]!.data.evidence).toBe('none');
+      expect(await readFile(tasks, 'utf8')).toContain('- [ ] 1. Needs a flag');
+    } finally {
+      await llm.close();
+    }
   }, 120_000);
 
   it('a task that fails is 1, bad input 2, an unreachable NATS 5', async () => {
