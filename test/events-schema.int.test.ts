@@ -48,6 +48,10 @@ describe('the --json event schema', () => {
     const types = lines.map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types).toEqual(expect.arrayContaining(['RunStarted', 'CommandFinished', 'TaskCompleted', 'TaskFailed']));
     expect(types.at(-1)).toBe('RunFinished');
+    // Its outcome counts, duration and tokens (no LLM here: none).
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+      data: { status: 'failed', completed: ['1'], failed: ['2'], skipped: ['3'], tokens: 0 },
+    });
     // The schema is no pass-all: a line without its sequence, or of an unknown type, is refused.
     const { seq: _, ...unnumbered } = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(validate(unnumbered)).toBe(false);

@@ -360,6 +360,9 @@ export const RunFinished = defineEvent(
     failed: z.array(z.string()),
     skipped: z.array(z.string()),
     durationMs: z.number().nonnegative(),
+    /** LLM tokens the run spent (prompt and completion), and their cost with the run's pricing. */
+    tokens: z.number().int().nonnegative().optional(),
+    usd: z.number().nonnegative().optional(),
   }),
 );
 

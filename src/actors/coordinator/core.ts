@@ -155,6 +155,8 @@ export function decisionEffects(
               failed: decision.failed,
               skipped: decision.skipped,
               durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),
+              tokens: decision.tokens,
+              ...(decision.usd !== undefined ? { usd: decision.usd } : {}),
             },
           ),
         ),

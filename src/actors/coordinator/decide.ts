@@ -1,7 +1,7 @@
 import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
-import { budgetSpent } from '../../projections/llm-usage.ts';
+import { budgetSpent, costUsd, totalTokens } from '../../projections/llm-usage.ts';
 import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../tasklist/task-graph.ts';
 import type { TaskSpec } from '../../tasklist/task-spec.ts';
 
@@ -39,6 +39,8 @@ export type Decision =
       failed: string[];
       skipped: string[];
       startedAt: string;
+      tokens: number;
+      usd?: number;
     };
 
 type Outcome = 'done' | 'dead' | 'waiting';
@@ -330,6 +332,8 @@ function finish(run: RunView, decided: readonly Decision[]): Decision[] {
       failed,
       skipped: pick((t) => t.state === 'skipped'),
       startedAt: status.startedAt ?? new Date().toISOString(),
+      tokens: totalTokens(status.usage),
+      ...(status.options.pricing ? { usd: costUsd(status.usage, status.options.pricing) } : {}),
     },
   ];
 }
