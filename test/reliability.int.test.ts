@@ -469,7 +469,7 @@ describe.skipIf(!mountable)("the store's disk full", () => {
         reject: false,
         timeout: 120_000,
       });
-      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.exitCode, run.stderr).toBe(5);
       expect(run.stderr).toContain(`the event store's disk is full: ${store} has`);
       const runId = /resume (r\w+)/.exec(run.stderr)![1]!;
       const doneBefore = (await readFile(w.tasks, 'utf8')).split('\n').filter((l) => l.startsWith('- [x]')).length;
