@@ -1,9 +1,11 @@
+import { EXIT } from './exit-codes.ts';
+
 /**
  * The error family of implement-agent. Callers branch on the class or its fields, never on
  * message text. `exitCode` is what the CLI exits with when the error reaches it.
  */
 export class AgentError extends Error {
-  readonly exitCode: number = 1;
+  readonly exitCode: number = EXIT.taskFailed;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -12,7 +14,7 @@ export class AgentError extends Error {
 
 /** Input a user gave us is wrong: a task file, a flag, a config file, a pattern file. Exit 2. */
 export class InputError extends AgentError {
-  override readonly exitCode = 2;
+  override readonly exitCode: number = EXIT.badInput;
   constructor(
     message: string,
     readonly where?: { file?: string; line?: number },
@@ -22,9 +24,9 @@ export class InputError extends AgentError {
   }
 }
 
-/** The environment cannot host a run: no nats-server binary, NATS unreachable. Exit 2. */
+/** The environment cannot host a run: no nats-server binary, NATS or the LLM unreachable. Exit 5. */
 export class EnvironmentError extends AgentError {
-  override readonly exitCode = 2;
+  override readonly exitCode: number = EXIT.infrastructure;
 }
 
 /** An append whose expected last subject sequence did not hold (JetStream API error 10071). */

@@ -105,11 +105,17 @@ describe('coordinator core', () => {
       failed: [],
       skipped: [],
       startedAt: '2026-01-01T00:00:00.000Z',
+      tokens: 1200,
+      usd: 0.01,
     };
     const [finished] = appended(
       decisionEffects(start, finish, { changed: [], now: Date.parse('2026-01-01T00:00:02.500Z') }),
     );
-    expect(finished).toMatchObject({ type: 'RunFinished', id: 'r:RunFinished', data: { durationMs: 2500 } });
+    expect(finished).toMatchObject({
+      type: 'RunFinished',
+      id: 'r:RunFinished',
+      data: { durationMs: 2500, tokens: 1200, usd: 0.01 },
+    });
     expect(decisionEffects(start, { kind: 'tick', key: 'tick:2', taskId: '2' }, { changed: [], now: 0 })).toEqual([
       { kind: 'tick', tasksFile: start.tasksFile, tasks: [{ id: '2', line: start.tasks[1]!.line }] },
     ]);

@@ -39,7 +39,7 @@ describe('what a run cost, and its budget', () => {
       [CLI, 'run', w.tasks, '--workdir', w.dir, '--plan-ahead', '0', '--budget', '100'],
       { env, cwd: w.dir, reject: false },
     );
-    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.exitCode, first.stderr).toBe(4);
     const output = `${first.stdout}\n${first.stderr}`;
     expect(output).toMatch(
       /stopped: the run's LLM budget of 100 tokens is spent \([\d,]+ used\); waiting for the LLM: task\(s\) 2, 3/,
@@ -52,7 +52,7 @@ describe('what a run cost, and its budget', () => {
 
     // Resuming without more budget stops again at once, asking nothing.
     const again = await runCli(['resume', runId], env, w.dir);
-    expect(again.result.exitCode).toBe(1);
+    expect(again.result.exitCode).toBe(4);
     expect(llm.requests.length).toBe(plannedFirst);
 
     const resumed = await runCli(['resume', runId, '--budget', '1m'], env, w.dir);

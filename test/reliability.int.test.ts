@@ -469,7 +469,7 @@ describe.skipIf(!mountable)("the store's disk full", () => {
         reject: false,
         timeout: 120_000,
       });
-      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.exitCode, run.stderr).toBe(5);
       expect(run.stderr).toContain(`the event store's disk is full: ${store} has`);
       const runId = /resume (r\w+)/.exec(run.stderr)![1]!;
       const doneBefore = (await readFile(w.tasks, 'utf8')).split('\n').filter((l) => l.startsWith('- [x]')).length;
@@ -637,7 +637,7 @@ describe('secrets and hostile input', () => {
     expect(result.stderr).toMatch(message);
   });
 
-  it('rejects a bad config and a dead NATS with exit 2 and the reason', async () => {
+  it('rejects a bad config with exit 2 and a dead NATS with exit 5, each with the reason', async () => {
     const { dir, tasks: file } = await project('- [ ] 1. X\n  ```bash\n  true\n  ```\n', {
       execution: { taskConcurrency: 'lots' },
     });
@@ -654,7 +654,7 @@ describe('secrets and hostile input', () => {
       env: { NATS_URL: 'nats://127.0.0.1:1' },
       reject: false,
     });
-    expect(dead.exitCode).toBe(2);
+    expect(dead.exitCode).toBe(5);
     expect(dead.stderr).toMatch(/cannot connect to NATS at nats:\/\/127.0.0.1:1/);
   });
 });

@@ -122,14 +122,14 @@ describe('implement-agent run', () => {
     await expect(access(join(dir, 'after'))).rejects.toThrow();
   });
 
-  it('exits 2 with install advice when nats-server cannot be found and NATS_URL is unset', async () => {
+  it('exits 5 (infrastructure) with install advice when nats-server cannot be found and NATS_URL is unset', async () => {
     const { tasks } = await workspace();
     const result = await execa(process.execPath, [CLI, 'run', tasks], {
       reject: false,
       env: { NATS_URL: '', NATS_SERVER_BIN: '/nonexistent/nats-server' },
       extendEnv: true,
     });
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(5);
     expect(result.stderr).toMatch(/nats-server was not found.*apt-get install -y nats-server/);
   });
 });

@@ -36,6 +36,7 @@ async function main(args: string[]): Promise<number> {
         json: { type: 'boolean' },
         dry: { type: 'boolean' },
         budget: { type: 'string' },
+        'pause-after': { type: 'string' },
       });
       if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
       if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
@@ -68,6 +69,9 @@ async function main(args: string[]): Promise<number> {
         json: values.json === true,
         dry: values.dry === true,
         ...(values.budget !== undefined ? { budget: values.budget as string } : {}),
+        ...(values['pause-after'] !== undefined
+          ? { pauseAfter: positiveInt(values['pause-after'] as string, '--pause-after') }
+          : {}),
       });
     }
     case 'up': {
@@ -202,6 +206,25 @@ async function main(args: string[]): Promise<number> {
       if (positionals.length !== 1) throw new InputError('report takes one run id (the run line of `run` shows it)');
       const { reportCommand } = await import('./report-cmd.ts');
       return reportCommand(positionals[0]!, values.out as string | undefined);
+    }
+    case 'mcp': {
+      const { values, positionals } = parse(rest, {
+        http: { type: 'boolean' },
+        port: { type: 'string' },
+        tools: { type: 'string' },
+      });
+      if (positionals.length) throw new InputError('mcp takes no arguments');
+      const { TOOL_TIERS } = await import('../mcp/tools.ts');
+      const tools = (values.tools ?? 'core') as (typeof TOOL_TIERS)[number];
+      if (!TOOL_TIERS.includes(tools))
+        throw new InputError(`--tools must be ${TOOL_TIERS.join(' or ')}, not "${tools}"`);
+      if (values.port !== undefined && values.http !== true) throw new InputError('--port goes with --http');
+      const { mcpCommand } = await import('../mcp/mcp-cmd.ts');
+      return mcpCommand({
+        tools,
+        http: values.http === true,
+        ...(values.port !== undefined ? { port: port(values.port as string) } : {}),
+      });
     }
     default:
       throw new InputError(`unknown command "${command}"\n\n${USAGE}`);

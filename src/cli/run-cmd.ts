@@ -30,6 +30,8 @@ export type RunFlags = {
   config?: string;
   /** `--budget`: tokens or US dollars the run may spend on the LLM (over llm.runBudget). */
   budget?: string;
+  /** `--pause-after N`: interrupted after N completed tasks, for a review. */
+  pauseAfter?: number;
 };
 
 const MAX_TASKS_FILE = 5 * 1024 * 1024;
@@ -96,6 +98,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     skipOptional: flags.skipOptional === true,
     commit: flags.commit === true || config.git.commit === 'per-task',
     verify: flags.verify === true,
+    pauseAfter: flags.pauseAfter,
   });
 }
 

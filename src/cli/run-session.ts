@@ -3,6 +3,7 @@ import { readFile, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
+import { EXIT } from '../exit-codes.ts';
 import { makeEvent, type RunBudget, type StoredEvent, type Weakening } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
@@ -44,6 +45,8 @@ export async function runSession(input: {
   commit: boolean;
   /** `--verify`: once the run is over, every completed task's criteria checked again. */
   verify: boolean;
+  /** `--pause-after N`: interrupted once N tasks have completed, for a review before `resume`. */
+  pauseAfter: number | undefined;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   let weakened: Weakening[];
@@ -82,17 +85,18 @@ export async function runSession(input: {
           ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
           // Whichever process plans or executes, what this one writes is never a task's change.
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
+          ...(input.pauseAfter !== undefined ? { pauseAfter: input.pauseAfter } : {}),
         },
         ...(weakened.length ? { weakened } : {}),
       };
       const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
-      if (!input.verify || code === 130) return code;
+      if (!input.verify || code === EXIT.interrupted) return code;
       // The regression sweep: every completed task's criteria again, now that the whole run is done.
       const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
       const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
       if (input.json) outJson({ verified: result });
       else for (const line of verifyLines(result)) out(line);
-      return result.regressions.length > 0 ? 1 : code;
+      return result.regressions.length > 0 ? EXIT.taskFailed : code;
     },
     input.nats,
     !input.dry,
@@ -143,6 +147,8 @@ async function followToTheEnd(
   let stoppedCommands = false;
   /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
   let budgetStop: string | undefined;
+  /** Tasks completed without evidence: not ticked, the run not verified. */
+  let unverified = 0;
   const say = (line: string) => (live ? live.line(line) : err(line));
 
   const onEvent = (event: StoredEvent) => {
@@ -153,6 +159,10 @@ async function followToTheEnd(
       budgetStop = event.data.reason;
       stopWatching.abort();
     }
+    if (event.type === 'TaskCompleted' && event.data.evidence === 'none') unverified++;
+    // A review point (--pause-after): stopped like a first Ctrl-C, its tasks in flight let finish.
+    if (generation === 0 && event.type === 'RunInterrupted' && event.id === eventIds.reviewPause(start.runId))
+      interrupted = true;
     if (interrupted && inFlight.size === 0) stopWatching.abort();
   };
   const stopNow = (why: string) => {
@@ -220,27 +230,28 @@ async function followToTheEnd(
           `nothing recorded is lost; free some space there, then continue with: implement-agent resume ${start.runId}`,
         );
         killAllCommandGroups();
-        process.exit(2);
+        process.exit(EXIT.infrastructure);
       }),
     );
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
-    if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
+    if (status !== 'interrupted')
+      return status === 'failed' ? EXIT.taskFailed : unverified > 0 ? EXIT.unverified : EXIT.ok;
     if (budgetStop) {
       await waitForTicks(start, inFlight.completed, 5000);
       say(`stopped: ${budgetStop}`);
       say(`continue it with a larger budget: implement-agent resume ${start.runId} --budget <tokens or $>`);
-      return 1;
+      return EXIT.budget;
     }
     if (!drivesRun) {
       say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
-      return 130;
+      return EXIT.interrupted;
     }
     if (!stoppedCommands) await waitForTicks(start, inFlight.completed, 5000);
     say(
       `interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`,
     );
-    return 130;
+    return EXIT.interrupted;
   } finally {
     live?.stop();
     process.off('SIGINT', onSigint);
@@ -294,7 +305,7 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
       const finished = events.find((e) => e.type === 'RunFinished');
       if (finished?.type === 'RunFinished') {
         out(`run ${runId} already finished: ${finished.data.status}`);
-        return finished.data.status === 'succeeded' ? 0 : 1;
+        return finished.data.status === 'succeeded' ? EXIT.ok : EXIT.taskFailed;
       }
       // A new generation: work issued before it is stale, and the coordinator reissues what is left.
       const generation = events.filter((e) => e.type === 'RunResumed').length + 1;

@@ -9,7 +9,7 @@ export const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--commit] [--verify] [--force] [--json] [--dry]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
@@ -25,11 +25,13 @@ usage:
   implement-agent verify <runId> [--json]   check every completed task's criteria again against the tree as it is now
   implement-agent config [--schema]       the configuration in force here, or its JSON Schema
   implement-agent llm check [--json]      what the configured LLM endpoint accepts, and the config that pins it
+  implement-agent mcp [--tools core|full] [--http [--port N]]   an MCP server for editors' agents (stdio, or HTTP on 127.0.0.1)
 
 implement-agent <command> --help   more on one command;   implement-agent --version
 -s, --server URL (any command): the NATS server, as NATS_URL; --creds FILE: its credentials, as NATS_CREDS
 environment: NATS_URL, NATS_CREDS (or NATS_USER, NATS_PASSWORD), OPENAI_API_KEY, OPENAI_BASE_URL, IMPLEMENT_AGENT_MODEL
-exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration`;
+exit codes: 0 every task succeeded, 1 a task failed, 2 bad input or configuration, 3 a task unverified,
+  4 LLM budget reached, 5 NATS or the LLM unreachable, 130 interrupted (docs/ci.md)`;
 
 /** Per-command help: usage, what it does, an example. */
 const HELP: Record<string, string> = {
@@ -45,6 +47,7 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
   --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
   --budget N|$N          what the run may spend on the LLM: tokens (50000, 50k) or US dollars ($2, needs llm.pricing);
                          once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
+  --pause-after N        a review point: the run stops as interrupted once N tasks have completed; \`resume\` runs the rest
   --commit               in a git repository, one commit per completed task holding exactly its files
                          (files dirty before the run are never committed); also \`git.commit: "per-task"\`
   --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
@@ -83,6 +86,14 @@ example: implement-agent cluster init ~/ia-cluster --nodes 10.0.0.1:4222:6222,10
   replay:
     'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
+  mcp: `usage: implement-agent mcp [--tools core|full] [--http [--port N]]
+
+An MCP server for the project in this folder, over stdio (default) or Streamable HTTP on
+127.0.0.1 (--http; --port N, else a free port, printed on stderr). --tools core (default):
+list_tasks, start_run, resume_run, run_status, follow_run, interrupt_run, task_diff, revert_task;
+full adds plan_tasks, verify_run, list_runs. Resources: implement-agent://runs/<runId>/report and /events.
+
+example: claude mcp add implement-agent -- npx implement-agent mcp`,
   report:
     'usage: implement-agent report <runId> [--out FILE.html]\n\nWrites a self-contained HTML timeline of a run (by default to .implement-agent/reports/<runId>.html).',
   diff: `usage: implement-agent diff <runId> [task] [--stat] [--json]

@@ -9,10 +9,13 @@ import { LLM_MODES } from './llm-mode.ts';
  * are inferred from these schemas; no other module spells an event type as a string literal.
  */
 
+/** A run's id: a valid NATS subject token (newRunId makes them). */
+export const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a run id is letters, digits, _ and -');
+
 const envelope = {
   id: z.string().min(1),
   v: z.literal(1),
-  runId: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  runId: RunIdSchema,
   taskId: z.string().optional(),
   /** ISO-8601 time the event was made. */
   at: z.string(),
@@ -93,6 +96,8 @@ export const RunOptionsSchema = z.preprocess(
     pricing: PricingSchema.optional(),
     /** Paths the CLI writes while the run goes (its redirected output, its state folder): never a task's change or the planner's context. */
     ownFiles: z.array(z.string()).optional(),
+    /** `--pause-after N`: interrupted for review once N tasks have completed; `resume` runs the rest. */
+    pauseAfter: z.number().int().positive().optional(),
   }),
 );
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
@@ -369,6 +374,9 @@ export const RunFinished = defineEvent(
     failed: z.array(z.string()),
     skipped: z.array(z.string()),
     durationMs: z.number().nonnegative(),
+    /** LLM tokens the run spent (prompt and completion), and their cost with the run's pricing. */
+    tokens: z.number().int().nonnegative().optional(),
+    usd: z.number().nonnegative().optional(),
   }),
 );
 

@@ -40,6 +40,8 @@ export const eventIds = {
   runResumed: (runId: string, generation: number) => `${runId}:RunResumed:${generation}`,
   /** The coordinator stops a run whose LLM budget is spent once per generation (a resume may raise it). */
   budgetStop: (runId: string, generation: number) => `${runId}:RunInterrupted:budget:g${generation}`,
+  /** The coordinator pauses a run for review once (`--pause-after`), in its first generation. */
+  reviewPause: (runId: string) => `${runId}:RunInterrupted:review`,
   /** Once per task and run: the first outcome of a task is its outcome. */
   task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
   planCreated: (runId: string, taskId: string, revision: number) =>
@@ -87,6 +89,7 @@ export const decisionKeys = {
   skip: (taskId: string) => `skip:${taskId}`,
   tick: (taskId: string) => `tick:${taskId}`,
   halt: (generation: number) => `halt:g${generation}`,
+  pause: () => 'pause',
   finish: () => 'finish',
 };
 

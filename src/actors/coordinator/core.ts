@@ -142,6 +142,10 @@ export function decisionEffects(
           ),
         ),
       ];
+    case 'pause':
+      return [
+        append(makeEvent('RunInterrupted', { runId, id: eventIds.reviewPause(runId) }, { reason: decision.reason })),
+      ];
     case 'finish':
       return [
         append(
@@ -154,6 +158,8 @@ export function decisionEffects(
               failed: decision.failed,
               skipped: decision.skipped,
               durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),
+              tokens: decision.tokens,
+              ...(decision.usd !== undefined ? { usd: decision.usd } : {}),
             },
           ),
         ),

@@ -1,7 +1,7 @@
 import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
-import { budgetSpent } from '../../projections/llm-usage.ts';
+import { budgetSpent, costUsd, totalTokens } from '../../projections/llm-usage.ts';
 import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../tasklist/task-graph.ts';
 import type { TaskSpec } from '../../tasklist/task-spec.ts';
 
@@ -29,6 +29,8 @@ export type Decision =
   | { kind: 'tick'; key: string; taskId: string }
   /** The LLM budget is spent and nothing else can move: the run stops until `resume --budget`. */
   | { kind: 'halt'; key: string; reason: string; generation: number }
+  /** `--pause-after N`: N tasks have completed; nothing new starts until `resume`. */
+  | { kind: 'pause'; key: string; reason: string }
   | {
       kind: 'finish';
       key: string;
@@ -37,6 +39,8 @@ export type Decision =
       failed: string[];
       skipped: string[];
       startedAt: string;
+      tokens: number;
+      usd?: number;
     };
 
 type Outcome = 'done' | 'dead' | 'waiting';
@@ -53,6 +57,8 @@ export function decide(status: RunStatus, issued: ReadonlySet<string>): Decision
   const run = viewOf(status, issued);
   // Interrupted: nothing new starts, but a task that finishes in the meantime is still ticked.
   if (status.interrupted) return tick(run);
+  const review = reviewPoint(run);
+  if (review) return review;
   const decisions = startNext(run);
   decisions.push(...revalidate(run, decisions), ...tick(run));
   decisions.push(...haltOnBudget(run, decisions), ...finish(run, decisions));
@@ -293,6 +299,22 @@ function haltOnBudget(run: RunView, decided: readonly Decision[]): Decision[] {
   ];
 }
 
+/**
+ * A review point (`--pause-after N`, first generation only, so that `resume` runs the rest): once N
+ * tasks have completed, the run pauses as interrupted, decided in the same pass that saw the Nth
+ * complete, so no further task is started; tasks already running still finish and are ticked.
+ */
+function reviewPoint(run: RunView): Decision[] | undefined {
+  const { status, issued } = run;
+  const { pauseAfter } = status.options;
+  if (pauseAfter === undefined || status.generation > 0) return undefined;
+  const completed = status.order.filter((id) => status.tasks[id]!.state === 'completed').length;
+  if (completed < pauseAfter || status.order.every((id) => run.own(id) !== 'waiting')) return undefined;
+  const key = decisionKeys.pause();
+  const reason = `paused for review after ${completed} completed task(s) (--pause-after ${pauseAfter})`;
+  return [...(issued.has(key) ? [] : [{ kind: 'pause' as const, key, reason }]), ...tick(run)];
+}
+
 /** Every task has its outcome and nothing is left to issue: the run finishes, failed if a task failed or was skipped against its will. */
 function finish(run: RunView, decided: readonly Decision[]): Decision[] {
   const { status } = run;
@@ -310,6 +332,8 @@ function finish(run: RunView, decided: readonly Decision[]): Decision[] {
       failed,
       skipped: pick((t) => t.state === 'skipped'),
       startedAt: status.startedAt ?? new Date().toISOString(),
+      tokens: totalTokens(status.usage),
+      ...(status.options.pricing ? { usd: costUsd(status.usage, status.options.pricing) } : {}),
     },
   ];
 }
