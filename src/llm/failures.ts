@@ -1,0 +1,86 @@
+import type OpenAI from 'openai';
+import { contextRefusal, type Refusal } from './capabilities.ts';
+
+/**
+ * How one HTTP attempt failed, from the SDK's error classes and the status, never from message
+ * text alone: what the client does next depends only on this.
+ */
+export type AttemptFailure =
+  /** 429, 5xx (llama.cpp's 500 "Context size has been exceeded." included), a dropped connection: waiting helps. */
+  | { kind: 'overloaded'; status?: number | undefined; retryAfterMs?: number | undefined; message: string }
+  | { kind: 'timeout'; message: string }
+  /** Nothing listens there. */
+  | { kind: 'unreachable'; message: string }
+  /** The request is over the endpoint's context. */
+  | {
+      kind: 'context';
+      status: number;
+      contextTokens?: number | undefined;
+      promptTokens?: number | undefined;
+      message: string;
+    }
+  /** Any other 400 or 422: a setting of the request was refused. */
+  | { kind: 'refused'; status: number; refusal: Refusal; message: string }
+  | { kind: 'cancelled'; message: string }
+  /** A bad key, a missing model, anything else: no retry helps. */
+  | { kind: 'failed'; status?: number | undefined; message: string };
+
+type Sdk = Pick<typeof OpenAI, 'APIError' | 'APIUserAbortError' | 'APIConnectionError' | 'APIConnectionTimeoutError'>;
+
+export function classifyFailure(sdk: Sdk, cause: unknown): AttemptFailure {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof sdk.APIUserAbortError) return { kind: 'cancelled', message };
+  if (cause instanceof sdk.APIConnectionTimeoutError) return { kind: 'timeout', message };
+  if (cause instanceof sdk.APIConnectionError) {
+    const why = innermost(cause);
+    return (why as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+      ? { kind: 'unreachable', message: why.message }
+      : { kind: 'overloaded', message: why.message };
+  }
+  if (!(cause instanceof sdk.APIError) || cause.status === undefined) return { kind: 'failed', message };
+  const status = cause.status;
+  const refusal = asRefusal(cause);
+  if (status === 408) return { kind: 'timeout', message: refusal.message };
+  if (status === 429 || status >= 500)
+    return { kind: 'overloaded', status, retryAfterMs: retryAfter(cause.headers), message: refusal.message };
+  const context = contextRefusal(refusal);
+  if (context)
+    return {
+      kind: 'context',
+      status,
+      contextTokens: context.contextTokens,
+      promptTokens: refusal.nPromptTokens,
+      message: refusal.message,
+    };
+  if (status === 400 || status === 422) return { kind: 'refused', status, refusal, message: refusal.message };
+  return { kind: 'failed', status, message: refusal.message };
+}
+
+/** A provider's error body as a refusal: OpenAI's `{error: {message, type, param, code}}`, llama.cpp's context fields. */
+export function asRefusal(error: InstanceType<typeof OpenAI.APIError>): Refusal {
+  const body = error.error as Record<string, unknown> | undefined;
+  const text = (k: string) => (typeof body?.[k] === 'string' ? (body[k] as string) : undefined);
+  const int = (k: string) => (typeof body?.[k] === 'number' ? (body[k] as number) : undefined);
+  return {
+    status: error.status,
+    param: error.param,
+    code: error.code,
+    message: text('message') ?? error.message,
+    type: text('type'),
+    nCtx: int('n_ctx'),
+    nPromptTokens: int('n_prompt_tokens'),
+  };
+}
+
+function innermost(error: Error): Error {
+  let why = error;
+  while (why.cause instanceof Error) why = why.cause;
+  return why;
+}
+
+function retryAfter(headers: Headers | undefined): number | undefined {
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+}
