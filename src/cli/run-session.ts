@@ -6,7 +6,8 @@ import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-eve
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
-import { probeLlm } from '../llm/probe.ts';
+import { probeLlm, type Probed } from '../llm/probe.ts';
+import { recordEndpointContext } from '../actors/llm-calls.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { tickTask } from '../tasklist/tasks-writer.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
@@ -40,8 +41,11 @@ export async function runSession(input: {
   verify: boolean;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
+  let probed: Probed | undefined;
   try {
-    if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
+    if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) probed = await probeLlm(config.llm);
+    if (probed?.notice) process.stderr.write(`${probed.notice}\n`);
+    if (probed) config.llm.model = probed.model;
     if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
   } catch (error) {
     await input.nats.then(
@@ -55,10 +59,12 @@ export async function runSession(input: {
     cwd,
     'run',
     async (rt, session) => {
+      const runId = newRunId();
+      if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
       if (input.dry)
-        return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
+        return dryRun(rt, { runId, tasksFile, workdir, tasks, llm }, (l) => process.stdout.write(`${l}\n`));
       const start: StartRun = {
-        runId: newRunId(),
+        runId,
         tasksFile,
         workdir,
         tasks,

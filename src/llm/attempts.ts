@@ -95,7 +95,11 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
     if (failure.kind === 'context') {
       const context = failure.contextTokens;
       if (context && context !== client.capabilities().contextTokens)
-        client.learn(scope, { setting: 'contextTokens', value: String(context), reason: failure.message.slice(0, 200) });
+        client.learn(scope, {
+          setting: 'contextTokens',
+          value: String(context),
+          reason: failure.message.slice(0, 200),
+        });
       // llama.cpp counts the prompt alone against its context (and says so); others count prompt and cap.
       const prompt = failure.promptTokens ?? estimateTokens(call.messages.reduce((n, m) => n + m.content.length, 0));
       const fits = context !== undefined ? Math.min(maxTokens, context - prompt) : undefined;
@@ -112,7 +116,13 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
       await pause(backoffMs(alone + crowded, failure.kind === 'overloaded' ? failure.retryAfterMs : undefined));
       continue;
     }
-    throw callError(client, call.purpose, failure, attempt, failure.kind === 'refused' ? pinHint(failure.refusal, config) : '');
+    throw callError(
+      client,
+      call.purpose,
+      failure,
+      attempt,
+      failure.kind === 'refused' ? pinHint(failure.refusal, config) : '',
+    );
   }
 }
 
@@ -167,7 +177,10 @@ function callError(client: LlmClient, purpose: string, failure: AttemptFailure, 
         'transport',
       );
     case 'unreachable':
-      return new LlmError(`${where} cannot reach the endpoint (${failure.message}): check llm.baseUrl / OPENAI_BASE_URL`, 'transport');
+      return new LlmError(
+        `${where} cannot reach the endpoint (${failure.message}): check llm.baseUrl / OPENAI_BASE_URL`,
+        'transport',
+      );
     case 'context':
       return new LlmError(
         `${where} is over the endpoint's context${failure.contextTokens ? ` of ${failure.contextTokens} tokens` : ''} (${failure.message}); lower context.budgetTokens / context.projectTokens or llm.maxOutputTokens, or give the server a larger context`,

@@ -99,8 +99,7 @@ export type Refusal = {
  */
 export function contextRefusal(refusal: Refusal): { contextTokens?: number } | undefined {
   if (refusal.status !== 400 && refusal.status !== 413) return undefined;
-  if (refusal.type === 'exceed_context_size_error')
-    return refusal.nCtx ? { contextTokens: refusal.nCtx } : {};
+  if (refusal.type === 'exceed_context_size_error') return refusal.nCtx ? { contextTokens: refusal.nCtx } : {};
   const said = /maximum context length is (\d+) tokens/i.exec(refusal.message);
   if (refusal.code === 'context_length_exceeded' || said) return said ? { contextTokens: Number(said[1]) } : {};
   return undefined;

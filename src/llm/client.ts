@@ -126,7 +126,10 @@ export class LlmClient {
 
   record(scope: LlmScope, call: LlmCallRecord): void {
     if (call.outcome === 'ok' || call.outcome === 'truncated')
-      this.spent.set(scope.runId, this.tokensSpent(scope.runId) + (call.promptTokens ?? 0) + (call.completionTokens ?? 0));
+      this.spent.set(
+        scope.runId,
+        this.tokensSpent(scope.runId) + (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
+      );
     this.hooks.record(scope, call);
   }
 
@@ -163,9 +166,19 @@ export class LlmClient {
     const first = await this.whole(scope, purpose, schema, messages, cap());
     const parsed = parseReply(schema, first.content);
     if (parsed.ok) return parsed.value;
-    const repairCap = cap();
-    const repair = repairMessages(messages, first, parsed.error, repairCap, this.capabilities().contextTokens);
-    const second = await this.whole(scope, `${purpose}:repair`, schema, repair, repairCap);
+    const repair = () => {
+      const repairCap = cap();
+      const context = this.capabilities().contextTokens;
+      const asked = repairMessages(messages, first, parsed.error, repairCap, context);
+      return this.whole(scope, `${purpose}:repair`, schema, asked, repairCap);
+    };
+    const contextBefore = this.capabilities().contextTokens;
+    // A repair refused as over a context not known before is cut to the context it taught, once.
+    const second = await repair().catch((error: unknown) => {
+      if (error instanceof LlmError && error.kind === 'context' && this.capabilities().contextTokens !== contextBefore)
+        return repair();
+      throw error;
+    });
     const repaired = parseReply(schema, second.content);
     if (repaired.ok) return repaired.value;
     throw new LlmError(

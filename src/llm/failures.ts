@@ -25,6 +25,7 @@ export type AttemptFailure =
   /** A bad key, a missing model, anything else: no retry helps. */
   | { kind: 'failed'; status?: number | undefined; message: string };
 
+type APIError = InstanceType<typeof OpenAI.APIError>;
 type Sdk = Pick<typeof OpenAI, 'APIError' | 'APIUserAbortError' | 'APIConnectionError' | 'APIConnectionTimeoutError'>;
 
 export function classifyFailure(sdk: Sdk, cause: unknown): AttemptFailure {
@@ -37,12 +38,14 @@ export function classifyFailure(sdk: Sdk, cause: unknown): AttemptFailure {
       ? { kind: 'unreachable', message: why.message }
       : { kind: 'overloaded', message: why.message };
   }
-  if (!(cause instanceof sdk.APIError) || cause.status === undefined) return { kind: 'failed', message };
-  const status = cause.status;
-  const refusal = asRefusal(cause);
+  if (!(cause instanceof sdk.APIError)) return { kind: 'failed', message };
+  const api = cause as APIError;
+  const status = api.status;
+  if (status === undefined) return { kind: 'failed', message };
+  const refusal = asRefusal(api);
   if (status === 408) return { kind: 'timeout', message: refusal.message };
   if (status === 429 || status >= 500)
-    return { kind: 'overloaded', status, retryAfterMs: retryAfter(cause.headers), message: refusal.message };
+    return { kind: 'overloaded', status, retryAfterMs: retryAfter(api.headers), message: refusal.message };
   const context = contextRefusal(refusal);
   if (context)
     return {
@@ -57,10 +60,16 @@ export function classifyFailure(sdk: Sdk, cause: unknown): AttemptFailure {
 }
 
 /** A provider's error body as a refusal: OpenAI's `{error: {message, type, param, code}}`, llama.cpp's context fields. */
-export function asRefusal(error: InstanceType<typeof OpenAI.APIError>): Refusal {
+export function asRefusal(error: APIError): Refusal {
   const body = error.error as Record<string, unknown> | undefined;
-  const text = (k: string) => (typeof body?.[k] === 'string' ? (body[k] as string) : undefined);
-  const int = (k: string) => (typeof body?.[k] === 'number' ? (body[k] as number) : undefined);
+  const text = (k: string) => {
+    const v = body?.[k];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const int = (k: string) => {
+    const v = body?.[k];
+    return typeof v === 'number' ? v : undefined;
+  };
   return {
     status: error.status,
     param: error.param,

@@ -13,7 +13,12 @@ export type CallKind = 'plan' | 'criteria' | 'recovery' | 'check';
  * the files they write fits; a model that never stops is cut off here, not at the end of its slot.
  * Reasoning models count their thinking in the same cap, so even a check gets room.
  */
-export const DEFAULT_OUTPUT_CAPS: Record<CallKind, number> = { plan: 4096, criteria: 2048, recovery: 2048, check: 1024 };
+export const DEFAULT_OUTPUT_CAPS: Record<CallKind, number> = {
+  plan: 4096,
+  criteria: 2048,
+  recovery: 2048,
+  check: 1024,
+};
 
 export function callKind(purpose: string): CallKind {
   if (/^plan_(criteria|successCriteria|fallbacks)/.test(purpose)) return 'criteria';
@@ -38,11 +43,18 @@ export function outputCap(
 ): number {
   const cap = configured ?? DEFAULT_OUTPUT_CAPS[kind];
   if (contextTokens === undefined) return cap;
-  return Math.max(Math.min(MIN_OUTPUT_TOKENS, cap), Math.min(cap, contextTokens - estimateTokens(promptChars(messages))));
+  return Math.max(
+    Math.min(MIN_OUTPUT_TOKENS, cap),
+    Math.min(cap, contextTokens - estimateTokens(promptChars(messages))),
+  );
 }
 
 /** The cap to retry a truncated reply with: twice the last, where the context leaves room; undefined: none. */
-export function largerCap(cap: number, promptTokens: number | undefined, contextTokens: number | undefined): number | undefined {
+export function largerCap(
+  cap: number,
+  promptTokens: number | undefined,
+  contextTokens: number | undefined,
+): number | undefined {
   const room = contextTokens !== undefined && promptTokens !== undefined ? contextTokens - promptTokens : Infinity;
   const larger = Math.min(cap * 2, room);
   return larger > cap ? larger : undefined;
@@ -65,11 +77,17 @@ export function repairMessages(
     const prompt = reply.promptTokens ?? estimateTokens(promptChars(messages));
     const charsPerToken = reply.completionTokens ? reply.content.length / reply.completionTokens : 3;
     const room = contextTokens - prompt - cap - estimateTokens(ask.length) - 16;
-    if (room < estimateTokens(content.length)) content = room > 32 ? content.slice(0, Math.floor(room * charsPerToken)) : '';
+    if (room < estimateTokens(content.length))
+      content = room > 32 ? content.slice(0, Math.floor(room * charsPerToken)) : '';
   }
   return [
     ...messages,
     ...(content ? [{ role: 'assistant' as const, content }] : []),
-    { role: 'user', content: content ? ask : `Your previous reply was not valid: ${error}. Reply with only a JSON object that matches the schema.` },
+    {
+      role: 'user',
+      content: content
+        ? ask
+        : `Your previous reply was not valid: ${error}. Reply with only a JSON object that matches the schema.`,
+    },
   ];
 }

@@ -76,7 +76,7 @@ function asPlan<T extends z.ZodObject>(schema: T): T {
       for (const issue of result.success ? [] : result.error.issues)
         ctx.addIssue({ code: 'custom', path: [field, ...issue.path], message: issue.message });
     }
-  }) as unknown as T;
+  });
 }
 
 export const questions = {

@@ -1,7 +1,13 @@
 import type { zodResponseFormat as ZodResponseFormat } from 'openai/helpers/zod';
 import * as z from 'zod';
 import type { Config } from '../config.ts';
-import { degradation, DEFAULT_CAPABILITIES, type Capabilities, type CapabilityPins, type Refusal } from './capabilities.ts';
+import {
+  degradation,
+  DEFAULT_CAPABILITIES,
+  type Capabilities,
+  type CapabilityPins,
+  type Refusal,
+} from './capabilities.ts';
 import type { ChatMessage } from './client.ts';
 import { jsonCandidates } from './reply-text.ts';
 
