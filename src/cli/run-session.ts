@@ -6,6 +6,8 @@ import { makeEvent, type RunBudget, type StoredEvent } from '../events/agent-eve
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
+import { cancelCalls } from '../llm/in-flight.ts';
+import { closeLlmUse } from './llm-use.ts';
 import { probeLlm, type Probed } from '../llm/probe.ts';
 import { recordEndpointContext } from '../actors/llm-calls.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
@@ -141,7 +143,12 @@ async function followToTheEnd(
   let budgetStop: string | undefined;
   const say = (line: string) => (live ? live.line(line) : process.stderr.write(`${line}\n`));
 
+  /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
+  const seen = new Set<string>();
   const onEvent = (event: StoredEvent) => {
+    if (event.type === 'LlmCalled') seen.add(event.id);
+    // A skipped task will not run: its plan, if this process is making it, is not worth a token more.
+    if (event.type === 'TaskSkipped' && event.taskId !== undefined) void cancelCalls(event.runId, event.taskId);
     inFlight.see(event);
     print(event);
     live?.refresh();
@@ -221,7 +228,16 @@ async function followToTheEnd(
     );
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
-    if (status !== 'interrupted') return status === 'succeeded' ? 0 : 1;
+    if (status !== 'interrupted') {
+      await closeLlmUse(
+        rt,
+        start.runId,
+        seen,
+        json ? print : undefined,
+        'closing' in print ? print.closing : undefined,
+      );
+      return status === 'succeeded' ? 0 : 1;
+    }
     if (budgetStop) {
       await waitForTicks(start, inFlight.completed, 5000);
       say(`stopped: ${budgetStop}`);

@@ -3,6 +3,7 @@ import { LlmError } from '../errors.ts';
 import { degradation, type Learned } from './capabilities.ts';
 import type { ChatMessage, LlmClient, LlmScope } from './client.ts';
 import { classifyFailure, type AttemptFailure } from './failures.ts';
+import { isCancelled, trackCall } from './in-flight.ts';
 import { estimateTokens, MIN_OUTPUT_TOKENS } from './output-caps.ts';
 import { chatRequest, pinHint, pinsOf } from './request.ts';
 
@@ -41,11 +42,20 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
     const caps = client.capabilities(probing);
     const limiter = client.limiter();
     const slot = await limiter.acquire();
+    if (isCancelled(scope)) {
+      limiter.release(slot, 'other');
+      throw callError(
+        client,
+        call.purpose,
+        { kind: 'cancelled', message: 'its run is over or its task skipped' },
+        attempt,
+      );
+    }
     const body = chatRequest(sdk.zodResponseFormat, config, caps, { ...call, name, maxTokens }, client.redact);
     const base = { purpose: call.purpose, model: config.model, attempt, maxTokens };
     let failure: AttemptFailure;
     try {
-      const completion = await client.cancellable((signal) => sdk.openai.chat.completions.create(body, { signal }));
+      const completion = await trackCall(scope, (signal) => sdk.openai.chat.completions.create(body, { signal }));
       limiter.release(slot, 'ok');
       const usage = completion.usage;
       const finishReason = completion.choices[0]?.finish_reason;
@@ -187,7 +197,7 @@ function callError(client: LlmClient, purpose: string, failure: AttemptFailure, 
         'context',
       );
     case 'cancelled':
-      return new LlmError(`${where} was cancelled: the process is closing`, 'cancelled');
+      return new LlmError(`${where} was cancelled: its run is over, or its task was skipped`, 'cancelled');
     case 'refused':
     case 'failed': {
       const status = failure.status !== undefined ? `HTTP ${failure.status}: ` : '';

@@ -66,8 +66,6 @@ export class LlmClient {
   private spent = new Map<string, number>();
   /** Learned in this process, so a call made before the log has it back does not repeat the refusal. */
   private learnedHere: Learned[] = [];
-  /** Calls in flight, cancelled when the process closes the client. */
-  private readonly inFlight = new Set<AbortController>();
   readonly endpoint: string;
 
   constructor(
@@ -131,22 +129,6 @@ export class LlmClient {
         this.tokensSpent(scope.runId) + (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
       );
     this.hooks.record(scope, call);
-  }
-
-  /** Cancels the calls in flight (each is recorded as cancelled): the process is closing. */
-  cancelAll(): void {
-    for (const c of this.inFlight) c.abort();
-  }
-
-  /** Runs `work` with an abort signal that `cancelAll` reaches. */
-  async cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    this.inFlight.add(controller);
-    try {
-      return await work(controller.signal);
-    } finally {
-      this.inFlight.delete(controller);
-    }
   }
 
   async structured<S extends z.ZodType>(

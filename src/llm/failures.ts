@@ -73,7 +73,8 @@ export function asRefusal(error: APIError): Refusal {
   return {
     status: error.status,
     param: error.param,
-    code: error.code,
+    // llama.cpp's `code` is the HTTP status again, a number: only a word says more than the status.
+    code: typeof error.code === 'string' ? error.code : undefined,
     message: text('message') ?? error.message,
     type: text('type'),
     nCtx: int('n_ctx'),
