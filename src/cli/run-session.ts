@@ -45,7 +45,8 @@ export async function runSession(input: {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   let probed: Probed | undefined;
   try {
-    if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) probed = await probeLlm(config.llm);
+    if (llm === 'openai' && !input.dry && tasks.some((t) => !t.done && t.commands.length === 0))
+      probed = await probeLlm(config.llm);
     if (probed?.notice) process.stderr.write(`${probed.notice}\n`);
     if (probed) config.llm.model = probed.model;
     if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
