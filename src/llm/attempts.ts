@@ -31,34 +31,31 @@ const MAX_DEGRADATIONS = 3;
  */
 export async function callAttempts(client: LlmClient, scope: LlmScope, call: Call): Promise<Completion> {
   const sdk = await client.load();
-  const config = client.config;
   const name = call.purpose.replace(/[^a-zA-Z0-9_-]/g, '_').replace(/_(repair|longer)$/, '');
-  const probing: Learned[] = [];
-  let maxTokens = call.maxTokens;
-  let alone = 0;
-  let crowded = 0;
-  let shrunk = false;
+  const state: State = { probing: [], maxTokens: call.maxTokens, alone: 0, crowded: 0, shrunk: false };
   for (let attempt = 1; ; attempt++) {
-    const caps = client.capabilities(probing);
+    const caps = client.capabilities(state.probing);
     const limiter = client.limiter();
     const slot = await limiter.acquire();
     if (isCancelled(scope)) {
       limiter.release(slot, 'other');
-      throw callError(
-        client,
-        call.purpose,
-        { kind: 'cancelled', message: 'its run is over or its task skipped' },
-        attempt,
-      );
+      const failure = { kind: 'cancelled', message: 'its run is over or its task skipped' } as const;
+      throw callError(client, call.purpose, failure, attempt);
     }
-    const body = chatRequest(sdk.zodResponseFormat, config, caps, { ...call, name, maxTokens }, client.redact);
-    const base = { purpose: call.purpose, model: config.model, attempt, maxTokens };
+    const body = chatRequest(
+      sdk.zodResponseFormat,
+      client.config,
+      caps,
+      { ...call, name, maxTokens: state.maxTokens },
+      client.redact,
+    );
+    const base = { purpose: call.purpose, model: client.config.model, attempt, maxTokens: state.maxTokens };
     let failure: AttemptFailure;
     try {
       const completion = await trackCall(scope, (signal) => sdk.openai.chat.completions.create(body, { signal }));
       limiter.release(slot, 'ok');
       const usage = completion.usage;
-      const finishReason = completion.choices[0]?.finish_reason;
+      const finishReason = completion.choices[0]?.finish_reason ?? undefined;
       client.record(scope, {
         ...base,
         durationMs: performance.now() - slot.startedAt,
@@ -70,23 +67,24 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
           ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
           : {}),
       });
-      for (const l of probing) client.learn(scope, l);
+      for (const l of state.probing) client.learn(scope, l);
       noteConcurrency(client, scope, limiter.current);
       // Only the answer: a `reasoning_content` beside it is the model's thinking, never parsed.
+      const content = completion.choices[0]?.message.content ?? '';
       return {
-        content: completion.choices[0]?.message.content ?? '',
-        finishReason: finishReason ?? undefined,
+        content,
+        finishReason,
         promptTokens: usage?.prompt_tokens,
         completionTokens: usage?.completion_tokens,
-        maxTokens,
+        maxTokens: state.maxTokens,
       };
     } catch (cause) {
       failure = classifyFailure(sdk.errors, cause);
       limiter.release(slot, failure.kind === 'overloaded' || failure.kind === 'timeout' ? 'overloaded' : 'other');
     }
     const learned =
-      failure.kind === 'refused' && probing.length < MAX_DEGRADATIONS
-        ? degradation(failure.refusal, caps, pinsOf(config))
+      failure.kind === 'refused' && state.probing.length < MAX_DEGRADATIONS
+        ? degradation(failure.refusal, caps, pinsOf(client.config))
         : undefined;
     client.record(scope, {
       ...base,
@@ -98,42 +96,47 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
       ...(learned ? { refused: learned.setting } : {}),
     });
     noteConcurrency(client, scope, limiter.current);
-    if (learned) {
-      probing.push(learned);
-      continue;
-    }
-    if (failure.kind === 'context') {
-      const context = failure.contextTokens;
-      if (context && context !== client.capabilities().contextTokens)
-        client.learn(scope, {
-          setting: 'contextTokens',
-          value: String(context),
-          reason: failure.message.slice(0, 200),
-        });
-      // llama.cpp counts the prompt alone against its context (and says so); others count prompt and cap.
-      const prompt = failure.promptTokens ?? estimateTokens(call.messages.reduce((n, m) => n + m.content.length, 0));
-      const fits = context !== undefined ? Math.min(maxTokens, context - prompt) : undefined;
-      if (!shrunk && fits !== undefined && fits >= MIN_OUTPUT_TOKENS && fits < maxTokens) {
-        shrunk = true;
-        maxTokens = fits;
-        continue;
-      }
-      throw callError(client, call.purpose, failure, attempt);
-    }
-    if (failure.kind === 'overloaded' || failure.kind === 'timeout' || failure.kind === 'unreachable') {
-      if (slot.peak > 1 && failure.kind !== 'unreachable' && crowded < MAX_CROWDED_RETRIES) crowded++;
-      else if (alone++ >= config.maxRetries) throw callError(client, call.purpose, failure, attempt);
-      await pause(backoffMs(alone + crowded, failure.kind === 'overloaded' ? failure.retryAfterMs : undefined));
-      continue;
-    }
-    throw callError(
-      client,
-      call.purpose,
-      failure,
-      attempt,
-      failure.kind === 'refused' ? pinHint(failure.refusal, config) : '',
-    );
+    if (learned) state.probing.push(learned);
+    else await afterFailure(client, scope, call, state, failure, slot.peak > 1, attempt);
   }
+}
+
+/** What one call carries from attempt to attempt. */
+type State = { probing: Learned[]; maxTokens: number; alone: number; crowded: number; shrunk: boolean };
+
+/** After a failed attempt that taught no setting: wait, or change the cap, for the next one; or throw. */
+async function afterFailure(
+  client: LlmClient,
+  scope: LlmScope,
+  call: Call,
+  state: State,
+  failure: AttemptFailure,
+  crowded: boolean,
+  attempt: number,
+): Promise<void> {
+  if (failure.kind === 'context') {
+    const context = failure.contextTokens;
+    if (context && context !== client.capabilities().contextTokens)
+      client.learn(scope, { setting: 'contextTokens', value: String(context), reason: failure.message.slice(0, 200) });
+    // llama.cpp counts the prompt alone against its context (and says so); others count prompt and cap.
+    const prompt = failure.promptTokens ?? estimateTokens(call.messages.reduce((n, m) => n + m.content.length, 0));
+    const fits = context !== undefined ? Math.min(state.maxTokens, context - prompt) : undefined;
+    if (!state.shrunk && fits !== undefined && fits >= MIN_OUTPUT_TOKENS && fits < state.maxTokens) {
+      state.shrunk = true;
+      state.maxTokens = fits;
+      return;
+    }
+    throw callError(client, call.purpose, failure, attempt);
+  }
+  if (failure.kind === 'overloaded' || failure.kind === 'timeout' || failure.kind === 'unreachable') {
+    if (crowded && failure.kind !== 'unreachable' && state.crowded < MAX_CROWDED_RETRIES) state.crowded++;
+    else if (state.alone++ >= client.config.maxRetries) throw callError(client, call.purpose, failure, attempt);
+    const retryAfter = failure.kind === 'overloaded' ? failure.retryAfterMs : undefined;
+    await pause(backoffMs(state.alone + state.crowded, retryAfter));
+    return;
+  }
+  const hint = failure.kind === 'refused' ? pinHint(failure.refusal, client.config) : '';
+  throw callError(client, call.purpose, failure, attempt, hint);
 }
 
 function outcomeOf(failure: AttemptFailure) {
