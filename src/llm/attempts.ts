@@ -1,3 +1,4 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type * as z from 'zod';
 import { LlmError } from '../errors.ts';
 import { degradation, type Learned } from './capabilities.ts';
@@ -54,30 +55,10 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
     try {
       const completion = await trackCall(scope, (signal) => sdk.openai.chat.completions.create(body, { signal }));
       limiter.release(slot, 'ok');
-      const usage = completion.usage;
-      const finishReason = completion.choices[0]?.finish_reason ?? undefined;
-      client.record(scope, {
-        ...base,
-        durationMs: performance.now() - slot.startedAt,
-        ok: finishReason !== 'length',
-        outcome: finishReason === 'length' ? 'truncated' : 'ok',
-        status: 200,
-        ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
-        ...(usage?.prompt_tokens_details?.cached_tokens != null
-          ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
-          : {}),
-      });
+      const done = succeeded(client, scope, { ...base, durationMs: performance.now() - slot.startedAt }, completion);
       for (const l of state.probing) client.learn(scope, l);
       noteConcurrency(client, scope, limiter.current);
-      // Only the answer: a `reasoning_content` beside it is the model's thinking, never parsed.
-      const content = completion.choices[0]?.message.content ?? '';
-      return {
-        content,
-        finishReason,
-        promptTokens: usage?.prompt_tokens,
-        completionTokens: usage?.completion_tokens,
-        maxTokens: state.maxTokens,
-      };
+      return done;
     } catch (cause) {
       failure = classifyFailure(sdk.errors, cause);
       limiter.release(slot, failure.kind === 'overloaded' || failure.kind === 'timeout' ? 'overloaded' : 'other');
@@ -99,6 +80,34 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
     if (learned) state.probing.push(learned);
     else await afterFailure(client, scope, call, state, failure, slot.peak > 1, attempt);
   }
+}
+
+/** Records an answered attempt (cut off or not) with its tokens; the answer, never a `reasoning_content` beside it. */
+function succeeded(
+  client: LlmClient,
+  scope: LlmScope,
+  base: { purpose: string; model: string; attempt: number; maxTokens: number; durationMs: number },
+  completion: ChatCompletion,
+): Completion {
+  const usage = completion.usage;
+  const finishReason = completion.choices[0]?.finish_reason ?? undefined;
+  client.record(scope, {
+    ...base,
+    ok: finishReason !== 'length',
+    outcome: finishReason === 'length' ? 'truncated' : 'ok',
+    status: 200,
+    ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
+    ...(usage?.prompt_tokens_details?.cached_tokens != null
+      ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
+      : {}),
+  });
+  return {
+    content: completion.choices[0]?.message.content ?? '',
+    finishReason,
+    promptTokens: usage?.prompt_tokens,
+    completionTokens: usage?.completion_tokens,
+    maxTokens: base.maxTokens,
+  };
 }
 
 /** What one call carries from attempt to attempt. */
