@@ -72,7 +72,10 @@ export const ConfigSchema = z
         apiKey: z.string().optional(),
         model: z.string().default('gpt-4o-mini'),
         timeoutMs: durationMs().default(60_000),
+        /** Retries of a call that fails alone at the endpoint (overload, timeout); each attempt is recorded. */
         maxRetries: z.number().int().nonnegative().default(2),
+        /** Calls in flight to the endpoint at most; fewer while it answers overload (src/llm/limiter.ts). */
+        concurrency: z.number().int().min(1).max(64).default(8),
         strategy: z.enum(['batched', 'single', 'sequential']).default('batched'),
         /** Tokens (prompt + completion) one process may spend on one run: a safety ceiling (see runBudget). */
         tokenBudget: z.number().int().positive().default(200_000),
@@ -83,7 +86,7 @@ export const ConfigSchema = z
         structuredOutput: z.enum(STRUCTURED_OUTPUT_MODES).optional(),
         temperature: z.number().min(0).max(2).nullable().optional(),
         maxTokensParam: z.enum(MAX_TOKENS_PARAMS).optional(),
-        /** Completion tokens one call may use; unset: the endpoint's own limit (nothing is sent). */
+        /** Completion tokens every call may use; unset: a cap per kind of call (src/llm/output-caps.ts). */
         maxOutputTokens: z.number().int().positive().optional(),
         /** US dollars per million tokens, to show what a run cost; no price list is built in. */
         pricing: PricingSchema.optional(),

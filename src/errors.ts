@@ -75,7 +75,17 @@ export class UnansweredError extends AgentError {
 export class LlmError extends AgentError {
   constructor(
     message: string,
-    readonly kind: 'offline' | 'transport' | 'invalid-reply' | 'budget',
+    readonly kind:
+      | 'offline'
+      | 'transport'
+      | 'invalid-reply'
+      | 'budget'
+      /** The reply ran into its output cap (finish_reason "length"), also with the larger one. */
+      | 'truncated'
+      /** The request does not fit the endpoint's context. */
+      | 'context'
+      /** The call was cancelled: its process is closing. */
+      | 'cancelled',
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -76,9 +76,11 @@ describe('configuration', () => {
 
   it('refuses a duration a timer cannot wait (over 2^31-1 ms), naming the key, instead of firing at once', async () => {
     await expect(withConfig({ execution: { commandTimeoutMs: 2 ** 31 } })).rejects.toThrow(
-      /invalid configuration at execution.commandTimeoutMs: at most 2147483647 ms/,
+      /invalid configuration at execution.commandTimeoutMs \(line 1, column \d+\): at most 2147483647 ms/,
     );
-    await expect(withConfig({ llm: { timeoutMs: 1e12 } })).rejects.toThrow(/at llm.timeoutMs: at most/);
+    await expect(withConfig({ llm: { timeoutMs: 1e12 } })).rejects.toThrow(
+      /at llm.timeoutMs \(line 1, column \d+\): at most/,
+    );
     expect((await withConfig({ execution: { commandTimeoutMs: 2 ** 31 - 1 } })).execution.commandTimeoutMs).toBe(
       2 ** 31 - 1,
     );

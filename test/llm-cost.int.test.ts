@@ -105,7 +105,7 @@ describe('what a run cost, and its budget', () => {
 describe('llm check', () => {
   it('reports what an OpenAI reasoning model refused, and a second check starts from what the first learned', async () => {
     const stand = provider('openai-reasoning', () => JSON.stringify({ sum: 5 }));
-    const reasoning = await startFakeLlm({ responder: stand.responder });
+    const reasoning = await startFakeLlm({ responder: stand.responder, models: [{ id: 'o4-mini' }] });
     try {
       const w = await ws.make('');
       await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ llm: { maxOutputTokens: 2000 } }));

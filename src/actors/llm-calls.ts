@@ -1,6 +1,7 @@
 import { makeEvent } from '../events/agent-events.ts';
 import { redactorFor } from '../exec/redaction.ts';
 import { LlmClient, type LlmCallRecord, type LlmScope } from '../llm/client.ts';
+import { DEFAULT_LLM_BASE_URL } from '../llm/probe.ts';
 import { LLM_CAPABILITIES, llmCapabilitiesProjection } from '../projections/llm-capabilities.ts';
 import { runProjection } from '../projections/runner.ts';
 import type { Runtime } from './runtime.ts';
@@ -20,6 +21,25 @@ export function recordLlmCall(rt: Runtime) {
         .catch((e: unknown) => rt.log.error('recording an LLM call', e)),
     );
   };
+}
+
+/** The context the endpoint listed (GET /models, /props), for every client of the run to start from. */
+export async function recordEndpointContext(rt: Runtime, runId: string, contextTokens: number | undefined) {
+  if (contextTokens === undefined) return;
+  const { baseUrl, model } = rt.config.llm;
+  await rt.store.append(
+    makeEvent(
+      'LlmCapabilityLearned',
+      { runId },
+      {
+        endpoint: baseUrl ?? DEFAULT_LLM_BASE_URL,
+        model,
+        setting: 'contextTokens',
+        value: String(contextTokens),
+        reason: 'listed by the endpoint',
+      },
+    ),
+  );
 }
 
 /**

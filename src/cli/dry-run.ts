@@ -9,8 +9,9 @@ import { colours } from './progress.ts';
 import { taskLabel, type TaskSpec } from '../tasklist/task-spec.ts';
 
 /**
- * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why, LLM),
- * and its command graph with the reason for each edge. Nothing runs and nothing is recorded.
+ * `run --dry`: each pending task's plan, where it came from (explicit, cache hit and why), and its
+ * command graph with the reason for each edge; a task that needs the LLM is named, not planned.
+ * Nothing runs, nothing is recorded, and no LLM is called.
  */
 export async function dryRun(
   rt: Runtime,
@@ -34,7 +35,8 @@ export async function dryRun(
           tasksFile: input.tasksFile,
           task,
           group,
-          llm: input.llm,
+          // Never the LLM: a dry run spends nothing; what it would plan is counted below.
+          llm: 'offline',
           generation: 0,
           revision: 0,
         },
@@ -42,7 +44,8 @@ export async function dryRun(
           notes.push(e);
         },
       );
-      if (!group && task.commands.length === 0 && !notes.some((n) => n.type === 'PlanCacheHit')) needLlm.push(task.id);
+      const needsLlm = !group && task.commands.length === 0 && !notes.some((n) => n.type === 'PlanCacheHit');
+      if (needsLlm) needLlm.push(task.id);
       write(colours.bold(taskLabel(task.id, task.title)));
       for (const note of notes) {
         if (note.type === 'PlanCacheHit')
@@ -52,6 +55,10 @@ export async function dryRun(
         if (note.type === 'PlanCacheMiss') write(`   cache miss: ${note.data.reason}`);
       }
       for (const c of task.criteria) write(colours.dim(`   criterion in words (for the planner to check): ${c}`));
+      if (outcome.type === 'TaskFailed' && needsLlm && input.llm === 'openai') {
+        write(colours.dim('   plan: needs the LLM, not asked (--dry makes no LLM call)'));
+        continue;
+      }
       if (outcome.type === 'TaskFailed') {
         failures++;
         write(colours.red(`   cannot plan: ${outcome.data.reason}`));
@@ -92,7 +99,8 @@ export async function dryRun(
 export function planningTokensPerTask(calls: readonly StoredEvent[]): number | undefined {
   const perTask = new Map<string, number>();
   for (const e of calls) {
-    if (e.type !== 'LlmCalled' || !e.data.ok || !e.data.purpose.startsWith('plan') || e.taskId === undefined) continue;
+    // Every attempt: a truncated or refused one spent its tokens too (a failed one has none).
+    if (e.type !== 'LlmCalled' || !e.data.purpose.startsWith('plan') || e.taskId === undefined) continue;
     const key = `${e.runId}/${e.taskId}`;
     perTask.set(key, (perTask.get(key) ?? 0) + (e.data.promptTokens ?? 0) + (e.data.completionTokens ?? 0));
   }

@@ -1,13 +1,13 @@
 import * as z from 'zod';
-import { openLlm } from '../actors/llm-calls.ts';
+import { openLlm, recordEndpointContext } from '../actors/llm-calls.ts';
 import { loadConfig } from '../config.ts';
 import { EnvironmentError, InputError, LlmError } from '../errors.ts';
 import type { LlmCallRecord } from '../llm/client.ts';
 import { DEFAULT_CAPABILITIES, pinsFor, type Capabilities } from '../llm/capabilities.ts';
-import { DEFAULT_LLM_BASE_URL } from '../llm/probe.ts';
+import { DEFAULT_LLM_BASE_URL, probeLlm } from '../llm/probe.ts';
 import { withRuntime } from './nats-session.ts';
 import { colours } from './progress.ts';
-import { out, outJson } from './terminal.ts';
+import { err, out, outJson } from './terminal.ts';
 
 const CheckReply = z.object({ sum: z.number() });
 
@@ -25,7 +25,13 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
     );
   }
   const endpoint = config.llm.baseUrl ?? DEFAULT_LLM_BASE_URL;
+  // Unreachable, a refused key, a model it does not serve: exit 2 here, before anything is called "accepted".
+  const probed = await probeLlm(config.llm);
+  if (probed.notice) err(probed.notice);
+  config.llm.model = probed.model;
   return withRuntime(config, cwd, 'llm check', async (rt) => {
+    const runId = `llmcheck${Date.now().toString(36)}`;
+    await recordEndpointContext(rt, runId, probed.contextTokens);
     const calls: LlmCallRecord[] = [];
     const { llm, close } = await openLlm(rt, { observe: (c) => calls.push(c) });
     try {
@@ -35,7 +41,7 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
       let answer: number | undefined;
       try {
         answer = (
-          await llm!.structured({ runId: `llmcheck${Date.now().toString(36)}` }, 'llm_check', CheckReply, [
+          await llm!.structured({ runId }, 'llm_check', CheckReply, [
             { role: 'system', content: 'You answer with JSON only.' },
             { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
           ])
@@ -48,9 +54,12 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
       const now = llm!.capabilities();
       const learned = llm!.learnedInThisProcess();
       const ok = calls.filter((c) => c.ok);
+      // Only what a call was seen to take: a check that got no answer accepted nothing.
+      const worked = calls.some((c) => c.outcome === 'ok');
       const result = {
         endpoint,
         model: config.llm.model,
+        models: probed.models,
         ok: error === undefined && answer === 5,
         ...(answer !== undefined ? { answer } : {}),
         ...(error ? { error } : {}),
@@ -58,10 +67,10 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
         calls: calls.length,
         promptTokens: ok.reduce((n, c) => n + (c.promptTokens ?? 0), 0),
         completionTokens: ok.reduce((n, c) => n + (c.completionTokens ?? 0), 0),
-        accepted: now,
+        accepted: worked ? now : null,
         knownBefore: known,
-        degraded: learned,
-        pin: { llm: pinsFor(now) },
+        degraded: learned.filter((l) => l.setting !== 'concurrency' && l.setting !== 'contextTokens'),
+        ...(worked ? { pin: { llm: pinsFor(now) } } : {}),
       };
       if (json) outJson(result);
       else printCheck(result, config.llm.maxOutputTokens);
@@ -84,7 +93,7 @@ function printCheck(
     calls: number;
     promptTokens: number;
     completionTokens: number;
-    accepted: Capabilities;
+    accepted: Capabilities | null;
     knownBefore: Capabilities;
     degraded: readonly { setting: string; value: string; reason: string }[];
   },
@@ -110,19 +119,25 @@ function printCheck(
   w(
     `${colours.bold('answer')}   ${answer} in ${r.latencyMs} ms, ${r.calls} call(s), ${r.promptTokens} prompt + ${r.completionTokens} completion tokens`,
   );
-  w(colours.bold('accepted'));
-  line('structured output', 'structuredOutput', r.accepted.structuredOutput);
-  line('temperature', 'temperature', r.accepted.temperature === 'send' ? 'sent' : 'not sent (the model default)');
+  const accepted = r.accepted;
+  if (!accepted) {
+    w(colours.red('accepted: nothing, no request got an answer (see the error below)'));
+    return;
+  }
+  w(colours.bold('accepted (seen working in this check)'));
+  line('structured output', 'structuredOutput', `${accepted.structuredOutput} (used from now on)`);
+  line('temperature', 'temperature', accepted.temperature === 'send' ? 'sent' : 'not sent (the model default)');
   line(
     'max tokens',
     'maxTokensParam',
-    maxOutputTokens
-      ? `${r.accepted.maxTokensParam} (${maxOutputTokens})`
-      : `${r.accepted.maxTokensParam} (not sent: llm.maxOutputTokens is unset)`,
+    `${accepted.maxTokensParam} (${maxOutputTokens ? `llm.maxOutputTokens, ${maxOutputTokens}` : 'a cap per kind of call; llm.maxOutputTokens sets one for all'})`,
   );
+  if (accepted.contextTokens) w(`  ${'context'.padEnd(18)} ${accepted.contextTokens} tokens (said by the endpoint)`);
+  if (accepted.concurrency)
+    w(`  ${'calls in flight'.padEnd(18)} ${accepted.concurrency} (learned from its overload answers)`);
   w(`${colours.bold('to pin it')} (implement-agent.config.json):`);
   w(
-    `  "llm": { ${Object.entries(pinsFor(r.accepted))
+    `  "llm": { ${Object.entries(pinsFor(accepted))
       .map(([k, v]) => `"${k}": ${JSON.stringify(v)}`)
       .join(', ')} }`,
   );

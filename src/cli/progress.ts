@@ -36,7 +36,19 @@ export function progressPrinter(write: (line: string) => void) {
     const note = tokensNote(usage.byTask.get(taskId));
     return note && colours.dim(note);
   };
-  return (event: StoredEvent) => {
+  let finished: string | undefined;
+  /**
+   * The run's closing lines, once its calls are settled: the LLM use folded from every LlmCalled
+   * of the run in the log (`calls`), the same fold `status`, `report` and the budget read.
+   */
+  const closing = (calls: readonly StoredEvent[]) => {
+    if (!finished) return;
+    const all = new UsageTally();
+    for (const e of calls) all.see(e);
+    if (all.total.calls > 0) write(`LLM: ${all.total.calls} call(s), ${usageLine(all.total, pricing)}`);
+    write(colours.dim(`timeline: implement-agent report ${finished}    tasks: implement-agent status ${finished}`));
+  };
+  const print = (event: StoredEvent) => {
     const id = event.taskId ?? '';
     if (event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped') {
       if (over.has(id)) return;
@@ -138,23 +150,15 @@ export function progressPrinter(write: (line: string) => void) {
               `planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`,
             ),
           );
-        if (usage.total.calls > 0) write(`LLM: ${usage.total.calls} call(s), ${usageLine(usage.total, pricing)}`);
-        write(
-          colours.dim(
-            `timeline: implement-agent report ${event.runId}    tasks: implement-agent status ${event.runId}`,
-          ),
-        );
+        // The LLM line and the footer wait for `closing`: calls still in flight are settled first.
+        finished = event.runId;
         return;
       }
       case 'LlmCalled':
         usage.see(event);
         return;
       case 'LlmCapabilityLearned':
-        write(
-          colours.yellow(
-            `LLM ${event.data.model} refused ${event.data.setting}; using ${event.data.value} from now on (${event.data.reason})`,
-          ),
-        );
+        write(learnedLine(event.data));
         return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
@@ -171,4 +175,12 @@ export function progressPrinter(write: (line: string) => void) {
       }
     }
   };
+  return Object.assign(print, { closing });
+}
+
+/** What the LLM client learned: a refused setting in yellow, a measure of the endpoint dimmed. */
+function learnedLine(d: { model: string; setting: string; value: string; reason: string }): string {
+  if (d.setting === 'concurrency') return colours.dim(`LLM endpoint: ${d.value} call(s) in flight (${d.reason})`);
+  if (d.setting === 'contextTokens') return colours.dim(`LLM endpoint: a context of ${d.value} tokens (${d.reason})`);
+  return colours.yellow(`LLM ${d.model} refused ${d.setting}; using ${d.value} from now on (${d.reason})`);
 }

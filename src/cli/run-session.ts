@@ -8,7 +8,10 @@ import { makeEvent, type RunBudget, type StoredEvent, type Weakening } from '../
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
-import { probeLlm } from '../llm/probe.ts';
+import { cancelCalls } from '../llm/in-flight.ts';
+import { closeLlmUse } from './llm-use.ts';
+import { probeLlm, type Probed } from '../llm/probe.ts';
+import { recordEndpointContext } from '../actors/llm-calls.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { tickTask } from '../tasklist/tasks-writer.ts';
 import { hostActors, missingActors } from '../actors/hosts.ts';
@@ -50,10 +53,14 @@ export async function runSession(input: {
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   let weakened: Weakening[];
+  let probed: Probed | undefined;
   try {
     weakened = await findWeakenings(config, input.configFile, cwd);
-    if (llm === 'openai' && tasks.some((t) => !t.done && t.commands.length === 0)) await probeLlm(config.llm);
+    if (llm === 'openai' && !input.dry && tasks.some((t) => !t.done && t.commands.length === 0))
+      probed = await probeLlm(config.llm);
     if (!input.dry) sayConfinement(config, weakened);
+    if (probed?.notice) err(probed.notice);
+    if (probed) config.llm.model = probed.model;
     if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
   } catch (error) {
     await input.nats.then(
@@ -67,9 +74,11 @@ export async function runSession(input: {
     cwd,
     'run',
     async (rt, session) => {
-      if (input.dry) return dryRun(rt, { runId: newRunId(), tasksFile, workdir, tasks, llm }, out);
+      const runId = newRunId();
+      if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
+      if (input.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm }, out);
       const start: StartRun = {
-        runId: newRunId(),
+        runId,
         tasksFile,
         workdir,
         tasks,
@@ -140,7 +149,8 @@ async function followToTheEnd(
   // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
   // Its terminal libraries are loaded only then: they were a tenth of a run's start-up.
   const live = !json && process.stdout.isTTY ? (await import('./live-progress.ts')).liveProgress(inFlight) : undefined;
-  const print = json ? (e: StoredEvent) => outJson(e) : progressPrinter((l) => (live ? live.line(l) : out(l)));
+  const printer = json ? undefined : progressPrinter((l) => (live ? live.line(l) : out(l)));
+  const print = printer ?? ((e: StoredEvent) => outJson(e));
   const stopWatching = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
@@ -151,7 +161,12 @@ async function followToTheEnd(
   let unverified = 0;
   const say = (line: string) => (live ? live.line(line) : err(line));
 
+  /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
+  const seen = new Set<string>();
   const onEvent = (event: StoredEvent) => {
+    if (event.type === 'LlmCalled') seen.add(event.id);
+    // A skipped task will not run: its plan, if this process is making it, is not worth a token more.
+    if (event.type === 'TaskSkipped' && event.taskId !== undefined) void cancelCalls(event.runId, event.taskId);
     inFlight.see(event);
     print(event);
     live?.refresh();
@@ -235,8 +250,10 @@ async function followToTheEnd(
     );
   try {
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
-    if (status !== 'interrupted')
+    if (status !== 'interrupted') {
+      await closeLlmUse(rt, start.runId, seen, json ? print : undefined, printer?.closing);
       return status === 'failed' ? EXIT.taskFailed : unverified > 0 ? EXIT.unverified : EXIT.ok;
+    }
     if (budgetStop) {
       await waitForTicks(start, inFlight.completed, 5000);
       say(`stopped: ${budgetStop}`);

@@ -159,6 +159,8 @@ export const PlanCacheMiss = defineEvent(
     bestSimilarity: z.number().optional(),
   }),
 );
+/** How one HTTP attempt to the LLM ended (src/llm/failures.ts). */
+export const LlmOutcomeSchema = z.enum(['ok', 'truncated', 'refused', 'overloaded', 'timeout', 'failed', 'cancelled']);
 export const LlmCalled = defineEvent(
   'LlmCalled',
   z.object({
@@ -173,10 +175,24 @@ export const LlmCalled = defineEvent(
     error: z.string().optional(),
     /** The refusal that taught the client something (then retried at once, degraded), when it was one. */
     refused: z.string().optional(),
+    /** One event per HTTP attempt (the client retries itself): which attempt, what came back, and how it ended. */
+    attempt: z.number().int().positive().optional(),
+    status: z.number().int().optional(),
+    outcome: LlmOutcomeSchema.optional(),
+    /** The output cap the request carried. */
+    maxTokens: z.number().int().positive().optional(),
   }),
 );
 /** What the LLM client negotiates per endpoint and model (src/llm/capabilities.ts). */
-export const CapabilitySettingSchema = z.enum(['structuredOutput', 'temperature', 'maxTokensParam']);
+export const CapabilitySettingSchema = z.enum([
+  'structuredOutput',
+  'temperature',
+  'maxTokensParam',
+  /** Tokens of prompt and reply one request may hold (the endpoint's refusal or its metadata said). */
+  'contextTokens',
+  /** Calls in flight the endpoint took without overload (src/llm/limiter.ts). */
+  'concurrency',
+]);
 /**
  * What an endpoint and model were found to refuse, and what the client uses instead from then on
  * (folded by the llm-capabilities projection, so no later call or run is refused for it again).

@@ -20,6 +20,10 @@ export type Capabilities = {
   /** Whether the request carries a temperature (reasoning models accept only their default). */
   temperature: 'send' | 'omit';
   maxTokensParam: MaxTokensParam;
+  /** Tokens of prompt and reply one request may hold, once the endpoint said (its refusal or its metadata). */
+  contextTokens?: number;
+  /** Calls in flight the endpoint last took without overload. */
+  concurrency?: number;
 };
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
@@ -61,6 +65,12 @@ function apply(caps: Capabilities, l: Pick<Learned, 'setting' | 'value'>): void 
     case 'maxTokensParam':
       if ((MAX_TOKENS_PARAMS as readonly string[]).includes(l.value)) caps.maxTokensParam = l.value as MaxTokensParam;
       return;
+    case 'contextTokens':
+    case 'concurrency': {
+      const n = Number(l.value);
+      if (Number.isInteger(n) && n > 0) caps[l.setting] = n;
+      return;
+    }
     default: {
       const never: never = l.setting;
       return never;
@@ -76,14 +86,35 @@ export type Refusal = {
   param?: string | null | undefined;
   code?: string | null | undefined;
   message: string;
+  /** The error body's `type` (llama.cpp: `exceed_context_size_error`) and its context fields when it has them. */
+  type?: string | undefined;
+  nCtx?: number | undefined;
+  nPromptTokens?: number | undefined;
 };
 
 /**
+ * A refusal of a request over the endpoint's context, and the context size when it says it:
+ * llama.cpp's `exceed_context_size_error` carries `n_ctx`; OpenAI's `context_length_exceeded` and
+ * vLLM's 400 say "maximum context length is N tokens".
+ */
+export function contextRefusal(refusal: Refusal): { contextTokens?: number } | undefined {
+  if (refusal.status !== 400 && refusal.status !== 413) return undefined;
+  if (refusal.type === 'exceed_context_size_error') return refusal.nCtx ? { contextTokens: refusal.nCtx } : {};
+  const said = /maximum context length is (\d+) tokens/i.exec(refusal.message);
+  if (refusal.code === 'context_length_exceeded' || said) return said ? { contextTokens: Number(said[1]) } : {};
+  return undefined;
+}
+
+/**
  * What a refusal says to change, if it is one this client can work around and the setting is
- * not pinned. Anything else (a bad key, a missing model, a prompt too long) is a real error.
+ * not pinned. A refusal that names temperature or the max-tokens parameter changes that; any
+ * other 400 or 422 is taken as a refusal of the output mode, whatever its text says (llama.cpp
+ * answers a json_schema it cannot honour with "Failed to initialize samplers"), so the next mode
+ * is tried: the caller keeps what it learned only once that mode worked. A bad key, a missing
+ * model or a prompt over the context are other statuses, or classified before this.
  */
 export function degradation(refusal: Refusal, caps: Capabilities, pins: CapabilityPins): Learned | undefined {
-  if (refusal.status !== 400 && refusal.status !== 422) return undefined;
+  if ((refusal.status !== 400 && refusal.status !== 422) || contextRefusal(refusal)) return undefined;
   const param = refusal.param ?? '';
   const text = `${param} ${refusal.code ?? ''} ${refusal.message}`;
   const reason = `${refusal.status}${refusal.code ? ` ${refusal.code}` : ''}: ${refusal.message.slice(0, 200)}`;
@@ -98,13 +129,8 @@ export function degradation(refusal: Refusal, caps: Capabilities, pins: Capabili
       return { setting: 'temperature', value: 'omit', reason };
     return undefined;
   }
-  if (
-    param.startsWith('response_format') ||
-    /response_format|json_schema|json_object|structured output|guided_json/i.test(refusal.message)
-  ) {
-    const next = STRUCTURED_OUTPUT_MODES[rank(caps.structuredOutput) + 1];
-    if (next && !pins.structuredOutput) return { setting: 'structuredOutput', value: next, reason };
-  }
+  const next = STRUCTURED_OUTPUT_MODES[rank(caps.structuredOutput) + 1];
+  if (next && !pins.structuredOutput) return { setting: 'structuredOutput', value: next, reason };
   return undefined;
 }
 

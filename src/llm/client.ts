@@ -1,20 +1,16 @@
 import type OpenAI from 'openai';
 import type { zodResponseFormat as ZodResponseFormat } from 'openai/helpers/zod';
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { Config } from '../config.ts';
+import type { LlmOutcomeSchema } from '../events/agent-events.ts';
 import { LlmError } from '../errors.ts';
 import { capabilityKey } from '../projections/llm-capabilities.ts';
-import {
-  capabilitiesFor,
-  DEFAULT_CAPABILITIES,
-  degradation,
-  type Capabilities,
-  type CapabilityPins,
-  type Learned,
-  type Refusal,
-} from './capabilities.ts';
+import { capabilitiesFor, type Capabilities, type Learned } from './capabilities.ts';
+import { callAttempts, type Completion } from './attempts.ts';
+import { limiterFor, type Limiter } from './limiter.ts';
+import { callKind, largerCap, outputCap, repairMessages } from './output-caps.ts';
 import { DEFAULT_LLM_BASE_URL } from './probe.ts';
-import { jsonCandidates } from './reply-text.ts';
+import { parseReply, pinsOf } from './request.ts';
 
 export type LlmCallRecord = {
   purpose: string;
@@ -28,6 +24,10 @@ export type LlmCallRecord = {
   error?: string;
   /** The setting a refusal taught (the call was then retried at once in the degraded form). */
   refused?: string;
+  attempt: number;
+  status?: number;
+  outcome: z.infer<typeof LlmOutcomeSchema>;
+  maxTokens?: number;
 };
 
 /** Whom a call is for: its run, and its task when it has one (tokens are shown per task). */
@@ -39,7 +39,7 @@ export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: stri
 export type LearnedFact = Learned & { endpoint: string; model: string };
 
 export type LlmHooks = {
-  /** Every call, good or bad: the host turns it into an LlmCalled event. */
+  /** Every HTTP attempt, good or bad: the host turns it into an LlmCalled event. */
   record: (scope: LlmScope, call: LlmCallRecord) => void;
   /** What this endpoint and model were found to refuse before (the llm-capabilities projection). */
   known?: (key: string) => readonly Learned[];
@@ -47,58 +47,57 @@ export type LlmHooks = {
   learned?: (scope: LlmScope, fact: LearnedFact) => void;
 };
 
-/** Refusals worked around in one call at most: one per setting. */
-const MAX_DEGRADATIONS = 3;
+export type Sdk = {
+  openai: OpenAI;
+  zodResponseFormat: typeof ZodResponseFormat;
+  errors: typeof OpenAI;
+};
 
 /**
- * The one door to an LLM: the openai SDK against any OpenAI-compatible base URL, with the
- * model, timeout and retries from config. It asks for structured replies in the best form the
- * endpoint accepts (a JSON Schema from zod, else JSON mode with the schema in the prompt, else
- * plain text with the schema in the prompt), learning that form from the provider's refusals, and
- * validates what comes back; a reply that does not validate gets one repair attempt, then an
- * LlmError.
+ * The one door to an LLM: the openai SDK against any OpenAI-compatible base URL. It asks for
+ * structured replies in the best form the endpoint was seen to accept, caps every reply, retries
+ * overload itself (each HTTP attempt is recorded) within a number of calls in flight adapted to
+ * the endpoint, and validates what comes back: a truncated reply is asked again with a larger cap,
+ * an invalid one gets one repair request that fits the endpoint's context, then an LlmError.
  */
 export class LlmClient {
   /** The SDK is loaded on the first call: a run of explicit commands never pays its start-up. */
-  private sdk?: Promise<{
-    openai: OpenAI;
-    zodResponseFormat: typeof ZodResponseFormat;
-    APIError: typeof OpenAI.APIError;
-  }>;
+  private sdk?: Promise<Sdk>;
   private spent = new Map<string, number>();
   /** Learned in this process, so a call made before the log has it back does not repeat the refusal. */
   private learnedHere: Learned[] = [];
   readonly endpoint: string;
 
   constructor(
-    private readonly config: Config['llm'],
+    readonly config: Config['llm'],
     private readonly hooks: LlmHooks,
     /** Applied to every prompt: no secret leaves this process in a request. */
-    private readonly redact: (text: string) => string = (t) => t,
+    readonly redact: (text: string) => string = (t) => t,
   ) {
     this.endpoint = config.baseUrl ?? DEFAULT_LLM_BASE_URL;
   }
 
-  private load() {
+  load(): Promise<Sdk> {
     this.sdk ??= Promise.all([import('openai'), import('openai/helpers/zod')]).then(
       ([{ default: OpenAI }, { zodResponseFormat }]) => ({
         openai: new OpenAI({
           apiKey: this.config.apiKey ?? 'not-needed-for-local-servers',
           ...(this.config.baseUrl ? { baseURL: this.config.baseUrl } : {}),
           timeout: this.config.timeoutMs,
-          maxRetries: this.config.maxRetries,
+          // Retried here instead, so that every attempt is an event and overload adapts the calls in flight.
+          maxRetries: 0,
         }),
         zodResponseFormat,
-        APIError: OpenAI.APIError,
+        errors: OpenAI,
       }),
     );
     return this.sdk;
   }
 
   /** What this endpoint and model are known to accept now: learned (in the log, then here) and pinned. */
-  capabilities(): Capabilities {
+  capabilities(extra: readonly Learned[] = []): Capabilities {
     const known = this.hooks.known?.(capabilityKey(this.endpoint, this.config.model)) ?? [];
-    return capabilitiesFor([...known, ...this.learnedHere], pinsOf(this.config));
+    return capabilitiesFor([...known, ...this.learnedHere, ...extra], pinsOf(this.config));
   }
 
   /** What this process learned so far (for `llm check`). */
@@ -109,6 +108,27 @@ export class LlmClient {
   /** Tokens this process has spent on a run so far. */
   tokensSpent(runId: string): number {
     return this.spent.get(runId) ?? 0;
+  }
+
+  /** The calls in flight to this endpoint from this process, adapted to its overload answers. */
+  limiter(): Limiter {
+    const max = this.config.concurrency;
+    return limiterFor(this.endpoint, max, this.capabilities().concurrency ?? max);
+  }
+
+  /** Keeps what a call taught: here at once, and in the log through the host. */
+  learn(scope: LlmScope, fact: Learned): void {
+    this.learnedHere.push(fact);
+    this.hooks.learned?.(scope, { ...fact, endpoint: this.endpoint, model: this.config.model });
+  }
+
+  record(scope: LlmScope, call: LlmCallRecord): void {
+    if (call.outcome === 'ok' || call.outcome === 'truncated')
+      this.spent.set(
+        scope.runId,
+        this.tokensSpent(scope.runId) + (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
+      );
+    this.hooks.record(scope, call);
   }
 
   async structured<S extends z.ZodType>(
@@ -123,171 +143,54 @@ export class LlmClient {
         'budget',
       );
     }
-    const first = await this.call(scope, purpose, schema, messages);
-    const parsed = parseReply(schema, first);
+    const kind = callKind(purpose);
+    const cap = () => outputCap(kind, this.config.maxOutputTokens, this.capabilities().contextTokens, messages);
+    const first = await this.whole(scope, purpose, schema, messages, cap());
+    const parsed = parseReply(schema, first.content);
     if (parsed.ok) return parsed.value;
-    const repair: ChatMessage[] = [
-      ...messages,
-      { role: 'assistant', content: first },
-      {
-        role: 'user',
-        content: `That reply is not valid: ${parsed.error}. Reply again with only a JSON object that matches the schema.`,
-      },
-    ];
-    const second = await this.call(scope, `${purpose}:repair`, schema, repair);
-    const repaired = parseReply(schema, second);
+    const repair = () => {
+      const repairCap = cap();
+      const context = this.capabilities().contextTokens;
+      const asked = repairMessages(messages, first, parsed.error, repairCap, context);
+      return this.whole(scope, `${purpose}:repair`, schema, asked, repairCap);
+    };
+    const contextBefore = this.capabilities().contextTokens;
+    // A repair refused as over a context not known before is cut to the context it taught, once.
+    const second = await repair().catch((error: unknown) => {
+      if (error instanceof LlmError && error.kind === 'context' && this.capabilities().contextTokens !== contextBefore)
+        return repair();
+      throw error;
+    });
+    const repaired = parseReply(schema, second.content);
     if (repaired.ok) return repaired.value;
     throw new LlmError(
-      `the LLM's ${purpose} reply is not valid after one repair attempt: ${repaired.error}`,
+      `the LLM's ${purpose} reply is not valid after one repair attempt: ${repaired.error} (endpoint ${this.endpoint}, model ${this.config.model})`,
       'invalid-reply',
     );
   }
 
-  private async call(scope: LlmScope, purpose: string, schema: z.ZodType, messages: ChatMessage[]): Promise<string> {
-    const sdk = await this.load();
-    const name = purpose.replace(/[^a-zA-Z0-9_-]/g, '_');
-    for (let degraded = 0; ; degraded++) {
-      const caps = this.capabilities();
-      const started = performance.now();
-      try {
-        const completion = await sdk.openai.chat.completions.create(
-          this.request(sdk.zodResponseFormat, caps, name, schema, messages),
-        );
-        const usage = completion.usage;
-        this.spent.set(scope.runId, this.tokensSpent(scope.runId) + (usage?.total_tokens ?? 0));
-        this.hooks.record(scope, {
-          purpose,
-          model: this.config.model,
-          durationMs: performance.now() - started,
-          ok: true,
-          ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
-          ...(usage?.prompt_tokens_details?.cached_tokens != null
-            ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
-            : {}),
-        });
-        // Only the answer: a `reasoning_content` beside it is the model's thinking, never parsed.
-        return completion.choices[0]?.message.content ?? '';
-      } catch (cause) {
-        const message = (cause as Error).message;
-        const refusal =
-          cause instanceof sdk.APIError ? asRefusal(cause as InstanceType<typeof OpenAI.APIError>) : undefined;
-        const learned =
-          refusal && degraded < MAX_DEGRADATIONS ? degradation(refusal, caps, pinsOf(this.config)) : undefined;
-        this.hooks.record(scope, {
-          purpose,
-          model: this.config.model,
-          durationMs: performance.now() - started,
-          ok: false,
-          error: message,
-          ...(learned ? { refused: learned.setting } : {}),
-        });
-        if (!learned) {
-          throw new LlmError(
-            `LLM call for ${purpose} to ${this.endpoint} (model ${this.config.model}) failed: ${message}${pinHint(refusal, this.config)}`,
-            'transport',
-            {
-              cause,
-            },
-          );
-        }
-        this.learnedHere.push(learned);
-        this.hooks.learned?.(scope, { ...learned, endpoint: this.endpoint, model: this.config.model });
-      }
-    }
-  }
-
-  private request(
-    zodResponseFormat: typeof ZodResponseFormat,
-    caps: Capabilities,
-    name: string,
+  /** A reply that was not cut off: a truncated one is asked again once with a larger cap where the context allows. */
+  private async whole(
+    scope: LlmScope,
+    purpose: string,
     schema: z.ZodType,
     messages: ChatMessage[],
-  ) {
-    const redacted = messages.map((m) => ({ ...m, content: this.redact(m.content) }));
-    if (caps.structuredOutput !== 'json_schema') {
-      // JSON mode needs the word "JSON" in the prompt (DeepSeek refuses it otherwise), and neither
-      // it nor plain text knows the schema unless the prompt carries it. Last, so prefixes stay cacheable.
-      const last = redacted.length - 1;
-      redacted[last] = {
-        ...redacted[last]!,
-        content: `${redacted[last]!.content}\n\n${schemaInstruction(name, schema)}`,
-      };
-    }
-    const temperature = this.config.temperature ?? 0;
-    return {
-      model: this.config.model,
-      messages: redacted,
-      ...(caps.structuredOutput === 'json_schema'
-        ? { response_format: zodResponseFormat(schema, name) }
-        : caps.structuredOutput === 'json_object'
-          ? { response_format: { type: 'json_object' as const } }
-          : {}),
-      ...(caps.temperature === 'send' && temperature !== null ? { temperature } : {}),
-      ...(this.config.maxOutputTokens ? { [caps.maxTokensParam]: this.config.maxOutputTokens } : {}),
-    };
+    cap: number,
+  ): Promise<Completion> {
+    const first = await callAttempts(this, scope, { purpose, schema, messages, maxTokens: cap });
+    if (first.finishReason !== 'length') return first;
+    const context = this.capabilities().contextTokens;
+    const larger = largerCap(first.maxTokens, first.promptTokens, context);
+    const second = larger
+      ? await callAttempts(this, scope, { purpose: `${purpose}:longer`, schema, messages, maxTokens: larger })
+      : undefined;
+    if (second && second.finishReason !== 'length') return second;
+    const last = second ?? first;
+    throw new LlmError(
+      `the LLM's ${purpose} reply was cut off at its output cap of ${last.maxTokens} tokens (finish_reason "length")` +
+        `${larger ? ', also after a retry with a larger cap' : context !== undefined ? `, and the endpoint's context of ${context} tokens leaves no room for more` : ''}` +
+        `: raise llm.maxOutputTokens${this.config.maxOutputTokens ? ` (now ${this.config.maxOutputTokens})` : ''}, or use a model that stops (endpoint ${this.endpoint}, model ${this.config.model})`,
+      'truncated',
+    );
   }
-}
-
-/** The schema in words a model reads; the stand-ins in the tests read the name back. */
-export function schemaInstruction(name: string, schema: z.ZodType): string {
-  const { $schema: _, ...json } = z.toJSONSchema(schema) as Record<string, unknown>;
-  return `Reply with only one JSON object, no prose, that matches this JSON Schema (name: ${name}):\n${JSON.stringify(json)}`;
-}
-
-const pinsOf = (config: Config['llm']): CapabilityPins => ({
-  structuredOutput: config.structuredOutput,
-  temperature: config.temperature,
-  maxTokensParam: config.maxTokensParam,
-});
-
-function asRefusal(error: {
-  status: number | undefined;
-  param?: string | null | undefined;
-  code?: string | null | undefined;
-  message: string;
-  error?: unknown;
-}): Refusal {
-  const body = error.error as { message?: unknown } | undefined;
-  return {
-    status: error.status,
-    param: error.param,
-    code: error.code,
-    message: typeof body?.message === 'string' ? body.message : error.message,
-  };
-}
-
-/** A refusal of a pinned setting says which pin to change. */
-function pinHint(refusal: Refusal | undefined, config: Config['llm']): string {
-  if (!refusal) return '';
-  const unpinned = degradation(refusal, DEFAULT_CAPABILITIES, {});
-  if (!unpinned) return '';
-  const pinned = pinsOf(config)[unpinned.setting];
-  return pinned !== undefined
-    ? ` (llm.${unpinned.setting} is pinned to ${JSON.stringify(pinned)} in the configuration; remove it to let the client adapt)`
-    : '';
-}
-
-function parseReply<S extends z.ZodType>(
-  schema: S,
-  content: string,
-): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
-  let shapeError: string | undefined;
-  for (const candidate of jsonCandidates(content)) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(candidate);
-    } catch {
-      continue;
-    }
-    const result = schema.safeParse(raw);
-    if (result.success) return { ok: true, value: result.data };
-    const issue = result.error.issues[0];
-    shapeError ??= `JSON of the wrong shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`;
-  }
-  return {
-    ok: false,
-    error:
-      shapeError ??
-      `not valid JSON (${content.length} characters${content.length ? `, starting ${JSON.stringify(content.slice(0, 40))}` : ''})`,
-  };
 }

@@ -16,15 +16,25 @@ export type LlmCapabilities = Record<string, Learned[]>;
 
 export const LLM_CAPABILITIES = {
   name: 'llm-capabilities',
-  version: 1,
+  version: 2,
   subject: eventSubjects.type('LlmCapabilityLearned'),
 } as const;
+
+const MEASURES = new Set<Learned['setting']>(['contextTokens', 'concurrency']);
 
 export const evolveLlmCapabilities = (state: LlmCapabilities, event: StoredEvent): LlmCapabilities => {
   if (event.type !== 'LlmCapabilityLearned') return state;
   const { endpoint, model, setting, value, reason } = event.data;
   const key = capabilityKey(endpoint, model);
-  if (state[key]?.some((l) => l.setting === setting && l.value === value)) return state;
+  const known = state[key] ?? [];
+  // A measure (a context size, a number of calls) is replaced by the newest one; a refusal is kept once.
+  if (MEASURES.has(setting)) {
+    if (known.filter((l) => l.setting === setting).at(-1)?.value === value) return state;
+    return produce(state, (d) => {
+      d[key] = [...known.filter((l) => l.setting !== setting), { setting, value, reason }];
+    });
+  }
+  if (known.some((l) => l.setting === setting && l.value === value)) return state;
   return produce(state, (d) => {
     (d[key] ??= []).push({ setting, value, reason });
   });

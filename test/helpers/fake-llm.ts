@@ -17,7 +17,7 @@ export type Latency = number | (() => number);
 export type FakeReply =
   | string
   | { status: number; body: string; headers?: Record<string, string> }
-  | { content: string; usage?: false; reasoningContent?: string };
+  | { content: string; usage?: false; reasoningContent?: string; finishReason?: string };
 export type Responder = (request: LoggedRequest) => FakeReply | Promise<FakeReply>;
 
 export type FakeLlm = {
@@ -34,7 +34,14 @@ export type FakeLlm = {
  * with scripted replies, a configurable latency, and a log of every request. It is driven
  * through the real `openai` SDK, so the whole HTTP path is exercised. Loopback only.
  */
-export async function startFakeLlm(options: { latencyMs?: Latency; responder: Responder }): Promise<FakeLlm> {
+export async function startFakeLlm(options: {
+  latencyMs?: Latency;
+  responder: Responder;
+  /** What `GET /v1/models` lists (llama.cpp adds `aliases` and `meta.n_ctx`, vLLM `max_model_len`); a status: that answer. */
+  models?: Record<string, unknown>[] | number;
+  /** What `GET /props` (at the root, as llama.cpp serves it) answers; unset: 404. */
+  props?: Record<string, unknown>;
+}): Promise<FakeLlm> {
   let latency: Latency = options.latencyMs ?? 0;
   /** Prompts seen so far: a prompt's longest shared prefix with one of them is "cached", as real endpoints report. */
   const seenPrompts: string[] = [];
@@ -43,9 +50,16 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
   const server: Server = createServer((req, res) => {
     void (async () => {
       if (req.method === 'GET' && req.url?.endsWith('/models')) {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ object: 'list', data: [{ id: 'fake', object: 'model' }] }));
+        const models = options.models ?? [{ id: 'fake', object: 'model' }];
+        if (typeof models === 'number') res.writeHead(models).end();
+        else
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ object: 'list', data: models }));
+        return;
+      }
+      if (req.method === 'GET' && req.url === '/props' && options.props) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(options.props));
         return;
       }
       if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
@@ -72,7 +86,11 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
         return;
       }
       const shaped = typeof answer === 'string' ? { content: answer } : answer;
-      const reply = shaped.content;
+      // A reply longer than the request's cap is cut there, as every server does: finish_reason "length".
+      const cap = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
+      const cut = Math.ceil(shaped.content.length / 4) > cap;
+      const reply = cut ? shaped.content.slice(0, cap * 4) : shaped.content;
+      const finishReason = cut ? 'length' : (shaped.finishReason ?? 'stop');
       const prompt = JSON.stringify(entry.messages);
       const promptTokens = Math.ceil(prompt.length / 4);
       const cachedTokens = Math.floor(Math.max(0, ...seenPrompts.map((p) => sharedPrefix(p, prompt))) / 4);
@@ -94,7 +112,7 @@ export async function startFakeLlm(options: { latencyMs?: Latency; responder: Re
                 refusal: null,
                 ...(shaped.reasoningContent ? { reasoning_content: shaped.reasoningContent } : {}),
               },
-              finish_reason: 'stop',
+              finish_reason: finishReason,
               logprobs: null,
             },
           ],
