@@ -4,12 +4,14 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
+import { LimitsSchema } from './exec/limits.ts';
 import { locate, syntaxErrorPosition, valueOffsets } from './json-positions.ts';
 import { ContinuePolicySchema, PricingSchema, RunBudgetSchema } from './events/agent-events.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
 
-export const CONFIG_FILE = 'implement-agent.config.json';
+export { CONFIG_FILE } from './file-names.ts';
+import { CONFIG_FILE } from './file-names.ts';
 /** The configuration file a command reads: `--config FILE`, else the one in the current folder. */
 export const configFile = (cwd: string, file?: string) => resolve(cwd, file ?? CONFIG_FILE);
 
@@ -33,7 +35,8 @@ const durationMs = (min = 1) =>
     });
 
 /** What a command's network namespace reaches (src/exec/netns.ts). */
-export const NETWORK_MODES = ['none', 'outbound', 'host'] as const;
+export { NETWORK_MODES } from './exec/netns.ts';
+import { NETWORK_MODES } from './exec/netns.ts';
 const NetworkModeSchema = z.enum(NETWORK_MODES);
 /** Older config files said `true` (installs need the network: "outbound") or `false` ("none"). */
 const NetworkSchema = z.preprocess(
@@ -122,17 +125,7 @@ export const ConfigSchema = z
         /** A failed task's changes: undone (`rollback`, after they are recorded, so `diff` shows them) or left (`keep`, to debug). */
         onFailure: z.enum(['rollback', 'keep']).default('rollback'),
         /** What one command may use (src/exec/limits.ts), confined or not. */
-        limits: z
-          .object({
-            /** All its processes together (a cgroup where the machine allows), else each process (RLIMIT_DATA). */
-            memoryMiB: z.number().int().min(64).default(8192),
-            /** Processes and threads at once: what ends a fork bomb. */
-            processes: z.number().int().min(16).default(4096),
-            /** CPU time of each of its processes (RLIMIT_CPU). */
-            cpuSeconds: z.number().int().positive().default(3600),
-          })
-          .strict()
-          .prefault({}),
+        limits: LimitsSchema.prefault({}),
       })
       .strict()
       .prefault({}),

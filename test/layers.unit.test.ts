@@ -26,13 +26,13 @@ function cycles(edges: Map<string, Set<string>>): string[][] {
   const visit = (node: string, path: string[]) => {
     for (const next of edges.get(node) ?? []) {
       const at = path.indexOf(next);
-      // Each cycle once, however many paths lead into it.
-      if (
-        at >= 0 &&
-        !found.some((c) => c.length === path.length - at + 1 && path.slice(at).every((n) => c.includes(n)))
-      )
+      if (at < 0) {
+        visit(next, [...path, next]);
+        continue;
+      }
+      // Each cycle once, however many paths lead into it; a path never goes round one again.
+      if (!found.some((c) => c.length === path.length - at + 1 && path.slice(at).every((n) => c.includes(n))))
         found.push([...path.slice(at), next]);
-      else visit(next, [...path, next]);
     }
   };
   for (const node of edges.keys()) visit(node, [node]);

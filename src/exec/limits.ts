@@ -1,6 +1,17 @@
-import type { Config } from '../config.ts';
+import * as z from 'zod';
 
-export type Limits = Config['execution']['limits'];
+/** What one command may use, confined or not: `execution.limits` in the configuration. */
+export const LimitsSchema = z
+  .object({
+    /** All its processes together (a cgroup where the machine allows), else each process (RLIMIT_DATA). */
+    memoryMiB: z.number().int().min(64).default(8192),
+    /** Processes and threads at once: what ends a fork bomb. */
+    processes: z.number().int().min(16).default(4096),
+    /** CPU time of each of its processes (RLIMIT_CPU). */
+    cpuSeconds: z.number().int().positive().default(3600),
+  })
+  .strict();
+export type Limits = z.infer<typeof LimitsSchema>;
 
 /** What a command's cgroup counted when it ended (src/exec/cgroup.ts). */
 export type LimitEvents = { oomKills: number; forksRefused: number };

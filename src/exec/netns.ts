@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { NETWORK_MODES } from '../config.ts';
-
+/** `sandbox.network`: how much network a confined command gets. */
+export const NETWORK_MODES = ['none', 'outbound', 'host'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 /**

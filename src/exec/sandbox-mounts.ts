@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CONFIG_FILE } from '../config.ts';
+import { CONFIG_FILE } from '../file-names.ts';
 
 /**
  * Folders that are empty and private inside: the shared scratch folders (a socket or a file

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { InputError } from '../errors.ts';
-import { AUTH_CONF_FILE } from '../security/cluster-config.ts';
+import { AUTH_CONF_FILE } from '../file-names.ts';
 import type { CommandGroup } from './cgroup.ts';
 import { prlimitArgs, type Limits } from './limits.ts';
 import { networkNotice, onPath, resolveNetwork, type Network, type NetworkMode } from './netns.ts';

@@ -2,7 +2,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type * as z from 'zod';
 import { LlmError } from '../errors.ts';
 import { degradation, type Learned } from './capabilities.ts';
-import type { ChatMessage, LlmClient, LlmScope } from './client.ts';
+import type { AttemptClient, ChatMessage, LlmScope } from './client-types.ts';
 import { classifyFailure, type AttemptFailure } from './failures.ts';
 import { isCancelled, trackCall } from './in-flight.ts';
 import { estimateTokens, MIN_OUTPUT_TOKENS } from './output-caps.ts';
@@ -30,7 +30,7 @@ const MAX_DEGRADATIONS = 3;
  * with a cap that fits. A call alone at the endpoint gets `llm.maxRetries` retries, so overload
  * that waiting for other calls would clear never fails it.
  */
-export async function callAttempts(client: LlmClient, scope: LlmScope, call: Call): Promise<Completion> {
+export async function callAttempts(client: AttemptClient, scope: LlmScope, call: Call): Promise<Completion> {
   const sdk = await client.load();
   const name = call.purpose.replace(/[^a-zA-Z0-9_-]/g, '_').replace(/_(repair|longer)$/, '');
   const state: State = { probing: [], maxTokens: call.maxTokens, alone: 0, crowded: 0, shrunk: false };
@@ -84,7 +84,7 @@ export async function callAttempts(client: LlmClient, scope: LlmScope, call: Cal
 
 /** Records an answered attempt (cut off or not) with its tokens; the answer, never a `reasoning_content` beside it. */
 function succeeded(
-  client: LlmClient,
+  client: AttemptClient,
   scope: LlmScope,
   base: { purpose: string; model: string; attempt: number; maxTokens: number; durationMs: number },
   completion: ChatCompletion,
@@ -115,7 +115,7 @@ type State = { probing: Learned[]; maxTokens: number; alone: number; crowded: nu
 
 /** After a failed attempt that taught no setting: wait, or change the cap, for the next one; or throw. */
 async function afterFailure(
-  client: LlmClient,
+  client: AttemptClient,
   scope: LlmScope,
   call: Call,
   state: State,
@@ -168,7 +168,7 @@ function outcomeOf(failure: AttemptFailure) {
 }
 
 /** A whole-number change of the calls the endpoint takes is recorded, so the next run starts from it. */
-function noteConcurrency(client: LlmClient, scope: LlmScope, current: number): void {
+function noteConcurrency(client: AttemptClient, scope: LlmScope, current: number): void {
   const known = client.capabilities().concurrency ?? client.config.concurrency;
   if (current !== known)
     client.learn(scope, {
@@ -184,7 +184,13 @@ const backoffMs = (n: number, retryAfterMs: number | undefined) =>
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An error a user can act on: the endpoint, the model, what happened, and the setting to change. */
-function callError(client: LlmClient, purpose: string, failure: AttemptFailure, attempts: number, hint = ''): LlmError {
+function callError(
+  client: AttemptClient,
+  purpose: string,
+  failure: AttemptFailure,
+  attempts: number,
+  hint = '',
+): LlmError {
   const { endpoint, config } = client;
   const where = `the LLM call for ${purpose} to ${endpoint} (model ${config.model})`;
   switch (failure.kind) {

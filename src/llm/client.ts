@@ -1,39 +1,15 @@
-import type OpenAI from 'openai';
-import type { zodResponseFormat as ZodResponseFormat } from 'openai/helpers/zod';
+export type { ChatMessage, LlmCallRecord, LlmScope, Sdk } from './client-types.ts';
 import type * as z from 'zod';
 import type { Config } from '../config.ts';
-import type { LlmOutcomeSchema } from '../events/agent-events.ts';
 import { LlmError } from '../errors.ts';
 import { capabilityKey } from '../projections/llm-capabilities.ts';
 import { capabilitiesFor, type Capabilities, type Learned } from './capabilities.ts';
 import { callAttempts, type Completion } from './attempts.ts';
+import type { ChatMessage, LlmCallRecord, LlmScope, Sdk } from './client-types.ts';
 import { limiterFor, type Limiter } from './limiter.ts';
 import { callKind, largerCap, outputCap, repairMessages } from './output-caps.ts';
 import { DEFAULT_LLM_BASE_URL } from './probe.ts';
 import { parseReply, pinsOf } from './request.ts';
-
-export type LlmCallRecord = {
-  purpose: string;
-  model: string;
-  durationMs: number;
-  ok: boolean;
-  promptTokens?: number;
-  completionTokens?: number;
-  /** Prompt tokens the endpoint served from its prompt cache, when it says. */
-  cachedTokens?: number;
-  error?: string;
-  /** The setting a refusal taught (the call was then retried at once in the degraded form). */
-  refused?: string;
-  attempt: number;
-  status?: number;
-  outcome: z.infer<typeof LlmOutcomeSchema>;
-  maxTokens?: number;
-};
-
-/** Whom a call is for: its run, and its task when it has one (tokens are shown per task). */
-export type LlmScope = { runId: string; taskId?: string | undefined };
-
-export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
 /** A capability learned here, for the host to record (an LlmCapabilityLearned event). */
 export type LearnedFact = Learned & { endpoint: string; model: string };
@@ -45,12 +21,6 @@ export type LlmHooks = {
   known?: (key: string) => readonly Learned[];
   /** A refusal taught something: the host records it, so the next process and run start from it. */
   learned?: (scope: LlmScope, fact: LearnedFact) => void;
-};
-
-export type Sdk = {
-  openai: OpenAI;
-  zodResponseFormat: typeof ZodResponseFormat;
-  errors: typeof OpenAI;
 };
 
 /**

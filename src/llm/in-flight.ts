@@ -1,4 +1,4 @@
-import type { LlmScope } from './client.ts';
+import type { LlmScope } from './client-types.ts';
 
 /**
  * The LLM calls in flight in this process, by run and task: once a run is over, or a task is

@@ -1,4 +1,4 @@
-import type { ChatMessage } from './client.ts';
+import type { ChatMessage } from './client-types.ts';
 
 /**
  * How long a reply may be, and how much of a bad reply a repair request may carry, so that no

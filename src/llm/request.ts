@@ -8,7 +8,7 @@ import {
   type CapabilityPins,
   type Refusal,
 } from './capabilities.ts';
-import type { ChatMessage } from './client.ts';
+import type { ChatMessage } from './client-types.ts';
 import { jsonCandidates } from './reply-text.ts';
 
 /** The body of one chat completion request, in the form the endpoint is known to accept. Pure. */

@@ -10,7 +10,8 @@ export const LOOPBACK_NODES: readonly ClusterNode[] = [1, 2, 3].map((i) => ({
   routePort: 26220 + i,
 }));
 
-export const AUTH_CONF_FILE = 'auth.conf';
+export { AUTH_CONF_FILE } from '../file-names.ts';
+import { AUTH_CONF_FILE } from '../file-names.ts';
 export const ROUTE_USER = 'route';
 export const nodeConfFile = (index: number): string => `node${index + 1}.conf`;
 

@@ -1,6 +1,6 @@
 import { chmod, lstat, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, isAbsolute } from 'node:path';
-import { CONFIG_FILE } from '../config.ts';
+import { CONFIG_FILE } from '../file-names.ts';
 import { UnsafePathError } from '../errors.ts';
 import { insideWorkdir } from '../context/project-files.ts';
 import { NEVER_SCANNED } from './tree-scan.ts';
