@@ -7,6 +7,7 @@ import { startExecutor } from '../src/actors/executor/definition.ts';
 import { decidePlan, openDecomposer } from '../src/actors/decomposer/definition.ts';
 import { ContextLoader } from '../src/context/context-loader.ts';
 import { isTaskTerminal, makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
+import { eventIds } from '../src/events/ids.ts';
 import type { ExecuteTask } from '../src/events/work-commands.ts';
 import { EVENTS_STREAM, eventSubjects } from '../src/events/subjects.ts';
 import { encodeJson } from '../src/events/codec.ts';
@@ -322,6 +323,27 @@ export async function scheduler(): Promise<Row[]> {
       const following = await rt.store.follow({ subject: eventSubjects.task(runId, '1'), from: 'start' }, (e) => {
         if (isTaskTerminal(e)) recorded();
       });
+      // The executor runs work only for a run its log records, in that run's folder.
+      await rt.store.append(
+        makeEvent(
+          'RunStarted',
+          { runId, id: eventIds.run(runId, 'RunStarted') },
+          {
+            tasksFile: join(dir, 'tasks.md'),
+            workdir: dir,
+            taskIds: ['1'],
+            alreadyDone: [],
+            options: {
+              taskConcurrency: 1,
+              commandConcurrency: concurrency,
+              continuePolicy: 'dependencies-successful',
+              llm: 'offline',
+              planAhead: 0,
+              skipOptional: false,
+            },
+          },
+        ),
+      );
       const t = performance.now();
       await rt.work.publish(
         'executor',
