@@ -209,7 +209,7 @@ export const ConfigSchema = z
         patternsFile: z.string().optional(),
         /**
          * Strategy effects that are off by default and allowed here: "installs-network",
-         * "kills-processes", "system" (see the README's recovery section).
+         * "kills-processes", "system" (see docs/recovery.md).
          */
         allow: z.array(StrategyEffectSchema).default([]),
         patternAttemptsBeforeLlm: z.number().int().nonnegative().default(3),

@@ -6,9 +6,9 @@ import { authorizationBlock, type Credentials } from '../src/security/credential
 import { ROLES, permissionsOf, publishersOf, roleNames, rolesTable } from '../src/security/roles.ts';
 
 describe('the roles table', () => {
-  it("is the README's table of roles, word for word", async () => {
-    const readme = await readFile(join(import.meta.dirname, '../README.md'), 'utf8');
-    expect(readme).toContain(rolesTable());
+  it('is the table of roles in docs/access-control.md, word for word', async () => {
+    const page = await readFile(join(import.meta.dirname, '../docs/access-control.md'), 'utf8');
+    expect(page).toContain(rolesTable());
   });
 
   it('gives every event type a publisher, TaskCompleted the executor alone, and the monitor nothing to write', () => {

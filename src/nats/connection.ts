@@ -105,7 +105,7 @@ export async function connectNats(
   if (auth.kind === 'none' && nc.info?.auth_required !== true && !warnedOpen) {
     warnedOpen = true;
     process.stderr.write(
-      `implement-agent: warning: the NATS server at ${url} asks for no credentials: any local process can publish work to the executor (see README, Access control)\n`,
+      `implement-agent: warning: the NATS server at ${url} asks for no credentials: any local process can publish work to the executor (see docs/access-control.md)\n`,
     );
   }
   void reportRefusals(nc, name);

@@ -16,7 +16,7 @@ import {
 
 /**
  * Who may do what on the control plane: the one table. The nats-server authorization block is
- * generated from it (`authorizationBlock`), the README's table of roles is checked against it,
+ * generated from it (`authorizationBlock`), the table of roles in docs/access-control.md is checked against it,
  * and each process connects under the role it plays, so a role's rights are exactly these.
  */
 export const roleNames = [...actorNames, 'cli', 'monitor', 'admin'] as const;
@@ -30,7 +30,7 @@ const outputs: Bucket = { kind: 'obj', name: OUTPUT_BUCKET };
 const contents: Bucket = { kind: 'obj', name: CONTENT_BUCKET };
 
 export type RoleSpec = {
-  /** What the role is for, in the README's words. */
+  /** What the role is for, in the words of docs/access-control.md. */
   purpose: string;
   /** Event types it appends (each on `agent.events.*.*.<Type>`). */
   events: readonly AgentEventType[];
@@ -189,7 +189,7 @@ export function publishersOf(type: AgentEventType): Role[] {
   return roleNames.filter((r) => r !== 'admin' && ROLES[r].events.includes(type));
 }
 
-/** The README's table of roles, made from the table above (a test keeps the README's copy equal). */
+/** The table of roles of docs/access-control.md, made from the table above (a test keeps that copy equal). */
 export function rolesTable(): string {
   const code = (xs: readonly string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '-');
   const rows = roleNames.map((r) => {

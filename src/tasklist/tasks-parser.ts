@@ -33,7 +33,7 @@ export function parseTasks(text: string, file = 'tasks.md'): TaskSpec[] {
 }
 
 /**
- * Parses a tasks.md in the dialects of people and spec-driven tools (see README, "tasks.md").
+ * Parses a tasks.md in the dialects of people and spec-driven tools (see docs/tasks-format.md).
  * Every checkbox line outside a code block is exactly one task, or a warning says why not; other
  * lines are left alone (the writer only ever touches a box character). What can be read safely is
  * read, with a warning where it was ambiguous (a box of unknown meaning, a number used twice); only
