@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readableFromHome, secretsOf, toolchainHomes, userGitConfig, writablePaths } from '../src/exec/sandbox.ts';
 import { configFiles, hostSockets } from '../src/exec/sandbox-mounts.ts';
 import { commandTimeoutMs } from '../src/exec/limits.ts';
+import { vanishedMount } from '../src/exec/confined-run.ts';
 
 describe('toolchain homes for confined commands', () => {
   const present = new Set(['/home/u/.rustup', '/home/u/.pyenv', '/home/u/.local/share/mise']);
@@ -123,5 +124,15 @@ describe('credentials hidden from commands', () => {
       '/run/pw',
       '/x/user.creds',
     ]);
+  });
+});
+
+describe('a mount whose place vanished', () => {
+  it('is a setup failure of bwrap worth running again only when the path named is gone', () => {
+    const stderr = (path: string) => `bwrap: Can't mkdir parents for ${path}: Read-only file system\n`;
+    expect(vanishedMount({ exitCode: 1, stderrTail: stderr('/tmp/no-such-folder-ia/docker.sock') })).toBe(true);
+    expect(vanishedMount({ exitCode: 1, stderrTail: stderr('/etc') })).toBe(false);
+    expect(vanishedMount({ exitCode: 0, stderrTail: stderr('/tmp/no-such-folder-ia/x') })).toBe(false);
+    expect(vanishedMount({ exitCode: 1, stderrTail: 'cat: x: No such file or directory\n' })).toBe(false);
   });
 });

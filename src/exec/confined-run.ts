@@ -22,13 +22,19 @@ export async function runConfined(
   options: Omit<RunOptions, 'prefix' | 'group'>,
 ): Promise<ConfinedResult> {
   const workdir = options.cwd;
-  const group = openCommandGroup(limits);
   const absent = confinement.kind === 'bwrap' ? configFiles(workdir).filter((p) => !existsSync(p)) : [];
-  const result = await runShellCommand(command, {
-    ...options,
-    prefix: commandPrefix(confinement, workdir, limits, group),
-    ...(group ? { group } : {}),
-  });
+  const once = () => {
+    const group = openCommandGroup(limits);
+    return runShellCommand(command, {
+      ...options,
+      prefix: commandPrefix(confinement, workdir, limits, group),
+      ...(group ? { group } : {}),
+    });
+  };
+  let result = await once();
+  // A host socket hidden from the command vanished between the scan and bwrap's mount: bwrap
+  // stopped before the command ran, so it runs again, with the sockets scanned again.
+  if (confinement.kind === 'bwrap' && vanishedMount(result)) result = await once();
   const planted = absent.filter((p) => existsSync(p));
   if (planted.length > 0) return { ...result, refused: removePlanted(planted) };
   if (result.exitCode === 0 && !result.timedOut) return result;
@@ -36,6 +42,13 @@ export async function runConfined(
     limitReached(limits, result, result.counted) ??
     (confinement.kind === 'bwrap' ? refusedWrite(result.stderrTail, result.stdoutTail) : undefined);
   return refused ? { ...result, refused } : result;
+}
+
+/** bwrap could not set up a mount because its place is gone (`Can't mkdir parents for P`, `Can't create file at P`). */
+export function vanishedMount(result: Pick<CommandResult, 'exitCode' | 'stderrTail'>): boolean {
+  if (result.exitCode === 0) return false;
+  const m = /^bwrap: Can't (?:mkdir parents for|create file at) (\S+?):/m.exec(result.stderrTail);
+  return m !== null && !existsSync(m[1]!);
 }
 
 /**
