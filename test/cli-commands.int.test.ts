@@ -226,6 +226,13 @@ describe('task lists as people write them, through the CLI', () => {
 });
 
 describe('a list with nothing left to do', () => {
+  it('refuses a working directory that is a file, exit 2, before anything runs', async () => {
+    const { dir, tasks } = await ws.make('- [ ] 1. A\n  ```bash\n  touch ran\n  ```\n');
+    const r = await cli(['run', tasks, '--workdir', tasks], { NATS_URL: 'nats://127.0.0.1:1' }, dir);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`working directory ${tasks} is a file, not a folder`);
+  });
+
   it('refuses a file with no task, exit 2, naming the likely mistake', async () => {
     const { dir, tasks } = await ws.make('# Plan\n\n- 1. Set up the project\n- 2. Write the code\n');
     const r = await cli(['run', tasks, '--workdir', dir], { NATS_URL: 'nats://127.0.0.1:1' }, dir);

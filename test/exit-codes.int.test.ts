@@ -77,5 +77,6 @@ describe('exit codes', () => {
     const dead = await runCli(['run', tasks, '--workdir', dir], { NATS_URL: 'nats://127.0.0.1:1' }, dir);
     expect(dead.result.exitCode).toBe(EXIT.infrastructure);
     expect(dead.result.stderr).toMatch(/cannot connect to NATS at nats:\/\/127.0.0.1:1/);
+    expect(dead.result.stderr).toMatch(/\(given by -s\/--server, NATS_URL or natsUrl in the config\)/);
   }, 120_000);
 });

@@ -59,9 +59,11 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return 0;
   }
   for (const w of parsed.warnings) err(`${flags.tasksFile}:${w.line}: warning: ${w.message}`);
-  await stat(workdir).catch(() => {
+  const found = await stat(workdir).catch(() => {
     throw new InputError(`working directory ${workdir} does not exist`);
   });
+  if (!found.isDirectory())
+    throw new InputError(`working directory ${workdir} is a file, not a folder (--workdir names the project folder)`);
   const forbidden = await workdirRefusal(workdir);
   if (forbidden) throw new InputError(`refusing to run in ${workdir}: ${forbidden}; give a project folder (--workdir)`);
 

@@ -115,8 +115,8 @@ export async function connectNats(
 function connectFailure(url: string, auth: NatsAuth, role: Role, cause: Error): string {
   if (!causedBy(cause, AuthorizationError))
     return (
-      `cannot connect to NATS at ${url}: ${cause.message}. ` +
-      'Unset NATS_URL to let implement-agent start a local nats-server, or start one yourself.'
+      `cannot connect to NATS at ${url} (given by -s/--server, NATS_URL or natsUrl in the config): ${cause.message}. ` +
+      'Check that address, or give none to let implement-agent start a local nats-server.'
     );
   const as =
     auth.kind === 'roles'
