@@ -27,6 +27,9 @@ const file = z.string().min(1);
 const runId = RunIdSchema;
 const taskId = TaskSpecSchema.shape.id;
 const text = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }] });
+/** A run started (or resumed) in the background: its id at once, or why it could not start. */
+const startResult = (started: Awaited<ReturnType<ToolDeps['runs']['start']>>): CallToolResult =>
+  'runId' in started ? text(JSON.stringify(started)) : toolResult(started);
 
 /** Every tool, by name. `core` is the default set; `full` adds the rest. Descriptions stay short: they cost a client's context. */
 export const TOOLS = {
@@ -50,8 +53,7 @@ export const TOOLS = {
       const args = ['run', i.file, ...(i.commit ? ['--commit'] : []), ...(i.force ? ['--force'] : [])];
       if (i.budget !== undefined) args.push('--budget', i.budget);
       if (i.pauseAfter !== undefined) args.push('--pause-after', String(i.pauseAfter));
-      const started = await d.runs.start(args);
-      return 'runId' in started ? text(JSON.stringify(started)) : toolResult(started);
+      return startResult(await d.runs.start(args));
     },
   }),
   resume_run: tool({
@@ -59,8 +61,7 @@ export const TOOLS = {
     description: 'Continue an interrupted or paused run.',
     input: { runId },
     call: async (d, i) => {
-      const resumed = await d.runs.start(['resume', i.runId]);
-      return 'runId' in resumed ? text(JSON.stringify(resumed)) : toolResult(resumed);
+      return startResult(await d.runs.start(['resume', i.runId]));
     },
   }),
   run_status: tool({
