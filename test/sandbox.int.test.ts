@@ -12,12 +12,16 @@ let server: Awaited<ReturnType<typeof startTestNats>>;
 const ws = workspaces();
 const bwrapWorks = (await probeBwrap()) === undefined;
 
+/** Folders a confined command sees as its own or empty: a canary there would prove nothing. */
+const HIDDEN = ['/tmp', '/var/tmp', '/run', '/home', '/root', homedir()];
+const hidden = (path: string) => HIDDEN.some((h) => path === h || path.startsWith(`${h}/`));
+
 /**
  * A throwaway folder outside the working directory, visible (read-only) to a confined command:
- * in the repository's folder, since /tmp, /var/tmp and the homes are the command's own or empty.
+ * in the repository's folder, or /var/lib when the clone itself lies in a hidden folder (/tmp).
  */
 async function outsideFolder(prefix: string): Promise<string> {
-  return mkdtemp(join(REPO_ROOT, `.ia-test-${prefix}`));
+  return mkdtemp(join(hidden(REPO_ROOT) ? '/var/lib' : REPO_ROOT, `.ia-test-${prefix}`));
 }
 
 beforeAll(async () => {
