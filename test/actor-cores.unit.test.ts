@@ -189,11 +189,22 @@ describe('decomposer core', () => {
     });
   });
 
-  it('knows a redelivered item was planned already (this revision) or its task is over', () => {
+  it('knows a redelivered item was planned (or cancelled) already at this revision, or its task ran', () => {
     const created = planOutcome(item, { ok: true, plan, source: 'explicit' }, made);
     expect(alreadyPlanned(stored([created]), 1)).toBe(true);
     expect(alreadyPlanned(stored([created]), 2)).toBe(false);
-    expect(alreadyPlanned(stored([makeEvent('TaskSkipped', ids, { reason: 'x', optional: false })]), 2)).toBe(true);
+    expect(
+      alreadyPlanned(stored([makeEvent('TaskCompleted', ids, { durationMs: 1, commands: 1, recoveries: 0 })]), 2),
+    ).toBe(true);
+    // A skipped task is answered once more (its planning cancelled): its run waits for that answer.
+    const skipped = makeEvent('TaskSkipped', ids, { reason: 'x', optional: false });
+    expect(alreadyPlanned(stored([skipped]), 2)).toBe(false);
+    const cancelled = planOutcome(item, { ok: false, reason: 'planning cancelled: skipped', cancelled: true }, made);
+    expect(cancelled).toMatchObject({
+      type: 'PlanCancelled',
+      data: { revision: 1, reason: 'planning cancelled: skipped' },
+    });
+    expect(alreadyPlanned(stored([skipped, cancelled]), 1)).toBe(true);
   });
 });
 

@@ -175,6 +175,19 @@ describe('coordinator decide', () => {
     );
   });
 
+  it('finishes only once the planning of a task skipped meanwhile is answered (cancelled): no LLM call outlives the run', () => {
+    const skipped = ['2', '3', '4', '4.1'].map((taskId) =>
+      makeEvent('TaskSkipped', { runId, taskId }, { reason: 'task 1 did not complete', optional: false }),
+    );
+    const issued = ['plan:1:g0', 'exec:1:g0', 'plan:2:g0', 'skip:2', 'skip:3', 'skip:4', 'skip:4.1'];
+    const over = [planned('1'), failed('1'), ...skipped];
+    expect(kinds(given(over, { policy: 'never', issued }))).toEqual([]);
+    const cancelled = makeEvent('PlanCancelled', { runId, taskId: '2' }, { revision: 0, reason: 'task skipped' });
+    expect(kinds(given([...over, cancelled], { policy: 'never', issued }))).toEqual(['finish']);
+    // A plan (or a failure to plan) that came back after the skip answers it as well.
+    expect(kinds(given([...over, planned('2')], { policy: 'never', issued }))).toEqual(['finish']);
+  });
+
   it('issues nothing twice', () => {
     expect(given([], { issued: ['plan:1:g0'] })).toEqual([]);
   });

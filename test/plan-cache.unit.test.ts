@@ -105,6 +105,32 @@ describe('plan cache projection and lookup', () => {
     expect(Object.keys(given([...run, { ...reverted, data: older }]).entries)).toEqual([key]);
   });
 
+  it('serves a plan of run --dry --plan on its exact key as drafted, never as one that worked, until its task ends', () => {
+    const plan = planFor('echo a > a.txt');
+    const made = created('dry', 'Create the file a.txt', plan).data;
+    const { source: _s, revision: _r, ...fields } = made;
+    const drafted = makeEvent('PlanDrafted', { runId: 'dry', taskId: '1' }, fields);
+    const cache = given([drafted]);
+    expect(cache.entries).toEqual({});
+    expect(lookupPlan(cache, query('Create the file a.txt'), 0.85)).toMatchObject({
+      kind: 'drafted',
+      entry: { plan, successes: 0 },
+    });
+    // Never adapted to a similar task, nor served once the files it was made from changed.
+    expect(lookupPlan(cache, query('Create the file b.txt'), 0.5).kind).toBe('miss');
+    expect(lookupPlan(cache, query('Create the file a.txt', 's1', 'c2'), 0.85).kind).toBe('miss');
+    // The run that used it: a completed task makes it a plan that worked; a failed one drops it.
+    const used = created('r1', 'Create the file a.txt', plan);
+    const proven = given([drafted, used, completed('r1')]);
+    expect(proven.drafts).toEqual({});
+    expect(lookupPlan(proven, query('Create the file a.txt'), 0.85)).toMatchObject({
+      kind: 'exact',
+      entry: { successes: 1 },
+    });
+    const dropped = given([drafted, used, failed('r1')]);
+    expect(lookupPlan(dropped, query('Create the file a.txt'), 0.85).kind).toBe('miss');
+  });
+
   it('keeps at most maxEntries, least recently used out', () => {
     const events = ['a', 'b', 'c'].flatMap((n, i) => [
       created(`r${i}`, `Create the file ${n}.txt`, planFor(`echo > ${n}.txt`)),

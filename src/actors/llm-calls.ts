@@ -1,6 +1,8 @@
 import { makeEvent } from '../events/agent-events.ts';
+import { eventSubjects } from '../events/subjects.ts';
 import { redactorFor } from '../exec/redaction.ts';
 import { LlmClient, type LlmCallRecord, type LlmScope } from '../llm/client.ts';
+import { cancelCalls } from '../llm/in-flight.ts';
 import { DEFAULT_LLM_BASE_URL } from '../llm/probe.ts';
 import { LLM_CAPABILITIES, llmCapabilitiesProjection } from '../projections/llm-capabilities.ts';
 import { runProjection } from '../projections/runner.ts';
@@ -80,4 +82,16 @@ export async function openLlm(
     redactorFor(rt.config),
   );
   return { llm, close: () => capabilities.stop() };
+}
+
+/**
+ * Cancels this process's LLM calls for a task once the coordinator skips it (a dependency failed),
+ * wherever the run is driven from (`run`, `up`, an actor process): nothing is spent on a task that
+ * will not run. Returns the function that stops following.
+ */
+export async function cancelCallsOfSkipped(rt: Runtime): Promise<() => Promise<void>> {
+  const skips = await rt.store.follow({ subject: eventSubjects.type('TaskSkipped') }, (e) => {
+    if (e.taskId !== undefined) void cancelCalls(e.runId, e.taskId);
+  });
+  return () => skips.stop();
 }

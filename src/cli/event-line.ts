@@ -22,6 +22,10 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${e.data.ok ? e.type : colours.red(e.type)} ${e.data.purpose} ${e.data.durationMs.toFixed(0)} ms${e.data.error ? ` ${e.data.error}` : ''}`;
     case 'PlanCreated':
       return `${head}${e.type} ${e.data.source} ${e.data.plan.commands.length} command(s) in ${e.data.durationMs.toFixed(0)} ms`;
+    case 'PlanDrafted':
+      return `${head}${e.type} ${e.data.plan.commands.length} command(s) in ${e.data.durationMs.toFixed(0)} ms`;
+    case 'PlanCancelled':
+      return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
     case 'CommandStarted':
       return `${head}${e.type} ${e.data.commandId} ${firstLine(e.data.command)}`;
     case 'CommandHeartbeat':

@@ -35,6 +35,7 @@ async function main(args: string[]): Promise<number> {
         force: { type: 'boolean' },
         json: { type: 'boolean' },
         dry: { type: 'boolean' },
+        plan: { type: 'boolean' },
         budget: { type: 'string' },
         'pause-after': { type: 'string' },
       });
@@ -68,6 +69,7 @@ async function main(args: string[]): Promise<number> {
         force: values.force === true,
         json: values.json === true,
         dry: values.dry === true,
+        plan: values.plan === true,
         ...(values.budget !== undefined ? { budget: values.budget as string } : {}),
         ...(values['pause-after'] !== undefined
           ? { pauseAfter: positiveInt(values['pause-after'] as string, '--pause-after') }

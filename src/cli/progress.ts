@@ -162,6 +162,8 @@ export function progressPrinter(write: (line: string) => void) {
         return;
       case 'PlanCacheHit':
       case 'PlanCacheMiss':
+      case 'PlanDrafted':
+      case 'PlanCancelled':
       case 'CommandHeartbeat':
       case 'CommandFinished':
       case 'RecoveryResolved':

@@ -56,7 +56,7 @@ export async function replayCommand(flags: { from?: number; projection?: string;
 function printCache(cache: PlanCache, write: (l: string) => void) {
   const entries = Object.values(cache.entries);
   write(
-    `  ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${Object.keys(cache.pending).length} plan(s) awaiting their task's outcome`,
+    `  ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, ${Object.keys(cache.pending).length} plan(s) awaiting their task's outcome, ${Object.keys(cache.drafts).length} drafted by run --dry --plan (unproven)`,
   );
   for (const e of entries)
     write(`  ${e.key}  ${e.plan.commands.length} cmd  ${e.successes} ok  ${e.taskText.split('\n')[0]}`);

@@ -17,6 +17,8 @@ export type RunFlags = {
   json?: boolean;
   force?: boolean;
   dry?: boolean;
+  /** `--dry --plan`: plan what needs the LLM (recorded, kept for the next run), run nothing. */
+  plan?: boolean;
   taskConcurrency?: number;
   commandConcurrency?: number;
   planAhead?: number;
@@ -53,6 +55,11 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const workdir = resolve(cwd, flags.workdir ?? '.');
   const parsed = parseTaskList(await readTasksFile(tasksFile), flags.tasksFile);
   const tasks = parsed.tasks.map((t) => (flags.force ? { ...t, done: false } : t));
+  if (flags.plan && !flags.dry) throw new InputError('--plan goes with --dry (run --dry --plan): a run plans anyway');
+  if (flags.plan && flags.json)
+    throw new InputError(
+      '--dry --plan prints plans for reading; --dry --json prints the parsed tasks, without planning',
+    );
   // What the parser saw, for other tools: no server, no planning.
   if (flags.dry && flags.json) {
     outJson(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings));
@@ -97,6 +104,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     budget,
     json: flags.json === true,
     dry: flags.dry === true,
+    plan: flags.plan === true,
     skipOptional: flags.skipOptional === true,
     commit: flags.commit === true || config.git.commit === 'per-task',
     verify: flags.verify === true,

@@ -8,7 +8,6 @@ import { makeEvent, type RunBudget, type StoredEvent, type Weakening } from '../
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
-import { cancelCalls } from '../llm/in-flight.ts';
 import { closeLlmUse } from './llm-use.ts';
 import { probeLlm, type Probed } from '../llm/probe.ts';
 import { recordEndpointContext } from '../actors/llm-calls.ts';
@@ -44,6 +43,8 @@ export async function runSession(input: {
   budget: RunBudget | undefined;
   json: boolean;
   dry: boolean;
+  /** `--dry --plan`: the dry run plans what needs the LLM, and keeps the plans. */
+  plan: boolean;
   skipOptional: boolean;
   commit: boolean;
   /** `--verify`: once the run is over, every completed task's criteria checked again. */
@@ -56,7 +57,7 @@ export async function runSession(input: {
   let probed: Probed | undefined;
   try {
     weakened = await findWeakenings(config, input.configFile, cwd);
-    if (llm === 'openai' && !input.dry && tasks.some((t) => !t.done && t.commands.length === 0))
+    if (llm === 'openai' && (!input.dry || input.plan) && tasks.some((t) => !t.done && t.commands.length === 0))
       probed = await probeLlm(config.llm);
     if (!input.dry) sayConfinement(config, weakened);
     if (probed?.notice) err(probed.notice);
@@ -76,7 +77,7 @@ export async function runSession(input: {
     async (rt, session) => {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
-      if (input.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm }, out);
+      if (input.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: input.plan }, out);
       const start: StartRun = {
         runId,
         tasksFile,
@@ -165,8 +166,6 @@ async function followToTheEnd(
   const seen = new Set<string>();
   const onEvent = (event: StoredEvent) => {
     if (event.type === 'LlmCalled') seen.add(event.id);
-    // A skipped task will not run: its plan, if this process is making it, is not worth a token more.
-    if (event.type === 'TaskSkipped' && event.taskId !== undefined) void cancelCalls(event.runId, event.taskId);
     inFlight.see(event);
     print(event);
     live?.refresh();

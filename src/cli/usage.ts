@@ -9,7 +9,7 @@ export const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry [--plan]]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
@@ -53,6 +53,8 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
   --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
   --force                run tasks already ticked too
   --dry                  print each plan and its command graph; run nothing
+  --plan                 with --dry: plan what needs the LLM (as a run would, spend shown and recorded)
+                         and keep the plans, so the next run of those tasks makes no LLM call for them
   --json                 print the run's events as NDJSON
   --config FILE          another implement-agent.config.json
 

@@ -46,6 +46,9 @@ export const eventIds = {
   task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
   planCreated: (runId: string, taskId: string, revision: number) =>
     `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
+  planCancelled: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCancelled:${revision}`,
+  /** A dry run's draft of a task's plan, once per dry run. */
+  planDrafted: (runId: string, taskId: string) => `${runId}:${taskId}:PlanDrafted`,
   planInvalidated: (runId: string, taskId: string, revision: number) =>
     `${runId}:${taskId}:PlanInvalidated:${revision}`,
   /** A task's n-th record of its kind (a redelivered or rerun task records its changes again). */

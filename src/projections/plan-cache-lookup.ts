@@ -5,17 +5,22 @@ import { adaptText, renamePairs, similarity, tokens } from '../plan/similarity.t
 export type CacheQuery = { key: string; taskText: string; contextChecksum: string; specChecksum: string };
 export type Lookup =
   | { kind: 'exact'; entry: CacheEntry }
+  | { kind: 'drafted'; entry: CacheEntry }
   | { kind: 'similar'; entry: CacheEntry; similarity: number; adaptations: { from: string; to: string }[]; plan: Plan }
   | { kind: 'miss'; reason: string; best?: { key: string; similarity: number } };
 
 /**
  * Looks a task up in the plan cache: the exact key (task text + the context it is planned with),
  * else the most similar entry planned against the same spec files, its plan adapted to the new
- * names. A similar hit is only a candidate: the caller validates it before serving it.
+ * names, else a draft of `run --dry --plan` for the same key. A similar hit is only a candidate:
+ * the caller validates it before serving it.
  */
 export function lookupPlan(cache: PlanCache, query: CacheQuery, threshold: number): Lookup {
   const exact = cache.entries[query.key];
   if (exact) return { kind: 'exact', entry: exact };
+  // A plan that worked wins over a draft; a draft only ever serves its own key (the same task, files and spec).
+  const drafted = cache.drafts[query.key];
+  if (drafted) return { kind: 'drafted', entry: drafted };
   const entries = Object.values(cache.entries);
   const stale = entries.find((e) => e.taskText === query.taskText);
   if (stale) {

@@ -18,10 +18,15 @@ export type PlanCache = {
   entries: Record<string, CacheEntry>;
   /** Plans whose task has not finished yet, by `stateKeys.task` (ids.ts): not served until they work. */
   pending: Record<string, CacheEntry>;
+  /**
+   * Plans `run --dry --plan` made, by key: served on their exact key only, as drafted (never
+   * adapted to a similar task, never counted as a plan that worked), until a task of that key ends.
+   */
+  drafts: Record<string, CacheEntry>;
 };
 
-export const PLAN_CACHE = { name: 'plan-cache', version: 1 } as const;
-export const initialPlanCache = (): PlanCache => ({ entries: {}, pending: {} });
+export const PLAN_CACHE = { name: 'plan-cache', version: 2 } as const;
+export const initialPlanCache = (): PlanCache => ({ entries: {}, pending: {}, drafts: {} });
 
 /**
  * The plan cache as a fold of the log: a plan from the LLM (or adapted from the cache) becomes an
@@ -51,6 +56,20 @@ export const planCacheEvolver =
           lastUsedSeq: event.seq,
         };
         return state;
+      case 'PlanDrafted': {
+        const { taskKey: key, taskText, contextChecksum, specChecksum, plan } = event.data;
+        state.drafts[key] = {
+          key,
+          taskText,
+          contextChecksum,
+          specChecksum,
+          plan,
+          successes: 0,
+          lastUsedSeq: event.seq,
+        };
+        boundDrafts(state, maxEntries);
+        return state;
+      }
       case 'PlanCacheHit': {
         const entry = state.entries[event.data.entryKey];
         if (!entry) return state;
@@ -62,6 +81,7 @@ export const planCacheEvolver =
         const pending = state.pending[runTask];
         if (!pending) return state;
         delete state.pending[runTask];
+        delete state.drafts[pending.key];
         const successes = (state.entries[pending.key]?.successes ?? 0) + 1;
         use(state, { ...pending, successes, lastUsedSeq: event.seq });
         const order = useOrder(state);
@@ -76,15 +96,19 @@ export const planCacheEvolver =
         const pending = state.pending[runTask];
         if (!pending) return state;
         delete state.pending[runTask];
+        delete state.drafts[pending.key];
         drop(state, pending.key);
         return state;
       }
       case 'TaskReverted':
-        if (event.data.stalePlan !== undefined) drop(state, event.data.stalePlan);
+        if (event.data.stalePlan === undefined) return state;
+        drop(state, event.data.stalePlan);
+        delete state.drafts[event.data.stalePlan];
         return state;
       case 'RunStarted':
       case 'TaskSubmitted':
       case 'PlanCacheMiss':
+      case 'PlanCancelled':
       case 'LlmCalled':
       case 'LlmCapabilityLearned':
       case 'CommandStarted':
@@ -125,6 +149,14 @@ function useOrder(state: PlanCache): Set<string> {
     useOrders.set(state, order);
   }
   return order;
+}
+
+/** At most `maxEntries` drafts, the oldest out: a scan, as drafts come a dry run at a time, not a task at a time. */
+function boundDrafts(state: PlanCache, maxEntries: number): void {
+  const drafts = Object.values(state.drafts);
+  if (drafts.length <= maxEntries) return;
+  drafts.sort((a, b) => a.lastUsedSeq - b.lastUsedSeq);
+  for (const old of drafts.slice(0, drafts.length - maxEntries)) delete state.drafts[old.key];
 }
 
 /** Takes an entry out of the table: its plan is not served again. */

@@ -16,6 +16,11 @@ export type TaskStatus = {
   planInputs?: PlanInput[];
   /** How many times its plan was invalidated: the next plan's revision. */
   revision: number;
+  /**
+   * The latest revision the decomposer answered (a plan, a cancellation or a failure to plan): a
+   * skipped task's planning is over once this reaches `revision`.
+   */
+  answered?: number;
   /** A command of it has started: from then on its own writes must not invalidate its plan. */
   started: boolean;
   /** Skipped by choice (an optional task): counts as done for its dependants. */
@@ -63,7 +68,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 6 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 7 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -127,7 +132,11 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
         lastAt: event.at,
       };
       return;
+    case 'PlanCancelled':
+      if (task) task.answered = Math.max(task.answered ?? -1, event.data.revision);
+      return;
     case 'PlanCreated':
+      if (task) task.answered = Math.max(task.answered ?? -1, event.data.revision);
       if (task && task.state === 'pending' && event.data.revision === task.revision) {
         task.state = 'planned';
         task.plan = event.data.plan;
@@ -168,6 +177,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       if (task) task.undone = 'reverted';
       return;
     case 'TaskFailed':
+      if (task && event.data.stage === 'planning') task.answered = task.revision;
       if (task && !isOver(task)) {
         task.state = 'failed';
         task.reason = event.data.reason;
@@ -201,6 +211,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       return;
     case 'PlanCacheHit':
     case 'PlanCacheMiss':
+    case 'PlanDrafted':
     case 'LlmCapabilityLearned':
     case 'CommandHeartbeat':
     case 'CommandFinished':

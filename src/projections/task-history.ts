@@ -141,6 +141,8 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'LlmCalled':
     case 'LlmCapabilityLearned':
     case 'PlanCreated':
+    case 'PlanDrafted':
+    case 'PlanCancelled':
     case 'CommandStarted':
     case 'CommandHeartbeat':
     case 'CommandFinished':

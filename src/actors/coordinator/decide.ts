@@ -87,11 +87,21 @@ function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
   const planKey = (id: string) => decisionKeys.plan(id, status.generation, status.tasks[id]!.revision);
   const execKey = (id: string) => decisionKeys.execute(id, status.generation, status.tasks[id]!.revision);
   // One pass over the run for what is under way (each count a scan of its own made every event cost several passes).
-  const counts = { executing: 0, planning: 0, planned: 0, finished: 0, anyFailed: false, anyDead: false };
+  const counts = {
+    executing: 0,
+    planning: 0,
+    /** Skipped while the decomposer planned them: the run waits for its answer, so no call outlives it. */
+    cancelling: 0,
+    planned: 0,
+    finished: 0,
+    anyFailed: false,
+    anyDead: false,
+  };
   for (const id of status.order) {
-    const { state, skippedByChoice } = status.tasks[id]!;
+    const { state, skippedByChoice, answered, revision } = status.tasks[id]!;
     if (state === 'executing' || (state === 'planned' && issued.has(execKey(id)))) counts.executing++;
     if (state === 'pending' && issued.has(planKey(id))) counts.planning++;
+    if (state === 'skipped' && issued.has(planKey(id)) && (answered ?? -1) < revision) counts.cancelling++;
     if (state === 'planned' || state === 'executing') counts.planned++;
     if (state === 'completed' || state === 'failed') counts.finished++;
     if (state === 'failed') counts.anyFailed = true;
@@ -319,7 +329,8 @@ function reviewPoint(run: RunView): Decision[] | undefined {
 function finish(run: RunView, decided: readonly Decision[]): Decision[] {
   const { status } = run;
   const terminal = status.order.every((id) => run.own(id) !== 'waiting');
-  if (!terminal || !waitsOnNothing(decided) || run.issued.has(decisionKeys.finish())) return [];
+  if (!terminal || !waitsOnNothing(decided) || run.counts.cancelling > 0 || run.issued.has(decisionKeys.finish()))
+    return [];
   const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
   const failed = pick((t) => t.state === 'failed');
   const skippedAgainstWill = pick((t) => t.state === 'skipped' && !t.skippedByChoice);

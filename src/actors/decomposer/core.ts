@@ -16,9 +16,16 @@ import type { CacheAnswer, DecomposerOutput } from './machine.ts';
  * cache lookup comes to, what a planning comes to, and whether a redelivered item was planned.
  */
 
-/** Its decomposer died after planning (or the task is over): plan nothing, and call no LLM, twice. */
+/**
+ * Its decomposer died after planning (or the task ran): plan nothing, and call no LLM, twice. A
+ * skipped task not answered yet is answered (its planning cancelled): its run waits for that.
+ */
 export function alreadyPlanned(taskEvents: readonly StoredEvent[], revision: number): boolean {
-  return taskEvents.some((e) => (e.type === 'PlanCreated' && e.data.revision === revision) || isTaskTerminal(e));
+  return taskEvents.some(
+    (e) =>
+      ((e.type === 'PlanCreated' || e.type === 'PlanCancelled') && e.data.revision === revision) ||
+      (isTaskTerminal(e) && e.type !== 'TaskSkipped'),
+  );
 }
 
 /**
@@ -31,13 +38,13 @@ export function cacheDecision(
   key: string,
   rejected?: string,
 ): { answer: CacheAnswer; event: AgentEvent } {
-  if (found.kind === 'exact') {
+  if (found.kind === 'exact' || found.kind === 'drafted') {
     return {
       answer: { hit: true, plan: found.entry.plan },
       event: makeEvent('PlanCacheHit', ids, {
         key,
         entryKey: found.entry.key,
-        match: 'exact',
+        match: found.kind,
         similarity: 1,
         adaptations: [],
       }),
@@ -76,6 +83,8 @@ export function cacheDecision(
   };
 }
 
+export type PlanOutcome = EventOf<'PlanCreated'> | EventOf<'PlanCancelled'> | EventOf<'TaskFailed'>;
+
 /** What planning came to, as the event that records it. */
 export function planOutcome(
   item: PlanTask,
@@ -88,9 +97,15 @@ export function planOutcome(
     inputs: PlanInput[];
     durationMs: number;
   },
-): EventOf<'PlanCreated'> | EventOf<'TaskFailed'> {
+): PlanOutcome {
   const { runId, task } = item;
   const ids = { runId, taskId: task.id };
+  if (!result.ok && result.cancelled)
+    return makeEvent(
+      'PlanCancelled',
+      { ...ids, id: eventIds.planCancelled(runId, task.id, item.revision) },
+      { revision: item.revision, reason: result.reason },
+    );
   if (!result.ok)
     return makeEvent(
       'TaskFailed',

@@ -6,7 +6,7 @@ import { outputFiles, ownPathsIn } from '../../context/own-files.ts';
 import { loadProjectContext } from '../../context/project-context.ts';
 import { ProjectFiles } from '../../context/project-files.ts';
 import { LlmError } from '../../errors.ts';
-import type { AgentEvent, EventOf } from '../../events/agent-events.ts';
+import type { AgentEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
 import type { LlmClient } from '../../llm/client.ts';
@@ -18,10 +18,10 @@ import { validatePlan } from '../../plan/validate-plan.ts';
 import { planCacheProjection, type PlanCache } from '../../projections/plan-cache.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
-import { openLlm } from '../llm-calls.ts';
+import { cancelCallsOfSkipped, openLlm } from '../llm-calls.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Effect } from '../actor.ts';
 import { runActor } from '../run-actor.ts';
-import { alreadyPlanned, cacheDecision, planOutcome } from './core.ts';
+import { alreadyPlanned, cacheDecision, planOutcome, type PlanOutcome } from './core.ts';
 import type { Runtime } from '../runtime.ts';
 import { decomposerMachine } from './machine.ts';
 import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from '../actor-options.ts';
@@ -40,7 +40,11 @@ export type Decomposer = {
 
 export async function openDecomposer(
   rt: Runtime,
-  options: { recordLlmCalls?: boolean } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
+  options: {
+    recordLlmCalls?: boolean;
+    /** Off for `run --dry`: none of its tasks is ever skipped. */
+    cancelSkipped?: boolean;
+  } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
 ): Promise<Decomposer> {
   const cache = await runProjection(rt.store, rt.snapshots, planCacheProjection(rt.config.cache.maxEntries), {
     everyEvents: rt.config.snapshots.everyEvents,
@@ -49,7 +53,10 @@ export async function openDecomposer(
   });
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
   await cache.caughtUp();
-  const { llm, close: closeLlm } = await openLlm(rt, { recordCalls: options.recordLlmCalls !== false });
+  const opened = await openLlm(rt, { recordCalls: options.recordLlmCalls !== false });
+  const { llm } = opened;
+  const stopCancelling = llm && options.cancelSkipped !== false ? await cancelCallsOfSkipped(rt) : async () => {};
+  const closeLlm = () => Promise.all([stopCancelling(), opened.close()]).then(() => {});
   const { planCache, incrementalContext } = { ...DEFAULT_ACTOR_OPTIONS, ...options };
   return { cache, loaders: new Map(), projects: new Map(), llm, closeLlm, options: { planCache, incrementalContext } };
 }
@@ -100,7 +107,7 @@ export async function decidePlan(
   d: Decomposer,
   item: PlanTask,
   emit: (event: AgentEvent) => Promise<void>,
-): Promise<EventOf<'PlanCreated'> | EventOf<'TaskFailed'>> {
+): Promise<PlanOutcome> {
   const started = performance.now();
   const { runId, task } = item;
   const ids = { runId, taskId: task.id };
@@ -137,6 +144,9 @@ export async function decidePlan(
               'offline',
             );
           }
+          // A task skipped while its work item waited is not worth a token.
+          if (await rt.store.lastEvent(eventSubjects.of(runId, task.id, 'TaskSkipped')))
+            throw new LlmError('its task was skipped before its planning began', 'cancelled');
           const strategy: string = rt.config.llm.strategy;
           const plan = await planWithLlm(d.llm, runId, task, planningContext(context), rt.config.llm.strategy);
           return { plan, strategy };

@@ -1,5 +1,6 @@
 import type { LlmMode } from '../../events/llm-mode.ts';
 import { assign, fromPromise, setup } from 'xstate';
+import { LlmError } from '../../errors.ts';
 import { explicitPlan } from '../../plan/explicit-plan.ts';
 import type { Plan, PlanSource } from '../../plan/plan-schema.ts';
 import type { TaskSpec } from '../../tasklist/task-spec.ts';
@@ -8,9 +9,16 @@ export type DecomposerInput = { task: TaskSpec; group: boolean; llm: LlmMode; us
 export type CacheAnswer = { hit: true; plan: Plan } | { hit: false };
 export type DecomposerOutput =
   | { ok: true; plan: Plan; source: PlanSource; strategy?: string }
-  | { ok: false; reason: string };
+  /** `cancelled`: its task will not run (skipped) or its run is over, so its planning was stopped. */
+  | { ok: false; reason: string; cancelled?: true };
 
-type Context = DecomposerInput & { plan?: Plan; source?: PlanSource; strategy?: string; reason?: string };
+type Context = DecomposerInput & {
+  plan?: Plan;
+  source?: PlanSource;
+  strategy?: string;
+  reason?: string;
+  cancelled?: true;
+};
 
 /**
  * Turns one task into a plan, cheapest source first: the commands written in tasks.md, then the
@@ -83,7 +91,11 @@ export const decomposerMachine = setup({
         },
         onError: {
           target: 'failed',
-          actions: assign({ reason: ({ event }) => `planning failed: ${(event.error as Error).message}` }),
+          actions: assign(({ event }) =>
+            event.error instanceof LlmError && event.error.kind === 'cancelled'
+              ? { reason: `planning cancelled: ${event.error.message}`, cancelled: true as const }
+              : { reason: `planning failed: ${(event.error as Error).message}` },
+          ),
         },
       },
     },
@@ -98,5 +110,5 @@ export const decomposerMachine = setup({
           source: context.source,
           ...(context.strategy ? { strategy: context.strategy } : {}),
         }
-      : { ok: false, reason: context.reason ?? 'no plan' },
+      : { ok: false, reason: context.reason ?? 'no plan', ...(context.cancelled ? { cancelled: true as const } : {}) },
 });
