@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { ConfigSchema } from '../src/config.ts';
 import { InputError, LlmError } from '../src/errors.ts';
 import { LlmClient, type LearnedFact, type LlmCallRecord } from '../src/llm/client.ts';
+import { cancelCalls } from '../src/llm/in-flight.ts';
 import { analysisReply, criteriaReply } from '../src/llm/plan-replies.ts';
 import { probeLlm } from '../src/llm/probe.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
@@ -221,3 +223,38 @@ describe('the model the endpoint serves', () => {
     expect(await probe(server.baseUrl, 'anything')).toEqual({ model: 'anything', models: [] });
   });
 });
+
+describe('a call cancelled in flight', () => {
+  it('closes its request, which frees the server slot at once (llama-server cancels the generation), and is recorded as cancelled', async () => {
+    const slow = llamaServer(() => JSON.stringify({ sum: 5, notes: 'x'.repeat(40_000) }), {
+      slots: 1,
+      jinja: false,
+      msPerToken: 200,
+    });
+    const server = await serve(slow.responder);
+    const { client, calls } = clientFor(server.baseUrl, { maxOutputTokens: 8000 });
+    const sum = z.object({ sum: z.number(), notes: z.string() });
+    const pending = client.structured({ runId: 'rc', taskId: '2' }, 'check', sum, [{ role: 'user', content: '2+3' }]);
+    await until(() => slow.stats.mostBusy === 1);
+    await cancelCalls('rc', '2');
+    await expect(pending).rejects.toMatchObject({ kind: 'cancelled' });
+    await until(() => slow.stats.cancelled === 1);
+    expect(server.aborted).toBe(1);
+    expect(calls.map((c) => c.outcome)).toEqual(['cancelled']);
+    // The one slot is free again: a short call is answered.
+    const short = llamaServer(() => JSON.stringify({ sum: 5, notes: '' }), { slots: 1, jinja: false });
+    server.setResponder(short.responder);
+    await expect(
+      client.structured({ runId: 'rc2' }, 'check', sum, [{ role: 'user', content: '2+3' }]),
+    ).resolves.toEqual({ sum: 5, notes: '' });
+  });
+});
+
+/** Polls a condition the server's stand-in reaches (no wall-clock wait for the thing itself). */
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -7,7 +7,8 @@ import type { FakeReply, LoggedRequest, Responder } from './fake-llm.ts';
  * reply runs to `max_tokens` or to the slot's end (`finish_reason: "length"`); replies that
  * together outgrow the shared cache fail every busy slot with 500 "Context size has been
  * exceeded."; under its default (jinja) template a `json_schema` is refused with 400 "Failed to
- * initialize samplers: std::exception"; the `model` field is not checked. Tokens are 4 characters.
+ * initialize samplers: std::exception"; the `model` field is not checked; a request the client
+ * closes is cancelled and frees its slot at once ("stop: cancel task" in its log). Tokens are 4 characters.
  */
 export type LlamaOptions = {
   slots?: number;
@@ -30,6 +31,8 @@ export type LlamaStats = {
   mostBusy: number;
   /** Completion tokens generated, failed generations included. */
   generated: number;
+  /** Generations stopped because the client closed the request. */
+  cancelled: number;
 };
 
 const llamaError = (code: number, message: string, type: string, extra: Record<string, unknown> = {}): FakeReply => ({
@@ -49,7 +52,14 @@ export function llamaServer(inner: Responder, options: LlamaOptions = {}): { res
     runaway = false,
     msPerToken = 0.2,
   } = options;
-  const stats: LlamaStats = { samplerRefusals: 0, overContext: [], overloads: 0, mostBusy: 0, generated: 0 };
+  const stats: LlamaStats = {
+    samplerRefusals: 0,
+    overContext: [],
+    overloads: 0,
+    mostBusy: 0,
+    generated: 0,
+    cancelled: 0,
+  };
   const busy = new Set<Busy>();
   const waiting: (() => void)[] = [];
   const responder: Responder = async (r) => {
@@ -85,11 +95,18 @@ export function llamaServer(inner: Responder, options: LlamaOptions = {}): { res
       const completion = Math.min(tokens(content), cap);
       me.tokens = prompt + completion;
       if ([...busy].reduce((n, b) => n + b.tokens, 0) > cacheTokens) for (const b of busy) b.fail();
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (failed) resolve();
-        else setTimeout(resolve, completion * msPerToken);
+        r.signal.addEventListener('abort', () => resolve());
+        if (failed || r.signal.aborted) resolve();
+        else timer = setTimeout(resolve, completion * msPerToken);
       });
+      clearTimeout(timer);
+      if (r.signal.aborted) {
+        stats.cancelled++;
+        return llamaError(499, 'cancelled', 'server_error');
+      }
       stats.generated += completion;
       if (failed) {
         stats.overloads++;

@@ -7,6 +7,8 @@ export type LoggedRequest = {
   schemaName: string;
   messages: { role: string; content: string }[];
   body: Record<string, unknown>;
+  /** Aborted when the client closes the request before its answer (real servers then stop generating). */
+  signal: AbortSignal;
 };
 
 export type Latency = number | (() => number);
@@ -23,6 +25,8 @@ export type Responder = (request: LoggedRequest) => FakeReply | Promise<FakeRepl
 export type FakeLlm = {
   baseUrl: string;
   requests: LoggedRequest[];
+  /** Requests the client closed before they were answered. */
+  readonly aborted: number;
   /** A fixed latency per call, or a function drawing one per call (a spread of latencies). */
   setLatency(ms: Latency): void;
   setResponder(responder: Responder): void;
@@ -47,6 +51,7 @@ export async function startFakeLlm(options: {
   const seenPrompts: string[] = [];
   let responder = options.responder;
   const requests: LoggedRequest[] = [];
+  let aborted = 0;
   const server: Server = createServer((req, res) => {
     void (async () => {
       if (req.method === 'GET' && req.url?.endsWith('/models')) {
@@ -71,11 +76,18 @@ export async function startFakeLlm(options: {
       const messages = (body.messages as LoggedRequest['messages']) ?? [];
       // Without a json_schema response format, the schema (and its name) is in the prompt.
       const named = /JSON Schema \(name: ([\w-]+)\)/.exec(messages.at(-1)?.content ?? '');
+      const closed = new AbortController();
+      res.on('close', () => {
+        if (res.writableFinished) return;
+        aborted++;
+        closed.abort();
+      });
       const entry: LoggedRequest = {
         at: Date.now(),
         schemaName: format?.json_schema?.name ?? named?.[1] ?? '',
         messages,
         body,
+        signal: closed.signal,
       };
       requests.push(entry);
       const delay = typeof latency === 'function' ? latency() : latency;
@@ -138,6 +150,9 @@ export async function startFakeLlm(options: {
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    get aborted() {
+      return aborted;
+    },
     setLatency: (ms) => {
       latency = ms;
     },
