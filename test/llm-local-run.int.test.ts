@@ -70,7 +70,7 @@ it('run --dry calls no LLM, and names the tasks that need it', async () => {
   const w = await ws.make('- [ ] 1. Write docs/a.md\n- [ ] 2. Say hello\n  ```bash\n  echo hello\n  ```\n');
   const env = { NATS_URL: nats.url, OPENAI_BASE_URL: server.baseUrl };
   const dry = await execa(process.execPath, [CLI, 'run', w.tasks, '--workdir', w.dir, '--dry'], { env, cwd: w.dir });
-  expect(dry.stdout).toContain('plan: needs the LLM, not asked (--dry makes no LLM call)');
+  expect(dry.stdout).toContain('plan: needs the LLM, not asked (--dry makes no LLM call; --dry --plan does)');
   expect(dry.stdout).toMatch(/1 of 2 task\(s\) need the LLM to be planned .*: 1/);
   expect(server.requests).toEqual([]);
 });
