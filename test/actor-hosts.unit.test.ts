@@ -3,13 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { append, workInputs, type ActorDefinition } from '../src/actors/actor.ts';
-import { startExecutor } from '../src/actors/executor/definition.ts';
-import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/actors/hosts.ts';
-import { DEFAULT_ACTOR_OPTIONS } from '../src/actors/actor-options.ts';
-import { runActor } from '../src/actors/run-actor.ts';
-import type { Runtime } from '../src/actors/runtime.ts';
-import { submitRun } from '../src/actors/submit-run.ts';
+import { append, workInputs, type ActorDefinition, type Runtime } from '../src/actors/actor.ts';
+import { executorActor } from '../src/actors/executor/definition.ts';
+import { runActor } from '../src/host/run-actor.ts';
+import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/host/hosts.ts';
+import { submitRun } from '../src/host/submit-run.ts';
 import { UnansweredError } from '../src/errors.ts';
 import type { MemoryWorkQueue } from '../src/events/memory-bus.ts';
 import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
@@ -89,7 +87,7 @@ describe('the five actors on the in-memory runtime', () => {
 
   it('hosts every actor of the one list, each under its own name, and each answers its ping', async () => {
     const rt = await memoryRuntime();
-    for (const name of actorNames) expect(ACTOR_DEFINITIONS[name](DEFAULT_ACTOR_OPTIONS).name).toBe(name);
+    for (const name of actorNames) expect(ACTOR_DEFINITIONS[name]().name).toBe(name);
     const hosted = await hostActors(rt);
     try {
       expect(hosted.names).toEqual([...actorNames]);
@@ -151,7 +149,7 @@ describe('runActor, the one host', () => {
     await rt.store.append(
       makeEvent('TaskCompleted', { runId: 'done', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }),
     );
-    const executor = await startExecutor(rt);
+    const executor = await runActor(rt, executorActor());
     await rt.work.publish('executor', 'execute', task('over', dir), 'x1');
     await rt.work.publish('executor', 'execute', task('done', dir), 'x2');
     await executor.stop();

@@ -2,8 +2,9 @@ import type { LlmMode } from '../events/llm-mode.ts';
 import type { AgentEvent, StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
-import { decidePlan, openDecomposer } from '../actors/decomposer/definition.ts';
-import type { Runtime } from '../actors/runtime.ts';
+import { closeDecomposer, decidePlan, openDecomposer } from '../actors/decomposer/definition.ts';
+import { decomposerPorts } from '../host/actor-ports.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { childrenOf } from '../tasklist/task-graph.ts';
 import { colours } from './progress.ts';
 import { taskLabel, type TaskSpec } from '../tasklist/task-spec.ts';
@@ -18,7 +19,7 @@ export async function dryRun(
   input: { runId: string; tasksFile: string; workdir: string; tasks: TaskSpec[]; llm: LlmMode },
   write: (line: string) => void,
 ): Promise<number> {
-  const decomposer = await openDecomposer(rt, { recordLlmCalls: false });
+  const decomposer = await openDecomposer(rt, decomposerPorts(), { recordLlmCalls: false });
   let failures = 0;
   const needLlm: string[] = [];
   const pending = input.tasks.filter((t) => !t.done);
@@ -78,7 +79,7 @@ export async function dryRun(
       for (const s of plan.successCriteria) write(colours.dim(`   success: ${JSON.stringify(s)}`));
     }
   } finally {
-    await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);
+    await closeDecomposer(decomposer);
   }
   write('');
   write(

@@ -4,9 +4,8 @@ import { ack, retry, type Consumer, type Server } from '../events/bus.ts';
 import type { AppendResult } from '../events/event-log.ts';
 import { commandSubjects } from '../events/subjects.ts';
 import { isTransient, retryTransient } from '../nats/transient.ts';
-import type { ActorDefinition, ActorIO, Effect } from './actor.ts';
+import type { ActorDefinition, ActorIO, Effect, Runtime } from '../actors/actor.ts';
 import { staleWork } from './run-control.ts';
-import type { Runtime } from './runtime.ts';
 import { TasksFile } from '../tasklist/tick-file.ts';
 
 export type RunningActor<R> = { resources: R; stop(): Promise<void> };
