@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ack, retry, type Consumer, type Server } from '../events/bus.ts';
 import type { AppendResult } from '../events/event-log.ts';
 import { commandSubjects } from '../events/subjects.ts';
-import { isTransient, retryTransient } from '../nats/transient.ts';
+import { retryPolicies } from '../nats/retry-policies.ts';
+import { retryTransient } from '../nats/transient.ts';
 import type { ActorDefinition, ActorIO, Effect, Runtime } from '../actors/actor.ts';
 import { staleWork } from './run-control.ts';
 import { TasksFile } from '../tasklist/tick-file.ts';
@@ -168,27 +169,7 @@ function hostIO<R>(
     for (const effect of effects) {
       // Late results of an item another process may hold now are not recorded (at most once per attempt).
       lease?.throwIfAborted();
-      // A tick is a write to the user's file, not to NATS: a failure is said, not retried.
-      if (effect.kind === 'tick') {
-        await tickFile(effect).catch((error: unknown) =>
-          rt.log.error(`${name}: ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`, error),
-        );
-        continue;
-      }
-      // Tried at least once even when stopping (an outcome reached just before the stop is still
-      // recorded), then again while the failure is transient and the actor runs.
-      await retryTransient(
-        async () => {
-          if (effect.kind === 'append') results.push(...(await rt.store.appendAll(effect.events)));
-          else await rt.work.publish(effect.actor, effect.verb, effect.item, effect.id);
-        },
-        {
-          budgetMs: Infinity,
-          retryable: (error) => isTransient(error) && !signal.aborted,
-          onRetry: (error, attempt) =>
-            rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error),
-        },
-      );
+      results.push(...(await performOne(rt, name, effect, signal)));
     }
     return results;
   };
@@ -210,10 +191,49 @@ function hostIO<R>(
   };
 }
 
-function describe(effect: Exclude<Effect, { kind: 'tick' }>): string {
-  return effect.kind === 'append'
-    ? `appending ${effect.events.map((e) => e.type).join(', ')}`
-    : `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+/**
+ * One effect under its kind's retry policy (retry-policies.ts), tried at least once even when
+ * stopping (an outcome reached just before the stop is still recorded), then again while the
+ * failure is transient and the actor runs. The store retries an append itself, under that policy.
+ */
+async function performOne(rt: Runtime, name: string, effect: Effect, running: AbortSignal): Promise<AppendResult[]> {
+  const onRetry = (error: unknown, attempt: number) =>
+    rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error);
+  switch (effect.kind) {
+    case 'append':
+      return rt.store.appendAll(effect.events, { whileRunning: running, onRetry });
+    case 'send':
+      await retryTransient(
+        () => rt.work.publish(effect.actor, effect.verb, effect.item, effect.id),
+        retryPolicies.send,
+        {
+          stopRetrying: running,
+          onRetry,
+        },
+      );
+      return [];
+    case 'tick':
+      // A write to the user's file, not to NATS: a failure is said, and the run goes on.
+      await retryTransient(() => tickFile(effect), retryPolicies.tick).catch((error: unknown) =>
+        rt.log.error(`${name}: ${describe(effect)}`, error),
+      );
+      return [];
+    default:
+      return effect satisfies never;
+  }
+}
+
+function describe(effect: Effect): string {
+  switch (effect.kind) {
+    case 'append':
+      return `appending ${effect.events.map((e) => e.type).join(', ')}`;
+    case 'send':
+      return `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+    case 'tick':
+      return `ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`;
+    default:
+      return effect satisfies never;
+  }
 }
 
 /** The task lists this process ticks, each with its line index, and its writes one after the other. */
