@@ -5,7 +5,7 @@ import type { AppendResult } from '../events/event-log.ts';
 import { commandSubjects } from '../events/subjects.ts';
 import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
-import type { ActorDefinition, ActorIO, Effect, Runtime } from '../actors/actor.ts';
+import type { ActorDefinition, ActorInputs, ActorIO, Effect, Runtime } from '../actors/actor.ts';
 import { staleWork } from './run-control.ts';
 import { TasksFile } from '../tasklist/tick-file.ts';
 
@@ -73,55 +73,8 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
         pid: process.pid,
       })),
     ];
-    if (inputs?.kind === 'work') {
-      taking.push(
-        await rt.work.consume(
-          inputs.actor,
-          inputs.schema,
-          inputs.parallel(rt),
-          async (item: unknown, info) => {
-            const ref = inputs.run?.(item as never);
-            // Both are reads of the log: one round instead of two.
-            const [stale, observed] = await Promise.all([
-              ref ? staleWork(rt, ref.runId, ref.generation) : undefined,
-              inputs.observe?.(item as never, rt),
-            ]);
-            if (stale) {
-              rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
-              return ack();
-            }
-            const work = io(info.signal, info.redelivered, info.lease);
-            const result = await inputs.handle(item as never, work, observed as never);
-            if (result === 'unfinished') return retry(0);
-            await work.perform(result);
-            await work.flushed();
-            return ack();
-          },
-          (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
-        ),
-      );
-    }
-    if (inputs?.kind === 'requests') {
-      taking.push(
-        rt.requests.serve(
-          inputs.subject,
-          {
-            schema: inputs.schema,
-            queue: inputs.queue,
-            onError: (error) => {
-              rt.log.error(`${name}: request on ${inputs.subject} failed`, error);
-              return inputs.replyOnError(error);
-            },
-          },
-          async (request: unknown) => {
-            const answering = io(stopping.signal, false);
-            const { reply, effects } = await inputs.handle(request as never, answering);
-            await answering.perform(effects);
-            return reply;
-          },
-        ),
-      );
-    }
+    if (inputs?.kind === 'work') taking.push(await takeWork(rt, name, inputs, io));
+    if (inputs?.kind === 'requests') taking.push(takeRequests(rt, name, inputs, () => io(stopping.signal, false)));
     return { resources, taking };
   };
 
@@ -152,6 +105,62 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
       if (error) rt.log.error(`${name}: stopping`, error);
     },
   };
+}
+
+type Inputs<R, K extends ActorInputs<R>['kind']> = Extract<ActorInputs<R>, { kind: K }>;
+
+/** Takes work items: a stale one is acknowledged unread, an unfinished one goes back to the queue. */
+function takeWork<R>(
+  rt: Runtime,
+  name: string,
+  inputs: Inputs<R, 'work'>,
+  io: (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal) => ActorIO<R>,
+): Promise<Consumer> {
+  return rt.work.consume(
+    inputs.actor,
+    inputs.schema,
+    inputs.parallel(rt),
+    async (item: unknown, info) => {
+      const ref = inputs.run?.(item as never);
+      // Both are reads of the log: one round instead of two.
+      const [stale, observed] = await Promise.all([
+        ref ? staleWork(rt, ref.runId, ref.generation) : undefined,
+        inputs.observe?.(item as never, rt),
+      ]);
+      if (stale) {
+        rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
+        return ack();
+      }
+      const work = io(info.signal, info.redelivered, info.lease);
+      const result = await inputs.handle(item as never, work, observed as never);
+      if (result === 'unfinished') return retry(0);
+      await work.perform(result);
+      await work.flushed();
+      return ack();
+    },
+    (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
+  );
+}
+
+/** Serves requests: the reply is sent once the effects are performed. */
+function takeRequests<R>(rt: Runtime, name: string, inputs: Inputs<R, 'requests'>, io: () => ActorIO<R>): Server {
+  return rt.requests.serve(
+    inputs.subject,
+    {
+      schema: inputs.schema,
+      queue: inputs.queue,
+      onError: (error) => {
+        rt.log.error(`${name}: request on ${inputs.subject} failed`, error);
+        return inputs.replyOnError(error);
+      },
+    },
+    async (request: unknown) => {
+      const answering = io();
+      const { reply, effects } = await inputs.handle(request as never, answering);
+      await answering.perform(effects);
+      return reply;
+    },
+  );
 }
 
 /** Effects performed for one input: awaited in order, or in the background. */
