@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { startExecutor } from '../src/actors/executor/definition.ts';
-import { decidePlan, openDecomposer } from '../src/actors/decomposer/definition.ts';
+import { executorActor } from '../src/actors/executor/definition.ts';
+import { runActor } from '../src/host/run-actor.ts';
+import { closeDecomposer, decidePlan, openDecomposer } from '../src/actors/decomposer/definition.ts';
+import { decomposerPorts } from '../src/host/actor-ports.ts';
 import { ContextLoader } from '../src/context/context-loader.ts';
 import { isTaskTerminal, makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
 import { eventIds } from '../src/events/ids.ts';
@@ -312,7 +314,7 @@ export async function scheduler(): Promise<Row[]> {
   const graph = buildCommandGraph(plan.commands);
   const nats = await freshNats();
   const rt = await benchRuntime(nats.url);
-  const executor = await startExecutor(rt);
+  const executor = await runActor(rt, executorActor());
   const rows: Row[] = [];
   try {
     for (const concurrency of [3, 1]) {
@@ -435,7 +437,7 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
         llm: { mode: 'openai', baseUrl: llm.baseUrl, apiKey: 'bench', strategy, maxRetries: 0 },
       });
       try {
-        const d = await openDecomposer(rt);
+        const d = await openDecomposer(rt, decomposerPorts());
         const dir = await mkdtemp(join(tmpdir(), 'ia-plan-'));
         const tasks = parseTasks(
           Array.from(
@@ -488,7 +490,7 @@ export async function planning(latencyMs: number, tasksPerStrategy: number): Pro
             unit: 'ms',
           });
         }
-        await Promise.all([d.cache.stop(), d.closeLlm()]);
+        await closeDecomposer(d);
         await rm(dir, { recursive: true, force: true });
       } finally {
         await rt.close();

@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hostActors } from '../src/actors/hosts.ts';
-import { openRuntime, type Runtime } from '../src/actors/runtime.ts';
+import { hostActors } from '../src/host/hosts.ts';
+import { openRuntime } from '../src/host/runtime.ts';
+import type { Runtime } from '../src/actors/actor.ts';
 import { loadConfig, type ConfigOverrides } from '../src/config.ts';
 import { startLocalNats, type LocalNats } from '../src/nats/local-server.ts';
-import type { ActorOptions } from '../src/actors/actor-options.ts';
+import type { ReplacedActors } from '../src/host/hosts.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -32,11 +33,11 @@ export async function benchRuntime(url: string, flags: ConfigOverrides = {}): Pr
 export async function withActors<T>(
   url: string,
   flags: ConfigOverrides,
-  actors: ActorOptions,
+  actors: () => ReplacedActors,
   body: (rt: Runtime) => Promise<T>,
 ): Promise<T> {
   const rt = await benchRuntime(url, flags);
-  const hosted = await hostActors(rt, undefined, actors);
+  const hosted = await hostActors(rt, undefined, actors());
   try {
     return await body(rt);
   } finally {

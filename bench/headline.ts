@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigOverrides } from '../src/config.ts';
 import type { EventOf, StoredEvent } from '../src/events/agent-events.ts';
-import { submitRun } from '../src/actors/submit-run.ts';
+import { submitRun } from '../src/host/submit-run.ts';
 import { newRunId } from '../src/cli/run-session.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';
 import { startFakeLlm, type FakeLlm, type LoggedRequest } from '../test/helpers/fake-llm.ts';

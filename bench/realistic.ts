@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { submitRun } from '../src/actors/submit-run.ts';
+import { submitRun } from '../src/host/submit-run.ts';
 import { newRunId } from '../src/cli/run-session.ts';
 import type { StoredEvent } from '../src/events/agent-events.ts';
 import { demoPlanner } from '../test/helpers/demo-planner.ts';

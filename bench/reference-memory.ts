@@ -1,4 +1,4 @@
-import type { Runtime } from '../src/actors/runtime.ts';
+import type { Runtime } from '../src/actors/actor.ts';
 import type { StoredEvent } from '../src/events/agent-events.ts';
 import { eventSubjects } from '../src/events/subjects.ts';
 import { evolveTaskHistory, initialTaskHistory, type TaskHistory } from '../src/projections/task-history.ts';

@@ -1,4 +1,8 @@
-import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from '../src/actors/actor-options.ts';
+import { decomposerActor } from '../src/actors/decomposer/definition.ts';
+import { executorActor } from '../src/actors/executor/definition.ts';
+import { recovererActor } from '../src/actors/recoverer/definition.ts';
+import { decomposerPorts, recovererPorts } from '../src/host/actor-ports.ts';
+import type { ReplacedActors } from '../src/host/hosts.ts';
 import type { ConfigOverrides } from '../src/config.ts';
 import { writeMemoryNow } from './reference-memory.ts';
 
@@ -8,13 +12,17 @@ import { writeMemoryNow } from './reference-memory.ts';
  * plan cache, context reloaded per task, the LLM for every failure, memory written before the
  * next task) and the system as it ships.
  */
-export const SYSTEMS: Record<'reference' | 'optimized', { flags: ConfigOverrides; actors: ActorOptions }> = {
+export const SYSTEMS: Record<'reference' | 'optimized', { flags: ConfigOverrides; actors: () => ReplacedActors }> = {
   reference: {
     flags: {
       llm: { mode: 'openai', strategy: 'sequential' },
       execution: { taskConcurrency: 1, commandConcurrency: 1, planAhead: 0 },
     },
-    actors: { planCache: false, incrementalContext: false, errorPatterns: false, afterTaskOutcome: writeMemoryNow },
+    actors: () => ({
+      decomposer: decomposerActor(decomposerPorts(), { planCache: false, incrementalContext: false }),
+      recoverer: recovererActor(recovererPorts, { errorPatterns: false }),
+      executor: executorActor({ afterTaskOutcome: writeMemoryNow }),
+    }),
   },
-  optimized: { flags: { llm: { mode: 'openai' } }, actors: DEFAULT_ACTOR_OPTIONS },
+  optimized: { flags: { llm: { mode: 'openai' } }, actors: () => ({}) },
 };

@@ -29,8 +29,9 @@ export { runProjection } from './projections/runner.ts';
 export { eventSubjects, commandSubjects, EVENTS_STREAM, WORK_STREAM } from './events/subjects.ts';
 export { MemoryContents, MemoryOutputs, MemoryRequests, MemoryWorkQueue } from './events/memory-bus.ts';
 export type { ContentStore, OutputStore, Requests, WorkQueue } from './events/bus.ts';
-export { openRuntime, Background, type Runtime, type NatsRuntime } from './actors/runtime.ts';
-export { runActor, type RunningActor } from './actors/run-actor.ts';
+export { openRuntime, Background, type NatsRuntime } from './host/runtime.ts';
+export type { Runtime } from './actors/actor.ts';
+export { runActor, type RunningActor } from './host/run-actor.ts';
 export {
   append,
   send,
@@ -40,8 +41,8 @@ export {
   type ActorIO,
   type Effect,
 } from './actors/actor.ts';
-export { hostActors, missingActors } from './actors/hosts.ts';
-export { submitRun } from './actors/submit-run.ts';
+export { hostActors, missingActors } from './host/hosts.ts';
+export { submitRun } from './host/submit-run.ts';
 export { parseTasks } from './tasklist/tasks-parser.ts';
 export { tickTask } from './tasklist/tasks-writer.ts';
 export { PatternDb } from './recovery/pattern-db.ts';

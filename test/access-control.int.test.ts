@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRuntime, type NatsRuntime } from '../src/actors/runtime.ts';
+import { openRuntime, type NatsRuntime } from '../src/host/runtime.ts';
 import { natsFor, type NatsSession } from '../src/cli/nats-for.ts';
 import { loadConfig } from '../src/config.ts';
 import { ForgedEventError } from '../src/errors.ts';

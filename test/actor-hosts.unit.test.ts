@@ -3,22 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { append, workInputs, type ActorDefinition } from '../src/actors/actor.ts';
-import { startExecutor } from '../src/actors/executor/definition.ts';
-import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/actors/hosts.ts';
-import { DEFAULT_ACTOR_OPTIONS } from '../src/actors/actor-options.ts';
-import { runActor } from '../src/actors/run-actor.ts';
-import type { Runtime } from '../src/actors/runtime.ts';
-import { submitRun } from '../src/actors/submit-run.ts';
+import { append, send, workInputs, type ActorDefinition, type Runtime } from '../src/actors/actor.ts';
+import { executorActor } from '../src/actors/executor/definition.ts';
+import { runActor } from '../src/host/run-actor.ts';
+import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/host/hosts.ts';
+import { submitRun } from '../src/host/submit-run.ts';
 import { UnansweredError } from '../src/errors.ts';
 import type { MemoryWorkQueue } from '../src/events/memory-bus.ts';
-import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
+import { makeEvent } from '../src/events/agent-events.ts';
 import { eventIds } from '../src/events/ids.ts';
 import type { ExecuteTask, StartRun } from '../src/events/work-commands.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 import { memoryRuntime } from './helpers/runtime.ts';
-import { actorNames } from '../src/events/subjects.ts';
+import { actorNames, type WorkActor } from '../src/events/subjects.ts';
 
 /**
  * The hosts on the in-memory runtime: the same actors `implement-agent up` runs, with the event
@@ -89,7 +87,7 @@ describe('the five actors on the in-memory runtime', () => {
 
   it('hosts every actor of the one list, each under its own name, and each answers its ping', async () => {
     const rt = await memoryRuntime();
-    for (const name of actorNames) expect(ACTOR_DEFINITIONS[name](DEFAULT_ACTOR_OPTIONS).name).toBe(name);
+    for (const name of actorNames) expect(ACTOR_DEFINITIONS[name]().name).toBe(name);
     const hosted = await hostActors(rt);
     try {
       expect(hosted.names).toEqual([...actorNames]);
@@ -151,7 +149,7 @@ describe('runActor, the one host', () => {
     await rt.store.append(
       makeEvent('TaskCompleted', { runId: 'done', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }),
     );
-    const executor = await startExecutor(rt);
+    const executor = await runActor(rt, executorActor());
     await rt.work.publish('executor', 'execute', task('over', dir), 'x1');
     await rt.work.publish('executor', 'execute', task('done', dir), 'x2');
     await executor.stop();
@@ -159,16 +157,18 @@ describe('runActor, the one host', () => {
     await expect(access(join(dir, 'ran'))).rejects.toThrow();
   });
 
-  it('performs the effects a handler returns, retrying an append that failed for a transient reason', async () => {
+  it('performs the effects a handler returns, retrying a send that failed for a transient reason', async () => {
     const rt = await memoryRuntime();
     let failures = 1;
-    const store = rt.store;
+    const sent: string[] = [];
+    const work = rt.work;
     const flaky: Runtime = {
       ...rt,
-      store: Object.assign(Object.create(store) as typeof store, {
-        appendAll: async (events: readonly AgentEvent[]) => {
-          if (failures-- > 0) throw new UnansweredError('agent.events', 'no answer within 1000 ms');
-          return store.appendAll(events);
+      work: Object.assign(Object.create(work) as typeof work, {
+        publish: async (actor: WorkActor, verb: string, item: unknown, id: string) => {
+          sent.push(id);
+          if (failures-- > 0) throw new UnansweredError('agent.cmd', 'no answer within 1000 ms');
+          return work.publish(actor, verb, item, id);
         },
       }),
     };
@@ -183,6 +183,7 @@ describe('runActor, the one host', () => {
         handle: async (item) => {
           handled.push(item.n);
           return [
+            send('decomposer', 'plan', { n: item.n }, `fx-send:${item.n}`),
             append(
               makeEvent(
                 'TaskSkipped',
@@ -198,9 +199,9 @@ describe('runActor, the one host', () => {
     await rt.work.publish('executor', 'execute', { n: 1 }, 'fx1');
     await expect.poll(async () => (await rt.store.readRun('fx')).length, { timeout: 5000 }).toBe(1);
     await actor.stop();
-    // Performed once, after one retry, and the item was acknowledged: handled once.
+    // The send performed after one retry, then the append; the item acknowledged: handled once.
+    expect(sent).toEqual(['fx-send:1', 'fx-send:1']);
     expect(handled).toEqual([1]);
-    expect(failures).toBe(-1);
   });
 
   it('refuses to start an actor whose resources cannot open, with the reason', async () => {

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_INLINE_START_BYTES } from '../src/actors/start-item.ts';
+import { MAX_INLINE_START_BYTES } from '../src/host/start-item.ts';
 import { encodeJson } from '../src/events/codec.ts';
 import { connectNats } from '../src/nats/connection.ts';
 import { NatsContents } from '../src/nats/nats-requests.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { openRuntime, type NatsRuntime } from '../src/actors/runtime.ts';
+import { openRuntime, type NatsRuntime } from '../src/host/runtime.ts';
 import { loadConfig } from '../src/config.ts';
 import { busContract } from './helpers/bus-contract.ts';
 import { natsPerSuite } from './helpers/nats.ts';

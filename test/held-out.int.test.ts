@@ -1,3 +1,4 @@
+import { recovererPorts } from '../src/host/actor-ports.ts';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ let advisor: Advisor;
 const results = new Map<string, { c: Case; outcome: LiveOutcome; held: boolean }>();
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ia-held-out-'));
-  advisor = await createAdvisor(await memoryRuntime({ llm: { mode: 'offline' } }));
+  advisor = await createAdvisor(await memoryRuntime({ llm: { mode: 'offline' } }), recovererPorts);
 });
 afterAll(async () => {
   await advisor?.stop();

@@ -1,3 +1,4 @@
+import { decomposerPorts, recovererPorts } from '../src/host/actor-ports.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -177,8 +178,8 @@ describe('watch, replay, tune, report', () => {
   it('a projection rebuilt from the log equals the live one', async () => {
     const rt = await testRuntime(server.url);
     try {
-      const live = await openDecomposer(rt);
-      const advisor = await createAdvisor(rt);
+      const live = await openDecomposer(rt, decomposerPorts());
+      const advisor = await createAdvisor(rt, recovererPorts);
       const catalog = projectionCatalog({ maxCacheEntries: rt.config.cache.maxEntries });
       const all = await rt.store.read();
       const rebuilt = (name: string) =>

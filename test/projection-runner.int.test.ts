@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsRuntime } from '../src/actors/runtime.ts';
+import type { NatsRuntime } from '../src/host/runtime.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
 import type { Projection } from '../src/projections/projection.ts';
 import { runProjection } from '../src/projections/runner.ts';

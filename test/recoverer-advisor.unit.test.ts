@@ -1,3 +1,4 @@
+import { recovererPorts } from '../src/host/actor-ports.ts';
 import { describe, expect, it } from 'vitest';
 import { createAdvisor } from '../src/actors/recoverer/advisor.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agent-events.ts';
@@ -17,7 +18,7 @@ const outcome = (strategyId: string, resolved: boolean, i: number) => {
 describe('the recoverer advisor, on the in-memory log', () => {
   it('orders strategies by the outcomes the log records, learning from new ones as they are appended', async () => {
     const rt = await memoryRuntime({ recovery: { allow: ['kills-processes'] } });
-    const advisor = await createAdvisor(rt);
+    const advisor = await createAdvisor(rt, recovererPorts);
     try {
       // Declared priors alone: the higher one first.
       expect(await advisor.advise(portFailure)).toMatchObject({
@@ -42,7 +43,7 @@ describe('the recoverer advisor, on the in-memory log', () => {
 
   it('gives up offline with the diagnosis when no pattern fixes it', async () => {
     const rt = await memoryRuntime();
-    const advisor = await createAdvisor(rt);
+    const advisor = await createAdvisor(rt, recovererPorts);
     try {
       const reply = await advisor.advise({
         ...portFailure,
@@ -126,7 +127,7 @@ describe('fixes learned from the LLM', () => {
   it('offers the fix again for the same failure without the LLM (offline too), not for another, and not once it fails as often as it works', async () => {
     const rt = await memoryRuntime();
     await rt.store.appendAll(llmFixed('r1', flag, ['touch flag.ok'], true));
-    const advisor = await createAdvisor(rt);
+    const advisor = await createAdvisor(rt, recovererPorts);
     try {
       expect(await advisor.advise(request)).toMatchObject({
         decision: 'fix',
@@ -153,7 +154,7 @@ describe('fixes learned from the LLM', () => {
   it('leaves a learned fix alone when the policy now denies one of its commands', async () => {
     const rt = await memoryRuntime();
     await rt.store.appendAll(llmFixed('r1', flag, ['apt-get install -y flagd'], true));
-    const advisor = await createAdvisor(rt);
+    const advisor = await createAdvisor(rt, recovererPorts);
     try {
       expect(await advisor.advise(request)).toMatchObject({ decision: 'give-up' });
     } finally {

@@ -1,3 +1,4 @@
+import { recovererPorts } from '../src/host/actor-ports.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,12 +192,12 @@ describe('learned strategy order', () => {
         ),
       ]);
       const request = portInUseFailure('/tmp');
-      const first = await createAdvisor(rt);
+      const first = await createAdvisor(rt, recovererPorts);
       expect(await first.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry', source: 'learned' });
       await first.stop();
       const snapshot = await rt.snapshots.load(RECOVERY_STATS.name);
       expect(snapshot?.lastSeq).toBeGreaterThan(0);
-      const restarted = await createAdvisor(rt);
+      const restarted = await createAdvisor(rt, recovererPorts);
       expect(restarted.stats().strategies['port-in-use/free-port']).toEqual({ attempts: 4, successes: 0 });
       expect(await restarted.advise(request)).toMatchObject({ strategyId: 'port-in-use/wait-retry' });
       await restarted.stop();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { notStarted, resumePoint } from '../src/actors/executor/resume.ts';
-import { staleReason } from '../src/actors/run-control.ts';
+import { staleReason } from '../src/host/run-control.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agent-events.ts';
 
 /** Where redelivered work picks up, and when it must not be picked up at all: read off the log alone. */

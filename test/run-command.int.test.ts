@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnvironment } from '../src/exec/child-env.ts';
 import { makeRedactor } from '../src/exec/redaction.ts';
-import { runShellCommand, type RunOptions } from '../src/exec/run-command.ts';
+import { runShellCommand, type ShellCommandOptions } from '../src/exec/run-command.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const options = (over: Partial<RunOptions> = {}): RunOptions => ({
+const options = (over: Partial<ShellCommandOptions> = {}): ShellCommandOptions => ({
   cwd: dir,
   env: childEnvironment().env,
   timeoutMs: 10_000,

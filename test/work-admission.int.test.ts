@@ -2,8 +2,9 @@ import { access, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startExecutor } from '../src/actors/executor/definition.ts';
-import { openRuntime, type NatsRuntime } from '../src/actors/runtime.ts';
+import { executorActor } from '../src/actors/executor/definition.ts';
+import { runActor } from '../src/host/run-actor.ts';
+import { openRuntime, type NatsRuntime } from '../src/host/runtime.ts';
 import { loadConfig } from '../src/config.ts';
 import { makeEvent } from '../src/events/agent-events.ts';
 import { eventIds } from '../src/events/ids.ts';
@@ -71,7 +72,7 @@ async function executorOn(url: string) {
   const log = { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} };
   const config = await loadConfig({ cwd: '/nonexistent-config-dir', env: {} });
   const rt: NatsRuntime = await openRuntime(url, config, 'admission-test', log);
-  const executor = await startExecutor(rt);
+  const executor = await runActor(rt, executorActor());
   return { rt, warnings, stop: () => executor.stop().then(() => rt.close()) };
 }
 

@@ -1,8 +1,11 @@
 import type * as z from 'zod';
 import type { AgentEvent } from '../events/agent-events.ts';
-import type { AppendResult } from '../events/event-log.ts';
+import type { AppendResult, EventLog } from '../events/event-log.ts';
 import type { ActorName, WorkActor } from '../events/subjects.ts';
-import type { Runtime } from './runtime.ts';
+import type { Config } from '../config.ts';
+import type { ContentStore, OutputStore, Requests, WorkQueue } from '../events/bus.ts';
+import type { Snapshots } from '../projections/snapshots.ts';
+import type { Role } from '../security/roles.ts';
 
 /**
  * The one shape of an actor. Its pure core (a decide/evolve pair, or an XState machine whose
@@ -11,6 +14,46 @@ import type { Runtime } from './runtime.ts';
  * items make a repeat harmless), drops stale work, and stops it cleanly. A new actor is a new
  * `ActorDefinition`; see README.md in this folder.
  */
+
+export type Logger = { info(msg: string): void; warn(msg: string): void; error(msg: string, error?: unknown): void };
+
+/** Promises in flight that nobody awaits, so that shutting down can wait for them. */
+export type BackgroundWork = {
+  track(work: Promise<unknown>): void;
+  /** Resolves when everything tracked has settled, or after `timeoutMs`. */
+  settled(timeoutMs?: number): Promise<void>;
+};
+
+/**
+ * What every actor host of a process shares: the event log, the snapshots, the work queue, the
+ * requests, the config. Each is a contract with a NATS implementation (`openRuntime`) and one in
+ * memory (`memoryRuntime` in test/helpers), so hosts run the same on both.
+ */
+export type Runtime = {
+  /** The event log (JetStream). */
+  store: EventLog;
+  /** Projection snapshots (and the memory store): the agent_snapshots KV bucket. */
+  snapshots: Snapshots;
+  /** Work items between actors (the AGENT_WORK work queue). */
+  work: WorkQueue;
+  /** Request/reply (recovery requests, pings). */
+  requests: Requests;
+  /** Full command outputs (the agent_outputs object store). */
+  outputs: OutputStore;
+  /** File contents before and after each task (the agent_contents object store). */
+  contents: ContentStore;
+  config: Config;
+  log: Logger;
+  /** Appends made in the background (LLM call records): awaited before the connection closes. */
+  background: BackgroundWork;
+  /**
+   * This process's runtime under `role` (an actor it hosts): its own connection where the server
+   * tells roles apart, this one otherwise.
+   */
+  as?(role: Role): Promise<Runtime>;
+  /** Waits for the background appends, then closes the connection once what is in flight is sent. */
+  close(): Promise<void>;
+};
 
 /** What a core asks of the world. Performed in order by the host. */
 export type Effect =

@@ -1,8 +1,8 @@
 import { loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { actorNames, type ActorName } from '../events/subjects.ts';
-import { hostActors } from '../actors/hosts.ts';
-import { openRuntime, stderrLogger } from '../actors/runtime.ts';
+import { hostActors } from '../host/hosts.ts';
+import { openRuntime, stderrLogger } from '../host/runtime.ts';
 import { natsFor } from './nats-for.ts';
 import { out } from './terminal.ts';
 import { roleOf } from '../security/roles.ts';

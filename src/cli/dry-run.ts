@@ -3,9 +3,10 @@ import { makeEvent, type AgentEvent, type StoredEvent } from '../events/agent-ev
 import { eventIds } from '../events/ids.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
-import { decidePlan, openDecomposer, type Decomposer } from '../actors/decomposer/definition.ts';
+import { closeDecomposer, decidePlan, openDecomposer, type Decomposer } from '../actors/decomposer/definition.ts';
 import type { PlanOutcome } from '../actors/decomposer/core.ts';
-import type { Runtime } from '../actors/runtime.ts';
+import { decomposerPorts } from '../host/actor-ports.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { childrenOf } from '../tasklist/task-graph.ts';
 import { colours } from './progress.ts';
@@ -32,7 +33,7 @@ type Planned = { task: TaskSpec; notes: AgentEvent[]; outcome: PlanOutcome; need
  */
 export async function dryRun(rt: Runtime, input: DryInput, write: (line: string) => void): Promise<number> {
   const asks = input.plan && input.llm === 'openai';
-  const decomposer = await openDecomposer(rt, { recordLlmCalls: asks, cancelSkipped: false });
+  const decomposer = await openDecomposer(rt, decomposerPorts(), { recordLlmCalls: asks, cancelSkipped: false });
   const pending = input.tasks.filter((t) => !t.done);
   let planned: Planned[];
   try {
@@ -42,7 +43,7 @@ export async function dryRun(rt: Runtime, input: DryInput, write: (line: string)
       planOne(rt, decomposer, input, task, asks),
     );
   } finally {
-    await Promise.all([decomposer.cache.stop(), decomposer.closeLlm()]);
+    await closeDecomposer(decomposer);
   }
   let failures = 0;
   const asked = input.llm !== 'openai' ? 'offline' : asks ? 'yes' : 'no';

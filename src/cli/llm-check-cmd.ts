@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { openLlm, recordEndpointContext } from '../actors/llm-calls.ts';
+import { openLlm, recordEndpointContext } from '../host/llm-calls.ts';
 import { loadConfig } from '../config.ts';
 import { EnvironmentError, InputError, LlmError } from '../errors.ts';
 import type { LlmCallRecord } from '../llm/client.ts';

@@ -1,4 +1,4 @@
-import type { Runtime } from '../actors/runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { cancelCalls } from '../llm/in-flight.ts';

@@ -47,8 +47,8 @@ async function main(args: string[]): Promise<number> {
       const policy = values.continue as ContinuePolicy | undefined;
       if (policy !== undefined && !CONTINUE_POLICIES.includes(policy))
         throw new InputError(`--continue must be one of ${CONTINUE_POLICIES.join(', ')}, not "${policy}"`);
-      const { runCommand } = await import('./run-cmd.ts');
-      return runCommand({
+      const { runTaskList } = await import('./run-cmd.ts');
+      return runTaskList({
         tasksFile: positionals[0]!,
         ...(values.workdir ? { workdir: values.workdir as string } : {}),
         ...(llm ? { llm } : {}),

@@ -1,4 +1,5 @@
-import { openRuntime, stderrLogger, type Runtime } from '../actors/runtime.ts';
+import { openRuntime, stderrLogger } from '../host/runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import type { Config } from '../config.ts';
 import { actorNames } from '../events/subjects.ts';
 import { natsFor, type NatsSession } from './nats-for.ts';

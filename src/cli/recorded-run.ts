@@ -1,4 +1,4 @@
-import type { Runtime } from '../actors/runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { InputError } from '../errors.ts';
 import type { StoredEvent } from '../events/agent-events.ts';
 

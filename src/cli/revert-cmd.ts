@@ -15,7 +15,7 @@ import { planRevert, type RevertStep } from '../workspace/revert-plan.ts';
 import { changesByTask, type TaskFiles } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
-import { startFromLog } from '../actors/resume-run.ts';
+import { startFromLog } from '../host/resume-run.ts';
 import { colours } from './progress.ts';
 import { planKeyOf } from '../projections/plan-cache.ts';
 import { out, err } from './terminal.ts';

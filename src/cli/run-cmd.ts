@@ -39,7 +39,7 @@ export type RunFlags = {
 const MAX_TASKS_FILE = 5 * 1024 * 1024;
 
 /** `implement-agent run`: returns the exit code (0 all tasks succeeded, 1 one failed). */
-export async function runCommand(flags: RunFlags): Promise<number> {
+export async function runTaskList(flags: RunFlags): Promise<number> {
   const cwd = process.cwd();
   const overrides: ConfigOverrides = {
     execution: {

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.ts';
 import { makeEvent, type Regression, type StoredEvent } from '../events/agent-events.ts';
-import type { Runtime } from '../actors/runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { exists } from '../actors/executor/task-io.ts';
 import { childEnvironment } from '../exec/child-env.ts';
 import { checkCommand } from '../exec/policy.ts';
@@ -13,7 +13,7 @@ import { criterionReads, suspectsFor } from '../workspace/regressions.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
-import { startFromLog } from '../actors/resume-run.ts';
+import { startFromLog } from '../host/resume-run.ts';
 import { colours } from './progress.ts';
 import { out, outJson } from './terminal.ts';
 

@@ -10,6 +10,12 @@ export type AppendOptions = {
   /** Optimistic concurrency: the sequence of the last event on this event's subject (0 = none). */
   expectedLastSubjectSequence?: number;
 };
+/** How long an append is retried: by default within a request's budget; for an actor's effects, while it runs. */
+export type AppendAllOptions = {
+  /** Retried while transient until this aborts (no budget): the host's append effect. */
+  whileRunning?: AbortSignal;
+  onRetry?: (error: unknown, attempt: number) => void;
+};
 export type ReadOptions = { subject?: string; fromSeq?: number };
 export type FollowOptions = {
   subject?: string;
@@ -27,7 +33,7 @@ export interface EventLog {
    */
   append(event: AgentEvent, options?: AppendOptions): Promise<AppendResult>;
   /** Appends in order. */
-  appendAll(events: readonly AgentEvent[]): Promise<AppendResult[]>;
+  appendAll(events: readonly AgentEvent[], options?: AppendAllOptions): Promise<AppendResult[]>;
   /** Sequence of the last event stored on a subject (wildcards allowed), 0 when there is none. */
   lastSubjectSequence(subject: string): Promise<number>;
   /**

@@ -2,6 +2,7 @@ import { AppendConflictError } from '../errors.ts';
 import { AgentEventSchema, type AgentEvent, type StoredEvent } from './agent-events.ts';
 import {
   subjectMatches,
+  type AppendAllOptions,
   type AppendOptions,
   type AppendResult,
   type EventLog,
@@ -39,7 +40,7 @@ export class MemoryEventLog implements EventLog {
     return { seq: entry.event.seq, duplicate: false };
   }
 
-  async appendAll(events: readonly AgentEvent[]): Promise<AppendResult[]> {
+  async appendAll(events: readonly AgentEvent[], _options?: AppendAllOptions): Promise<AppendResult[]> {
     const results: AppendResult[] = [];
     for (const e of events) results.push(await this.append(e));
     return results;

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { openCommandGroup } from './cgroup.ts';
 import { limitReached, type Limits } from './limits.ts';
-import { runShellCommand, type CommandResult, type RunOptions } from './run-command.ts';
+import { runShellCommand, type CommandResult, type ShellCommandOptions } from './run-command.ts';
 import { commandPrefix, refusedWrite, type Confinement } from './sandbox.ts';
 import { configFiles } from './sandbox-mounts.ts';
 
@@ -19,7 +19,7 @@ export async function runConfined(
   command: string,
   confinement: Confinement,
   limits: Limits,
-  options: Omit<RunOptions, 'prefix' | 'group'>,
+  options: Omit<ShellCommandOptions, 'prefix' | 'group'>,
 ): Promise<ConfinedResult> {
   const workdir = options.cwd;
   const absent = confinement.kind === 'bwrap' ? configFiles(workdir).filter((p) => !existsSync(p)) : [];

@@ -4,7 +4,7 @@ import type { LimitEvents } from './limits.ts';
 import { OutputCapture } from './output-capture.ts';
 import type { Redact } from './redaction.ts';
 
-export type RunOptions = {
+export type ShellCommandOptions = {
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
@@ -71,7 +71,7 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
  * (grandchildren too: TERM, then KILL after a grace period), and when bash exits, whatever it
  * left running in its group is killed, so no command outlives its result.
  */
-export async function runShellCommand(command: string, options: RunOptions): Promise<CommandResult> {
+export async function runShellCommand(command: string, options: ShellCommandOptions): Promise<CommandResult> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const [file = 'bash', ...args] = [...(options.prefix ?? []), 'bash', '-c', command];

@@ -1,4 +1,4 @@
-import type { Runtime } from '../actors/runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { isTaskTerminal, type StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { eventLine } from '../cli/event-line.ts';

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Runtime } from '../actors/runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { makeEvent, RunIdSchema } from '../events/agent-events.ts';
 import { eventIds } from '../events/ids.ts';
 import { recordedRun } from '../cli/recorded-run.ts';

@@ -13,12 +13,14 @@ import {
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AppendConflictError, ForgedEventError } from '../errors.ts';
 import { readOrdered, type ReadStart } from './ordered-reader.ts';
-import { retryTransient } from './transient.ts';
+import { retryPolicies } from './retry-policies.ts';
+import { retryTransient, type RetryContext, type RetryPolicy } from './transient.ts';
 import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
 import { decodeJson, encodeJson, parse } from '../events/codec.ts';
 import { EVENTS_STREAM, eventSubjects } from '../events/subjects.ts';
 
 import type {
+  AppendAllOptions,
   AppendOptions,
   AppendResult,
   EventLog,
@@ -56,18 +58,30 @@ export class EventStore implements EventLog {
   }
 
   async append(event: AgentEvent, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.publish(event, options, retryPolicies.request, {});
+  }
+
+  private async publish(
+    event: AgentEvent,
+    options: AppendOptions,
+    policy: RetryPolicy,
+    context: RetryContext,
+  ): Promise<AppendResult> {
     const subject = eventSubjects.of(event.runId, event.taskId, event.type);
     const expected = options.expectedLastSubjectSequence;
     const data = encodeJson(parse(AgentEventSchema, event));
     try {
       // An unanswered publish (a stream leader lost with its node) is sent again: the message id
       // makes a second copy of a stored event a duplicate the server acknowledges, not a new event.
-      const ack = await retryTransient((timeout) =>
-        this.js.publish(subject, data, {
-          msgID: event.id,
-          timeout,
-          ...(expected !== undefined ? { expect: { lastSubjectSequence: expected } } : {}),
-        }),
+      const ack = await retryTransient(
+        (timeout) =>
+          this.js.publish(subject, data, {
+            msgID: event.id,
+            timeout,
+            ...(expected !== undefined ? { expect: { lastSubjectSequence: expected } } : {}),
+          }),
+        policy,
+        context,
       );
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (cause) {
@@ -83,8 +97,12 @@ export class EventStore implements EventLog {
   }
 
   /** Appends in order with the publishes in flight together (one connection keeps their order). */
-  async appendAll(events: readonly AgentEvent[]): Promise<AppendResult[]> {
-    return Promise.all(events.map((e) => this.append(e)));
+  async appendAll(events: readonly AgentEvent[], options: AppendAllOptions = {}): Promise<AppendResult[]> {
+    const { whileRunning, onRetry } = options;
+    const [policy, context] = whileRunning
+      ? [retryPolicies.append, { stopRetrying: whileRunning, ...(onRetry ? { onRetry } : {}) }]
+      : [retryPolicies.request, {}];
+    return Promise.all(events.map((e) => this.publish(e, {}, policy, context)));
   }
 
   /** Sequence of the last event stored on a subject, 0 when there is none. */
@@ -110,7 +128,7 @@ export class EventStore implements EventLog {
       const jsm = await jetstreamManager(this.nc, { timeout, checkAPI: false });
       // nats-server 2.9 answers `next_by_subj`; the client's type for this call does not list it yet.
       return jsm.streams.getMessage(EVENTS_STREAM, query);
-    });
+    }, retryPolicies.request);
   }
 
   /** Every stored event matching `subject` (default: all), from `fromSeq`, in stream order. */

@@ -8,6 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import { PULL_EXPIRES_MS, pullOptions, type NatsConnection } from './connection.ts';
 import { handleInOrder, type ReadStep } from './handle-in-order.ts';
+import { retryPolicies } from './retry-policies.ts';
 import { retryTransient } from './transient.ts';
 
 /** Where a read begins: a stream sequence or a time. */
@@ -55,14 +56,14 @@ export function readOrdered(
     deliver: (m: JsMsg) => void,
   ): Promise<{ consumer: Consumer; messages: ConsumerMessages } | undefined> => {
     try {
-      // No budget: a reader waits for the cluster or the connection as long as it is not stopped.
       return await retryTransient(
         async (timeout) => {
           // The cluster may place the consumer's one replica on a stopped node: that creation is never answered.
           const consumer = await jetstream(nc, { timeout }).consumers.get(stream, consumerOptions(filter, next));
           return { consumer, messages: await consumer.consume({ ...pullOptions(1000), callback: deliver }) };
         },
-        { budgetMs: Infinity, signal: stopped.signal },
+        retryPolicies.follow,
+        { signal: stopped.signal },
       );
     } catch (error) {
       if (stopping()) return undefined;

@@ -11,7 +11,7 @@ export type RunningProjection<S> = {
   stop(): Promise<void>;
 };
 
-export type RunOptions<S> = {
+export type ProjectionRunOptions<S> = {
   everyEvents: number;
   everyMs: number;
   onError?: (error: unknown) => void;
@@ -35,7 +35,7 @@ export async function runProjection<S>(
   store: EventLog,
   snapshots: Snapshots,
   projection: Projection<S>,
-  options: RunOptions<S>,
+  options: ProjectionRunOptions<S>,
 ): Promise<RunningProjection<S>> {
   const snap = await snapshots.load<S>(projection.name);
   const usable = snap?.version === projection.version;

@@ -7,7 +7,7 @@ import { isLoop } from './choose.ts';
 
 /**
  * The recoverer's policy for the LLM, pure like the pattern choice beside it (`choose.ts`): what
- * it is asked, and what of its reply is taken. The advisor only makes the call.
+ * it is asked, and what of its reply is taken. The host makes the call.
  */
 
 export const LlmRecoverySchema = z.object({
@@ -16,6 +16,7 @@ export const LlmRecoverySchema = z.object({
   commands: z.array(z.string()),
   retry: z.boolean(),
 });
+export type LlmRecovery = z.infer<typeof LlmRecoverySchema>;
 
 /** The failure as the LLM is asked about it, with what the patterns said and what was tried. */
 export function recoveryPrompt(request: RecoverRequest, why: string) {

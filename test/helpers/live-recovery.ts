@@ -3,12 +3,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { RecoverReply, RecoverRequest } from '../../src/events/work-commands.ts';
 import { childEnvironment } from '../../src/exec/child-env.ts';
-import { runShellCommand, type CommandResult, type RunOptions } from '../../src/exec/run-command.ts';
+import { runShellCommand, type CommandResult, type ShellCommandOptions } from '../../src/exec/run-command.ts';
 import { toolchainHomes } from '../../src/exec/sandbox.ts';
 import { failureFingerprint } from '../../src/recovery/fingerprint.ts';
 
 /** How real tools are run in these tests: a scratch folder, the executor's environment (LC_ALL=C), a home of its own with the toolchains. */
-export async function liveOptions(root: string, dir: string): Promise<RunOptions> {
+export async function liveOptions(root: string, dir: string): Promise<ShellCommandOptions> {
   const home = await mkdtemp(join(root, 'home-'));
   const { env } = childEnvironment();
   return {
@@ -41,7 +41,7 @@ export type LiveOutcome = {
 export async function recoverLive(
   command: string,
   failed: CommandResult,
-  options: RunOptions,
+  options: ShellCommandOptions,
   advise: (request: RecoverRequest) => Promise<RecoverReply | { give: string; patternId: string }>,
 ): Promise<LiveOutcome> {
   const tried: RecoverRequest['tried'] = [];

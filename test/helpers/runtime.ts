@@ -1,5 +1,6 @@
 import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
-import { Background, openRuntime, type NatsRuntime, type Runtime } from '../../src/actors/runtime.ts';
+import { Background, openRuntime, type NatsRuntime } from '../../src/host/runtime.ts';
+import type { Runtime } from '../../src/actors/actor.ts';
 import { MemoryContents, MemoryOutputs, MemoryRequests, MemoryWorkQueue } from '../../src/events/memory-bus.ts';
 import { MemoryEventLog } from '../../src/events/memory-event-log.ts';
 import { MemorySnapshots } from '../../src/projections/snapshots.ts';

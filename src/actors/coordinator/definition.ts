@@ -1,40 +1,41 @@
-import { changedInputs } from '../../context/project-files.ts';
+import type { ChangedInput } from '../../context/project-files.ts';
 import { eventSubjects } from '../../events/subjects.ts';
-import { workdirRefusal } from '../../workspace/workdir-guard.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
 import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
 import { runProjection } from '../../projections/runner.ts';
-import { workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
-import { isTransient } from '../../nats/transient.ts';
-import { runActor } from '../run-actor.ts';
-import { unpackStartItem } from '../start-item.ts';
-import type { Runtime } from '../runtime.ts';
+import { workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
 import { decisionEffects, next, runStage, startEffects } from './core.ts';
 import type { Decision } from './decide.ts';
+import type { PlanInput } from '../../plan/plan-schema.ts';
 
-type Coordinating = { active: Set<string> };
+/** The I/O the coordinator asks of its host (src/host/actor-ports.ts). */
+export type CoordinatorPorts = {
+  /** The start item with its tasks (from the content store when they were too large for a message); undefined once dropped. */
+  startItem(rt: Runtime, item: StartRun): Promise<StartRun | undefined>;
+  /** Why commands must not run in this folder, if they must not (the user's home, the system's). */
+  workdirRefusal(workdir: string): Promise<string | undefined>;
+  /** The inputs a plan was made from that changed on disk since. */
+  changedInputs(workdir: string, inputs: readonly PlanInput[]): Promise<ChangedInput[]>;
+};
+
+type Coordinating = { active: Set<string>; ports: CoordinatorPorts };
 
 /** The coordinator: takes `start` work items and drives each run to RunFinished. */
-export const coordinatorActor = (options: { parallelRuns?: number } = {}): ActorDefinition<Coordinating> => ({
+export const coordinatorActor = (ports: CoordinatorPorts): ActorDefinition<Coordinating> => ({
   name: 'coordinator',
-  open: async () => ({ active: new Set() }),
+  open: async () => ({ active: new Set(), ports }),
   inputs: workInputs({
     actor: 'coordinator',
     schema: StartRunSchema,
-    parallel: () => options.parallelRuns ?? 16,
+    parallel: () => 16,
     handle: async (item, io: ActorIO<Coordinating>) => {
-      // Tasks too many for a message are in the content store: gone or not what their hash says, the item is dropped.
-      const start = await unpackStartItem(io.rt, item).catch((error: unknown) => {
-        if (isTransient(error)) throw error;
-        io.rt.log.error(`start item of run ${item.runId} dropped`, error);
-        return undefined;
-      });
+      const { active, ports } = io.resources;
+      const start = await ports.startItem(io.rt, item);
       if (!start) return [];
-      const { active } = io.resources;
       // A resume request for a run this process is already driving: nothing more to do.
       if (active.has(start.runId)) return [];
       // A start item names its folder: never one where commands would reach the user's or the system's files.
-      const forbidden = await workdirRefusal(start.workdir);
+      const forbidden = await ports.workdirRefusal(start.workdir);
       if (forbidden) {
         io.rt.log.warn(`start item of run ${start.runId} refused: ${forbidden}`);
         return [];
@@ -49,9 +50,6 @@ export const coordinatorActor = (options: { parallelRuns?: number } = {}): Actor
     },
   }),
 });
-
-export const startCoordinator = (rt: Runtime, options: { parallelRuns?: number } = {}) =>
-  runActor(rt, coordinatorActor(options));
 
 /**
  * Runs one run to its end, or until it is interrupted or the coordinator stops. Safe to call again
@@ -100,7 +98,7 @@ async function perform(
 ): Promise<void> {
   const changed =
     decision.kind === 'execute' || decision.kind === 'revalidate'
-      ? await changedInputs(start.workdir, decision.planInputs)
+      ? await io.resources.ports.changedInputs(start.workdir, decision.planInputs)
       : [];
   await io.perform(
     decisionEffects(start, decision, {

@@ -1,50 +1,62 @@
-import { dirname, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { compressContext } from '../../context/compress.ts';
-import { ContextLoader } from '../../context/context-loader.ts';
-import { outputFiles, ownPathsIn } from '../../context/own-files.ts';
-import { loadProjectContext } from '../../context/project-context.ts';
-import { ProjectFiles } from '../../context/project-files.ts';
+import type { CompressedContext } from '../../context/compress.ts';
+import type { ProjectContext } from '../../context/project-context.ts';
 import { LlmError } from '../../errors.ts';
 import type { AgentEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { PlanTaskSchema, type PlanTask } from '../../events/work-commands.ts';
-import type { LlmClient } from '../../llm/client.ts';
 import { dataBlock } from '../../data-block.ts';
-import { planWithLlm, type PlanningContext } from '../../llm/planner.ts';
+import type { PlanningContext } from '../../llm/planner.ts';
+import type { Plan } from '../../plan/plan-schema.ts';
 import { lookupPlan } from '../../projections/plan-cache-lookup.ts';
 import { taskKey, taskText } from '../../plan/task-key.ts';
 import { validatePlan } from '../../plan/validate-plan.ts';
 import { planCacheProjection, type PlanCache } from '../../projections/plan-cache.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
-import { TASK_HISTORY, type TaskHistory } from '../../projections/task-history.ts';
-import { cancelCallsOfSkipped, openLlm } from '../llm-calls.ts';
-import { append, workInputs, type ActorDefinition, type ActorIO, type Effect } from '../actor.ts';
-import { runActor } from '../run-actor.ts';
+import type { TaskSpec } from '../../tasklist/task-spec.ts';
+import { append, workInputs, type ActorDefinition, type ActorIO, type Effect, type Runtime } from '../actor.ts';
 import { alreadyPlanned, cacheDecision, planOutcome, type PlanOutcome } from './core.ts';
-import type { Runtime } from '../runtime.ts';
 import { decomposerMachine } from './machine.ts';
-import { DEFAULT_ACTOR_OPTIONS, type ActorOptions } from '../actor-options.ts';
+
+/** What a task is planned with: the spec files and history compressed, the project's files. */
+export type TaskContext = CompressedContext & { specChecksum: string; project: ProjectContext };
+
+/** A planner the LLM answers: `plan` is undefined when no LLM is configured. */
+export type Planner = {
+  plan: ((runId: string, task: TaskSpec, context: PlanningContext) => Promise<Plan>) | undefined;
+  close(): Promise<void>;
+};
+
+/** The I/O the decomposer asks of its host (src/host/actor-ports.ts): reading the context, the LLM. */
+export type DecomposerPorts = {
+  /** The task's context; `incremental` rereads only the files that changed since the last task. */
+  loadContext(rt: Runtime, item: PlanTask, incremental: boolean): Promise<TaskContext>;
+  openPlanner(rt: Runtime, options: { recordCalls: boolean; cancelSkipped: boolean }): Promise<Planner>;
+};
+
+/** How the reference workflow the benchmark runs differs: no plan cache, the context reloaded per task. */
+export type DecomposerChoices = { planCache: boolean; incrementalContext: boolean };
+
+const SYSTEM_CHOICES: DecomposerChoices = { planCache: true, incrementalContext: true };
 
 /** The decomposer's long-lived state in one process: the plan cache, context loaders, the LLM. */
 export type Decomposer = {
   cache: RunningProjection<PlanCache>;
-  loaders: Map<string, ContextLoader>;
-  /** The working directories this process plans for, each loaded incrementally. */
-  projects: Map<string, ProjectFiles>;
-  llm: LlmClient | undefined;
-  closeLlm: () => Promise<void>;
+  ports: DecomposerPorts;
+  planner: Planner;
   /** Plan cache and incremental context on (the system) or off (the reference workflow). */
-  options: Pick<ActorOptions, 'planCache' | 'incrementalContext'>;
+  options: DecomposerChoices;
 };
 
 export async function openDecomposer(
   rt: Runtime,
+  ports: DecomposerPorts,
   options: {
     recordLlmCalls?: boolean;
     /** Off for `run --dry`: none of its tasks is ever skipped. */
     cancelSkipped?: boolean;
-  } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
+    choices?: DecomposerChoices;
+  } = {},
 ): Promise<Decomposer> {
   const cache = await runProjection(rt.store, rt.snapshots, planCacheProjection(rt.config.cache.maxEntries), {
     everyEvents: rt.config.snapshots.everyEvents,
@@ -53,32 +65,30 @@ export async function openDecomposer(
   });
   // The cache is rebuilt from the log (snapshot + tail) before the first task is planned.
   await cache.caughtUp();
-  const opened = await openLlm(rt, { recordCalls: options.recordLlmCalls !== false });
-  const { llm } = opened;
-  const stopCancelling = llm && options.cancelSkipped !== false ? await cancelCallsOfSkipped(rt) : async () => {};
-  const closeLlm = () => Promise.all([stopCancelling(), opened.close()]).then(() => {});
-  const { planCache, incrementalContext } = { ...DEFAULT_ACTOR_OPTIONS, ...options };
-  return { cache, loaders: new Map(), projects: new Map(), llm, closeLlm, options: { planCache, incrementalContext } };
+  const planner = await ports.openPlanner(rt, {
+    recordCalls: options.recordLlmCalls !== false,
+    cancelSkipped: options.cancelSkipped !== false,
+  });
+  return { cache, ports, planner, options: options.choices ?? SYSTEM_CHOICES };
+}
+
+export async function closeDecomposer(d: Decomposer): Promise<void> {
+  await Promise.all([d.cache.stop(), d.planner.close()]);
 }
 
 /** The decomposer: takes `plan` work items and records PlanCreated or TaskFailed. */
-export const decomposerActor = (
-  options: { parallel?: number } & Partial<Pick<ActorOptions, 'planCache' | 'incrementalContext'>> = {},
-): ActorDefinition<Decomposer> => ({
+export const decomposerActor = (ports: DecomposerPorts, choices = SYSTEM_CHOICES): ActorDefinition<Decomposer> => ({
   name: 'decomposer',
-  open: (rt) => openDecomposer(rt, options),
-  close: (d) => Promise.all([d.cache.stop(), d.closeLlm()]).then(() => {}),
+  open: (rt) => openDecomposer(rt, ports, { choices }),
+  close: closeDecomposer,
   inputs: workInputs({
     actor: 'decomposer',
     schema: PlanTaskSchema,
-    parallel: () => options.parallel ?? 8,
+    parallel: () => 8,
     run: (item) => item,
     handle: (item, io: ActorIO<Decomposer>) => planTask(io, item),
   }),
 });
-
-export const startDecomposer = (rt: Runtime, options: Parameters<typeof decomposerActor>[0] = {}) =>
-  runActor(rt, decomposerActor(options));
 
 /**
  * Plans one task: explicit commands, else the cache (exact, or similar and validated), else the
@@ -113,7 +123,7 @@ export async function decidePlan(
   const ids = { runId, taskId: task.id };
   // The reference workflow reloaded the context for every task; we load it only to plan.
   const needsContext = !d.options.incrementalContext || (!item.group && task.commands.length === 0);
-  const context = needsContext ? await loadContext(rt, d, item) : undefined;
+  const context = needsContext ? await d.ports.loadContext(rt, item, d.options.incrementalContext) : undefined;
   // A plan made against one version of a file the task names is not served once it changed.
   const contextChecksum = context ? `${context.checksum}${context.project.namedChecksum}` : '';
   const specChecksum = context?.specChecksum ?? '';
@@ -138,7 +148,7 @@ export async function decidePlan(
           return decision.answer;
         }),
         planWithLlm: fromPromise(async () => {
-          if (!d.llm) {
+          if (!d.planner.plan) {
             throw new LlmError(
               'this decomposer has no LLM configured: set OPENAI_API_KEY and/or OPENAI_BASE_URL where it runs',
               'offline',
@@ -148,7 +158,7 @@ export async function decidePlan(
           if (await rt.store.lastEvent(eventSubjects.of(runId, task.id, 'TaskSkipped')))
             throw new LlmError('its task was skipped before its planning began', 'cancelled');
           const strategy: string = rt.config.llm.strategy;
-          const plan = await planWithLlm(d.llm, runId, task, planningContext(context), rt.config.llm.strategy);
+          const plan = await d.planner.plan(runId, task, planningContext(context));
           return { plan, strategy };
         }),
       },
@@ -167,41 +177,8 @@ export async function decidePlan(
   });
 }
 
-async function loadContext(rt: Runtime, d: Decomposer, item: PlanTask) {
-  const dir = dirname(item.tasksFile);
-  let loader = d.options.incrementalContext ? d.loaders.get(dir) : undefined;
-  // Spec files in the working directory are read only from within it, like the project's.
-  const specRoot = ownPathsIn(item.workdir, [dir]).length > 0 ? item.workdir : dir;
-  if (!loader) d.loaders.set(dir, (loader = new ContextLoader(dir, undefined, specRoot)));
-  let project = d.options.incrementalContext ? d.projects.get(item.workdir) : undefined;
-  if (!project) d.projects.set(item.workdir, (project = new ProjectFiles(item.workdir, PROJECT_LIMITS)));
-  const [files, history, projectContext] = await Promise.all([
-    loader.load(),
-    rt.snapshots.load<TaskHistory>(TASK_HISTORY.name).then(
-      (s) => s?.state.entries ?? [],
-      () => [],
-    ),
-    loadProjectContext(project, item.task, {
-      ...(item.runStartedAt ? { since: Date.parse(item.runStartedAt) } : {}),
-      budgetTokens: rt.config.context.projectTokens,
-      // The coordinator ticks tasks.md as tasks finish: that is not a change a plan depends on.
-      exclude: ownPathsIn(item.workdir, [item.tasksFile]),
-      // What the tool writes (this process's redirected output, the CLI's, the state folder) is never shown.
-      hidden: ownPathsIn(item.workdir, [...outputFiles(), ...(item.ownFiles ?? []), resolve(rt.config.stateDir)]),
-      treeEntries: rt.config.context.treeEntries,
-    }),
-  ]);
-  const compressed = compressContext(
-    item.task,
-    { requirements: files.get('requirements.md')?.content ?? '', design: files.get('design.md')?.content ?? '' },
-    history,
-    rt.config.context.budgetTokens,
-  );
-  return { ...compressed, specChecksum: loader.checksum(), project: projectContext };
-}
-
 /** The project tree is shared by every task planned now, so it leads; the task's own parts follow. */
-function planningContext(context: Awaited<ReturnType<typeof loadContext>> | undefined): PlanningContext {
+function planningContext(context: TaskContext | undefined): PlanningContext {
   if (!context) return { shared: '', task: '' };
   return {
     shared: context.project.tree
@@ -215,6 +192,3 @@ function planningContext(context: Awaited<ReturnType<typeof loadContext>> | unde
       .join('\n\n'),
   };
 }
-
-/** How much of a project one planning pass walks and reads. */
-const PROJECT_LIMITS = { maxWalk: 5000, maxFileBytes: 64 * 1024 };

@@ -12,10 +12,7 @@ import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.
 import { buildCommandGraph } from '../../exec/command-graph.ts';
 import { killOrphanGroup } from '../../exec/run-command.ts';
 import { resolveConfinement, type Confinement } from '../../exec/sandbox.ts';
-import type { ActorOptions } from '../actor-options.ts';
-import { append, workInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
-import { runActor } from '../run-actor.ts';
-import type { Runtime } from '../runtime.ts';
+import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
 import { RecordedRuns, refusal, refusedOutcome } from './admission.ts';
 import { TaskFileRecords } from './file-records.ts';
 import { executorEffects, type Executing } from './task-io.ts';
@@ -23,7 +20,8 @@ import { taskOutcome } from './records.ts';
 import { executorMachine } from './machine.ts';
 import { notStarted, resumePoint } from './resume.ts';
 
-export type ExecutorActorOptions = { parallelTasks?: number; afterTaskOutcome?: ActorOptions['afterTaskOutcome'] };
+/** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
+export type ExecutorActorOptions = { afterTaskOutcome?: (rt: Runtime, outcome: StoredEvent) => Promise<void> };
 
 /** The executor: takes `execute` work items, runs each task's command graph, records its outcome. */
 export const executorActor = (options: ExecutorActorOptions = {}): ActorDefinition<Executing> => ({
@@ -42,7 +40,7 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
   inputs: workInputs({
     actor: 'executor',
     schema: ExecuteTaskSchema,
-    parallel: (rt) => options.parallelTasks ?? rt.config.execution.taskConcurrency,
+    parallel: (rt) => rt.config.execution.taskConcurrency,
     run: (item) => item,
     observe: (item, rt) => executionSoFar(rt, item.runId, item.taskId),
     handle: async (item, io: ActorIO<Executing>, recorded) => {
@@ -60,13 +58,11 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
   }),
 });
 
-export const startExecutor = (rt: Runtime, options: ExecutorActorOptions = {}) => runActor(rt, executorActor(options));
-
 async function executeTask(
   io: ActorIO<Executing>,
   item: ExecuteTask,
   recorded: StoredEvent[],
-  afterTaskOutcome?: ActorOptions['afterTaskOutcome'],
+  afterTaskOutcome?: ExecutorActorOptions['afterTaskOutcome'],
 ): Promise<void> {
   const { rt } = io;
   const { runId, taskId } = item;

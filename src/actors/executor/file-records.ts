@@ -1,6 +1,7 @@
 import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
 import type { ExecuteTask } from '../../events/work-commands.ts';
+import { retryPolicies } from '../../nats/retry-policies.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { TaskCapture } from '../../workspace/run-trees.ts';
 import { taskChanges, type TaskChanges } from '../../workspace/task-changes.ts';
@@ -56,7 +57,9 @@ export class TaskFileRecords {
     const { runId, taskId } = this.item;
     try {
       await Promise.all(
-        [...record.contents].map(([hash, bytes]) => retryTransient(() => rt.contents.put(hash, bytes))),
+        [...record.contents].map(([hash, bytes]) =>
+          retryTransient(() => rt.contents.put(hash, bytes), retryPolicies.request),
+        ),
       );
     } catch (error) {
       const reason = `the content store failed: ${(error as Error).message}`;

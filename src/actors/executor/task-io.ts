@@ -10,6 +10,7 @@ import { checkCommand } from '../../exec/policy.ts';
 import { runConfined } from '../../exec/confined-run.ts';
 import { commandTimeoutMs } from '../../exec/limits.ts';
 import { describeConfinement, writeScope, type Confinement } from '../../exec/sandbox.ts';
+import { retryPolicies } from '../../nats/retry-policies.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import { criterionFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
@@ -177,10 +178,7 @@ export function executorEffects(
               RecoverReplySchema,
               rt.config.llm.timeoutMs + 5000,
             ),
-          {
-            attempts: tries,
-            budgetMs: Infinity,
-          },
+          retryPolicies.recover(tries),
         );
       } catch (error) {
         return {
@@ -224,7 +222,7 @@ async function storeBeforeFix(
     if (!content?.bytes)
       return `the content of ${path} from before the run is not kept (too large, or not a file of the working directory)`;
     try {
-      await retryTransient(() => rt.contents.put(content.hash, content.bytes!));
+      await retryTransient(() => rt.contents.put(content.hash, content.bytes!), retryPolicies.request);
     } catch (error) {
       return `the content of ${path} could not be stored: ${(error as Error).message}`;
     }

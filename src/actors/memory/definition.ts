@@ -1,10 +1,6 @@
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import { taskHistoryProjection, type TaskHistory } from '../../projections/task-history.ts';
 import type { ActorDefinition } from '../actor.ts';
-import { runActor } from '../run-actor.ts';
-import type { Runtime } from '../runtime.ts';
-
-export type MemoryOptions = { flushEvery?: number; flushMs?: number };
 
 /**
  * The memory actor: its core is the task-history projection (`projections/task-history.ts`),
@@ -13,16 +9,14 @@ export type MemoryOptions = { flushEvery?: number; flushMs?: number };
  * written history carries the sequence of its last event and reading starts just after it, so
  * after a crash each event since the last batch is applied exactly once.
  */
-export const memoryActor = (options: MemoryOptions = {}): ActorDefinition<RunningProjection<TaskHistory>> => ({
+export const memoryActor = (): ActorDefinition<RunningProjection<TaskHistory>> => ({
   name: 'memory',
   open: (rt) =>
     runProjection(rt.store, rt.snapshots, taskHistoryProjection, {
-      everyEvents: options.flushEvery ?? rt.config.snapshots.everyEvents,
+      everyEvents: rt.config.snapshots.everyEvents,
       // Memory is read back as planning context, so it is written at least every second.
-      everyMs: options.flushMs ?? Math.min(1000, rt.config.snapshots.everyMs),
+      everyMs: Math.min(1000, rt.config.snapshots.everyMs),
       onError: (error) => rt.log.error('memory: a history write or an event failed; the next batch carries it', error),
     }),
   close: (history) => history.stop(),
 });
-
-export const startMemory = (rt: Runtime, options: MemoryOptions = {}) => runActor(rt, memoryActor(options));

@@ -1,15 +1,13 @@
-import type { Runtime } from '../runtime.ts';
 import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
 import { checkCommand } from '../../exec/policy.ts';
-import { openLlm } from '../llm-calls.ts';
 import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, learnedFix } from '../../recovery/choose.ts';
-import { LlmRecoverySchema, llmRecovery, recoveryPrompt } from '../../recovery/llm-recovery.ts';
-import { DEFAULT_PATTERNS_FILE, PatternDb } from '../../recovery/pattern-db.ts';
+import { llmRecovery, type LlmRecovery } from '../../recovery/llm-recovery.ts';
+import { DEFAULT_PATTERNS_FILE, type PatternDb } from '../../recovery/pattern-db.ts';
 import { kindRecovery } from '../../recovery/kinds/index.ts';
-import { diskProbe } from '../../recovery/kinds/probe.ts';
+import type { Probe } from '../../recovery/kinds/probe.ts';
 import {
   destroyedBy,
   destructionReason,
@@ -20,7 +18,19 @@ import {
   removedByIntent,
 } from '../../recovery/destruction.ts';
 import { eventSubjects } from '../../events/subjects.ts';
-import { DEFAULT_ACTOR_OPTIONS } from '../actor-options.ts';
+import type { Runtime } from '../actor.ts';
+
+/** The I/O the recoverer asks of its host (src/host/actor-ports.ts). */
+export type RecovererPorts = {
+  loadPatterns(file: string): Promise<PatternDb>;
+  /** A look at the working directory, for the strategies per kind of mistake. */
+  probe(workdir: string): Probe;
+  /** `ask` is undefined when no LLM is configured. */
+  openLlm(rt: Runtime): Promise<{
+    ask: ((request: RecoverRequest, why: string) => Promise<LlmRecovery>) | undefined;
+    close: () => Promise<void>;
+  }>;
+};
 
 export type Advisor = {
   advise(request: RecoverRequest): Promise<RecoverReply>;
@@ -36,19 +46,20 @@ export type Advisor = {
  */
 export async function createAdvisor(
   rt: Runtime,
-  options: { db?: PatternDb; errorPatterns?: boolean } = {},
+  ports: RecovererPorts,
+  options: { errorPatterns?: boolean } = {},
 ): Promise<Advisor> {
-  const db = options.db ?? (await PatternDb.load(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE));
+  const db = await ports.loadPatterns(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE);
   const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, rt.snapshots, recoveryStatsProjection, {
     everyEvents: rt.config.snapshots.everyEvents,
     everyMs: rt.config.snapshots.everyMs,
     onError: (e) => rt.log.error('recovery statistics', e),
   });
   await stats.caughtUp();
-  const { llm, close: closeLlm } = await openLlm(rt);
+  const { ask, close: closeLlm } = await ports.openLlm(rt);
 
   // The reference workflow the benchmark runs asks the LLM for every failure: neither patterns nor learned fixes.
-  const fromTheLog = options.errorPatterns ?? DEFAULT_ACTOR_OPTIONS.errorPatterns;
+  const fromTheLog = options.errorPatterns ?? true;
 
   /** When each run started (its RunStarted event): a file older than that is the user's. */
   const runStarts = new Map<string, number>();
@@ -97,20 +108,14 @@ export async function createAdvisor(
       : ({ kind: 'llm', why: 'error patterns are turned off' } as const);
     if (choice.kind === 'reply') return choice.reply;
     // No pattern has a fix: a strategy per kind of mistake may, from the failure and the working directory.
-    const kind = fromTheLog ? kindRecovery(request, diskProbe(request.workdir)) : undefined;
+    const kind = fromTheLog ? kindRecovery(request, ports.probe(request.workdir)) : undefined;
     if (kind?.decision === 'fix' && kind.commands.every((c) => checkCommand(c, rt.config.policy.allow).allowed))
       return kind;
     const learned = fromTheLog ? learnedFix(request, stats.state(), rt.config.policy.allow) : undefined;
     if (learned) return learned;
-    if (!llm || request.llm === 'offline')
+    if (!ask || request.llm === 'offline')
       return { decision: 'give-up', reason: `${choice.why}, and the LLM is offline` };
-    const reply = await llm.structured(
-      { runId: request.runId, taskId: request.taskId },
-      'recovery',
-      LlmRecoverySchema,
-      recoveryPrompt(request, choice.why),
-    );
-    return llmRecovery(request, reply, rt.config.policy.allow);
+    return llmRecovery(request, await ask(request, choice.why), rt.config.policy.allow);
   }
 
   return { advise, stop: () => Promise.all([stats.stop(), closeLlm()]).then(() => {}), stats: () => stats.state() };

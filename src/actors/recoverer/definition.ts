@@ -1,25 +1,20 @@
 import { commandSubjects } from '../../events/subjects.ts';
 import { RecoverRequestSchema, type RecoverReply } from '../../events/work-commands.ts';
 import { append, requestInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
-import { runActor } from '../run-actor.ts';
-import type { Runtime } from '../runtime.ts';
-import { createAdvisor, type Advisor } from './advisor.ts';
+import { createAdvisor, type Advisor, type RecovererPorts } from './advisor.ts';
 import { attemptEvents } from './core.ts';
-
-export type RecovererOptions = { advisor?: Advisor; errorPatterns?: boolean };
 
 /**
  * The recoverer: answers recovery requests (a queue group, so replicas share them) and records
  * each decision as RecoveryAttempted before replying.
  */
-export const recovererActor = (options: RecovererOptions = {}): ActorDefinition<Advisor> => ({
+export const recovererActor = (
+  ports: RecovererPorts,
+  options: { errorPatterns?: boolean } = {},
+): ActorDefinition<Advisor> => ({
   name: 'recoverer',
-  open: async (rt) =>
-    options.advisor ??
-    (await createAdvisor(rt, options.errorPatterns === undefined ? {} : { errorPatterns: options.errorPatterns })),
-  close: async (advisor) => {
-    if (!options.advisor) await advisor.stop();
-  },
+  open: (rt) => createAdvisor(rt, ports, options),
+  close: (advisor) => advisor.stop(),
   inputs: requestInputs({
     subject: commandSubjects.recover(),
     schema: RecoverRequestSchema,
@@ -35,5 +30,3 @@ export const recovererActor = (options: RecovererOptions = {}): ActorDefinition<
     }),
   }),
 });
-
-export const startRecoverer = (rt: Runtime, options: RecovererOptions = {}) => runActor(rt, recovererActor(options));

@@ -4,7 +4,7 @@ import type { StartRun } from '../events/work-commands.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
 import { contentHash } from '../workspace/work-tree.ts';
 import { storedContent } from '../workspace/stored-content.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 
 /**
  * Work items travel as one NATS message, within the server's max_payload (1 MB in nats.conf). A

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { StartRun } from '../events/work-commands.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { workIds } from '../events/ids.ts';
 import { packStartItem } from './start-item.ts';
 

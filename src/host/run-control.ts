@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 
 /** The run-level events that can make work stale. */
 const CONTROL_TYPES = ['RunFinished', 'RunInterrupted', 'RunResumed'] as const;

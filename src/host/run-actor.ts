@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { ack, retry, type Consumer, type Server } from '../events/bus.ts';
 import type { AppendResult } from '../events/event-log.ts';
 import { commandSubjects } from '../events/subjects.ts';
-import { isTransient, retryTransient } from '../nats/transient.ts';
-import type { ActorDefinition, ActorIO, Effect } from './actor.ts';
+import { retryPolicies } from '../nats/retry-policies.ts';
+import { retryTransient } from '../nats/transient.ts';
+import type { ActorDefinition, ActorInputs, ActorIO, Effect, Runtime } from '../actors/actor.ts';
 import { staleWork } from './run-control.ts';
-import type { Runtime } from './runtime.ts';
 import { TasksFile } from '../tasklist/tick-file.ts';
 
 export type RunningActor<R> = { resources: R; stop(): Promise<void> };
@@ -73,55 +73,8 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
         pid: process.pid,
       })),
     ];
-    if (inputs?.kind === 'work') {
-      taking.push(
-        await rt.work.consume(
-          inputs.actor,
-          inputs.schema,
-          inputs.parallel(rt),
-          async (item: unknown, info) => {
-            const ref = inputs.run?.(item as never);
-            // Both are reads of the log: one round instead of two.
-            const [stale, observed] = await Promise.all([
-              ref ? staleWork(rt, ref.runId, ref.generation) : undefined,
-              inputs.observe?.(item as never, rt),
-            ]);
-            if (stale) {
-              rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
-              return ack();
-            }
-            const work = io(info.signal, info.redelivered, info.lease);
-            const result = await inputs.handle(item as never, work, observed as never);
-            if (result === 'unfinished') return retry(0);
-            await work.perform(result);
-            await work.flushed();
-            return ack();
-          },
-          (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
-        ),
-      );
-    }
-    if (inputs?.kind === 'requests') {
-      taking.push(
-        rt.requests.serve(
-          inputs.subject,
-          {
-            schema: inputs.schema,
-            queue: inputs.queue,
-            onError: (error) => {
-              rt.log.error(`${name}: request on ${inputs.subject} failed`, error);
-              return inputs.replyOnError(error);
-            },
-          },
-          async (request: unknown) => {
-            const answering = io(stopping.signal, false);
-            const { reply, effects } = await inputs.handle(request as never, answering);
-            await answering.perform(effects);
-            return reply;
-          },
-        ),
-      );
-    }
+    if (inputs?.kind === 'work') taking.push(await takeWork(rt, name, inputs, io));
+    if (inputs?.kind === 'requests') taking.push(takeRequests(rt, name, inputs, () => io(stopping.signal, false)));
     return { resources, taking };
   };
 
@@ -154,6 +107,62 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
   };
 }
 
+type Inputs<R, K extends ActorInputs<R>['kind']> = Extract<ActorInputs<R>, { kind: K }>;
+
+/** Takes work items: a stale one is acknowledged unread, an unfinished one goes back to the queue. */
+function takeWork<R>(
+  rt: Runtime,
+  name: string,
+  inputs: Inputs<R, 'work'>,
+  io: (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal) => ActorIO<R>,
+): Promise<Consumer> {
+  return rt.work.consume(
+    inputs.actor,
+    inputs.schema,
+    inputs.parallel(rt),
+    async (item: unknown, info) => {
+      const ref = inputs.run?.(item as never);
+      // Both are reads of the log: one round instead of two.
+      const [stale, observed] = await Promise.all([
+        ref ? staleWork(rt, ref.runId, ref.generation) : undefined,
+        inputs.observe?.(item as never, rt),
+      ]);
+      if (stale) {
+        rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);
+        return ack();
+      }
+      const work = io(info.signal, info.redelivered, info.lease);
+      const result = await inputs.handle(item as never, work, observed as never);
+      if (result === 'unfinished') return retry(0);
+      await work.perform(result);
+      await work.flushed();
+      return ack();
+    },
+    (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
+  );
+}
+
+/** Serves requests: the reply is sent once the effects are performed. */
+function takeRequests<R>(rt: Runtime, name: string, inputs: Inputs<R, 'requests'>, io: () => ActorIO<R>): Server {
+  return rt.requests.serve(
+    inputs.subject,
+    {
+      schema: inputs.schema,
+      queue: inputs.queue,
+      onError: (error) => {
+        rt.log.error(`${name}: request on ${inputs.subject} failed`, error);
+        return inputs.replyOnError(error);
+      },
+    },
+    async (request: unknown) => {
+      const answering = io();
+      const { reply, effects } = await inputs.handle(request as never, answering);
+      await answering.perform(effects);
+      return reply;
+    },
+  );
+}
+
 /** Effects performed for one input: awaited in order, or in the background. */
 function hostIO<R>(
   rt: Runtime,
@@ -169,27 +178,7 @@ function hostIO<R>(
     for (const effect of effects) {
       // Late results of an item another process may hold now are not recorded (at most once per attempt).
       lease?.throwIfAborted();
-      // A tick is a write to the user's file, not to NATS: a failure is said, not retried.
-      if (effect.kind === 'tick') {
-        await tickFile(effect).catch((error: unknown) =>
-          rt.log.error(`${name}: ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`, error),
-        );
-        continue;
-      }
-      // Tried at least once even when stopping (an outcome reached just before the stop is still
-      // recorded), then again while the failure is transient and the actor runs.
-      await retryTransient(
-        async () => {
-          if (effect.kind === 'append') results.push(...(await rt.store.appendAll(effect.events)));
-          else await rt.work.publish(effect.actor, effect.verb, effect.item, effect.id);
-        },
-        {
-          budgetMs: Infinity,
-          retryable: (error) => isTransient(error) && !signal.aborted,
-          onRetry: (error, attempt) =>
-            rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error),
-        },
-      );
+      results.push(...(await performOne(rt, name, effect, signal)));
     }
     return results;
   };
@@ -211,10 +200,49 @@ function hostIO<R>(
   };
 }
 
-function describe(effect: Exclude<Effect, { kind: 'tick' }>): string {
-  return effect.kind === 'append'
-    ? `appending ${effect.events.map((e) => e.type).join(', ')}`
-    : `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+/**
+ * One effect under its kind's retry policy (retry-policies.ts), tried at least once even when
+ * stopping (an outcome reached just before the stop is still recorded), then again while the
+ * failure is transient and the actor runs. The store retries an append itself, under that policy.
+ */
+async function performOne(rt: Runtime, name: string, effect: Effect, running: AbortSignal): Promise<AppendResult[]> {
+  const onRetry = (error: unknown, attempt: number) =>
+    rt.log.error(`${name}: ${describe(effect)} failed (try ${attempt + 1}); trying again`, error);
+  switch (effect.kind) {
+    case 'append':
+      return rt.store.appendAll(effect.events, { whileRunning: running, onRetry });
+    case 'send':
+      await retryTransient(
+        () => rt.work.publish(effect.actor, effect.verb, effect.item, effect.id),
+        retryPolicies.send,
+        {
+          stopRetrying: running,
+          onRetry,
+        },
+      );
+      return [];
+    case 'tick':
+      // A write to the user's file, not to NATS: a failure is said, and the run goes on.
+      await retryTransient(() => tickFile(effect), retryPolicies.tick).catch((error: unknown) =>
+        rt.log.error(`${name}: ${describe(effect)}`, error),
+      );
+      return [];
+    default:
+      return effect satisfies never;
+  }
+}
+
+function describe(effect: Effect): string {
+  switch (effect.kind) {
+    case 'append':
+      return `appending ${effect.events.map((e) => e.type).join(', ')}`;
+    case 'send':
+      return `sending ${effect.verb} to the ${effect.actor} (${effect.id})`;
+    case 'tick':
+      return `ticking ${effect.tasks.map((t) => t.id).join(', ')} in ${effect.tasksFile}`;
+    default:
+      return effect satisfies never;
+  }
 }
 
 /** The task lists this process ticks, each with its line index, and its writes one after the other. */

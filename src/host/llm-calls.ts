@@ -6,7 +6,7 @@ import { cancelCalls } from '../llm/in-flight.ts';
 import { DEFAULT_LLM_BASE_URL } from '../llm/probe.ts';
 import { LLM_CAPABILITIES, llmCapabilitiesProjection } from '../projections/llm-capabilities.ts';
 import { runProjection } from '../projections/runner.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime } from '../actors/actor.ts';
 
 /** The envelope fields of an event about a call: its run, and its task when it has one. */
 const eventFields = (scope: LlmScope) => ({

@@ -1,17 +1,13 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
+import type { BackgroundWork, Logger, Runtime } from '../actors/actor.ts';
 import { inert } from '../inert.ts';
-import type { ContentStore, OutputStore, Requests, WorkQueue } from '../events/bus.ts';
-import type { EventLog } from '../events/event-log.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
-import type { Snapshots } from '../projections/snapshots.ts';
 import { authFromEnv, connectNats, isRefused, type NatsAuth, type NatsConnection } from '../nats/connection.ts';
 import type { Role } from '../security/roles.ts';
 import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
 import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
-
-export type Logger = { info(msg: string): void; warn(msg: string): void; error(msg: string, error?: unknown): void };
 
 /** Messages carry paths, commands and LLM text: their control characters are escaped (`inert`). */
 export const stderrLogger = (name: string, quiet = false): Logger => ({
@@ -25,42 +21,11 @@ export const stderrLogger = (name: string, quiet = false): Logger => ({
     ),
 });
 
-/**
- * What every actor host of a process shares: the event log, the snapshots, the work queue, the
- * requests, the config. Each is a contract with a NATS implementation (`openRuntime`) and one in
- * memory (`memoryRuntime` in test/helpers), so hosts run the same on both.
- */
-export type Runtime = {
-  /** The event log (JetStream). */
-  store: EventLog;
-  /** Projection snapshots (and the memory store): the agent_snapshots KV bucket. */
-  snapshots: Snapshots;
-  /** Work items between actors (the AGENT_WORK work queue). */
-  work: WorkQueue;
-  /** Request/reply (recovery requests, pings). */
-  requests: Requests;
-  /** Full command outputs (the agent_outputs object store). */
-  outputs: OutputStore;
-  /** File contents before and after each task (the agent_contents object store). */
-  contents: ContentStore;
-  config: Config;
-  log: Logger;
-  /** Appends made in the background (LLM call records): awaited before the connection closes. */
-  background: Background;
-  /**
-   * This process's runtime under `role` (an actor it hosts): its own connection where the server
-   * tells roles apart, this one otherwise.
-   */
-  as?(role: Role): Promise<Runtime>;
-  /** Waits for the background appends, then closes the connection once what is in flight is sent. */
-  close(): Promise<void>;
-};
-
 /** A runtime on NATS: the connection is there for what only a connection does (closing it in tests). */
 export type NatsRuntime = Runtime & { nc: NatsConnection };
 
 /** Promises in flight that nobody awaits, so that shutting down can wait for them. */
-export class Background {
+export class Background implements BackgroundWork {
   private readonly pending = new Set<Promise<unknown>>();
 
   track(work: Promise<unknown>): void {

@@ -1,0 +1,59 @@
+import * as z from 'zod';
+import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
+import type { ActorDefinition, Runtime } from '../actors/actor.ts';
+import { coordinatorActor } from '../actors/coordinator/definition.ts';
+import { decomposerActor } from '../actors/decomposer/definition.ts';
+import { executorActor } from '../actors/executor/definition.ts';
+import { memoryActor } from '../actors/memory/definition.ts';
+import { recovererActor } from '../actors/recoverer/definition.ts';
+import { roleOf } from '../security/roles.ts';
+import { coordinatorPorts, decomposerPorts, recovererPorts } from './actor-ports.ts';
+import { runActor } from './run-actor.ts';
+
+export type Hosted = { names: ActorName[]; stop(): Promise<void> };
+
+/**
+ * Each actor's definition, by its name in `actorNames`, with the ports the host gives it: a new
+ * actor is a folder of its own and one line here (the compiler asks for it).
+ */
+export const ACTOR_DEFINITIONS: { readonly [N in ActorName]: () => ActorDefinition<unknown> } = {
+  coordinator: () => coordinatorActor(coordinatorPorts),
+  decomposer: () => decomposerActor(decomposerPorts()),
+  executor: () => executorActor(),
+  recoverer: () => recovererActor(recovererPorts),
+  memory: () => memoryActor(),
+};
+
+/** A test seam: definitions hosted instead of the system's (the benchmark's reference workflow). */
+export type ReplacedActors = { readonly [N in ActorName]?: ActorDefinition<unknown> };
+
+/** Starts the named actors in this process; each answers its ping, so `run` can see it is up. */
+export async function hostActors(
+  rt: Runtime,
+  names: readonly ActorName[] = actorNames,
+  replaced: ReplacedActors = {},
+): Promise<Hosted> {
+  // Each actor under its own role where the server tells roles apart (rt.as opens its connection).
+  const started = await Promise.all(
+    names.map(async (n) => runActor((await rt.as?.(roleOf(n))) ?? rt, replaced[n] ?? ACTOR_DEFINITIONS[n]())),
+  );
+  return {
+    names: [...names],
+    stop: async () => {
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
+}
+
+/** Actors that no process answers for right now. */
+export async function missingActors(rt: Runtime, timeoutMs = 300): Promise<ActorName[]> {
+  const answers = await Promise.all(
+    actorNames.map((n) =>
+      rt.requests.request(commandSubjects.ping(n), {}, z.unknown(), timeoutMs).then(
+        () => undefined,
+        () => n,
+      ),
+    ),
+  );
+  return answers.filter((n): n is ActorName => n !== undefined);
+}
