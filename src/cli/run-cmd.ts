@@ -32,6 +32,8 @@ export type RunFlags = {
   budget?: string;
   /** `--pause-after N`: interrupted after N completed tasks, for a review. */
   pauseAfter?: number;
+  /** `--replan [task…]`: these tasks (none named: all) planned anew, the plan cache not consulted. */
+  replan?: string[];
 };
 
 const MAX_TASKS_FILE = 5 * 1024 * 1024;
@@ -53,6 +55,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const workdir = resolve(cwd, flags.workdir ?? '.');
   const parsed = parseTaskList(await readTasksFile(tasksFile), flags.tasksFile);
   const tasks = parsed.tasks.map((t) => (flags.force ? { ...t, done: false } : t));
+  const replan = replanned(flags.replan, tasks, flags.tasksFile);
   // What the parser saw, for other tools: no server, no planning.
   if (flags.dry && flags.json) {
     outJson(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings));
@@ -101,7 +104,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     commit: flags.commit === true || config.git.commit === 'per-task',
     verify: flags.verify === true,
     pauseAfter: flags.pauseAfter,
+    replan,
   });
+}
+
+/** The ids `--replan` names, checked against the list; none named: every task. */
+function replanned(named: string[] | undefined, tasks: readonly TaskSpec[], file: string): string[] | undefined {
+  if (named === undefined) return undefined;
+  if (named.length === 0) return tasks.map((t) => t.id);
+  const unknown = named.filter((id) => !tasks.some((t) => t.id === id));
+  if (unknown.length)
+    throw new InputError(
+      `--replan names no task ${unknown.join(', ')} of ${file} (its tasks: ${tasks.map((t) => t.id).join(', ')})`,
+    );
+  return named;
 }
 
 async function readTasksFile(path: string): Promise<string> {

@@ -50,6 +50,8 @@ export async function runSession(input: {
   verify: boolean;
   /** `--pause-after N`: interrupted once N tasks have completed, for a review before `resume`. */
   pauseAfter: number | undefined;
+  /** `--replan`: the tasks whose cached plans are not served. */
+  replan: string[] | undefined;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   let weakened: Weakening[];
@@ -95,6 +97,7 @@ export async function runSession(input: {
           // Whichever process plans or executes, what this one writes is never a task's change.
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
           ...(input.pauseAfter !== undefined ? { pauseAfter: input.pauseAfter } : {}),
+          ...(input.replan ? { replan: input.replan } : {}),
         },
         ...(weakened.length ? { weakened } : {}),
       };

@@ -9,14 +9,14 @@ export const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry] [--replan [task...]]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
   implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
   implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]   the configs and credentials of a JetStream cluster with authentication
-  implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]
+  implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]   (no filter: the run under way)
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
@@ -52,6 +52,8 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
                          (files dirty before the run are never committed); also \`git.commit: "per-task"\`
   --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
   --force                run tasks already ticked too
+  --replan [task...]     plan these tasks anew (after the list: \`run tasks.md --replan 2 3\`; none named: all),
+                         not from the plan cache
   --dry                  print each plan and its command graph; run nothing
   --json                 print the run's events as NDJSON
   --config FILE          another implement-agent.config.json
