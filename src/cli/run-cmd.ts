@@ -85,7 +85,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
   // server (when the run starts its own) boots meanwhile: its start-up is hidden behind theirs.
-  const nats = import('./nats-for.ts').then((m) => m.natsFor(config, cwd));
+  const nats = import('./nats-for.ts').then((m) => m.natsFor(config, workdir, { kind: 'run' }));
   nats.catch(() => {}); // the session awaits it and reports its failure
   const { runSession } = await import('./run-session.ts');
   return runSession({

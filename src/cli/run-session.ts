@@ -20,8 +20,8 @@ import { submitRun } from '../actors/submit-run.ts';
 import type { Runtime } from '../actors/runtime.ts';
 import { outputFiles } from '../context/own-files.ts';
 import { dryRun } from './dry-run.ts';
-import type { NatsSession } from './nats-for.ts';
 import { withRuntime } from './nats-session.ts';
+import { natsFor, type NatsSession } from './nats-for.ts';
 import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
@@ -341,7 +341,8 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
       );
       return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
     },
-    undefined,
+    // A run's own, as `run`'s; the store must exist already.
+    natsFor(config, cwd, { kind: 'run', create: false }),
     true,
   );
 }

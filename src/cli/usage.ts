@@ -84,7 +84,7 @@ example: implement-agent cluster init ~/ia-cluster --nodes 10.0.0.1:4222:6222,10
     'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
   actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
   watch:
-    'usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL or -s). --type may be given several times (or T1,T2);\nwith --run it stops when that run finishes.\n\nexample: implement-agent watch -s nats://127.0.0.1:4222 --type TaskFailed --type RecoveryFailed --since 1h',
+    "usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of the project's running server (a run's, `up`'s; or -s URL). With no filter it follows the run under way;\n--type may be given several times (or T1,T2); with --run it stops when that run finishes.\n\nexample: implement-agent watch --type TaskFailed --type RecoveryFailed --since 1h",
   replay:
     'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',
