@@ -213,5 +213,6 @@ describe('run --replan', () => {
     });
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain(`--replan names no task 7 of ${w.tasks} (its tasks: 1, 2)`);
-  });
+    // Three runs, one after the other.
+  }, 180_000);
 });

@@ -29,8 +29,10 @@ async function repository(tasks: string): Promise<string> {
   await mkdir(join(dir, 'specs'));
   await writeFile(join(dir, 'specs', 'tasks.md'), tasks);
   await git(dir, 'init', '-q');
+  await git(dir, 'config', 'user.name', 't');
+  await git(dir, 'config', 'user.email', 't@t');
   await git(dir, 'add', '.');
-  await git(dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'tasks');
+  await git(dir, 'commit', '-qm', 'tasks');
   return dir;
 }
 
@@ -64,7 +66,12 @@ describe('state at the project root', () => {
     const status = await cli(['status', runId], join(dir, 'specs'));
     expect(status.stdout).toMatch(new RegExp(`^run ${runId} succeeded`));
     expect(existsSync(join(dir, 'specs', '.implement-agent'))).toBe(false);
-  });
+    // --commit names what was dirty before the run: the tool's own folder is never among them.
+    const again = await cli(['run', 'tasks.md', '--force', '--commit'], join(dir, 'specs'));
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/not committed by this run \(changed before it started\): /);
+    expect(again.stderr).not.toContain('.implement-agent');
+  }, 180_000);
 
   it('a read command where no run was made makes nothing, and says where a run would', async () => {
     const dir = await repository('- [ ] 1. x\n');
@@ -127,5 +134,6 @@ describe('a second terminal while a run goes', () => {
     const after = await second;
     expect(after.exitCode, after.stderr).toBe(0);
     expect(await readFile(join(dir, 'specs', 'more.md'), 'utf8')).toMatch(/^- \[x\] 1\. Say more/);
-  });
+    // Two runs one after the other, and four commands beside them.
+  }, 180_000);
 });
