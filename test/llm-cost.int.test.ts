@@ -178,3 +178,41 @@ describe('a reverted task', () => {
     expect(calls()).toBe(2 * planned);
   });
 });
+
+describe('run --replan', () => {
+  it('plans the named tasks anew instead of serving their cached plans, and only those', async () => {
+    const TWO =
+      '- [ ] 1. Record the supported platforms matrix in matrix/SUPPORT.csv\n- [ ] 2. Draft a security disclosure policy\n';
+    const w = await ws.make(TWO);
+    const env = { NATS_URL: nats.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'k' };
+    // Counted by the task's title: a prompt's file tree may name the other task's file.
+    const calls = (title: string) =>
+      llm.requests.filter((r) => r.messages.some((m) => m.content.includes(title))).length;
+    const first = await runCli(['run', w.tasks, '--workdir', w.dir], env, w.dir);
+    expect(first.result.exitCode, first.result.stderr).toBe(0);
+    const [first1, first2] = [calls('Record the supported'), calls('Draft a security')];
+    expect(first1).toBeGreaterThan(0);
+
+    const again = await runCli(['run', w.tasks, '--workdir', w.dir, '--force', '--replan', '1'], env, w.dir);
+    expect(again.result.exitCode, again.result.stderr).toBe(0);
+    expect(calls('Record the supported')).toBe(2 * first1);
+    expect(calls('Draft a security')).toBe(first2);
+    expect(ofType(again.events, 'PlanCacheHit').map((e) => e.taskId)).toEqual(['2']);
+    expect(ofType(again.events, 'PlanCreated').find((e) => e.taskId === '1')?.data.source).toBe('llm');
+
+    // None named: every task.
+    const all = await runCli(['run', w.tasks, '--workdir', w.dir, '--force', '--replan'], env, w.dir);
+    expect(all.result.exitCode, all.result.stderr).toBe(0);
+    expect(ofType(all.events, 'PlanCacheHit')).toHaveLength(0);
+    expect(calls('Draft a security')).toBe(2 * first2);
+
+    const unknown = await execa(process.execPath, [CLI, 'run', w.tasks, '--replan', '7'], {
+      env,
+      cwd: w.dir,
+      reject: false,
+    });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain(`--replan names no task 7 of ${w.tasks} (its tasks: 1, 2)`);
+    // Three runs, one after the other.
+  }, 180_000);
+});

@@ -26,7 +26,7 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
     throw new InputError(
       `--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`,
     );
-  const nats = await natsFor(config, cwd, { ...(port !== undefined ? { port } : {}), shared: true });
+  const nats = await natsFor(config, cwd, { ...(port !== undefined ? { port } : {}), kind: 'shared' });
   const log = stderrLogger(names.length === 1 ? names[0]! : 'up');
   const runtimes = await Promise.all(
     Array.from({ length: replicas }, (_, i) =>

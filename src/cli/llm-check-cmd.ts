@@ -6,6 +6,7 @@ import type { LlmCallRecord } from '../llm/client.ts';
 import { DEFAULT_CAPABILITIES, pinsFor, type Capabilities } from '../llm/capabilities.ts';
 import { DEFAULT_LLM_BASE_URL, probeLlm } from '../llm/probe.ts';
 import { withRuntime } from './nats-session.ts';
+import { natsFor } from './nats-for.ts';
 import { colours } from './progress.ts';
 import { err, out, outJson } from './terminal.ts';
 
@@ -29,58 +30,65 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
   const probed = await probeLlm(config.llm);
   if (probed.notice) err(probed.notice);
   config.llm.model = probed.model;
-  return withRuntime(config, cwd, 'llm check', async (rt) => {
-    const runId = `llmcheck${Date.now().toString(36)}`;
-    await recordEndpointContext(rt, runId, probed.contextTokens);
-    const calls: LlmCallRecord[] = [];
-    const { llm, close } = await openLlm(rt, { observe: (c) => calls.push(c) });
-    try {
-      const known = llm!.capabilities();
-      const started = performance.now();
-      let error: string | undefined;
-      let answer: number | undefined;
+  return withRuntime(
+    config,
+    cwd,
+    'llm check',
+    async (rt) => {
+      const runId = `llmcheck${Date.now().toString(36)}`;
+      await recordEndpointContext(rt, runId, probed.contextTokens);
+      const calls: LlmCallRecord[] = [];
+      const { llm, close } = await openLlm(rt, { observe: (c) => calls.push(c) });
       try {
-        answer = (
-          await llm!.structured({ runId }, 'llm_check', CheckReply, [
-            { role: 'system', content: 'You answer with JSON only.' },
-            { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
-          ])
-        ).sum;
-      } catch (e) {
-        if (!(e instanceof LlmError)) throw e;
-        error = e.message;
+        const known = llm!.capabilities();
+        const started = performance.now();
+        let error: string | undefined;
+        let answer: number | undefined;
+        try {
+          answer = (
+            await llm!.structured({ runId }, 'llm_check', CheckReply, [
+              { role: 'system', content: 'You answer with JSON only.' },
+              { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
+            ])
+          ).sum;
+        } catch (e) {
+          if (!(e instanceof LlmError)) throw e;
+          error = e.message;
+        }
+        const latencyMs = performance.now() - started;
+        const now = llm!.capabilities();
+        const learned = llm!.learnedInThisProcess();
+        const ok = calls.filter((c) => c.ok);
+        // Only what a call was seen to take: a check that got no answer accepted nothing.
+        const worked = calls.some((c) => c.outcome === 'ok');
+        const result = {
+          endpoint,
+          model: config.llm.model,
+          models: probed.models,
+          ok: error === undefined && answer === 5,
+          ...(answer !== undefined ? { answer } : {}),
+          ...(error ? { error } : {}),
+          latencyMs: Math.round(latencyMs),
+          calls: calls.length,
+          promptTokens: ok.reduce((n, c) => n + (c.promptTokens ?? 0), 0),
+          completionTokens: ok.reduce((n, c) => n + (c.completionTokens ?? 0), 0),
+          accepted: worked ? now : null,
+          knownBefore: known,
+          degraded: learned.filter((l) => l.setting !== 'concurrency' && l.setting !== 'contextTokens'),
+          ...(worked ? { pin: { llm: pinsFor(now) } } : {}),
+        };
+        if (json) outJson(result);
+        else printCheck(result, config.llm.maxOutputTokens);
+        if (error)
+          throw new EnvironmentError(`the LLM check against ${endpoint} (model ${config.llm.model}) failed: ${error}`);
+        return result.ok ? 0 : 1;
+      } finally {
+        await close();
       }
-      const latencyMs = performance.now() - started;
-      const now = llm!.capabilities();
-      const learned = llm!.learnedInThisProcess();
-      const ok = calls.filter((c) => c.ok);
-      // Only what a call was seen to take: a check that got no answer accepted nothing.
-      const worked = calls.some((c) => c.outcome === 'ok');
-      const result = {
-        endpoint,
-        model: config.llm.model,
-        models: probed.models,
-        ok: error === undefined && answer === 5,
-        ...(answer !== undefined ? { answer } : {}),
-        ...(error ? { error } : {}),
-        latencyMs: Math.round(latencyMs),
-        calls: calls.length,
-        promptTokens: ok.reduce((n, c) => n + (c.promptTokens ?? 0), 0),
-        completionTokens: ok.reduce((n, c) => n + (c.completionTokens ?? 0), 0),
-        accepted: worked ? now : null,
-        knownBefore: known,
-        degraded: learned.filter((l) => l.setting !== 'concurrency' && l.setting !== 'contextTokens'),
-        ...(worked ? { pin: { llm: pinsFor(now) } } : {}),
-      };
-      if (json) outJson(result);
-      else printCheck(result, config.llm.maxOutputTokens);
-      if (error)
-        throw new EnvironmentError(`the LLM check against ${endpoint} (model ${config.llm.model}) failed: ${error}`);
-      return result.ok ? 0 : 1;
-    } finally {
-      await close();
-    }
-  });
+      // What it learns is recorded: the store is made if need be.
+    },
+    natsFor(config, cwd, { kind: 'read', create: true }),
+  );
 }
 
 function printCheck(

@@ -38,9 +38,12 @@ async function main(args: string[]): Promise<number> {
         plan: { type: 'boolean' },
         budget: { type: 'string' },
         'pause-after': { type: 'string' },
+        replan: { type: 'boolean' },
       });
       if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
-      if (positionals.length !== 1) throw new InputError('run takes exactly one tasks.md path');
+      // `run tasks.md --replan 2 3`: the words after the list are the tasks to plan anew.
+      if (positionals.length !== 1 && !(values.replan && positionals.length > 1))
+        throw new InputError('run takes exactly one tasks.md path (and, after --replan, task ids)');
       const llm = values.llm as LlmMode | undefined;
       if (llm !== undefined && !LLM_MODES.includes(llm))
         throw new InputError(`--llm must be ${LLM_MODES.join(' or ')}, not "${llm}"`);
@@ -74,6 +77,7 @@ async function main(args: string[]): Promise<number> {
         ...(values['pause-after'] !== undefined
           ? { pauseAfter: positiveInt(values['pause-after'] as string, '--pause-after') }
           : {}),
+        ...(values.replan ? { replan: positionals.slice(1) } : {}),
       });
     }
     case 'up': {

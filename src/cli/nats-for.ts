@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { authFromEnv, type NatsAuth } from '../nats/connection.ts';
 import { startLocalNats } from '../nats/local-server.ts';
-import { lockStore, lockedServerUrl } from '../nats/store-lock.ts';
+import { lockStore, lockedServerUrl, type HolderKind } from '../nats/store-lock.ts';
+import { err } from './terminal.ts';
+import { settleState } from './project-state.ts';
 import { CREDENTIALS_FILE, readCredentials, storeCredentials, writeServerConfig } from '../security/credentials.ts';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,16 +23,22 @@ export type NatsSession = {
 
 /**
  * The NATS this command talks to: NATS_URL (or config natsUrl) when set; otherwise the server of
- * the project's store: the one a shared holder (`up`) runs there, or a local nats-server this
- * command starts, with the repository's nats.conf and the store's credentials, stopped on exit.
- * `shared`: this command (`up`, `actor`) serves other processes on the store while it runs.
+ * the project's store (found from `start`, settled into `config.stateDir`): the one a holder runs
+ * there when this command may join it (`up`'s; a run's, to read), or a local nats-server this
+ * command starts, with the package's nats.conf and the store's credentials, stopped on exit.
+ * `kind`: what this command is to the store (store-lock.ts); `create`: it may make the store
+ * (default: all but `read`).
  */
 export async function natsFor(
   config: Config,
-  cwd: string,
-  options: { port?: number; shared?: boolean } = {},
+  start: string,
+  options: { port?: number; kind: HolderKind; create?: boolean },
 ): Promise<NatsSession> {
-  const storeDir = resolve(cwd, config.stateDir, 'nats');
+  await settleState(config, start, {
+    create: options.create ?? options.kind !== 'read',
+    remote: config.natsUrl !== undefined,
+  });
+  const storeDir = join(config.stateDir, 'nats');
   if (config.natsUrl)
     return {
       url: config.natsUrl,
@@ -38,7 +46,7 @@ export async function natsFor(
       auth: await remoteAuth(config.natsUrl, storeDir),
       stop: async () => {},
     };
-  const lock = await lockStore(storeDir, { shared: options.shared === true });
+  const lock = await lockStore(storeDir, { kind: options.kind, waiting: sayWaiting(storeDir) });
   const credentialsFile = join(storeDir, CREDENTIALS_FILE);
   if (lock.kind === 'joined') {
     const credentials = await readCredentials(credentialsFile);
@@ -76,6 +84,13 @@ export async function natsFor(
     throw error;
   }
 }
+
+const HOLDERS: Record<HolderKind, string> = { run: 'its run', shared: 'its actors', read: 'a command' };
+/** Said once when this command waits for the store: who holds it and what for. */
+const sayWaiting = (storeDir: string) => (holder: { pid: number; kind: HolderKind }) =>
+  err(
+    `implement-agent: waiting for implement-agent (pid ${holder.pid}) to finish ${HOLDERS[holder.kind]} on ${storeDir}; this one starts then (Ctrl-C gives up)`,
+  );
 
 /**
  * Credentials for a server named by NATS_URL: those the environment names, else the store's own

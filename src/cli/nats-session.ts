@@ -6,8 +6,9 @@ import { natsFor, type NatsSession } from './nats-for.ts';
 
 /**
  * A command's whole NATS session: the server (local or NATS_URL), one runtime on it, and the
- * teardown in the right order whatever happens in `body`. `started`: the server this command
- * began to start already (`run` does while its modules load).
+ * teardown in the right order whatever happens in `body`. Without `started` (the session this
+ * command began already: `run` does while its modules load), the command only reads: it needs the
+ * project's store, and joins a run's server.
  */
 export async function withRuntime<T>(
   config: Config,
@@ -18,7 +19,7 @@ export async function withRuntime<T>(
   /** The command hosts the actors no one else runs: on its own server, that is all of them. */
   hostsActors = false,
 ): Promise<T> {
-  const nats = await (started ?? natsFor(config, cwd));
+  const nats = await (started ?? natsFor(config, cwd, { kind: 'read' }));
   try {
     const rt = await openRuntime(
       nats.url,

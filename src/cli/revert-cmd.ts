@@ -14,6 +14,7 @@ import type { ContentStore } from '../events/bus.ts';
 import { planRevert, type RevertStep } from '../workspace/revert-plan.ts';
 import { changesByTask, type TaskFiles } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
+import { natsFor } from './nats-for.ts';
 import { recordedRun } from './recorded-run.ts';
 import { startFromLog } from '../host/resume-run.ts';
 import { colours } from './progress.ts';
@@ -33,100 +34,109 @@ export async function revertCommand(
 ): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  return withRuntime(config, cwd, 'revert', async (rt) => {
-    const events = await recordedRun(rt, runId);
-    const { workdir, tasksFile, tasks: specs } = startFromLog(runId, events);
-    if (!specs.some((t) => t.id === taskId)) throw new InputError(`run ${runId} has no task ${taskId}`);
-    const all = changesByTask(events);
-    const byId = new Map(all.map((t) => [t.taskId, t]));
-    const task = byId.get(taskId);
-    if (task?.undone)
-      throw new InputError(
-        `task ${taskId} of run ${runId} was already ${task.undone === 'reverted' ? 'reverted' : 'rolled back'}`,
-      );
-    const dependants = dependantsOf(taskId, specs).filter((id) => byId.get(id) && !byId.get(id)!.undone);
-    if (dependants.length && !flags.withDependants) {
-      err(
-        colours.yellow(
-          `task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)`,
-        ),
-      );
-    }
-    // Dependants first, the latest first: each is undone on top of what came after it.
-    const order = [
-      ...(flags.withDependants ? dependants.map((id) => byId.get(id)!) : []).sort((a, b) => b.seq - a.seq),
-      ...(task ? [task] : []),
-    ];
-    const paths = [...new Set(order.flatMap((t) => t.files.map((f) => f.path)))];
-    // A record that asks to write outside the working directory, into .git or the tool's own files is refused whole.
-    for (const p of paths) await inside(workdir, p);
-    const current = new Map(
-      await Promise.all(paths.map(async (p) => [p, await currentHash(workdir, p).catch(() => 'unreadable')] as const)),
-    );
-    const steps = planRevert(order, all, current);
-    const conflicts = steps.flatMap((s) => s.conflicts.map((c) => ({ ...c, taskId: s.taskId })));
-    if (conflicts.length && !flags.force) {
-      for (const c of conflicts) err(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}`);
-      err(`nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them`);
-      return 1;
-    }
-    // Every content is checked before anything is written: in the store, and hashing to its name.
-    const contents = await checkedContents(rt.contents, steps);
-    for (const step of steps) {
-      const stepTask = byId.get(step.taskId)!;
-      const writes = step.writes;
-      // Forced: the conflicts written over (one whose contents were not stored cannot be). What
-      // they hold now is stored first, so that forcing a revert loses nobody's edit.
-      const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
-      const overwritten = await keepCopies(rt.contents, workdir, forced);
-      for (const w of writes) {
-        await restorePath(
-          workdir,
-          w.path,
-          w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents.get(w)!, mode: w.beforeMode },
+  return withRuntime(
+    config,
+    cwd,
+    'revert',
+    async (rt) => {
+      const events = await recordedRun(rt, runId);
+      const { workdir, tasksFile, tasks: specs } = startFromLog(runId, events);
+      if (!specs.some((t) => t.id === taskId)) throw new InputError(`run ${runId} has no task ${taskId}`);
+      const all = changesByTask(events);
+      const byId = new Map(all.map((t) => [t.taskId, t]));
+      const task = byId.get(taskId);
+      if (task?.undone)
+        throw new InputError(
+          `task ${taskId} of run ${runId} was already ${task.undone === 'reverted' ? 'reverted' : 'rolled back'}`,
+        );
+      const dependants = dependantsOf(taskId, specs).filter((id) => byId.get(id) && !byId.get(id)!.undone);
+      if (dependants.length && !flags.withDependants) {
+        err(
+          colours.yellow(
+            `task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)`,
+          ),
         );
       }
-      await untick(
-        tasksFile,
-        specs.find((t) => t.id === step.taskId),
-      );
-      const commit = await revertCommit(
-        events,
-        stepTask,
-        workdir,
-        runId,
-        writes.map((w) => w.path),
-        specs,
-      );
-      await rt.store.append(
-        makeEvent(
-          'TaskReverted',
-          { runId, taskId: step.taskId },
-          {
-            restored: writes.map((w) => w.path),
-            forced,
-            ...(overwritten.length ? { overwritten } : {}),
-            ...(commit ? { commit } : {}),
-            ...stale(events, step.taskId),
-          },
+      // Dependants first, the latest first: each is undone on top of what came after it.
+      const order = [
+        ...(flags.withDependants ? dependants.map((id) => byId.get(id)!) : []).sort((a, b) => b.seq - a.seq),
+        ...(task ? [task] : []),
+      ];
+      const paths = [...new Set(order.flatMap((t) => t.files.map((f) => f.path)))];
+      // A record that asks to write outside the working directory, into .git or the tool's own files is refused whole.
+      for (const p of paths) await inside(workdir, p);
+      const current = new Map(
+        await Promise.all(
+          paths.map(async (p) => [p, await currentHash(workdir, p).catch(() => 'unreadable')] as const),
         ),
       );
-      out(
-        `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}`,
-      );
-    }
-    if (!task) {
-      await untick(
-        tasksFile,
-        specs.find((t) => t.id === taskId),
-      );
-      await rt.store.append(
-        makeEvent('TaskReverted', { runId, taskId }, { restored: [], forced: [], ...stale(events, taskId) }),
-      );
-      out(`task ${taskId} changed no file; its box is unticked`);
-    }
-    return 0;
-  });
+      const steps = planRevert(order, all, current);
+      const conflicts = steps.flatMap((s) => s.conflicts.map((c) => ({ ...c, taskId: s.taskId })));
+      if (conflicts.length && !flags.force) {
+        for (const c of conflicts) err(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}`);
+        err(`nothing written: ${conflicts.length} conflict(s); --force puts the before contents back over them`);
+        return 1;
+      }
+      // Every content is checked before anything is written: in the store, and hashing to its name.
+      const contents = await checkedContents(rt.contents, steps);
+      for (const step of steps) {
+        const stepTask = byId.get(step.taskId)!;
+        const writes = step.writes;
+        // Forced: the conflicts written over (one whose contents were not stored cannot be). What
+        // they hold now is stored first, so that forcing a revert loses nobody's edit.
+        const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
+        const overwritten = await keepCopies(rt.contents, workdir, forced);
+        for (const w of writes) {
+          await restorePath(
+            workdir,
+            w.path,
+            w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents.get(w)!, mode: w.beforeMode },
+          );
+        }
+        await untick(
+          tasksFile,
+          specs.find((t) => t.id === step.taskId),
+        );
+        const commit = await revertCommit(
+          events,
+          stepTask,
+          workdir,
+          runId,
+          writes.map((w) => w.path),
+          specs,
+        );
+        await rt.store.append(
+          makeEvent(
+            'TaskReverted',
+            { runId, taskId: step.taskId },
+            {
+              restored: writes.map((w) => w.path),
+              forced,
+              ...(overwritten.length ? { overwritten } : {}),
+              ...(commit ? { commit } : {}),
+              ...stale(events, step.taskId),
+            },
+          ),
+        );
+        out(
+          `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}`,
+        );
+      }
+      if (!task) {
+        await untick(
+          tasksFile,
+          specs.find((t) => t.id === taskId),
+        );
+        await rt.store.append(
+          makeEvent('TaskReverted', { runId, taskId }, { restored: [], forced: [], ...stale(events, taskId) }),
+        );
+        out(`task ${taskId} changed no file; its box is unticked`);
+      }
+      return 0;
+      // It writes the project's files: it waits for a run on them to finish, and needs the store.
+    },
+    natsFor(config, cwd, { kind: 'run', create: false }),
+  );
 }
 
 /** The plan a reverted task ran, named stale in TaskReverted: the next run plans the task anew. */

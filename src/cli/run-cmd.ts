@@ -34,6 +34,8 @@ export type RunFlags = {
   budget?: string;
   /** `--pause-after N`: interrupted after N completed tasks, for a review. */
   pauseAfter?: number;
+  /** `--replan [task…]`: these tasks (none named: all) planned anew, the plan cache not consulted. */
+  replan?: string[];
 };
 
 const MAX_TASKS_FILE = 5 * 1024 * 1024;
@@ -60,6 +62,7 @@ export async function runTaskList(flags: RunFlags): Promise<number> {
     throw new InputError(
       '--dry --plan prints plans for reading; --dry --json prints the parsed tasks, without planning',
     );
+  const replan = replanned(flags.replan, tasks, flags.tasksFile);
   // What the parser saw, for other tools: no server, no planning.
   if (flags.dry && flags.json) {
     outJson(parsedTasksJson(flags.tasksFile, tasks, parsed.warnings));
@@ -89,7 +92,7 @@ export async function runTaskList(flags: RunFlags): Promise<number> {
   }
   // The heavy part (NATS, the actors) is loaded only for a run that has something to do. The
   // server (when the run starts its own) boots meanwhile: its start-up is hidden behind theirs.
-  const nats = import('./nats-for.ts').then((m) => m.natsFor(config, cwd));
+  const nats = import('./nats-for.ts').then((m) => m.natsFor(config, workdir, { kind: 'run' }));
   nats.catch(() => {}); // the session awaits it and reports its failure
   const { runSession } = await import('./run-session.ts');
   return runSession({
@@ -109,7 +112,20 @@ export async function runTaskList(flags: RunFlags): Promise<number> {
     commit: flags.commit === true || config.git.commit === 'per-task',
     verify: flags.verify === true,
     pauseAfter: flags.pauseAfter,
+    replan,
   });
+}
+
+/** The ids `--replan` names, checked against the list; none named: every task. */
+function replanned(named: string[] | undefined, tasks: readonly TaskSpec[], file: string): string[] | undefined {
+  if (named === undefined) return undefined;
+  if (named.length === 0) return tasks.map((t) => t.id);
+  const unknown = named.filter((id) => !tasks.some((t) => t.id === id));
+  if (unknown.length)
+    throw new InputError(
+      `--replan names no task ${unknown.join(', ')} of ${file} (its tasks: ${tasks.map((t) => t.id).join(', ')})`,
+    );
+  return named;
 }
 
 async function readTasksFile(path: string): Promise<string> {

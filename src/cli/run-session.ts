@@ -19,8 +19,8 @@ import { submitRun } from '../host/submit-run.ts';
 import type { Runtime } from '../actors/actor.ts';
 import { outputFiles } from '../context/own-files.ts';
 import { dryRun } from './dry-run.ts';
-import type { NatsSession } from './nats-for.ts';
 import { withRuntime } from './nats-session.ts';
+import { natsFor, type NatsSession } from './nats-for.ts';
 import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
@@ -51,6 +51,8 @@ export async function runSession(input: {
   verify: boolean;
   /** `--pause-after N`: interrupted once N tasks have completed, for a review before `resume`. */
   pauseAfter: number | undefined;
+  /** `--replan`: the tasks whose cached plans are not served. */
+  replan: string[] | undefined;
 }): Promise<number> {
   const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
   let weakened: Weakening[];
@@ -96,6 +98,7 @@ export async function runSession(input: {
           // Whichever process plans or executes, what this one writes is never a task's change.
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
           ...(input.pauseAfter !== undefined ? { pauseAfter: input.pauseAfter } : {}),
+          ...(input.replan ? { replan: input.replan } : {}),
         },
         ...(weakened.length ? { weakened } : {}),
       };
@@ -337,7 +340,8 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
       );
       return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
     },
-    undefined,
+    // A run's own, as `run`'s; the store must exist already.
+    natsFor(config, cwd, { kind: 'run', create: false }),
     true,
   );
 }

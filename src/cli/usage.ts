@@ -9,14 +9,14 @@ export const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
   implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry [--plan]]
+                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry [--plan]] [--replan [task...]]
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
   implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
   implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]   the configs and credentials of a JetStream cluster with authentication
-  implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]
+  implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]   (no filter: the run under way)
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
   implement-agent tune --patterns FILE [--apply]
   implement-agent report <runId> [--out FILE.html]
@@ -52,6 +52,8 @@ Plans, runs, recovers, verifies and ticks every open task of a task list.
                          (files dirty before the run are never committed); also \`git.commit: "per-task"\`
   --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
   --force                run tasks already ticked too
+  --replan [task...]     plan these tasks anew (after the list: \`run tasks.md --replan 2 3\`; none named: all),
+                         not from the plan cache
   --dry                  print each plan and its command graph; run nothing
   --plan                 with --dry: plan what needs the LLM (as a run would, spend shown and recorded)
                          and keep the plans, so the next run of those tasks makes no LLM call for them
@@ -84,7 +86,7 @@ example: implement-agent cluster init ~/ia-cluster --nodes 10.0.0.1:4222:6222,10
     'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
   actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
   watch:
-    'usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of a running system (needs NATS_URL or -s). --type may be given several times (or T1,T2);\nwith --run it stops when that run finishes.\n\nexample: implement-agent watch -s nats://127.0.0.1:4222 --type TaskFailed --type RecoveryFailed --since 1h',
+    "usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of the project's running server (a run's, `up`'s; or -s URL). With no filter it follows the run under way;\n--type may be given several times (or T1,T2); with --run it stops when that run finishes.\n\nexample: implement-agent watch --type TaskFailed --type RecoveryFailed --since 1h",
   replay:
     'usage: implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]\n\nRebuilds projections from the log, running nothing.',
   tune: 'usage: implement-agent tune --patterns FILE [--apply] [--json]\n\nReplays recorded failures against a candidate pattern database.',

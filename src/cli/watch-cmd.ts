@@ -3,7 +3,9 @@ import { InputError } from '../errors.ts';
 import { agentEventTypes, type AgentEventType } from '../events/agent-events.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { eventSubjects } from '../events/subjects.ts';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { summarizeRuns } from '../report/run-summary.ts';
+import { settleState } from './project-state.ts';
 import { connectNats } from '../nats/connection.ts';
 import { lockedServerUrl } from '../nats/store-lock.ts';
 import { remoteAuth } from './nats-for.ts';
@@ -15,7 +17,8 @@ export type WatchFlags = { run?: string; task?: string; types?: string[]; since?
 /**
  * `implement-agent watch`: a live stream of events, filtered by run, task and types, from now
  * (default), from a sequence, from a time (absolute, or `30s`/`5m`/`1h`/`2d` ago), or from the
- * start of the log. Following one run, it stops when the run finishes. Needs a running NATS.
+ * start of the log. Following one run, it stops when the run finishes. With no filter at all, it
+ * follows the run under way. Needs a running NATS: the project's (whoever started it), or -s URL.
  */
 export async function watchCommand(flags: WatchFlags): Promise<number> {
   const types = new Set((flags.types ?? []).flatMap((t) => t.split(',')).filter(Boolean));
@@ -26,12 +29,19 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
     );
   const from = parseSince(flags.since);
   const config = await loadConfig();
-  const storeDir = resolve(config.stateDir, 'nats');
-  // Without NATS_URL: the server `up` runs on this folder's store, if one does.
+  await settleState(config, process.cwd(), { create: false, remote: config.natsUrl !== undefined });
+  const storeDir = join(config.stateDir, 'nats');
+  // Without NATS_URL: the server a run, `up` or another command runs on the project's store.
   const url = config.natsUrl ?? (await lockedServerUrl(storeDir));
-  if (!url) throw new InputError('watch follows a running system: set NATS_URL (implement-agent up prints it)');
+  if (!url)
+    throw new InputError(
+      `watch follows a running system, and nothing runs on ${storeDir}: start a run (or \`implement-agent up\`), or name a server with -s URL`,
+    );
   const nc = await connectNats(url, 'implement-agent watch', await remoteAuth(url, storeDir), 'monitor');
   const store = await EventStore.open(nc);
+  const unfiltered = !flags.run && !flags.task && types.size === 0;
+  const active = unfiltered ? await activeRun(store) : undefined;
+  if (active) flags = { ...flags, run: active.runId };
   // One type goes into the subject filter; several (or a run to stop at) are filtered here,
   // since nats-server 2.9 consumers take one filter subject.
   const single = types.size === 1 && !flags.run ? ([...types][0] as AgentEventType) : undefined;
@@ -58,12 +68,25 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
     else if (shown) out(eventLine(e));
     if (flags.run && e.type === 'RunFinished') stop();
   });
+  // Said once it listens: from here on, nothing of the run is missed.
+  if (flags.run)
+    err(
+      `following run ${flags.run}${active ? ` (${active.tasksFile}, started ${active.startedAt})` : ''} until it finishes`,
+    );
+  else if (unfiltered) err('no run is under way: every new event is shown');
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await stopped;
   await sub.stop();
   await nc.drain();
   return 0;
+}
+
+/** The newest run whose log has no end yet: the one under way, when one is. */
+async function activeRun(store: EventStore) {
+  return summarizeRuns(await store.read({ subject: eventSubjects.runLevelOfAll() })).find(
+    (r) => r.state === 'unfinished',
+  );
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -98,6 +98,8 @@ export const RunOptionsSchema = z.preprocess(
     ownFiles: z.array(z.string()).optional(),
     /** `--pause-after N`: interrupted for review once N tasks have completed; `resume` runs the rest. */
     pauseAfter: z.number().int().positive().optional(),
+    /** `--replan [task…]`: these tasks are planned anew, their cached plans not served. */
+    replan: z.array(z.string()).optional(),
   }),
 );
 export type RunOptions = z.infer<typeof RunOptionsSchema>;

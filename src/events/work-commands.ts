@@ -38,6 +38,8 @@ export const PlanTaskSchema = z.object({
   llm: LlmModeSchema,
   /** The run's `ownFiles`: never shown to the planner. */
   ownFiles: z.array(z.string()).optional(),
+  /** Named by `--replan`: the plan cache is not consulted. */
+  replan: z.boolean().optional(),
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
 

@@ -23,7 +23,8 @@ export type McpFlags = { tools: ToolTier; http: boolean; port?: number };
 export async function mcpCommand(flags: McpFlags): Promise<number> {
   const cwd = process.cwd();
   const config = await loadConfig({ cwd });
-  const nats = natsFor(config, cwd);
+  // Shared: other commands in the project join its server, as its own children do.
+  const nats = natsFor(config, cwd, { kind: 'shared' });
   return withRuntime(
     config,
     cwd,

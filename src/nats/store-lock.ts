@@ -27,22 +27,27 @@ function commandLine(pid: number): string | undefined {
 }
 
 /**
- * The lock's lines: the CLI that holds it, its server's URL, its server's process, and `shared`
- * when the holder (`up`, `actor`) serves other processes for as long as it runs.
+ * What a holder does with its server: `shared` serves every process on the store for as long as
+ * it runs (`up`, `actor`); `run` drives a run, and commands that only read join it; `read` is a
+ * short command on a server of its own. A lock without a kind (older versions) is `read`'s.
  */
-type Held = { pid: number; url: string; serverPid?: number; shared: boolean; text: string };
+export const HOLDER_KINDS = ['shared', 'run', 'read'] as const;
+export type HolderKind = (typeof HOLDER_KINDS)[number];
+
+/** The lock's lines: the CLI that holds it, its server's URL, its server's process, the holder's kind. */
+type Held = { pid: number; url: string; serverPid?: number; kind: HolderKind; text: string };
 const parse = (text: string): Held => {
-  const [pid, url = '', server, shared] = text.split('\n');
+  const [pid, url = '', server, kind] = text.split('\n');
   return {
     pid: Number(pid),
     url,
     ...(server && Number.isInteger(Number(server)) && Number(server) > 0 ? { serverPid: Number(server) } : {}),
-    shared: shared === 'shared',
+    kind: HOLDER_KINDS.find((k) => k === kind) ?? 'read',
     text,
   };
 };
-const format = (url: string, serverPid: number | '', shared: boolean) =>
-  `${process.pid}\n${url}\n${serverPid}\n${shared ? 'shared' : ''}\n`;
+const format = (url: string, serverPid: number | '', kind: HolderKind) =>
+  `${process.pid}\n${url}\n${serverPid}\n${kind}\n`;
 
 const LOCK_FILE = 'implement-agent.lock';
 
@@ -57,27 +62,35 @@ export type StoreLock =
   | { kind: 'held'; release(): Promise<void>; publish(url: string, serverPid: number): Promise<void> }
   | { kind: 'joined'; url: string; holder: number };
 
-/** How long a second process waits for a sharing holder to name its server's URL. */
+/** Whose server a process of kind `wanted` may join: a shared one always; a run's, to read. */
+const joins = (wanted: HolderKind, holder: HolderKind) =>
+  holder === 'shared' || (holder === 'run' && wanted === 'read');
+
+/** How long a process waits for a holder it may join to name its server's URL. */
 const JOIN_WAIT_MS = 20_000;
 
 /**
  * One local nats-server per store: a second one on the same folder would corrupt JetStream's
  * files. The lock is created atomically (a complete file linked into place, so it exists with its
- * content or not at all); it names the process that holds it and the server it started. A second
- * process joins a server that is meant to be shared (`up`), and is told why not otherwise; a lock
- * left by a dead process is taken over, and if its server still runs on this store (its parent
- * was killed before it could stop it, and nothing ended it), that server is stopped first.
+ * content or not at all); it names the process that holds it, the server it started and what the
+ * holder is (`HolderKind`). A second process joins a server it may (a shared one; a run's, to
+ * read), and otherwise waits its turn (`waiting` says for whom, once); a lock left by a dead
+ * process is taken over, and if its server still runs on this store (its parent was killed
+ * before it could stop it, and nothing ended it), that server is stopped first.
  */
-export async function lockStore(storeDir: string, options: { shared?: boolean } = {}): Promise<StoreLock> {
+export async function lockStore(
+  storeDir: string,
+  options: { kind: HolderKind; waiting?: (holder: { pid: number; kind: HolderKind }) => void },
+): Promise<StoreLock> {
   await mkdir(storeDir, { recursive: true, mode: 0o700 });
   const path = join(storeDir, LOCK_FILE);
-  const shared = options.shared === true;
-  const deadline = Date.now() + JOIN_WAIT_MS;
+  let joinDeadline: number | undefined;
+  let said = false;
   for (;;) {
-    if (await createWithContent(path, format('', '', shared)))
+    if (await createWithContent(path, format('', '', options.kind)))
       return {
         kind: 'held',
-        publish: (url, serverPid) => writeFile(path, format(url, serverPid, shared)),
+        publish: (url, serverPid) => writeFile(path, format(url, serverPid, options.kind)),
         release: () => rm(path, { force: true }),
       };
     const text = await readFile(path, 'utf8').catch(() => undefined);
@@ -87,24 +100,20 @@ export async function lockStore(storeDir: string, options: { shared?: boolean } 
       await takeOver(path, held, storeDir);
       continue;
     }
-    if (held.shared && held.url) return { kind: 'joined', url: held.url, holder: held.pid };
-    if (!held.shared) throw new EnvironmentError(busy(held, storeDir));
-    if (Date.now() > deadline)
-      throw new EnvironmentError(
-        `implement-agent (pid ${held.pid}) holds ${storeDir} but has not started its nats-server in ${JOIN_WAIT_MS / 1000} s`,
-      );
-    await new Promise((r) => setTimeout(r, 25));
+    if (joins(options.kind, held.kind)) {
+      if (held.url) return { kind: 'joined', url: held.url, holder: held.pid };
+      joinDeadline ??= Date.now() + JOIN_WAIT_MS;
+      if (Date.now() > joinDeadline)
+        throw new EnvironmentError(
+          `implement-agent (pid ${held.pid}) holds ${storeDir} but has not started its nats-server in ${JOIN_WAIT_MS / 1000} s`,
+        );
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
+    }
+    if (!said) options.waiting?.({ pid: held.pid, kind: held.kind });
+    said = true;
+    await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function busy(held: Held, storeDir: string): string {
-  return (
-    `another implement-agent (pid ${held.pid}) is running a nats-server on ${storeDir} for itself` +
-    (held.url
-      ? `; wait for it to finish, or share its server with NATS_URL=${held.url} (its credentials are found in the store)`
-      : '; wait for it to finish') +
-    '. `implement-agent up` runs a server that other commands on this folder join.'
-  );
 }
 
 /** Exclusive create of a file that is complete when it appears: written aside, then hard-linked. */

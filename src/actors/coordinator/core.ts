@@ -87,6 +87,7 @@ export function decisionEffects(
         revision: decision.revision,
         ...(observed.startedAt ? { runStartedAt: observed.startedAt } : {}),
         ...(start.options.ownFiles ? { ownFiles: start.options.ownFiles } : {}),
+        ...(start.options.replan?.includes(task.id) ? { replan: true } : {}),
       };
       return [send('decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision))];
     }

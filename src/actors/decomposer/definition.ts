@@ -163,7 +163,7 @@ export async function decidePlan(
         }),
       },
     }),
-    { input: { task, group: item.group, llm: item.llm, useCache: d.options.planCache } },
+    { input: { task, group: item.group, llm: item.llm, useCache: d.options.planCache && item.replan !== true } },
   );
   actor.start();
   const result = await toPromise(actor);
