@@ -12,7 +12,7 @@ import { commandTimeoutMs } from '../../exec/limits.ts';
 import { describeConfinement, writeScope, type Confinement } from '../../exec/sandbox.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
-import { criterionFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
+import { criterionFailure, outputFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
 import type { RecordedRuns } from './admission.ts';
 import type { WorkTree } from '../../workspace/work-tree.ts';
@@ -142,9 +142,10 @@ export function executorEffects(
     evaluateDecision: async (dp: DecisionPoint): Promise<boolean> => {
       if (dp.evaluation === 'file_exists') return exists(workdir, dp.target);
       const outcome = await run(commandIds.decision(dp.id), dp.target, 0, 'decision');
-      return dp.evaluation === 'exit_code'
-        ? outcome.exitCode === 0
-        : `${outcome.stdoutTail}${outcome.stderrTail}`.includes(dp.expected ?? '');
+      if (dp.evaluation === 'exit_code') return outcome.exitCode === 0;
+      // As an output criterion: the text printed by a command that crashed does not count.
+      const output = `${outcome.stdoutTail}${outcome.stderrTail}`;
+      return outputFailure(dp.target, { exitCode: outcome.exitCode, output }, dp.expected ?? '') === undefined;
     },
 
     verify: async (criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }> => {
