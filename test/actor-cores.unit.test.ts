@@ -189,6 +189,18 @@ describe('decomposer core', () => {
     });
   });
 
+  it('fails at planning a plan with no commands, from any source; a heading needs none', () => {
+    const empty = { ...plan, commands: [] };
+    for (const source of ['explicit', 'cache', 'llm'] as const)
+      expect(planOutcome(item, { ok: true, plan: empty, source }, made)).toMatchObject({
+        type: 'TaskFailed',
+        data: { stage: 'planning', reason: expect.stringMatching(/no commands: nothing would run/) },
+      });
+    expect(planOutcome({ ...item, group: true }, { ok: true, plan: empty, source: 'explicit' }, made).type).toBe(
+      'PlanCreated',
+    );
+  });
+
   it('knows a redelivered item was planned already (this revision) or its task is over', () => {
     const created = planOutcome(item, { ok: true, plan, source: 'explicit' }, made);
     expect(alreadyPlanned(stored([created]), 1)).toBe(true);
