@@ -94,7 +94,7 @@ export function planOutcome(
   if (!result.ok)
     return makeEvent(
       'TaskFailed',
-      { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') },
+      { ...ids, id: eventIds.outcome(runId, task.id) },
       { stage: 'planning', reason: result.reason },
     );
   const plan: Plan = result.plan;
@@ -102,7 +102,7 @@ export function planOutcome(
   if (empty)
     return makeEvent(
       'TaskFailed',
-      { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') },
+      { ...ids, id: eventIds.outcome(runId, task.id) },
       { stage: 'planning', reason: empty },
     );
   return makeEvent(

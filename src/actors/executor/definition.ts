@@ -132,7 +132,8 @@ async function executeTask(
       ),
     ]);
   }
-  if (result.ok && item.commit)
+  // A task completed unverified is not success: nothing of it is committed as done.
+  if (result.ok && result.evidence !== 'none' && item.commit)
     commit = await commitTask(
       io,
       item,
