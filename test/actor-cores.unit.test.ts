@@ -265,7 +265,7 @@ describe('executor records', () => {
       id: 'r:2:c1:1:RecoveryResolved',
       data: { source: 'llm', durationMs: 7 },
     });
-    const benign = { decision: 'benign' as const, strategyId: 'warn', patternId: 'npm-warn' };
+    const benign = { decision: 'benign' as const, strategyId: 'warn', patternId: 'npm-warn', holds: 'true' };
     expect(recoveryOutcome(item, { commandId: 'c1', attempt: 2, reply: benign, resolved: false }, 1)).toMatchObject({
       type: 'RecoveryFailed',
       data: { source: 'pattern', reason: 'failed', patternId: 'npm-warn' },

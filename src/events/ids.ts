@@ -68,6 +68,8 @@ export const commandIds = {
   decision: (gateId: string) => `decision.${gateId}`,
   /** The `index`-th (from 1) success criterion of the plan. */
   check: (index: number) => `check${index}`,
+  /** The state check of a benign verdict at recovery `attempt` of `commandId`. */
+  benignCheck: (commandId: string, attempt: number) => `${commandId}.holds${attempt}`,
 };
 
 /** Where a command attempt's whole output is kept in the object store: `run/task/command/attempt`. */

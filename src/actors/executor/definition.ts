@@ -93,6 +93,7 @@ async function executeTask(
         evaluateDecision: fromPromise(({ input }) => effects.evaluateDecision(input)),
         recover: fromPromise(({ input }) => effects.recover(input)),
         runFix: fromPromise(({ input }) => effects.runFix(input)),
+        confirmBenign: fromPromise(({ input }) => effects.confirmBenign(input)),
         verify: fromPromise(({ input }) => effects.verify(input)),
       },
       actions: { recordRecovery: (_, record) => effects.recordRecovery(record) },

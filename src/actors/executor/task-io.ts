@@ -28,7 +28,7 @@ import {
   toOutcome,
   type Purpose,
 } from './records.ts';
-import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
+import type { CommandOutcome, ConfirmInput, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
 
 /** What the executor keeps between tasks in one process. */
 export type Executing = {
@@ -138,6 +138,9 @@ export function executorEffects(
       await afterFix(`${input.commandId} recovery ${input.attempt}`);
       return last;
     },
+
+    confirmBenign: (input: ConfirmInput): Promise<CommandOutcome> =>
+      run(commandIds.benignCheck(input.commandId, input.attempt), input.check, 0, 'check'),
 
     evaluateDecision: async (dp: DecisionPoint): Promise<boolean> => {
       if (dp.evaluation === 'file_exists') return exists(workdir, dp.target);
