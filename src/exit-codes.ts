@@ -9,7 +9,7 @@ export const EXIT = {
   taskFailed: 1,
   /** Bad input or configuration: a task list, a flag, a config file. */
   badInput: 2,
-  /** No task failed, but one completed without evidence (its commands were replaced and it has no criteria): not ticked. */
+  /** No task failed, but one completed without evidence (its commands were replaced and it has no criteria): not ticked, its dependants not started. */
   unverified: 3,
   /** The run's LLM budget is spent: `resume --budget` continues it. */
   budget: 4,

@@ -5,6 +5,7 @@ import { alreadyPlanned, cacheDecision, planOutcome } from '../src/actors/decomp
 import { recoveryOutcome, taskOutcome } from '../src/actors/executor/records.ts';
 import { attemptEvents } from '../src/actors/recoverer/core.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../src/events/agent-events.ts';
+import { MemoryEventLog } from '../src/events/memory-event-log.ts';
 import type { ExecuteTask, PlanTask, RecoverRequest, StartRun } from '../src/events/work-commands.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import type { CacheEntry } from '../src/projections/plan-cache.ts';
@@ -102,6 +103,7 @@ describe('coordinator core', () => {
       key: 'finish',
       status: 'succeeded',
       completed: ['2'],
+      unverified: [],
       failed: [],
       skipped: [],
       startedAt: '2026-01-01T00:00:00.000Z',
@@ -189,6 +191,35 @@ describe('decomposer core', () => {
     });
   });
 
+  it('fails at planning a plan with no commands, from any source; a heading needs none', () => {
+    const empty = { ...plan, commands: [] };
+    for (const source of ['explicit', 'cache', 'llm'] as const)
+      expect(planOutcome(item, { ok: true, plan: empty, source }, made)).toMatchObject({
+        type: 'TaskFailed',
+        data: { stage: 'planning', reason: expect.stringMatching(/no commands: nothing would run/) },
+      });
+    expect(planOutcome({ ...item, group: true }, { ok: true, plan: empty, source: 'explicit' }, made).type).toBe(
+      'PlanCreated',
+    );
+  });
+
+  it('records no second outcome for a task skipped while its plan was being made (its cancelled planning fails)', async () => {
+    const log = new MemoryEventLog();
+    // given the coordinator skipped task 2, when its planning (cancelled) then fails
+    const [skip] = appended(
+      decisionEffects(
+        start,
+        { kind: 'skip', key: 'skip:2', taskId: '2', reason: 'task 1 did not complete', optional: false },
+        { changed: [], now: 0 },
+      ),
+    );
+    await log.append(skip!);
+    const failure = planOutcome(item, { ok: false, reason: 'planning failed: the call was cancelled' }, made);
+    // then the store keeps the skip alone: one outcome per task, whichever came first
+    expect(await log.append(failure)).toMatchObject({ duplicate: true });
+    expect((await log.read()).map((e) => e.type)).toEqual(['TaskSkipped']);
+  });
+
   it('knows a redelivered item was planned (or cancelled) already at this revision, or its task ran', () => {
     const created = planOutcome(item, { ok: true, plan, source: 'explicit' }, made);
     expect(alreadyPlanned(stored([created]), 1)).toBe(true);
@@ -223,7 +254,7 @@ describe('executor records', () => {
   it('records the task outcome under the task id, a failure with its stage and command', () => {
     expect(taskOutcome(item, { ok: true, commands: 1, recoveries: 0, evidence: 'commands' }, 5)).toMatchObject({
       type: 'TaskCompleted',
-      id: 'r:2:TaskCompleted',
+      id: 'r:2:outcome',
       data: { durationMs: 5 },
     });
     expect(taskOutcome(item, { ok: false, stage: 'execution', reason: 'exit 2', commandId: 'c1' }, 5)).toMatchObject({
@@ -245,7 +276,7 @@ describe('executor records', () => {
       id: 'r:2:c1:1:RecoveryResolved',
       data: { source: 'llm', durationMs: 7 },
     });
-    const benign = { decision: 'benign' as const, strategyId: 'warn', patternId: 'npm-warn' };
+    const benign = { decision: 'benign' as const, strategyId: 'warn', patternId: 'npm-warn', holds: 'true' };
     expect(recoveryOutcome(item, { commandId: 'c1', attempt: 2, reply: benign, resolved: false }, 1)).toMatchObject({
       type: 'RecoveryFailed',
       data: { source: 'pattern', reason: 'failed', patternId: 'npm-warn' },

@@ -54,7 +54,7 @@ describe('after a run', () => {
     const status = await cli(['status', runId]);
     expect(status.exitCode, status.stderr).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^run ${runId} failed: 1/2 done, 1 failed, 0 skipped`));
-    expect(status.stdout).toMatch(/^ +completed 1\. Works/m);
+    expect(status.stdout).toMatch(/^ +completed +1\. Works/m);
     expect(status.stdout).toMatch(
       /^ +failed +2\. Lists a missing folder [\d.]+s: `ls no-such-folder` exited 2: ls: cannot access/m,
     );

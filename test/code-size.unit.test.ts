@@ -11,9 +11,12 @@ const MAX_FILE_LINES = 400;
  * What is still over the limits, to be split (#41): each entry is taken off once it fits, and a
  * new function or file over a limit fails here. The executor is step two of #41.
  */
-const PENDING_FILES: readonly string[] = ['events/agent-events.ts', 'tasklist/tasks-parser.ts'];
+const PENDING_FILES: readonly string[] = [
+  'actors/executor/machine.ts',
+  'events/agent-events.ts',
+  'tasklist/tasks-parser.ts',
+];
 const PENDING_FUNCTIONS: readonly string[] = [
-  'cli/dry-run.ts: dryRun',
   'cli/main.ts: main',
   'cli/progress.ts: progressPrinter',
   'cli/progress.ts: print',

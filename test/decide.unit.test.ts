@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, type Decision } from '../src/actors/coordinator/decide.ts';
 import { makeEvent, type AgentEvent, type ContinuePolicy } from '../src/events/agent-events.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
-import { evolveRunStatus, initialRunStatus } from '../src/projections/run-status.ts';
+import { evolveRunStatus, initialRunStatus, taskOutcomes } from '../src/projections/run-status.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';
 
 const runId = 'r1';
@@ -114,16 +114,44 @@ describe('coordinator decide', () => {
     ]);
   });
 
-  it('does not tick a task completed without evidence, while the tasks after it go on', () => {
+  describe('a task completed unverified', () => {
     const unverified = makeEvent(
       'TaskCompleted',
       { runId, taskId: '1' },
       { durationMs: 1, commands: 1, recoveries: 1, evidence: 'none' },
     );
-    expect(kinds(given([planned('1'), unverified], { issued: ['plan:1:g0', 'exec:1:g0'] }))).toEqual([
-      'plan:2',
-      'plan:3',
-    ]);
+    const issued = ['plan:1:g0', 'exec:1:g0'];
+
+    it('is not ticked, and the tasks that build on it do not start, saying why', () => {
+      // given task 1 completed with no evidence it did its work; when the coordinator decides
+      const ds = given([planned('1'), unverified], { issued });
+      // then 2 (after it) and 3 (Depends: 1) are skipped naming it; 4 waits for 3 in turn
+      expect(kinds(ds)).toEqual(['skip:2', 'skip:3']);
+      expect(ds[0]).toMatchObject({ reason: expect.stringMatching(/^task 1 completed unverified \(nothing showed/) });
+    });
+
+    it('finishes the run unverified, not succeeded, with it listed apart from the completed', () => {
+      const skips = ['2', '3', '4', '4.1'].map((id) =>
+        makeEvent('TaskSkipped', { runId, taskId: id }, { reason: 'task 1 completed unverified', optional: false }),
+      );
+      const ds = given([planned('1'), unverified, ...skips], {
+        issued: [...issued, 'skip:2', 'skip:3', 'skip:4', 'skip:4.1'],
+      });
+      expect(ds).toMatchObject([
+        {
+          kind: 'finish',
+          status: 'unverified',
+          completed: [],
+          unverified: ['1'],
+          failed: [],
+          skipped: ['2', '3', '4', '4.1'],
+        },
+      ]);
+    });
+
+    it('lets its dependants run under --continue always', () => {
+      expect(kinds(given([planned('1'), unverified], { issued, policy: 'always' }))).toEqual(['plan:2', 'plan:3']);
+    });
   });
 
   it('keeps tasks in flight within the concurrency limit', () => {
@@ -358,6 +386,56 @@ describe('coordinator decide', () => {
       { kind: 'tick', taskId: '3' },
       { kind: 'finish', status: 'succeeded', skipped: ['2'] },
     ]);
+  });
+
+  it('does not skip a task whose execution was sent: its own outcome comes (continue policy: never)', () => {
+    // given 1 and 3 planned, 3's execution sent but not started, when 1 fails
+    const ds = given([planned('1'), planned('2'), failed('1')], {
+      policy: 'never',
+      issued: ['plan:1:g0', 'exec:1:g0', 'plan:2:g0', 'exec:2:g0'],
+    });
+    // then 2 is left to its executor, the tasks not sent are skipped
+    expect(kinds(ds)).toEqual(['skip:3', 'skip:4', 'skip:4.1']);
+  });
+
+  it('shows a parent whose own commands completed as failed once a subtask failed, in the run status and the finish', () => {
+    const upTo3 = ['1', '2', '3'].flatMap((id) => [planned(id), completed(id)]);
+    const events = [...upTo3, planned('4'), completed('4'), planned('4.1'), failed('4.1')];
+    const issued = ['1', '2', '3', '4', '4.1'].flatMap((id) => [`plan:${id}:g0`, `exec:${id}:g0`, `tick:${id}`]);
+    const ds = given(events, { issued });
+    expect(ds).toMatchObject([{ kind: 'finish', status: 'failed', completed: ['1', '2', '3'], failed: ['4', '4.1'] }]);
+    const all = [
+      makeEvent(
+        'RunStarted',
+        { runId },
+        {
+          tasksFile: 't.md',
+          workdir: '.',
+          taskIds: TASKS.map((t) => t.id),
+          alreadyDone: [],
+          options: {
+            taskConcurrency: 3,
+            commandConcurrency: 3,
+            continuePolicy: 'dependencies-successful',
+            llm: 'offline',
+            planAhead: 0,
+            skipOptional: false,
+          },
+        },
+      ),
+      ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
+    ];
+    const fold = (list: AgentEvent[]) =>
+      list.reduce((st, e, i) => evolveRunStatus(st, { ...e, seq: i + 1 }), initialRunStatus(runId));
+    // While 4.1 runs, 4 is not shown done; once it failed, 4 failed with it.
+    expect(taskOutcomes(fold([...all, ...upTo3, planned('4'), completed('4')])).get('4')).toEqual({
+      state: 'executing',
+      reason: 'its own commands are done; subtask 4.1 is not',
+    });
+    expect(taskOutcomes(fold([...all, ...events])).get('4')).toEqual({
+      state: 'failed',
+      reason: 'subtask 4.1 did not complete',
+    });
   });
 
   it('keeps a task skipped when the plan made ahead for it fails afterwards', () => {

@@ -163,6 +163,37 @@ describe('decomposer with an OpenAI-compatible server', () => {
     }
   });
 
+  it('fails at planning a task the LLM planned with no commands, never caches that plan, and ticks nothing', async () => {
+    const emptyPlan = {
+      complexity: { level: 'low', estimatedSteps: 0, risks: [], confidence: 0.9 },
+      commands: [],
+      decisionPoints: [],
+      successCriteria: [],
+      fallbacks: [],
+    };
+    llm.setResponder(() => JSON.stringify(emptyPlan));
+    try {
+      const w = await project('- [ ] 1. Write the changelog\n', 'single');
+      for (const attempt of [1, 2]) {
+        const before = llm.requests.length;
+        const { result, events } = await run(w);
+        expect(result.exitCode, `run ${attempt}: ${result.stderr}`).toBe(1);
+        // Asked again on the second run: the empty plan was not cached.
+        expect(llm.requests.length - before).toBe(1);
+        expect(of(events, 'PlanCreated')).toHaveLength(0);
+        expect(of(events, 'TaskFailed').map((e) => e.data)).toEqual([
+          {
+            stage: 'planning',
+            reason: 'the LLM returned a plan with no commands: nothing would run, so nothing could show the task done',
+          },
+        ]);
+      }
+      expect(await readFile(w.tasks, 'utf8')).toContain('- [ ] 1. Write the changelog');
+    } finally {
+      llm.setResponder(demoPlanner());
+    }
+  });
+
   it('says how to configure an LLM when a task needs one and it is offline', async () => {
     const w = await project('- [ ] 1. Create the file off/line.txt\n');
     const { result, events } = await runCli(

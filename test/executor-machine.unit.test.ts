@@ -25,6 +25,8 @@ async function execute(
     recover?: RecoverReply[];
     decisions?: Record<string, boolean>;
     concurrency?: number;
+    /** What a benign verdict's state check comes to. */
+    holds?: (check: string) => CommandOutcome;
   } = {},
 ) {
   const ran: string[] = [];
@@ -54,6 +56,10 @@ async function execute(
         runFix: fromPromise(async ({ input: f }) => {
           ran.push(`fix:${f.commands.join(';')}`);
           return ok;
+        }),
+        confirmBenign: fromPromise(async ({ input: b }) => {
+          ran.push(`holds:${b.check}`);
+          return script.holds?.(b.check) ?? ok;
         }),
         verify: fromPromise(async (): Promise<{ ok: true } | { ok: false; reason: string }> => ({ ok: true })),
       },
@@ -118,6 +124,38 @@ describe('executor machine', () => {
     expect(r.ran).toEqual(['c1#0', 'fix:mkdir -p a', 'c1#1', 'c2#0']);
     expect(r.output).toEqual({ ok: true, commands: 2, recoveries: 1, evidence: 'commands' });
     expect(r.records).toEqual([expect.objectContaining({ commandId: 'c1', resolved: true })]);
+  });
+
+  it('takes a benign verdict only when its state check holds, and asks again when it does not', async () => {
+    const nothing = fail('no changes added to commit');
+    const benign: RecoverReply = {
+      decision: 'benign',
+      patternId: 'git-nothing-to-commit',
+      strategyId: 'git-nothing-to-commit/benign',
+      holds: 'test -z "$(git status --porcelain)"',
+    };
+    // given a clean tree: the failure is benign, the command done
+    const clean = await execute(plan('  git commit -m x'), { outcome: () => nothing, recover: [benign] });
+    expect(clean.ran).toEqual(['c1#0', 'holds:test -z "$(git status --porcelain)"']);
+    expect(clean.output).toMatchObject({ ok: true, commands: 1 });
+    expect(clean.records).toEqual([expect.objectContaining({ resolved: true })]);
+    // given a change left unstaged: the check fails, the verdict is recorded refuted, recovery goes on (and gives up)
+    const dirty = await execute(plan('  git commit -m x'), {
+      outcome: () => nothing,
+      recover: [benign],
+      holds: () => ({ ...fail(''), exitCode: 1 }),
+    });
+    expect(dirty.output).toMatchObject({
+      ok: false,
+      stage: 'recovery',
+      reason: expect.stringMatching(/nothing left$/),
+    });
+    expect(dirty.records).toEqual([
+      expect.objectContaining({
+        resolved: false,
+        reason: 'not benign: the state does not show it (`test -z "$(git status --porcelain)"` exited 1)',
+      }),
+    ]);
   });
 
   it('fails with the reason when recovery gives up, and after the attempt bound', async () => {

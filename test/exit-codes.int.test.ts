@@ -42,7 +42,7 @@ describe('exit codes', () => {
     expect(ticked(await readFile(tasks, 'utf8'))).toEqual(['1', '2', '3', '4', '5']);
   }, 120_000);
 
-  it('a task completed unverified (an LLM fix did the work of its command, no criterion checks it) is 3, not ticked', async () => {
+  it('a task completed unverified (an LLM fix did the work of its command, no criterion checks it) is 3: not success, not ticked, not committed, its dependants not started', async () => {
     const llm = await startFakeLlm({
       responder: () =>
         JSON.stringify({
@@ -54,13 +54,55 @@ describe('exit codes', () => {
     });
     try {
       const { dir, tasks } = await spaces.make(
-        '- [ ] 1. Needs a flag\n  ```bash\n  test -f needed.flag || { echo "E44: no flag" >&2; exit 44; }\n  ```\n',
+        [
+          '- [ ] 1. Needs a flag\n  ```bash\n  test -f needed.flag || { echo "E44: no flag" >&2; exit 44; }\n  ```',
+          '- [ ] 2. Builds on it\n  ```bash\n  echo built > built.txt\n  ```',
+          '- [ ] 3. Independent\n  - Depends: none\n  ```bash\n  echo free > free.txt\n  ```\n',
+        ].join('\n'),
       );
+      const git = (...args: string[]) => execa('git', ['-C', dir, ...args]).then((r) => r.stdout);
+      await git('init', '-q');
+      await git('config', 'user.email', 'dev@example.test');
+      await git('config', 'user.name', 'Dev');
+      await git('add', '.');
+      await git('commit', '-qm', 'start');
       const env = { NATS_URL: nats.url, OPENAI_BASE_URL: llm.baseUrl, OPENAI_API_KEY: 'k' };
-      const run = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai'], env, dir);
+      const run = await runCli(['run', tasks, '--workdir', dir, '--llm', 'openai', '--commit'], env, dir);
       expect(run.result.exitCode, run.result.stderr).toBe(EXIT.unverified);
-      expect(ofType(run.events, 'TaskCompleted')[0]!.data.evidence).toBe('none');
-      expect(await readFile(tasks, 'utf8')).toContain('- [ ] 1. Needs a flag');
+      const completed = ofType(run.events, 'TaskCompleted');
+      expect(completed.map((e) => [e.taskId, e.data.evidence, e.data.commit !== undefined])).toEqual(
+        expect.arrayContaining([
+          ['1', 'none', false],
+          ['3', 'commands', true],
+        ]),
+      );
+      // Task 2 waits on 1: it is skipped saying why, once (one outcome), and its file is not made.
+      expect(ofType(run.events, 'TaskSkipped').map((e) => [e.taskId, e.data.reason])).toEqual([
+        ['2', expect.stringMatching(/^task 1 completed unverified \(nothing showed it did its work\)/)],
+      ]);
+      expect(ofType(run.events, 'TaskFailed')).toEqual([]);
+      expect(ofType(run.events, 'RunFinished')[0]!.data).toMatchObject({
+        status: 'unverified',
+        completed: ['3'],
+        unverified: ['1'],
+        failed: [],
+        skipped: ['2'],
+      });
+      expect(await readFile(tasks, 'utf8')).toMatch(/- \[ \] 1\. Needs a flag[\s\S]*- \[ \] 2\.[\s\S]*- \[x\] 3\./);
+      // One commit, task 3's: nothing of the unverified task is committed as done.
+      expect((await git('log', '--format=%s')).split('\n')).toEqual(['Independent', 'start']);
+      const status = await execa(process.execPath, [CLI, 'status', run.events[0]!.runId, '--json'], { env, cwd: dir });
+      const shown = JSON.parse(status.stdout) as {
+        state: string;
+        unverified: number;
+        tasks: { id: string; state: string }[];
+      };
+      expect(shown).toMatchObject({ state: 'unverified', unverified: 1 });
+      expect(shown.tasks.map((t) => [t.id, t.state])).toEqual([
+        ['1', 'unverified'],
+        ['2', 'skipped'],
+        ['3', 'completed'],
+      ]);
     } finally {
       await llm.close();
     }

@@ -4,7 +4,8 @@ import { childIds, eventIds, strategyIds, workIds } from '../src/events/ids.ts';
 /** Ids are stored in logs, snapshots and statistics: their formats are pinned, and what is parsed comes back whole. */
 describe('ids', () => {
   it('keeps the stored formats of event and work-item ids', () => {
-    expect(eventIds.task('r1', '2.1', 'TaskCompleted')).toBe('r1:2.1:TaskCompleted');
+    expect(eventIds.task('r1', '2.1', 'TaskSubmitted')).toBe('r1:2.1:TaskSubmitted');
+    expect(eventIds.outcome('r1', '2.1')).toBe('r1:2.1:outcome');
     expect(eventIds.planCreated('r1', '3', 0)).toBe('r1:3:PlanCreated');
     expect(eventIds.planCreated('r1', '3', 2)).toBe('r1:3:PlanCreated:r2');
     expect(eventIds.command({ runId: 'r1', taskId: '3', commandId: 'c2', attempt: 1 }, 'CommandFinished')).toBe(

@@ -211,7 +211,7 @@ describe('choosePatternRecovery', () => {
     }
   });
 
-  it('says benign when the failure means the work is done', () => {
+  it('says benign when the failure may mean the work is done, with the state check that must show it', () => {
     const r = choosePatternRecovery(
       request({ command: 'mkdir src', stderrTail: "mkdir: cannot create directory 'src': File exists\n" }),
       db,
@@ -220,8 +220,25 @@ describe('choosePatternRecovery', () => {
     );
     expect(r).toEqual({
       kind: 'reply',
-      reply: { decision: 'benign', patternId: 'mkdir-exists', strategyId: 'mkdir-exists/benign' },
+      reply: { decision: 'benign', patternId: 'mkdir-exists', strategyId: 'mkdir-exists/benign', holds: 'test -d src' },
     });
+  });
+
+  it('never says benign without a state check: a benign pattern without one, or whose captures cannot fill it', () => {
+    const unchecked = PatternDb.parse(
+      {
+        version: 1,
+        patterns: [
+          { id: 'done-anyway', kind: 'benign', description: 'x', match: { output: 'already done' }, strategies: [] },
+        ],
+      },
+      'test',
+    );
+    const failure = request({ command: 'make', stdoutTail: 'already done\n' });
+    expect(choosePatternRecovery(failure, unchecked, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm' });
+    // The remote's URL comes from the command: one it cannot read (a variable) checks nothing.
+    const remote = request({ command: 'git remote add origin', stderrTail: 'error: remote origin already exists.\n' });
+    expect(choosePatternRecovery(remote, db, initialRecoveryStats(), options)).toMatchObject({ kind: 'llm' });
   });
 
   it('orders strategies by posterior: a strategy that keeps failing here sinks', () => {

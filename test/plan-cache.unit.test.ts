@@ -131,6 +131,24 @@ describe('plan cache projection and lookup', () => {
     expect(lookupPlan(dropped, query('Create the file a.txt'), 0.85).kind).toBe('miss');
   });
 
+  it('never serves an empty plan, nor one whose task completed unverified', () => {
+    const unverified = makeEvent(
+      'TaskCompleted',
+      { runId: 'r2', taskId: '1' },
+      { durationMs: 1, commands: 1, recoveries: 1, evidence: 'none' },
+    );
+    // given an empty plan that completed (a log from before planning refused it), and a plan completed unverified
+    const cache = given([
+      created('r1', 'Create the file a.txt', planFor()),
+      completed('r1'),
+      created('r2', 'Create the file b.txt', planFor('echo > b.txt')),
+      unverified,
+    ]);
+    // then neither is an entry: a lookup asks for a plan anew
+    expect(cache.entries).toEqual({});
+    expect(lookupPlan(cache, query('Create the file a.txt'), 0.85).kind).toBe('miss');
+  });
+
   it('keeps at most maxEntries, least recently used out', () => {
     const events = ['a', 'b', 'c'].flatMap((n, i) => [
       created(`r${i}`, `Create the file ${n}.txt`, planFor(`echo > ${n}.txt`)),

@@ -35,4 +35,29 @@ describe('progress lines', () => {
     print(stored({ ...started, id: 'again', data: { ...started.data, commandId: 'c2' } }));
     expect(lines).toEqual(['▶ 1. Build it (1 command(s), explicit plan)']);
   });
+
+  it('says in its last line how many tasks completed unverified, and does not show a parent done before its subtasks', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l));
+    const [parent, child] = parseTasks('- [ ] 1. Parent\n  ```bash\n  true\n  ```\n  - [ ] 1.1 Child\n');
+    for (const t of [parent!, child!])
+      print(stored(makeEvent('TaskSubmitted', { runId: 'r2', taskId: t.id }, { task: t })));
+    print(
+      stored(makeEvent('TaskCompleted', { runId: 'r2', taskId: '1' }, { durationMs: 10, commands: 1, recoveries: 0 })),
+    );
+    const none = { durationMs: 10, commands: 1, recoveries: 1, evidence: 'none' as const };
+    print(stored(makeEvent('TaskCompleted', { runId: 'r2', taskId: '1.1' }, none)));
+    print(
+      stored(
+        makeEvent(
+          'RunFinished',
+          { runId: 'r2' },
+          { status: 'unverified', completed: [], unverified: ['1', '1.1'], failed: [], skipped: [], durationMs: 30 },
+        ),
+      ),
+    );
+    expect(lines[0]).toBe('✓ 1. Parent its own commands; its subtasks next 0.01s');
+    expect(lines[1]).toMatch(/^\? 1\.1\. Child completed, unverified: a fix replaced a failed command/);
+    expect(lines[2]).toBe('run unverified: 0 completed, 2 unverified, 0 failed, 0 skipped in 0.03s');
+  });
 });

@@ -124,6 +124,27 @@ describe('fixes learned from the LLM', () => {
     expect(Object.keys(fold(llmFixed('r1', flag, ['true'], false)).learned)).toEqual([]);
   });
 
+  it('does not learn a fix whose task completed unverified, nor count it a success of its strategy', () => {
+    // given an LLM fix that replaced the failed command (no retry), and the task completed without evidence
+    const events = llmFixed('r1', flag, ['echo done'], true).map((e) =>
+      e.type === 'RecoveryAttempted'
+        ? { ...e, data: { ...e.data, retry: false } }
+        : e.type === 'TaskCompleted'
+          ? { ...e, data: { ...e.data, evidence: 'none' as const } }
+          : e,
+    );
+    // then nothing is learned, and the strategy has an attempt without a success
+    const stats = fold(events);
+    expect(stats.learned).toEqual({});
+    expect(stats.strategies['llm/echo done']).toEqual({ attempts: 1, successes: 0 });
+    expect(stats.resolved).toEqual({});
+    // while the same with evidence is learned
+    expect(fold(llmFixed('r1', flag, ['echo done'], true)).strategies['llm/echo done']).toEqual({
+      attempts: 1,
+      successes: 1,
+    });
+  });
+
   it('offers the fix again for the same failure without the LLM (offline too), not for another, and not once it fails as often as it works', async () => {
     const rt = await memoryRuntime();
     await rt.store.appendAll(llmFixed('r1', flag, ['touch flag.ok'], true));

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.ts';
-import { parseTasks } from '../src/tasklist/tasks-parser.ts';
+import { parseCriterion, parseTasks } from '../src/tasklist/tasks-parser.ts';
+import { criterionFailure } from '../src/tasklist/success-criterion.ts';
 import { tickTask } from '../src/tasklist/tasks-writer.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 
@@ -31,9 +32,44 @@ describe('parseTasks', () => {
     ]);
     expect(two!.commands[0]).toMatch(/^cat > src\/greet.js <<'JS'\n[\s\S]*\nJS$/);
     expect(three!.depends).toEqual(['2']);
-    expect(three!.success).toEqual([{ kind: 'output_contains', command: 'node src/cli.js Ada', text: 'Hello, Ada!' }]);
+    expect(three!.success).toEqual([
+      { kind: 'output_contains', command: 'node src/cli.js Ada', text: 'Hello, Ada!', exitCode: 0 },
+    ]);
     expect(five!.depends).toEqual(['3', '4']);
     expect(two!.depends).toBeUndefined();
+  });
+
+  it('reads an output criterion as needing exit 0, unless it names another code', () => {
+    expect(parseCriterion('`python3 -m textstats` outputs words: 3')).toEqual({
+      kind: 'output_contains',
+      command: 'python3 -m textstats',
+      text: 'words: 3',
+      exitCode: 0,
+    });
+    expect(parseCriterion('`grep -q x y` outputs "No such file" and exits 2')).toEqual({
+      kind: 'output_contains',
+      command: 'grep -q x y',
+      text: 'No such file',
+      exitCode: 2,
+    });
+    expect(parseCriterion('`./lint` exits 1 and prints warning')).toEqual({
+      kind: 'output_contains',
+      command: './lint',
+      text: 'warning',
+      exitCode: 1,
+    });
+  });
+
+  it('fails an output criterion whose command printed the text and crashed', async () => {
+    const crashed = { exitCode: 1, output: '/usr/bin/python3: No module named textstats' };
+    const probe = (got: typeof crashed) => ({ run: async () => got, exists: async () => false });
+    const criterion = parseCriterion('`python3 -m textstats` outputs textstats')!;
+    expect(await criterionFailure(criterion, probe(crashed))).toBe(
+      '`python3 -m textstats` printed "textstats" but exited 1, expected 0',
+    );
+    expect(await criterionFailure(criterion, probe({ exitCode: 0, output: 'textstats 1.0' }))).toBeUndefined();
+    const named = parseCriterion('`python3 -m textstats` outputs No module and exits 1')!;
+    expect(await criterionFailure(named, probe(crashed))).toBeUndefined();
   });
 
   it('drops the `$ ` prompts of a block written as a terminal session, and only there', () => {

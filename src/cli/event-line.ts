@@ -64,7 +64,7 @@ export function eventLine(e: StoredEvent): string {
     case 'RunResumed':
       return `${head}${colours.bold(e.type)} generation ${e.data.generation}`;
     case 'RunFinished':
-      return `${head}${e.data.status === 'succeeded' ? colours.green(e.type) : colours.red(e.type)} ${e.data.status} in ${(e.data.durationMs / 1000).toFixed(2)} s`;
+      return `${head}${{ succeeded: colours.green, unverified: colours.yellow, failed: colours.red }[e.data.status](e.type)} ${e.data.status} in ${(e.data.durationMs / 1000).toFixed(2)} s`;
     default: {
       const never: never = e;
       return never;

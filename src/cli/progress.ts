@@ -14,6 +14,10 @@ export const colours = {
   bold: (t: string) => paint(PAINT.bold, t),
 };
 
+/** What an unverified task is, and what follows from it. */
+const UNVERIFIED_WHY =
+  'a fix replaced a failed command and no criterion checked the result; not ticked, not committed, its dependants not started';
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
 
 /** Turns a run's events into the terminal lines a person follows: a line per task state change. */
@@ -27,6 +31,8 @@ export function progressPrinter(write: (line: string) => void) {
   const name = (taskId: string) => taskLabel(taskId, titles.get(taskId));
   /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
   const over = new Set<string>();
+  /** Tasks with subtasks: their own commands completing is not their outcome. */
+  const parents = new Set<string>();
   /** Why each failed task failed: the closing lines name them. */
   const reasons = new Map<string, string>();
   /** Tokens per task and for the run: shown on each task's line and in the closing lines. */
@@ -65,6 +71,7 @@ export function progressPrinter(write: (line: string) => void) {
         return;
       case 'TaskSubmitted':
         titles.set(id, event.data.task.title);
+        if (event.data.task.parentId !== undefined) parents.add(event.data.task.parentId);
         return;
       case 'PlanCreated':
         // Said when its first command starts, not here: a task planned ahead may wait long.
@@ -91,12 +98,14 @@ export function progressPrinter(write: (line: string) => void) {
         const commit = event.data.commit ? colours.dim(` commit ${event.data.commit.slice(0, 10)}`) : '';
         if (event.data.evidence === 'none') {
           write(
-            `${colours.yellow('?')} ${name(id)} ${colours.yellow('completed, unverified: a fix replaced a failed command and no criterion checked the result; not ticked')}${tokens(id)}`,
+            `${colours.yellow('?')} ${name(id)} ${colours.yellow(`completed, unverified: ${UNVERIFIED_WHY}`)}${tokens(id)}`,
           );
           return;
         }
+        // A task with subtasks is done once they are: the closing lines say how it ended.
+        const own = parents.has(id) ? colours.dim(' its own commands; its subtasks next') : '';
         write(
-          `${colours.green('✓')} ${name(id)} ${colours.dim(seconds(event.data.durationMs))}${recovered}${commit}${tokens(id)}`,
+          `${colours.green('✓')} ${name(id)}${own} ${colours.dim(seconds(event.data.durationMs))}${recovered}${commit}${tokens(id)}`,
         );
         return;
       }
@@ -138,11 +147,17 @@ export function progressPrinter(write: (line: string) => void) {
         return;
       case 'RunFinished': {
         const d = event.data;
-        const summary = `${d.completed.length} completed, ${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
-        write(
-          d.status === 'succeeded' ? colours.green(`run succeeded: ${summary}`) : colours.red(`run failed: ${summary}`),
-        );
-        for (const id of d.failed) write(colours.red(`  ✗ ${name(id)}: ${reasons.get(id) ?? 'failed'}`));
+        const unverified = d.unverified ?? [];
+        const summary = `${d.completed.length} completed, ${unverified.length ? `${unverified.length} unverified, ` : ''}${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
+        const paint = { succeeded: colours.green, unverified: colours.yellow, failed: colours.red }[d.status];
+        write(paint(`run ${d.status}: ${summary}`));
+        for (const id of d.failed)
+          write(
+            colours.red(
+              `  ✗ ${name(id)}: ${reasons.get(id) ?? (parents.has(id) ? 'a subtask did not complete' : 'failed')}`,
+            ),
+          );
+        for (const id of unverified) write(colours.yellow(`  ? ${name(id)}: completed, unverified: ${UNVERIFIED_WHY}`));
         const planning = spans.time();
         if (planning.planningMs > 0)
           write(

@@ -4,7 +4,13 @@ import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
-import { makeEvent, type RunBudget, type StoredEvent, type Weakening } from '../events/agent-events.ts';
+import {
+  makeEvent,
+  type RunBudget,
+  type RunOutcome,
+  type StoredEvent,
+  type Weakening,
+} from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
@@ -27,6 +33,10 @@ import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
 import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
 import { out, err, outJson } from './terminal.ts';
+
+/** A finished run's exit code: its outcome (RunFinished's status) as the class CI tells apart. */
+const exitForRun = (outcome: RunOutcome): number =>
+  outcome === 'succeeded' ? EXIT.ok : outcome === 'unverified' ? EXIT.unverified : EXIT.taskFailed;
 
 /** A run that has something to do, its input read and checked (run-cmd.ts): planned, run and followed to its end. */
 export async function runSession(input: {
@@ -161,8 +171,6 @@ async function followToTheEnd(
   let stoppedCommands = false;
   /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
   let budgetStop: string | undefined;
-  /** Tasks completed without evidence: not ticked, the run not verified. */
-  let unverified = 0;
   const say = (line: string) => (live ? live.line(line) : err(line));
 
   /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
@@ -176,7 +184,6 @@ async function followToTheEnd(
       budgetStop = event.data.reason;
       stopWatching.abort();
     }
-    if (event.type === 'TaskCompleted' && event.data.evidence === 'none') unverified++;
     // A review point (--pause-after): stopped like a first Ctrl-C, its tasks in flight let finish.
     if (generation === 0 && event.type === 'RunInterrupted' && event.id === eventIds.reviewPause(start.runId))
       interrupted = true;
@@ -254,7 +261,7 @@ async function followToTheEnd(
     const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
     if (status !== 'interrupted') {
       await closeLlmUse(rt, start.runId, seen, json ? print : undefined, printer?.closing);
-      return status === 'failed' ? EXIT.taskFailed : unverified > 0 ? EXIT.unverified : EXIT.ok;
+      return exitForRun(status);
     }
     if (budgetStop) {
       await waitForTicks(start, inFlight.completed, 5000);
@@ -324,7 +331,7 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
       const finished = events.find((e) => e.type === 'RunFinished');
       if (finished?.type === 'RunFinished') {
         out(`run ${runId} already finished: ${finished.data.status}`);
-        return finished.data.status === 'succeeded' ? EXIT.ok : EXIT.taskFailed;
+        return exitForRun(finished.data.status);
       }
       // A new generation: work issued before it is stale, and the coordinator reissues what is left.
       const generation = events.filter((e) => e.type === 'RunResumed').length + 1;

@@ -1,6 +1,12 @@
 import { loadConfig } from '../config.ts';
 import { eventSubjects } from '../events/subjects.ts';
-import { evolveRunStatus, initialRunStatus, type TaskStatus } from '../projections/run-status.ts';
+import {
+  evolveRunStatus,
+  initialRunStatus,
+  taskOutcomes,
+  type TaskOutcome,
+  type TaskStatus,
+} from '../projections/run-status.ts';
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
 import { withRuntime } from './nats-session.ts';
@@ -40,7 +46,7 @@ export async function runsCommand(options: { limit: number; json: boolean }): Pr
     const rows = runs.map((r) => [
       r.runId,
       r.state,
-      `${r.completed}/${r.tasks} done, ${r.failed} failed`,
+      `${r.completed}/${r.tasks} done, ${r.unverified ? `${r.unverified} unverified, ` : ''}${r.failed} failed`,
       r.startedAt.replace('T', ' ').slice(0, 19),
       seconds(r.durationMs),
       `${r.tokens.toLocaleString('en-US')}${r.usd !== undefined ? ` ${usd(r.usd)}` : ''}`,
@@ -65,6 +71,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
   return withRuntime(await loadConfig({ cwd }), cwd, 'status', async (rt) => {
     const events = await recordedRun(rt, runId);
     const status = events.reduce(evolveRunStatus, initialRunStatus(runId));
+    const outcomes = taskOutcomes(status);
     const summary = summarizeRuns(events)[0];
     const started = events.find((e) => e.type === 'RunStarted');
     const weakened = (started?.type === 'RunStarted' && started.data.weakened) || [];
@@ -74,13 +81,13 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
         ...(weakened.length ? { weakened } : {}),
         usage: status.usage,
         ...(status.options.budget ? { budget: status.options.budget } : {}),
-        tasks: status.order.map((id) => taskJson(id, status.tasks[id]!)),
+        tasks: status.order.map((id) => taskJson(id, status.tasks[id]!, outcomes.get(id)!)),
       });
       return 0;
     }
     if (summary) {
       out(
-        `${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}`,
+        `${colours.bold(`run ${runId}`)} ${paintState(summary.state)}: ${summary.completed}/${summary.tasks} done, ${summary.unverified ? `${summary.unverified} unverified, ` : ''}${summary.failed} failed, ${summary.skipped} skipped, ${seconds(summary.durationMs)}`,
       );
       out(colours.dim(`${status.tasksFile} (workdir ${status.workdir})`));
       for (const w of weakened) out(colours.yellow(weakeningLine(w)));
@@ -92,14 +99,15 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
     }
     for (const id of status.order) {
       const t = status.tasks[id]!;
+      const { state, reason } = outcomes.get(id)!;
       const took =
-        t.firstAt && t.lastAt && t.state !== 'pending'
+        t.firstAt && t.lastAt && state !== 'pending'
           ? colours.dim(` ${seconds(Date.parse(t.lastAt) - Date.parse(t.firstAt))}`)
           : '';
       const note = tokensNote(t.usage);
       const tokens = note && colours.dim(note);
       out(
-        `  ${paintState(t.state, t.state.padEnd(9))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${t.reason ? `: ${t.reason}` : ''}`,
+        `  ${paintState(state, state.padEnd(10))} ${taskLabel(id, t.spec.title)}${took}${tokens}${stepNote(t)}${reason ? `: ${reason}` : ''}`,
       );
     }
     if (summary?.state === 'unfinished' || summary?.state === 'interrupted') {
@@ -116,7 +124,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
 /** What is known of a task as a step: unverified, its files, its commit, undone since. */
 function stepNote(t: TaskStatus): string {
   const parts = [
-    t.evidence === 'none' ? colours.yellow('unverified, not ticked') : '',
+    t.state === 'unverified' ? colours.yellow('no evidence it did its work: not ticked') : '',
     t.changedFiles ? `${t.changedFiles} file(s) changed` : '',
     t.commit ? `commit ${t.commit.slice(0, 10)}` : '',
     t.undone ? colours.yellow(t.undone) : '',
@@ -124,12 +132,12 @@ function stepNote(t: TaskStatus): string {
   return parts.length ? colours.dim(` (${parts.join(', ')})`) : '';
 }
 
-function taskJson(id: string, t: TaskStatus) {
+function taskJson(id: string, t: TaskStatus, outcome: TaskOutcome) {
   return {
     id,
     title: t.spec.title,
-    state: t.state,
-    ...(t.reason ? { reason: t.reason } : {}),
+    state: outcome.state,
+    ...(outcome.reason ? { reason: outcome.reason } : {}),
     ...(t.firstAt ? { firstAt: t.firstAt } : {}),
     ...(t.lastAt ? { lastAt: t.lastAt } : {}),
     ...(t.usage ? { usage: t.usage } : {}),

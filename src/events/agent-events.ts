@@ -403,11 +403,16 @@ export const TaskSkipped = defineEvent(
   /** `optional`: skipped by choice (`[ ]*` with --skip-optional): its dependants still run. */
   z.object({ reason: z.string(), optional: z.boolean().default(false) }),
 );
+export const RunOutcomeSchema = z.enum(['succeeded', 'failed', 'unverified']);
+export type RunOutcome = z.infer<typeof RunOutcomeSchema>;
 export const RunFinished = defineEvent(
   'RunFinished',
   z.object({
-    status: z.enum(['succeeded', 'failed']),
+    /** `unverified`: no task failed, but one completed without evidence (its dependants not started). */
+    status: RunOutcomeSchema,
+    /** Completed with evidence; the unverified ones are listed apart (in logs from before, among these). */
     completed: z.array(z.string()),
+    unverified: z.array(z.string()).optional(),
     failed: z.array(z.string()),
     skipped: z.array(z.string()),
     durationMs: z.number().nonnegative(),

@@ -23,7 +23,7 @@ export const revisionSuffix = (revision: number): string => (revision > 0 ? `:r$
 const generationSuffix = (generation: number, revision: number) => `g${generation}${revisionSuffix(revision)}`;
 
 type RunEvent = Extract<AgentEventType, 'RunStarted' | 'RunFinished'>;
-type TaskEvent = Extract<AgentEventType, 'TaskSubmitted' | 'TaskCompleted' | 'TaskFailed' | 'TaskSkipped'>;
+type TaskEvent = Extract<AgentEventType, 'TaskSubmitted'>;
 type CommandEvent = Extract<
   AgentEventType,
   'CommandStarted' | 'CommandFinished' | 'CommandDenied' | 'RecoveryAttempted' | 'RecoveryResolved' | 'RecoveryFailed'
@@ -42,8 +42,14 @@ export const eventIds = {
   budgetStop: (runId: string, generation: number) => `${runId}:RunInterrupted:budget:g${generation}`,
   /** The coordinator pauses a run for review once (`--pause-after`), in its first generation. */
   reviewPause: (runId: string) => `${runId}:RunInterrupted:review`,
-  /** Once per task and run: the first outcome of a task is its outcome. */
+  /** Once per task and run. */
   task: (runId: string, taskId: string, type: TaskEvent) => `${runId}:${taskId}:${type}`,
+  /**
+   * A task's outcome (TaskCompleted, TaskFailed or TaskSkipped), one id whichever it is: the store
+   * keeps the first and drops a later one as a copy, so a task skipped while its plan was being
+   * made does not also fail when that planning is cancelled.
+   */
+  outcome: (runId: string, taskId: string) => `${runId}:${taskId}:outcome`,
   planCreated: (runId: string, taskId: string, revision: number) =>
     `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
   planCancelled: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCancelled:${revision}`,
@@ -65,6 +71,8 @@ export const commandIds = {
   decision: (gateId: string) => `decision.${gateId}`,
   /** The `index`-th (from 1) success criterion of the plan. */
   check: (index: number) => `check${index}`,
+  /** The state check of a benign verdict at recovery `attempt` of `commandId`. */
+  benignCheck: (commandId: string, attempt: number) => `${commandId}.holds${attempt}`,
 };
 
 /** Where a command attempt's whole output is kept in the object store: `run/task/command/attempt`. */

@@ -97,7 +97,8 @@ export const RecoverReplySchema = z.discriminatedUnion('decision', [
     /** Files from before the run the fix replaces: their contents are stored first, or the fix is not run. */
     keep: z.array(z.string()).optional(),
   }),
-  z.object({ decision: z.literal('benign'), patternId: z.string(), strategyId: z.string() }),
+  /** The failure means the work is done if `holds`, a check command run in the task's folder, exits 0. */
+  z.object({ decision: z.literal('benign'), patternId: z.string(), strategyId: z.string(), holds: z.string() }),
   z.object({ decision: z.literal('give-up'), reason: z.string() }),
 ]);
 export type RecoverReply = z.infer<typeof RecoverReplySchema>;

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../events/agent-events.ts';
+import type { RunOutcome, StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import type { Runtime } from '../actors/actor.ts';
@@ -16,9 +16,9 @@ export async function submitRun(
   signal?: AbortSignal,
   /** Work item id: the first submission is `start:<runId>`; a resume needs a new one. */
   itemId = workIds.start(start.runId),
-): Promise<'succeeded' | 'failed' | 'interrupted'> {
-  let finish: (status: 'succeeded' | 'failed' | 'interrupted') => void = () => {};
-  const finished = new Promise<'succeeded' | 'failed' | 'interrupted'>((r) => (finish = r));
+): Promise<RunOutcome | 'interrupted'> {
+  let finish: (status: RunOutcome | 'interrupted') => void = () => {};
+  const finished = new Promise<RunOutcome | 'interrupted'>((r) => (finish = r));
   signal?.addEventListener('abort', () => finish('interrupted'), { once: true });
   const following = await rt.store.follow({ subject: eventSubjects.run(start.runId), from: 'start' }, (event) => {
     onEvent(event);

@@ -122,7 +122,7 @@ const toCriterion = (c: WirePlan['successCriteria'][number]) =>
     ? { kind: c.kind, path: c.path }
     : c.kind === 'command'
       ? { kind: c.kind, command: c.command, exitCode: c.exitCode ?? 0 }
-      : { kind: c.kind, command: c.command, text: c.text };
+      : { kind: c.kind, command: c.command, text: c.text, exitCode: c.exitCode ?? 0 };
 
 /** The wire answers as a Plan: the replies were checked against it part by part (asPlan). */
 export function toPlan(wire: WirePlan): Plan {

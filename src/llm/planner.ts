@@ -26,7 +26,7 @@ const ASK: Record<string, string> = {
   decisionPoints:
     'List decision points: conditions checked at run time (exit_code, file_exists, output_check) that choose between commands (whenTrue/whenFalse list command ids). Usually none.',
   successCriteria:
-    "List success criteria checked after the commands, at least one that shows the task's intent was reached (a task without one is recorded as unverified when a fix replaces a command): file_exists (path), command (command, exitCode) or output_contains (command, text).",
+    "List success criteria checked after the commands, at least one that shows the task's intent was reached (a task without one is recorded as unverified when a fix replaces a command): file_exists (path), command (command, exitCode) or output_contains (command, text, exitCode: the code it must also exit with, 0 unless it should fail).",
   fallbacks: 'List fallback strategies: a trigger and the commands to try.',
 };
 

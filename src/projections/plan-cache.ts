@@ -25,12 +25,12 @@ export type PlanCache = {
   drafts: Record<string, CacheEntry>;
 };
 
-export const PLAN_CACHE = { name: 'plan-cache', version: 2 } as const;
+export const PLAN_CACHE = { name: 'plan-cache', version: 3 } as const;
 export const initialPlanCache = (): PlanCache => ({ entries: {}, pending: {}, drafts: {} });
 
 /**
  * The plan cache as a fold of the log: a plan from the LLM (or adapted from the cache) becomes an
- * entry when its task completes; a failed or reverted task removes its plan. Bounded to `maxEntries`, least
+ * entry when its task completes with evidence (never an empty plan); a failed or reverted task removes its plan. Bounded to `maxEntries`, least
  * recently used first out.
  *
  * Folds in place (as the run status does): an immutable update copied the whole table and
@@ -45,7 +45,8 @@ export const planCacheEvolver =
     const runTask = stateKeys.task(event.runId, event.taskId);
     switch (event.type) {
       case 'PlanCreated':
-        if (event.data.source === 'explicit') return state;
+        // An empty plan (recorded before planning refused them) is no plan to serve again.
+        if (event.data.source === 'explicit' || event.data.plan.commands.length === 0) return state;
         state.pending[runTask] = {
           key: event.data.taskKey,
           taskText: event.data.taskText,
@@ -82,6 +83,8 @@ export const planCacheEvolver =
         if (!pending) return state;
         delete state.pending[runTask];
         delete state.drafts[pending.key];
+        // Completed unverified (a fix replaced a command, nothing checked the result): not a plan that worked.
+        if (event.data.evidence === 'none') return state;
         const successes = (state.entries[pending.key]?.successes ?? 0) + 1;
         use(state, { ...pending, successes, lastUsedSeq: event.seq });
         const order = useOrder(state);

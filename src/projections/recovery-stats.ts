@@ -24,10 +24,22 @@ export type RecoveryStats = {
   failing: Record<string, string>;
   /** The LLM fix of each recovery attempt in flight, and the failure it answers. */
   trying: Record<string, Trying>;
+  /**
+   * LLM fixes that resolved their command, by attempt, until their task's outcome: learned only
+   * when it completed with evidence (a fix that replaced a command and left the task unverified
+   * did not show that it worked).
+   */
+  resolved: Record<string, Trying>;
 };
 
-export const RECOVERY_STATS = { name: 'recovery-stats', version: 2 } as const;
-export const initialRecoveryStats = (): RecoveryStats => ({ strategies: {}, learned: {}, failing: {}, trying: {} });
+export const RECOVERY_STATS = { name: 'recovery-stats', version: 3 } as const;
+export const initialRecoveryStats = (): RecoveryStats => ({
+  strategies: {},
+  learned: {},
+  failing: {},
+  trying: {},
+  resolved: {},
+});
 
 /** How much the declared prior weighs, in observations. */
 const PRIOR_WEIGHT = 2;
@@ -70,27 +82,44 @@ export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): R
       const tried = state.trying[key];
       delete state.trying[key];
       if (event.type === 'RecoveryResolved') {
-        s.successes++;
         delete state.failing[stateKeys.command(event.runId, event.taskId, data.commandId)];
-        if (tried) learn(state, tried, event.seq);
-      } else if (tried && state.learned[tried.failureKey]?.strategyId === tried.strategyId) {
-        state.learned[tried.failureKey]!.failures++;
+        // An LLM fix is judged by its task's outcome; a pattern's by its command's.
+        if (tried) state.resolved[key] = tried;
+        else s.successes++;
+      } else if (tried) {
+        unlearn(state, tried);
       }
       return state;
     }
     case 'TaskCompleted':
     case 'TaskFailed':
     case 'TaskSkipped': {
-      // Nothing more comes of this task's failures.
+      // Nothing more comes of this task's failures; its resolved LLM fixes worked only if it completed with evidence.
       const ofTask = stateKeys.inTask(event.runId, event.taskId);
       for (const k of Object.keys(state.failing).filter(ofTask)) delete state.failing[k];
       for (const k of Object.keys(state.trying).filter(ofTask)) delete state.trying[k];
+      const worked = event.type === 'TaskCompleted' && event.data.evidence !== 'none';
+      for (const k of Object.keys(state.resolved).filter(ofTask)) {
+        const fix = state.resolved[k]!;
+        delete state.resolved[k];
+        if (!worked) {
+          unlearn(state, fix);
+          continue;
+        }
+        state.strategies[fix.strategyId]!.successes++;
+        learn(state, fix, event.seq);
+      }
       return state;
     }
     default:
       return state;
   }
 };
+
+/** A fix that did not work: a failure of the learned fix it was, if it was one. */
+function unlearn(state: RecoveryStats, tried: Trying) {
+  if (state.learned[tried.failureKey]?.strategyId === tried.strategyId) state.learned[tried.failureKey]!.failures++;
+}
 
 function learn(state: RecoveryStats, tried: Trying, seq: number) {
   const known = state.learned[tried.failureKey];

@@ -1,10 +1,11 @@
-import type { Evidence, RunOptions, StoredEvent } from '../events/agent-events.ts';
+import type { Evidence, RunOptions, RunOutcome, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 
-export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'failed' | 'skipped';
+/** `unverified`: completed without evidence (a fix replaced a command, no criterion checked it): not success. */
+export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'unverified' | 'failed' | 'skipped';
 
 export type TaskStatus = {
   spec: TaskSpec;
@@ -30,7 +31,7 @@ export type TaskStatus = {
   lastAt?: string;
   /** Tokens the LLM spent on it (planning, recovery). */
   usage?: LlmUsage;
-  /** What showed a completed task did its work; `none`: unverified, not ticked. */
+  /** What showed a completed task did its work; `none`: the state is `unverified`, not ticked. */
   evidence?: Evidence;
   /** The commit holding its files (`--commit`). */
   commit?: string;
@@ -53,7 +54,7 @@ export type RunStatus = {
   budgetStop?: string;
   started: boolean;
   startedAt?: string;
-  finished?: 'succeeded' | 'failed';
+  finished?: RunOutcome;
   /** Stopped by the user; set until a RunResumed. */
   interrupted: boolean;
   /** How many times the run was resumed: work items carry it, and older ones are stale. */
@@ -162,8 +163,8 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     // skipped (an earlier task failed meanwhile), and that does not make it failed.
     case 'TaskCompleted':
       if (task && !isOver(task)) {
-        task.state = 'completed';
         task.evidence = event.data.evidence ?? 'commands';
+        task.state = task.evidence === 'none' ? 'unverified' : 'completed';
         if (event.data.commit) task.commit = event.data.commit;
       }
       return;
@@ -228,7 +229,53 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
   }
 }
 
-const isOver = (task: TaskStatus) => task.state === 'completed' || task.state === 'failed' || task.state === 'skipped';
+const isOver = (task: TaskStatus) =>
+  task.state === 'completed' || task.state === 'unverified' || task.state === 'failed' || task.state === 'skipped';
+
+/** A task's one outcome as the run shows it: its state, and why when it did not succeed. */
+export type TaskOutcome = { state: TaskState; reason?: string };
+
+/**
+ * Each task's outcome as the run's summary, `status` and `report` show it. A task with subtasks
+ * is not done when its own commands are: it is done once its subtasks are, failed when one did
+ * not complete, unverified when one completed unverified, and still executing meanwhile.
+ */
+export function taskOutcomes(status: RunStatus): Map<string, TaskOutcome> {
+  const children = new Map<string, string[]>();
+  for (const id of status.order) {
+    const parent = status.tasks[id]!.spec.parentId;
+    if (parent !== undefined && status.tasks[parent]) children.set(parent, [...(children.get(parent) ?? []), id]);
+  }
+  const outcomes = new Map<string, TaskOutcome>();
+  const visit = (id: string): TaskOutcome => {
+    const known = outcomes.get(id);
+    if (known) return known;
+    const task = status.tasks[id]!;
+    const own: TaskOutcome = { state: task.state, ...(task.reason ? { reason: task.reason } : {}) };
+    const outcome = own.state === 'completed' ? withSubtasks(own, children.get(id) ?? [], visit, status) : own;
+    outcomes.set(id, outcome);
+    return outcome;
+  };
+  for (const id of status.order) visit(id);
+  return outcomes;
+}
+
+/** A completed task's outcome with its subtasks': the first that did not complete, else the first unverified, else one not over. */
+function withSubtasks(
+  own: TaskOutcome,
+  subtasks: readonly string[],
+  visit: (id: string) => TaskOutcome,
+  status: RunStatus,
+): TaskOutcome {
+  const of = subtasks.map((id) => ({ id, ...visit(id) }));
+  const dead = of.find((c) => c.state === 'failed' || (c.state === 'skipped' && !status.tasks[c.id]!.skippedByChoice));
+  if (dead) return { state: 'failed', reason: `subtask ${dead.id} did not complete` };
+  const unverified = of.find((c) => c.state === 'unverified');
+  if (unverified) return { state: 'unverified', reason: `subtask ${unverified.id} completed unverified` };
+  const running = of.find((c) => !isOver(status.tasks[c.id]!) || c.state === 'executing');
+  if (running) return { state: 'executing', reason: `its own commands are done; subtask ${running.id} is not` };
+  return own;
+}
 
 /** One run's status as a per-key projection: follow `eventSubjects.run(runId)`. */
 export const runStatusProjection = (runId: string): Projection<RunStatus> => ({

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../events/agent-events.ts';
+import type { RunOutcome, StoredEvent } from '../events/agent-events.ts';
 import { stateKeys } from '../events/ids.ts';
 import type { Projection } from './projection.ts';
 
@@ -28,7 +28,7 @@ export type LearnedRecovery = {
 export type ProjectNote = {
   runs: number;
   lastRunId: string;
-  lastStatus?: 'succeeded' | 'failed';
+  lastStatus?: RunOutcome;
   completed: number;
   failed: number;
   at: string;

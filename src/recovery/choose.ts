@@ -39,9 +39,12 @@ export function choosePatternRecovery(
 
   for (const match of matches) {
     if (match.pattern.kind === 'benign') {
+      // Benign only once the state shows it: without a check (or one its captures cannot fill), never.
       const strategyId = strategyIds.benign(match.pattern.id);
-      if (!tried.has(strategyId))
-        return { kind: 'reply', reply: { decision: 'benign', patternId: match.pattern.id, strategyId } };
+      const holds =
+        match.pattern.holds === undefined ? undefined : fillPlaceholders(match.pattern.holds, match.captures);
+      if (holds !== undefined && !tried.has(strategyId))
+        return { kind: 'reply', reply: { decision: 'benign', patternId: match.pattern.id, strategyId, holds } };
       continue;
     }
     // A fix passed over because it is not allowed says more than a later, generic escalation

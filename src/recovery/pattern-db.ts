@@ -41,6 +41,12 @@ export const PatternSchema = z
     description: z.string(),
     /** What a person could run when no allowed strategy fixes it (shown in the reason). */
     suggest: z.string().optional(),
+    /**
+     * `benign` only: a check command (placeholders from the captures) that exits 0 when the state
+     * shows the failed command's intent holds (`test -d {dir}`); the executor runs it like a
+     * success criterion. A benign pattern without one is never benign.
+     */
+    holds: z.string().optional(),
     match: z
       .object({
         stderr: z.string().optional(),

@@ -281,7 +281,7 @@ export function renderReport(events: readonly StoredEvent[]): string {
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#111}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #eee;text-align:left}
 .legend span{margin-right:12px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}.status{font-weight:600}</style></head>
 <body><h1>Run ${escapeHtml(title)}</h1>
-<p id="status"><span class="status" style="color:${stateColour}">${escapeHtml(state)}</span>: ${run?.completed ?? 0} of ${run?.tasks ?? 0} task(s) completed, ${run?.failed ?? 0} failed, ${run?.skipped ?? 0} skipped, in ${secs(s.wallMs)}</p>
+<p id="status"><span class="status" style="color:${stateColour}">${escapeHtml(state)}</span>: ${run?.completed ?? 0} of ${run?.tasks ?? 0} task(s) completed, ${run?.unverified ? `${run.unverified} unverified (no evidence they did their work), ` : ''}${run?.failed ?? 0} failed, ${run?.skipped ?? 0} skipped, in ${secs(s.wallMs)}</p>
 ${failedList ? `<ul id="failed">${failedList}</ul>` : ''}
 <table><tr><th>wall</th><th>commands</th><th>recovery</th><th>planning</th><th>waiting</th><th>planning hidden behind commands</th><th>LLM calls</th><th>cache hits / misses</th></tr>
 <tr><td>${secs(s.wallMs)}</td><td>${secs(s.executionMs)} (${pct(s.executionMs)})</td><td>${secs(s.recoveryMs)} (${pct(s.recoveryMs)})</td><td>${secs(s.planningMs)} (${pct(s.planningMs)})</td><td>${secs(s.waitingMs)} (${pct(s.waitingMs)})</td><td>${secs(s.planningHiddenMs)}</td><td>${s.llmCalls}</td><td>${s.cacheHits} / ${s.cacheMisses}</td></tr></table>

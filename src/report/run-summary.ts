@@ -1,7 +1,7 @@
-import type { Pricing, StoredEvent } from '../events/agent-events.ts';
+import type { EventOf, Pricing, RunOutcome, StoredEvent } from '../events/agent-events.ts';
 import { addUsage, costUsd, noUsage, totalTokens, type LlmUsage } from '../projections/llm-usage.ts';
 
-export type RunState = 'succeeded' | 'failed' | 'interrupted' | 'unfinished';
+export type RunState = RunOutcome | 'interrupted' | 'unfinished';
 
 /** One line of `runs`: a run as its run-level events and task outcomes tell it. */
 export type RunSummary = {
@@ -9,7 +9,9 @@ export type RunSummary = {
   state: RunState;
   tasksFile: string;
   tasks: number;
+  /** Completed with evidence; `unverified`: completed without (not success). */
   completed: number;
+  unverified: number;
   failed: number;
   skipped: number;
   startedAt: string;
@@ -28,10 +30,12 @@ export type RunSummary = {
  */
 export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
   type Folding = RunSummary & {
-    outcomes: Map<string, 'completed' | 'failed' | 'skipped'>;
+    outcomes: Map<string, 'completed' | 'unverified' | 'failed' | 'skipped'>;
     lastAt: string;
     usage: LlmUsage;
     pricing?: Pricing;
+    /** The coordinator's lists at the end: each task's one outcome (a parent done only with its subtasks). */
+    final?: EventOf<'RunFinished'>['data'];
   };
   const runs = new Map<string, Folding>();
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
@@ -42,6 +46,7 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
         tasksFile: e.data.tasksFile,
         tasks: e.data.taskIds.length,
         completed: 0,
+        unverified: 0,
         failed: 0,
         skipped: 0,
         startedAt: e.at,
@@ -64,7 +69,8 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
     run.lastAt = e.at;
     const id = e.taskId ?? '';
     // The first outcome of a task is its outcome (as in the run status).
-    if (e.type === 'TaskCompleted' && !run.outcomes.has(id)) run.outcomes.set(id, 'completed');
+    if (e.type === 'TaskCompleted' && !run.outcomes.has(id))
+      run.outcomes.set(id, e.data.evidence === 'none' ? 'unverified' : 'completed');
     if (e.type === 'TaskFailed' && !run.outcomes.has(id)) run.outcomes.set(id, 'failed');
     if (e.type === 'TaskSkipped' && !run.outcomes.has(id)) run.outcomes.set(id, 'skipped');
     if (e.type === 'RunInterrupted') run.state = 'interrupted';
@@ -72,19 +78,22 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
     if (e.type === 'RunFinished') {
       run.state = e.data.status;
       run.durationMs = e.data.durationMs;
+      run.final = e.data;
     }
   }
   return [...runs.values()]
-    .map(({ outcomes, lastAt, usage, pricing, ...run }): RunSummary => {
-      const count = (o: string) => [...outcomes.values()].filter((x) => x === o).length;
+    .map(({ outcomes, lastAt, usage, pricing, final, ...run }): RunSummary => {
+      const count = (o: 'completed' | 'unverified' | 'failed' | 'skipped') =>
+        final ? (final[o] ?? []).length : [...outcomes.values()].filter((x) => x === o).length;
       const durationMs =
-        run.state === 'succeeded' || run.state === 'failed'
+        run.state !== 'interrupted' && run.state !== 'unfinished'
           ? run.durationMs
           : Date.parse(lastAt) - Date.parse(run.startedAt);
       const money = pricing ? { usd: costUsd(usage, pricing) } : {};
       return {
         ...run,
         completed: count('completed'),
+        unverified: count('unverified'),
         failed: count('failed'),
         skipped: count('skipped'),
         durationMs,

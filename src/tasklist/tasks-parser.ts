@@ -330,19 +330,39 @@ function splitOutsideBackticks(value: string, separator: string): string[] {
 
 /**
  * The machine forms of a success criterion: `file PATH exists`, `` `cmd` exits N ``,
- * `` `cmd` outputs TEXT ``, `` `cmd` ``; undefined for anything else (a criterion in words).
+ * `` `cmd` outputs TEXT `` (and exits N), `` `cmd` ``; undefined for anything else (a criterion in words).
  */
 export function parseCriterion(text: string): SuccessCriterion | undefined {
   const file = /^file\s+`?([^`\s]+)`?\s+exists$/i.exec(text);
   if (file) return { kind: 'file_exists', path: file[1]! };
   const exits = /^`([^`]+)`\s+exits\s+(\d+)$/i.exec(text);
   if (exits) return { kind: 'command', command: exits[1]!, exitCode: Number(exits[2]) };
-  const outputs = /^`([^`]+)`\s+(?:outputs|prints|contains)\s+(.+)$/i.exec(text);
-  if (outputs)
-    return { kind: 'output_contains', command: outputs[1]!, text: outputs[2]!.replace(/^["'`](.*)["'`]$/, '$1') };
+  const outputs = outputCriterion(text);
+  if (outputs) return outputs;
   const bare = /^`([^`]+)`$/.exec(text);
   if (bare) return { kind: 'command', command: bare[1]!, exitCode: 0 };
   return undefined;
+}
+
+/**
+ * `` `cmd` outputs TEXT `` (the command must also exit 0), `` `cmd` outputs TEXT and exits N `` or
+ * `` `cmd` exits N and outputs TEXT `` (it must exit N).
+ */
+function outputCriterion(text: string): SuccessCriterion | undefined {
+  const verb = '(?:outputs|prints|contains)';
+  const exitsFirst = new RegExp(`^\`([^\`]+)\`\\s+exits\\s+(\\d+)\\s+and\\s+${verb}\\s+(.+)$`, 'i').exec(text);
+  const exitsLast = new RegExp(`^\`([^\`]+)\`\\s+${verb}\\s+(.+?)\\s+and\\s+exits\\s+(\\d+)$`, 'i').exec(text);
+  const plain = new RegExp(`^\`([^\`]+)\`\\s+${verb}\\s+(.+)$`, 'i').exec(text);
+  const [command, printed, code] = exitsFirst
+    ? [exitsFirst[1]!, exitsFirst[3]!, exitsFirst[2]!]
+    : exitsLast
+      ? [exitsLast[1]!, exitsLast[2]!, exitsLast[3]!]
+      : plain
+        ? [plain[1]!, plain[2]!, '0']
+        : [];
+  if (command === undefined) return undefined;
+  const unquoted = printed!.replace(/^["'`](.*)["'`]$/, '$1');
+  return { kind: 'output_contains', command, text: unquoted, exitCode: Number(code) };
 }
 
 function findFenceEnd(lines: string[], start: number, marker: string): number {

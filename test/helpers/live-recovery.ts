@@ -36,7 +36,7 @@ export type LiveOutcome = {
 /**
  * Recovers a failed command as the executor does: ask for a reply, run the fix's commands, run the
  * command again (or the fix's last command, when it does the command's work), until it succeeds,
- * is benign, or recovery gives up; at most six attempts.
+ * is benign (its state check holds), or recovery gives up; at most six attempts.
  */
 export async function recoverLive(
   command: string,
@@ -65,7 +65,13 @@ export async function recoverLive(
     const reply = await advise(request);
     if ('give' in reply) return { outcome: 'escalated', patternId: reply.patternId, strategies, why: reply.give };
     if (reply.decision === 'give-up') return { outcome: 'escalated', patternId: '', strategies, why: reply.reason };
-    if (reply.decision === 'benign') return { outcome: 'benign', patternId: reply.patternId, strategies };
+    if (reply.decision === 'benign') {
+      // Benign only when its state check holds, as the executor runs it.
+      if ((await runShellCommand(reply.holds, options)).exitCode === 0)
+        return { outcome: 'benign', patternId: reply.patternId, strategies };
+      tried.push({ strategyId: reply.strategyId, fingerprint: failureFingerprint(last) });
+      continue;
+    }
     strategies.push(reply.strategyId);
     // A fix command that fails leaves the command's failure as it was; a retry (or the command the
     // fix does instead) that fails is the failure recovery sees next.

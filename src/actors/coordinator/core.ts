@@ -126,7 +126,7 @@ export function decisionEffects(
         append(
           makeEvent(
             'TaskSkipped',
-            { runId, taskId: decision.taskId, id: eventIds.task(runId, decision.taskId, 'TaskSkipped') },
+            { runId, taskId: decision.taskId, id: eventIds.outcome(runId, decision.taskId) },
             { reason: decision.reason, optional: decision.optional },
           ),
         ),
@@ -156,6 +156,7 @@ export function decisionEffects(
             {
               status: decision.status,
               completed: decision.completed,
+              unverified: decision.unverified,
               failed: decision.failed,
               skipped: decision.skipped,
               durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),

@@ -1,6 +1,7 @@
+import type { RunOutcome } from '../../events/agent-events.ts';
 import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
-import type { RunStatus, TaskStatus } from '../../projections/run-status.ts';
+import { taskOutcomes, type RunStatus, type TaskState } from '../../projections/run-status.ts';
 import { budgetSpent, costUsd, totalTokens } from '../../projections/llm-usage.ts';
 import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../tasklist/task-graph.ts';
 import type { TaskSpec } from '../../tasklist/task-spec.ts';
@@ -34,8 +35,9 @@ export type Decision =
   | {
       kind: 'finish';
       key: string;
-      status: 'succeeded' | 'failed';
+      status: RunOutcome;
       completed: string[];
+      unverified: string[];
       failed: string[];
       skipped: string[];
       startedAt: string;
@@ -43,7 +45,11 @@ export type Decision =
       usd?: number;
     };
 
-type Outcome = 'done' | 'dead' | 'waiting';
+/** A task's outcome as its dependants see it; `unverified` blocks them as `dead` does, but says why apart. */
+type Outcome = 'done' | 'dead' | 'unverified' | 'waiting';
+/** What a task waiting on several reads first: a dead one, then an unverified one, then one not over yet. */
+const PRECEDENCE: readonly Outcome[] = ['dead', 'unverified', 'waiting'];
+const combined = (outcomes: readonly Outcome[]): Outcome => PRECEDENCE.find((o) => outcomes.includes(o)) ?? 'done';
 
 /**
  * The coordinator's policy as a pure function of the run's events (folded into `status`) and the
@@ -74,12 +80,10 @@ function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
     if (status.alreadyDone.includes(id)) return 'done';
     const task = status.tasks[id];
     if (task?.state === 'completed' || (task?.state === 'skipped' && task.skippedByChoice)) return 'done';
+    if (task?.state === 'unverified') return 'unverified';
     return task?.state === 'failed' || task?.state === 'skipped' ? 'dead' : 'waiting';
   };
-  const full = (id: string): Outcome => {
-    const outcomes = [own(id), ...graph.children(id).map((c) => full(c.id))];
-    return outcomes.includes('dead') ? 'dead' : outcomes.includes('waiting') ? 'waiting' : 'done';
-  };
+  const full = (id: string): Outcome => combined([own(id), ...graph.children(id).map((c) => full(c.id))]);
   /** `full(id) === 'done'`, stopping at the first task not done. */
   const fullyDone = (id: string): boolean => own(id) === 'done' && graph.children(id).every((c) => fullyDone(c.id));
   // Work keys carry the resume generation (after a resume, work cut short is issued anew) and
@@ -87,6 +91,7 @@ function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
   const planKey = (id: string) => decisionKeys.plan(id, status.generation, status.tasks[id]!.revision);
   const execKey = (id: string) => decisionKeys.execute(id, status.generation, status.tasks[id]!.revision);
   // One pass over the run for what is under way (each count a scan of its own made every event cost several passes).
+  // `anyDead`: a task that blocks its dependants (failed, skipped against its will, unverified).
   const counts = {
     executing: 0,
     planning: 0,
@@ -95,6 +100,7 @@ function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
     planned: 0,
     finished: 0,
     anyFailed: false,
+    anyUnverified: false,
     anyDead: false,
   };
   for (const id of status.order) {
@@ -103,9 +109,11 @@ function viewOf(status: RunStatus, issued: ReadonlySet<string>) {
     if (state === 'pending' && issued.has(planKey(id))) counts.planning++;
     if (state === 'skipped' && issued.has(planKey(id)) && (answered ?? -1) < revision) counts.cancelling++;
     if (state === 'planned' || state === 'executing') counts.planned++;
-    if (state === 'completed' || state === 'failed') counts.finished++;
+    if (state === 'completed' || state === 'unverified' || state === 'failed') counts.finished++;
     if (state === 'failed') counts.anyFailed = true;
-    if (state === 'failed' || (state === 'skipped' && !skippedByChoice)) counts.anyDead = true;
+    if (state === 'unverified') counts.anyUnverified = true;
+    if (state === 'failed' || state === 'unverified' || (state === 'skipped' && !skippedByChoice))
+      counts.anyDead = true;
   }
   return {
     status,
@@ -146,6 +154,8 @@ function startNext(run: RunView): Decision[] {
   for (const id of status.order) {
     const task = status.tasks[id]!;
     if ((task.state !== 'pending' && task.state !== 'planned') || issued.has(decisionKeys.skip(id))) continue;
+    // Sent to an executor: its own outcome comes, and a skip now would be a second one.
+    if (task.state === 'planned' && issued.has(run.execKey(id))) continue;
     const skipped = skipRule(run, id);
     if (skipped) {
       decisions.push(skipped);
@@ -197,13 +207,18 @@ function skipRule(run: RunView, id: string, blocked = false): Decision | undefin
     reason,
     optional,
   });
-  if (status.options.continuePolicy === 'never' && run.counts.anyFailed)
-    return skip('an earlier task failed (continue policy: never)');
+  if (status.options.continuePolicy === 'never' && (run.counts.anyFailed || run.counts.anyUnverified))
+    return skip(`an earlier task ${run.counts.anyFailed ? 'failed' : 'completed unverified'} (continue policy: never)`);
   if (task.spec.optional && status.options.skipOptional)
     return skip('optional task ([ ]*), skipped by --skip-optional', true);
   if (!blocked) return undefined;
-  const dead = blockersIn(run.graph, task.spec).find((b) => run.outcomeOf(b) === 'dead')!;
-  return skip(`task ${dead.id} did not complete`);
+  const blockers = blockersIn(run.graph, task.spec);
+  const dead = blockers.find((b) => run.outcomeOf(b) === 'dead');
+  if (dead) return skip(`task ${dead.id} did not complete`);
+  const unverified = blockers.find((b) => run.outcomeOf(b) === 'unverified')!;
+  return skip(
+    `task ${unverified.id} completed unverified (nothing showed it did its work), so what builds on it does not start; check it, or run with --continue always`,
+  );
 }
 
 /** Whether a task's blockers are done; `skip` when one is dead (and the policy is not `always`); `no-room` when it can get no decision now. */
@@ -212,7 +227,8 @@ function readiness(run: RunView, id: string): boolean | 'skip' | 'no-room' {
   const task = status.tasks[id]!;
   if (counts.anyDead) {
     const outcomes = blockersIn(run.graph, task.spec).map(run.outcomeOf);
-    if (outcomes.includes('dead') && status.options.continuePolicy !== 'always') return 'skip';
+    const blocked = outcomes.includes('dead') || outcomes.includes('unverified');
+    if (blocked && status.options.continuePolicy !== 'always') return 'skip';
     return !outcomes.includes('waiting');
   }
   // Nothing failed or was skipped, so nothing is skipped now: a task that can get no decision
@@ -269,17 +285,11 @@ function revalidate(run: RunView, decided: readonly Decision[]): Decision[] {
   return out;
 }
 
-/** A task done with all its subtasks is ticked; one completed without evidence (a fix replaced its command, no criterion checked it) is not. */
+/** A task done with all its subtasks is ticked; one completed unverified (a fix replaced its command, no criterion checked it) is not done. */
 function tick(run: RunView): Decision[] {
   const { status, issued } = run;
   return status.order
-    .filter(
-      (id) =>
-        !issued.has(decisionKeys.tick(id)) &&
-        status.tasks[id]!.state !== 'skipped' &&
-        status.tasks[id]!.evidence !== 'none' &&
-        run.fullyDone(id),
-    )
+    .filter((id) => !issued.has(decisionKeys.tick(id)) && status.tasks[id]!.state !== 'skipped' && run.fullyDone(id))
     .map((id): Decision => ({ kind: 'tick', key: decisionKeys.tick(id), taskId: id }));
 }
 
@@ -318,30 +328,46 @@ function reviewPoint(run: RunView): Decision[] | undefined {
   const { status, issued } = run;
   const { pauseAfter } = status.options;
   if (pauseAfter === undefined || status.generation > 0) return undefined;
-  const completed = status.order.filter((id) => status.tasks[id]!.state === 'completed').length;
+  const completed = status.order.filter((id) => ['completed', 'unverified'].includes(status.tasks[id]!.state)).length;
   if (completed < pauseAfter || status.order.every((id) => run.own(id) !== 'waiting')) return undefined;
   const key = decisionKeys.pause();
   const reason = `paused for review after ${completed} completed task(s) (--pause-after ${pauseAfter})`;
   return [...(issued.has(key) ? [] : [{ kind: 'pause' as const, key, reason }]), ...tick(run)];
 }
 
-/** Every task has its outcome and nothing is left to issue: the run finishes, failed if a task failed or was skipped against its will. */
+/**
+ * Every task has its outcome and nothing is left to issue: the run finishes, failed if a task
+ * failed, unverified if one completed without evidence (the tasks skipped against their will then
+ * wait on it), failed if a task was skipped against its will otherwise.
+ */
 function finish(run: RunView, decided: readonly Decision[]): Decision[] {
   const { status } = run;
   const terminal = status.order.every((id) => run.own(id) !== 'waiting');
   if (!terminal || !waitsOnNothing(decided) || run.counts.cancelling > 0 || run.issued.has(decisionKeys.finish()))
     return [];
-  const pick = (f: (t: TaskStatus) => boolean) => status.order.filter((id) => f(status.tasks[id]!));
-  const failed = pick((t) => t.state === 'failed');
-  const skippedAgainstWill = pick((t) => t.state === 'skipped' && !t.skippedByChoice);
+  // Each task's one outcome, a task with subtasks done only once they are (as `status` shows it).
+  const outcomes = taskOutcomes(status);
+  const pick = (state: TaskState) => status.order.filter((id) => outcomes.get(id)!.state === state);
+  const failed = pick('failed');
+  const unverified = pick('unverified');
+  const skippedAgainstWill = pick('skipped').filter((id) => !status.tasks[id]!.skippedByChoice);
+  const outcome: RunOutcome =
+    failed.length > 0
+      ? 'failed'
+      : unverified.length > 0
+        ? 'unverified'
+        : skippedAgainstWill.length > 0
+          ? 'failed'
+          : 'succeeded';
   return [
     {
       kind: 'finish',
       key: decisionKeys.finish(),
-      status: failed.length === 0 && skippedAgainstWill.length === 0 ? 'succeeded' : 'failed',
-      completed: pick((t) => t.state === 'completed'),
+      status: outcome,
+      completed: pick('completed'),
+      unverified,
       failed,
-      skipped: pick((t) => t.state === 'skipped'),
+      skipped: pick('skipped'),
       startedAt: status.startedAt ?? new Date().toISOString(),
       tokens: totalTokens(status.usage),
       ...(status.options.pricing ? { usd: costUsd(status.usage, status.options.pricing) } : {}),

@@ -7,7 +7,7 @@ import {
 } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
 import type { PlanTask } from '../../events/work-commands.ts';
-import type { PlanInput, Plan } from '../../plan/plan-schema.ts';
+import type { PlanInput, Plan, PlanSource } from '../../plan/plan-schema.ts';
 import type { Lookup } from '../../projections/plan-cache-lookup.ts';
 import type { CacheAnswer, DecomposerOutput } from './machine.ts';
 
@@ -109,10 +109,17 @@ export function planOutcome(
   if (!result.ok)
     return makeEvent(
       'TaskFailed',
-      { ...ids, id: eventIds.task(runId, task.id, 'TaskFailed') },
+      { ...ids, id: eventIds.outcome(runId, task.id) },
       { stage: 'planning', reason: result.reason },
     );
   const plan: Plan = result.plan;
+  const empty = emptyPlan(plan, item.group, result.source);
+  if (empty)
+    return makeEvent(
+      'TaskFailed',
+      { ...ids, id: eventIds.outcome(runId, task.id) },
+      { stage: 'planning', reason: empty },
+    );
   return makeEvent(
     'PlanCreated',
     { ...ids, id: eventIds.planCreated(runId, task.id, item.revision) },
@@ -130,4 +137,16 @@ export function planOutcome(
       revision: item.revision,
     },
   );
+}
+
+/**
+ * Why a plan is no plan: it has no commands, so nothing would run and nothing could show the task
+ * done (a ticked box for work never done). Only a heading, whose subtasks do the work, has none.
+ */
+export function emptyPlan(plan: Plan, group: boolean, source: PlanSource): string | undefined {
+  if (group || plan.commands.length > 0) return undefined;
+  const from = { explicit: 'tasks.md gives', cache: 'the cached plan has', llm: 'the LLM returned a plan with' }[
+    source
+  ];
+  return `${from} no commands: nothing would run, so nothing could show the task done`;
 }

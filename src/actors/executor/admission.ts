@@ -74,7 +74,7 @@ export function refusedOutcome(
   return [
     makeEvent(
       'TaskFailed',
-      { runId, taskId, id: eventIds.task(runId, taskId, 'TaskFailed') },
+      { runId, taskId, id: eventIds.outcome(runId, taskId) },
       { stage: 'policy', reason: `its execute work item was refused: ${why}` },
     ),
   ];

@@ -31,21 +31,26 @@ export function markFailedAs(context: ExecutorContext, state: 'done' | 'waiting'
     },
     failure: undefined,
     pendingFix: undefined,
+    pendingBenign: undefined,
     recoveryAttempts: context.recoveryAttempts + 1,
   };
 }
 
-/** After a failed fix: count the attempt and remember which strategy met which failure. */
-export function afterAttempt(context: ExecutorContext, outcome: CommandOutcome): Partial<ExecutorContext> {
+/** After a failed fix (or a benign verdict the state refuted): count the attempt and remember which strategy met which failure. */
+export function afterAttempt(
+  context: ExecutorContext,
+  outcome: CommandOutcome,
+  strategyId: string = context.pendingFix!.strategyId,
+): Partial<ExecutorContext> {
   const id = context.failure!.commandId;
-  const fix = context.pendingFix!;
   return {
     recoveryAttempts: context.recoveryAttempts + 1,
     tried: {
       ...context.tried,
-      [id]: [...(context.tried[id] ?? []), { strategyId: fix.strategyId, fingerprint: failureFingerprint(outcome) }],
+      [id]: [...(context.tried[id] ?? []), { strategyId, fingerprint: failureFingerprint(outcome) }],
     },
     pendingFix: undefined,
+    pendingBenign: undefined,
   };
 }
 

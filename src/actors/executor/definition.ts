@@ -89,6 +89,7 @@ async function executeTask(
         evaluateDecision: fromPromise(({ input }) => effects.evaluateDecision(input)),
         recover: fromPromise(({ input }) => effects.recover(input)),
         runFix: fromPromise(({ input }) => effects.runFix(input)),
+        confirmBenign: fromPromise(({ input }) => effects.confirmBenign(input)),
         verify: fromPromise(({ input }) => effects.verify(input)),
       },
       actions: { recordRecovery: (_, record) => effects.recordRecovery(record) },
@@ -128,7 +129,8 @@ async function executeTask(
       ),
     ]);
   }
-  if (result.ok && item.commit)
+  // A task completed unverified is not success: nothing of it is committed as done.
+  if (result.ok && result.evidence !== 'none' && item.commit)
     commit = await commitTask(
       io,
       item,

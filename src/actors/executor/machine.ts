@@ -7,6 +7,7 @@ import { commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts'
 import type {
   CommandOutcome,
   CommandState,
+  ConfirmInput,
   ExecutorContext,
   ExecutorInput,
   ExecutorOutput,
@@ -25,6 +26,15 @@ const atFailure = (context: ExecutorContext, stage: Failure['stage'], reason: st
   stage,
   reason,
   commandId: context.failure!.commandId,
+});
+
+/** What a benign verdict came to, once its state check ran. */
+const benignRecord = (context: ExecutorContext, resolved: boolean, reason?: string): RecoveryRecord => ({
+  commandId: context.failure!.commandId,
+  attempt: context.recoveryAttempts,
+  reply: context.pendingBenign!,
+  resolved,
+  ...(reason ? { reason } : {}),
 });
 
 /**
@@ -52,6 +62,9 @@ export const executorMachine = setup({
     }),
     runFix: fromPromise<CommandOutcome, FixInput>(async () => {
       throw new Error('executor: runFix must be provided');
+    }),
+    confirmBenign: fromPromise<CommandOutcome, ConfirmInput>(async () => {
+      throw new Error('executor: confirmBenign must be provided');
     }),
     verify: fromPromise<{ ok: true } | { ok: false; reason: string }, SuccessCriterion[]>(async () => {
       throw new Error('executor: verify must be provided');
@@ -214,22 +227,10 @@ export const executorMachine = setup({
           },
           {
             guard: ({ event }) => event.output.decision === 'benign',
-            target: 'running',
-            actions: [
-              enqueueActions(({ context, event, enqueue }) => {
-                const reply = event.output as Extract<RecoverReply, { decision: 'benign' }>;
-                enqueue({
-                  type: 'recordRecovery',
-                  params: {
-                    commandId: context.failure!.commandId,
-                    attempt: context.recoveryAttempts,
-                    reply,
-                    resolved: true,
-                  },
-                });
-              }),
-              assign(({ context }) => markFailedAs(context, 'done')),
-            ],
+            target: 'confirming',
+            actions: assign(({ event }) => ({
+              pendingBenign: event.output as Extract<RecoverReply, { decision: 'benign' }>,
+            })),
           },
           {
             target: 'fixing',
@@ -248,6 +249,49 @@ export const executorMachine = setup({
                 'recovery',
                 `${failureText(context)}; recovery unavailable: ${(event.error as Error).message}`,
               ),
+          },
+        },
+      },
+    },
+    // A benign verdict holds only if the state shows the command's intent (a clean tree for "nothing to commit").
+    confirming: {
+      invoke: {
+        src: 'confirmBenign',
+        input: ({ context }) => ({
+          commandId: context.failure!.commandId,
+          attempt: context.recoveryAttempts,
+          check: context.pendingBenign!.holds,
+        }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.ok,
+            target: 'running',
+            actions: [
+              enqueueActions(({ context, enqueue }) => {
+                enqueue({ type: 'recordRecovery', params: benignRecord(context, true) });
+              }),
+              assign(({ context }) => markFailedAs(context, 'done')),
+            ],
+          },
+          {
+            target: 'recovering',
+            actions: [
+              enqueueActions(({ context, event, enqueue }) => {
+                const why = `not benign: the state does not show it (\`${context.pendingBenign!.holds}\` exited ${event.output.exitCode})`;
+                enqueue({ type: 'recordRecovery', params: benignRecord(context, false, why) });
+              }),
+              assign(({ context }) =>
+                afterAttempt(context, context.failure!.outcome, context.pendingBenign!.strategyId),
+              ),
+            ],
+          },
+        ],
+        onError: {
+          target: 'failed',
+          actions: {
+            type: 'fail',
+            params: ({ context, event }) =>
+              atFailure(context, 'recovery', `the state check could not run: ${(event.error as Error).message}`),
           },
         },
       },

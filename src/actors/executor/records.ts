@@ -150,7 +150,7 @@ export function taskOutcome(
   return result.ok
     ? makeEvent(
         'TaskCompleted',
-        { runId, taskId, id: eventIds.task(runId, taskId, 'TaskCompleted') },
+        { runId, taskId, id: eventIds.outcome(runId, taskId) },
         {
           durationMs,
           commands: result.commands,
@@ -161,7 +161,7 @@ export function taskOutcome(
       )
     : makeEvent(
         'TaskFailed',
-        { runId, taskId, id: eventIds.task(runId, taskId, 'TaskFailed') },
+        { runId, taskId, id: eventIds.outcome(runId, taskId) },
         {
           stage: result.stage,
           reason: result.reason,

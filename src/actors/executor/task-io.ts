@@ -13,7 +13,7 @@ import { describeConfinement, writeScope, type Confinement } from '../../exec/sa
 import { retryPolicies } from '../../nats/retry-policies.ts';
 import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
-import { criterionFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
+import { criterionFailure, outputFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
 import type { RecordedRuns } from './admission.ts';
 import type { WorkTree } from '../../workspace/work-tree.ts';
@@ -29,7 +29,7 @@ import {
   toOutcome,
   type Purpose,
 } from './records.ts';
-import type { CommandOutcome, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
+import type { CommandOutcome, ConfirmInput, FixInput, RecoverInput, RecoveryRecord, RunCommandInput } from './types.ts';
 
 /** What the executor keeps between tasks in one process. */
 export type Executing = {
@@ -140,12 +140,16 @@ export function executorEffects(
       return last;
     },
 
+    confirmBenign: (input: ConfirmInput): Promise<CommandOutcome> =>
+      run(commandIds.benignCheck(input.commandId, input.attempt), input.check, 0, 'check'),
+
     evaluateDecision: async (dp: DecisionPoint): Promise<boolean> => {
       if (dp.evaluation === 'file_exists') return exists(workdir, dp.target);
       const outcome = await run(commandIds.decision(dp.id), dp.target, 0, 'decision');
-      return dp.evaluation === 'exit_code'
-        ? outcome.exitCode === 0
-        : `${outcome.stdoutTail}${outcome.stderrTail}`.includes(dp.expected ?? '');
+      if (dp.evaluation === 'exit_code') return outcome.exitCode === 0;
+      // As an output criterion: the text printed by a command that crashed does not count.
+      const output = `${outcome.stdoutTail}${outcome.stderrTail}`;
+      return outputFailure(dp.target, { exitCode: outcome.exitCode, output }, dp.expected ?? '') === undefined;
     },
 
     verify: async (criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }> => {

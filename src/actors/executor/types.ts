@@ -28,6 +28,8 @@ export type RecoverInput = {
   tried: ExecutorContext['tried'][string];
 };
 export type FixInput = { commandId: string; attempt: number; commands: string[] };
+/** A benign verdict's state check: run like a success criterion, in the task's folder. */
+export type ConfirmInput = { commandId: string; attempt: number; check: string };
 export type RecoveryRecord = {
   commandId: string;
   attempt: number;
@@ -57,6 +59,7 @@ export type CommandState = {
 };
 
 type FixReply = Extract<RecoverReply, { decision: 'fix' }>;
+type BenignReply = Extract<RecoverReply, { decision: 'benign' }>;
 
 export type ExecutorContext = {
   order: string[];
@@ -76,6 +79,8 @@ export type ExecutorContext = {
   tried: Record<string, { strategyId: string; fingerprint: string }[]>;
   failure?: { commandId: string; outcome: CommandOutcome };
   pendingFix?: FixReply;
+  /** A benign verdict whose state check runs: benign only if it holds. */
+  pendingBenign?: BenignReply;
   retrying?: { commandId: string; fix: FixReply; attempt: number };
   result?: {
     ok: false;

@@ -23,6 +23,7 @@ export function attemptEvents(request: RecoverRequest, reply: RecoverReply): Age
         commands: fix?.commands ?? [],
         retry: fix?.retry ?? false,
         ...(fix?.diagnosis ? { diagnosis: fix.diagnosis } : {}),
+        ...(reply.decision === 'benign' ? { diagnosis: `the work is done if \`${reply.holds}\` exits 0` } : {}),
       },
     ),
   ];
