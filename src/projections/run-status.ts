@@ -63,7 +63,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 6 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 7 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -159,7 +159,13 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       }
       return;
     case 'TaskFilesChanged':
-      if (task) task.changedFiles = (task.changedFiles ?? 0) + event.data.files.length;
+      if (!task) return;
+      // Recorded after its view was discarded (a conflict's retry): the task's changes start again.
+      if (task.undone === 'rolled-back') {
+        delete task.undone;
+        task.changedFiles = 0;
+      }
+      task.changedFiles = (task.changedFiles ?? 0) + event.data.files.length;
       return;
     case 'TaskRolledBack':
       if (task) task.undone = 'rolled-back';
