@@ -119,6 +119,8 @@ function ready(holder: ChildProcess): Promise<number> {
 
 function end(holder: ChildProcess): Promise<void> {
   if (holder.exitCode !== null || holder.signalCode !== null) return Promise.resolve();
+  // Waited for now: what this process awaits keeps it alive.
+  holder.ref();
   return new Promise((resolve) => {
     holder.once('exit', () => resolve());
     holder.stdin?.end();

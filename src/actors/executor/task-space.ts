@@ -14,7 +14,7 @@ export type ViewSpace = {
   view: View;
   /** What the task changed since the last capture (after a recovery fix): recorded as it goes. */
   checkpoint(): TaskCapture;
-  /** The task's whole change set since the last capture, and the steps that merge it. */
+  /** The task's change set since the last capture, and the steps that merge it; the holder then ends. */
   finish(): TaskCapture & { steps: MergeStep[] };
   /**
    * Merges the view into the working directory, or nothing on a conflict; `then` runs while no
@@ -50,6 +50,7 @@ export async function openViewSpace(
     ...(item.ownFiles ?? []),
   ]);
   let last = new Map<string, TreeChange>();
+  let ending: Promise<void> | undefined;
   const capture = () => {
     const now = viewChanges(view, excluded, limits.maxFileBytes);
     const changes = changesSince(last, now.changes);
@@ -61,6 +62,8 @@ export async function openViewSpace(
     checkpoint: () => ({ changes: capture().changes, ignored: [], alongside: [] }),
     finish: () => {
       const { changes, ignored, steps } = capture();
+      // Nothing runs in the view any more: its holder ends while the change set is stored and merged.
+      ending = view.close();
       return { changes, ignored, alongside: [], steps };
     },
     merge: (steps, then) =>
@@ -68,7 +71,7 @@ export async function openViewSpace(
         then(await mergeSteps(item.workdir, steps, { startedNs: view.startedNs, since, who: `task ${item.taskId}` })),
       ),
     close: async (keep = false) => {
-      await view.close();
+      await (ending ?? view.close());
       if (!keep) discardView(dir);
     },
   };
