@@ -88,6 +88,7 @@ async function executeTask(
       : await executeInFolder(io, item, recorded, resume);
   const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);
   const [recordedAs] = await io.perform([append(outcome)]);
+  await ended.after?.();
   await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
 }
 

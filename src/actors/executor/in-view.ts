@@ -15,7 +15,7 @@ import { contentNow, openViewSpace, type ViewSpace } from './task-space.ts';
 import type { TaskEnd } from './types.ts';
 
 /** How a task's execution ended, before its outcome is recorded. */
-export type Ended = { result: TaskEnd; commit?: string | undefined };
+export type Ended = { result: TaskEnd; commit?: string | undefined; after?: () => Promise<void> };
 
 /** Runs of a task after its first merge met a conflict (`execution.onConflict: "retry"`). */
 export const CONFLICT_RETRIES = 2;
@@ -99,10 +99,8 @@ export async function executeInView(
       const paths = files.changedPaths().filter((p) => !ignoring.has(p));
       return { conflicts: undefined, commit: item.commit ? await commitTask(io, item, paths) : undefined };
     });
-    if (!merged.conflicts) {
-      await space.close();
-      return { result, commit: merged.commit };
-    }
+    // The holder's end and the view's removal wait until the outcome is recorded: dependants start sooner.
+    if (!merged.conflicts) return { result, commit: merged.commit, after: () => space.close() };
     await discard();
     const reason = conflictReason(merged.conflicts);
     if (rt.config.execution.onConflict === 'fail' || round >= CONFLICT_RETRIES)
