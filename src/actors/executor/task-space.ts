@@ -8,6 +8,7 @@ import { changesSince, viewChanges, type MergeStep } from '../../workspace/view-
 import { discardView, openView, type View } from '../../workspace/view.ts';
 import { contentHash, type Content, type TreeChange } from '../../workspace/work-tree.ts';
 import type { TaskCapture } from '../../workspace/run-trees.ts';
+import { safely } from '../../workspace/tree-scan.ts';
 
 /** A task's copy-on-write view, as its execution uses it (src/workspace/view.ts). */
 export type ViewSpace = {
@@ -77,12 +78,13 @@ export async function openViewSpace(
   };
 }
 
-/** What the working directory holds at `path` now (undefined: nothing, or not a file): a view's lower layer is it. */
+/** What the working directory holds at `path` now (undefined: nothing, not a file, or unreadable): a view's lower layer is it. */
 export function contentNow(workdir: string, path: string): Content | undefined {
   const abs = join(workdir, path);
   const st = lstatSync(abs, { throwIfNoEntry: false });
   if (!st || (!st.isFile() && !st.isSymbolicLink())) return undefined;
-  const bytes = st.isSymbolicLink() ? Buffer.from(readlinkSync(abs)) : readFileSync(abs);
+  const bytes = safely(() => (st.isSymbolicLink() ? Buffer.from(readlinkSync(abs)) : readFileSync(abs)));
+  if (!bytes) return undefined;
   const kind = st.isSymbolicLink() ? 'link' : 'file';
   return { kind, hash: contentHash(bytes), mode: st.mode & 0o7777, size: bytes.length, bytes };
 }
