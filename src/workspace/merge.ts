@@ -1,7 +1,7 @@
 import { cp, lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { protectedPlace } from './restore.ts';
-import type { MergeStep } from './view-changes.ts';
+import { REPOSITORY, type MergeStep } from './view-changes.ts';
 
 /** A path the task changed that the working directory changed too since the task's view began, and by whom. */
 export type Conflict = { path: string; by: string };
@@ -61,7 +61,8 @@ export async function mergeSteps(
   const refused: { path: string; reason: string }[] = [];
   const paths: string[] = [];
   for (const step of steps) {
-    const reason = protectedPlace(step.path) ?? (await outside(root, step.path));
+    const made = step.op === 'put' && step.path === REPOSITORY;
+    const reason = (made ? undefined : protectedPlace(step.path)) ?? (await outside(root, step.path));
     if (reason) {
       refused.push({ path: step.path, reason });
       continue;

@@ -29,6 +29,9 @@ type Walk = {
   ignoredCounts: Map<string, number>;
 };
 
+/** The repository's folder: never a task's change (NEVER_SCANNED), merged only when the task made it. */
+export const REPOSITORY = '.git';
+
 const ALWAYS_IGNORED_NAMES = new Set(ALWAYS_IGNORED.map((p) => p.replace(/\/$/, '')));
 
 /**
@@ -66,6 +69,9 @@ function visit(w: Walk, rel: string): void {
   const names = safely(() => readdirSync(join(w.upper, rel))) ?? [];
   for (const name of names.sort()) {
     const path = rel ? `${rel}/${name}` : name;
+    // A repository the task made (`git init`) lands whole, never recorded; one that existed is shared with the view.
+    if (rel === '' && name === REPOSITORY && !lstat(join(w.lower, name)))
+      w.out.steps.push({ op: 'put', path, from: join(w.upper, path), dir: true });
     if ((rel === '' && NEVER_SCANNED.has(name)) || isOwnPath(path, w.excluded)) continue;
     const up = lstat(join(w.upper, path));
     if (!up) continue;

@@ -39,7 +39,12 @@ const UNMOUNTABLE = /[,:\\\n]/;
 export async function openView(
   workdir: string,
   dir: string,
-  options: { prefix?: readonly string[]; hide?: string } = {},
+  options: {
+    prefix?: readonly string[];
+    hide?: string;
+    /** At most two paths in the working directory that are not the task's own (the repository, the tool's state): the real ones, shared. */
+    through?: readonly string[];
+  } = {},
 ): Promise<View> {
   const upper = join(dir, 'up');
   const work = join(dir, 'wk');
@@ -56,9 +61,14 @@ export async function openView(
   // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
   // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
   const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';
+  // The paths shared through are opened before the overlay covers them, then bound from those
+  // descriptors over their place in the view: writes there (git's, the sandbox home's caches) land.
+  const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
   const script =
+    '{ [ -z "$5" ] || exec 5<"$5"; } && { [ -z "$6" ] || exec 6<"$6"; } && ' +
     'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$1" && ' +
-    '{ [ -z "$4" ] || mount -t tmpfs -o size=4k,mode=0700 none "$4"; } && echo ready && exec cat >/dev/null';
+    '{ [ -z "$5" ] || mount --no-canonicalize --bind /proc/self/fd/5 "$5"; } && { [ -z "$6" ] || mount --no-canonicalize --bind /proc/self/fd/6 "$6"; } && ' +
+    '{ [ -z "$4" ] || mount -t tmpfs -o size=4k,mode=0700 none "$4"; } && exec 5<&- 6<&- && echo ready && exec cat >/dev/null';
   const [command, ...args] = [
     ...(options.prefix ?? []),
     'unshare',
@@ -73,6 +83,8 @@ export async function openView(
     upper,
     work,
     hide,
+    through1,
+    through2,
   ];
   const holder = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const pid = await ready(holder);

@@ -43,7 +43,15 @@ export async function openViewSpace(
   const dir = viewDir(stateDir, item);
   if (fresh) discardView(dir);
   const since = mergesSoFar(item.workdir);
-  const view = await openView(item.workdir, dir, { prefix: viewHolderPrefix(confinement), hide: viewsDir(stateDir) });
+  // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
+  const view = await openView(item.workdir, dir, {
+    prefix: viewHolderPrefix(confinement),
+    hide: viewsDir(stateDir),
+    through: [
+      join(item.workdir, '.git'),
+      ...ownPathsIn(item.workdir, [resolve(stateDir)]).map((p) => join(item.workdir, p)),
+    ],
+  });
   const excluded = ownPathsIn(item.workdir, [
     item.tasksFile,
     resolve(stateDir),
