@@ -19,6 +19,7 @@ import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
 import { latencyProfiles, measure, realistic } from './realistic.ts';
 import { scale } from './scale.ts';
+import { viewCost } from './views.ts';
 
 const { values } = parseArgs({
   options: {
@@ -138,6 +139,7 @@ if (want('scheduler')) {
 if (want('context')) rows.push(...(await contextReload(1000)));
 if (want('confinement')) rows.push(...(await confinementCost(quick ? 10 : 30)));
 if (want('changes')) rows.push(...(await changeCapture(quick ? 20 : 100)));
+if (want('views')) rows.push(...(await viewCost(quick ? 20 : 100)));
 if (want('startup')) {
   log('CLI start-up...');
   rows.push(...(await cliStartup(quick ? 3 : 7)));

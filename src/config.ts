@@ -124,6 +124,13 @@ export const ConfigSchema = z
         interruptGraceMs: durationMs(0).default(30_000),
         /** A failed task's changes: undone (`rollback`, after they are recorded, so `diff` shows them) or left (`keep`, to debug). */
         onFailure: z.enum(['rollback', 'keep']).default('rollback'),
+        /**
+         * `view`: each task runs in its own copy-on-write view of the working directory, merged on
+         * success (docs/isolation.md); `shared`: every task in the folder itself, as before.
+         */
+        isolation: z.enum(['view', 'shared']).default('view'),
+        /** A task whose merge meets a path changed since its view began: run again on the new state (twice at most), or fail. */
+        onConflict: z.enum(['retry', 'fail']).default('retry'),
         /** What one command may use (src/exec/limits.ts), confined or not. */
         limits: LimitsSchema.prefault({}),
       })

@@ -176,7 +176,6 @@ describe('whole runs with every actor under its own role', () => {
       expect((await readFile(join(work, 'tasks.md'), 'utf8')).match(/\[x\]/g)).toHaveLength(5);
       // Every command after it, each on the store's server under its own role: none refused.
       const runId = /run (r\w+):/.exec(result.stdout)![1]!;
-      // Task 2 runs alone: the files of tasks 3 and 4, side by side, are attributed by timing until #36.
       await writeFile(join(work, 'src/greet.js'), 'edited by hand\n');
       for (const args of [
         ['status', runId],

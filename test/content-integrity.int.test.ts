@@ -26,10 +26,9 @@ afterAll(async () => {
   await Promise.all(outside.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-// One after the other: a task's record is then exactly its own file (side by side, a sibling's
-// write can be recorded with it, which is issue #36's to fix).
+// Side by side: each task in its own view, its record is exactly its own file (#36).
 const TASKS = [1, 2, 3, 4, 5, 6]
-  .map((n) => `- [ ] ${n}. Write t${n}\n  \`\`\`bash\n  echo ${n} > t${n}.txt\n  \`\`\`\n`)
+  .map((n) => `- [ ] ${n}. Write t${n}\n  - Depends: none\n  \`\`\`bash\n  echo ${n} > t${n}.txt\n  \`\`\`\n`)
   .join('');
 const HOOK = '#!/bin/sh\ntouch "$HOME/owned"\n';
 

@@ -48,15 +48,13 @@ async function runEvents(runId: string): Promise<StoredEvent[]> {
   }
 }
 
-/** Event types per task in order, and the run-level ones: what must not depend on process layout. */
 /**
- * Each task's event types in order. Not TaskFilesChanged: tasks 3 and 4 run side by side in one
- * folder, so which of them records a file depends on timing until each task has a view of its own
- * (issue #36).
+ * Event types per task in order, and the run-level ones: what must not depend on process layout.
+ * TaskFilesChanged among them: tasks 3 and 4 run side by side, each in its own view (#36).
  */
 function shape(events: StoredEvent[]) {
   const byTask: Record<string, string[]> = {};
-  for (const e of events) if (e.type !== 'TaskFilesChanged') (byTask[e.taskId ?? '_'] ??= []).push(e.type);
+  for (const e of events) (byTask[e.taskId ?? '_'] ??= []).push(e.type);
   return byTask;
 }
 

@@ -119,6 +119,12 @@ export function progressPrinter(write: (line: string) => void) {
           );
         return;
       case 'TaskRolledBack':
+        if (event.data.discarded)
+          write(
+            colours.dim(
+              `  ${name(id)}: nothing of it was applied (its view was discarded); \`implement-agent diff ${event.runId} ${id}\` shows what it did`,
+            ),
+          );
         if (event.data.restored.length)
           write(
             colours.dim(

@@ -32,7 +32,16 @@ export type { ContinuePolicy } from './continue-policy.ts';
 
 const CommandPurposeSchema = z.enum(['plan', 'recovery', 'check', 'decision']);
 const RecoverySourceSchema = z.enum(['pattern', 'learned', 'llm']);
-const FailureStageSchema = z.enum(['planning', 'policy', 'execution', 'recovery', 'verification', 'dependency']);
+/** `conflict`: the task's view could not be merged, a path it changed having changed since it began (src/workspace/merge.ts). */
+const FailureStageSchema = z.enum([
+  'planning',
+  'policy',
+  'execution',
+  'recovery',
+  'verification',
+  'dependency',
+  'conflict',
+]);
 
 const commandRef = {
   commandId: z.string(),
@@ -356,16 +365,23 @@ export const TaskFilesChanged = defineEvent(
     ignored: z.array(z.object({ path: z.string(), entries: z.number().int().nonnegative() })),
     /** Contents not stored (too large, over the task's cap): their change is shown, not undoable. */
     skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
-    /** Tasks running in the same folder meanwhile: some of these changes may be theirs. */
+    /** Tasks running in the same folder meanwhile (`execution.isolation: "shared"` only): some of these changes may be theirs. */
     alongside: z.array(z.string()).default([]),
     /** Recorded right after this recovery fix (`c2 recovery 1`): the task's changes so far; the rest come in its next record. */
     fix: z.string().optional(),
   }),
 );
-/** A failed task's changes undone (`execution.onFailure: rollback`): the tree as the task found it. */
+/**
+ * A failed task's changes undone (`execution.onFailure: rollback`): the tree as the task found it.
+ * `discarded`: the task ran in its own view, which was thrown away: none of it reached the folder.
+ */
 export const TaskRolledBack = defineEvent(
   'TaskRolledBack',
-  z.object({ restored: z.array(z.string()), kept: z.array(z.object({ path: z.string(), reason: z.string() })) }),
+  z.object({
+    restored: z.array(z.string()),
+    kept: z.array(z.object({ path: z.string(), reason: z.string() })),
+    discarded: z.boolean().optional(),
+  }),
 );
 /** `implement-agent revert`: the task's files have their before contents again and its box is unticked. */
 export const TaskReverted = defineEvent(
@@ -396,7 +412,13 @@ export const RunVerified = defineEvent(
 );
 export const TaskFailed = defineEvent(
   'TaskFailed',
-  z.object({ stage: FailureStageSchema, reason: z.string(), commandId: z.string().optional() }),
+  z.object({
+    stage: FailureStageSchema,
+    reason: z.string(),
+    commandId: z.string().optional(),
+    /** A conflict's paths, each with who changed it since the task's view began (`task 2`, or `not a task`). */
+    conflicts: z.array(z.object({ path: z.string(), by: z.string() })).optional(),
+  }),
 );
 export const TaskSkipped = defineEvent(
   'TaskSkipped',

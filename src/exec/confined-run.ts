@@ -20,14 +20,22 @@ export async function runConfined(
   confinement: Confinement,
   limits: Limits,
   options: Omit<ShellCommandOptions, 'prefix' | 'group'>,
+  /** A task's view: what enters it, and where this process sees its working directory. */
+  view?: { enter: readonly string[]; root: string },
 ): Promise<ConfinedResult> {
   const workdir = options.cwd;
-  const absent = confinement.kind === 'bwrap' ? configFiles(workdir).filter((p) => !existsSync(p)) : [];
+  const seen = (p: string) => (view ? view.root + p.slice(workdir.length) : p);
+  const absent =
+    confinement.kind === 'bwrap'
+      ? configFiles(workdir)
+          .map(seen)
+          .filter((p) => !existsSync(p))
+      : [];
   const once = () => {
     const group = openCommandGroup(limits);
     return runShellCommand(command, {
       ...options,
-      prefix: commandPrefix(confinement, workdir, limits, group),
+      prefix: commandPrefix(confinement, workdir, limits, group, view?.enter),
       ...(group ? { group } : {}),
     });
   };

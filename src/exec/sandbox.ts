@@ -187,6 +187,7 @@ function bwrapConfinement(config: SandboxSettings, network: Network, warn: (mess
   const home = resolve(config.stateDir, 'sandbox-home');
   mkdirSync(home, { recursive: true });
   const store = resolve(config.stateDir, 'nats');
+  const views = viewsDir(config.stateDir);
   const realHome = homedir();
   const homes = [...new Set([...HOMES, realHome, process.env.HOME ?? realHome])];
   const readable = readableFromHome(realHome, process.env, sandbox.readable, process.cwd());
@@ -238,8 +239,9 @@ function bwrapConfinement(config: SandboxSettings, network: Network, warn: (mess
       '--bind',
       workdir,
       workdir,
-      // The event store is never visible, even when it lives inside the working directory.
-      ...(existsSync(store) ? ['--tmpfs', store] : []),
+      // The event store is never visible, even when it lives inside the working directory; nor
+      // are the tasks' views (their unfinished files).
+      ...[store, views].flatMap((p) => (existsSync(p) ? ['--tmpfs', p] : [])),
       // What runs later, outside the sandbox, cannot be planted: git's hooks and config (run by
       // git), the tool's own config (read by the next run); read-only unless sandbox.writable names it.
       ...[...gitControlFiles(workdir), ...configFiles(workdir).filter((p) => existsSync(p))]
@@ -263,14 +265,27 @@ function bwrapConfinement(config: SandboxSettings, network: Network, warn: (mess
  * What runs before `bash -c COMMAND`: the command's cgroup, its network namespace, bubblewrap,
  * then its rlimits (set inside bwrap's user namespace, where the process count is its own).
  */
-export function commandPrefix(c: Confinement, workdir: string, limits: Limits, group?: CommandGroup): string[] {
+export function commandPrefix(
+  c: Confinement,
+  workdir: string,
+  limits: Limits,
+  group?: CommandGroup,
+  /** Enters the task's view (src/workspace/view.ts), inside the network namespace its holder was started in. */
+  view: readonly string[] = [],
+): string[] {
   const confined = c.kind === 'bwrap';
   return [
     ...(group?.wrapper ?? []),
-    ...(confined ? [...(c.network.mode === 'outbound' ? c.network.enter : []), 'bwrap', ...c.args(workdir)] : []),
+    ...(confined ? viewHolderPrefix(c) : []),
+    ...view,
+    ...(confined ? ['bwrap', ...c.args(workdir)] : []),
     ...(c.prlimit ? prlimitArgs(limits, { processes: confined, memory: group === undefined }) : []),
   ];
 }
+
+/** What a task view's holder runs in: the network namespace its commands enter, so that they may enter it after. */
+export const viewHolderPrefix = (c: Confinement): string[] =>
+  c.kind === 'bwrap' && c.network.mode === 'outbound' ? c.network.enter : [];
 
 let warned = false;
 function warnOnce(warn: (message: string) => void, message: string) {
@@ -294,6 +309,9 @@ export function secretsOf(env: NodeJS.ProcessEnv, exists: (path: string) => bool
 export function writeScope(c: Confinement, workdir: string): WriteScope {
   return c.kind === 'bwrap' ? { workdir, writable: ['/tmp', c.home, ...c.writable], homeWritable: true } : { workdir };
 }
+
+/** Where the tasks' copy-on-write views live (src/workspace/view.ts): `<stateDir>/views/<run>/<task>`. */
+export const viewsDir = (stateDir: string): string => resolve(stateDir, 'views');
 
 /** What CommandStarted records of the confinement in force. */
 export function describeConfinement(c: Confinement): string {

@@ -169,7 +169,13 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       }
       return;
     case 'TaskFilesChanged':
-      if (task) task.changedFiles = (task.changedFiles ?? 0) + event.data.files.length;
+      if (!task) return;
+      // Recorded after its view was discarded (a conflict's retry): the task's changes start again.
+      if (task.undone === 'rolled-back') {
+        delete task.undone;
+        task.changedFiles = 0;
+      }
+      task.changedFiles = (task.changedFiles ?? 0) + event.data.files.length;
       return;
     case 'TaskRolledBack':
       if (task) task.undone = 'rolled-back';

@@ -76,3 +76,21 @@ export async function commitPaths(
   if (committed.exitCode !== 0) throw new Error(`git commit failed: ${committed.stderr || committed.stdout}`);
   return (await git(workdir, ['rev-parse', 'HEAD'])).stdout.trim();
 }
+
+/** Runs whose dirty paths one executor process keeps (the latest: older runs are likely over). */
+const KEPT_RUNS = 4;
+
+/** What was not committed when a run's first task started here: never committed by a task. */
+export class DirtyPaths {
+  private readonly runs = new Map<string, Promise<Set<string>>>();
+
+  of(runId: string, workdir: string): Promise<Set<string>> {
+    let dirty = this.runs.get(runId);
+    if (!dirty) {
+      dirty = dirtyPaths(workdir).then((p) => new Set(p));
+      this.runs.set(runId, dirty);
+      if (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value!);
+    }
+    return dirty;
+  }
+}

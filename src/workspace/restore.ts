@@ -49,7 +49,7 @@ export async function restorePath(workdir: string, path: string, wanted: Wanted)
 }
 
 /** Where git and the tool keep what runs or is believed later: never written back from a record. */
-function protectedPlace(rel: string): string | undefined {
+export function protectedPlace(rel: string): string | undefined {
   const parts = rel.split('/');
   if (parts.includes('.git')) return "it is inside a repository's .git (hooks and config there run code)";
   if (NEVER_SCANNED.has(parts[0]!)) return `it is inside the tool's own folder ${parts[0]}`;

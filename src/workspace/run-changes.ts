@@ -46,6 +46,13 @@ export function changesByTask(events: readonly StoredEvent[]): TaskFiles[] {
     if (e.taskId === undefined) continue;
     if (e.type === 'TaskFilesChanged') {
       const t = tasks.get(e.taskId) ?? { taskId: e.taskId, files: [], all: [], ignored: [], skipped: [], seq: e.seq };
+      // Recorded after its view was discarded: the task ran again, and only that run is its change.
+      if (t.undone === 'rolled-back') {
+        delete t.undone;
+        t.all = [];
+        t.ignored = [];
+        t.skipped = [];
+      }
       t.all.push(...e.data.files);
       t.ignored.push(...e.data.ignored);
       t.skipped.push(...e.data.skipped);

@@ -1,15 +1,12 @@
 import { hostname } from 'node:os';
-import { createActor, fromPromise, toPromise } from 'xstate';
 import { DecodeError } from '../../errors.ts';
 import { isTaskTerminal, makeEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
-import { commitMessage } from '../../workspace/commit-message.ts';
-import { commitPaths } from '../../workspace/git.ts';
+import { DirtyPaths } from '../../workspace/git.ts';
 import { RunTrees } from '../../workspace/run-trees.ts';
 import { undoChanges } from '../../workspace/undo.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
-import { buildCommandGraph } from '../../exec/command-graph.ts';
 import { killOrphanGroup } from '../../exec/run-command.ts';
 import { resolveConfinement, type Confinement } from '../../exec/sandbox.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
@@ -17,8 +14,9 @@ import { RecordedRuns, refusal, refusedOutcome } from './admission.ts';
 import { TaskFileRecords } from './file-records.ts';
 import { executorEffects, type Executing } from './task-io.ts';
 import { taskOutcome } from './records.ts';
-import { executorMachine } from './machine.ts';
-import { notStarted, resumePoint } from './resume.ts';
+import { notStarted, resumePoint, type ResumePoint } from './resume.ts';
+import { executeInView, type Ended } from './in-view.ts';
+import { commitTask, runTaskMachine } from './run-task.ts';
 
 /** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
 export type ExecutorActorOptions = { afterTaskOutcome?: (rt: Runtime, outcome: StoredEvent) => Promise<void> };
@@ -35,7 +33,12 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
       (m) => rt.log.info(m),
     );
     confinement.catch(() => undefined);
-    return { confinement: () => confinement, trees: new RunTrees(rt.config.changes), runs: new RecordedRuns(rt.store) };
+    return {
+      confinement: () => confinement,
+      trees: new RunTrees(rt.config.changes),
+      runs: new RecordedRuns(rt.store),
+      dirty: new DirtyPaths(),
+    };
   },
   inputs: workInputs({
     actor: 'executor',
@@ -75,38 +78,37 @@ async function executeTask(
   }
   const resume = recorded.length > 0 ? resumePoint(recorded, hostname()) : undefined;
   for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
-  const graph = buildCommandGraph(item.plan.commands);
+  const ended =
+    rt.config.execution.isolation === 'view'
+      ? await executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume))
+      : await executeInFolder(io, item, recorded, resume);
+  const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);
+  const [recordedAs] = await io.perform([append(outcome)]);
+  await ended.after?.();
+  await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
+}
+
+/**
+ * `execution.isolation: "shared"` (or no overlay here): the task runs in the working directory
+ * itself; its changes are what changed there while it ran (src/workspace/run-trees.ts), a
+ * failure's undone unless another task was running alongside.
+ */
+async function executeInFolder(
+  io: ActorIO<Executing>,
+  item: ExecuteTask,
+  recorded: StoredEvent[],
+  resume: ResumePoint | undefined,
+): Promise<Ended> {
+  const { rt } = io;
+  const { runId, taskId } = item;
   const { tree, dirty } = await io.resources.trees.enter(item, rt.config.stateDir);
   const files = new TaskFileRecords(io, item, recorded);
   // After each recovery fix, what the task changed so far is recorded: a fix's writes are seen as its own.
-  const effects = executorEffects(io, item, tree, (fix) =>
+  const effects = executorEffects(io, item, { before: (p) => tree.content(p), round: 0 }, (fix) =>
     files.record(io.resources.trees.checkpoint(runId, taskId), fix),
   );
-  const actor = createActor(
-    executorMachine.provide({
-      actors: {
-        runCommand: fromPromise(({ input }) => effects.runCommand(input)),
-        evaluateDecision: fromPromise(({ input }) => effects.evaluateDecision(input)),
-        recover: fromPromise(({ input }) => effects.recover(input)),
-        runFix: fromPromise(({ input }) => effects.runFix(input)),
-        confirmBenign: fromPromise(({ input }) => effects.confirmBenign(input)),
-        verify: fromPromise(({ input }) => effects.verify(input)),
-      },
-      actions: { recordRecovery: (_, record) => effects.recordRecovery(record) },
-    }),
-    {
-      input: {
-        plan: item.plan,
-        deps: graph.deps,
-        commandConcurrency: item.commandConcurrency,
-        maxRecoveryAttempts: rt.config.recovery.maxAttemptsPerTask,
-        ...(resume ? { resume } : {}),
-      },
-    },
-  );
-  actor.start();
   // A task that cannot finish here (its machine threw) is no longer running in the tree either.
-  const result = await toPromise(actor).catch((error: unknown) => {
+  const result = await runTaskMachine(io, item, effects, resume).catch((error: unknown) => {
     io.resources.trees.leave(runId, taskId);
     throw error;
   });
@@ -137,19 +139,7 @@ async function executeTask(
       files.changedPaths().filter((p) => !dirty.has(p)),
     );
   await recordedAtEnd;
-  const outcome = taskOutcome(item, result, performance.now() - started, commit);
-  const [recordedAs] = await io.perform([append(outcome)]);
-  await afterTaskOutcome?.(rt, { ...outcome, seq: recordedAs!.seq });
-}
-
-/** The task's files in one commit (`--commit`); a failure to commit is said and leaves the task completed. */
-async function commitTask(io: ActorIO<Executing>, item: ExecuteTask, paths: string[]): Promise<string | undefined> {
-  try {
-    return await commitPaths(item.workdir, paths, commitMessage(item));
-  } catch (error) {
-    io.rt.log.warn(`task ${item.taskId}: not committed: ${(error as Error).message}`);
-    return undefined;
-  }
+  return { result, commit };
 }
 
 /**

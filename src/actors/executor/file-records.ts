@@ -38,6 +38,13 @@ export class TaskFileRecords {
     return this.storeAndRecord(captured, record, this.count++, fix);
   }
 
+  /** The task runs again from the start (its view discarded): what it changed so far is no longer its. */
+  restart(): void {
+    this.all.length = 0;
+    this.paths.clear();
+    this.others.clear();
+  }
+
   /** Every change of this execution, oldest first: undone newest first, each path ends as it was. */
   changes(): readonly TreeChange[] {
     return this.all;

@@ -2,7 +2,7 @@ import { makeEvent, type AgentEvent, type EventOf } from '../../events/agent-eve
 import { eventIds, type CommandRef } from '../../events/ids.ts';
 import type { ExecuteTask, RecoverRequest } from '../../events/work-commands.ts';
 import type { CommandResult } from '../../exec/run-command.ts';
-import type { CommandOutcome, ExecutorOutput, RecoverInput, RecoveryRecord } from './types.ts';
+import type { CommandOutcome, RecoverInput, RecoveryRecord, TaskEnd } from './types.ts';
 
 /**
  * The executor's records, as pure functions of what happened: the events of one command attempt,
@@ -142,7 +142,7 @@ export function recoveryOutcome(item: ExecuteTask, record: RecoveryRecord, durat
 
 export function taskOutcome(
   item: ExecuteTask,
-  result: ExecutorOutput,
+  result: TaskEnd,
   durationMs: number,
   commit?: string,
 ): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
@@ -166,6 +166,7 @@ export function taskOutcome(
           stage: result.stage,
           reason: result.reason,
           ...(result.commandId ? { commandId: result.commandId } : {}),
+          ...(result.stage === 'conflict' ? { conflicts: result.conflicts } : {}),
         },
       );
 }

@@ -56,3 +56,15 @@ export function resumePoint(events: readonly StoredEvent[], host: string): Resum
   const orphans = [...started.values()].filter((s) => s.pgid !== undefined && s.host === host).map((s) => s.pgid!);
   return { done: [...done], nextAttempt, recoveryAttempts, orphans };
 }
+
+/**
+ * Where a task starts over (its view discarded after a conflict, or lost with its executor's
+ * machine): every command runs again, each under an attempt number after every recorded one.
+ */
+export function rerunPoint(events: readonly StoredEvent[]): ResumePoint {
+  const nextAttempt: Record<string, number> = {};
+  for (const e of events)
+    if (e.type === 'CommandStarted' && e.data.purpose === 'plan')
+      nextAttempt[e.data.commandId] = Math.max(nextAttempt[e.data.commandId] ?? 0, e.data.attempt + 1);
+  return { done: [], nextAttempt, recoveryAttempts: 0, orphans: [] };
+}

@@ -15,8 +15,9 @@ import { retryTransient } from '../../nats/transient.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import { criterionFailure, outputFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
+import type { DirtyPaths } from '../../workspace/git.ts';
 import type { RecordedRuns } from './admission.ts';
-import type { WorkTree } from '../../workspace/work-tree.ts';
+import type { Content } from '../../workspace/work-tree.ts';
 import { insideWorkdir } from '../../context/project-files.ts';
 import { append, type ActorIO } from '../actor.ts';
 import {
@@ -39,6 +40,8 @@ export type Executing = {
   trees: RunTrees;
   /** The runs work was taken for, as their RunStarted records them: what an item is checked against. */
   runs: RecordedRuns;
+  /** What each run found not committed (`--commit` leaves it out of every commit). */
+  dirty: DirtyPaths;
 };
 
 /**
@@ -49,19 +52,26 @@ export type Executing = {
 export function executorEffects(
   io: ActorIO<Executing>,
   item: ExecuteTask,
-  /** The run's tree: the before contents a fix that replaces a file from before the run stores first. */
-  tree: WorkTree,
+  place: {
+    /** What a path held before the run: stored first when a fix replaces a file from before it. */
+    before: (path: string) => Content | undefined;
+    /** The task's view, when it has one: commands enter it, the executor reads the folder at its root. */
+    view?: { enter: readonly string[]; root: string };
+    /** How many times the task started over (a conflict's retry): its checks and decisions run again under new ids. */
+    round: number;
+  },
   /** Records what the task changed so far, after a recovery fix. */
   afterFix: (fix: string) => Promise<void>,
 ) {
   const { rt } = io;
   const { workdir } = item;
+  const seen = place.view?.root ?? workdir;
   const { env } = childEnvironment();
   const redact = redactorFor(rt.config);
   const exec = rt.config.execution;
   const recoveryStarted = new Map<string, number>();
   const keepFirst = async (reply: RecoverReply & { decision: 'fix' }, paths: string[]): Promise<RecoverReply> => {
-    const failed = await storeBeforeFix(rt, tree, paths);
+    const failed = await storeBeforeFix(rt, place.before, paths);
     if (failed)
       return {
         decision: 'give-up',
@@ -92,27 +102,33 @@ export function executorEffects(
         denied: { rule: verdict.rule, reason: verdict.reason },
       };
     }
-    const result = await runConfined(command, confinement, exec.limits, {
-      onStart: async (pgid) => {
-        await io.perform([
-          append(
-            commandStarted(ref, command, purpose, {
-              confinement: describeConfinement(confinement),
-              host: hostname(),
-              ...(pgid ? { pgid } : {}),
-            }),
-          ),
-        ]);
+    const result = await runConfined(
+      command,
+      confinement,
+      exec.limits,
+      {
+        onStart: async (pgid) => {
+          await io.perform([
+            append(
+              commandStarted(ref, command, purpose, {
+                confinement: describeConfinement(confinement),
+                host: hostname(),
+                ...(pgid ? { pgid } : {}),
+              }),
+            ),
+          ]);
+        },
+        cwd: workdir,
+        env,
+        redact,
+        timeoutMs: commandTimeoutMs(timeoutMs, exec.commandTimeoutMs),
+        tailChars: exec.tailChars,
+        keepBytes: exec.keepBytes,
+        heartbeatMs: exec.heartbeatMs,
+        onHeartbeat: (elapsedMs, lastLine) => io.background([append(commandHeartbeat(ref, elapsedMs, lastLine))]),
       },
-      cwd: workdir,
-      env,
-      redact,
-      timeoutMs: commandTimeoutMs(timeoutMs, exec.commandTimeoutMs),
-      tailChars: exec.tailChars,
-      keepBytes: exec.keepBytes,
-      heartbeatMs: exec.heartbeatMs,
-      onHeartbeat: (elapsedMs, lastLine) => io.background([append(commandHeartbeat(ref, elapsedMs, lastLine))]),
-    });
+      place.view,
+    );
     const outputRef = result.fullOutput !== undefined ? await storeOutput(io, ref, result.fullOutput) : undefined;
     const { refused } = result;
     await io.perform([
@@ -144,8 +160,8 @@ export function executorEffects(
       run(commandIds.benignCheck(input.commandId, input.attempt), input.check, 0, 'check'),
 
     evaluateDecision: async (dp: DecisionPoint): Promise<boolean> => {
-      if (dp.evaluation === 'file_exists') return exists(workdir, dp.target);
-      const outcome = await run(commandIds.decision(dp.id), dp.target, 0, 'decision');
+      if (dp.evaluation === 'file_exists') return exists(seen, dp.target);
+      const outcome = await run(commandIds.decision(dp.id), dp.target, place.round, 'decision');
       if (dp.evaluation === 'exit_code') return outcome.exitCode === 0;
       // As an output criterion: the text printed by a command that crashed does not count.
       const output = `${outcome.stdoutTail}${outcome.stderrTail}`;
@@ -155,9 +171,9 @@ export function executorEffects(
     verify: async (criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }> => {
       for (const [i, c] of criteria.entries()) {
         const failure = await criterionFailure(c, {
-          exists: (path) => exists(workdir, path),
+          exists: (path) => exists(seen, path),
           run: async (command) => {
-            const outcome = await run(commandIds.check(i + 1), command, 0, 'check');
+            const outcome = await run(commandIds.check(i + 1), command, place.round, 'check');
             return { exitCode: outcome.exitCode, output: `${outcome.stdoutTail}${outcome.stderrTail}` };
           },
         });
@@ -218,11 +234,11 @@ export async function exists(workdir: string, path: string): Promise<boolean> {
  */
 async function storeBeforeFix(
   rt: ActorIO<Executing>['rt'],
-  tree: WorkTree,
+  before: (path: string) => Content | undefined,
   paths: readonly string[],
 ): Promise<string | undefined> {
   for (const path of paths) {
-    const content = tree.content(insideWorkdir(path) ?? path);
+    const content = before(insideWorkdir(path) ?? path);
     if (!content?.bytes)
       return `the content of ${path} from before the run is not kept (too large, or not a file of the working directory)`;
     try {

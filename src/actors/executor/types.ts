@@ -50,6 +50,11 @@ export type ExecutorOutput =
   | { ok: true; commands: number; recoveries: number; evidence: Evidence }
   | { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
 
+/** How a task ended, its merge included: a view that could not be merged is a conflict (src/workspace/merge.ts). */
+export type TaskEnd =
+  | ExecutorOutput
+  | { ok: false; stage: 'conflict'; reason: string; commandId?: string; conflicts: { path: string; by: string }[] };
+
 export type CommandState = {
   id: string;
   command: string;

@@ -1,0 +1,98 @@
+import { readFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ExecuteTask } from '../../events/work-commands.ts';
+import { outputFiles, ownPathsIn } from '../../context/own-files.ts';
+import { viewHolderPrefix, viewsDir, type Confinement } from '../../exec/sandbox.ts';
+import { mergeSteps, mergesSoFar, serialized, type MergeOutcome } from '../../workspace/merge.ts';
+import { changesSince, viewChanges, type MergeStep } from '../../workspace/view-changes.ts';
+import { discardView, openView, type View } from '../../workspace/view.ts';
+import { contentHash, type Content, type TreeChange } from '../../workspace/work-tree.ts';
+import type { TaskCapture } from '../../workspace/run-trees.ts';
+import { safely } from '../../workspace/tree-scan.ts';
+
+/** A task's copy-on-write view, as its execution uses it (src/workspace/view.ts). */
+export type ViewSpace = {
+  view: View;
+  /** What the task changed since the last capture (after a recovery fix): recorded as it goes. */
+  checkpoint(): TaskCapture;
+  /** The task's change set since the last capture, and the steps that merge it; the holder then ends. */
+  finish(): TaskCapture & { steps: MergeStep[] };
+  /**
+   * Merges the view into the working directory, or nothing on a conflict; `then` runs while no
+   * other merge into the folder can (a commit of exactly these files).
+   */
+  merge<T>(steps: readonly MergeStep[], then: (outcome: MergeOutcome) => Promise<T>): Promise<T>;
+  /** The holder ended and (unless `keep`) the upper layer removed: nothing of the task is left. */
+  close(keep?: boolean): Promise<void>;
+};
+
+const viewDir = (stateDir: string, item: { runId: string; taskId: string }) =>
+  join(viewsDir(stateDir), item.runId, item.taskId);
+
+/**
+ * Opens the task's view (`fresh`: a stale view of an earlier attempt is removed first; otherwise
+ * one kept by a dead executor goes on). Rejects with the reason when no overlay can be had.
+ */
+export async function openViewSpace(
+  item: ExecuteTask,
+  stateDir: string,
+  confinement: Confinement,
+  limits: { maxFileBytes: number },
+  fresh: boolean,
+): Promise<ViewSpace> {
+  const dir = viewDir(stateDir, item);
+  if (fresh) discardView(dir);
+  const since = mergesSoFar(item.workdir);
+  // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
+  const view = await openView(item.workdir, dir, {
+    prefix: viewHolderPrefix(confinement),
+    hide: viewsDir(stateDir),
+    through: [
+      join(item.workdir, '.git'),
+      ...ownPathsIn(item.workdir, [resolve(stateDir)]).map((p) => join(item.workdir, p)),
+    ],
+  });
+  const excluded = ownPathsIn(item.workdir, [
+    item.tasksFile,
+    resolve(stateDir),
+    ...outputFiles(),
+    ...(item.ownFiles ?? []),
+  ]);
+  let last = new Map<string, TreeChange>();
+  let ending: Promise<void> | undefined;
+  const capture = () => {
+    const now = viewChanges(view, excluded, limits.maxFileBytes);
+    const changes = changesSince(last, now.changes);
+    last = new Map(now.changes.map((c) => [c.path, c]));
+    return { ...now, changes };
+  };
+  return {
+    view,
+    checkpoint: () => ({ changes: capture().changes, ignored: [], alongside: [] }),
+    finish: () => {
+      const { changes, ignored, steps } = capture();
+      // Nothing runs in the view any more: its holder ends while the change set is stored and merged.
+      ending = view.close();
+      return { changes, ignored, alongside: [], steps };
+    },
+    merge: (steps, then) =>
+      serialized(item.workdir, async () =>
+        then(await mergeSteps(item.workdir, steps, { startedNs: view.startedNs, since, who: `task ${item.taskId}` })),
+      ),
+    close: async (keep = false) => {
+      await (ending ?? view.close());
+      if (!keep) discardView(dir);
+    },
+  };
+}
+
+/** What the working directory holds at `path` now (undefined: nothing, not a file, or unreadable): a view's lower layer is it. */
+export function contentNow(workdir: string, path: string): Content | undefined {
+  const abs = join(workdir, path);
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (!st || (!st.isFile() && !st.isSymbolicLink())) return undefined;
+  const bytes = safely(() => (st.isSymbolicLink() ? Buffer.from(readlinkSync(abs)) : readFileSync(abs)));
+  if (!bytes) return undefined;
+  const kind = st.isSymbolicLink() ? 'link' : 'file';
+  return { kind, hash: contentHash(bytes), mode: st.mode & 0o7777, size: bytes.length, bytes };
+}

@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+
+/**
+ * A task's private, copy-on-write view of the working directory: a holder process owns a user
+ * and mount namespace in which an overlay (the working directory below, the task's upper layer
+ * above) is mounted on the working directory's own path. Every command of the task enters that
+ * namespace (`enter`), so it sees and writes the view at the usual path; the executor reads it at
+ * `root`. The holder's stdin is a pipe from this process: when the executor dies, it ends too.
+ */
+export type View = {
+  workdir: string;
+  /** Where this process sees the view's working directory: `/proc/<holder>/root<workdir>`. */
+  root: string;
+  /** The upper layer: exactly what the task wrote (whiteouts for what it deleted). */
+  upper: string;
+  /** The view's folder (`upper`, the overlay's work folder, the start stamp). */
+  dir: string;
+  /** The ctime (ns) of the view's start stamp: a path of the working directory changed at or after it changed since the view began. */
+  startedNs: bigint;
+  /** What runs before a command so that it runs in the view (after a network namespace's own nsenter). */
+  enter: string[];
+  /** Ends the holder (the overlay goes with its namespace); the upper layer stays until `discard`. */
+  close(): Promise<void>;
+};
+
+const STAMP = 'started';
+
+// The options of mount(8) split on commas, overlay's layers on colons: such paths cannot be given.
+const UNMOUNTABLE = /[,:\\\n]/;
+
+/**
+ * Mounts the view in a new holder; `dir` is kept as it is when it holds an upper layer already (a
+ * task resumed after its executor died goes on from what its commands wrote), else made afresh.
+ * `prefix` runs the holder (the network namespace commands enter, so theirs is its parent).
+ * Rejects with the reason when no overlay can be had here.
+ */
+export async function openView(
+  workdir: string,
+  dir: string,
+  options: {
+    prefix?: readonly string[];
+    hide?: string;
+    /** At most two paths in the working directory that are not the task's own (the repository, the tool's state): the real ones, shared. */
+    through?: readonly string[];
+  } = {},
+): Promise<View> {
+  const upper = join(dir, 'up');
+  const work = join(dir, 'wk');
+  if (UNMOUNTABLE.test(workdir + dir)) throw new Error(`a comma, colon or backslash in ${workdir} or ${dir}`);
+  const resumed = existsSync(join(dir, STAMP)) && existsSync(upper);
+  if (!resumed) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(upper, { recursive: true });
+    writeFileSync(join(dir, STAMP), '');
+  }
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work);
+  const startedNs = statSync(join(dir, STAMP), { bigint: true }).ctimeNs;
+  // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
+  // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
+  const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';
+  // The paths shared through are opened before the overlay covers them, then bound from those
+  // descriptors over their place in the view: writes there (git's, the sandbox home's caches) land.
+  const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
+  const script =
+    '{ [ -z "$5" ] || exec 5<"$5"; } && { [ -z "$6" ] || exec 6<"$6"; } && ' +
+    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$1" && ' +
+    '{ [ -z "$5" ] || mount --no-canonicalize --bind /proc/self/fd/5 "$5"; } && { [ -z "$6" ] || mount --no-canonicalize --bind /proc/self/fd/6 "$6"; } && ' +
+    '{ [ -z "$4" ] || mount -t tmpfs -o size=4k,mode=0700 none "$4"; } && exec 5<&- 6<&- && echo ready && exec cat >/dev/null';
+  const [command, ...args] = [
+    ...(options.prefix ?? []),
+    'unshare',
+    '-Urm',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    workdir,
+    upper,
+    work,
+    hide,
+    through1,
+    through2,
+  ];
+  const holder = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const pid = await ready(holder);
+  // Ended by close(), or by the end of its stdin when this process ends: never what keeps it alive.
+  holder.unref();
+  for (const s of [holder.stdin, holder.stdout, holder.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+  return {
+    workdir,
+    root: `/proc/${pid}/root${workdir}`,
+    upper,
+    dir,
+    startedNs,
+    enter: ['nsenter', '-t', String(pid), '-U', '-m', '--preserve-credentials', `--wdns=${workdir}`, '--'],
+    close: () => end(holder),
+  };
+}
+
+/** The view's folder removed: nothing of the task is left. */
+export function discardView(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  // The run's folder goes with its last view.
+  try {
+    rmdirSync(dirname(dir));
+  } catch {
+    // Another task's view is still there.
+  }
+}
+
+function ready(holder: ChildProcess): Promise<number> {
+  let stderr = '';
+  let stdout = '';
+  holder.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    holder.once('error', reject);
+    holder.once('exit', (code) =>
+      reject(new Error(`the view's holder exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`)),
+    );
+    holder.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('ready') && holder.pid !== undefined) resolve(holder.pid);
+    });
+  });
+}
+
+function end(holder: ChildProcess): Promise<void> {
+  if (holder.exitCode !== null || holder.signalCode !== null) return Promise.resolve();
+  // Waited for now: what this process awaits keeps it alive.
+  holder.ref();
+  return new Promise((resolve) => {
+    holder.once('exit', () => resolve());
+    holder.stdin?.end();
+  });
+}
