@@ -90,6 +90,22 @@ describe('llm check', () => {
     expect(check.stdout).toContain('"structuredOutput": "json_object"');
   });
 
+  it('answers in seconds from a slow model that never stops: a small probe, whose reply in the form asked proves it', async () => {
+    // 20 ms a token: the 1,024-token check of before took 20 s here; the real tiny model took 181 s.
+    const llama = llamaServer(() => JSON.stringify({ sum: 5 }), { runaway: true, msPerToken: 20 });
+    const server = await startFakeLlm({ responder: llama.responder, models: llamaModels('tiny-random') });
+    servers.push(server);
+    const w = await ws.make('');
+    const env = { NATS_URL: nats.url, OPENAI_BASE_URL: server.baseUrl, IMPLEMENT_AGENT_MODEL: 'tiny-random' };
+    const check = await execa(process.execPath, [CLI, 'llm', 'check', '--json'], { env, cwd: w.dir });
+    const result = JSON.parse(check.stdout) as Record<string, unknown>;
+    expect(result).toMatchObject({ ok: true, cutAtTokens: 32, accepted: { structuredOutput: 'json_object' } });
+    expect(server.requests.map((r) => [r.body.max_tokens, r.body.stream])).toEqual([
+      [32, true],
+      [32, true],
+    ]);
+  });
+
   it('prints no "accepted" line for an endpoint nothing listens on, and exits 5 (infrastructure)', async () => {
     const closed = await startFakeLlm({ responder: demoPlanner() });
     await closed.close();

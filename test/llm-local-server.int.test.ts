@@ -76,7 +76,9 @@ describe('a llama-server under its default template', () => {
     expect((error as Error).message).toMatch(
       new RegExp(`plan_analysis to ${server.baseUrl} \\(model tiny\\) failed: HTTP 400: bad request`),
     );
-    expect(calls.map((c) => c.outcome)).toEqual(['refused', 'refused', 'refused']);
+    // json_schema, json_object, text, then text asked whole (the refusal might have been of streaming).
+    expect(calls.map((c) => c.outcome)).toEqual(['refused', 'refused', 'refused', 'refused']);
+    expect(server.requests.map((r) => r.body.stream ?? false)).toEqual([true, true, true, false]);
     expect(learned).toEqual([]);
   });
 });
@@ -179,7 +181,7 @@ describe('calls in flight', () => {
     const { client, calls } = clientFor(server.baseUrl, { timeoutMs: 100, maxRetries: 1 });
     const error = await client.structured(scope, 'plan_analysis', analysisReply, ask('x')).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(
-      /plan_analysis to .* \(model tiny\) timed out: 2 attempt\(s\) of llm\.timeoutMs = 100 ms each \(llm\.maxRetries = 1\)/,
+      /plan_analysis to .* \(model tiny\) timed out: no first token within llm\.timeoutMs = 100 ms; 2 attempt\(s\) \(llm\.maxRetries = 1\)/,
     );
     expect(calls.map((c) => c.outcome)).toEqual(['timeout', 'timeout']);
   });

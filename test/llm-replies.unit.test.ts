@@ -73,7 +73,7 @@ describe('capability negotiation', () => {
     ).toMatchObject({ setting: 'maxTokensParam', value: 'max_completion_tokens' });
   });
 
-  it('degrades structured output one step per refusal: json_schema, json_object, text, then nothing', () => {
+  it('degrades structured output one step per refusal: json_schema, json_object, text, then replies asked whole, then nothing', () => {
     const r = refusal('This response_format type is unavailable now');
     expect(degradation(r, DEFAULT_CAPABILITIES, {})).toMatchObject({
       setting: 'structuredOutput',
@@ -82,7 +82,14 @@ describe('capability negotiation', () => {
     expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'json_object' }, {})).toMatchObject({
       value: 'text',
     });
-    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'text' }, {})).toBeUndefined();
+    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'text' }, {})).toMatchObject({
+      setting: 'streaming',
+      value: 'off',
+    });
+    expect(degradation(r, { ...DEFAULT_CAPABILITIES, structuredOutput: 'text', streaming: 'off' }, {})).toBeUndefined();
+    // A refusal that names streaming turns it off first, whatever the mode.
+    const o1 = refusal("Unsupported value: 'stream' does not support true with this model.", 'stream');
+    expect(degradation(o1, DEFAULT_CAPABILITIES, {})).toMatchObject({ setting: 'streaming', value: 'off' });
     // LM Studio's body is a bare string.
     expect(
       degradation(
@@ -97,11 +104,11 @@ describe('capability negotiation', () => {
     expect(
       degradation(refusal('temperature unsupported', 'temperature'), DEFAULT_CAPABILITIES, { temperature: 0.2 }),
     ).toBeUndefined();
-    expect(
-      degradation(refusal('This response_format type is unavailable now'), DEFAULT_CAPABILITIES, {
-        structuredOutput: 'json_schema',
-      }),
-    ).toBeUndefined();
+    // A pinned mode refused: the refusal may be of streaming, so a plain request is tried, then nothing.
+    const pinned = { structuredOutput: 'json_schema' } as const;
+    const unavailable = refusal('This response_format type is unavailable now');
+    expect(degradation(unavailable, DEFAULT_CAPABILITIES, pinned)).toMatchObject({ setting: 'streaming' });
+    expect(degradation(unavailable, { ...DEFAULT_CAPABILITIES, streaming: 'off' }, pinned)).toBeUndefined();
     expect(
       degradation({ status: 401, message: 'Incorrect API key provided' }, DEFAULT_CAPABILITIES, {}),
     ).toBeUndefined();

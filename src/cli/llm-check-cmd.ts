@@ -44,13 +44,15 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
         const started = performance.now();
         let error: string | undefined;
         let answer: number | undefined;
+        let cut: number | undefined;
         try {
-          answer = (
-            await llm!.structured({ runId }, 'llm_check', CheckReply, [
-              { role: 'system', content: 'You answer with JSON only.' },
-              { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
-            ])
-          ).sum;
+          const reply = await llm!.probe({ runId }, CheckReply, [
+            { role: 'system', content: 'You answer with JSON only.' },
+            { role: 'user', content: 'What is 2 + 3? Reply with a JSON object {"sum": <the number>}.' },
+          ]);
+          answer = reply.value?.sum;
+          cut = reply.cut;
+          if (reply.error) error = `the reply is not valid: ${reply.error}`;
         } catch (e) {
           if (!(e instanceof LlmError)) throw e;
           error = e.message;
@@ -58,15 +60,17 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
         const latencyMs = performance.now() - started;
         const now = llm!.capabilities();
         const learned = llm!.learnedInThisProcess();
-        const ok = calls.filter((c) => c.ok);
-        // Only what a call was seen to take: a check that got no answer accepted nothing.
-        const worked = calls.some((c) => c.outcome === 'ok');
+        // Only what a call was seen to take (a reply, cut or not): a check that got no answer accepted nothing.
+        const ok = calls.filter((c) => c.outcome === 'ok' || c.outcome === 'truncated');
+        const worked = ok.length > 0;
         const result = {
           endpoint,
           model: config.llm.model,
           models: probed.models,
-          ok: error === undefined && answer === 5,
+          // A reply cut at the probe's cap came in the form asked for: the endpoint takes it.
+          ok: error === undefined && (answer === 5 || cut !== undefined),
           ...(answer !== undefined ? { answer } : {}),
+          ...(cut !== undefined ? { cutAtTokens: cut } : {}),
           ...(error ? { error } : {}),
           latencyMs: Math.round(latencyMs),
           calls: calls.length,
@@ -85,8 +89,8 @@ export async function llmCheckCommand(json: boolean): Promise<number> {
       } finally {
         await close();
       }
-      // What it learns is recorded: the store is made if need be.
     },
+    // What it learns is recorded: the store is made if need be.
     natsFor(config, cwd, { kind: 'read', create: true }),
   );
 }
@@ -97,6 +101,7 @@ function printCheck(
     model: string;
     ok: boolean;
     answer?: number;
+    cutAtTokens?: number;
     latencyMs: number;
     calls: number;
     promptTokens: number;
@@ -119,11 +124,15 @@ function printCheck(
   w(`${colours.bold('endpoint')} ${r.endpoint}`);
   w(`${colours.bold('model')}    ${r.model}`);
   const answer =
-    r.answer === undefined
-      ? colours.red('no valid reply')
-      : r.ok
-        ? colours.green(`valid structured reply (2 + 3 = ${r.answer})`)
-        : colours.yellow(`a structured reply, but 2 + 3 = ${r.answer}`);
+    r.cutAtTokens !== undefined
+      ? colours.yellow(
+          `a reply cut at the probe's cap of ${r.cutAtTokens} tokens (the form works; whether the model stops shows in a run)`,
+        )
+      : r.answer === undefined
+        ? colours.red('no valid reply')
+        : r.ok
+          ? colours.green(`valid structured reply (2 + 3 = ${r.answer})`)
+          : colours.yellow(`a structured reply, but 2 + 3 = ${r.answer}`);
   w(
     `${colours.bold('answer')}   ${answer} in ${r.latencyMs} ms, ${r.calls} call(s), ${r.promptTokens} prompt + ${r.completionTokens} completion tokens`,
   );
@@ -139,6 +148,11 @@ function printCheck(
     'max tokens',
     'maxTokensParam',
     `${accepted.maxTokensParam} (${maxOutputTokens ? `llm.maxOutputTokens, ${maxOutputTokens}` : 'a cap per kind of call; llm.maxOutputTokens sets one for all'})`,
+  );
+  line(
+    'streaming',
+    'streaming',
+    accepted.streaming === 'on' ? 'on (a slow server is waited for while it sends)' : 'off (whole replies)',
   );
   if (accepted.contextTokens) w(`  ${'context'.padEnd(18)} ${accepted.contextTokens} tokens (said by the endpoint)`);
   if (accepted.concurrency)

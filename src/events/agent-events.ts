@@ -204,6 +204,8 @@ export const CapabilitySettingSchema = z.enum([
   'contextTokens',
   /** Calls in flight the endpoint took without overload (src/llm/limiter.ts). */
   'concurrency',
+  /** `off`: the endpoint refused a streamed request, so replies are asked for whole (src/llm/stream.ts). */
+  'streaming',
 ]);
 /**
  * What an endpoint and model were found to refuse, and what the client uses instead from then on

@@ -1,4 +1,3 @@
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type * as z from 'zod';
 import { LlmError } from '../errors.ts';
 import { degradation, type Learned } from './capabilities.ts';
@@ -7,6 +6,7 @@ import { classifyFailure, type AttemptFailure } from './failures.ts';
 import { isCancelled, trackCall } from './in-flight.ts';
 import { estimateTokens, MIN_OUTPUT_TOKENS } from './output-caps.ts';
 import { chatRequest, pinHint, pinsOf } from './request.ts';
+import { plainCompletion, streamedCompletion, type Answer } from './stream.ts';
 
 export type Completion = {
   content: string;
@@ -20,8 +20,8 @@ type Call = { purpose: string; schema: z.ZodType; messages: ChatMessage[]; maxTo
 
 /** Overload retries of one call while other calls shared the endpoint: waiting for them is worth it, up to here. */
 const MAX_CROWDED_RETRIES = 12;
-/** Output modes tried in one call at most (json_schema, json_object, text) and other settings. */
-const MAX_DEGRADATIONS = 3;
+/** Forms tried in one call at most: the output modes (json_schema, json_object, text), then temperature, the max-tokens parameter, streaming. */
+const MAX_DEGRADATIONS = 5;
 
 /**
  * One call, as many HTTP attempts as it takes, each recorded: overload (429, 5xx, a timeout)
@@ -53,9 +53,11 @@ export async function callAttempts(client: AttemptClient, scope: LlmScope, call:
     const base = { purpose: call.purpose, model: client.config.model, attempt, maxTokens: state.maxTokens };
     let failure: AttemptFailure;
     try {
-      const completion = await trackCall(scope, (signal) => sdk.openai.chat.completions.create(body, { signal }));
+      const limits = { timeoutMs: client.config.timeoutMs, maxTokens: state.maxTokens };
+      const complete = caps.streaming === 'on' ? streamedCompletion : plainCompletion;
+      const answer = await trackCall(scope, (signal) => complete(sdk, body, signal, limits));
       limiter.release(slot, 'ok');
-      const done = succeeded(client, scope, { ...base, durationMs: performance.now() - slot.startedAt }, completion);
+      const done = succeeded(client, scope, { ...base, durationMs: performance.now() - slot.startedAt }, answer);
       for (const l of state.probing) client.learn(scope, l);
       noteConcurrency(client, scope, limiter.current);
       return done;
@@ -87,27 +89,19 @@ function succeeded(
   client: AttemptClient,
   scope: LlmScope,
   base: { purpose: string; model: string; attempt: number; maxTokens: number; durationMs: number },
-  completion: ChatCompletion,
+  answer: Answer,
 ): Completion {
-  const usage = completion.usage;
-  const finishReason = completion.choices[0]?.finish_reason ?? undefined;
+  const { content, finishReason, promptTokens, completionTokens, cachedTokens } = answer;
   client.record(scope, {
     ...base,
     ok: finishReason !== 'length',
     outcome: finishReason === 'length' ? 'truncated' : 'ok',
     status: 200,
-    ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
-    ...(usage?.prompt_tokens_details?.cached_tokens != null
-      ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
-      : {}),
+    ...(promptTokens !== undefined ? { promptTokens } : {}),
+    ...(completionTokens !== undefined ? { completionTokens } : {}),
+    ...(cachedTokens !== undefined ? { cachedTokens } : {}),
   });
-  return {
-    content: completion.choices[0]?.message.content ?? '',
-    finishReason,
-    promptTokens: usage?.prompt_tokens,
-    completionTokens: usage?.completion_tokens,
-    maxTokens: base.maxTokens,
-  };
+  return { content, finishReason, promptTokens, completionTokens, maxTokens: base.maxTokens };
 }
 
 /** What one call carries from attempt to attempt. */
@@ -196,7 +190,7 @@ function callError(
   switch (failure.kind) {
     case 'timeout':
       return new LlmError(
-        `${where} timed out: ${attempts} attempt(s) of llm.timeoutMs = ${config.timeoutMs} ms each (llm.maxRetries = ${config.maxRetries}); raise llm.timeoutMs for a slow server`,
+        `${where} timed out: ${failure.message}; ${attempts} attempt(s) (llm.maxRetries = ${config.maxRetries}); raise llm.timeoutMs for a server that is slow to start a reply`,
         'transport',
       );
     case 'overloaded':

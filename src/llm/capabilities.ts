@@ -24,12 +24,15 @@ export type Capabilities = {
   contextTokens?: number;
   /** Calls in flight the endpoint last took without overload. */
   concurrency?: number;
+  /** Replies read as they are generated (a slow server is waited for while it makes progress), or whole. */
+  streaming: 'on' | 'off';
 };
 
 export const DEFAULT_CAPABILITIES: Capabilities = {
   structuredOutput: 'json_schema',
   temperature: 'send',
   maxTokensParam: 'max_tokens',
+  streaming: 'on',
 };
 
 /** The config's pins: a pinned setting is never changed by what an endpoint refuses. */
@@ -64,6 +67,9 @@ function apply(caps: Capabilities, l: Pick<Learned, 'setting' | 'value'>): void 
       return;
     case 'maxTokensParam':
       if ((MAX_TOKENS_PARAMS as readonly string[]).includes(l.value)) caps.maxTokensParam = l.value as MaxTokensParam;
+      return;
+    case 'streaming':
+      if (l.value === 'off') caps.streaming = 'off';
       return;
     case 'contextTokens':
     case 'concurrency': {
@@ -111,7 +117,8 @@ export function contextRefusal(refusal: Refusal): { contextTokens?: number } | u
  * other 400 or 422 is taken as a refusal of the output mode, whatever its text says (llama.cpp
  * answers a json_schema it cannot honour with "Failed to initialize samplers"), so the next mode
  * is tried: the caller keeps what it learned only once that mode worked. A bad key, a missing
- * model or a prompt over the context are other statuses, or classified before this.
+ * model or a prompt over the context are other statuses, or classified before this. A refusal
+ * that names streaming, or one that no mode change can answer, asks for replies whole instead.
  */
 export function degradation(refusal: Refusal, caps: Capabilities, pins: CapabilityPins): Learned | undefined {
   if ((refusal.status !== 400 && refusal.status !== 422) || contextRefusal(refusal)) return undefined;
@@ -129,7 +136,11 @@ export function degradation(refusal: Refusal, caps: Capabilities, pins: Capabili
       return { setting: 'temperature', value: 'omit', reason };
     return undefined;
   }
+  // A refusal that names streaming (or its stream_options), or one left when no mode is left to try.
+  const stream = param.startsWith('stream') || /\bstream(_options)?\b/i.test(refusal.message);
   const next = STRUCTURED_OUTPUT_MODES[rank(caps.structuredOutput) + 1];
+  if (caps.streaming === 'on' && (stream || !next || pins.structuredOutput))
+    return { setting: 'streaming', value: 'off', reason };
   if (next && !pins.structuredOutput) return { setting: 'structuredOutput', value: next, reason };
   return undefined;
 }

@@ -7,7 +7,7 @@ import { capabilitiesFor, type Capabilities, type Learned } from './capabilities
 import { callAttempts, type Completion } from './attempts.ts';
 import type { ChatMessage, LlmCallRecord, LlmScope, Sdk } from './client-types.ts';
 import { limiterFor, type Limiter } from './limiter.ts';
-import { callKind, largerCap, outputCap, repairMessages } from './output-caps.ts';
+import { callKind, DEFAULT_OUTPUT_CAPS, largerCap, outputCap, repairMessages } from './output-caps.ts';
 import { DEFAULT_LLM_BASE_URL } from './probe.ts';
 import { parseReply, pinsOf } from './request.ts';
 
@@ -137,6 +137,26 @@ export class LlmClient {
       `the LLM's ${purpose} reply is not valid after one repair attempt: ${repaired.error} (endpoint ${this.endpoint}, model ${this.config.model})`,
       'invalid-reply',
     );
+  }
+
+  /**
+   * One small call (`llm check`): the forms are negotiated as for any call, but a reply cut at the
+   * probe's cap is neither asked again nor repaired, since a reply in a form proves the form works.
+   */
+  async probe<S extends z.ZodType>(
+    scope: LlmScope,
+    schema: S,
+    messages: ChatMessage[],
+  ): Promise<{ value?: z.infer<S>; cut?: number; error?: string }> {
+    const reply = await callAttempts(this, scope, {
+      purpose: 'llm_check',
+      schema,
+      messages,
+      maxTokens: DEFAULT_OUTPUT_CAPS.check,
+    });
+    const parsed = parseReply(schema, reply.content);
+    if (parsed.ok) return { value: parsed.value };
+    return reply.finishReason === 'length' ? { cut: reply.maxTokens } : { error: parsed.error };
   }
 
   /** A reply that was not cut off: a truncated one is asked again once with a larger cap where the context allows. */

@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import { contextRefusal, type Refusal } from './capabilities.ts';
+import { AttemptTimeout } from './stream.ts';
 
 /**
  * How one HTTP attempt failed, from the SDK's error classes and the status, never from message
@@ -30,6 +31,7 @@ type Sdk = Pick<typeof OpenAI, 'APIError' | 'APIUserAbortError' | 'APIConnection
 
 export function classifyFailure(sdk: Sdk, cause: unknown): AttemptFailure {
   const message = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof AttemptTimeout) return { kind: 'timeout', message };
   if (cause instanceof sdk.APIUserAbortError) return { kind: 'cancelled', message };
   if (cause instanceof sdk.APIConnectionTimeoutError) return { kind: 'timeout', message };
   if (cause instanceof sdk.APIConnectionError) {

@@ -11,13 +11,14 @@ export type CallKind = 'plan' | 'criteria' | 'recovery' | 'check';
 /**
  * Completion tokens per kind when `llm.maxOutputTokens` is unset: a plan of a dozen commands with
  * the files they write fits; a model that never stops is cut off here, not at the end of its slot.
- * Reasoning models count their thinking in the same cap, so even a check gets room.
+ * Reasoning models count their thinking in the same cap. `llm check` is a probe, answered in
+ * seconds by a slow server: a reply in the form asked for (cut or not) proves the form works.
  */
 export const DEFAULT_OUTPUT_CAPS: Record<CallKind, number> = {
   plan: 4096,
   criteria: 2048,
   recovery: 2048,
-  check: 1024,
+  check: 32,
 };
 
 export function callKind(purpose: string): CallKind {

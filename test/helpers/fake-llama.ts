@@ -1,4 +1,4 @@
-import type { FakeReply, LoggedRequest, Responder } from './fake-llm.ts';
+import type { LoggedRequest, Responder } from './fake-llm.ts';
 
 /**
  * llama.cpp's `llama-server` as measured in ../shared/real-llm/README.md and read in its source
@@ -35,7 +35,7 @@ export type LlamaStats = {
   cancelled: number;
 };
 
-const llamaError = (code: number, message: string, type: string, extra: Record<string, unknown> = {}): FakeReply => ({
+const llamaError = (code: number, message: string, type: string, extra: Record<string, unknown> = {}) => ({
   status: code,
   body: JSON.stringify({ error: { code, message, type, ...extra } }),
 });
@@ -110,7 +110,8 @@ export function llamaServer(inner: Responder, options: LlamaOptions = {}): { res
       stats.generated += completion;
       if (failed) {
         stats.overloads++;
-        return llamaError(500, 'Context size has been exceeded.', 'server_error');
+        // Streamed, the generation under way already answered 200: the failure is a `data:` chunk.
+        return { ...llamaError(500, 'Context size has been exceeded.', 'server_error'), midStream: true };
       }
       return tokens(content) > cap ? { content: content.slice(0, cap * 4), finishReason: 'length' } : content;
     } finally {

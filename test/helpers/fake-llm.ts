@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** What the stand-in saw: one entry per /v1/chat/completions request. */
 export type LoggedRequest = {
@@ -13,13 +13,22 @@ export type LoggedRequest = {
 
 export type Latency = number | (() => number);
 /**
- * A reply's content; or an HTTP error (status, body, headers such as `retry-after`); or a content
- * with the shape of a provider's reply: no `usage` block, a `reasoning_content` beside it.
+ * A reply's content; or an HTTP error (status, body, headers such as `retry-after`; `midStream`:
+ * to a streamed request, sent as a `data:` chunk after a 200, as llama-server fails a generation
+ * under way); or a content with the shape of a provider's reply: no `usage` block, a
+ * `reasoning_content` beside it, and when streamed, a chunk every `chunkMs`, or none after `stallAfter` chunks.
  */
 export type FakeReply =
   | string
-  | { status: number; body: string; headers?: Record<string, string> }
-  | { content: string; usage?: false; reasoningContent?: string; finishReason?: string };
+  | { status: number; body: string; headers?: Record<string, string>; midStream?: boolean }
+  | {
+      content: string;
+      usage?: false;
+      reasoningContent?: string;
+      finishReason?: string;
+      chunkMs?: number;
+      stallAfter?: number;
+    };
 export type Responder = (request: LoggedRequest) => FakeReply | Promise<FakeReply>;
 
 export type FakeLlm = {
@@ -45,6 +54,8 @@ export async function startFakeLlm(options: {
   models?: Record<string, unknown>[] | number;
   /** What `GET /props` (at the root, as llama.cpp serves it) answers; unset: 404. */
   props?: Record<string, unknown>;
+  /** A streamed request refused with this answer (as OpenAI refused `stream` for its first o1 models); unset: streamed. */
+  refuseStream?: FakeReply & { status: number };
 }): Promise<FakeLlm> {
   let latency: Latency = options.latencyMs ?? 0;
   /** Prompts seen so far: a prompt's longest shared prefix with one of them is "cached", as real endpoints report. */
@@ -90,11 +101,13 @@ export async function startFakeLlm(options: {
         signal: closed.signal,
       };
       requests.push(entry);
+      const streamed = body.stream === true;
       const delay = typeof latency === 'function' ? latency() : latency;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      const answer = await responder(entry);
+      const answer = streamed && options.refuseStream ? options.refuseStream : await responder(entry);
       if (typeof answer !== 'string' && 'status' in answer) {
-        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
+        if (streamed && answer.midStream) sse(res).end(`data: ${answer.body}\n\n`);
+        else res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
         return;
       }
       const shaped = typeof answer === 'string' ? { content: answer } : answer;
@@ -109,12 +122,35 @@ export async function startFakeLlm(options: {
       seenPrompts.push(prompt);
       if (seenPrompts.length > 64) seenPrompts.shift();
       const completionTokens = Math.ceil(reply.length / 4);
+      const usage =
+        shaped.usage === false
+          ? undefined
+          : {
+              prompt_tokens: promptTokens,
+              completion_tokens: completionTokens,
+              total_tokens: promptTokens + completionTokens,
+              prompt_tokens_details: { cached_tokens: cachedTokens },
+            };
+      const head = {
+        id: `chatcmpl-${requests.length}`,
+        created: Math.floor(Date.now() / 1000),
+        model: typeof body.model === 'string' ? body.model : 'fake',
+      };
+      if (streamed) {
+        const options = body.stream_options as { include_usage?: boolean } | undefined;
+        await streamReply(
+          res,
+          closed.signal,
+          head,
+          { ...shaped, content: reply, finishReason },
+          options?.include_usage ? usage : undefined,
+        );
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
-          id: `chatcmpl-${requests.length}`,
+          ...head,
           object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: typeof body.model === 'string' ? body.model : 'fake',
           choices: [
             {
               index: 0,
@@ -128,16 +164,7 @@ export async function startFakeLlm(options: {
               logprobs: null,
             },
           ],
-          ...(shaped.usage === false
-            ? {}
-            : {
-                usage: {
-                  prompt_tokens: promptTokens,
-                  completion_tokens: completionTokens,
-                  total_tokens: promptTokens + completionTokens,
-                  prompt_tokens_details: { cached_tokens: cachedTokens },
-                },
-              }),
+          ...(usage ? { usage } : {}),
         }),
       );
     })().catch((error: unknown) => {
@@ -165,6 +192,40 @@ export async function startFakeLlm(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+const sse = (res: ServerResponse) =>
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+
+/**
+ * A reply as llama-server, Ollama and vLLM stream it (server-sent events): a first chunk with the
+ * role, one `delta.content` chunk per token (4 characters), one with the `finish_reason`, then,
+ * when `stream_options.include_usage` asked, a chunk with no choices and the `usage`, and `[DONE]`.
+ * A stalled reply sends nothing more and keeps the connection open until the client closes it.
+ */
+async function streamReply(
+  res: ServerResponse,
+  closed: AbortSignal,
+  head: { id: string; created: number; model: string },
+  reply: { content: string; finishReason: string; chunkMs?: number; stallAfter?: number },
+  usage: Record<string, unknown> | undefined,
+): Promise<void> {
+  const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    res.write(`data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices, ...extra })}\n\n`);
+  const delta = (d: Record<string, unknown>, finish: string | null = null) =>
+    send([{ index: 0, delta: d, finish_reason: finish }]);
+  sse(res);
+  delta({ role: 'assistant', content: null });
+  const pieces = reply.content.match(/[\s\S]{1,4}/g) ?? [];
+  for (const [i, piece] of pieces.entries()) {
+    if (i === reply.stallAfter) return void (await new Promise((r) => closed.addEventListener('abort', r)));
+    if (reply.chunkMs) await new Promise((r) => setTimeout(r, reply.chunkMs));
+    if (closed.aborted) return;
+    delta({ content: piece });
+  }
+  delta({}, reply.finishReason);
+  if (usage) send([], { usage });
+  res.end('data: [DONE]\n\n');
 }
 
 function sharedPrefix(a: string, b: string): number {

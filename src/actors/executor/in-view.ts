@@ -73,6 +73,8 @@ export async function executeInView(
     await files.record(end);
     const discard = async () => {
       await space.close(!result.ok && rt.config.execution.onFailure === 'keep');
+      // A view that holds no change is gone without a word: nothing of the task was undone.
+      if (files.changes().length === 0) return;
       const id = eventIds.taskRecord(item.runId, item.taskId, 'TaskRolledBack', discards++);
       await io.perform([
         append(
