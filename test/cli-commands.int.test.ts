@@ -6,11 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/nats/local-server.ts';
 import { CLI, workspaces } from './helpers/cli.ts';
 import { natsPerSuite } from './helpers/nats.ts';
+import { gate } from './helpers/outside.ts';
 
 /** The commands around a run, as a user types them: runs, status, watch, up, bad flags. */
 const server = natsPerSuite();
 const ws = workspaces();
-afterAll(() => ws.cleanup());
+const gates: Awaited<ReturnType<typeof gate>>[] = [];
+afterAll(async () => {
+  await Promise.all(gates.map((g) => g.remove()));
+  await ws.cleanup();
+});
 const cli = (args: string[], env: Record<string, string> = { NATS_URL: server.url }, cwd?: string) =>
   execa(process.execPath, [CLI, ...args], {
     reject: false,
@@ -126,7 +131,9 @@ describe('watch', () => {
   it('following one run, stops when the run finishes', async () => {
     // The task waits for a file the test writes once `watch` says it follows the run, so the run
     // cannot finish before it is watched however slow the machine.
-    const { dir, tasks } = await ws.make('- [ ] 1. Slow\n  ```bash\n  until [ -f go ]; do sleep 0.1; done\n  ```\n');
+    const go = await gate();
+    gates.push(go);
+    const { dir, tasks } = await ws.make(`- [ ] 1. Slow\n  \`\`\`bash\n  ${go.wait}\n  \`\`\`\n`);
     const run = cli(['run', tasks, '--workdir', dir, '--json'], undefined, dir);
     let runId = '';
     run.stdout?.on('data', (chunk: Buffer) => (runId ||= /"runId":"(r\w+)"/.exec(chunk.toString())?.[1] ?? ''));
@@ -135,7 +142,7 @@ describe('watch', () => {
     let said = '';
     watching.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
     await expect.poll(() => said, { timeout: 60_000 }).toContain(`following run ${runId} until it finishes`);
-    await writeFile(join(dir, 'go'), '');
+    await go.open();
     const watch = await watching;
     expect(watch.exitCode).toBe(0);
     expect(watch.stdout, watch.stderr).toMatch(new RegExp(`${runId} - RunFinished succeeded`));

@@ -1,8 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { demoPlanner } from './helpers/demo-planner.ts';
+import { gate } from './helpers/outside.ts';
 import { llamaModels, llamaServer } from './helpers/fake-llama.ts';
 import { startFakeLlm, type FakeLlm, type Responder } from './helpers/fake-llm.ts';
 import { CLI, ofType, runCli, waitForActors, workspaces } from './helpers/cli.ts';
@@ -74,11 +73,14 @@ describe('tasks that will not run', () => {
     'under `up`, the planning of tasks skipped after a failure is cancelled and recorded, and the run ends after it',
     { timeout: 180_000 },
     async () => {
+      // Task 1 waits outside its project: a file written into it later is not in the task's view.
+      const planning = await gate();
+      onTestFinished(() => planning.remove());
       const w = await ws.make(
         [
           '- [ ] 1. Fail once the others are being planned',
           '  ```bash',
-          '  while [ ! -e .planning ]; do sleep 0.05; done; false',
+          `  ${planning.wait}; false`,
           '  ```',
           '- [ ] 2. Write docs/two.md',
           '- [ ] 3. Write docs/three.md',
@@ -95,7 +97,7 @@ describe('tasks that will not run', () => {
               JSON.stringify({ diagnosis: 'meant to fail', action: 'give-up', commands: [], retry: false }),
             );
           held++;
-          if (held === 4) void writeFile(join(w.dir, '.planning'), '');
+          if (held === 4) void planning.open();
           r.signal.addEventListener('abort', () => resolve({ status: 499, body: '{}' }));
         });
       const server = await startFakeLlm({ responder: hold, models: llamaModels('tiny-random') });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOOLS } from '../src/mcp/tools.ts';
 import { CLI } from './helpers/cli.ts';
 import { startTestNats } from './helpers/nats.ts';
+import { gate } from './helpers/outside.ts';
 
 /**
  * The `core` tier's tools/list, in tokens estimated as characters / 4 of its JSON (names,
@@ -19,7 +20,7 @@ import { startTestNats } from './helpers/nats.ts';
 const CORE_TOKEN_BUDGET = 750;
 
 // Task 2 waits for a file the test writes once progress has come: progress arrives while the run goes.
-const TASKS = `# Plan
+const tasks = (wait: string) => `# Plan
 - [ ] 1. Write a
   \`\`\`bash
   printf 'a\\n' > a.txt
@@ -27,7 +28,7 @@ const TASKS = `# Plan
 - [ ] 2. Wait for the go file
   - Depends: 1
   \`\`\`bash
-  while [ ! -e go ]; do sleep 0.05; done
+  ${wait}
   printf 'b\\n' > b.txt
   \`\`\`
 - [ ] 3. Write c
@@ -39,18 +40,23 @@ const TASKS = `# Plan
 
 let nats: Awaited<ReturnType<typeof startTestNats>>;
 const dirs: string[] = [];
+/** Each project's gate, which task 2 waits on. */
+const gates = new Map<string, Awaited<ReturnType<typeof gate>>>();
 beforeAll(async () => {
   nats = await startTestNats();
 });
 afterAll(async () => {
   await nats?.stop();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all([...gates.values()].map((g) => g.remove()));
 });
 
 async function project(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ia-mcp-'));
   dirs.push(dir);
-  await writeFile(join(dir, 'tasks.md'), TASKS);
+  const go = await gate();
+  gates.set(dir, go);
+  await writeFile(join(dir, 'tasks.md'), tasks(go.wait));
   return dir;
 }
 
@@ -84,7 +90,7 @@ async function aRunThroughMcp(client: Client, dir: string): Promise<void> {
     resetTimeoutOnProgress: true,
     onprogress: (p) => {
       progress.push(p);
-      if (p.progress >= 1) void writeFile(join(dir, 'go'), '');
+      if (p.progress >= 1) void gates.get(dir)!.open();
     },
   });
   expect(textOf(followed)).toBe(`run ${runId}: succeeded`);

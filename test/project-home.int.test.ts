@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './helpers/cli.ts';
+import { gate } from './helpers/outside.ts';
 
 /**
  * The state of a project at its root, as a user meets it: no NATS_URL, a git repository, commands
@@ -104,9 +105,9 @@ describe('state at the project root', () => {
 
 describe('a second terminal while a run goes', () => {
   it('runs, status and watch show the run live, and a second run waits its turn, with no variable set', async () => {
-    const dir = await repository(
-      '- [ ] 1. Wait for the go\n  ```bash\n  while [ ! -f go ]; do sleep 0.05; done\n  ```\n',
-    );
+    const go = await gate();
+    dirs.push(go.dir);
+    const dir = await repository(`- [ ] 1. Wait for the go\n  \`\`\`bash\n  ${go.wait}\n  \`\`\`\n`);
     await writeFile(join(dir, 'specs', 'more.md'), '- [ ] 1. Say more\n  ```bash\n  echo more\n  ```\n');
     const first = execa(process.execPath, [CLI, 'run', 'specs/tasks.md'], { cwd: dir, env, reject: false });
     started.push(first);
@@ -126,7 +127,7 @@ describe('a second terminal while a run goes', () => {
     started.push(second);
     await printed(second.stderr, /waiting for implement-agent \(pid \d+\) to finish its run on /);
 
-    await writeFile(join(dir, 'go'), '');
+    await go.open();
     expect((await first).exitCode).toBe(0);
     const watched = await watch;
     expect(watched.exitCode, watched.stderr).toBe(0);

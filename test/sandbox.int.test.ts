@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -6,23 +6,12 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeBwrap, toolchainHomes } from '../src/exec/sandbox.ts';
 import { ofType as of, runCli, workspaces } from './helpers/cli.ts';
-import { REPO_ROOT, startTestNats } from './helpers/nats.ts';
+import { startTestNats } from './helpers/nats.ts';
+import { outsideFolder } from './helpers/outside.ts';
 
 let server: Awaited<ReturnType<typeof startTestNats>>;
 const ws = workspaces();
 const bwrapWorks = (await probeBwrap()) === undefined;
-
-/** Folders a confined command sees as its own or empty: a canary there would prove nothing. */
-const HIDDEN = ['/tmp', '/var/tmp', '/run', '/home', '/root', homedir()];
-const hidden = (path: string) => HIDDEN.some((h) => path === h || path.startsWith(`${h}/`));
-
-/**
- * A throwaway folder outside the working directory, visible (read-only) to a confined command:
- * in the repository's folder, or /var/lib when the clone itself lies in a hidden folder (/tmp).
- */
-async function outsideFolder(prefix: string): Promise<string> {
-  return mkdtemp(join(hidden(REPO_ROOT) ? '/var/lib' : REPO_ROOT, `.ia-test-${prefix}`));
-}
 
 beforeAll(async () => {
   server = await startTestNats();
