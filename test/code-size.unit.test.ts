@@ -21,7 +21,6 @@ const PENDING_FUNCTIONS: readonly string[] = [
   'cli/progress.ts: progressPrinter',
   'cli/progress.ts: print',
   'cli/revert-cmd.ts: revertCommand',
-  'cli/run-session.ts: runSession',
   'cli/run-session.ts: followToTheEnd',
   'nats/handle-in-order.ts: handleInOrder',
   'nats/ordered-reader.ts: readOrdered',

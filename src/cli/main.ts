@@ -1,11 +1,8 @@
-import { parseArgs } from 'node:util';
-import { CONCURRENCY_SPLIT } from '../config-renames.ts';
 import { AgentError, InputError } from '../errors.ts';
-import { CONTINUE_POLICIES, type ContinuePolicy } from '../events/continue-policy.ts';
-import { LLM_MODES, type LlmMode } from '../events/llm-mode.ts';
 import { actorNames } from '../events/subjects.ts';
 import { USAGE, helpFor } from './usage.ts';
 import { out, err } from './terminal.ts';
+import { parse, port, positiveInt } from './args.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
 // the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
@@ -20,65 +17,9 @@ async function main(args: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': {
-      const { values, positionals } = parse(rest, {
-        workdir: { type: 'string' },
-        llm: { type: 'string' },
-        'task-concurrency': { type: 'string' },
-        'command-concurrency': { type: 'string' },
-        concurrency: { type: 'string' },
-        'plan-ahead': { type: 'string' },
-        'skip-optional': { type: 'boolean' },
-        commit: { type: 'boolean' },
-        verify: { type: 'boolean' },
-        continue: { type: 'string' },
-        config: { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-        dry: { type: 'boolean' },
-        plan: { type: 'boolean' },
-        budget: { type: 'string' },
-        'pause-after': { type: 'string' },
-        replan: { type: 'boolean' },
-      });
-      if (values.concurrency !== undefined) throw new InputError(CONCURRENCY_SPLIT.flag);
-      // `run tasks.md --replan 2 3`: the words after the list are the tasks to plan anew.
-      if (positionals.length !== 1 && !(values.replan && positionals.length > 1))
-        throw new InputError('run takes exactly one tasks.md path (and, after --replan, task ids)');
-      const llm = values.llm as LlmMode | undefined;
-      if (llm !== undefined && !LLM_MODES.includes(llm))
-        throw new InputError(`--llm must be ${LLM_MODES.join(' or ')}, not "${llm}"`);
-      const policy = values.continue as ContinuePolicy | undefined;
-      if (policy !== undefined && !CONTINUE_POLICIES.includes(policy))
-        throw new InputError(`--continue must be one of ${CONTINUE_POLICIES.join(', ')}, not "${policy}"`);
+      const { parseRunFlags } = await import('./run-flags.ts');
       const { runTaskList } = await import('./run-cmd.ts');
-      return runTaskList({
-        tasksFile: positionals[0]!,
-        ...(values.workdir ? { workdir: values.workdir as string } : {}),
-        ...(llm ? { llm } : {}),
-        ...(values['task-concurrency']
-          ? { taskConcurrency: positiveInt(values['task-concurrency'] as string, '--task-concurrency') }
-          : {}),
-        ...(values['command-concurrency']
-          ? { commandConcurrency: positiveInt(values['command-concurrency'] as string, '--command-concurrency') }
-          : {}),
-        ...(values['plan-ahead'] !== undefined
-          ? { planAhead: wholeNumber(values['plan-ahead'] as string, '--plan-ahead') }
-          : {}),
-        skipOptional: values['skip-optional'] === true,
-        commit: values.commit === true,
-        verify: values.verify === true,
-        ...(policy ? { continuePolicy: policy } : {}),
-        ...(values.config ? { config: values.config as string } : {}),
-        force: values.force === true,
-        json: values.json === true,
-        dry: values.dry === true,
-        plan: values.plan === true,
-        ...(values.budget !== undefined ? { budget: values.budget as string } : {}),
-        ...(values['pause-after'] !== undefined
-          ? { pauseAfter: positiveInt(values['pause-after'] as string, '--pause-after') }
-          : {}),
-        ...(values.replan ? { replan: positionals.slice(1) } : {}),
-      });
+      return runTaskList(parseRunFlags(rest));
     }
     case 'up': {
       const { values } = parse(rest, { port: { type: 'string' } });
@@ -237,25 +178,6 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']) {
-  // `--task-concurrency -1`: a value that starts with a dash is taken as the option's value (then
-  // checked like any other) rather than refused as "ambiguous".
-  const joined: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = args[i + 1];
-    const takesValue = a.startsWith('--') && options?.[a.slice(2)]?.type === 'string';
-    if (takesValue && next !== undefined && /^-\d/.test(next)) joined.push(`${a}=${args[++i]}`);
-    else joined.push(a);
-  }
-  try {
-    return parseArgs({ args: joined, options: options ?? {}, allowPositionals: true, strict: true });
-  } catch (cause) {
-    const message = (cause as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
-    throw new InputError(message, undefined, { cause });
-  }
-}
-
 /** `-s URL` / `--server URL` anywhere: the NATS server, as NATS_URL; `--creds FILE`: its credentials, as NATS_CREDS. */
 function withServerFlag(args: string[]): string[] {
   const out: string[] = [];
@@ -279,26 +201,6 @@ function withServerFlag(args: string[]): string[] {
     }
   }
   return out;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65_535)
-    throw new InputError(`--port must be a TCP port (1-65535), not "${value}"`);
-  return n;
-}
-
-function wholeNumber(value: string, flag: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
-    throw new InputError(`${flag} must be a whole number (0 or more), not "${value}"`);
-  return n;
-}
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`${flag} must be a positive whole number, not "${value}"`);
-  return n;
 }
 
 // `implement-agent run ... | head` closes our stdout early: stop printing, but let the run finish.

@@ -1,16 +1,9 @@
-import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
-import {
-  makeEvent,
-  type RunBudget,
-  type RunOutcome,
-  type StoredEvent,
-  type Weakening,
-} from '../events/agent-events.ts';
+import { makeEvent, type RunOutcome, type StoredEvent, type Weakening } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
@@ -25,6 +18,8 @@ import { submitRun } from '../host/submit-run.ts';
 import type { Runtime } from '../actors/actor.ts';
 import { outputFiles } from '../context/own-files.ts';
 import { dryRun } from './dry-run.ts';
+import type { RunFlags } from './run-flags.ts';
+import { recordedOptions } from './start-options.ts';
 import { withRuntime } from './nats-session.ts';
 import { natsFor, type NatsSession } from './nats-for.ts';
 import { InFlight } from './in-flight.ts';
@@ -49,32 +44,26 @@ export async function runSession(input: {
   tasksFile: string;
   workdir: string;
   tasks: TaskSpec[];
-  llm: LlmMode;
-  budget: RunBudget | undefined;
-  json: boolean;
-  dry: boolean;
-  /** `--dry --plan`: the dry run plans what needs the LLM, and keeps the plans. */
-  plan: boolean;
-  skipOptional: boolean;
-  commit: boolean;
-  /** `--verify`: once the run is over, every completed task's criteria checked again. */
-  verify: boolean;
-  /** `--pause-after N`: interrupted once N tasks have completed, for a review before `resume`. */
-  pauseAfter: number | undefined;
-  /** `--replan`: the tasks whose cached plans are not served. */
-  replan: string[] | undefined;
+  /** The run's flags, `--commit` on when the configuration says `git.commit: "per-task"`, `--replan`'s ids checked. */
+  flags: RunFlags;
 }): Promise<number> {
-  const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
+  const { config, cwd, tasksFile, workdir, tasks, flags } = input;
+  const options = recordedOptions(config, flags);
+  const { llm } = options;
   let weakened: Weakening[];
   let probed: Probed | undefined;
   try {
     weakened = await findWeakenings(config, input.configFile, cwd);
-    if (llm === 'openai' && (!input.dry || input.plan) && tasks.some((t) => !t.done && t.commands.length === 0))
+    if (
+      llm === 'openai' &&
+      (!flags.dry || flags.plan === true) &&
+      tasks.some((t) => !t.done && t.commands.length === 0)
+    )
       probed = await probeLlm(config.llm);
-    if (!input.dry) sayConfinement(config, weakened);
+    if (!flags.dry) sayConfinement(config, weakened);
     if (probed?.notice) err(probed.notice);
     if (probed) config.llm.model = probed.model;
-    if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
+    if (flags.commit && !flags.dry) await sayWhatIsNeverCommitted(workdir);
   } catch (error) {
     await input.nats.then(
       (nats) => nats.stop(),
@@ -89,40 +78,38 @@ export async function runSession(input: {
     async (rt, session) => {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
-      if (input.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: input.plan }, out);
+      if (flags.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: flags.plan === true }, out);
       const start: StartRun = {
         runId,
         tasksFile,
         workdir,
         tasks,
         options: {
-          taskConcurrency: config.execution.taskConcurrency,
-          commandConcurrency: config.execution.commandConcurrency,
-          continuePolicy: config.execution.continuePolicy,
-          llm,
-          planAhead: config.execution.planAhead,
-          skipOptional: input.skipOptional,
-          commit: input.commit,
-          ...(budget ? { budget } : {}),
+          ...options,
           ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
           // Whichever process plans or executes, what this one writes is never a task's change.
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
-          ...(input.pauseAfter !== undefined ? { pauseAfter: input.pauseAfter } : {}),
-          ...(input.replan ? { replan: input.replan } : {}),
         },
         ...(weakened.length ? { weakened } : {}),
       };
-      const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
-      if (!input.verify || code === EXIT.interrupted) return code;
+      const code = await followToTheEnd(
+        rt,
+        start,
+        flags.json === true,
+        workIds.start(start.runId),
+        0,
+        session.storeDir,
+      );
+      if (!flags.verify || code === EXIT.interrupted) return code;
       // The regression sweep: every completed task's criteria again, now that the whole run is done.
       const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
       const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
-      if (input.json) outJson({ verified: result });
+      if (flags.json === true) outJson({ verified: result });
       else for (const line of verifyLines(result)) out(line);
       return result.regressions.length > 0 ? EXIT.taskFailed : code;
     },
     input.nats,
-    !input.dry,
+    !flags.dry,
   );
 }
 
