@@ -185,6 +185,7 @@ export function progressPrinter(write: (line: string) => void) {
       case 'RecoveryResolved':
       case 'RecoveryFailed':
       case 'TaskReverted':
+      case 'TaskTicked':
       case 'RunVerified':
         return;
       default: {

@@ -1,4 +1,4 @@
-import { readFile, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
@@ -11,7 +11,6 @@ import { closeLlmUse } from './llm-use.ts';
 import { probeLlm, type Probed } from '../llm/probe.ts';
 import { recordEndpointContext } from '../host/llm-calls.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
-import { tickTask } from '../tasklist/tasks-writer.ts';
 import { hostActors, missingActors } from '../host/hosts.ts';
 import { startFromLog } from '../host/resume-run.ts';
 import { submitRun } from '../host/submit-run.ts';
@@ -23,6 +22,7 @@ import { recordedOptions } from './start-options.ts';
 import { withRuntime } from './nats-session.ts';
 import { natsFor, type NatsSession } from './nats-for.ts';
 import { InFlight } from './in-flight.ts';
+import { TICK_WAIT_MS, TickWait } from './tick-wait.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
@@ -155,29 +155,29 @@ async function followToTheEnd(
   const stopWatching = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
-  let stoppedCommands = false;
   /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
   let budgetStop: string | undefined;
   const say = (line: string) => (live ? live.line(line) : err(line));
 
   /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
   const seen = new Set<string>();
+  const ticks = new TickWait(() => stopWatching.abort());
   const onEvent = (event: StoredEvent) => {
     if (event.type === 'LlmCalled') seen.add(event.id);
     inFlight.see(event);
+    ticks.see(event);
     print(event);
     live?.refresh();
     if (event.type === 'RunInterrupted' && event.id === eventIds.budgetStop(start.runId, generation)) {
       budgetStop = event.data.reason;
-      stopWatching.abort();
+      ticks.stopWhenTicked(TICK_WAIT_MS);
     }
     // A review point (--pause-after): stopped like a first Ctrl-C, its tasks in flight let finish.
     if (generation === 0 && event.type === 'RunInterrupted' && event.id === eventIds.reviewPause(start.runId))
       interrupted = true;
-    if (interrupted && inFlight.size === 0) stopWatching.abort();
+    if (interrupted && inFlight.size === 0) ticks.stopWhenTicked(TICK_WAIT_MS);
   };
   const stopNow = (why: string) => {
-    stoppedCommands = true;
     say(`${why}: stopping ${inFlight.size} task(s) in flight now`);
     killAllCommandGroups();
     stopWatching.abort();
@@ -194,7 +194,7 @@ async function followToTheEnd(
     );
   const interrupt = async () => {
     await recordInterruption('interrupted by the user (SIGINT)');
-    if (inFlight.size === 0) return stopWatching.abort();
+    if (inFlight.size === 0) return ticks.stopWhenTicked(TICK_WAIT_MS);
     const graceMs = rt.config.execution.interruptGraceMs;
     const deadline = Date.now() + graceMs;
     const countdown = () => {
@@ -251,7 +251,6 @@ async function followToTheEnd(
       return exitForRun(status);
     }
     if (budgetStop) {
-      await waitForTicks(start, inFlight.completed, 5000);
       say(`stopped: ${budgetStop}`);
       say(`continue it with a larger budget: implement-agent resume ${start.runId} --budget <tokens or $>`);
       return EXIT.budget;
@@ -260,7 +259,6 @@ async function followToTheEnd(
       say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
       return EXIT.interrupted;
     }
-    if (!stoppedCommands) await waitForTicks(start, inFlight.completed, 5000);
     say(
       `interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`,
     );
@@ -270,6 +268,7 @@ async function followToTheEnd(
     process.off('SIGINT', onSigint);
     process.off('SIGHUP', onSighup);
     for (const t of timers) clearTimeout(t);
+    ticks.close();
     await hosted?.stop();
   }
 }
@@ -292,16 +291,6 @@ function watchStoreSpace(storeDir: string, full: (freeBytes: number) => void): N
   }, 1000);
   timer.unref();
   return timer;
-}
-
-/** The coordinator ticks finished tasks in the file: wait (bounded) until their boxes show it. */
-async function waitForTicks(start: StartRun, completed: readonly string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const text = await readFile(start.tasksFile, 'utf8').catch(() => '');
-    if (completed.every((id) => tickTask(text, id, start.tasks.find((t) => t.id === id)?.line) === text)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** `implement-agent resume <runId>`: picks a run up where its log ends and follows it to the end. */

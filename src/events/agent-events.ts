@@ -255,6 +255,18 @@ export const RecoveryFailed = defineEvent(
  * as planned; `none` when a fix replaced a failed command and no criterion was checked (the task
  * is then recorded as unverified and not ticked).
  */
+/**
+ * A finished task's box ticked in its tasks.md, recorded by the host that wrote it: the last
+ * step of a task is in the log, so nothing reads the file to learn it.
+ */
+export const TaskTicked = defineEvent(
+  'TaskTicked',
+  z.object({
+    tasksFile: z.string(),
+    /** Why the box could not be written (the run goes on: the log says the task is done). */
+    failed: z.string().optional(),
+  }),
+);
 export const EvidenceSchema = z.enum(['criteria', 'commands', 'none']);
 export type Evidence = z.infer<typeof EvidenceSchema>;
 export const TaskCompleted = defineEvent(
@@ -392,6 +404,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   RecoveryResolved,
   RecoveryFailed,
   TaskCompleted,
+  TaskTicked,
   TaskFailed,
   TaskSkipped,
   TaskFilesChanged,

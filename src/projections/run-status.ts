@@ -221,6 +221,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     case 'RecoveryAttempted':
     case 'RecoveryResolved':
     case 'RecoveryFailed':
+    case 'TaskTicked':
     case 'RunVerified':
       return;
     default: {
