@@ -6,7 +6,7 @@ import { CONCURRENCY_SPLIT, OPTIMIZATIONS_REMOVED } from './config-renames.ts';
 import { InputError } from './errors.ts';
 import { LimitsSchema } from './exec/limits.ts';
 import { locate, syntaxErrorPosition, valueOffsets } from './json-positions.ts';
-import { ContinuePolicySchema, PricingSchema, RunBudgetSchema } from './events/agent-events.ts';
+import { configSetting, continuePolicySetting, PricingSchema, RunBudgetSchema } from './events/run-options.ts';
 import { DEFAULT_RULES } from './exec/policy.ts';
 import { StrategyEffectSchema } from './recovery/effects.ts';
 
@@ -100,17 +100,12 @@ export const ConfigSchema = z
       .prefault({}),
     execution: z
       .object({
-        /** Tasks executing at once (and work items one executor process takes at once). */
-        taskConcurrency: z.number().int().min(1).max(64).default(3),
-        /** Commands of one task running at once, where their dependencies allow. */
-        commandConcurrency: z.number().int().min(1).max(64).default(3),
-        /**
-         * Tasks being planned at once, ahead of execution, while earlier tasks run: each is one LLM
-         * round trip (two calls sent together with the batched strategy). 0: plan a task only when
-         * it may start.
-         */
-        planAhead: z.number().int().min(0).max(256).default(4),
-        continuePolicy: ContinuePolicySchema.default('dependencies-successful'),
+        /** Also the work items one executor process takes at once. */
+        taskConcurrency: configSetting('taskConcurrency'),
+        commandConcurrency: configSetting('commandConcurrency'),
+        /** Each task planned ahead is one LLM round trip (two calls sent together with the batched strategy). */
+        planAhead: configSetting('planAhead'),
+        continuePolicy: continuePolicySetting(),
         /** A command's timeout; a plan may ask for less, never more. */
         commandTimeoutMs: durationMs().default(300_000),
         tailChars: z.number().int().positive().default(4000),

@@ -119,7 +119,12 @@ describe('coordinator core', () => {
       data: { durationMs: 2500, tokens: 1200, usd: 0.01 },
     });
     expect(decisionEffects(start, { kind: 'tick', key: 'tick:2', taskId: '2' }, { changed: [], now: 0 })).toEqual([
-      { kind: 'tick', tasksFile: start.tasksFile, tasks: [{ id: '2', line: start.tasks[1]!.line }] },
+      {
+        kind: 'tick',
+        runId: start.runId,
+        tasksFile: start.tasksFile,
+        tasks: [{ id: '2', line: start.tasks[1]!.line }],
+      },
     ]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type Decision } from '../src/actors/coordinator/decide.ts';
-import { makeEvent, type AgentEvent, type ContinuePolicy } from '../src/events/agent-events.ts';
+import { makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
+import type { ContinuePolicy } from '../src/events/continue-policy.ts';
 import { explicitPlan } from '../src/plan/explicit-plan.ts';
 import { evolveRunStatus, initialRunStatus, taskOutcomes } from '../src/projections/run-status.ts';
 import { parseTasks } from '../src/tasklist/tasks-parser.ts';

@@ -81,6 +81,10 @@ describe('implement-agent run', () => {
       type: 'RunFinished',
       data: { status: 'succeeded', completed: ['1', '2', '3', '4', '5'] },
     });
+    // A task's last step is in the log: its box ticked, recorded by the host that wrote it.
+    const byTask = shape(stored);
+    for (const id of ['1', '2', '3', '4', '5']) expect(byTask[id]!.at(-1), id).toBe('TaskTicked');
+    expect(stored.find((e) => e.type === 'TaskTicked')).toMatchObject({ data: { tasksFile: single.tasks } });
 
     const actors: ResultPromise[] = ['coordinator', 'decomposer', 'executor', 'memory'].map((name) =>
       execa(process.execPath, [CLI, 'actor', name], { env: { NATS_URL: server.url }, reject: false }),

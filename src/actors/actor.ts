@@ -61,8 +61,8 @@ export type Effect =
   | { kind: 'append'; events: readonly AgentEvent[] }
   /** A work item for another actor; `id` (from ids.ts) makes a repeat a no-op. */
   | { kind: 'send'; actor: WorkActor; verb: string; item: unknown; id: string }
-  /** Checkboxes ticked in a task list on disk, one byte each (a tick done before is a no-op). */
-  | { kind: 'tick'; tasksFile: string; tasks: readonly { id: string; line?: number | undefined }[] };
+  /** Checkboxes ticked in a task list on disk, one byte each (a tick done before is a no-op); the host records TaskTicked. */
+  | { kind: 'tick'; runId: string; tasksFile: string; tasks: readonly { id: string; line?: number | undefined }[] };
 
 export const append = (...events: AgentEvent[]): Effect => ({ kind: 'append', events });
 export const send = (actor: WorkActor, verb: string, item: unknown, id: string): Effect => ({
@@ -72,8 +72,13 @@ export const send = (actor: WorkActor, verb: string, item: unknown, id: string):
   item,
   id,
 });
-export const tick = (tasksFile: string, tasks: readonly { id: string; line?: number | undefined }[]): Effect => ({
+export const tick = (
+  runId: string,
+  tasksFile: string,
+  tasks: readonly { id: string; line?: number | undefined }[],
+): Effect => ({
   kind: 'tick',
+  runId,
   tasksFile,
   tasks,
 });

@@ -59,6 +59,8 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${e.data.regressions.length ? colours.red(e.type) : colours.green(e.type)} ${e.data.checked.length} task(s) checked, ${e.data.regressions.length} regression(s)`;
     case 'PlanInvalidated':
       return `${head}${colours.yellow(e.type)} revision ${e.data.revision}: ${e.data.reason}`;
+    case 'TaskTicked':
+      return `${head}${e.data.failed ? colours.red(e.type) : colours.green(e.type)} ${e.data.tasksFile}${e.data.failed ? `: ${e.data.failed}` : ''}`;
     case 'RunInterrupted':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
     case 'RunResumed':

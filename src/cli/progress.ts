@@ -1,4 +1,5 @@
-import type { Pricing, StoredEvent } from '../events/agent-events.ts';
+import type { StoredEvent } from '../events/agent-events.ts';
+import type { Pricing } from '../events/run-options.ts';
 import { tokensNote, UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { PlanningSpans } from '../report/planning-time.ts';
 import { taskLabel } from '../tasklist/task-spec.ts';
@@ -190,6 +191,7 @@ export function progressPrinter(write: (line: string) => void) {
       case 'RecoveryResolved':
       case 'RecoveryFailed':
       case 'TaskReverted':
+      case 'TaskTicked':
       case 'RunVerified':
         return;
       default: {

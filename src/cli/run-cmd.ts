@@ -1,57 +1,21 @@
-import type { LlmMode } from '../events/llm-mode.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { configFile, loadConfig, type ConfigOverrides } from '../config.ts';
 import { InputError } from '../errors.ts';
-import type { ContinuePolicy } from '../events/agent-events.ts';
-import { parseBudget } from '../llm/cost.ts';
+import { runOptionList } from '../events/run-option-table.ts';
 import { parseTaskList, type ParseWarning } from '../tasklist/tasks-parser.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { whyNoTasks } from '../tasklist/no-tasks.ts';
 import { out, err, outJson } from './terminal.ts';
 import { workdirRefusal } from '../workspace/workdir-guard.ts';
-
-export type RunFlags = {
-  tasksFile: string;
-  workdir?: string;
-  json?: boolean;
-  force?: boolean;
-  dry?: boolean;
-  /** `--dry --plan`: plan what needs the LLM (recorded, kept for the next run), run nothing. */
-  plan?: boolean;
-  taskConcurrency?: number;
-  commandConcurrency?: number;
-  planAhead?: number;
-  skipOptional?: boolean;
-  /** `--commit`: one git commit per completed task. */
-  commit?: boolean;
-  /** `--verify`: the regression sweep once the run is over. */
-  verify?: boolean;
-  continuePolicy?: ContinuePolicy;
-  llm?: LlmMode;
-  config?: string;
-  /** `--budget`: tokens or US dollars the run may spend on the LLM (over llm.runBudget). */
-  budget?: string;
-  /** `--pause-after N`: interrupted after N completed tasks, for a review. */
-  pauseAfter?: number;
-  /** `--replan [task…]`: these tasks (none named: all) planned anew, the plan cache not consulted. */
-  replan?: string[];
-};
+import type { RunFlags } from './run-flags.ts';
 
 const MAX_TASKS_FILE = 5 * 1024 * 1024;
 
 /** `implement-agent run`: returns the exit code (0 all tasks succeeded, 1 one failed). */
 export async function runTaskList(flags: RunFlags): Promise<number> {
   const cwd = process.cwd();
-  const overrides: ConfigOverrides = {
-    execution: {
-      ...(flags.taskConcurrency !== undefined ? { taskConcurrency: flags.taskConcurrency } : {}),
-      ...(flags.commandConcurrency !== undefined ? { commandConcurrency: flags.commandConcurrency } : {}),
-      ...(flags.planAhead !== undefined ? { planAhead: flags.planAhead } : {}),
-      ...(flags.continuePolicy ? { continuePolicy: flags.continuePolicy } : {}),
-    },
-    llm: flags.llm ? { mode: flags.llm } : {},
-  };
+  const overrides = configOverrides(flags);
   const config = await loadConfig({ cwd, flags: overrides, ...(flags.config ? { file: flags.config } : {}) });
   const tasksFile = resolve(cwd, flags.tasksFile);
   const workdir = resolve(cwd, flags.workdir ?? '.');
@@ -77,8 +41,7 @@ export async function runTaskList(flags: RunFlags): Promise<number> {
   const forbidden = await workdirRefusal(workdir);
   if (forbidden) throw new InputError(`refusing to run in ${workdir}: ${forbidden}; give a project folder (--workdir)`);
 
-  const llm = config.llm.mode ?? 'offline';
-  const budget = flags.budget !== undefined ? parseBudget(flags.budget) : config.llm.runBudget;
+  const budget = config.llm.runBudget;
   if (budget?.usd !== undefined && !config.llm.pricing)
     throw new InputError(
       'a budget in US dollars needs llm.pricing in implement-agent.config.json (inputPerMTok, outputPerMTok)',
@@ -103,17 +66,20 @@ export async function runTaskList(flags: RunFlags): Promise<number> {
     tasksFile,
     workdir,
     tasks,
-    llm,
-    budget,
-    json: flags.json === true,
-    dry: flags.dry === true,
-    plan: flags.plan === true,
-    skipOptional: flags.skipOptional === true,
-    commit: flags.commit === true || config.git.commit === 'per-task',
-    verify: flags.verify === true,
-    pauseAfter: flags.pauseAfter,
-    replan,
+    flags: { ...flags, replan, commit: flags.commit === true || config.git.commit === 'per-task' },
   });
+}
+
+/** The configuration keys the flags given override (the run option table's `config`). */
+function configOverrides(flags: RunFlags): ConfigOverrides {
+  const overrides: Record<string, Record<string, unknown>> = {};
+  for (const [name, decl] of runOptionList()) {
+    const given = flags[name];
+    if (decl.config === undefined || given === undefined) continue;
+    const [section, key] = decl.config.split('.') as [string, string];
+    overrides[section] = { ...overrides[section], [key]: given };
+  }
+  return overrides;
 }
 
 /** The ids `--replan` names, checked against the list; none named: every task. */

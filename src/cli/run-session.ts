@@ -1,16 +1,9 @@
-import type { LlmMode } from '../events/llm-mode.ts';
-import { readFile, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
-import {
-  makeEvent,
-  type RunBudget,
-  type RunOutcome,
-  type StoredEvent,
-  type Weakening,
-} from '../events/agent-events.ts';
+import { makeEvent, type RunOutcome, type StoredEvent, type Weakening } from '../events/agent-events.ts';
 import type { StartRun } from '../events/work-commands.ts';
 import { killAllCommandGroups } from '../exec/run-command.ts';
 import { parseBudget } from '../llm/cost.ts';
@@ -18,16 +11,18 @@ import { closeLlmUse } from './llm-use.ts';
 import { probeLlm, type Probed } from '../llm/probe.ts';
 import { recordEndpointContext } from '../host/llm-calls.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
-import { tickTask } from '../tasklist/tasks-writer.ts';
 import { hostActors, missingActors } from '../host/hosts.ts';
 import { startFromLog } from '../host/resume-run.ts';
 import { submitRun } from '../host/submit-run.ts';
 import type { Runtime } from '../actors/actor.ts';
 import { outputFiles } from '../context/own-files.ts';
 import { dryRun } from './dry-run.ts';
+import type { RunFlags } from './run-flags.ts';
+import { recordedOptions } from './start-options.ts';
 import { withRuntime } from './nats-session.ts';
 import { natsFor, type NatsSession } from './nats-for.ts';
 import { InFlight } from './in-flight.ts';
+import { TICK_WAIT_MS, TickWait } from './tick-wait.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
@@ -49,32 +44,26 @@ export async function runSession(input: {
   tasksFile: string;
   workdir: string;
   tasks: TaskSpec[];
-  llm: LlmMode;
-  budget: RunBudget | undefined;
-  json: boolean;
-  dry: boolean;
-  /** `--dry --plan`: the dry run plans what needs the LLM, and keeps the plans. */
-  plan: boolean;
-  skipOptional: boolean;
-  commit: boolean;
-  /** `--verify`: once the run is over, every completed task's criteria checked again. */
-  verify: boolean;
-  /** `--pause-after N`: interrupted once N tasks have completed, for a review before `resume`. */
-  pauseAfter: number | undefined;
-  /** `--replan`: the tasks whose cached plans are not served. */
-  replan: string[] | undefined;
+  /** The run's flags, `--commit` on when the configuration says `git.commit: "per-task"`, `--replan`'s ids checked. */
+  flags: RunFlags;
 }): Promise<number> {
-  const { config, cwd, tasksFile, workdir, tasks, llm, budget } = input;
+  const { config, cwd, tasksFile, workdir, tasks, flags } = input;
+  const options = recordedOptions(config, flags);
+  const { llm } = options;
   let weakened: Weakening[];
   let probed: Probed | undefined;
   try {
     weakened = await findWeakenings(config, input.configFile, cwd);
-    if (llm === 'openai' && (!input.dry || input.plan) && tasks.some((t) => !t.done && t.commands.length === 0))
+    if (
+      llm === 'openai' &&
+      (!flags.dry || flags.plan === true) &&
+      tasks.some((t) => !t.done && t.commands.length === 0)
+    )
       probed = await probeLlm(config.llm);
-    if (!input.dry) sayConfinement(config, weakened);
+    if (!flags.dry) sayConfinement(config, weakened);
     if (probed?.notice) err(probed.notice);
     if (probed) config.llm.model = probed.model;
-    if (input.commit && !input.dry) await sayWhatIsNeverCommitted(workdir);
+    if (flags.commit && !flags.dry) await sayWhatIsNeverCommitted(workdir);
   } catch (error) {
     await input.nats.then(
       (nats) => nats.stop(),
@@ -89,40 +78,38 @@ export async function runSession(input: {
     async (rt, session) => {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
-      if (input.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: input.plan }, out);
+      if (flags.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: flags.plan === true }, out);
       const start: StartRun = {
         runId,
         tasksFile,
         workdir,
         tasks,
         options: {
-          taskConcurrency: config.execution.taskConcurrency,
-          commandConcurrency: config.execution.commandConcurrency,
-          continuePolicy: config.execution.continuePolicy,
-          llm,
-          planAhead: config.execution.planAhead,
-          skipOptional: input.skipOptional,
-          commit: input.commit,
-          ...(budget ? { budget } : {}),
+          ...options,
           ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
           // Whichever process plans or executes, what this one writes is never a task's change.
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
-          ...(input.pauseAfter !== undefined ? { pauseAfter: input.pauseAfter } : {}),
-          ...(input.replan ? { replan: input.replan } : {}),
         },
         ...(weakened.length ? { weakened } : {}),
       };
-      const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
-      if (!input.verify || code === EXIT.interrupted) return code;
+      const code = await followToTheEnd(
+        rt,
+        start,
+        flags.json === true,
+        workIds.start(start.runId),
+        0,
+        session.storeDir,
+      );
+      if (!flags.verify || code === EXIT.interrupted) return code;
       // The regression sweep: every completed task's criteria again, now that the whole run is done.
       const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
       const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
-      if (input.json) outJson({ verified: result });
+      if (flags.json === true) outJson({ verified: result });
       else for (const line of verifyLines(result)) out(line);
       return result.regressions.length > 0 ? EXIT.taskFailed : code;
     },
     input.nats,
-    !input.dry,
+    !flags.dry,
   );
 }
 
@@ -168,29 +155,29 @@ async function followToTheEnd(
   const stopWatching = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let interrupted = false;
-  let stoppedCommands = false;
   /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
   let budgetStop: string | undefined;
   const say = (line: string) => (live ? live.line(line) : err(line));
 
   /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
   const seen = new Set<string>();
+  const ticks = new TickWait(() => stopWatching.abort());
   const onEvent = (event: StoredEvent) => {
     if (event.type === 'LlmCalled') seen.add(event.id);
     inFlight.see(event);
+    ticks.see(event);
     print(event);
     live?.refresh();
     if (event.type === 'RunInterrupted' && event.id === eventIds.budgetStop(start.runId, generation)) {
       budgetStop = event.data.reason;
-      stopWatching.abort();
+      ticks.stopWhenTicked(TICK_WAIT_MS);
     }
     // A review point (--pause-after): stopped like a first Ctrl-C, its tasks in flight let finish.
     if (generation === 0 && event.type === 'RunInterrupted' && event.id === eventIds.reviewPause(start.runId))
       interrupted = true;
-    if (interrupted && inFlight.size === 0) stopWatching.abort();
+    if (interrupted && inFlight.size === 0) ticks.stopWhenTicked(TICK_WAIT_MS);
   };
   const stopNow = (why: string) => {
-    stoppedCommands = true;
     say(`${why}: stopping ${inFlight.size} task(s) in flight now`);
     killAllCommandGroups();
     stopWatching.abort();
@@ -207,7 +194,7 @@ async function followToTheEnd(
     );
   const interrupt = async () => {
     await recordInterruption('interrupted by the user (SIGINT)');
-    if (inFlight.size === 0) return stopWatching.abort();
+    if (inFlight.size === 0) return ticks.stopWhenTicked(TICK_WAIT_MS);
     const graceMs = rt.config.execution.interruptGraceMs;
     const deadline = Date.now() + graceMs;
     const countdown = () => {
@@ -264,7 +251,6 @@ async function followToTheEnd(
       return exitForRun(status);
     }
     if (budgetStop) {
-      await waitForTicks(start, inFlight.completed, 5000);
       say(`stopped: ${budgetStop}`);
       say(`continue it with a larger budget: implement-agent resume ${start.runId} --budget <tokens or $>`);
       return EXIT.budget;
@@ -273,7 +259,6 @@ async function followToTheEnd(
       say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
       return EXIT.interrupted;
     }
-    if (!stoppedCommands) await waitForTicks(start, inFlight.completed, 5000);
     say(
       `interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`,
     );
@@ -283,6 +268,7 @@ async function followToTheEnd(
     process.off('SIGINT', onSigint);
     process.off('SIGHUP', onSighup);
     for (const t of timers) clearTimeout(t);
+    ticks.close();
     await hosted?.stop();
   }
 }
@@ -305,16 +291,6 @@ function watchStoreSpace(storeDir: string, full: (freeBytes: number) => void): N
   }, 1000);
   timer.unref();
   return timer;
-}
-
-/** The coordinator ticks finished tasks in the file: wait (bounded) until their boxes show it. */
-async function waitForTicks(start: StartRun, completed: readonly string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const text = await readFile(start.tasksFile, 'utf8').catch(() => '');
-    if (completed.every((id) => tickTask(text, id, start.tasks.find((t) => t.id === id)?.line) === text)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** `implement-agent resume <runId>`: picks a run up where its log ends and follows it to the end. */

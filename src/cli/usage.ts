@@ -1,15 +1,55 @@
 import { readFileSync } from 'node:fs';
 import { actorNames } from '../events/subjects.ts';
+import { flagWithArg, runOptionList, type RunOptionDecl } from '../events/run-option-table.ts';
 
 // What the CLI prints without running anything: its usage, each command's help, its version.
 // A module of its own, bundled on its own too (dist/cli/usage.cjs): bin/implement-agent.js
 // answers `--help` from it without reading the whole CLI.
 
+const RUN_PREFIX = '  implement-agent run <tasks.md> ';
+const SYNOPSIS_WIDTH = 140;
+const HELP_TEXT_WIDTH = 100;
+
+/** `[--flag ARG]` for every run option (`[--dry [--plan]]` for one that goes with another), wrapped. */
+function runSynopsis(): string {
+  const decls = runOptionList().map(([, d]) => d);
+  const shown = (d: RunOptionDecl): string => {
+    const partner = decls.find((p) => p.with === d.flag);
+    return `[${flagWithArg(d, true)}${partner ? ` ${shown(partner)}` : ''}]`;
+  };
+  const lines = [''];
+  for (const d of decls.filter((d) => !d.helpOnly && d.with === undefined)) {
+    const item = shown(d);
+    if (RUN_PREFIX.length + lines.at(-1)!.length + item.length > SYNOPSIS_WIDTH) lines.push('');
+    lines[lines.length - 1] += `${lines.at(-1) ? ' ' : ''}${item}`;
+  }
+  return lines.map((l, i) => (i === 0 ? RUN_PREFIX : ' '.repeat(RUN_PREFIX.length)) + l).join('\n');
+}
+
+/** One entry per run option: its flag, its text, its default and the configuration key it overrides. */
+function runOptionsHelp(): string {
+  const decls = runOptionList().map(([, d]) => d);
+  const width = Math.max(...decls.map((d) => flagWithArg(d).length)) + 2;
+  return decls
+    .map((d) => {
+      const notes = [d.default !== undefined ? `default ${d.default}` : '', d.config ? `config ${d.config}` : '']
+        .filter(Boolean)
+        .join('; ');
+      const lines = d.help.split('\n');
+      // The notes close the last line of text, or go on one of their own when it would be too long.
+      if (notes && lines.at(-1)!.length + notes.length < HELP_TEXT_WIDTH) lines.push(`${lines.pop()!} (${notes})`);
+      else if (notes) lines.push(`(${notes})`);
+      return lines
+        .map((l, i) => (i === 0 ? `  ${flagWithArg(d).padEnd(width)}` : ' '.repeat(width + 2)) + l)
+        .join('\n');
+    })
+    .join('\n');
+}
+
 export const USAGE = `implement-agent: executes an implementation task list fast
 
 usage:
-  implement-agent run <tasks.md> [--workdir DIR] [--llm openai|offline] [--task-concurrency N] [--command-concurrency N] [--plan-ahead N]
-                      [--continue never|dependencies-successful|always] [--skip-optional] [--budget N|$N] [--pause-after N] [--commit] [--verify] [--force] [--json] [--dry [--plan]] [--replan [task...]]
+${runSynopsis()}
   implement-agent resume <runId> [--budget N|$N] [--json]   continue a run whose CLI or actors died, that was interrupted, or ran out of budget
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
@@ -38,27 +78,7 @@ const HELP: Record<string, string> = {
   run: `usage: implement-agent run <tasks.md> [options]
 
 Plans, runs, recovers, verifies and ticks every open task of a task list.
-  --workdir DIR          where commands run (default: the current folder)
-  --llm openai|offline   the planner (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set)
-  --task-concurrency N   tasks running at once (default 3)
-  --command-concurrency N  commands of one task running at once, where their dependencies allow (default 3)
-  --plan-ahead N         tasks planned at once ahead of execution (default 4; 0: plan when a task may start)
-  --continue P           never | dependencies-successful (default) | always, after a task fails
-  --skip-optional        record \`[ ]*\` tasks as skipped instead of running them
-  --budget N|$N          what the run may spend on the LLM: tokens (50000, 50k) or US dollars ($2, needs llm.pricing);
-                         once spent, tasks that need the LLM wait and the run stops for \`resume --budget\`
-  --pause-after N        a review point: the run stops as interrupted once N tasks have completed; \`resume\` runs the rest
-  --commit               in a git repository, one commit per completed task holding exactly its files
-                         (files dirty before the run are never committed); also \`git.commit: "per-task"\`
-  --verify               once the run is over, check every completed task's criteria again (as \`verify\`)
-  --force                run tasks already ticked too
-  --replan [task...]     plan these tasks anew (after the list: \`run tasks.md --replan 2 3\`; none named: all),
-                         not from the plan cache
-  --dry                  print each plan and its command graph; run nothing
-  --plan                 with --dry: plan what needs the LLM (as a run would, spend shown and recorded)
-                         and keep the plans, so the next run of those tasks makes no LLM call for them
-  --json                 print the run's events as NDJSON
-  --config FILE          another implement-agent.config.json
+${runOptionsHelp()}
 
 example: implement-agent run .kiro/specs/search/tasks.md --workdir . --plan-ahead 6`,
   resume:

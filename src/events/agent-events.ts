@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { PlanInputSchema, PlanSchema, PlanSourceSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import { CONTINUE_POLICIES } from './continue-policy.ts';
-import { LLM_MODES } from './llm-mode.ts';
+import { RunBudgetSchema, RunOptionsSchema } from './run-options.ts';
 
 /**
  * The one stream of this system: every event appended to AGENT_EVENTS. The TypeScript types
@@ -25,10 +24,6 @@ const envelope = {
 function defineEvent<T extends string, D extends z.ZodType>(type: T, data: D) {
   return z.object({ ...envelope, type: z.literal(type), data });
 }
-
-export const ContinuePolicySchema = z.enum(CONTINUE_POLICIES);
-export const LlmModeSchema = z.enum(LLM_MODES);
-export type { ContinuePolicy } from './continue-policy.ts';
 
 const CommandPurposeSchema = z.enum(['plan', 'recovery', 'check', 'decision']);
 const RecoverySourceSchema = z.enum(['pattern', 'learned', 'llm']);
@@ -56,62 +51,6 @@ const recoveryRef = {
   strategyId: z.string(),
   source: RecoverySourceSchema,
 };
-
-/**
- * Before the split, one `concurrency` meant both tasks at once and commands of a task at once:
- * records and work items written then are read with it as both.
- */
-export const upcastConcurrency = (data: unknown): unknown => {
-  if (typeof data !== 'object' || data === null || !('concurrency' in data)) return data;
-  const { concurrency, ...rest } = data as Record<string, unknown>;
-  return { taskConcurrency: concurrency, commandConcurrency: concurrency, ...rest };
-};
-
-/** What a run may spend on the LLM: tokens and/or US dollars (priced with `llm.pricing`). */
-export const RunBudgetSchema = z
-  .object({ tokens: z.number().int().positive().optional(), usd: z.number().positive().optional() })
-  .strict()
-  .refine((b) => b.tokens !== undefined || b.usd !== undefined, 'give tokens or usd');
-export type RunBudget = z.infer<typeof RunBudgetSchema>;
-/** US dollars per million tokens (`llm.pricing`); cached prompt tokens at their own price when the provider has one. */
-export const PricingSchema = z
-  .object({
-    inputPerMTok: z.number().nonnegative(),
-    cachedInputPerMTok: z.number().nonnegative().optional(),
-    outputPerMTok: z.number().nonnegative(),
-  })
-  .strict();
-export type Pricing = z.infer<typeof PricingSchema>;
-
-/** How a run runs: set when it starts, the same in the work item that starts it, in RunStarted and in its status. */
-export const RunOptionsSchema = z.preprocess(
-  upcastConcurrency,
-  z.object({
-    /** Tasks of the run executing at once. */
-    taskConcurrency: z.number().int().positive(),
-    /** Commands of one task running at once. */
-    commandConcurrency: z.number().int().positive(),
-    continuePolicy: ContinuePolicySchema,
-    llm: LlmModeSchema,
-    /** Tasks planned ahead of execution at once (0: plan a task when it may start; absent in logs from before planning ahead). */
-    planAhead: z.number().int().nonnegative().default(0),
-    /** Record `[ ]*` tasks as skipped instead of running them. */
-    skipOptional: z.boolean().default(false),
-    /** One git commit per completed task (`--commit`, `git.commit: "per-task"`). */
-    commit: z.boolean().optional(),
-    /** What the run may spend on the LLM (`--budget`, `llm.runBudget`); once spent, tasks that need it wait for `resume --budget`. */
-    budget: RunBudgetSchema.optional(),
-    /** The prices in force when the run started: what its tokens cost is shown with them. */
-    pricing: PricingSchema.optional(),
-    /** Paths the CLI writes while the run goes (its redirected output, its state folder): never a task's change or the planner's context. */
-    ownFiles: z.array(z.string()).optional(),
-    /** `--pause-after N`: interrupted for review once N tasks have completed; `resume` runs the rest. */
-    pauseAfter: z.number().int().positive().optional(),
-    /** `--replan [task…]`: these tasks are planned anew, their cached plans not served. */
-    replan: z.array(z.string()).optional(),
-  }),
-);
-export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
 const RUN_FIELDS = new Set(['tasksFile', 'workdir', 'taskIds', 'alreadyDone', 'options', 'weakened']);
 
@@ -327,6 +266,18 @@ export const RecoveryFailed = defineEvent(
  * as planned; `none` when a fix replaced a failed command and no criterion was checked (the task
  * is then recorded as unverified and not ticked).
  */
+/**
+ * A finished task's box ticked in its tasks.md, recorded by the host that wrote it: the last
+ * step of a task is in the log, so nothing reads the file to learn it.
+ */
+export const TaskTicked = defineEvent(
+  'TaskTicked',
+  z.object({
+    tasksFile: z.string(),
+    /** Why the box could not be written (the run goes on: the log says the task is done). */
+    failed: z.string().optional(),
+  }),
+);
 export const EvidenceSchema = z.enum(['criteria', 'commands', 'none']);
 export type Evidence = z.infer<typeof EvidenceSchema>;
 export const TaskCompleted = defineEvent(
@@ -477,6 +428,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   RecoveryResolved,
   RecoveryFailed,
   TaskCompleted,
+  TaskTicked,
   TaskFailed,
   TaskSkipped,
   TaskFilesChanged,

@@ -23,7 +23,7 @@ export const revisionSuffix = (revision: number): string => (revision > 0 ? `:r$
 const generationSuffix = (generation: number, revision: number) => `g${generation}${revisionSuffix(revision)}`;
 
 type RunEvent = Extract<AgentEventType, 'RunStarted' | 'RunFinished'>;
-type TaskEvent = Extract<AgentEventType, 'TaskSubmitted'>;
+type TaskEvent = Extract<AgentEventType, 'TaskSubmitted' | 'TaskTicked'>;
 type CommandEvent = Extract<
   AgentEventType,
   'CommandStarted' | 'CommandFinished' | 'CommandDenied' | 'RecoveryAttempted' | 'RecoveryResolved' | 'RecoveryFailed'

@@ -1,12 +1,13 @@
 import * as z from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import { LlmModeSchema, RunOptionsSchema, upcastConcurrency, WeakeningSchema } from './agent-events.ts';
+import { WeakeningSchema } from './agent-events.ts';
+import { LlmModeSchema, RunOptionsSchema, upcastConcurrency } from './run-options.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
 
-export { RunOptionsSchema, type RunOptions } from './agent-events.ts';
+export { RunOptionsSchema, type RunOptions } from './run-options.ts';
 
 export const StartRunSchema = z.object({
   runId: z.string(),

@@ -2,6 +2,8 @@ import { assign, createActor, fromPromise, setup, toPromise, waitFor } from 'xst
 import { z } from 'zod';
 import { ack, retry, type Consumer, type Server } from '../events/bus.ts';
 import type { AppendResult } from '../events/event-log.ts';
+import { makeEvent } from '../events/agent-events.ts';
+import { eventIds } from '../events/ids.ts';
 import { commandSubjects } from '../events/subjects.ts';
 import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
@@ -221,12 +223,24 @@ async function performOne(rt: Runtime, name: string, effect: Effect, running: Ab
         },
       );
       return [];
-    case 'tick':
-      // A write to the user's file, not to NATS: a failure is said, and the run goes on.
-      await retryTransient(() => tickFile(effect), retryPolicies.tick).catch((error: unknown) =>
-        rt.log.error(`${name}: ${describe(effect)}`, error),
+    case 'tick': {
+      // A write to the user's file, not to NATS: a failure is said and recorded, and the run goes on.
+      const failed = await retryTransient(() => tickFile(effect), retryPolicies.tick).then(
+        () => undefined,
+        (error: unknown) => {
+          rt.log.error(`${name}: ${describe(effect)}`, error);
+          return (error as Error).message;
+        },
       );
-      return [];
+      const ticked = effect.tasks.map((t) =>
+        makeEvent(
+          'TaskTicked',
+          { runId: effect.runId, taskId: t.id, id: eventIds.task(effect.runId, t.id, 'TaskTicked') },
+          { tasksFile: effect.tasksFile, ...(failed !== undefined ? { failed } : {}) },
+        ),
+      );
+      return rt.store.appendAll(ticked, { whileRunning: running, onRetry });
+    }
     default:
       return effect satisfies never;
   }

@@ -1,4 +1,4 @@
-import type { RunBudget } from '../events/agent-events.ts';
+import type { RunBudget } from '../events/run-options.ts';
 import { InputError } from '../errors.ts';
 
 /** Reading a budget as people write it; what tokens cost and when a budget is spent: projections/llm-usage.ts. */

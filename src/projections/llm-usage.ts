@@ -1,4 +1,5 @@
-import type { Pricing, RunBudget, StoredEvent } from '../events/agent-events.ts';
+import type { StoredEvent } from '../events/agent-events.ts';
+import type { Pricing, RunBudget } from '../events/run-options.ts';
 
 /** The fold of LlmCalled events into tokens and money, per run or task, and when a run's budget is spent. */
 

@@ -128,6 +128,7 @@ export const planCacheEvolver =
       case 'RunFinished':
       case 'TaskFilesChanged':
       case 'TaskRolledBack':
+      case 'TaskTicked':
       case 'RunVerified':
         return state;
       default: {

@@ -1,4 +1,5 @@
-import type { Evidence, RunOptions, RunOutcome, StoredEvent } from '../events/agent-events.ts';
+import type { Evidence, RunOutcome, StoredEvent } from '../events/agent-events.ts';
+import type { RunOptions } from '../events/run-options.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
@@ -226,6 +227,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     case 'RecoveryAttempted':
     case 'RecoveryResolved':
     case 'RecoveryFailed':
+    case 'TaskTicked':
     case 'RunVerified':
       return;
     default: {

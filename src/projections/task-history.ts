@@ -155,6 +155,7 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'TaskFilesChanged':
     case 'TaskRolledBack':
     case 'TaskReverted':
+    case 'TaskTicked':
     case 'RunVerified':
       return state;
     default: {

@@ -1,4 +1,5 @@
-import type { EventOf, Pricing, RunOutcome, StoredEvent } from '../events/agent-events.ts';
+import type { EventOf, RunOutcome, StoredEvent } from '../events/agent-events.ts';
+import type { Pricing } from '../events/run-options.ts';
 import { addUsage, costUsd, noUsage, totalTokens, type LlmUsage } from '../projections/llm-usage.ts';
 
 export type RunState = RunOutcome | 'interrupted' | 'unfinished';

@@ -55,7 +55,15 @@ const folds = { writes: [snapshots, largeSnapshots], reads: [snapshots, largeSna
 export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
   coordinator: {
     purpose: 'starts runs, hands tasks to the decomposer and executor, ticks tasks.md, finishes runs',
-    events: ['RunStarted', 'TaskSubmitted', 'PlanInvalidated', 'TaskSkipped', 'RunInterrupted', 'RunFinished'],
+    events: [
+      'RunStarted',
+      'TaskSubmitted',
+      'PlanInvalidated',
+      'TaskSkipped',
+      'TaskTicked',
+      'RunInterrupted',
+      'RunFinished',
+    ],
     sendsWork: ['decomposer', 'executor'],
     takesWork: 'coordinator',
     pings: [],

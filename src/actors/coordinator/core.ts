@@ -132,7 +132,7 @@ export function decisionEffects(
         ),
       ];
     case 'tick':
-      return [tick(start.tasksFile, [{ id: decision.taskId, line: taskOf(start, decision.taskId)?.line }])];
+      return [tick(runId, start.tasksFile, [{ id: decision.taskId, line: taskOf(start, decision.taskId)?.line }])];
     case 'halt':
       return [
         append(
