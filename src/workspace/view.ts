@@ -53,7 +53,7 @@ export async function openView(
   if (!resumed) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(upper, { recursive: true });
-    writeFileSync(join(dir, STAMP), '');
+    stampAfterTick(join(dir, STAMP));
   }
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work);
@@ -86,4 +86,15 @@ export function discardView(dir: string): void {
   } catch {
     // Another task's view is still there.
   }
+}
+
+/**
+ * Writes the start stamp in a tick of the filesystem's clock (coarse: a few ms) after the one in
+ * which this began: a change made before the view began never shares its ctime, so a change at
+ * or after the stamp's ctime is one made since (what the merge calls a conflict).
+ */
+function stampAfterTick(stamp: string): void {
+  writeFileSync(stamp, '');
+  const first = statSync(stamp, { bigint: true }).ctimeNs;
+  while (statSync(stamp, { bigint: true }).ctimeNs === first) writeFileSync(stamp, '');
 }
