@@ -178,13 +178,13 @@ async function measureRun(
   });
 }
 
-/** Reference and optimized, cold then warm, each on its own fresh NATS, side by side. */
+/** Reference, optimized and optimized in the shared folder, cold then warm, each on its own fresh NATS, side by side. */
 export async function headline(sizes: number[], latencyMs: number, log: (line: string) => void): Promise<RunMeasure[]> {
   const llm = await startFakeLlm({ latencyMs, responder: responder() });
   const results: RunMeasure[] = [];
   try {
     for (const n of sizes) {
-      for (const config of ['reference', 'optimized'] as const) {
+      for (const config of ['reference', 'optimized', 'optimized, shared'] as const) {
         const nats = await freshNats();
         try {
           for (const temperature of ['cold', 'warm'] as const) {

@@ -78,6 +78,18 @@ if (want('headline')) {
       );
     }
   }
+  out.push('', '| tasks | cache | wall views/shared | overhead/task views/shared |', '|---|---|---|---|');
+  for (const n of sizes) {
+    for (const temperature of ['cold', 'warm'] as const) {
+      const at = (config: string) =>
+        runs.find((r) => r.tasks === n && r.config === config && r.temperature === temperature);
+      const [view, shared] = [at('optimized'), at('optimized, shared')];
+      if (view && shared)
+        out.push(
+          `| ${n} | ${temperature} | ${fmt(view.wallMs / shared.wallMs, 3)} | ${fmt(view.overheadPerTaskMs / shared.overheadPerTaskMs, 3)} |`,
+        );
+    }
+  }
   out.push('');
   for (const r of runs.filter((r) => r.config === 'optimized' && r.tasks === 50)) {
     const target = OVERHEAD_TARGET_MS[r.temperature];

@@ -10,9 +10,13 @@ import { writeMemoryNow } from './reference-memory.ts';
  * The two systems the benchmark runs side by side on the same task list: the reference workflow
  * this project replaces (five planning calls in a row, one task and one command at a time, no
  * plan cache, context reloaded per task, the LLM for every failure, memory written before the
- * next task) and the system as it ships.
+ * next task) and the system as it ships; beside it, the same with every task in the shared folder
+ * (`execution.isolation: "shared"`), to show what the tasks' own views cost in the same run.
  */
-export const SYSTEMS: Record<'reference' | 'optimized', { flags: ConfigOverrides; actors: () => ReplacedActors }> = {
+export const SYSTEMS: Record<
+  'reference' | 'optimized' | 'optimized, shared',
+  { flags: ConfigOverrides; actors: () => ReplacedActors }
+> = {
   reference: {
     flags: {
       llm: { mode: 'openai', strategy: 'sequential' },
@@ -25,4 +29,5 @@ export const SYSTEMS: Record<'reference' | 'optimized', { flags: ConfigOverrides
     }),
   },
   optimized: { flags: { llm: { mode: 'openai' } }, actors: () => ({}) },
+  'optimized, shared': { flags: { llm: { mode: 'openai' }, execution: { isolation: 'shared' } }, actors: () => ({}) },
 };

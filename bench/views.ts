@@ -79,7 +79,7 @@ export async function viewCost(tasks: number, files = 10_000): Promise<Row[]> {
       },
       {
         area: 'views',
-        measure: 'of it, the set-up (the holder spawned, the overlay mounted)',
+        measure: 'of it, the set-up (a spare holder given the paths, the overlay mounted)',
         value: percentile(setUp, 50),
         unit: 'ms',
         note: `median; ${fmt(percentile(setUp, 50) / percentile(spawnCost, 50), 2)}x a plain spawn of \`true\` here (${fmt(percentile(spawnCost, 50), 1)} ms)`,

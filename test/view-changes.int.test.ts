@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mergeSteps, serialized } from '../src/workspace/merge.ts';
 import { changesSince, viewChanges } from '../src/workspace/view-changes.ts';
 import { discardView, openView, type View } from '../src/workspace/view.ts';
+import { diskProbe } from '../src/recovery/kinds/probe.ts';
 
 /**
  * A view's change set read from a real overlay's upper layer (a real holder process, unshare and
@@ -48,6 +49,19 @@ async function project() {
 }
 
 describe('a task view', () => {
+  it("is what the recoverer's probe reads: a file the task wrote is there, in the view only", async () => {
+    const { w, view } = await project();
+    await writeFile(join(view.root, 'made.sh'), '#!/bin/sh\r\n');
+    const inView = diskProbe(w, view.root);
+    expect([inView.isFile('made.sh'), inView.isFile(join(w, 'made.sh')), inView.text('made.sh')]).toEqual([
+      true,
+      true,
+      '#!/bin/sh\r\n',
+    ]);
+    expect(inView.findEnding('made.sh')).toEqual(['made.sh']);
+    expect(diskProbe(w).isFile('made.sh')).toBe(false);
+  });
+
   it('records what the task wrote and deleted, and merges exactly that', async () => {
     const { w, view } = await project();
     const v = view.root;

@@ -83,6 +83,8 @@ export const RecoverRequestSchema = z.object({
   llm: LlmModeSchema,
   /** The executor keeps the run's file contents: it can store a file's before content ahead of a fix that replaces it. */
   keepsContents: z.boolean().optional(),
+  /** Where the executor sees the task's view of `workdir` (`/proc/<holder>/root<workdir>`): probes look there when it is on this machine. */
+  view: z.string().optional(),
 });
 export type RecoverRequest = z.infer<typeof RecoverRequestSchema>;
 

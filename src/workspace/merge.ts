@@ -1,5 +1,6 @@
 import { cp, lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { mergeLock } from './merge-lock.ts';
 import { protectedPlace } from './restore.ts';
 import { REPOSITORY, type MergeStep } from './view-changes.ts';
 
@@ -25,10 +26,23 @@ const place = (workdir: string) => {
 /** How many merges this process has made into `workdir`: a view notes it at its start, to name who merged after. */
 export const mergesSoFar = (workdir: string): number => place(workdir).seq;
 
-/** Runs `fn` after every merge (and commit) into `workdir` queued before it: one at a time per folder. */
-export function serialized<T>(workdir: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` after every merge (and commit) into `workdir` queued before it: one at a time per
+ * folder; with `stateDir`, also one at a time among the processes that share it (a lock the OS
+ * releases when its holder dies: several executors under `up`).
+ */
+export function serialized<T>(workdir: string, fn: () => Promise<T>, stateDir?: string): Promise<T> {
   const at = place(workdir);
-  const next = at.queue.then(fn, fn);
+  const lock = stateDir === undefined ? undefined : mergeLock(stateDir, workdir);
+  const locked = async () => {
+    await lock?.take();
+    try {
+      return await fn();
+    } finally {
+      lock?.drop();
+    }
+  };
+  const next = at.queue.then(locked, locked);
   at.queue = next.catch(() => undefined);
   return next;
 }

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { takeHolder } from './view-holders.ts';
 
 /**
  * A task's private, copy-on-write view of the working directory: a holder process owns a user
@@ -31,7 +31,7 @@ const STAMP = 'started';
 const UNMOUNTABLE = /[,:\\\n]/;
 
 /**
- * Mounts the view in a new holder; `dir` is kept as it is when it holds an upper layer already (a
+ * Mounts the view in a holder spawned ahead of need (view-holders.ts); `dir` is kept as it is when it holds an upper layer already (a
  * task resumed after its executor died goes on from what its commands wrote), else made afresh.
  * `prefix` runs the holder (the network namespace commands enter, so theirs is its parent).
  * Rejects with the reason when no overlay can be had here.
@@ -53,7 +53,7 @@ export async function openView(
   if (!resumed) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(upper, { recursive: true });
-    writeFileSync(join(dir, STAMP), '');
+    stampAfterTick(join(dir, STAMP));
   }
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work);
@@ -61,36 +61,11 @@ export async function openView(
   // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
   // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
   const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';
-  // The paths shared through are opened before the overlay covers them, then bound from those
-  // descriptors over their place in the view: writes there (git's, the sandbox home's caches) land.
   const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
-  const script =
-    '{ [ -z "$5" ] || exec 5<"$5"; } && { [ -z "$6" ] || exec 6<"$6"; } && ' +
-    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$1" && ' +
-    '{ [ -z "$5" ] || mount --no-canonicalize --bind /proc/self/fd/5 "$5"; } && { [ -z "$6" ] || mount --no-canonicalize --bind /proc/self/fd/6 "$6"; } && ' +
-    '{ [ -z "$4" ] || mount -t tmpfs -o size=4k,mode=0700 none "$4"; } && exec 5<&- 6<&- && echo ready && exec cat >/dev/null';
-  const [command, ...args] = [
-    ...(options.prefix ?? []),
-    'unshare',
-    '-Urm',
-    '--propagation',
-    'private',
-    'sh',
-    '-c',
-    script,
-    'sh',
-    workdir,
-    upper,
-    work,
-    hide,
-    through1,
-    through2,
-  ];
-  const holder = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const pid = await ready(holder);
-  // Ended by close(), or by the end of its stdin when this process ends: never what keeps it alive.
-  holder.unref();
-  for (const s of [holder.stdin, holder.stdout, holder.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+  // The holder reads the paths one a line.
+  if (/\n/.test(through1 + through2)) throw new Error(`a newline in ${through1} or ${through2}`);
+  const holder = takeHolder(options.prefix ?? []);
+  const pid = await holder.mount([workdir, upper, work, hide, through1, through2]);
   return {
     workdir,
     root: `/proc/${pid}/root${workdir}`,
@@ -98,7 +73,7 @@ export async function openView(
     dir,
     startedNs,
     enter: ['nsenter', '-t', String(pid), '-U', '-m', '--preserve-credentials', `--wdns=${workdir}`, '--'],
-    close: () => end(holder),
+    close: () => holder.end(),
   };
 }
 
@@ -113,28 +88,13 @@ export function discardView(dir: string): void {
   }
 }
 
-function ready(holder: ChildProcess): Promise<number> {
-  let stderr = '';
-  let stdout = '';
-  holder.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    holder.once('error', reject);
-    holder.once('exit', (code) =>
-      reject(new Error(`the view's holder exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`)),
-    );
-    holder.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (stdout.includes('ready') && holder.pid !== undefined) resolve(holder.pid);
-    });
-  });
-}
-
-function end(holder: ChildProcess): Promise<void> {
-  if (holder.exitCode !== null || holder.signalCode !== null) return Promise.resolve();
-  // Waited for now: what this process awaits keeps it alive.
-  holder.ref();
-  return new Promise((resolve) => {
-    holder.once('exit', () => resolve());
-    holder.stdin?.end();
-  });
+/**
+ * Writes the start stamp in a tick of the filesystem's clock (coarse: a few ms) after the one in
+ * which this began: a change made before the view began never shares its ctime, so a change at
+ * or after the stamp's ctime is one made since (what the merge calls a conflict).
+ */
+function stampAfterTick(stamp: string): void {
+  writeFileSync(stamp, '');
+  const first = statSync(stamp, { bigint: true }).ctimeNs;
+  while (statSync(stamp, { bigint: true }).ctimeNs === first) writeFileSync(stamp, '');
 }

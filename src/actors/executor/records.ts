@@ -96,7 +96,7 @@ export function toOutcome(result: CommandResult, refused?: string): CommandOutco
 }
 
 /** The recoverer's request; the executor keeps the run's contents, so it can store one before a fix replaces it. */
-export function recoverRequest(item: ExecuteTask, input: RecoverInput): RecoverRequest {
+export function recoverRequest(item: ExecuteTask, input: RecoverInput, view?: string): RecoverRequest {
   return {
     runId: item.runId,
     taskId: item.taskId,
@@ -111,6 +111,7 @@ export function recoverRequest(item: ExecuteTask, input: RecoverInput): RecoverR
     tried: input.tried,
     llm: item.llm,
     keepsContents: true,
+    ...(view === undefined ? {} : { view }),
   };
 }
 

@@ -194,7 +194,7 @@ export function executorEffects(
           () =>
             rt.requests.request(
               commandSubjects.recover(),
-              recoverRequest(item, input),
+              recoverRequest(item, input, place.view?.root),
               RecoverReplySchema,
               rt.config.llm.timeoutMs + 5000,
             ),

@@ -76,8 +76,11 @@ export async function openViewSpace(
       return { changes, ignored, alongside: [], steps };
     },
     merge: (steps, then) =>
-      serialized(item.workdir, async () =>
-        then(await mergeSteps(item.workdir, steps, { startedNs: view.startedNs, since, who: `task ${item.taskId}` })),
+      serialized(
+        item.workdir,
+        async () =>
+          then(await mergeSteps(item.workdir, steps, { startedNs: view.startedNs, since, who: `task ${item.taskId}` })),
+        stateDir,
       ),
     close: async (keep = false) => {
       await (ending ?? view.close());

@@ -25,8 +25,14 @@ const SKIPPED = new Set(ALWAYS_IGNORED.map((p) => p.replace(/\/$/, '')));
 const MAX_DEPTH = 6;
 const MAX_ENTRIES = 20_000;
 
-export function diskProbe(workdir: string): Probe {
-  const abs = (p: string) => (p.startsWith('/') ? p : join(workdir, p));
+/** Reads at `root` (the task's view of `workdir`, or the folder itself); absolute paths in `workdir` are read there too. */
+export function diskProbe(workdir: string, root = workdir): Probe {
+  const abs = (p: string) =>
+    !p.startsWith('/')
+      ? join(root, p)
+      : p === workdir || p.startsWith(`${workdir}/`)
+        ? root + p.slice(workdir.length)
+        : p;
   const stat = (p: string) => {
     try {
       return statSync(abs(p));
@@ -42,7 +48,7 @@ export function diskProbe(workdir: string): Probe {
       if (depth > MAX_DEPTH || files!.length >= MAX_ENTRIES) return;
       let entries;
       try {
-        entries = readdirSync(join(workdir, rel), { withFileTypes: true });
+        entries = readdirSync(join(root, rel), { withFileTypes: true });
       } catch {
         return;
       }
