@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, workspaces } from './helpers/cli.ts';
+import { CLI, printed, workspaces } from './helpers/cli.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
 import { startLocalNats } from '../src/nats/local-server.ts';
 
@@ -32,14 +32,12 @@ function startRun(dir: string, tasks: string, args: string[] = []) {
   });
 }
 
-async function waitForLog(dir: string, text: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if ((await readFile(join(dir, 'log.txt'), 'utf8').catch(() => '')).includes(text)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`"${text}" never appeared in log.txt`);
-}
+/**
+ * Until the task's first command has started (the CLI's ▶ line): its writes are in its own view of
+ * the project until it completes, so the project's files cannot show it.
+ */
+const started = (run: ReturnType<typeof startRun>, task: string) =>
+  printed(run.stdout, new RegExp(`^▶ ${task}\\. `, 'm'));
 
 /** Processes of a nats-server whose store is under `dir` (read from /proc: no pgrep needed). */
 function natsServersOn(dir: string): string {
@@ -62,7 +60,7 @@ describe('Ctrl-C in a terminal', () => {
   it('lets the task in flight finish, ticks it, exits 130, and `resume` finishes the run', async () => {
     const { dir, tasks } = await ws.make(TASKS);
     const run = startRun(dir, tasks);
-    await waitForLog(dir, 'two-start');
+    await started(run, '2');
     ctrlC(run.pid);
     const interrupted = await run;
     expect(interrupted.exitCode, interrupted.stderr).toBe(130);
@@ -91,7 +89,7 @@ describe('Ctrl-C in a terminal', () => {
       '- [ ] 1. Long\n  ```bash\n  echo start >> log.txt; sleep 60; echo end >> log.txt\n  ```\n',
     );
     const run = startRun(dir, tasks);
-    await waitForLog(dir, 'start');
+    await started(run, '1');
     ctrlC(run.pid);
     await new Promise((r) => setTimeout(r, 1000));
     const before = Date.now();
@@ -111,7 +109,7 @@ describe('a run killed outright', () => {
   it('SIGKILL of the CLI leaves no nats-server behind, and the next run on the project uses one server', async () => {
     const w = await ws.make(TASKS);
     const run = startRun(w.dir, w.tasks);
-    await waitForLog(w.dir, 'two-start');
+    await started(run, '2');
     expect(natsServersOn(w.dir).split(' ').filter(Boolean)).toHaveLength(1);
     run.kill('SIGKILL');
     await run;

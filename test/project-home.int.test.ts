@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI } from './helpers/cli.ts';
+import { CLI, printed } from './helpers/cli.ts';
 import { gate } from './helpers/outside.ts';
 
 /**
@@ -38,18 +38,6 @@ async function repository(tasks: string): Promise<string> {
 }
 
 /** Resolves with the first match of `pattern` in what `stream` printed so far and prints next. */
-function printed(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpExecArray> {
-  let text = '';
-  return new Promise((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const m = pattern.exec(text);
-      if (m) resolve(m);
-    });
-    stream.on('end', () => reject(new Error(`ended without ${pattern}: ${text}`)));
-  });
-}
-
 describe('state at the project root', () => {
   it('a run makes .implement-agent/ at the git root, out of git status, and a subfolder finds it', async () => {
     const dir = await repository('- [ ] 1. Say hello\n  ```bash\n  echo hello > hello.txt\n  ```\n');

@@ -77,3 +77,16 @@ export async function waitForActors(
     await nc.close();
   }
 }
+
+/** Resolves with the first match of `pattern` in what a child process prints (it rejects if the stream ends first). */
+export function printed(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpExecArray> {
+  let text = '';
+  return new Promise((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const m = pattern.exec(text);
+      if (m) resolve(m);
+    });
+    stream.on('end', () => reject(new Error(`ended without ${pattern}: ${text}`)));
+  });
+}
