@@ -81,9 +81,14 @@ async function main(args: string[]): Promise<number> {
       });
     }
     case 'up': {
-      const { values } = parse(rest, { port: { type: 'string' } });
+      const { values } = parse(rest, { port: { type: 'string' }, site: { type: 'string' } });
       const { actorCommand } = await import('./actor-cmd.ts');
-      return actorCommand(actorNames, 1, values.port === undefined ? undefined : port(values.port as string));
+      return actorCommand(
+        actorNames,
+        1,
+        values.port === undefined ? undefined : port(values.port as string),
+        values.site as string | undefined,
+      );
     }
     case 'cluster': {
       const { values, positionals } = parse(rest, { nodes: { type: 'string' } });
@@ -111,10 +116,15 @@ async function main(args: string[]): Promise<number> {
       return statusCommand(positionals[0]!, values.json === true);
     }
     case 'actor': {
-      const { values, positionals } = parse(rest, { replicas: { type: 'string' } });
+      const { values, positionals } = parse(rest, { replicas: { type: 'string' }, site: { type: 'string' } });
       if (positionals.length !== 1) throw new InputError(`actor takes one name: ${actorNames.join(', ')}`);
       const { actorCommand } = await import('./actor-cmd.ts');
-      return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
+      return actorCommand(
+        positionals,
+        values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1,
+        undefined,
+        values.site as string | undefined,
+      );
     }
     case 'watch': {
       const { values } = parse(rest, {

@@ -55,7 +55,16 @@ const folds = { writes: [snapshots, largeSnapshots], reads: [snapshots, largeSna
 export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
   coordinator: {
     purpose: 'starts runs, hands tasks to the decomposer and executor, ticks tasks.md, finishes runs',
-    events: ['RunStarted', 'TaskSubmitted', 'PlanInvalidated', 'TaskSkipped', 'RunInterrupted', 'RunFinished'],
+    events: [
+      'RunStarted',
+      'TaskSubmitted',
+      'PlanInvalidated',
+      'TaskRouted',
+      'TaskWaiting',
+      'TaskSkipped',
+      'RunInterrupted',
+      'RunFinished',
+    ],
     sendsWork: ['decomposer', 'executor'],
     takesWork: 'coordinator',
     pings: [],
@@ -86,6 +95,7 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
     events: [
       'CommandStarted',
       'CommandHeartbeat',
+      'SiteHeartbeat',
       'CommandFinished',
       'CommandDenied',
       'RecoveryResolved',
