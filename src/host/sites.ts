@@ -4,7 +4,7 @@ import type { EventLog } from '../events/event-log.ts';
 import { SITES_RUN, eventSubjects } from '../events/subjects.ts';
 import type { Config } from '../config.ts';
 import type { Runtime } from '../actors/actor.ts';
-import { foldSites, isLive, liveSites, type Site } from '../projections/sites.ts';
+import { foldSites, isLive, liveSites, type Site, type SiteWatch } from '../projections/sites.ts';
 
 /** How far back a coordinator reads the heartbeats when it starts: longer than any site's three beats. */
 const SITES_LOOKBACK_MS = 5 * 60_000;
@@ -39,11 +39,9 @@ export function startSiteBeacon(rt: Runtime, site: SiteConfig, slots: number): {
 }
 
 /** The sites as the log's heartbeats say, followed live: what the coordinator routes by. */
-export type SiteWatch = { live(nowMs?: number): Site[]; changed(listener: () => void): void; stop(): Promise<void> };
-
 export async function watchSites(store: EventLog): Promise<SiteWatch> {
   const sites = new Map<string, Site>();
-  const listeners: Array<() => void> = [];
+  const listeners = new Set<() => void>();
   const subscription = await store.follow(
     { subject: eventSubjects.sites(), from: new Date(Date.now() - SITES_LOOKBACK_MS) },
     (event) => {
@@ -55,7 +53,10 @@ export async function watchSites(store: EventLog): Promise<SiteWatch> {
   );
   return {
     live: (nowMs = Date.now()) => liveSites(sites, nowMs),
-    changed: (listener) => listeners.push(listener),
+    changed: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     stop: () => subscription.stop(),
   };
 }

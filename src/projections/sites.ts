@@ -7,6 +7,14 @@ import type { EventData, StoredEvent } from '../events/agent-events.ts';
 export type Site = EventData<'SiteHeartbeat'> & { lastSeenMs: number };
 export type Sites = ReadonlyMap<string, Site>;
 
+/** The live sites, followed from the log by the host (src/host/sites.ts) for the coordinator. */
+export type SiteWatch = {
+  live(nowMs?: number): Site[];
+  /** Calls `listener` when a site comes up (or back); returns how to stop. */
+  changed(listener: () => void): () => void;
+  stop(): Promise<void>;
+};
+
 /** Beats a site may miss before it is taken for dead. */
 export const MISSED_BEATS = 3;
 

@@ -31,6 +31,9 @@ export const TaskSpecSchema = z.object({
   /** Criteria in words (`Success: all text renders`): given to the planner to turn into checks. */
   criteria: z.array(z.string()).default([]),
   commands: z.array(z.string()),
+  /** `Site: NAME`: only that site runs it; `Needs: gpu, db`: only a site with those labels. */
+  site: z.string().optional(),
+  needs: z.array(z.string()).optional(),
   parentId: z.string().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;

@@ -11,6 +11,7 @@ import {
 } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { DEPENDS_CONNECTORS, NO_DEPENDENCIES, readField } from './field-names.ts';
+import { SITE_NAME } from '../events/subjects.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
 import { DEPENDABLE_ID, repeatedId, type TaskSpec } from './task-spec.ts';
 
@@ -293,6 +294,12 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
     }
     task.depends = [...(task.depends ?? []), ...ids];
     task.dependsLine = lineNo;
+  } else if (field === 'site') {
+    if (!SITE_NAME.test(value)) fail(lineNo, `Site: "${value}" is not a site name (letters, digits, _ and -)`);
+    task.site = value;
+  } else if (field === 'needs') {
+    const labels = value.split(/[,\s]+/).filter((l) => l !== '');
+    task.needs = [...new Set([...(task.needs ?? []), ...labels])];
   } else {
     for (const part of splitOutsideBackticks(value, ';')) {
       const criterion = parseCriterion(part);
