@@ -14,8 +14,7 @@ export const LARGE_SNAPSHOT_BUCKET = 'agent_snapshots_large';
 const NO_TASK = '_';
 /** The log's pseudo-run of the sites' heartbeats (run ids start with a letter): agent.events._sites.<site>.<Type>. */
 export const SITES_RUN = '_sites';
-/** A site's name: one NATS subject token, so its queue and its events are subjects of its own. */
-export const SITE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export { SITE_NAME } from '../tasklist/task-spec.ts';
 
 /** Task ids contain dots ("1.1"), which NATS reserves as token separators. */
 export function taskToken(taskId: string | undefined): string {

@@ -11,9 +11,8 @@ import {
 } from './checkbox-line.ts';
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { DEPENDS_CONNECTORS, NO_DEPENDENCIES, readField } from './field-names.ts';
-import { SITE_NAME } from '../events/subjects.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
-import { DEPENDABLE_ID, repeatedId, type TaskSpec } from './task-spec.ts';
+import { DEPENDABLE_ID, SITE_NAME, repeatedId, type TaskSpec } from './task-spec.ts';
 
 const BULLET = /^([ \t]+)[-*+] (.*)$/;
 const FENCE = /^([ \t]*)(`{3,}|~{3,})\s*([\w-]*)[^`]*$/;

@@ -3,14 +3,13 @@ import type { StartRun } from '../../events/work-commands.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
 import type { ActorIO } from '../actor.ts';
 import type { SiteWatch } from '../../projections/sites.ts';
-import type { CoordinatorPorts } from './definition.ts';
 import { decisionEffects } from './core.ts';
 import type { Decision } from './decide.ts';
 import { placement } from './routing.ts';
 
 type Execute = Extract<Decision, { kind: 'execute' }>;
 type Observed = { startedAt?: string; changed: ChangedInput[]; now: number };
-type Resources = { ports: CoordinatorPorts; sites: SiteWatch };
+type Resources = { sites: SiteWatch };
 
 /**
  * One run's execute items on their way to a site: placed when decided, held while no live site
