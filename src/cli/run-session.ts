@@ -31,7 +31,7 @@ import { InFlight } from './in-flight.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
-import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
+import { dirtyPaths, projectOf, repositoryPrefix } from '../workspace/git.ts';
 import { out, err, outJson } from './terminal.ts';
 
 /** A finished run's exit code: its outcome (RunFinished's status) as the class CI tells apart. */
@@ -90,6 +90,7 @@ export async function runSession(input: {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
       if (input.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: input.plan }, out);
+      const project = await projectOf(workdir);
       const start: StartRun = {
         runId,
         tasksFile,
@@ -111,6 +112,7 @@ export async function runSession(input: {
           ...(input.replan ? { replan: input.replan } : {}),
         },
         ...(weakened.length ? { weakened } : {}),
+        ...(project ? { project } : {}),
       };
       const code = await followToTheEnd(rt, start, input.json, workIds.start(start.runId), 0, session.storeDir);
       if (!input.verify || code === EXIT.interrupted) return code;

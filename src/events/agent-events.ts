@@ -135,6 +135,7 @@ export const WeakeningSchema = z.object({
 });
 export type Weakening = z.infer<typeof WeakeningSchema>;
 
+export const ProjectRefSchema = z.object({ commit: z.string(), prefix: z.string(), remote: z.string().optional() });
 export const RunStarted = defineEvent(
   'RunStarted',
   z.preprocess(
@@ -147,6 +148,8 @@ export const RunStarted = defineEvent(
       options: RunOptionsSchema,
       /** The settings that weakened confinement when the run started (absent: none, or a log from before they were recorded). */
       weakened: z.array(WeakeningSchema).optional(),
+      /** The project, not a path: the git base commit, the folder in the repository and its remote (absent outside git). */
+      project: ProjectRefSchema.optional(),
     }),
   ),
 );

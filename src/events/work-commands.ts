@@ -1,7 +1,13 @@
 import * as z from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import { LlmModeSchema, RunOptionsSchema, upcastConcurrency, WeakeningSchema } from './agent-events.ts';
+import {
+  LlmModeSchema,
+  RunOptionsSchema,
+  upcastConcurrency,
+  WeakeningSchema,
+  ProjectRefSchema,
+} from './agent-events.ts';
 import { FailureSchema } from './failure.ts';
 
 /** Messages between actors (work items and requests), as opposed to the events they record. */
@@ -18,6 +24,8 @@ export const StartRunSchema = z.object({
   tasksContent: z.string().optional(),
   /** The settings weakening confinement, as the CLI that started the run found them: recorded in RunStarted. */
   weakened: z.array(WeakeningSchema).optional(),
+  /** The git base of the working directory, recorded in RunStarted (sites materialise it; docs/scaling.md). */
+  project: ProjectRefSchema.optional(),
 });
 export type StartRun = z.infer<typeof StartRunSchema>;
 

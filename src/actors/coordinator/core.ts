@@ -41,6 +41,7 @@ export function startEffects(start: StartRun): Effect[] {
           alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
           options,
           ...(start.weakened?.length ? { weakened: start.weakened } : {}),
+          ...(start.project ? { project: start.project } : {}),
         },
       ),
       ...pending.map((task) =>
