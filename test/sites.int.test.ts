@@ -25,10 +25,10 @@ const cli = (args: string[], cwd?: string) =>
   });
 
 /** An executor process standing for a site: its own folder, its config naming its labels. */
-async function site(name: string, labels: string[]): Promise<{ process: ResultPromise }> {
+async function site(name: string, labels: string[], heartbeatMs = 500): Promise<{ process: ResultPromise }> {
   const dir = await mkdtemp(join(tmpdir(), `ia-site-${name}-`));
   siteDirs.push(dir);
-  await writeFile(join(dir, CONFIG_FILE), JSON.stringify({ site: { name, labels, heartbeatMs: 500 } }));
+  await writeFile(join(dir, CONFIG_FILE), JSON.stringify({ site: { name, labels, heartbeatMs } }));
   // Wrapped: a process is a promise, which `await` would wait out.
   return { process: cli(['actor', 'executor', '--site', name], dir) };
 }
@@ -68,6 +68,44 @@ describe('sites', () => {
       expect(status.stdout).toMatch(/"site": ?"gpu-box"/);
     } finally {
       await rt.close();
+      for (const p of processes) p.kill('SIGTERM');
+      await Promise.all(processes);
+    }
+  });
+
+  it('routes a task again when its site has not started it within the schedule-to-start timeout, and runs it once, at the site it was routed to last', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ia-coordinator-'));
+    siteDirs.push(dir);
+    await writeFile(join(dir, CONFIG_FILE), JSON.stringify({ siteStartTimeoutMs: 2_000 }));
+    const others = actorNames.filter((n) => n !== 'executor' && n !== 'coordinator').map((n) => cli(['actor', n]));
+    // A long heartbeat: the frozen site still counts as live when the task is routed to it.
+    const stuck = (await site('a-frozen', [], 30_000)).process;
+    const processes: ResultPromise[] = [...others, cli(['actor', 'coordinator'], dir), stuck];
+    const rt = await testRuntime(server.url);
+    try {
+      await waitForActors(server.url);
+      processes.push((await site('b-ok', [])).process);
+      const announced = async () =>
+        new Set((await rt.store.read({ subject: eventSubjects.sites() })).map((e) => e.taskId ?? ''));
+      await expect
+        .poll(async () => [...(await announced())].filter((n) => n === 'a-frozen' || n === 'b-ok'), {
+          timeout: 60_000,
+        })
+        .toHaveLength(2);
+      stuck.kill('SIGSTOP');
+      const { dir: work, tasks } = await ws.make(task(1));
+      const { result, events } = await runCli(['run', tasks, '--workdir', work], { NATS_URL: server.url }, work);
+      stuck.kill('SIGCONT');
+      expect(result.exitCode, result.stderr).toBe(0);
+      const routed = ofType(events, 'TaskRouted').map((e) => [e.data.site, e.data.attempt]);
+      expect(routed).toEqual([
+        ['a-frozen', 0],
+        ['b-ok', 1],
+      ]);
+      expect(ofType(events, 'CommandStarted').map((e) => e.data.site)).toEqual(['b-ok']);
+    } finally {
+      await rt.close();
+      stuck.kill('SIGCONT');
       for (const p of processes) p.kill('SIGTERM');
       await Promise.all(processes);
     }
