@@ -12,6 +12,7 @@ import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export { CONFIG_FILE } from './file-names.ts';
 import { CONFIG_FILE } from './file-names.ts';
+import { SITE_NAME } from './events/subjects.ts';
 /** The configuration file a command reads: `--config FILE`, else the one in the current folder. */
 export const configFile = (cwd: string, file?: string) => resolve(cwd, file ?? CONFIG_FILE);
 
@@ -68,6 +69,20 @@ export const ConfigSchema = z
     /** How long a work item held by a dead process waits before another process gets it. */
     workAckWaitMs: durationMs(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),
+    /**
+     * This machine as a site (`--site NAME`): its executors take the site's own queue and announce
+     * its labels (`Needs: gpu` goes only to a site labelled gpu); see docs/scaling.md.
+     */
+    site: z
+      .object({
+        name: z.string().regex(SITE_NAME, 'a site name is letters, digits, _ and -'),
+        labels: z.array(z.string().min(1)).default([]),
+        heartbeatMs: durationMs(100).default(5_000),
+      })
+      .strict()
+      .optional(),
+    /** A task routed to a site that has not started it within this goes to another site (schedule-to-start). */
+    siteStartTimeoutMs: durationMs(100).default(60_000),
     llm: z
       .object({
         mode: z.enum(LLM_MODES).optional(),

@@ -60,17 +60,19 @@ export type Effect =
   /** Events appended in one round, in order. */
   | { kind: 'append'; events: readonly AgentEvent[] }
   /** A work item for another actor; `id` (from ids.ts) makes a repeat a no-op. */
-  | { kind: 'send'; actor: WorkActor; verb: string; item: unknown; id: string }
+  | { kind: 'send'; actor: WorkActor; verb: string; item: unknown; id: string; site?: string }
   /** Checkboxes ticked in a task list on disk, one byte each (a tick done before is a no-op); the host records TaskTicked. */
   | { kind: 'tick'; runId: string; tasksFile: string; tasks: readonly { id: string; line?: number | undefined }[] };
 
 export const append = (...events: AgentEvent[]): Effect => ({ kind: 'append', events });
-export const send = (actor: WorkActor, verb: string, item: unknown, id: string): Effect => ({
+/** With `site`, the item goes to that site's own queue. */
+export const send = (actor: WorkActor, verb: string, item: unknown, id: string, site?: string): Effect => ({
   kind: 'send',
   actor,
   verb,
   item,
   id,
+  ...(site !== undefined ? { site } : {}),
 });
 export const tick = (
   runId: string,

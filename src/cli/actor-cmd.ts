@@ -1,6 +1,6 @@
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { InputError } from '../errors.ts';
-import { actorNames, type ActorName } from '../events/subjects.ts';
+import { SITE_NAME, actorNames, type ActorName } from '../events/subjects.ts';
 import { hostActors } from '../host/hosts.ts';
 import { openRuntime, stderrLogger } from '../host/runtime.ts';
 import { natsFor } from './nats-for.ts';
@@ -13,7 +13,12 @@ const SHUTDOWN_MS = 15_000;
  * `implement-agent actor <name> [--replicas N]` and `implement-agent up`: host actors in the
  * foreground until SIGINT/SIGTERM, then stop cleanly (work in hand is left to be redelivered).
  */
-export async function actorCommand(names: readonly string[], replicas = 1, port?: number): Promise<number> {
+export async function actorCommand(
+  names: readonly string[],
+  replicas = 1,
+  port?: number,
+  site?: string,
+): Promise<number> {
   for (const n of names) {
     if (!actorNames.includes(n as ActorName))
       throw new InputError(`unknown actor "${n}"; actors: ${actorNames.join(', ')}`);
@@ -21,7 +26,7 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
   if (replicas > 1 && names.includes('memory'))
     throw new InputError('the memory actor is the single writer of the memory store: run one replica');
   const cwd = process.cwd();
-  const config = await loadConfig({ cwd });
+  const config = withSite(await loadConfig({ cwd }), site);
   if (port !== undefined && config.natsUrl)
     throw new InputError(
       `--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`,
@@ -64,4 +69,11 @@ export async function actorCommand(names: readonly string[], replicas = 1, port?
     process.exit(0);
   }
   return 0;
+}
+
+/** `--site NAME`: this machine is that site, with the labels the config gives (`site.labels`). */
+function withSite(config: Config, site: string | undefined): Config {
+  if (site === undefined) return config;
+  if (!SITE_NAME.test(site)) throw new InputError(`--site "${site}": a site name is letters, digits, _ and - (1-64)`);
+  return { ...config, site: { labels: [], heartbeatMs: 5_000, ...config.site, name: site } };
 }

@@ -13,9 +13,14 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
     return runTaskList(parseRunFlags(rest));
   },
   up: async (rest) => {
-    const { values } = parse(rest, { port: { type: 'string' } });
+    const { values } = parse(rest, { port: { type: 'string' }, site: { type: 'string' } });
     const { actorCommand } = await import('./actor-cmd.ts');
-    return actorCommand(actorNames, 1, values.port === undefined ? undefined : port(values.port as string));
+    return actorCommand(
+      actorNames,
+      1,
+      values.port === undefined ? undefined : port(values.port as string),
+      values.site as string | undefined,
+    );
   },
   cluster: async (rest) => {
     const { values, positionals } = parse(rest, { nodes: { type: 'string' } });
@@ -43,10 +48,15 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
     return statusCommand(positionals[0]!, values.json === true);
   },
   actor: async (rest) => {
-    const { values, positionals } = parse(rest, { replicas: { type: 'string' } });
+    const { values, positionals } = parse(rest, { replicas: { type: 'string' }, site: { type: 'string' } });
     if (positionals.length !== 1) throw new InputError(`actor takes one name: ${actorNames.join(', ')}`);
     const { actorCommand } = await import('./actor-cmd.ts');
-    return actorCommand(positionals, values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1);
+    return actorCommand(
+      positionals,
+      values.replicas ? positiveInt(values.replicas as string, '--replicas') : 1,
+      undefined,
+      values.site as string | undefined,
+    );
   },
   watch: async (rest) => {
     const { values } = parse(rest, {

@@ -30,6 +30,12 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${e.type} ${e.data.commandId} ${firstLine(e.data.command)}`;
     case 'CommandHeartbeat':
       return `${head}${colours.dim(`${e.type} ${e.data.commandId} ${(e.data.elapsedMs / 1000).toFixed(0)}s ${e.data.lastLine}`)}`;
+    case 'TaskRouted':
+      return `${head}${e.type} to site ${e.data.site} (${e.data.reason})`;
+    case 'TaskWaiting':
+      return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
+    case 'SiteHeartbeat':
+      return `${head}${colours.dim(`${e.type} ${e.data.site} [${e.data.labels.join(', ')}] ${e.data.slots} slot(s) on ${e.data.host}`)}`;
     case 'CommandFinished': {
       const ok = e.data.exitCode === 0 && !e.data.timedOut;
       const what = `${e.data.commandId} exit ${e.data.exitCode}${e.data.timedOut ? ' (timed out)' : ''} ${e.data.durationMs.toFixed(0)} ms`;

@@ -83,9 +83,13 @@ export function progressPrinter(write: (line: string) => void) {
         const plan = waiting.get(id);
         if (plan === undefined) return;
         waiting.delete(id);
-        write(`${colours.dim('▶')} ${name(id)} ${colours.dim(plan)}`);
+        const at = event.data.site === undefined ? '' : ` on site ${event.data.site}`;
+        write(`${colours.dim('▶')} ${name(id)}${at} ${colours.dim(plan)}`);
         return;
       }
+      case 'TaskWaiting':
+        write(colours.yellow(`… ${name(id)} waits for a site: ${event.data.reason}`));
+        return;
       case 'RecoveryAttempted':
         write(
           `  ${colours.yellow('↻')} ${name(id)}: recovering ${event.data.commandId} with ${event.data.patternId ?? event.data.source}/${event.data.strategyId}`,
@@ -186,6 +190,8 @@ export function progressPrinter(write: (line: string) => void) {
       case 'PlanCacheMiss':
       case 'PlanDrafted':
       case 'PlanCancelled':
+      case 'TaskRouted':
+      case 'SiteHeartbeat':
       case 'CommandHeartbeat':
       case 'CommandFinished':
       case 'RecoveryResolved':

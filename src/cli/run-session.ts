@@ -26,7 +26,7 @@ import { TICK_WAIT_MS, TickWait } from './tick-wait.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
-import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
+import { dirtyPaths, projectOf, repositoryPrefix } from '../workspace/git.ts';
 import { out, err, outJson } from './terminal.ts';
 
 /** A finished run's exit code: its outcome (RunFinished's status) as the class CI tells apart. */
@@ -79,6 +79,7 @@ export async function runSession(input: {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
       if (flags.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: flags.plan === true }, out);
+      const project = await projectOf(workdir);
       const start: StartRun = {
         runId,
         tasksFile,
@@ -91,6 +92,7 @@ export async function runSession(input: {
           ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
         },
         ...(weakened.length ? { weakened } : {}),
+        ...(project ? { project } : {}),
       };
       const code = await followToTheEnd(
         rt,

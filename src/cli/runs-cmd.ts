@@ -125,6 +125,8 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
 function stepNote(t: TaskStatus): string {
   const parts = [
     t.state === 'unverified' ? colours.yellow('no evidence it did its work: not ticked') : '',
+    t.site ? `site ${t.site}` : '',
+    t.waiting && t.state !== 'completed' ? colours.yellow(`waits: ${t.waiting}`) : '',
     t.changedFiles ? `${t.changedFiles} file(s) changed` : '',
     t.commit ? `commit ${t.commit.slice(0, 10)}` : '',
     t.undone ? colours.yellow(t.undone) : '',
@@ -145,5 +147,7 @@ function taskJson(id: string, t: TaskStatus, outcome: TaskOutcome) {
     ...(t.changedFiles ? { changedFiles: t.changedFiles } : {}),
     ...(t.commit ? { commit: t.commit } : {}),
     ...(t.undone ? { undone: t.undone } : {}),
+    ...(t.site ? { site: t.site } : {}),
+    ...(t.waiting ? { waiting: t.waiting } : {}),
   };
 }

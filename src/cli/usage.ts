@@ -54,7 +54,7 @@ ${runSynopsis()}
   implement-agent runs [--limit N] [--json]          recent runs: status, tasks done/failed, start, duration
   implement-agent status <runId> [--json]            one run and each of its tasks
   implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
-  implement-agent actor <name> [--replicas N]   one actor: ${actorNames.join(', ')}
+  implement-agent actor <name> [--replicas N] [--site NAME]   one actor: ${actorNames.join(', ')}
   implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]   the configs and credentials of a JetStream cluster with authentication
   implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]   (no filter: the run under way)
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
@@ -104,7 +104,7 @@ example: implement-agent cluster init ~/ia-cluster --nodes 10.0.0.1:4222:6222,10
   runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',
   status:
     'usage: implement-agent status <runId> [--json]\n\nShows one run and each of its tasks (state, time, why it failed).\n\nexample: implement-agent status r1a2b3c4d',
-  actor: `usage: implement-agent actor <name> [--replicas N]\n\nRuns one actor: ${actorNames.join(', ')}.\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
+  actor: `usage: implement-agent actor <name> [--replicas N] [--site NAME]\n\nRuns one actor: ${actorNames.join(', ')}. --site NAME: an executor of that site (docs/scaling.md).\n\nexample: NATS_URL=nats://127.0.0.1:4222 implement-agent actor executor --replicas 2`,
   watch:
     "usage: implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|5m|1h|start] [--json]\n\nFollows the event log of the project's running server (a run's, `up`'s; or -s URL). With no filter it follows the run under way;\n--type may be given several times (or T1,T2); with --run it stops when that run finishes.\n\nexample: implement-agent watch --type TaskFailed --type RecoveryFailed --since 1h",
   replay:

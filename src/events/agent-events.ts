@@ -74,6 +74,7 @@ export const WeakeningSchema = z.object({
 });
 export type Weakening = z.infer<typeof WeakeningSchema>;
 
+export const ProjectRefSchema = z.object({ commit: z.string(), prefix: z.string(), remote: z.string().optional() });
 export const RunStarted = defineEvent(
   'RunStarted',
   z.preprocess(
@@ -86,6 +87,8 @@ export const RunStarted = defineEvent(
       options: RunOptionsSchema,
       /** The settings that weakened confinement when the run started (absent: none, or a log from before they were recorded). */
       weakened: z.array(WeakeningSchema).optional(),
+      /** The project, not a path: the git base commit, the folder in the repository and its remote (absent outside git). */
+      project: ProjectRefSchema.optional(),
     }),
   ),
 );
@@ -208,6 +211,13 @@ export const PlanInvalidated = defineEvent(
     reason: z.string(),
   }),
 );
+/** The coordinator sent the task's execute item to a site's own queue (`attempt`: 0, then one more per reroute). */
+export const TaskRouted = defineEvent(
+  'TaskRouted',
+  z.object({ site: z.string(), attempt: z.number().int().nonnegative(), reason: z.string() }),
+);
+/** No live site meets what the task asks (`Site:`, `Needs:`): it waits for one, and this says why. */
+export const TaskWaiting = defineEvent('TaskWaiting', z.object({ reason: z.string() }));
 export const CommandStarted = defineEvent(
   'CommandStarted',
   z.object({
@@ -217,6 +227,8 @@ export const CommandStarted = defineEvent(
     host: z.string().optional(),
     /** The confinement in force: `bwrap (...)` or `none: why`. */
     confinement: z.string().optional(),
+    /** The site whose executor runs it (`--site`); none on the shared queue. */
+    site: z.string().optional(),
   }),
 );
 export const CommandHeartbeat = defineEvent(
@@ -226,6 +238,19 @@ export const CommandHeartbeat = defineEvent(
     attempt: z.number().int().nonnegative(),
     elapsedMs: z.number(),
     lastLine: z.string(),
+  }),
+);
+/** A site's executor is up (its run id SITES_RUN, its task id the site): what it can run, sent again every heartbeat. */
+export const SiteHeartbeat = defineEvent(
+  'SiteHeartbeat',
+  z.object({
+    site: z.string(),
+    labels: z.array(z.string()),
+    slots: z.number().int().positive(),
+    host: z.string(),
+    pid: z.number().int(),
+    /** The next beat comes within this: a site silent for three of them is taken for dead. */
+    intervalMs: z.number().int().positive(),
   }),
 );
 export const CommandFinished = defineEvent(
@@ -420,8 +445,11 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   PlanDrafted,
   PlanCancelled,
   PlanInvalidated,
+  TaskRouted,
+  TaskWaiting,
   CommandStarted,
   CommandHeartbeat,
+  SiteHeartbeat,
   CommandFinished,
   CommandDenied,
   RecoveryAttempted,

@@ -31,8 +31,8 @@ export type Consumer = {
 };
 
 export interface WorkQueue {
-  /** Queues an item for `actor`; an item whose `id` was queued before is dropped. */
-  publish(actor: WorkActor, verb: string, item: unknown, id: string): Promise<void>;
+  /** Queues an item for `actor` (on `site`'s own queue if named); an item whose `id` was queued before is dropped. */
+  publish(actor: WorkActor, verb: string, item: unknown, id: string, site?: string): Promise<void>;
   /**
    * Takes `actor`'s items, at most `parallel` at a time, shared with every other taker of the
    * same actor. An item that does not match `schema` is dropped and reported; a handler that
@@ -44,6 +44,8 @@ export interface WorkQueue {
     parallel: number,
     handler: WorkHandler<z.infer<S>>,
     onError: (error: unknown, subject: string) => void,
+    /** A site's executor takes its site's own queue, not the shared one. */
+    site?: string,
   ): Promise<Consumer>;
 }
 

@@ -60,6 +60,11 @@ export const eventIds = {
   /** A task's n-th record of its kind (a redelivered or rerun task records its changes again). */
   taskRecord: (runId: string, taskId: string, type: 'TaskFilesChanged' | 'TaskRolledBack', n: number) =>
     `${runId}:${taskId}:${type}:${n}`,
+  /** A task's route to a site: once per attempt (a reroute after the schedule-to-start timeout is the next). */
+  routed: (runId: string, taskId: string, generation: number, revision: number, attempt: number) =>
+    `${runId}:${taskId}:TaskRouted:${generationSuffix(generation, revision)}:${attempt}`,
+  /** Why a task waits for a site: once per reason. */
+  waiting: (runId: string, taskId: string, reason: string) => `${runId}:${taskId}:TaskWaiting:${reason}`,
   command: (ref: CommandRef, type: CommandEvent) =>
     `${ref.runId}:${ref.taskId}:${ref.commandId}:${ref.attempt}:${type}`,
 };
@@ -86,6 +91,9 @@ export const workIds = {
     `plan:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
   execute: (runId: string, taskId: string, generation: number, revision: number) =>
     `exec:${runId}:${taskId}:${generationSuffix(generation, revision)}`,
+  /** The same execution sent to a site: one item per route attempt. */
+  executeAt: (runId: string, taskId: string, generation: number, revision: number, site: string, attempt: number) =>
+    `exec:${runId}:${taskId}:${generationSuffix(generation, revision)}:${site}:${attempt}`,
 };
 
 /** The coordinator's decision keys within one run: each decision happens once. */

@@ -27,23 +27,25 @@ type Taker = {
  * one taker, kept until acknowledged, delivered again (flagged) after a failure or a stop.
  */
 export class MemoryWorkQueue implements WorkQueue {
-  private readonly items = new Map<WorkActor, Item[]>();
-  private readonly takers = new Map<WorkActor, Taker[]>();
+  /** By queue: an actor's shared one, or a site's own (`siteKey`). */
+  private readonly items = new Map<string, Item[]>();
+  private readonly takers = new Map<string, Taker[]>();
   private readonly seen = new Set<string>();
   private seq = 0;
 
-  async publish(actor: WorkActor, verb: string, item: unknown, id: string): Promise<void> {
+  async publish(actor: WorkActor, verb: string, item: unknown, id: string, site?: string): Promise<void> {
     if (this.seen.has(id)) return;
     this.seen.add(id);
-    this.queue(actor).push({
+    const key = queueKey(actor, site);
+    this.queue(key).push({
       seq: ++this.seq,
-      subject: commandSubjects.work(actor, verb),
+      subject: site === undefined ? commandSubjects.work(actor, verb) : commandSubjects.siteWork(site, verb),
       data: encodeJson(item),
       deliveries: 0,
       availableAt: 0,
       inHand: false,
     });
-    this.pump(actor);
+    this.pump(key);
   }
 
   async consume<S extends z.ZodType>(
@@ -52,7 +54,9 @@ export class MemoryWorkQueue implements WorkQueue {
     parallel: number,
     handler: WorkHandler<z.infer<S>>,
     onError: (error: unknown, subject: string) => void,
+    site?: string,
   ): Promise<Consumer> {
+    const key = queueKey(actor, site);
     const stopping = new AbortController();
     const active = new Set<Promise<void>>();
     const taker: Taker = {
@@ -60,22 +64,22 @@ export class MemoryWorkQueue implements WorkQueue {
       active: 0,
       stopped: false,
       deliver: (item) => {
-        const job = this.handle(actor, item, schema, handler, onError, stopping.signal).finally(() => {
+        const job = this.handle(key, item, schema, handler, onError, stopping.signal).finally(() => {
           taker.active--;
           active.delete(job);
-          this.pump(actor);
+          this.pump(key);
         });
         active.add(job);
       },
     };
-    this.takersOf(actor).push(taker);
-    this.pump(actor);
+    this.takersOf(key).push(taker);
+    this.pump(key);
     return {
       stop: async (graceMs = 2000) => {
         taker.stopped = true;
         this.takers.set(
-          actor,
-          this.takersOf(actor).filter((t) => t !== taker),
+          key,
+          this.takersOf(key).filter((t) => t !== taker),
         );
         const drained = Promise.allSettled(active);
         let timer: NodeJS.Timeout | undefined;
@@ -88,7 +92,7 @@ export class MemoryWorkQueue implements WorkQueue {
   }
 
   private async handle<S extends z.ZodType>(
-    actor: WorkActor,
+    actor: string,
     item: Item,
     schema: S,
     handler: WorkHandler<z.infer<S>>,
@@ -132,7 +136,7 @@ export class MemoryWorkQueue implements WorkQueue {
   }
 
   /** Hands every available item to a taker with room, oldest first, takers in turn. */
-  private pump(actor: WorkActor): void {
+  private pump(actor: string): void {
     const now = Date.now();
     for (const item of this.queue(actor)) {
       if (item.inHand || item.availableAt > now) continue;
@@ -147,13 +151,13 @@ export class MemoryWorkQueue implements WorkQueue {
     }
   }
 
-  private queue(actor: WorkActor): Item[] {
+  private queue(actor: string): Item[] {
     let q = this.items.get(actor);
     if (!q) this.items.set(actor, (q = []));
     return q;
   }
 
-  private takersOf(actor: WorkActor): Taker[] {
+  private takersOf(actor: string): Taker[] {
     let t = this.takers.get(actor);
     if (!t) this.takers.set(actor, (t = []));
     return t;
@@ -251,3 +255,6 @@ export class MemoryContents implements ContentStore {
     return this.stored.get(hash);
   }
 }
+
+/** A queue's key: an actor's shared queue, or a site's own. */
+const queueKey = (actor: WorkActor, site: string | undefined): string => (site === undefined ? actor : `site:${site}`);

@@ -12,6 +12,9 @@ export const CONTENT_BUCKET = 'agent_contents';
 export const LARGE_SNAPSHOT_BUCKET = 'agent_snapshots_large';
 
 const NO_TASK = '_';
+/** The log's pseudo-run of the sites' heartbeats (run ids start with a letter): agent.events._sites.<site>.<Type>. */
+export const SITES_RUN = '_sites';
+export { SITE_NAME } from '../tasklist/task-spec.ts';
 
 /** Task ids contain dots ("1.1"), which NATS reserves as token separators. */
 export function taskToken(taskId: string | undefined): string {
@@ -30,6 +33,8 @@ export const eventSubjects = {
   runLevelOfAll: () => `agent.events.*.${NO_TASK}.*`,
   task: (runId: string, taskId: string) => `agent.events.${runId}.${taskToken(taskId)}.*`,
   type: (type: AgentEventType) => `agent.events.*.*.${type}`,
+  /** Every site's heartbeats. */
+  sites: () => `agent.events.${SITES_RUN}.>`,
   /** Filter for watch: any part left out matches everything. */
   filter: (f: { runId?: string; taskId?: string; type?: AgentEventType }) =>
     `agent.events.${f.runId ?? '*'}.${f.taskId === undefined ? '*' : taskToken(f.taskId)}.${f.type ?? '*'}`,
@@ -47,6 +52,11 @@ export const commandSubjects = {
   /** Work items: agent.cmd.<actor>.<verb>, stored in the AGENT_WORK work queue. */
   work: (actor: WorkActor, verb: string) => `agent.cmd.${actor}.${verb}`,
   actorWork: (actor: WorkActor) => `agent.cmd.${actor}.>`,
+  /** A site's own queue of execute items (Temporal's worker-specific queue): agent.site.<site>.<verb>. */
+  siteWork: (site: string, verb: string) => `agent.site.${site}.${verb}`,
+  siteQueue: (site: string) => `agent.site.${site}.>`,
+  /** Every site's queue: one subject space of the work stream, apart from the shared executor queue. */
+  allSites: () => 'agent.site.>',
   /** Request/reply, core NATS with a queue group: the recoverer's decisions. */
   recover: () => 'agent.cmd.recoverer.recover',
   /** Liveness: every host answers on agent.ctl.<actor>.ping. */
@@ -55,4 +65,5 @@ export const commandSubjects = {
 
 export const consumerNames = {
   work: (actor: WorkActor) => `work-${actor}`,
+  site: (site: string) => `work-site-${site}`,
 };

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { PlanSchema } from '../plan/plan-schema.ts';
 import { TaskSpecSchema } from '../tasklist/task-spec.ts';
-import { WeakeningSchema } from './agent-events.ts';
+import { ProjectRefSchema, WeakeningSchema } from './agent-events.ts';
 import { LlmModeSchema, RunOptionsSchema, upcastConcurrency } from './run-options.ts';
 import { FailureSchema } from './failure.ts';
 
@@ -19,6 +19,8 @@ export const StartRunSchema = z.object({
   tasksContent: z.string().optional(),
   /** The settings weakening confinement, as the CLI that started the run found them: recorded in RunStarted. */
   weakened: z.array(WeakeningSchema).optional(),
+  /** The git base of the working directory, recorded in RunStarted (sites materialise it; docs/scaling.md). */
+  project: ProjectRefSchema.optional(),
 });
 export type StartRun = z.infer<typeof StartRunSchema>;
 

@@ -1,3 +1,4 @@
+import { watchSites } from './sites.ts';
 import { dirname, resolve } from 'node:path';
 import { compressContext } from '../context/compress.ts';
 import { ContextLoader } from '../context/context-loader.ts';
@@ -25,6 +26,7 @@ import type { Runtime } from '../actors/actor.ts';
  */
 
 export const coordinatorPorts: CoordinatorPorts = {
+  watchSites: (rt) => watchSites(rt.store),
   // Tasks too many for a message are in the content store: gone or not what their hash says, the item is dropped.
   startItem: (rt, item) =>
     unpackStartItem(rt, item).catch((error: unknown) => {

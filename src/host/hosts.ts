@@ -9,6 +9,7 @@ import { recovererActor } from '../actors/recoverer/definition.ts';
 import { roleOf } from '../security/roles.ts';
 import { coordinatorPorts, decomposerPorts, recovererPorts } from './actor-ports.ts';
 import { runActor } from './run-actor.ts';
+import { startSiteBeacon } from './sites.ts';
 
 export type Hosted = { names: ActorName[]; stop(): Promise<void> };
 
@@ -34,12 +35,16 @@ export async function hostActors(
   replaced: ReplacedActors = {},
 ): Promise<Hosted> {
   // Each actor under its own role where the server tells roles apart (rt.as opens its connection).
-  const started = await Promise.all(
-    names.map(async (n) => runActor((await rt.as?.(roleOf(n))) ?? rt, replaced[n] ?? ACTOR_DEFINITIONS[n]())),
-  );
+  const runtimes = await Promise.all(names.map(async (n) => (await rt.as?.(roleOf(n))) ?? rt));
+  const started = await Promise.all(names.map((n, i) => runActor(runtimes[i]!, replaced[n] ?? ACTOR_DEFINITIONS[n]())));
+  // A site's executor says so once it takes the site's queue, and keeps saying it while it runs.
+  const executorRt = runtimes[names.indexOf('executor')];
+  const site = executorRt?.config.site;
+  const beacon = site && startSiteBeacon(executorRt, site, executorRt.config.execution.taskConcurrency);
   return {
     names: [...names],
     stop: async () => {
+      if (beacon) beacon.stop();
       await Promise.all(started.map((s) => s.stop()));
     },
   };

@@ -141,6 +141,8 @@ function takeWork<R>(
       return ack();
     },
     (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
+    // A site's executor takes its site's own queue (docs/scaling.md); the others the shared one.
+    inputs.actor === 'executor' ? rt.config.site?.name : undefined,
   );
 }
 
@@ -215,7 +217,7 @@ async function performOne(rt: Runtime, name: string, effect: Effect, running: Ab
       return rt.store.appendAll(effect.events, { whileRunning: running, onRetry });
     case 'send':
       await retryTransient(
-        () => rt.work.publish(effect.actor, effect.verb, effect.item, effect.id),
+        () => rt.work.publish(effect.actor, effect.verb, effect.item, effect.id, effect.site),
         retryPolicies.send,
         {
           stopRetrying: running,

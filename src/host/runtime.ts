@@ -156,7 +156,7 @@ export async function openRuntime(
     nc,
     store,
     snapshots,
-    work: new JetStreamWorkQueue(jetstream(nc)),
+    work: new JetStreamWorkQueue(jetstream(nc), bind ? undefined : store.jsm, config.workAckWaitMs),
     requests: new NatsRequests(nc),
     outputs: new NatsOutputs(nc, replicas, bind?.buckets),
     contents: new NatsContents(nc, replicas, bind?.buckets),

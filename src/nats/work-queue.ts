@@ -30,47 +30,59 @@ export async function ensureWorkStream(
   const replicas = options.replicas ?? 1;
   await ensureStreamConfig(jsm, {
     name: WORK_STREAM,
-    subjects: workActors.map((a) => commandSubjects.actorWork(a)),
+    subjects: [...workActors.map((a) => commandSubjects.actorWork(a)), commandSubjects.allSites()],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: replicas,
     duplicate_window: nanos(30 * 60_000),
   });
   // One request each, at once: a run's start-up waits on them.
-  const ensureConsumer = async (actor: WorkActor) => {
-    const name = consumerNames.work(actor);
-    try {
-      await jsm.consumers.info(WORK_STREAM, name);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
-      await jsm.consumers
-        .add(WORK_STREAM, {
-          durable_name: name,
-          filter_subject: commandSubjects.actorWork(actor),
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          ack_wait: nanos(options.ackWaitMs ?? 30_000),
-          max_deliver: 20,
-          max_ack_pending: 1000,
-        })
-        .catch(async (e: unknown) => {
-          // Created by a concurrent process in the meantime: fine.
-          await jsm.consumers.info(WORK_STREAM, name).catch(() => {
-            throw e;
-          });
+  await Promise.all(
+    workActors.map((a) => ensureConsumer(jsm, consumerNames.work(a), commandSubjects.actorWork(a), options.ackWaitMs)),
+  );
+}
+
+/** A durable consumer of the work stream, made unless it exists (perhaps by a concurrent process). */
+async function ensureConsumer(jsm: JetStreamManager, name: string, filter: string, ackWaitMs = 30_000): Promise<void> {
+  try {
+    await jsm.consumers.info(WORK_STREAM, name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
+    await jsm.consumers
+      .add(WORK_STREAM, {
+        durable_name: name,
+        filter_subject: filter,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ackWaitMs),
+        max_deliver: 20,
+        max_ack_pending: 1000,
+      })
+      .catch(async (e: unknown) => {
+        // Created by a concurrent process in the meantime: fine.
+        await jsm.consumers.info(WORK_STREAM, name).catch(() => {
+          throw e;
         });
-    }
-  };
-  await Promise.all(workActors.map(ensureConsumer));
+      });
+  }
 }
 
 /** The work queue on JetStream: the AGENT_WORK stream and one durable consumer per actor kind. */
 export class JetStreamWorkQueue implements WorkQueue {
-  constructor(private readonly js: JetStreamClient) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    /** Makes a site's consumer the first time one of its executors takes work. */
+    private readonly jsm?: JetStreamManager,
+    private readonly ackWaitMs?: number,
+  ) {}
 
-  /** `id` is the message id: a repeat (a restarted coordinator) is dropped within the duplicate window. */
-  async publish(actor: WorkActor, verb: string, item: unknown, id: string): Promise<void> {
-    await this.js.publish(commandSubjects.work(actor, verb), encodeJson(item), { msgID: id });
+  /**
+   * `id` is the message id: a repeat (a restarted coordinator) is dropped within the duplicate
+   * window. With `site`, the item goes to that site's own queue.
+   */
+  async publish(actor: WorkActor, verb: string, item: unknown, id: string, site?: string): Promise<void> {
+    const subject = site === undefined ? commandSubjects.work(actor, verb) : commandSubjects.siteWork(site, verb);
+    await this.js.publish(subject, encodeJson(item), { msgID: id });
   }
 
   /**
@@ -84,8 +96,12 @@ export class JetStreamWorkQueue implements WorkQueue {
     parallel: number,
     handler: WorkHandler<z.infer<S>>,
     onError: (error: unknown, subject: string) => void,
+    site?: string,
   ): Promise<Consumer> {
-    const consumer = await this.js.consumers.get(WORK_STREAM, consumerNames.work(actor));
+    if (site !== undefined && this.jsm)
+      await ensureConsumer(this.jsm, consumerNames.site(site), commandSubjects.siteQueue(site), this.ackWaitMs);
+    const name = site === undefined ? consumerNames.work(actor) : consumerNames.site(site);
+    const consumer = await this.js.consumers.get(WORK_STREAM, name);
     // Keep items alive at a third of the consumer's ack wait, whatever it was created with.
     const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
     const messages = await consumer.consume(pullOptions(parallel));

@@ -115,6 +115,9 @@ export const planCacheEvolver =
       case 'LlmCalled':
       case 'LlmCapabilityLearned':
       case 'CommandStarted':
+      case 'TaskRouted':
+      case 'TaskWaiting':
+      case 'SiteHeartbeat':
       case 'CommandHeartbeat':
       case 'CommandFinished':
       case 'CommandDenied':

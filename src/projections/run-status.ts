@@ -36,6 +36,10 @@ export type TaskStatus = {
   evidence?: Evidence;
   /** The commit holding its files (`--commit`). */
   commit?: string;
+  /** The site that runs it (TaskRouted, then its CommandStarted); none on the shared queue. */
+  site?: string;
+  /** Why it waits for a site (TaskWaiting), until it is routed. */
+  waiting?: string;
   /** Paths it changed, as its TaskFilesChanged events say. */
   changedFiles?: number;
   /** Its changes were undone: by the rollback of a failure, or by `revert`. */
@@ -156,8 +160,17 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
         delete task.planInputs;
       }
       return;
+    case 'TaskRouted':
+      if (!task) return;
+      task.site = event.data.site;
+      delete task.waiting;
+      return;
+    case 'TaskWaiting':
+      if (task) task.waiting = event.data.reason;
+      return;
     case 'CommandStarted':
       if (task) task.started = true;
+      if (task && event.data.site !== undefined) task.site = event.data.site;
       if (task && task.state === 'planned') task.state = 'executing';
       return;
     // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
@@ -221,6 +234,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     case 'PlanCacheMiss':
     case 'PlanDrafted':
     case 'LlmCapabilityLearned':
+    case 'SiteHeartbeat':
     case 'CommandHeartbeat':
     case 'CommandFinished':
     case 'CommandDenied':

@@ -144,6 +144,9 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'PlanDrafted':
     case 'PlanCancelled':
     case 'CommandStarted':
+    case 'TaskRouted':
+    case 'TaskWaiting':
+    case 'SiteHeartbeat':
     case 'CommandHeartbeat':
     case 'CommandFinished':
     case 'CommandDenied':

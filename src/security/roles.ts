@@ -59,6 +59,8 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
       'RunStarted',
       'TaskSubmitted',
       'PlanInvalidated',
+      'TaskRouted',
+      'TaskWaiting',
       'TaskSkipped',
       'TaskTicked',
       'RunInterrupted',
@@ -94,6 +96,7 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
     events: [
       'CommandStarted',
       'CommandHeartbeat',
+      'SiteHeartbeat',
       'CommandFinished',
       'CommandDenied',
       'RecoveryResolved',

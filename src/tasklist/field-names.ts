@@ -2,7 +2,7 @@
  * The field bullets of a task (`- Requirements: 1.1`), in the languages task lists are written in:
  * one table, read case-insensitively, with `:` or the full-width `：`. Add a language here.
  */
-export type FieldName = 'requirements' | 'validates' | 'depends' | 'success';
+export type FieldName = 'requirements' | 'validates' | 'depends' | 'success' | 'site' | 'needs';
 
 const NAMES: Record<FieldName, readonly string[]> = {
   requirements: [
@@ -22,6 +22,9 @@ const NAMES: Record<FieldName, readonly string[]> = {
     'المتطلب', // ar
   ],
   validates: ['Validates'],
+  /** Where a task must run, and what its site must have (docs/scaling.md). */
+  site: ['Site'],
+  needs: ['Needs'],
   depends: [
     'Depends',
     'Depends on',

@@ -6,6 +6,8 @@ import { SuccessCriterionSchema } from './success-criterion.ts';
  * when the number was used before in the file, or `L<line>` for an unnumbered checkbox.
  */
 export const TASK_ID = /^((\d+[a-z]?(\.\d+[a-z]?)*|T\d+)(@L\d+)?|L\d+)$/;
+/** A site's name (`Site:`, `--site`): one NATS subject token, so its queue and its events are subjects of its own. */
+export const SITE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** What a `Depends:` may name: a task number or a Spec Kit id (`@L<line>` for a number used twice). */
 export const DEPENDABLE_ID = /^(\d+[a-z]?(\.\d+[a-z]?)*|T\d+)(@L\d+)?$/;
 /** The id of a task whose number (or id) was used before, at line `line`. */
@@ -31,6 +33,9 @@ export const TaskSpecSchema = z.object({
   /** Criteria in words (`Success: all text renders`): given to the planner to turn into checks. */
   criteria: z.array(z.string()).default([]),
   commands: z.array(z.string()),
+  /** `Site: NAME`: only that site runs it; `Needs: gpu, db`: only a site with those labels. */
+  site: z.string().optional(),
+  needs: z.array(z.string()).optional(),
   parentId: z.string().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;

@@ -12,7 +12,7 @@ import {
 import { dependsFromWaves, readWaves, type DependencyWaves } from './dependency-waves.ts';
 import { DEPENDS_CONNECTORS, NO_DEPENDENCIES, readField } from './field-names.ts';
 import { parseRequirementRefs } from './requirement-refs.ts';
-import { DEPENDABLE_ID, repeatedId, type TaskSpec } from './task-spec.ts';
+import { DEPENDABLE_ID, SITE_NAME, repeatedId, type TaskSpec } from './task-spec.ts';
 
 const BULLET = /^([ \t]+)[-*+] (.*)$/;
 const FENCE = /^([ \t]*)(`{3,}|~{3,})\s*([\w-]*)[^`]*$/;
@@ -293,6 +293,12 @@ function readBullet(task: Draft, text: string, lineNo: number, fail: Fail) {
     }
     task.depends = [...(task.depends ?? []), ...ids];
     task.dependsLine = lineNo;
+  } else if (field === 'site') {
+    if (!SITE_NAME.test(value)) fail(lineNo, `Site: "${value}" is not a site name (letters, digits, _ and -)`);
+    task.site = value;
+  } else if (field === 'needs') {
+    const labels = value.split(/[,\s]+/).filter((l) => l !== '');
+    task.needs = [...new Set([...(task.needs ?? []), ...labels])];
   } else {
     for (const part of splitOutsideBackticks(value, ';')) {
       const criterion = parseCriterion(part);

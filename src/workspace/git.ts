@@ -19,6 +19,28 @@ export async function repositoryPrefix(workdir: string): Promise<string | undefi
   return r && r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
+/**
+ * The project a run names instead of a path, when the working directory is in a git repository
+ * with a commit: its base commit, the folder within it, and its `origin` (else first) remote if any.
+ */
+export async function projectOf(workdir: string): Promise<ProjectRef | undefined> {
+  const [head, prefix, remotes] = await Promise.all([
+    git(workdir, ['rev-parse', '--verify', '-q', 'HEAD']).catch(() => undefined),
+    repositoryPrefix(workdir),
+    git(workdir, ['remote']).catch(() => undefined),
+  ]);
+  if (!head || head.exitCode !== 0 || prefix === undefined) return undefined;
+  const names = remotes?.exitCode === 0 ? remotes.stdout.split('\n').filter(Boolean) : [];
+  const name = names.includes('origin') ? 'origin' : names[0];
+  const url = name ? await git(workdir, ['remote', 'get-url', name]).catch(() => undefined) : undefined;
+  return {
+    commit: head.stdout.trim(),
+    prefix,
+    ...(url?.exitCode === 0 && url.stdout.trim() ? { remote: url.stdout.trim() } : {}),
+  };
+}
+export type ProjectRef = { commit: string; prefix: string; remote?: string };
+
 /** Paths (relative to the working directory) with changes not committed: staged, unstaged or untracked. */
 export async function dirtyPaths(workdir: string): Promise<string[]> {
   const prefix = (await repositoryPrefix(workdir)) ?? '';

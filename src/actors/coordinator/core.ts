@@ -41,6 +41,7 @@ export function startEffects(start: StartRun): Effect[] {
           alreadyDone: start.tasks.filter((t) => t.done).map((t) => t.id),
           options,
           ...(start.weakened?.length ? { weakened: start.weakened } : {}),
+          ...(start.project ? { project: start.project } : {}),
         },
       ),
       ...pending.map((task) =>
@@ -65,12 +66,12 @@ export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted
 /**
  * A decision's effects. `changed` is what the host observed of an `execute` or `revalidate`
  * decision's plan inputs (files changed since the plan was made: plan again instead); `now` ends
- * the run's clock. A `tick` is the one-byte write to tasks.md.
+ * the run's clock; `site`, where an execute item goes (routing.ts). A `tick` is the one-byte write to tasks.md.
  */
 export function decisionEffects(
   start: StartRun,
   decision: Decision,
-  observed: { startedAt?: string; changed: ChangedInput[]; now: number },
+  observed: { startedAt?: string; changed: ChangedInput[]; now: number; site?: { site: string; workId: string } },
 ): Effect[] {
   const { runId } = start;
   switch (decision.kind) {
@@ -112,14 +113,10 @@ export function decisionEffects(
         commandConcurrency: start.options.commandConcurrency,
         generation: decision.generation,
       };
-      return [
-        send(
-          'executor',
-          'execute',
-          item,
-          workIds.execute(runId, decision.taskId, decision.generation, decision.revision),
-        ),
-      ];
+      // Routed to a site: its own queue, under an id of that route (a reroute is another item).
+      const id =
+        observed.site?.workId ?? workIds.execute(runId, decision.taskId, decision.generation, decision.revision);
+      return [send('executor', 'execute', item, id, observed.site?.site)];
     }
     case 'skip':
       return [

@@ -7,6 +7,8 @@ import { workInputs, type ActorDefinition, type ActorIO, type Runtime } from '..
 import { decisionEffects, next, runStage, startEffects } from './core.ts';
 import type { Decision } from './decide.ts';
 import type { PlanInput } from '../../plan/plan-schema.ts';
+import type { SiteWatch } from '../../projections/sites.ts';
+import { Routing } from './route-execution.ts';
 
 /** The I/O the coordinator asks of its host (src/host/actor-ports.ts). */
 export type CoordinatorPorts = {
@@ -16,14 +18,17 @@ export type CoordinatorPorts = {
   workdirRefusal(workdir: string): Promise<string | undefined>;
   /** The inputs a plan was made from that changed on disk since. */
   changedInputs(workdir: string, inputs: readonly PlanInput[]): Promise<ChangedInput[]>;
+  /** The sites the log's heartbeats say are up, followed live (routing.ts routes by them). */
+  watchSites(rt: Runtime): Promise<SiteWatch>;
 };
 
-type Coordinating = { active: Set<string>; ports: CoordinatorPorts };
+type Coordinating = { active: Set<string>; ports: CoordinatorPorts; sites: SiteWatch };
 
 /** The coordinator: takes `start` work items and drives each run to RunFinished. */
 export const coordinatorActor = (ports: CoordinatorPorts): ActorDefinition<Coordinating> => ({
   name: 'coordinator',
-  open: async () => ({ active: new Set(), ports }),
+  open: async (rt) => ({ active: new Set(), ports, sites: await ports.watchSites(rt) }),
+  close: (resources) => resources.sites.stop(),
   inputs: workInputs({
     actor: 'coordinator',
     schema: StartRunSchema,
@@ -68,6 +73,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   let over: () => void = () => {};
   const ended = new Promise<void>((resolve) => (over = resolve));
   let issued = new Set<string>();
+  const routing = new Routing(io, start, () => status.state());
   const status = await runProjection(rt.store, rt.snapshots, runStatusProjection(start.runId), {
     subject: eventSubjects.run(start.runId),
     everyEvents: rt.config.snapshots.everyEvents,
@@ -76,7 +82,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
     onEvent: async (state, event) => {
       const step = next(state, issued);
       issued = step.issued;
-      for (const decision of step.decisions) await perform(io, start, state, decision);
+      for (const decision of step.decisions) await perform(io, start, state, decision, routing);
       // A live interruption (one recorded after this coordinator started) ends its part once the
       // tasks executing have their outcome (and their ticks).
       const executing = Object.values(state.tasks).some((t) => t.state === 'executing');
@@ -87,6 +93,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   if (status.state().finished) over();
   const aborted = new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([ended, aborted]);
+  routing.stop();
   await status.stop();
 }
 
@@ -95,16 +102,13 @@ async function perform(
   start: StartRun,
   status: RunStatus,
   decision: Decision,
+  routing: Routing,
 ): Promise<void> {
   const changed =
     decision.kind === 'execute' || decision.kind === 'revalidate'
       ? await io.resources.ports.changedInputs(start.workdir, decision.planInputs)
       : [];
-  await io.perform(
-    decisionEffects(start, decision, {
-      ...(status.startedAt ? { startedAt: status.startedAt } : {}),
-      changed,
-      now: Date.now(),
-    }),
-  );
+  const observed = { ...(status.startedAt ? { startedAt: status.startedAt } : {}), changed, now: Date.now() };
+  if (decision.kind === 'execute' && changed.length === 0) return routing.execute(decision, observed);
+  await io.perform(decisionEffects(start, decision, observed));
 }

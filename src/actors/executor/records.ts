@@ -26,7 +26,7 @@ export function commandStarted(
   ref: CommandRef,
   command: string,
   purpose: Purpose,
-  where: { confinement: string; pgid?: number; host: string },
+  where: { confinement: string; pgid?: number; host: string; site?: string },
 ): AgentEvent {
   return makeEvent(
     'CommandStarted',
@@ -38,6 +38,7 @@ export function commandStarted(
       purpose,
       confinement: where.confinement,
       ...(where.pgid ? { pgid: where.pgid, host: where.host } : {}),
+      ...(where.site !== undefined ? { site: where.site } : {}),
     },
   );
 }

@@ -114,6 +114,7 @@ export function executorEffects(
                 confinement: describeConfinement(confinement),
                 host: hostname(),
                 ...(pgid ? { pgid } : {}),
+                ...(io.rt.config.site ? { site: io.rt.config.site.name } : {}),
               }),
             ),
           ]);
