@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { watchSites } from './sites.ts';
 import { dirname, resolve } from 'node:path';
 import { compressContext } from '../context/compress.ts';
@@ -98,6 +99,7 @@ function projectOptions(rt: Runtime, item: PlanTask) {
 export const recovererPorts: RecovererPorts = {
   loadPatterns: (file) => PatternDb.load(file),
   probe: diskProbe,
+  seenAt: (request) => (request.view !== undefined && existsSync(request.view) ? request.view : request.workdir),
   openLlm: async (rt) => {
     const { llm, close } = await openLlm(rt);
     return {

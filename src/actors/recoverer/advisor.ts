@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
 import { checkCommand } from '../../exec/policy.ts';
 import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
@@ -26,6 +25,8 @@ export type RecovererPorts = {
   loadPatterns(file: string): Promise<PatternDb>;
   /** A look at the working directory (read at `root`: the task's view), for the strategies per kind of mistake. */
   probe(workdir: string, root?: string): Probe;
+  /** Where the task's commands see the working directory: its view when the executor runs on this machine, else the folder. */
+  seenAt(request: RecoverRequest): string;
   /** `ask` is undefined when no LLM is configured. */
   openLlm(rt: Runtime): Promise<{
     ask: ((request: RecoverRequest, why: string) => Promise<LlmRecovery>) | undefined;
@@ -84,7 +85,7 @@ export async function createAdvisor(
     const own = new Set([...destroyedBy(request.command), ...removedByIntent(request.command)].map(plainPath));
     const destroyed = reply.commands.flatMap(destroyedBy).filter((p) => !own.has(plainPath(p)));
     if (destroyed.length === 0) return reply;
-    const predating = await predatingTargets(destroyed, seenAt(request), await runStartMs(request.runId));
+    const predating = await predatingTargets(destroyed, ports.seenAt(request), await runStartMs(request.runId));
     if (predating.length === 0) return reply;
     // Allowed, where asked for, when each is a file the executor can store first (it then does, or gives up).
     if (rt.config.recovery.replacePredating && request.keepsContents && predating.every(isStorable))
@@ -109,7 +110,7 @@ export async function createAdvisor(
       : ({ kind: 'llm', why: 'error patterns are turned off' } as const);
     if (choice.kind === 'reply') return choice.reply;
     // No pattern has a fix: a strategy per kind of mistake may, from the failure and the working directory.
-    const kind = fromTheLog ? kindRecovery(request, ports.probe(request.workdir, seenAt(request))) : undefined;
+    const kind = fromTheLog ? kindRecovery(request, ports.probe(request.workdir, ports.seenAt(request))) : undefined;
     if (kind?.decision === 'fix' && kind.commands.every((c) => checkCommand(c, rt.config.policy.allow).allowed))
       return kind;
     const learned = fromTheLog ? learnedFix(request, stats.state(), rt.config.policy.allow) : undefined;
@@ -121,7 +122,3 @@ export async function createAdvisor(
 
   return { advise, stop: () => Promise.all([stats.stop(), closeLlm()]).then(() => {}), stats: () => stats.state() };
 }
-
-/** Where the task's commands see the working directory: its view when the executor runs on this machine, else the folder. */
-const seenAt = (request: RecoverRequest): string =>
-  request.view !== undefined && existsSync(request.view) ? request.view : request.workdir;
