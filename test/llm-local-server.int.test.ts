@@ -8,6 +8,7 @@ import { analysisReply, criteriaReply } from '../src/llm/plan-replies.ts';
 import { probeLlm } from '../src/llm/probe.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
 import { llamaModels, llamaServer } from './helpers/fake-llama.ts';
+import { clientFor, scope, ask } from './helpers/llm-client.ts';
 import { startFakeLlm, type FakeLlm, type Responder } from './helpers/fake-llm.ts';
 
 /**
@@ -28,24 +29,6 @@ async function serve(
   servers.push(server);
   return server;
 }
-
-function clientFor(baseUrl: string, llm: Record<string, unknown> = {}, known: LearnedFact[] = []) {
-  const calls: LlmCallRecord[] = [];
-  const learned: LearnedFact[] = [...known];
-  const config = ConfigSchema.parse({ llm: { baseUrl, model: 'tiny', ...llm } }).llm;
-  const client = new LlmClient(config, {
-    record: (_scope, call) => calls.push(call),
-    known: () => learned,
-    learned: (_scope, fact) => learned.push(fact),
-  });
-  return { client, calls, learned };
-}
-
-const scope = { runId: 'r1', taskId: '1' };
-const ask = (title: string) => [
-  { role: 'system' as const, content: 'You plan. Reply with JSON only.' },
-  { role: 'user' as const, content: `Task 1: ${title}` },
-];
 
 describe('a llama-server under its default template', () => {
   it('refuses json_schema without naming it; the next mode gives the plan, and is kept only once it worked', async () => {

@@ -5,6 +5,7 @@ import { LlmClient, type LearnedFact, type LlmCallRecord } from '../src/llm/clie
 import { analysisReply } from '../src/llm/plan-replies.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
 import { llamaServer } from './helpers/fake-llama.ts';
+import { clientFor, scope, ask } from './helpers/llm-client.ts';
 import { startFakeLlm, type FakeLlm } from './helpers/fake-llm.ts';
 
 /**
@@ -23,23 +24,6 @@ async function serve(options: Parameters<typeof startFakeLlm>[0]) {
   return server;
 }
 
-function clientFor(baseUrl: string, llm: Record<string, unknown> = {}, known: LearnedFact[] = []) {
-  const calls: LlmCallRecord[] = [];
-  const learned: LearnedFact[] = [...known];
-  const config = ConfigSchema.parse({ llm: { baseUrl, model: 'tiny', ...llm } }).llm;
-  const client = new LlmClient(config, {
-    record: (_scope, call) => calls.push(call),
-    known: () => learned,
-    learned: (_scope, fact) => learned.push(fact),
-  });
-  return { client, calls, learned };
-}
-
-const scope = { runId: 'r1', taskId: '1' };
-const ask = (title: string) => [
-  { role: 'system' as const, content: 'You plan. Reply with JSON only.' },
-  { role: 'user' as const, content: `Task 1: ${title}` },
-];
 const planner = demoPlanner();
 
 describe('a streamed reply', () => {

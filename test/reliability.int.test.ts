@@ -448,65 +448,71 @@ async function canMount(): Promise<boolean> {
 const mountable = await canMount();
 
 describe.skipIf(!mountable)("the store's disk full", () => {
-  it('mid-run: a clear error naming the store, nothing recorded lost, and the run finished by `resume` once space is freed', async () => {
-    const tasks = Array.from(
-      { length: 300 },
-      (_, i) =>
-        `- [ ] ${i + 1}. Step ${i + 1}\n  \`\`\`bash\n  echo ${i + 1} >> log.txt; head -c 3000 /dev/urandom | base64\n  \`\`\``,
-    ).join('\n');
-    const w = await ws.make(tasks);
-    const store = join(w.dir, '.implement-agent', 'nats');
-    const { mkdir: makeDir } = await import('node:fs/promises');
-    await makeDir(store, { recursive: true });
-    // Room, once the filler goes, for the whole run: its events, outputs and the file contents each task records.
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store]);
-    try {
-      // What else fills the disk, leaving the store room for part of the run.
-      await writeFile(join(store, 'filler'), Buffer.alloc(6_500_000));
-      const run = await execa(process.execPath, [CLI, 'run', w.tasks], {
-        cwd: w.dir,
-        env: { NATS_URL: '', NO_COLOR: '1' },
-        reject: false,
-        timeout: 120_000,
-      });
-      expect(run.exitCode, run.stderr).toBe(5);
-      expect(run.stderr).toContain(`the event store's disk is full: ${store} has`);
-      const runId = /resume (r\w+)/.exec(run.stderr)![1]!;
-      const doneBefore = (await readFile(w.tasks, 'utf8')).split('\n').filter((l) => l.startsWith('- [x]')).length;
-      expect(doneBefore).toBeGreaterThan(0);
-      expect(doneBefore).toBeLessThan(300);
-      await rm(join(store, 'filler'));
-      const resumed = await execa(process.execPath, [CLI, 'resume', runId], {
-        cwd: w.dir,
-        env: { NATS_URL: '', NO_COLOR: '1' },
-        reject: false,
-        timeout: 180_000,
-      });
-      expect(resumed.exitCode, resumed.stderr).toBe(0);
-      expect(resumed.stdout).toMatch(/run succeeded: 300 completed/);
-      // Every task ran once, except at most the ones in flight when the disk filled.
-      const lines = (await readFile(join(w.dir, 'log.txt'), 'utf8')).trim().split('\n');
-      expect(new Set(lines).size).toBe(300);
-      expect(lines.length - 300).toBeLessThanOrEqual(3);
-    } finally {
-      // The store's server ends with the CLI that started it; one wedged by the full disk may not
-      // (it ignores SIGTERM): the server this test's CLI started, named by the store lock, is ended.
-      const serverPid = Number(
-        (await readFile(join(store, 'implement-agent.lock'), 'utf8').catch(() => '')).split('\n')[2],
-      );
-      const command = serverPid > 0 ? await readFile(`/proc/${serverPid}/cmdline`, 'utf8').catch(() => '') : '';
-      // Only that server: its process still runs nats-server on this store (a pid is not reused by a guess).
-      if (command.includes('nats-server') && command.includes(store)) {
-        try {
-          process.kill(serverPid, 'SIGKILL');
-        } catch {
-          // It ended meanwhile.
+  // Bounded by its two CLI runs' own timeouts (120 s + 180 s): 300 tasks, each in a view of its own,
+  // take longer than the default 60 s on a loaded machine, and the finally below must get to unmount.
+  it(
+    'mid-run: a clear error naming the store, nothing recorded lost, and the run finished by `resume` once space is freed',
+    { timeout: 330_000 },
+    async () => {
+      const tasks = Array.from(
+        { length: 300 },
+        (_, i) =>
+          `- [ ] ${i + 1}. Step ${i + 1}\n  \`\`\`bash\n  echo ${i + 1} >> log.txt; head -c 3000 /dev/urandom | base64\n  \`\`\``,
+      ).join('\n');
+      const w = await ws.make(tasks);
+      const store = join(w.dir, '.implement-agent', 'nats');
+      const { mkdir: makeDir } = await import('node:fs/promises');
+      await makeDir(store, { recursive: true });
+      // Room, once the filler goes, for the whole run: its events, outputs and the file contents each task records.
+      await execa('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store]);
+      try {
+        // What else fills the disk, leaving the store room for part of the run.
+        await writeFile(join(store, 'filler'), Buffer.alloc(6_500_000));
+        const run = await execa(process.execPath, [CLI, 'run', w.tasks], {
+          cwd: w.dir,
+          env: { NATS_URL: '', NO_COLOR: '1' },
+          reject: false,
+          timeout: 120_000,
+        });
+        expect(run.exitCode, run.stderr).toBe(5);
+        expect(run.stderr).toContain(`the event store's disk is full: ${store} has`);
+        const runId = /resume (r\w+)/.exec(run.stderr)![1]!;
+        const doneBefore = (await readFile(w.tasks, 'utf8')).split('\n').filter((l) => l.startsWith('- [x]')).length;
+        expect(doneBefore).toBeGreaterThan(0);
+        expect(doneBefore).toBeLessThan(300);
+        await rm(join(store, 'filler'));
+        const resumed = await execa(process.execPath, [CLI, 'resume', runId], {
+          cwd: w.dir,
+          env: { NATS_URL: '', NO_COLOR: '1' },
+          reject: false,
+          timeout: 180_000,
+        });
+        expect(resumed.exitCode, resumed.stderr).toBe(0);
+        expect(resumed.stdout).toMatch(/run succeeded: 300 completed/);
+        // Every task ran once, except at most the ones in flight when the disk filled.
+        const lines = (await readFile(join(w.dir, 'log.txt'), 'utf8')).trim().split('\n');
+        expect(new Set(lines).size).toBe(300);
+        expect(lines.length - 300).toBeLessThanOrEqual(3);
+      } finally {
+        // The store's server ends with the CLI that started it; one wedged by the full disk may not
+        // (it ignores SIGTERM): the server this test's CLI started, named by the store lock, is ended.
+        const serverPid = Number(
+          (await readFile(join(store, 'implement-agent.lock'), 'utf8').catch(() => '')).split('\n')[2],
+        );
+        const command = serverPid > 0 ? await readFile(`/proc/${serverPid}/cmdline`, 'utf8').catch(() => '') : '';
+        // Only that server: its process still runs nats-server on this store (a pid is not reused by a guess).
+        if (command.includes('nats-server') && command.includes(store)) {
+          try {
+            process.kill(serverPid, 'SIGKILL');
+          } catch {
+            // It ended meanwhile.
+          }
         }
+        for (let i = 0; i < 50 && (await execa('umount', [store], { reject: false })).exitCode !== 0; i++)
+          await new Promise((r) => setTimeout(r, 200));
       }
-      for (let i = 0; i < 50 && (await execa('umount', [store], { reject: false })).exitCode !== 0; i++)
-        await new Promise((r) => setTimeout(r, 200));
-    }
-  });
+    },
+  );
 });
 
 describe('secrets and hostile input', () => {
