@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ConfigSchema } from '../src/config.ts';
 import { InputError, LlmError } from '../src/errors.ts';
-import { LlmClient, type LearnedFact, type LlmCallRecord } from '../src/llm/client.ts';
 import { cancelCalls } from '../src/llm/in-flight.ts';
 import { analysisReply, criteriaReply } from '../src/llm/plan-replies.ts';
 import { probeLlm } from '../src/llm/probe.ts';

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigSchema } from '../src/config.ts';
 import { LlmError } from '../src/errors.ts';
-import { LlmClient, type LearnedFact, type LlmCallRecord } from '../src/llm/client.ts';
 import { analysisReply } from '../src/llm/plan-replies.ts';
 import { demoPlanner } from './helpers/demo-planner.ts';
 import { llamaServer } from './helpers/fake-llama.ts';
