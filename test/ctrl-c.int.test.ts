@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, printed, workspaces } from './helpers/cli.ts';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { CLI, workspaces } from './helpers/cli.ts';
 import { REPO_ROOT } from './helpers/nats.ts';
+import { outsideFolder } from './helpers/outside.ts';
 import { startLocalNats } from '../src/nats/local-server.ts';
 
 /**
@@ -15,11 +16,26 @@ import { startLocalNats } from '../src/nats/local-server.ts';
 const ws = workspaces();
 afterAll(() => ws.cleanup());
 
-const TASKS = [
-  '- [ ] 1. One\n  ```bash\n  echo one >> log.txt\n  ```',
-  '- [ ] 2. Slow\n  ```bash\n  echo two-start >> log.txt; sleep 3; echo two-end >> log.txt\n  ```',
-  '- [ ] 3. Three\n  ```bash\n  echo three >> log.txt\n  ```',
-].join('\n');
+/** Task 2 says it runs by a file in `signal`, outside the project (its own writes stay in its view). */
+const tasksSignalling = (signal: string) =>
+  [
+    '- [ ] 1. One\n  ```bash\n  echo one >> log.txt\n  ```',
+    `- [ ] 2. Slow\n  \`\`\`bash\n  echo two-start >> log.txt; touch ${signal}/running; sleep 3; echo two-end >> log.txt\n  \`\`\``,
+    '- [ ] 3. Three\n  ```bash\n  echo three >> log.txt\n  ```',
+  ].join('\n');
+
+/**
+ * A project whose task writes `<signal>/running` once its command runs: only then is the command
+ * in a process group of its own, its sandbox set up, which the first Ctrl-C leaves alone.
+ */
+async function signalling(tasks: (signal: string) => string) {
+  const signal = await outsideFolder('ctrl-c-');
+  onTestFinished(() => rm(signal, { recursive: true, force: true }));
+  const w = await ws.make(tasks(signal));
+  await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: { writable: [signal] } }));
+  const running = () => expect.poll(() => existsSync(join(signal, 'running')), { timeout: 60_000 }).toBe(true);
+  return { ...w, running };
+}
 
 /** The CLI as the leader of its own process group, like a shell's foreground job. */
 function startRun(dir: string, tasks: string, args: string[] = []) {
@@ -31,13 +47,6 @@ function startRun(dir: string, tasks: string, args: string[] = []) {
     timeout: 120_000,
   });
 }
-
-/**
- * Until the task's first command has started (the CLI's ▶ line): its writes are in its own view of
- * the project until it completes, so the project's files cannot show it.
- */
-const started = (run: ReturnType<typeof startRun>, task: string) =>
-  printed(run.stdout, new RegExp(`^▶ ${task}\\. `, 'm'));
 
 /** Processes of a nats-server whose store is under `dir` (read from /proc: no pgrep needed). */
 function natsServersOn(dir: string): string {
@@ -58,9 +67,9 @@ const ctrlC = (pid: number | undefined) => process.kill(-pid!, 'SIGINT');
 
 describe('Ctrl-C in a terminal', () => {
   it('lets the task in flight finish, ticks it, exits 130, and `resume` finishes the run', async () => {
-    const { dir, tasks } = await ws.make(TASKS);
+    const { dir, tasks, running } = await signalling(tasksSignalling);
     const run = startRun(dir, tasks);
-    await started(run, '2');
+    await running();
     ctrlC(run.pid);
     const interrupted = await run;
     expect(interrupted.exitCode, interrupted.stderr).toBe(130);
@@ -85,11 +94,12 @@ describe('Ctrl-C in a terminal', () => {
   });
 
   it('a second Ctrl-C stops the commands in flight at once', async () => {
-    const { dir, tasks } = await ws.make(
-      '- [ ] 1. Long\n  ```bash\n  echo start >> log.txt; sleep 60; echo end >> log.txt\n  ```\n',
+    const { dir, tasks, running } = await signalling(
+      (signal) =>
+        `- [ ] 1. Long\n  \`\`\`bash\n  echo start >> log.txt; touch ${signal}/running; sleep 60; echo end >> log.txt\n  \`\`\`\n`,
     );
     const run = startRun(dir, tasks);
-    await started(run, '1');
+    await running();
     ctrlC(run.pid);
     await new Promise((r) => setTimeout(r, 1000));
     const before = Date.now();
@@ -107,9 +117,9 @@ describe('Ctrl-C in a terminal', () => {
 
 describe('a run killed outright', () => {
   it('SIGKILL of the CLI leaves no nats-server behind, and the next run on the project uses one server', async () => {
-    const w = await ws.make(TASKS);
+    const w = await signalling(tasksSignalling);
     const run = startRun(w.dir, w.tasks);
-    await started(run, '2');
+    await w.running();
     expect(natsServersOn(w.dir).split(' ').filter(Boolean)).toHaveLength(1);
     run.kill('SIGKILL');
     await run;

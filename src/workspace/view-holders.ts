@@ -68,7 +68,8 @@ const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null 
 
 function spawnHolder(prefix: readonly string[]): ChildProcess {
   const [command, ...args] = [...prefix, 'unshare', '-Urm', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh'];
-  const p = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // A process group of its own: a terminal's Ctrl-C stops the run, not the views its commands enter.
+  const p = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   p.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   p.once('exit', (code) =>
