@@ -23,16 +23,16 @@ const TASKS = parseTasks(
 );
 
 /** given(events) -> when(decide) -> then(decisions): the coordinator's policy with no server. */
-function given(
-  events: AgentEvent[],
-  options: {
-    concurrency?: number;
-    policy?: ContinuePolicy;
-    issued?: string[];
-    planAhead?: number;
-    skipOptional?: boolean;
-  } = {},
-) {
+type GivenOptions = {
+  concurrency?: number;
+  policy?: ContinuePolicy;
+  issued?: string[];
+  planAhead?: number;
+  skipOptional?: boolean;
+};
+
+/** The run status after RunStarted, the TASKS submitted, then `events`. */
+function statusAfter(events: AgentEvent[], options: GivenOptions = {}) {
   const all: AgentEvent[] = [
     makeEvent(
       'RunStarted',
@@ -55,8 +55,11 @@ function given(
     ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
     ...events,
   ];
-  const status = all.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
-  return decide(status, new Set(options.issued ?? []));
+  return all.reduce((s, e, i) => evolveRunStatus(s, { ...e, seq: i + 1 }), initialRunStatus(runId));
+}
+
+function given(events: AgentEvent[], options: GivenOptions = {}) {
+  return decide(statusAfter(events, options), new Set(options.issued ?? []));
 }
 const kinds = (ds: Decision[]) => ds.map((d) => `${d.kind}${'taskId' in d ? `:${d.taskId}` : ''}`);
 const planned = (taskId: string) =>
@@ -405,35 +408,12 @@ describe('coordinator decide', () => {
     const issued = ['1', '2', '3', '4', '4.1'].flatMap((id) => [`plan:${id}:g0`, `exec:${id}:g0`, `tick:${id}`]);
     const ds = given(events, { issued });
     expect(ds).toMatchObject([{ kind: 'finish', status: 'failed', completed: ['1', '2', '3'], failed: ['4', '4.1'] }]);
-    const all = [
-      makeEvent(
-        'RunStarted',
-        { runId },
-        {
-          tasksFile: 't.md',
-          workdir: '.',
-          taskIds: TASKS.map((t) => t.id),
-          alreadyDone: [],
-          options: {
-            taskConcurrency: 3,
-            commandConcurrency: 3,
-            continuePolicy: 'dependencies-successful',
-            llm: 'offline',
-            planAhead: 0,
-            skipOptional: false,
-          },
-        },
-      ),
-      ...TASKS.map((task) => makeEvent('TaskSubmitted', { runId, taskId: task.id }, { task })),
-    ];
-    const fold = (list: AgentEvent[]) =>
-      list.reduce((st, e, i) => evolveRunStatus(st, { ...e, seq: i + 1 }), initialRunStatus(runId));
     // While 4.1 runs, 4 is not shown done; once it failed, 4 failed with it.
-    expect(taskOutcomes(fold([...all, ...upTo3, planned('4'), completed('4')])).get('4')).toEqual({
+    expect(taskOutcomes(statusAfter([...upTo3, planned('4'), completed('4')])).get('4')).toEqual({
       state: 'executing',
       reason: 'its own commands are done; subtask 4.1 is not',
     });
-    expect(taskOutcomes(fold([...all, ...events])).get('4')).toEqual({
+    expect(taskOutcomes(statusAfter(events)).get('4')).toEqual({
       state: 'failed',
       reason: 'subtask 4.1 did not complete',
     });
