@@ -6,7 +6,7 @@ import { viewChanges } from '../../src/workspace/view-changes.ts';
 import { discardView, openView } from '../../src/workspace/view.ts';
 
 /**
- * An executor's merges in a process of its own (test/merge-lock.int.test.ts): `rounds` views of
+ * An executor's merges in a process of its own (test/workspace/merge-lock.int.test.ts): `rounds` views of
  * `workdir`, each writing one file, merged one after the other under the lock of `stateDir`.
  * Inside the lock a marker file is made with O_EXCL, so two holders at once is an error the test
  * sees. `hold` takes the lock, says `inside` and keeps it until killed.

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { isLive, route, type Site } from '../../src/projections/sites.ts';
+import { parseTasks } from '../../src/tasklist/tasks-parser.ts';
+
+const site = (name: string, labels: string[] = [], slots = 2, lastSeenMs = 1_000): Site => ({
+  site: name,
+  labels,
+  slots,
+  host: 'h',
+  pid: 1,
+  intervalMs: 1_000,
+  lastSeenMs,
+});
+
+describe('routing a task to a site', () => {
+  it('keeps the shared queue when no site is up and the task names none', () => {
+    expect(route([], {}, new Map())).toEqual({ shared: true });
+  });
+
+  it('makes a task with needs wait, saying what it needs and which sites are up', () => {
+    expect(route([], { needs: ['gpu'] }, new Map())).toEqual({ waiting: 'no site is up (Needs: gpu)' });
+    const r = route([site('a', ['db'])], { needs: ['gpu'] }, new Map());
+    expect(r).toEqual({ waiting: 'no live site meets Needs: gpu (live: a [db])' });
+  });
+
+  it('sends a Needs: gpu task only to a site labelled gpu, and Site: NAME only to that site', () => {
+    const sites = [site('a'), site('g', ['gpu'])];
+    expect(route(sites, { needs: ['gpu'] }, new Map([['g', 10]]))).toEqual({ site: 'g' });
+    expect(route(sites, { site: 'a' }, new Map([['a', 10]]))).toEqual({ site: 'a' });
+  });
+
+  it('prefers the site that ran a dependency, then the least loaded per slot, and avoids one that did not start it', () => {
+    const sites = [site('a', [], 1), site('b', [], 4)];
+    expect(route(sites, {}, new Map([['b', 1]]), ['b'])).toEqual({ site: 'b' });
+    expect(
+      route(
+        sites,
+        {},
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      ),
+    ).toEqual({ site: 'b' });
+    expect(route(sites, {}, new Map(), [], ['a'])).toEqual({ site: 'b' });
+    // Avoided but the only one that fits: it gets the task again rather than none.
+    expect(route([site('a')], {}, new Map(), [], ['a'])).toEqual({ site: 'a' });
+  });
+
+  it('takes a site silent for three of its beats for dead', () => {
+    expect(isLive(site('a'), 3_999)).toBe(true);
+    expect(isLive(site('a'), 4_000)).toBe(false);
+  });
+
+  it('reads Site: and Needs: lines of tasks.md', () => {
+    const [t] = parseTasks('- [ ] 1. Train\n  - Site: lab-1\n  - Needs: gpu, cuda\n');
+    expect(t).toMatchObject({ site: 'lab-1', needs: ['gpu', 'cuda'] });
+  });
+});
