@@ -47,10 +47,7 @@ export async function actorCommand(
     `${names.join(', ')} up (${replicas} replica(s)) on ${nats.url}${nats.local ? ' (local nats-server; set NATS_URL to share it)' : ''}`,
   );
   if (nats.local) out(`NATS_URL=${nats.url}`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const releaseSignals = await stopSignal();
   log.info('stopping');
   const shutdown = (async () => {
     await Promise.all(hosted.map((h) => h.stop()));
@@ -68,7 +65,26 @@ export async function actorCommand(
     log.warn(`shutdown did not finish in ${SHUTDOWN_MS / 1000} s; exiting (unacknowledged work will be redelivered)`);
     process.exit(0);
   }
+  releaseSignals();
   return 0;
+}
+
+/**
+ * Resolves at the first SIGINT or SIGTERM. The handlers stay until the returned release: a second
+ * signal while the actors drain (a supervisor's, a timeout's) must not end the process by the
+ * signal's default action, with no exit code; the shutdown is bounded by SHUTDOWN_MS anyway.
+ */
+async function stopSignal(): Promise<() => void> {
+  let signalled!: () => void;
+  const received = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = () => signalled();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await received;
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** `--site NAME`: this machine is that site, with the labels the config gives (`site.labels`). */
