@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
-import { expect } from 'vitest';
+import { execa } from 'execa';
+import { afterEach, expect } from 'vitest';
 import type { StoredEvent } from '../../src/events/agent-events.ts';
 import type { EventStore } from '../../src/nats/event-store.ts';
 import { CLI, type workspaces } from './cli.ts';
@@ -17,9 +17,32 @@ export async function quickRedeliveryProject(
   return w;
 }
 
+/**
+ * The CLI processes a test file starts through these helpers: each still running after a test
+ * (it failed or timed out before its own `finally`) is killed then, so no actor of one test
+ * takes work of the next. A file using them calls `endLeftProcesses()` once at its top.
+ */
+const started = new Set<{ exitCode: number | null; kill(signal: NodeJS.Signals): boolean }>();
+export function endLeftProcesses() {
+  afterEach(() => {
+    for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+    started.clear();
+  });
+}
+
+/** The CLI in a child process (output collected, never rejecting), ended after the test at the latest. */
+export function cliProcess(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+) {
+  const child = execa(process.execPath, [CLI, ...args], { reject: false, ...options });
+  started.add(child);
+  return child;
+}
+
 /** One actor as a process of its own, as `implement-agent actor <name>` starts it. */
-export function actorProcess(name: string, url: string, cwd: string, env: Record<string, string> = {}): ResultPromise {
-  return execa(process.execPath, [CLI, 'actor', name], { cwd, env: { NATS_URL: url, ...env }, reject: false });
+export function actorProcess(name: string, url: string, cwd: string, env: Record<string, string> = {}) {
+  return cliProcess(['actor', name], { cwd, env: { NATS_URL: url, ...env } });
 }
 
 /** The run's events once `test` holds of them (read again every 100 ms, up to `timeout`). */

@@ -1,17 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_STATUS, type RunStatus } from '../../src/projections/run-status.ts';
 import { SnapshotStore } from '../../src/nats/snapshot-store.ts';
 import { EventStore } from '../../src/nats/event-store.ts';
 import { startFakeLlm } from '../helpers/fake-llm.ts';
 import { connectNats, type NatsConnection } from '../../src/nats/connection.ts';
-import { CLI, ofType, waitForActors, workspaces } from '../helpers/cli.ts';
+import { ofType, waitForActors, workspaces } from '../helpers/cli.ts';
 import { startTestNats } from '../helpers/nats.ts';
 import { actorNames } from '../../src/events/subjects.ts';
 import {
   actorProcess,
+  cliProcess,
+  endLeftProcesses,
   eventsUntil,
   expectNoDuplicates,
   quickRedeliveryProject,
@@ -21,10 +23,13 @@ import {
 const ws = workspaces();
 afterAll(() => ws.cleanup());
 const of = ofType;
+endLeftProcesses();
 const project = (tasks: string, config?: Record<string, unknown>) => quickRedeliveryProject(ws, tasks, config);
 
 /** Actors killed, stopped or left behind mid-run: the run finishes from the log, nothing recorded runs again. */
-describe('crash and resume', () => {
+// Each test starts five actor processes and a CLI: on two loaded cores that alone can take most of
+// the default 60 s. Their waits bound them (each condition waited for gives up after 60 s).
+describe('crash and resume', { timeout: 180_000 }, () => {
   let server: Awaited<ReturnType<typeof startTestNats>>;
   let nc: NatsConnection;
   let store: EventStore;
@@ -49,10 +54,9 @@ describe('crash and resume', () => {
     let executor = actorProcess('executor', server.url, dir);
     try {
       await waitForActors(server.url);
-      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], {
+      const run = cliProcess(['run', file, '--workdir', dir], {
         cwd: dir,
         env: { NATS_URL: server.url },
-        reject: false,
       });
       const runId = await runIdOf(store, file);
       await eventsUntil(store, runId, (es) =>
@@ -94,10 +98,9 @@ describe('crash and resume', () => {
     let second: ResultPromise | undefined;
     try {
       await waitForActors(server.url);
-      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], {
+      const run = cliProcess(['run', file, '--workdir', dir], {
         cwd: dir,
         env: { NATS_URL: server.url },
-        reject: false,
       });
       const runId = await runIdOf(store, file);
       await eventsUntil(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '1'));
@@ -142,10 +145,9 @@ describe('crash and resume', () => {
     let coordinator = actorProcess('coordinator', server.url, dir);
     try {
       await waitForActors(server.url);
-      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], {
+      const run = cliProcess(['run', file, '--workdir', dir], {
         cwd: dir,
         env: { NATS_URL: server.url },
-        reject: false,
       });
       const runId = await runIdOf(store, file);
       await eventsUntil(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '1'));
@@ -187,10 +189,9 @@ describe('crash and resume', () => {
     let recoverer = actorProcess('recoverer', server.url, dir, env);
     try {
       await waitForActors(server.url);
-      const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir, '--llm', 'openai'], {
+      const run = cliProcess(['run', file, '--workdir', dir, '--llm', 'openai'], {
         cwd: dir,
         env: { NATS_URL: server.url, ...env },
-        reject: false,
       });
       const runId = await runIdOf(store, file);
       await expect.poll(() => llm.requests.length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
@@ -220,10 +221,9 @@ describe('crash and resume', () => {
         '- [ ] 3. Three\n  ```bash\n  echo three >> log.txt\n  ```',
       ].join('\n'),
     );
-    const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], {
+    const run = cliProcess(['run', file, '--workdir', dir], {
       cwd: dir,
       env: { NATS_URL: server.url },
-      reject: false,
     });
     const runId = await runIdOf(store, file);
     await eventsUntil(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '2'));
@@ -242,10 +242,9 @@ describe('crash and resume', () => {
       expect(paused.at(-1)!.type).not.toBe('RunFinished');
       expect(await readFile(join(dir, 'log.txt'), 'utf8')).not.toContain('three');
 
-      const resumed = await execa(process.execPath, [CLI, 'resume', runId], {
+      const resumed = await cliProcess(['resume', runId], {
         cwd: dir,
         env: { NATS_URL: server.url, NO_COLOR: '1' },
-        reject: false,
         timeout: 60_000,
       });
       expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
@@ -275,19 +274,17 @@ describe('crash and resume', () => {
         '- [ ] 3. C\n  ```bash\n  echo c >> log.txt\n  ```',
       ].join('\n'),
     );
-    const run = execa(process.execPath, [CLI, 'run', file, '--workdir', dir], {
+    const run = cliProcess(['run', file, '--workdir', dir], {
       cwd: dir,
       env: { NATS_URL: server.url },
-      reject: false,
     });
     const runId = await runIdOf(store, file);
     await eventsUntil(store, runId, (es) => of(es, 'CommandStarted').some((e) => e.taskId === '2'));
     run.kill('SIGKILL');
     await run;
-    const resumed = await execa(process.execPath, [CLI, 'resume', runId], {
+    const resumed = await cliProcess(['resume', runId], {
       cwd: dir,
       env: { NATS_URL: server.url, NO_COLOR: '1' },
-      reject: false,
       timeout: 60_000,
     });
     expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
