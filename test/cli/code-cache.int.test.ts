@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sourceStamp } from '../../scripts/source-stamp.mjs';
 import { CLI } from '../helpers/cli.ts';
 import { REPO_ROOT } from '../helpers/nats.ts';
@@ -15,14 +16,18 @@ const bundleIsCurrent = (() => {
   }
 })();
 
-// A word of its own: no other test starts the CLI under it, so no other test writes this file.
-const COMMAND = 'cachecheck';
+// A word of its own: no other test starts the CLI under it, so no other test writes this file;
+// letters of this run's own, so a second copy of the suite in this checkout writes another.
+const COMMAND = `cachecheck${randomBytes(6)
+  .toString('hex')
+  .replace(/\d/g, (d) => 'ghijklmnop'[Number(d)]!)}`;
 const cacheFile = join(REPO_ROOT, `dist/cli/v8-cache/${COMMAND}-${process.version}-${process.arch}.bin`);
 const start = () => execa(process.execPath, [CLI, COMMAND], { reject: false });
 const header = (bytes: Buffer) => ({ bytecode: Number(bytes.readBigUInt64LE(0)), sum: bytes.readUInt32LE(8) });
 
 // `npm test` builds first; a bundle older than the sources is not run at all (the sources are, through tsx).
 describe.skipIf(!bundleIsCurrent)('the bundle started with V8 code cache', () => {
+  afterAll(() => rm(cacheFile, { force: true }));
   it('writes a command’s cache once, reads it back, and replaces a damaged or too small one', async () => {
     await rm(cacheFile, { force: true });
     const first = await start();
