@@ -1,4 +1,4 @@
-import type { AgentEventType, StoredEvent } from '../events/agent-events.ts';
+import type { AgentEventType, StoredEvent, StoredEventOf } from '../events/agent-events.ts';
 import type { Pricing } from '../events/run-options.ts';
 import { tokensNote, UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { PlanningSpans } from '../report/planning-time.ts';
@@ -50,9 +50,8 @@ class RunSeen {
   }
 }
 
-type Stored<T extends AgentEventType> = Extract<StoredEvent, { type: T }>;
 /** The lines each event type prints, and what it notes for later ones: one entry per type, so none is forgotten. */
-type LinesOf = { [T in AgentEventType]: (seen: RunSeen, event: Stored<T>, id: string) => readonly string[] };
+type LinesOf = { [T in AgentEventType]: (seen: RunSeen, event: StoredEventOf<T>, id: string) => readonly string[] };
 
 const none = () => [];
 
@@ -127,7 +126,7 @@ const LINES: LinesOf = {
   RunVerified: none,
 };
 
-function completedLines(seen: RunSeen, e: Stored<'TaskCompleted'>, id: string): readonly string[] {
+function completedLines(seen: RunSeen, e: StoredEventOf<'TaskCompleted'>, id: string): readonly string[] {
   const name = seen.name(id);
   if (e.data.evidence === 'none')
     return [
@@ -143,13 +142,13 @@ function completedLines(seen: RunSeen, e: Stored<'TaskCompleted'>, id: string): 
 }
 
 /** What the caps kept out of the store is said: those changes can be shown, not undone. */
-function unstoredLines(seen: RunSeen, e: Stored<'TaskFilesChanged'>, id: string): readonly string[] {
+function unstoredLines(seen: RunSeen, e: StoredEventOf<'TaskFilesChanged'>, id: string): readonly string[] {
   if (!e.data.skipped.length) return [];
   const what = e.data.skipped.map((k) => `${k.path} (${k.reason})`).join('; ');
   return [colours.yellow(`  ${seen.name(id)}: not stored, so not undoable: ${what}`)];
 }
 
-function rolledBackLines(seen: RunSeen, e: Stored<'TaskRolledBack'>, id: string): readonly string[] {
+function rolledBackLines(seen: RunSeen, e: StoredEventOf<'TaskRolledBack'>, id: string): readonly string[] {
   const name = seen.name(id);
   const diff = `\`implement-agent diff ${e.runId} ${id}\``;
   return [
@@ -163,7 +162,7 @@ function rolledBackLines(seen: RunSeen, e: Stored<'TaskRolledBack'>, id: string)
   ];
 }
 
-function finishedLines(seen: RunSeen, e: Stored<'RunFinished'>): readonly string[] {
+function finishedLines(seen: RunSeen, e: StoredEventOf<'RunFinished'>): readonly string[] {
   const d = e.data;
   const unverified = d.unverified ?? [];
   const summary = `${d.completed.length} completed, ${unverified.length ? `${unverified.length} unverified, ` : ''}${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
