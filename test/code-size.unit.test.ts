@@ -17,7 +17,6 @@ const PENDING_FILES: readonly string[] = [
   'tasklist/tasks-parser.ts',
 ];
 const PENDING_FUNCTIONS: readonly string[] = [
-  'report/render-report.ts: summarize',
   'tasklist/tasks-parser.ts: parseTaskList',
   'actors/coordinator/core.ts: decisionEffects',
   'actors/executor/task-io.ts: executorEffects',
