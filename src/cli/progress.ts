@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../events/agent-events.ts';
+import type { AgentEventType, StoredEvent, StoredEventOf } from '../events/agent-events.ts';
 import type { Pricing } from '../events/run-options.ts';
 import { tokensNote, UsageTally, usageLine } from '../projections/llm-usage.ts';
 import { PlanningSpans } from '../report/planning-time.ts';
@@ -21,190 +21,198 @@ const UNVERIFIED_WHY =
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
 
+/** What the printer has seen of a run: what its later lines name or sum up. */
+class RunSeen {
+  readonly titles = new Map<string, string>();
+  /** Planned tasks whose first command has not started yet, with what their start line says of the plan. */
+  readonly waiting = new Map<string, string>();
+  /** When plans were made and commands ran: the closing line says how much planning ran behind commands. */
+  readonly spans = new PlanningSpans();
+  /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
+  readonly over = new Set<string>();
+  /** Tasks with subtasks: their own commands completing is not their outcome. */
+  readonly parents = new Set<string>();
+  /** Why each failed task failed: the closing lines name them. */
+  readonly reasons = new Map<string, string>();
+  /** Tokens per task and for the run: shown on each task's line and in the closing lines. */
+  readonly usage = new UsageTally();
+  pricing: Pricing | undefined;
+  /** The run whose RunFinished was printed: its closing lines wait for its calls to settle. */
+  finished: string | undefined;
+
+  name(taskId: string): string {
+    return taskLabel(taskId, this.titles.get(taskId));
+  }
+
+  tokens(taskId: string): string {
+    const note = tokensNote(this.usage.byTask.get(taskId));
+    return note && colours.dim(note);
+  }
+}
+
+/** The lines each event type prints, and what it notes for later ones: one entry per type, so none is forgotten. */
+type LinesOf = { [T in AgentEventType]: (seen: RunSeen, event: StoredEventOf<T>, id: string) => readonly string[] };
+
+const none = () => [];
+
+const LINES: LinesOf = {
+  RunStarted: (seen, e) => {
+    seen.pricing = e.data.options.pricing;
+    const done = e.data.alreadyDone.length;
+    return [
+      colours.bold(`run ${e.runId}: ${e.data.taskIds.length} task(s) in ${e.data.tasksFile}`) +
+        (done ? colours.dim(` (${done} already done)`) : ''),
+    ];
+  },
+  TaskSubmitted: (seen, e, id) => {
+    seen.titles.set(id, e.data.task.title);
+    if (e.data.task.parentId !== undefined) seen.parents.add(e.data.task.parentId);
+    return [];
+  },
+  // Said when its first command starts, not here: a task planned ahead may wait long.
+  PlanCreated: (seen, e, id) => {
+    seen.waiting.set(id, `(${e.data.plan.commands.length} command(s), ${e.data.source} plan)`);
+    return [];
+  },
+  CommandStarted: (seen, e, id) => {
+    const plan = seen.waiting.get(id);
+    if (plan === undefined) return [];
+    seen.waiting.delete(id);
+    const at = e.data.site === undefined ? '' : ` on site ${e.data.site}`;
+    return [`${colours.dim('▶')} ${seen.name(id)}${at} ${colours.dim(plan)}`];
+  },
+  TaskWaiting: (seen, e, id) => [colours.yellow(`… ${seen.name(id)} waits for a site: ${e.data.reason}`)],
+  RecoveryAttempted: (seen, e, id) => [
+    `  ${colours.yellow('↻')} ${seen.name(id)}: recovering ${e.data.commandId} with ${e.data.patternId ?? e.data.source}/${e.data.strategyId}`,
+  ],
+  CommandDenied: (seen, e, id) => [
+    `  ${colours.red('⊘')} ${seen.name(id)}: denied \`${e.data.command}\` (${e.data.rule})`,
+  ],
+  TaskCompleted: completedLines,
+  TaskFilesChanged: unstoredLines,
+  TaskRolledBack: rolledBackLines,
+  TaskFailed: (seen, e, id) => {
+    seen.reasons.set(id, `${e.data.stage}: ${e.data.reason}`);
+    return [
+      `${colours.red('✗')} ${seen.name(id)} ${colours.red(`failed (${e.data.stage}): ${e.data.reason}`)}${seen.tokens(id)}`,
+    ];
+  },
+  TaskSkipped: (seen, e, id) => [
+    `${colours.yellow('-')} ${seen.name(id)} ${colours.yellow(`skipped: ${e.data.reason}`)}`,
+  ],
+  PlanInvalidated: (seen, e, id) => [
+    `${colours.yellow('↻')} ${seen.name(id)} ${colours.yellow(`planning again: ${e.data.reason}`)}`,
+  ],
+  RunInterrupted: (_seen, e) => [colours.yellow(`run ${e.runId} interrupted: ${e.data.reason}`)],
+  RunResumed: (_seen, e) => [colours.bold(`run ${e.runId} resumed`)],
+  RunFinished: finishedLines,
+  LlmCalled: (seen, e) => {
+    seen.usage.see(e);
+    return [];
+  },
+  LlmCapabilityLearned: (_seen, e) => [learnedLine(e.data)],
+  PlanCacheHit: none,
+  PlanCacheMiss: none,
+  PlanDrafted: none,
+  PlanCancelled: none,
+  TaskRouted: none,
+  SiteHeartbeat: none,
+  CommandHeartbeat: none,
+  CommandFinished: none,
+  RecoveryResolved: none,
+  RecoveryFailed: none,
+  TaskReverted: none,
+  TaskTicked: none,
+  RunVerified: none,
+};
+
+function completedLines(seen: RunSeen, e: StoredEventOf<'TaskCompleted'>, id: string): readonly string[] {
+  const name = seen.name(id);
+  if (e.data.evidence === 'none')
+    return [
+      `${colours.yellow('?')} ${name} ${colours.yellow(`completed, unverified: ${UNVERIFIED_WHY}`)}${seen.tokens(id)}`,
+    ];
+  const recovered = e.data.recoveries ? colours.yellow(` (${e.data.recoveries} recovered)`) : '';
+  const commit = e.data.commit ? colours.dim(` commit ${e.data.commit.slice(0, 10)}`) : '';
+  // A task with subtasks is done once they are: the closing lines say how it ended.
+  const own = seen.parents.has(id) ? colours.dim(' its own commands; its subtasks next') : '';
+  return [
+    `${colours.green('✓')} ${name}${own} ${colours.dim(seconds(e.data.durationMs))}${recovered}${commit}${seen.tokens(id)}`,
+  ];
+}
+
+/** What the caps kept out of the store is said: those changes can be shown, not undone. */
+function unstoredLines(seen: RunSeen, e: StoredEventOf<'TaskFilesChanged'>, id: string): readonly string[] {
+  if (!e.data.skipped.length) return [];
+  const what = e.data.skipped.map((k) => `${k.path} (${k.reason})`).join('; ');
+  return [colours.yellow(`  ${seen.name(id)}: not stored, so not undoable: ${what}`)];
+}
+
+function rolledBackLines(seen: RunSeen, e: StoredEventOf<'TaskRolledBack'>, id: string): readonly string[] {
+  const name = seen.name(id);
+  const diff = `\`implement-agent diff ${e.runId} ${id}\``;
+  return [
+    ...(e.data.discarded
+      ? [colours.dim(`  ${name}: nothing of it was applied (its view was discarded); ${diff} shows what it did`)]
+      : []),
+    ...(e.data.restored.length
+      ? [colours.dim(`  ${name}: its changes were undone (${e.data.restored.length} file(s)); ${diff} shows them`)]
+      : []),
+    ...e.data.kept.map((k) => colours.yellow(`  ${name}: ${k.path} kept: ${k.reason}`)),
+  ];
+}
+
+function finishedLines(seen: RunSeen, e: StoredEventOf<'RunFinished'>): readonly string[] {
+  const d = e.data;
+  const unverified = d.unverified ?? [];
+  const summary = `${d.completed.length} completed, ${unverified.length ? `${unverified.length} unverified, ` : ''}${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
+  const paintStatus = { succeeded: colours.green, unverified: colours.yellow, failed: colours.red }[d.status];
+  const failedWhy = (id: string) =>
+    seen.reasons.get(id) ?? (seen.parents.has(id) ? 'a subtask did not complete' : 'failed');
+  const planning = seen.spans.time();
+  // The LLM line and the footer wait for `closing`: calls still in flight are settled first.
+  seen.finished = e.runId;
+  return [
+    paintStatus(`run ${d.status}: ${summary}`),
+    ...d.failed.map((id) => colours.red(`  ✗ ${seen.name(id)}: ${failedWhy(id)}`)),
+    ...unverified.map((id) => colours.yellow(`  ? ${seen.name(id)}: completed, unverified: ${UNVERIFIED_WHY}`)),
+    ...(planning.planningMs > 0
+      ? [
+          colours.dim(
+            `planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`,
+          ),
+        ]
+      : []),
+  ];
+}
+
 /** Turns a run's events into the terminal lines a person follows: a line per task state change. */
 export function progressPrinter(write: (line: string) => void) {
-  const titles = new Map<string, string>();
-  const sources = new Map<string, string>();
-  /** Planned tasks whose first command has not started yet, with what their start line says of the plan. */
-  const waiting = new Map<string, string>();
-  /** When plans were made and commands ran: the closing line says how much planning ran behind commands. */
-  const spans = new PlanningSpans();
-  const name = (taskId: string) => taskLabel(taskId, titles.get(taskId));
-  /** Tasks with an outcome: a later outcome (a plan made ahead failing after a skip) is not news. */
-  const over = new Set<string>();
-  /** Tasks with subtasks: their own commands completing is not their outcome. */
-  const parents = new Set<string>();
-  /** Why each failed task failed: the closing lines name them. */
-  const reasons = new Map<string, string>();
-  /** Tokens per task and for the run: shown on each task's line and in the closing lines. */
-  const usage = new UsageTally();
-  let pricing: Pricing | undefined;
-  const tokens = (taskId: string) => {
-    const note = tokensNote(usage.byTask.get(taskId));
-    return note && colours.dim(note);
-  };
-  let finished: string | undefined;
+  const seen = new RunSeen();
   /**
    * The run's closing lines, once its calls are settled: the LLM use folded from every LlmCalled
    * of the run in the log (`calls`), the same fold `status`, `report` and the budget read.
    */
   const closing = (calls: readonly StoredEvent[]) => {
-    if (!finished) return;
+    if (!seen.finished) return;
     const all = new UsageTally();
     for (const e of calls) all.see(e);
-    if (all.total.calls > 0) write(`LLM: ${all.total.calls} call(s), ${usageLine(all.total, pricing)}`);
-    write(colours.dim(`timeline: implement-agent report ${finished}    tasks: implement-agent status ${finished}`));
+    if (all.total.calls > 0) write(`LLM: ${all.total.calls} call(s), ${usageLine(all.total, seen.pricing)}`);
+    write(
+      colours.dim(
+        `timeline: implement-agent report ${seen.finished}    tasks: implement-agent status ${seen.finished}`,
+      ),
+    );
   };
   const print = (event: StoredEvent) => {
     const id = event.taskId ?? '';
     if (event.type === 'TaskCompleted' || event.type === 'TaskFailed' || event.type === 'TaskSkipped') {
-      if (over.has(id)) return;
-      over.add(id);
+      if (seen.over.has(id)) return;
+      seen.over.add(id);
     }
-    spans.see(event);
-    switch (event.type) {
-      case 'RunStarted':
-        pricing = event.data.options.pricing;
-        write(
-          colours.bold(`run ${event.runId}: ${event.data.taskIds.length} task(s) in ${event.data.tasksFile}`) +
-            (event.data.alreadyDone.length ? colours.dim(` (${event.data.alreadyDone.length} already done)`) : ''),
-        );
-        return;
-      case 'TaskSubmitted':
-        titles.set(id, event.data.task.title);
-        if (event.data.task.parentId !== undefined) parents.add(event.data.task.parentId);
-        return;
-      case 'PlanCreated':
-        // Said when its first command starts, not here: a task planned ahead may wait long.
-        sources.set(id, event.data.source);
-        waiting.set(id, `(${event.data.plan.commands.length} command(s), ${event.data.source} plan)`);
-        return;
-      case 'CommandStarted': {
-        const plan = waiting.get(id);
-        if (plan === undefined) return;
-        waiting.delete(id);
-        const at = event.data.site === undefined ? '' : ` on site ${event.data.site}`;
-        write(`${colours.dim('▶')} ${name(id)}${at} ${colours.dim(plan)}`);
-        return;
-      }
-      case 'TaskWaiting':
-        write(colours.yellow(`… ${name(id)} waits for a site: ${event.data.reason}`));
-        return;
-      case 'RecoveryAttempted':
-        write(
-          `  ${colours.yellow('↻')} ${name(id)}: recovering ${event.data.commandId} with ${event.data.patternId ?? event.data.source}/${event.data.strategyId}`,
-        );
-        return;
-      case 'CommandDenied':
-        write(`  ${colours.red('⊘')} ${name(id)}: denied \`${event.data.command}\` (${event.data.rule})`);
-        return;
-      case 'TaskCompleted': {
-        const recovered = event.data.recoveries ? colours.yellow(` (${event.data.recoveries} recovered)`) : '';
-        const commit = event.data.commit ? colours.dim(` commit ${event.data.commit.slice(0, 10)}`) : '';
-        if (event.data.evidence === 'none') {
-          write(
-            `${colours.yellow('?')} ${name(id)} ${colours.yellow(`completed, unverified: ${UNVERIFIED_WHY}`)}${tokens(id)}`,
-          );
-          return;
-        }
-        // A task with subtasks is done once they are: the closing lines say how it ended.
-        const own = parents.has(id) ? colours.dim(' its own commands; its subtasks next') : '';
-        write(
-          `${colours.green('✓')} ${name(id)}${own} ${colours.dim(seconds(event.data.durationMs))}${recovered}${commit}${tokens(id)}`,
-        );
-        return;
-      }
-      case 'TaskFilesChanged':
-        // What the caps kept out of the store is said: those changes can be shown, not undone.
-        if (event.data.skipped.length)
-          write(
-            colours.yellow(
-              `  ${name(id)}: not stored, so not undoable: ${event.data.skipped.map((k) => `${k.path} (${k.reason})`).join('; ')}`,
-            ),
-          );
-        return;
-      case 'TaskRolledBack':
-        if (event.data.discarded)
-          write(
-            colours.dim(
-              `  ${name(id)}: nothing of it was applied (its view was discarded); \`implement-agent diff ${event.runId} ${id}\` shows what it did`,
-            ),
-          );
-        if (event.data.restored.length)
-          write(
-            colours.dim(
-              `  ${name(id)}: its changes were undone (${event.data.restored.length} file(s)); \`implement-agent diff ${event.runId} ${id}\` shows them`,
-            ),
-          );
-        for (const k of event.data.kept) write(colours.yellow(`  ${name(id)}: ${k.path} kept: ${k.reason}`));
-        return;
-      case 'TaskFailed':
-        reasons.set(id, `${event.data.stage}: ${event.data.reason}`);
-        write(
-          `${colours.red('✗')} ${name(id)} ${colours.red(`failed (${event.data.stage}): ${event.data.reason}`)}${tokens(id)}`,
-        );
-        return;
-      case 'TaskSkipped':
-        write(`${colours.yellow('-')} ${name(id)} ${colours.yellow(`skipped: ${event.data.reason}`)}`);
-        return;
-      case 'PlanInvalidated':
-        write(`${colours.yellow('↻')} ${name(id)} ${colours.yellow(`planning again: ${event.data.reason}`)}`);
-        return;
-      case 'RunInterrupted':
-        write(colours.yellow(`run ${event.runId} interrupted: ${event.data.reason}`));
-        return;
-      case 'RunResumed':
-        write(colours.bold(`run ${event.runId} resumed`));
-        return;
-      case 'RunFinished': {
-        const d = event.data;
-        const unverified = d.unverified ?? [];
-        const summary = `${d.completed.length} completed, ${unverified.length ? `${unverified.length} unverified, ` : ''}${d.failed.length} failed, ${d.skipped.length} skipped in ${seconds(d.durationMs)}`;
-        const paint = { succeeded: colours.green, unverified: colours.yellow, failed: colours.red }[d.status];
-        write(paint(`run ${d.status}: ${summary}`));
-        for (const id of d.failed)
-          write(
-            colours.red(
-              `  ✗ ${name(id)}: ${reasons.get(id) ?? (parents.has(id) ? 'a subtask did not complete' : 'failed')}`,
-            ),
-          );
-        for (const id of unverified) write(colours.yellow(`  ? ${name(id)}: completed, unverified: ${UNVERIFIED_WHY}`));
-        const planning = spans.time();
-        if (planning.planningMs > 0)
-          write(
-            colours.dim(
-              `planning ${seconds(planning.planningMs)}, of which ${seconds(planning.hiddenMs)} hidden behind running commands`,
-            ),
-          );
-        // The LLM line and the footer wait for `closing`: calls still in flight are settled first.
-        finished = event.runId;
-        return;
-      }
-      case 'LlmCalled':
-        usage.see(event);
-        return;
-      case 'LlmCapabilityLearned':
-        write(learnedLine(event.data));
-        return;
-      case 'PlanCacheHit':
-      case 'PlanCacheMiss':
-      case 'PlanDrafted':
-      case 'PlanCancelled':
-      case 'TaskRouted':
-      case 'SiteHeartbeat':
-      case 'CommandHeartbeat':
-      case 'CommandFinished':
-      case 'RecoveryResolved':
-      case 'RecoveryFailed':
-      case 'TaskReverted':
-      case 'TaskTicked':
-      case 'RunVerified':
-        return;
-      default: {
-        const never: never = event;
-        return never;
-      }
-    }
+    seen.spans.see(event);
+    const lines = LINES[event.type] as (seen: RunSeen, event: StoredEvent, id: string) => readonly string[];
+    for (const line of lines(seen, event, id)) write(line);
   };
   return Object.assign(print, { closing });
 }

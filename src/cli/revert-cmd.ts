@@ -11,6 +11,7 @@ import { commitPaths, repositoryPrefix } from '../workspace/git.ts';
 import { currentContent, currentHash, inside, restorePath } from '../workspace/restore.ts';
 import { storedContent } from '../workspace/stored-content.ts';
 import type { ContentStore } from '../events/bus.ts';
+import type { Runtime } from '../actors/actor.ts';
 import { planRevert, type RevertStep } from '../workspace/revert-plan.ts';
 import { changesByTask, type TaskFiles } from '../workspace/run-changes.ts';
 import { withRuntime } from './nats-session.ts';
@@ -41,27 +42,8 @@ export async function revertCommand(
     async (rt) => {
       const events = await recordedRun(rt, runId);
       const { workdir, tasksFile, tasks: specs } = startFromLog(runId, events);
-      if (!specs.some((t) => t.id === taskId)) throw new InputError(`run ${runId} has no task ${taskId}`);
-      const all = changesByTask(events);
-      const byId = new Map(all.map((t) => [t.taskId, t]));
-      const task = byId.get(taskId);
-      if (task?.undone)
-        throw new InputError(
-          `task ${taskId} of run ${runId} was already ${task.undone === 'reverted' ? 'reverted' : 'rolled back'}`,
-        );
-      const dependants = dependantsOf(taskId, specs).filter((id) => byId.get(id) && !byId.get(id)!.undone);
-      if (dependants.length && !flags.withDependants) {
-        err(
-          colours.yellow(
-            `task(s) ${dependants.join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)`,
-          ),
-        );
-      }
-      // Dependants first, the latest first: each is undone on top of what came after it.
-      const order = [
-        ...(flags.withDependants ? dependants.map((id) => byId.get(id)!) : []).sort((a, b) => b.seq - a.seq),
-        ...(task ? [task] : []),
-      ];
+      const run: RevertRun = { rt, runId, events, workdir, tasksFile, specs, byTask: changesByTask(events) };
+      const { task, order } = revertOrder(run, taskId, flags.withDependants);
       const paths = [...new Set(order.flatMap((t) => t.files.map((f) => f.path)))];
       // A record that asks to write outside the working directory, into .git or the tool's own files is refused whole.
       for (const p of paths) await inside(workdir, p);
@@ -70,7 +52,7 @@ export async function revertCommand(
           paths.map(async (p) => [p, await currentHash(workdir, p).catch(() => 'unreadable')] as const),
         ),
       );
-      const steps = planRevert(order, all, current);
+      const steps = planRevert(order, run.byTask, current);
       const conflicts = steps.flatMap((s) => s.conflicts.map((c) => ({ ...c, taskId: s.taskId })));
       if (conflicts.length && !flags.force) {
         for (const c of conflicts) err(`${colours.red('conflict')} ${c.path} (task ${c.taskId}): ${c.reason}`);
@@ -79,49 +61,7 @@ export async function revertCommand(
       }
       // Every content is checked before anything is written: in the store, and hashing to its name.
       const contents = await checkedContents(rt.contents, steps);
-      for (const step of steps) {
-        const stepTask = byId.get(step.taskId)!;
-        const writes = step.writes;
-        // Forced: the conflicts written over (one whose contents were not stored cannot be). What
-        // they hold now is stored first, so that forcing a revert loses nobody's edit.
-        const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
-        const overwritten = await keepCopies(rt.contents, workdir, forced);
-        for (const w of writes) {
-          await restorePath(
-            workdir,
-            w.path,
-            w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents.get(w)!, mode: w.beforeMode },
-          );
-        }
-        await untick(
-          tasksFile,
-          specs.find((t) => t.id === step.taskId),
-        );
-        const commit = await revertCommit(
-          events,
-          stepTask,
-          workdir,
-          runId,
-          writes.map((w) => w.path),
-          specs,
-        );
-        await rt.store.append(
-          makeEvent(
-            'TaskReverted',
-            { runId, taskId: step.taskId },
-            {
-              restored: writes.map((w) => w.path),
-              forced,
-              ...(overwritten.length ? { overwritten } : {}),
-              ...(commit ? { commit } : {}),
-              ...stale(events, step.taskId),
-            },
-          ),
-        );
-        out(
-          `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}`,
-        );
-      }
+      for (const step of steps) await revertStep(run, step, contents);
       if (!task) {
         await untick(
           tasksFile,
@@ -133,9 +73,90 @@ export async function revertCommand(
         out(`task ${taskId} changed no file; its box is unticked`);
       }
       return 0;
-      // It writes the project's files: it waits for a run on them to finish, and needs the store.
     },
+    // It writes the project's files: it waits for a run on them to finish, and needs the store.
     natsFor(config, cwd, { kind: 'run', create: false }),
+  );
+}
+
+/** What a revert reads of its run: the log, where the run worked, its tasks and what each changed. */
+interface RevertRun {
+  rt: Runtime;
+  runId: string;
+  events: readonly StoredEvent[];
+  workdir: string;
+  tasksFile: string;
+  specs: readonly TaskSpec[];
+  byTask: TaskFiles[];
+}
+
+/** The tasks to undo, dependants first and the latest first: each is undone on top of what came after it. */
+function revertOrder(
+  run: RevertRun,
+  taskId: string,
+  withDependants: boolean,
+): { task?: TaskFiles; order: TaskFiles[] } {
+  if (!run.specs.some((t) => t.id === taskId)) throw new InputError(`run ${run.runId} has no task ${taskId}`);
+  const byId = new Map(run.byTask.map((t) => [t.taskId, t]));
+  const task = byId.get(taskId);
+  if (task?.undone)
+    throw new InputError(
+      `task ${taskId} of run ${run.runId} was already ${task.undone === 'reverted' ? 'reverted' : 'rolled back'}`,
+    );
+  const dependants = dependantsOf(taskId, run.specs).flatMap((id) => {
+    const t = byId.get(id);
+    return t && !t.undone ? [t] : [];
+  });
+  if (dependants.length && !withDependants)
+    err(
+      colours.yellow(
+        `task(s) ${dependants.map((t) => t.taskId).join(', ')} depend on task ${taskId} and are not reverted (--with-dependants reverts them first)`,
+      ),
+    );
+  const order = [...(withDependants ? dependants : []).sort((a, b) => b.seq - a.seq), ...(task ? [task] : [])];
+  return task ? { task, order } : { order };
+}
+
+/** Puts one task's files back, unticks its box, commits the revert where it was committed, and records TaskReverted. */
+async function revertStep(run: RevertRun, step: RevertStep, contents: Map<FileChange, Uint8Array>): Promise<void> {
+  const { rt, workdir, runId } = run;
+  const writes = step.writes;
+  // Forced: the conflicts written over (one whose contents were not stored cannot be). What
+  // they hold now is stored first, so that forcing a revert loses nobody's edit.
+  const forced = step.conflicts.map((c) => c.path).filter((path) => writes.some((w) => w.path === path));
+  const overwritten = await keepCopies(rt.contents, workdir, forced);
+  for (const w of writes) {
+    await restorePath(
+      workdir,
+      w.path,
+      w.before === null ? null : { kind: w.beforeKind ?? w.kind, bytes: contents.get(w)!, mode: w.beforeMode },
+    );
+  }
+  await untick(
+    run.tasksFile,
+    run.specs.find((t) => t.id === step.taskId),
+  );
+  const stepTask = run.byTask.find((t) => t.taskId === step.taskId)!;
+  const commit = await revertCommit(
+    run,
+    stepTask,
+    writes.map((w) => w.path),
+  );
+  await rt.store.append(
+    makeEvent(
+      'TaskReverted',
+      { runId, taskId: step.taskId },
+      {
+        restored: writes.map((w) => w.path),
+        forced,
+        ...(overwritten.length ? { overwritten } : {}),
+        ...(commit ? { commit } : {}),
+        ...stale(run.events, step.taskId),
+      },
+    ),
+  );
+  out(
+    `reverted task ${step.taskId}: ${writes.length} file(s) restored${forced.length ? `, ${forced.length} forced` : ''}${commit ? `, commit ${commit.slice(0, 10)}` : ''}`,
   );
 }
 
@@ -211,21 +232,14 @@ async function untick(tasksFile: string, spec: TaskSpec | undefined): Promise<vo
 }
 
 /** A committed task's revert is a commit too: the restored paths, saying which commit it reverts. */
-async function revertCommit(
-  events: readonly StoredEvent[],
-  task: TaskFiles,
-  workdir: string,
-  runId: string,
-  paths: string[],
-  specs: readonly TaskSpec[],
-): Promise<string | undefined> {
-  const completed = events.find((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId);
+async function revertCommit(run: RevertRun, task: TaskFiles, paths: string[]): Promise<string | undefined> {
+  const completed = run.events.find((e) => e.type === 'TaskCompleted' && e.taskId === task.taskId);
   const original = completed?.type === 'TaskCompleted' ? completed.data.commit : undefined;
-  if (!original || (await repositoryPrefix(workdir)) === undefined) return undefined;
-  const title = specs.find((t) => t.id === task.taskId)?.title ?? `task ${task.taskId}`;
-  return commitPaths(workdir, paths, {
+  if (!original || (await repositoryPrefix(run.workdir)) === undefined) return undefined;
+  const title = run.specs.find((t) => t.id === task.taskId)?.title ?? `task ${task.taskId}`;
+  return commitPaths(run.workdir, paths, {
     title: `Revert "${title}"`,
     body: `This reverts commit ${original}.`,
-    trailers: { [TRAILERS.run]: runId, [TRAILERS.task]: task.taskId },
+    trailers: { [TRAILERS.run]: run.runId, [TRAILERS.task]: task.taskId },
   });
 }

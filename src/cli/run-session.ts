@@ -22,7 +22,7 @@ import { recordedOptions } from './start-options.ts';
 import { withRuntime } from './nats-session.ts';
 import { natsFor, type NatsSession } from './nats-for.ts';
 import { InFlight } from './in-flight.ts';
-import { TICK_WAIT_MS, TickWait } from './tick-wait.ts';
+import { RunStop } from './run-stop.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
@@ -130,12 +130,7 @@ async function sayWhatIsNeverCommitted(workdir: string): Promise<void> {
 
 /**
  * Submits (or resubmits) a run to the actors, hosting those no process answers for, prints its
- * events as they are recorded, and returns the exit code.
- *
- * Ctrl-C, when this process drives the run: the first records RunInterrupted (nothing new
- * starts), lets the tasks in flight finish within `execution.interruptGraceMs` while a countdown
- * says what is still running, waits for the finished tasks' ticks, and exits 130; a second Ctrl-C
- * (or the end of the grace period) stops the commands at once.
+ * events as they are recorded, and returns the exit code. How Ctrl-C and the rest stop it: RunStop.
  */
 async function followToTheEnd(
   rt: Runtime,
@@ -150,129 +145,73 @@ async function followToTheEnd(
   const drivesRun = hosted?.names.includes('coordinator') === true;
   const inFlight = new InFlight();
   // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
-  // Its terminal libraries are loaded only then: they were a tenth of a run's start-up.
+  // Its terminal libraries are loaded only then, as they weigh on a run's start-up.
   const live = !json && process.stdout.isTTY ? (await import('./live-progress.ts')).liveProgress(inFlight) : undefined;
   const printer = json ? undefined : progressPrinter((l) => (live ? live.line(l) : out(l)));
   const print = printer ?? ((e: StoredEvent) => outJson(e));
-  const stopWatching = new AbortController();
-  const timers: NodeJS.Timeout[] = [];
-  let interrupted = false;
-  /** Why the coordinator stopped this generation of the run: its LLM budget is spent. */
-  let budgetStop: string | undefined;
   const say = (line: string) => (live ? live.line(line) : err(line));
-
+  const stop = new RunStop({ rt, runId: start.runId, generation, drivesRun, inFlight, say });
   /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
   const seen = new Set<string>();
-  const ticks = new TickWait(() => stopWatching.abort());
   const onEvent = (event: StoredEvent) => {
     if (event.type === 'LlmCalled') seen.add(event.id);
     inFlight.see(event);
-    ticks.see(event);
     print(event);
     live?.refresh();
-    if (event.type === 'RunInterrupted' && event.id === eventIds.budgetStop(start.runId, generation)) {
-      budgetStop = event.data.reason;
-      ticks.stopWhenTicked(TICK_WAIT_MS);
-    }
-    // A review point (--pause-after): stopped like a first Ctrl-C, its tasks in flight let finish.
-    if (generation === 0 && event.type === 'RunInterrupted' && event.id === eventIds.reviewPause(start.runId))
-      interrupted = true;
-    if (interrupted && inFlight.size === 0) ticks.stopWhenTicked(TICK_WAIT_MS);
+    stop.see(event);
   };
-  const stopNow = (why: string) => {
-    say(`${why}: stopping ${inFlight.size} task(s) in flight now`);
-    killAllCommandGroups();
-    stopWatching.abort();
-  };
-  // This process runs the run: record that the user stopped it, so that no actor started later
-  // picks its work up until it is resumed on purpose.
-  const recordInterruption = (reason: string) =>
-    rt.store.append(
-      makeEvent(
-        'RunInterrupted',
-        { runId: start.runId, id: eventIds.runInterrupted(start.runId, Date.now()) },
-        { reason },
-      ),
-    );
-  const interrupt = async () => {
-    await recordInterruption('interrupted by the user (SIGINT)');
-    if (inFlight.size === 0) return ticks.stopWhenTicked(TICK_WAIT_MS);
-    const graceMs = rt.config.execution.interruptGraceMs;
-    const deadline = Date.now() + graceMs;
-    const countdown = () => {
-      const running = inFlight
-        .list()
-        .map((t) => `${t.taskId} (\`${t.command.slice(0, 60)}\`, ${Math.round((Date.now() - t.since) / 1000)}s)`);
-      say(
-        `interrupted: waiting for ${running.join(', ')} to finish; ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))}s left (Ctrl-C again to stop now)`,
-      );
-    };
-    countdown();
-    timers.push(
-      setInterval(countdown, 5000),
-      setTimeout(() => stopNow(`the ${Math.round(graceMs / 1000)}s grace period is over`), graceMs),
-    );
-  };
-  const onSigint = () => {
-    if (interrupted) return stopNow('Ctrl-C again');
-    interrupted = true;
-    if (!drivesRun) return stopWatching.abort();
-    interrupt().catch((error: unknown) => {
-      say(`could not record the interruption: ${(error as Error).message}`);
-      stopWatching.abort();
-    });
-  };
-  // A closed terminal: like a second Ctrl-C (the interruption recorded when this process runs the run, the commands stopped now).
-  const onSighup = () => {
-    const first = !interrupted && drivesRun;
-    interrupted = true;
-    const recorded = first ? recordInterruption('the terminal closed (SIGHUP)') : Promise.resolve();
-    void recorded.catch(() => undefined).then(() => stopNow('the terminal closed'));
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGHUP', onSighup);
-  // A full disk under the local store wedges nats-server: appends are no longer acknowledged and
-  // every actor retries forever. Said at once, naming the store; what was acknowledged is on disk.
-  if (storeDir)
-    timers.push(
-      watchStoreSpace(storeDir, (free) => {
-        say(
-          `the event store's disk is full: ${storeDir} has ${free} bytes free, and nats-server no longer acknowledges appends`,
-        );
-        say(
-          `nothing recorded is lost; free some space there, then continue with: implement-agent resume ${start.runId}`,
-        );
-        killAllCommandGroups();
-        process.exit(EXIT.infrastructure);
-      }),
-    );
+  const diskWatch = storeDir
+    ? watchStoreSpace(storeDir, (free) => sayStoreFull(storeDir, free, start.runId, say))
+    : undefined;
   try {
-    const status = await submitRun(rt, start, onEvent, stopWatching.signal, itemId);
+    const status = await submitRun(rt, start, onEvent, stop.signal, itemId);
     if (status !== 'interrupted') {
       await closeLlmUse(rt, start.runId, seen, json ? print : undefined, printer?.closing);
       return exitForRun(status);
     }
-    if (budgetStop) {
-      say(`stopped: ${budgetStop}`);
-      say(`continue it with a larger budget: implement-agent resume ${start.runId} --budget <tokens or $>`);
-      return EXIT.budget;
-    }
-    if (!drivesRun) {
-      say(`stopped watching; run ${start.runId} goes on in the actors that are up`);
-      return EXIT.interrupted;
-    }
-    say(
-      `interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${start.runId}`,
-    );
-    return EXIT.interrupted;
+    return sayHowItStopped(start.runId, stop.budgetStop, drivesRun, inFlight, say);
   } finally {
     live?.stop();
-    process.off('SIGINT', onSigint);
-    process.off('SIGHUP', onSighup);
-    for (const t of timers) clearTimeout(t);
-    ticks.close();
+    stop.close();
+    clearInterval(diskWatch);
     await hosted?.stop();
   }
+}
+
+/** The exit code of a run that stopped before its end, and the line saying how to go on. */
+function sayHowItStopped(
+  runId: string,
+  budgetStop: string | undefined,
+  drivesRun: boolean,
+  inFlight: InFlight,
+  say: (line: string) => void,
+): number {
+  if (budgetStop) {
+    say(`stopped: ${budgetStop}`);
+    say(`continue it with a larger budget: implement-agent resume ${runId} --budget <tokens or $>`);
+    return EXIT.budget;
+  }
+  if (!drivesRun) {
+    say(`stopped watching; run ${runId} goes on in the actors that are up`);
+    return EXIT.interrupted;
+  }
+  say(
+    `interrupted${inFlight.completed.length ? ` (ticked: ${inFlight.completed.join(', ')})` : ''}; continue it with: implement-agent resume ${runId}`,
+  );
+  return EXIT.interrupted;
+}
+
+/**
+ * A full disk under the local store wedges nats-server: appends are no longer acknowledged and
+ * every actor retries forever. Said at once, naming the store; what was acknowledged is on disk.
+ */
+function sayStoreFull(storeDir: string, free: number, runId: string, say: (line: string) => void): never {
+  say(
+    `the event store's disk is full: ${storeDir} has ${free} bytes free, and nats-server no longer acknowledges appends`,
+  );
+  say(`nothing recorded is lost; free some space there, then continue with: implement-agent resume ${runId}`);
+  killAllCommandGroups();
+  process.exit(EXIT.infrastructure);
 }
 
 /** Bytes free under which the store's disk counts as full: JetStream writes in blocks of about this size. */

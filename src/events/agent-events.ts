@@ -478,6 +478,7 @@ export const agentEventTypes: AgentEventType[] = AgentEventSchema.options.map((o
 
 /** An event as read back from the stream: the envelope plus its stream sequence. */
 export type StoredEvent = AgentEvent & { seq: number };
+export type StoredEventOf<T extends AgentEventType> = Extract<StoredEvent, { type: T }>;
 
 /** Makes an event with a fresh envelope; `id` should be deterministic where the effect may be redone. */
 export function makeEvent<T extends AgentEventType>(

@@ -28,88 +28,113 @@ type HandlerEvents<M> = {
  * and returns plain values; queued while a promise it returned is pending.
  */
 export function handleInOrder<M>(onMessage: (m: M) => ReadStep | Promise<ReadStep>, on: HandlerEvents<M>) {
-  const queue: M[] = [];
-  let head = 0;
-  let pending = false;
-  let ended = false;
-  let failure: unknown;
-  let markDrained: () => void = () => {};
-  let drainedPromise: Promise<void> | undefined;
+  return new InOrderQueue(onMessage, on);
+}
 
-  const finish = (step: ReadStep, m: M): boolean => {
-    on.handled(m);
-    if (step === 'stop') {
-      ended = true;
-      on.end();
-    }
-    return !ended;
+class InOrderQueue<M> {
+  private readonly queue: M[] = [];
+  /** The next message to handle: those before it are handled, kept until released. */
+  private head = 0;
+  private pending = false;
+  private ended = false;
+  private failure: unknown;
+  private markDrained: () => void = () => {};
+  private drainedPromise: Promise<void> | undefined;
+
+  constructor(
+    private readonly onMessage: (m: M) => ReadStep | Promise<ReadStep>,
+    private readonly on: HandlerEvents<M>,
+  ) {}
+
+  readonly deliver = (m: M): void => {
+    if (this.ended) return;
+    this.queue.push(m);
+    if (this.queue.length - this.head === QUEUE_LIMIT) this.on.full();
+    if (!this.pending) this.run();
   };
-  const fail = (error: unknown) => {
-    failure = error;
-    ended = true;
-    on.end();
-  };
+
+  busy(): boolean {
+    return this.pending || this.head < this.queue.length;
+  }
+
+  /** Messages the queue still references, handled or not. */
+  held(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once nothing is queued and no handler is pending. */
+  drained(): Promise<void> {
+    if (!this.pending && this.head === this.queue.length) return Promise.resolve();
+    this.drainedPromise ??= new Promise<void>((resolve) => (this.markDrained = resolve));
+    return this.drainedPromise;
+  }
+
+  error(): unknown {
+    return this.failure;
+  }
+
   /** Handles queued messages until one returns a promise, the queue is empty, or the read ends. */
-  const run = () => {
-    while (!ended && head < queue.length) {
-      const m = queue[head++] as M;
+  private run(): void {
+    while (!this.ended && this.head < this.queue.length) {
+      const m = this.queue[this.head++] as M;
       // Handled messages leave the queue's front now and then: a follower that is never idle
       // (a busy run's coordinator) would otherwise hold every message of the run, and with each
       // the socket chunk its bytes were cut from.
-      if (head >= RELEASE_EVERY) {
-        queue.splice(0, head);
-        head = 0;
+      if (this.head >= RELEASE_EVERY) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
       }
       let step: ReadStep | Promise<ReadStep>;
       try {
-        step = onMessage(m);
+        step = this.onMessage(m);
       } catch (error) {
-        fail(error);
+        this.fail(error);
         break;
       }
       if (step instanceof Promise) {
-        pending = true;
-        step.then(
-          (s) => {
-            pending = false;
-            if (finish(s, m)) run();
-            else settle();
-          },
-          (error) => {
-            pending = false;
-            fail(error);
-            settle();
-          },
-        );
+        this.waitFor(step, m);
         return;
       }
-      if (!finish(step, m)) break;
+      if (!this.finish(step, m)) break;
     }
-    settle();
-  };
-  /** Once the read ended or the queue is handled: empty it, and say it is drained. */
-  const settle = () => {
-    if (!ended && head < queue.length) return;
-    queue.length = head = 0;
-    markDrained();
-  };
+    this.settle();
+  }
 
-  return {
-    deliver: (m: M) => {
-      if (ended) return;
-      queue.push(m);
-      if (queue.length - head === QUEUE_LIMIT) on.full();
-      if (!pending) run();
-    },
-    busy: () => pending || head < queue.length,
-    /** Messages the queue still references, handled or not. */
-    held: () => queue.length,
-    /** Resolves once nothing is queued and no handler is pending. */
-    drained: (): Promise<void> => {
-      if (!pending && head === queue.length) return Promise.resolve();
-      drainedPromise ??= new Promise<void>((resolve) => (markDrained = resolve));
-      return drainedPromise;
-    },
-    error: () => failure,
-  };
+  private waitFor(step: Promise<ReadStep>, m: M): void {
+    this.pending = true;
+    step.then(
+      (s) => {
+        this.pending = false;
+        if (this.finish(s, m)) this.run();
+        else this.settle();
+      },
+      (error: unknown) => {
+        this.pending = false;
+        this.fail(error);
+        this.settle();
+      },
+    );
+  }
+
+  private finish(step: ReadStep, m: M): boolean {
+    this.on.handled(m);
+    if (step === 'stop') {
+      this.ended = true;
+      this.on.end();
+    }
+    return !this.ended;
+  }
+
+  private fail(error: unknown): void {
+    this.failure = error;
+    this.ended = true;
+    this.on.end();
+  }
+
+  /** Once the read ended or the queue is handled: empty it, and say it is drained. */
+  private settle(): void {
+    if (!this.ended && this.head < this.queue.length) return;
+    this.queue.length = this.head = 0;
+    this.markDrained();
+  }
 }

@@ -47,105 +47,127 @@ export function readOrdered(
   start: ReadStart,
   onMessage: (m: JsMsg) => ReadStep | Promise<ReadStep>,
 ): OrderedRead {
-  let next: ReadStart = start;
-  const stopped = new AbortController();
-  const stopping = () => stopped.signal.aborted;
-  let current: ConsumerMessages | undefined;
+  const reader = new OrderedReader(nc, stream, filter, start, onMessage);
+  const done = (async () => {
+    while (!reader.stopping() && (await reader.readUntilReplaced()));
+  })();
+  return {
+    done,
+    stop: async () => {
+      reader.stopped.abort();
+      await reader.current?.close();
+      await done;
+    },
+  };
+}
 
-  const open = async (
+/** One ordered read: a consumer at a time, each started just after the last message handled. */
+class OrderedReader {
+  readonly stopped = new AbortController();
+  /** The consumer's messages being read now. */
+  current: ConsumerMessages | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly stream: string,
+    private readonly filter: string,
+    /** Where the next consumer starts. */
+    private next: ReadStart,
+    private readonly onMessage: (m: JsMsg) => ReadStep | Promise<ReadStep>,
+  ) {}
+
+  stopping(): boolean {
+    return this.stopped.signal.aborted;
+  }
+
+  /**
+   * Reads through one consumer until it stalls, pauses for a full queue (true: read on with a new
+   * one), or the read ends (false).
+   */
+  async readUntilReplaced(): Promise<boolean> {
+    let lastHeard = Date.now();
+    let ending: 'stalled' | 'paused' | undefined;
+    // Set once the consumer is open; a pause or an end asked for before then stops it at once.
+    const session: { messages?: ConsumerMessages; stopAsked?: boolean } = {};
+    const stopMessages = () => {
+      session.stopAsked = true;
+      session.messages?.stop();
+    };
+    const handling = handleInOrder(this.onMessage, {
+      handled: (m) => {
+        this.next = { seq: m.seq + 1 };
+        lastHeard = Date.now();
+      },
+      full: () => {
+        ending ??= 'paused';
+        stopMessages();
+      },
+      end: () => {
+        this.stopped.abort();
+        stopMessages();
+      },
+    });
+    const opened = await this.open(handling.deliver);
+    if (!opened) return false;
+    const { consumer, messages } = opened;
+    session.messages = this.current = messages;
+    if (session.stopAsked) messages.stop();
+    // The server keeps an ordered consumer for minutes after its reader leaves unless deleted;
+    // one on a stopped node cannot be, and is left to expire.
+    const deleteConsumer = () =>
+      void Promise.resolve()
+        .then(() => consumer.delete())
+        .catch(() => {});
+    // Stopped while the consumer was being made: end its pulls, which would keep the process alive.
+    if (this.stopping()) {
+      messages.stop();
+      deleteConsumer();
+      return false;
+    }
+    void (async () => {
+      for await (const status of messages.status()) if (status.type === 'heartbeat') lastHeard = Date.now();
+    })();
+    const watchdog = setInterval(() => {
+      if (!handling.busy() && Date.now() - lastHeard > STALL_MS) {
+        ending ??= 'stalled';
+        messages.stop();
+      }
+    }, PULL_EXPIRES_MS / 2);
+    let closedWith: void | Error;
+    try {
+      closedWith = await messages.closed();
+      await handling.drained();
+    } finally {
+      clearInterval(watchdog);
+      deleteConsumer();
+    }
+    if (handling.error()) throw handling.error();
+    if (ending === undefined && closedWith instanceof Error && !this.stopping()) throw closedWith;
+    // The consumer ended without a stall, a pause or a stop: the connection closed; nothing more comes.
+    return ending !== undefined;
+  }
+
+  private async open(
     deliver: (m: JsMsg) => void,
-  ): Promise<{ consumer: Consumer; messages: ConsumerMessages } | undefined> => {
+  ): Promise<{ consumer: Consumer; messages: ConsumerMessages } | undefined> {
     try {
       return await retryTransient(
         async (timeout) => {
           // The cluster may place the consumer's one replica on a stopped node: that creation is never answered.
-          const consumer = await jetstream(nc, { timeout }).consumers.get(stream, consumerOptions(filter, next));
+          const consumer = await jetstream(this.nc, { timeout }).consumers.get(
+            this.stream,
+            consumerOptions(this.filter, this.next),
+          );
           return { consumer, messages: await consumer.consume({ ...pullOptions(1000), callback: deliver }) };
         },
         retryPolicies.follow,
-        { signal: stopped.signal },
+        { signal: this.stopped.signal },
       );
     } catch (error) {
-      if (stopping()) return undefined;
+      if (this.stopping()) return undefined;
       throw error;
     }
-  };
-
-  const done = (async () => {
-    while (!stopping()) {
-      let lastHeard = Date.now();
-      let ending: 'stalled' | 'paused' | undefined;
-      // Set once the consumer is open; a pause or an end asked for before then stops it at once.
-      const session: { messages?: ConsumerMessages; stopAsked?: boolean } = {};
-      const stopMessages = () => {
-        session.stopAsked = true;
-        session.messages?.stop();
-      };
-      const handling = handleInOrder(onMessage, {
-        handled: (m) => {
-          next = { seq: m.seq + 1 };
-          lastHeard = Date.now();
-        },
-        full: () => {
-          ending ??= 'paused';
-          stopMessages();
-        },
-        end: () => {
-          stopped.abort();
-          stopMessages();
-        },
-      });
-      const opened = await open(handling.deliver);
-      if (!opened) return;
-      const { consumer, messages } = opened;
-      session.messages = messages;
-      current = messages;
-      if (session.stopAsked) messages.stop();
-      // The server keeps an ordered consumer for minutes after its reader leaves unless deleted;
-      // one on a stopped node cannot be, and is left to expire.
-      const deleteConsumer = () =>
-        void Promise.resolve()
-          .then(() => consumer.delete())
-          .catch(() => {});
-      // Stopped while the consumer was being made: end its pulls, which would keep the process
-      // alive.
-      if (stopping()) {
-        messages.stop();
-        deleteConsumer();
-        break;
-      }
-      void (async () => {
-        for await (const status of messages.status()) if (status.type === 'heartbeat') lastHeard = Date.now();
-      })();
-      const watchdog = setInterval(() => {
-        if (!handling.busy() && Date.now() - lastHeard > STALL_MS) {
-          ending ??= 'stalled';
-          messages.stop();
-        }
-      }, PULL_EXPIRES_MS / 2);
-      let closedWith: void | Error;
-      try {
-        closedWith = await messages.closed();
-        await handling.drained();
-      } finally {
-        clearInterval(watchdog);
-        deleteConsumer();
-      }
-      if (handling.error()) throw handling.error();
-      if (ending === undefined && closedWith instanceof Error && !stopping()) throw closedWith;
-      // The consumer ended without a stall, a pause or a stop: the connection closed; nothing more comes.
-      if (ending === undefined) return;
-    }
-  })();
-
-  return {
-    done,
-    stop: async () => {
-      stopped.abort();
-      await current?.close();
-      await done;
-    },
-  };
+  }
 }
 
 function consumerOptions(filter: string, start: ReadStart): Partial<OrderedConsumerOptions> {

@@ -1,4 +1,4 @@
-import type { Evidence, RunOutcome, StoredEvent } from '../events/agent-events.ts';
+import type { AgentEventType, Evidence, RunOutcome, StoredEvent, StoredEventOf } from '../events/agent-events.ts';
 import type { RunOptions } from '../events/run-options.ts';
 import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
@@ -100,9 +100,9 @@ export const initialRunStatus = (runId: string): RunStatus => ({
 });
 
 /**
- * Folds one event into the run status in place and returns it. In place, as every fold that grows per task:
- * an immutable update copies the run's task table for every event, which made a run of n tasks
- * cost O(n^2); the projection runner copies the state only when it takes a snapshot.
+ * Folds one event into the run status in place and returns it. In place, as every fold that grows
+ * per task: an immutable update would copy the run's task table for every event; the projection
+ * runner copies the state only when it takes a snapshot.
  */
 export const evolveRunStatus = (state: RunStatus, event: StoredEvent): RunStatus => {
   applyEvent(state, event);
@@ -117,139 +117,132 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     task.firstAt ??= event.at;
     task.lastAt = event.at;
   }
-  switch (event.type) {
-    case 'RunStarted':
-      draft.started = true;
-      draft.startedAt = event.at;
-      draft.tasksFile = event.data.tasksFile;
-      draft.workdir = event.data.workdir;
-      draft.options = event.data.options;
-      draft.alreadyDone = event.data.alreadyDone;
-      draft.taskIds = event.data.taskIds;
-      return;
-    case 'TaskSubmitted':
-      if (!draft.tasks[event.data.task.id]) draft.order.push(event.data.task.id);
-      draft.tasks[event.data.task.id] = {
-        spec: event.data.task,
-        state: 'pending',
-        revision: 0,
-        started: false,
-        firstAt: event.at,
-        lastAt: event.at,
-      };
-      return;
-    case 'PlanCancelled':
-      if (task) task.answered = Math.max(task.answered ?? -1, event.data.revision);
-      return;
-    case 'PlanCreated':
-      if (task) task.answered = Math.max(task.answered ?? -1, event.data.revision);
-      if (task && task.state === 'pending' && event.data.revision === task.revision) {
-        task.state = 'planned';
-        task.plan = event.data.plan;
-        task.planEventId = event.id;
-        task.planSource = event.data.source;
-        task.planInputs = event.data.inputs;
-      }
-      return;
-    case 'PlanInvalidated':
-      if (task && task.state === 'planned' && !task.started) {
-        task.state = 'pending';
-        task.revision = event.data.revision;
-        delete task.plan;
-        delete task.planEventId;
-        delete task.planInputs;
-      }
-      return;
-    case 'TaskRouted':
-      if (!task) return;
-      task.site = event.data.site;
-      delete task.waiting;
-      return;
-    case 'TaskWaiting':
-      if (task) task.waiting = event.data.reason;
-      return;
-    case 'CommandStarted':
-      if (task) task.started = true;
-      if (task && event.data.site !== undefined) task.site = event.data.site;
-      if (task && task.state === 'planned') task.state = 'executing';
-      return;
-    // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
-    // skipped (an earlier task failed meanwhile), and that does not make it failed.
-    case 'TaskCompleted':
-      if (task && !isOver(task)) {
-        task.evidence = event.data.evidence ?? 'commands';
-        task.state = task.evidence === 'none' ? 'unverified' : 'completed';
-        if (event.data.commit) task.commit = event.data.commit;
-      }
-      return;
-    case 'TaskFilesChanged':
-      if (!task) return;
-      // Recorded after its view was discarded (a conflict's retry): the task's changes start again.
-      if (task.undone === 'rolled-back') {
-        delete task.undone;
-        task.changedFiles = 0;
-      }
-      task.changedFiles = (task.changedFiles ?? 0) + event.data.files.length;
-      return;
-    case 'TaskRolledBack':
-      if (task) task.undone = 'rolled-back';
-      return;
-    case 'TaskReverted':
-      if (task) task.undone = 'reverted';
-      return;
-    case 'TaskFailed':
-      if (task && event.data.stage === 'planning') task.answered = task.revision;
-      if (task && !isOver(task)) {
-        task.state = 'failed';
-        task.reason = event.data.reason;
-      }
-      return;
-    case 'TaskSkipped':
-      if (task && !isOver(task)) {
-        task.state = 'skipped';
-        task.reason = event.data.reason;
-        task.skippedByChoice = event.data.optional;
-      }
-      return;
-    case 'RunFinished':
-      draft.finished = event.data.status;
-      return;
-    case 'RunInterrupted':
-      draft.interrupted = true;
-      if (event.data.budget) draft.budgetStop = event.data.reason;
-      return;
-    case 'RunResumed':
-      draft.interrupted = false;
-      delete draft.budgetStop;
-      if (event.data.budget) draft.options.budget = event.data.budget;
-      draft.generation = Math.max(draft.generation, event.data.generation);
-      // An execution cut short by the interruption starts again (from what its log records).
-      for (const t of Object.values(draft.tasks)) if (t.state === 'executing') t.state = 'planned';
-      return;
-    case 'LlmCalled':
-      addUsage(draft.usage, event.data);
-      if (task) addUsage((task.usage ??= noUsage()), event.data);
-      return;
-    case 'PlanCacheHit':
-    case 'PlanCacheMiss':
-    case 'PlanDrafted':
-    case 'LlmCapabilityLearned':
-    case 'SiteHeartbeat':
-    case 'CommandHeartbeat':
-    case 'CommandFinished':
-    case 'CommandDenied':
-    case 'RecoveryAttempted':
-    case 'RecoveryResolved':
-    case 'RecoveryFailed':
-    case 'TaskTicked':
-    case 'RunVerified':
-      return;
-    default: {
-      const never: never = event;
-      return never;
-    }
-  }
+  (FOLD[event.type] as Fold<StoredEvent>)(draft, event, task);
 }
+
+type Fold<E> = (run: RunStatus, event: E, task: TaskStatus | undefined) => void;
+const ignore = () => {};
+
+/** What each event type changes: one entry per type, so none is forgotten. */
+const FOLD: { [T in AgentEventType]: Fold<StoredEventOf<T>> } = {
+  RunStarted: (run, e) => {
+    run.started = true;
+    run.startedAt = e.at;
+    run.tasksFile = e.data.tasksFile;
+    run.workdir = e.data.workdir;
+    run.options = e.data.options;
+    run.alreadyDone = e.data.alreadyDone;
+    run.taskIds = e.data.taskIds;
+  },
+  TaskSubmitted: (run, e) => {
+    const spec = e.data.task;
+    if (!run.tasks[spec.id]) run.order.push(spec.id);
+    run.tasks[spec.id] = { spec, state: 'pending', revision: 0, started: false, firstAt: e.at, lastAt: e.at };
+  },
+  PlanCancelled: (_run, e, task) => {
+    if (task) task.answered = Math.max(task.answered ?? -1, e.data.revision);
+  },
+  PlanCreated: (_run, e, task) => {
+    if (!task) return;
+    task.answered = Math.max(task.answered ?? -1, e.data.revision);
+    if (task.state !== 'pending' || e.data.revision !== task.revision) return;
+    task.state = 'planned';
+    task.plan = e.data.plan;
+    task.planEventId = e.id;
+    task.planSource = e.data.source;
+    task.planInputs = e.data.inputs;
+  },
+  PlanInvalidated: (_run, e, task) => {
+    if (!task || task.state !== 'planned' || task.started) return;
+    task.state = 'pending';
+    task.revision = e.data.revision;
+    delete task.plan;
+    delete task.planEventId;
+    delete task.planInputs;
+  },
+  TaskRouted: (_run, e, task) => {
+    if (!task) return;
+    task.site = e.data.site;
+    delete task.waiting;
+  },
+  TaskWaiting: (_run, e, task) => {
+    if (task) task.waiting = e.data.reason;
+  },
+  CommandStarted: (_run, e, task) => {
+    if (!task) return;
+    task.started = true;
+    if (e.data.site !== undefined) task.site = e.data.site;
+    if (task.state === 'planned') task.state = 'executing';
+  },
+  // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
+  // skipped (an earlier task failed meanwhile), and that does not make it failed.
+  TaskCompleted: (_run, e, task) => {
+    if (!task || isOver(task)) return;
+    task.evidence = e.data.evidence ?? 'commands';
+    task.state = task.evidence === 'none' ? 'unverified' : 'completed';
+    if (e.data.commit) task.commit = e.data.commit;
+  },
+  TaskFilesChanged: (_run, e, task) => {
+    if (!task) return;
+    // Recorded after its view was discarded (a conflict's retry): the task's changes start again.
+    if (task.undone === 'rolled-back') {
+      delete task.undone;
+      task.changedFiles = 0;
+    }
+    task.changedFiles = (task.changedFiles ?? 0) + e.data.files.length;
+  },
+  TaskRolledBack: (_run, _e, task) => {
+    if (task) task.undone = 'rolled-back';
+  },
+  TaskReverted: (_run, _e, task) => {
+    if (task) task.undone = 'reverted';
+  },
+  TaskFailed: (_run, e, task) => {
+    if (!task) return;
+    if (e.data.stage === 'planning') task.answered = task.revision;
+    if (isOver(task)) return;
+    task.state = 'failed';
+    task.reason = e.data.reason;
+  },
+  TaskSkipped: (_run, e, task) => {
+    if (!task || isOver(task)) return;
+    task.state = 'skipped';
+    task.reason = e.data.reason;
+    task.skippedByChoice = e.data.optional;
+  },
+  RunFinished: (run, e) => {
+    run.finished = e.data.status;
+  },
+  RunInterrupted: (run, e) => {
+    run.interrupted = true;
+    if (e.data.budget) run.budgetStop = e.data.reason;
+  },
+  RunResumed: (run, e) => {
+    run.interrupted = false;
+    delete run.budgetStop;
+    if (e.data.budget) run.options.budget = e.data.budget;
+    run.generation = Math.max(run.generation, e.data.generation);
+    // An execution cut short by the interruption starts again (from what its log records).
+    for (const t of Object.values(run.tasks)) if (t.state === 'executing') t.state = 'planned';
+  },
+  LlmCalled: (run, e, task) => {
+    addUsage(run.usage, e.data);
+    if (task) addUsage((task.usage ??= noUsage()), e.data);
+  },
+  PlanCacheHit: ignore,
+  PlanCacheMiss: ignore,
+  PlanDrafted: ignore,
+  LlmCapabilityLearned: ignore,
+  SiteHeartbeat: ignore,
+  CommandHeartbeat: ignore,
+  CommandFinished: ignore,
+  CommandDenied: ignore,
+  RecoveryAttempted: ignore,
+  RecoveryResolved: ignore,
+  RecoveryFailed: ignore,
+  TaskTicked: ignore,
+  RunVerified: ignore,
+};
 
 const isOver = (task: TaskStatus) =>
   task.state === 'completed' || task.state === 'unverified' || task.state === 'failed' || task.state === 'skipped';

@@ -38,94 +38,115 @@ export async function runProjection<S>(
   options: ProjectionRunOptions<S>,
 ): Promise<RunningProjection<S>> {
   const snap = await snapshots.load<S>(projection.name);
-  const usable = snap?.version === projection.version;
-  let state = usable ? snap.state : projection.initialState();
-  let lastSeq = usable ? snap.lastSeq : 0;
-  let failed = false;
-  let savedSeq = lastSeq;
-  let sinceSave = 0;
-  /** An event is being folded and acted on: the state is not one a snapshot may hold until it is done. */
-  let applying = false;
-  let due = false;
-
-  // A snapshot holds the state up to the last event whose `onEvent` succeeded. It is copied at
-  // that moment (a fold may update its state in place: copying it whole for every event would
-  // make a run quadratic), and written behind: writes go one after another, so an older snapshot
-  // never lands after a newer one; a failed write is made good by the next (the state is cumulative).
-  let writing = Promise.resolve();
-  const save = () => {
-    if (applying) {
-      due = true;
-      return writing;
-    }
-    if (failed || lastSeq === savedSeq) return writing;
-    const snapshot = {
-      version: projection.version,
-      lastSeq,
-      at: new Date().toISOString(),
-      state: structuredClone(state),
-    };
-    sinceSave = 0;
-    writing = writing.then(async () => {
-      await snapshots.save(projection.name, snapshot);
-      savedSeq = Math.max(savedSeq, snapshot.lastSeq);
-    });
-    const written = writing;
-    writing = writing.catch(() => undefined);
-    return written;
-  };
-  const apply = async (event: StoredEvent) => {
-    if (event.seq <= lastSeq) return;
-    applying = true;
-    state = projection.evolve(state, event);
-    lastSeq = event.seq;
-    if (options.onEvent) {
-      try {
-        await options.onEvent(state, event);
-      } catch (error) {
-        failed = true;
-        options.onError?.(error);
-      }
-    }
-    applying = false;
-    if (failed) return;
-    if (++sinceSave >= options.everyEvents || due) {
-      due = false;
-      void save().catch(options.onError);
-    }
-  };
-
+  const folding = new SnapshottedFold(
+    snapshots,
+    projection,
+    options,
+    snap?.version === projection.version ? snap : undefined,
+  );
   const target = options.subject ? await store.lastSubjectSequence(options.subject) : (await store.state()).lastSeq;
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((r) => (markCaughtUp = r));
-  if (lastSeq >= target) markCaughtUp();
+  if (folding.lastSeq >= target) markCaughtUp();
   const sub: Subscription = await store.follow(
     {
       ...(options.subject ? { subject: options.subject } : {}),
-      from: lastSeq + 1,
+      from: folding.lastSeq + 1,
       // An event this version cannot read is reported and passed over, never waited on.
       onInvalid: (error, seq) => {
         options.onError?.(error);
-        lastSeq = Math.max(lastSeq, seq);
+        folding.lastSeq = Math.max(folding.lastSeq, seq);
         if (seq >= target) markCaughtUp();
       },
     },
     async (event) => {
-      await apply(event);
+      await folding.apply(event);
       if (event.seq >= target) markCaughtUp();
     },
   );
-  const timer = setInterval(() => void save().catch(options.onError), options.everyMs);
+  const timer = setInterval(() => void folding.save().catch(options.onError), options.everyMs);
   timer.unref();
 
   return {
-    state: () => state,
-    lastSeq: () => lastSeq,
+    state: () => folding.state,
+    lastSeq: () => folding.lastSeq,
     caughtUp: () => caughtUp,
     stop: async () => {
       clearInterval(timer);
       await sub.stop();
-      await save().catch(options.onError);
+      await folding.save().catch(options.onError);
     },
   };
+}
+
+/**
+ * A projection's state, folded event by event, and its snapshots. A snapshot holds the state up
+ * to the last event whose `onEvent` succeeded. It is copied at that moment (a fold may update its
+ * state in place, so copying it whole for every event would cost a copy of every task per event),
+ * and written behind: writes go one after another, so an older snapshot never lands after a newer
+ * one; a failed write is made good by the next (the state is cumulative).
+ */
+class SnapshottedFold<S> {
+  state: S;
+  lastSeq: number;
+  private savedSeq: number;
+  private sinceSave = 0;
+  private failed = false;
+  /** An event is being folded and acted on: the state is not one a snapshot may hold until it is done. */
+  private applying = false;
+  /** A snapshot was asked for while an event was being applied: taken once it is. */
+  private due = false;
+  private writing = Promise.resolve();
+
+  constructor(
+    private readonly snapshots: Snapshots,
+    private readonly projection: Projection<S>,
+    private readonly options: ProjectionRunOptions<S>,
+    snap: { state: S; lastSeq: number } | undefined,
+  ) {
+    this.state = snap ? snap.state : projection.initialState();
+    this.lastSeq = this.savedSeq = snap ? snap.lastSeq : 0;
+  }
+
+  save(): Promise<void> {
+    if (this.applying) {
+      this.due = true;
+      return this.writing;
+    }
+    if (this.failed || this.lastSeq === this.savedSeq) return this.writing;
+    const snapshot = {
+      version: this.projection.version,
+      lastSeq: this.lastSeq,
+      at: new Date().toISOString(),
+      state: structuredClone(this.state),
+    };
+    this.sinceSave = 0;
+    const written = this.writing.then(async () => {
+      await this.snapshots.save(this.projection.name, snapshot);
+      this.savedSeq = Math.max(this.savedSeq, snapshot.lastSeq);
+    });
+    this.writing = written.catch(() => undefined);
+    return written;
+  }
+
+  async apply(event: StoredEvent): Promise<void> {
+    if (event.seq <= this.lastSeq) return;
+    this.applying = true;
+    this.state = this.projection.evolve(this.state, event);
+    this.lastSeq = event.seq;
+    if (this.options.onEvent) {
+      try {
+        await this.options.onEvent(this.state, event);
+      } catch (error) {
+        this.failed = true;
+        this.options.onError?.(error);
+      }
+    }
+    this.applying = false;
+    if (this.failed) return;
+    if (++this.sinceSave >= this.options.everyEvents || this.due) {
+      this.due = false;
+      void this.save().catch(this.options.onError);
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import type { RunOutcome, StoredEvent } from '../events/agent-events.ts';
+import type { RunOutcome, StoredEvent, StoredEventOf } from '../events/agent-events.ts';
 import { stateKeys } from '../events/ids.ts';
 import type { Projection } from './projection.ts';
 
@@ -62,80 +62,30 @@ export const initialTaskHistory = (): TaskHistory => ({
 /**
  * What was learned, across runs: task outcomes, recoveries that worked, and per-project notes.
  * The memory actor's projection, written in batches and read back as planning context. Folded in
- * place (an immutable update copied the open tasks and the entries for every event, so a run's
- * cost grew with its size); the projection runner copies the state only for a snapshot.
+ * place, as an immutable update would copy the open tasks and the entries for every event; the
+ * projection runner copies the state only for a snapshot.
  */
 export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskHistory => {
   state.eventsApplied++;
-  const update = (change: (d: TaskHistory) => void) => {
-    change(state);
-    return state;
-  };
   const key = stateKeys.task(event.runId, event.taskId);
   switch (event.type) {
     case 'RunStarted':
-      return update((d) => {
-        const note = d.projects[event.data.workdir];
-        d.projects[event.data.workdir] = {
-          completed: 0,
-          failed: 0,
-          ...note,
-          runs: (note?.runs ?? 0) + 1,
-          lastRunId: event.runId,
-          at: event.at,
-        };
-        d.openRuns[event.runId] = event.data.workdir;
-      });
-    case 'RunFinished': {
-      const workdir = state.openRuns[event.runId];
-      if (workdir === undefined) return state;
-      return update((d) => {
-        delete d.openRuns[event.runId];
-        const note = d.projects[workdir]!;
-        note.lastStatus = event.data.status;
-        note.completed += event.data.completed.length;
-        note.failed += event.data.failed.length;
-        note.at = event.at;
-      });
-    }
+      noteRunStarted(state, event);
+      return state;
+    case 'RunFinished':
+      noteRunFinished(state, event);
+      return state;
     case 'TaskSubmitted':
-      return update((d) => {
-        d.open[key] = { title: event.data.task.title, requirements: event.data.task.requirements };
-      });
+      state.open[key] = { title: event.data.task.title, requirements: event.data.task.requirements };
+      return state;
     case 'RecoveryResolved':
-      return update((d) => {
-        d.recoveries.push({
-          runId: event.runId,
-          taskId: event.taskId ?? '',
-          title: state.open[key]?.title ?? '',
-          strategyId: event.data.strategyId,
-          source: event.data.source,
-          at: event.at,
-        });
-        if (d.recoveries.length > TASK_HISTORY.recoveryLimit)
-          d.recoveries.splice(0, d.recoveries.length - TASK_HISTORY.recoveryLimit);
-      });
+      noteRecovery(state, event, state.open[key]?.title ?? '');
+      return state;
     case 'TaskCompleted':
     case 'TaskFailed':
-    case 'TaskSkipped': {
-      const open = state.open[key];
-      if (!open) return state;
-      return update((d) => {
-        delete d.open[key];
-        d.entries.push({
-          runId: event.runId,
-          taskId: event.taskId!,
-          title: open.title,
-          requirements: open.requirements,
-          outcome: event.type === 'TaskCompleted' ? 'completed' : event.type === 'TaskFailed' ? 'failed' : 'skipped',
-          ...(event.type !== 'TaskCompleted' ? { reason: event.data.reason } : {}),
-          recoveries: event.type === 'TaskCompleted' ? event.data.recoveries : 0,
-          durationMs: event.type === 'TaskCompleted' ? event.data.durationMs : 0,
-          at: event.at,
-        });
-        if (d.entries.length > TASK_HISTORY.limit) d.entries.splice(0, d.entries.length - TASK_HISTORY.limit);
-      });
-    }
+    case 'TaskSkipped':
+      noteOutcome(state, event, key);
+      return state;
     case 'PlanCacheHit':
     case 'PlanCacheMiss':
     case 'LlmCalled':
@@ -167,6 +117,66 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     }
   }
 };
+
+function noteRunStarted(state: TaskHistory, event: StoredEventOf<'RunStarted'>): void {
+  const note = state.projects[event.data.workdir];
+  state.projects[event.data.workdir] = {
+    completed: 0,
+    failed: 0,
+    ...note,
+    runs: (note?.runs ?? 0) + 1,
+    lastRunId: event.runId,
+    at: event.at,
+  };
+  state.openRuns[event.runId] = event.data.workdir;
+}
+
+function noteRunFinished(state: TaskHistory, event: StoredEventOf<'RunFinished'>): void {
+  const workdir = state.openRuns[event.runId];
+  if (workdir === undefined) return;
+  delete state.openRuns[event.runId];
+  const note = state.projects[workdir]!;
+  note.lastStatus = event.data.status;
+  note.completed += event.data.completed.length;
+  note.failed += event.data.failed.length;
+  note.at = event.at;
+}
+
+function noteRecovery(state: TaskHistory, event: StoredEventOf<'RecoveryResolved'>, title: string): void {
+  state.recoveries.push({
+    runId: event.runId,
+    taskId: event.taskId ?? '',
+    title,
+    strategyId: event.data.strategyId,
+    source: event.data.source,
+    at: event.at,
+  });
+  if (state.recoveries.length > TASK_HISTORY.recoveryLimit)
+    state.recoveries.splice(0, state.recoveries.length - TASK_HISTORY.recoveryLimit);
+}
+
+function noteOutcome(
+  state: TaskHistory,
+  event: StoredEventOf<'TaskCompleted' | 'TaskFailed' | 'TaskSkipped'>,
+  key: string,
+): void {
+  const open = state.open[key];
+  if (!open) return;
+  delete state.open[key];
+  const completed = event.type === 'TaskCompleted' ? event.data : undefined;
+  state.entries.push({
+    runId: event.runId,
+    taskId: event.taskId!,
+    title: open.title,
+    requirements: open.requirements,
+    outcome: event.type === 'TaskCompleted' ? 'completed' : event.type === 'TaskFailed' ? 'failed' : 'skipped',
+    ...(event.type !== 'TaskCompleted' ? { reason: event.data.reason } : {}),
+    recoveries: completed?.recoveries ?? 0,
+    durationMs: completed?.durationMs ?? 0,
+    at: event.at,
+  });
+  if (state.entries.length > TASK_HISTORY.limit) state.entries.splice(0, state.entries.length - TASK_HISTORY.limit);
+}
 
 export const taskHistoryProjection: Projection<TaskHistory> = {
   name: TASK_HISTORY.name,

@@ -1,4 +1,4 @@
-import type { EventOf, FileChange, StoredEvent } from '../events/agent-events.ts';
+import type { EventOf, FileChange, StoredEvent, StoredEventOf } from '../events/agent-events.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
 import { costUsd, usd, UsageTally, type LlmUsage } from '../projections/llm-usage.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
@@ -63,7 +63,15 @@ export function summarize(events: readonly StoredEvent[]): {
   const titles = new Map(
     events.flatMap((e) => (e.type === 'TaskSubmitted' ? [[e.taskId!, e.data.task.title] as const] : [])),
   );
-  const name = (task: string) => clip(taskLabel(task, titles.get(task)), 34);
+  const { bars, marks } = timeline(events, (task) => clip(taskLabel(task, titles.get(task)), 34));
+  const title = `${started?.type === 'RunStarted' ? started.data.tasksFile : 'run'} (${events[0]?.runId ?? ''})`;
+  bars.sort((a, b) => a.task.localeCompare(b.task, undefined, { numeric: true }) || a.start - b.start);
+  const summary = wallTimeShares(events, end - start);
+  return { bars, marks, start, end, summary, run: summarizeRuns(events)[0], title, titles };
+}
+
+/** A bar per command, plan, LLM call and failed task, a mark per recovery attempt; lanes named by `name`. */
+function timeline(events: readonly StoredEvent[], name: (task: string) => string): { bars: Bar[]; marks: Mark[] } {
   const firstAt = new Map<string, number>();
   const bars: Bar[] = [];
   const marks: Mark[] = [];
@@ -71,19 +79,7 @@ export function summarize(events: readonly StoredEvent[]): {
   for (const e of events) {
     const task = e.taskId ?? '';
     if (task && !firstAt.has(task)) firstAt.set(task, t(e.at));
-    if (e.type === 'CommandFinished') {
-      const s = t(e.data.startedAt);
-      const ok = e.data.exitCode === 0 && !e.data.timedOut;
-      const why = ok ? '' : `: ${meaningfulLine(e.data.stderrTail, e.data.stdoutTail)}`;
-      bars.push({
-        lane: `${name(task)} · ${e.data.commandId}`,
-        task,
-        label: `${e.data.command.split('\n')[0]} (exit ${e.data.exitCode}, ${e.data.durationMs.toFixed(0)} ms)${why}`,
-        start: s,
-        end: s + e.data.durationMs,
-        kind: ok ? e.data.purpose : 'failed',
-      });
-    }
+    if (e.type === 'CommandFinished') bars.push(commandBar(e, task, name(task)));
     if (e.type === 'PlanCreated')
       bars.push({
         lane: `${name(task)} · plan`,
@@ -121,8 +117,26 @@ export function summarize(events: readonly StoredEvent[]): {
       });
     }
   }
-  const of = <T extends StoredEvent['type']>(type: T) =>
-    events.filter((e) => e.type === type) as (EventOf<T> & StoredEvent)[];
+  return { bars, marks };
+}
+
+function commandBar(e: StoredEventOf<'CommandFinished'>, task: string, taskName: string): Bar {
+  const s = t(e.data.startedAt);
+  const ok = e.data.exitCode === 0 && !e.data.timedOut;
+  const why = ok ? '' : `: ${meaningfulLine(e.data.stderrTail, e.data.stdoutTail)}`;
+  return {
+    lane: `${taskName} · ${e.data.commandId}`,
+    task,
+    label: `${e.data.command.split('\n')[0]} (exit ${e.data.exitCode}, ${e.data.durationMs.toFixed(0)} ms)${why}`,
+    start: s,
+    end: s + e.data.durationMs,
+    kind: ok ? e.data.purpose : 'failed',
+  };
+}
+
+/** The run's wall time cut into disjoint shares (ReportSummary), and its LLM calls and cache lookups. */
+function wallTimeShares(events: readonly StoredEvent[], wallMs: number): ReportSummary {
+  const of = <T extends StoredEvent['type']>(type: T) => events.filter((e) => e.type === type) as StoredEventOf<T>[];
   const finished = of('CommandFinished');
   const span = (f: EventOf<'CommandFinished'>): [number, number] => [
     t(f.data.startedAt),
@@ -136,11 +150,10 @@ export function summarize(events: readonly StoredEvent[]): {
       .filter((e) => e.data.purpose.startsWith('recovery'))
       .map((e): [number, number] => [t(e.at) - e.data.durationMs, t(e.at)]),
   ];
-  const wallMs = end - start;
   const executionMs = union(execution);
   const recoveryMs = union([...execution, ...recovery]) - executionMs;
   const busyMs = union([...execution, ...recovery, ...planning]);
-  const summary: ReportSummary = {
+  return {
     wallMs,
     executionMs,
     recoveryMs,
@@ -151,9 +164,6 @@ export function summarize(events: readonly StoredEvent[]): {
     cacheHits: of('PlanCacheHit').length,
     cacheMisses: of('PlanCacheMiss').length,
   };
-  const title = `${started?.type === 'RunStarted' ? started.data.tasksFile : 'run'} (${events[0]?.runId ?? ''})`;
-  bars.sort((a, b) => a.task.localeCompare(b.task, undefined, { numeric: true }) || a.start - b.start);
-  return { bars, marks, start, end, summary, run: summarizeRuns(events)[0], title, titles };
 }
 
 /**
