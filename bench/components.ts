@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { executorActor } from '../src/actors/executor/definition.ts';
+import { executorPorts } from '../src/host/executor-ports.ts';
 import { runActor } from '../src/host/run-actor.ts';
 import { closeDecomposer, decidePlan, openDecomposer } from '../src/actors/decomposer/definition.ts';
 import { decomposerPorts } from '../src/host/actor-ports.ts';
@@ -314,7 +315,7 @@ export async function scheduler(): Promise<Row[]> {
   const graph = buildCommandGraph(plan.commands);
   const nats = await freshNats();
   const rt = await benchRuntime(nats.url);
-  const executor = await runActor(rt, executorActor());
+  const executor = await runActor(rt, executorActor(executorPorts));
   const rows: Row[] = [];
   try {
     for (const concurrency of [3, 1]) {

@@ -29,8 +29,6 @@ const PENDING_FUNCTIONS: readonly string[] = [
   'report/render-report.ts: summarize',
   'tasklist/tasks-parser.ts: parseTaskList',
   'actors/coordinator/core.ts: decisionEffects',
-  'actors/executor/task-io.ts: executorEffects',
-  'actors/executor/in-view.ts: executeInView',
 ];
 
 const sources = () =>

@@ -8,6 +8,7 @@ import { memoryActor } from '../actors/memory/definition.ts';
 import { recovererActor } from '../actors/recoverer/definition.ts';
 import { roleOf } from '../security/roles.ts';
 import { coordinatorPorts, decomposerPorts, recovererPorts } from './actor-ports.ts';
+import { executorPorts } from './executor-ports.ts';
 import { runActor } from './run-actor.ts';
 import { startSiteBeacon } from './sites.ts';
 
@@ -20,7 +21,7 @@ export type Hosted = { names: ActorName[]; stop(): Promise<void> };
 export const ACTOR_DEFINITIONS: { readonly [N in ActorName]: () => ActorDefinition<unknown> } = {
   coordinator: () => coordinatorActor(coordinatorPorts),
   decomposer: () => decomposerActor(decomposerPorts()),
-  executor: () => executorActor(),
+  executor: () => executorActor(executorPorts),
   recoverer: () => recovererActor(recovererPorts),
   memory: () => memoryActor(),
 };
