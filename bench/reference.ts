@@ -1,7 +1,7 @@
-import { decomposerActor } from '../src/actors/decomposer/definition.ts';
-import { executorActor } from '../src/actors/executor/definition.ts';
+import { decomposerActor } from '../src/actors/decomposer/actor.ts';
+import { executorActor } from '../src/actors/executor/actor.ts';
 import { executorPorts } from '../src/host/executor-ports.ts';
-import { recovererActor } from '../src/actors/recoverer/definition.ts';
+import { recovererActor } from '../src/actors/recoverer/actor.ts';
 import { decomposerPorts, recovererPorts } from '../src/host/actor-ports.ts';
 import type { ReplacedActors } from '../src/host/hosts.ts';
 import type { ConfigOverrides } from '../src/config.ts';

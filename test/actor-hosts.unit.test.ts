@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { append, send, workInputs, type ActorDefinition, type Runtime } from '../src/actors/actor.ts';
-import { executorActor } from '../src/actors/executor/definition.ts';
+import { executorActor } from '../src/actors/executor/actor.ts';
 import { executorPorts } from '../src/host/executor-ports.ts';
 import { runActor } from '../src/host/run-actor.ts';
 import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../src/host/hosts.ts';

@@ -2,7 +2,7 @@ import { access, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { executorActor } from '../src/actors/executor/definition.ts';
+import { executorActor } from '../src/actors/executor/actor.ts';
 import { executorPorts } from '../src/host/executor-ports.ts';
 import { runActor } from '../src/host/run-actor.ts';
 import { openRuntime, type NatsRuntime } from '../src/host/runtime.ts';

@@ -8,7 +8,7 @@ import { killOrphanGroup } from '../exec/run-command.ts';
 import { undoChanges } from '../workspace/undo.ts';
 import { append, type ActorIO, type Runtime } from '../actors/actor.ts';
 import type { Ended, ExecutorPorts } from '../actors/executor/ports.ts';
-import { notStarted, type ResumePoint } from '../actors/executor/resume.ts';
+import { notStarted, type ResumePoint } from '../actors/executor/state.ts';
 import { runTaskMachine } from '../actors/executor/run-task.ts';
 import { taskActivities } from './executor-activities.ts';
 import { executeInView } from './executor-view.ts';

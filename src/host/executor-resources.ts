@@ -5,7 +5,7 @@ import { DirtyPaths } from '../workspace/git.ts';
 import { RunTrees } from '../workspace/run-trees.ts';
 import { workdirRefusal } from '../workspace/workdir-guard.ts';
 import type { Runtime } from '../actors/actor.ts';
-import type { RecordedRun } from '../actors/executor/admission.ts';
+import type { RecordedRun } from '../actors/executor/decide.ts';
 
 /** What the executor keeps between tasks in one process. */
 export type Executing = {

@@ -8,7 +8,7 @@ import { viewsDir } from '../exec/sandbox.ts';
 import type { Conflict } from '../workspace/merge.ts';
 import { append, type ActorIO } from '../actors/actor.ts';
 import type { Ended } from '../actors/executor/ports.ts';
-import { rerunPoint, type ResumePoint } from '../actors/executor/resume.ts';
+import { rerunPoint, type ResumePoint } from '../actors/executor/state.ts';
 import { runTaskMachine } from '../actors/executor/run-task.ts';
 import type { ExecutorOutput } from '../actors/executor/types.ts';
 import { taskActivities } from './executor-activities.ts';

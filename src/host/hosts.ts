@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
 import type { ActorDefinition, Runtime } from '../actors/actor.ts';
-import { coordinatorActor } from '../actors/coordinator/definition.ts';
-import { decomposerActor } from '../actors/decomposer/definition.ts';
-import { executorActor } from '../actors/executor/definition.ts';
-import { memoryActor } from '../actors/memory/definition.ts';
-import { recovererActor } from '../actors/recoverer/definition.ts';
+import { coordinatorActor } from '../actors/coordinator/actor.ts';
+import { decomposerActor } from '../actors/decomposer/actor.ts';
+import { executorActor } from '../actors/executor/actor.ts';
+import { memoryActor } from '../actors/memory/actor.ts';
+import { recovererActor } from '../actors/recoverer/actor.ts';
 import { roleOf } from '../security/roles.ts';
 import { coordinatorPorts, decomposerPorts, recovererPorts } from './actor-ports.ts';
 import { executorPorts } from './executor-ports.ts';

@@ -3,8 +3,8 @@ import type { ExecuteTask, RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { ActorIO, Runtime } from '../actor.ts';
-import type { RecordedRun } from './admission.ts';
-import type { ResumePoint } from './resume.ts';
+import type { RecordedRun } from './decide.ts';
+import type { ResumePoint } from './state.ts';
 import type {
   CommandOutcome,
   ConfirmInput,

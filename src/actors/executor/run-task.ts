@@ -3,7 +3,7 @@ import type { ExecuteTask } from '../../events/work-commands.ts';
 import { buildCommandGraph } from '../../exec/command-graph.ts';
 import { executorMachine } from './machine.ts';
 import type { TaskActivities } from './ports.ts';
-import type { ResumePoint } from './resume.ts';
+import type { ResumePoint } from './state.ts';
 import type { ExecutorOutput } from './types.ts';
 
 /** The task's command graph run by the executor machine on these activities, to its output. */

@@ -2,10 +2,10 @@ import { isTaskTerminal, type StoredEvent } from '../../events/agent-events.ts';
 import { RUN_OPTIONS } from '../../events/run-option-table.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
-import { refusal, refusedOutcome } from './admission.ts';
+import { refusal, refusedOutcome } from './decide.ts';
 import type { ExecutorPorts } from './ports.ts';
 import { taskOutcome } from './records.ts';
-import { resumePoint } from './resume.ts';
+import { resumePoint } from './state.ts';
 
 /** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
 export type ExecutorActorOptions = { afterTaskOutcome?: (rt: Runtime, outcome: StoredEvent) => Promise<void> };
