@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { executorActor } from '../src/actors/executor/definition.ts';
+import { executorActor } from '../src/actors/executor/actor.ts';
+import { executorPorts } from '../src/host/executor-ports.ts';
 import { runActor } from '../src/host/run-actor.ts';
-import { closeDecomposer, decidePlan, openDecomposer } from '../src/actors/decomposer/definition.ts';
+import { closeDecomposer, decidePlan, openDecomposer } from '../src/actors/decomposer/actor.ts';
 import { decomposerPorts } from '../src/host/actor-ports.ts';
 import { ContextLoader } from '../src/context/context-loader.ts';
 import { isTaskTerminal, makeEvent, type AgentEvent } from '../src/events/agent-events.ts';
@@ -314,7 +315,7 @@ export async function scheduler(): Promise<Row[]> {
   const graph = buildCommandGraph(plan.commands);
   const nats = await freshNats();
   const rt = await benchRuntime(nats.url);
-  const executor = await runActor(rt, executorActor());
+  const executor = await runActor(rt, executorActor(executorPorts));
   const rows: Row[] = [];
   try {
     for (const concurrency of [3, 1]) {

@@ -1,6 +1,7 @@
-import { decomposerActor } from '../src/actors/decomposer/definition.ts';
-import { executorActor } from '../src/actors/executor/definition.ts';
-import { recovererActor } from '../src/actors/recoverer/definition.ts';
+import { decomposerActor } from '../src/actors/decomposer/actor.ts';
+import { executorActor } from '../src/actors/executor/actor.ts';
+import { executorPorts } from '../src/host/executor-ports.ts';
+import { recovererActor } from '../src/actors/recoverer/actor.ts';
 import { decomposerPorts, recovererPorts } from '../src/host/actor-ports.ts';
 import type { ReplacedActors } from '../src/host/hosts.ts';
 import type { ConfigOverrides } from '../src/config.ts';
@@ -25,7 +26,7 @@ export const SYSTEMS: Record<
     actors: () => ({
       decomposer: decomposerActor(decomposerPorts(), { planCache: false, incrementalContext: false }),
       recoverer: recovererActor(recovererPorts, { errorPatterns: false }),
-      executor: executorActor({ afterTaskOutcome: writeMemoryNow }),
+      executor: executorActor(executorPorts, { afterTaskOutcome: writeMemoryNow }),
     }),
   },
   optimized: { flags: { llm: { mode: 'openai' } }, actors: () => ({}) },

@@ -3,8 +3,8 @@ import { makeEvent, type AgentEvent, type StoredEvent } from '../events/agent-ev
 import { eventIds } from '../events/ids.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { buildCommandGraph } from '../exec/command-graph.ts';
-import { closeDecomposer, decidePlan, openDecomposer, type Decomposer } from '../actors/decomposer/definition.ts';
-import type { PlanOutcome } from '../actors/decomposer/core.ts';
+import { closeDecomposer, decidePlan, openDecomposer, type Decomposer } from '../actors/decomposer/actor.ts';
+import type { PlanOutcome } from '../actors/decomposer/decide.ts';
 import { decomposerPorts } from '../host/actor-ports.ts';
 import type { Runtime } from '../actors/actor.ts';
 import { UsageTally, usageLine } from '../projections/llm-usage.ts';

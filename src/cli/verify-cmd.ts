@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { makeEvent, type Regression, type StoredEvent } from '../events/agent-events.ts';
 import type { Runtime } from '../actors/actor.ts';
-import { exists } from '../actors/executor/task-io.ts';
+import { exists } from '../host/executor-activities.ts';
 import { childEnvironment } from '../exec/child-env.ts';
 import { checkCommand } from '../exec/policy.ts';
 import { redactorFor } from '../exec/redaction.ts';

@@ -1,13 +1,14 @@
 import * as z from 'zod';
 import { actorNames, commandSubjects, type ActorName } from '../events/subjects.ts';
 import type { ActorDefinition, Runtime } from '../actors/actor.ts';
-import { coordinatorActor } from '../actors/coordinator/definition.ts';
-import { decomposerActor } from '../actors/decomposer/definition.ts';
-import { executorActor } from '../actors/executor/definition.ts';
-import { memoryActor } from '../actors/memory/definition.ts';
-import { recovererActor } from '../actors/recoverer/definition.ts';
+import { coordinatorActor } from '../actors/coordinator/actor.ts';
+import { decomposerActor } from '../actors/decomposer/actor.ts';
+import { executorActor } from '../actors/executor/actor.ts';
+import { memoryActor } from '../actors/memory/actor.ts';
+import { recovererActor } from '../actors/recoverer/actor.ts';
 import { roleOf } from '../security/roles.ts';
 import { coordinatorPorts, decomposerPorts, recovererPorts } from './actor-ports.ts';
+import { executorPorts } from './executor-ports.ts';
 import { runActor } from './run-actor.ts';
 import { startSiteBeacon } from './sites.ts';
 
@@ -20,7 +21,7 @@ export type Hosted = { names: ActorName[]; stop(): Promise<void> };
 export const ACTOR_DEFINITIONS: { readonly [N in ActorName]: () => ActorDefinition<unknown> } = {
   coordinator: () => coordinatorActor(coordinatorPorts),
   decomposer: () => decomposerActor(decomposerPorts()),
-  executor: () => executorActor(),
+  executor: () => executorActor(executorPorts),
   recoverer: () => recovererActor(recovererPorts),
   memory: () => memoryActor(),
 };

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decisionEffects, next, runStage, startEffects } from '../../src/actors/coordinator/core.ts';
+import { decisionEffects, next, startEffects } from '../../src/actors/coordinator/effects.ts';
+import { runStage } from '../../src/actors/coordinator/state.ts';
 import type { Decision } from '../../src/actors/coordinator/decide.ts';
-import { alreadyPlanned, cacheDecision, planOutcome } from '../../src/actors/decomposer/core.ts';
+import { cacheDecision, planOutcome } from '../../src/actors/decomposer/decide.ts';
+import { alreadyPlanned } from '../../src/actors/decomposer/state.ts';
 import { recoveryOutcome, taskOutcome } from '../../src/actors/executor/records.ts';
-import { attemptEvents } from '../../src/actors/recoverer/core.ts';
+import { attemptEvents } from '../../src/actors/recoverer/decide.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
 import { MemoryEventLog } from '../../src/events/memory-event-log.ts';
 import type { ExecuteTask, PlanTask, RecoverRequest, StartRun } from '../../src/events/work-commands.ts';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { append, send, workInputs, type ActorDefinition, type Runtime } from '../../src/actors/actor.ts';
-import { executorActor } from '../../src/actors/executor/definition.ts';
+import { executorActor } from '../../src/actors/executor/actor.ts';
+import { executorPorts } from '../../src/host/executor-ports.ts';
 import { runActor } from '../../src/host/run-actor.ts';
 import { ACTOR_DEFINITIONS, hostActors, missingActors } from '../../src/host/hosts.ts';
 import { submitRun } from '../../src/host/submit-run.ts';
@@ -149,7 +150,7 @@ describe('runActor, the one host', () => {
     await rt.store.append(
       makeEvent('TaskCompleted', { runId: 'done', taskId: '1' }, { durationMs: 1, commands: 1, recoveries: 0 }),
     );
-    const executor = await runActor(rt, executorActor());
+    const executor = await runActor(rt, executorActor(executorPorts));
     await rt.work.publish('executor', 'execute', task('over', dir), 'x1');
     await rt.work.publish('executor', 'execute', task('done', dir), 'x2');
     await executor.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { notStarted, resumePoint } from '../../src/actors/executor/resume.ts';
+import { notStarted, resumePoint } from '../../src/actors/executor/state.ts';
 import { staleReason } from '../../src/host/run-control.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
 

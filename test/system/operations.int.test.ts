@@ -8,7 +8,7 @@ import { decodeJson } from '../../src/events/codec.ts';
 import { connectNats } from '../../src/nats/connection.ts';
 import { DEFAULT_PATTERNS_FILE } from '../../src/recovery/pattern-db.ts';
 import { makeEvent } from '../../src/events/agent-events.ts';
-import { openDecomposer } from '../../src/actors/decomposer/definition.ts';
+import { openDecomposer } from '../../src/actors/decomposer/actor.ts';
 import { projectionCatalog } from '../../src/projections/catalog.ts';
 import { createAdvisor } from '../../src/actors/recoverer/advisor.ts';
 import { CLI, ofType, runCli, waitForActors, workspaces } from '../helpers/cli.ts';

@@ -3,7 +3,7 @@ import type { StartRun } from '../../events/work-commands.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
 import type { ActorIO } from '../actor.ts';
 import type { SiteWatch } from '../../projections/sites.ts';
-import { decisionEffects } from './core.ts';
+import { decisionEffects } from './effects.ts';
 import type { Decision } from './decide.ts';
 import { placement } from './routing.ts';
 

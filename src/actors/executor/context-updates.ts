@@ -2,7 +2,7 @@ import type { DoneActorEvent } from 'xstate';
 import type { PlanCommand } from '../../plan/plan-schema.ts';
 import { meaningfulLine } from '../../exec/output-summary.ts';
 import { failureFingerprint } from '../../recovery/fingerprint.ts';
-import type { CommandOutcome, ExecutorContext, RecoveryRecord } from './types.ts';
+import type { CommandOutcome, ExecutorContext, ExecutorOutput, RecoveryRecord } from './types.ts';
 import { childIds } from '../../events/ids.ts';
 
 /** The executor machine's context updates: pure functions of the context and what happened. */
@@ -93,3 +93,21 @@ export function settle(
   if (!outcome.ok && context.failure === undefined) updates.failure = { commandId: id, outcome };
   return record ? { updates, record } : { updates };
 }
+
+export type Failure = Omit<Extract<ExecutorOutput, { ok: false }>, 'ok'>;
+
+/** A failure at the command that failed: its stage and why. */
+export const atFailure = (context: ExecutorContext, stage: Failure['stage'], reason: string): Failure => ({
+  stage,
+  reason,
+  commandId: context.failure!.commandId,
+});
+
+/** What a benign verdict came to, once its state check ran. */
+export const benignRecord = (context: ExecutorContext, resolved: boolean, reason?: string): RecoveryRecord => ({
+  commandId: context.failure!.commandId,
+  attempt: context.recoveryAttempts,
+  reply: context.pendingBenign!,
+  resolved,
+  ...(reason ? { reason } : {}),
+});

@@ -2,7 +2,16 @@ import { assign, enqueueActions, fromPromise, setup, type DoneActorEvent } from 
 import type { RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
-import { afterAttempt, failureText, markFailedAs, settle, timeout } from './context-updates.ts';
+import {
+  afterAttempt,
+  atFailure,
+  benignRecord,
+  failureText,
+  markFailedAs,
+  settle,
+  timeout,
+  type Failure,
+} from './context-updates.ts';
 import { commandsOffBranch, gatingDecision, readyCommands } from './schedule.ts';
 import type {
   CommandOutcome,
@@ -19,23 +28,10 @@ import type {
 import { childIds } from '../../events/ids.ts';
 
 type DoneEvent = DoneActorEvent<unknown, string>;
-type Failure = Omit<Extract<ExecutorOutput, { ok: false }>, 'ok'>;
 
-/** A failure at the command that failed: its stage and why. */
-const atFailure = (context: ExecutorContext, stage: Failure['stage'], reason: string): Failure => ({
-  stage,
-  reason,
-  commandId: context.failure!.commandId,
-});
-
-/** What a benign verdict came to, once its state check ran. */
-const benignRecord = (context: ExecutorContext, resolved: boolean, reason?: string): RecoveryRecord => ({
-  commandId: context.failure!.commandId,
-  attempt: context.recoveryAttempts,
-  reply: context.pendingBenign!,
-  resolved,
-  ...(reason ? { reason } : {}),
-});
+/** An activity the host provides (src/host/executor-activities.ts); run unprovided, it says so. */
+const activity = <O, I>(name: string) =>
+  fromPromise<O, I>(() => Promise.reject(new Error(`executor: ${name} must be provided`)));
 
 /**
  * Executes one plan: commands start as soon as their dependencies are done (within the
@@ -51,24 +47,12 @@ export const executorMachine = setup({
     events: {} as DoneEvent,
   },
   actors: {
-    runCommand: fromPromise<CommandOutcome, RunCommandInput>(async () => {
-      throw new Error('executor: runCommand must be provided');
-    }),
-    evaluateDecision: fromPromise<boolean, DecisionPoint>(async () => {
-      throw new Error('executor: evaluateDecision must be provided');
-    }),
-    recover: fromPromise<RecoverReply, RecoverInput>(async () => {
-      throw new Error('executor: recover must be provided');
-    }),
-    runFix: fromPromise<CommandOutcome, FixInput>(async () => {
-      throw new Error('executor: runFix must be provided');
-    }),
-    confirmBenign: fromPromise<CommandOutcome, ConfirmInput>(async () => {
-      throw new Error('executor: confirmBenign must be provided');
-    }),
-    verify: fromPromise<{ ok: true } | { ok: false; reason: string }, SuccessCriterion[]>(async () => {
-      throw new Error('executor: verify must be provided');
-    }),
+    runCommand: activity<CommandOutcome, RunCommandInput>('runCommand'),
+    evaluateDecision: activity<boolean, DecisionPoint>('evaluateDecision'),
+    recover: activity<RecoverReply, RecoverInput>('recover'),
+    runFix: activity<CommandOutcome, FixInput>('runFix'),
+    confirmBenign: activity<CommandOutcome, ConfirmInput>('confirmBenign'),
+    verify: activity<{ ok: true } | { ok: false; reason: string }, SuccessCriterion[]>('verify'),
   },
   actions: {
     recordRecovery: (_, _record: RecoveryRecord) => {

@@ -1,57 +1,40 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ExecuteTask } from '../../events/work-commands.ts';
 import { buildCommandGraph } from '../../exec/command-graph.ts';
-import { commitMessage } from '../../workspace/commit-message.ts';
-import { commitPaths } from '../../workspace/git.ts';
-import type { ActorIO } from '../actor.ts';
 import { executorMachine } from './machine.ts';
-import type { ResumePoint } from './resume.ts';
-import type { executorEffects, Executing } from './task-io.ts';
+import type { TaskActivities } from './ports.ts';
+import type { ResumePoint } from './state.ts';
 import type { ExecutorOutput } from './types.ts';
 
-/** The task's command graph run by the executor machine with these effects, to its output. */
+/** The task's command graph run by the executor machine on these activities, to its output. */
 export async function runTaskMachine(
-  io: ActorIO<Executing>,
+  activities: TaskActivities,
   item: ExecuteTask,
-  effects: ReturnType<typeof executorEffects>,
+  maxRecoveryAttempts: number,
   resume: ResumePoint | undefined,
 ): Promise<ExecutorOutput> {
   const actor = createActor(
     executorMachine.provide({
       actors: {
-        runCommand: fromPromise(({ input }) => effects.runCommand(input)),
-        evaluateDecision: fromPromise(({ input }) => effects.evaluateDecision(input)),
-        recover: fromPromise(({ input }) => effects.recover(input)),
-        runFix: fromPromise(({ input }) => effects.runFix(input)),
-        confirmBenign: fromPromise(({ input }) => effects.confirmBenign(input)),
-        verify: fromPromise(({ input }) => effects.verify(input)),
+        runCommand: fromPromise(({ input }) => activities.runCommand(input)),
+        evaluateDecision: fromPromise(({ input }) => activities.evaluateDecision(input)),
+        recover: fromPromise(({ input }) => activities.recover(input)),
+        runFix: fromPromise(({ input }) => activities.runFix(input)),
+        confirmBenign: fromPromise(({ input }) => activities.confirmBenign(input)),
+        verify: fromPromise(({ input }) => activities.verify(input)),
       },
-      actions: { recordRecovery: (_, record) => effects.recordRecovery(record) },
+      actions: { recordRecovery: (_, record) => activities.recordRecovery(record) },
     }),
     {
       input: {
         plan: item.plan,
         deps: buildCommandGraph(item.plan.commands).deps,
         commandConcurrency: item.commandConcurrency,
-        maxRecoveryAttempts: io.rt.config.recovery.maxAttemptsPerTask,
+        maxRecoveryAttempts,
         ...(resume ? { resume } : {}),
       },
     },
   );
   actor.start();
   return toPromise(actor);
-}
-
-/** The task's files in one commit (`--commit`); a failure to commit is said and leaves the task completed. */
-export async function commitTask(
-  io: ActorIO<Executing>,
-  item: ExecuteTask,
-  paths: string[],
-): Promise<string | undefined> {
-  try {
-    return await commitPaths(item.workdir, paths, commitMessage(item));
-  } catch (error) {
-    io.rt.log.warn(`task ${item.taskId}: not committed: ${(error as Error).message}`);
-    return undefined;
-  }
 }

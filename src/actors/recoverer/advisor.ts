@@ -1,6 +1,5 @@
 import type { RecoverReply, RecoverRequest } from '../../events/work-commands.ts';
 import { checkCommand } from '../../exec/policy.ts';
-import { recoveryStatsProjection } from '../../projections/recovery-stats.ts';
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { RecoveryStats } from '../../projections/recovery-stats.ts';
 import { choosePatternRecovery, learnedFix } from '../../recovery/choose.ts';
@@ -19,6 +18,7 @@ import {
 } from '../../recovery/destruction.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import type { Runtime } from '../actor.ts';
+import { recovererState } from './state.ts';
 
 /** The I/O the recoverer asks of its host (src/host/actor-ports.ts). */
 export type RecovererPorts = {
@@ -52,7 +52,7 @@ export async function createAdvisor(
   options: { errorPatterns?: boolean } = {},
 ): Promise<Advisor> {
   const db = await ports.loadPatterns(rt.config.recovery.patternsFile ?? DEFAULT_PATTERNS_FILE);
-  const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, rt.snapshots, recoveryStatsProjection, {
+  const stats: RunningProjection<RecoveryStats> = await runProjection(rt.store, rt.snapshots, recovererState, {
     everyEvents: rt.config.snapshots.everyEvents,
     everyMs: rt.config.snapshots.everyMs,
     onError: (e) => rt.log.error('recovery statistics', e),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/actors/coordinator/decide.ts';
-import { startEffects } from '../../../src/actors/coordinator/core.ts';
+import { startEffects } from '../../../src/actors/coordinator/effects.ts';
 import type { AgentEvent } from '../../../src/events/agent-events.ts';
 import { evolveRunStatus, initialRunStatus } from '../../../src/projections/run-status.ts';
 import { parseTaskList } from '../../../src/tasklist/tasks-parser.ts';

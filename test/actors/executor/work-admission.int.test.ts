@@ -2,7 +2,8 @@ import { access, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { executorActor } from '../../../src/actors/executor/definition.ts';
+import { executorActor } from '../../../src/actors/executor/actor.ts';
+import { executorPorts } from '../../../src/host/executor-ports.ts';
 import { runActor } from '../../../src/host/run-actor.ts';
 import { openRuntime, type NatsRuntime } from '../../../src/host/runtime.ts';
 import { loadConfig } from '../../../src/config.ts';
@@ -72,7 +73,7 @@ async function executorOn(url: string) {
   const log = { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} };
   const config = await loadConfig({ cwd: '/nonexistent-config-dir', env: {} });
   const rt: NatsRuntime = await openRuntime(url, config, 'admission-test', log);
-  const executor = await runActor(rt, executorActor());
+  const executor = await runActor(rt, executorActor(executorPorts));
   return { rt, warnings, stop: () => executor.stop().then(() => rt.close()) };
 }
 

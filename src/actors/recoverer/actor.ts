@@ -2,7 +2,7 @@ import { commandSubjects } from '../../events/subjects.ts';
 import { RecoverRequestSchema, type RecoverReply } from '../../events/work-commands.ts';
 import { append, requestInputs, type ActorDefinition, type ActorIO } from '../actor.ts';
 import { createAdvisor, type Advisor, type RecovererPorts } from './advisor.ts';
-import { attemptEvents } from './core.ts';
+import { attemptEvents } from './decide.ts';
 
 /**
  * The recoverer: answers recovery requests (a queue group, so replicas share them) and records

@@ -55,14 +55,6 @@ export function startEffects(start: StartRun): Effect[] {
   ];
 }
 
-/** What the run-level events say about taking the run up: not started yet, or left interrupted. */
-export function runStage(runLevel: readonly StoredEvent[]): 'new' | 'interrupted' | 'under-way' {
-  if (!runLevel.some((e) => e.type === 'RunStarted')) return 'new';
-  const lastOf = (type: 'RunInterrupted' | 'RunResumed') =>
-    Math.max(0, ...runLevel.filter((e) => e.type === type).map((e) => e.seq));
-  return lastOf('RunInterrupted') > lastOf('RunResumed') ? 'interrupted' : 'under-way';
-}
-
 /**
  * A decision's effects. `changed` is what the host observed of an `execute` or `revalidate`
  * decision's plan inputs (files changed since the plan was made: plan again instead); `now` ends

@@ -1,6 +1,8 @@
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
-import { taskHistoryProjection, type TaskHistory } from '../../projections/task-history.ts';
+import type { TaskHistory } from '../../projections/task-history.ts';
 import type { ActorDefinition } from '../actor.ts';
+import { historyWrites } from './decide.ts';
+import { memoryState } from './state.ts';
 
 /**
  * The memory actor: its core is the task-history projection (`projections/task-history.ts`),
@@ -12,10 +14,8 @@ import type { ActorDefinition } from '../actor.ts';
 export const memoryActor = (): ActorDefinition<RunningProjection<TaskHistory>> => ({
   name: 'memory',
   open: (rt) =>
-    runProjection(rt.store, rt.snapshots, taskHistoryProjection, {
-      everyEvents: rt.config.snapshots.everyEvents,
-      // Memory is read back as planning context, so it is written at least every second.
-      everyMs: Math.min(1000, rt.config.snapshots.everyMs),
+    runProjection(rt.store, rt.snapshots, memoryState, {
+      ...historyWrites(rt.config.snapshots),
       onError: (error) => rt.log.error('memory: a history write or an event failed; the next batch carries it', error),
     }),
   close: (history) => history.stop(),

@@ -17,18 +17,6 @@ import type { CacheAnswer, DecomposerOutput } from './machine.ts';
  */
 
 /**
- * Its decomposer died after planning (or the task ran): plan nothing, and call no LLM, twice. A
- * skipped task not answered yet is answered (its planning cancelled): its run waits for that.
- */
-export function alreadyPlanned(taskEvents: readonly StoredEvent[], revision: number): boolean {
-  return taskEvents.some(
-    (e) =>
-      ((e.type === 'PlanCreated' || e.type === 'PlanCancelled') && e.data.revision === revision) ||
-      (isTaskTerminal(e) && e.type !== 'TaskSkipped'),
-  );
-}
-
-/**
  * The cache's answer and the event that says why. A similar entry is served only when its
  * adapted plan validated (`rejected` is why it did not).
  */

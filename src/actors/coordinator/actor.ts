@@ -1,10 +1,11 @@
 import type { ChangedInput } from '../../context/project-files.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
-import { runStatusProjection, type RunStatus } from '../../projections/run-status.ts';
+import type { RunStatus } from '../../projections/run-status.ts';
 import { runProjection } from '../../projections/runner.ts';
 import { workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
-import { decisionEffects, next, runStage, startEffects } from './core.ts';
+import { decisionEffects, next, startEffects } from './effects.ts';
+import { coordinatorState, runStage } from './state.ts';
 import type { Decision } from './decide.ts';
 import type { PlanInput } from '../../plan/plan-schema.ts';
 import type { SiteWatch } from '../../projections/sites.ts';
@@ -74,7 +75,7 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   const ended = new Promise<void>((resolve) => (over = resolve));
   let issued = new Set<string>();
   const routing = new Routing(io, start, () => status.state());
-  const status = await runProjection(rt.store, rt.snapshots, runStatusProjection(start.runId), {
+  const status = await runProjection(rt.store, rt.snapshots, coordinatorState(start.runId), {
     subject: eventSubjects.run(start.runId),
     everyEvents: rt.config.snapshots.everyEvents,
     everyMs: rt.config.snapshots.everyMs,

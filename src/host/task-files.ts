@@ -1,13 +1,14 @@
-import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
-import { eventIds } from '../../events/ids.ts';
-import type { ExecuteTask } from '../../events/work-commands.ts';
-import { retryPolicies } from '../../nats/retry-policies.ts';
-import { retryTransient } from '../../nats/transient.ts';
-import type { TaskCapture } from '../../workspace/run-trees.ts';
-import { taskChanges, type TaskChanges } from '../../workspace/task-changes.ts';
-import type { TreeChange } from '../../workspace/work-tree.ts';
-import { append, type ActorIO } from '../actor.ts';
-import type { Executing } from './task-io.ts';
+import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
+import { eventIds } from '../events/ids.ts';
+import type { ExecuteTask } from '../events/work-commands.ts';
+import { retryPolicies } from '../nats/retry-policies.ts';
+import { retryTransient } from '../nats/transient.ts';
+import { commitMessage } from '../workspace/commit-message.ts';
+import { commitPaths } from '../workspace/git.ts';
+import type { TaskCapture } from '../workspace/run-trees.ts';
+import { taskChanges, type TaskChanges } from '../workspace/task-changes.ts';
+import type { TreeChange } from '../workspace/work-tree.ts';
+import { append, type ActorIO } from '../actors/actor.ts';
 
 /**
  * What one execution of a task changed, recorded as it goes: after each recovery fix and at the
@@ -21,7 +22,7 @@ export class TaskFileRecords {
   private readonly others = new Set<string>();
 
   constructor(
-    private readonly io: ActorIO<Executing>,
+    private readonly io: ActorIO<unknown>,
     private readonly item: ExecuteTask,
     recorded: readonly StoredEvent[],
   ) {
@@ -86,5 +87,19 @@ export class TaskFileRecords {
       },
     );
     await this.io.perform([append(event)]);
+  }
+}
+
+/** The task's files in one commit (`--commit`); a failure to commit is said and leaves the task completed. */
+export async function commitTask(
+  io: ActorIO<unknown>,
+  item: ExecuteTask,
+  paths: string[],
+): Promise<string | undefined> {
+  try {
+    return await commitPaths(item.workdir, paths, commitMessage(item));
+  } catch (error) {
+    io.rt.log.warn(`task ${item.taskId}: not committed: ${(error as Error).message}`);
+    return undefined;
   }
 }

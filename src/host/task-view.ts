@@ -1,14 +1,14 @@
 import { readFileSync, lstatSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ExecuteTask } from '../../events/work-commands.ts';
-import { outputFiles, ownPathsIn } from '../../context/own-files.ts';
-import { viewHolderPrefix, viewsDir, type Confinement } from '../../exec/sandbox.ts';
-import { mergeSteps, mergesSoFar, serialized, type MergeOutcome } from '../../workspace/merge.ts';
-import { changesSince, viewChanges, type MergeStep } from '../../workspace/view-changes.ts';
-import { discardView, openView, type View } from '../../workspace/view.ts';
-import { contentHash, type Content, type TreeChange } from '../../workspace/work-tree.ts';
-import type { TaskCapture } from '../../workspace/run-trees.ts';
-import { safely } from '../../workspace/tree-scan.ts';
+import type { ExecuteTask } from '../events/work-commands.ts';
+import { outputFiles, ownPathsIn } from '../context/own-files.ts';
+import { viewHolderPrefix, viewsDir, type Confinement } from '../exec/sandbox.ts';
+import { mergeSteps, mergesSoFar, serialized, type MergeOutcome } from '../workspace/merge.ts';
+import { changesSince, viewChanges, type MergeStep } from '../workspace/view-changes.ts';
+import { discardView, openView, type View } from '../workspace/view.ts';
+import { contentHash, type Content, type TreeChange } from '../workspace/work-tree.ts';
+import type { TaskCapture } from '../workspace/run-trees.ts';
+import { safely } from '../workspace/tree-scan.ts';
 
 /** A task's copy-on-write view, as its execution uses it (src/workspace/view.ts). */
 export type ViewSpace = {

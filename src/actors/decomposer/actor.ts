@@ -15,7 +15,8 @@ import { planCacheProjection, type PlanCache } from '../../projections/plan-cach
 import { runProjection, type RunningProjection } from '../../projections/runner.ts';
 import type { TaskSpec } from '../../tasklist/task-spec.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Effect, type Runtime } from '../actor.ts';
-import { alreadyPlanned, cacheDecision, planOutcome, type PlanOutcome } from './core.ts';
+import { cacheDecision, planOutcome, type PlanOutcome } from './decide.ts';
+import { alreadyPlanned } from './state.ts';
 import { decomposerMachine } from './machine.ts';
 
 /** What a task is planned with: the spec files and history compressed, the project's files. */

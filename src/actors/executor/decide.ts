@@ -1,10 +1,7 @@
 import { resolve } from 'node:path';
 import { isTaskTerminal, makeEvent, type AgentEvent, type StoredEvent } from '../../events/agent-events.ts';
-import type { EventLog } from '../../events/event-log.ts';
 import { eventIds } from '../../events/ids.ts';
-import { eventSubjects } from '../../events/subjects.ts';
 import type { ExecuteTask } from '../../events/work-commands.ts';
-import { workdirRefusal } from '../../workspace/workdir-guard.ts';
 
 /** What the log records of a run's start, as far as the executor checks work against it. */
 export type RecordedRun = {
@@ -13,37 +10,6 @@ export type RecordedRun = {
   /** Why its working directory is never one to run in (`forbiddenWorkdir`), if it is not. */
   forbidden: string | undefined;
 };
-
-/**
- * The runs this executor has taken work for, each read from the log once (a run of 1,600 tasks
- * costs one read, not 1,600). A run not found is read again next time: it costs an attacker's
- * items a read each, and keeps nothing of them.
- */
-export class RecordedRuns {
-  private readonly known = new Map<string, Promise<RecordedRun | undefined>>();
-
-  constructor(private readonly store: EventLog) {}
-
-  get(runId: string): Promise<RecordedRun | undefined> {
-    let run = this.known.get(runId);
-    if (!run) {
-      run = this.read(runId);
-      this.known.set(runId, run);
-      void run.then(
-        (r) => r ?? this.known.delete(runId),
-        () => this.known.delete(runId),
-      );
-    }
-    return run;
-  }
-
-  private async read(runId: string): Promise<RecordedRun | undefined> {
-    const started = await this.store.lastEvent(eventSubjects.of(runId, undefined, 'RunStarted'));
-    if (started?.type !== 'RunStarted') return undefined;
-    const { workdir, taskIds } = started.data;
-    return { workdir, taskIds: new Set(taskIds), forbidden: await workdirRefusal(workdir) };
-  }
-}
 
 /**
  * Why an execute item must not run, if it must not: its run is not in the log, it names another

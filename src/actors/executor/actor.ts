@@ -1,0 +1,65 @@
+import { isTaskTerminal, type StoredEvent } from '../../events/agent-events.ts';
+import { RUN_OPTIONS } from '../../events/run-option-table.ts';
+import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
+import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
+import { refusal, refusedOutcome } from './decide.ts';
+import type { ExecutorPorts } from './ports.ts';
+import { taskOutcome } from './records.ts';
+import { resumePoint } from './state.ts';
+
+/** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
+export type ExecutorActorOptions = { afterTaskOutcome?: (rt: Runtime, outcome: StoredEvent) => Promise<void> };
+
+/**
+ * Tasks one process holds at once: as many as a run may run at once. Each run's coordinator
+ * sends no more than its own `--task-concurrency` (the run's option, as RunStarted records it).
+ */
+const TASKS_IN_HAND = RUN_OPTIONS.taskConcurrency.value.max;
+
+/** The executor: takes `execute` work items, runs each task's command graph, records its outcome. */
+export const executorActor = <R>(ports: ExecutorPorts<R>, options: ExecutorActorOptions = {}): ActorDefinition<R> => ({
+  name: 'executor',
+  open: (rt) => ports.open(rt),
+  inputs: workInputs({
+    actor: 'executor',
+    schema: ExecuteTaskSchema,
+    parallel: () => TASKS_IN_HAND,
+    run: (item) => item,
+    observe: (item, rt) => ports.executionSoFar(rt, item.runId, item.taskId),
+    handle: async (item, io: ActorIO<R>, recorded) => {
+      // Nothing runs on the word of a work item alone: its run, folder and task are the log's.
+      const run = await ports.recordedRun(io.resources, item.runId);
+      const refused = refusal(item, run);
+      if (refused) {
+        io.rt.log.warn(`execute item for task ${item.taskId} of run ${item.runId} refused: ${refused}`);
+        const failed = refusedOutcome(item, run, recorded, refused);
+        return failed.length ? [append(...failed)] : [];
+      }
+      await executeTask(ports, io, item, recorded, options.afterTaskOutcome);
+      return [];
+    },
+  }),
+});
+
+async function executeTask<R>(
+  ports: ExecutorPorts<R>,
+  io: ActorIO<R>,
+  item: ExecuteTask,
+  recorded: StoredEvent[],
+  afterTaskOutcome?: ExecutorActorOptions['afterTaskOutcome'],
+): Promise<void> {
+  const { runId, taskId } = item;
+  const started = performance.now();
+  // The log decides where this execution starts: a task with an outcome is never run again, and
+  // one whose executor died resumes after its recorded results.
+  if (recorded.some(isTaskTerminal)) {
+    io.rt.log.info(`task ${taskId} of run ${runId}: not running it (it already has an outcome)`);
+    return;
+  }
+  const resume = recorded.length > 0 ? resumePoint(recorded, ports.hostName()) : undefined;
+  ports.killOrphans(resume?.orphans ?? []);
+  const ended = await ports.execute(io, item, recorded, resume);
+  const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);
+  const stored = await ports.finish(io, outcome, ended);
+  await afterTaskOutcome?.(io.rt, stored);
+}

@@ -1,0 +1,62 @@
+import type { EventOf, StoredEvent } from '../../events/agent-events.ts';
+import type { ExecuteTask, RecoverReply } from '../../events/work-commands.ts';
+import type { DecisionPoint } from '../../plan/plan-schema.ts';
+import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
+import type { ActorIO, Runtime } from '../actor.ts';
+import type { RecordedRun } from './decide.ts';
+import type { ResumePoint } from './state.ts';
+import type {
+  CommandOutcome,
+  ConfirmInput,
+  FixInput,
+  RecoverInput,
+  RecoveryRecord,
+  RunCommandInput,
+  TaskEnd,
+} from './types.ts';
+
+/**
+ * The activities the executor's machine invokes, as Temporal's workflow does: each does the I/O
+ * (a command under the policy and sandbox, a criterion's check, a question to the recoverer) and
+ * the host records its result as events before the machine goes on (src/host/executor-activities.ts).
+ */
+export type TaskActivities = {
+  runCommand(input: RunCommandInput): Promise<CommandOutcome>;
+  runFix(input: FixInput): Promise<CommandOutcome>;
+  confirmBenign(input: ConfirmInput): Promise<CommandOutcome>;
+  evaluateDecision(dp: DecisionPoint): Promise<boolean>;
+  verify(criteria: SuccessCriterion[]): Promise<{ ok: true } | { ok: false; reason: string }>;
+  recover(input: RecoverInput): Promise<RecoverReply>;
+  /** Recorded in the background: the machine does not wait for it. */
+  recordRecovery(record: RecoveryRecord): void;
+};
+
+/** How a task's execution ended, before its outcome is recorded. */
+export type Ended = {
+  result: TaskEnd;
+  commit?: string | undefined;
+  /** What waits until the outcome is recorded (the view's removal): dependants start sooner. */
+  after?: () => Promise<void>;
+};
+
+/**
+ * What the executor asks of its host (src/host/executor-ports.ts): `R` is what a process keeps
+ * between tasks (the sandbox's confinement, the runs' working trees), opaque to the actor.
+ */
+export type ExecutorPorts<R> = {
+  open(rt: Runtime): Promise<R>;
+  /** This machine's name: a dead executor's process groups on it are ended before a resume. */
+  hostName(): string;
+  /** The run as its RunStarted records it (read once per run): what an item is checked against. */
+  recordedRun(resources: R, runId: string): Promise<RecordedRun | undefined>;
+  /** What the log holds of this task's execution so far. */
+  executionSoFar(rt: Runtime, runId: string, taskId: string): Promise<StoredEvent[]>;
+  killOrphans(pgids: readonly number[]): void;
+  /**
+   * Runs the task's machine (run-task.ts) on the host's activities, in a view of its own or in
+   * the folder as `execution.isolation` says, recording what it changed, undoing or merging it.
+   */
+  execute(io: ActorIO<R>, item: ExecuteTask, recorded: StoredEvent[], resume: ResumePoint | undefined): Promise<Ended>;
+  /** Records the task's outcome, then runs what waited for it; answers the outcome as stored. */
+  finish(io: ActorIO<R>, outcome: EventOf<'TaskCompleted'> | EventOf<'TaskFailed'>, ended: Ended): Promise<StoredEvent>;
+};

@@ -1,0 +1,69 @@
+import type { EventLog } from '../events/event-log.ts';
+import { eventSubjects } from '../events/subjects.ts';
+import { resolveConfinement, type Confinement } from '../exec/sandbox.ts';
+import { DirtyPaths } from '../workspace/git.ts';
+import { RunTrees } from '../workspace/run-trees.ts';
+import { workdirRefusal } from '../workspace/workdir-guard.ts';
+import type { Runtime } from '../actors/actor.ts';
+import type { RecordedRun } from '../actors/executor/decide.ts';
+
+/** What the executor keeps between tasks in one process. */
+export type Executing = {
+  /** Decided once per process (probing bubblewrap once), the same for every command. */
+  confinement(): Promise<Confinement>;
+  /** The working trees of the runs executing here: what each task changed (src/workspace). */
+  trees: RunTrees;
+  /** The runs work was taken for, as their RunStarted records them: what an item is checked against. */
+  runs: RecordedRuns;
+  /** What each run found not committed (`--commit` leaves it out of every commit). */
+  dirty: DirtyPaths;
+};
+
+/** Opens what the executor keeps between tasks. */
+export async function openExecuting(rt: Runtime): Promise<Executing> {
+  // Probed now, in the background, so that the first command does not wait for it; a failure
+  // (bwrap required and missing) surfaces where a command needs it.
+  const confinement: Promise<Confinement> = resolveConfinement(
+    rt.config,
+    (m) => rt.log.warn(m),
+    (m) => rt.log.info(m),
+  );
+  confinement.catch(() => undefined);
+  return {
+    confinement: () => confinement,
+    trees: new RunTrees(rt.config.changes),
+    runs: new RecordedRuns(rt.store),
+    dirty: new DirtyPaths(),
+  };
+}
+
+/**
+ * The runs this executor has taken work for, each read from the log once (a run of 1,600 tasks
+ * costs one read, not 1,600). A run not found is read again next time: it costs an attacker's
+ * items a read each, and keeps nothing of them.
+ */
+export class RecordedRuns {
+  private readonly known = new Map<string, Promise<RecordedRun | undefined>>();
+
+  constructor(private readonly store: EventLog) {}
+
+  get(runId: string): Promise<RecordedRun | undefined> {
+    let run = this.known.get(runId);
+    if (!run) {
+      run = this.read(runId);
+      this.known.set(runId, run);
+      void run.then(
+        (r) => r ?? this.known.delete(runId),
+        () => this.known.delete(runId),
+      );
+    }
+    return run;
+  }
+
+  private async read(runId: string): Promise<RecordedRun | undefined> {
+    const started = await this.store.lastEvent(eventSubjects.of(runId, undefined, 'RunStarted'));
+    if (started?.type !== 'RunStarted') return undefined;
+    const { workdir, taskIds } = started.data;
+    return { workdir, taskIds: new Set(taskIds), forbidden: await workdirRefusal(workdir) };
+  }
+}

@@ -1,0 +1,137 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
+import { eventIds } from '../events/ids.ts';
+import { eventSubjects } from '../events/subjects.ts';
+import type { ExecuteTask } from '../events/work-commands.ts';
+import { viewsDir } from '../exec/sandbox.ts';
+import type { Conflict } from '../workspace/merge.ts';
+import { append, type ActorIO } from '../actors/actor.ts';
+import type { Ended } from '../actors/executor/ports.ts';
+import { rerunPoint, type ResumePoint } from '../actors/executor/state.ts';
+import { runTaskMachine } from '../actors/executor/run-task.ts';
+import type { ExecutorOutput } from '../actors/executor/types.ts';
+import { taskActivities } from './executor-activities.ts';
+import type { Executing } from './executor-resources.ts';
+import { commitTask, TaskFileRecords } from './task-files.ts';
+import { contentNow, openViewSpace, type ViewSpace } from './task-view.ts';
+
+/** Runs of a task after its first merge met a conflict (`execution.onConflict: "retry"`). */
+const CONFLICT_RETRIES = 2;
+
+const warned = new Set<string>();
+
+/** One task's execution in views, round after round. */
+type InView = {
+  io: ActorIO<Executing>;
+  item: ExecuteTask;
+  files: TaskFileRecords;
+  dirty: Promise<Set<string>>;
+  /** TaskRolledBack records so far: the next one's id. */
+  discards: number;
+};
+
+/**
+ * Runs a task in its own copy-on-write view (docs/isolation.md): its commands see the working
+ * directory as it was when the view began plus their own writes; its change set is the view's
+ * upper layer, recorded, then merged on success before the outcome is recorded (so dependants
+ * see it), with the commit made in the same turn. A failure's view is discarded; a conflict's
+ * too, and the task runs again on the new state or fails naming the paths. Where no overlay can
+ * be had, `inFolder` runs it in the folder itself, and why is said once.
+ */
+export async function executeInView(
+  io: ActorIO<Executing>,
+  item: ExecuteTask,
+  recorded: StoredEvent[],
+  resume: ResumePoint | undefined,
+  inFolder: () => Promise<Ended>,
+): Promise<Ended> {
+  const { rt } = io;
+  const confinement = await io.resources.confinement();
+  const dirty = item.commit ? io.resources.dirty.of(item.runId, item.workdir) : Promise.resolve(new Set<string>());
+  dirty.catch(() => undefined);
+  // A task whose executor died goes on in the view it left; one whose view is gone starts over.
+  const kept = existsSync(join(viewsDir(rt.config.stateDir), item.runId, item.taskId, 'started'));
+  let point = resume && !kept ? rerunPoint(recorded) : resume;
+  let fresh = !(resume && kept);
+  const discards = recorded.filter((e) => e.type === 'TaskRolledBack').length;
+  const task: InView = { io, item, files: new TaskFileRecords(io, item, recorded), dirty, discards };
+  for (let round = 0; ; round++) {
+    let space: ViewSpace;
+    try {
+      space = await openViewSpace(item, rt.config.stateDir, confinement, rt.config.changes, fresh);
+    } catch (error) {
+      const why = (error as Error).message;
+      if (!warned.has(why)) rt.log.warn(`tasks run in the shared folder, not in views of their own: ${why}`);
+      warned.add(why);
+      return inFolder();
+    }
+    const ended = await runInView(task, space, point, round);
+    if (!('conflicts' in ended)) return ended;
+    const reason = conflictReason(ended.conflicts);
+    if (rt.config.execution.onConflict === 'fail' || round >= CONFLICT_RETRIES)
+      return { result: { ok: false, stage: 'conflict', reason, conflicts: ended.conflicts } };
+    rt.log.info(`task ${item.taskId}: ${reason}; running it again on the new state`);
+    task.files.restart();
+    fresh = true;
+    point = rerunPoint(await rt.store.read({ subject: eventSubjects.task(item.runId, item.taskId) }));
+  }
+}
+
+/** One round: the machine runs in the view, its change set is recorded, then merged or discarded. */
+async function runInView(
+  task: InView,
+  space: ViewSpace,
+  point: ResumePoint | undefined,
+  round: number,
+): Promise<Ended | { conflicts: Conflict[] }> {
+  const { io, item, files } = task;
+  const { rt } = io;
+  const activities = taskActivities(
+    io,
+    item,
+    { before: (p) => contentNow(item.workdir, p), view: space.view, round },
+    (fix) => files.record(space.checkpoint(), fix),
+  );
+  // A machine that threw leaves the view as it is: a resume goes on in it.
+  const result = await runTaskMachine(activities, item, rt.config.recovery.maxAttemptsPerTask, point).catch(
+    async (error: unknown) => {
+      await space.close(true);
+      throw error;
+    },
+  );
+  await io.flushed();
+  const end = space.finish();
+  await files.record(end);
+  if (!result.ok) {
+    await discard(task, space, result);
+    return { result };
+  }
+  const merged = await space.merge(end.steps, async (outcome) => {
+    if (!outcome.merged) return { conflicts: outcome.conflicts, commit: undefined };
+    for (const r of outcome.refused) rt.log.warn(`task ${item.taskId}: ${r.path} not merged: ${r.reason}`);
+    const ignoring = await task.dirty.catch(() => new Set<string>());
+    const paths = files.changedPaths().filter((p) => !ignoring.has(p));
+    // Unverified is not success: its files land, uncommitted.
+    const commit = item.commit && result.evidence !== 'none' ? await commitTask(io, item, paths) : undefined;
+    return { conflicts: undefined, commit };
+  });
+  // The holder's end and the view's removal wait until the outcome is recorded: dependants start sooner.
+  if (!merged.conflicts) return { result, commit: merged.commit, after: () => space.close() };
+  await discard(task, space, result);
+  return { conflicts: merged.conflicts };
+}
+
+/** The view is gone (kept for a failure under `onFailure: "keep"`); a view that held changes is recorded as discarded. */
+async function discard(task: InView, space: ViewSpace, result: ExecutorOutput): Promise<void> {
+  const { io, item, files } = task;
+  await space.close(!result.ok && io.rt.config.execution.onFailure === 'keep');
+  // A view that holds no change is gone without a word: nothing of the task was undone.
+  if (files.changes().length === 0) return;
+  const id = eventIds.taskRecord(item.runId, item.taskId, 'TaskRolledBack', task.discards++);
+  const data = { restored: [], kept: [], discarded: true };
+  await io.perform([append(makeEvent('TaskRolledBack', { runId: item.runId, taskId: item.taskId, id }, data))]);
+}
+
+const conflictReason = (conflicts: readonly Conflict[]): string =>
+  `${conflicts.map((c) => `${c.path} (changed by ${c.by})`).join(', ')} changed since the task's view began; nothing of it was applied`;
