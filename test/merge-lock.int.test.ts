@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 /**
  * Merges into one working directory from executors in separate processes (several under `up`)
- * happen one at a time, under a lock in the state folder that the OS releases when its holder dies.
+ * happen one at a time, under a lock named after the state folder that the OS releases when its holder dies.
  */
 const WORKER = join(import.meta.dirname, 'helpers', 'merge-worker.ts');
 const dirs: string[] = [];

@@ -1,7 +1,9 @@
-import { cp, lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { mergeLock } from './merge-lock.ts';
 import { protectedPlace } from './restore.ts';
+import { safely } from './tree-scan.ts';
 import { REPOSITORY, type MergeStep } from './view-changes.ts';
 
 /** A path the task changed that the working directory changed too since the task's view began, and by whom. */
@@ -52,15 +54,15 @@ export function serialized<T>(workdir: string, fn: () => Promise<T>, stateDir?: 
  * changed since the view began (its ctime at or after `startedNs`): each such path is a conflict,
  * named with the task that merged it (`who` of a merge made here after `since`), else "not a task".
  * Each file lands by a rename (atomic; a copy then a rename across filesystems). Call it inside
- * `serialized`. Paths where git or the tool keep what runs later are never written.
+ * `serialized`. Paths where git or the tool keep what runs later are never written. The calls are
+ * synchronous: a merge is a few system calls per path, each cheaper than a trip to the thread pool.
  */
 export async function mergeSteps(
   workdir: string,
   steps: readonly MergeStep[],
   view: { startedNs: bigint; since: number; who: string },
 ): Promise<MergeOutcome> {
-  const changed: string[] = [];
-  for (const step of steps) changed.push(...(await changedSince(join(workdir, step.path), step.path, view.startedNs)));
+  const changed = steps.flatMap((step) => changedSince(join(workdir, step.path), step.path, view.startedNs));
   const at = place(workdir);
   if (changed.length > 0) {
     const after = at.done.filter((m) => m.seq > view.since);
@@ -71,12 +73,13 @@ export async function mergeSteps(
       'not a task';
     return { merged: false, conflicts: [...new Set(changed)].sort().map((path) => ({ path, by: by(path) })) };
   }
-  const root = await realpath(workdir);
+  const root = realpathSync(workdir);
+  const outside = insideCheck(root);
   const refused: { path: string; reason: string }[] = [];
   const paths: string[] = [];
   for (const step of steps) {
     const made = step.op === 'put' && step.path === REPOSITORY;
-    const reason = (made ? undefined : protectedPlace(step.path)) ?? (await outside(root, step.path));
+    const reason = (made ? undefined : protectedPlace(step.path)) ?? outside(step.path);
     if (reason) {
       refused.push({ path: step.path, reason });
       continue;
@@ -90,44 +93,48 @@ export async function mergeSteps(
 }
 
 /** `abs` (and, for a folder, everything in it) changed at or after `startedNs`: the paths that did. */
-async function changedSince(abs: string, path: string, startedNs: bigint): Promise<string[]> {
-  const info = await lstat(abs, { bigint: true }).catch(() => undefined);
+function changedSince(abs: string, path: string, startedNs: bigint): string[] {
+  const info = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
   if (!info) return [];
   if (info.ctimeNs >= startedNs) return [path];
   if (!info.isDirectory()) return [];
-  const names = await readdir(abs).catch(() => [] as string[]);
-  const below = await Promise.all(names.map((n) => changedSince(join(abs, n), `${path}/${n}`, startedNs)));
-  return below.flat();
+  const names = safely(() => readdirSync(abs)) ?? [];
+  return names.flatMap((n) => changedSince(join(abs, n), `${path}/${n}`, startedNs));
 }
 
-/** Why `path`'s folder is not inside the working directory (a symlinked folder), if it is not. */
-async function outside(root: string, path: string): Promise<string | undefined> {
-  let dir = dirname(join(root, path));
-  for (;;) {
-    const real = await realpath(dir).catch(() => undefined);
-    if (real !== undefined) {
+/** Why a path's folder is not inside the working directory (a symlinked folder), if it is not; each folder resolved once. */
+function insideCheck(root: string): (path: string) => string | undefined {
+  const seen = new Map<string, string | undefined>();
+  const check = (dir: string): string | undefined => {
+    if (seen.has(dir)) return seen.get(dir);
+    const real = safely(() => realpathSync(dir));
+    let reason: string | undefined;
+    if (real === undefined) reason = check(dirname(dir));
+    else {
       const back = relative(root, real);
-      return back.startsWith('..') || isAbsolute(back)
-        ? `it leads outside the working directory (through ${real})`
-        : undefined;
+      reason =
+        back.startsWith('..') || isAbsolute(back)
+          ? `it leads outside the working directory (through ${real})`
+          : undefined;
     }
-    dir = dirname(dir);
-  }
+    seen.set(dir, reason);
+    return reason;
+  };
+  return (path) => check(dirname(join(root, path)));
 }
 
 async function apply(root: string, step: MergeStep): Promise<void> {
   const abs = join(root, step.path);
-  if (step.op === 'delete') return rm(abs, { recursive: true, force: true });
-  await mkdir(dirname(abs), { recursive: true });
-  const there = await lstat(abs).catch(() => undefined);
-  if (step.dir && there) await rm(abs, { recursive: true, force: true });
+  if (step.op === 'delete') return rmSync(abs, { recursive: true, force: true });
+  mkdirSync(dirname(abs), { recursive: true });
+  if (step.dir && lstatSync(abs, { throwIfNoEntry: false })) rmSync(abs, { recursive: true, force: true });
   try {
-    await rename(step.from, abs);
+    renameSync(step.from, abs);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     // Another filesystem: copied beside the target, then renamed over it (still one atomic step for readers).
     const temp = `${abs}.implement-agent-merge`;
     await cp(step.from, temp, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    await rename(temp, abs);
+    renameSync(temp, abs);
   }
 }
