@@ -124,6 +124,14 @@ export function progressPrinter(write: (line: string) => void) {
           );
         return;
       case 'TaskRolledBack':
+        if (event.data.rerun) {
+          const { attempt, of, conflicts } = event.data.rerun;
+          const on = conflicts.map(
+            (c) => `${c.path} with ${c.by === 'not a task' ? 'a change not made by a task' : c.by}`,
+          );
+          write(colours.yellow(`  ↻ ${name(id)}: conflict on ${on.join(', ')}, running again (${attempt} of ${of})`));
+          return;
+        }
         if (event.data.discarded)
           write(
             colours.dim(

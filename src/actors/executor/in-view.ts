@@ -71,10 +71,10 @@ export async function executeInView(
     await io.flushed();
     const end = space.finish();
     await files.record(end);
-    const discard = async () => {
+    const discard = async (rerun?: { attempt: number; of: number; conflicts: Conflict[] }) => {
       await space.close(!result.ok && rt.config.execution.onFailure === 'keep');
-      // A view that holds no change is gone without a word: nothing of the task was undone.
-      if (files.changes().length === 0) return;
+      // A view that holds no change is gone without a word, unless the task runs again for it.
+      if (files.changes().length === 0 && !rerun) return;
       const id = eventIds.taskRecord(item.runId, item.taskId, 'TaskRolledBack', discards++);
       await io.perform([
         append(
@@ -85,6 +85,7 @@ export async function executeInView(
               restored: [],
               kept: [],
               discarded: true,
+              ...(rerun ? { rerun } : {}),
             },
           ),
         ),
@@ -105,10 +106,12 @@ export async function executeInView(
     });
     // The holder's end and the view's removal wait until the outcome is recorded: dependants start sooner.
     if (!merged.conflicts) return { result, commit: merged.commit, after: () => space.close() };
-    await discard();
     const reason = conflictReason(merged.conflicts);
-    if (rt.config.execution.onConflict === 'fail' || round >= CONFLICT_RETRIES)
+    if (rt.config.execution.onConflict === 'fail' || round >= CONFLICT_RETRIES) {
+      await discard();
       return { result: { ok: false, stage: 'conflict', reason, conflicts: merged.conflicts } };
+    }
+    await discard({ attempt: round + 1, of: CONFLICT_RETRIES, conflicts: merged.conflicts });
     rt.log.info(`task ${item.taskId}: ${reason}; running it again on the new state`);
     files.restart();
     fresh = true;
