@@ -12,13 +12,16 @@ export type FolderLock = { take(): Promise<void>; drop(): void };
 
 const lockers = new Map<string, FolderLock>();
 
-/** The lock on merges into `workdir` among the processes that share `stateDir`. */
-export function mergeLock(stateDir: string, workdir: string): FolderLock {
-  const hash = createHash('sha256')
+/** What names the merges into `workdir` among the processes that share `stateDir` (their lock, their journal). */
+export const folderKey = (stateDir: string, workdir: string): string =>
+  createHash('sha256')
     .update(`${resolve(stateDir)}\n${resolve(workdir)}`)
     .digest('hex')
     .slice(0, 32);
-  const name = `\0implement-agent-merge-${hash}`;
+
+/** The lock on merges into `workdir` among the processes that share `stateDir`. */
+export function mergeLock(stateDir: string, workdir: string): FolderLock {
+  const name = `\0implement-agent-merge-${folderKey(stateDir, workdir)}`;
   let lock = lockers.get(name);
   if (!lock) lockers.set(name, (lock = socketLock(name)));
   return lock;
