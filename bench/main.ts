@@ -151,7 +151,7 @@ if (want('scheduler')) {
 if (want('context')) rows.push(...(await contextReload(1000)));
 if (want('confinement')) rows.push(...(await confinementCost(quick ? 10 : 30)));
 if (want('changes')) rows.push(...(await changeCapture(quick ? 20 : 100)));
-if (want('views')) rows.push(...(await viewCost(quick ? 20 : 100)));
+if (want('views')) rows.push(...(await viewCost(quick ? 50 : 1000)));
 if (want('startup')) {
   log('CLI start-up...');
   rows.push(...(await cliStartup(quick ? 3 : 7)));

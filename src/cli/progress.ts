@@ -151,6 +151,11 @@ function unstoredLines(seen: RunSeen, e: StoredEventOf<'TaskFilesChanged'>, id: 
 function rolledBackLines(seen: RunSeen, e: StoredEventOf<'TaskRolledBack'>, id: string): readonly string[] {
   const name = seen.name(id);
   const diff = `\`implement-agent diff ${e.runId} ${id}\``;
+  if (e.data.rerun) {
+    const { attempt, of, conflicts } = e.data.rerun;
+    const on = conflicts.map((c) => `${c.path} with ${c.by === 'not a task' ? 'a change not made by a task' : c.by}`);
+    return [colours.yellow(`  ↻ ${name}: conflict on ${on.join(', ')}, running again (${attempt} of ${of})`)];
+  }
   return [
     ...(e.data.discarded
       ? [colours.dim(`  ${name}: nothing of it was applied (its view was discarded); ${diff} shows what it did`)]

@@ -353,12 +353,16 @@ export const TaskFilesChanged = defineEvent(
  * A failed task's changes undone (`execution.onFailure: rollback`): the tree as the task found it.
  * `discarded`: the task ran in its own view, which was thrown away: none of it reached the folder.
  */
+/** A conflict's paths, each with who changed it since the task's view began (`task 2`, `another run (<runId>)`, or `not a task`). */
+const ConflictsSchema = z.array(z.object({ path: z.string(), by: z.string() }));
 export const TaskRolledBack = defineEvent(
   'TaskRolledBack',
   z.object({
     restored: z.array(z.string()),
     kept: z.array(z.object({ path: z.string(), reason: z.string() })),
     discarded: z.boolean().optional(),
+    /** The view was discarded on a conflict and the task runs again: this is rerun `attempt` of at most `of`. */
+    rerun: z.object({ attempt: z.number().int(), of: z.number().int(), conflicts: ConflictsSchema }).optional(),
   }),
 );
 /** `implement-agent revert`: the task's files have their before contents again and its box is unticked. */
@@ -394,8 +398,7 @@ export const TaskFailed = defineEvent(
     stage: FailureStageSchema,
     reason: z.string(),
     commandId: z.string().optional(),
-    /** A conflict's paths, each with who changed it since the task's view began (`task 2`, or `not a task`). */
-    conflicts: z.array(z.object({ path: z.string(), by: z.string() })).optional(),
+    conflicts: ConflictsSchema.optional(),
   }),
 );
 export const TaskSkipped = defineEvent(

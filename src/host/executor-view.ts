@@ -69,7 +69,7 @@ export async function executeInView(
     const ended = await runInView(task, space, point, round);
     if (!('conflicts' in ended)) return ended;
     const reason = conflictReason(ended.conflicts);
-    if (rt.config.execution.onConflict === 'fail' || round >= CONFLICT_RETRIES)
+    if (!rerunOf(rt, round, ended.conflicts))
       return { result: { ok: false, stage: 'conflict', reason, conflicts: ended.conflicts } };
     rt.log.info(`task ${item.taskId}: ${reason}; running it again on the new state`);
     task.files.restart();
@@ -118,18 +118,26 @@ async function runInView(
   });
   // The holder's end and the view's removal wait until the outcome is recorded: dependants start sooner.
   if (!merged.conflicts) return { result, commit: merged.commit, after: () => space.close() };
-  await discard(task, space, result);
+  await discard(task, space, result, rerunOf(rt, round, merged.conflicts));
   return { conflicts: merged.conflicts };
 }
 
+type Rerun = { attempt: number; of: number; conflicts: Conflict[] };
+
+/** Which run again of how many a conflict brings, or none when the task fails as a conflict. */
+const rerunOf = (rt: InView['io']['rt'], round: number, conflicts: Conflict[]): Rerun | undefined =>
+  rt.config.execution.onConflict === 'fail' || round >= CONFLICT_RETRIES
+    ? undefined
+    : { attempt: round + 1, of: CONFLICT_RETRIES, conflicts };
+
 /** The view is gone (kept for a failure under `onFailure: "keep"`); a view that held changes is recorded as discarded. */
-async function discard(task: InView, space: ViewSpace, result: ExecutorOutput): Promise<void> {
+async function discard(task: InView, space: ViewSpace, result: ExecutorOutput, rerun?: Rerun): Promise<void> {
   const { io, item, files } = task;
   await space.close(!result.ok && io.rt.config.execution.onFailure === 'keep');
-  // A view that holds no change is gone without a word: nothing of the task was undone.
-  if (files.changes().length === 0) return;
+  // A view that holds no change is gone without a word, unless the task runs again for it.
+  if (files.changes().length === 0 && !rerun) return;
   const id = eventIds.taskRecord(item.runId, item.taskId, 'TaskRolledBack', task.discards++);
-  const data = { restored: [], kept: [], discarded: true };
+  const data = { restored: [], kept: [], discarded: true, ...(rerun ? { rerun } : {}) };
   await io.perform([append(makeEvent('TaskRolledBack', { runId: item.runId, taskId: item.taskId, id }, data))]);
 }
 

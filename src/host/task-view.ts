@@ -79,7 +79,15 @@ export async function openViewSpace(
       serialized(
         item.workdir,
         async () =>
-          then(await mergeSteps(item.workdir, steps, { startedNs: view.startedNs, since, who: `task ${item.taskId}` })),
+          then(
+            await mergeSteps(item.workdir, steps, {
+              startedNs: view.startedNs,
+              since,
+              who: `task ${item.taskId}`,
+              runId: item.runId,
+              stateDir,
+            }),
+          ),
         stateDir,
       ),
     close: async (keep = false) => {

@@ -1,64 +1,81 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { resolve } from 'node:path';
 
 /**
- * A lock on a lock file that the OS releases when this process dies: a child shell holds the file
- * open and takes and drops an flock(2) on it when told on its stdin. When this process dies, the
- * shell's stdin ends, it exits, and the lock goes with its descriptor. One child per lock file,
- * kept for the process's life; taking the lock is a line written and one `flock` run by the child.
+ * A lock among the processes of this machine that the OS releases when its holder dies, taken
+ * with no child process: the holder listens on an abstract Unix socket (Linux: a name, no file),
+ * which only one process can. A process that finds the name taken connects to it and waits for
+ * that connection to close (the holder dropped the lock, or died), then tries again.
  */
 export type FolderLock = { take(): Promise<void>; drop(): void };
 
 const lockers = new Map<string, FolderLock>();
 
-// `flock 9` locks the open file the shell holds on 9: the lock stays after flock exits.
-const SCRIPT =
-  'exec 9>>"$1" || exit 1; while IFS= read -r x; do flock 9 && echo taken || exit 1; IFS= read -r x || exit 0; flock -u 9; done';
+/** What names the merges into `workdir` among the processes that share `stateDir` (their lock, their journal). */
+export const folderKey = (stateDir: string, workdir: string): string =>
+  createHash('sha256')
+    .update(`${resolve(stateDir)}\n${resolve(workdir)}`)
+    .digest('hex')
+    .slice(0, 32);
 
 /** The lock on merges into `workdir` among the processes that share `stateDir`. */
 export function mergeLock(stateDir: string, workdir: string): FolderLock {
-  const file = join(stateDir, `merge-${createHash('sha256').update(workdir).digest('hex').slice(0, 12)}.lock`);
-  let lock = lockers.get(file);
-  if (!lock) lockers.set(file, (lock = locker(stateDir, file)));
+  const name = `\0implement-agent-merge-${folderKey(stateDir, workdir)}`;
+  let lock = lockers.get(name);
+  if (!lock) lockers.set(name, (lock = socketLock(name)));
   return lock;
 }
 
-function locker(stateDir: string, file: string): FolderLock {
-  let child: ChildProcess | undefined;
-  let stderr = '';
-  const start = () => {
-    mkdirSync(stateDir, { recursive: true });
-    const c = spawn('sh', ['-c', SCRIPT, 'sh', file], { stdio: ['pipe', 'pipe', 'pipe'] });
-    c.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-    c.stdin?.on('error', () => undefined);
-    release(c);
-    return c;
-  };
+function socketLock(name: string): FolderLock {
+  let held: { server: Server; waiters: Set<Socket> } | undefined;
   return {
-    take: () => {
-      if (!child || child.exitCode !== null || child.signalCode !== null) child = start();
-      const c = child;
-      c.ref();
-      (c.stdout as { ref?: () => void } | null)?.ref?.();
-      return new Promise<void>((resolve, reject) => {
-        const gone = (code: number | null) =>
-          reject(new Error(`the merge lock's holder for ${file} exited ${code}: ${stderr.trim()}`));
-        c.once('exit', gone);
-        c.stdout?.once('data', () => {
-          c.off('exit', gone);
-          resolve();
-        });
-        c.stdin?.write('take\n');
-      }).finally(() => release(c));
+    take: async () => {
+      for (;;) {
+        const taken = await listen(name);
+        if (taken) {
+          held = taken;
+          return;
+        }
+        await released(name);
+      }
     },
-    drop: () => void child?.stdin?.write('drop\n'),
+    drop: () => {
+      held?.server.close();
+      for (const c of held?.waiters ?? []) c.destroy();
+      held = undefined;
+    },
   };
 }
 
-/** The lock's child never keeps this process alive: it ends with its stdin. */
-function release(c: ChildProcess) {
-  c.unref();
-  for (const s of [c.stdin, c.stdout, c.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+/** The name listened on (the lock taken), or undefined when another process holds it. */
+function listen(name: string): Promise<{ server: Server; waiters: Set<Socket> } | undefined> {
+  const waiters = new Set<Socket>();
+  const server = createServer((c) => {
+    waiters.add(c);
+    c.on('error', () => undefined);
+    c.on('close', () => waiters.delete(c));
+  });
+  return new Promise((done, fail) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE'
+        ? done(undefined)
+        : fail(new Error(`the merge lock ${name.slice(1)}: ${error.message}`)),
+    );
+    server.listen({ path: name }, () => {
+      // The lock never keeps this process alive: what runs inside it does.
+      server.unref();
+      done({ server, waiters });
+    });
+  });
+}
+
+/** Resolves when the holder of `name` lets go: its connection closes (or there was none to make). */
+function released(name: string): Promise<void> {
+  return new Promise((done) => {
+    const c = connect({ path: name });
+    c.once('error', () => done());
+    c.once('close', () => done());
+    c.resume();
+  });
 }

@@ -1,7 +1,10 @@
-import { cp, lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { mergedElsewhere, noteMerge, touches } from './merge-journal.ts';
 import { mergeLock } from './merge-lock.ts';
 import { protectedPlace } from './restore.ts';
+import { safely } from './tree-scan.ts';
 import { REPOSITORY, type MergeStep } from './view-changes.ts';
 
 /** A path the task changed that the working directory changed too since the task's view began, and by whom. */
@@ -11,7 +14,7 @@ export type MergeOutcome =
   | { merged: true; paths: string[]; refused: { path: string; reason: string }[] }
   | { merged: false; conflicts: Conflict[] };
 
-type Merge = { seq: number; who: string; paths: string[] };
+type Merge = { seq: number; who: string; runId: string | undefined; paths: string[] };
 
 /** Per working directory: the merges done (newest last, a bounded window) and the queue they wait in. */
 const merges = new Map<string, { done: Merge[]; seq: number; queue: Promise<unknown> }>();
@@ -47,36 +50,29 @@ export function serialized<T>(workdir: string, fn: () => Promise<T>, stateDir?: 
   return next;
 }
 
+/** The view a merge is of: its start, the merges made here before it (`mergesSoFar`), its task (`task 2`) and run; with `stateDir`, merges are noted for other processes too. */
+export type MergeView = { startedNs: bigint; since: number; who: string; runId?: string; stateDir?: string };
+
 /**
  * Applies a view's merge steps to the working directory, or nothing when a path they touch
  * changed since the view began (its ctime at or after `startedNs`): each such path is a conflict,
- * named with the task that merged it (`who` of a merge made here after `since`), else "not a task".
+ * named with the task that merged it (`who` of a merge made after the view began, here or by
+ * another process), `another run (<runId>)` when that task was of another run, else "not a task".
  * Each file lands by a rename (atomic; a copy then a rename across filesystems). Call it inside
- * `serialized`. Paths where git or the tool keep what runs later are never written.
+ * `serialized`. Paths where git or the tool keep what runs later are never written. The calls are
+ * synchronous: a merge is a few system calls per path, each cheaper than a trip to the thread pool.
  */
-export async function mergeSteps(
-  workdir: string,
-  steps: readonly MergeStep[],
-  view: { startedNs: bigint; since: number; who: string },
-): Promise<MergeOutcome> {
-  const changed: string[] = [];
-  for (const step of steps) changed.push(...(await changedSince(join(workdir, step.path), step.path, view.startedNs)));
+export async function mergeSteps(workdir: string, steps: readonly MergeStep[], view: MergeView): Promise<MergeOutcome> {
+  const changed = steps.flatMap((step) => changedSince(join(workdir, step.path), step.path, view.startedNs));
   const at = place(workdir);
-  if (changed.length > 0) {
-    const after = at.done.filter((m) => m.seq > view.since);
-    const by = (path: string) =>
-      [...after]
-        .reverse()
-        .find((m) => m.paths.some((p) => p === path || path.startsWith(`${p}/`) || p.startsWith(`${path}/`)))?.who ??
-      'not a task';
-    return { merged: false, conflicts: [...new Set(changed)].sort().map((path) => ({ path, by: by(path) })) };
-  }
-  const root = await realpath(workdir);
+  if (changed.length > 0) return { merged: false, conflicts: conflicts(workdir, [...new Set(changed)].sort(), view) };
+  const root = realpathSync(workdir);
+  const outside = insideCheck(root);
   const refused: { path: string; reason: string }[] = [];
   const paths: string[] = [];
   for (const step of steps) {
     const made = step.op === 'put' && step.path === REPOSITORY;
-    const reason = (made ? undefined : protectedPlace(step.path)) ?? (await outside(root, step.path));
+    const reason = (made ? undefined : protectedPlace(step.path)) ?? outside(step.path);
     if (reason) {
       refused.push({ path: step.path, reason });
       continue;
@@ -84,50 +80,70 @@ export async function mergeSteps(
     await apply(root, step);
     paths.push(step.path);
   }
-  at.done.push({ seq: ++at.seq, who: view.who, paths });
+  at.done.push({ seq: ++at.seq, who: view.who, runId: view.runId, paths });
+  if (view.stateDir !== undefined) noteMerge(view.stateDir, workdir, { runId: view.runId ?? '', who: view.who, paths });
   if (at.done.length > KEPT_MERGES) at.done.shift();
   return { merged: true, paths, refused };
 }
 
+/** Each path with who changed it: a merge made here after the view began, else one by another process, else no task. */
+function conflicts(workdir: string, paths: string[], view: MergeView): Conflict[] {
+  const here = place(workdir)
+    .done.filter((m) => m.seq > view.since)
+    .reverse();
+  const elsewhere =
+    view.stateDir === undefined ? () => undefined : mergedElsewhere(view.stateDir, workdir, view.startedNs);
+  const named = (m: { who: string; runId: string | undefined }) =>
+    m.runId && view.runId && m.runId !== view.runId ? `another run (${m.runId})` : m.who;
+  return paths.map((path) => {
+    const by = here.find((m) => m.paths.some((p) => touches(p, path))) ?? elsewhere(path);
+    return { path, by: by ? named(by) : 'not a task' };
+  });
+}
+
 /** `abs` (and, for a folder, everything in it) changed at or after `startedNs`: the paths that did. */
-async function changedSince(abs: string, path: string, startedNs: bigint): Promise<string[]> {
-  const info = await lstat(abs, { bigint: true }).catch(() => undefined);
+function changedSince(abs: string, path: string, startedNs: bigint): string[] {
+  const info = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
   if (!info) return [];
   if (info.ctimeNs >= startedNs) return [path];
   if (!info.isDirectory()) return [];
-  const names = await readdir(abs).catch(() => [] as string[]);
-  const below = await Promise.all(names.map((n) => changedSince(join(abs, n), `${path}/${n}`, startedNs)));
-  return below.flat();
+  const names = safely(() => readdirSync(abs)) ?? [];
+  return names.flatMap((n) => changedSince(join(abs, n), `${path}/${n}`, startedNs));
 }
 
-/** Why `path`'s folder is not inside the working directory (a symlinked folder), if it is not. */
-async function outside(root: string, path: string): Promise<string | undefined> {
-  let dir = dirname(join(root, path));
-  for (;;) {
-    const real = await realpath(dir).catch(() => undefined);
-    if (real !== undefined) {
+/** Why a path's folder is not inside the working directory (a symlinked folder), if it is not; each folder resolved once. */
+function insideCheck(root: string): (path: string) => string | undefined {
+  const seen = new Map<string, string | undefined>();
+  const check = (dir: string): string | undefined => {
+    if (seen.has(dir)) return seen.get(dir);
+    const real = safely(() => realpathSync(dir));
+    let reason: string | undefined;
+    if (real === undefined) reason = check(dirname(dir));
+    else {
       const back = relative(root, real);
-      return back.startsWith('..') || isAbsolute(back)
-        ? `it leads outside the working directory (through ${real})`
-        : undefined;
+      reason =
+        back.startsWith('..') || isAbsolute(back)
+          ? `it leads outside the working directory (through ${real})`
+          : undefined;
     }
-    dir = dirname(dir);
-  }
+    seen.set(dir, reason);
+    return reason;
+  };
+  return (path) => check(dirname(join(root, path)));
 }
 
 async function apply(root: string, step: MergeStep): Promise<void> {
   const abs = join(root, step.path);
-  if (step.op === 'delete') return rm(abs, { recursive: true, force: true });
-  await mkdir(dirname(abs), { recursive: true });
-  const there = await lstat(abs).catch(() => undefined);
-  if (step.dir && there) await rm(abs, { recursive: true, force: true });
+  if (step.op === 'delete') return rmSync(abs, { recursive: true, force: true });
+  mkdirSync(dirname(abs), { recursive: true });
+  if (step.dir && lstatSync(abs, { throwIfNoEntry: false })) rmSync(abs, { recursive: true, force: true });
   try {
-    await rename(step.from, abs);
+    renameSync(step.from, abs);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     // Another filesystem: copied beside the target, then renamed over it (still one atomic step for readers).
     const temp = `${abs}.implement-agent-merge`;
     await cp(step.from, temp, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    await rename(temp, abs);
+    renameSync(temp, abs);
   }
 }

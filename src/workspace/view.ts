@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { takeHolder } from './view-holders.ts';
+import { freshHolder, heldAgain, spareAhead, type Holder } from './view-holders.ts';
 
 /**
  * A task's private, copy-on-write view of the working directory: a holder process owns a user
@@ -31,8 +31,9 @@ const STAMP = 'started';
 const UNMOUNTABLE = /[,:\\\n]/;
 
 /**
- * Mounts the view in a holder spawned ahead of need (view-holders.ts); `dir` is kept as it is when it holds an upper layer already (a
- * task resumed after its executor died goes on from what its commands wrote), else made afresh.
+ * The view in `dir` (`<views>/<run>/<task>`): a holder's overlay mounted ahead of need on a fresh
+ * upper layer (view-holders.ts), moved here; or, when `dir` holds an upper layer already (a task
+ * resumed after its executor died goes on from what its commands wrote), that layer mounted again.
  * `prefix` runs the holder (the network namespace commands enter, so theirs is its parent).
  * Rejects with the reason when no overlay can be had here.
  */
@@ -49,23 +50,27 @@ export async function openView(
   const upper = join(dir, 'up');
   const work = join(dir, 'wk');
   if (UNMOUNTABLE.test(workdir + dir)) throw new Error(`a comma, colon or backslash in ${workdir} or ${dir}`);
-  const resumed = existsSync(join(dir, STAMP)) && existsSync(upper);
-  if (!resumed) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(upper, { recursive: true });
-    stampAfterTick(join(dir, STAMP));
-  }
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work);
-  const startedNs = statSync(join(dir, STAMP), { bigint: true }).ctimeNs;
   // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
   // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
   const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';
   const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
-  // The holder reads the paths one a line.
   if (/\n/.test(through1 + through2)) throw new Error(`a newline in ${through1} or ${through2}`);
-  const holder = takeHolder(options.prefix ?? []);
-  const pid = await holder.mount([workdir, upper, work, hide, through1, through2]);
+  const mounts = { prefix: options.prefix ?? [], workdir, hide, through: [through1, through2] as [string, string] };
+  const resumed = existsSync(join(dir, STAMP)) && existsSync(upper);
+  let holder: Holder;
+  if (resumed) {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work);
+    holder = await heldAgain(mounts, upper, work);
+  } else {
+    rmSync(dir, { recursive: true, force: true });
+    // The spares' folders lie beside the runs' (`<views>/<run>/<task>`): one filesystem, hidden alike.
+    holder = await freshHolder(mounts, dir, dirname(dirname(dir)));
+    // Taken at hand-over: the view begins when the task gets it, not when its overlay was mounted.
+    stampAfterTick(join(dir, STAMP));
+  }
+  const startedNs = statSync(join(dir, STAMP), { bigint: true }).ctimeNs;
+  const pid = holder.pid;
   return {
     workdir,
     root: `/proc/${pid}/root${workdir}`,
@@ -77,9 +82,12 @@ export async function openView(
   };
 }
 
-/** The view's folder removed: nothing of the task is left. */
+/** The view's folder removed: nothing of the task is left; a spare is then made for the next task. */
 export function discardView(dir: string): void {
+  const removed = existsSync(dir);
   rmSync(dir, { recursive: true, force: true });
+  // Not when a task starts (a stale view removed first): a spawn then would delay it.
+  if (removed) spareAhead();
   // The run's folder goes with its last view.
   try {
     rmdirSync(dirname(dir));

@@ -60,4 +60,28 @@ describe('progress lines', () => {
     expect(lines[1]).toMatch(/^\? 1\.1\. Child completed, unverified: a fix replaced a failed command/);
     expect(lines[2]).toBe('run unverified: 0 completed, 2 unverified, 0 failed, 0 skipped in 0.03s');
   });
+
+  it('says a task that met a conflict runs again, on which paths, with whom, and which run of how many', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l));
+    const ids = { runId: 'r3', taskId: '1' };
+    print(stored(makeEvent('TaskSubmitted', ids, { task })));
+    const conflicts = [
+      { path: 'a.txt', by: 'task 2' },
+      { path: 'b.txt', by: 'not a task' },
+    ];
+    print(
+      stored(
+        makeEvent('TaskRolledBack', ids, {
+          restored: [],
+          kept: [],
+          discarded: true,
+          rerun: { attempt: 1, of: 2, conflicts },
+        }),
+      ),
+    );
+    expect(lines).toEqual([
+      '  ↻ 1. Build it: conflict on a.txt with task 2, b.txt with a change not made by a task, running again (1 of 2)',
+    ]);
+  });
 });

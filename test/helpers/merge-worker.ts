@@ -9,7 +9,7 @@ import { discardView, openView } from '../../src/workspace/view.ts';
  * An executor's merges in a process of its own (test/workspace/merge-lock.int.test.ts): `rounds` views of
  * `workdir`, each writing one file, merged one after the other under the lock of `stateDir`.
  * Inside the lock a marker file is made with O_EXCL, so two holders at once is an error the test
- * sees. `hold` takes the lock, says `inside` and keeps it until killed.
+ * sees. `hold` takes the lock, says `inside` and keeps it until killed. Its run is `name`.
  */
 const [workdir, stateDir, name, mode] = process.argv.slice(2) as [string, string, string, string];
 const marker = join(stateDir, 'inside');
@@ -34,7 +34,13 @@ for (let i = 0; i < Number(mode); i++) {
     workdir,
     async () => {
       writeFileSync(marker, name, { flag: 'wx' });
-      const merged = await mergeSteps(workdir, steps, { startedNs: view.startedNs, since: 0, who: name });
+      const merged = await mergeSteps(workdir, steps, {
+        startedNs: view.startedNs,
+        since: 0,
+        who: `task ${i}`,
+        runId: name,
+        stateDir,
+      });
       await readdir(workdir);
       unlinkSync(marker);
       return merged;

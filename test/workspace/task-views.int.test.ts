@@ -151,6 +151,12 @@ describe('each task in its own view', () => {
     expect(lines.sort()).toEqual(['', 'one', 'start', 'two']);
     // The retried task's diff is its second run only: its own line.
     const retried = ofType(events, 'TaskRolledBack')[0]!.taskId!;
+    // Said as it happens (the progress line reads it): the path, the task that merged it first, which run of how many.
+    expect(ofType(events, 'TaskRolledBack')[0]!.data.rerun).toEqual({
+      attempt: 1,
+      of: 2,
+      conflicts: [{ path: 'shared.txt', by: `task ${retried === '1' ? '2' : '1'}` }],
+    });
     const diff = await cli(['diff', events[0]!.runId, retried], dir);
     expect(diff.stdout.match(/^\+(one|two)$/gm)).toEqual([`+${retried === '1' ? 'one' : 'two'}`]);
   });
