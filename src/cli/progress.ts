@@ -87,6 +87,13 @@ export function progressPrinter(write: (line: string) => void) {
         write(`${colours.dim('▶')} ${name(id)}${at} ${colours.dim(plan)}`);
         return;
       }
+      case 'TaskAttemptLost':
+        write(
+          colours.yellow(
+            `↻ ${name(id)}: lost with site ${event.data.site} (${event.data.reason}, attempt ${event.data.attempt}); routed again`,
+          ),
+        );
+        return;
       case 'TaskWaiting':
         write(colours.yellow(`… ${name(id)} waits for a site: ${event.data.reason}`));
         return;

@@ -4,6 +4,7 @@ import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
+import { superseded } from './attempts.ts';
 
 /** `unverified`: completed without evidence (a fix replaced a command, no criterion checked it): not success. */
 export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'unverified' | 'failed' | 'skipped';
@@ -38,6 +39,8 @@ export type TaskStatus = {
   commit?: string;
   /** The site that runs it (TaskRouted, then its CommandStarted); none on the shared queue. */
   site?: string;
+  /** Its current route attempt (TaskRouted): records of an earlier one are not the task's. */
+  attempt?: number;
   /** Why it waits for a site (TaskWaiting), until it is routed. */
   waiting?: string;
   /** Paths it changed, as its TaskFilesChanged events say. */
@@ -74,7 +77,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 7 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 8 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -163,20 +166,29 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
     case 'TaskRouted':
       if (!task) return;
       task.site = event.data.site;
+      task.attempt = event.data.attempt;
       delete task.waiting;
+      return;
+    // Lost with its site: the next attempt starts from the task's base, as if nothing had run.
+    case 'TaskAttemptLost':
+      if (task && !isOver(task) && task.attempt === event.data.attempt) {
+        task.started = false;
+        if (task.state === 'executing') task.state = 'planned';
+      }
       return;
     case 'TaskWaiting':
       if (task) task.waiting = event.data.reason;
       return;
     case 'CommandStarted':
-      if (task) task.started = true;
-      if (task && event.data.site !== undefined) task.site = event.data.site;
-      if (task && task.state === 'planned') task.state = 'executing';
+      if (!task || superseded(event.data.routeAttempt, task.attempt)) return;
+      task.started = true;
+      if (event.data.site !== undefined) task.site = event.data.site;
+      if (task.state === 'planned') task.state = 'executing';
       return;
     // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
     // skipped (an earlier task failed meanwhile), and that does not make it failed.
     case 'TaskCompleted':
-      if (task && !isOver(task)) {
+      if (task && !isOver(task) && !superseded(event.data.routeAttempt, task.attempt)) {
         task.evidence = event.data.evidence ?? 'commands';
         task.state = task.evidence === 'none' ? 'unverified' : 'completed';
         if (event.data.commit) task.commit = event.data.commit;
@@ -199,7 +211,7 @@ function applyEvent(draft: RunStatus, event: StoredEvent): void {
       return;
     case 'TaskFailed':
       if (task && event.data.stage === 'planning') task.answered = task.revision;
-      if (task && !isOver(task)) {
+      if (task && !isOver(task) && !superseded(event.data.routeAttempt, task.attempt)) {
         task.state = 'failed';
         task.reason = event.data.reason;
       }

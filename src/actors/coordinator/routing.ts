@@ -11,7 +11,7 @@ import { append, type Effect } from '../actor.ts';
  */
 export type Placement =
   | { kind: 'shared' }
-  | { kind: 'site'; site: string; workId: string; record: Effect }
+  | { kind: 'site'; site: string; attempt: number; workId: string; record: Effect }
   | { kind: 'waiting'; reason: string; record: Effect };
 
 export function placement(
@@ -20,6 +20,7 @@ export function placement(
   live: readonly Site[],
   attempt: number,
   avoid: readonly string[] = [],
+  again?: string,
 ): Placement {
   const { runId, generation } = status;
   const task = status.tasks[taskId]!;
@@ -37,10 +38,11 @@ export function placement(
         ),
       ),
     };
-  const why = attempt > 0 ? `not started at ${avoid.join(', ')} in time` : routeReason(status, taskId, r.site);
+  const why = again ?? routeReason(status, taskId, r.site);
   return {
     kind: 'site',
     site: r.site,
+    attempt,
     workId: workIds.executeAt(runId, taskId, generation, task.revision, r.site, attempt),
     record: append(
       makeEvent(
@@ -50,6 +52,26 @@ export function placement(
       ),
     ),
   };
+}
+
+/** A task's current route whose site is taken for dead while the task is not over: lost, to be recorded and routed again. */
+export function lostAttempt(
+  status: RunStatus,
+  taskId: string,
+  route: { site: string; attempt: number },
+  dead: (site: string) => boolean,
+): Effect | undefined {
+  const task = status.tasks[taskId];
+  if (!task || task.attempt !== route.attempt || !['planned', 'executing'].includes(task.state)) return undefined;
+  if (!dead(route.site)) return undefined;
+  const { runId, generation } = status;
+  return append(
+    makeEvent(
+      'TaskAttemptLost',
+      { runId, taskId, id: eventIds.attemptLost(runId, taskId, generation, task.revision, route.attempt) },
+      { site: route.site, attempt: route.attempt, reason: 'site-dead' },
+    ),
+  );
 }
 
 /** Tasks routed to each site and not over: its load. */

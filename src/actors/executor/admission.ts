@@ -4,6 +4,7 @@ import type { EventLog } from '../../events/event-log.ts';
 import { eventIds } from '../../events/ids.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import type { ExecuteTask } from '../../events/work-commands.ts';
+import { attemptView, leftBehind } from '../../projections/attempts.ts';
 import { workdirRefusal } from '../../workspace/workdir-guard.ts';
 
 /** What the log records of a run's start, as far as the executor checks work against it. */
@@ -59,12 +60,24 @@ export function refusal(item: Pick<ExecuteTask, 'runId' | 'taskId' | 'workdir'>,
 }
 
 /**
+ * Why a site's item must not go on (run, or have its change set applied): the task was routed
+ * since to another site or attempt, as the log says now. Nothing for an item of the shared queue.
+ */
+export async function supersededBy(store: EventLog, item: Pick<ExecuteTask, 'runId' | 'taskId' | 'route'>) {
+  if (!item.route) return undefined;
+  return leftBehind(
+    item.route,
+    attemptView(await store.read({ subject: eventSubjects.task(item.runId, item.taskId) })),
+  );
+}
+
+/**
  * What a refused item of a task of a recorded run leaves in the log: the task failed, saying why,
  * so the coordinator goes on (or ends the run) instead of waiting for an outcome that never comes.
  * Nothing for an unknown run, or a task that has its outcome.
  */
 export function refusedOutcome(
-  item: Pick<ExecuteTask, 'runId' | 'taskId'>,
+  item: Pick<ExecuteTask, 'runId' | 'taskId' | 'route'>,
   run: RecordedRun | undefined,
   recorded: readonly StoredEvent[],
   why: string,
@@ -74,8 +87,12 @@ export function refusedOutcome(
   return [
     makeEvent(
       'TaskFailed',
-      { runId, taskId, id: eventIds.outcome(runId, taskId) },
-      { stage: 'policy', reason: `its execute work item was refused: ${why}` },
+      { runId, taskId, id: eventIds.outcome(runId, taskId, item.route?.attempt) },
+      {
+        stage: 'policy',
+        reason: `its execute work item was refused: ${why}`,
+        ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+      },
     ),
   ];
 }

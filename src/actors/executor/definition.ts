@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { DecodeError } from '../../errors.ts';
-import { isTaskTerminal, makeEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
 import { DirtyPaths } from '../../workspace/git.ts';
 import { RunTrees } from '../../workspace/run-trees.ts';
@@ -10,11 +10,12 @@ import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.
 import { killOrphanGroup } from '../../exec/run-command.ts';
 import { resolveConfinement, type Confinement } from '../../exec/sandbox.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
-import { RecordedRuns, refusal, refusedOutcome } from './admission.ts';
+import { RecordedRuns, refusal, refusedOutcome, supersededBy } from './admission.ts';
 import { TaskFileRecords } from './file-records.ts';
 import { executorEffects, type Executing } from './task-io.ts';
 import { taskOutcome } from './records.ts';
-import { notStarted, resumePoint, type ResumePoint } from './resume.ts';
+import { notStarted, rerunPoint, resumePoint, type ResumePoint } from './resume.ts';
+import { attemptView, leftBehind } from '../../projections/attempts.ts';
 import { executeInView, type Ended } from './in-view.ts';
 import { commitTask, runTaskMachine } from './run-task.ts';
 
@@ -70,17 +71,22 @@ async function executeTask(
   const { rt } = io;
   const { runId, taskId } = item;
   const started = performance.now();
-  // The log decides where this execution starts: a task with an outcome is never run again, and
-  // one whose executor died resumes after its recorded results.
-  if (recorded.some(isTaskTerminal)) {
-    rt.log.info(`task ${taskId} of run ${runId}: not running it (it already has an outcome)`);
+  // The log decides where this execution starts: a task with an outcome is never run again, an
+  // item of a route attempt since superseded is left, a task whose executor died resumes after its
+  // recorded results, and one lost with its site starts again from its base (a fresh view).
+  const attempts = attemptView(recorded);
+  const left = attempts.outcome ? 'it already has an outcome' : leftBehind(item.route, attempts);
+  if (left) {
+    rt.log.info(`task ${taskId} of run ${runId}: not running it (${left})`);
     return;
   }
-  const resume = recorded.length > 0 ? resumePoint(recorded, hostname()) : undefined;
+  const startOver = item.route !== undefined && !recorded.slice(attempts.since).some(isCommandRecord);
+  const resume =
+    recorded.length === 0 ? undefined : startOver ? rerunPoint(recorded) : resumePoint(recorded, hostname());
   for (const pgid of resume?.orphans ?? []) killOrphanGroup(pgid);
   const ended =
     rt.config.execution.isolation === 'view'
-      ? await executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume))
+      ? await executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)
       : await executeInFolder(io, item, recorded, resume);
   const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);
   const [recordedAs] = await io.perform([append(outcome)]);
@@ -131,8 +137,8 @@ async function executeInFolder(
       ),
     ]);
   }
-  // A task completed unverified is not success: nothing of it is committed as done.
-  if (result.ok && result.evidence !== 'none' && item.commit)
+  // A task completed unverified is not success: nothing of it is committed as done; nor is an attempt since superseded.
+  if (result.ok && result.evidence !== 'none' && item.commit && !(await supersededBy(rt.store, item)))
     commit = await commitTask(
       io,
       item,
@@ -141,6 +147,9 @@ async function executeInFolder(
   await recordedAtEnd;
   return { result, commit };
 }
+
+/** A record of a command having run: the current attempt has begun when it has one since its route. */
+const isCommandRecord = (e: StoredEvent) => e.type === 'CommandStarted' || e.type === 'CommandFinished';
 
 /**
  * What the log holds of this task's execution: nothing, in the usual case, known from its last

@@ -10,6 +10,7 @@ import { append, type ActorIO } from '../actor.ts';
 import { commitTask, runTaskMachine } from './run-task.ts';
 import { TaskFileRecords } from './file-records.ts';
 import { rerunPoint, type ResumePoint } from './resume.ts';
+import { supersededBy } from './admission.ts';
 import { executorEffects, type Executing } from './task-io.ts';
 import { contentNow, openViewSpace, type ViewSpace } from './task-space.ts';
 import type { TaskEnd } from './types.ts';
@@ -36,6 +37,7 @@ export async function executeInView(
   recorded: StoredEvent[],
   resume: ResumePoint | undefined,
   inFolder: () => Promise<Ended>,
+  startOver = false,
 ): Promise<Ended> {
   const { rt } = io;
   const confinement = await io.resources.confinement();
@@ -43,8 +45,8 @@ export async function executeInView(
   dirty.catch(() => undefined);
   // A task whose executor died goes on in the view it left; one whose view is gone starts over.
   const kept = existsSync(join(viewsDir(rt.config.stateDir), item.runId, item.taskId, 'started'));
-  let point = resume && !kept ? rerunPoint(recorded) : resume;
-  let fresh = !(resume && kept);
+  let point = resume && !kept && !startOver ? rerunPoint(recorded) : resume;
+  let fresh = startOver || !(resume && kept);
   const files = new TaskFileRecords(io, item, recorded);
   let discards = recorded.filter((e) => e.type === 'TaskRolledBack').length;
   for (let round = 0; ; round++) {
@@ -93,6 +95,12 @@ export async function executeInView(
     if (!result.ok) {
       await discard();
       return { result };
+    }
+    // An attempt lost with its site and since routed elsewhere: its change set is never applied.
+    const superseded = await supersededBy(rt.store, item);
+    if (superseded) {
+      await discard();
+      return { result: { ok: false, stage: 'execution', reason: `not applied: ${superseded}` } };
     }
     const merged = await space.merge(end.steps, async (outcome) => {
       if (!outcome.merged) return { conflicts: outcome.conflicts, commit: undefined };

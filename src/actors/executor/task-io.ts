@@ -115,6 +115,7 @@ export function executorEffects(
                 host: hostname(),
                 ...(pgid ? { pgid } : {}),
                 ...(io.rt.config.site ? { site: io.rt.config.site.name } : {}),
+                ...(item.route ? { routeAttempt: item.route.attempt } : {}),
               }),
             ),
           ]);
