@@ -51,7 +51,8 @@ export class Routing {
   ): Promise<void> {
     if (this.stopped) return;
     const { io, start } = this;
-    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid, again);
+    const sent = new Map([...this.routed].map(([id, a]) => [id, a.site]));
+    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid, again, sent);
     if (place.kind === 'shared') {
       await io.perform(decisionEffects(start, decision, observed));
       return;

@@ -21,10 +21,11 @@ export function placement(
   attempt: number,
   avoid: readonly string[] = [],
   again?: string,
+  sent: ReadonlyMap<string, string> = new Map(),
 ): Placement {
   const { runId, generation } = status;
   const task = status.tasks[taskId]!;
-  const r = route(live, task.spec, loadBySite(status), affinity(status, taskId), avoid);
+  const r = route(live, task.spec, loadBySite(status, sent), affinity(status, taskId), avoid);
   if ('shared' in r) return { kind: 'shared' };
   if ('waiting' in r)
     return {
@@ -74,13 +75,18 @@ export function lostAttempt(
   );
 }
 
-/** Tasks routed to each site and not over: its load. */
-function loadBySite(status: RunStatus): Map<string, number> {
+/**
+ * Tasks routed to each site and not over: its load. `sent`: the site each task was routed to by
+ * this coordinator (task id to site), ahead of the log's TaskRouted coming back through the fold:
+ * tasks routed in one burst must not all see the same empty sites.
+ */
+function loadBySite(status: RunStatus, sent: ReadonlyMap<string, string>): Map<string, number> {
   const load = new Map<string, number>();
   for (const id of status.order) {
     const t = status.tasks[id]!;
-    if (t.site !== undefined && (t.state === 'planned' || t.state === 'executing'))
-      load.set(t.site, (load.get(t.site) ?? 0) + 1);
+    const site = sent.get(id) ?? t.site;
+    if (site !== undefined && (t.state === 'planned' || t.state === 'executing'))
+      load.set(site, (load.get(site) ?? 0) + 1);
   }
   return load;
 }
