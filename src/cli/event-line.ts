@@ -32,6 +32,8 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${colours.dim(`${e.type} ${e.data.commandId} ${(e.data.elapsedMs / 1000).toFixed(0)}s ${e.data.lastLine}`)}`;
     case 'TaskRouted':
       return `${head}${e.type} to site ${e.data.site} (${e.data.reason})`;
+    case 'TaskAttemptLost':
+      return `${head}${colours.yellow(e.type)} attempt ${e.data.attempt} at site ${e.data.site} (${e.data.reason})`;
     case 'TaskWaiting':
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
     case 'SiteHeartbeat':

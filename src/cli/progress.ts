@@ -81,6 +81,11 @@ const LINES: LinesOf = {
     const at = e.data.site === undefined ? '' : ` on site ${e.data.site}`;
     return [`${colours.dim('▶')} ${seen.name(id)}${at} ${colours.dim(plan)}`];
   },
+  TaskAttemptLost: (seen, e, id) => [
+    colours.yellow(
+      `↻ ${seen.name(id)}: lost with site ${e.data.site} (${e.data.reason}, attempt ${e.data.attempt}); routed again`,
+    ),
+  ],
   TaskWaiting: (seen, e, id) => [colours.yellow(`… ${seen.name(id)} waits for a site: ${e.data.reason}`)],
   RecoveryAttempted: (seen, e, id) => [
     `  ${colours.yellow('↻')} ${seen.name(id)}: recovering ${e.data.commandId} with ${e.data.patternId ?? e.data.source}/${e.data.strategyId}`,

@@ -216,6 +216,19 @@ export const TaskRouted = defineEvent(
   'TaskRouted',
   z.object({ site: z.string(), attempt: z.number().int().nonnegative(), reason: z.string() }),
 );
+/**
+ * The route attempt an executor's record belongs to (TaskRouted's `attempt`), on a site's
+ * records only: a record of an attempt since superseded (its site was taken for dead) is discarded.
+ */
+const routeAttempt = { routeAttempt: z.number().int().nonnegative().optional() };
+/**
+ * A site taken for dead (silent for three beats) while it held the task's current route attempt:
+ * an infrastructure loss (Buildkite's `agent_stop`), not the task's failure; the task is routed again.
+ */
+export const TaskAttemptLost = defineEvent(
+  'TaskAttemptLost',
+  z.object({ site: z.string(), attempt: z.number().int().nonnegative(), reason: z.enum(['site-dead']) }),
+);
 /** No live site meets what the task asks (`Site:`, `Needs:`): it waits for one, and this says why. */
 export const TaskWaiting = defineEvent('TaskWaiting', z.object({ reason: z.string() }));
 export const CommandStarted = defineEvent(
@@ -229,6 +242,7 @@ export const CommandStarted = defineEvent(
     confinement: z.string().optional(),
     /** The site whose executor runs it (`--site`); none on the shared queue. */
     site: z.string().optional(),
+    ...routeAttempt,
   }),
 );
 export const CommandHeartbeat = defineEvent(
@@ -315,6 +329,7 @@ export const TaskCompleted = defineEvent(
     evidence: EvidenceSchema.optional(),
     /** The commit holding the task's files (`--commit`). */
     commit: z.string().optional(),
+    ...routeAttempt,
   }),
 );
 /** One path a task changed; contents are named by their sha256 in the agent_contents object store. */
@@ -399,6 +414,7 @@ export const TaskFailed = defineEvent(
     reason: z.string(),
     commandId: z.string().optional(),
     conflicts: ConflictsSchema.optional(),
+    ...routeAttempt,
   }),
 );
 export const TaskSkipped = defineEvent(
@@ -450,6 +466,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   PlanInvalidated,
   TaskRouted,
   TaskWaiting,
+  TaskAttemptLost,
   CommandStarted,
   CommandHeartbeat,
   SiteHeartbeat,

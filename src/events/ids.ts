@@ -47,9 +47,11 @@ export const eventIds = {
   /**
    * A task's outcome (TaskCompleted, TaskFailed or TaskSkipped), one id whichever it is: the store
    * keeps the first and drops a later one as a copy, so a task skipped while its plan was being
-   * made does not also fail when that planning is cancelled.
+   * made does not also fail when that planning is cancelled. A site's later route attempt has
+   * its own (`:a1`): a superseded attempt's late outcome must not take the place of the current one's.
    */
-  outcome: (runId: string, taskId: string) => `${runId}:${taskId}:outcome`,
+  outcome: (runId: string, taskId: string, routeAttempt = 0) =>
+    `${runId}:${taskId}:outcome${routeAttempt > 0 ? `:a${routeAttempt}` : ''}`,
   planCreated: (runId: string, taskId: string, revision: number) =>
     `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
   planCancelled: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCancelled:${revision}`,
@@ -63,6 +65,9 @@ export const eventIds = {
   /** A task's route to a site: once per attempt (a reroute after the schedule-to-start timeout is the next). */
   routed: (runId: string, taskId: string, generation: number, revision: number, attempt: number) =>
     `${runId}:${taskId}:TaskRouted:${generationSuffix(generation, revision)}:${attempt}`,
+  /** A route attempt lost with its site: once per attempt. */
+  attemptLost: (runId: string, taskId: string, generation: number, revision: number, attempt: number) =>
+    `${runId}:${taskId}:TaskAttemptLost:${generationSuffix(generation, revision)}:${attempt}`,
   /** Why a task waits for a site: once per reason. */
   waiting: (runId: string, taskId: string, reason: string) => `${runId}:${taskId}:TaskWaiting:${reason}`,
   command: (ref: CommandRef, type: CommandEvent) =>

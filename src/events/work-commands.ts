@@ -69,6 +69,8 @@ export const ExecuteTaskSchema = z.preprocess(
     title: z.string().optional(),
     description: z.array(z.string()).optional(),
     requirements: z.array(z.string()).optional(),
+    /** Sent to a site's own queue: which site and route attempt (TaskRouted); a superseded one is left. */
+    route: z.object({ site: z.string(), attempt: z.number().int().nonnegative() }).optional(),
   }),
 );
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;

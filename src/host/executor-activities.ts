@@ -125,7 +125,10 @@ function commandRunner(io: ActorIO<Executing>, item: ExecuteTask, place: Place):
       return { ok: false, exitCode: null, timedOut: false, stdoutTail: '', stderrTail: '', denied };
     }
     const where = { confinement: describeConfinement(confinement), host: hostname() };
-    const site = rt.config.site ? { site: rt.config.site.name } : {};
+    const site = {
+      ...(rt.config.site ? { site: rt.config.site.name } : {}),
+      ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+    };
     const result = await runConfined(
       command,
       confinement,

@@ -11,7 +11,7 @@ import type { Ended, ExecutorPorts } from '../actors/executor/ports.ts';
 import { notStarted, type ResumePoint } from '../actors/executor/state.ts';
 import { runTaskMachine } from '../actors/executor/run-task.ts';
 import { taskActivities } from './executor-activities.ts';
-import { executeInView } from './executor-view.ts';
+import { executeInView, supersededBy } from './executor-view.ts';
 import { openExecuting, type Executing } from './executor-resources.ts';
 import { commitTask, TaskFileRecords } from './task-files.ts';
 
@@ -24,9 +24,9 @@ export const executorPorts: ExecutorPorts<Executing> = {
   killOrphans: (pgids) => {
     for (const pgid of pgids) killOrphanGroup(pgid);
   },
-  execute: (io, item, recorded, resume) =>
+  execute: (io, item, recorded, resume, startOver) =>
     io.rt.config.execution.isolation === 'view'
-      ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume))
+      ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)
       : executeInFolder(io, item, recorded, resume),
   finish: async (io, outcome, ended) => {
     const [recordedAs] = await io.perform([append(outcome)]);
@@ -72,9 +72,9 @@ async function executeInFolder(
     const id = eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n);
     await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id }, undone))]);
   }
-  // A task completed unverified is not success: nothing of it is committed as done.
+  // A task completed unverified is not success: nothing of it is committed as done; nor is an attempt since superseded.
   const commit =
-    result.ok && result.evidence !== 'none' && item.commit
+    result.ok && result.evidence !== 'none' && item.commit && !(await supersededBy(rt.store, item))
       ? await commitTask(
           io,
           item,

@@ -5,6 +5,8 @@ import { eventIds } from '../events/ids.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { ExecuteTask } from '../events/work-commands.ts';
 import { viewsDir } from '../exec/sandbox.ts';
+import type { EventLog } from '../events/event-log.ts';
+import { attemptView, leftBehind } from '../projections/attempts.ts';
 import type { Conflict } from '../workspace/merge.ts';
 import { append, type ActorIO } from '../actors/actor.ts';
 import type { Ended } from '../actors/executor/ports.ts';
@@ -45,6 +47,7 @@ export async function executeInView(
   recorded: StoredEvent[],
   resume: ResumePoint | undefined,
   inFolder: () => Promise<Ended>,
+  startOver = false,
 ): Promise<Ended> {
   const { rt } = io;
   const confinement = await io.resources.confinement();
@@ -52,8 +55,8 @@ export async function executeInView(
   dirty.catch(() => undefined);
   // A task whose executor died goes on in the view it left; one whose view is gone starts over.
   const kept = existsSync(join(viewsDir(rt.config.stateDir), item.runId, item.taskId, 'started'));
-  let point = resume && !kept ? rerunPoint(recorded) : resume;
-  let fresh = !(resume && kept);
+  let point = resume && !kept && !startOver ? rerunPoint(recorded) : resume;
+  let fresh = startOver || !(resume && kept);
   const discards = recorded.filter((e) => e.type === 'TaskRolledBack').length;
   const task: InView = { io, item, files: new TaskFileRecords(io, item, recorded), dirty, discards };
   for (let round = 0; ; round++) {
@@ -107,6 +110,12 @@ async function runInView(
     await discard(task, space, result);
     return { result };
   }
+  // An attempt lost with its site and since routed elsewhere: its change set is never applied.
+  const superseded = await supersededBy(rt.store, item);
+  if (superseded) {
+    await discard(task, space, result);
+    return { result: { ok: false, stage: 'execution', reason: `not applied: ${superseded}` } };
+  }
   const merged = await space.merge(end.steps, async (outcome) => {
     if (!outcome.merged) return { conflicts: outcome.conflicts, commit: undefined };
     for (const r of outcome.refused) rt.log.warn(`task ${item.taskId}: ${r.path} not merged: ${r.reason}`);
@@ -143,3 +152,13 @@ async function discard(task: InView, space: ViewSpace, result: ExecutorOutput, r
 
 const conflictReason = (conflicts: readonly Conflict[]): string =>
   `${conflicts.map((c) => `${c.path} (changed by ${c.by})`).join(', ')} changed since the task's view began; nothing of it was applied`;
+
+/**
+ * Why a site's item must not go on (have its change set applied or committed): the task was
+ * routed since to another site or attempt, as the log says now. Nothing for an item of the shared queue.
+ */
+export async function supersededBy(store: EventLog, item: Pick<ExecuteTask, 'runId' | 'taskId' | 'route'>) {
+  if (!item.route) return undefined;
+  const events = await store.read({ subject: eventSubjects.task(item.runId, item.taskId) });
+  return leftBehind(item.route, attemptView(events));
+}

@@ -4,7 +4,7 @@ import type { EventLog } from '../events/event-log.ts';
 import { SITES_RUN, eventSubjects } from '../events/subjects.ts';
 import type { Config } from '../config.ts';
 import type { Runtime } from '../actors/actor.ts';
-import { foldSites, isLive, liveSites, type Site, type SiteWatch } from '../projections/sites.ts';
+import { foldSites, isDead, isLive, liveSites, type Site, type SiteWatch } from '../projections/sites.ts';
 
 /** How far back a coordinator reads the heartbeats when it starts: longer than any site's three beats. */
 const SITES_LOOKBACK_MS = 5 * 60_000;
@@ -41,6 +41,7 @@ export function startSiteBeacon(rt: Runtime, site: SiteConfig, slots: number): {
 /** The sites as the log's heartbeats say, followed live: what the coordinator routes by. */
 export async function watchSites(store: EventLog): Promise<SiteWatch> {
   const sites = new Map<string, Site>();
+  const since = Date.now();
   const listeners = new Set<() => void>();
   const subscription = await store.follow(
     { subject: eventSubjects.sites(), from: new Date(Date.now() - SITES_LOOKBACK_MS) },
@@ -53,6 +54,7 @@ export async function watchSites(store: EventLog): Promise<SiteWatch> {
   );
   return {
     live: (nowMs = Date.now()) => liveSites(sites, nowMs),
+    dead: (site, nowMs = Date.now()) => isDead(sites.get(site), nowMs, since),
     changed: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

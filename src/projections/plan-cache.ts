@@ -117,6 +117,7 @@ export const planCacheEvolver =
       case 'CommandStarted':
       case 'TaskRouted':
       case 'TaskWaiting':
+      case 'TaskAttemptLost':
       case 'SiteHeartbeat':
       case 'CommandHeartbeat':
       case 'CommandFinished':

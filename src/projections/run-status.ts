@@ -4,6 +4,7 @@ import { addUsage, noUsage, type LlmUsage } from './llm-usage.ts';
 import type { Plan, PlanInput } from '../plan/plan-schema.ts';
 import type { Projection } from './projection.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
+import { superseded } from './attempts.ts';
 
 /** `unverified`: completed without evidence (a fix replaced a command, no criterion checked it): not success. */
 export type TaskState = 'pending' | 'planned' | 'executing' | 'completed' | 'unverified' | 'failed' | 'skipped';
@@ -38,6 +39,8 @@ export type TaskStatus = {
   commit?: string;
   /** The site that runs it (TaskRouted, then its CommandStarted); none on the shared queue. */
   site?: string;
+  /** Its current route attempt (TaskRouted): records of an earlier one are not the task's. */
+  attempt?: number;
   /** Why it waits for a site (TaskWaiting), until it is routed. */
   waiting?: string;
   /** Paths it changed, as its TaskFilesChanged events say. */
@@ -74,7 +77,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 7 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 8 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -163,13 +166,20 @@ const FOLD: { [T in AgentEventType]: Fold<StoredEventOf<T>> } = {
   TaskRouted: (_run, e, task) => {
     if (!task) return;
     task.site = e.data.site;
+    task.attempt = e.data.attempt;
     delete task.waiting;
+  },
+  // Lost with its site: the next attempt starts from the task's base, as if nothing had run.
+  TaskAttemptLost: (_run, e, task) => {
+    if (!task || isOver(task) || task.attempt !== e.data.attempt) return;
+    task.started = false;
+    if (task.state === 'executing') task.state = 'planned';
   },
   TaskWaiting: (_run, e, task) => {
     if (task) task.waiting = e.data.reason;
   },
   CommandStarted: (_run, e, task) => {
-    if (!task) return;
+    if (!task || superseded(e.data.routeAttempt, task.attempt)) return;
     task.started = true;
     if (e.data.site !== undefined) task.site = e.data.site;
     if (task.state === 'planned') task.state = 'executing';
@@ -177,7 +187,7 @@ const FOLD: { [T in AgentEventType]: Fold<StoredEventOf<T>> } = {
   // The first outcome of a task is its outcome: a plan made ahead can fail after its task was
   // skipped (an earlier task failed meanwhile), and that does not make it failed.
   TaskCompleted: (_run, e, task) => {
-    if (!task || isOver(task)) return;
+    if (!task || isOver(task) || superseded(e.data.routeAttempt, task.attempt)) return;
     task.evidence = e.data.evidence ?? 'commands';
     task.state = task.evidence === 'none' ? 'unverified' : 'completed';
     if (e.data.commit) task.commit = e.data.commit;
@@ -200,7 +210,7 @@ const FOLD: { [T in AgentEventType]: Fold<StoredEventOf<T>> } = {
   TaskFailed: (_run, e, task) => {
     if (!task) return;
     if (e.data.stage === 'planning') task.answered = task.revision;
-    if (isOver(task)) return;
+    if (isOver(task) || superseded(e.data.routeAttempt, task.attempt)) return;
     task.state = 'failed';
     task.reason = e.data.reason;
   },

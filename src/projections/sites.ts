@@ -10,6 +10,8 @@ export type Sites = ReadonlyMap<string, Site>;
 /** The live sites, followed from the log by the host (src/host/sites.ts) for the coordinator. */
 export type SiteWatch = {
   live(nowMs?: number): Site[];
+  /** Whether the site is taken for dead now (isDead). */
+  dead(site: string, nowMs?: number): boolean;
   /** Calls `listener` when a site comes up (or back); returns how to stop. */
   changed(listener: () => void): () => void;
   stop(): Promise<void>;
@@ -24,6 +26,13 @@ export function foldSites(sites: Map<string, Site>, event: StoredEvent): Map<str
 }
 
 export const isLive = (site: Site, nowMs: number): boolean => nowMs - site.lastSeenMs < MISSED_BEATS * site.intervalMs;
+
+/**
+ * Taken for dead: known, silent for three beats, and watched for at least as long (a watcher
+ * that has just started may not have read its latest beats yet).
+ */
+export const isDead = (site: Site | undefined, nowMs: number, watchedSinceMs: number): boolean =>
+  site !== undefined && !isLive(site, nowMs) && nowMs - watchedSinceMs >= MISSED_BEATS * site.intervalMs;
 
 export const liveSites = (sites: Sites, nowMs: number): Site[] => [...sites.values()].filter((s) => isLive(s, nowMs));
 

@@ -96,6 +96,7 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'CommandStarted':
     case 'TaskRouted':
     case 'TaskWaiting':
+    case 'TaskAttemptLost':
     case 'SiteHeartbeat':
     case 'CommandHeartbeat':
     case 'CommandFinished':

@@ -61,6 +61,7 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
       'PlanInvalidated',
       'TaskRouted',
       'TaskWaiting',
+      'TaskAttemptLost',
       'TaskSkipped',
       'TaskTicked',
       'RunInterrupted',

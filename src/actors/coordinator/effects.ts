@@ -63,7 +63,12 @@ export function startEffects(start: StartRun): Effect[] {
 export function decisionEffects(
   start: StartRun,
   decision: Decision,
-  observed: { startedAt?: string; changed: ChangedInput[]; now: number; site?: { site: string; workId: string } },
+  observed: {
+    startedAt?: string;
+    changed: ChangedInput[];
+    now: number;
+    site?: { site: string; attempt: number; workId: string };
+  },
 ): Effect[] {
   const { runId } = start;
   switch (decision.kind) {
@@ -104,6 +109,7 @@ export function decisionEffects(
         llm: start.options.llm,
         commandConcurrency: start.options.commandConcurrency,
         generation: decision.generation,
+        ...(observed.site ? { route: { site: observed.site.site, attempt: observed.site.attempt } } : {}),
       };
       // Routed to a site: its own queue, under an id of that route (a reroute is another item).
       const id =

@@ -5,20 +5,29 @@ import type { ActorIO } from '../actor.ts';
 import type { SiteWatch } from '../../projections/sites.ts';
 import { decisionEffects } from './effects.ts';
 import type { Decision } from './decide.ts';
-import { placement } from './routing.ts';
+import { lostAttempt, placement } from './routing.ts';
 
 type Execute = Extract<Decision, { kind: 'execute' }>;
 type Observed = { startedAt?: string; changed: ChangedInput[]; now: number };
 type Resources = { sites: SiteWatch };
 
+/** How often a run's routes are checked for a site taken for dead: well under a site's three beats. */
+const LOST_CHECK_MS = 1000;
+
+type Attempt = { decision: Execute; observed: Observed; attempt: number; avoid: readonly string[]; site: string };
+
 /**
  * One run's execute items on their way to a site: placed when decided, held while no live site
  * meets the task's needs (tried again when a site comes up), and placed again elsewhere when
- * the site has not started the task within `siteStartTimeoutMs` (Temporal's schedule-to-start).
+ * the site has not started the task within `siteStartTimeoutMs` (Temporal's schedule-to-start)
+ * or is taken for dead before the task's outcome (the attempt recorded lost, Buildkite's agent_stop).
  */
 export class Routing {
   private readonly held = new Map<string, () => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Each task's current attempt at a site, until its outcome. */
+  private readonly routed = new Map<string, Attempt>();
+  private readonly lostCheck: NodeJS.Timeout;
   private stopped = false;
   private readonly unwatch: () => void;
 
@@ -30,12 +39,20 @@ export class Routing {
     this.unwatch = io.resources.sites.changed(() => {
       for (const retry of [...this.held.values()]) retry();
     });
+    this.lostCheck = setInterval(() => void this.rerouteLost(), LOST_CHECK_MS);
   }
 
-  async execute(decision: Execute, observed: Observed, attempt = 0, avoid: readonly string[] = []): Promise<void> {
+  async execute(
+    decision: Execute,
+    observed: Observed,
+    attempt = 0,
+    avoid: readonly string[] = [],
+    again?: string,
+  ): Promise<void> {
     if (this.stopped) return;
     const { io, start } = this;
-    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid);
+    const sent = new Map([...this.routed].map(([id, a]) => [id, a.site]));
+    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid, again, sent);
     if (place.kind === 'shared') {
       await io.perform(decisionEffects(start, decision, observed));
       return;
@@ -43,19 +60,24 @@ export class Routing {
     if (place.kind === 'waiting') {
       this.held.set(decision.taskId, () => {
         this.held.delete(decision.taskId);
-        void this.execute(decision, observed, attempt, avoid).catch((e: unknown) => this.failed(decision, e));
+        void this.execute(decision, observed, attempt, avoid, again).catch((e: unknown) => this.failed(decision, e));
       });
       await io.perform([place.record]);
       return;
     }
+    this.routed.set(decision.taskId, { decision, observed, attempt, avoid, site: place.site });
     await io.perform([place.record, ...decisionEffects(start, decision, { ...observed, site: place })]);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       const task = this.status().tasks[decision.taskId];
-      if (!task || task.started || task.state !== 'planned') return;
-      void this.execute(decision, observed, attempt + 1, [...avoid, place.site]).catch((e: unknown) =>
-        this.failed(decision, e),
-      );
+      if (!task || task.started || task.state !== 'planned' || task.attempt !== attempt) return;
+      void this.execute(
+        decision,
+        observed,
+        attempt + 1,
+        [...avoid, place.site],
+        `not started at ${place.site} in time`,
+      ).catch((e: unknown) => this.failed(decision, e));
     }, io.rt.config.siteStartTimeoutMs);
     this.timers.add(timer);
   }
@@ -64,7 +86,29 @@ export class Routing {
     this.stopped = true;
     this.unwatch();
     this.held.clear();
+    clearInterval(this.lostCheck);
     for (const t of this.timers) clearTimeout(t);
+  }
+
+  /** Each task whose current attempt's site is taken for dead: the loss recorded, the task routed again from its base. */
+  private async rerouteLost(): Promise<void> {
+    const status = this.status();
+    for (const [taskId, a] of [...this.routed]) {
+      const state = status.tasks[taskId]?.state;
+      if (state !== 'planned' && state !== 'executing') {
+        this.routed.delete(taskId);
+        continue;
+      }
+      const lost = lostAttempt(status, taskId, a, (site) => this.io.resources.sites.dead(site));
+      if (!lost || this.stopped) continue;
+      this.routed.delete(taskId);
+      try {
+        await this.io.perform([lost]);
+        await this.execute(a.decision, a.observed, a.attempt + 1, [...a.avoid, a.site], `site ${a.site} was lost`);
+      } catch (error) {
+        this.failed(a.decision, error);
+      }
+    }
   }
 
   private failed(decision: Execute, error: unknown): void {

@@ -11,7 +11,7 @@ import { append, type Effect } from '../actor.ts';
  */
 export type Placement =
   | { kind: 'shared' }
-  | { kind: 'site'; site: string; workId: string; record: Effect }
+  | { kind: 'site'; site: string; attempt: number; workId: string; record: Effect }
   | { kind: 'waiting'; reason: string; record: Effect };
 
 export function placement(
@@ -20,10 +20,12 @@ export function placement(
   live: readonly Site[],
   attempt: number,
   avoid: readonly string[] = [],
+  again?: string,
+  sent: ReadonlyMap<string, string> = new Map(),
 ): Placement {
   const { runId, generation } = status;
   const task = status.tasks[taskId]!;
-  const r = route(live, task.spec, loadBySite(status), affinity(status, taskId), avoid);
+  const r = route(live, task.spec, loadBySite(status, sent), affinity(status, taskId), avoid);
   if ('shared' in r) return { kind: 'shared' };
   if ('waiting' in r)
     return {
@@ -37,10 +39,11 @@ export function placement(
         ),
       ),
     };
-  const why = attempt > 0 ? `not started at ${avoid.join(', ')} in time` : routeReason(status, taskId, r.site);
+  const why = again ?? routeReason(status, taskId, r.site);
   return {
     kind: 'site',
     site: r.site,
+    attempt,
     workId: workIds.executeAt(runId, taskId, generation, task.revision, r.site, attempt),
     record: append(
       makeEvent(
@@ -52,13 +55,38 @@ export function placement(
   };
 }
 
-/** Tasks routed to each site and not over: its load. */
-function loadBySite(status: RunStatus): Map<string, number> {
+/** A task's current route whose site is taken for dead while the task is not over: lost, to be recorded and routed again. */
+export function lostAttempt(
+  status: RunStatus,
+  taskId: string,
+  route: { site: string; attempt: number },
+  dead: (site: string) => boolean,
+): Effect | undefined {
+  const task = status.tasks[taskId];
+  if (!task || task.attempt !== route.attempt || !['planned', 'executing'].includes(task.state)) return undefined;
+  if (!dead(route.site)) return undefined;
+  const { runId, generation } = status;
+  return append(
+    makeEvent(
+      'TaskAttemptLost',
+      { runId, taskId, id: eventIds.attemptLost(runId, taskId, generation, task.revision, route.attempt) },
+      { site: route.site, attempt: route.attempt, reason: 'site-dead' },
+    ),
+  );
+}
+
+/**
+ * Tasks routed to each site and not over: its load. `sent`: the site each task was routed to by
+ * this coordinator (task id to site), ahead of the log's TaskRouted coming back through the fold:
+ * tasks routed in one burst must not all see the same empty sites.
+ */
+function loadBySite(status: RunStatus, sent: ReadonlyMap<string, string>): Map<string, number> {
   const load = new Map<string, number>();
   for (const id of status.order) {
     const t = status.tasks[id]!;
-    if (t.site !== undefined && (t.state === 'planned' || t.state === 'executing'))
-      load.set(t.site, (load.get(t.site) ?? 0) + 1);
+    const site = sent.get(id) ?? t.site;
+    if (site !== undefined && (t.state === 'planned' || t.state === 'executing'))
+      load.set(site, (load.get(site) ?? 0) + 1);
   }
   return load;
 }

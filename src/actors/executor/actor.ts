@@ -1,11 +1,12 @@
-import { isTaskTerminal, type StoredEvent } from '../../events/agent-events.ts';
+import type { StoredEvent } from '../../events/agent-events.ts';
 import { RUN_OPTIONS } from '../../events/run-option-table.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
 import { refusal, refusedOutcome } from './decide.ts';
 import type { ExecutorPorts } from './ports.ts';
 import { taskOutcome } from './records.ts';
-import { resumePoint } from './state.ts';
+import { attemptView, leftBehind } from '../../projections/attempts.ts';
+import { rerunPoint, resumePoint } from './state.ts';
 
 /** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
 export type ExecutorActorOptions = { afterTaskOutcome?: (rt: Runtime, outcome: StoredEvent) => Promise<void> };
@@ -50,16 +51,24 @@ async function executeTask<R>(
 ): Promise<void> {
   const { runId, taskId } = item;
   const started = performance.now();
-  // The log decides where this execution starts: a task with an outcome is never run again, and
-  // one whose executor died resumes after its recorded results.
-  if (recorded.some(isTaskTerminal)) {
-    io.rt.log.info(`task ${taskId} of run ${runId}: not running it (it already has an outcome)`);
+  // The log decides where this execution starts: a task with an outcome is never run again, an
+  // item of a route attempt since superseded is left, a task whose executor died resumes after its
+  // recorded results, and one lost with its site starts again from its base (a fresh view).
+  const attempts = attemptView(recorded);
+  const left = attempts.outcome ? 'it already has an outcome' : leftBehind(item.route, attempts);
+  if (left) {
+    io.rt.log.info(`task ${taskId} of run ${runId}: not running it (${left})`);
     return;
   }
-  const resume = recorded.length > 0 ? resumePoint(recorded, ports.hostName()) : undefined;
+  const startOver = item.route !== undefined && !recorded.slice(attempts.since).some(isCommandRecord);
+  const resume =
+    recorded.length === 0 ? undefined : startOver ? rerunPoint(recorded) : resumePoint(recorded, ports.hostName());
   ports.killOrphans(resume?.orphans ?? []);
-  const ended = await ports.execute(io, item, recorded, resume);
+  const ended = await ports.execute(io, item, recorded, resume, startOver);
   const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);
   const stored = await ports.finish(io, outcome, ended);
   await afterTaskOutcome?.(io.rt, stored);
 }
+
+/** A record of a command having run: the current attempt has begun when it has one since its route. */
+const isCommandRecord = (e: StoredEvent) => e.type === 'CommandStarted' || e.type === 'CommandFinished';

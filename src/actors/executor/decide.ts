@@ -30,7 +30,7 @@ export function refusal(item: Pick<ExecuteTask, 'runId' | 'taskId' | 'workdir'>,
  * Nothing for an unknown run, or a task that has its outcome.
  */
 export function refusedOutcome(
-  item: Pick<ExecuteTask, 'runId' | 'taskId'>,
+  item: Pick<ExecuteTask, 'runId' | 'taskId' | 'route'>,
   run: RecordedRun | undefined,
   recorded: readonly StoredEvent[],
   why: string,
@@ -40,8 +40,12 @@ export function refusedOutcome(
   return [
     makeEvent(
       'TaskFailed',
-      { runId, taskId, id: eventIds.outcome(runId, taskId) },
-      { stage: 'policy', reason: `its execute work item was refused: ${why}` },
+      { runId, taskId, id: eventIds.outcome(runId, taskId, item.route?.attempt) },
+      {
+        stage: 'policy',
+        reason: `its execute work item was refused: ${why}`,
+        ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+      },
     ),
   ];
 }

@@ -56,7 +56,14 @@ export type ExecutorPorts<R> = {
    * Runs the task's machine (run-task.ts) on the host's activities, in a view of its own or in
    * the folder as `execution.isolation` says, recording what it changed, undoing or merging it.
    */
-  execute(io: ActorIO<R>, item: ExecuteTask, recorded: StoredEvent[], resume: ResumePoint | undefined): Promise<Ended>;
+  execute(
+    io: ActorIO<R>,
+    item: ExecuteTask,
+    recorded: StoredEvent[],
+    resume: ResumePoint | undefined,
+    /** A site's attempt after one lost with its site: it starts from its base in a fresh view. */
+    startOver: boolean,
+  ): Promise<Ended>;
   /** Records the task's outcome, then runs what waited for it; answers the outcome as stored. */
   finish(io: ActorIO<R>, outcome: EventOf<'TaskCompleted'> | EventOf<'TaskFailed'>, ended: Ended): Promise<StoredEvent>;
 };

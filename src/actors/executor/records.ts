@@ -26,7 +26,7 @@ export function commandStarted(
   ref: CommandRef,
   command: string,
   purpose: Purpose,
-  where: { confinement: string; pgid?: number; host: string; site?: string },
+  where: { confinement: string; pgid?: number; host: string; site?: string; routeAttempt?: number },
 ): AgentEvent {
   return makeEvent(
     'CommandStarted',
@@ -39,6 +39,7 @@ export function commandStarted(
       confinement: where.confinement,
       ...(where.pgid ? { pgid: where.pgid, host: where.host } : {}),
       ...(where.site !== undefined ? { site: where.site } : {}),
+      ...(where.routeAttempt !== undefined ? { routeAttempt: where.routeAttempt } : {}),
     },
   );
 }
@@ -149,26 +150,32 @@ export function taskOutcome(
   commit?: string,
 ): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
   const { runId, taskId } = item;
+  // A site's attempt says which it was: the run takes only its current attempt's outcome.
+  const attempt = item.route?.attempt;
+  const id = eventIds.outcome(runId, taskId, attempt);
+  const routed = attempt === undefined ? {} : { routeAttempt: attempt };
   return result.ok
     ? makeEvent(
         'TaskCompleted',
-        { runId, taskId, id: eventIds.outcome(runId, taskId) },
+        { runId, taskId, id },
         {
           durationMs,
           commands: result.commands,
           recoveries: result.recoveries,
           evidence: result.evidence,
           ...(commit ? { commit } : {}),
+          ...routed,
         },
       )
     : makeEvent(
         'TaskFailed',
-        { runId, taskId, id: eventIds.outcome(runId, taskId) },
+        { runId, taskId, id },
         {
           stage: result.stage,
           reason: result.reason,
           ...(result.commandId ? { commandId: result.commandId } : {}),
           ...(result.stage === 'conflict' ? { conflicts: result.conflicts } : {}),
+          ...routed,
         },
       );
 }

@@ -1,0 +1,50 @@
+import { isTaskTerminal, type StoredEvent } from '../events/agent-events.ts';
+
+/**
+ * Route attempts, as pure functions of a task's events: a task sent to a site is at the attempt
+ * of its last TaskRouted; when that site is taken for dead the task is routed again, and what the
+ * superseded attempt records later (a frozen site that wakes up) is not the task's: the run-status
+ * fold and the executor both read it so.
+ */
+
+/** The route attempt an executor's record names, if it was made on a site. */
+export function routeAttemptOf(event: StoredEvent): number | undefined {
+  if (event.type === 'CommandStarted' || event.type === 'TaskCompleted' || event.type === 'TaskFailed')
+    return event.data.routeAttempt;
+  return undefined;
+}
+
+/** Whether a record of `attempt` belongs to an attempt since superseded (`current`: the task's last route). */
+export const superseded = (attempt: number | undefined, current: number | undefined): boolean =>
+  attempt !== undefined && current !== undefined && attempt !== current;
+
+export type AttemptView = {
+  /** The task's last route, if it was routed to a site. */
+  current?: { site: string; attempt: number };
+  /** The task's outcome as the run counts it: the first one not of a superseded attempt. */
+  outcome?: StoredEvent;
+  /** Index in the events of the first one after the last route: the current attempt's records. */
+  since: number;
+};
+
+export function attemptView(events: readonly StoredEvent[]): AttemptView {
+  const view: AttemptView = { since: 0 };
+  events.forEach((e, i) => {
+    if (e.type === 'TaskRouted') {
+      view.current = { site: e.data.site, attempt: e.data.attempt };
+      view.since = i + 1;
+    } else if (!view.outcome && isTaskTerminal(e) && !superseded(routeAttemptOf(e), view.current?.attempt))
+      view.outcome = e;
+  });
+  return view;
+}
+
+/** Why an execute item of `route` must be left: the task was routed since to another site or attempt. */
+export function leftBehind(
+  route: { site: string; attempt: number } | undefined,
+  view: AttemptView,
+): string | undefined {
+  const now = view.current;
+  if (!route || !now || (now.site === route.site && now.attempt === route.attempt)) return undefined;
+  return `attempt ${route.attempt} at site ${route.site} was superseded by attempt ${now.attempt} at site ${now.site}`;
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { lostAttempt } from '../../src/actors/coordinator/routing.ts';
+import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
+import { explicitPlan } from '../../src/plan/explicit-plan.ts';
+import { attemptView, leftBehind } from '../../src/projections/attempts.ts';
+import { evolveRunStatus, initialRunStatus } from '../../src/projections/run-status.ts';
+import { isDead, type Site } from '../../src/projections/sites.ts';
+import { parseTasks } from '../../src/tasklist/tasks-parser.ts';
+
+const runId = 'r1';
+const [TASK] = parseTasks('- [ ] 1. One\n  ```bash\n  sleep 1\n  ```\n');
+const taskId = TASK!.id;
+
+const stored = (events: AgentEvent[]): StoredEvent[] => events.map((e, i) => ({ ...e, seq: i + 1 }));
+const routed = (site: string, attempt: number) =>
+  makeEvent('TaskRouted', { runId, taskId }, { site, attempt, reason: 'least loaded' });
+const started = (site: string, routeAttempt: number) =>
+  makeEvent(
+    'CommandStarted',
+    { runId, taskId },
+    { commandId: 'c1', command: 'sleep 1', attempt: routeAttempt, purpose: 'plan', site, routeAttempt },
+  );
+const completed = (routeAttempt: number) =>
+  makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0, routeAttempt });
+const lost = (site: string, attempt: number) =>
+  makeEvent('TaskAttemptLost', { runId, taskId }, { site, attempt, reason: 'site-dead' });
+
+/** The run status after RunStarted, the task submitted and planned, then `events`. */
+function statusAfter(events: AgentEvent[]) {
+  const all: AgentEvent[] = [
+    makeEvent(
+      'RunStarted',
+      { runId },
+      {
+        tasksFile: 't.md',
+        workdir: '.',
+        taskIds: [taskId],
+        alreadyDone: [],
+        options: {
+          taskConcurrency: 2,
+          commandConcurrency: 1,
+          continuePolicy: 'dependencies-successful',
+          llm: 'offline',
+          planAhead: 0,
+          skipOptional: false,
+        },
+      },
+    ),
+    makeEvent('TaskSubmitted', { runId, taskId }, { task: TASK! }),
+    makeEvent(
+      'PlanCreated',
+      { runId, taskId },
+      {
+        source: 'explicit',
+        taskKey: 'k',
+        contextChecksum: '',
+        specChecksum: '',
+        taskText: '',
+        plan: explicitPlan(TASK!),
+        durationMs: 1,
+        inputs: [],
+        revision: 0,
+      },
+    ),
+    ...events,
+  ];
+  return stored(all).reduce(evolveRunStatus, initialRunStatus(runId));
+}
+
+describe('a site lost mid-task', () => {
+  it('takes a known site silent for three beats for dead, once watched for as long', () => {
+    const site: Site = { site: 'a', labels: [], slots: 1, host: 'h', pid: 1, intervalMs: 1_000, lastSeenMs: 1_000 };
+    expect(isDead(site, 3_999, 0)).toBe(false);
+    expect(isDead(site, 4_000, 0)).toBe(true);
+    // A watcher started a moment ago may not have read the site's latest beats yet.
+    expect(isDead(site, 4_000, 2_000)).toBe(false);
+    expect(isDead(undefined, 10_000, 0)).toBe(false);
+  });
+
+  it('records the current attempt of an unfinished task at a dead site as lost, once, and nothing for a live site or a finished task', () => {
+    const running = statusAfter([routed('a', 0), started('a', 0)]);
+    const effect = lostAttempt(running, taskId, { site: 'a', attempt: 0 }, (s) => s === 'a');
+    expect(effect).toMatchObject({
+      kind: 'append',
+      events: [{ type: 'TaskAttemptLost', data: { site: 'a', attempt: 0, reason: 'site-dead' } }],
+    });
+    expect(lostAttempt(running, taskId, { site: 'a', attempt: 0 }, () => false)).toBeUndefined();
+    const done = statusAfter([routed('a', 0), started('a', 0), completed(0)]);
+    expect(lostAttempt(done, taskId, { site: 'a', attempt: 0 }, () => true)).toBeUndefined();
+    // Routed again since: the old attempt is no longer the task's.
+    const again = statusAfter([routed('a', 0), routed('b', 1)]);
+    expect(lostAttempt(again, taskId, { site: 'a', attempt: 0 }, () => true)).toBeUndefined();
+  });
+
+  it('folds a lost attempt back to planned, not failed, and takes only the current attempt’s outcome', () => {
+    const rerouted = statusAfter([routed('a', 0), started('a', 0), lost('a', 0), routed('b', 1)]);
+    expect(rerouted.tasks[taskId]).toMatchObject({ state: 'planned', started: false, site: 'b', attempt: 1 });
+    // The dead site wakes and records its attempt's commands and outcome: none of it counts.
+    const late = statusAfter([
+      routed('a', 0),
+      started('a', 0),
+      lost('a', 0),
+      routed('b', 1),
+      started('a', 0),
+      completed(0),
+    ]);
+    expect(late.tasks[taskId]).toMatchObject({ state: 'planned', started: false, site: 'b' });
+    const current = statusAfter([
+      routed('a', 0),
+      lost('a', 0),
+      routed('b', 1),
+      completed(0),
+      started('b', 1),
+      completed(1),
+    ]);
+    expect(current.tasks[taskId]).toMatchObject({ state: 'completed', site: 'b' });
+  });
+
+  it('has an executor leave an item of a superseded attempt, and not run a task whose outcome the run took', () => {
+    const events = stored([routed('a', 0), started('a', 0), lost('a', 0), routed('b', 1)]);
+    const view = attemptView(events);
+    expect(view).toMatchObject({ current: { site: 'b', attempt: 1 }, since: 4 });
+    expect(view.outcome).toBeUndefined();
+    expect(leftBehind({ site: 'a', attempt: 0 }, view)).toBe(
+      'attempt 0 at site a was superseded by attempt 1 at site b',
+    );
+    expect(leftBehind({ site: 'b', attempt: 1 }, view)).toBeUndefined();
+    expect(leftBehind(undefined, view)).toBeUndefined();
+    // A late outcome of attempt 0 is not the task's; one recorded before the reroute is.
+    expect(attemptView(stored([...events, completed(0)])).outcome).toBeUndefined();
+    expect(attemptView(stored([routed('a', 0), completed(0), routed('b', 1)])).outcome?.type).toBe('TaskCompleted');
+  });
+});

@@ -1,0 +1,121 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONFIG_FILE } from '../../src/file-names.ts';
+import { actorNames, eventSubjects } from '../../src/events/subjects.ts';
+import { ofType, runCli, waitForActors, workspaces, CLI } from '../helpers/cli.ts';
+import { gate } from '../helpers/outside.ts';
+import { natsPerSuite } from '../helpers/nats.ts';
+import { testRuntime } from '../helpers/runtime.ts';
+
+const server = natsPerSuite();
+const ws = workspaces();
+const siteDirs: string[] = [];
+afterAll(async () => {
+  await ws.cleanup();
+  await Promise.all(siteDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+const cli = (args: string[], cwd?: string) =>
+  execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    env: { NATS_URL: server.url, NO_COLOR: '1' },
+    ...(cwd ? { cwd } : {}),
+  });
+
+/** An executor process standing for a site: its own folder (its own state), two tasks at once, a beat every 500 ms. */
+async function site(name: string): Promise<{ process: ResultPromise }> {
+  const dir = await mkdtemp(join(tmpdir(), `ia-site-${name}-`));
+  siteDirs.push(dir);
+  await writeFile(
+    join(dir, CONFIG_FILE),
+    JSON.stringify({ site: { name, labels: [], heartbeatMs: 500 }, execution: { taskConcurrency: 2 } }),
+  );
+  return { process: cli(['actor', 'executor', '--site', name], dir) };
+}
+
+describe('a site lost mid-task', () => {
+  it('records the lost attempts as infrastructure losses, runs them again at the other site from their base, and completes every task exactly once', async () => {
+    const open = await gate();
+    const others = actorNames.filter((n) => n !== 'executor').map((n) => cli(['actor', n]));
+    const doomed = (await site('a-doomed')).process;
+    const processes: ResultPromise[] = [...others, doomed, (await site('b-ok')).process];
+    const rt = await testRuntime(server.url);
+    const startedAt = async (name: string) =>
+      (await rt.store.read({ subject: eventSubjects.type('CommandStarted') })).filter(
+        (e) => e.type === 'CommandStarted' && e.data.site === name,
+      );
+    try {
+      await waitForActors(server.url);
+      await expect
+        .poll(
+          async () => new Set((await rt.store.read({ subject: eventSubjects.sites() })).map((e) => e.taskId)).size,
+          {
+            timeout: 60_000,
+          },
+        )
+        .toBe(2);
+      // Four tasks over two sites of two slots each: each site gets two, and they wait at the gate.
+      const ids = [1, 2, 3, 4];
+      const tasks = ids.map(
+        (n) => `- [ ] ${n}. Task ${n}\n  - Depends:\n  \`\`\`bash\n  ${open.wait}; echo ${n} > ran-${n}.txt\n  \`\`\``,
+      );
+      const { dir, tasks: file } = await ws.make(tasks.join('\n'));
+      const run = runCli(['run', file, '--workdir', dir, '--task-concurrency', '4'], { NATS_URL: server.url }, dir);
+      await expect.poll(async () => (await startedAt('a-doomed')).length, { timeout: 60_000 }).toBeGreaterThan(0);
+      doomed.kill('SIGKILL');
+      // Silent for three beats: its attempts are lost, and the tasks go to b-ok.
+      await expect
+        .poll(async () => (await rt.store.read({ subject: eventSubjects.type('TaskAttemptLost') })).length, {
+          timeout: 60_000,
+        })
+        .toBeGreaterThan(0);
+      await open.open();
+      const { result, events } = await run;
+      expect(result.exitCode, result.stderr).toBe(0);
+      // Every task routed to the dead site is lost there, started or still in its queue.
+      const lostAtA = new Set(
+        ofType(events, 'TaskRouted')
+          .filter((e) => e.data.site === 'a-doomed')
+          .map((e) => e.taskId),
+      );
+      expect(lostAtA.size).toBe(2);
+      for (const e of await startedAt('a-doomed')) expect(lostAtA).toContain(e.taskId);
+      const lost = ofType(events, 'TaskAttemptLost');
+      expect(new Set(lost.map((e) => e.taskId))).toEqual(lostAtA);
+      for (const e of lost) expect(e.data).toEqual({ site: 'a-doomed', attempt: 0, reason: 'site-dead' });
+      // Each lost task ran again at b-ok under attempt 1; none failed; each completed once.
+      for (const id of lostAtA)
+        expect(
+          ofType(events, 'TaskRouted')
+            .filter((e) => e.taskId === id)
+            .map((e) => [e.data.site, e.data.attempt]),
+        ).toEqual([
+          ['a-doomed', 0],
+          ['b-ok', 1],
+        ]);
+      expect(ofType(events, 'TaskFailed')).toEqual([]);
+      const completed = ofType(events, 'TaskCompleted').map((e) => e.taskId);
+      expect(completed.sort()).toEqual(ids.map(String));
+      for (const e of ofType(events, 'TaskCompleted')) expect(e.data.routeAttempt).toBe(lostAtA.has(e.taskId) ? 1 : 0);
+      for (const n of ids) expect(await readFile(join(dir, `ran-${n}.txt`), 'utf8')).toBe(`${n}\n`);
+      expect(await readFile(file, 'utf8')).not.toContain('- [ ]');
+    } finally {
+      await open.open();
+      // The dead site's commands (in process groups of their own) end at the gate; any left are ended here.
+      for (const e of await startedAt('a-doomed'))
+        if (e.type === 'CommandStarted' && e.data.pgid)
+          try {
+            process.kill(-e.data.pgid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+      await rt.close();
+      for (const p of processes) p.kill('SIGTERM');
+      await Promise.all(processes);
+      await open.remove();
+    }
+  }, 180_000);
+});
