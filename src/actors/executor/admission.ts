@@ -12,6 +12,8 @@ export type RecordedRun = {
   taskIds: ReadonlySet<string>;
   /** Why its working directory is never one to run in (`forbiddenWorkdir`), if it is not. */
   forbidden: string | undefined;
+  /** The snapshot of its project in the content store, which a site unpacks (absent: no site was up at its start). */
+  snapshot?: string | undefined;
 };
 
 /**
@@ -40,8 +42,13 @@ export class RecordedRuns {
   private async read(runId: string): Promise<RecordedRun | undefined> {
     const started = await this.store.lastEvent(eventSubjects.of(runId, undefined, 'RunStarted'));
     if (started?.type !== 'RunStarted') return undefined;
-    const { workdir, taskIds } = started.data;
-    return { workdir, taskIds: new Set(taskIds), forbidden: await workdirRefusal(workdir) };
+    const { workdir, taskIds, project } = started.data;
+    return {
+      workdir,
+      taskIds: new Set(taskIds),
+      forbidden: await workdirRefusal(workdir),
+      snapshot: project?.snapshot,
+    };
   }
 }
 

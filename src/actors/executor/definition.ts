@@ -4,6 +4,7 @@ import { isTaskTerminal, makeEvent, type StoredEvent } from '../../events/agent-
 import { eventIds } from '../../events/ids.ts';
 import { DirtyPaths } from '../../workspace/git.ts';
 import { RunTrees } from '../../workspace/run-trees.ts';
+import { SiteCopies } from '../../workspace/site-copies.ts';
 import { undoChanges } from '../../workspace/undo.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
@@ -33,7 +34,9 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
       (m) => rt.log.info(m),
     );
     confinement.catch(() => undefined);
+    const site = rt.config.site;
     return {
+      ...(site ? { copies: new SiteCopies(site.name, rt.config.stateDir, rt.store, rt.contents) } : {}),
       confinement: () => confinement,
       trees: new RunTrees(rt.config.changes),
       runs: new RecordedRuns(rt.store),
@@ -55,7 +58,10 @@ export const executorActor = (options: ExecutorActorOptions = {}): ActorDefiniti
         const failed = refusedOutcome(item, run, recorded, refused);
         return failed.length ? [append(...failed)] : [];
       }
-      await executeTask(io, item, recorded, options.afterTaskOutcome);
+      // At a site, the task runs in the site's copy of the run's project, not at the submitter's path.
+      const placed = io.resources.copies ? await io.resources.copies.place(item, run?.snapshot) : { item };
+      if ('refused' in placed) return [append(placed.refused)];
+      await executeTask(io, placed.item, recorded, options.afterTaskOutcome);
       return [];
     },
   }),

@@ -16,6 +16,7 @@ import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import { criterionFailure, outputFailure, type SuccessCriterion } from '../../tasklist/success-criterion.ts';
 import type { RunTrees } from '../../workspace/run-trees.ts';
 import type { DirtyPaths } from '../../workspace/git.ts';
+import type { SiteCopies } from '../../workspace/site-copies.ts';
 import type { RecordedRuns } from './admission.ts';
 import type { Content } from '../../workspace/work-tree.ts';
 import { insideWorkdir } from '../../context/project-files.ts';
@@ -42,6 +43,8 @@ export type Executing = {
   runs: RecordedRuns;
   /** What each run found not committed (`--commit` leaves it out of every commit). */
   dirty: DirtyPaths;
+  /** At a site (`--site`): its copies of the runs' projects, where their tasks run. */
+  copies?: SiteCopies;
 };
 
 /**
