@@ -18,6 +18,8 @@ type Resources = { sites: SiteWatch };
  */
 export class Routing {
   private readonly held = new Map<string, () => void>();
+  /** Where this coordinator sent each task last: its load counts before the TaskRouted is folded. */
+  private readonly placed = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly unwatch: () => void;
@@ -35,7 +37,7 @@ export class Routing {
   async execute(decision: Execute, observed: Observed, attempt = 0, avoid: readonly string[] = []): Promise<void> {
     if (this.stopped) return;
     const { io, start } = this;
-    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid);
+    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid, this.placed);
     if (place.kind === 'shared') {
       await io.perform(decisionEffects(start, decision, observed));
       return;
@@ -48,6 +50,7 @@ export class Routing {
       await io.perform([place.record]);
       return;
     }
+    this.placed.set(decision.taskId, place.site);
     await io.perform([place.record, ...decisionEffects(start, decision, { ...observed, site: place })]);
     const timer = setTimeout(() => {
       this.timers.delete(timer);

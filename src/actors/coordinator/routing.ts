@@ -20,10 +20,11 @@ export function placement(
   live: readonly Site[],
   attempt: number,
   avoid: readonly string[] = [],
+  placed: ReadonlyMap<string, string> = new Map(),
 ): Placement {
   const { runId, generation } = status;
   const task = status.tasks[taskId]!;
-  const r = route(live, task.spec, loadBySite(status), affinity(status, taskId), avoid);
+  const r = route(live, task.spec, loadBySite(status, placed), affinity(status, taskId), avoid);
   if ('shared' in r) return { kind: 'shared' };
   if ('waiting' in r)
     return {
@@ -52,13 +53,19 @@ export function placement(
   };
 }
 
-/** Tasks routed to each site and not over: its load. */
-function loadBySite(status: RunStatus): Map<string, number> {
+/**
+ * Tasks routed to each site and not over: its load. `placed`: routed by this coordinator and not
+ * yet folded into `status` (a burst of decisions is spread, not sent to one site).
+ */
+function loadBySite(status: RunStatus, placed: ReadonlyMap<string, string>): Map<string, number> {
   const load = new Map<string, number>();
   for (const id of status.order) {
     const t = status.tasks[id]!;
-    if (t.site !== undefined && (t.state === 'planned' || t.state === 'executing'))
-      load.set(t.site, (load.get(t.site) ?? 0) + 1);
+    // Routed here but not folded yet: its plan may not be folded either (a plan and its routing go together).
+    const unfolded = t.site === undefined && placed.has(id) && (t.state === 'pending' || t.state === 'planned');
+    const site = t.site ?? placed.get(id);
+    if (site !== undefined && (unfolded || t.state === 'planned' || t.state === 'executing'))
+      load.set(site, (load.get(site) ?? 0) + 1);
   }
   return load;
 }
