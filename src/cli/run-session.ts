@@ -26,7 +26,9 @@ import { RunStop } from './run-stop.ts';
 import { progressPrinter } from './progress.ts';
 import { findWeakenings, sayConfinement } from './unsafe-settings.ts';
 import { eventIds, workIds } from '../events/ids.ts';
-import { dirtyPaths, projectOf, repositoryPrefix } from '../workspace/git.ts';
+import { dirtyPaths, repositoryPrefix } from '../workspace/git.ts';
+import { runProject } from '../host/run-project.ts';
+import { HomeMerge } from '../host/home-merge.ts';
 import { out, err, outJson } from './terminal.ts';
 
 /** A finished run's exit code: its outcome (RunFinished's status) as the class CI tells apart. */
@@ -79,7 +81,7 @@ export async function runSession(input: {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
       if (flags.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: flags.plan === true }, out);
-      const project = await projectOf(workdir);
+      const project = await runProject(rt, workdir, tasks);
       const start: StartRun = {
         runId,
         tasksFile,
@@ -153,8 +155,11 @@ async function followToTheEnd(
   const stop = new RunStop({ rt, runId: start.runId, generation, drivesRun, inFlight, say });
   /** LlmCalled events shown so far: with --json, those recorded after RunFinished follow it. */
   const seen = new Set<string>();
+  // Tasks that ran at sites: their change sets come home to this working copy.
+  const home = new HomeMerge(rt, start, say);
   const onEvent = (event: StoredEvent) => {
     if (event.type === 'LlmCalled') seen.add(event.id);
+    home.see(event);
     inFlight.see(event);
     print(event);
     live?.refresh();
@@ -165,9 +170,10 @@ async function followToTheEnd(
     : undefined;
   try {
     const status = await submitRun(rt, start, onEvent, stop.signal, itemId);
+    await home.settled();
     if (status !== 'interrupted') {
       await closeLlmUse(rt, start.runId, seen, json ? print : undefined, printer?.closing);
-      return exitForRun(status);
+      return home.conflicts.length > 0 && status !== 'failed' ? EXIT.taskFailed : exitForRun(status);
     }
     return sayHowItStopped(start.runId, stop.budgetStop, drivesRun, inFlight, say);
   } finally {

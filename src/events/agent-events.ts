@@ -74,7 +74,14 @@ export const WeakeningSchema = z.object({
 });
 export type Weakening = z.infer<typeof WeakeningSchema>;
 
-export const ProjectRefSchema = z.object({ commit: z.string(), prefix: z.string(), remote: z.string().optional() });
+export const ProjectRefSchema = z.object({
+  /** The git base commit and the folder in the repository (absent outside git). */
+  commit: z.string().optional(),
+  prefix: z.string().optional(),
+  remote: z.string().optional(),
+  /** The manifest of the project's files in the content store, taken when a site was up: what sites unpack. */
+  snapshot: z.string().optional(),
+});
 export const RunStarted = defineEvent(
   'RunStarted',
   z.preprocess(
@@ -87,7 +94,7 @@ export const RunStarted = defineEvent(
       options: RunOptionsSchema,
       /** The settings that weakened confinement when the run started (absent: none, or a log from before they were recorded). */
       weakened: z.array(WeakeningSchema).optional(),
-      /** The project, not a path: the git base commit, the folder in the repository and its remote (absent outside git). */
+      /** The project, not a path: its git base and remote, and the snapshot sites unpack (docs/scaling.md). */
       project: ProjectRefSchema.optional(),
     }),
   ),

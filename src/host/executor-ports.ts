@@ -24,6 +24,7 @@ export const executorPorts: ExecutorPorts<Executing> = {
   killOrphans: (pgids) => {
     for (const pgid of pgids) killOrphanGroup(pgid);
   },
+  place: async (resources, item, snapshot) => (resources.copies ? resources.copies.place(item, snapshot) : { item }),
   execute: (io, item, recorded, resume, startOver) =>
     io.rt.config.execution.isolation === 'view'
       ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)

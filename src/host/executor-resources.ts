@@ -2,6 +2,7 @@ import type { EventLog } from '../events/event-log.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { resolveConfinement, type Confinement } from '../exec/sandbox.ts';
 import { DirtyPaths } from '../workspace/git.ts';
+import { SiteCopies } from '../workspace/site-copies.ts';
 import { RunTrees } from '../workspace/run-trees.ts';
 import { workdirRefusal } from '../workspace/workdir-guard.ts';
 import type { Runtime } from '../actors/actor.ts';
@@ -17,6 +18,8 @@ export type Executing = {
   runs: RecordedRuns;
   /** What each run found not committed (`--commit` leaves it out of every commit). */
   dirty: DirtyPaths;
+  /** At a site (`--site`): its copies of the runs' projects, where their tasks run. */
+  copies?: SiteCopies;
 };
 
 /** Opens what the executor keeps between tasks. */
@@ -29,7 +32,9 @@ export async function openExecuting(rt: Runtime): Promise<Executing> {
     (m) => rt.log.info(m),
   );
   confinement.catch(() => undefined);
+  const site = rt.config.site;
   return {
+    ...(site ? { copies: new SiteCopies(site.name, rt.config.stateDir, rt.store, rt.contents) } : {}),
     confinement: () => confinement,
     trees: new RunTrees(rt.config.changes),
     runs: new RecordedRuns(rt.store),
@@ -63,7 +68,12 @@ export class RecordedRuns {
   private async read(runId: string): Promise<RecordedRun | undefined> {
     const started = await this.store.lastEvent(eventSubjects.of(runId, undefined, 'RunStarted'));
     if (started?.type !== 'RunStarted') return undefined;
-    const { workdir, taskIds } = started.data;
-    return { workdir, taskIds: new Set(taskIds), forbidden: await workdirRefusal(workdir) };
+    const { workdir, taskIds, project } = started.data;
+    return {
+      workdir,
+      taskIds: new Set(taskIds),
+      forbidden: await workdirRefusal(workdir),
+      snapshot: project?.snapshot,
+    };
   }
 }

@@ -18,5 +18,6 @@ export function startFromLog(runId: string, events: readonly StoredEvent[]): Sta
     tasks,
     options: started.data.options,
     ...(started.data.weakened ? { weakened: started.data.weakened } : {}),
+    ...(started.data.project ? { project: started.data.project } : {}),
   };
 }

@@ -24,6 +24,8 @@ type Attempt = { decision: Execute; observed: Observed; attempt: number; avoid: 
  */
 export class Routing {
   private readonly held = new Map<string, () => void>();
+  /** Where this coordinator sent each task last: its load counts before the TaskRouted is folded. */
+  private readonly placed = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Each task's current attempt at a site, until its outcome. */
   private readonly routed = new Map<string, Attempt>();

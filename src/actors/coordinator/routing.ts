@@ -85,7 +85,9 @@ function loadBySite(status: RunStatus, sent: ReadonlyMap<string, string>): Map<s
   for (const id of status.order) {
     const t = status.tasks[id]!;
     const site = sent.get(id) ?? t.site;
-    if (site !== undefined && (t.state === 'planned' || t.state === 'executing'))
+    // Routed here but not folded yet: its plan may not be folded either (a plan and its routing go together).
+    const unfolded = t.site === undefined && sent.has(id) && t.state === 'pending';
+    if (site !== undefined && (unfolded || t.state === 'planned' || t.state === 'executing'))
       load.set(site, (load.get(site) ?? 0) + 1);
   }
   return load;

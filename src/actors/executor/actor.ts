@@ -36,7 +36,10 @@ export const executorActor = <R>(ports: ExecutorPorts<R>, options: ExecutorActor
         const failed = refusedOutcome(item, run, recorded, refused);
         return failed.length ? [append(...failed)] : [];
       }
-      await executeTask(ports, io, item, recorded, options.afterTaskOutcome);
+      // At a site, the task runs in the site's copy of the run's project, not at the submitter's path.
+      const placed = await ports.place(io.resources, item, run?.snapshot);
+      if ('refused' in placed) return [append(placed.refused)];
+      await executeTask(ports, io, placed.item, recorded, options.afterTaskOutcome);
       return [];
     },
   }),

@@ -9,6 +9,8 @@ export type RecordedRun = {
   taskIds: ReadonlySet<string>;
   /** Why its working directory is never one to run in (`forbiddenWorkdir`), if it is not. */
   forbidden: string | undefined;
+  /** The snapshot of its project in the content store, which a site unpacks (absent: no site was up at its start). */
+  snapshot?: string | undefined;
 };
 
 /**

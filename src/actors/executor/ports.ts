@@ -1,4 +1,4 @@
-import type { EventOf, StoredEvent } from '../../events/agent-events.ts';
+import type { AgentEvent, EventOf, StoredEvent } from '../../events/agent-events.ts';
 import type { ExecuteTask, RecoverReply } from '../../events/work-commands.ts';
 import type { DecisionPoint } from '../../plan/plan-schema.ts';
 import type { SuccessCriterion } from '../../tasklist/success-criterion.ts';
@@ -52,6 +52,12 @@ export type ExecutorPorts<R> = {
   /** What the log holds of this task's execution so far. */
   executionSoFar(rt: Runtime, runId: string, taskId: string): Promise<StoredEvent[]>;
   killOrphans(pgids: readonly number[]): void;
+  /** Where the item runs: as it is, or at a site in the site's copy of its run's project (or why not). */
+  place(
+    resources: R,
+    item: ExecuteTask,
+    snapshot: string | undefined,
+  ): Promise<{ item: ExecuteTask } | { refused: AgentEvent }>;
   /**
    * Runs the task's machine (run-task.ts) on the host's activities, in a view of its own or in
    * the folder as `execution.isolation` says, recording what it changed, undoing or merging it.

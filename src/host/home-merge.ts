@@ -1,0 +1,104 @@
+import type { StoredEvent } from '../events/agent-events.ts';
+import type { ContentStore } from '../events/bus.ts';
+import type { StartRun } from '../events/work-commands.ts';
+import { applyChangeSet } from '../workspace/change-sets.ts';
+import { commitMessage } from '../workspace/commit-message.ts';
+import { commitPaths, dirtyPaths } from '../workspace/git.ts';
+import { serialized, type Conflict } from '../workspace/merge.ts';
+import { currentHash } from '../workspace/restore.ts';
+import { changesByTask } from '../workspace/run-changes.ts';
+
+/** A remote task's change set that did not come home, and why. */
+export type HomeConflict = { taskId: string; conflicts: Conflict[] };
+
+/**
+ * The submitter's side of a run whose tasks ran at sites (docs/scaling.md, "Sites"): each task
+ * routed to a site ran in the site's copy of the project, so its change set (TaskFilesChanged,
+ * contents in the content store) is merged here, into the user's working copy, once it completes.
+ * Merges go one at a time, in the order the tasks completed (a dependant completes after its
+ * dependencies), under the same lock as a local task's merge. A path that no longer holds what
+ * the task found there is a conflict: nothing of that task is applied. With `--commit`, each
+ * merged task is one commit of exactly its files.
+ */
+export class HomeMerge {
+  private readonly routed = new Set<string>();
+  private readonly records = new Map<string, StoredEvent[]>();
+  private readonly mergedBy = new Map<string, string>();
+  private readonly dirty: Promise<Set<string>>;
+  private queue: Promise<void> = Promise.resolve();
+  readonly conflicts: HomeConflict[] = [];
+
+  constructor(
+    private readonly rt: { contents: ContentStore; config: { stateDir: string } },
+    private readonly start: StartRun,
+    private readonly say: (line: string) => void,
+  ) {
+    this.dirty = start.options.commit ? dirtyPaths(start.workdir).then((p) => new Set(p)) : Promise.resolve(new Set());
+    this.dirty.catch(() => undefined);
+  }
+
+  /** Follows the run's events: a routed task's records are kept, and its change set merged when it completes. */
+  see(event: StoredEvent): void {
+    if (!this.start.project?.snapshot || event.runId !== this.start.runId || event.taskId === undefined) return;
+    const { taskId } = event;
+    if (event.type === 'TaskRouted') this.routed.add(taskId);
+    if (event.type === 'TaskFilesChanged' || event.type === 'TaskRolledBack')
+      this.records.set(taskId, [...(this.records.get(taskId) ?? []), event]);
+    if (event.type === 'TaskCompleted' && this.routed.has(taskId)) {
+      const commit = event.data.evidence !== 'none';
+      this.queue = this.queue.then(() =>
+        this.merge(taskId, commit).catch((error: unknown) =>
+          this.say(`task ${taskId}: its change set did not come home: ${(error as Error).message}`),
+        ),
+      );
+    }
+  }
+
+  /** Resolves once every change set seen so far is home (or said not to be). */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  private async merge(taskId: string, verified: boolean): Promise<void> {
+    const [task] = changesByTask(this.records.get(taskId) ?? []);
+    const files = task && !task.undone ? task.files : [];
+    if (files.length === 0) return;
+    const { workdir } = this.start;
+    await serialized(
+      workdir,
+      async () => {
+        // Seen again (a resumed run replays its events): a change set already home is not applied twice.
+        const now = await Promise.all(files.map((f) => currentHash(workdir, f.path)));
+        if (files.every((f, i) => now[i] === f.after)) return;
+        const result = await applyChangeSet(workdir, files, this.rt.contents, (p) => this.mergedBy.get(p));
+        if (!result.applied) {
+          this.conflicts.push({ taskId, conflicts: result.conflicts });
+          const paths = result.conflicts.map((c) => `${c.path} (changed by ${c.by})`).join(', ');
+          this.say(
+            `✗ ${taskId}: its change set did not come home: ${paths} changed since the site's copy; nothing of it was applied`,
+          );
+          return;
+        }
+        for (const r of result.refused) this.say(`task ${taskId}: ${r.path} not merged: ${r.reason}`);
+        for (const p of result.paths) this.mergedBy.set(p, `task ${taskId}`);
+        if (this.start.options.commit && verified) await this.commit(taskId, result.paths);
+      },
+      this.rt.config.stateDir,
+    );
+  }
+
+  private async commit(taskId: string, paths: string[]): Promise<void> {
+    const dirty = await this.dirty.catch(() => new Set<string>());
+    const spec = this.start.tasks.find((t) => t.id === taskId);
+    const message = commitMessage({
+      runId: this.start.runId,
+      taskId,
+      ...(spec ? { title: spec.title, description: spec.description, requirements: spec.requirements } : {}),
+    });
+    await commitPaths(
+      this.start.workdir,
+      paths.filter((p) => !dirty.has(p)),
+      message,
+    ).catch((error: unknown) => this.say(`task ${taskId}: not committed: ${(error as Error).message}`));
+  }
+}

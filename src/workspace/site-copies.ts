@@ -1,0 +1,100 @@
+import { relative, resolve, join, isAbsolute } from 'node:path';
+import { makeEvent, type AgentEvent } from '../events/agent-events.ts';
+import type { ContentStore } from '../events/bus.ts';
+import type { EventLog } from '../events/event-log.ts';
+import type { ExecuteTask } from '../events/work-commands.ts';
+import { applyChangeSet } from './change-sets.ts';
+import { serialized } from './merge.ts';
+import { unpackSnapshot } from './project-snapshot.ts';
+import { changesByTask } from './run-changes.ts';
+
+type Copy = { dir: string; ready: Promise<void>; applied: Set<string>; ranHere: Set<string> };
+
+/** Where a site keeps its copy of a run's project: `<stateDir>/projects/<run>`. */
+export const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDir, 'projects', runId);
+
+/**
+ * A site's copies of the projects of the runs it takes tasks of (docs/scaling.md, "Sites"): the
+ * run's snapshot unpacked once per run under the site's own state folder, never at the
+ * submitter's path, then kept up to date with the change sets of the run's tasks that completed
+ * elsewhere, in the order they were recorded, before each task starts here. Tasks run here merge
+ * into the copy as on one machine; the submitter brings their change sets home.
+ */
+export class SiteCopies {
+  private readonly runs = new Map<string, Copy>();
+
+  constructor(
+    private readonly site: string,
+    private readonly stateDir: string,
+    private readonly store: EventLog,
+    private readonly contents: ContentStore,
+  ) {}
+
+  /**
+   * The item as it runs here, in this site's copy of its run's project (brought up to date), its
+   * paths moved into it and its commit left to the submitter; or the event that says why this
+   * site cannot run it (the coordinator routes it again after the schedule-to-start timeout).
+   */
+  async place(
+    item: ExecuteTask,
+    snapshot: string | undefined,
+  ): Promise<{ item: ExecuteTask } | { refused: AgentEvent }> {
+    try {
+      if (snapshot === undefined)
+        throw new Error(
+          `the run names no project snapshot (no site was up when it started), and its folder ${item.workdir} is the submitter's`,
+        );
+      const copy = this.copyOf(item.runId, snapshot);
+      await copy.ready;
+      copy.ranHere.add(item.taskId);
+      await serialized(copy.dir, () => this.catchUp(item.runId, copy), this.stateDir);
+      return { item: moved(item, copy.dir) };
+    } catch (error) {
+      const reason = `site ${this.site} cannot materialise the run's project: ${(error as Error).message}`;
+      return { refused: makeEvent('TaskWaiting', { runId: item.runId, taskId: item.taskId }, { reason }) };
+    }
+  }
+
+  private copyOf(runId: string, snapshot: string): Copy {
+    let copy = this.runs.get(runId);
+    if (!copy) {
+      const dir = siteCopyDir(this.stateDir, runId);
+      copy = {
+        dir,
+        ready: unpackSnapshot(dir, snapshot, this.contents).then(() => undefined),
+        applied: new Set(),
+        ranHere: new Set(),
+      };
+      this.runs.set(runId, copy);
+      // A failed unpack is tried again by the next task.
+      copy.ready.catch(() => this.runs.delete(runId));
+    }
+    return copy;
+  }
+
+  /** The change sets of the run's tasks completed elsewhere and not yet here, applied in the order recorded. */
+  private async catchUp(runId: string, copy: Copy): Promise<void> {
+    const events = await this.store.readRun(runId);
+    const completed = new Set(events.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId));
+    for (const t of changesByTask(events)) {
+      if (!completed.has(t.taskId) || t.undone || copy.applied.has(t.taskId) || copy.ranHere.has(t.taskId)) continue;
+      await applyChangeSet(copy.dir, t.files, this.contents);
+      copy.applied.add(t.taskId);
+    }
+  }
+}
+
+/** The item's paths in the submitter's folder, moved into the site's copy; its commit is the submitter's to make. */
+function moved(item: ExecuteTask, dir: string): ExecuteTask {
+  const inCopy = (p: string) => {
+    const rel = relative(item.workdir, resolve(item.workdir, p));
+    return rel.startsWith('..') || isAbsolute(rel) ? p : join(dir, rel);
+  };
+  return {
+    ...item,
+    workdir: dir,
+    commit: false,
+    ...(item.tasksFile !== undefined ? { tasksFile: inCopy(item.tasksFile) } : {}),
+    ...(item.ownFiles ? { ownFiles: item.ownFiles.map(inCopy) } : {}),
+  };
+}
