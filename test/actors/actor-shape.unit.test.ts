@@ -91,7 +91,7 @@ describe("every actor's decide, given/when/then", () => {
 
   it('memory: given any events, when it decides when to write, then at least every second', () => {
     given([], memoryState)
-      .when(() => historyWrites({ everyEvents: 100, everyMs: 5000 } as never))
+      .when(() => historyWrites({ everyEvents: 100, everyMs: 5000 }))
       .then({ everyEvents: 100, everyMs: 1000 });
   });
 });

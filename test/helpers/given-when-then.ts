@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { AgentEvent, StoredEvent } from '../../src/events/agent-events.ts';
 
 /** An actor's state (its `state.ts`): a fold of the log's events. */
-export type Fold<S> = { initialState(): S; evolve(state: S, event: StoredEvent): S };
+export type Fold<S> = { initialState: () => S; evolve: (state: S, event: StoredEvent) => S };
 
 /** The events as the log would hand them back, numbered from 1. */
 export const stored = (events: readonly AgentEvent[]): StoredEvent[] => events.map((e, i) => ({ ...e, seq: i + 1 }));

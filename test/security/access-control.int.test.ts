@@ -156,7 +156,10 @@ describe('whole runs with every actor under its own role', () => {
   const refusal = /Permissions Violation|NATS refused|Authorization Violation/i;
   const greeter = async () => {
     const work = await mkdtemp(join(tmpdir(), 'ia-acl-run-'));
-    await writeFile(join(work, 'tasks.md'), await readFile(join(import.meta.dirname, '../../examples/greeter/tasks.md')));
+    await writeFile(
+      join(work, 'tasks.md'),
+      await readFile(join(import.meta.dirname, '../../examples/greeter/tasks.md')),
+    );
     return work;
   };
   const cli = (args: string[], cwd: string, env: Record<string, string> = {}) =>

@@ -1,4 +1,4 @@
-import { makeEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { makeEvent } from '../../events/agent-events.ts';
 import { eventIds, workIds } from '../../events/ids.ts';
 import type { ExecuteTask, PlanTask, StartRun } from '../../events/work-commands.ts';
 import type { ChangedInput } from '../../context/project-files.ts';

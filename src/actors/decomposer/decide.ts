@@ -1,10 +1,4 @@
-import {
-  isTaskTerminal,
-  makeEvent,
-  type AgentEvent,
-  type EventOf,
-  type StoredEvent,
-} from '../../events/agent-events.ts';
+import { makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
 import type { PlanTask } from '../../events/work-commands.ts';
 import type { PlanInput, Plan, PlanSource } from '../../plan/plan-schema.ts';
