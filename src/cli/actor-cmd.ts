@@ -43,11 +43,13 @@ export async function actorCommand(
     ),
   );
   const hosted = await Promise.all(runtimes.map((rt) => hostActors(rt, names as ActorName[])));
+  // Listening before saying it is up: a signal sent as soon as the URL is printed stops it cleanly.
+  const signals = stopSignals();
   log.info(
     `${names.join(', ')} up (${replicas} replica(s)) on ${nats.url}${nats.local ? ' (local nats-server; set NATS_URL to share it)' : ''}`,
   );
   if (nats.local) out(`NATS_URL=${nats.url}`);
-  const releaseSignals = await stopSignal();
+  await signals.received;
   log.info('stopping');
   const shutdown = (async () => {
     await Promise.all(hosted.map((h) => h.stop()));
@@ -65,25 +67,27 @@ export async function actorCommand(
     log.warn(`shutdown did not finish in ${SHUTDOWN_MS / 1000} s; exiting (unacknowledged work will be redelivered)`);
     process.exit(0);
   }
-  releaseSignals();
+  signals.release();
   return 0;
 }
 
 /**
- * Resolves at the first SIGINT or SIGTERM. The handlers stay until the returned release: a second
+ * `received` resolves at the first SIGINT or SIGTERM. The handlers stay until `release`: a second
  * signal while the actors drain (a supervisor's, a timeout's) must not end the process by the
  * signal's default action, with no exit code; the shutdown is bounded by SHUTDOWN_MS anyway.
  */
-async function stopSignal(): Promise<() => void> {
+function stopSignals(): { received: Promise<void>; release: () => void } {
   let signalled!: () => void;
   const received = new Promise<void>((resolve) => (signalled = resolve));
   const onSignal = () => signalled();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  await received;
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  return {
+    received,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
 }
 

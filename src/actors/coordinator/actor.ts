@@ -74,13 +74,16 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   let over: () => void = () => {};
   const ended = new Promise<void>((resolve) => (over = resolve));
   let issued = new Set<string>();
-  const routing = new Routing(io, start, () => status.state());
+  // The state the routing reads (its timers too): the last one folded, from before the projection has caught up.
+  let latest = coordinatorState(start.runId).initialState();
+  const routing = new Routing(io, start, () => latest);
   const status = await runProjection(rt.store, rt.snapshots, coordinatorState(start.runId), {
     subject: eventSubjects.run(start.runId),
     everyEvents: rt.config.snapshots.everyEvents,
     everyMs: rt.config.snapshots.everyMs,
     onError: (error) => rt.log.error(`run ${start.runId}`, error),
     onEvent: async (state, event) => {
+      latest = state;
       const step = next(state, issued);
       issued = step.issued;
       for (const decision of step.decisions) await perform(io, start, state, decision, routing);

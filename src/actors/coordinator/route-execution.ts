@@ -94,6 +94,7 @@ export class Routing {
 
   /** Each task whose current attempt's site is taken for dead: the loss recorded, the task routed again from its base. */
   private async rerouteLost(): Promise<void> {
+    if (this.routed.size === 0) return;
     const status = this.status();
     for (const [taskId, a] of [...this.routed]) {
       const state = status.tasks[taskId]?.state;
