@@ -22,6 +22,7 @@ const recoveryRef = {
 };
 export const CommandStarted = defineEvent(
   'CommandStarted',
+  'a command began: attempt, purpose, process group, host, confinement, site',
   z.object({
     ...commandRef,
     /** Process group and host: a resumed executor ends what a dead one left running. */
@@ -36,6 +37,7 @@ export const CommandStarted = defineEvent(
 );
 export const CommandHeartbeat = defineEvent(
   'CommandHeartbeat',
+  'a long command is still running: elapsed time, last line',
   z.object({
     commandId: z.string(),
     attempt: z.number().int().nonnegative(),
@@ -45,6 +47,7 @@ export const CommandHeartbeat = defineEvent(
 );
 export const CommandFinished = defineEvent(
   'CommandFinished',
+  'a command ended: exit code, signal, timeout, duration, output tails (the whole output stored apart), redactions',
   z.object({
     ...commandRef,
     exitCode: z.number().int().nullable(),
@@ -65,14 +68,21 @@ export const CommandFinished = defineEvent(
 );
 export const CommandDenied = defineEvent(
   'CommandDenied',
+  'the command policy refused a command: the rule and why',
   z.object({ commandId: z.string(), command: z.string(), rule: z.string(), reason: z.string() }),
 );
 export const RecoveryAttempted = defineEvent(
   'RecoveryAttempted',
+  "the recoverer's fix for a failed command: pattern, strategy, source (pattern, learned, llm), commands",
   z.object({ ...recoveryRef, commands: z.array(z.string()), retry: z.boolean(), diagnosis: z.string().optional() }),
 );
-export const RecoveryResolved = defineEvent('RecoveryResolved', z.object({ ...recoveryRef, durationMs: z.number() }));
+export const RecoveryResolved = defineEvent(
+  'RecoveryResolved',
+  'a recovery fixed the failed command',
+  z.object({ ...recoveryRef, durationMs: z.number() }),
+);
 export const RecoveryFailed = defineEvent(
   'RecoveryFailed',
+  'a recovery did not fix it, and why',
   z.object({ ...recoveryRef, durationMs: z.number(), reason: z.string() }),
 );

@@ -13,7 +13,13 @@ const envelope = {
   causationId: z.string().optional(),
 };
 
+/**
+ * One line of what each event records, for the docs' event table. A registry of its own, not a
+ * `.describe()`: a described schema would no longer merge with `seq` into one JSON Schema object.
+ */
+export const eventRecords = z.registry<{ records: string }>();
+
 /** An event's schema: the envelope every event shares, its literal type and its data. */
-export function defineEvent<T extends string, D extends z.ZodType>(type: T, data: D) {
-  return z.object({ ...envelope, type: z.literal(type), data });
+export function defineEvent<T extends string, D extends z.ZodType>(type: T, records: string, data: D) {
+  return z.object({ ...envelope, type: z.literal(type), data }).register(eventRecords, { records });
 }

@@ -7,6 +7,7 @@ import { defineEvent } from './event-envelope.ts';
 export const LlmOutcomeSchema = z.enum(['ok', 'truncated', 'refused', 'overloaded', 'timeout', 'failed', 'cancelled']);
 export const LlmCalled = defineEvent(
   'LlmCalled',
+  'one HTTP attempt to the LLM: purpose, model, attempt, status, outcome, duration, tokens, error',
   z.object({
     purpose: z.string(),
     model: z.string(),
@@ -45,6 +46,7 @@ export const CapabilitySettingSchema = z.enum([
  */
 export const LlmCapabilityLearned = defineEvent(
   'LlmCapabilityLearned',
+  'what an endpoint and model refuse, and the setting used instead from then on',
   z.object({
     endpoint: z.string(),
     model: z.string(),

@@ -6,6 +6,7 @@ import { defineEvent } from './event-envelope.ts';
 
 export const PlanCacheHit = defineEvent(
   'PlanCacheHit',
+  'a plan served from the cache: key, entry, exact, similar or drafted, similarity, adaptations',
   z.object({
     key: z.string(),
     entryKey: z.string(),
@@ -17,6 +18,7 @@ export const PlanCacheHit = defineEvent(
 );
 export const PlanCacheMiss = defineEvent(
   'PlanCacheMiss',
+  'no cached plan would do, and why (the nearest entry and its similarity)',
   z.object({
     key: z.string(),
     reason: z.string(),
@@ -40,6 +42,7 @@ const madePlan = {
 };
 export const PlanCreated = defineEvent(
   'PlanCreated',
+  "a task's plan: source (explicit, cache, llm), strategy, key, checksums, the files it was made from",
   z.object({
     source: PlanSourceSchema,
     strategy: z.string().optional(),
@@ -53,18 +56,24 @@ export const PlanCreated = defineEvent(
  * it to the next run of the same task (same key) as drafted, unproven; it becomes a plan that
  * worked only when that run's task completes.
  */
-export const PlanDrafted = defineEvent('PlanDrafted', z.object({ strategy: z.string().optional(), ...madePlan }));
+export const PlanDrafted = defineEvent(
+  'PlanDrafted',
+  'a plan `run --dry --plan` made ahead of any run, served to the next run of its task unproven',
+  z.object({ strategy: z.string().optional(), ...madePlan }),
+);
 /**
  * Planning stopped because its task will not run (skipped: a dependency failed) or its run is
  * over: the calls in flight were cancelled (each an LlmCalled `cancelled`), and no plan is made.
  */
 export const PlanCancelled = defineEvent(
   'PlanCancelled',
+  'planning stopped: the task will not run or its run is over',
   z.object({ revision: z.number().int().nonnegative(), reason: z.string() }),
 );
 /** A plan made ahead whose inputs changed (an earlier task wrote them) before its task started. */
 export const PlanInvalidated = defineEvent(
   'PlanInvalidated',
+  'a plan made ahead is out of date (an earlier task changed its inputs): planned again',
   z.object({
     /** The revision the next plan will carry. */
     revision: z.number().int().positive(),

@@ -36,6 +36,7 @@ export const ProjectRefSchema = z.object({
 });
 export const RunStarted = defineEvent(
   'RunStarted',
+  'a run began: its tasks file, folder, tasks, those already done, its options, the weakenings in force and its project',
   z.preprocess(
     upcastRunStarted,
     z.object({
@@ -63,12 +64,14 @@ export type Regression = z.infer<typeof RegressionSchema>;
 /** `implement-agent verify`: every completed task's criteria checked again against the tree as it is. */
 export const RunVerified = defineEvent(
   'RunVerified',
+  '`verify`: the tasks checked again, each regression with its suspected later tasks',
   z.object({ checked: z.array(z.string()), regressions: z.array(RegressionSchema) }),
 );
 export const RunOutcomeSchema = z.enum(['succeeded', 'failed', 'unverified']);
 export type RunOutcome = z.infer<typeof RunOutcomeSchema>;
 export const RunFinished = defineEvent(
   'RunFinished',
+  'every task has an outcome: status, completed, unverified, failed, skipped, duration, tokens, cost',
   z.object({
     /** `unverified`: no task failed, but one completed without evidence (its dependants not started). */
     status: RunOutcomeSchema,
@@ -87,11 +90,13 @@ export const RunFinished = defineEvent(
 /** The user stopped a run (Ctrl-C on the CLI hosting its actors): nothing more runs until resumed. */
 export const RunInterrupted = defineEvent(
   'RunInterrupted',
+  'the run stopped (Ctrl-C, or its LLM budget spent): nothing runs until resumed',
   /** `budget`: the coordinator stopped the run because its LLM budget is spent (`resume --budget` carries on). */
   z.object({ reason: z.string(), budget: z.boolean().optional() }),
 );
 /** `implement-agent resume`: work issued before this event is stale, the run goes on. */
 export const RunResumed = defineEvent(
   'RunResumed',
+  '`resume`: work issued before is stale, the run goes on (a new generation, a new budget)',
   z.object({ generation: z.number().int().positive(), budget: RunBudgetSchema.optional() }),
 );

@@ -6,6 +6,7 @@ import { defineEvent } from './event-envelope.ts';
 /** The coordinator sent the task's execute item to a site's own queue (`attempt`: 0, then one more per reroute). */
 export const TaskRouted = defineEvent(
   'TaskRouted',
+  "the task's execute item sent to a site's own queue, with its route attempt and why there",
   z.object({ site: z.string(), attempt: z.number().int().nonnegative(), reason: z.string() }),
 );
 /**
@@ -19,13 +20,19 @@ export const routeAttempt = { routeAttempt: z.number().int().nonnegative().optio
  */
 export const TaskAttemptLost = defineEvent(
   'TaskAttemptLost',
+  "the site holding the task's attempt was taken for dead: the task is routed again",
   z.object({ site: z.string(), attempt: z.number().int().nonnegative(), reason: z.enum(['site-dead']) }),
 );
 /** No live site meets what the task asks (`Site:`, `Needs:`): it waits for one, and this says why. */
-export const TaskWaiting = defineEvent('TaskWaiting', z.object({ reason: z.string() }));
+export const TaskWaiting = defineEvent(
+  'TaskWaiting',
+  'no live site meets what the task asks: it waits, and why',
+  z.object({ reason: z.string() }),
+);
 /** A site's executor is up (its run id SITES_RUN, its task id the site): what it can run, sent again every heartbeat. */
 export const SiteHeartbeat = defineEvent(
   'SiteHeartbeat',
+  "a site's executor is up: labels, slots, host, the beat's interval",
   z.object({
     site: z.string(),
     labels: z.array(z.string()),

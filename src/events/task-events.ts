@@ -5,7 +5,11 @@ import { routeAttempt } from './site-events.ts';
 
 /** A task's life: submitted, its outcome, what it changed, rolled back, reverted, its box ticked. */
 
-export const TaskSubmitted = defineEvent('TaskSubmitted', z.object({ task: TaskSpecSchema }));
+export const TaskSubmitted = defineEvent(
+  'TaskSubmitted',
+  'a task of the run, as parsed from the list',
+  z.object({ task: TaskSpecSchema }),
+);
 /** `conflict`: the task's view could not be merged, a path it changed having changed since it began (src/workspace/merge.ts). */
 const FailureStageSchema = z.enum([
   'planning',
@@ -22,6 +26,7 @@ const FailureStageSchema = z.enum([
  */
 export const TaskTicked = defineEvent(
   'TaskTicked',
+  "the task's box written in its tasks.md, or why it could not be: a task's last step",
   z.object({
     tasksFile: z.string(),
     /** Why the box could not be written (the run goes on: the log says the task is done). */
@@ -37,6 +42,7 @@ export const EvidenceSchema = z.enum(['criteria', 'commands', 'none']);
 export type Evidence = z.infer<typeof EvidenceSchema>;
 export const TaskCompleted = defineEvent(
   'TaskCompleted',
+  "the task's outcome, done: duration, commands, recoveries, evidence, commit (one outcome per task)",
   z.object({
     durationMs: z.number().nonnegative(),
     commands: z.number().int(),
@@ -68,6 +74,7 @@ export type FileChange = z.infer<typeof FileChangeSchema>;
 /** What a task changed in the working directory, noted when it ended (src/workspace). */
 export const TaskFilesChanged = defineEvent(
   'TaskFilesChanged',
+  'each path the task changed (content hashes, modes, kind), ignored paths counted, what was not stored',
   z.object({
     files: z.array(FileChangeSchema),
     /** Folders and files the project ignores (node_modules, build output) that changed: counted, not stored. */
@@ -88,6 +95,7 @@ const ConflictsSchema = z.array(z.object({ path: z.string(), by: z.string() }));
  */
 export const TaskRolledBack = defineEvent(
   'TaskRolledBack',
+  "a failed task's view discarded (or rerun on a conflict), or in a shared folder its paths restored",
   z.object({
     restored: z.array(z.string()),
     kept: z.array(z.object({ path: z.string(), reason: z.string() })),
@@ -99,6 +107,7 @@ export const TaskRolledBack = defineEvent(
 /** `implement-agent revert`: the task's files have their before contents again and its box is unticked. */
 export const TaskReverted = defineEvent(
   'TaskReverted',
+  "`revert`: the task's paths restored, those forced and the stored copies of what they held",
   z.object({
     restored: z.array(z.string()),
     forced: z.array(z.string()),
@@ -111,6 +120,7 @@ export const TaskReverted = defineEvent(
 );
 export const TaskFailed = defineEvent(
   'TaskFailed',
+  "the task's outcome, failed: stage, reason, the command, a conflict's paths and who changed them",
   z.object({
     stage: FailureStageSchema,
     reason: z.string(),
@@ -121,6 +131,7 @@ export const TaskFailed = defineEvent(
 );
 export const TaskSkipped = defineEvent(
   'TaskSkipped',
+  "the task's outcome, skipped: a dependency failed, or optional tasks are skipped",
   /** `optional`: skipped by choice (`[ ]*` with --skip-optional): its dependants still run. */
   z.object({ reason: z.string(), optional: z.boolean().default(false) }),
 );
