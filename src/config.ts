@@ -25,7 +25,7 @@ const RULE_IDS = DEFAULT_RULES.map((r) => r.id) as [string, ...string[]];
  * setTimeout's ceiling: a longer delay fires at once (Node warns and waits 1 ms), so every
  * duration of the config is bounded by it when read.
  */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+const MAX_DURATION_MS = 2 ** 31 - 1;
 const durationMs = (min = 1) =>
   z
     .number()

@@ -169,7 +169,7 @@ async function eachAtMost<T, R>(width: number, items: readonly T[], work: (item:
 }
 
 /** Tokens an LLM-planned task took, on average over the log: planning calls (repairs included) per run and task. */
-export function planningTokensPerTask(calls: readonly StoredEvent[]): number | undefined {
+function planningTokensPerTask(calls: readonly StoredEvent[]): number | undefined {
   const perTask = new Map<string, number>();
   for (const e of calls) {
     // Every attempt: a truncated or refused one spent its tokens too (a failed one has none).

@@ -62,7 +62,7 @@ function printCache(cache: PlanCache, write: (l: string) => void) {
     write(`  ${e.key}  ${e.plan.commands.length} cmd  ${e.successes} ok  ${e.taskText.split('\n')[0]}`);
 }
 
-export function printStats(stats: RecoveryStats, patterns: PatternDb | undefined, write: (l: string) => void) {
+function printStats(stats: RecoveryStats, patterns: PatternDb | undefined, write: (l: string) => void) {
   const rows = Object.entries(stats.strategies).map(([id, s]) => {
     const { patternId, strategyId } = strategyIds.parse(id);
     const prior = patterns?.patterns

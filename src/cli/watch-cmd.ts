@@ -91,7 +91,7 @@ async function activeRun(store: EventStore) {
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-export function parseSince(since: string | undefined, now = Date.now()): 'new' | 'start' | number | Date {
+function parseSince(since: string | undefined, now = Date.now()): 'new' | 'start' | number | Date {
   if (since === undefined || since === 'now') return 'new';
   if (since === 'start' || since === '0') return 'start';
   if (/^\d+$/.test(since)) return Number(since);

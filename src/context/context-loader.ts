@@ -6,7 +6,7 @@ export type LoadedFile = { path: string; size: number; mtimeMs: number; checksum
 export type LoadStats = { statted: number; read: number; changed: number };
 
 /** The spec files a task's context is made of, beside tasks.md. */
-export const CONTEXT_FILES = ['requirements.md', 'design.md'];
+const CONTEXT_FILES = ['requirements.md', 'design.md'];
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 

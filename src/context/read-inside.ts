@@ -16,7 +16,7 @@ export type Unread = 'missing' | 'outside' | 'not-a-file';
 export const realRoot = (dir: string): Promise<string> => realpath(dir).catch(() => dir);
 
 /** Whether a real path lies in a real root. */
-export function isWithin(root: string, real: string): boolean {
+function isWithin(root: string, real: string): boolean {
   return root === '/' || real === root || real.startsWith(`${root}/`);
 }
 

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { AgentEventSchema } from './agent-events.ts';
 
-/** Where the schema of the `--json` event stream is kept, generated from the event union (`npm run schema`). */
+/** Where the schema of the `--json` event stream is kept, generated from the event union (`npm run docs`). */
 export const EVENTS_SCHEMA_FILE = 'docs/events.schema.json';
 
 /**

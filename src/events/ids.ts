@@ -17,7 +17,7 @@ import type { AgentEventType } from './agent-events.ts';
  * event ids, work-item ids and decision keys; empty for the first plan, so ids from before plan
  * revisions existed keep their form.
  */
-export const revisionSuffix = (revision: number): string => (revision > 0 ? `:r${revision}` : '');
+const revisionSuffix = (revision: number): string => (revision > 0 ? `:r${revision}` : '');
 
 /** A run's resume generation and a task's plan revision: the tail of work items and decisions. */
 const generationSuffix = (generation: number, revision: number) => `g${generation}${revisionSuffix(revision)}`;

@@ -3,7 +3,7 @@ import { CONTINUE_POLICIES } from './continue-policy.ts';
 import { LLM_MODES } from './llm-mode.ts';
 import { RUN_OPTIONS, type OptionValue, type RunOptionDecl, type RunOptionName } from './run-option-table.ts';
 
-export const ContinuePolicySchema = z.enum(CONTINUE_POLICIES);
+const ContinuePolicySchema = z.enum(CONTINUE_POLICIES);
 export const LlmModeSchema = z.enum(LLM_MODES);
 
 /** What a run may spend on the LLM: tokens and/or US dollars (priced with `llm.pricing`). */

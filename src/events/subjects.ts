@@ -17,7 +17,7 @@ export const SITES_RUN = '_sites';
 export { SITE_NAME } from '../tasklist/task-spec.ts';
 
 /** Task ids contain dots ("1.1"), which NATS reserves as token separators. */
-export function taskToken(taskId: string | undefined): string {
+function taskToken(taskId: string | undefined): string {
   return taskId === undefined ? NO_TASK : taskId.replaceAll('.', '-');
 }
 

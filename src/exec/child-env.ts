@@ -1,5 +1,5 @@
 /** Names of environment variables whose values the agent keeps from children and from the log. */
-export const SECRET_ENV =
+const SECRET_ENV =
   /(^OPENAI_|^NATS_(USER|PASSWORD|TOKEN|CREDS|NKEY)|API_KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY)/i;
 
 /**

@@ -47,7 +47,7 @@ export async function openExecuting(rt: Runtime): Promise<Executing> {
  * costs one read, not 1,600). A run not found is read again next time: it costs an attacker's
  * items a read each, and keeps nothing of them.
  */
-export class RecordedRuns {
+class RecordedRuns {
   private readonly known = new Map<string, Promise<RecordedRun | undefined>>();
 
   constructor(private readonly store: EventLog) {}

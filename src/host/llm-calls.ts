@@ -15,7 +15,7 @@ const eventFields = (scope: LlmScope) => ({
 });
 
 /** LlmCalled events, appended in the background: an LLM call is never held up by its record. */
-export function recordLlmCall(rt: Runtime) {
+function recordLlmCall(rt: Runtime) {
   return (scope: LlmScope, call: LlmCallRecord) => {
     rt.background.track(
       rt.store

@@ -62,7 +62,7 @@ export function classifyFailure(sdk: Sdk, cause: unknown): AttemptFailure {
 }
 
 /** A provider's error body as a refusal: OpenAI's `{error: {message, type, param, code}}`, llama.cpp's context fields. */
-export function asRefusal(error: APIError): Refusal {
+function asRefusal(error: APIError): Refusal {
   const body = error.error as Record<string, unknown> | undefined;
   const text = (k: string) => {
     const v = body?.[k];

@@ -60,7 +60,7 @@ export async function probeLlm(llm: Config['llm'], timeoutMs = 5000): Promise<Pr
 }
 
 /** The configured model when listed (Ollama's `name:latest` and llama.cpp's aliases count), else the only one listed. */
-export function chooseModel(url: string, model: string, listed: ListedModel[], propsContextTokens?: number): Probed {
+function chooseModel(url: string, model: string, listed: ListedModel[], propsContextTokens?: number): Probed {
   const models = listed.map((m) => m.id);
   const names = (m: ListedModel) => [m.id, ...(Array.isArray(m.aliases) ? m.aliases.map(String) : [])];
   const found = listed.find((m) => names(m).some((n) => n === model || n === `${model}:latest`));

@@ -44,7 +44,7 @@ export function chatRequest(
 }
 
 /** The schema in words a model reads; the stand-ins in the tests read the name back. */
-export function schemaInstruction(name: string, schema: z.ZodType): string {
+function schemaInstruction(name: string, schema: z.ZodType): string {
   const { $schema: _, ...json } = z.toJSONSchema(schema) as Record<string, unknown>;
   return `Reply with only one JSON object, no prose, that matches this JSON Schema (name: ${name}):\n${JSON.stringify(json)}`;
 }

@@ -18,10 +18,10 @@ export type Answer = {
 };
 
 /** The slowest generation a call is given time for: its total bound is its cap at this rate, plus llm.timeoutMs. */
-export const MIN_TOKENS_PER_SECOND = 2;
+const MIN_TOKENS_PER_SECOND = 2;
 
 /** How long one attempt with this output cap may take in all: a reply at the slowest rate worth waiting for. */
-export const totalBoundMs = (timeoutMs: number, maxTokens: number) =>
+const totalBoundMs = (timeoutMs: number, maxTokens: number) =>
   timeoutMs + Math.ceil((maxTokens * 1000) / MIN_TOKENS_PER_SECOND);
 
 /** An attempt this client stopped: no progress for llm.timeoutMs, or over its total bound. */

@@ -9,12 +9,12 @@ export type Progress = { progress: number; total?: number; message: string };
 /** Where a run stands in its events: tasks over, tasks in all, and whether it is over or interrupted. */
 export type RunPoint = { done: Set<string>; total?: number; ended?: string };
 
-export function initialPoint(): RunPoint {
+function initialPoint(): RunPoint {
   return { done: new Set() };
 }
 
 /** Folds one event of the run into its point (pure). */
-export function advance(point: RunPoint, e: StoredEvent): RunPoint {
+function advance(point: RunPoint, e: StoredEvent): RunPoint {
   if (e.type === 'RunStarted') return { ...point, total: e.data.taskIds.length };
   if (isTaskTerminal(e) && e.taskId !== undefined) return { ...point, done: new Set(point.done).add(e.taskId) };
   if (e.type === 'RunFinished') return { ...point, ended: e.data.status };

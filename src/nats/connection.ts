@@ -95,7 +95,7 @@ export async function connectNats(
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       // Otherwise every request builds two errors up front (for a stack trace should it fail),
-      // which was 40% of an append's CPU time: appends in windows went from 12k/s to 22k/s.
+      // a large share of an append's CPU time (docs/benchmarks.md).
       noAsyncTraces: true,
       ...authOptions(auth, role),
     });

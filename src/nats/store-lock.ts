@@ -31,7 +31,7 @@ function commandLine(pid: number): string | undefined {
  * it runs (`up`, `actor`); `run` drives a run, and commands that only read join it; `read` is a
  * short command on a server of its own. A lock without a kind (older versions) is `read`'s.
  */
-export const HOLDER_KINDS = ['shared', 'run', 'read'] as const;
+const HOLDER_KINDS = ['shared', 'run', 'read'] as const;
 export type HolderKind = (typeof HOLDER_KINDS)[number];
 
 /** The lock's lines: the CLI that holds it, its server's URL, its server's process, the holder's kind. */

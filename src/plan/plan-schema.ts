@@ -39,7 +39,7 @@ export const ComplexitySchema = z.object({
   confidence: z.number().min(0).max(1),
 });
 
-export const FallbackSchema = z.object({
+const FallbackSchema = z.object({
   trigger: z.string(),
   commands: z.array(z.string()).default([]),
 });

@@ -8,7 +8,7 @@ import { isTaskTerminal, type StoredEvent } from '../events/agent-events.ts';
  */
 
 /** The route attempt an executor's record names, if it was made on a site. */
-export function routeAttemptOf(event: StoredEvent): number | undefined {
+function routeAttemptOf(event: StoredEvent): number | undefined {
   if (event.type === 'CommandStarted' || event.type === 'TaskCompleted' || event.type === 'TaskFailed')
     return event.data.routeAttempt;
   return undefined;

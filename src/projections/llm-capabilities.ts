@@ -22,7 +22,7 @@ export const LLM_CAPABILITIES = {
 
 const MEASURES = new Set<Learned['setting']>(['contextTokens', 'concurrency']);
 
-export const evolveLlmCapabilities = (state: LlmCapabilities, event: StoredEvent): LlmCapabilities => {
+const evolveLlmCapabilities = (state: LlmCapabilities, event: StoredEvent): LlmCapabilities => {
   if (event.type !== 'LlmCapabilityLearned') return state;
   const { endpoint, model, setting, value, reason } = event.data;
   const key = capabilityKey(endpoint, model);

@@ -25,7 +25,7 @@ export type PlanCache = {
   drafts: Record<string, CacheEntry>;
 };
 
-export const PLAN_CACHE = { name: 'plan-cache', version: 3 } as const;
+const PLAN_CACHE = { name: 'plan-cache', version: 3 } as const;
 export const initialPlanCache = (): PlanCache => ({ entries: {}, pending: {}, drafts: {} });
 
 /**

@@ -49,8 +49,7 @@ const MAX_LEARNED = 1000;
 /**
  * Outcomes per strategy, and the LLM fixes that worked, from the command and recovery events.
  * Folds in place and returns the state, as the run status does: every recovery outcome changes
- * it, and an immutable update (immer) was 3.5 us of each event's 5-9 us in a replay, where the
- * fold alone in place takes well under a microsecond. The projection runner copies the state only
+ * it, and an immutable update (immer) would cost a replay several times the fold itself. The projection runner copies the state only
  * when it takes a snapshot; its readers (the recoverer's advisor) read it between events.
  */
 export const evolveRecoveryStats = (state: RecoveryStats, event: StoredEvent): RecoveryStats => {

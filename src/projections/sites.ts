@@ -77,7 +77,7 @@ export function route(
   return { site: ranked[0]!.site };
 }
 
-export const describeNeeds = (needs: Needs): string =>
+const describeNeeds = (needs: Needs): string =>
   [
     ...(needs.site !== undefined ? [`Site: ${needs.site}`] : []),
     ...((needs.needs ?? []).length ? [`Needs: ${needs.needs!.join(', ')}`] : []),

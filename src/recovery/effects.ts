@@ -23,7 +23,7 @@ export const StrategyEffectSchema = z.enum(EFFECT_NAMES, {
 });
 
 /** Effects a strategy may have only when the configuration allows them. */
-export const OFF_BY_DEFAULT: readonly StrategyEffect[] = ['installs-network', 'kills-processes', 'system'];
+const OFF_BY_DEFAULT: readonly StrategyEffect[] = ['installs-network', 'kills-processes', 'system'];
 
 /** The effects of `effects` that `allow` does not permit. */
 export function forbiddenEffects(

@@ -5,7 +5,7 @@ import { StrategyEffectSchema } from './effects.ts';
 import { findMissingPath, type MissingPath } from './missing-path.ts';
 import type { Failure } from '../events/failure.ts';
 
-export const StrategySchema = z
+const StrategySchema = z
   .object({
     id: z.string().min(1),
     /** Declared probability of success: the prior the observed statistics start from. */
@@ -33,7 +33,7 @@ const ExampleSchema = z.object({
   captures: z.record(z.string(), z.string()).optional(),
 });
 
-export const PatternSchema = z
+const PatternSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9-]+$/),
     kind: z.enum(['fix', 'benign', 'escalate']),
@@ -69,7 +69,7 @@ export const PatternSchema = z
   .strict();
 export type Pattern = z.infer<typeof PatternSchema>;
 
-export const PatternFileSchema = z.object({ version: z.literal(1), patterns: z.array(PatternSchema) });
+const PatternFileSchema = z.object({ version: z.literal(1), patterns: z.array(PatternSchema) });
 export type PatternFile = z.infer<typeof PatternFileSchema>;
 
 export type Match = { pattern: Pattern; captures: Record<string, string> };

@@ -16,7 +16,7 @@ import {
 
 /**
  * Who may do what on the control plane: the one table. The nats-server authorization block is
- * generated from it (`authorizationBlock`), the table of roles in docs/access-control.md is checked against it,
+ * generated from it (`authorizationBlock`), the table of roles in docs/access-control.md is written from it (`npm run docs`),
  * and each process connects under the role it plays, so a role's rights are exactly these.
  */
 export const roleNames = [...actorNames, 'cli', 'monitor', 'admin'] as const;
@@ -217,7 +217,7 @@ export function publishersOf(type: AgentEventType): Role[] {
   return roleNames.filter((r) => r !== 'admin' && ROLES[r].events.includes(type));
 }
 
-/** The table of roles of docs/access-control.md, made from the table above (a test keeps that copy equal). */
+/** The table of roles of docs/access-control.md (written there by `npm run docs`, src/security/doc-tables.ts). */
 export function rolesTable(): string {
   const code = (xs: readonly string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '-');
   const rows = roleNames.map((r) => {

@@ -5,7 +5,7 @@ import { SuccessCriterionSchema } from './success-criterion.ts';
  * A task number as written (`1`, `2.3`, `14a`), a Spec Kit id (`T012`), either with `@L<line>`
  * when the number was used before in the file, or `L<line>` for an unnumbered checkbox.
  */
-export const TASK_ID = /^((\d+[a-z]?(\.\d+[a-z]?)*|T\d+)(@L\d+)?|L\d+)$/;
+const TASK_ID = /^((\d+[a-z]?(\.\d+[a-z]?)*|T\d+)(@L\d+)?|L\d+)$/;
 /** A site's name (`Site:`, `--site`): one NATS subject token, so its queue and its events are subjects of its own. */
 export const SITE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** What a `Depends:` may name: a task number or a Spec Kit id (`@L<line>` for a number used twice). */

@@ -6,8 +6,8 @@ import { isTaskBox, tickTask } from './tasks-writer.ts';
 /**
  * Ticks boxes in a tasks.md on disk, one byte each, in place: the file is read once to learn
  * where each line starts, and a tick then reads its line and writes its box byte, so a run's
- * n-th tick costs the same as its first (rewriting the whole file per tick made a long list's
- * ticks quadratic). A line that no longer holds the task's checkbox (the file was edited during
+ * n-th tick costs the same as its first (rewriting the whole file per tick would make a long
+ * list's ticks quadratic). A line that no longer holds the task's checkbox (the file was edited during
  * the run) falls back to reading the file and finding the task, as `tickTask` does.
  */
 export class TasksFile {

@@ -61,7 +61,7 @@ export async function dirtyPaths(workdir: string): Promise<string[]> {
 
 export type CommitMessage = { title: string; body: string; trailers: Record<string, string> };
 
-export const formatMessage = (m: CommitMessage): string =>
+const formatMessage = (m: CommitMessage): string =>
   [
     m.title,
     m.body.trim(),

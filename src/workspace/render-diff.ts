@@ -7,7 +7,7 @@ export type Paint = {
   bold(t: string): string;
   dim(t: string): string;
 };
-export const noPaint: Paint = { red: (t) => t, green: (t) => t, bold: (t) => t, dim: (t) => t };
+const noPaint: Paint = { red: (t) => t, green: (t) => t, bold: (t) => t, dim: (t) => t };
 
 const isBinary = (bytes: Uint8Array) => bytes.subarray(0, 8000).includes(0);
 const octal = (mode: number | null) => (mode === null ? '' : (0o100000 | mode).toString(8));

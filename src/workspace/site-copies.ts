@@ -11,7 +11,7 @@ import { changesByTask } from './run-changes.ts';
 type Copy = { dir: string; ready: Promise<void>; applied: Set<string>; ranHere: Set<string> };
 
 /** Where a site keeps its copy of a run's project: `<stateDir>/projects/<run>`. */
-export const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDir, 'projects', runId);
+const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDir, 'projects', runId);
 
 /**
  * A site's copies of the projects of the runs it takes tasks of (docs/scaling.md, "Sites"): the

@@ -32,7 +32,7 @@ const TASKS = `# Plan
 describe('the --json event schema', () => {
   it(`is ${EVENTS_SCHEMA_FILE} as the event union generates it`, async () => {
     const shipped = JSON.parse(await readFile(join(REPO_ROOT, EVENTS_SCHEMA_FILE), 'utf8')) as unknown;
-    expect(shipped, 'regenerate it: npm run schema').toEqual(eventsJsonSchema());
+    expect(shipped, 'regenerate it: npm run docs').toEqual(eventsJsonSchema());
   });
 
   it("validates every line of a real run's --json, which ends with RunFinished", async () => {

@@ -17,7 +17,7 @@ import { decide, type Decision } from './decide.ts';
 
 /**
  * The decisions the status allows that were not issued yet; their keys are added to `issued`
- * (the host's set, grown in place: copying it for every event made a run quadratic in its size).
+ * (the host's set, grown in place: a copy per event would cost a run time quadratic in its size).
  */
 export function next(status: RunStatus, issued: Set<string>): { decisions: Decision[]; issued: Set<string> } {
   const decisions = decide(status, issued);
@@ -56,76 +56,34 @@ export function startEffects(start: StartRun): Effect[] {
 }
 
 /**
- * A decision's effects. `changed` is what the host observed of an `execute` or `revalidate`
- * decision's plan inputs (files changed since the plan was made: plan again instead); `now` ends
- * the run's clock; `site`, where an execute item goes (routing.ts). A `tick` is the one-byte write to tasks.md.
+ * What the host observed for a decision. `changed`: an `execute` or `revalidate` decision's plan
+ * inputs changed since the plan was made (plan again instead); `now` ends the run's clock;
+ * `site`, where an execute item goes (routing.ts).
  */
-export function decisionEffects(
-  start: StartRun,
-  decision: Decision,
-  observed: {
-    startedAt?: string;
-    changed: ChangedInput[];
-    now: number;
-    site?: { site: string; attempt: number; workId: string };
-  },
-): Effect[] {
+export type Observed = {
+  startedAt?: string;
+  changed: ChangedInput[];
+  now: number;
+  site?: { site: string; attempt: number; workId: string };
+};
+
+type DecisionOf<K extends Decision['kind']> = Extract<Decision, { kind: K }>;
+
+/** A decision's effects: work items to send, events to append, or the one-byte write to tasks.md (`tick`). */
+export function decisionEffects(start: StartRun, decision: Decision, observed: Observed): Effect[] {
   const { runId } = start;
   switch (decision.kind) {
-    case 'plan': {
-      const task = taskOf(start, decision.taskId)!;
-      const item: PlanTask = {
-        runId,
-        workdir: start.workdir,
-        tasksFile: start.tasksFile,
-        task,
-        group: decision.group,
-        llm: start.options.llm,
-        generation: decision.generation,
-        revision: decision.revision,
-        ...(observed.startedAt ? { runStartedAt: observed.startedAt } : {}),
-        ...(start.options.ownFiles ? { ownFiles: start.options.ownFiles } : {}),
-        ...(start.options.replan?.includes(task.id) ? { replan: true } : {}),
-      };
-      return [send('decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision))];
-    }
+    case 'plan':
+      return [planItem(start, decision, observed)];
     case 'revalidate':
       return invalidation(runId, decision.taskId, decision.revision, observed.changed);
-    case 'execute': {
+    case 'execute':
       // Planned ahead while earlier tasks ran: if they changed a file this plan was made from,
       // the plan is out of date. Plan again (recorded) instead of running it.
       if (observed.changed.length > 0) return invalidation(runId, decision.taskId, decision.revision, observed.changed);
-      const task = taskOf(start, decision.taskId);
-      const item: ExecuteTask = {
-        runId,
-        taskId: decision.taskId,
-        tasksFile: start.tasksFile,
-        ...(start.options.ownFiles ? { ownFiles: start.options.ownFiles } : {}),
-        ...(start.options.commit ? { commit: true } : {}),
-        ...(task ? { title: task.title, description: task.description, requirements: task.requirements } : {}),
-        workdir: start.workdir,
-        plan: decision.plan,
-        planEventId: decision.planEventId,
-        llm: start.options.llm,
-        commandConcurrency: start.options.commandConcurrency,
-        generation: decision.generation,
-        ...(observed.site ? { route: { site: observed.site.site, attempt: observed.site.attempt } } : {}),
-      };
-      // Routed to a site: its own queue, under an id of that route (a reroute is another item).
-      const id =
-        observed.site?.workId ?? workIds.execute(runId, decision.taskId, decision.generation, decision.revision);
-      return [send('executor', 'execute', item, id, observed.site?.site)];
-    }
+      return [executeItem(start, decision, observed)];
     case 'skip':
-      return [
-        append(
-          makeEvent(
-            'TaskSkipped',
-            { runId, taskId: decision.taskId, id: eventIds.outcome(runId, decision.taskId) },
-            { reason: decision.reason, optional: decision.optional },
-          ),
-        ),
-      ];
+      return [skipped(runId, decision)];
     case 'tick':
       return [tick(runId, start.tasksFile, [{ id: decision.taskId, line: taskOf(start, decision.taskId)?.line }])];
     case 'halt':
@@ -143,24 +101,7 @@ export function decisionEffects(
         append(makeEvent('RunInterrupted', { runId, id: eventIds.reviewPause(runId) }, { reason: decision.reason })),
       ];
     case 'finish':
-      return [
-        append(
-          makeEvent(
-            'RunFinished',
-            { runId, id: eventIds.run(runId, 'RunFinished') },
-            {
-              status: decision.status,
-              completed: decision.completed,
-              unverified: decision.unverified,
-              failed: decision.failed,
-              skipped: decision.skipped,
-              durationMs: Math.max(0, observed.now - Date.parse(decision.startedAt)),
-              tokens: decision.tokens,
-              ...(decision.usd !== undefined ? { usd: decision.usd } : {}),
-            },
-          ),
-        ),
-      ];
+      return [finished(runId, decision, observed.now)];
     default: {
       const never: never = decision;
       return never;
@@ -168,7 +109,80 @@ export function decisionEffects(
   }
 }
 
-/** The run's tasks by id, indexed once per run: a search per decision made a long run's decisions quadratic. */
+/** The task's plan work item for the decomposer. */
+function planItem(start: StartRun, decision: DecisionOf<'plan'>, observed: Observed): Effect {
+  const { runId, options } = start;
+  const task = taskOf(start, decision.taskId)!;
+  const item: PlanTask = {
+    runId,
+    workdir: start.workdir,
+    tasksFile: start.tasksFile,
+    task,
+    group: decision.group,
+    llm: options.llm,
+    generation: decision.generation,
+    revision: decision.revision,
+    ...(observed.startedAt ? { runStartedAt: observed.startedAt } : {}),
+    ...(options.ownFiles ? { ownFiles: options.ownFiles } : {}),
+    ...(options.replan?.includes(task.id) ? { replan: true } : {}),
+  };
+  return send('decomposer', 'plan', item, workIds.plan(runId, task.id, decision.generation, decision.revision));
+}
+
+/** The task's execute work item for the executor, on a site's own queue when it was routed to one. */
+function executeItem(start: StartRun, decision: DecisionOf<'execute'>, observed: Observed): Effect {
+  const { runId, options } = start;
+  const task = taskOf(start, decision.taskId);
+  const item: ExecuteTask = {
+    runId,
+    taskId: decision.taskId,
+    tasksFile: start.tasksFile,
+    ...(options.ownFiles ? { ownFiles: options.ownFiles } : {}),
+    ...(options.commit ? { commit: true } : {}),
+    ...(task ? { title: task.title, description: task.description, requirements: task.requirements } : {}),
+    workdir: start.workdir,
+    plan: decision.plan,
+    planEventId: decision.planEventId,
+    llm: options.llm,
+    commandConcurrency: options.commandConcurrency,
+    generation: decision.generation,
+    ...(observed.site ? { route: { site: observed.site.site, attempt: observed.site.attempt } } : {}),
+  };
+  // Routed to a site: its own queue, under an id of that route (a reroute is another item).
+  const id = observed.site?.workId ?? workIds.execute(runId, decision.taskId, decision.generation, decision.revision);
+  return send('executor', 'execute', item, id, observed.site?.site);
+}
+
+function skipped(runId: string, decision: DecisionOf<'skip'>): Effect {
+  return append(
+    makeEvent(
+      'TaskSkipped',
+      { runId, taskId: decision.taskId, id: eventIds.outcome(runId, decision.taskId) },
+      { reason: decision.reason, optional: decision.optional },
+    ),
+  );
+}
+
+function finished(runId: string, decision: DecisionOf<'finish'>, now: number): Effect {
+  return append(
+    makeEvent(
+      'RunFinished',
+      { runId, id: eventIds.run(runId, 'RunFinished') },
+      {
+        status: decision.status,
+        completed: decision.completed,
+        unverified: decision.unverified,
+        failed: decision.failed,
+        skipped: decision.skipped,
+        durationMs: Math.max(0, now - Date.parse(decision.startedAt)),
+        tokens: decision.tokens,
+        ...(decision.usd !== undefined ? { usd: decision.usd } : {}),
+      },
+    ),
+  );
+}
+
+/** The run's tasks by id, indexed once per run: a search per decision would make a long run's decisions quadratic. */
 const taskIndexes = new WeakMap<StartRun, Map<string, TaskSpec>>();
 function taskOf(start: StartRun, id: string): TaskSpec | undefined {
   let index = taskIndexes.get(start);

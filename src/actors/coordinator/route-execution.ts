@@ -1,14 +1,14 @@
-import type { ChangedInput } from '../../context/project-files.ts';
 import type { StartRun } from '../../events/work-commands.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
 import type { ActorIO } from '../actor.ts';
 import type { SiteWatch } from '../../projections/sites.ts';
-import { decisionEffects } from './effects.ts';
+import { decisionEffects, type Observed as DecisionObserved } from './effects.ts';
 import type { Decision } from './decide.ts';
 import { lostAttempt, placement } from './routing.ts';
 
 type Execute = Extract<Decision, { kind: 'execute' }>;
-type Observed = { startedAt?: string; changed: ChangedInput[]; now: number };
+/** What the host observed, before routing says where the item goes. */
+type Observed = Omit<DecisionObserved, 'site'>;
 type Resources = { sites: SiteWatch };
 
 /** How often a run's routes are checked for a site taken for dead: well under a site's three beats. */

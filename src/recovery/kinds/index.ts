@@ -11,7 +11,7 @@ import { staleState } from './stale-state.ts';
 import { wrongProgram } from './wrong-program.ts';
 
 /** The strategies per kind of mistake, tried in this order after the pattern database has no fix. */
-export const KIND_STRATEGIES: readonly KindStrategy[] = [
+const KIND_STRATEGIES: readonly KindStrategy[] = [
   lineEndings,
   quoting,
   wrongProgram,
@@ -22,7 +22,7 @@ export const KIND_STRATEGIES: readonly KindStrategy[] = [
 ];
 
 /** The pattern id a kind's fix is recorded under (`kind-search-path`): the recovery statistics count it like a pattern's. */
-export const kindPatternId = (kind: string) => `kind-${kind}`;
+const kindPatternId = (kind: string) => `kind-${kind}`;
 
 /** The first fix a strategy per kind proposes that was not tried already for this command, as a recoverer's reply. */
 export function kindRecovery(request: RecoverRequest, probe: Probe): RecoverReply | undefined {
