@@ -123,3 +123,19 @@ export class UnsafePathError extends AgentError {
     super(`${path}: ${why}`);
   }
 }
+
+/** A view's change set that could not be applied (a full disk, a file in the way): nothing of it was, each file put back where it came from. */
+export class MergeError extends AgentError {
+  constructor(
+    readonly workdir: string,
+    readonly path: string,
+    readonly who: string,
+    cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ENOSPC' ? `its disk is full (ENOSPC)` : (cause as Error).message;
+    super(`${who}'s changes could not be merged into ${workdir}: ${path}: ${why}; nothing of it was applied`, {
+      cause,
+    });
+  }
+}

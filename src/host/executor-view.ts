@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { MergeError } from '../errors.ts';
 import { join } from 'node:path';
 import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
 import { eventIds } from '../events/ids.ts';
@@ -8,6 +9,7 @@ import { viewsDir } from '../exec/sandbox.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { attemptView, leftBehind } from '../projections/attempts.ts';
 import type { Conflict } from '../workspace/merge.ts';
+import type { MergeStep } from '../workspace/view-changes.ts';
 import { append, type ActorIO } from '../actors/actor.ts';
 import type { Ended } from '../actors/executor/ports.ts';
 import { rerunPoint, type ResumePoint } from '../actors/executor/state.ts';
@@ -22,6 +24,10 @@ import { contentNow, openViewSpace, type ViewSpace } from './task-view.ts';
 const CONFLICT_RETRIES = 2;
 
 const warned = new Set<string>();
+const SHARED_FALLBACK = 'tasks run in the shared folder, not in views of their own';
+/** What a run in the shared folder gives up (docs/isolation.md#fallbacks): said with the reason. */
+const SHARED_LOSS =
+  "tasks side by side see each other's unfinished files, a change made alongside a task may be recorded as its own, and a failed task's files are not undone while another runs";
 
 /** One task's execution in views, round after round. */
 type InView = {
@@ -65,7 +71,7 @@ export async function executeInView(
       space = await openViewSpace(item, rt.config.stateDir, confinement, rt.config.changes, fresh);
     } catch (error) {
       const why = (error as Error).message;
-      if (!warned.has(why)) rt.log.warn(`tasks run in the shared folder, not in views of their own: ${why}`);
+      if (!warned.has(why)) rt.log.warn(`${SHARED_FALLBACK}: ${why}; ${SHARED_LOSS}`);
       warned.add(why);
       return inFolder();
     }
@@ -116,19 +122,38 @@ async function runInView(
     await discard(task, space, result);
     return { result: { ok: false, stage: 'execution', reason: `not applied: ${superseded}` } };
   }
-  const merged = await space.merge(end.steps, async (outcome) => {
-    if (!outcome.merged) return { conflicts: outcome.conflicts, commit: undefined };
-    for (const r of outcome.refused) rt.log.warn(`task ${item.taskId}: ${r.path} not merged: ${r.reason}`);
-    const ignoring = await task.dirty.catch(() => new Set<string>());
-    const paths = files.changedPaths().filter((p) => !ignoring.has(p));
-    // Unverified is not success: its files land, uncommitted.
-    const commit = item.commit && result.evidence !== 'none' ? await commitTask(io, item, paths) : undefined;
-    return { conflicts: undefined, commit };
-  });
+  const merged = await mergeView(task, space, end.steps, result);
+  if ('failed' in merged) {
+    const failed: ExecutorOutput = { ok: false, stage: 'execution', reason: merged.failed };
+    await discard(task, space, failed);
+    return { result: failed };
+  }
   // The holder's end and the view's removal wait until the outcome is recorded: dependants start sooner.
   if (!merged.conflicts) return { result, commit: merged.commit, after: () => space.close() };
   await discard(task, space, result, rerunOf(rt, round, merged.conflicts));
   return { conflicts: merged.conflicts };
+}
+
+/** The view merged, and the commit of exactly its files made in the same turn; `failed` when nothing of it could be applied (a full disk). */
+async function mergeView(task: InView, space: ViewSpace, steps: readonly MergeStep[], result: ExecutorOutput) {
+  const { io, item, files } = task;
+  const { rt } = io;
+  return space
+    .merge(steps, async (outcome) => {
+      if (!outcome.merged) return { conflicts: outcome.conflicts, commit: undefined };
+      for (const r of outcome.refused) rt.log.warn(`task ${item.taskId}: ${r.path} not merged: ${r.reason}`);
+      const ignoring = await task.dirty.catch(() => new Set<string>());
+      const paths = files.changedPaths().filter((p) => !ignoring.has(p));
+      // Unverified is not success: its files land, uncommitted.
+      const commit =
+        item.commit && result.ok && result.evidence !== 'none' ? await commitTask(io, item, paths) : undefined;
+      return { conflicts: undefined, commit };
+    })
+    .catch((error: unknown) => {
+      // Nothing of the task was applied (a full disk): it fails; running the list again runs it.
+      if (error instanceof MergeError) return { failed: error.message };
+      throw error;
+    });
 }
 
 type Rerun = { attempt: number; of: number; conflicts: Conflict[] };

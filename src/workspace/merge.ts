@@ -1,6 +1,6 @@
-import { lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { applySteps } from './merge-apply.ts';
 import { mergedElsewhere, noteMerge, touches } from './merge-journal.ts';
 import { mergeLock } from './merge-lock.ts';
 import { protectedPlace } from './restore.ts';
@@ -58,9 +58,11 @@ export type MergeView = { startedNs: bigint; since: number; who: string; runId?:
  * changed since the view began (its ctime at or after `startedNs`): each such path is a conflict,
  * named with the task that merged it (`who` of a merge made after the view began, here or by
  * another process), `another run (<runId>)` when that task was of another run, else "not a task".
- * Each file lands by a rename (atomic; a copy then a rename across filesystems). Call it inside
- * `serialized`. Paths where git or the tool keep what runs later are never written. The calls are
- * synchronous: a merge is a few system calls per path, each cheaper than a trip to the thread pool.
+ * Each file lands by a rename (atomic; copied beside it first across filesystems), and only once
+ * every file is beside its place: a merge that fails (a full disk) applies nothing and throws a
+ * MergeError (merge-apply.ts). Call it inside `serialized`. Paths where git or the tool keep what
+ * runs later are never written. The calls are synchronous but a copy's: a merge is a few system
+ * calls per path, each cheaper than a trip to the thread pool.
  */
 export async function mergeSteps(workdir: string, steps: readonly MergeStep[], view: MergeView): Promise<MergeOutcome> {
   const changed = steps.flatMap((step) => changedSince(join(workdir, step.path), step.path, view.startedNs));
@@ -69,21 +71,32 @@ export async function mergeSteps(workdir: string, steps: readonly MergeStep[], v
   const root = realpathSync(workdir);
   const outside = insideCheck(root);
   const refused: { path: string; reason: string }[] = [];
-  const paths: string[] = [];
+  const allowed: MergeStep[] = [];
   for (const step of steps) {
     const made = step.op === 'put' && step.path === REPOSITORY;
     const reason = (made ? undefined : protectedPlace(step.path)) ?? outside(step.path);
-    if (reason) {
-      refused.push({ path: step.path, reason });
-      continue;
-    }
-    await apply(root, step);
-    paths.push(step.path);
+    if (reason) refused.push({ path: step.path, reason });
+    else allowed.push(step);
   }
+  await applySteps(root, allowed, view.who);
+  const paths = allowed.map((s) => s.path);
   at.done.push({ seq: ++at.seq, who: view.who, runId: view.runId, paths });
-  if (view.stateDir !== undefined) noteMerge(view.stateDir, workdir, { runId: view.runId ?? '', who: view.who, paths });
+  if (view.stateDir !== undefined)
+    noteForOthers(view.stateDir, workdir, { runId: view.runId ?? '', who: view.who, paths });
   if (at.done.length > KEPT_MERGES) at.done.shift();
   return { merged: true, paths, refused };
+}
+
+/**
+ * The merge noted for other processes. The files have landed: a state folder whose disk is full
+ * costs only the name other processes give a conflict with this merge ("not a task").
+ */
+function noteForOthers(stateDir: string, workdir: string, merge: Parameters<typeof noteMerge>[2]): void {
+  try {
+    noteMerge(stateDir, workdir, merge);
+  } catch {
+    // Said by the conflict's "not a task", if one comes of it.
+  }
 }
 
 /** Each path with who changed it: a merge made here after the view began, else one by another process, else no task. */
@@ -130,20 +143,4 @@ function insideCheck(root: string): (path: string) => string | undefined {
     return reason;
   };
   return (path) => check(dirname(join(root, path)));
-}
-
-async function apply(root: string, step: MergeStep): Promise<void> {
-  const abs = join(root, step.path);
-  if (step.op === 'delete') return rmSync(abs, { recursive: true, force: true });
-  mkdirSync(dirname(abs), { recursive: true });
-  if (step.dir && lstatSync(abs, { throwIfNoEntry: false })) rmSync(abs, { recursive: true, force: true });
-  try {
-    renameSync(step.from, abs);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    // Another filesystem: copied beside the target, then renamed over it (still one atomic step for readers).
-    const temp = `${abs}.implement-agent-merge`;
-    await cp(step.from, temp, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    renameSync(temp, abs);
-  }
 }

@@ -49,7 +49,11 @@ export async function openView(
 ): Promise<View> {
   const upper = join(dir, 'up');
   const work = join(dir, 'wk');
-  if (UNMOUNTABLE.test(workdir + dir)) throw new Error(`a comma, colon or backslash in ${workdir} or ${dir}`);
+  const unmountable = [workdir, dir].find((p) => UNMOUNTABLE.test(p));
+  if (unmountable !== undefined)
+    throw new Error(
+      `an overlay cannot be mounted with a comma, colon, backslash or newline in its path: ${unmountable}`,
+    );
   // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
   // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
   const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';

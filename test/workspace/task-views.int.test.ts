@@ -161,3 +161,36 @@ describe('each task in its own view', () => {
     expect(diff.stdout.match(/^\+(one|two)$/gm)).toEqual([`+${retried === '1' ? 'one' : 'two'}`]);
   });
 });
+
+describe('where no overlay can be had', () => {
+  it('tasks share the folder, and the warning says why and what that loses', async () => {
+    // A comma in the folder's path: mount(8) would split the overlay's options on it.
+    const dir = await mkdtemp(join(tmpdir(), 'ia,shared-'));
+    syncs.push(dir);
+    const sync = await mkdtemp(join(tmpdir(), 'ia-sync-'));
+    syncs.push(sync);
+    await writeFile(
+      join(dir, 'tasks.md'),
+      `- [ ] 1. Write
+  \`\`\`bash
+  echo half > half.txt; touch ${sync}/one; ${until(sync, 'two')}
+  \`\`\`
+- [ ] 2. Read
+  - Depends: none
+  \`\`\`bash
+  ${until(sync, 'one')}; cat half.txt > seen.txt; touch ${sync}/two
+  \`\`\`
+`,
+    );
+    await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: { writable: [sync] } }));
+    const { result } = await run(dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain(
+      `warning: tasks run in the shared folder, not in views of their own: an overlay cannot be mounted with a comma, colon, backslash or newline in its path: ${dir}; tasks side by side see each other's unfinished files`,
+    );
+    // Said once per run, not per task.
+    expect(result.stderr.split('shared folder, not in views').length).toBe(2);
+    // What the warning says is lost: task 2 read task 1's unfinished file.
+    expect(await readFile(join(dir, 'seen.txt'), 'utf8')).toBe('half\n');
+  });
+});
