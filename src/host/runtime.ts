@@ -51,6 +51,7 @@ export type Access = { auth: NatsAuth; role: Role };
 
 /** Storage made by the admin: `buckets()` makes the object stores the first time one is needed. */
 type Storage = { buckets: () => Promise<void> };
+const MADE_ELSEWHERE: Storage = { buckets: async () => {} };
 
 /**
  * Creates what the roles only use: the streams, the work consumers and the buckets. Done under
@@ -100,9 +101,14 @@ export async function openRuntime(
   access: Access = { auth: authFromEnv() ?? { kind: 'none' }, role: 'cli' },
   options: { storage?: Promise<Storage>; along?: readonly Role[] } = {},
 ): Promise<NatsRuntime> {
-  const perRole = access.auth.kind === 'roles';
-  // Under roles the admin makes the streams while this connection is being made.
-  const made = perRole ? (options.storage ?? ensureStorage(url, name, access.auth, config)) : undefined;
+  // Under roles the admin makes the streams while this connection is being made; a site's own
+  // credentials hold no admin password, so it binds to what the cluster's admin made.
+  const made =
+    access.auth.kind === 'roles'
+      ? (options.storage ?? ensureStorage(url, name, access.auth, config))
+      : access.auth.kind === 'site'
+        ? Promise.resolve(MADE_ELSEWHERE)
+        : undefined;
   made?.catch(() => undefined);
   // The same process under other roles (`run` hosting actors): a connection each, opened once.
   const others = new Map<Role, Promise<NatsRuntime>>();
@@ -156,7 +162,8 @@ export async function openRuntime(
     nc,
     store,
     snapshots,
-    work: new JetStreamWorkQueue(jetstream(nc), bind ? undefined : store.jsm, config.workAckWaitMs),
+    // A site's executor makes its own queue's consumer (its user may make that one alone).
+    work: new JetStreamWorkQueue(jetstream(nc), store.jsm, config.workAckWaitMs),
     requests: new NatsRequests(nc),
     outputs: new NatsOutputs(nc, replicas, bind?.buckets),
     contents: new NatsContents(nc, replicas, bind?.buckets),
