@@ -13,6 +13,8 @@ import {
 import {
   CREDENTIALS_FILE,
   authorizationBlock,
+  siteAuthFile,
+  siteAuthorizationBlock,
   siteCredentialsFile,
   storeCredentials,
   writeOwnerOnly,
@@ -34,13 +36,14 @@ export async function clusterInit(
   site?: string,
 ): Promise<number> {
   const dir = resolve(dirArg);
+  const header =
+    '# Generated from src/security/roles.ts by `implement-agent cluster init`: run it again, do not edit.\n';
   const credentials = await storeCredentials(dir, site);
   if (site !== undefined) {
     const own: SiteCredentials = { v: 1, site, password: credentials.sites![site]! };
     await writeOwnerOnly(join(dir, siteCredentialsFile(site)), `${JSON.stringify(own)}\n`);
+    await writeOwnerOnly(join(dir, siteAuthFile(site)), header + siteAuthorizationBlock(own));
   }
-  const header =
-    '# Generated from src/security/roles.ts by `implement-agent cluster init`: run it again, do not edit.\n';
   await writeOwnerOnly(join(dir, AUTH_CONF_FILE), header + authorizationBlock(credentials));
   const existing = await readFile(join(dir, nodeConfFile(0)), 'utf8').catch(() => undefined);
   const layout = nodes ?? (existing === undefined ? LOOPBACK_NODES : undefined);
@@ -57,10 +60,12 @@ export async function clusterInit(
       ? `  ${layout.map((_, i) => nodeConfFile(i)).join(', ')}  one per node, with the routes' password`
       : '  node*.conf  kept as they were (--nodes writes them anew)',
   );
-  if (site !== undefined)
+  if (site !== undefined) {
     out(
       `  ${siteCredentialsFile(site)}  site ${site}'s password alone: give it to that site's machine (NATS_CREDS), and reload the nodes (nats-server --signal reload)`,
     );
+    out(`  ${siteAuthFile(site)}  site ${site}'s user alone, for its own server when it is a leaf node`);
+  }
   out(
     `start each node on its machine (with this folder): nats-server -c ${join(dir, 'node1.conf')} -sd ${join(dir, 'node1')}`,
   );

@@ -29,6 +29,8 @@ export const SiteCredentialsSchema = z.object({
 });
 export type SiteCredentials = z.infer<typeof SiteCredentialsSchema>;
 export const siteCredentialsFile = (site: string): string => `${siteUser(site)}.json`;
+/** A site's own server's users (a leaf node's), for `include` in its config. */
+export const siteAuthFile = (site: string): string => `${siteUser(site)}.auth.conf`;
 
 export const CREDENTIALS_FILE = 'credentials.json';
 export const SERVER_CONFIG_FILE = 'nats-server.conf';
@@ -78,27 +80,36 @@ export const withSite = (credentials: Credentials, site: string): Credentials =>
 /** A quoted string in nats-server's config syntax. */
 const quoted = (s: string) => JSON.stringify(s);
 
-/** The authorization block of nats-server's config: one user per role, its rights from roles.ts. */
+type User = { user: string; password: string; p: Permissions };
+
+/** The authorization block of nats-server's config: one user per role, and per site, its rights from roles.ts. */
 export function authorizationBlock(credentials: Credentials): string {
   const roles = roleNames.map((role) => ({ user: role, password: credentials.users[role], p: permissionsOf(role) }));
-  const sites = Object.entries(credentials.sites ?? {}).map(([site, password]) => ({
-    user: siteUser(site),
-    password,
-    p: sitePermissions(site),
-  }));
-  const users = [...roles, ...sites].map(
-    ({ user, password, p }: { user: string; password: string; p: Permissions }) => {
-      const list = (xs: string[]) => `[${xs.map(quoted).join(', ')}]`;
-      return [
-        `    { user: ${quoted(user)}, password: ${quoted(password)}, permissions: {`,
-        `      publish: { allow: ${list(p.publish)} }`,
-        `      subscribe: { allow: ${list(p.subscribe)} }`,
-        `      allow_responses: true`,
-        `    } }`,
-      ].join('\n');
-    },
+  const sites = Object.entries(credentials.sites ?? {}).map(([site, password]) => siteEntry({ v: 1, site, password }));
+  return usersBlock([...roles, ...sites]);
+}
+
+/** A site's own server's authorization block (a leaf node behind NAT, docs/scaling.md): its user alone. */
+export const siteAuthorizationBlock = (own: SiteCredentials): string => usersBlock([siteEntry(own)]);
+
+const siteEntry = ({ site, password }: SiteCredentials): User => ({
+  user: siteUser(site),
+  password,
+  p: sitePermissions(site),
+});
+
+function usersBlock(users: readonly User[]): string {
+  const list = (xs: string[]) => `[${xs.map(quoted).join(', ')}]`;
+  const entries = users.map(({ user, password, p }) =>
+    [
+      `    { user: ${quoted(user)}, password: ${quoted(password)}, permissions: {`,
+      `      publish: { allow: ${list(p.publish)} }`,
+      `      subscribe: { allow: ${list(p.subscribe)} }`,
+      `      allow_responses: true`,
+      `    } }`,
+    ].join('\n'),
   );
-  return `authorization {\n  users: [\n${users.join('\n')}\n  ]\n}\n`;
+  return `authorization {\n  users: [\n${entries.join('\n')}\n  ]\n}\n`;
 }
 
 /** `base` (the repository's nats.conf) with the authorization block, written beside the store, owner only. */

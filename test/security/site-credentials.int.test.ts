@@ -11,12 +11,15 @@ import { EXIT } from '../../src/exit-codes.ts';
 import { CONFIG_FILE } from '../../src/file-names.ts';
 import { authFromEnv, connectNats, type NatsAuth, type NatsConnection } from '../../src/nats/connection.ts';
 import { EventStore } from '../../src/nats/event-store.ts';
+import { AUTH_CONF_FILE } from '../../src/security/cluster-config.ts';
 import { startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
 import { ensureWorkStream } from '../../src/nats/work-queue.ts';
 import {
   CREDENTIALS_FILE,
   SiteCredentialsSchema,
   readCredentials,
+  siteAuthFile,
+  siteAuthorizationBlock,
   siteCredentialsFile,
   writeServerConfig,
   type Credentials,
@@ -91,6 +94,13 @@ describe('per-site credentials', () => {
     expect(own.password).toBe(credentials.sites?.a);
     expect(credentials.sites?.b).not.toBe(own.password);
     expect((await stat(siteFile('a'))).mode & 0o777).toBe(0o600);
+    // Its own server's users (a leaf node's): site a alone, as in auth.conf.
+    const users = await readFile(join(cluster(), siteAuthFile('a')), 'utf8');
+    expect(users).toContain(siteAuthorizationBlock(own));
+    expect(await readFile(join(cluster(), AUTH_CONF_FILE), 'utf8')).toContain(
+      siteAuthorizationBlock(own).split('\n').slice(2, -3).join('\n'),
+    );
+    expect(users.match(/user: /g)).toHaveLength(1);
     const again = await execa(process.execPath, [CLI, 'cluster', 'init', cluster(), '--site', 'a']);
     expect(again.stdout).toContain(siteCredentialsFile('a'));
     expect((await readCredentials(join(cluster(), CREDENTIALS_FILE))).sites).toEqual(credentials.sites);
@@ -177,7 +187,8 @@ describe('per-site credentials', () => {
       // No process was refused anything by the server on the way.
       for (const p of ended) expect(String((p as { stderr?: string }).stderr)).not.toMatch(/NATS refused/);
     }
-  });
+    // Five actor processes and a run's CLI on two loaded cores.
+  }, 180_000);
 });
 
 /** Resolves once site `site`'s heartbeat is in the log (read as the monitor role). */
