@@ -25,7 +25,7 @@ import {
   type Credentials,
 } from '../../src/security/credentials.ts';
 import type { Role } from '../../src/security/roles.ts';
-import { CLI, ofType, runCli, workspaces } from '../helpers/cli.ts';
+import { CLI, ofType, printed, runCli, workspaces } from '../helpers/cli.ts';
 import { REPO_ROOT } from '../helpers/nats.ts';
 
 let dir: string;
@@ -189,11 +189,27 @@ describe('per-site credentials', () => {
     }
     // Five actor processes and a run's CLI on two loaded cores.
   }, 180_000);
+
+  it('`up --site NAME` on a store it starts itself gives the site a password, and its executor beats as the site', async () => {
+    const project = await mkdtemp(join(dir, 'up-site-'));
+    const up = execa(process.execPath, [CLI, 'up', '--site', 'solo'], { cwd: project, env: { NO_COLOR: '1' } });
+    try {
+      const [, url] = await printed(up.stdout, /NATS_URL=(nats:\/\/\S+)/);
+      const own = await readCredentials(join(project, '.implement-agent', 'nats', CREDENTIALS_FILE));
+      expect(own.sites?.solo).toMatch(/^[\w-]{16,}$/);
+      // Only the site's own user may record its heartbeat (the executor role may not): it connected as it.
+      await waitForSite(url!, 'solo', { kind: 'roles', credentials: own, source: 'store' });
+    } finally {
+      up.kill('SIGTERM');
+      const ended = await up.catch((e: unknown) => e as { stderr: string });
+      expect(ended.stderr).not.toMatch(/NATS refused/);
+    }
+  }, 120_000);
 });
 
 /** Resolves once site `site`'s heartbeat is in the log (read as the monitor role). */
-async function waitForSite(url: string, site: string, timeoutMs = 60_000): Promise<void> {
-  const nc = await connectNats(url, 'wait-for-site', rolesAuth(), 'monitor');
+async function waitForSite(url: string, site: string, auth = rolesAuth(), timeoutMs = 60_000): Promise<void> {
+  const nc = await connectNats(url, 'wait-for-site', auth, 'monitor');
   const store = await EventStore.open(nc, { bind: true });
   const deadline = Date.now() + timeoutMs;
   try {
