@@ -7,6 +7,7 @@ import { openRuntime, stderrLogger } from '../host/runtime.ts';
 import { siteName } from './args.ts';
 import { natsFor } from './nats-for.ts';
 import { out } from './terminal.ts';
+import { siteCredentialsFile } from '../security/credentials.ts';
 import { roleOf, siteUser } from '../security/roles.ts';
 
 const SHUTDOWN_MS = 15_000;
@@ -111,7 +112,7 @@ function siteAuth(auth: NatsAuth, site: string): NatsAuth {
   if (auth.kind !== 'roles') return auth;
   if (auth.credentials.sites?.[site] === undefined)
     throw new EnvironmentError(
-      `${auth.source} holds no password for site ${site} (user ${siteUser(site)}): run \`implement-agent cluster init DIR --site ${site}\` where the cluster's files are, restart its nodes, and give this machine DIR/${siteUser(site)}.json`,
+      `${auth.source} holds no password for site ${site} (user ${siteUser(site)}): on a cluster, run \`implement-agent cluster init DIR --site ${site}\` where its files are, reload its nodes and give this machine DIR/${siteCredentialsFile(site)}; on this project's own store, stop the process that holds it and start \`up --site ${site}\``,
     );
   return { ...auth, site };
 }

@@ -153,7 +153,7 @@ describe('per-site credentials', () => {
     const unknown = await executor('c', join(cluster(), CREDENTIALS_FILE));
     expect(unknown.exitCode).toBe(EXIT.infrastructure);
     expect(unknown.stderr).toMatch(
-      /holds no password for site c \(user site-c\): run `implement-agent cluster init DIR --site c`/,
+      /holds no password for site c \(user site-c\): on a cluster, run `implement-agent cluster init DIR --site c`/,
     );
     const other = await executor('b', siteFile('a'));
     expect(other.exitCode).toBe(EXIT.badInput);
