@@ -191,7 +191,8 @@ describe('per-site credentials', () => {
   }, 180_000);
 
   it('`up --site NAME` on a store it starts itself gives the site a password, and its executor beats as the site', async () => {
-    const project = await mkdtemp(join(dir, 'up-site-'));
+    // Not under `dir`, whose own store (made by the tests above) a command there would find first.
+    const project = await mkdtemp(join(tmpdir(), 'ia-up-site-'));
     const up = execa(process.execPath, [CLI, 'up', '--site', 'solo'], { cwd: project, env: { NO_COLOR: '1' } });
     try {
       const [, url] = await printed(up.stdout, /NATS_URL=(nats:\/\/\S+)/);
@@ -202,6 +203,7 @@ describe('per-site credentials', () => {
     } finally {
       up.kill('SIGTERM');
       const ended = await up.catch((e: unknown) => e as { stderr: string });
+      await rm(project, { recursive: true, force: true });
       expect(ended.stderr).not.toMatch(/NATS refused/);
     }
   }, 120_000);
