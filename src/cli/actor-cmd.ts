@@ -1,11 +1,14 @@
 import { loadConfig, type Config } from '../config.ts';
-import { InputError } from '../errors.ts';
-import { SITE_NAME, actorNames, type ActorName } from '../events/subjects.ts';
+import { EnvironmentError, InputError } from '../errors.ts';
+import type { NatsAuth } from '../nats/connection.ts';
+import { actorNames, type ActorName } from '../events/subjects.ts';
 import { hostActors } from '../host/hosts.ts';
 import { openRuntime, stderrLogger } from '../host/runtime.ts';
+import { siteName } from './args.ts';
 import { natsFor } from './nats-for.ts';
 import { out } from './terminal.ts';
-import { roleOf } from '../security/roles.ts';
+import { siteCredentialsFile } from '../security/credentials.ts';
+import { roleOf, siteUser } from '../security/roles.ts';
 
 const SHUTDOWN_MS = 15_000;
 
@@ -31,13 +34,18 @@ export async function actorCommand(
     throw new InputError(
       `--port sets the port of the local nats-server; NATS_URL (${config.natsUrl}) names another server`,
     );
-  const nats = await natsFor(config, cwd, { ...(port !== undefined ? { port } : {}), kind: 'shared' });
+  const nats = await natsFor(config, cwd, {
+    ...(port !== undefined ? { port } : {}),
+    kind: 'shared',
+    ...(config.site ? { site: config.site.name } : {}),
+  });
+  const auth = config.site ? siteAuth(nats.auth, config.site.name) : nats.auth;
   const log = stderrLogger(names.length === 1 ? names[0]! : 'up');
   const runtimes = await Promise.all(
     Array.from({ length: replicas }, (_, i) =>
       // One actor: its own role; `up`: the monitor's, each actor then connecting under its own (hostActors).
       openRuntime(nats.url, config, `implement-agent ${names.join('+')}#${i}`, log, {
-        auth: nats.auth,
+        auth,
         role: names.length === 1 ? roleOf(names[0] as ActorName) : 'monitor',
       }),
     ),
@@ -94,6 +102,21 @@ function stopSignals(): { received: Promise<void>; release: () => void } {
 /** `--site NAME`: this machine is that site, with the labels the config gives (`site.labels`). */
 function withSite(config: Config, site: string | undefined): Config {
   if (site === undefined) return config;
-  if (!SITE_NAME.test(site)) throw new InputError(`--site "${site}": a site name is letters, digits, _ and - (1-64)`);
-  return { ...config, site: { labels: [], heartbeatMs: 5_000, ...config.site, name: site } };
+  return { ...config, site: { labels: [], heartbeatMs: 5_000, ...config.site, name: siteName(site) } };
+}
+
+/**
+ * A site's executor connects as the site's own user (`site-NAME`), whose rights let it take only
+ * its own queue and beat only under its own name: per-role credentials must hold its password,
+ * and a site's own file must be that site's.
+ */
+function siteAuth(auth: NatsAuth, site: string): NatsAuth {
+  if (auth.kind === 'site' && auth.site !== site)
+    throw new InputError(`--site ${site}: the credentials in ${auth.source} are site ${auth.site}'s`);
+  if (auth.kind !== 'roles') return auth;
+  if (auth.credentials.sites?.[site] === undefined)
+    throw new EnvironmentError(
+      `${auth.source} holds no password for site ${site} (user ${siteUser(site)}): on a cluster, run \`implement-agent cluster init DIR --site ${site}\` where its files are, reload its nodes and give this machine DIR/${siteCredentialsFile(site)}; on this project's own store, stop the process that holds it and start \`up --site ${site}\``,
+    );
+  return { ...auth, site };
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.ts';
+import { SITE_NAME } from '../events/subjects.ts';
 
 export type ArgOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
@@ -46,3 +47,9 @@ export function positiveInt(value: string, flag: string): number {
 /** `a or b`, `one of a, b, c`: the values a flag accepts, as its error names them. */
 export const oneOf = (values: readonly string[]) =>
   values.length === 2 ? values.join(' or ') : `one of ${values.join(', ')}`;
+
+/** `--site NAME`: a site's name is a token of NATS subjects and of a user name. */
+export function siteName(value: string): string {
+  if (!SITE_NAME.test(value)) throw new InputError(`--site "${value}": a site name is letters, digits, _ and - (1-64)`);
+  return value;
+}

@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import { actorNames } from '../events/subjects.ts';
-import { parse, port, positiveInt } from './args.ts';
+import { parse, port, positiveInt, siteName } from './args.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
 // the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
@@ -23,14 +23,18 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
     );
   },
   cluster: async (rest) => {
-    const { values, positionals } = parse(rest, { nodes: { type: 'string' } });
+    const { values, positionals } = parse(rest, { nodes: { type: 'string' }, site: { type: 'string' } });
     if (positionals.length !== 2 || positionals[0] !== 'init')
-      throw new InputError('usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...]');
+      throw new InputError('usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...] [--site NAME]');
     const [{ clusterInit }, { parseNodes }] = await Promise.all([
       import('./cluster-cmd.ts'),
       import('../security/cluster-config.ts'),
     ]);
-    return clusterInit(positionals[1]!, values.nodes ? parseNodes(values.nodes as string) : undefined);
+    return clusterInit(
+      positionals[1]!,
+      values.nodes ? parseNodes(values.nodes as string) : undefined,
+      values.site === undefined ? undefined : siteName(values.site as string),
+    );
   },
   runs: async (rest) => {
     const { values, positionals } = parse(rest, { limit: { type: 'string' }, json: { type: 'boolean' } });

@@ -27,12 +27,12 @@ export type NatsSession = {
  * there when this command may join it (`up`'s; a run's, to read), or a local nats-server this
  * command starts, with the package's nats.conf and the store's credentials, stopped on exit.
  * `kind`: what this command is to the store (store-lock.ts); `create`: it may make the store
- * (default: all but `read`).
+ * (default: all but `read`); `site`: a server started here admits that site's user too.
  */
 export async function natsFor(
   config: Config,
   start: string,
-  options: { port?: number; kind: HolderKind; create?: boolean },
+  options: { port?: number; kind: HolderKind; create?: boolean; site?: string },
 ): Promise<NatsSession> {
   await settleState(config, start, {
     create: options.create ?? options.kind !== 'read',
@@ -59,7 +59,7 @@ export async function natsFor(
     };
   }
   try {
-    const credentials = await storeCredentials(storeDir);
+    const credentials = await storeCredentials(storeDir, options.site);
     const base = await readFile(resolve(PACKAGE_ROOT, 'nats.conf'), 'utf8');
     // The server ends when this process dies, however it dies (a parent-death signal): no orphan holds the store.
     const server = await startLocalNats({

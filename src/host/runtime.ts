@@ -51,6 +51,7 @@ export type Access = { auth: NatsAuth; role: Role };
 
 /** Storage made by the admin: `buckets()` makes the object stores the first time one is needed. */
 type Storage = { buckets: () => Promise<void> };
+const MADE_ELSEWHERE: Storage = { buckets: async () => {} };
 
 /**
  * Creates what the roles only use: the streams, the work consumers and the buckets. Done under
@@ -92,6 +93,23 @@ async function ensureStorage(url: string, name: string, auth: NatsAuth, config: 
   };
 }
 
+/** The event store and the snapshot buckets, made or bound: independent round trips, at once, as a run's start-up waits on them. */
+async function openStores(nc: NatsConnection, config: Config, bind: Storage | undefined) {
+  const replicas = config.natsReplicas;
+  return Promise.all([
+    EventStore.open(nc, { replicas, bind: bind !== undefined }).then(async (store) => {
+      // One identity makes the work queue itself, unless the server says that identity may not
+      // (an actor's own user): then an admin made it, or consume says so.
+      if (!bind)
+        await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }).catch((error: unknown) => {
+          if (!isRefused(error)) throw error;
+        });
+      return store;
+    }),
+    SnapshotStore.open(nc, { replicas, ...(bind ? { bind: { ready: bind.buckets } } : {}) }),
+  ]);
+}
+
 export async function openRuntime(
   url: string,
   config: Config,
@@ -100,9 +118,14 @@ export async function openRuntime(
   access: Access = { auth: authFromEnv() ?? { kind: 'none' }, role: 'cli' },
   options: { storage?: Promise<Storage>; along?: readonly Role[] } = {},
 ): Promise<NatsRuntime> {
-  const perRole = access.auth.kind === 'roles';
-  // Under roles the admin makes the streams while this connection is being made.
-  const made = perRole ? (options.storage ?? ensureStorage(url, name, access.auth, config)) : undefined;
+  // Under roles the admin makes the streams while this connection is being made; a site's own
+  // credentials hold no admin password, so it binds to what the cluster's admin made.
+  const made =
+    access.auth.kind === 'roles'
+      ? (options.storage ?? ensureStorage(url, name, access.auth, config))
+      : access.auth.kind === 'site'
+        ? Promise.resolve(MADE_ELSEWHERE)
+        : undefined;
   made?.catch(() => undefined);
   // The same process under other roles (`run` hosting actors): a connection each, opened once.
   const others = new Map<Role, Promise<NatsRuntime>>();
@@ -138,25 +161,14 @@ export async function openRuntime(
       })
     : undefined;
   const replicas = config.natsReplicas;
-  // Independent round trips, at once: a run's start-up waits on them.
-  const [store, snapshots] = await Promise.all([
-    EventStore.open(nc, { replicas, bind: bind !== undefined }).then(async (store) => {
-      // One identity makes the work queue itself, unless the server says that identity may not
-      // (an actor's own user): then an admin made it, or consume says so.
-      if (!bind)
-        await ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }).catch((error: unknown) => {
-          if (!isRefused(error)) throw error;
-        });
-      return store;
-    }),
-    SnapshotStore.open(nc, { replicas, ...(bind ? { bind: { ready: bind.buckets } } : {}) }),
-  ]);
+  const [store, snapshots] = await openStores(nc, config, bind);
   const background = new Background();
   const rt: NatsRuntime = {
     nc,
     store,
     snapshots,
-    work: new JetStreamWorkQueue(jetstream(nc), bind ? undefined : store.jsm, config.workAckWaitMs),
+    // A site's executor makes its own queue's consumer (its user may make that one alone).
+    work: new JetStreamWorkQueue(jetstream(nc), store.jsm, config.workAckWaitMs),
     requests: new NatsRequests(nc),
     outputs: new NatsOutputs(nc, replicas, bind?.buckets),
     contents: new NatsContents(nc, replicas, bind?.buckets),

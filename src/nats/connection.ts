@@ -9,18 +9,20 @@ import {
 } from '@nats-io/transport-node';
 import { EnvironmentError } from '../errors.ts';
 import { safeParse } from '../events/codec.ts';
-import { CredentialsSchema, type Credentials } from '../security/credentials.ts';
-import type { Role } from '../security/roles.ts';
+import { CredentialsSchema, SiteCredentialsSchema, type Credentials } from '../security/credentials.ts';
+import { siteUser, type Role } from '../security/roles.ts';
 
 export type { NatsConnection };
 
 /**
  * How a process proves who it is to NATS: the tool's own per-role passwords (a store's
- * credentials.json), one identity for every role (a standard `.creds` file, or a user and
- * password), or nothing (a server without authentication, warned about).
+ * credentials.json; with `site`, its executor connects as that site's user), one site's own
+ * password (a site-NAME.json: its executor only), one identity for every role (a standard
+ * `.creds` file, or a user and password), or nothing (a server without authentication, warned about).
  */
 export type NatsAuth =
-  | { kind: 'roles'; credentials: Credentials; source: string }
+  | { kind: 'roles'; credentials: Credentials; source: string; site?: string }
+  | { kind: 'site'; site: string; password: string; source: string }
   | { kind: 'creds'; bytes: Uint8Array; source: string }
   | { kind: 'user'; user: string; pass: string }
   | { kind: 'none' };
@@ -39,10 +41,12 @@ export function authFromEnv(env: NodeJS.ProcessEnv = process.env): NatsAuth | un
     } catch (cause) {
       throw new EnvironmentError(`cannot read NATS_CREDS (${file}): ${(cause as Error).message}`, { cause });
     }
-    const own = bytes[0] === 0x7b ? safeParse(CredentialsSchema, parseJson(bytes)) : undefined;
-    return own?.success
-      ? { kind: 'roles', credentials: own.data, source: file }
-      : { kind: 'creds', bytes, source: file };
+    const json = bytes[0] === 0x7b ? parseJson(bytes) : undefined;
+    const own = safeParse(CredentialsSchema, json);
+    if (own.success) return { kind: 'roles', credentials: own.data, source: file };
+    const site = safeParse(SiteCredentialsSchema, json);
+    if (site.success) return { kind: 'site', site: site.data.site, password: site.data.password, source: file };
+    return { kind: 'creds', bytes, source: file };
   }
   const user = env.NATS_USER;
   const passwordFile = env.NATS_PASSWORD_FILE;
@@ -61,7 +65,11 @@ const parseJson = (bytes: Uint8Array): unknown => {
 function authOptions(auth: NatsAuth, role: Role) {
   switch (auth.kind) {
     case 'roles':
-      return { user: role, pass: auth.credentials.users[role] };
+      return role === 'executor' && auth.site !== undefined
+        ? { user: siteUser(auth.site), pass: auth.credentials.sites?.[auth.site] }
+        : { user: role, pass: auth.credentials.users[role] };
+    case 'site':
+      return { user: siteUser(auth.site), pass: auth.password };
     case 'creds':
       return { authenticator: credsAuthenticator(auth.bytes) };
     case 'user':
@@ -120,15 +128,17 @@ function connectFailure(url: string, auth: NatsAuth, role: Role, cause: Error): 
     );
   const as =
     auth.kind === 'roles'
-      ? `as ${role} from ${auth.source}`
-      : auth.kind === 'creds'
-        ? `with ${auth.source}`
-        : auth.kind === 'user'
-          ? `as ${auth.user}`
-          : 'without credentials';
+      ? `as ${role === 'executor' && auth.site ? siteUser(auth.site) : role} from ${auth.source}`
+      : auth.kind === 'site'
+        ? `as ${siteUser(auth.site)} from ${auth.source}`
+        : auth.kind === 'creds'
+          ? `with ${auth.source}`
+          : auth.kind === 'user'
+            ? `as ${auth.user}`
+            : 'without credentials';
   return (
     `NATS at ${url} refused to admit this process ${as}: give its credentials with NATS_CREDS (or --creds FILE: ` +
-    "a .creds file, or a store's .implement-agent/nats/credentials.json) or NATS_USER and NATS_PASSWORD"
+    "a .creds file, a store's .implement-agent/nats/credentials.json or a site's site-NAME.json) or NATS_USER and NATS_PASSWORD"
   );
 }
 

@@ -2,7 +2,7 @@ import { AgentEventSchema } from '../events/agent-events.ts';
 import { eventRecords } from '../events/event-envelope.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import { InputError } from '../errors.ts';
-import { publishersOf, rolesTable } from './roles.ts';
+import { publishersOf, rolesTable, SITE_EVENTS, siteUser } from './roles.ts';
 
 /**
  * The tables of the docs that are made from the code (`npm run docs` writes them, a test checks
@@ -17,7 +17,8 @@ export const GENERATED_TABLES = [
 export function eventsTable(): string {
   const rows = AgentEventSchema.options.map((o) => {
     const type = o.shape.type.value;
-    const roles = publishersOf(type).map((r) => `\`${r}\``);
+    const site = (SITE_EVENTS as readonly string[]).includes(type) ? [siteUser('NAME')] : [];
+    const roles = [...publishersOf(type), ...site].map((r) => `\`${r}\``);
     return `| \`${type}\` | ${roles.join(', ')} | \`${eventSubjects.type(type)}\` | ${eventRecords.get(o)?.records ?? ''} |`;
   });
   return ['| event | who may append it | subject | what it records |', '|---|---|---|---|', ...rows].join('\n');

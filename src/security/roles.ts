@@ -3,6 +3,7 @@ import {
   CONTENT_BUCKET,
   EVENTS_STREAM,
   LARGE_SNAPSHOT_BUCKET,
+  SITES_RUN,
   OUTPUT_BUCKET,
   SNAPSHOT_BUCKET,
   WORK_STREAM,
@@ -40,6 +41,8 @@ export type RoleSpec = {
   takesWork?: WorkActor;
   /** Actors it asks over request/reply (pings). */
   pings: readonly ActorName[];
+  /** Whether it sends execute items to every site's own queue (agent.site.>). */
+  routesToSites?: true;
   /** Whether it asks the recoverer for a decision. */
   asksRecovery?: true;
   /** Request subjects it answers (its ping, the recovery requests). */
@@ -68,6 +71,7 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
       'RunFinished',
     ],
     sendsWork: ['decomposer', 'executor'],
+    routesToSites: true,
     takesWork: 'coordinator',
     pings: [],
     serves: [commandSubjects.ping('coordinator')],
@@ -97,7 +101,6 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
     events: [
       'CommandStarted',
       'CommandHeartbeat',
-      'SiteHeartbeat',
       'CommandFinished',
       'CommandDenied',
       'RecoveryResolved',
@@ -192,15 +195,10 @@ export function permissionsOf(role: Role): Permissions {
   const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM)]);
   for (const type of spec.events) publish.add(eventSubjects.type(type));
   for (const actor of spec.sendsWork) publish.add(commandSubjects.actorWork(actor));
+  if (spec.routesToSites) publish.add(commandSubjects.allSites());
   for (const actor of spec.pings) publish.add(commandSubjects.ping(actor));
   if (spec.asksRecovery) publish.add(commandSubjects.recover());
-  if (spec.takesWork) {
-    const consumer = consumerNames.work(spec.takesWork);
-    publish.add(api('STREAM', 'INFO', WORK_STREAM));
-    publish.add(api('CONSUMER', 'INFO', WORK_STREAM, consumer));
-    publish.add(api('CONSUMER', 'MSG', 'NEXT', WORK_STREAM, consumer));
-    publish.add(`$JS.ACK.${WORK_STREAM}.${consumer}.>`);
-  }
+  if (spec.takesWork) for (const s of takes(consumerNames.work(spec.takesWork))) publish.add(s);
   for (const bucket of new Set([...spec.reads, ...spec.writes]))
     for (const s of readStream(streamOf(bucket))) publish.add(s);
   for (const bucket of spec.writes) {
@@ -210,6 +208,39 @@ export function permissionsOf(role: Role): Permissions {
   }
   // Replies: to its own requests (any role) and to the requests it serves (allow_responses).
   return { publish: [...publish], subscribe: ['_INBOX.>', ...spec.serves] };
+}
+
+/** Taking items from a durable consumer of the work stream. */
+const takes = (consumer: string) => [
+  api('STREAM', 'INFO', WORK_STREAM),
+  api('CONSUMER', 'INFO', WORK_STREAM, consumer),
+  api('CONSUMER', 'MSG', 'NEXT', WORK_STREAM, consumer),
+  `$JS.ACK.${WORK_STREAM}.${consumer}.>`,
+];
+
+/** The user a site's executors connect as (`cluster init --site NAME`). */
+export const siteUser = (site: string): string => `site-${site}`;
+
+/**
+ * What a site's executors may do (`actor executor --site NAME`, user `site-NAME`): the executor's
+ * row, except that they take work only from the site's own queue, may create exactly its durable
+ * consumer (the filter is in the request's subject, which the server checks against the
+ * consumer's), and beat only under the site's own name: a site cannot announce itself as another.
+ */
+/** Events only a site's own user records, each only under the site's own name. */
+export const SITE_EVENTS = ['SiteHeartbeat'] as const satisfies readonly AgentEventType[];
+
+export function sitePermissions(site: string): Permissions {
+  const executor = permissionsOf('executor');
+  const consumer = consumerNames.site(site);
+  const shared = new Set(takes(consumerNames.work('executor')));
+  const publish = executor.publish.filter((s) => !shared.has(s));
+  publish.push(
+    ...takes(consumer),
+    api('CONSUMER', 'CREATE', WORK_STREAM, consumer, commandSubjects.siteQueue(site)),
+    ...SITE_EVENTS.map((type) => eventSubjects.of(SITES_RUN, site, type)),
+  );
+  return { publish, subscribe: executor.subscribe };
 }
 
 /** Every role that may append `type`: what the server enforces, and what a reader may believe. */
@@ -225,11 +256,19 @@ export function rolesTable(): string {
       return '| `admin` | creates the streams, the work consumers and the buckets; the only role that may delete or purge | - | - | - |';
     const s = ROLES[r];
     const takes = s.takesWork ? [commandSubjects.actorWork(s.takesWork)] : [];
-    return `| \`${r}\` | ${s.purpose} | ${code(s.events)} | ${code([...s.sendsWork.map((a) => commandSubjects.actorWork(a)), ...(s.asksRecovery ? [commandSubjects.recover()] : [])])} | ${code([...takes, ...s.serves])} |`;
+    const sends = [
+      ...s.sendsWork.map((a) => commandSubjects.actorWork(a)),
+      ...(s.routesToSites ? [commandSubjects.allSites()] : []),
+      ...(s.asksRecovery ? [commandSubjects.recover()] : []),
+    ];
+    return `| \`${r}\` | ${s.purpose} | ${code(s.events)} | ${code(sends)} | ${code([...takes, ...s.serves])} |`;
   });
+  const executor = ROLES.executor;
+  const site = `| \`${siteUser('NAME')}\` | a site's executors (\`actor executor --site NAME\`): the executor's rights on its own queue alone | ${code([...executor.events, 'SiteHeartbeat'])} (its heartbeat only as \`NAME\`) | ${code([commandSubjects.recover()])} | ${code([commandSubjects.siteQueue('NAME'), ...executor.serves])} |`;
   return [
     '| role | for | events it records | work and requests it sends | work and requests it takes |',
     '|---|---|---|---|---|',
     ...rows,
+    site,
   ].join('\n');
 }

@@ -18,7 +18,7 @@ describe('the generated tables of the docs', () => {
     const rows = eventsTable().split('\n').slice(2);
     expect(rows.map((r) => /^\| `(\w+)` \|/.exec(r)?.[1])).toEqual(agentEventTypes);
     for (const row of rows)
-      expect(row, row).toMatch(/^\| `\w+` \| `\w+`.* \| `agent\.events\.\*\.\*\.\w+` \| [^|\s][^|]* \|$/);
+      expect(row, row).toMatch(/^\| `\w+` \| `[\w-]+`.* \| `agent\.events\.\*\.\*\.\w+` \| [^|\s][^|]* \|$/);
   });
 
   it('replaces only what is between the markers, and names the page whose markers are missing', () => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { agentEventTypes } from '../../src/events/agent-events.ts';
-import { authorizationBlock, type Credentials } from '../../src/security/credentials.ts';
-import { ROLES, permissionsOf, publishersOf, roleNames } from '../../src/security/roles.ts';
+import { authorizationBlock, withSite, type Credentials } from '../../src/security/credentials.ts';
+import { ROLES, permissionsOf, publishersOf, roleNames, sitePermissions, siteUser } from '../../src/security/roles.ts';
 
 describe('the roles table', () => {
   it('gives every event type a publisher, TaskCompleted the executor alone, and the monitor nothing to write', () => {
-    expect(agentEventTypes.filter((t) => publishersOf(t).length === 0)).toEqual([]);
+    // A site's heartbeat: its own user alone, under its own name (below).
+    expect(agentEventTypes.filter((t) => publishersOf(t).length === 0)).toEqual(['SiteHeartbeat']);
     expect(publishersOf('TaskCompleted')).toEqual(['executor']);
     expect(publishersOf('PlanCreated')).toEqual(['decomposer']);
     const monitor = permissionsOf('monitor').publish;
@@ -31,6 +32,20 @@ describe('the roles table', () => {
     }
   });
 
+  it("gives a site the executor's rights on its own queue, consumer and heartbeat alone", () => {
+    const a = sitePermissions('a').publish;
+    const executor = permissionsOf('executor').publish;
+    expect(a.filter((s) => s.includes('work-executor') || s.startsWith('agent.cmd.executor'))).toEqual([]);
+    expect(a).toContain('$JS.API.CONSUMER.CREATE.AGENT_WORK.work-site-a.agent.site.a.>');
+    expect(a.filter((s) => s.includes('CONSUMER.CREATE.AGENT_WORK'))).toHaveLength(1);
+    expect(a.filter((s) => s.endsWith('SiteHeartbeat'))).toEqual(['agent.events._sites.a.SiteHeartbeat']);
+    expect(a.filter((s) => s.includes('site-b') || s.includes('.b.'))).toEqual([]);
+    // Otherwise the executor's row: its events, recovery requests and buckets.
+    const shared = executor.filter((s) => !s.includes('work-executor') && s !== '$JS.API.STREAM.INFO.AGENT_WORK');
+    expect(a).toEqual(expect.arrayContaining(shared));
+    expect(permissionsOf('coordinator').publish).toContain('agent.site.>');
+  });
+
   it('generates one user per role, with its password quoted', () => {
     const credentials = {
       v: 1,
@@ -39,5 +54,11 @@ describe('the roles table', () => {
     const block = authorizationBlock(credentials);
     for (const r of roleNames)
       expect(block).toContain(`{ user: "${r}", password: ${JSON.stringify(`pw-"${r}"-0123456789abcdef`)}`);
+    expect(block).not.toContain('site-');
+    const withA = withSite(credentials, 'a');
+    expect(withSite(withA, 'a')).toBe(withA);
+    expect(authorizationBlock(withA)).toContain(
+      `{ user: "${siteUser('a')}", password: ${JSON.stringify(withA.sites?.a)}`,
+    );
   });
 });
