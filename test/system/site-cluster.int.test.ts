@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSubjects } from '../../src/events/subjects.ts';
 import { ofType, runCli } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster } from '../helpers/nats-cluster.ts';
+import type { NatsRuntime } from '../../src/host/runtime.ts';
 import { testRuntime } from '../helpers/runtime.ts';
 import { clone, committedTasks, independentTasks, startSite, stopSites, tempDirs, tree } from '../helpers/sites.ts';
 
@@ -24,6 +25,9 @@ afterAll(async () => {
 
 const TASKS = 30;
 const list = independentTasks(TASKS, (i) => `echo "task ${i}" > t${i}.txt`);
+/** How many sites have announced themselves. */
+const beating = async (rt: NatsRuntime) =>
+  new Set((await rt.store.read({ subject: eventSubjects.sites() })).map((e) => e.taskId)).size;
 /** Every process of the run keeps its streams and buckets on all three nodes. */
 const REPLICATED = { natsReplicas: 3 } as const;
 
@@ -59,9 +63,7 @@ describe('sites over a three-node cluster', () => {
       }),
     ];
     try {
-      const beating = async () =>
-        new Set((await rt.store.read({ subject: eventSubjects.sites() })).map((e) => e.taskId)).size;
-      await expect.poll(beating, { timeout: 60_000 }).toBe(2);
+      await expect.poll(() => beating(rt), { timeout: 60_000 }).toBe(2);
       const { result, events } = await runCli(['run', 'tasks.md', '--commit', '--config', config], env, user);
       expect(result.exitCode, result.stderr).toBe(0);
       expect(ofType(events, 'TaskCompleted')).toHaveLength(TASKS);
