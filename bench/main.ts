@@ -19,6 +19,7 @@ import { ROOT, fmt } from './harness.ts';
 import { headline, type RunMeasure } from './headline.ts';
 import { latencyProfiles, measure, realistic } from './realistic.ts';
 import { scale } from './scale.ts';
+import { sites } from './sites.ts';
 import { viewCost } from './views.ts';
 
 const { values } = parseArgs({
@@ -35,6 +36,9 @@ const sizes = (values.sizes ?? (quick ? '10' : '10,50')).split(',').map(Number);
 const only = values.only?.split(',');
 const want = (part: string) => !only || only.includes(part);
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Sites' wall time over the ideal at 2 and 3 sites, and the slots each site has (issue 40). */
+const SITES_TARGET = 1.3;
+const SITE_SLOTS = 3;
 /** Per-task overhead the optimized system must stay within on the 50-task list (issue 16). */
 const OVERHEAD_TARGET_MS = { warm: 40, cold: 60 } as const;
 
@@ -175,6 +179,22 @@ if (want('scale')) {
     );
   }
   out.push('');
+}
+if (want('sites')) {
+  const measured = await sites(30, SITE_SLOTS, [1, 2, 3], log);
+  out.push(
+    `## Independent one-second tasks over sites (each its own folder, HOME, executor and copy of the project)`,
+    '',
+    '| sites × slots | tasks | wall | ideal | wall / ideal | from start to first routed | routed → started | command | command end → completed |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of measured)
+    out.push(
+      `| ${r.sites} × ${r.slots} | ${r.tasks} | ${fmt(r.wallMs / 1000)} s | ${fmt(r.idealMs / 1000)} s | ${fmt(r.wallMs / r.idealMs)} | ${fmt(r.firstRoutedMs, 0)} ms | ${fmt(r.routedToStartedMs, 0)} ms | ${fmt(r.startedToCommandEndMs, 0)} ms | ${fmt(r.commandEndToCompletedMs, 0)} ms |`,
+    );
+  const many = measured.filter((r) => r.sites > 1);
+  const met = many.every((r) => r.wallMs / r.idealMs <= SITES_TARGET);
+  out.push('', `Target: 2 and 3 sites at most ${SITES_TARGET}x the ideal: ${met ? 'met' : 'missed'}.`, '');
 }
 if (rows.length) {
   out.push('## Components', '', '| area | measure | value | note |', '|---|---|---|---|');

@@ -173,7 +173,7 @@ async function followToTheEnd(
     await home.settled();
     if (status !== 'interrupted') {
       await closeLlmUse(rt, start.runId, seen, json ? print : undefined, printer?.closing);
-      return home.conflicts.length > 0 && status !== 'failed' ? EXIT.taskFailed : exitForRun(status);
+      return home.notHome.length > 0 && status !== 'failed' ? EXIT.taskFailed : exitForRun(status);
     }
     return sayHowItStopped(start.runId, stop.budgetStop, drivesRun, inFlight, say);
   } finally {

@@ -7,9 +7,11 @@ import { commitPaths, dirtyPaths } from '../workspace/git.ts';
 import { serialized, type Conflict } from '../workspace/merge.ts';
 import { currentHash } from '../workspace/restore.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
+import { retryPolicies } from '../nats/retry-policies.ts';
+import { retryTransient } from '../nats/transient.ts';
 
-/** A remote task's change set that did not come home, and why. */
-export type HomeConflict = { taskId: string; conflicts: Conflict[] };
+/** A remote task's change set that did not come home: its conflicts, or why it could not be brought. */
+export type NotHome = { taskId: string; conflicts: Conflict[] } | { taskId: string; error: string };
 
 /**
  * The submitter's side of a run whose tasks ran at sites (docs/scaling.md, "Sites"): each task
@@ -26,7 +28,7 @@ export class HomeMerge {
   private readonly mergedBy = new Map<string, string>();
   private readonly dirty: Promise<Set<string>>;
   private queue: Promise<void> = Promise.resolve();
-  readonly conflicts: HomeConflict[] = [];
+  readonly notHome: NotHome[] = [];
 
   constructor(
     private readonly rt: { contents: ContentStore; config: { stateDir: string } },
@@ -46,10 +48,13 @@ export class HomeMerge {
       this.records.set(taskId, [...(this.records.get(taskId) ?? []), event]);
     if (event.type === 'TaskCompleted' && this.routed.has(taskId)) {
       const commit = event.data.evidence !== 'none';
+      // A change set already home is not applied twice (merge() checks), so a transient failure is tried again.
       this.queue = this.queue.then(() =>
-        this.merge(taskId, commit).catch((error: unknown) =>
-          this.say(`task ${taskId}: its change set did not come home: ${(error as Error).message}`),
-        ),
+        retryTransient(() => this.merge(taskId, commit), retryPolicies.home).catch((error: unknown) => {
+          const message = (error as Error).message;
+          this.notHome.push({ taskId, error: message });
+          this.say(`✗ ${taskId}: its change set did not come home: ${message}`);
+        }),
       );
     }
   }
@@ -72,7 +77,7 @@ export class HomeMerge {
         if (files.every((f, i) => now[i] === f.after)) return;
         const result = await applyChangeSet(workdir, files, this.rt.contents, (p) => this.mergedBy.get(p));
         if (!result.applied) {
-          this.conflicts.push({ taskId, conflicts: result.conflicts });
+          this.notHome.push({ taskId, conflicts: result.conflicts });
           const paths = result.conflicts.map((c) => `${c.path} (changed by ${c.by})`).join(', ');
           this.say(
             `✗ ${taskId}: its change set did not come home: ${paths} changed since the site's copy; nothing of it was applied`,

@@ -33,6 +33,8 @@ export const retryPolicies = {
   append: { ...request, budgetMs: Infinity },
   /** A work item sent by the host for an actor: as `append`. */
   send: { ...request, budgetMs: Infinity },
+  /** A site's change set brought home: its contents read again while a cluster elects leaders. */
+  home: request,
   /** A checkbox ticked in the user's file: a failure is said, not retried. */
   tick: { ...request, attempts: 1, transient: () => false },
   /** A recovery request: a recoverer that dies mid-request is asked again (`recovery.requestTries` times). */

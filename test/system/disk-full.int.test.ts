@@ -35,9 +35,9 @@ describe.skipIf(!mountable)("the store's disk full", () => {
       const store = join(w.dir, '.implement-agent', 'nats');
       await mkdir(store, { recursive: true });
       // Room, once the filler goes, for the whole run: its events, outputs and the file contents each task records.
-      await tmpfs.mount(store, '8m');
+      await tmpfs.mount(store, '16m');
       // What else fills the disk, leaving the store room for part of the run.
-      await writeFile(join(store, 'filler'), Buffer.alloc(6_500_000));
+      await writeFile(join(store, 'filler'), Buffer.alloc(14_900_000));
       const run = await tmpfs.hold(
         execa(process.execPath, [CLI, 'run', w.tasks], {
           cwd: w.dir,

@@ -9,6 +9,7 @@ import { ofType, runCli, waitForActors, workspaces, CLI } from '../helpers/cli.t
 import { gate } from '../helpers/outside.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
 import { testRuntime } from '../helpers/runtime.ts';
+import { tree } from '../helpers/sites.ts';
 
 const server = natsPerSuite();
 const ws = workspaces();
@@ -100,8 +101,10 @@ describe('a site lost mid-task', () => {
       const completed = ofType(events, 'TaskCompleted').map((e) => e.taskId);
       expect(completed.sort()).toEqual(ids.map(String));
       for (const e of ofType(events, 'TaskCompleted')) expect(e.data.routeAttempt).toBe(lostAtA.has(e.taskId) ? 1 : 0);
+      // The tree a one-site run of the list leaves: each task's file once, every box ticked, nothing else.
+      expect(Object.keys(await tree(dir)).sort()).toEqual([...ids.map((n) => `ran-${n}.txt`), 'tasks.md'].sort());
       for (const n of ids) expect(await readFile(join(dir, `ran-${n}.txt`), 'utf8')).toBe(`${n}\n`);
-      expect(await readFile(file, 'utf8')).not.toContain('- [ ]');
+      expect(await readFile(file, 'utf8')).toBe(tasks.join('\n').replaceAll('- [ ]', '- [x]'));
     } finally {
       await open.open();
       // The dead site's commands (in process groups of their own) end at the gate; any left are ended here.

@@ -1,0 +1,104 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { CONFIG_FILE } from '../../src/file-names.ts';
+import type { ConfigOverrides } from '../../src/config.ts';
+import { CLI } from './cli.ts';
+
+/** `n` independent tasks (`Depends:` with nothing), task i running `command(i)`. */
+export const independentTasks = (n: number, command: (i: number) => string): string =>
+  Array.from(
+    { length: n },
+    (_, k) => `- [ ] ${k + 1}. Task ${k + 1}\n  - Depends:\n  \`\`\`bash\n  ${command(k + 1)}\n  \`\`\``,
+  ).join('\n');
+
+/** Temporary folders, removed by `cleanup`. */
+export function tempDirs() {
+  const made: string[] = [];
+  return {
+    async make(prefix: string): Promise<string> {
+      const dir = await mkdtemp(join(tmpdir(), prefix));
+      made.push(dir);
+      return dir;
+    },
+    cleanup: () => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))),
+  };
+}
+
+/** A git clone of the user's project in `parent`/clone: a README and the list committed. */
+export async function clone(parent: string, tasks: string): Promise<string> {
+  const dir = join(parent, 'clone');
+  await mkdir(dir);
+  const git = (...args: string[]) => execa('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]);
+  await git('init', '-q');
+  await writeFile(join(dir, 'README.md'), '# a project\n');
+  await writeFile(join(dir, '.gitignore'), '.implement-agent/\n');
+  await writeFile(join(dir, 'tasks.md'), tasks);
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'base');
+  return dir;
+}
+
+/** Every file under `dir` but git's and the tool's own, with its bytes. */
+export async function tree(dir: string, rel = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (!rel && (e.name === '.git' || e.name === '.implement-agent')) continue;
+    if (e.isDirectory()) Object.assign(out, await tree(dir, path));
+    else out[path] = (await readFile(join(dir, path))).toString('base64');
+  }
+  return out;
+}
+
+/** The tasks the clone's commits name (their Implement-Agent-Task trailer), sorted. */
+export async function committedTasks(dir: string): Promise<string[]> {
+  const log = await execa('git', ['-C', dir, 'log', '--format=%(trailers:key=Implement-Agent-Task,valueonly)']);
+  return log.stdout.split('\n').filter(Boolean).sort();
+}
+
+export type Site = { name: string; dir: string; process: ResultPromise };
+
+/**
+ * An executor process standing for a site on another machine: its own folder, HOME and state,
+ * connected to `url`, in a mount namespace where a tmpfs over `hidden` (the user's clone's parent)
+ * makes the submitter's path not exist.
+ */
+export async function startSite(options: {
+  name: string;
+  url: string;
+  hidden: string;
+  dir: string;
+  config?: ConfigOverrides;
+}): Promise<Site> {
+  const { name, dir } = options;
+  await writeFile(
+    join(dir, CONFIG_FILE),
+    JSON.stringify({ ...options.config, site: { name, labels: [], heartbeatMs: 500 } }),
+  );
+  const process_ = execa(
+    'unshare',
+    [
+      '-Urm',
+      'sh',
+      '-c',
+      'mount -t tmpfs none "$0" && exec "$@"',
+      options.hidden,
+      process.execPath,
+      CLI,
+      'actor',
+      'executor',
+      '--site',
+      name,
+    ],
+    { reject: false, cwd: dir, env: { NATS_URL: options.url, NO_COLOR: '1', HOME: dir } },
+  );
+  return { name, dir, process: process_ };
+}
+
+/** Ends the sites' executors and waits for them. */
+export async function stopSites(sites: readonly Site[]): Promise<void> {
+  for (const s of sites) s.process.kill('SIGTERM');
+  await Promise.all(sites.map((s) => s.process));
+}
