@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+// Not exported by the main entry; the same class the client throws (mod.js re-exports internal_mod.js).
+import { jserrors } from '@nats-io/jetstream/internal';
 import { ConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
 import { UnansweredError } from '../errors.ts';
 
@@ -17,6 +19,9 @@ const PERMANENT_API_CODES = new Set<number>([
  * an offline replica). A refused permission or a closed connection will not heal by waiting.
  */
 export function isTransient(error: unknown): boolean {
+  // nats.js says "jetstream is not enabled" for a request nobody answered (a stream whose leader is
+  // being elected, as a cluster's node goes) as for an account without JetStream: its cause tells which.
+  if (error instanceof jserrors.JetStreamNotEnabled) return isTransient(error.cause);
   if (error instanceof JetStreamApiError)
     return !PERMANENT_API_CODES.has(error.code) && !/permission/i.test(error.message);
   // ClosedConnectionError is not a ConnectionError: a connection this process closed stays closed.

@@ -1,4 +1,6 @@
-import { TimeoutError } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { jserrors } from '@nats-io/jetstream/internal';
+import { NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { retryPolicies } from '../../src/nats/retry-policies.ts';
 import { backoffMs, isTransient, retryTransient } from '../../src/nats/transient.ts';
@@ -37,9 +39,25 @@ describe('the retry policy', () => {
     expect(calls).toBe(2);
   });
 
-  it('recognises transient errors by their type, and backs off from 250 ms to 5 s', () => {
+  it('recognises transient errors by their type', () => {
     expect(isTransient(new TimeoutError())).toBe(true);
     expect(isTransient(new Error('TimeoutError'))).toBe(false);
+  });
+
+  it('retries "jetstream is not enabled" when nobody answered (a leader election), not when the account has no JetStream', () => {
+    // As nats.js builds them (jsbaseclient_api.js, jsclient.js): a request with no responders...
+    const unanswered = new RequestError('no responders', { cause: new NoRespondersError('$JS.API.STREAM.INFO.x') });
+    expect(isTransient(new jserrors.JetStreamNotEnabled('jetstream is not enabled', { cause: unanswered }))).toBe(true);
+    // ...and the server's answer for an account without JetStream (503, err_code 10039).
+    const account = new JetStreamApiError({
+      code: 503,
+      err_code: JetStreamApiCodes.JetStreamNotEnabledForAccount,
+      description: 'jetstream not enabled for account',
+    });
+    expect(isTransient(new jserrors.JetStreamNotEnabled(account.message, { cause: account }))).toBe(false);
+  });
+
+  it('backs off from 250 ms to 5 s', () => {
     expect([0, 1, 2, 3, 4, 5, 10].map((n) => backoffMs(n, retryPolicies.request))).toEqual([
       250, 500, 1000, 2000, 4000, 5000, 5000,
     ]);
