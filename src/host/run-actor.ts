@@ -69,13 +69,19 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
     const resources = await definition.open(rt);
     const io = (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal): ActorIO<R> =>
       hostIO(rt, name, resources, signal, redelivered, lease);
-    const taking: Array<Consumer | Server> = [
-      rt.requests.serve(commandSubjects.ping(name), { schema: z.unknown(), onError: () => ({}) }, async () => ({
-        actor: name,
-        pid: process.pid,
-      })),
-    ];
-    if (inputs?.kind === 'work') taking.push(await takeWork(rt, name, inputs, io));
+    const site = siteOf(rt, inputs);
+    // The ping says the actor's shared inputs are taken: `run` hosts the actor itself when none
+    // answers. A site's executor takes only its site's queue, so it does not answer it.
+    const taking: Array<Consumer | Server> =
+      site === undefined
+        ? [
+            rt.requests.serve(commandSubjects.ping(name), { schema: z.unknown(), onError: () => ({}) }, async () => ({
+              actor: name,
+              pid: process.pid,
+            })),
+          ]
+        : [];
+    if (inputs?.kind === 'work') taking.push(await takeWork(rt, name, inputs, io, site));
     if (inputs?.kind === 'requests') taking.push(takeRequests(rt, name, inputs, () => io(stopping.signal, false)));
     return { resources, taking };
   };
@@ -111,12 +117,17 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
 
 type Inputs<R, K extends ActorInputs<R>['kind']> = Extract<ActorInputs<R>, { kind: K }>;
 
+/** The site whose own queue this actor takes instead of the shared one: a site's executor (docs/scaling.md). */
+const siteOf = <R>(rt: Runtime, inputs: ActorInputs<R> | undefined): string | undefined =>
+  inputs?.kind === 'work' && inputs.actor === 'executor' ? rt.config.site?.name : undefined;
+
 /** Takes work items: a stale one is acknowledged unread, an unfinished one goes back to the queue. */
 function takeWork<R>(
   rt: Runtime,
   name: string,
   inputs: Inputs<R, 'work'>,
   io: (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal) => ActorIO<R>,
+  site: string | undefined,
 ): Promise<Consumer> {
   return rt.work.consume(
     inputs.actor,
@@ -141,8 +152,7 @@ function takeWork<R>(
       return ack();
     },
     (error, subject) => rt.log.error(`${name}: work item on ${subject} failed`, error),
-    // A site's executor takes its site's own queue (docs/scaling.md); the others the shared one.
-    inputs.actor === 'executor' ? rt.config.site?.name : undefined,
+    site,
   );
 }
 

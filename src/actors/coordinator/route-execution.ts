@@ -54,7 +54,10 @@ export class Routing {
     if (this.stopped) return;
     const { io, start } = this;
     const sent = new Map([...this.routed].map(([id, a]) => [id, a.site]));
-    const place = placement(this.status(), decision.taskId, io.resources.sites.live(), attempt, avoid, again, sent);
+    // A run started with no site up names no snapshot: a site could not make its project, so its
+    // tasks stay on the shared queue (run by the submitter's executor) even once a site beats.
+    const live = start.project?.snapshot === undefined ? [] : io.resources.sites.live();
+    const place = placement(this.status(), decision.taskId, live, attempt, avoid, again, sent);
     if (place.kind === 'shared') {
       await io.perform(decisionEffects(start, decision, observed));
       return;
