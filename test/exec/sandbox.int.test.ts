@@ -199,7 +199,9 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
   });
 
   it('ends a background process the command left behind (new PID namespace)', async () => {
-    const w = await ws.make('- [ ] 1. Leave a sleeper\n  ```bash\n  (sleep 300 &) ; echo started\n  ```\n');
+    // A sleep of its own length: another test's sleeper (sandbox-limits runs one alongside) is not this one.
+    const sleeper = `sleep 300.${process.pid}`;
+    const w = await ws.make(`- [ ] 1. Leave a sleeper\n  \`\`\`bash\n  (${sleeper} &) ; echo started\n  \`\`\`\n`);
     await writeFile(join(w.dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: 'bwrap' }));
     const { result } = await runCli(
       ['run', w.tasks, '--workdir', w.dir],
@@ -207,7 +209,7 @@ describe.skipIf(!bwrapWorks)('confinement with bubblewrap (real, no mock)', () =
       w.dir,
     );
     expect(result.exitCode, result.stderr).toBe(0);
-    const sleepers = await execa('pgrep', ['-f', 'sleep 300'], { reject: false });
+    const sleepers = await execa('pgrep', ['-f', sleeper], { reject: false });
     expect(sleepers.stdout.trim()).toBe('');
   });
 });
