@@ -63,7 +63,18 @@ export function summarize(events: readonly StoredEvent[]): {
   const titles = new Map(
     events.flatMap((e) => (e.type === 'TaskSubmitted' ? [[e.taskId!, e.data.task.title] as const] : [])),
   );
-  const { bars, marks } = timeline(events, (task) => clip(taskLabel(task, titles.get(task)), 34));
+  // The site that ran each task (its last route, or where its commands started): said in its lanes.
+  const sites = new Map(
+    events.flatMap((e) =>
+      e.type === 'TaskRouted' || (e.type === 'CommandStarted' && e.data.site !== undefined)
+        ? [[e.taskId!, e.data.site!] as const]
+        : [],
+    ),
+  );
+  const { bars, marks } = timeline(events, (task) => {
+    const site = sites.get(task);
+    return clip(taskLabel(task, titles.get(task)), 34) + (site === undefined ? '' : ` @ ${site}`);
+  });
   const title = `${started?.type === 'RunStarted' ? started.data.tasksFile : 'run'} (${events[0]?.runId ?? ''})`;
   bars.sort((a, b) => a.task.localeCompare(b.task, undefined, { numeric: true }) || a.start - b.start);
   const summary = wallTimeShares(events, end - start);

@@ -111,6 +111,19 @@ describe('the run report', () => {
     expect(legend).not.toContain('planning');
   });
 
+  it('names the site a task ran at in its lanes', () => {
+    const routed = makeEvent(
+      'TaskRouted',
+      { runId, taskId: '2', at: at(5) },
+      { site: 'east', attempt: 0, reason: 'least loaded' },
+    );
+    const { bars } = summarize([...failedRun(), { ...routed, seq: 1000 }]);
+    const lanes = new Set(bars.map((b) => b.lane.split(' · ')[0]!));
+    expect([...lanes].filter((l) => l.endsWith(' @ east'))).toHaveLength(1);
+    expect(bars.filter((b) => b.task === '2').every((b) => b.lane.includes(' @ east'))).toBe(true);
+    expect(bars.filter((b) => b.task !== '2').some((b) => b.lane.includes(' @ '))).toBe(false);
+  });
+
   it('keeps a 50 ms command visible next to a 10 s one', () => {
     const { bars, start, end } = summarize(failedRun());
     const axis = stretchedAxis(
