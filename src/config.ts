@@ -136,9 +136,23 @@ export const ConfigSchema = z
         onFailure: z.enum(['rollback', 'keep']).default('rollback'),
         /**
          * `view`: each task runs in its own copy-on-write view of the working directory, merged on
-         * success (docs/isolation.md); `shared`: every task in the folder itself, as before.
+         * success (docs/isolation.md); `copy`: in its own copy of the folder, bound at its path by
+         * bubblewrap (what `view` falls back to where no overlay can be had and the tree is small);
+         * `shared`: every task in the folder itself, as before.
          */
-        isolation: z.enum(['view', 'shared']).default('view'),
+        isolation: z.enum(['view', 'copy', 'shared']).default('view'),
+        /** The largest tree a task's copy is made of (`isolation: "copy"`, or the fallback); a larger one runs in the shared folder. */
+        copyLimits: z
+          .object({
+            maxFiles: z.number().int().positive().default(5000),
+            maxBytes: z
+              .number()
+              .int()
+              .positive()
+              .default(64 * 1024 * 1024),
+          })
+          .strict()
+          .prefault({}),
         /** A task whose merge meets a path changed since its view began: run again on the new state (twice at most), or fail. */
         onConflict: z.enum(['retry', 'fail']).default('retry'),
         /** What one command may use (src/exec/limits.ts), confined or not. */

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { openCommandGroup } from './cgroup.ts';
 import { limitReached, type Limits } from './limits.ts';
 import { runShellCommand, type CommandResult, type ShellCommandOptions } from './run-command.ts';
-import { commandPrefix, refusedWrite, type Confinement } from './sandbox.ts';
+import { commandPrefix, refusedWrite, type Bound, type Confinement } from './sandbox.ts';
 import { configFiles } from './sandbox-mounts.ts';
 
 export type ConfinedResult = CommandResult & {
@@ -20,8 +20,8 @@ export async function runConfined(
   confinement: Confinement,
   limits: Limits,
   options: Omit<ShellCommandOptions, 'prefix' | 'group'>,
-  /** A task's view: what enters it, and where this process sees its working directory. */
-  view?: { enter: readonly string[]; root: string },
+  /** A task's view: what enters it (or the copy bound at the folder's path), and where this process sees its working directory. */
+  view?: { enter: readonly string[]; root: string; bound?: Bound },
 ): Promise<ConfinedResult> {
   const workdir = options.cwd;
   const seen = (p: string) => (view ? view.root + p.slice(workdir.length) : p);
@@ -35,7 +35,7 @@ export async function runConfined(
     const group = openCommandGroup(limits);
     return runShellCommand(command, {
       ...options,
-      prefix: commandPrefix(confinement, workdir, limits, group, view?.enter),
+      prefix: commandPrefix(confinement, workdir, limits, group, view?.enter, view?.bound),
       ...(group ? { group } : {}),
     });
   };

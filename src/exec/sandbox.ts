@@ -12,9 +12,22 @@ import { configFiles, gitControlFiles, hide, keptOfRun, PRIVATE_DIRS, socketsNow
 
 /** How commands are confined, as recorded in CommandStarted. */
 export type Confinement = { prlimit: boolean } & (
-  | { kind: 'bwrap'; network: Network; home: string; writable: string[]; args: (workdir: string) => string[] }
+  | {
+      kind: 'bwrap';
+      network: Network;
+      home: string;
+      writable: string[];
+      args: (workdir: string, bound?: Bound) => string[];
+    }
   | { kind: 'none'; why: string }
 );
+
+/**
+ * A task's private copy of the working directory (src/workspace/copy-view.ts): bound at the
+ * folder's own path, and the real folder's `through` paths (the repository, the tool's state,
+ * dependency folders) bound over their place in it, so what is written there lands at once.
+ */
+export type Bound = { source: string; through: readonly string[] };
 
 /**
  * Credentials under a home folder: hidden even when a folder above them is made readable
@@ -212,7 +225,7 @@ function bwrapConfinement(config: SandboxSettings, network: Network, warn: (mess
     network,
     home,
     writable,
-    args: (workdir: string) => [
+    args: (workdir: string, bound?: Bound) => [
       '--ro-bind',
       '/',
       '/',
@@ -237,8 +250,9 @@ function bwrapConfinement(config: SandboxSettings, network: Network, warn: (mess
       home,
       ...writable.flatMap((p) => (existsSync(p) ? ['--bind', p, p] : [])),
       '--bind',
+      bound?.source ?? workdir,
       workdir,
-      workdir,
+      ...(bound?.through ?? []).flatMap((p) => ['--bind', p, p]),
       // The event store is never visible, even when it lives inside the working directory; nor
       // are the tasks' views (their unfinished files).
       ...[store, views].flatMap((p) => (existsSync(p) ? ['--tmpfs', p] : [])),
@@ -272,13 +286,15 @@ export function commandPrefix(
   group?: CommandGroup,
   /** Enters the task's view (src/workspace/view.ts), inside the network namespace its holder was started in. */
   view: readonly string[] = [],
+  /** The task's copy, bound at the working directory's path. */
+  bound?: Bound,
 ): string[] {
   const confined = c.kind === 'bwrap';
   return [
     ...(group?.wrapper ?? []),
     ...(confined ? viewHolderPrefix(c) : []),
     ...view,
-    ...(confined ? ['bwrap', ...c.args(workdir)] : []),
+    ...(confined ? ['bwrap', ...c.args(workdir, bound)] : []),
     ...(c.prlimit ? prlimitArgs(limits, { processes: confined, memory: group === undefined }) : []),
   ];
 }

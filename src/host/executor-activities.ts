@@ -9,7 +9,7 @@ import { redactorFor } from '../exec/redaction.ts';
 import { checkCommand } from '../exec/policy.ts';
 import { runConfined } from '../exec/confined-run.ts';
 import { commandTimeoutMs } from '../exec/limits.ts';
-import { describeConfinement, writeScope } from '../exec/sandbox.ts';
+import { describeConfinement, writeScope, type Bound } from '../exec/sandbox.ts';
 import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
 import { criterionFailure, outputFailure } from '../tasklist/success-criterion.ts';
@@ -35,7 +35,7 @@ export type Place = {
   /** What a path held before the run: stored first when a fix replaces a file from before it. */
   before: (path: string) => Content | undefined;
   /** The task's view, when it has one: commands enter it, the executor reads the folder at its root. */
-  view?: { enter: readonly string[]; root: string };
+  view?: { enter: readonly string[]; root: string; bound?: Bound };
   /** How many times the task started over (a conflict's retry): its checks and decisions run again under new ids. */
   round: number;
 };

@@ -26,7 +26,7 @@ export const executorPorts: ExecutorPorts<Executing> = {
   },
   place: async (resources, item, snapshot) => (resources.copies ? resources.copies.place(item, snapshot) : { item }),
   execute: (io, item, recorded, resume, startOver) =>
-    io.rt.config.execution.isolation === 'view'
+    io.rt.config.execution.isolation !== 'shared'
       ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)
       : executeInFolder(io, item, recorded, resume),
   finish: async (io, outcome, ended) => {

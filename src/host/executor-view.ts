@@ -25,6 +25,10 @@ const CONFLICT_RETRIES = 2;
 
 const warned = new Set<string>();
 const SHARED_FALLBACK = 'tasks run in the shared folder, not in views of their own';
+const COPY_FALLBACK = 'tasks run in copies of the folder, not in views of their own';
+/** What a copy costs and shares (docs/isolation.md#fallbacks): said with the reason. */
+const COPY_LOSS =
+  'each task copies the tree and walks its copy for its changes, and writes into node_modules, .venv and __pycache__ land in the folder at once';
 /** What a run in the shared folder gives up (docs/isolation.md#fallbacks): said with the reason. */
 const SHARED_LOSS =
   "tasks side by side see each other's unfinished files, a change made alongside a task may be recorded as its own, and a failed task's files are not undone while another runs";
@@ -68,13 +72,12 @@ export async function executeInView(
   for (let round = 0; ; round++) {
     let space: ViewSpace;
     try {
-      space = await openViewSpace(item, rt.config.stateDir, confinement, rt.config.changes, fresh);
+      space = await openViewSpace(item, rt.config.stateDir, confinement, limitsOf(rt.config), fresh);
     } catch (error) {
-      const why = (error as Error).message;
-      if (!warned.has(why)) rt.log.warn(`${SHARED_FALLBACK}: ${why}; ${SHARED_LOSS}`);
-      warned.add(why);
+      warnOnce(rt, `${SHARED_FALLBACK}: ${(error as Error).message}; ${SHARED_LOSS}`);
       return inFolder();
     }
+    if (space.fallback !== undefined) warnOnce(rt, `${COPY_FALLBACK}: ${space.fallback}; ${COPY_LOSS}`);
     const ended = await runInView(task, space, point, round);
     if (!('conflicts' in ended)) return ended;
     const reason = conflictReason(ended.conflicts);
@@ -155,6 +158,20 @@ async function mergeView(task: InView, space: ViewSpace, steps: readonly MergeSt
       throw error;
     });
 }
+
+/** Said the first time it comes up in this process. */
+function warnOnce(rt: InView['io']['rt'], message: string): void {
+  if (!warned.has(message)) rt.log.warn(message);
+  warned.add(message);
+}
+
+const limitsOf = (config: InView['io']['rt']['config']) => ({
+  maxFileBytes: config.changes.maxFileBytes,
+  isolation: {
+    mode: config.execution.isolation === 'copy' ? ('copy' as const) : ('view' as const),
+    copyLimits: config.execution.copyLimits,
+  },
+});
 
 type Rerun = { attempt: number; of: number; conflicts: Conflict[] };
 

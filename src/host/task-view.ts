@@ -4,7 +4,8 @@ import type { ExecuteTask } from '../events/work-commands.ts';
 import { outputFiles, ownPathsIn } from '../context/own-files.ts';
 import { viewHolderPrefix, viewsDir, type Confinement } from '../exec/sandbox.ts';
 import { mergeSteps, mergesSoFar, serialized, type MergeOutcome } from '../workspace/merge.ts';
-import { changesSince, viewChanges, type MergeStep } from '../workspace/view-changes.ts';
+import { keptCopy, openCopyView, type CopyLimits } from '../workspace/copy-view.ts';
+import { changesSince, type MergeStep } from '../workspace/view-changes.ts';
 import { discardView, openView, type View } from '../workspace/view.ts';
 import { contentHash, type Content, type TreeChange } from '../workspace/work-tree.ts';
 import type { TaskCapture } from '../workspace/run-trees.ts';
@@ -13,6 +14,8 @@ import { safely } from '../workspace/tree-scan.ts';
 /** A task's copy-on-write view, as its execution uses it (src/workspace/view.ts). */
 export type ViewSpace = {
   view: View;
+  /** Why the task has a copy of the folder rather than a view: no overlay could be had. */
+  fallback?: string;
   /** What the task changed since the last capture (after a recovery fix): recorded as it goes. */
   checkpoint(): TaskCapture;
   /** The task's change set since the last capture, and the steps that merge it; the holder then ends. */
@@ -29,29 +32,25 @@ export type ViewSpace = {
 const viewDir = (stateDir: string, item: { runId: string; taskId: string }) =>
   join(viewsDir(stateDir), item.runId, item.taskId);
 
+/** How tasks are kept apart (`execution.isolation`, but `shared`), and how big a tree a copy is made of. */
+export type Isolation = { mode: 'view' | 'copy'; copyLimits: CopyLimits };
+
 /**
  * Opens the task's view (`fresh`: a stale view of an earlier attempt is removed first; otherwise
- * one kept by a dead executor goes on). Rejects with the reason when no overlay can be had.
+ * one kept by a dead executor goes on): an overlay, or where none can be had (or `isolation` says
+ * so) a copy of the folder. Rejects with the reasons when neither can be had.
  */
 export async function openViewSpace(
   item: ExecuteTask,
   stateDir: string,
   confinement: Confinement,
-  limits: { maxFileBytes: number },
+  limits: { maxFileBytes: number; isolation: Isolation },
   fresh: boolean,
 ): Promise<ViewSpace> {
   const dir = viewDir(stateDir, item);
   if (fresh) discardView(dir);
   const since = mergesSoFar(item.workdir);
-  // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
-  const view = await openView(item.workdir, dir, {
-    prefix: viewHolderPrefix(confinement),
-    hide: viewsDir(stateDir),
-    through: [
-      join(item.workdir, '.git'),
-      ...ownPathsIn(item.workdir, [resolve(stateDir)]).map((p) => join(item.workdir, p)),
-    ],
-  });
+  const { view, fallback } = await openTaskView(item, dir, stateDir, confinement, limits.isolation, !fresh);
   const excluded = ownPathsIn(item.workdir, [
     item.tasksFile,
     resolve(stateDir),
@@ -61,13 +60,14 @@ export async function openViewSpace(
   let last = new Map<string, TreeChange>();
   let ending: Promise<void> | undefined;
   const capture = () => {
-    const now = viewChanges(view, excluded, limits.maxFileBytes);
+    const now = view.read(excluded, limits.maxFileBytes);
     const changes = changesSince(last, now.changes);
     last = new Map(now.changes.map((c) => [c.path, c]));
     return { ...now, changes };
   };
   return {
     view,
+    ...(fallback !== undefined ? { fallback } : {}),
     checkpoint: () => ({ changes: capture().changes, ignored: [], alongside: [] }),
     finish: () => {
       const { changes, ignored, steps } = capture();
@@ -95,6 +95,47 @@ export async function openViewSpace(
       if (!keep) discardView(dir);
     },
   };
+}
+
+/** The task's overlay, or its copy (and why: the overlay's failure) when it has one. */
+async function openTaskView(
+  item: ExecuteTask,
+  dir: string,
+  stateDir: string,
+  confinement: Confinement,
+  isolation: Isolation,
+  resume: boolean,
+): Promise<{ view: View; fallback?: string }> {
+  // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
+  const through = [
+    join(item.workdir, '.git'),
+    ...ownPathsIn(item.workdir, [resolve(stateDir)]).map((p) => join(item.workdir, p)),
+  ];
+  const copy = () => {
+    if (confinement.kind !== 'bwrap')
+      throw new Error(
+        `a copy needs bubblewrap to bind it at the folder's path, and commands run unconfined (${confinement.why})`,
+      );
+    return openCopyView(item.workdir, dir, { through, limits: isolation.copyLimits, resume });
+  };
+  // A task resumed in the copy its dead executor left goes on in it.
+  if (isolation.mode === 'copy' || (resume && keptCopy(dir))) return { view: await copy() };
+  try {
+    return {
+      view: await openView(item.workdir, dir, {
+        prefix: viewHolderPrefix(confinement),
+        hide: viewsDir(stateDir),
+        through,
+      }),
+    };
+  } catch (error) {
+    const why = (error as Error).message;
+    try {
+      return { view: await copy(), fallback: why };
+    } catch (second) {
+      throw new Error(`${why}; nor a copy: ${(second as Error).message}`);
+    }
+  }
 }
 
 /** What the working directory holds at `path` now (undefined: nothing, not a file, or unreadable): a view's lower layer is it. */

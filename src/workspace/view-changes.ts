@@ -16,7 +16,7 @@ export type MergeStep = { op: 'delete'; path: string } | { op: 'put'; path: stri
 /** What a view holds that the working directory does not: the record, and the steps of its merge. */
 export type ViewChanges = { changes: TreeChange[]; ignored: IgnoredChange[]; steps: MergeStep[] };
 
-type Walk = {
+export type Walk = {
   upper: string;
   /** The working directory: the view's lower layer. */
   lower: string;
@@ -46,12 +46,21 @@ export function viewChanges(
   excluded: readonly string[],
   maxFileBytes: number,
 ): ViewChanges {
-  const rules = safely(() => readFileSync(join(view.workdir, '.gitignore'), 'utf8'));
+  const walk = walkOf({ upper: view.upper, lower: view.workdir, merged: view.root }, excluded, maxFileBytes);
+  visit(walk, '');
+  return walked(walk);
+}
+
+/** A walk of a view's layers, to gather its change set in (the working directory's top `.gitignore` in force). */
+export function walkOf(
+  layers: { upper: string; lower: string; merged: string },
+  excluded: readonly string[],
+  maxFileBytes: number,
+): Walk {
+  const rules = safely(() => readFileSync(join(layers.lower, '.gitignore'), 'utf8'));
   const ignores = rules ? [{ prefix: '', rules: ignore().add(rules) }] : [];
-  const walk: Walk = {
-    upper: view.upper,
-    lower: view.workdir,
-    merged: view.root,
+  return {
+    ...layers,
     excluded,
     ignoredBy: (path, dir) =>
       path.split('/').some((part) => ALWAYS_IGNORED_NAMES.has(part)) || isIgnored(ignores, path, dir),
@@ -59,10 +68,13 @@ export function viewChanges(
     out: { changes: [], ignored: [], steps: [] },
     ignoredCounts: new Map(),
   };
-  visit(walk, '');
-  walk.out.ignored = [...walk.ignoredCounts].map(([path, entries]) => ({ path, entries }));
-  walk.out.changes.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return walk.out;
+}
+
+/** The change set a walk gathered, in path order, ignored paths counted. */
+export function walked(w: Walk): ViewChanges {
+  w.out.ignored = [...w.ignoredCounts].map(([path, entries]) => ({ path, entries }));
+  w.out.changes.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return w.out;
 }
 
 function visit(w: Walk, rel: string): void {
@@ -115,7 +127,7 @@ function hidden(w: Walk, path: string): void {
 }
 
 /** The working directory's `path` deleted by the task: one step, and each file under it recorded. */
-function remove(w: Walk, path: string, low: Stats): void {
+export function remove(w: Walk, path: string, low: Stats): void {
   w.out.steps.push({ op: 'delete', path });
   record(w, path, low.isDirectory(), (p) => {
     const st = lstat(join(w.lower, p));
@@ -124,14 +136,14 @@ function remove(w: Walk, path: string, low: Stats): void {
 }
 
 /** A file a task made inside a new folder: recorded as created. */
-function written(w: Walk, path: string): void {
+export function written(w: Walk, path: string): void {
   const st = lstat(join(w.upper, path));
   if (st && (st.isFile() || st.isSymbolicLink()))
     note(w, path, false, { path, after: content(join(w.upper, path), st, w.maxFileBytes) });
 }
 
 /** Calls `each` for `path`, or for every file below it when it is a folder (`root`: the layer it is in). */
-function record(w: Walk, path: string, dir: boolean, each: (path: string) => void): void {
+export function record(w: Walk, path: string, dir: boolean, each: (path: string) => void): void {
   if (!dir) return each(path);
   if (w.ignoredBy(path, true)) return count(w, path, true);
   const root = lstat(join(w.upper, path))?.isDirectory() ? w.upper : w.lower;
@@ -142,7 +154,7 @@ function record(w: Walk, path: string, dir: boolean, each: (path: string) => voi
 }
 
 /** A change recorded, or counted when the project ignores its path (the merge takes it all the same). */
-function note(w: Walk, path: string, dir: boolean, change: TreeChange): void {
+export function note(w: Walk, path: string, dir: boolean, change: TreeChange): void {
   if (w.ignoredBy(path, dir)) return count(w, path, dir);
   w.out.changes.push(change);
 }
@@ -167,7 +179,7 @@ function entriesBelow(w: Walk, path: string): number {
   return safely(() => readdirSync(join(root, path), { recursive: true }).length) ?? 0;
 }
 
-function content(abs: string, st: Stats, maxFileBytes: number): Content {
+export function content(abs: string, st: Stats, maxFileBytes: number): Content {
   const mode = st.mode & 0o7777;
   if (st.isSymbolicLink()) {
     const bytes = Buffer.from(safely(() => readlinkSync(abs)) ?? '');
@@ -178,7 +190,7 @@ function content(abs: string, st: Stats, maxFileBytes: number): Content {
   return { kind: 'file', hash: contentHash(bytes), mode, size: bytes.length, bytes };
 }
 
-function lstat(path: string): Stats | undefined {
+export function lstat(path: string): Stats | undefined {
   return lstatSync(path, { throwIfNoEntry: false });
 }
 

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import type { Bound } from '../exec/sandbox.ts';
+import { viewChanges, type ViewChanges } from './view-changes.ts';
 import { freshHolder, heldAgain, spareAhead, type Holder } from './view-holders.ts';
 
 /**
@@ -21,11 +23,16 @@ export type View = {
   startedNs: bigint;
   /** What runs before a command so that it runs in the view (after a network namespace's own nsenter). */
   enter: string[];
+  /** A copy instead of an overlay (copy-view.ts): what bubblewrap binds at the working directory's path. */
+  bound?: Bound;
+  /** The task's change set so far: what it wrote, made and deleted (the tool's own `excluded` paths left out). */
+  read(excluded: readonly string[], maxFileBytes: number): ViewChanges;
   /** Ends the holder (the overlay goes with its namespace); the upper layer stays until `discard`. */
   close(): Promise<void>;
 };
 
-const STAMP = 'started';
+/** The view's start stamp, in its folder: a view whose folder has one is taken up again by a resumed task. */
+export const VIEW_STAMP = 'started';
 
 // The options of mount(8) split on commas, overlay's layers on colons: such paths cannot be given.
 const UNMOUNTABLE = /[,:\\\n]/;
@@ -60,7 +67,7 @@ export async function openView(
   const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
   if (/\n/.test(through1 + through2)) throw new Error(`a newline in ${through1} or ${through2}`);
   const mounts = { prefix: options.prefix ?? [], workdir, hide, through: [through1, through2] as [string, string] };
-  const resumed = existsSync(join(dir, STAMP)) && existsSync(upper);
+  const resumed = existsSync(join(dir, VIEW_STAMP)) && existsSync(upper);
   let holder: Holder;
   if (resumed) {
     rmSync(work, { recursive: true, force: true });
@@ -71,17 +78,19 @@ export async function openView(
     // The spares' folders lie beside the runs' (`<views>/<run>/<task>`): one filesystem, hidden alike.
     holder = await freshHolder(mounts, dir, dirname(dirname(dir)));
     // Taken at hand-over: the view begins when the task gets it, not when its overlay was mounted.
-    stampAfterTick(join(dir, STAMP));
+    stampAfterTick(join(dir, VIEW_STAMP));
   }
-  const startedNs = statSync(join(dir, STAMP), { bigint: true }).ctimeNs;
+  const startedNs = statSync(join(dir, VIEW_STAMP), { bigint: true }).ctimeNs;
   const pid = holder.pid;
+  const root = `/proc/${pid}/root${workdir}`;
   return {
     workdir,
-    root: `/proc/${pid}/root${workdir}`,
+    root,
     upper,
     dir,
     startedNs,
     enter: ['nsenter', '-t', String(pid), '-U', '-m', '--preserve-credentials', `--wdns=${workdir}`, '--'],
+    read: (excluded, maxFileBytes) => viewChanges({ upper, workdir, root }, excluded, maxFileBytes),
     close: () => holder.end(),
   };
 }
@@ -105,7 +114,7 @@ export function discardView(dir: string): void {
  * which this began: a change made before the view began never shares its ctime, so a change at
  * or after the stamp's ctime is one made since (what the merge calls a conflict).
  */
-function stampAfterTick(stamp: string): void {
+export function stampAfterTick(stamp: string): void {
   writeFileSync(stamp, '');
   const first = statSync(stamp, { bigint: true }).ctimeNs;
   while (statSync(stamp, { bigint: true }).ctimeNs === first) writeFileSync(stamp, '');
