@@ -162,7 +162,7 @@ describe('each task in its own view', () => {
   });
 });
 
-describe('where no overlay can be had', () => {
+describe('where neither an overlay nor a copy can be had', () => {
   it('tasks share the folder, and the warning says why and what that loses', async () => {
     // A comma in the folder's path: mount(8) would split the overlay's options on it.
     const dir = await mkdtemp(join(tmpdir(), 'ia,shared-'));
@@ -182,11 +182,15 @@ describe('where no overlay can be had', () => {
   \`\`\`
 `,
     );
-    await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ sandbox: { writable: [sync] } }));
+    // A tree past the copy's limits (tasks.md and the config are two files): the copy is not made either.
+    await writeFile(
+      join(dir, 'implement-agent.config.json'),
+      JSON.stringify({ sandbox: { writable: [sync] }, execution: { copyLimits: { maxFiles: 1 } } }),
+    );
     const { result } = await run(dir);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toContain(
-      `warning: tasks run in the shared folder, not in views of their own: an overlay cannot be mounted with a comma, colon, backslash or newline in its path: ${dir}; tasks side by side see each other's unfinished files`,
+      `warning: tasks run in the shared folder, not in views of their own: an overlay cannot be mounted with a comma, colon, backslash or newline in its path: ${dir}; nor a copy: ${dir} holds more than 1 files (execution.copyLimits.maxFiles); tasks side by side see each other's unfinished files`,
     );
     // Said once per run, not per task.
     expect(result.stderr.split('shared folder, not in views').length).toBe(2);
