@@ -21,6 +21,7 @@ import { latencyProfiles, measure, realistic } from './realistic.ts';
 import { scale } from './scale.ts';
 import { sites } from './sites.ts';
 import { viewCost } from './views.ts';
+import { copyCost } from './copies.ts';
 
 const { values } = parseArgs({
   options: {
@@ -155,7 +156,10 @@ if (want('scheduler')) {
 if (want('context')) rows.push(...(await contextReload(1000)));
 if (want('confinement')) rows.push(...(await confinementCost(quick ? 10 : 30)));
 if (want('changes')) rows.push(...(await changeCapture(quick ? 20 : 100)));
-if (want('views')) rows.push(...(await viewCost(quick ? 50 : 1000)));
+if (want('views')) {
+  rows.push(...(await viewCost(quick ? 50 : 1000)));
+  rows.push(...(await copyCost(quick ? 3 : 10)));
+}
 if (want('startup')) {
   log('CLI start-up...');
   rows.push(...(await cliStartup(quick ? 3 : 7)));

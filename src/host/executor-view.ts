@@ -49,7 +49,8 @@ type InView = {
  * upper layer, recorded, then merged on success before the outcome is recorded (so dependants
  * see it), with the commit made in the same turn. A failure's view is discarded; a conflict's
  * too, and the task runs again on the new state or fails naming the paths. Where no overlay can
- * be had, `inFolder` runs it in the folder itself, and why is said once.
+ * be had, a copy of the folder stands for the view (task-view.ts); where no copy either,
+ * `inFolder` runs it in the folder itself. Which, and why, is said once.
  */
 export async function executeInView(
   io: ActorIO<Executing>,

@@ -1,4 +1,5 @@
 import { readFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ExecuteTask } from '../events/work-commands.ts';
 import { outputFiles, ownPathsIn } from '../context/own-files.ts';
@@ -92,7 +93,10 @@ export async function openViewSpace(
       ),
     close: async (keep = false) => {
       await (ending ?? view.close());
-      if (!keep) discardView(dir);
+      if (keep) return;
+      // A copy holds the whole tree: removed off this process's loop (a synchronous removal blocks it for seconds).
+      if (view.bound) await rm(dir, { recursive: true, force: true });
+      discardView(dir);
     },
   };
 }

@@ -136,7 +136,7 @@ describe('each task in its own copy, where no overlay can be had', () => {
     expect(result.exitCode).toBe(1);
     const [done] = ofType(events, 'TaskCompleted');
     const [failed] = ofType(events, 'TaskFailed');
-    const [winner, loser] = done!.taskId === '1' ? ['1', '2'] : ['2', '1'];
+    const [winner, loser] = done!.taskId === '1' ? (['1', '2'] as const) : (['2', '1'] as const);
     expect(failed!.data).toMatchObject({
       stage: 'conflict',
       conflicts: [{ path: 'shared.txt', by: `task ${winner}` }],
