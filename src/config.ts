@@ -144,7 +144,7 @@ export const ConfigSchema = z
         /** The largest tree a task's copy is made of (`isolation: "copy"`, or the fallback); a larger one runs in the shared folder. */
         copyLimits: z
           .object({
-            maxFiles: z.number().int().positive().default(5000),
+            maxFiles: z.number().int().positive().default(2000),
             maxBytes: z
               .number()
               .int()

@@ -93,6 +93,30 @@ describe("a task's copy of the folder", () => {
     await expect(lstat(join(w, 'gone.txt'))).rejects.toThrow(/ENOENT/);
   });
 
+  it("the sandbox's rules hold in the copy: git's config is read-only, a config file the command makes is removed", async () => {
+    const { w, views } = await project();
+    await writeFile(join(w, '.git', 'config'), '[core]\n');
+    const view = await openCopyView(w, join(views, 'r', '1'), { through: [join(w, '.git')], limits, resume: false });
+    const hook = await runConfined(
+      'echo "[core] fsmonitor = evil" >> .git/config',
+      sandbox.confinement,
+      sandbox.config.execution.limits,
+      { cwd: w, env: childEnvironment().env, timeoutMs: 60_000, tailChars: 4000, keepBytes: 100_000 },
+      view,
+    );
+    expect(hook.exitCode).not.toBe(0);
+    expect(await readFile(join(w, '.git', 'config'), 'utf8')).toBe('[core]\n');
+    const planted = await runConfined(
+      'echo "{}" > implement-agent.config.json',
+      sandbox.confinement,
+      sandbox.config.execution.limits,
+      { cwd: w, env: childEnvironment().env, timeoutMs: 60_000, tailChars: 4000, keepBytes: 100_000 },
+      view,
+    );
+    expect(planted.refused).toContain('implement-agent.config.json');
+    await expect(lstat(join(view.root, 'implement-agent.config.json'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('a path the folder changed since the copy was made is a conflict, and nothing is applied', async () => {
     const { w, views } = await project();
     const view = await openCopyView(w, join(views, 'r', '1'), { through: [], limits, resume: false });
