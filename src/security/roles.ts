@@ -11,6 +11,7 @@ import {
   commandSubjects,
   consumerNames,
   eventSubjects,
+  jsApiPrefix,
   type ActorName,
   type WorkActor,
 } from '../events/subjects.ts';
@@ -168,12 +169,19 @@ export const roleOf = (actor: ActorName): Role => actor;
 
 export type Permissions = { publish: string[]; subscribe: string[] };
 
-const api = (...tokens: string[]) => `$JS.API.${tokens.join('.')}`;
+/** A JetStream API subject of the domain the rights are for (none: the local API). */
+type Api = (...tokens: string[]) => string;
+const apiOf =
+  (domain: string | undefined): Api =>
+  (...tokens) =>
+    `${jsApiPrefix(domain)}.${tokens.join('.')}`;
 const streamOf = (b: Bucket) => (b.kind === 'kv' ? `KV_${b.name}` : `OBJ_${b.name}`);
-const subjectsOf = (b: Bucket) => (b.kind === 'kv' ? `$KV.${b.name}.>` : `$O.${b.name}.>`);
+/** Writes to a bucket: a KV client in a domain puts through the domain's API (`$JS.<d>.API.$KV...`), which the server maps. */
+const subjectsOf = (b: Bucket, api: Api, domain: string | undefined) =>
+  b.kind === 'obj' ? `$O.${b.name}.>` : domain === undefined ? `$KV.${b.name}.>` : api('$KV', b.name, '>');
 
 /** Reading a stream: its info, single messages, and ordered consumers of its own. */
-function readStream(stream: string): string[] {
+function readStream(stream: string, api: Api): string[] {
   return [
     api('STREAM', 'INFO', stream),
     api('STREAM', 'MSG', 'GET', stream),
@@ -188,21 +196,25 @@ function readStream(stream: string): string[] {
   ];
 }
 
-/** What the server lets `role` publish and subscribe: nothing that is not in its row. */
-export function permissionsOf(role: Role): Permissions {
+/**
+ * What the server lets `role` publish and subscribe: nothing that is not in its row. With a
+ * `domain` (config natsDomain) the JetStream API is granted as that domain's subjects instead.
+ */
+export function permissionsOf(role: Role, domain?: string): Permissions {
   if (role === 'admin') return { publish: ['>'], subscribe: ['>'] };
   const spec = ROLES[role];
-  const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM)]);
+  const api = apiOf(domain);
+  const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM, api)]);
   for (const type of spec.events) publish.add(eventSubjects.type(type));
   for (const actor of spec.sendsWork) publish.add(commandSubjects.actorWork(actor));
   if (spec.routesToSites) publish.add(commandSubjects.allSites());
   for (const actor of spec.pings) publish.add(commandSubjects.ping(actor));
   if (spec.asksRecovery) publish.add(commandSubjects.recover());
-  if (spec.takesWork) for (const s of takes(consumerNames.work(spec.takesWork))) publish.add(s);
+  if (spec.takesWork) for (const s of takes(consumerNames.work(spec.takesWork), api)) publish.add(s);
   for (const bucket of new Set([...spec.reads, ...spec.writes]))
-    for (const s of readStream(streamOf(bucket))) publish.add(s);
+    for (const s of readStream(streamOf(bucket), api)) publish.add(s);
   for (const bucket of spec.writes) {
-    publish.add(subjectsOf(bucket));
+    publish.add(subjectsOf(bucket, api, domain));
     // Deleting a superseded large snapshot purges its chunks; the log itself is never purgeable.
     if (bucket.derived) publish.add(api('STREAM', 'PURGE', streamOf(bucket)));
   }
@@ -211,7 +223,7 @@ export function permissionsOf(role: Role): Permissions {
 }
 
 /** Taking items from a durable consumer of the work stream. */
-const takes = (consumer: string) => [
+const takes = (consumer: string, api: Api) => [
   api('STREAM', 'INFO', WORK_STREAM),
   api('CONSUMER', 'INFO', WORK_STREAM, consumer),
   api('CONSUMER', 'MSG', 'NEXT', WORK_STREAM, consumer),
@@ -221,22 +233,24 @@ const takes = (consumer: string) => [
 /** The user a site's executors connect as (`cluster init --site NAME`). */
 export const siteUser = (site: string): string => `site-${site}`;
 
+/** Events only a site's own user records, each only under the site's own name. */
+export const SITE_EVENTS = ['SiteHeartbeat'] as const satisfies readonly AgentEventType[];
+
 /**
  * What a site's executors may do (`actor executor --site NAME`, user `site-NAME`): the executor's
  * row, except that they take work only from the site's own queue, may create exactly its durable
  * consumer (the filter is in the request's subject, which the server checks against the
  * consumer's), and beat only under the site's own name: a site cannot announce itself as another.
+ * With a `domain`, through that domain's API, as a leaf node's link carries it.
  */
-/** Events only a site's own user records, each only under the site's own name. */
-export const SITE_EVENTS = ['SiteHeartbeat'] as const satisfies readonly AgentEventType[];
-
-export function sitePermissions(site: string): Permissions {
-  const executor = permissionsOf('executor');
+export function sitePermissions(site: string, domain?: string): Permissions {
+  const executor = permissionsOf('executor', domain);
+  const api = apiOf(domain);
   const consumer = consumerNames.site(site);
-  const shared = new Set(takes(consumerNames.work('executor')));
+  const shared = new Set(takes(consumerNames.work('executor'), api));
   const publish = executor.publish.filter((s) => !shared.has(s));
   publish.push(
-    ...takes(consumer),
+    ...takes(consumer, api),
     api('CONSUMER', 'CREATE', WORK_STREAM, consumer, commandSubjects.siteQueue(site)),
     ...SITE_EVENTS.map((type) => eventSubjects.of(SITES_RUN, site, type)),
   );
