@@ -169,19 +169,12 @@ export const roleOf = (actor: ActorName): Role => actor;
 
 export type Permissions = { publish: string[]; subscribe: string[] };
 
-/** A JetStream API subject of the domain the rights are for (none: the local API). */
-type Api = (...tokens: string[]) => string;
-const apiOf =
-  (domain: string | undefined): Api =>
-  (...tokens) =>
-    `${jsApiPrefix(domain)}.${tokens.join('.')}`;
+const api = (...tokens: string[]) => `${jsApiPrefix(undefined)}.${tokens.join('.')}`;
 const streamOf = (b: Bucket) => (b.kind === 'kv' ? `KV_${b.name}` : `OBJ_${b.name}`);
-/** Writes to a bucket: a KV client in a domain puts through the domain's API (`$JS.<d>.API.$KV...`), which the server maps. */
-const subjectsOf = (b: Bucket, api: Api, domain: string | undefined) =>
-  b.kind === 'obj' ? `$O.${b.name}.>` : domain === undefined ? `$KV.${b.name}.>` : api('$KV', b.name, '>');
+const subjectsOf = (b: Bucket) => (b.kind === 'kv' ? `$KV.${b.name}.>` : `$O.${b.name}.>`);
 
 /** Reading a stream: its info, single messages, and ordered consumers of its own. */
-function readStream(stream: string, api: Api): string[] {
+function readStream(stream: string): string[] {
   return [
     api('STREAM', 'INFO', stream),
     api('STREAM', 'MSG', 'GET', stream),
@@ -198,23 +191,42 @@ function readStream(stream: string, api: Api): string[] {
 
 /**
  * What the server lets `role` publish and subscribe: nothing that is not in its row. With a
- * `domain` (config natsDomain) the JetStream API is granted as that domain's subjects instead.
+ * JetStream `domain` (config natsDomain), as that domain's clients address it (`inDomain`).
  */
 export function permissionsOf(role: Role, domain?: string): Permissions {
   if (role === 'admin') return { publish: ['>'], subscribe: ['>'] };
+  const local = localPermissionsOf(role);
+  return { publish: inDomain(local.publish, domain), subscribe: local.subscribe };
+}
+
+/**
+ * The rights of a domain's client: each JetStream API subject and each KV write also under the
+ * domain's prefix (`$JS.<d>.API.>`, `$JS.<d>.API.$KV.>`, which a client in the domain sends and a
+ * leaf node's link carries), for the same streams and consumers. The local subject stays: a node
+ * of the domain maps a prefixed request to it and checks a local client's rights on what it
+ * became (seen on nats-server 2.9).
+ */
+function inDomain(publish: string[], domain: string | undefined): string[] {
+  if (domain === undefined) return publish;
+  const local = `${jsApiPrefix(undefined)}.`;
+  const prefixed = (s: string) =>
+    s.startsWith(local) ? `${jsApiPrefix(domain)}.${s.slice(local.length)}` : `${jsApiPrefix(domain)}.${s}`;
+  return publish.flatMap((s) => (s.startsWith(local) || s.startsWith('$KV.') ? [s, prefixed(s)] : [s]));
+}
+
+function localPermissionsOf(role: Exclude<Role, 'admin'>): Permissions {
   const spec = ROLES[role];
-  const api = apiOf(domain);
-  const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM, api)]);
+  const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM)]);
   for (const type of spec.events) publish.add(eventSubjects.type(type));
   for (const actor of spec.sendsWork) publish.add(commandSubjects.actorWork(actor));
   if (spec.routesToSites) publish.add(commandSubjects.allSites());
   for (const actor of spec.pings) publish.add(commandSubjects.ping(actor));
   if (spec.asksRecovery) publish.add(commandSubjects.recover());
-  if (spec.takesWork) for (const s of takes(consumerNames.work(spec.takesWork), api)) publish.add(s);
+  if (spec.takesWork) for (const s of takes(consumerNames.work(spec.takesWork))) publish.add(s);
   for (const bucket of new Set([...spec.reads, ...spec.writes]))
-    for (const s of readStream(streamOf(bucket), api)) publish.add(s);
+    for (const s of readStream(streamOf(bucket))) publish.add(s);
   for (const bucket of spec.writes) {
-    publish.add(subjectsOf(bucket, api, domain));
+    publish.add(subjectsOf(bucket));
     // Deleting a superseded large snapshot purges its chunks; the log itself is never purgeable.
     if (bucket.derived) publish.add(api('STREAM', 'PURGE', streamOf(bucket)));
   }
@@ -223,7 +235,7 @@ export function permissionsOf(role: Role, domain?: string): Permissions {
 }
 
 /** Taking items from a durable consumer of the work stream. */
-const takes = (consumer: string, api: Api) => [
+const takes = (consumer: string) => [
   api('STREAM', 'INFO', WORK_STREAM),
   api('CONSUMER', 'INFO', WORK_STREAM, consumer),
   api('CONSUMER', 'MSG', 'NEXT', WORK_STREAM, consumer),
@@ -241,16 +253,20 @@ export const SITE_EVENTS = ['SiteHeartbeat'] as const satisfies readonly AgentEv
  * row, except that they take work only from the site's own queue, may create exactly its durable
  * consumer (the filter is in the request's subject, which the server checks against the
  * consumer's), and beat only under the site's own name: a site cannot announce itself as another.
- * With a `domain`, through that domain's API, as a leaf node's link carries it.
+ * With a `domain`, as its clients address it (a site behind a leaf node).
  */
 export function sitePermissions(site: string, domain?: string): Permissions {
-  const executor = permissionsOf('executor', domain);
-  const api = apiOf(domain);
+  const local = localSitePermissions(site);
+  return { publish: inDomain(local.publish, domain), subscribe: local.subscribe };
+}
+
+function localSitePermissions(site: string): Permissions {
+  const executor = localPermissionsOf('executor');
   const consumer = consumerNames.site(site);
-  const shared = new Set(takes(consumerNames.work('executor'), api));
+  const shared = new Set(takes(consumerNames.work('executor')));
   const publish = executor.publish.filter((s) => !shared.has(s));
   publish.push(
-    ...takes(consumer, api),
+    ...takes(consumer),
     api('CONSUMER', 'CREATE', WORK_STREAM, consumer, commandSubjects.siteQueue(site)),
     ...SITE_EVENTS.map((type) => eventSubjects.of(SITES_RUN, site, type)),
   );
