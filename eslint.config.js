@@ -2,6 +2,8 @@
 // await an append loses the guarantee that the effect was recorded).
 import tseslint from 'typescript-eslint';
 
+const DOMAIN = 'make it with src/nats/jetstream-domain.ts, which names the JetStream domain (natsDomain)';
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'bench/results/**', '.implement-agent/**', 'dist/**'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -19,6 +21,23 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // Effects provided to machines are promise-returning by contract, awaited or not.
       '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Every JetStream context addresses the connection's domain (config natsDomain): made in one file.
+    files: ['src/**/*.ts'],
+    ignores: ['src/nats/jetstream-domain.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@nats-io/jetstream', importNames: ['jetstream', 'jetstreamManager'], message: DOMAIN },
+            { name: '@nats-io/kv', importNames: ['Kvm'], message: DOMAIN },
+            { name: '@nats-io/obj', importNames: ['Objm'], message: DOMAIN },
+          ],
+        },
+      ],
     },
   },
   {

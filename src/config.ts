@@ -12,7 +12,7 @@ import { StrategyEffectSchema } from './recovery/effects.ts';
 
 export { CONFIG_FILE } from './file-names.ts';
 import { CONFIG_FILE } from './file-names.ts';
-import { SITE_NAME } from './events/subjects.ts';
+import { JS_DOMAIN, SITE_NAME } from './events/subjects.ts';
 /** The configuration file a command reads: `--config FILE`, else the one in the current folder. */
 export const configFile = (cwd: string, file?: string) => resolve(cwd, file ?? CONFIG_FILE);
 
@@ -66,6 +66,8 @@ export const ConfigSchema = z
     natsUrl: z.string().optional(),
     /** JetStream replicas of every stream and bucket: 3 on a three-node cluster. */
     natsReplicas: z.number().int().min(1).max(5).default(1),
+    /** The JetStream domain of the cluster's nodes (`cluster init --domain`), for a site behind a leaf node: docs/scaling.md. */
+    natsDomain: z.string().regex(JS_DOMAIN, 'a JetStream domain is letters, digits, _ and -').optional(),
     /** How long a work item held by a dead process waits before another process gets it. */
     workAckWaitMs: durationMs(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),
@@ -306,6 +308,7 @@ export async function loadConfig(
   const { value: fromFile, text } = await readConfigFile(path, options.file !== undefined);
   const fromEnv: ConfigOverrides = {
     ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
+    ...(env.NATS_DOMAIN ? { natsDomain: env.NATS_DOMAIN } : {}),
     llm: {
       ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
       ...(env.OPENAI_BASE_URL ? { baseUrl: env.OPENAI_BASE_URL } : {}),

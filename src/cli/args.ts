@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.ts';
-import { SITE_NAME } from '../events/subjects.ts';
+import { JS_DOMAIN, SITE_NAME } from '../events/subjects.ts';
 
 export type ArgOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
@@ -51,5 +51,11 @@ export const oneOf = (values: readonly string[]) =>
 /** `--site NAME`: a site's name is a token of NATS subjects and of a user name. */
 export function siteName(value: string): string {
   if (!SITE_NAME.test(value)) throw new InputError(`--site "${value}": a site name is letters, digits, _ and - (1-64)`);
+  return value;
+}
+
+export function jsDomain(value: string): string {
+  if (!JS_DOMAIN.test(value))
+    throw new InputError(`--domain "${value}": a JetStream domain is letters, digits, _ and -`);
   return value;
 }

@@ -1,15 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { InputError } from '../errors.ts';
 import {
   AUTH_CONF_FILE,
   LOOPBACK_NODES,
   clusterUrls,
+  domainOf,
+  leafAddressesOf,
   nodeConfFile,
   nodeConfig,
   routePasswordOf,
+  siteLeafConfig,
+  siteLeafFile,
   type ClusterNode,
 } from '../security/cluster-config.ts';
+import { siteUser } from '../security/roles.ts';
 import {
   CREDENTIALS_FILE,
   authorizationBlock,
@@ -29,29 +35,43 @@ import { out } from './terminal.ts';
  * init, so it follows the code; the node configs are written when there are none or when `nodes`
  * is given, keeping the routes' password of the nodes already there. With `site`, that site gets
  * a password (kept if it has one), a user in auth.conf, and a file of its own for its machine.
+ * With `domain` the nodes are that JetStream domain and take leaf node links, every right is
+ * granted as the domain's, and a site also gets its leaf node's config; the domain is kept in the
+ * node configs, so a later init without it writes the rights for it still.
  */
 export async function clusterInit(
   dirArg: string,
   nodes: readonly ClusterNode[] | undefined,
   site?: string,
+  domainArg?: string,
 ): Promise<number> {
   const dir = resolve(dirArg);
   const header =
     '# Generated from src/security/roles.ts by `implement-agent cluster init`: run it again, do not edit.\n';
+  const existing = await readNodeConfigs(dir);
+  const layout = nodes ?? (existing.length === 0 ? LOOPBACK_NODES : undefined);
+  const domain = domainArg ?? (existing[0] === undefined ? undefined : domainOf(existing[0]));
+  if (!layout && domain !== domainOf(existing[0]!))
+    throw new InputError(
+      `--domain ${domain}: the node configs in ${dir} name ${domainOf(existing[0]!) ?? 'no domain'}; give --nodes too, so they are written again for it`,
+    );
   const credentials = await storeCredentials(dir, site);
+  if (layout) {
+    const routePassword = (existing[0] && routePasswordOf(existing[0])) ?? randomBytes(24).toString('base64url');
+    for (let i = 0; i < layout.length; i++)
+      await writeOwnerOnly(join(dir, nodeConfFile(i)), nodeConfig(layout, i, routePassword, domain));
+  }
   if (site !== undefined) {
     const own: SiteCredentials = { v: 1, site, password: credentials.sites![site]! };
     await writeOwnerOnly(join(dir, siteCredentialsFile(site)), `${JSON.stringify(own)}\n`);
-    await writeOwnerOnly(join(dir, siteAuthFile(site)), header + siteAuthorizationBlock(own));
+    await writeOwnerOnly(join(dir, siteAuthFile(site)), header + siteAuthorizationBlock(own, domain));
+    if (domain !== undefined) {
+      const leaves = leafAddressesOf(layout ? await readNodeConfigs(dir) : existing);
+      const conf = siteLeafConfig(siteUser(site), own.password, leaves, siteAuthFile(site));
+      await writeOwnerOnly(join(dir, siteLeafFile(siteUser(site))), conf);
+    }
   }
-  await writeOwnerOnly(join(dir, AUTH_CONF_FILE), header + authorizationBlock(credentials));
-  const existing = await readFile(join(dir, nodeConfFile(0)), 'utf8').catch(() => undefined);
-  const layout = nodes ?? (existing === undefined ? LOOPBACK_NODES : undefined);
-  if (layout) {
-    const routePassword = (existing && routePasswordOf(existing)) ?? randomBytes(24).toString('base64url');
-    for (let i = 0; i < layout.length; i++)
-      await writeOwnerOnly(join(dir, nodeConfFile(i)), nodeConfig(layout, i, routePassword));
-  }
+  await writeOwnerOnly(join(dir, AUTH_CONF_FILE), header + authorizationBlock(credentials, domain));
   out(`cluster files in ${dir} (owner only):`);
   out(`  ${CREDENTIALS_FILE}  a password per role: give it to every implement-agent process (NATS_CREDS or --creds)`);
   out(`  ${AUTH_CONF_FILE}  the users and what each may do, from src/security/roles.ts (written again by each init)`);
@@ -65,12 +85,26 @@ export async function clusterInit(
       `  ${siteCredentialsFile(site)}  site ${site}'s password alone: give it to that site's machine (NATS_CREDS), and reload the nodes (nats-server --signal reload)`,
     );
     out(`  ${siteAuthFile(site)}  site ${site}'s user alone, for its own server when it is a leaf node`);
+    if (domain !== undefined)
+      out(
+        `  ${siteLeafFile(siteUser(site))}  site ${site}'s own nats-server, a leaf node dialling out to the nodes (secret: it holds the password)`,
+      );
   }
   out(
     `start each node on its machine (with this folder): nats-server -c ${join(dir, 'node1.conf')} -sd ${join(dir, 'node1')}`,
   );
   out(
-    `then every process: ${layout ? `NATS_URL=${clusterUrls(layout)} ` : ''}NATS_CREDS=${join(dir, CREDENTIALS_FILE)}`,
+    `then every process: ${layout ? `NATS_URL=${clusterUrls(layout)} ` : ''}NATS_CREDS=${join(dir, CREDENTIALS_FILE)}${domain === undefined ? '' : ` NATS_DOMAIN=${domain}`}`,
   );
   return 0;
+}
+
+/** The node configs already in `dir`, in order (node1.conf, node2.conf, ... until one is missing). */
+async function readNodeConfigs(dir: string): Promise<string[]> {
+  const configs: string[] = [];
+  for (;;) {
+    const config = await readFile(join(dir, nodeConfFile(configs.length)), 'utf8').catch(() => undefined);
+    if (config === undefined) return configs;
+    configs.push(config);
+  }
 }

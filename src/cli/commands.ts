@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import { actorNames } from '../events/subjects.ts';
-import { parse, port, positiveInt, siteName } from './args.ts';
+import { jsDomain, parse, port, positiveInt, siteName } from './args.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
 // the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
@@ -23,9 +23,15 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
     );
   },
   cluster: async (rest) => {
-    const { values, positionals } = parse(rest, { nodes: { type: 'string' }, site: { type: 'string' } });
+    const { values, positionals } = parse(rest, {
+      nodes: { type: 'string' },
+      site: { type: 'string' },
+      domain: { type: 'string' },
+    });
     if (positionals.length !== 2 || positionals[0] !== 'init')
-      throw new InputError('usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT,...] [--site NAME]');
+      throw new InputError(
+        'usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME]',
+      );
     const [{ clusterInit }, { parseNodes }] = await Promise.all([
       import('./cluster-cmd.ts'),
       import('../security/cluster-config.ts'),
@@ -34,6 +40,7 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
       positionals[1]!,
       values.nodes ? parseNodes(values.nodes as string) : undefined,
       values.site === undefined ? undefined : siteName(values.site as string),
+      values.domain === undefined ? undefined : jsDomain(values.domain as string),
     );
   },
   runs: async (rest) => {

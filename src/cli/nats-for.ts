@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { authFromEnv, type NatsAuth } from '../nats/connection.ts';
 import { startLocalNats } from '../nats/local-server.ts';
 import { lockStore, lockedServerUrl, type HolderKind } from '../nats/store-lock.ts';
+import { InputError } from '../errors.ts';
 import { err } from './terminal.ts';
 import { settleState } from './project-state.ts';
 import { CREDENTIALS_FILE, readCredentials, storeCredentials, writeServerConfig } from '../security/credentials.ts';
@@ -46,6 +47,11 @@ export async function natsFor(
       auth: await remoteAuth(config.natsUrl, storeDir),
       stop: async () => {},
     };
+  // The project's own server has no JetStream domain: the domain's subjects would go unanswered.
+  if (config.natsDomain !== undefined)
+    throw new InputError(
+      `natsDomain (NATS_DOMAIN) is ${config.natsDomain}, a domain of the cluster NATS_URL names, and NATS_URL is not set: set it, or unset natsDomain to use the project's own nats-server`,
+    );
   const lock = await lockStore(storeDir, { kind: options.kind, waiting: sayWaiting(storeDir) });
   const credentialsFile = join(storeDir, CREDENTIALS_FILE);
   if (lock.kind === 'joined') {

@@ -37,7 +37,13 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
     throw new InputError(
       `watch follows a running system, and nothing runs on ${storeDir}: start a run (or \`implement-agent up\`), or name a server with -s URL`,
     );
-  const nc = await connectNats(url, 'implement-agent watch', await remoteAuth(url, storeDir), 'monitor');
+  const nc = await connectNats(
+    url,
+    'implement-agent watch',
+    await remoteAuth(url, storeDir),
+    'monitor',
+    config.natsDomain,
+  );
   const store = await EventStore.open(nc);
   const unfiltered = !flags.run && !flags.task && types.size === 0;
   const active = unfiltered ? await activeRun(store) : undefined;

@@ -15,6 +15,15 @@ const NO_TASK = '_';
 /** The log's pseudo-run of the sites' heartbeats (run ids start with a letter): agent.events._sites.<site>.<Type>. */
 export const SITES_RUN = '_sites';
 export { SITE_NAME } from '../tasklist/task-spec.ts';
+/** A JetStream domain (`natsDomain`, `cluster init --domain`): one subject token. */
+export const JS_DOMAIN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The JetStream API's subject prefix: the local one, or a domain's, which a server maps to its
+ * own API when it is that domain's and which crosses a leaf node's link (docs/scaling.md).
+ */
+export const jsApiPrefix = (domain: string | undefined): string =>
+  domain === undefined ? '$JS.API' : `$JS.${domain}.API`;
 
 /** Task ids contain dots ("1.1"), which NATS reserves as token separators. */
 function taskToken(taskId: string | undefined): string {

@@ -1,9 +1,9 @@
-import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../config.ts';
 import type { BackgroundWork, Logger, Runtime } from '../actors/actor.ts';
 import { inert } from '../inert.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
+import { jsClient } from '../nats/jetstream-domain.ts';
 import { authFromEnv, connectNats, isRefused, type NatsAuth, type NatsConnection } from '../nats/connection.ts';
 import type { Role } from '../security/roles.ts';
 import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
@@ -62,7 +62,7 @@ const MADE_ELSEWHERE: Storage = { buckets: async () => {} };
 async function ensureStorage(url: string, name: string, auth: NatsAuth, config: Config): Promise<Storage> {
   const replicas = config.natsReplicas;
   const asAdmin = async (make: (nc: NatsConnection) => Promise<unknown>) => {
-    const nc = await connectNats(url, `${name} (admin)`, auth, 'admin');
+    const nc = await connectNats(url, `${name} (admin)`, auth, 'admin', config.natsDomain);
     try {
       await make(nc);
     } finally {
@@ -150,7 +150,7 @@ export async function openRuntime(
         ),
       ),
     );
-  const nc = await connectNats(url, name, access.auth, access.role).catch(async (error: unknown) => {
+  const nc = await connectNats(url, name, access.auth, access.role, config.natsDomain).catch(async (error: unknown) => {
     await Promise.all([made?.catch(() => undefined), closeOthers()]);
     throw error;
   });
@@ -168,7 +168,7 @@ export async function openRuntime(
     store,
     snapshots,
     // A site's executor makes its own queue's consumer (its user may make that one alone).
-    work: new JetStreamWorkQueue(jetstream(nc), store.jsm, config.workAckWaitMs),
+    work: new JetStreamWorkQueue(jsClient(nc), store.jsm, config.workAckWaitMs),
     requests: new NatsRequests(nc),
     outputs: new NatsOutputs(nc, replicas, bind?.buckets),
     contents: new NatsContents(nc, replicas, bind?.buckets),

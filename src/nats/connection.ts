@@ -11,6 +11,7 @@ import { EnvironmentError } from '../errors.ts';
 import { safeParse } from '../events/codec.ts';
 import { CredentialsSchema, SiteCredentialsSchema, type Credentials } from '../security/credentials.ts';
 import { siteUser, type Role } from '../security/roles.ts';
+import { addressDomain } from './jetstream-domain.ts';
 
 export type { NatsConnection };
 
@@ -87,13 +88,15 @@ let warnedOpen = false;
  * Connects with unlimited reconnects: a restarted nats-server (file storage) must not end a run.
  * The first connection fails fast, with an error that names the URL. `role` picks the user when
  * `auth` has one per role. A server that asks for no credentials is said once per process: any
- * local process could then put work in front of the executor.
+ * local process could then put work in front of the executor. `domain`: the JetStream domain its
+ * JetStream contexts address (config natsDomain, jetstream-domain.ts).
  */
 export async function connectNats(
   url: string,
   name: string,
   auth: NatsAuth = authFromEnv() ?? { kind: 'none' },
   role: Role = 'cli',
+  domain?: string,
 ): Promise<NatsConnection> {
   let nc: NatsConnection;
   try {
@@ -116,6 +119,7 @@ export async function connectNats(
       `implement-agent: warning: the NATS server at ${url} asks for no credentials: any local process can publish work to the executor (see docs/access-control.md)\n`,
     );
   }
+  addressDomain(nc, domain);
   void reportRefusals(nc, name);
   return nc;
 }

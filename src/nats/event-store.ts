@@ -3,8 +3,6 @@ import {
   JetStreamApiCodes,
   JetStreamApiError,
   StorageType,
-  jetstream,
-  jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -12,6 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AppendConflictError, ForgedEventError } from '../errors.ts';
+import { jsClient, jsManager } from './jetstream-domain.ts';
 import { readOrdered, type ReadStart } from './ordered-reader.ts';
 import { retryPolicies } from './retry-policies.ts';
 import { retryTransient, type RetryContext, type RetryPolicy } from './transient.ts';
@@ -52,9 +51,9 @@ export class EventStore implements EventLog {
 
   /** `bind`: the stream was made by another connection (the admin's): no round trip checks it. */
   static async open(nc: NatsConnection, options: { replicas?: number; bind?: boolean } = {}): Promise<EventStore> {
-    const jsm = await jetstreamManager(nc, { checkAPI: !options.bind });
+    const jsm = await jsManager(nc, { checkAPI: !options.bind });
     if (!options.bind) await ensureStream(jsm, options.replicas ?? 1);
-    return new EventStore(nc, jetstream(nc), jsm);
+    return new EventStore(nc, jsClient(nc), jsm);
   }
 
   async append(event: AgentEvent, options: AppendOptions = {}): Promise<AppendResult> {
@@ -125,7 +124,7 @@ export class EventStore implements EventLog {
     query: { last_by_subj: string } | { seq: number; next_by_subj: string },
   ): Promise<StoredMsg | null> {
     return retryTransient(async (timeout) => {
-      const jsm = await jetstreamManager(this.nc, { timeout, checkAPI: false });
+      const jsm = await jsManager(this.nc, { timeout, checkAPI: false });
       // nats-server 2.9 answers `next_by_subj`; the client's type for this call does not list it yet.
       return jsm.streams.getMessage(EVENTS_STREAM, query);
     }, retryPolicies.request);

@@ -1,9 +1,10 @@
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { ObjectStore } from '@nats-io/obj';
 import type * as z from 'zod';
 import type { ContentStore, OutputStore, Requests, Server } from '../events/bus.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { CONTENT_BUCKET, OUTPUT_BUCKET } from '../events/subjects.ts';
 import type { NatsConnection } from './connection.ts';
+import { objectManager } from './jetstream-domain.ts';
 
 /** Requests on core NATS: request/reply, queue groups for servers that share the load. */
 export class NatsRequests implements Requests {
@@ -62,12 +63,12 @@ export class NatsOutputs implements OutputStore {
 
   /** Creates the bucket (the admin's part); `put` then finds it. */
   async ensure(): Promise<void> {
-    await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
+    await objectManager(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
   }
 
   async put(name: string, output: string): Promise<string> {
     await this.ready();
-    const os = await new Objm(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
+    const os = await objectManager(this.nc).create(OUTPUT_BUCKET, { replicas: this.replicas });
     await os.putBlob({ name }, new TextEncoder().encode(output));
     return `${OUTPUT_BUCKET}/${name}`;
   }
@@ -86,7 +87,7 @@ export class NatsContents implements ContentStore {
   ) {}
 
   private store(): Promise<ObjectStore> {
-    this.bucket ??= this.ready().then(() => new Objm(this.nc).create(CONTENT_BUCKET, { replicas: this.replicas }));
+    this.bucket ??= this.ready().then(() => objectManager(this.nc).create(CONTENT_BUCKET, { replicas: this.replicas }));
     return this.bucket;
   }
 

@@ -1,6 +1,5 @@
 import {
   DeliverPolicy,
-  jetstream,
   type Consumer,
   type ConsumerMessages,
   type JsMsg,
@@ -8,6 +7,7 @@ import {
 } from '@nats-io/jetstream';
 import { PULL_EXPIRES_MS, pullOptions, type NatsConnection } from './connection.ts';
 import { handleInOrder, type ReadStep } from './handle-in-order.ts';
+import { jsClient } from './jetstream-domain.ts';
 import { retryPolicies } from './retry-policies.ts';
 import { retryTransient } from './transient.ts';
 
@@ -154,7 +154,7 @@ class OrderedReader {
       return await retryTransient(
         async (timeout) => {
           // The cluster may place the consumer's one replica on a stopped node: that creation is never answered.
-          const consumer = await jetstream(this.nc, { timeout }).consumers.get(
+          const consumer = await jsClient(this.nc, { timeout }).consumers.get(
             this.stream,
             consumerOptions(this.filter, this.next),
           );

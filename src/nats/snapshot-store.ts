@@ -1,10 +1,11 @@
-import { Kvm, type KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { KV } from '@nats-io/kv';
+import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import * as z from 'zod';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { LARGE_SNAPSHOT_BUCKET, SNAPSHOT_BUCKET } from '../events/subjects.ts';
 import type { Snapshot, Snapshots } from '../projections/snapshots.ts';
+import { kvManager, objectManager } from './jetstream-domain.ts';
 
 const SnapshotSchema = z.object({
   version: z.number().int(),
@@ -46,7 +47,7 @@ export class SnapshotStore implements Snapshots {
     options: { replicas?: number; bind?: { ready: () => Promise<void> } } = {},
   ): Promise<SnapshotStore> {
     const replicas = options.replicas ?? 1;
-    const kvm = new Kvm(nc);
+    const kvm = kvManager(nc);
     const kv = options.bind
       ? await kvm.open(SNAPSHOT_BUCKET)
       : await kvm.create(SNAPSHOT_BUCKET, { history: 1, maxValueSize: MAX_VALUE, replicas });
@@ -60,7 +61,7 @@ export class SnapshotStore implements Snapshots {
 
   private store(): Promise<ObjectStore> {
     this.objects ??= this.ready().then(() =>
-      new Objm(this.nc).create(LARGE_SNAPSHOT_BUCKET, { replicas: this.replicas }),
+      objectManager(this.nc).create(LARGE_SNAPSHOT_BUCKET, { replicas: this.replicas }),
     );
     return this.objects;
   }

@@ -82,20 +82,30 @@ const quoted = (s: string) => JSON.stringify(s);
 
 type User = { user: string; password: string; p: Permissions };
 
-/** The authorization block of nats-server's config: one user per role, and per site, its rights from roles.ts. */
-export function authorizationBlock(credentials: Credentials): string {
-  const roles = roleNames.map((role) => ({ user: role, password: credentials.users[role], p: permissionsOf(role) }));
-  const sites = Object.entries(credentials.sites ?? {}).map(([site, password]) => siteEntry({ v: 1, site, password }));
+/**
+ * The authorization block of nats-server's config: one user per role, and per site, its rights
+ * from roles.ts; with `domain`, the JetStream API is granted as that domain's (cluster init --domain).
+ */
+export function authorizationBlock(credentials: Credentials, domain?: string): string {
+  const roles = roleNames.map((role) => ({
+    user: role,
+    password: credentials.users[role],
+    p: permissionsOf(role, domain),
+  }));
+  const sites = Object.entries(credentials.sites ?? {}).map(([site, password]) =>
+    siteEntry({ v: 1, site, password }, domain),
+  );
   return usersBlock([...roles, ...sites]);
 }
 
 /** A site's own server's authorization block (a leaf node behind NAT, docs/scaling.md): its user alone. */
-export const siteAuthorizationBlock = (own: SiteCredentials): string => usersBlock([siteEntry(own)]);
+export const siteAuthorizationBlock = (own: SiteCredentials, domain?: string): string =>
+  usersBlock([siteEntry(own, domain)]);
 
-const siteEntry = ({ site, password }: SiteCredentials): User => ({
+const siteEntry = ({ site, password }: SiteCredentials, domain: string | undefined): User => ({
   user: siteUser(site),
   password,
-  p: sitePermissions(site),
+  p: sitePermissions(site, domain),
 });
 
 function usersBlock(users: readonly User[]): string {

@@ -11,6 +11,7 @@ import {
   commandSubjects,
   consumerNames,
   eventSubjects,
+  jsApiPrefix,
   type ActorName,
   type WorkActor,
 } from '../events/subjects.ts';
@@ -168,7 +169,7 @@ export const roleOf = (actor: ActorName): Role => actor;
 
 export type Permissions = { publish: string[]; subscribe: string[] };
 
-const api = (...tokens: string[]) => `$JS.API.${tokens.join('.')}`;
+const api = (...tokens: string[]) => `${jsApiPrefix(undefined)}.${tokens.join('.')}`;
 const streamOf = (b: Bucket) => (b.kind === 'kv' ? `KV_${b.name}` : `OBJ_${b.name}`);
 const subjectsOf = (b: Bucket) => (b.kind === 'kv' ? `$KV.${b.name}.>` : `$O.${b.name}.>`);
 
@@ -188,9 +189,32 @@ function readStream(stream: string): string[] {
   ];
 }
 
-/** What the server lets `role` publish and subscribe: nothing that is not in its row. */
-export function permissionsOf(role: Role): Permissions {
+/**
+ * What the server lets `role` publish and subscribe: nothing that is not in its row. With a
+ * JetStream `domain` (config natsDomain), as that domain's clients address it (`inDomain`).
+ */
+export function permissionsOf(role: Role, domain?: string): Permissions {
   if (role === 'admin') return { publish: ['>'], subscribe: ['>'] };
+  const local = localPermissionsOf(role);
+  return { publish: inDomain(local.publish, domain), subscribe: local.subscribe };
+}
+
+/**
+ * The rights of a domain's client: each JetStream API subject and each KV write also under the
+ * domain's prefix (`$JS.<d>.API.>`, `$JS.<d>.API.$KV.>`, which a client in the domain sends and a
+ * leaf node's link carries), for the same streams and consumers. The local subject stays: a node
+ * of the domain maps a prefixed request to it and checks a local client's rights on what it
+ * became (seen on nats-server 2.9).
+ */
+function inDomain(publish: string[], domain: string | undefined): string[] {
+  if (domain === undefined) return publish;
+  const local = `${jsApiPrefix(undefined)}.`;
+  const prefixed = (s: string) =>
+    s.startsWith(local) ? `${jsApiPrefix(domain)}.${s.slice(local.length)}` : `${jsApiPrefix(domain)}.${s}`;
+  return publish.flatMap((s) => (s.startsWith(local) || s.startsWith('$KV.') ? [s, prefixed(s)] : [s]));
+}
+
+function localPermissionsOf(role: Exclude<Role, 'admin'>): Permissions {
   const spec = ROLES[role];
   const publish = new Set<string>([api('INFO'), ...readStream(EVENTS_STREAM)]);
   for (const type of spec.events) publish.add(eventSubjects.type(type));
@@ -221,17 +245,23 @@ const takes = (consumer: string) => [
 /** The user a site's executors connect as (`cluster init --site NAME`). */
 export const siteUser = (site: string): string => `site-${site}`;
 
+/** Events only a site's own user records, each only under the site's own name. */
+export const SITE_EVENTS = ['SiteHeartbeat'] as const satisfies readonly AgentEventType[];
+
 /**
  * What a site's executors may do (`actor executor --site NAME`, user `site-NAME`): the executor's
  * row, except that they take work only from the site's own queue, may create exactly its durable
  * consumer (the filter is in the request's subject, which the server checks against the
  * consumer's), and beat only under the site's own name: a site cannot announce itself as another.
+ * With a `domain`, as its clients address it (a site behind a leaf node).
  */
-/** Events only a site's own user records, each only under the site's own name. */
-export const SITE_EVENTS = ['SiteHeartbeat'] as const satisfies readonly AgentEventType[];
+export function sitePermissions(site: string, domain?: string): Permissions {
+  const local = localSitePermissions(site);
+  return { publish: inDomain(local.publish, domain), subscribe: local.subscribe };
+}
 
-export function sitePermissions(site: string): Permissions {
-  const executor = permissionsOf('executor');
+function localSitePermissions(site: string): Permissions {
+  const executor = localPermissionsOf('executor');
   const consumer = consumerNames.site(site);
   const shared = new Set(takes(consumerNames.work('executor')));
   const publish = executor.publish.filter((s) => !shared.has(s));

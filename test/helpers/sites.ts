@@ -71,6 +71,8 @@ export async function startSite(options: {
   hidden: string;
   dir: string;
   config?: ConfigOverrides;
+  /** More of its environment: its credentials (NATS_CREDS), a JetStream domain (NATS_DOMAIN). */
+  env?: Record<string, string>;
 }): Promise<Site> {
   const { name, dir } = options;
   await writeFile(
@@ -92,7 +94,7 @@ export async function startSite(options: {
       '--site',
       name,
     ],
-    { reject: false, cwd: dir, env: { NATS_URL: options.url, NO_COLOR: '1', HOME: dir } },
+    { reject: false, cwd: dir, env: { ...options.env, NATS_URL: options.url, NO_COLOR: '1', HOME: dir } },
   );
   return { name, dir, process: process_ };
 }
