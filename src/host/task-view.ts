@@ -41,7 +41,7 @@ export async function openViewSpace(
   fresh: boolean,
 ): Promise<ViewSpace> {
   const dir = viewDir(stateDir, item);
-  if (fresh) discardView(dir);
+  if (fresh) await discardView(dir);
   const since = mergesSoFar(item.workdir);
   // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
   const view = await openView(item.workdir, dir, {
@@ -92,7 +92,7 @@ export async function openViewSpace(
       ),
     close: async (keep = false) => {
       await (ending ?? view.close());
-      if (!keep) discardView(dir);
+      if (!keep) await discardView(dir);
     },
   };
 }
