@@ -81,33 +81,28 @@ export async function runSession(input: {
       const runId = newRunId();
       if (probed) await recordEndpointContext(rt, runId, probed.contextTokens);
       if (flags.dry) return dryRun(rt, { runId, tasksFile, workdir, tasks, llm, plan: flags.plan === true }, out);
-      const project = await runProject(rt, workdir, tasks);
-      const start: StartRun = {
-        runId,
-        tasksFile,
-        workdir,
-        tasks,
-        options: {
-          ...options,
-          ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
-          // Whichever process plans or executes, what this one writes is never a task's change.
-          ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
-        },
-        ...(weakened.length ? { weakened } : {}),
-        ...(project ? { project } : {}),
-      };
-      const code = await followToTheEnd(
-        rt,
-        start,
-        flags.json === true,
-        workIds.start(start.runId),
-        0,
-        session.storeDir,
+      // The project's snapshot is taken while the actors this process hosts start (followToTheEnd).
+      const start = runProject(rt, workdir, tasks).then(
+        (project): StartRun => ({
+          runId,
+          tasksFile,
+          workdir,
+          tasks,
+          options: {
+            ...options,
+            ...(config.llm.pricing ? { pricing: config.llm.pricing } : {}),
+            // Whichever process plans or executes, what this one writes is never a task's change.
+            ownFiles: [...outputFiles(), resolve(cwd, config.stateDir)],
+          },
+          ...(weakened.length ? { weakened } : {}),
+          ...(project ? { project } : {}),
+        }),
       );
+      const code = await followToTheEnd(rt, start, flags.json === true, workIds.start(runId), 0, session.storeDir);
       if (!flags.verify || code === EXIT.interrupted) return code;
       // The regression sweep: every completed task's criteria again, now that the whole run is done.
       const { verifyRun, verifyLines } = await import('./verify-cmd.ts');
-      const result = await verifyRun(rt, start.runId, await rt.store.readRun(start.runId));
+      const result = await verifyRun(rt, runId, await rt.store.readRun(runId));
       if (flags.json === true) outJson({ verified: result });
       else for (const line of verifyLines(result)) out(line);
       return result.regressions.length > 0 ? EXIT.taskFailed : code;
@@ -136,14 +131,13 @@ async function sayWhatIsNeverCommitted(workdir: string): Promise<void> {
  */
 async function followToTheEnd(
   rt: Runtime,
-  start: StartRun,
+  starting: StartRun | Promise<StartRun>,
   json: boolean,
   itemId: string,
   generation = 0,
   storeDir?: string,
 ): Promise<number> {
-  const missing = await missingActors(rt);
-  const hosted = missing.length > 0 ? await hostActors(rt, missing) : undefined;
+  const { start, hosted } = await startAndHost(rt, starting);
   const drivesRun = hosted?.names.includes('coordinator') === true;
   const inFlight = new InFlight();
   // On a terminal (and not --json): running tasks redrawn in place below the lines that stay.
@@ -182,6 +176,21 @@ async function followToTheEnd(
     clearInterval(diskWatch);
     await hosted?.stop();
   }
+}
+
+/**
+ * The start item, and the actors no process answers for hosted here: at once, as each is a few
+ * round trips (the project's snapshot; each actor's consumer). Hosted ones stop if the item fails.
+ */
+async function startAndHost(rt: Runtime, starting: StartRun | Promise<StartRun>) {
+  const hosting = missingActors(rt).then((missing) => (missing.length > 0 ? hostActors(rt, missing) : undefined));
+  const [start, hosted] = await Promise.allSettled([starting, hosting]);
+  if (start.status === 'rejected') {
+    if (hosted.status === 'fulfilled') await hosted.value?.stop();
+    throw start.reason;
+  }
+  if (hosted.status === 'rejected') throw hosted.reason;
+  return { start: start.value, hosted: hosted.value };
 }
 
 /** The exit code of a run that stopped before its end, and the line saying how to go on. */

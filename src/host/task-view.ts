@@ -49,7 +49,7 @@ export async function openViewSpace(
   fresh: boolean,
 ): Promise<ViewSpace> {
   const dir = viewDir(stateDir, item);
-  if (fresh) discardView(dir);
+  if (fresh) await discardView(dir);
   const since = mergesSoFar(item.workdir);
   const { view, fallback } = await openTaskView(item, dir, stateDir, confinement, limits.isolation, !fresh);
   const excluded = ownPathsIn(item.workdir, [
@@ -94,9 +94,9 @@ export async function openViewSpace(
     close: async (keep = false) => {
       await (ending ?? view.close());
       if (keep) return;
-      // A copy holds the whole tree: removed off this process's loop (a synchronous removal blocks it for seconds).
+      // A copy is removed before the discard sees its folder: no overlay spare is made for it.
       if (view.bound) await rm(dir, { recursive: true, force: true });
-      discardView(dir);
+      await discardView(dir);
     },
   };
 }

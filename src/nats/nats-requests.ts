@@ -4,7 +4,7 @@ import type { ContentStore, OutputStore, Requests, Server } from '../events/bus.
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { CONTENT_BUCKET, OUTPUT_BUCKET } from '../events/subjects.ts';
 import type { NatsConnection } from './connection.ts';
-import { objectManager } from './jetstream-domain.ts';
+import { jsManager, objectManager } from './jetstream-domain.ts';
 
 /** Requests on core NATS: request/reply, queue groups for servers that share the load. */
 export class NatsRequests implements Requests {
@@ -104,8 +104,22 @@ export class NatsContents implements ContentStore {
     this.known.add(hash);
   }
 
+  /**
+   * A content of one chunk (a source file) is one more request, a get of that chunk: the object
+   * store's own read opens a consumer per object, three more round trips and a consumer the server
+   * makes and deletes. Callers check the bytes against their hash (storedContent).
+   */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    const data = await (await this.store()).getBlob(hash);
-    return data ?? undefined;
+    const os = await this.store();
+    const info = await os.info(hash);
+    if (!info || info.deleted) return undefined;
+    if (info.chunks === 1 && !info.options?.link) {
+      const jsm = await jsManager(this.nc, { checkAPI: false });
+      const chunk = await jsm.streams.getMessage(`OBJ_${CONTENT_BUCKET}`, {
+        last_by_subj: `$O.${CONTENT_BUCKET}.C.${info.nuid}`,
+      });
+      return chunk?.data;
+    }
+    return (await os.getBlob(hash)) ?? undefined;
   }
 }

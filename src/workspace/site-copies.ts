@@ -1,5 +1,6 @@
 import { relative, resolve, join, isAbsolute } from 'node:path';
-import { makeEvent, type AgentEvent } from '../events/agent-events.ts';
+import { makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from '../events/agent-events.ts';
+import { eventSubjects } from '../events/subjects.ts';
 import type { ContentStore } from '../events/bus.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { ExecuteTask } from '../events/work-commands.ts';
@@ -8,7 +9,24 @@ import { serialized } from './merge.ts';
 import { unpackSnapshot } from './project-snapshot.ts';
 import { changesByTask } from './run-changes.ts';
 
-type Copy = { dir: string; ready: Promise<void>; applied: Set<string>; ranHere: Set<string> };
+type Copy = {
+  dir: string;
+  ready: Promise<void>;
+  applied: Set<string>;
+  ranHere: Set<string>;
+  /** The run's events that say what changed (kept types), read so far. */
+  changes: StoredEvent[];
+  /** The last sequence read: a catch-up reads only what was recorded since, not the whole run again. */
+  readTo: number;
+};
+
+/** What a catch-up needs of a run's events: the change sets, their undoing, the completions. */
+const KEPT: ReadonlySet<AgentEventType> = new Set([
+  'TaskFilesChanged',
+  'TaskRolledBack',
+  'TaskReverted',
+  'TaskCompleted',
+]);
 
 /** Where a site keeps its copy of a run's project: `<stateDir>/projects/<run>`. */
 const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDir, 'projects', runId);
@@ -64,6 +82,8 @@ export class SiteCopies {
         ready: unpackSnapshot(dir, snapshot, this.contents).then(() => undefined),
         applied: new Set(),
         ranHere: new Set(),
+        changes: [],
+        readTo: 0,
       };
       this.runs.set(runId, copy);
       // A failed unpack is tried again by the next task.
@@ -74,9 +94,16 @@ export class SiteCopies {
 
   /** The change sets of the run's tasks completed elsewhere and not yet here, applied in the order recorded. */
   private async catchUp(runId: string, copy: Copy): Promise<void> {
-    const events = await this.store.readRun(runId);
-    const completed = new Set(events.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId));
-    for (const t of changesByTask(events)) {
+    const read = { subject: eventSubjects.run(runId), fromSeq: copy.readTo + 1 };
+    const since: StoredEvent[] = [];
+    const last = await this.store.scan(read, (e) => {
+      if (KEPT.has(e.type)) since.push(e);
+    });
+    // Kept only once read to the end: a read that failed midway is read again from the same place.
+    copy.changes.push(...since);
+    copy.readTo = Math.max(copy.readTo, last);
+    const completed = new Set(copy.changes.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId));
+    for (const t of changesByTask(copy.changes)) {
       if (!completed.has(t.taskId) || t.undone || copy.applied.has(t.taskId) || copy.ranHere.has(t.taskId)) continue;
       await applyChangeSet(copy.dir, t.files, this.contents);
       copy.applied.add(t.taskId);

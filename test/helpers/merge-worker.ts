@@ -47,7 +47,7 @@ for (let i = 0; i < Number(mode); i++) {
     },
     stateDir,
   );
-  discardView(dir);
+  await discardView(dir);
   if (!outcome.merged) throw new Error(`${name} ${i}: a conflict`);
 }
 process.stdout.write('done\n');

@@ -87,7 +87,7 @@ describe.skipIf(!mountable)('a merge into a full disk', () => {
     expect(await readFile(join(dir, 'new', 'deep', 'n.txt'), 'utf8')).toBe('n\n');
     expect((await stat(join(dir, 'z.bin'))).size).toBe(500_000);
     await view.close();
-    discardView(viewDir);
+    await discardView(viewDir);
   });
 
   it('the task fails naming the full disk, leaves the folder as it was, and the list run again merges it once space is back', async () => {

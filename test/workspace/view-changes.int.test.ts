@@ -143,7 +143,7 @@ describe('a task view', () => {
     expect(again.startedNs).toBe(view.startedNs);
     expect(await readFile(join(again.root, 'a.txt'), 'utf8')).toBe('A\n');
     await again.close();
-    discardView(join(dir, 'state', 'views', 'r', '1'));
+    await discardView(join(dir, 'state', 'views', 'r', '1'));
     await expect(rmdir(join(dir, 'state', 'views', 'r'))).rejects.toThrow();
   });
 });
