@@ -87,7 +87,7 @@ async function oneTask(workdir: string, stateDir: string, files: number, t: numb
   const t3 = performance.now();
   // As the executor does: the copy removed on the thread pool, then its folder.
   await rm(dir, { recursive: true, force: true });
-  discardView(dir);
+  await discardView(dir);
   at.teardown.push(performance.now() - t3);
   if (found.changes.length !== 4 || !merged.merged)
     throw new Error(`expected 4 merged changes, got ${found.changes.length}`);

@@ -46,7 +46,7 @@ export async function viewCost(tasks: number, files = 10_000): Promise<Row[]> {
     // The first view of a folder has no spare yet: a run pays it once.
     const first = await openView(workdir, join(stateDir, 'views', 'bench', '0'));
     await first.close();
-    discardView(join(stateDir, 'views', 'bench', '0'));
+    await discardView(join(stateDir, 'views', 'bench', '0'));
     for (let t = 1; t <= tasks; t++) await oneTask(workdir, stateDir, t, at);
     const walks = await statWalks(workdir, Math.min(tasks, 20));
     return rows(tasks, files, at, walks, `${fmt(loadBefore, 1)} then ${fmt(loadavg()[0]!, 1)}`);
@@ -87,7 +87,7 @@ async function oneTask(workdir: string, stateDir: string, t: number, at: Timings
   // After the outcome is recorded, off the task's path: the holder's end, the view's removal.
   const t4 = performance.now();
   await ending;
-  discardView(viewDir);
+  await discardView(viewDir);
   at.teardown.push(performance.now() - t4);
   if (found.changes.length !== 4 || !merged.merged)
     throw new Error(`expected 4 merged changes, got ${found.changes.length}`);
