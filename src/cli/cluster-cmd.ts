@@ -36,8 +36,8 @@ import { out } from './terminal.ts';
  * is given, keeping the routes' password of the nodes already there. With `site`, that site gets
  * a password (kept if it has one), a user in auth.conf, and a file of its own for its machine.
  * With `domain` the nodes are that JetStream domain and take leaf node links, every right is
- * granted as the domain's, and a site also gets its leaf node's config; the domain is kept in the
- * node configs, so a later init without it writes the rights for it still.
+ * granted in the domain too, and a site also gets its leaf node's config; the domain is kept in
+ * the node configs, so a later init without it writes the rights for it still.
  */
 export async function clusterInit(
   dirArg: string,
@@ -61,16 +61,10 @@ export async function clusterInit(
     for (let i = 0; i < layout.length; i++)
       await writeOwnerOnly(join(dir, nodeConfFile(i)), nodeConfig(layout, i, routePassword, domain));
   }
-  if (site !== undefined) {
-    const own: SiteCredentials = { v: 1, site, password: credentials.sites![site]! };
-    await writeOwnerOnly(join(dir, siteCredentialsFile(site)), `${JSON.stringify(own)}\n`);
-    await writeOwnerOnly(join(dir, siteAuthFile(site)), header + siteAuthorizationBlock(own, domain));
-    if (domain !== undefined) {
-      const leaves = leafAddressesOf(layout ? await readNodeConfigs(dir) : existing);
-      const conf = siteLeafConfig(siteUser(site), own.password, leaves, siteAuthFile(site));
-      await writeOwnerOnly(join(dir, siteLeafFile(siteUser(site))), conf);
-    }
-  }
+  if (site !== undefined)
+    await writeSiteFiles(dir, header, { v: 1, site, password: credentials.sites![site]! }, domain, async () =>
+      leafAddressesOf(layout ? await readNodeConfigs(dir) : existing),
+    );
   await writeOwnerOnly(join(dir, AUTH_CONF_FILE), header + authorizationBlock(credentials, domain));
   out(`cluster files in ${dir} (owner only):`);
   out(`  ${CREDENTIALS_FILE}  a password per role: give it to every implement-agent process (NATS_CREDS or --creds)`);
@@ -97,6 +91,24 @@ export async function clusterInit(
     `then every process: ${layout ? `NATS_URL=${clusterUrls(layout)} ` : ''}NATS_CREDS=${join(dir, CREDENTIALS_FILE)}${domain === undefined ? '' : ` NATS_DOMAIN=${domain}`}`,
   );
   return 0;
+}
+
+/** A site's own files: its password alone, its user alone and, in a domain, its leaf node's config. */
+async function writeSiteFiles(
+  dir: string,
+  header: string,
+  own: SiteCredentials,
+  domain: string | undefined,
+  leaves: () => Promise<string[]>,
+): Promise<void> {
+  await writeOwnerOnly(join(dir, siteCredentialsFile(own.site)), `${JSON.stringify(own)}\n`);
+  await writeOwnerOnly(join(dir, siteAuthFile(own.site)), header + siteAuthorizationBlock(own, domain));
+  if (domain === undefined) return;
+  const user = siteUser(own.site);
+  await writeOwnerOnly(
+    join(dir, siteLeafFile(user)),
+    siteLeafConfig(user, own.password, await leaves(), siteAuthFile(own.site)),
+  );
 }
 
 /** The node configs already in `dir`, in order (node1.conf, node2.conf, ... until one is missing). */

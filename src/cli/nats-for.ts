@@ -35,6 +35,7 @@ export async function natsFor(
   start: string,
   options: { port?: number; kind: HolderKind; create?: boolean; site?: string },
 ): Promise<NatsSession> {
+  if (!config.natsUrl) refuseLocalDomain(config);
   await settleState(config, start, {
     create: options.create ?? options.kind !== 'read',
     remote: config.natsUrl !== undefined,
@@ -47,11 +48,6 @@ export async function natsFor(
       auth: await remoteAuth(config.natsUrl, storeDir),
       stop: async () => {},
     };
-  // The project's own server has no JetStream domain: the domain's subjects would go unanswered.
-  if (config.natsDomain !== undefined)
-    throw new InputError(
-      `natsDomain (NATS_DOMAIN) is ${config.natsDomain}, a domain of the cluster NATS_URL names, and NATS_URL is not set: set it, or unset natsDomain to use the project's own nats-server`,
-    );
   const lock = await lockStore(storeDir, { kind: options.kind, waiting: sayWaiting(storeDir) });
   const credentialsFile = join(storeDir, CREDENTIALS_FILE);
   if (lock.kind === 'joined') {
@@ -89,6 +85,14 @@ export async function natsFor(
     await lock.release();
     throw error;
   }
+}
+
+/** The project's own server has no JetStream domain: a request in one would go unanswered. */
+export function refuseLocalDomain(config: Config): void {
+  if (config.natsDomain !== undefined)
+    throw new InputError(
+      `natsDomain (NATS_DOMAIN) is ${config.natsDomain}, a domain of the cluster NATS_URL names, and NATS_URL is not set: set it, or unset natsDomain to use the project's own nats-server`,
+    );
 }
 
 const HOLDERS: Record<HolderKind, string> = { run: 'its run', shared: 'its actors', read: 'a command' };

@@ -8,7 +8,7 @@ import { summarizeRuns } from '../report/run-summary.ts';
 import { settleState } from './project-state.ts';
 import { connectNats } from '../nats/connection.ts';
 import { lockedServerUrl } from '../nats/store-lock.ts';
-import { remoteAuth } from './nats-for.ts';
+import { refuseLocalDomain, remoteAuth } from './nats-for.ts';
 import { eventLine } from './event-line.ts';
 import { err, out, outJson } from './terminal.ts';
 
@@ -29,6 +29,7 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
     );
   const from = parseSince(flags.since);
   const config = await loadConfig();
+  if (!config.natsUrl) refuseLocalDomain(config);
   await settleState(config, process.cwd(), { create: false, remote: config.natsUrl !== undefined });
   const storeDir = join(config.stateDir, 'nats');
   // Without NATS_URL: the server a run, `up` or another command runs on the project's store.

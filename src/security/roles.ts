@@ -200,11 +200,9 @@ export function permissionsOf(role: Role, domain?: string): Permissions {
 }
 
 /**
- * The rights of a domain's client: each JetStream API subject and each KV write also under the
- * domain's prefix (`$JS.<d>.API.>`, `$JS.<d>.API.$KV.>`, which a client in the domain sends and a
- * leaf node's link carries), for the same streams and consumers. The local subject stays: a node
- * of the domain maps a prefixed request to it and checks a local client's rights on what it
- * became (seen on nats-server 2.9).
+ * A domain's rights: each JetStream API subject and KV write also as the domain's client sends it
+ * (`$JS.<d>.API.…`, `$JS.<d>.API.$KV.…`), for the same streams and consumers. The local one stays:
+ * a node maps a local client's prefixed request to it and checks that (nats-server 2.9).
  */
 function inDomain(publish: string[], domain: string | undefined): string[] {
   if (domain === undefined) return publish;

@@ -6,7 +6,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/nats/connection.ts';
 import { findNatsServer, freePort, startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
-import { AUTH_CONF_FILE, ROUTE_USER, nodeConfFile, routePasswordOf } from '../../src/security/cluster-config.ts';
+import {
+  AUTH_CONF_FILE,
+  ROUTE_USER,
+  domainOf,
+  nodeConfFile,
+  routePasswordOf,
+  siteLeafFile,
+} from '../../src/security/cluster-config.ts';
 import { CREDENTIALS_FILE, authorizationBlock, readCredentials } from '../../src/security/credentials.ts';
 import { CLI } from '../helpers/cli.ts';
 
@@ -77,6 +84,38 @@ describe('`cluster init`: a cluster with authentication on', () => {
     const bad = await init('--nodes', '127.0.0.1:4222');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/"127\.0\.0\.1:4222" is not HOST:CLIENT_PORT:ROUTE_PORT/);
+  });
+
+  it('--domain: the nodes name it and take leaf links, the rights address it, a site gets its leaf config; later inits keep it', async () => {
+    const domainDir = join(dir, 'domain');
+    const inDomain = (...args: string[]) =>
+      execa(process.execPath, [CLI, 'cluster', 'init', domainDir, ...args], { env: { NO_COLOR: '1' }, reject: false });
+    const leafPorts = await Promise.all([0, 1, 2].map(() => freePort()));
+    const withLeaves = nodes
+      .split(',')
+      .map((n, i) => `${n}:${leafPorts[i]}`)
+      .join(',');
+    const made = await inDomain('--domain', 'hub', '--nodes', withLeaves);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const site = await inDomain('--site', 'd');
+    expect(site.exitCode, site.stderr).toBe(0);
+    expect(site.stdout).toContain('NATS_DOMAIN=hub');
+    const at = (name: string) => join(domainDir, name);
+    const node = await readFile(at(nodeConfFile(0)), 'utf8');
+    expect(domainOf(node)).toBe('hub');
+    expect(node).toContain(`leafnodes {\n  listen: 127.0.0.1:${leafPorts[0]}\n}`);
+    const credentials = await readCredentials(at(CREDENTIALS_FILE));
+    expect(await readFile(at(AUTH_CONF_FILE), 'utf8')).toContain(authorizationBlock(credentials, 'hub'));
+    const leaf = await readFile(at(siteLeafFile('site-d')), 'utf8');
+    expect(leaf).toContain(`nats-leaf://site-d:${credentials.sites!.d}@127.0.0.1:${leafPorts[2]}`);
+    expect((await stat(at(siteLeafFile('site-d')))).mode & 0o777).toBe(0o600);
+    for (const conf of [...[0, 1, 2].map(nodeConfFile), siteLeafFile('site-d')]) {
+      const checked = await execa(findNatsServer(), ['-c', at(conf), '-t'], { reject: false, cwd: domainDir });
+      expect(checked.exitCode, conf + checked.stderr + checked.stdout).toBe(0);
+    }
+    const other = await inDomain('--domain', 'other');
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toMatch(/--domain other: the node configs in .* name hub; give --nodes too/);
   });
 
   it('a node refuses a client and a route without credentials, and admits a role with its password', async () => {

@@ -46,6 +46,23 @@ describe('the roles table', () => {
     expect(permissionsOf('coordinator').publish).toContain('agent.site.>');
   });
 
+  it('in a JetStream domain, grants each API subject and KV write also as the domain addresses it, and nothing more', () => {
+    const prefixed = (s: string) => s.replace(/^\$JS\.API\./, '$JS.hub.API.').replace(/^\$KV\./, '$JS.hub.API.$KV.');
+    for (const [local, inHub] of [
+      ...roleNames.map((r) => [permissionsOf(r), permissionsOf(r, 'hub')] as const),
+      [sitePermissions('a'), sitePermissions('a', 'hub')] as const,
+    ]) {
+      expect(new Set(inHub.publish)).toEqual(new Set([...local.publish, ...local.publish.map(prefixed)]));
+      expect(inHub.subscribe).toEqual(local.subscribe);
+    }
+    const a = sitePermissions('a', 'hub').publish;
+    expect(a).toContain('$JS.hub.API.CONSUMER.CREATE.AGENT_WORK.work-site-a.agent.site.a.>');
+    expect(a).toContain('$JS.hub.API.$KV.agent_snapshots.>');
+    expect(a.filter((s) => s.includes('CONSUMER.CREATE.AGENT_WORK'))).toHaveLength(2);
+    expect(a.filter((s) => s.includes('work-executor') || s.includes('site-b'))).toEqual([]);
+    expect(permissionsOf('admin', 'hub')).toEqual(permissionsOf('admin'));
+  });
+
   it('generates one user per role, with its password quoted', () => {
     const credentials = {
       v: 1,

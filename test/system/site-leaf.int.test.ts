@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/exit-codes.ts';
 import { SITES_RUN, eventSubjects } from '../../src/events/subjects.ts';
 import { connectNats, type NatsAuth, type NatsConnection } from '../../src/nats/connection.ts';
 import { EventStore } from '../../src/nats/event-store.ts';
@@ -166,4 +167,17 @@ describe('a site behind a leaf node (JetStream domain)', () => {
     }
     for (const s of sites) expect((await s.process).stderr).not.toMatch(/NATS refused/);
   }, 300_000);
+
+  it("refuses a domain without NATS_URL: the project's own nats-server has none", async () => {
+    const project = await temp.make('ia-leaf-local-');
+    for (const args of [['runs'], ['watch']]) {
+      const local = await execa(process.execPath, [CLI, ...args], {
+        cwd: project,
+        env: { NATS_DOMAIN: DOMAIN, NO_COLOR: '1' },
+        reject: false,
+      });
+      expect(local.exitCode, args[0]).toBe(EXIT.badInput);
+      expect(local.stderr).toMatch(/natsDomain \(NATS_DOMAIN\) is hub, .*NATS_URL is not set/);
+    }
+  });
 });
