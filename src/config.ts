@@ -64,8 +64,8 @@ export const ConfigSchema = z
     /** Where an editor finds the JSON Schema of this file (implement-agent.config.schema.json). */
     $schema: z.string().optional(),
     natsUrl: z.string().optional(),
-    /** JetStream replicas of every stream and bucket: 3 on a three-node cluster. */
-    natsReplicas: z.number().int().min(1).max(5).default(1),
+    /** JetStream replicas of every stream and bucket; unset: min(3, the server's cluster size) (src/nats/replicas.ts). */
+    natsReplicas: z.number().int().min(1).max(5).optional(),
     /** How long a work item held by a dead process waits before another process gets it. */
     workAckWaitMs: durationMs(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),
