@@ -7,6 +7,7 @@ import {
   OUTPUT_BUCKET,
   SNAPSHOT_BUCKET,
   WORK_STREAM,
+  objectStream,
 } from '../events/subjects.ts';
 
 /**
@@ -39,9 +40,9 @@ export const OWN_STREAMS = [
   EVENTS_STREAM,
   WORK_STREAM,
   `KV_${SNAPSHOT_BUCKET}`,
-  `OBJ_${OUTPUT_BUCKET}`,
-  `OBJ_${CONTENT_BUCKET}`,
-  `OBJ_${LARGE_SNAPSHOT_BUCKET}`,
+  objectStream(OUTPUT_BUCKET),
+  objectStream(CONTENT_BUCKET),
+  objectStream(LARGE_SNAPSHOT_BUCKET),
 ] as const;
 
 /**
