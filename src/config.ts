@@ -64,8 +64,8 @@ export const ConfigSchema = z
     /** Where an editor finds the JSON Schema of this file (implement-agent.config.schema.json). */
     $schema: z.string().optional(),
     natsUrl: z.string().optional(),
-    /** JetStream replicas of every stream and bucket: 3 on a three-node cluster. */
-    natsReplicas: z.number().int().min(1).max(5).default(1),
+    /** JetStream replicas of every stream and bucket; unset: min(3, the server's cluster size) (src/nats/replicas.ts). */
+    natsReplicas: z.number().int().min(1).max(5).optional(),
     /** The JetStream domain of the cluster's nodes (`cluster init --domain`), for a site behind a leaf node: docs/scaling.md. */
     natsDomain: z.string().regex(JS_DOMAIN, 'a JetStream domain is letters, digits, _ and -').optional(),
     /** How long a work item held by a dead process waits before another process gets it. */

@@ -10,6 +10,9 @@ export const OUTPUT_BUCKET = 'agent_outputs';
 export const CONTENT_BUCKET = 'agent_contents';
 /** Snapshots too large for a KV value (a long run's status): the KV entry then points here. */
 export const LARGE_SNAPSHOT_BUCKET = 'agent_snapshots_large';
+/** The JetStream stream behind an object store bucket, and the subject of one object's chunks (nats.js's layout). */
+export const objectStream = (bucket: string): string => `OBJ_${bucket}`;
+export const objectChunks = (bucket: string, nuid: string): string => `$O.${bucket}.C.${nuid}`;
 
 const NO_TASK = '_';
 /** The log's pseudo-run of the sites' heartbeats (run ids start with a letter): agent.events._sites.<site>.<Type>. */

@@ -3,6 +3,8 @@ import { eventSubjects } from '../events/subjects.ts';
 import { resolveConfinement, type Confinement } from '../exec/sandbox.ts';
 import { DirtyPaths } from '../workspace/git.ts';
 import { SiteCopies } from '../workspace/site-copies.ts';
+import { retryPolicies } from '../nats/retry-policies.ts';
+import { retryTransient } from '../nats/transient.ts';
 import { RunTrees } from '../workspace/run-trees.ts';
 import { workdirRefusal } from '../workspace/workdir-guard.ts';
 import type { Runtime } from '../actors/actor.ts';
@@ -34,7 +36,18 @@ export async function openExecuting(rt: Runtime): Promise<Executing> {
   confinement.catch(() => undefined);
   const site = rt.config.site;
   return {
-    ...(site ? { copies: new SiteCopies(site.name, rt.config.stateDir, rt.store, rt.contents) } : {}),
+    ...(site
+      ? {
+          copies: new SiteCopies(site.name, rt.config.stateDir, rt.store, rt.contents, (read) =>
+            retryTransient(read, retryPolicies.materialise, {
+              onRetry: (error, attempt) =>
+                rt.log.warn(
+                  `reading a run's project failed (try ${attempt + 1}); trying again: ${(error as Error).message}`,
+                ),
+            }),
+          ),
+        }
+      : {}),
     confinement: () => confinement,
     trees: new RunTrees(rt.config.changes),
     runs: new RecordedRuns(rt.store),

@@ -9,6 +9,7 @@ import { currentHash } from '../workspace/restore.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
 import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
+import { superseded } from '../projections/attempts.ts';
 
 /** A remote task's change set that did not come home: its conflicts, or why it could not be brought. */
 export type NotHome = { taskId: string; conflicts: Conflict[] } | { taskId: string; error: string };
@@ -23,7 +24,8 @@ export type NotHome = { taskId: string; conflicts: Conflict[] } | { taskId: stri
  * merged task is one commit of exactly its files.
  */
 export class HomeMerge {
-  private readonly routed = new Set<string>();
+  /** Each routed task's current attempt: what a superseded one records is not brought home. */
+  private readonly routed = new Map<string, number>();
   private readonly records = new Map<string, StoredEvent[]>();
   private readonly mergedBy = new Map<string, string>();
   private readonly dirty: Promise<Set<string>>;
@@ -43,10 +45,18 @@ export class HomeMerge {
   see(event: StoredEvent): void {
     if (!this.start.project?.snapshot || event.runId !== this.start.runId || event.taskId === undefined) return;
     const { taskId } = event;
-    if (event.type === 'TaskRouted') this.routed.add(taskId);
+    // A task routed again starts from its base at the next attempt: its earlier records are not its change set.
+    if (event.type === 'TaskRouted') {
+      this.routed.set(taskId, event.data.attempt);
+      this.records.delete(taskId);
+    }
     if (event.type === 'TaskFilesChanged' || event.type === 'TaskRolledBack')
       this.records.set(taskId, [...(this.records.get(taskId) ?? []), event]);
-    if (event.type === 'TaskCompleted' && this.routed.has(taskId)) {
+    if (
+      event.type === 'TaskCompleted' &&
+      this.routed.has(taskId) &&
+      !superseded(event.data.routeAttempt, this.routed.get(taskId))
+    ) {
       const commit = event.data.evidence !== 'none';
       // A change set already home is not applied twice (merge() checks), so a transient failure is tried again.
       this.queue = this.queue.then(() =>

@@ -3,10 +3,11 @@ import type { BackgroundWork, Logger, Runtime } from '../actors/actor.ts';
 import { inert } from '../inert.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
-import { jsClient } from '../nats/jetstream-domain.ts';
+import { jsClient, jsManager } from '../nats/jetstream-domain.ts';
 import { authFromEnv, connectNats, isRefused, type NatsAuth, type NatsConnection } from '../nats/connection.ts';
 import type { Role } from '../security/roles.ts';
 import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
+import { fewerReplicas, fewerReplicasWarning, replicasFor } from '../nats/replicas.ts';
 import { JetStreamWorkQueue, ensureWorkStream } from '../nats/work-queue.ts';
 
 /** Messages carry paths, commands and LLM text: their control characters are escaped (`inert`). */
@@ -50,8 +51,15 @@ export class Background implements BackgroundWork {
 export type Access = { auth: NatsAuth; role: Role };
 
 /** Storage made by the admin: `buckets()` makes the object stores the first time one is needed. */
-type Storage = { buckets: () => Promise<void> };
+type Storage = { buckets: () => Promise<void>; replicas?: number };
 const MADE_ELSEWHERE: Storage = { buckets: async () => {} };
+
+/** This tool's streams kept on fewer replicas than `replicas` are said: JetStream leaves them so. */
+async function warnFewerReplicas(nc: NatsConnection, replicas: number, config: Config, log: Logger): Promise<void> {
+  if (replicas === 1) return;
+  const short = await fewerReplicas(await jsManager(nc), replicas);
+  for (const s of short) log.warn(fewerReplicasWarning(s, replicas, config.natsReplicas));
+}
 
 /**
  * Creates what the roles only use: the streams, the work consumers and the buckets. Done under
@@ -59,28 +67,32 @@ const MADE_ELSEWHERE: Storage = { buckets: async () => {} };
  * Resolves when the log, the work queue and the snapshots exist; the object stores are made on
  * first use, as they were before roles (a run's start-up does not wait for them).
  */
-async function ensureStorage(url: string, name: string, auth: NatsAuth, config: Config): Promise<Storage> {
-  const replicas = config.natsReplicas;
-  const asAdmin = async (make: (nc: NatsConnection) => Promise<unknown>) => {
+async function ensureStorage(url: string, name: string, auth: NatsAuth, config: Config, log: Logger): Promise<Storage> {
+  // The first connection's server tells the cluster's size; the buckets made later use the same.
+  let replicas: number | undefined;
+  const asAdmin = async (make: (nc: NatsConnection, replicas: number) => Promise<unknown>) => {
     const nc = await connectNats(url, `${name} (admin)`, auth, 'admin', config.natsDomain);
     try {
-      await make(nc);
+      replicas ??= replicasFor(config.natsReplicas, nc.info);
+      await make(nc, replicas);
     } finally {
       await nc.close();
     }
   };
-  await asAdmin((nc) =>
+  await asAdmin((nc, replicas) =>
     Promise.all([
       EventStore.open(nc, { replicas }).then((store) =>
         ensureWorkStream(store.jsm, { ackWaitMs: config.workAckWaitMs, replicas }),
       ),
       SnapshotStore.open(nc, { replicas }),
+      warnFewerReplicas(nc, replicas, config, log),
     ]),
   );
   let buckets: Promise<void> | undefined;
   return {
+    replicas: replicas!,
     buckets: () =>
-      (buckets ??= asAdmin((nc) =>
+      (buckets ??= asAdmin((nc, replicas) =>
         Promise.all([
           SnapshotStore.open(nc, { replicas }).then((s) => s.ensureLarge()),
           new NatsOutputs(nc, replicas).ensure(),
@@ -94,9 +106,14 @@ async function ensureStorage(url: string, name: string, auth: NatsAuth, config: 
 }
 
 /** The event store and the snapshot buckets, made or bound: independent round trips, at once, as a run's start-up waits on them. */
-async function openStores(nc: NatsConnection, config: Config, bind: Storage | undefined) {
-  const replicas = config.natsReplicas;
-  return Promise.all([
+async function openStores(
+  nc: NatsConnection,
+  config: Config,
+  bind: Storage | undefined,
+  replicas: number,
+  log: Logger,
+) {
+  const [store, snapshots] = await Promise.all([
     EventStore.open(nc, { replicas, bind: bind !== undefined }).then(async (store) => {
       // One identity makes the work queue itself, unless the server says that identity may not
       // (an actor's own user): then an admin made it, or consume says so.
@@ -107,7 +124,9 @@ async function openStores(nc: NatsConnection, config: Config, bind: Storage | un
       return store;
     }),
     SnapshotStore.open(nc, { replicas, ...(bind ? { bind: { ready: bind.buckets } } : {}) }),
+    bind ? undefined : warnFewerReplicas(nc, replicas, config, log),
   ]);
+  return [store, snapshots] as const;
 }
 
 export async function openRuntime(
@@ -122,7 +141,7 @@ export async function openRuntime(
   // credentials hold no admin password, so it binds to what the cluster's admin made.
   const made =
     access.auth.kind === 'roles'
-      ? (options.storage ?? ensureStorage(url, name, access.auth, config))
+      ? (options.storage ?? ensureStorage(url, name, access.auth, config, log))
       : access.auth.kind === 'site'
         ? Promise.resolve(MADE_ELSEWHERE)
         : undefined;
@@ -160,8 +179,8 @@ export async function openRuntime(
         throw error;
       })
     : undefined;
-  const replicas = config.natsReplicas;
-  const [store, snapshots] = await openStores(nc, config, bind);
+  const replicas = bind?.replicas ?? replicasFor(config.natsReplicas, nc.info);
+  const [store, snapshots] = await openStores(nc, config, bind, replicas, log);
   const background = new Background();
   const rt: NatsRuntime = {
     nc,

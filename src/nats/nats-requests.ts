@@ -1,8 +1,9 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type * as z from 'zod';
 import type { ContentStore, OutputStore, Requests, Server } from '../events/bus.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
-import { CONTENT_BUCKET, OUTPUT_BUCKET } from '../events/subjects.ts';
+import { CONTENT_BUCKET, OUTPUT_BUCKET, objectChunks, objectStream } from '../events/subjects.ts';
 import type { NatsConnection } from './connection.ts';
 import { jsManager, objectManager } from './jetstream-domain.ts';
 
@@ -77,6 +78,7 @@ export class NatsOutputs implements OutputStore {
 /** File contents in the agent_contents object store, named by their hash: each stored once. */
 export class NatsContents implements ContentStore {
   private bucket?: Promise<ObjectStore>;
+  private jsm?: Promise<JetStreamManager>;
   /** Hashes known to be stored: a content seen again (the same file in many runs) costs no round trip. */
   private readonly known = new Set<string>();
 
@@ -105,21 +107,25 @@ export class NatsContents implements ContentStore {
   }
 
   /**
-   * A content of one chunk (a source file) is one more request, a get of that chunk: the object
-   * store's own read opens a consumer per object, three more round trips and a consumer the server
-   * makes and deletes. Callers check the bytes against their hash (storedContent).
+   * The object's chunks, each read by a direct get that any replica answers. The library's read
+   * makes an ephemeral consumer, whose one replica a cluster may place on a node just lost: half
+   * such reads then time out for as long as the node is gone (a minute and more, measured).
    */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    const os = await this.store();
-    const info = await os.info(hash);
+    const info = await (await this.store()).info(hash);
     if (!info || info.deleted) return undefined;
-    if (info.chunks === 1 && !info.options?.link) {
-      const jsm = await jsManager(this.nc, { checkAPI: false });
-      const chunk = await jsm.streams.getMessage(`OBJ_${CONTENT_BUCKET}`, {
-        last_by_subj: `$O.${CONTENT_BUCKET}.C.${info.nuid}`,
+    this.jsm ??= jsManager(this.nc, { checkAPI: false });
+    const jsm = await this.jsm;
+    const chunks: Uint8Array[] = [];
+    for (let seq = 0; chunks.length < info.chunks; ) {
+      const m = await jsm.direct.getMessage(objectStream(CONTENT_BUCKET), {
+        next_by_subj: objectChunks(CONTENT_BUCKET, info.nuid),
+        seq: seq + 1,
       });
-      return chunk?.data;
+      if (!m) throw new Error(`${hash} in ${CONTENT_BUCKET}: chunk ${chunks.length + 1} of ${info.chunks} is missing`);
+      chunks.push(m.data);
+      seq = m.seq;
     }
-    return (await os.getBlob(hash)) ?? undefined;
+    return Buffer.concat(chunks);
   }
 }

@@ -35,6 +35,8 @@ export const retryPolicies = {
   send: { ...request, budgetMs: Infinity },
   /** A site's change set brought home: its contents read again while a cluster elects leaders. */
   home: request,
+  /** A site's copy of a run's project (the snapshot, the change sets done elsewhere): as `home`. */
+  materialise: request,
   /** A checkbox ticked in the user's file: a failure is said, not retried. */
   tick: { ...request, attempts: 1, transient: () => false },
   /** A recovery request: a recoverer that dies mid-request is asked again (`recovery.requestTries` times). */

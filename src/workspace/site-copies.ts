@@ -46,6 +46,8 @@ export class SiteCopies {
     private readonly stateDir: string,
     private readonly store: EventLog,
     private readonly contents: ContentStore,
+    /** Runs the copy's reads again while they fail for a passing reason (a cluster electing leaders). */
+    private readonly retry: <T>(read: () => Promise<T>) => Promise<T> = (read) => read(),
   ) {}
 
   /**
@@ -62,10 +64,14 @@ export class SiteCopies {
         throw new Error(
           `the run names no project snapshot (no site was up when it started), and its folder ${item.workdir} is the submitter's`,
         );
-      const copy = this.copyOf(item.runId, snapshot);
-      await copy.ready;
-      copy.ranHere.add(item.taskId);
-      await serialized(copy.dir, () => this.catchUp(item.runId, copy), this.stateDir);
+      // Each try unpacks again if the last unpack failed, and applies only what is not yet applied.
+      const copy = await this.retry(async () => {
+        const copy = this.copyOf(item.runId, snapshot);
+        await copy.ready;
+        copy.ranHere.add(item.taskId);
+        await serialized(copy.dir, () => this.catchUp(item.runId, copy), this.stateDir);
+        return copy;
+      });
       return { item: moved(item, copy.dir) };
     } catch (error) {
       const reason = `site ${this.site} cannot materialise the run's project: ${(error as Error).message}`;

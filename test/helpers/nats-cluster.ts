@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startLocalNats, type LocalNats } from '../../src/nats/local-server.ts';
+import { tlsBlock, type TestCerts } from './tls.ts';
 
 export type TestCluster = {
   /** Each node, in order: its own client URL, PID and store. */
@@ -13,13 +14,18 @@ export type TestCluster = {
 
 const SIZE = 3;
 
-/** A node's config: its own name and store, routes to every node (its own route is ignored). */
-const nodeConf = (i: number, routePorts: readonly number[]) => `server_name: ia-test-node${i + 1}
+/**
+ * A node's config: its own name and store, routes to every node (its own route is ignored). With
+ * `tls`, clients must use TLS and the routes too, each node checking the other's certificate.
+ */
+const nodeConf = (i: number, routePorts: readonly number[], tls?: TestCerts) => `server_name: ia-test-node${i + 1}
 jetstream { max_memory_store: 256MB, max_file_store: 2GB }
 max_payload: 1MB
+${tls ? tlsBlock(tls) : ''}
 cluster {
   name: ia-test
   listen: 127.0.0.1:${routePorts[i]}
+  ${tls ? tlsBlock(tls) : ''}
   routes: [
 ${routePorts.map((p) => `    nats-route://127.0.0.1:${p}`).join('\n')}
   ]
@@ -31,7 +37,8 @@ ${routePorts.map((p) => `    nats-route://127.0.0.1:${p}`).join('\n')}
  * monitoring port per node to see the cluster's state. Resolves once every node reports the same
  * JetStream meta leader (streams can be made then); `stop` ends the nodes by PID and removes the stores.
  */
-export async function startTestCluster(timeoutMs = 60_000): Promise<TestCluster> {
+export async function startTestCluster(options: { timeoutMs?: number; tls?: TestCerts } = {}): Promise<TestCluster> {
+  const { timeoutMs = 60_000, tls } = options;
   const dir = await mkdtemp(join(tmpdir(), 'ia-cluster-'));
   const routePorts = await Promise.all(Array.from({ length: SIZE }, () => freePort()));
   const monitorPorts = await Promise.all(Array.from({ length: SIZE }, () => freePort()));
@@ -44,7 +51,7 @@ export async function startTestCluster(timeoutMs = 60_000): Promise<TestCluster>
     await Promise.all(
       routePorts.map(async (_, i) => {
         const configFile = join(dir, `node${i + 1}.conf`);
-        await writeFile(configFile, nodeConf(i, routePorts));
+        await writeFile(configFile, nodeConf(i, routePorts, tls));
         const node = await startLocalNats({
           configFile,
           storeDir: join(dir, `node${i + 1}`),
