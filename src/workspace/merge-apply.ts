@@ -65,43 +65,45 @@ function take(abs: string, step: MergeStep, staged: Staged | undefined): Done {
 
 /**
  * What `abs` holds, kept under `abs` + ASIDE: a hard link when a file is to be renamed over it
- * (readers see the old file until the new one lands), else moved there. None when there is nothing.
+ * (readers see the old file until the new one lands), else moved there. None when there is
+ * nothing (looked up first: a failed call costs more than a lookup), or when a folder is where a
+ * file goes (the rename over it then says so, EISDIR).
  */
 function keepAside(abs: string, link: boolean): Aside | undefined {
+  const held = lstatSync(abs, { throwIfNoEntry: false });
+  if (!held || (link && held.isDirectory())) return undefined;
   const path = `${abs}${ASIDE}`;
-  const keep = () => (link ? linkSync(abs, path) : renameSync(abs, path));
+  const keep = (linked: boolean) => (linked ? linkSync(abs, path) : renameSync(abs, path));
   try {
-    keep();
+    keep(link);
+    return { path, linked: link };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
     if (code === 'EEXIST' || code === 'ENOTEMPTY') {
       // Left by a merge that died: ours by its name.
       rmSync(path, { recursive: true, force: true });
-      keep();
+      keep(link);
       return { path, linked: link };
     }
-    if (!link) throw error;
-    // A folder where a file goes: the rename over it says so (EISDIR).
-    if (lstatSync(abs, { throwIfNoEntry: false })?.isDirectory() !== false) return undefined;
     // No hard link here (a filesystem without them, too many links): moved aside, which an
     // immutable file or a mount point refuses too.
-    return keepAside(abs, false);
+    if (!link) throw error;
+    keep(false);
+    return { path, linked: false };
   }
-  return { path, linked: link };
 }
 
 /**
  * The second pass undone, newest first: each put's file back beside its target, what was kept
- * aside back in its place; then every put (all staged) back where it came from. The paths that could not
- * be put back, with where what they held is kept.
+ * aside back in its place; then every put (all were staged) back where it came from. The paths
+ * that could not be put back, with where what they held is kept.
  */
 function undo(root: string, done: readonly Done[], staged: readonly Staged[]): string[] {
   const lost: string[] = [];
-  for (const { step, staged, aside } of done) {
+  for (const { step, staged: put, aside } of done) {
     const abs = join(root, step.path);
     try {
-      if (staged) renameSync(abs, staged.temp);
+      if (put) renameSync(abs, put.temp);
       if (aside) renameSync(aside.path, abs);
     } catch {
       lost.push(aside ? `${step.path} (kept as ${step.path}${ASIDE})` : step.path);
