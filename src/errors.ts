@@ -131,10 +131,13 @@ export class MergeError extends AgentError {
     readonly path: string,
     readonly who: string,
     cause: unknown,
+    /** Paths a failed merge could not put back as they were (with where their content is kept): none, as a rule. */
+    readonly notRestored: readonly string[] = [],
   ) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOSPC' ? `its disk is full (ENOSPC)` : (cause as Error).message;
-    super(`${who}'s changes could not be merged into ${workdir}: ${path}: ${why}; nothing of it was applied`, {
+    const left = notRestored.length ? `, but these could not be put back: ${notRestored.join(', ')}` : '';
+    super(`${who}'s changes could not be merged into ${workdir}: ${path}: ${why}; nothing of it was applied${left}`, {
       cause,
     });
   }

@@ -73,6 +73,8 @@ export function eventLine(e: StoredEvent): string {
       return `${head}${colours.yellow(e.type)} ${e.data.reason}`;
     case 'RunResumed':
       return `${head}${colours.bold(e.type)} generation ${e.data.generation}`;
+    case 'TaskReopened':
+      return `${head}${colours.yellow(e.type)} generation ${e.data.generation}: ${e.data.reason}`;
     case 'RunFinished':
       return `${head}${{ succeeded: colours.green, unverified: colours.yellow, failed: colours.red }[e.data.status](e.type)} ${e.data.status} in ${(e.data.durationMs / 1000).toFixed(2)} s`;
     default: {

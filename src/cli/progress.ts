@@ -110,6 +110,13 @@ const LINES: LinesOf = {
   ],
   RunInterrupted: (_seen, e) => [colours.yellow(`run ${e.runId} interrupted: ${e.data.reason}`)],
   RunResumed: (_seen, e) => [colours.bold(`run ${e.runId} resumed`)],
+  // Its next outcome is its outcome, and its next first command is said as its start.
+  TaskReopened: (seen, e, id) => {
+    seen.reasons.delete(id);
+    seen.over.delete(id);
+    seen.waiting.set(id, '(running again)');
+    return [`${colours.yellow('↻')} ${seen.name(id)} ${colours.yellow(`running again: ${e.data.reason}`)}`];
+  },
   RunFinished: finishedLines,
   LlmCalled: (seen, e) => {
     seen.usage.see(e);

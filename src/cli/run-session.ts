@@ -12,7 +12,7 @@ import { probeLlm, type Probed } from '../llm/probe.ts';
 import { recordEndpointContext } from '../host/llm-calls.ts';
 import type { TaskSpec } from '../tasklist/task-spec.ts';
 import { hostActors, missingActors } from '../host/hosts.ts';
-import { startFromLog } from '../host/resume-run.ts';
+import { reopenable, startFromLog } from '../host/resume-run.ts';
 import { submitRun } from '../host/submit-run.ts';
 import type { Runtime } from '../actors/actor.ts';
 import { outputFiles } from '../context/own-files.ts';
@@ -136,6 +136,8 @@ async function followToTheEnd(
   itemId: string,
   generation = 0,
   storeDir?: string,
+  /** The seq of the RunFinished a `resume` that reopened tasks supersedes: not its end. */
+  ended = 0,
 ): Promise<number> {
   const { start, hosted } = await startAndHost(rt, starting);
   const drivesRun = hosted?.names.includes('coordinator') === true;
@@ -163,7 +165,7 @@ async function followToTheEnd(
     ? watchStoreSpace(storeDir, (free) => sayStoreFull(storeDir, free, start.runId, say))
     : undefined;
   try {
-    const status = await submitRun(rt, start, onEvent, stop.signal, itemId);
+    const status = await submitRun(rt, start, onEvent, stop.signal, itemId, ended);
     await home.settled();
     if (status !== 'interrupted') {
       await closeLlmUse(rt, start.runId, seen, json ? print : undefined, printer?.closing);
@@ -260,16 +262,28 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
     async (rt, session) => {
       const events = await rt.store.readRun(runId);
       const start = startFromLog(runId, events);
-      const finished = events.find((e) => e.type === 'RunFinished');
-      if (finished?.type === 'RunFinished') {
+      // A new generation: work issued before it is stale, and the coordinator reissues what is left.
+      const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
+      // Its last end, unless a resume that reopened tasks came after it (the run goes on then).
+      const ends = events.filter((e) => e.type === 'RunFinished' || e.type === 'RunResumed');
+      const finished = ends.at(-1)?.type === 'RunFinished' ? ends.at(-1) : undefined;
+      const reopened = finished ? reopenable(events) : [];
+      if (finished?.type === 'RunFinished' && reopened.length === 0) {
         out(`run ${runId} already finished: ${finished.data.status}`);
         return exitForRun(finished.data.status);
       }
-      // A new generation: work issued before it is stale, and the coordinator reissues what is left.
-      const generation = events.filter((e) => e.type === 'RunResumed').length + 1;
       const budget = budgetFlag !== undefined ? parseBudget(budgetFlag) : undefined;
       if (budget?.usd !== undefined && !start.options.pricing)
         throw new InputError(`run ${runId} was started without llm.pricing: give its budget in tokens`);
+      // Finished, with tasks whose change set never reached the folder: they run again, before the run goes on.
+      for (const { taskId, reason } of reopened)
+        await rt.store.append(
+          makeEvent(
+            'TaskReopened',
+            { runId, taskId, id: eventIds.taskReopened(runId, taskId, generation) },
+            { generation, reason },
+          ),
+        );
       await rt.store.append(
         makeEvent(
           'RunResumed',
@@ -277,7 +291,8 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
           { generation, ...(budget ? { budget } : {}) },
         ),
       );
-      return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir);
+      const ended = Math.max(0, ...events.filter((e) => e.type === 'RunFinished').map((e) => e.seq));
+      return followToTheEnd(rt, start, json, workIds.resume(runId, generation), generation, session.storeDir, ended);
     },
     // A run's own, as `run`'s; the store must exist already.
     natsFor(config, cwd, { kind: 'run', create: false }),

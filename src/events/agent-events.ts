@@ -12,7 +12,14 @@ import {
 } from './plan-events.ts';
 import { RunFinished, RunInterrupted, RunResumed, RunStarted, RunVerified } from './run-events.ts';
 import { SiteHeartbeat, TaskAttemptLost, TaskRouted, TaskWaiting } from './site-events.ts';
-import { TaskCompleted, TaskFailed, TaskFilesChanged, TaskReverted, TaskRolledBack } from './task-events.ts';
+import {
+  TaskCompleted,
+  TaskFailed,
+  TaskFilesChanged,
+  TaskReopened,
+  TaskReverted,
+  TaskRolledBack,
+} from './task-events.ts';
 import { TaskSkipped, TaskSubmitted, TaskTicked } from './task-events.ts';
 
 /**
@@ -60,6 +67,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   TaskTicked,
   TaskFailed,
   TaskSkipped,
+  TaskReopened,
   TaskFilesChanged,
   TaskRolledBack,
   TaskReverted,

@@ -22,7 +22,7 @@ const revisionSuffix = (revision: number): string => (revision > 0 ? `:r${revisi
 /** A run's resume generation and a task's plan revision: the tail of work items and decisions. */
 const generationSuffix = (generation: number, revision: number) => `g${generation}${revisionSuffix(revision)}`;
 
-type RunEvent = Extract<AgentEventType, 'RunStarted' | 'RunFinished'>;
+type RunEvent = Extract<AgentEventType, 'RunStarted'>;
 type TaskEvent = Extract<AgentEventType, 'TaskSubmitted' | 'TaskTicked'>;
 type CommandEvent = Extract<
   AgentEventType,
@@ -49,9 +49,14 @@ export const eventIds = {
    * keeps the first and drops a later one as a copy, so a task skipped while its plan was being
    * made does not also fail when that planning is cancelled. A site's later route attempt has
    * its own (`:a1`): a superseded attempt's late outcome must not take the place of the current one's.
+   * So has a task's run after `resume` reopened it (`:g2`, TaskReopened's generation).
    */
-  outcome: (runId: string, taskId: string, routeAttempt = 0) =>
-    `${runId}:${taskId}:outcome${routeAttempt > 0 ? `:a${routeAttempt}` : ''}`,
+  outcome: (runId: string, taskId: string, routeAttempt = 0, reopened = 0) =>
+    `${runId}:${taskId}:outcome${routeAttempt > 0 ? `:a${routeAttempt}` : ''}${reopened > 0 ? `:g${reopened}` : ''}`,
+  /** A task run again by `resume` of its finished run: once per generation. */
+  taskReopened: (runId: string, taskId: string, generation: number) => `${runId}:${taskId}:TaskReopened:${generation}`,
+  /** The run's end; a run reopened by `resume` (TaskReopened) ends again, in that generation. */
+  runFinished: (runId: string, reopened = 0) => `${runId}:RunFinished${reopened > 0 ? `:g${reopened}` : ''}`,
   planCreated: (runId: string, taskId: string, revision: number) =>
     `${runId}:${taskId}:PlanCreated${revisionSuffix(revision)}`,
   planCancelled: (runId: string, taskId: string, revision: number) => `${runId}:${taskId}:PlanCancelled:${revision}`,

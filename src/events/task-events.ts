@@ -10,7 +10,11 @@ export const TaskSubmitted = defineEvent(
   'a task of the run, as parsed from the list',
   z.object({ task: TaskSpecSchema }),
 );
-/** `conflict`: the task's view could not be merged, a path it changed having changed since it began (src/workspace/merge.ts). */
+/**
+ * `conflict`: the task's view could not be merged, a path it changed having changed since it began
+ * (src/workspace/merge.ts); `merge`: its change set could not be applied (a full disk, a rename
+ * refused), so nothing of it was. After either, `resume` runs the task again.
+ */
 const FailureStageSchema = z.enum([
   'planning',
   'policy',
@@ -19,6 +23,7 @@ const FailureStageSchema = z.enum([
   'verification',
   'dependency',
   'conflict',
+  'merge',
 ]);
 /**
  * A finished task's box ticked in its tasks.md, recorded by the host that wrote it: the last
@@ -128,6 +133,16 @@ export const TaskFailed = defineEvent(
     conflicts: ConflictsSchema.optional(),
     ...routeAttempt,
   }),
+);
+/**
+ * `resume` of a finished run: the task's change set was never applied (it failed at the `merge`
+ * or as a `conflict`), so it runs again, from its first command, on the folder as it is now. What
+ * it recorded before is no longer its outcome; its next outcome's id carries `generation`.
+ */
+export const TaskReopened = defineEvent(
+  'TaskReopened',
+  '`resume`: a task whose change set was never applied (merge, conflict) runs again on the folder as it is now',
+  z.object({ generation: z.number().int().positive(), reason: z.string() }),
 );
 export const TaskSkipped = defineEvent(
   'TaskSkipped',

@@ -43,6 +43,8 @@ export const PlanTaskSchema = z.object({
   ownFiles: z.array(z.string()).optional(),
   /** Named by `--replan`: the plan cache is not consulted. */
   replan: z.boolean().optional(),
+  /** Reopened by `resume` in this generation (TaskReopened): a planning failure's id carries it. */
+  reopened: z.number().int().positive().optional(),
 });
 export type PlanTask = z.infer<typeof PlanTaskSchema>;
 
@@ -71,6 +73,8 @@ export const ExecuteTaskSchema = z.preprocess(
     requirements: z.array(z.string()).optional(),
     /** Sent to a site's own queue: which site and route attempt (TaskRouted); a superseded one is left. */
     route: z.object({ site: z.string(), attempt: z.number().int().nonnegative() }).optional(),
+    /** Reopened by `resume` in this generation (TaskReopened): its outcome's id carries it. */
+    reopened: z.number().int().positive().optional(),
   }),
 );
 export type ExecuteTask = z.infer<typeof ExecuteTaskSchema>;

@@ -128,9 +128,9 @@ async function runInView(
   }
   const merged = await mergeView(task, space, end.steps, result);
   if ('failed' in merged) {
-    const failed: ExecutorOutput = { ok: false, stage: 'execution', reason: merged.failed };
-    await discard(task, space, failed);
-    return { result: failed };
+    // Nothing of it was applied: `resume` runs it again (TaskReopened).
+    await discard(task, space, { ok: false, stage: 'execution', reason: merged.failed });
+    return { result: { ok: false, stage: 'merge', reason: merged.failed } };
   }
   // The holder's end and the view's removal wait until the outcome is recorded: dependants start sooner.
   if (!merged.conflicts) return { result, commit: merged.commit, after: () => space.close() };

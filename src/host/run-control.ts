@@ -21,15 +21,19 @@ export async function staleWork(rt: Runtime, runId: string, generation: number):
 /** Why work of `generation` is stale, from its run's run-level events. */
 export function staleReason(runLevel: readonly StoredEvent[], generation: number): string | undefined {
   let interrupted = false;
+  let finished = false;
   let current = 0;
   for (const e of runLevel) {
-    if (e.type === 'RunFinished') return 'the run is finished';
+    if (e.type === 'RunFinished') finished = true;
     if (e.type === 'RunInterrupted') interrupted = true;
+    // After RunFinished, only a `resume` that reopened tasks of the run (TaskReopened) records one.
     if (e.type === 'RunResumed') {
       interrupted = false;
+      finished = false;
       current = Math.max(current, e.data.generation);
     }
   }
+  if (finished) return 'the run is finished';
   if (interrupted) return 'the run was interrupted (implement-agent resume continues it)';
   if (generation < current) return `issued before resume ${current}`;
   return undefined;

@@ -23,15 +23,28 @@ export type AttemptView = {
   current?: { site: string; attempt: number };
   /** The task's outcome as the run counts it: the first one not of a superseded attempt. */
   outcome?: StoredEvent;
-  /** Index in the events of the first one after the last route: the current attempt's records. */
+  /** Index in the events of the first one after the last route or reopening: the current attempt's records. */
   since: number;
+  /** The generation of the `resume` that reopened the task (TaskReopened), if one did: it runs again from its first command. */
+  reopened?: number;
 };
+
+/** Index of the first event after the task's last TaskReopened (0 without one): what it recorded since `resume` ran it again. */
+export function sinceReopened(events: readonly StoredEvent[]): number {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i]!.type === 'TaskReopened') return i + 1;
+  return 0;
+}
 
 export function attemptView(events: readonly StoredEvent[]): AttemptView {
   const view: AttemptView = { since: 0 };
   events.forEach((e, i) => {
     if (e.type === 'TaskRouted') {
       view.current = { site: e.data.site, attempt: e.data.attempt };
+      view.since = i + 1;
+    } else if (e.type === 'TaskReopened') {
+      // Its earlier outcome (a change set never applied) is not its outcome any more.
+      delete view.outcome;
+      view.reopened = e.data.generation;
       view.since = i + 1;
     } else if (!view.outcome && isTaskTerminal(e) && !superseded(routeAttemptOf(e), view.current?.attempt))
       view.outcome = e;
@@ -48,3 +61,9 @@ export function leftBehind(
   if (!route || !now || (now.site === route.site && now.attempt === route.attempt)) return undefined;
   return `attempt ${route.attempt} at site ${route.site} was superseded by attempt ${now.attempt} at site ${now.site}`;
 }
+
+/** Reopened by `resume` in this generation (TaskReopened): the id of the outcome (or the run's end) recorded after carries it. */
+export type Reopened = { reopened?: number };
+
+/** A task's (or a run's) `reopened`, for a decision or an item: nothing when it never was. */
+export const reopenedOf = (of: Reopened): Reopened => (of.reopened ? { reopened: of.reopened } : {});

@@ -126,6 +126,7 @@ export const planCacheEvolver =
       case 'RecoveryResolved':
       case 'RecoveryFailed':
       case 'TaskSkipped':
+      case 'TaskReopened':
       case 'PlanInvalidated':
       case 'RunInterrupted':
       case 'RunResumed':

@@ -47,6 +47,8 @@ export type TaskStatus = {
   changedFiles?: number;
   /** Its changes were undone: by the rollback of a failure, or by `revert`. */
   undone?: 'rolled-back' | 'reverted';
+  /** The generation of the `resume` that ran it again (TaskReopened): its outcome's id carries it. */
+  reopened?: number;
 };
 
 /** One run as its events tell it: what the coordinator decides from and `report` draws. */
@@ -67,6 +69,8 @@ export type RunStatus = {
   interrupted: boolean;
   /** How many times the run was resumed: work items carry it, and older ones are stale. */
   generation: number;
+  /** The generation of the last `resume` that reopened a task of the finished run: its new RunFinished's id carries it. */
+  reopened?: number;
   alreadyDone: string[];
   /** Tasks the run announced; the run is under way once each has been submitted. */
   taskIds: string[];
@@ -77,7 +81,7 @@ export type RunStatus = {
 };
 
 /** Snapshotted per run (key `run-status.<runId>`): a coordinator restart replays only the tail. */
-export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 8 } as const;
+export const RUN_STATUS = { key: (runId: string) => `run-status.${runId}`, version: 9 } as const;
 
 export const initialRunStatus = (runId: string): RunStatus => ({
   runId,
@@ -219,6 +223,18 @@ const FOLD: { [T in AgentEventType]: Fold<StoredEventOf<T>> } = {
     task.state = 'skipped';
     task.reason = e.data.reason;
     task.skippedByChoice = e.data.optional;
+  },
+  // Reopened by `resume` (its TaskReopened events come first): the run goes on, and ends again.
+  TaskReopened: (run, e, task) => {
+    if (!task) return;
+    run.reopened = Math.max(run.reopened ?? 0, e.data.generation);
+    delete run.finished;
+    task.reopened = e.data.generation;
+    task.state = task.plan ? 'planned' : 'pending';
+    task.started = false;
+    delete task.reason;
+    delete task.evidence;
+    delete task.commit;
   },
   RunFinished: (run, e) => {
     run.finished = e.data.status;

@@ -106,6 +106,7 @@ export const evolveTaskHistory = (state: TaskHistory, event: StoredEvent): TaskH
     case 'PlanInvalidated':
     case 'RunInterrupted':
     case 'RunResumed':
+    case 'TaskReopened':
     case 'TaskFilesChanged':
     case 'TaskRolledBack':
     case 'TaskReverted':

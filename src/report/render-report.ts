@@ -290,7 +290,11 @@ export function renderReport(events: readonly StoredEvent[]): string {
   const stateColour = state === 'succeeded' ? '#047857' : state === 'failed' ? '#b91c1c' : '#b45309';
   const cost = llmCostTable(events, titles);
   const changed = changedFilesTable(events, titles);
-  const failures = events.filter((e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed');
+  // A failure a `resume` reopened since (TaskReopened) is no longer the task's outcome.
+  const reopened = new Map(events.flatMap((e) => (e.type === 'TaskReopened' ? [[e.taskId, e.seq] as const] : [])));
+  const failures = events.filter(
+    (e): e is EventOf<'TaskFailed'> & StoredEvent => e.type === 'TaskFailed' && e.seq > (reopened.get(e.taskId) ?? 0),
+  );
   const failedList = [...new Map(failures.map((f) => [f.taskId, f])).values()]
     .map(
       (f) =>

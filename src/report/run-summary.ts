@@ -74,6 +74,8 @@ export function summarizeRuns(events: readonly StoredEvent[]): RunSummary[] {
       run.outcomes.set(id, e.data.evidence === 'none' ? 'unverified' : 'completed');
     if (e.type === 'TaskFailed' && !run.outcomes.has(id)) run.outcomes.set(id, 'failed');
     if (e.type === 'TaskSkipped' && !run.outcomes.has(id)) run.outcomes.set(id, 'skipped');
+    // Reopened by `resume` (its change set was never applied): its next outcome is its outcome.
+    if (e.type === 'TaskReopened') run.outcomes.delete(id);
     if (e.type === 'RunInterrupted') run.state = 'interrupted';
     if (e.type === 'RunResumed') run.state = 'unfinished';
     if (e.type === 'RunFinished') {

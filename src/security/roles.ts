@@ -140,6 +140,7 @@ export const ROLES: { readonly [R in Exclude<Role, 'admin'>]: RoleSpec } = {
     events: [
       'RunInterrupted',
       'RunResumed',
+      'TaskReopened',
       'TaskReverted',
       'RunVerified',
       'LlmCalled',

@@ -59,8 +59,9 @@ export type MergeView = { startedNs: bigint; since: number; who: string; runId?:
  * named with the task that merged it (`who` of a merge made after the view began, here or by
  * another process), `another run (<runId>)` when that task was of another run, else "not a task".
  * Each file lands by a rename (atomic; copied beside it first across filesystems), and only once
- * every file is beside its place: a merge that fails (a full disk) applies nothing and throws a
- * MergeError (merge-apply.ts). Call it inside `serialized`. Paths where git or the tool keep what
+ * every file is beside its place; what each rename replaces is kept aside until the last one is
+ * done: a merge that fails (a full disk, a rename refused) applies nothing and throws a MergeError
+ * (merge-apply.ts). Call it inside `serialized`. Paths where git or the tool keep what
  * runs later are never written. The calls are synchronous but a copy's: a merge is a few system
  * calls per path, each cheaper than a trip to the thread pool.
  */

@@ -143,7 +143,7 @@ describe('runActor, the one host', () => {
     await rt.store.append(
       makeEvent(
         'RunFinished',
-        { runId: 'over', id: eventIds.run('over', 'RunFinished') },
+        { runId: 'over', id: eventIds.runFinished('over') },
         { status: 'succeeded', completed: [], failed: [], skipped: [], durationMs: 1 },
       ),
     );

@@ -7,7 +7,7 @@ import { MergeError } from '../../src/errors.ts';
 import { mergeSteps, serialized } from '../../src/workspace/merge.ts';
 import { viewChanges } from '../../src/workspace/view-changes.ts';
 import { discardView, openView, type View } from '../../src/workspace/view.ts';
-import { ofType, runCli, workspaces } from '../helpers/cli.ts';
+import { CLI, ofType, runCli, workspaces } from '../helpers/cli.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
 import { canMountTmpfs, tmpfsMounts } from '../helpers/tmpfs.ts';
 
@@ -109,5 +109,60 @@ describe.skipIf(!mountable)('a merge into a full disk', () => {
     expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('after\n');
     expect((await stat(join(dir, 'z.bin'))).size).toBe(500_000);
     expect(await readFile(join(dir, 'tasks.md'), 'utf8')).toContain('- [x] 1. Grow');
+  });
+
+  it('`resume` of the run, once space is back, runs the task again: its files land once, the box is ticked, status and report say completed', async () => {
+    // Task 2 writes beside it and merges; task 1's line in log.txt tells how many times its change set landed.
+    const tasks =
+      '- [ ] 1. Grow\n  ```bash\n  echo once >> log.txt; head -c 500000 /dev/zero > z.bin\n  ```\n' +
+      '- [ ] 2. Note\n  - Depends: none\n  ```bash\n  echo note > note.txt\n  ```\n';
+    const { dir, stateDir } = await smallDisk(tasks);
+    await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ stateDir }));
+    const env = { NATS_URL: nats.url, NO_COLOR: '1' };
+    const first = await runCli(['run', 'tasks.md'], env, dir);
+    expect(first.result.exitCode, first.result.stderr).toBe(1);
+    const [failed] = ofType(first.events, 'TaskFailed');
+    expect(failed).toMatchObject({ taskId: '1', data: { stage: 'merge' } });
+    expect(failed!.data.reason).toContain('z.bin: its disk is full (ENOSPC); nothing of it was applied');
+    const runId = failed!.runId;
+    expect(await readFile(join(dir, 'note.txt'), 'utf8')).toBe('note\n');
+    expect(await stat(join(dir, 'log.txt')).catch(() => undefined)).toBeUndefined();
+
+    await rm(join(dir, 'filler'));
+    const resumed = await runCli(['resume', runId], env, dir);
+    expect(resumed.result.exitCode, resumed.result.stderr).toBe(0);
+    expect(ofType(resumed.events, 'TaskReopened').map((e) => e.taskId)).toEqual(['1']);
+    const finishes = ofType(resumed.events, 'RunFinished');
+    expect(finishes.map((e) => e.data.status)).toEqual(['succeeded']);
+    expect(finishes[0]!.data.completed.sort()).toEqual(['1', '2']);
+    // Task 2 did not run again; task 1's change set landed exactly once.
+    expect(ofType(resumed.events, 'CommandStarted').filter((e) => e.taskId === '2')).toHaveLength(1);
+    expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('once\n');
+    expect((await stat(join(dir, 'z.bin'))).size).toBe(500_000);
+    expect(await readFile(join(dir, 'tasks.md'), 'utf8')).toContain('- [x] 1. Grow');
+
+    // One outcome per task, the same in `status` and in `report`.
+    const status = await execa(process.execPath, [CLI, 'status', runId, '--json'], { cwd: dir, env, reject: false });
+    expect(status.exitCode, status.stderr).toBe(0);
+    const shown = JSON.parse(status.stdout) as {
+      state: string;
+      completed: number;
+      failed: number;
+      tasks: { id: string; state: string }[];
+    };
+    expect(shown).toMatchObject({ state: 'succeeded', completed: 2, failed: 0 });
+    expect(shown.tasks.map((t) => [t.id, t.state])).toEqual([
+      ['1', 'completed'],
+      ['2', 'completed'],
+    ]);
+    const report = await execa(process.execPath, [CLI, 'report', runId, '--out', join(stateDir, 'report.html')], {
+      cwd: dir,
+      env,
+      reject: false,
+    });
+    expect(report.exitCode, report.stderr).toBe(0);
+    const html = await readFile(join(stateDir, 'report.html'), 'utf8');
+    expect(html).toContain('succeeded');
+    expect(html).not.toContain('<li><b>1. Grow');
   });
 });

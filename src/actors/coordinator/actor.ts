@@ -1,4 +1,5 @@
 import type { ChangedInput } from '../../context/project-files.ts';
+import type { StoredEvent } from '../../events/agent-events.ts';
 import { eventSubjects } from '../../events/subjects.ts';
 import { StartRunSchema, type StartRun } from '../../events/work-commands.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
@@ -71,6 +72,8 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
   // while a run is interrupted; this coordinator lets go, and `resume` brings one back).
   if (stage === 'interrupted') return;
   const knownSeq = Math.max(0, ...runLevel.map((e) => e.seq));
+  // A finished run that `resume` reopened (TaskReopened, then RunResumed): its earlier end is not its end.
+  const reopenedAt = reopenedSince(runLevel);
   let over: () => void = () => {};
   const ended = new Promise<void>((resolve) => (over = resolve));
   let issued = new Set<string>();
@@ -90,10 +93,12 @@ async function coordinateRun(io: ActorIO<Coordinating>, start: StartRun): Promis
       // A live interruption (one recorded after this coordinator started) ends its part once the
       // tasks executing have their outcome (and their ticks).
       const executing = Object.values(state.tasks).some((t) => t.state === 'executing');
-      if (state.finished || (state.interrupted && event.seq > knownSeq && !executing)) over();
+      if ((state.finished && event.seq > reopenedAt) || (state.interrupted && event.seq > knownSeq && !executing))
+        over();
     },
   });
-  // Finished before this coordinator came (its snapshot says so, and nothing follows): nothing to do.
+  // Finished before this coordinator came (and not reopened since): nothing to do.
+  await status.caughtUp();
   if (status.state().finished) over();
   const aborted = new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([ended, aborted]);
@@ -115,4 +120,15 @@ async function perform(
   const observed = { ...(status.startedAt ? { startedAt: status.startedAt } : {}), changed, now: Date.now() };
   if (decision.kind === 'execute' && changed.length === 0) return routing.execute(decision, observed);
   await io.perform(decisionEffects(start, decision, observed));
+}
+
+/** The seq of the RunResumed that followed the run's last RunFinished (a `resume` that reopened tasks), else 0. */
+function reopenedSince(runLevel: readonly StoredEvent[]): number {
+  let finished = 0;
+  let resumed = 0;
+  for (const e of runLevel) {
+    if (e.type === 'RunFinished') finished = e.seq;
+    if (e.type === 'RunResumed') resumed = e.seq;
+  }
+  return resumed > finished && finished > 0 ? resumed : 0;
 }

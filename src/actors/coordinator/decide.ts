@@ -2,14 +2,15 @@ import type { RunOutcome } from '../../events/agent-events.ts';
 import { decisionKeys } from '../../events/ids.ts';
 import type { Plan, PlanInput } from '../../plan/plan-schema.ts';
 import { taskOutcomes, type RunStatus, type TaskState } from '../../projections/run-status.ts';
+import { reopenedOf, type Reopened } from '../../projections/attempts.ts';
 import { budgetSpent, costUsd, totalTokens } from '../../projections/llm-usage.ts';
 import { blockersIn, taskGraph, type Blocker, type TaskGraph } from '../../tasklist/task-graph.ts';
 import type { TaskSpec } from '../../tasklist/task-spec.ts';
 
 /** What the coordinator does next. `key` makes each decision happen once per run. */
 export type Decision =
-  | { kind: 'plan'; key: string; taskId: string; group: boolean; generation: number; revision: number }
-  | {
+  | ({ kind: 'plan'; key: string; taskId: string; group: boolean; generation: number; revision: number } & Reopened)
+  | ({
       kind: 'execute';
       key: string;
       taskId: string;
@@ -19,20 +20,20 @@ export type Decision =
       planInputs: PlanInput[];
       revision: number;
       generation: number;
-    }
+    } & Reopened)
   /**
    * A plan made ahead, checked again as soon as another task finished (which may have written a
    * file it was made from): a changed input means plan again now, while other tasks run, instead
    * of when the task is about to start.
    */
   | { kind: 'revalidate'; key: string; taskId: string; planInputs: PlanInput[]; revision: number }
-  | { kind: 'skip'; key: string; taskId: string; reason: string; optional: boolean }
+  | ({ kind: 'skip'; key: string; taskId: string; reason: string; optional: boolean } & Reopened)
   | { kind: 'tick'; key: string; taskId: string }
   /** The LLM budget is spent and nothing else can move: the run stops until `resume --budget`. */
   | { kind: 'halt'; key: string; reason: string; generation: number }
   /** `--pause-after N`: N tasks have completed; nothing new starts until `resume`. */
   | { kind: 'pause'; key: string; reason: string }
-  | {
+  | ({
       kind: 'finish';
       key: string;
       status: RunOutcome;
@@ -43,7 +44,7 @@ export type Decision =
       startedAt: string;
       tokens: number;
       usd?: number;
-    };
+    } & Reopened);
 
 /** A task's outcome as its dependants see it; `unverified` blocks them as `dead` does, but says why apart. */
 type Outcome = 'done' | 'dead' | 'unverified' | 'waiting';
@@ -191,6 +192,7 @@ function startNext(run: RunView): Decision[] {
       group: isGroup(task.spec, run.graph),
       generation: status.generation,
       revision: task.revision,
+      ...reopenedOf(task),
     });
   }
   return decisions;
@@ -206,6 +208,7 @@ function skipRule(run: RunView, id: string, blocked = false): Decision | undefin
     taskId: id,
     reason,
     optional,
+    ...reopenedOf(task),
   });
   if (status.options.continuePolicy === 'never' && (run.counts.anyFailed || run.counts.anyUnverified))
     return skip(`an earlier task ${run.counts.anyFailed ? 'failed' : 'completed unverified'} (continue policy: never)`);
@@ -266,6 +269,7 @@ function executeRule(run: RunView, id: string, ready: boolean): Decision | undef
     planInputs: task.started ? [] : (task.planInputs ?? []),
     revision: task.revision,
     generation: status.generation,
+    ...reopenedOf(task),
   };
 }
 
@@ -371,6 +375,7 @@ function finish(run: RunView, decided: readonly Decision[]): Decision[] {
       startedAt: status.startedAt ?? new Date().toISOString(),
       tokens: totalTokens(status.usage),
       ...(status.options.pricing ? { usd: costUsd(status.usage, status.options.pricing) } : {}),
+      ...reopenedOf(status),
     },
   ];
 }

@@ -1,4 +1,5 @@
 import { makeEvent } from '../../events/agent-events.ts';
+import { reopenedOf } from '../../projections/attempts.ts';
 import { eventIds, workIds } from '../../events/ids.ts';
 import type { ExecuteTask, PlanTask, StartRun } from '../../events/work-commands.ts';
 import type { ChangedInput } from '../../context/project-files.ts';
@@ -122,6 +123,7 @@ function planItem(start: StartRun, decision: DecisionOf<'plan'>, observed: Obser
     llm: options.llm,
     generation: decision.generation,
     revision: decision.revision,
+    ...reopenedOf(decision),
     ...(observed.startedAt ? { runStartedAt: observed.startedAt } : {}),
     ...(options.ownFiles ? { ownFiles: options.ownFiles } : {}),
     ...(options.replan?.includes(task.id) ? { replan: true } : {}),
@@ -146,6 +148,7 @@ function executeItem(start: StartRun, decision: DecisionOf<'execute'>, observed:
     llm: options.llm,
     commandConcurrency: options.commandConcurrency,
     generation: decision.generation,
+    ...reopenedOf(decision),
     ...(observed.site ? { route: { site: observed.site.site, attempt: observed.site.attempt } } : {}),
   };
   // Routed to a site: its own queue, under an id of that route (a reroute is another item).
@@ -157,7 +160,7 @@ function skipped(runId: string, decision: DecisionOf<'skip'>): Effect {
   return append(
     makeEvent(
       'TaskSkipped',
-      { runId, taskId: decision.taskId, id: eventIds.outcome(runId, decision.taskId) },
+      { runId, taskId: decision.taskId, id: eventIds.outcome(runId, decision.taskId, 0, decision.reopened) },
       { reason: decision.reason, optional: decision.optional },
     ),
   );
@@ -167,7 +170,7 @@ function finished(runId: string, decision: DecisionOf<'finish'>, now: number): E
   return append(
     makeEvent(
       'RunFinished',
-      { runId, id: eventIds.run(runId, 'RunFinished') },
+      { runId, id: eventIds.runFinished(runId, decision.reopened) },
       {
         status: decision.status,
         completed: decision.completed,

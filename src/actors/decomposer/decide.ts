@@ -91,7 +91,7 @@ export function planOutcome(
   if (!result.ok)
     return makeEvent(
       'TaskFailed',
-      { ...ids, id: eventIds.outcome(runId, task.id) },
+      { ...ids, id: eventIds.outcome(runId, task.id, 0, item.reopened) },
       { stage: 'planning', reason: result.reason },
     );
   const plan: Plan = result.plan;
@@ -99,7 +99,7 @@ export function planOutcome(
   if (empty)
     return makeEvent(
       'TaskFailed',
-      { ...ids, id: eventIds.outcome(runId, task.id) },
+      { ...ids, id: eventIds.outcome(runId, task.id, 0, item.reopened) },
       { stage: 'planning', reason: empty },
     );
   return makeEvent(

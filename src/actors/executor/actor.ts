@@ -63,7 +63,9 @@ async function executeTask<R>(
     io.rt.log.info(`task ${taskId} of run ${runId}: not running it (${left})`);
     return;
   }
-  const startOver = item.route !== undefined && !recorded.slice(attempts.since).some(isCommandRecord);
+  // Lost with its site, or reopened by `resume` (its view discarded): from its first command again.
+  const restarted = item.route !== undefined || attempts.reopened !== undefined;
+  const startOver = restarted && !recorded.slice(attempts.since).some(isCommandRecord);
   const resume =
     recorded.length === 0 ? undefined : startOver ? rerunPoint(recorded) : resumePoint(recorded, ports.hostName());
   ports.killOrphans(resume?.orphans ?? []);

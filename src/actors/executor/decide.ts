@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
-import { isTaskTerminal, makeEvent, type AgentEvent, type StoredEvent } from '../../events/agent-events.ts';
+import { makeEvent, type AgentEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
 import type { ExecuteTask } from '../../events/work-commands.ts';
+import { attemptView } from '../../projections/attempts.ts';
 
 /** What the log records of a run's start, as far as the executor checks work against it. */
 export type RecordedRun = {
@@ -32,17 +33,17 @@ export function refusal(item: Pick<ExecuteTask, 'runId' | 'taskId' | 'workdir'>,
  * Nothing for an unknown run, or a task that has its outcome.
  */
 export function refusedOutcome(
-  item: Pick<ExecuteTask, 'runId' | 'taskId' | 'route'>,
+  item: Pick<ExecuteTask, 'runId' | 'taskId' | 'route' | 'reopened'>,
   run: RecordedRun | undefined,
   recorded: readonly StoredEvent[],
   why: string,
 ): AgentEvent[] {
-  if (!run?.taskIds.has(item.taskId) || recorded.some(isTaskTerminal)) return [];
+  if (!run?.taskIds.has(item.taskId) || attemptView(recorded).outcome) return [];
   const { runId, taskId } = item;
   return [
     makeEvent(
       'TaskFailed',
-      { runId, taskId, id: eventIds.outcome(runId, taskId, item.route?.attempt) },
+      { runId, taskId, id: eventIds.outcome(runId, taskId, item.route?.attempt, item.reopened) },
       {
         stage: 'policy',
         reason: `its execute work item was refused: ${why}`,

@@ -152,7 +152,7 @@ export function taskOutcome(
   const { runId, taskId } = item;
   // A site's attempt says which it was: the run takes only its current attempt's outcome.
   const attempt = item.route?.attempt;
-  const id = eventIds.outcome(runId, taskId, attempt);
+  const id = eventIds.outcome(runId, taskId, attempt, item.reopened);
   const routed = attempt === undefined ? {} : { routeAttempt: attempt };
   return result.ok
     ? makeEvent(

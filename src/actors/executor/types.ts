@@ -50,10 +50,14 @@ export type ExecutorOutput =
   | { ok: true; commands: number; recoveries: number; evidence: Evidence }
   | { ok: false; stage: 'policy' | 'execution' | 'recovery' | 'verification'; reason: string; commandId?: string };
 
-/** How a task ended, its merge included: a view that could not be merged is a conflict (src/workspace/merge.ts). */
+/**
+ * How a task ended, its merge included: a view that could not be merged is a conflict
+ * (src/workspace/merge.ts); one whose change set could not be applied (a full disk, a rename refused) failed at the merge.
+ */
 export type TaskEnd =
   | ExecutorOutput
-  | { ok: false; stage: 'conflict'; reason: string; commandId?: string; conflicts: { path: string; by: string }[] };
+  | { ok: false; stage: 'conflict'; reason: string; commandId?: string; conflicts: { path: string; by: string }[] }
+  | { ok: false; stage: 'merge'; reason: string; commandId?: string };
 
 export type CommandState = {
   id: string;

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
+import { reopenable } from '../../src/host/resume-run.ts';
+import { staleReason } from '../../src/host/run-control.ts';
+import { attemptView } from '../../src/projections/attempts.ts';
+import { evolveRunStatus, initialRunStatus } from '../../src/projections/run-status.ts';
+
+/** `resume` of a finished run whose task's change set was never applied (#36): which tasks run again, and what the log then says. */
+
+const stored = (events: AgentEvent[]): StoredEvent[] => events.map((e, i) => ({ ...e, seq: i + 1 }));
+const run = { runId: 'r' };
+const failed = (taskId: string, stage: 'merge' | 'conflict' | 'execution') =>
+  makeEvent('TaskFailed', { runId: 'r', taskId }, { stage, reason: `${stage} of ${taskId}` });
+const finished = makeEvent('RunFinished', run, {
+  status: 'failed',
+  completed: [],
+  failed: ['1', '2', '3'],
+  skipped: [],
+  durationMs: 1,
+});
+const reopened = (taskId: string) =>
+  makeEvent('TaskReopened', { runId: 'r', taskId }, { generation: 1, reason: 'its change set could not be applied' });
+
+describe('a finished run reopened by resume', () => {
+  it('runs again the tasks that failed at the merge or as a conflict, not those that failed running', () => {
+    const events = stored([failed('1', 'merge'), failed('2', 'conflict'), failed('3', 'execution'), finished]);
+    expect(reopenable(events)).toEqual([
+      { taskId: '1', reason: 'its change set could not be applied: merge of 1' },
+      { taskId: '2', reason: 'its change set met a conflict: conflict of 2' },
+    ]);
+  });
+
+  it("takes the task's earlier failure for no outcome, and its next one for its outcome", () => {
+    const completed = makeEvent(
+      'TaskCompleted',
+      { runId: 'r', taskId: '1' },
+      { durationMs: 1, commands: 1, recoveries: 0 },
+    );
+    const before = stored([failed('1', 'merge'), reopened('1')]);
+    expect(attemptView(before)).toMatchObject({ reopened: 1, since: 2 });
+    expect(attemptView(before).outcome).toBeUndefined();
+    expect(attemptView(stored([failed('1', 'merge'), reopened('1'), completed])).outcome?.type).toBe('TaskCompleted');
+    // Nothing is reopened twice: its outcome is the one after.
+    expect(reopenable(stored([failed('1', 'merge'), reopened('1'), completed]))).toEqual([]);
+  });
+
+  it('is under way again: its work of the new generation goes through, and its status is no longer finished', () => {
+    const resumed = makeEvent('RunResumed', run, { generation: 1 });
+    const log = stored([finished, reopened('1'), resumed]);
+    expect(staleReason(log, 1)).toBeUndefined();
+    expect(staleReason(log, 0)).toBe('issued before resume 1');
+    expect(staleReason(stored([finished]), 1)).toBe('the run is finished');
+    const submitted = makeEvent('TaskSubmitted', { runId: 'r', taskId: '1' }, {
+      task: {
+        id: '1',
+        title: 'Grow',
+        description: [],
+        commands: ['true'],
+        criteria: [],
+        requirements: [],
+        done: false,
+        line: 1,
+      },
+    } as never);
+    const status = stored([submitted, failed('1', 'merge'), finished, reopened('1'), resumed]).reduce(
+      evolveRunStatus,
+      initialRunStatus('r'),
+    );
+    expect(status.finished).toBeUndefined();
+    expect(status.reopened).toBe(1);
+    expect(status.tasks['1']).toMatchObject({ state: 'pending', reopened: 1, started: false });
+    expect(status.tasks['1']!.reason).toBeUndefined();
+  });
+});
