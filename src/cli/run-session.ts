@@ -267,7 +267,7 @@ export async function resumeCommand(runId: string, json: boolean, budgetFlag?: s
       // Its last end, unless a resume that reopened tasks came after it (the run goes on then).
       const ends = events.filter((e) => e.type === 'RunFinished' || e.type === 'RunResumed');
       const finished = ends.at(-1)?.type === 'RunFinished' ? ends.at(-1) : undefined;
-      const reopened = finished ? reopenable(events) : [];
+      const reopened = finished ? reopenable(events, start) : [];
       if (finished?.type === 'RunFinished' && reopened.length === 0) {
         out(`run ${runId} already finished: ${finished.data.status}`);
         return exitForRun(finished.data.status);

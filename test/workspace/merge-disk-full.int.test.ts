@@ -115,7 +115,8 @@ describe.skipIf(!mountable)('a merge into a full disk', () => {
     // Task 2 writes beside it and merges; task 1's line in log.txt tells how many times its change set landed.
     const tasks =
       '- [ ] 1. Grow\n  ```bash\n  echo once >> log.txt; head -c 500000 /dev/zero > z.bin\n  ```\n' +
-      '- [ ] 2. Note\n  - Depends: none\n  ```bash\n  echo note > note.txt\n  ```\n';
+      '- [ ] 2. Note\n  - Depends: none\n  ```bash\n  echo note > note.txt\n  ```\n' +
+      '- [ ] 3. Use\n  - Depends: 1\n  ```bash\n  cp log.txt used.txt\n  ```\n';
     const { dir, stateDir } = await smallDisk(tasks);
     await writeFile(join(dir, 'implement-agent.config.json'), JSON.stringify({ stateDir }));
     const env = { NATS_URL: nats.url, NO_COLOR: '1' };
@@ -125,16 +126,19 @@ describe.skipIf(!mountable)('a merge into a full disk', () => {
     expect(failed).toMatchObject({ taskId: '1', data: { stage: 'merge' } });
     expect(failed!.data.reason).toContain('z.bin: its disk is full (ENOSPC); nothing of it was applied');
     const runId = failed!.runId;
+    expect(ofType(first.events, 'TaskSkipped').map((e) => e.taskId)).toEqual(['3']);
     expect(await readFile(join(dir, 'note.txt'), 'utf8')).toBe('note\n');
     expect(await stat(join(dir, 'log.txt')).catch(() => undefined)).toBeUndefined();
 
     await rm(join(dir, 'filler'));
     const resumed = await runCli(['resume', runId], env, dir);
     expect(resumed.result.exitCode, resumed.result.stderr).toBe(0);
-    expect(ofType(resumed.events, 'TaskReopened').map((e) => e.taskId)).toEqual(['1']);
+    // With it, its dependant that was skipped: the run ends with every task done.
+    expect(ofType(resumed.events, 'TaskReopened').map((e) => e.taskId)).toEqual(['1', '3']);
     const finishes = ofType(resumed.events, 'RunFinished');
     expect(finishes.map((e) => e.data.status)).toEqual(['succeeded']);
-    expect(finishes[0]!.data.completed.sort()).toEqual(['1', '2']);
+    expect(finishes[0]!.data.completed.sort()).toEqual(['1', '2', '3']);
+    expect(await readFile(join(dir, 'used.txt'), 'utf8')).toBe('once\n');
     // Task 2 did not run again; task 1's change set landed exactly once.
     expect(ofType(resumed.events, 'CommandStarted').filter((e) => e.taskId === '2')).toHaveLength(1);
     expect(await readFile(join(dir, 'log.txt'), 'utf8')).toBe('once\n');
@@ -150,10 +154,11 @@ describe.skipIf(!mountable)('a merge into a full disk', () => {
       failed: number;
       tasks: { id: string; state: string }[];
     };
-    expect(shown).toMatchObject({ state: 'succeeded', completed: 2, failed: 0 });
+    expect(shown).toMatchObject({ state: 'succeeded', completed: 3, failed: 0 });
     expect(shown.tasks.map((t) => [t.id, t.state])).toEqual([
       ['1', 'completed'],
       ['2', 'completed'],
+      ['3', 'completed'],
     ]);
     const report = await execa(process.execPath, [CLI, 'report', runId, '--out', join(stateDir, 'report.html')], {
       cwd: dir,
