@@ -126,6 +126,17 @@ export class NatsContents implements ContentStore {
       chunks.push(m.data);
       seq = m.seq;
     }
-    return Buffer.concat(chunks);
+    return chunks.length === 1 ? chunks[0] : joined(chunks);
   }
+}
+
+/** Chunks as one Uint8Array, the type every other read of the store gives (not a Buffer). */
+function joined(chunks: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
 }

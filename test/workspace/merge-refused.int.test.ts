@@ -114,7 +114,7 @@ describe('a merge whose second pass is refused part way', () => {
       await applySteps(dir, steps, 'task 1');
       expect(await holds(dir)).toEqual(AFTER);
       await view.close();
-      discardView(viewDir);
+      await discardView(viewDir);
     },
   );
 
@@ -136,6 +136,6 @@ describe('a merge whose second pass is refused part way', () => {
     );
     expect(await holds(dir)).toEqual(before);
     await view.close();
-    discardView(viewDir);
+    await discardView(viewDir);
   });
 });
