@@ -16,7 +16,8 @@ export type AppendAllOptions = {
   whileRunning?: AbortSignal;
   onRetry?: (error: unknown, attempt: number) => void;
 };
-export type ReadOptions = { subject?: string; fromSeq?: number };
+/** `toSeq`: the last sequence to read (inclusive), so reads of several subjects end at one point. */
+export type ReadOptions = { subject?: string; fromSeq?: number; toSeq?: number };
 export type FollowOptions = {
   subject?: string;
   /** A sequence, 'start', a time, or by default only events appended from now on. */

@@ -72,6 +72,7 @@ export class MemoryEventLog implements EventLog {
     const filter = options.subject ?? eventSubjects.all();
     let last = 0;
     for (const e of this.entries.slice(Math.max(0, (options.fromSeq ?? 1) - 1))) {
+      if (options.toSeq !== undefined && e.event.seq > options.toSeq) break;
       if (!subjectMatches(filter, e.subject)) continue;
       visit(e.event);
       last = e.event.seq;

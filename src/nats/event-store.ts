@@ -154,7 +154,8 @@ export class EventStore implements EventLog {
     const filter = options.subject ?? eventSubjects.all();
     // The last stored sequence on the filter bounds the read. (A consumer's pending count is no
     // bound: nats-server 2.9 sometimes over-counts it, and a read waiting for 0 never ends.)
-    const bound = await this.lastSubjectSequence(filter);
+    const stored = await this.lastSubjectSequence(filter);
+    const bound = options.toSeq === undefined ? stored : Math.min(stored, options.toSeq);
     let last = 0;
     const take = (m: StoredMsg | JsMsg): void => {
       const event = decodeStored(m, options.onInvalid);
@@ -167,7 +168,7 @@ export class EventStore implements EventLog {
     for (let i = 0; i < LEADER_READ_LIMIT; i++) {
       if (seq > bound) return last;
       const m = await this.getMessage({ seq, next_by_subj: filter });
-      if (!m) return last;
+      if (!m || m.seq > bound) return last;
       take(m);
       seq = m.seq + 1;
       first ||= m.seq;
@@ -182,6 +183,7 @@ export class EventStore implements EventLog {
     const resume = seq;
     const read = readOrdered(this.nc, EVENTS_STREAM, filter, { seq: from }, (m) => {
       if (m.seq < resume) return undefined;
+      if (m.seq > bound) return 'stop';
       take(m);
       return m.seq >= bound ? 'stop' : undefined;
     });

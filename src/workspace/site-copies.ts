@@ -18,6 +18,8 @@ type Copy = {
   changes: StoredEvent[];
   /** The last sequence read: a catch-up reads only what was recorded since, not the whole run again. */
   readTo: number;
+  /** The catch-up queued behind the copy's lock and not begun: tasks taken meanwhile share it. */
+  queued?: Promise<void>;
 };
 
 /** What a catch-up needs of a run's events: the change sets, their undoing, the completions. */
@@ -69,7 +71,7 @@ export class SiteCopies {
         const copy = this.copyOf(item.runId, snapshot);
         await copy.ready;
         copy.ranHere.add(item.taskId);
-        await serialized(copy.dir, () => this.catchUp(item.runId, copy), this.stateDir);
+        await this.caughtUp(item.runId, copy);
         return copy;
       });
       return { item: moved(item, copy.dir) };
@@ -98,16 +100,44 @@ export class SiteCopies {
     return copy;
   }
 
+  /**
+   * A catch-up that begins after this call, under the copy's lock: it reads all that was recorded
+   * before the task was taken (its dependencies' completions among it). One queued and not begun
+   * already does, so the tasks of a round share it rather than each reading the run in turn.
+   */
+  private caughtUp(runId: string, copy: Copy): Promise<void> {
+    if (copy.queued) return copy.queued;
+    const queued = serialized(
+      copy.dir,
+      () => {
+        copy.queued = undefined;
+        return this.catchUp(runId, copy);
+      },
+      this.stateDir,
+    );
+    // One that failed before it began (its lock) is not shared by the next tasks.
+    queued.catch(() => {
+      if (copy.queued === queued) copy.queued = undefined;
+    });
+    copy.queued = queued;
+    return queued;
+  }
+
   /** The change sets of the run's tasks completed elsewhere and not yet here, applied in the order recorded. */
   private async catchUp(runId: string, copy: Copy): Promise<void> {
-    const read = { subject: eventSubjects.run(runId), fromSeq: copy.readTo + 1 };
+    // Each kept type read apart, at once, up to one point: a few gets instead of one for every
+    // event of the run since (its commands, ticks and routes are most of them).
+    const to = await this.store.lastSubjectSequence(eventSubjects.run(runId));
     const since: StoredEvent[] = [];
-    const last = await this.store.scan(read, (e) => {
-      if (KEPT.has(e.type)) since.push(e);
-    });
+    const fromSeq = copy.readTo + 1;
+    await Promise.all(
+      [...KEPT].map((type) =>
+        this.store.scan({ subject: eventSubjects.filter({ runId, type }), fromSeq, toSeq: to }, (e) => since.push(e)),
+      ),
+    );
     // Kept only once read to the end: a read that failed midway is read again from the same place.
-    copy.changes.push(...since);
-    copy.readTo = Math.max(copy.readTo, last);
+    copy.changes.push(...since.sort((a, b) => a.seq - b.seq));
+    copy.readTo = Math.max(copy.readTo, to);
     const completed = new Set(copy.changes.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId));
     for (const t of changesByTask(copy.changes)) {
       if (!completed.has(t.taskId) || t.undone || copy.applied.has(t.taskId) || copy.ranHere.has(t.taskId)) continue;

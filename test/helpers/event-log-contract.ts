@@ -98,6 +98,19 @@ export function eventLogContract(log: () => EventLog) {
     expect(state.messages).toBeGreaterThanOrEqual(120);
   });
 
+  it('scans up to toSeq and no further, whether it reads one event at a time or the rest at once', async () => {
+    await log().appendAll(Array.from({ length: 120 }, (_, i) => skipped(i % 2 ? 'upto-b' : 'upto-a', String(i % 7))));
+    const a = await log().readRun('upto-a');
+    const seen: number[] = [];
+    // 40 of 60 dense events (a read that goes on at once), then 3 of the last 5 (one at a time).
+    const last = await log().scan({ subject: eventSubjects.run('upto-a'), toSeq: a[39]!.seq }, (e) => seen.push(e.seq));
+    expect({ seen, last }).toEqual({ seen: a.slice(0, 40).map((e) => e.seq), last: a[39]!.seq });
+    const tail: number[] = [];
+    const options = { subject: eventSubjects.run('upto-a'), fromSeq: a[55]!.seq, toSeq: a[57]!.seq + 1 };
+    expect(await log().scan(options, (e) => tail.push(e.seq))).toBe(a[57]!.seq);
+    expect(tail).toEqual(a.slice(55, 58).map((e) => e.seq));
+  });
+
   it('refuses an event that does not match its schema before it is stored', async () => {
     const bad = { ...skipped('bad', '1'), data: { reason: 42 } } as unknown as Parameters<EventLog['append']>[0];
     await expect(log().append(bad)).rejects.toThrow();
