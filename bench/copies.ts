@@ -6,6 +6,7 @@ import { mergeSteps, serialized } from '../src/workspace/merge.ts';
 import { discardView } from '../src/workspace/view.ts';
 import type { Row } from './components.ts';
 import { fmt, percentile } from './harness.ts';
+import { viewsRow } from './views.ts';
 
 type Timings = { setUp: number[]; read: number[]; merge: number[]; teardown: number[] };
 
@@ -41,23 +42,16 @@ async function oneSize(tasks: number, files: number): Promise<Row[]> {
   const load = `load average ${fmt(loadBefore, 1)} then ${fmt(loadavg()[0]!, 1)}`;
   const median = (xs: number[]) => percentile(xs, 50);
   const perTask = at.setUp.map((s, i) => s + at.read[i]! + at.merge[i]!);
-  const row = (measure: string, value: number, note: string): Row => ({
-    area: 'views',
-    measure,
-    value,
-    unit: 'ms',
-    note,
-  });
   return [
-    row(
+    viewsRow(
       `copy fallback, per task, ${files}-file project, 4 files changed: copy + change set + merge (median of ${tasks})`,
       median(perTask),
       `${fmt((median(perTask) * 1000) / files, 1)} µs per file of the tree; ${load}`,
     ),
-    row(`of it, the copy of the ${files} files and its manifest`, median(at.setUp), 'median; O(files)'),
-    row('of it, the change set: a walk of the copy against its manifest', median(at.read), 'median; O(files)'),
-    row('of it, the merge (the lock, the check, the renames)', median(at.merge), 'median; as a view'),
-    row('after the outcome: the copy removed', median(at.teardown), 'median; not on the path to the next task'),
+    viewsRow(`of it, the copy of the ${files} files and its manifest`, median(at.setUp), 'median; O(files)'),
+    viewsRow('of it, the change set: a walk of the copy against its manifest', median(at.read), 'median; O(files)'),
+    viewsRow('of it, the merge (the lock, the check, the renames)', median(at.merge), 'median; as a view'),
+    viewsRow('after the outcome: the copy removed', median(at.teardown), 'median; not on the path to the next task'),
   ];
 }
 

@@ -31,6 +31,15 @@ const cpuSince = (from: NodeJS.CpuUsage) => {
  * per task of `execution.isolation: "shared"` over the same tree. The per-task cost of the first
  * and the last tenth of the tasks shows whether it stays flat as a run grows.
  */
+/** A row of the views area, in ms: the copy fallback's rows (copies.ts) stand beside these. */
+export const viewsRow = (measure: string, value: number, note: string): Row => ({
+  area: 'views',
+  measure,
+  value,
+  unit: 'ms',
+  note,
+});
+
 export async function viewCost(tasks: number, files = 10_000): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ia-views-'));
   const workdir = join(dir, 'w');
@@ -103,37 +112,38 @@ function rows(tasks: number, files: number, at: Timings, walks: number[], load: 
   const [early, late] = [percentile(perTask.slice(0, tenth), 50), percentile(perTask.slice(-tenth), 50)];
   // CPU time is what the steps cost here whatever else the machine runs; wall time waits for a core too.
   const [earlyCpu, lateCpu] = [percentile(at.cpu.slice(0, tenth), 50), percentile(at.cpu.slice(-tenth), 50)];
-  const row = (measure: string, value: number, note: string): Row => ({
-    area: 'views',
-    measure,
-    value,
-    unit: 'ms',
-    note,
-  });
   return [
-    row(
+    viewsRow(
       `per task, ${files}-file project, 4 files changed: view set-up + change set + merge (median of ${tasks})`,
       median,
       `target at most ${TARGET_MS} ms: ${verdict(median)} in wall time, ${verdict(cpu)} in CPU time (${fmt(cpu, 2)} ms, median); p90 ${fmt(percentile(perTask, 90), 1)} ms; ${fmt(median / spawn, 2)}x a plain spawn of \`true\` (${fmt(spawn, 1)} ms); load average ${load} on ${availableParallelism()} cores`,
     ),
-    row(
+    viewsRow(
       'of it, the set-up (a spare holder, its overlay mounted ahead, handed over)',
       percentile(at.setUp, 50),
       'median; no process spawned',
     ),
-    row('of it, the change set read from the upper layer', percentile(at.read, 50), 'median; O(files the task wrote)'),
-    row('of it, the merge (the lock, the check, the renames)', percentile(at.merge, 50), 'median; no process spawned'),
-    row(
+    viewsRow(
+      'of it, the change set read from the upper layer',
+      percentile(at.read, 50),
+      'median; O(files the task wrote)',
+    ),
+    viewsRow(
+      'of it, the merge (the lock, the check, the renames)',
+      percentile(at.merge, 50),
+      'median; no process spawned',
+    ),
+    viewsRow(
       `per task over the run: the first tenth against the last tenth of ${tasks} tasks`,
       late,
       `wall: median ${fmt(early, 2)} ms then ${fmt(late, 2)} ms (${fmt(late / early, 2)}x); CPU: ${fmt(earlyCpu, 2)} ms then ${fmt(lateCpu, 2)} ms (${fmt(lateCpu / earlyCpu, 2)}x; flat if at most ${FLAT}x: ${lateCpu / earlyCpu <= FLAT ? 'met' : 'missed'})`,
     ),
-    row(
+    viewsRow(
       'after the outcome: the holder ended, the view removed',
       percentile(at.teardown, 50),
       'median; not on the path to the next task',
     ),
-    row(
+    viewsRow(
       `the same task in the shared folder: the stat walk of the ${files} files`,
       percentile(walks, 50),
       `median; O(files in the project), per task; ${fmt(percentile(walks, 50) / median, 1)}x the view`,

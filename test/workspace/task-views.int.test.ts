@@ -3,22 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, ofType, runCli, workspaces } from '../helpers/cli.ts';
+import { CLI, ofType, runCli } from '../helpers/cli.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
 
 /**
  * Each task in its own copy-on-write view (#36), with the real CLI, bubblewrap, git and a
  * nats-server, tasks side by side at the default concurrency. Tasks meet through a folder outside
  * the project (`sandbox.writable`): each waits there for the other, so what one sees of the
- * other's unfinished work is decided by the order, not by timing.
+ * other's unfinished work is decided by the order, not by timing. The same scenarios run where no
+ * overlay can be had, in copies of the folder: triggered for real by a comma in the project's
+ * path, which an overlay's mount options cannot hold.
  */
 const nats = natsPerSuite();
-const ws = workspaces();
 const syncs: string[] = [];
-afterAll(async () => {
-  await ws.cleanup();
-  await Promise.all(syncs.map((d) => rm(d, { recursive: true, force: true })));
-});
+afterAll(() => Promise.all(syncs.map((d) => rm(d, { recursive: true, force: true }))));
 
 const git = (dir: string, ...args: string[]) => execa('git', ['-C', dir, ...args]).then((r) => r.stdout);
 const cli = (args: string[], cwd: string) =>
@@ -30,11 +28,22 @@ const gone = (path: string) =>
   );
 const until = (sync: string, name: string) => `until [ -e ${sync}/${name} ]; do sleep 0.05; done`;
 
-/** A project whose tasks share `sync` (outside it); `execution` settings go to its config. */
-async function project(tasks: (sync: string) => string, execution: Record<string, unknown> = {}) {
-  const sync = await mkdtemp(join(tmpdir(), 'ia-sync-'));
-  syncs.push(sync);
-  const { dir } = await ws.make(tasks(sync));
+/** How each task is kept apart: a view, or a copy where the project's path keeps the overlay out. */
+const modes = [
+  { isolation: 'view', prefix: 'ia-views-', warning: undefined },
+  {
+    isolation: 'copy',
+    prefix: 'ia,copies-',
+    warning:
+      'warning: tasks run in copies of the folder, not in views of their own: an overlay cannot be mounted with a comma',
+  },
+] as const;
+
+/** A project (its folder's name from `prefix`) whose tasks share `sync` (outside it); `execution` settings go to its config. */
+async function project(prefix: string, tasks: (sync: string) => string, execution: Record<string, unknown> = {}) {
+  const [dir, sync] = await Promise.all([mkdtemp(join(tmpdir(), prefix)), mkdtemp(join(tmpdir(), 'ia-sync-'))]);
+  syncs.push(dir, sync);
+  await writeFile(join(dir, 'tasks.md'), tasks(sync));
   await writeFile(
     join(dir, 'implement-agent.config.json'),
     JSON.stringify({ sandbox: { writable: [sync] }, execution: { commandTimeoutMs: 60_000, ...execution } }),
@@ -44,9 +53,14 @@ async function project(tasks: (sync: string) => string, execution: Record<string
 
 const run = (dir: string, ...args: string[]) => runCli(['run', 'tasks.md', ...args], { NATS_URL: nats.url }, dir);
 
-describe('each task in its own view', () => {
+describe.each(modes)('each task in its own $isolation', ({ prefix, warning }) => {
+  /** Said when the mode is a fallback, and only then. */
+  const warned = (stderr: string) =>
+    warning ? expect(stderr).toContain(warning) : expect(stderr).not.toContain('warning: tasks run');
+
   it("the issue's repro with --commit: each task's diff, commit and revert hold exactly its own file", async () => {
     const { dir } = await project(
+      prefix,
       (s) => `- [ ] 1. Configure
   \`\`\`bash
   echo debug=1 > config.ini; touch ${s}/one-wrote; ${until(s, 'two-read')}
@@ -64,6 +78,7 @@ describe('each task in its own view', () => {
     await git(dir, '-c', 'user.name=Dev', '-c', 'user.email=dev@example.test', 'commit', '-qm', 'start');
     const { result, events } = await run(dir, '--commit');
     expect(result.exitCode, result.stderr).toBe(0);
+    warned(result.stderr);
     const runId = events[0]!.runId;
     // Task 2 read config.ini while task 1 had written it in its view: it saw the folder from before.
     expect(await readFile(join(dir, 'seen.txt'), 'utf8')).toBe('absent\n');
@@ -85,10 +100,13 @@ describe('each task in its own view', () => {
     expect(reverted.exitCode, reverted.stderr).toBe(0);
     expect(await gone(join(dir, 'NOTES.md'))).toBe(true);
     expect(await readFile(join(dir, 'config.ini'), 'utf8')).toBe('debug=1\n');
+    // The views are gone with their tasks.
+    expect(await gone(join(dir, '.implement-agent', 'views', runId))).toBe(true);
   });
 
   it('a failed task alongside a successful one leaves nothing, and the other lands', async () => {
     const { dir } = await project(
+      prefix,
       (s) => `- [ ] 1. Break
   \`\`\`bash
   echo half > broken.txt; rm keep.txt; touch ${s}/broke; ${until(s, 'landed')}; exit 3
@@ -103,6 +121,7 @@ describe('each task in its own view', () => {
     await writeFile(join(dir, 'keep.txt'), 'mine\n');
     const { result, events } = await run(dir);
     expect(result.exitCode).toBe(1);
+    warned(result.stderr);
     expect(await readFile(join(dir, 'ok.txt'), 'utf8')).toBe('ok\n');
     expect(await gone(join(dir, 'broken.txt'))).toBe(true);
     expect(await readFile(join(dir, 'keep.txt'), 'utf8')).toBe('mine\n');
@@ -127,7 +146,7 @@ describe('each task in its own view', () => {
 `;
 
   it('two tasks writing one file: one merges, the other is a conflict naming it, nothing of it applied', async () => {
-    const { dir } = await project(sameFile, { onConflict: 'fail' });
+    const { dir } = await project(prefix, sameFile, { onConflict: 'fail' });
     await writeFile(join(dir, 'shared.txt'), 'start\n');
     const { result, events } = await run(dir);
     expect(result.exitCode).toBe(1);
@@ -143,7 +162,7 @@ describe('each task in its own view', () => {
   });
 
   it('with onConflict retry, the loser runs again on the new state and both changes are there', async () => {
-    const { dir } = await project(sameFile, { onConflict: 'retry' });
+    const { dir } = await project(prefix, sameFile, { onConflict: 'retry' });
     await writeFile(join(dir, 'shared.txt'), 'start\n');
     const { result, events } = await run(dir);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -159,6 +178,26 @@ describe('each task in its own view', () => {
     });
     const diff = await cli(['diff', events[0]!.runId, retried], dir);
     expect(diff.stdout.match(/^\+(one|two)$/gm)).toEqual([`+${retried === '1' ? 'one' : 'two'}`]);
+  });
+});
+
+describe('a copy chosen outright', () => {
+  it('execution.isolation "copy" chooses the copy where an overlay could be had', async () => {
+    const plain = await mkdtemp(join(tmpdir(), 'ia-copy-'));
+    syncs.push(plain);
+    await writeFile(
+      join(plain, 'tasks.md'),
+      // What is mounted at the folder's path, as the command sees it: the copy, bound there.
+      '- [ ] 1. Write\n  ```bash\n  awk -v d="$PWD" \'$5 == d { print $4 }\' /proc/self/mountinfo > mount.txt\n  ```\n',
+    );
+    await writeFile(join(plain, 'implement-agent.config.json'), JSON.stringify({ execution: { isolation: 'copy' } }));
+    const { result, events } = await run(plain);
+    expect(result.exitCode, result.stderr).toBe(0);
+    // Chosen, not fallen back to: nothing to warn of.
+    expect(result.stderr).not.toContain('warning: tasks run');
+    const runId = events[0]!.runId;
+    expect(await readFile(join(plain, 'mount.txt'), 'utf8')).toMatch(new RegExp(`/views/${runId}/1/copy\n$`));
+    expect(ofType(events, 'TaskFilesChanged').flatMap((e) => e.data.files.map((f) => f.path))).toEqual(['mount.txt']);
   });
 });
 
