@@ -64,9 +64,18 @@ export const eventIds = {
   planDrafted: (runId: string, taskId: string) => `${runId}:${taskId}:PlanDrafted`,
   planInvalidated: (runId: string, taskId: string, revision: number) =>
     `${runId}:${taskId}:PlanInvalidated:${revision}`,
-  /** A task's n-th record of its kind (a redelivered or rerun task records its changes again). */
-  taskRecord: (runId: string, taskId: string, type: 'TaskFilesChanged' | 'TaskRolledBack', n: number) =>
-    `${runId}:${taskId}:${type}:${n}`,
+  /**
+   * A task's n-th record of its kind (a redelivered or rerun task records its changes again). A
+   * site's route attempt has its own (`:a2`): each attempt counts from 0, and a superseded
+   * attempt's late record must not take the place of the current one's as a copy.
+   */
+  taskRecord: (
+    runId: string,
+    taskId: string,
+    type: 'TaskFilesChanged' | 'TaskRolledBack',
+    n: number,
+    routeAttempt = 0,
+  ) => `${runId}:${taskId}:${type}:${n}${routeAttempt > 0 ? `:a${routeAttempt}` : ''}`,
   /** A task's route to a site: once per attempt (a reroute after the schedule-to-start timeout is the next). */
   routed: (runId: string, taskId: string, generation: number, revision: number, attempt: number) =>
     `${runId}:${taskId}:TaskRouted:${generationSuffix(generation, revision)}:${attempt}`,

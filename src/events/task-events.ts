@@ -90,6 +90,7 @@ export const TaskFilesChanged = defineEvent(
     alongside: z.array(z.string()).default([]),
     /** Recorded right after this recovery fix (`c2 recovery 1`): the task's changes so far; the rest come in its next record. */
     fix: z.string().optional(),
+    ...routeAttempt,
   }),
 );
 /** A conflict's paths, each with who changed it since the task's view began (`task 2`, `another run (<runId>)`, or `not a task`). */
@@ -107,6 +108,7 @@ export const TaskRolledBack = defineEvent(
     discarded: z.boolean().optional(),
     /** The view was discarded on a conflict and the task runs again: this is rerun `attempt` of at most `of`. */
     rerun: z.object({ attempt: z.number().int(), of: z.number().int(), conflicts: ConflictsSchema }).optional(),
+    ...routeAttempt,
   }),
 );
 /** `implement-agent revert`: the task's files have their before contents again and its box is unticked. */

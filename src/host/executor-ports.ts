@@ -70,8 +70,9 @@ async function executeInFolder(
     await recordedAtEnd;
     const undone = await undoChanges(tree, files.changes(), files.alongside());
     const n = recorded.filter((e) => e.type === 'TaskRolledBack').length;
-    const id = eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n);
-    await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id }, undone))]);
+    const id = eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n, item.route?.attempt);
+    const data = { ...undone, ...(item.route ? { routeAttempt: item.route.attempt } : {}) };
+    await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id }, data))]);
   }
   // A task completed unverified is not success: nothing of it is committed as done; nor is an attempt since superseded.
   const commit =

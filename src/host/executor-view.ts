@@ -188,8 +188,14 @@ async function discard(task: InView, space: ViewSpace, result: ExecutorOutput, r
   await space.close(!result.ok && io.rt.config.execution.onFailure === 'keep');
   // A view that holds no change is gone without a word, unless the task runs again for it.
   if (files.changes().length === 0 && !rerun) return;
-  const id = eventIds.taskRecord(item.runId, item.taskId, 'TaskRolledBack', task.discards++);
-  const data = { restored: [], kept: [], discarded: true, ...(rerun ? { rerun } : {}) };
+  const id = eventIds.taskRecord(item.runId, item.taskId, 'TaskRolledBack', task.discards++, item.route?.attempt);
+  const data = {
+    restored: [],
+    kept: [],
+    discarded: true,
+    ...(rerun ? { rerun } : {}),
+    ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+  };
   await io.perform([append(makeEvent('TaskRolledBack', { runId: item.runId, taskId: item.taskId, id }, data))]);
 }
 

@@ -50,7 +50,11 @@ export class HomeMerge {
       this.routed.set(taskId, event.data.attempt);
       this.records.delete(taskId);
     }
-    if (event.type === 'TaskFilesChanged' || event.type === 'TaskRolledBack')
+    // A superseded attempt's late records (its site taken for dead) are not the task's change set.
+    if (
+      (event.type === 'TaskFilesChanged' || event.type === 'TaskRolledBack') &&
+      !superseded(event.data.routeAttempt, this.routed.get(taskId))
+    )
       this.records.set(taskId, [...(this.records.get(taskId) ?? []), event]);
     if (
       event.type === 'TaskCompleted' &&

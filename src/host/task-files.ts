@@ -62,7 +62,7 @@ export class TaskFileRecords {
 
   private async storeAndRecord(captured: TaskCapture, record: TaskChanges, n: number, fix?: string): Promise<void> {
     const { rt } = this.io;
-    const { runId, taskId } = this.item;
+    const { runId, taskId, route } = this.item;
     try {
       await Promise.all(
         [...record.contents].map(([hash, bytes]) =>
@@ -77,13 +77,14 @@ export class TaskFileRecords {
     }
     const event = makeEvent(
       'TaskFilesChanged',
-      { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskFilesChanged', n) },
+      { runId, taskId, id: eventIds.taskRecord(runId, taskId, 'TaskFilesChanged', n, route?.attempt) },
       {
         files: record.files,
         ignored: captured.ignored,
         skipped: record.skipped,
         alongside: captured.alongside,
         ...(fix ? { fix } : {}),
+        ...(route ? { routeAttempt: route.attempt } : {}),
       },
     );
     await this.io.perform([append(event)]);
