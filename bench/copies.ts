@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCopyView } from '../src/workspace/copy-view.ts';
@@ -6,7 +6,7 @@ import { mergeSteps, serialized } from '../src/workspace/merge.ts';
 import { discardView } from '../src/workspace/view.ts';
 import type { Row } from './components.ts';
 import { fmt, percentile } from './harness.ts';
-import { viewsRow } from './views.ts';
+import { sourceTree, viewsRow } from './views.ts';
 
 type Timings = { setUp: number[]; read: number[]; merge: number[]; teardown: number[] };
 
@@ -26,11 +26,7 @@ export async function copyCost(tasks: number, sizes: readonly number[] = [1_000,
 async function oneSize(tasks: number, files: number): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ia-copies-'));
   const workdir = join(dir, 'w');
-  for (let d = 0; d < files / 10; d++) {
-    await mkdir(join(workdir, `pkg${d}`, 'src'), { recursive: true });
-    for (let f = 0; f < 10; f++)
-      await writeFile(join(workdir, `pkg${d}`, 'src', `m${f}.ts`), `export const v${f} = ${d};\n`);
-  }
+  await sourceTree(workdir, files);
   const stateDir = join(dir, 'state');
   const at: Timings = { setUp: [], read: [], merge: [], teardown: [] };
   const loadBefore = loadavg()[0]!;

@@ -40,14 +40,19 @@ export const viewsRow = (measure: string, value: number, note: string): Row => (
   note,
 });
 
-export async function viewCost(tasks: number, files = 10_000): Promise<Row[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'ia-views-'));
-  const workdir = join(dir, 'w');
+/** A project of `files` small source files, ten to a package: the tree both isolation benches run in. */
+export async function sourceTree(workdir: string, files: number): Promise<void> {
   for (let d = 0; d < files / 10; d++) {
     await mkdir(join(workdir, `pkg${d}`, 'src'), { recursive: true });
     for (let f = 0; f < 10; f++)
       await writeFile(join(workdir, `pkg${d}`, 'src', `m${f}.ts`), `export const v${f} = ${d};\n`);
   }
+}
+
+export async function viewCost(tasks: number, files = 10_000): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'ia-views-'));
+  const workdir = join(dir, 'w');
+  await sourceTree(workdir, files);
   const stateDir = join(dir, 'state');
   const at: Timings = { setUp: [], read: [], merge: [], cpu: [], teardown: [], spawn: [] };
   const loadBefore = loadavg()[0]!;

@@ -97,22 +97,18 @@ describe("a task's copy of the folder", () => {
     const { w, views } = await project();
     await writeFile(join(w, '.git', 'config'), '[core]\n');
     const view = await openCopyView(w, join(views, 'r', '1'), { through: [join(w, '.git')], limits, resume: false });
-    const hook = await runConfined(
-      'echo "[core] fsmonitor = evil" >> .git/config',
-      sandbox.confinement,
-      sandbox.config.execution.limits,
-      { cwd: w, env: childEnvironment().env, timeoutMs: 60_000, tailChars: 4000, keepBytes: 100_000 },
-      view,
-    );
+    const confined = (command: string) =>
+      runConfined(
+        command,
+        sandbox.confinement,
+        sandbox.config.execution.limits,
+        { cwd: w, env: childEnvironment().env, timeoutMs: 60_000, tailChars: 4000, keepBytes: 100_000 },
+        view,
+      );
+    const hook = await confined('echo "[core] fsmonitor = evil" >> .git/config');
     expect(hook.exitCode).not.toBe(0);
     expect(await readFile(join(w, '.git', 'config'), 'utf8')).toBe('[core]\n');
-    const planted = await runConfined(
-      'echo "{}" > implement-agent.config.json',
-      sandbox.confinement,
-      sandbox.config.execution.limits,
-      { cwd: w, env: childEnvironment().env, timeoutMs: 60_000, tailChars: 4000, keepBytes: 100_000 },
-      view,
-    );
+    const planted = await confined('echo "{}" > implement-agent.config.json');
     expect(planted.refused).toContain('implement-agent.config.json');
     await expect(lstat(join(view.root, 'implement-agent.config.json'))).rejects.toThrow(/ENOENT/);
   });
