@@ -117,8 +117,8 @@ export type ActorInputs<R> =
       parallel(rt: Runtime): number;
       /** When given, an item of a finished, interrupted or since-resumed run is acknowledged unread. */
       run?(item: never): RunRef;
-      /** Reads what handling the item needs, at the same time as the staleness check. */
-      observe?(item: never, rt: Runtime): Promise<unknown>;
+      /** Reads (and readies) what handling the item needs, at the same time as the staleness check. */
+      observe?(item: never, rt: Runtime, resources: R): Promise<unknown>;
       handle(item: never, io: ActorIO<R>, observed: never): Promise<WorkResult>;
     }
   /** Requests, answered with what `handle` returns once its effects are performed. */
@@ -151,7 +151,7 @@ export function workInputs<R, S extends z.ZodType, O = undefined>(inputs: {
   schema: S;
   parallel(rt: Runtime): number;
   run?(item: z.infer<S>): RunRef;
-  observe?(item: z.infer<S>, rt: Runtime): Promise<O>;
+  observe?(item: z.infer<S>, rt: Runtime, resources: R): Promise<O>;
   handle(item: z.infer<S>, io: ActorIO<R>, observed: O): Promise<WorkResult>;
 }): ActorInputs<R> {
   return { kind: 'work', ...inputs };

@@ -18,6 +18,7 @@ import { commitTask, TaskFileRecords } from './task-files.ts';
 /** The executor's ports: the host runs its machine on activities that do the I/O and records their results. */
 export const executorPorts: ExecutorPorts<Executing> = {
   open: openExecuting,
+  close: (resources) => resources.close(),
   hostName: () => hostname(),
   recordedRun: (resources, runId) => resources.runs.get(runId),
   executionSoFar,
@@ -25,6 +26,7 @@ export const executorPorts: ExecutorPorts<Executing> = {
     for (const pgid of pgids) killOrphanGroup(pgid);
   },
   place: async (resources, item, snapshot) => (resources.copies ? resources.copies.place(item, snapshot) : { item }),
+  runsHere: (resources, item) => resources.copies?.runsHere(item),
   execute: (io, item, recorded, resume, startOver) =>
     io.rt.config.execution.isolation !== 'shared'
       ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)

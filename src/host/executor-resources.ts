@@ -7,6 +7,7 @@ import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
 import { RunTrees } from '../workspace/run-trees.ts';
 import { workdirRefusal } from '../workspace/workdir-guard.ts';
+import { viewsAhead } from './task-view.ts';
 import type { Runtime } from '../actors/actor.ts';
 import type { RecordedRun } from '../actors/executor/decide.ts';
 
@@ -22,6 +23,8 @@ export type Executing = {
   dirty: DirtyPaths;
   /** At a site (`--site`): its copies of the runs' projects, where their tasks run. */
   copies?: SiteCopies;
+  /** Stops following what it follows (a site, the runs that start). */
+  close(): Promise<void>;
 };
 
 /** Opens what the executor keeps between tasks. */
@@ -34,25 +37,38 @@ export async function openExecuting(rt: Runtime): Promise<Executing> {
     (m) => rt.log.info(m),
   );
   confinement.catch(() => undefined);
-  const site = rt.config.site;
+  const copies = rt.config.site ? siteCopies(rt, rt.config.site.name, confinement) : undefined;
+  // A site readies a run's copy as the run starts, before its first task is routed here.
+  const starts = copies
+    ? await rt.store.follow({ subject: eventSubjects.type('RunStarted') }, (e) => {
+        if (e.type === 'RunStarted' && e.data.project?.snapshot !== undefined)
+          copies.prepare(e.runId, e.data.project.snapshot);
+      })
+    : undefined;
   return {
-    ...(site
-      ? {
-          copies: new SiteCopies(site.name, rt.config.stateDir, rt.store, rt.contents, (read) =>
-            retryTransient(read, retryPolicies.materialise, {
-              onRetry: (error, attempt) =>
-                rt.log.warn(
-                  `reading a run's project failed (try ${attempt + 1}); trying again: ${(error as Error).message}`,
-                ),
-            }),
-          ),
-        }
-      : {}),
+    ...(copies ? { copies } : {}),
     confinement: () => confinement,
     trees: new RunTrees(rt.config.changes),
     runs: new RecordedRuns(rt.store),
     dirty: new DirtyPaths(),
+    close: async () => starts?.stop(),
   };
+}
+
+/** A site's copies of its runs' projects, each with its tasks' views mounted ahead once unpacked. */
+function siteCopies(rt: Runtime, site: string, confinement: Promise<Confinement>): SiteCopies {
+  const { stateDir } = rt.config;
+  const retry = <T>(read: () => Promise<T>) =>
+    retryTransient(read, retryPolicies.materialise, {
+      onRetry: (error, attempt) =>
+        rt.log.warn(`reading a run's project failed (try ${attempt + 1}); trying again: ${(error as Error).message}`),
+    });
+  const unpacked = (dir: string) =>
+    void confinement.then(
+      (c) => viewsAhead(dir, stateDir, c, rt.config.execution.isolation),
+      () => undefined,
+    );
+  return new SiteCopies(site, stateDir, rt.store, rt.contents, retry, unpacked);
 }
 
 /**

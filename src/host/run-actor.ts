@@ -81,7 +81,7 @@ export async function runActor<R>(rt: Runtime, definition: ActorDefinition<R>): 
             })),
           ]
         : [];
-    if (inputs?.kind === 'work') taking.push(await takeWork(rt, name, inputs, io, site));
+    if (inputs?.kind === 'work') taking.push(await takeWork(rt, name, inputs, resources, io, site));
     if (inputs?.kind === 'requests') taking.push(takeRequests(rt, name, inputs, () => io(stopping.signal, false)));
     return { resources, taking };
   };
@@ -126,6 +126,7 @@ function takeWork<R>(
   rt: Runtime,
   name: string,
   inputs: Inputs<R, 'work'>,
+  resources: R,
   io: (signal: AbortSignal, redelivered: boolean, lease?: AbortSignal) => ActorIO<R>,
   site: string | undefined,
 ): Promise<Consumer> {
@@ -135,10 +136,10 @@ function takeWork<R>(
     inputs.parallel(rt),
     async (item: unknown, info) => {
       const ref = inputs.run?.(item as never);
-      // Both are reads of the log: one round instead of two.
+      // Both read the log (and observe may ready what the item needs): one round instead of two.
       const [stale, observed] = await Promise.all([
         ref ? staleWork(rt, ref.runId, ref.generation) : undefined,
-        inputs.observe?.(item as never, rt),
+        inputs.observe?.(item as never, rt, resources),
       ]);
       if (stale) {
         rt.log.info(`${name}: ${info.subject} of run ${ref!.runId} left undone (${stale})`);

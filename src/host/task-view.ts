@@ -7,7 +7,8 @@ import { viewHolderPrefix, viewsDir, type Confinement } from '../exec/sandbox.ts
 import { mergeSteps, mergesSoFar, serialized, type MergeOutcome } from '../workspace/merge.ts';
 import { keptCopy, openCopyView, type CopyLimits } from '../workspace/copy-view.ts';
 import { changesSince, type MergeStep } from '../workspace/view-changes.ts';
-import { discardView, openView, type View } from '../workspace/view.ts';
+import { discardView, openView, viewMounts, type View } from '../workspace/view.ts';
+import { sparesAhead } from '../workspace/view-holders.ts';
 import { contentHash, type Content, type TreeChange } from '../workspace/work-tree.ts';
 import type { TaskCapture } from '../workspace/run-trees.ts';
 import { safely } from '../workspace/tree-scan.ts';
@@ -110,11 +111,8 @@ async function openTaskView(
   isolation: Isolation,
   resume: boolean,
 ): Promise<{ view: View; fallback?: string }> {
-  // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
-  const through = [
-    join(item.workdir, '.git'),
-    ...ownPathsIn(item.workdir, [resolve(stateDir)]).map((p) => join(item.workdir, p)),
-  ];
+  const options = viewOptions(item.workdir, stateDir, confinement);
+  const { through } = options;
   const copy = () => {
     if (confinement.kind !== 'bwrap')
       throw new Error(
@@ -126,11 +124,7 @@ async function openTaskView(
   if (isolation.mode === 'copy' || (resume && keptCopy(dir))) return { view: await copy() };
   try {
     return {
-      view: await openView(item.workdir, dir, {
-        prefix: viewHolderPrefix(confinement),
-        hide: viewsDir(stateDir),
-        through,
-      }),
+      view: await openView(item.workdir, dir, options),
     };
   } catch (error) {
     const why = (error as Error).message;
@@ -140,6 +134,31 @@ async function openTaskView(
       throw new Error(`${why}; nor a copy: ${(second as Error).message}`);
     }
   }
+}
+
+/** How the views of `workdir`'s tasks are mounted. */
+function viewOptions(workdir: string, stateDir: string, confinement: Confinement) {
+  return {
+    prefix: viewHolderPrefix(confinement),
+    hide: viewsDir(stateDir),
+    // The repository and the tool's state stay shared: git's own store and the sandbox home's caches are not a task's change.
+    through: [join(workdir, '.git'), ...ownPathsIn(workdir, [resolve(stateDir)]).map((p) => join(workdir, p))],
+  };
+}
+
+/**
+ * Views of `workdir`'s tasks mounted ahead of them (a site's copy of a run, unpacked as the run
+ * starts): its first tasks take a ready view, as later ones do. Nothing when tasks get no overlay
+ * here: a holder that fails fails its kind, and the first task says why.
+ */
+export function viewsAhead(
+  workdir: string,
+  stateDir: string,
+  confinement: Confinement,
+  isolation: 'view' | 'copy' | 'shared',
+): void {
+  if (isolation !== 'view') return;
+  sparesAhead(viewMounts(workdir, viewOptions(workdir, stateDir, confinement)), viewsDir(stateDir));
 }
 
 /** What the working directory holds at `path` now (undefined: nothing, not a file, or unreadable): a view's lower layer is it. */

@@ -50,7 +50,18 @@ export class SiteCopies {
     private readonly contents: ContentStore,
     /** Runs the copy's reads again while they fail for a passing reason (a cluster electing leaders). */
     private readonly retry: <T>(read: () => Promise<T>) => Promise<T> = (read) => read(),
+    /** Readies what a task in a copy just unpacked needs besides it (its views, mounted ahead). */
+    private readonly unpacked: (dir: string) => void = () => undefined,
   ) {}
+
+  /**
+   * The run's copy made as soon as the run starts (its RunStarted), before any of its tasks is
+   * routed here: its first tasks do not wait for the unpack. A failure is left to the first task,
+   * which unpacks again and says why.
+   */
+  prepare(runId: string, snapshot: string): void {
+    this.copyOf(runId, snapshot).ready.catch(() => undefined);
+  }
 
   /**
    * The item as it runs here, in this site's copy of its run's project (brought up to date), its
@@ -70,7 +81,6 @@ export class SiteCopies {
       const copy = await this.retry(async () => {
         const copy = this.copyOf(item.runId, snapshot);
         await copy.ready;
-        copy.ranHere.add(item.taskId);
         await this.caughtUp(item.runId, copy);
         return copy;
       });
@@ -81,13 +91,18 @@ export class SiteCopies {
     }
   }
 
+  /** The task runs in this site's copy: a catch-up does not bring its change set to it. */
+  runsHere(item: ExecuteTask): void {
+    this.runs.get(item.runId)?.ranHere.add(item.taskId);
+  }
+
   private copyOf(runId: string, snapshot: string): Copy {
     let copy = this.runs.get(runId);
     if (!copy) {
       const dir = siteCopyDir(this.stateDir, runId);
       copy = {
         dir,
-        ready: unpackSnapshot(dir, snapshot, this.contents).then(() => undefined),
+        ready: unpackSnapshot(dir, snapshot, this.contents).then(() => this.unpacked(dir)),
         applied: new Set(),
         ranHere: new Set(),
         changes: [],

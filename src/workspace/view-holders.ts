@@ -69,6 +69,17 @@ export async function freshHolder(mounts: ViewMounts, dir: string, spareRoot: st
   return { pid: spare.proc.pid!, end: () => end(spare.proc) };
 }
 
+/**
+ * Spares of a kind of view mounted ahead of its first task (a site's copy of a run, unpacked when
+ * the run starts): the first round of tasks starts with no spawn, as the later ones do.
+ */
+export function sparesAhead(mounts: ViewMounts, spareRoot: string): void {
+  const kind = kindOf(mounts);
+  if (!pools.has(kind)) pools.set(kind, []);
+  kinds.set(kind, { mounts, spareRoot });
+  for (let i = pools.get(kind)!.length; i < SPARES; i++) refill(kind);
+}
+
 /** A holder of the view whose layers are already in `upper` (a task resumed in the view it left). */
 export async function heldAgain(mounts: ViewMounts, upper: string, work: string): Promise<Holder> {
   const proc = spawnHolder(mounts, upper, work);

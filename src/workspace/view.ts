@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Bound } from '../exec/sandbox.ts';
 import { viewChanges, type ViewChanges } from './view-changes.ts';
-import { freshHolder, heldAgain, spareAhead, type Holder } from './view-holders.ts';
+import { freshHolder, heldAgain, spareAhead, type Holder, type ViewMounts } from './view-holders.ts';
 
 /**
  * A task's private, copy-on-write view of the working directory: a holder process owns a user
@@ -38,6 +38,24 @@ export const VIEW_STAMP = 'started';
 // The options of mount(8) split on commas, overlay's layers on colons: such paths cannot be given.
 const UNMOUNTABLE = /[,:\\\n]/;
 
+/** How a view of `workdir` is mounted (`openView`'s options): what the holders of one kind share. */
+export type ViewOptions = {
+  prefix?: readonly string[];
+  hide?: string;
+  /** At most two paths in the working directory that are not the task's own (the repository, the tool's state): the real ones, shared. */
+  through?: readonly string[];
+};
+
+/** The mounts of a view of `workdir`, besides its layers. */
+export function viewMounts(workdir: string, options: ViewOptions): ViewMounts {
+  // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
+  // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
+  const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';
+  const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
+  if (/\n/.test(through1 + through2)) throw new Error(`a newline in ${through1} or ${through2}`);
+  return { prefix: options.prefix ?? [], workdir, hide, through: [through1, through2] };
+}
+
 /**
  * The view in `dir` (`<views>/<run>/<task>`): a holder's overlay mounted ahead of need on a fresh
  * upper layer (view-holders.ts), moved here; or, when `dir` holds an upper layer already (a task
@@ -45,16 +63,7 @@ const UNMOUNTABLE = /[,:\\\n]/;
  * `prefix` runs the holder (the network namespace commands enter, so theirs is its parent).
  * Rejects with the reason when no overlay can be had here.
  */
-export async function openView(
-  workdir: string,
-  dir: string,
-  options: {
-    prefix?: readonly string[];
-    hide?: string;
-    /** At most two paths in the working directory that are not the task's own (the repository, the tool's state): the real ones, shared. */
-    through?: readonly string[];
-  } = {},
-): Promise<View> {
+export async function openView(workdir: string, dir: string, options: ViewOptions = {}): Promise<View> {
   const upper = join(dir, 'up');
   const work = join(dir, 'wk');
   const unmountable = [workdir, dir].find((p) => UNMOUNTABLE.test(p));
@@ -62,12 +71,7 @@ export async function openView(
     throw new Error(
       `an overlay cannot be mounted with a comma, colon, backslash or newline in its path: ${unmountable}`,
     );
-  // The views' folder, when it lies in the working directory, is a loop inside the overlay (ELOOP
-  // on every walk, and other tasks' unfinished files): a tmpfs hides it from the task.
-  const hide = options.hide !== undefined && !relative(workdir, options.hide).startsWith('..') ? options.hide : '';
-  const [through1 = '', through2 = ''] = (options.through ?? []).filter((p) => existsSync(p));
-  if (/\n/.test(through1 + through2)) throw new Error(`a newline in ${through1} or ${through2}`);
-  const mounts = { prefix: options.prefix ?? [], workdir, hide, through: [through1, through2] as [string, string] };
+  const mounts = viewMounts(workdir, options);
   const resumed = existsSync(join(dir, VIEW_STAMP)) && existsSync(upper);
   let holder: Holder;
   if (resumed) {

@@ -2,8 +2,8 @@ import type { StoredEvent } from '../../events/agent-events.ts';
 import { RUN_OPTIONS } from '../../events/run-option-table.ts';
 import { ExecuteTaskSchema, type ExecuteTask } from '../../events/work-commands.ts';
 import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } from '../actor.ts';
-import { refusal, refusedOutcome } from './decide.ts';
-import type { ExecutorPorts } from './ports.ts';
+import { refusal, refusedOutcome, type RecordedRun } from './decide.ts';
+import type { ExecutorPorts, Placed } from './ports.ts';
 import { taskOutcome } from './records.ts';
 import { attemptView, leftBehind } from '../../projections/attempts.ts';
 import { rerunPoint, resumePoint } from './state.ts';
@@ -21,29 +21,50 @@ const TASKS_IN_HAND = RUN_OPTIONS.taskConcurrency.value.max;
 export const executorActor = <R>(ports: ExecutorPorts<R>, options: ExecutorActorOptions = {}): ActorDefinition<R> => ({
   name: 'executor',
   open: (rt) => ports.open(rt),
+  close: (resources) => ports.close(resources),
   inputs: workInputs({
     actor: 'executor',
     schema: ExecuteTaskSchema,
     parallel: () => TASKS_IN_HAND,
     run: (item) => item,
-    observe: (item, rt) => ports.executionSoFar(rt, item.runId, item.taskId),
-    handle: async (item, io: ActorIO<R>, recorded) => {
-      // Nothing runs on the word of a work item alone: its run, folder and task are the log's.
-      const run = await ports.recordedRun(io.resources, item.runId);
-      const refused = refusal(item, run);
-      if (refused) {
+    // Its history, its run and its place are read at once, while the host checks it is not stale.
+    observe: async (item, rt, resources) => {
+      const [recorded, where] = await Promise.all([
+        ports.executionSoFar(rt, item.runId, item.taskId),
+        placement(ports, resources, item),
+      ]);
+      return { recorded, ...where };
+    },
+    handle: async (item, io: ActorIO<R>, { recorded, run, refused, placed }) => {
+      if (refused !== undefined) {
         io.rt.log.warn(`execute item for task ${item.taskId} of run ${item.runId} refused: ${refused}`);
         const failed = refusedOutcome(item, run, recorded, refused);
         return failed.length ? [append(...failed)] : [];
       }
-      // At a site, the task runs in the site's copy of the run's project, not at the submitter's path.
-      const placed = await ports.place(io.resources, item, run?.snapshot);
       if ('refused' in placed) return [append(placed.refused)];
       await executeTask(ports, io, placed.item, recorded, options.afterTaskOutcome);
       return [];
     },
   }),
 });
+
+type Placement =
+  | { run: RecordedRun | undefined; refused: string; placed?: undefined }
+  | { run: RecordedRun; refused?: undefined; placed: Placed };
+
+/**
+ * Nothing runs on the word of a work item alone: its run, folder and task are the log's. At a
+ * site, the task runs in the site's copy of the run's project, not at the submitter's path: the
+ * copy is made ready here, before the item is known to be current, which costs an item left
+ * after at most a catch-up of the copy (the change sets of tasks completed, which it needs anyway).
+ */
+async function placement<R>(ports: ExecutorPorts<R>, resources: R, item: ExecuteTask): Promise<Placement> {
+  const run = await ports.recordedRun(resources, item.runId);
+  const refused = refusal(item, run);
+  if (refused !== undefined) return { run, refused };
+  // Refused above when the log has no such run.
+  return { run: run!, placed: await ports.place(resources, item, run!.snapshot) };
+}
 
 async function executeTask<R>(
   ports: ExecutorPorts<R>,
@@ -68,6 +89,7 @@ async function executeTask<R>(
   const startOver = restarted && !recorded.slice(attempts.since).some(isCommandRecord);
   const resume =
     recorded.length === 0 ? undefined : startOver ? rerunPoint(recorded) : resumePoint(recorded, ports.hostName());
+  ports.runsHere(io.resources, item);
   ports.killOrphans(resume?.orphans ?? []);
   const ended = await ports.execute(io, item, recorded, resume, startOver);
   const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);

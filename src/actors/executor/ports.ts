@@ -39,12 +39,16 @@ export type Ended = {
   after?: () => Promise<void>;
 };
 
+/** Where an item runs (`item`, its paths in the site's copy at a site), or the event that says why it cannot run here. */
+export type Placed = { item: ExecuteTask } | { refused: AgentEvent };
+
 /**
  * What the executor asks of its host (src/host/executor-ports.ts): `R` is what a process keeps
  * between tasks (the sandbox's confinement, the runs' working trees), opaque to the actor.
  */
 export type ExecutorPorts<R> = {
   open(rt: Runtime): Promise<R>;
+  close(resources: R): Promise<void>;
   /** This machine's name: a dead executor's process groups on it are ended before a resume. */
   hostName(): string;
   /** The run as its RunStarted records it (read once per run): what an item is checked against. */
@@ -52,12 +56,10 @@ export type ExecutorPorts<R> = {
   /** What the log holds of this task's execution so far. */
   executionSoFar(rt: Runtime, runId: string, taskId: string): Promise<StoredEvent[]>;
   killOrphans(pgids: readonly number[]): void;
-  /** Where the item runs: as it is, or at a site in the site's copy of its run's project (or why not). */
-  place(
-    resources: R,
-    item: ExecuteTask,
-    snapshot: string | undefined,
-  ): Promise<{ item: ExecuteTask } | { refused: AgentEvent }>;
+  /** Where the item runs: as it is, or at a site in the site's copy of its run's project, brought up to date (or why not). */
+  place(resources: R, item: ExecuteTask, snapshot: string | undefined): Promise<Placed>;
+  /** The task runs here, where it was placed: what it changes is in the site's copy already, not a change set to bring to it. */
+  runsHere(resources: R, item: ExecuteTask): void;
   /**
    * Runs the task's machine (run-task.ts) on the host's activities, in a view of its own or in
    * the folder as `execution.isolation` says, recording what it changed, undoing or merging it.
