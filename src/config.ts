@@ -68,6 +68,8 @@ export const ConfigSchema = z
     natsReplicas: z.number().int().min(1).max(5).optional(),
     /** The JetStream domain of the cluster's nodes (`cluster init --domain`), for a site behind a leaf node: docs/scaling.md. */
     natsDomain: z.string().regex(JS_DOMAIN, 'a JetStream domain is letters, digits, _ and -').optional(),
+    /** The CA that signed the NATS servers' certificates (a PEM file); set, the connection must be TLS: docs/scaling.md. */
+    natsCa: z.string().optional(),
     /** How long a work item held by a dead process waits before another process gets it. */
     workAckWaitMs: durationMs(1000).default(30_000),
     stateDir: z.string().default('.implement-agent'),
@@ -309,6 +311,7 @@ export async function loadConfig(
   const fromEnv: ConfigOverrides = {
     ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
     ...(env.NATS_DOMAIN ? { natsDomain: env.NATS_DOMAIN } : {}),
+    ...(env.NATS_CA ? { natsCa: env.NATS_CA } : {}),
     llm: {
       ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
       ...(env.OPENAI_BASE_URL ? { baseUrl: env.OPENAI_BASE_URL } : {}),

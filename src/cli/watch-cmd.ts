@@ -6,7 +6,7 @@ import { eventSubjects } from '../events/subjects.ts';
 import { join } from 'node:path';
 import { summarizeRuns } from '../report/run-summary.ts';
 import { settleState } from './project-state.ts';
-import { connectNats } from '../nats/connection.ts';
+import { connectNats, natsTarget } from '../nats/connection.ts';
 import { lockedServerUrl } from '../nats/store-lock.ts';
 import { refuseLocalDomain, remoteAuth } from './nats-for.ts';
 import { eventLine } from './event-line.ts';
@@ -43,7 +43,7 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
     'implement-agent watch',
     await remoteAuth(url, storeDir),
     'monitor',
-    config.natsDomain,
+    natsTarget(config),
   );
   const store = await EventStore.open(nc);
   const unfiltered = !flags.run && !flags.task && types.size === 0;

@@ -4,7 +4,14 @@ import { inert } from '../inert.ts';
 import { EventStore } from '../nats/event-store.ts';
 import { SnapshotStore } from '../nats/snapshot-store.ts';
 import { jsClient, jsManager } from '../nats/jetstream-domain.ts';
-import { authFromEnv, connectNats, isRefused, type NatsAuth, type NatsConnection } from '../nats/connection.ts';
+import {
+  authFromEnv,
+  connectNats,
+  isRefused,
+  natsTarget,
+  type NatsAuth,
+  type NatsConnection,
+} from '../nats/connection.ts';
 import type { Role } from '../security/roles.ts';
 import { NatsContents, NatsOutputs, NatsRequests } from '../nats/nats-requests.ts';
 import { fewerReplicas, fewerReplicasWarning, replicasFor } from '../nats/replicas.ts';
@@ -71,7 +78,7 @@ async function ensureStorage(url: string, name: string, auth: NatsAuth, config: 
   // The first connection's server tells the cluster's size; the buckets made later use the same.
   let replicas: number | undefined;
   const asAdmin = async (make: (nc: NatsConnection, replicas: number) => Promise<unknown>) => {
-    const nc = await connectNats(url, `${name} (admin)`, auth, 'admin', config.natsDomain);
+    const nc = await connectNats(url, `${name} (admin)`, auth, 'admin', natsTarget(config));
     try {
       replicas ??= replicasFor(config.natsReplicas, nc.info);
       await make(nc, replicas);
@@ -169,10 +176,12 @@ export async function openRuntime(
         ),
       ),
     );
-  const nc = await connectNats(url, name, access.auth, access.role, config.natsDomain).catch(async (error: unknown) => {
-    await Promise.all([made?.catch(() => undefined), closeOthers()]);
-    throw error;
-  });
+  const nc = await connectNats(url, name, access.auth, access.role, natsTarget(config)).catch(
+    async (error: unknown) => {
+      await Promise.all([made?.catch(() => undefined), closeOthers()]);
+      throw error;
+    },
+  );
   const bind = made
     ? await made.catch(async (error: unknown) => {
         await Promise.all([nc.close(), closeOthers()]);

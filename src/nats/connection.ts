@@ -1,5 +1,5 @@
 import { inert } from '../inert.ts';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import {
   AuthorizationError,
   PermissionViolationError,
@@ -7,6 +7,7 @@ import {
   credsAuthenticator,
   type NatsConnection,
 } from '@nats-io/transport-node';
+import type { Config } from '../config.ts';
 import { EnvironmentError } from '../errors.ts';
 import { safeParse } from '../events/codec.ts';
 import { CredentialsSchema, SiteCredentialsSchema, type Credentials } from '../security/credentials.ts';
@@ -89,16 +90,18 @@ let warnedOpen = false;
  * The first connection fails fast, with an error that names the URL. `role` picks the user when
  * `auth` has one per role. A server that asks for no credentials is said once per process: any
  * local process could then put work in front of the executor. `domain`: the JetStream domain its
- * JetStream contexts address (config natsDomain, jetstream-domain.ts).
+ * JetStream contexts address (config natsDomain, jetstream-domain.ts); `ca`: the file of the CA
+ * that signed the servers' certificates (config natsCa), which makes TLS required.
  */
 export async function connectNats(
   url: string,
   name: string,
   auth: NatsAuth = authFromEnv() ?? { kind: 'none' },
   role: Role = 'cli',
-  domain?: string,
+  { domain, ca }: { domain?: string | undefined; ca?: string | undefined } = {},
 ): Promise<NatsConnection> {
   let nc: NatsConnection;
+  const tls = ca === undefined ? {} : { tls: { caFile: readableCa(ca) } };
   try {
     nc = await connect({
       servers: url.split(','),
@@ -109,6 +112,7 @@ export async function connectNats(
       // a large share of an append's CPU time (docs/benchmarks.md).
       noAsyncTraces: true,
       ...authOptions(auth, role),
+      ...tls,
     });
   } catch (cause) {
     throw new EnvironmentError(connectFailure(url, auth, role, cause as Error), { cause });
@@ -122,6 +126,25 @@ export async function connectNats(
   addressDomain(nc, domain);
   void reportRefusals(nc, name);
   return nc;
+}
+
+/** Which JetStream domain and CA a connection uses, as the configuration says (natsDomain, natsCa). */
+export const natsTarget = (config: Pick<Config, 'natsDomain' | 'natsCa'>) => ({
+  domain: config.natsDomain,
+  ca: config.natsCa,
+});
+
+/** The CA file, once it is known to be readable: the client's own error would not say which setting named it. */
+function readableCa(file: string): string {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (cause) {
+    throw new EnvironmentError(
+      `cannot read the CA file ${file} (given by NATS_CA or natsCa in the config): ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return file;
 }
 
 function connectFailure(url: string, auth: NatsAuth, role: Role, cause: Error): string {

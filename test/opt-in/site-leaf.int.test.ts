@@ -46,7 +46,7 @@ beforeAll(async () => {
   hub = await startLocalNats({ configFile: hubConf, storeDir: join(cluster, 'hub'), port, timeoutMs: 30_000 });
   auth = { kind: 'roles', credentials: await readCredentials(join(cluster, CREDENTIALS_FILE)), source: 'test' };
   // The streams and work consumers, as the admin makes them at any start on the hub (a site's user may not).
-  const admin = await connectNats(hub.url, 'setup', auth, 'admin', DOMAIN);
+  const admin = await connectNats(hub.url, 'setup', auth, 'admin', { domain: DOMAIN });
   await ensureWorkStream((await EventStore.open(admin)).jsm);
   await admin.close();
   leafPort = await freePort();
@@ -68,7 +68,7 @@ const startLeaf = () =>
 
 /** The hub's log, read as the monitor role through the domain, as every client of this cluster does. */
 async function hubLog(): Promise<{ store: EventStore; nc: NatsConnection }> {
-  const nc = await connectNats(hub!.url, 'site-leaf test', auth, 'monitor', DOMAIN);
+  const nc = await connectNats(hub!.url, 'site-leaf test', auth, 'monitor', { domain: DOMAIN });
   return { store: await EventStore.open(nc, { bind: true }), nc };
 }
 
@@ -81,7 +81,7 @@ async function linkUp(url: string): Promise<void> {
     'link probe',
     { kind: 'site', site: SITE, password: site.password, source: own },
     'executor',
-    DOMAIN,
+    { domain: DOMAIN },
   );
   try {
     await expect

@@ -38,7 +38,7 @@ async function project(n: number): Promise<string> {
 }
 
 describe('NATS over TLS', () => {
-  it('a server that requires TLS: `run` checks its certificate against NODE_EXTRA_CA_CERTS and runs the list; without the CA it refuses, naming the certificate', async () => {
+  it('a server that requires TLS: `run` checks its certificate against NODE_EXTRA_CA_CERTS or NATS_CA and runs the list; without the CA it refuses, naming the certificate; a CA file it cannot read is named', async () => {
     const dir = await temp.make('ia-tls-server-');
     const configFile = join(dir, 'nats.conf');
     await writeFile(configFile, `jetstream { max_memory_store: 64MB, max_file_store: 256MB }\n${tlsBlock(certs)}\n`);
@@ -61,6 +61,16 @@ describe('NATS over TLS', () => {
           .sort(),
       ).toEqual(['1', '2']);
       expect(await readFile(join(ws, 't2.txt'), 'utf8')).toBe('task 2\n');
+
+      // The CA given to the tool alone (NATS_CA, config natsCa), not to the whole of Node.
+      const own = await project(1);
+      const viaCa = await runCli(['run', 'tasks.md'], { NATS_URL: url, NATS_CA: certs.ca }, own);
+      expect(viaCa.result.exitCode, viaCa.result.stderr).toBe(EXIT.ok);
+      expect(await readFile(join(own, 't1.txt'), 'utf8')).toBe('task 1\n');
+      const missing = join(dir, 'no-such-ca.pem');
+      const unread = await runCli(['run', 'tasks.md'], { NATS_URL: url, NATS_CA: missing }, await project(1));
+      expect(unread.result.exitCode).toBe(EXIT.infrastructure);
+      expect(unread.result.stderr).toContain(`cannot read the CA file ${missing} (given by NATS_CA or natsCa`);
     } finally {
       await server.stop();
     }
