@@ -28,11 +28,11 @@ export const superseded = (attempt: number | undefined, current: number | undefi
   attempt !== undefined && current !== undefined && attempt !== current;
 
 export type AttemptView = {
-  /** The task's last route, if it was routed to a site. */
+  /** The route of its current attempt, if it was routed to a site: its last, unless recorded after its outcome. */
   current?: { site: string; attempt: number };
   /** The task's outcome as the run counts it: the first one not of a superseded attempt. */
   outcome?: StoredEvent;
-  /** Index in the events of the first one after the last route or reopening: the current attempt's records. */
+  /** Index in the events of the first one after the route or reopening that began its current attempt: that attempt's records. */
   since: number;
   /** The generation of the `resume` that reopened the task (TaskReopened), if one did: it runs again from its first command. */
   reopened?: number;
