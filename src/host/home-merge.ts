@@ -6,10 +6,10 @@ import { commitMessage } from '../workspace/commit-message.ts';
 import { commitPaths, dirtyPaths } from '../workspace/git.ts';
 import { serialized, type Conflict } from '../workspace/merge.ts';
 import { currentHash } from '../workspace/restore.ts';
-import { changesByTask } from '../workspace/run-changes.ts';
+import { CHANGE_SET_TYPES, changesByTask } from '../workspace/run-changes.ts';
 import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
-import { superseded } from '../projections/attempts.ts';
+import { currentAttempts } from '../projections/attempts.ts';
 
 /** A remote task's change set that did not come home: its conflicts, or why it could not be brought. */
 export type NotHome = { taskId: string; conflicts: Conflict[] } | { taskId: string; error: string };
@@ -24,8 +24,7 @@ export type NotHome = { taskId: string; conflicts: Conflict[] } | { taskId: stri
  * merged task is one commit of exactly its files.
  */
 export class HomeMerge {
-  /** Each routed task's current attempt: what a superseded one records is not brought home. */
-  private readonly routed = new Map<string, number>();
+  /** Each task's records of CHANGE_SET_TYPES, in the order seen: its change set is its current attempt's (currentAttempts). */
   private readonly records = new Map<string, StoredEvent[]>();
   private readonly mergedBy = new Map<string, string>();
   private readonly dirty: Promise<Set<string>>;
@@ -41,26 +40,19 @@ export class HomeMerge {
     this.dirty.catch(() => undefined);
   }
 
-  /** Follows the run's events: a routed task's records are kept, and its change set merged when it completes. */
+  /** Follows the run's events: each task's records are kept, and a routed one's change set merged when it completes. */
   see(event: StoredEvent): void {
     if (!this.start.project?.snapshot || event.runId !== this.start.runId || event.taskId === undefined) return;
     const { taskId } = event;
-    // A task routed again starts from its base at the next attempt: its earlier records are not its change set.
-    if (event.type === 'TaskRouted') {
-      this.routed.set(taskId, event.data.attempt);
-      this.records.delete(taskId);
-    }
-    // A superseded attempt's late records (its site taken for dead) are not the task's change set.
-    if (
-      (event.type === 'TaskFilesChanged' || event.type === 'TaskRolledBack') &&
-      !superseded(event.data.routeAttempt, this.routed.get(taskId))
-    )
-      this.records.set(taskId, [...(this.records.get(taskId) ?? []), event]);
-    if (
-      event.type === 'TaskCompleted' &&
-      this.routed.has(taskId) &&
-      !superseded(event.data.routeAttempt, this.routed.get(taskId))
-    ) {
+    if (!CHANGE_SET_TYPES.has(event.type)) return;
+    const records = this.records.get(taskId) ?? [];
+    records.push(event);
+    this.records.set(taskId, records);
+    if (event.type !== 'TaskCompleted') return;
+    // A superseded attempt's late completion (its site taken for dead) is not the task's; a task
+    // whose current attempt was not routed to a site merged its own view here.
+    const current = currentAttempts(records);
+    if (current.includes(event) && current.some((e) => e.type === 'TaskRouted')) {
       const commit = event.data.evidence !== 'none';
       // A change set already home is not applied twice (merge() checks), so a transient failure is tried again.
       this.queue = this.queue.then(() =>
@@ -79,7 +71,8 @@ export class HomeMerge {
   }
 
   private async merge(taskId: string, verified: boolean): Promise<void> {
-    const [task] = changesByTask(this.records.get(taskId) ?? []);
+    // Read when its turn comes: a task reopened by `resume` meanwhile has no change set of this attempt any more.
+    const [task] = changesByTask(currentAttempts(this.records.get(taskId) ?? []));
     const files = task && !task.undone ? task.files : [];
     if (files.length === 0) return;
     const { workdir } = this.start;

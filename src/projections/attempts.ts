@@ -7,11 +7,20 @@ import { isTaskTerminal, type StoredEvent } from '../events/agent-events.ts';
  * fold and the executor both read it so.
  */
 
-/** The route attempt an executor's record names, if it was made on a site. */
+/** The route attempt a record names, if it was made on a site (or, for TaskRouted, the attempt it starts). */
 function routeAttemptOf(event: StoredEvent): number | undefined {
-  if (event.type === 'CommandStarted' || event.type === 'TaskCompleted' || event.type === 'TaskFailed')
-    return event.data.routeAttempt;
-  return undefined;
+  switch (event.type) {
+    case 'CommandStarted':
+    case 'TaskFilesChanged':
+    case 'TaskRolledBack':
+    case 'TaskCompleted':
+    case 'TaskFailed':
+      return event.data.routeAttempt;
+    case 'TaskRouted':
+      return event.data.attempt;
+    default:
+      return undefined;
+  }
 }
 
 /** Whether a record of `attempt` belongs to an attempt since superseded (`current`: the task's last route). */
@@ -19,11 +28,11 @@ export const superseded = (attempt: number | undefined, current: number | undefi
   attempt !== undefined && current !== undefined && attempt !== current;
 
 export type AttemptView = {
-  /** The task's last route, if it was routed to a site. */
+  /** The route of its current attempt, if it was routed to a site: its last, unless recorded after its outcome. */
   current?: { site: string; attempt: number };
   /** The task's outcome as the run counts it: the first one not of a superseded attempt. */
   outcome?: StoredEvent;
-  /** Index in the events of the first one after the last route or reopening: the current attempt's records. */
+  /** Index in the events of the first one after the route or reopening that began its current attempt: that attempt's records. */
   since: number;
   /** The generation of the `resume` that reopened the task (TaskReopened), if one did: it runs again from its first command. */
   reopened?: number;
@@ -35,21 +44,49 @@ export function sinceReopened(events: readonly StoredEvent[]): number {
   return 0;
 }
 
+/** One task's record, the `i`-th of those folded, folded into its view. */
+function evolveAttempt(view: AttemptView, e: StoredEvent, i: number): void {
+  if (e.type === 'TaskRouted') {
+    // Routed after its outcome (the coordinator's fold behind the log): the executor leaves that
+    // attempt, and the run counts the outcome it has.
+    if (view.outcome) return;
+    view.current = { site: e.data.site, attempt: e.data.attempt };
+    view.since = i + 1;
+  } else if (e.type === 'TaskReopened') {
+    // Its earlier outcome (a change set never applied) is not its outcome any more.
+    delete view.outcome;
+    view.reopened = e.data.generation;
+    view.since = i + 1;
+  } else if (!view.outcome && isTaskTerminal(e) && !superseded(routeAttemptOf(e), view.current?.attempt))
+    view.outcome = e;
+}
+
 export function attemptView(events: readonly StoredEvent[]): AttemptView {
   const view: AttemptView = { since: 0 };
-  events.forEach((e, i) => {
-    if (e.type === 'TaskRouted') {
-      view.current = { site: e.data.site, attempt: e.data.attempt };
-      view.since = i + 1;
-    } else if (e.type === 'TaskReopened') {
-      // Its earlier outcome (a change set never applied) is not its outcome any more.
-      delete view.outcome;
-      view.reopened = e.data.generation;
-      view.since = i + 1;
-    } else if (!view.outcome && isTaskTerminal(e) && !superseded(routeAttemptOf(e), view.current?.attempt))
-      view.outcome = e;
-  });
+  events.forEach((e, i) => evolveAttempt(view, e, i));
   return view;
+}
+
+/**
+ * The records of each task's current attempt, from a run's (or a task's) records in the order
+ * recorded: its last route (TaskRouted) or reopening (TaskReopened) and what came after, less
+ * the late records of an attempt superseded by that route (a site taken for dead that wakes up);
+ * a task never routed nor reopened keeps all. The home merge and a site's catch-up both read a
+ * task's change set and completion through it, so they cannot disagree with each other, nor with
+ * the outcome the run counts (attemptView's, the first completion or failure kept here).
+ */
+export function currentAttempts(events: readonly StoredEvent[]): StoredEvent[] {
+  const views = new Map<string, AttemptView>();
+  const viewOf = (taskId: string) => views.get(taskId) ?? views.set(taskId, { since: 0 }).get(taskId)!;
+  events.forEach((e, i) => {
+    if (e.taskId !== undefined) evolveAttempt(viewOf(e.taskId), e, i);
+  });
+  return events.filter((e, i) => {
+    if (e.taskId === undefined) return true;
+    const view = views.get(e.taskId)!;
+    // `since` is the index after the route or reopening that began the attempt: that one is kept too.
+    return i + 1 >= view.since && !superseded(routeAttemptOf(e), view.current?.attempt);
+  });
 }
 
 /** Why an execute item of `route` must be left: the task was routed since to another site or attempt. */

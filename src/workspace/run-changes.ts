@@ -1,4 +1,18 @@
-import type { FileChange, StoredEvent } from '../events/agent-events.ts';
+import type { AgentEventType, FileChange, StoredEvent } from '../events/agent-events.ts';
+
+/**
+ * What a remote task's change set is read from (by the home merge and a site's catch-up, through
+ * currentAttempts): its records, their undoing, its completion, and the routes and reopenings
+ * that say which attempt of the task is its own.
+ */
+export const CHANGE_SET_TYPES: ReadonlySet<AgentEventType> = new Set([
+  'TaskRouted',
+  'TaskReopened',
+  'TaskFilesChanged',
+  'TaskRolledBack',
+  'TaskReverted',
+  'TaskCompleted',
+]);
 
 /** One task's recorded changes, folded from its TaskFilesChanged events (a rerun records again). */
 export type TaskFiles = {

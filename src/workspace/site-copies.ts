@@ -1,5 +1,5 @@
 import { relative, resolve, join, isAbsolute } from 'node:path';
-import { makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from '../events/agent-events.ts';
+import { makeEvent, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { ContentStore } from '../events/bus.ts';
 import type { EventLog } from '../events/event-log.ts';
@@ -7,28 +7,21 @@ import type { ExecuteTask } from '../events/work-commands.ts';
 import { applyChangeSet } from './change-sets.ts';
 import { serialized } from './merge.ts';
 import { unpackSnapshot } from './project-snapshot.ts';
-import { changesByTask } from './run-changes.ts';
+import { CHANGE_SET_TYPES } from './run-changes.ts';
+import { dueChanges } from './site-catch-up.ts';
 
 type Copy = {
   dir: string;
   ready: Promise<void>;
+  /** The completions whose change sets the copy holds. */
   applied: Set<string>;
-  ranHere: Set<string>;
-  /** The run's events that say what changed (kept types), read so far. */
+  /** The run's events that say what changed and whose it is (CHANGE_SET_TYPES), read so far. */
   changes: StoredEvent[];
   /** The last sequence read: a catch-up reads only what was recorded since, not the whole run again. */
   readTo: number;
   /** The catch-up queued behind the copy's lock and not begun: tasks taken meanwhile share it. */
   queued?: Promise<void>;
 };
-
-/** What a catch-up needs of a run's events: the change sets, their undoing, the completions. */
-const KEPT: ReadonlySet<AgentEventType> = new Set([
-  'TaskFilesChanged',
-  'TaskRolledBack',
-  'TaskReverted',
-  'TaskCompleted',
-]);
 
 /** Where a site keeps its copy of a run's project: `<stateDir>/projects/<run>`. */
 const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDir, 'projects', runId);
@@ -104,7 +97,6 @@ export class SiteCopies {
         dir,
         ready: unpackSnapshot(dir, snapshot, this.contents).then(() => this.unpacked(dir)),
         applied: new Set(),
-        ranHere: new Set(),
         changes: [],
         readTo: 0,
       };
@@ -138,26 +130,24 @@ export class SiteCopies {
     return queued;
   }
 
-  /** The change sets of the run's tasks completed elsewhere and not yet here, applied in the order recorded. */
+  /** The change sets of the run's tasks completed elsewhere and not yet here (dueChanges), applied in the order recorded. */
   private async catchUp(runId: string, copy: Copy): Promise<void> {
-    // Each kept type read apart, at once, up to one point: a few gets instead of one for every
-    // event of the run since (its commands, ticks and routes are most of them).
+    // Each type read apart, at once, up to one point: a few gets instead of one for every event
+    // of the run since (its commands and ticks are most of them).
     const to = await this.store.lastSubjectSequence(eventSubjects.run(runId));
     const since: StoredEvent[] = [];
     const fromSeq = copy.readTo + 1;
     await Promise.all(
-      [...KEPT].map((type) =>
+      [...CHANGE_SET_TYPES].map((type) =>
         this.store.scan({ subject: eventSubjects.filter({ runId, type }), fromSeq, toSeq: to }, (e) => since.push(e)),
       ),
     );
     // Kept only once read to the end: a read that failed midway is read again from the same place.
     copy.changes.push(...since.sort((a, b) => a.seq - b.seq));
     copy.readTo = Math.max(copy.readTo, to);
-    const completed = new Set(copy.changes.filter((e) => e.type === 'TaskCompleted').map((e) => e.taskId));
-    for (const t of changesByTask(copy.changes)) {
-      if (!completed.has(t.taskId) || t.undone || copy.applied.has(t.taskId) || copy.ranHere.has(t.taskId)) continue;
-      await applyChangeSet(copy.dir, t.files, this.contents);
-      copy.applied.add(t.taskId);
+    for (const due of dueChanges(copy.changes, this.site, copy.applied)) {
+      await applyChangeSet(copy.dir, due.files, this.contents);
+      copy.applied.add(due.completion);
     }
   }
 }

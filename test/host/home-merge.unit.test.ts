@@ -86,4 +86,15 @@ describe('a site task routed again, its first attempt recording late', () => {
     expect(await stat(join(workdir, 't12.txt')).catch(() => undefined)).toBeUndefined();
     expect(filesChanged(1).id).not.toBe(filesChanged(2).id);
   });
+
+  it('brings home the outcome the run counts when the task is routed again after it, before its merge had its turn', async () => {
+    const workdir = await homeOf([
+      makeEvent('TaskRouted', of, { site: 'west', attempt: 1, reason: 'least loaded' }),
+      filesChanged(1),
+      makeEvent('TaskCompleted', of, { durationMs: 1, commands: 1, recoveries: 0, routeAttempt: 1 }),
+      // The coordinator took west for dead before its fold had the completion: the executor leaves attempt 2.
+      makeEvent('TaskRouted', of, { site: 'east', attempt: 2, reason: 'west taken for dead' }),
+    ]);
+    expect(await readFile(join(workdir, 't12.txt'), 'utf8')).toBe('task 12\n');
+  });
 });
