@@ -26,7 +26,6 @@ export const executorPorts: ExecutorPorts<Executing> = {
     for (const pgid of pgids) killOrphanGroup(pgid);
   },
   place: async (resources, item, snapshot) => (resources.copies ? resources.copies.place(item, snapshot) : { item }),
-  runsHere: (resources, item) => resources.copies?.runsHere(item),
   execute: (io, item, recorded, resume, startOver) =>
     io.rt.config.execution.isolation !== 'shared'
       ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)

@@ -84,11 +84,6 @@ export class SiteCopies {
     }
   }
 
-  /** The task runs in this site's copy: a catch-up does not bring its change set to it. */
-  runsHere(item: ExecuteTask): void {
-    this.runs.get(item.runId)?.ranHere.add(item.taskId);
-  }
-
   private copyOf(runId: string, snapshot: string): Copy {
     let copy = this.runs.get(runId);
     if (!copy) {

@@ -89,7 +89,6 @@ async function executeTask<R>(
   const startOver = restarted && !recorded.slice(attempts.since).some(isCommandRecord);
   const resume =
     recorded.length === 0 ? undefined : startOver ? rerunPoint(recorded) : resumePoint(recorded, ports.hostName());
-  ports.runsHere(io.resources, item);
   ports.killOrphans(resume?.orphans ?? []);
   const ended = await ports.execute(io, item, recorded, resume, startOver);
   const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);

@@ -58,8 +58,6 @@ export type ExecutorPorts<R> = {
   killOrphans(pgids: readonly number[]): void;
   /** Where the item runs: as it is, or at a site in the site's copy of its run's project, brought up to date (or why not). */
   place(resources: R, item: ExecuteTask, snapshot: string | undefined): Promise<Placed>;
-  /** The task runs here, where it was placed: what it changes is in the site's copy already, not a change set to bring to it. */
-  runsHere(resources: R, item: ExecuteTask): void;
   /**
    * Runs the task's machine (run-task.ts) on the host's activities, in a view of its own or in
    * the folder as `execution.isolation` says, recording what it changed, undoing or merging it.
