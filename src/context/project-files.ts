@@ -216,6 +216,8 @@ export async function changedInputs(
   workdir: string,
   inputs: readonly { path: string; checksum: string | null }[],
 ): Promise<ChangedInput[]> {
+  // A plan of explicit commands reads no file: nothing to resolve (a run of them asks once a task).
+  if (inputs.length === 0) return [];
   const root = await realRoot(workdir);
   const now = await Promise.all(
     inputs.map(async (input) => {
