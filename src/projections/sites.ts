@@ -20,8 +20,16 @@ export type SiteWatch = {
 /** Beats a site may miss before it is taken for dead. */
 export const MISSED_BEATS = 3;
 
+/**
+ * A beat older than the site's last one is passed over: a beat is retried with the time it was
+ * made, so those made while a link was down arrive once it is back, among fresh ones, and must
+ * not make a site that beats again look silent (and its tasks lost).
+ */
 export function foldSites(sites: Map<string, Site>, event: StoredEvent): Map<string, Site> {
-  if (event.type === 'SiteHeartbeat') sites.set(event.data.site, { ...event.data, lastSeenMs: Date.parse(event.at) });
+  if (event.type !== 'SiteHeartbeat') return sites;
+  const at = Date.parse(event.at);
+  const last = sites.get(event.data.site);
+  if (!last || at > last.lastSeenMs) sites.set(event.data.site, { ...event.data, lastSeenMs: at });
   return sites;
 }
 
