@@ -42,6 +42,14 @@ export const isLive = (site: Site, nowMs: number): boolean => nowMs - site.lastS
 export const isDead = (site: Site | undefined, nowMs: number, watchedSinceMs: number): boolean =>
   site !== undefined && !isLive(site, nowMs) && nowMs - watchedSinceMs >= MISSED_BEATS * site.intervalMs;
 
+/**
+ * Whether a beat made the site live now where it was not: tasks waiting for it may go. Judged at
+ * the watcher's `nowMs`, not by the gap between beats: a site taken for dead while its beats were
+ * late to arrive (the watcher behind) comes back when they do, though none was three intervals apart.
+ */
+export const cameUp = (before: Site | undefined, after: Site | undefined, nowMs: number): boolean =>
+  after !== undefined && isLive(after, nowMs) && !(before !== undefined && isLive(before, nowMs));
+
 export const liveSites = (sites: Sites, nowMs: number): Site[] => [...sites.values()].filter((s) => isLive(s, nowMs));
 
 /** What a task asks of the site that runs it: `Site: NAME` and `Needs: label, …` in tasks.md. */
