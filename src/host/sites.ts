@@ -4,7 +4,7 @@ import type { EventLog } from '../events/event-log.ts';
 import { SITES_RUN, eventSubjects } from '../events/subjects.ts';
 import type { Config } from '../config.ts';
 import type { Runtime } from '../actors/actor.ts';
-import { foldSites, isDead, isLive, liveSites, type Site, type SiteWatch } from '../projections/sites.ts';
+import { cameUp, foldSites, isDead, liveSites, type Site, type SiteWatch } from '../projections/sites.ts';
 
 /** How far back a coordinator reads the heartbeats when it starts: longer than any site's three beats. */
 const SITES_LOOKBACK_MS = 5 * 60_000;
@@ -47,9 +47,10 @@ export async function watchSites(store: EventLog): Promise<SiteWatch> {
     { subject: eventSubjects.sites(), from: new Date(Date.now() - SITES_LOOKBACK_MS) },
     (event) => {
       // A site that comes up (or back): tasks waiting for one may go now.
-      const before = sites.get(event.taskId ?? '');
+      const site = event.taskId ?? '';
+      const before = sites.get(site);
       foldSites(sites, event);
-      if (!before || !isLive(before, Date.parse(event.at))) for (const l of listeners) l();
+      if (cameUp(before, sites.get(site), Date.now())) for (const l of listeners) l();
     },
   );
   return {

@@ -99,6 +99,19 @@ export function leftBehind(
   return `attempt ${route.attempt} at site ${route.site} was superseded by attempt ${now.attempt} at site ${now.site}`;
 }
 
+/**
+ * Why an execute item of the task's current `route` must be left before it starts: its attempt
+ * was recorded lost (its site taken for dead), so the coordinator routes the task again and that
+ * attempt's run would only be ignored. `since`: the records since the current route (AttemptView's).
+ */
+export function recordedLost(
+  route: { site: string; attempt: number } | undefined,
+  since: readonly StoredEvent[],
+): string | undefined {
+  const lost = since.some((e) => e.type === 'TaskAttemptLost' && e.data.attempt === route?.attempt);
+  return route && lost ? `attempt ${route.attempt} at site ${route.site} was recorded lost` : undefined;
+}
+
 /** Reopened by `resume` in this generation (TaskReopened): the id of the outcome (or the run's end) recorded after carries it. */
 export type Reopened = { reopened?: number };
 

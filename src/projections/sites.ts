@@ -20,8 +20,16 @@ export type SiteWatch = {
 /** Beats a site may miss before it is taken for dead. */
 export const MISSED_BEATS = 3;
 
+/**
+ * A beat older than the site's last one is passed over: a beat is retried with the time it was
+ * made, so those made while a link was down arrive once it is back, among fresh ones, and must
+ * not make a site that beats again look silent (and its tasks lost).
+ */
 export function foldSites(sites: Map<string, Site>, event: StoredEvent): Map<string, Site> {
-  if (event.type === 'SiteHeartbeat') sites.set(event.data.site, { ...event.data, lastSeenMs: Date.parse(event.at) });
+  if (event.type !== 'SiteHeartbeat') return sites;
+  const at = Date.parse(event.at);
+  const last = sites.get(event.data.site);
+  if (!last || at > last.lastSeenMs) sites.set(event.data.site, { ...event.data, lastSeenMs: at });
   return sites;
 }
 
@@ -33,6 +41,14 @@ export const isLive = (site: Site, nowMs: number): boolean => nowMs - site.lastS
  */
 export const isDead = (site: Site | undefined, nowMs: number, watchedSinceMs: number): boolean =>
   site !== undefined && !isLive(site, nowMs) && nowMs - watchedSinceMs >= MISSED_BEATS * site.intervalMs;
+
+/**
+ * Whether a beat made the site live now where it was not: tasks waiting for it may go. Judged at
+ * the watcher's `nowMs`, not by the gap between beats: a site taken for dead while its beats were
+ * late to arrive (the watcher behind) comes back when they do, though none was three intervals apart.
+ */
+export const cameUp = (before: Site | undefined, after: Site | undefined, nowMs: number): boolean =>
+  after !== undefined && isLive(after, nowMs) && !(before !== undefined && isLive(before, nowMs));
 
 export const liveSites = (sites: Sites, nowMs: number): Site[] => [...sites.values()].filter((s) => isLive(s, nowMs));
 

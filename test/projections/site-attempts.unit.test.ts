@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lostAttempt } from '../../src/actors/coordinator/routing.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
 import { explicitPlan } from '../../src/plan/explicit-plan.ts';
-import { attemptView, leftBehind } from '../../src/projections/attempts.ts';
+import { attemptView, leftBehind, recordedLost } from '../../src/projections/attempts.ts';
 import { evolveRunStatus, initialRunStatus } from '../../src/projections/run-status.ts';
 import { isDead, type Site } from '../../src/projections/sites.ts';
 import { parseTasks } from '../../src/tasklist/tasks-parser.ts';
@@ -129,5 +129,27 @@ describe('a site lost mid-task', () => {
     // A late outcome of attempt 0 is not the task's; one recorded before the reroute is.
     expect(attemptView(stored([...events, completed(0)])).outcome).toBeUndefined();
     expect(attemptView(stored([routed('a', 0), completed(0), routed('b', 1)])).outcome?.type).toBe('TaskCompleted');
+  });
+
+  it('has an executor leave an item of an attempt recorded lost, before the task is routed again', () => {
+    // The site comes back and takes its queued item while the coordinator has not yet routed the task again.
+    const events = stored([routed('a', 0), lost('a', 0)]);
+    const view = attemptView(events);
+    expect(leftBehind({ site: 'a', attempt: 0 }, view)).toBeUndefined();
+    expect(recordedLost({ site: 'a', attempt: 0 }, events.slice(view.since))).toBe(
+      'attempt 0 at site a was recorded lost',
+    );
+    // The attempt routed after the loss, even to the same site, runs.
+    const again = stored([routed('a', 0), lost('a', 0), routed('a', 1)]);
+    expect(recordedLost({ site: 'a', attempt: 1 }, again.slice(attemptView(again).since))).toBeUndefined();
+    // Reopened by `resume`, the task counts its attempts from 0 again: an earlier generation's loss is not this one's.
+    const reopened = stored([
+      routed('a', 0),
+      lost('a', 0),
+      makeEvent('TaskReopened', { runId, taskId }, { generation: 1, reason: 'merge refused' }),
+      routed('a', 0),
+    ]);
+    expect(recordedLost({ site: 'a', attempt: 0 }, reopened.slice(attemptView(reopened).since))).toBeUndefined();
+    expect(recordedLost(undefined, events)).toBeUndefined();
   });
 });

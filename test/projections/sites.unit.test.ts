@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isLive, route, type Site } from '../../src/projections/sites.ts';
+import { makeEvent, type StoredEvent } from '../../src/events/agent-events.ts';
+import { SITES_RUN } from '../../src/events/subjects.ts';
+import { cameUp, foldSites, isDead, isLive, route, type Site } from '../../src/projections/sites.ts';
 import { parseTasks } from '../../src/tasklist/tasks-parser.ts';
 
 const site = (name: string, labels: string[] = [], slots = 2, lastSeenMs = 1_000): Site => ({
@@ -50,6 +52,36 @@ describe('routing a task to a site', () => {
   it('takes a site silent for three of its beats for dead', () => {
     expect(isLive(site('a'), 3_999)).toBe(true);
     expect(isLive(site('a'), 4_000)).toBe(false);
+  });
+
+  it('keeps a site that beats live when beats made while its link was down arrive after fresh ones', () => {
+    const beat = (atMs: number, seq: number): StoredEvent => ({
+      ...makeEvent(
+        'SiteHeartbeat',
+        { runId: SITES_RUN, taskId: 'd', at: new Date(atMs) },
+        { site: 'd', labels: [], slots: 1, host: 'h', pid: 1, intervalMs: 500 },
+      ),
+      seq,
+    });
+    // As the hub stored them in the leaf-node test: a fresh beat, then one retried since the link went down.
+    const sites = [beat(61_074, 1), beat(52_341, 2), beat(61_584, 3), beat(53_369, 4)].reduce(
+      foldSites,
+      new Map<string, Site>(),
+    );
+    expect(sites.get('d')?.lastSeenMs).toBe(61_584);
+    expect(isDead(sites.get('d'), 62_257, 0)).toBe(false);
+    expect(isDead(sites.get('d'), 63_084, 0)).toBe(true);
+  });
+
+  it('says a site came up when a beat makes it live now, though its beats were never three intervals apart', () => {
+    const at = (lastSeenMs: number): Site => ({ ...site('d'), intervalMs: 500, lastSeenMs });
+    // Taken for dead by a watcher behind the log: its next beat, made 400 ms after the last, arrives 1.6 s later.
+    expect(cameUp(at(1_000), at(1_400), 2_600)).toBe(true);
+    expect(cameUp(undefined, at(1_400), 1_500)).toBe(true);
+    // Live before, or still silent after (an old beat passed over, a catch-up's old beats): nothing waits on it.
+    expect(cameUp(at(1_000), at(1_400), 1_500)).toBe(false);
+    expect(cameUp(at(1_000), at(1_000), 2_600)).toBe(false);
+    expect(cameUp(undefined, at(1_000), 9_000)).toBe(false);
   });
 
   it('reads Site: and Needs: lines of tasks.md', () => {

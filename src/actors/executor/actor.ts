@@ -5,7 +5,7 @@ import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } 
 import { refusal, refusedOutcome, type RecordedRun } from './decide.ts';
 import type { ExecutorPorts, Placed } from './ports.ts';
 import { taskOutcome } from './records.ts';
-import { attemptView, leftBehind } from '../../projections/attempts.ts';
+import { attemptView, leftBehind, recordedLost } from '../../projections/attempts.ts';
 import { rerunPoint, resumePoint } from './state.ts';
 
 /** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
@@ -77,9 +77,12 @@ async function executeTask<R>(
   const started = performance.now();
   // The log decides where this execution starts: a task with an outcome is never run again, an
   // item of a route attempt since superseded is left, a task whose executor died resumes after its
-  // recorded results, and one lost with its site starts again from its base (a fresh view).
+  // recorded results, and one lost with its site starts again from its base (a fresh view) in
+  // the attempt routed after the loss, not in the lost one.
   const attempts = attemptView(recorded);
-  const left = attempts.outcome ? 'it already has an outcome' : leftBehind(item.route, attempts);
+  const left = attempts.outcome
+    ? 'it already has an outcome'
+    : (leftBehind(item.route, attempts) ?? recordedLost(item.route, recorded.slice(attempts.since)));
   if (left) {
     io.rt.log.info(`task ${taskId} of run ${runId}: not running it (${left})`);
     return;
