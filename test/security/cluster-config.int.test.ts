@@ -13,6 +13,7 @@ import {
   nodeConfFile,
   routePasswordOf,
   siteLeafFile,
+  tlsDirOf,
 } from '../../src/security/cluster-config.ts';
 import { CREDENTIALS_FILE, authorizationBlock, readCredentials } from '../../src/security/credentials.ts';
 import { CLI } from '../helpers/cli.ts';
@@ -116,6 +117,31 @@ describe('`cluster init`: a cluster with authentication on', () => {
     const other = await inDomain('--domain', 'other');
     expect(other.exitCode).toBe(2);
     expect(other.stderr).toMatch(/--domain other: the node configs in .* name hub; give --nodes too/);
+  });
+
+  it('--tls DIR: the nodes take clients, routes and leaf links over TLS with the certificates kept there, a leaf remote checks them against its CA; later inits keep it', async () => {
+    const tlsDir = join(dir, 'tls-cluster');
+    const withTls = (...args: string[]) =>
+      execa(process.execPath, [CLI, 'cluster', 'init', tlsDir, ...args], { env: { NO_COLOR: '1' }, reject: false });
+    const made = await withTls('--domain', 'hub', '--nodes', nodes, '--tls', '/etc/ia/tls/');
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect(made.stdout).toContain('NATS_CA=/etc/ia/tls/ca.pem');
+    const node2 = await readFile(join(tlsDir, nodeConfFile(1)), 'utf8');
+    const presents = 'cert_file: "/etc/ia/tls/node2.pem"\n';
+    expect(node2.match(new RegExp(presents, 'g'))).toHaveLength(3); // clients, routes, leaf links
+    expect(node2).toContain(
+      `  tls {\n    ${presents}    key_file: "/etc/ia/tls/node2-key.pem"\n    ca_file: "/etc/ia/tls/ca.pem"\n  }\n  authorization`,
+    );
+    expect(tlsDirOf(node2)).toBe('/etc/ia/tls');
+    expect((await withTls('--site', 'd')).exitCode).toBe(0);
+    expect(await readFile(join(tlsDir, siteLeafFile('site-d')), 'utf8')).toMatch(
+      /\], tls \{ ca_file: "\/etc\/ia\/tls\/ca\.pem" \} \}/,
+    );
+    const other = await withTls('--tls', '/srv/tls');
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toMatch(/--tls \/srv\/tls: the node configs in .* name \/etc\/ia\/tls; give --nodes too/);
+    const relative = await withTls('--tls', 'tls');
+    expect(relative.stderr).toContain('--tls "tls": the certificates\' folder is an absolute path');
   });
 
   it('a node refuses a client and a route without credentials, and admits a role with its password', async () => {

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +16,12 @@ import { clone, independentTasks, startSite, stopSites, tempDirs, tree, type Sit
 import { makeTestCerts, type TestCerts } from '../helpers/tls.ts';
 
 /**
- * docs/scaling.md, "A site behind NAT", step 2: TLS on a leaf link. The hub is the node config
- * `cluster init --domain` wrote, less its routes, with the `tls` block the docs add to its
- * `leafnodes` block; the site's leaf node is the `site-d.leaf.conf` it wrote, with the docs'
- * `tls { ca_file }` on its remote. The same leaf config without it is refused by the hub.
+ * docs/scaling.md, "A site behind NAT", step 2: TLS on a leaf link, with the files `cluster init
+ * --domain hub --tls DIR --site d` wrote, as they are: the hub is node1.conf less its routes (a
+ * cluster of one), its clients and leaf links on TLS with the certificate from DIR; the site's leaf
+ * node is site-d.leaf.conf, its remote checking the hub against DIR/ca.pem. The same leaf config
+ * without that check is refused. nats.js checks a server reached by IP address against the name
+ * `localhost`, so clients name the hub by host name, as the docs ask.
  */
 const DOMAIN = 'hub';
 const SITE = 'd';
@@ -27,15 +29,23 @@ const temp = tempDirs();
 let cluster: string;
 let certs: TestCerts;
 let hub: LocalNats | undefined;
+let hubUrl: string;
 let auth: NatsAuth;
 
 beforeAll(async () => {
   cluster = await temp.make('ia-leaftls-');
-  certs = await makeTestCerts(cluster);
+  const certDir = await temp.make('ia-leaftls-certs-');
+  certs = await makeTestCerts(certDir);
+  // The names `--tls` gives node 1's certificate and key on its machine.
+  await copyFile(certs.cert, join(certDir, 'node1.pem'));
+  await copyFile(certs.key, join(certDir, 'node1-key.pem'));
   const [port, routePort, leafPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const init = await execa(
     process.execPath,
-    [CLI, 'cluster', 'init', cluster, '--nodes', `127.0.0.1:${port}:${routePort}:${leafPort}`, '--domain', DOMAIN],
+    [
+      ...[CLI, 'cluster', 'init', cluster, '--nodes', `127.0.0.1:${port}:${routePort}:${leafPort}`],
+      ...['--domain', DOMAIN, '--tls', certDir],
+    ],
     { reject: false, env: { NO_COLOR: '1' } },
   );
   if (init.exitCode !== 0) throw new Error(`cluster init: ${init.stderr}`);
@@ -43,17 +53,12 @@ beforeAll(async () => {
   if (site.exitCode !== 0) throw new Error(`cluster init --site: ${site.stderr}`);
   const node = await readFile(join(cluster, nodeConfFile(0)), 'utf8');
   const hubConf = join(cluster, 'hub.conf');
-  // Step 2 on the node: the leaf listener presents the node's certificate.
-  const leafTls = `$1\n  tls { cert_file: "${certs.cert}", key_file: "${certs.key}" }\n`;
-  const withTls = node
-    .replace(/\ncluster \{[\s\S]*?\n\}\n/, '\n')
-    .replace(/(\nleafnodes \{\n {2}listen: \S+)\n/, leafTls);
-  expect(withTls).toContain('tls { cert_file');
-  await writeFile(hubConf, withTls);
+  await writeFile(hubConf, node.replace(/\ncluster \{[\s\S]*?\n\}\n/, '\n'));
   hub = await startLocalNats({ configFile: hubConf, storeDir: join(cluster, 'hub'), port, timeoutMs: 30_000 });
+  hubUrl = hub.url.replace('127.0.0.1', 'localhost');
   auth = { kind: 'roles', credentials: await readCredentials(join(cluster, CREDENTIALS_FILE)), source: 'test' };
   // The streams and the work consumers, as the admin makes them at any start (a site's user may not).
-  const admin = await connectNats(hub.url, 'setup', auth, 'admin', { domain: DOMAIN });
+  const admin = await connectNats(hubUrl, 'setup', auth, 'admin', { domain: DOMAIN, ca: certs.ca });
   await ensureWorkStream((await EventStore.open(admin)).jsm);
   await admin.close();
 }, 60_000);
@@ -62,13 +67,7 @@ afterAll(async () => {
   await temp.cleanup();
 });
 
-/** The site's leaf config as `cluster init` wrote it, with `remote` done to its remote's block. */
-async function leafConf(name: string, remote: (block: string) => string): Promise<string> {
-  const written = await readFile(join(cluster, siteLeafFile(siteUser(SITE))), 'utf8');
-  const file = join(cluster, name);
-  await writeFile(file, written.replace(/\{ urls: \[[^\]]*\] \}/, remote));
-  return file;
-}
+const leafFile = () => join(cluster, siteLeafFile(siteUser(SITE)));
 
 /** Whether a client of the leaf, as the site, reaches the hub's JetStream through the link. */
 async function reachesHub(url: string): Promise<boolean> {
@@ -89,7 +88,7 @@ async function reachesHub(url: string): Promise<boolean> {
 
 /** How many of the site's beats the hub holds: each crossed the link. */
 async function beats(): Promise<number> {
-  const nc = await connectNats(hub!.url, 'leaf-tls test', auth, 'monitor', { domain: DOMAIN });
+  const nc = await connectNats(hubUrl, 'leaf-tls test', auth, 'monitor', { domain: DOMAIN, ca: certs.ca });
   try {
     const store = await EventStore.open(nc, { bind: true });
     return (await store.read({ subject: eventSubjects.of(SITES_RUN, SITE, 'SiteHeartbeat') })).length;
@@ -100,8 +99,8 @@ async function beats(): Promise<number> {
 
 describe('a leaf link over TLS', () => {
   it("a site's leaf node dials the hub with the CA: tasks routed to the site run there and their change sets come home", async () => {
-    const file = await leafConf('site.leaf.conf', (block) => `${block.slice(0, -2)}, tls { ca_file: "${certs.ca}" } }`);
-    const leaf = await startLocalNats({ configFile: file, storeDir: join(cluster, 'leaf'), timeoutMs: 30_000 });
+    expect(await readFile(leafFile(), 'utf8')).toContain(`tls { ca_file: "${certs.ca}" }`);
+    const leaf = await startLocalNats({ configFile: leafFile(), storeDir: join(cluster, 'leaf'), timeoutMs: 30_000 });
     const sites: Site[] = [];
     try {
       await expect.poll(() => reachesHub(leaf.url), { timeout: 30_000 }).toBe(true);
@@ -122,9 +121,10 @@ describe('a leaf link over TLS', () => {
       );
       await expect.poll(beats, { timeout: 30_000 }).toBeGreaterThan(0);
       const env = {
-        NATS_URL: hub!.url,
+        NATS_URL: hubUrl,
         NATS_CREDS: join(cluster, CREDENTIALS_FILE),
         NATS_DOMAIN: DOMAIN,
+        NATS_CA: certs.ca,
         NO_COLOR: '1',
       };
       const { result, events } = await runCli(['run', 'tasks.md'], env, user);
@@ -141,7 +141,9 @@ describe('a leaf link over TLS', () => {
   }, 120_000);
 
   it('a leaf remote without the CA is refused: its server logs the unknown authority and its clients do not reach the hub', async () => {
-    const file = await leafConf('no-ca.leaf.conf', (block) => block);
+    const file = join(cluster, 'no-ca.leaf.conf');
+    await writeFile(file, (await readFile(leafFile(), 'utf8')).replace(/, tls \{ ca_file: [^}]*\}/, ''));
+    expect(await readFile(file, 'utf8')).not.toContain('ca_file');
     const leaf = execa(findNatsServer(), ['-c', file, '-a', '127.0.0.1', '-p', '-1'], { reject: false });
     try {
       const listening = printed(leaf.stderr, /Listening for client connections on [^\s]+:(\d+)/);
