@@ -59,3 +59,10 @@ export function jsDomain(value: string): string {
     throw new InputError(`--domain "${value}": a JetStream domain is letters, digits, _ and -`);
   return value;
 }
+
+/** `--tls DIR`: where each machine keeps its certificates, written into the server configs, so absolute. */
+export function certDir(value: string): string {
+  if (!/^\/[^"\\\n]*$/.test(value))
+    throw new InputError(`--tls "${value}": the certificates' folder is an absolute path (the same on every machine)`);
+  return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}

@@ -13,6 +13,8 @@ import {
   routePasswordOf,
   siteLeafConfig,
   siteLeafFile,
+  tlsCaFile,
+  tlsDirOf,
   type ClusterNode,
 } from '../security/cluster-config.ts';
 import { siteUser } from '../security/roles.ts';
@@ -37,33 +39,36 @@ import { out } from './terminal.ts';
  * a password (kept if it has one), a user in auth.conf, and a file of its own for its machine.
  * With `domain` the nodes are that JetStream domain and take leaf node links, every right is
  * granted in the domain too, and a site also gets its leaf node's config; the domain is kept in
- * the node configs, so a later init without it writes the rights for it still.
+ * the node configs, so a later init without it writes the rights for it still. With `tlsArg` (where
+ * each machine keeps its certificates) the nodes and the leaf configs use TLS; it is kept as the domain is.
  */
 export async function clusterInit(
   dirArg: string,
   nodes: readonly ClusterNode[] | undefined,
   site?: string,
   domainArg?: string,
+  tlsArg?: string,
 ): Promise<number> {
   const dir = resolve(dirArg);
   const header =
     '# Generated from src/security/roles.ts by `implement-agent cluster init`: run it again, do not edit.\n';
   const existing = await readNodeConfigs(dir);
   const layout = nodes ?? (existing.length === 0 ? LOOPBACK_NODES : undefined);
-  const domain = domainArg ?? (existing[0] === undefined ? undefined : domainOf(existing[0]));
-  if (!layout && domain !== domainOf(existing[0]!))
-    throw new InputError(
-      `--domain ${domain}: the node configs in ${dir} name ${domainOf(existing[0]!) ?? 'no domain'}; give --nodes too, so they are written again for it`,
-    );
+  const domain = kept('--domain', domainArg, existing[0], domainOf, layout === undefined, dir);
+  const tlsDir = kept('--tls', tlsArg, existing[0], tlsDirOf, layout === undefined, dir);
   const credentials = await storeCredentials(dir, site);
   if (layout) {
     const routePassword = (existing[0] && routePasswordOf(existing[0])) ?? randomBytes(24).toString('base64url');
     for (let i = 0; i < layout.length; i++)
-      await writeOwnerOnly(join(dir, nodeConfFile(i)), nodeConfig(layout, i, routePassword, domain));
+      await writeOwnerOnly(join(dir, nodeConfFile(i)), nodeConfig(layout, i, routePassword, domain, tlsDir));
   }
   if (site !== undefined)
-    await writeSiteFiles(dir, header, { v: 1, site, password: credentials.sites![site]! }, domain, async () =>
-      leafAddressesOf(layout ? await readNodeConfigs(dir) : existing),
+    await writeSiteFiles(
+      dir,
+      header,
+      { v: 1, site, password: credentials.sites![site]! },
+      { domain, tlsDir },
+      async () => leafAddressesOf(layout ? await readNodeConfigs(dir) : existing),
     );
   await writeOwnerOnly(join(dir, AUTH_CONF_FILE), header + authorizationBlock(credentials, domain));
   out(`cluster files in ${dir} (owner only):`);
@@ -87,10 +92,36 @@ export async function clusterInit(
   out(
     `start each node on its machine (with this folder): nats-server -c ${join(dir, 'node1.conf')} -sd ${join(dir, 'node1')}`,
   );
+  if (tlsDir !== undefined)
+    out(
+      `TLS: node N's machine keeps ${tlsDir}/nodeN.pem and nodeN-key.pem (its host name and address in the certificate), every machine ${tlsCaFile(tlsDir)}`,
+    );
+  const ca = tlsDir === undefined ? '' : ` NATS_CA=${tlsCaFile(tlsDir)}`;
   out(
-    `then every process: ${layout ? `NATS_URL=${clusterUrls(layout)} ` : ''}NATS_CREDS=${join(dir, CREDENTIALS_FILE)}${domain === undefined ? '' : ` NATS_DOMAIN=${domain}`}`,
+    `then every process: ${layout ? `NATS_URL=${clusterUrls(layout)} ` : ''}NATS_CREDS=${join(dir, CREDENTIALS_FILE)}${domain === undefined ? '' : ` NATS_DOMAIN=${domain}`}${ca}`,
   );
   return 0;
+}
+
+/**
+ * A setting the node configs hold (the domain, the certificates' folder): the one given, else what
+ * `existing` (node1.conf) says. Changed without `--nodes` it is refused: the configs would not follow.
+ */
+function kept(
+  flag: string,
+  given: string | undefined,
+  existing: string | undefined,
+  readBack: (config: string) => string | undefined,
+  nodesKept: boolean,
+  dir: string,
+): string | undefined {
+  const was = existing === undefined ? undefined : readBack(existing);
+  const value = given ?? was;
+  if (nodesKept && value !== was)
+    throw new InputError(
+      `${flag} ${value}: the node configs in ${dir} name ${was ?? 'none'}; give --nodes too, so they are written again for it`,
+    );
+  return value;
 }
 
 /** A site's own files: its password alone, its user alone and, in a domain, its leaf node's config. */
@@ -98,7 +129,7 @@ async function writeSiteFiles(
   dir: string,
   header: string,
   own: SiteCredentials,
-  domain: string | undefined,
+  { domain, tlsDir }: { domain: string | undefined; tlsDir: string | undefined },
   leaves: () => Promise<string[]>,
 ): Promise<void> {
   await writeOwnerOnly(join(dir, siteCredentialsFile(own.site)), `${JSON.stringify(own)}\n`);
@@ -107,7 +138,7 @@ async function writeSiteFiles(
   const user = siteUser(own.site);
   await writeOwnerOnly(
     join(dir, siteLeafFile(user)),
-    siteLeafConfig(user, own.password, await leaves(), siteAuthFile(own.site)),
+    siteLeafConfig(user, own.password, await leaves(), siteAuthFile(own.site), tlsDir),
   );
 }
 

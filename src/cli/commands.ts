@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import { actorNames } from '../events/subjects.ts';
-import { jsDomain, parse, port, positiveInt, siteName } from './args.ts';
+import { certDir, jsDomain, parse, port, positiveInt, siteName } from './args.ts';
 
 // Each command's module is imported when that command runs: `--help` and the like load none of
 // the heavy dependencies (NATS, openai, xstate), which is most of the start-up time.
@@ -27,10 +27,11 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
       nodes: { type: 'string' },
       site: { type: 'string' },
       domain: { type: 'string' },
+      tls: { type: 'string' },
     });
     if (positionals.length !== 2 || positionals[0] !== 'init')
       throw new InputError(
-        'usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME]',
+        'usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME] [--tls CERT_DIR]',
       );
     const [{ clusterInit }, { parseNodes }] = await Promise.all([
       import('./cluster-cmd.ts'),
@@ -41,6 +42,7 @@ export const COMMANDS: Record<string, (rest: string[]) => Promise<number>> = {
       values.nodes ? parseNodes(values.nodes as string) : undefined,
       values.site === undefined ? undefined : siteName(values.site as string),
       values.domain === undefined ? undefined : jsDomain(values.domain as string),
+      values.tls === undefined ? undefined : certDir(values.tls as string),
     );
   },
   runs: async (rest) => {

@@ -55,7 +55,7 @@ ${runSynopsis()}
   implement-agent status <runId> [--json]            one run and each of its tasks
   implement-agent up [--port N]           all actors in this process (and a local NATS if NATS_URL is unset)
   implement-agent actor <name> [--replicas N] [--site NAME]   one actor: ${actorNames.join(', ')}
-  implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME]   the configs and credentials of a JetStream cluster with authentication
+  implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME] [--tls CERT_DIR]   the configs and credentials of a JetStream cluster with authentication
   implement-agent watch [--run ID] [--task ID] [--type T]... [--since SEQ|TIME|30s|start] [--json]   (no filter: the run under way)
   implement-agent replay [--from SEQ] [--projection plan-cache|recovery-stats|task-history|llm-capabilities] [--json]
   implement-agent tune --patterns FILE [--apply]
@@ -91,7 +91,7 @@ degraded, and the config lines that pin it. What it learns is recorded, so runs 
 
 example: OPENAI_BASE_URL=http://127.0.0.1:11434/v1 IMPLEMENT_AGENT_MODEL=qwen3 implement-agent llm check`,
   up: 'usage: implement-agent up [--port N]\n\nRuns every actor in this process (and a local nats-server when NATS_URL is unset, on port N or a free one), in the foreground.\n\nexample: implement-agent up --port 4222   # then NATS_URL=nats://127.0.0.1:4222 in other terminals',
-  cluster: `usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME]
+  cluster: `usage: implement-agent cluster init DIR [--nodes HOST:PORT:ROUTE_PORT[:LEAF_PORT],...] [--site NAME] [--domain NAME] [--tls CERT_DIR]
 
 Writes, owner only, what a JetStream cluster needs to run with authentication on: credentials.json
 (a password per role, made once and kept: every process is given it with NATS_CREDS or --creds),
@@ -104,6 +104,9 @@ queue) and DIR/site-NAME.json, its password alone, for the site's machine (docs/
 --domain NAME: the nodes are that JetStream domain and take leaf node links (LEAF_PORT, default
 7422), the rights address it, and each --site also gets DIR/site-NAME.leaf.conf, its own
 nats-server as a leaf node (a site behind NAT); every process then sets NATS_DOMAIN=NAME.
+--tls CERT_DIR: clients, routes and leaf links use TLS; node N's machine keeps CERT_DIR/nodeN.pem
+and nodeN-key.pem, every machine CERT_DIR/ca.pem (NATS_CA=CERT_DIR/ca.pem for every process;
+name the nodes by host name in --nodes, as their certificates do). Kept by later inits.
 
 example: implement-agent cluster init ~/ia-cluster --nodes 10.0.0.1:4222:6222,10.0.0.2:4222:6222,10.0.0.3:4222:6222`,
   runs: 'usage: implement-agent runs [--limit N] [--json]\n\nLists the runs in the log, newest first: id, status, tasks done/failed, start, duration, tasks file.\n\nexample: implement-agent runs --limit 5',

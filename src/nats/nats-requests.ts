@@ -3,9 +3,10 @@ import type { ObjectStore } from '@nats-io/obj';
 import type * as z from 'zod';
 import type { ContentStore, OutputStore, Requests, Server } from '../events/bus.ts';
 import { decodeJson, encodeJson } from '../events/codec.ts';
-import { CONTENT_BUCKET, OUTPUT_BUCKET, objectChunks, objectStream } from '../events/subjects.ts';
+import { CONTENT_BUCKET, OUTPUT_BUCKET } from '../events/subjects.ts';
 import type { NatsConnection } from './connection.ts';
 import { jsManager, objectManager } from './jetstream-domain.ts';
+import { readObject } from './object-read.ts';
 
 /** Requests on core NATS: request/reply, queue groups for servers that share the load. */
 export class NatsRequests implements Requests {
@@ -106,37 +107,9 @@ export class NatsContents implements ContentStore {
     this.known.add(hash);
   }
 
-  /**
-   * The object's chunks, each read by a direct get that any replica answers. The library's read
-   * makes an ephemeral consumer, whose one replica a cluster may place on a node just lost: half
-   * such reads then time out for as long as the node is gone (a minute and more, measured).
-   */
+  /** Read by direct gets (`readObject`): a lost node's read consumer stalls no change set. */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    const info = await (await this.store()).info(hash);
-    if (!info || info.deleted) return undefined;
     this.jsm ??= jsManager(this.nc, { checkAPI: false });
-    const jsm = await this.jsm;
-    const chunks: Uint8Array[] = [];
-    for (let seq = 0; chunks.length < info.chunks; ) {
-      const m = await jsm.direct.getMessage(objectStream(CONTENT_BUCKET), {
-        next_by_subj: objectChunks(CONTENT_BUCKET, info.nuid),
-        seq: seq + 1,
-      });
-      if (!m) throw new Error(`${hash} in ${CONTENT_BUCKET}: chunk ${chunks.length + 1} of ${info.chunks} is missing`);
-      chunks.push(m.data);
-      seq = m.seq;
-    }
-    return chunks.length === 1 ? chunks[0] : joined(chunks);
+    return readObject(await this.jsm, await this.store(), CONTENT_BUCKET, hash);
   }
-}
-
-/** Chunks as one Uint8Array, the type every other read of the store gives (not a Buffer). */
-function joined(chunks: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return all;
 }

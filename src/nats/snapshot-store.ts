@@ -5,7 +5,8 @@ import * as z from 'zod';
 import { decodeJson, encodeJson } from '../events/codec.ts';
 import { LARGE_SNAPSHOT_BUCKET, SNAPSHOT_BUCKET } from '../events/subjects.ts';
 import type { Snapshot, Snapshots } from '../projections/snapshots.ts';
-import { kvManager, objectManager } from './jetstream-domain.ts';
+import { jsManager, kvManager, objectManager } from './jetstream-domain.ts';
+import { readObject } from './object-read.ts';
 
 const SnapshotSchema = z.object({
   version: z.number().int(),
@@ -72,7 +73,9 @@ export class SnapshotStore implements Snapshots {
     const where = `${SNAPSHOT_BUCKET}.${name}`;
     const raw = decodeJson(z.union([PointerSchema, SnapshotSchema]), where, entry.value);
     if (!('object' in raw)) return raw as Snapshot<S>;
-    const data = await (await this.store()).getBlob(raw.object);
+    // Direct gets, as every object read (`readObject`): the library's read consumer may sit on a lost node.
+    const jsm = await jsManager(this.nc, { checkAPI: false });
+    const data = await readObject(jsm, await this.store(), LARGE_SNAPSHOT_BUCKET, raw.object);
     // The object went missing: no snapshot, so the projection rebuilds from the log.
     if (!data) return undefined;
     return decodeJson(SnapshotSchema, `${LARGE_SNAPSHOT_BUCKET}/${raw.object}`, data) as Snapshot<S>;

@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { connect as tcp } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/nats/connection.ts';
@@ -13,9 +13,11 @@ import {
   nodeConfFile,
   routePasswordOf,
   siteLeafFile,
+  tlsDirOf,
 } from '../../src/security/cluster-config.ts';
 import { CREDENTIALS_FILE, authorizationBlock, readCredentials } from '../../src/security/credentials.ts';
 import { CLI } from '../helpers/cli.ts';
+import { makeTestCerts } from '../helpers/tls.ts';
 
 let dir: string;
 let node: LocalNats | undefined;
@@ -116,6 +118,47 @@ describe('`cluster init`: a cluster with authentication on', () => {
     const other = await inDomain('--domain', 'other');
     expect(other.exitCode).toBe(2);
     expect(other.stderr).toMatch(/--domain other: the node configs in .* name hub; give --nodes too/);
+  });
+
+  it('--tls DIR: the nodes take clients, routes and leaf links over TLS with the certificates kept there, a leaf remote checks them against its CA; later inits keep it', async () => {
+    const tlsDir = join(dir, 'tls-cluster');
+    const withTls = (...args: string[]) =>
+      execa(process.execPath, [CLI, 'cluster', 'init', tlsDir, ...args], { env: { NO_COLOR: '1' }, reject: false });
+    // Where every machine keeps its certificates: the CA, and node N's as the names --tls gives them.
+    const certs = await makeTestCerts(await mkdtemp(join(dir, 'certs-')));
+    const certDir = dirname(certs.ca);
+    for (const n of [1, 2, 3]) {
+      await copyFile(certs.cert, join(certDir, `node${n}.pem`));
+      await copyFile(certs.key, join(certDir, `node${n}-key.pem`));
+    }
+    const leafPorts = await Promise.all([0, 1, 2].map(() => freePort()));
+    const withLeaves = nodes
+      .split(',')
+      .map((n, i) => `${n}:${leafPorts[i]}`)
+      .join(',');
+    const made = await withTls('--domain', 'hub', '--nodes', withLeaves, '--tls', `${certDir}/`);
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect(made.stdout).toContain(`NATS_CA=${certDir}/ca.pem`);
+    const node2 = await readFile(join(tlsDir, nodeConfFile(1)), 'utf8');
+    const presents = `cert_file: "${certDir}/node2.pem"\n`;
+    expect(node2.split(presents)).toHaveLength(4); // clients, routes, leaf links
+    expect(node2).toContain(
+      `  tls {\n    ${presents}    key_file: "${certDir}/node2-key.pem"\n    ca_file: "${certDir}/ca.pem"\n  }\n  authorization`,
+    );
+    expect(tlsDirOf(node2)).toBe(certDir);
+    expect((await withTls('--site', 'd')).exitCode).toBe(0);
+    expect(await readFile(join(tlsDir, siteLeafFile('site-d')), 'utf8')).toContain(
+      `], tls { ca_file: "${certDir}/ca.pem" } }`,
+    );
+    for (const conf of [...[0, 1, 2].map(nodeConfFile), siteLeafFile('site-d')]) {
+      const checked = await execa(findNatsServer(), ['-c', join(tlsDir, conf), '-t'], { reject: false, cwd: tlsDir });
+      expect(checked.exitCode, conf + checked.stderr + checked.stdout).toBe(0);
+    }
+    const other = await withTls('--tls', '/srv/tls');
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toContain(`--tls /srv/tls: the node configs in ${tlsDir} name ${certDir}; give --nodes too`);
+    const relative = await withTls('--tls', 'tls');
+    expect(relative.stderr).toContain('--tls "tls": the certificates\' folder is an absolute path');
   });
 
   it('a node refuses a client and a route without credentials, and admits a role with its password', async () => {
