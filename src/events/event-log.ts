@@ -1,4 +1,4 @@
-import type { AgentEvent, StoredEvent } from './agent-events.ts';
+import type { AgentEvent, AgentEventType, StoredEvent } from './agent-events.ts';
 
 /**
  * The event log's contract: what actors, projections and commands rely on, whatever stores it.
@@ -23,6 +23,10 @@ export type FollowOptions = {
   /** A sequence, 'start', a time, or by default only events appended from now on. */
   from?: 'start' | 'new' | number | Date;
   onInvalid?: (error: Error, seq: number) => void;
+  /** Only events of these types are decoded and handed on; the others are passed over unread. */
+  types?: ReadonlySet<AgentEventType>;
+  /** Called with each sequence on the subject once its event (if handed on) is handled: how far the follower is. */
+  onPassed?: (seq: number) => void;
 };
 export type Subscription = { stop(): Promise<void>; done: Promise<void> };
 

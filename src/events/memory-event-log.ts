@@ -98,7 +98,9 @@ export class MemoryEventLog implements EventLog {
       if (stopped || entry.event.seq < first || !subjectMatches(filter, entry.subject)) return;
       chain = chain
         .then(async () => {
-          if (!stopped) await onEvent(entry.event);
+          if (stopped) return;
+          if (!options.types || options.types.has(entry.event.type)) await onEvent(entry.event);
+          options.onPassed?.(entry.event.seq);
         })
         .catch(() => undefined);
     };

@@ -25,7 +25,8 @@ export const executorPorts: ExecutorPorts<Executing> = {
   killOrphans: (pgids) => {
     for (const pgid of pgids) killOrphanGroup(pgid);
   },
-  place: async (resources, item, snapshot) => (resources.copies ? resources.copies.place(item, snapshot) : { item }),
+  place: async (resources, item, run) =>
+    resources.copies ? resources.copies.place(item, run.snapshot, run.startSeq) : { item },
   execute: (io, item, recorded, resume, startOver) =>
     io.rt.config.execution.isolation !== 'shared'
       ? executeInView(io, item, recorded, resume, () => executeInFolder(io, item, recorded, resume), startOver)

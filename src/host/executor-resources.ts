@@ -42,7 +42,7 @@ export async function openExecuting(rt: Runtime): Promise<Executing> {
   const starts = copies
     ? await rt.store.follow({ subject: eventSubjects.type('RunStarted') }, (e) => {
         if (e.type === 'RunStarted' && e.data.project?.snapshot !== undefined)
-          copies.prepare(e.runId, e.data.project.snapshot);
+          copies.prepare(e.runId, e.data.project.snapshot, e.seq);
       })
     : undefined;
   return {
@@ -51,7 +51,10 @@ export async function openExecuting(rt: Runtime): Promise<Executing> {
     trees: new RunTrees(rt.config.changes),
     runs: new RecordedRuns(rt.store),
     dirty: new DirtyPaths(),
-    close: async () => starts?.stop(),
+    close: async () => {
+      copies?.close();
+      await starts?.stop();
+    },
   };
 }
 
@@ -103,6 +106,7 @@ class RecordedRuns {
       taskIds: new Set(taskIds),
       forbidden: await workdirRefusal(workdir),
       snapshot: project?.snapshot,
+      startSeq: started.seq,
     };
   }
 }

@@ -14,7 +14,7 @@ import { jsClient, jsManager } from './jetstream-domain.ts';
 import { readOrdered, type ReadStart } from './ordered-reader.ts';
 import { retryPolicies } from './retry-policies.ts';
 import { retryTransient, type RetryContext, type RetryPolicy } from './transient.ts';
-import { AgentEventSchema, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
+import { AgentEventSchema, type AgentEvent, type AgentEventType, type StoredEvent } from '../events/agent-events.ts';
 import { decodeJson, encodeJson, parse } from '../events/codec.ts';
 import { EVENTS_STREAM, eventSubjects } from '../events/subjects.ts';
 
@@ -207,9 +207,17 @@ export class EventStore implements EventLog {
           : from instanceof Date
             ? { time: from }
             : { seq: from };
+    const { types, onPassed } = options;
     const read = readOrdered(this.nc, EVENTS_STREAM, options.subject ?? eventSubjects.all(), start, (m) => {
-      const event = decodeStored(m, options.onInvalid);
-      return event ? onEvent(event) : undefined;
+      // The type is the subject's last token (eventSubjects.of): what is not wanted is not decoded.
+      const wanted = !types || types.has(lastToken(m.subject) as AgentEventType);
+      const event = wanted ? decodeStored(m, options.onInvalid) : undefined;
+      const handled = event ? onEvent(event) : undefined;
+      if (!onPassed) return handled;
+      // Synchronous handlers stay synchronous: a promise per event is a cost every follower would pay.
+      if (handled instanceof Promise) return handled.then(() => onPassed(m.seq));
+      onPassed(m.seq);
+      return undefined;
     });
     return read;
   }
@@ -220,6 +228,8 @@ export class EventStore implements EventLog {
     return { messages: info.state.messages, lastSeq: info.state.last_seq };
   }
 }
+
+const lastToken = (subject: string): string => subject.slice(subject.lastIndexOf('.') + 1);
 
 /**
  * The stored event in `m`, or undefined (reported to `onInvalid`) when it does not decode or its

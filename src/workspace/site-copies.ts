@@ -1,8 +1,8 @@
 import { relative, resolve, join, isAbsolute } from 'node:path';
-import { makeEvent, type AgentEvent, type StoredEvent } from '../events/agent-events.ts';
+import { makeEvent, type AgentEvent, type AgentEventType, type StoredEvent } from '../events/agent-events.ts';
 import { eventSubjects } from '../events/subjects.ts';
 import type { ContentStore } from '../events/bus.ts';
-import type { EventLog } from '../events/event-log.ts';
+import type { EventLog, Subscription } from '../events/event-log.ts';
 import type { ExecuteTask } from '../events/work-commands.ts';
 import { applyChangeSet } from './change-sets.ts';
 import { serialized } from './merge.ts';
@@ -15,13 +15,23 @@ type Copy = {
   ready: Promise<void>;
   /** The completions whose change sets the copy holds. */
   applied: Set<string>;
-  /** The run's events that say what changed and whose it is (CHANGE_SET_TYPES), read so far. */
+  /** The run's events that say what changed and whose it is (CHANGE_SET_TYPES), as its follower hands them on. */
   changes: StoredEvent[];
-  /** The last sequence read: a catch-up reads only what was recorded since, not the whole run again. */
-  readTo: number;
+  /** Where the follower of the run's events starts (its RunStarted), and the last sequence of them it passed. */
+  from: number;
+  passed: number;
+  /** The follower, while it follows (one ended is started again, from where it was, by the next catch-up). */
+  following?: Promise<Subscription>;
+  /** Catch-ups waiting for the follower to pass a sequence. */
+  waiting: Array<{ seq: number; resolve: () => void }>;
   /** The catch-up queued behind the copy's lock and not begun: tasks taken meanwhile share it. */
   queued?: Promise<void>;
 };
+
+/** What the follower hands on: the change sets' events, and the run's end (it stops there until the run goes on). */
+const FOLLOWED: ReadonlySet<AgentEventType> = new Set([...CHANGE_SET_TYPES, 'RunFinished']);
+/** How long a catch-up waits for the run's events to reach the site: past it, the task is refused here and routed again. */
+const FOLLOW_WAIT_MS = 30_000;
 
 /** Where a site keeps its copy of a run's project: `<stateDir>/projects/<run>`. */
 const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDir, 'projects', runId);
@@ -35,6 +45,7 @@ const siteCopyDir = (stateDir: string, runId: string): string => resolve(stateDi
  */
 export class SiteCopies {
   private readonly runs = new Map<string, Copy>();
+  private closed = false;
 
   constructor(
     private readonly site: string,
@@ -52,8 +63,14 @@ export class SiteCopies {
    * routed here: its first tasks do not wait for the unpack. A failure is left to the first task,
    * which unpacks again and says why.
    */
-  prepare(runId: string, snapshot: string): void {
-    this.copyOf(runId, snapshot).ready.catch(() => undefined);
+  prepare(runId: string, snapshot: string, startSeq: number): void {
+    this.copyOf(runId, snapshot, startSeq).ready.catch(() => undefined);
+  }
+
+  /** Stops following the runs' events. */
+  close(): void {
+    this.closed = true;
+    for (const copy of this.runs.values()) void copy.following?.then((f) => f.stop());
   }
 
   /**
@@ -64,6 +81,8 @@ export class SiteCopies {
   async place(
     item: ExecuteTask,
     snapshot: string | undefined,
+    /** The sequence of the run's RunStarted: its events are followed from there. */
+    startSeq = 1,
   ): Promise<{ item: ExecuteTask } | { refused: AgentEvent }> {
     try {
       if (snapshot === undefined)
@@ -72,7 +91,7 @@ export class SiteCopies {
         );
       // Each try unpacks again if the last unpack failed, and applies only what is not yet applied.
       const copy = await this.retry(async () => {
-        const copy = this.copyOf(item.runId, snapshot);
+        const copy = this.copyOf(item.runId, snapshot, startSeq);
         await copy.ready;
         await this.caughtUp(item.runId, copy);
         return copy;
@@ -84,7 +103,7 @@ export class SiteCopies {
     }
   }
 
-  private copyOf(runId: string, snapshot: string): Copy {
+  private copyOf(runId: string, snapshot: string, startSeq: number): Copy {
     let copy = this.runs.get(runId);
     if (!copy) {
       const dir = siteCopyDir(this.stateDir, runId);
@@ -93,13 +112,73 @@ export class SiteCopies {
         ready: unpackSnapshot(dir, snapshot, this.contents).then(() => this.unpacked(dir)),
         applied: new Set(),
         changes: [],
-        readTo: 0,
+        from: startSeq,
+        passed: 0,
+        waiting: [],
       };
       this.runs.set(runId, copy);
-      // A failed unpack is tried again by the next task.
-      copy.ready.catch(() => this.runs.delete(runId));
+      this.follow(runId, copy);
+      const made = copy;
+      // A failed unpack is tried again by the next task, with a follower of its own.
+      copy.ready.catch(() => {
+        this.runs.delete(runId);
+        void made.following?.then((f) => f.stop());
+      });
     }
     return copy;
+  }
+
+  /**
+   * Follows the run's events from where the copy's follower was: what a catch-up applies is
+   * what it handed on, and a catch-up waits only for it to pass the run's last event, instead of
+   * reading the run again for each task. It stops at the run's end; a `resume` starts it again.
+   */
+  private follow(runId: string, copy: Copy): void {
+    if (copy.following || this.closed) return;
+    const following = this.store.follow(
+      {
+        subject: eventSubjects.run(runId),
+        from: Math.max(copy.from, copy.passed + 1),
+        types: FOLLOWED,
+        onPassed: (seq) => {
+          copy.passed = seq;
+          copy.waiting = copy.waiting.filter((w) => w.seq > seq || (w.resolve(), false));
+        },
+      },
+      (e) => {
+        if (e.type !== 'RunFinished') copy.changes.push(e);
+        else void following.then((f) => f.stop());
+      },
+    );
+    copy.following = following;
+    void following
+      .then(
+        (f) => f.done,
+        () => undefined,
+      )
+      .finally(() => {
+        if (copy.following === following) copy.following = undefined;
+      });
+  }
+
+  /** Once the copy's follower has passed `seq` (a catch-up's point); it is started again if it ended. */
+  private reached(runId: string, copy: Copy, seq: number): Promise<void> {
+    if (copy.passed >= seq) return Promise.resolve();
+    this.follow(runId, copy);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        copy.waiting = copy.waiting.filter((w) => w !== waiter);
+        reject(new Error(`the run's events up to ${seq} did not reach this site within ${FOLLOW_WAIT_MS / 1000} s`));
+      }, FOLLOW_WAIT_MS);
+      copy.waiting.push(waiter);
+    });
   }
 
   /**
@@ -127,19 +206,9 @@ export class SiteCopies {
 
   /** The change sets of the run's tasks completed elsewhere and not yet here (dueChanges), applied in the order recorded. */
   private async catchUp(runId: string, copy: Copy): Promise<void> {
-    // Each type read apart, at once, up to one point: a few gets instead of one for every event
-    // of the run since (its commands and ticks are most of them).
-    const to = await this.store.lastSubjectSequence(eventSubjects.run(runId));
-    const since: StoredEvent[] = [];
-    const fromSeq = copy.readTo + 1;
-    await Promise.all(
-      [...CHANGE_SET_TYPES].map((type) =>
-        this.store.scan({ subject: eventSubjects.filter({ runId, type }), fromSeq, toSeq: to }, (e) => since.push(e)),
-      ),
-    );
-    // Kept only once read to the end: a read that failed midway is read again from the same place.
-    copy.changes.push(...since.sort((a, b) => a.seq - b.seq));
-    copy.readTo = Math.max(copy.readTo, to);
+    // All the run recorded before this task was taken (its dependencies' completions among it),
+    // once the follower has handed it on.
+    await this.reached(runId, copy, await this.store.lastSubjectSequence(eventSubjects.run(runId)));
     for (const due of dueChanges(copy.changes, this.site, copy.applied)) {
       await applyChangeSet(copy.dir, due.files, this.contents);
       copy.applied.add(due.completion);

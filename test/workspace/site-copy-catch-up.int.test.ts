@@ -14,10 +14,10 @@ import { contentHash } from '../../src/workspace/work-tree.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
 
 /**
- * A site's copy reads, before each task, only what the run recorded since its last catch-up (what
- * that saves is the sites bench's to show). What must hold all the same: a change set read before
- * its task completed is applied once the completion comes in a later read, and one already
- * applied is never applied again (src/workspace/site-copies.ts).
+ * A site's copy follows the run's events, and before each task waits only for its follower to pass
+ * what the run recorded so far (what that saves is the sites bench's to show). What must hold all
+ * the same: a change set seen before its task completed is applied once the completion comes, and
+ * one already applied is never applied again (src/workspace/site-copies.ts).
  */
 const server = natsPerSuite();
 const runId = 'catch-up';

@@ -63,7 +63,7 @@ async function placement<R>(ports: ExecutorPorts<R>, resources: R, item: Execute
   const refused = refusal(item, run);
   if (refused !== undefined) return { run, refused };
   // Refused above when the log has no such run.
-  return { run: run!, placed: await ports.place(resources, item, run!.snapshot) };
+  return { run: run!, placed: await ports.place(resources, item, run!) };
 }
 
 async function executeTask<R>(

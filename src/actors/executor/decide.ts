@@ -12,6 +12,8 @@ export type RecordedRun = {
   forbidden: string | undefined;
   /** The snapshot of its project in the content store, which a site unpacks (absent: no site was up at its start). */
   snapshot?: string | undefined;
+  /** The sequence of its RunStarted: where a site follows its events from. */
+  startSeq?: number;
 };
 
 /**

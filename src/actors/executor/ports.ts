@@ -57,7 +57,7 @@ export type ExecutorPorts<R> = {
   executionSoFar(rt: Runtime, runId: string, taskId: string): Promise<StoredEvent[]>;
   killOrphans(pgids: readonly number[]): void;
   /** Where the item runs: as it is, or at a site in the site's copy of its run's project, brought up to date (or why not). */
-  place(resources: R, item: ExecuteTask, snapshot: string | undefined): Promise<Placed>;
+  place(resources: R, item: ExecuteTask, run: RecordedRun): Promise<Placed>;
   /**
    * Runs the task's machine (run-task.ts) on the host's activities, in a view of its own or in
    * the folder as `execution.isolation` says, recording what it changed, undoing or merging it.
