@@ -12,6 +12,8 @@ export type SiteWatch = {
   live(nowMs?: number): Site[];
   /** Whether the site is taken for dead now (isDead). */
   dead(site: string, nowMs?: number): boolean;
+  /** Whether it is still once its last beat, read from the log itself, is folded: asked only before a loss is recorded. */
+  confirmDead(site: string): Promise<boolean>;
   /** Calls `listener` when a site comes up (or back); returns how to stop. */
   changed(listener: () => void): () => void;
   stop(): Promise<void>;

@@ -105,8 +105,13 @@ export class Routing {
         this.routed.delete(taskId);
         continue;
       }
-      const lost = lostAttempt(status, taskId, a, (site) => this.io.resources.sites.dead(site));
-      if (!lost || this.stopped) continue;
+      const { sites } = this.io.resources;
+      if (!lostAttempt(status, taskId, a, (site) => sites.dead(site)) || this.stopped) continue;
+      // This process may have stalled with the site's beats unread: its last beat, read from the log,
+      // decides, and the task as folded by then (a check of the next second may have taken it meanwhile).
+      const confirmed = await sites.confirmDead(a.site);
+      const lost = confirmed && lostAttempt(this.status(), taskId, a, () => true);
+      if (!lost || this.stopped || this.routed.get(taskId) !== a) continue;
       this.routed.delete(taskId);
       try {
         await this.io.perform([lost]);
