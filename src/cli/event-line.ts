@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../events/agent-events.ts';
 import { colours } from './progress.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
+import { siteLabel } from '../projections/sites.ts';
 
 const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
 
@@ -31,7 +32,7 @@ export function eventLine(e: StoredEvent): string {
     case 'CommandHeartbeat':
       return `${head}${colours.dim(`${e.type} ${e.data.commandId} ${(e.data.elapsedMs / 1000).toFixed(0)}s ${e.data.lastLine}`)}`;
     case 'TaskRouted':
-      return `${head}${e.type} to site ${e.data.site} (${e.data.reason})`;
+      return `${head}${e.type} to ${siteLabel(e.data.site)} (${e.data.reason})`;
     case 'TaskAttemptLost':
       return `${head}${colours.yellow(e.type)} attempt ${e.data.attempt} at site ${e.data.site} (${e.data.reason})`;
     case 'TaskWaiting':

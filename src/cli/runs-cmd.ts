@@ -9,6 +9,7 @@ import {
 } from '../projections/run-status.ts';
 import { summarizeRuns, type RunState } from '../report/run-summary.ts';
 import { budgetText, tokensNote, usageLine, usd } from '../projections/llm-usage.ts';
+import { siteLabel } from '../projections/sites.ts';
 import { withRuntime } from './nats-session.ts';
 import { recordedRun } from './recorded-run.ts';
 import { weakeningLine } from '../weakenings.ts';
@@ -125,7 +126,7 @@ export async function statusCommand(runId: string, json: boolean): Promise<numbe
 function stepNote(t: TaskStatus): string {
   const parts = [
     t.state === 'unverified' ? colours.yellow('no evidence it did its work: not ticked') : '',
-    t.site ? `site ${t.site}` : '',
+    t.site ? siteLabel(t.site) : '',
     t.waiting && t.state !== 'completed' ? colours.yellow(`waits: ${t.waiting}`) : '',
     t.changedFiles ? `${t.changedFiles} file(s) changed` : '',
     t.commit ? `commit ${t.commit.slice(0, 10)}` : '',

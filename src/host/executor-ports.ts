@@ -22,6 +22,13 @@ export const executorPorts: ExecutorPorts<Executing> = {
   hostName: () => hostname(),
   recordedRun: (resources, runId) => resources.runs.get(runId),
   executionSoFar,
+  lastRoute: async (rt, runId, taskId) => {
+    // One that cannot be read or decoded is passed over: the checks at the item's take and at its merge stand.
+    const last = (type: 'TaskRouted' | 'TaskAttemptLost') =>
+      rt.store.lastEvent(eventSubjects.of(runId, taskId, type)).catch(() => undefined);
+    const [route, loss] = await Promise.all([last('TaskRouted'), last('TaskAttemptLost')]);
+    return { ...(route ? { route } : {}), ...(loss ? { loss } : {}) };
+  },
   killOrphans: (pgids) => {
     for (const pgid of pgids) killOrphanGroup(pgid);
   },

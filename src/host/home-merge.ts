@@ -10,6 +10,7 @@ import { CHANGE_SET_TYPES, changesByTask } from '../workspace/run-changes.ts';
 import { retryPolicies } from '../nats/retry-policies.ts';
 import { retryTransient } from '../nats/transient.ts';
 import { currentAttempts } from '../projections/attempts.ts';
+import { HOME_SITE } from '../projections/sites.ts';
 
 /** A remote task's change set that did not come home: its conflicts, or why it could not be brought. */
 export type NotHome = { taskId: string; conflicts: Conflict[] } | { taskId: string; error: string };
@@ -50,9 +51,9 @@ export class HomeMerge {
     this.records.set(taskId, records);
     if (event.type !== 'TaskCompleted') return;
     // A superseded attempt's late completion (its site taken for dead) is not the task's; a task
-    // whose current attempt was not routed to a site merged its own view here.
+    // whose current attempt was not routed to a site (or was routed home) merged its own view here.
     const current = currentAttempts(records);
-    if (current.includes(event) && current.some((e) => e.type === 'TaskRouted')) {
+    if (current.includes(event) && current.some((e) => e.type === 'TaskRouted' && e.data.site !== HOME_SITE)) {
       const commit = event.data.evidence !== 'none';
       // A change set already home is not applied twice (merge() checks), so a transient failure is tried again.
       this.queue = this.queue.then(() =>

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { makeEvent } from '../events/agent-events.ts';
+import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { SITES_RUN, eventSubjects } from '../events/subjects.ts';
 import type { Config } from '../config.ts';
@@ -43,19 +43,27 @@ export async function watchSites(store: EventLog): Promise<SiteWatch> {
   const sites = new Map<string, Site>();
   const since = Date.now();
   const listeners = new Set<() => void>();
+  const fold = (event: StoredEvent) => {
+    // A site that comes up (or back): tasks waiting for one may go now.
+    const site = event.taskId ?? '';
+    const before = sites.get(site);
+    foldSites(sites, event);
+    if (cameUp(before, sites.get(site), Date.now())) for (const l of listeners) l();
+  };
   const subscription = await store.follow(
     { subject: eventSubjects.sites(), from: new Date(Date.now() - SITES_LOOKBACK_MS) },
-    (event) => {
-      // A site that comes up (or back): tasks waiting for one may go now.
-      const site = event.taskId ?? '';
-      const before = sites.get(site);
-      foldSites(sites, event);
-      if (cameUp(before, sites.get(site), Date.now())) for (const l of listeners) l();
-    },
+    fold,
   );
   return {
     live: (nowMs = Date.now()) => liveSites(sites, nowMs),
     dead: (site, nowMs = Date.now()) => isDead(sites.get(site), nowMs, since),
+    confirmDead: async (site) => {
+      // A read that fails confirms nothing new: the beats folded so far decide.
+      const last = await store.lastEvent(eventSubjects.of(SITES_RUN, site, 'SiteHeartbeat')).catch(() => undefined);
+      // A stalled process has not folded the beats waiting for it: the last one says if the site beats.
+      if (last) fold(last);
+      return isDead(sites.get(site), Date.now(), since);
+    },
     changed: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

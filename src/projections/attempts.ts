@@ -112,6 +112,21 @@ export function recordedLost(
   return route && lost ? `attempt ${route.attempt} at site ${route.site} was recorded lost` : undefined;
 }
 
+/**
+ * Why an item of `route` must be left just before its first command, from the task's last route
+ * and last loss as the log holds them then: the item was taken before the loss or the route
+ * after it was recorded, and readying its copy took long enough for them to come. A loss counts
+ * only if recorded after that route (attempt numbers start again in a later generation).
+ */
+export function leftBeforeStart(
+  route: { site: string; attempt: number },
+  lastRoute: StoredEvent | undefined,
+  lastLoss: StoredEvent | undefined,
+): string | undefined {
+  const lostSince = lastLoss && (!lastRoute || lastLoss.seq > lastRoute.seq) ? [lastLoss] : [];
+  return leftBehind(route, attemptView(lastRoute ? [lastRoute] : [])) ?? recordedLost(route, lostSince);
+}
+
 /** Reopened by `resume` in this generation (TaskReopened): the id of the outcome (or the run's end) recorded after carries it. */
 export type Reopened = { reopened?: number };
 

@@ -12,10 +12,22 @@ export type SiteWatch = {
   live(nowMs?: number): Site[];
   /** Whether the site is taken for dead now (isDead). */
   dead(site: string, nowMs?: number): boolean;
+  /** Whether it is still once its last beat, read from the log itself, is folded: asked only before a loss is recorded. */
+  confirmDead(site: string): Promise<boolean>;
   /** Calls `listener` when a site comes up (or back); returns how to stop. */
   changed(listener: () => void): () => void;
   stop(): Promise<void>;
 };
+
+/**
+ * The route of a task's attempt on the shared queue (the submitter's executor): recorded only for
+ * an attempt after one lost or not started at a site, so that attempt is current and its records
+ * carry its number. Not a valid site name (args.ts), so no site takes it.
+ */
+export const HOME_SITE = '@home';
+
+/** Where a route or a record says a task ran, for people. */
+export const siteLabel = (site: string): string => (site === HOME_SITE ? 'home (the shared queue)' : `site ${site}`);
 
 /** Beats a site may miss before it is taken for dead. */
 export const MISSED_BEATS = 3;

@@ -1,6 +1,7 @@
 import type { EventOf, FileChange, StoredEvent, StoredEventOf } from '../events/agent-events.ts';
 import { changesByTask } from '../workspace/run-changes.ts';
 import { costUsd, usd, UsageTally, type LlmUsage } from '../projections/llm-usage.ts';
+import { HOME_SITE } from '../projections/sites.ts';
 import { meaningfulLine } from '../exec/output-summary.ts';
 import { unionLength as union } from './intervals.ts';
 import { planningTime } from './planning-time.ts';
@@ -73,7 +74,10 @@ export function summarize(events: readonly StoredEvent[]): {
   );
   const { bars, marks } = timeline(events, (task) => {
     const site = sites.get(task);
-    return clip(taskLabel(task, titles.get(task)), 34) + (site === undefined ? '' : ` @ ${site}`);
+    return (
+      clip(taskLabel(task, titles.get(task)), 34) +
+      (site === undefined ? '' : ` @ ${site === HOME_SITE ? 'home' : site}`)
+    );
   });
   const title = `${started?.type === 'RunStarted' ? started.data.tasksFile : 'run'} (${events[0]?.runId ?? ''})`;
   bars.sort((a, b) => a.task.localeCompare(b.task, undefined, { numeric: true }) || a.start - b.start);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lostAttempt } from '../../src/actors/coordinator/routing.ts';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
 import { explicitPlan } from '../../src/plan/explicit-plan.ts';
-import { attemptView, leftBehind, recordedLost } from '../../src/projections/attempts.ts';
+import { attemptView, leftBeforeStart, leftBehind, recordedLost } from '../../src/projections/attempts.ts';
 import { evolveRunStatus, initialRunStatus } from '../../src/projections/run-status.ts';
 import { isDead, type Site } from '../../src/projections/sites.ts';
 import { parseTasks } from '../../src/tasklist/tasks-parser.ts';
@@ -151,5 +151,18 @@ describe('a site lost mid-task', () => {
     ]);
     expect(recordedLost({ site: 'a', attempt: 0 }, reopened.slice(attemptView(reopened).since))).toBeUndefined();
     expect(recordedLost(undefined, events)).toBeUndefined();
+  });
+
+  it('has an executor leave, just before its first command, an item whose attempt was lost or superseded since it was taken', () => {
+    // The task's last route and last loss, as the executor reads them once its copy is ready.
+    const [r0, l0, r1] = stored([routed('a', 0), lost('a', 0), routed('b', 1)]);
+    const item = { site: 'a', attempt: 0 };
+    expect(leftBeforeStart(item, r0, undefined)).toBeUndefined();
+    expect(leftBeforeStart(item, r0, l0)).toBe('attempt 0 at site a was recorded lost');
+    expect(leftBeforeStart(item, r1, l0)).toBe('attempt 0 at site a was superseded by attempt 1 at site b');
+    // The attempt routed after the loss starts; so does one whose loss is of an earlier generation's route.
+    expect(leftBeforeStart({ site: 'b', attempt: 1 }, r1, l0)).toBeUndefined();
+    const [old, again] = stored([lost('a', 0), routed('a', 0)]);
+    expect(leftBeforeStart(item, again, old)).toBeUndefined();
   });
 });

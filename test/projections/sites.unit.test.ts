@@ -73,6 +73,26 @@ describe('routing a task to a site', () => {
     expect(isDead(sites.get('d'), 63_084, 0)).toBe(true);
   });
 
+  it('confirms a site dead only when its last beat in the log is old too', () => {
+    const beat = (atMs: number): StoredEvent => ({
+      ...makeEvent(
+        'SiteHeartbeat',
+        { runId: SITES_RUN, taskId: 'd', at: new Date(atMs) },
+        { site: 'd', labels: [], slots: 1, host: 'h', pid: 1, intervalMs: 1_000 },
+      ),
+      seq: 1,
+    });
+    const behind = (last?: StoredEvent) => {
+      const sites = new Map([['d', site('d', [], 1, 1_000)]]);
+      return (last ? foldSites(sites, last) : sites).get('d');
+    };
+    // The watcher stalled: its last folded beat is 3.5 s old, but the site beat 200 ms ago.
+    expect(isDead(behind(), 4_500, 0)).toBe(true);
+    expect(isDead(behind(beat(4_300)), 4_500, 0)).toBe(false);
+    // Its last beat in the log is the one folded: dead it is.
+    expect(isDead(behind(beat(1_000)), 4_500, 0)).toBe(true);
+  });
+
   it('says a site came up when a beat makes it live now, though its beats were never three intervals apart', () => {
     const at = (lastSeenMs: number): Site => ({ ...site('d'), intervalMs: 500, lastSeenMs });
     // Taken for dead by a watcher behind the log: its next beat, made 400 ms after the last, arrives 1.6 s later.

@@ -1,5 +1,6 @@
 import { makeEvent } from '../../events/agent-events.ts';
 import { reopenedOf } from '../../projections/attempts.ts';
+import { HOME_SITE } from '../../projections/sites.ts';
 import { eventIds, workIds } from '../../events/ids.ts';
 import type { ExecuteTask, PlanTask, StartRun } from '../../events/work-commands.ts';
 import type { ChangedInput } from '../../context/project-files.ts';
@@ -151,9 +152,10 @@ function executeItem(start: StartRun, decision: DecisionOf<'execute'>, observed:
     ...reopenedOf(decision),
     ...(observed.site ? { route: { site: observed.site.site, attempt: observed.site.attempt } } : {}),
   };
-  // Routed to a site: its own queue, under an id of that route (a reroute is another item).
+  // Routed to a site: its own queue (home: the shared one), under an id of that route (a reroute is another item).
   const id = observed.site?.workId ?? workIds.execute(runId, decision.taskId, decision.generation, decision.revision);
-  return send('executor', 'execute', item, id, observed.site?.site);
+  const queue = observed.site?.site === HOME_SITE ? undefined : observed.site?.site;
+  return send('executor', 'execute', item, id, queue);
 }
 
 function skipped(runId: string, decision: DecisionOf<'skip'>): Effect {

@@ -1,7 +1,7 @@
 import type { StartRun } from '../../events/work-commands.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
 import type { ActorIO } from '../actor.ts';
-import type { SiteWatch } from '../../projections/sites.ts';
+import { HOME_SITE, type SiteWatch } from '../../projections/sites.ts';
 import { decisionEffects, type Observed as DecisionObserved } from './effects.ts';
 import type { Decision } from './decide.ts';
 import { lostAttempt, placement } from './routing.ts';
@@ -70,8 +70,11 @@ export class Routing {
       await io.perform([place.record]);
       return;
     }
-    this.routed.set(decision.taskId, { decision, observed, attempt, avoid, site: place.site });
+    const home = place.site === HOME_SITE;
+    // Home is this run's own side: no beats to miss, and no other place to go when it is slow to start.
+    if (!home) this.routed.set(decision.taskId, { decision, observed, attempt, avoid, site: place.site });
     await io.perform([place.record, ...decisionEffects(start, decision, { ...observed, site: place })]);
+    if (home) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       const task = this.status().tasks[decision.taskId];
@@ -105,8 +108,13 @@ export class Routing {
         this.routed.delete(taskId);
         continue;
       }
-      const lost = lostAttempt(status, taskId, a, (site) => this.io.resources.sites.dead(site));
-      if (!lost || this.stopped) continue;
+      const { sites } = this.io.resources;
+      if (!lostAttempt(status, taskId, a, (site) => sites.dead(site)) || this.stopped) continue;
+      // This process may have stalled with the site's beats unread: its last beat, read from the log,
+      // decides, and the task as folded by then (a check of the next second may have taken it meanwhile).
+      const confirmed = await sites.confirmDead(a.site);
+      const lost = confirmed && lostAttempt(this.status(), taskId, a, () => true);
+      if (!lost || this.stopped || this.routed.get(taskId) !== a) continue;
       this.routed.delete(taskId);
       try {
         await this.io.perform([lost]);

@@ -1,12 +1,13 @@
 import { makeEvent } from '../../events/agent-events.ts';
 import { eventIds, workIds } from '../../events/ids.ts';
 import type { RunStatus } from '../../projections/run-status.ts';
-import { route, type Site } from '../../projections/sites.ts';
+import { HOME_SITE, route, type Site } from '../../projections/sites.ts';
 import { append, type Effect } from '../actor.ts';
 
 /**
  * Where an execute item goes, as effects: with no live site and no need named, the shared queue
- * (nothing recorded, as before sites); else a site's own queue, recorded first (TaskRouted); or
+ * (nothing recorded, as before sites, unless an attempt at a site came before: then routed
+ * HOME_SITE); else a site's own queue, recorded first (TaskRouted); or
  * nowhere yet, recorded once per reason (TaskWaiting), and the caller tries again when a site comes up.
  */
 export type Placement =
@@ -26,7 +27,8 @@ export function placement(
   const { runId, generation } = status;
   const task = status.tasks[taskId]!;
   const r = route(live, task.spec, loadBySite(status, sent), affinity(status, taskId), avoid);
-  if ('shared' in r) return { kind: 'shared' };
+  // An attempt after one at a site goes home as a route of its own: the one before is not current any more.
+  if ('shared' in r && attempt === 0) return { kind: 'shared' };
   if ('waiting' in r)
     return {
       kind: 'waiting',
@@ -39,17 +41,18 @@ export function placement(
         ),
       ),
     };
-  const why = again ?? routeReason(status, taskId, r.site);
+  const to = 'shared' in r ? HOME_SITE : r.site;
+  const why = again ?? routeReason(status, taskId, to);
   return {
     kind: 'site',
-    site: r.site,
+    site: to,
     attempt,
-    workId: workIds.executeAt(runId, taskId, generation, task.revision, r.site, attempt),
+    workId: workIds.executeAt(runId, taskId, generation, task.revision, to, attempt),
     record: append(
       makeEvent(
         'TaskRouted',
         { runId, taskId, id: eventIds.routed(runId, taskId, generation, task.revision, attempt) },
-        { site: r.site, attempt, reason: why },
+        { site: to, attempt, reason: why },
       ),
     ),
   };
@@ -101,6 +104,7 @@ function affinity(status: RunStatus, taskId: string): string[] {
 
 function routeReason(status: RunStatus, taskId: string, site: string): string {
   const spec = status.tasks[taskId]!.spec;
+  if (site === HOME_SITE) return 'no live site';
   if (spec.site !== undefined) return `Site: ${spec.site}`;
   if (affinity(status, taskId).includes(site)) return 'it ran a dependency';
   return spec.needs?.length ? `Needs: ${spec.needs.join(', ')}, least loaded` : 'least loaded';

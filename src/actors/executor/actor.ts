@@ -5,7 +5,7 @@ import { append, workInputs, type ActorDefinition, type ActorIO, type Runtime } 
 import { refusal, refusedOutcome, type RecordedRun } from './decide.ts';
 import type { ExecutorPorts, Placed } from './ports.ts';
 import { taskOutcome } from './records.ts';
-import { attemptView, leftBehind, recordedLost } from '../../projections/attempts.ts';
+import { attemptView, leftBeforeStart, leftBehind, recordedLost } from '../../projections/attempts.ts';
 import { rerunPoint, resumePoint } from './state.ts';
 
 /** `afterTaskOutcome` is awaited once a task's outcome is recorded (the benchmark's reference workflow writes its memory there). */
@@ -87,6 +87,11 @@ async function executeTask<R>(
     io.rt.log.info(`task ${taskId} of run ${runId}: not running it (${left})`);
     return;
   }
+  const gone = await leftSinceTaken(ports, io.rt, item);
+  if (gone) {
+    io.rt.log.info(`task ${taskId} of run ${runId}: not starting it (${gone})`);
+    return;
+  }
   // Lost with its site, or reopened by `resume` (its view discarded): from its first command again.
   const restarted = item.route !== undefined || attempts.reopened !== undefined;
   const startOver = restarted && !recorded.slice(attempts.since).some(isCommandRecord);
@@ -97,6 +102,17 @@ async function executeTask<R>(
   const outcome = taskOutcome(item, ended.result, performance.now() - started, ended.commit);
   const stored = await ports.finish(io, outcome, ended);
   await afterTaskOutcome?.(io.rt, stored);
+}
+
+/**
+ * Why a site's item must be left just before its first command: its copy was readied since its
+ * records were read (a second or more), time for its attempt to be recorded lost or superseded.
+ * An item of the shared queue has no route to lose: nothing is read for it.
+ */
+async function leftSinceTaken<R>(ports: ExecutorPorts<R>, rt: Runtime, item: ExecuteTask) {
+  if (!item.route) return undefined;
+  const now = await ports.lastRoute(rt, item.runId, item.taskId);
+  return leftBeforeStart(item.route, now.route, now.loss);
 }
 
 /** A record of a command having run: the current attempt has begun when it has one since its route. */

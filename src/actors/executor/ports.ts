@@ -55,6 +55,8 @@ export type ExecutorPorts<R> = {
   recordedRun(resources: R, runId: string): Promise<RecordedRun | undefined>;
   /** What the log holds of this task's execution so far. */
   executionSoFar(rt: Runtime, runId: string, taskId: string): Promise<StoredEvent[]>;
+  /** The task's last route (TaskRouted) and last loss (TaskAttemptLost) as the log holds them now: one request each. */
+  lastRoute(rt: Runtime, runId: string, taskId: string): Promise<{ route?: StoredEvent; loss?: StoredEvent }>;
   killOrphans(pgids: readonly number[]): void;
   /** Where the item runs: as it is, or at a site in the site's copy of its run's project, brought up to date (or why not). */
   place(resources: R, item: ExecuteTask, run: RecordedRun): Promise<Placed>;
