@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { CONFIG_FILE } from '../../src/file-names.ts';
 import type { ConfigOverrides } from '../../src/config.ts';
+import { afterAll } from 'vitest';
 import { CLI } from './cli.ts';
 
 /** `n` independent tasks (`Depends:` with nothing), task i running `command(i)`. */
@@ -24,6 +25,28 @@ export function tempDirs() {
     },
     cleanup: () => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))),
   };
+}
+
+/**
+ * The CLI against a suite's server, and executor processes standing for sites: each its own
+ * folder (its own state, removed after the suite), `slots` tasks at once, a beat every 500 ms.
+ */
+export function suiteSites(server: { readonly url: string }) {
+  const dirs = tempDirs();
+  afterAll(() => dirs.cleanup());
+  const cli = (args: string[], cwd?: string) =>
+    execa(process.execPath, [CLI, ...args], {
+      reject: false,
+      env: { NATS_URL: server.url, NO_COLOR: '1' },
+      ...(cwd ? { cwd } : {}),
+    });
+  const site = async (name: string, slots: number): Promise<{ process: ResultPromise }> => {
+    const dir = await dirs.make(`ia-site-${name}-`);
+    const config = { site: { name, labels: [], heartbeatMs: 500 }, execution: { taskConcurrency: slots } };
+    await writeFile(join(dir, CONFIG_FILE), JSON.stringify(config));
+    return { process: cli(['actor', 'executor', '--site', name], dir) };
+  };
+  return { cli, site };
 }
 
 /** A git clone of the user's project in `parent`/clone: a README and the list committed. */

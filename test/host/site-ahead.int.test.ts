@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executorActor } from '../../src/actors/executor/actor.ts';
 import { loadConfig } from '../../src/config.ts';
-import { makeEvent } from '../../src/events/agent-events.ts';
 import { viewsDir } from '../../src/exec/sandbox.ts';
 import { executorPorts } from '../../src/host/executor-ports.ts';
 import { runActor } from '../../src/host/run-actor.ts';
@@ -12,6 +11,7 @@ import { openRuntime, type NatsRuntime } from '../../src/host/runtime.ts';
 import { snapshotProject } from '../../src/workspace/project-snapshot.ts';
 import { endSpareHolders } from '../../src/workspace/view-holders.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
+import { runStartedEvent } from '../helpers/run-events.ts';
 
 /**
  * A site readies a run's copy as the run starts (its RunStarted), before any task is routed to
@@ -33,27 +33,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const runStarted = (runId: string, workdir: string, snapshot?: string) =>
-  makeEvent(
-    'RunStarted',
-    { runId },
-    {
-      tasksFile: join(workdir, 'tasks.md'),
-      workdir,
-      taskIds: ['1'],
-      alreadyDone: [],
-      options: {
-        taskConcurrency: 1,
-        commandConcurrency: 1,
-        continuePolicy: 'always',
-        llm: 'offline',
-        planAhead: 0,
-        skipOptional: false,
-      },
-      ...(snapshot ? { project: { snapshot } } : {}),
-    },
-  );
-
 describe('a site, as a run starts', () => {
   it('unpacks the run’s project and mounts its views ahead, before any of its tasks is routed there', async () => {
     const submitter = join(root, 'clone');
@@ -65,8 +44,8 @@ describe('a site, as a run starts', () => {
       const views = viewsDir(rt.config.stateDir);
       const spares = async () => (await readdir(views).catch(() => [])).filter((n) => n.startsWith('.spare-'));
       // The control: a run with no snapshot (no site was up when it started) is not a site's to unpack.
-      await rt.store.append(runStarted('no-snapshot', submitter));
-      await rt.store.append(runStarted('ahead', submitter, snapshot));
+      await rt.store.append(runStartedEvent('no-snapshot', submitter));
+      await rt.store.append(runStartedEvent('ahead', submitter, { snapshot }));
       const copy = join(rt.config.stateDir, 'projects', 'ahead');
       await expect
         .poll(() => readFile(join(copy, 'a.txt'), 'utf8').catch(() => undefined), { timeout: 30_000 })

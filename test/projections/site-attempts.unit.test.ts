@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { lostAttempt } from '../../src/actors/coordinator/routing.ts';
-import { makeEvent, type AgentEvent, type StoredEvent } from '../../src/events/agent-events.ts';
-import { explicitPlan } from '../../src/plan/explicit-plan.ts';
+import { makeEvent } from '../../src/events/agent-events.ts';
 import { attemptView, leftBeforeStart, leftBehind, recordedLost } from '../../src/projections/attempts.ts';
-import { evolveRunStatus, initialRunStatus } from '../../src/projections/run-status.ts';
 import { isDead, type Site } from '../../src/projections/sites.ts';
-import { parseTasks } from '../../src/tasklist/tasks-parser.ts';
+import { lost, routed, runId, statusAfter, stored, taskId } from '../helpers/one-task-run.ts';
 
-const runId = 'r1';
-const [TASK] = parseTasks('- [ ] 1. One\n  ```bash\n  sleep 1\n  ```\n');
-const taskId = TASK!.id;
-
-const stored = (events: AgentEvent[]): StoredEvent[] => events.map((e, i) => ({ ...e, seq: i + 1 }));
-const routed = (site: string, attempt: number) =>
-  makeEvent('TaskRouted', { runId, taskId }, { site, attempt, reason: 'least loaded' });
 const started = (site: string, routeAttempt: number) =>
   makeEvent(
     'CommandStarted',
@@ -22,51 +13,6 @@ const started = (site: string, routeAttempt: number) =>
   );
 const completed = (routeAttempt: number) =>
   makeEvent('TaskCompleted', { runId, taskId }, { durationMs: 1, commands: 1, recoveries: 0, routeAttempt });
-const lost = (site: string, attempt: number) =>
-  makeEvent('TaskAttemptLost', { runId, taskId }, { site, attempt, reason: 'site-dead' });
-
-/** The run status after RunStarted, the task submitted and planned, then `events`. */
-function statusAfter(events: AgentEvent[]) {
-  const all: AgentEvent[] = [
-    makeEvent(
-      'RunStarted',
-      { runId },
-      {
-        tasksFile: 't.md',
-        workdir: '.',
-        taskIds: [taskId],
-        alreadyDone: [],
-        options: {
-          taskConcurrency: 2,
-          commandConcurrency: 1,
-          continuePolicy: 'dependencies-successful',
-          llm: 'offline',
-          planAhead: 0,
-          skipOptional: false,
-        },
-      },
-    ),
-    makeEvent('TaskSubmitted', { runId, taskId }, { task: TASK! }),
-    makeEvent(
-      'PlanCreated',
-      { runId, taskId },
-      {
-        source: 'explicit',
-        taskKey: 'k',
-        contextChecksum: '',
-        specChecksum: '',
-        taskText: '',
-        plan: explicitPlan(TASK!),
-        durationMs: 1,
-        inputs: [],
-        revision: 0,
-      },
-    ),
-    ...events,
-  ];
-  return stored(all).reduce(evolveRunStatus, initialRunStatus(runId));
-}
-
 describe('a site lost mid-task', () => {
   it('takes a known site silent for three beats for dead, once watched for as long', () => {
     const site: Site = { site: 'a', labels: [], slots: 1, host: 'h', pid: 1, intervalMs: 1_000, lastSeenMs: 1_000 };

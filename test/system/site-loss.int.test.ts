@@ -1,48 +1,25 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_FILE } from '../../src/file-names.ts';
 import { actorNames, eventSubjects } from '../../src/events/subjects.ts';
-import { ofType, runCli, waitForActors, workspaces, CLI } from '../helpers/cli.ts';
+import { ofType, runCli, waitForActors, workspaces } from '../helpers/cli.ts';
 import { gate } from '../helpers/outside.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
 import { testRuntime } from '../helpers/runtime.ts';
-import { tree } from '../helpers/sites.ts';
+import { suiteSites, tree } from '../helpers/sites.ts';
 
 const server = natsPerSuite();
 const ws = workspaces();
-const siteDirs: string[] = [];
-afterAll(async () => {
-  await ws.cleanup();
-  await Promise.all(siteDirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-const cli = (args: string[], cwd?: string) =>
-  execa(process.execPath, [CLI, ...args], {
-    reject: false,
-    env: { NATS_URL: server.url, NO_COLOR: '1' },
-    ...(cwd ? { cwd } : {}),
-  });
-
-/** An executor process standing for a site: its own folder (its own state), two tasks at once, a beat every 500 ms. */
-async function site(name: string): Promise<{ process: ResultPromise }> {
-  const dir = await mkdtemp(join(tmpdir(), `ia-site-${name}-`));
-  siteDirs.push(dir);
-  await writeFile(
-    join(dir, CONFIG_FILE),
-    JSON.stringify({ site: { name, labels: [], heartbeatMs: 500 }, execution: { taskConcurrency: 2 } }),
-  );
-  return { process: cli(['actor', 'executor', '--site', name], dir) };
-}
+const { cli, site } = suiteSites(server);
+afterAll(() => ws.cleanup());
 
 describe('a site lost mid-task', () => {
   it('records the lost attempts as infrastructure losses, runs them again at the other site from their base, and completes every task exactly once', async () => {
     const open = await gate();
     const others = actorNames.filter((n) => n !== 'executor').map((n) => cli(['actor', n]));
-    const doomed = (await site('a-doomed')).process;
-    const processes: ResultPromise[] = [...others, doomed, (await site('b-ok')).process];
+    const doomed = (await site('a-doomed', 2)).process;
+    const processes: ResultPromise[] = [...others, doomed, (await site('b-ok', 2)).process];
     const rt = await testRuntime(server.url);
     const startedAt = async (name: string) =>
       (await rt.store.read({ subject: eventSubjects.type('CommandStarted') })).filter(

@@ -1,38 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decisionEffects } from '../../../src/actors/coordinator/effects.ts';
 import { placement } from '../../../src/actors/coordinator/routing.ts';
-import { makeEvent, type AgentEvent, type StoredEvent } from '../../../src/events/agent-events.ts';
+import { makeEvent } from '../../../src/events/agent-events.ts';
 import { eventIds } from '../../../src/events/ids.ts';
-import type { StartRun } from '../../../src/events/work-commands.ts';
-import { explicitPlan } from '../../../src/plan/explicit-plan.ts';
 import { attemptView, currentAttempts, leftBehind } from '../../../src/projections/attempts.ts';
-import { evolveRunStatus, initialRunStatus } from '../../../src/projections/run-status.ts';
 import { HOME_SITE } from '../../../src/projections/sites.ts';
-import { parseTasks } from '../../../src/tasklist/tasks-parser.ts';
+import { lost, plan, routed, runId, start, statusAfter, stored, taskId } from '../../helpers/one-task-run.ts';
 
-const runId = 'r1';
-const [TASK] = parseTasks('- [ ] 1. One\n  ```bash\n  sleep 1\n  ```\n');
-const taskId = TASK!.id;
-const plan = explicitPlan(TASK!);
-const start: StartRun = {
-  runId,
-  tasksFile: '/w/tasks.md',
-  workdir: '/w',
-  tasks: [TASK!],
-  options: {
-    taskConcurrency: 2,
-    commandConcurrency: 1,
-    continuePolicy: 'dependencies-successful',
-    llm: 'offline',
-    planAhead: 0,
-    skipOptional: false,
-  },
-};
-
-const stored = (events: AgentEvent[]): StoredEvent[] => events.map((e, i) => ({ ...e, seq: i + 1 }));
-const routed = (site: string, attempt: number) =>
-  makeEvent('TaskRouted', { runId, taskId }, { site, attempt, reason: 'least loaded' });
-const lost = makeEvent('TaskAttemptLost', { runId, taskId }, { site: 'a', attempt: 0, reason: 'site-dead' });
+const lostA = lost('a', 0);
 const completed = (routeAttempt?: number) =>
   makeEvent(
     'TaskCompleted',
@@ -40,39 +15,13 @@ const completed = (routeAttempt?: number) =>
     { durationMs: 1, commands: 1, recoveries: 0, ...(routeAttempt === undefined ? {} : { routeAttempt }) },
   );
 
-/** The run status once the task is planned, then `events`. */
-function statusAfter(events: AgentEvent[]) {
-  const { tasksFile, workdir, options } = start;
-  const all: AgentEvent[] = [
-    makeEvent('RunStarted', { runId }, { tasksFile, workdir, taskIds: [taskId], alreadyDone: [], options }),
-    makeEvent('TaskSubmitted', { runId, taskId }, { task: TASK! }),
-    makeEvent(
-      'PlanCreated',
-      { runId, taskId },
-      {
-        source: 'explicit',
-        taskKey: 'k',
-        contextChecksum: '',
-        specChecksum: '',
-        taskText: '',
-        plan,
-        durationMs: 1,
-        inputs: [],
-        revision: 0,
-      },
-    ),
-    ...events,
-  ];
-  return stored(all).reduce(evolveRunStatus, initialRunStatus(runId));
-}
-
 describe('a lost attempt routed home', () => {
   it('keeps a first attempt with no live site on the shared queue unrecorded, as before sites', () => {
     expect(placement(statusAfter([]), taskId, [], 0)).toEqual({ kind: 'shared' });
   });
 
   it('records the attempt after a lost one as a route home, and sends its item to the shared queue carrying it', () => {
-    const status = statusAfter([routed('a', 0), lost]);
+    const status = statusAfter([routed('a', 0), lostA]);
     const place = placement(status, taskId, [], 1, ['a'], 'site a was lost');
     expect(place).toMatchObject({
       kind: 'site',
@@ -92,7 +41,7 @@ describe('a lost attempt routed home', () => {
   });
 
   it('ignores the lost attempt once the home attempt is routed: its late item is left and its late completion not counted', () => {
-    const events = stored([routed('a', 0), lost, routed(HOME_SITE, 1), completed(0), completed(1)]);
+    const events = stored([routed('a', 0), lostA, routed(HOME_SITE, 1), completed(0), completed(1)]);
     const view = attemptView(events);
     expect(view.current).toEqual({ site: HOME_SITE, attempt: 1 });
     expect(view.outcome?.id).toBe(eventIds.outcome(runId, taskId, 1));

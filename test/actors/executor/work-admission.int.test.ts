@@ -7,14 +7,13 @@ import { executorPorts } from '../../../src/host/executor-ports.ts';
 import { runActor } from '../../../src/host/run-actor.ts';
 import { openRuntime, type NatsRuntime } from '../../../src/host/runtime.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { makeEvent } from '../../../src/events/agent-events.ts';
-import { eventIds } from '../../../src/events/ids.ts';
 import type { ExecuteTask } from '../../../src/events/work-commands.ts';
 import { explicitPlan } from '../../../src/plan/explicit-plan.ts';
 import { parseTasks } from '../../../src/tasklist/tasks-parser.ts';
 import { forbiddenWorkdir } from '../../../src/workspace/workdir-guard.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { natsPerSuite } from '../../helpers/nats.ts';
+import { runStartedEvent } from '../../helpers/run-events.ts';
 
 /**
  * The attack: anyone who can publish on the work queue sends the executor an item naming a run
@@ -42,26 +41,6 @@ const item = (runId: string, workdir: string): ExecuteTask => ({
   generation: 0,
 });
 
-const started = (runId: string, workdir: string) =>
-  makeEvent(
-    'RunStarted',
-    { runId, id: eventIds.run(runId, 'RunStarted') },
-    {
-      tasksFile: join(workdir, 'tasks.md'),
-      workdir,
-      taskIds: ['1'],
-      alreadyDone: [],
-      options: {
-        taskConcurrency: 1,
-        commandConcurrency: 1,
-        continuePolicy: 'dependencies-successful',
-        llm: 'offline',
-        planAhead: 0,
-        skipOptional: false,
-      },
-    },
-  );
-
 const exists = (path: string) =>
   access(path).then(
     () => true,
@@ -82,7 +61,7 @@ describe('the executor believes only the log', () => {
     const { rt, warnings, stop } = await executorOn(server.url);
     try {
       const ours = await folder();
-      await rt.store.append(started('real1', ours));
+      await rt.store.append(runStartedEvent('real1', ours));
       await rt.work.publish('executor', 'execute', item('real1', ours), 'exec:real1:1:g0');
       await expect.poll(() => exists(join(ours, 'ran')), { timeout: 30_000 }).toBe(true);
 
@@ -102,7 +81,7 @@ describe('the executor believes only the log', () => {
     const { rt, stop } = await executorOn(server.url);
     try {
       const [ours, outside] = [await folder(), await folder()];
-      await rt.store.append(started('real2', ours));
+      await rt.store.append(runStartedEvent('real2', ours));
       await rt.work.publish('executor', 'execute', item('real2', outside), 'exec:real2:1:g0');
       await expect
         .poll(async () => (await rt.store.readRun('real2')).find((e) => e.type === 'TaskFailed'), { timeout: 30_000 })
@@ -123,7 +102,7 @@ describe('the executor believes only the log', () => {
     try {
       const link = join(await folder(), 'etc-link');
       await symlink('/etc', link);
-      await rt.store.append(started('sys', link));
+      await rt.store.append(runStartedEvent('sys', link));
       await rt.work.publish('executor', 'execute', item('sys', link), 'exec:sys:1:g0');
       await expect
         .poll(async () => (await rt.store.readRun('sys')).find((e) => e.type === 'TaskFailed'), { timeout: 30_000 })
