@@ -32,6 +32,9 @@ type CommandEvent = Extract<
 /** One attempt of one command of a task: what command and recovery events are about. */
 export type CommandRef = { runId: string; taskId: string; commandId: string; attempt: number };
 
+/** A site's route attempt in a record's id (`:a2`); none for attempt 0 or a task never routed. */
+const attemptSuffix = (routeAttempt: number): string => (routeAttempt > 0 ? `:a${routeAttempt}` : '');
+
 export const eventIds = {
   /** Once per run. */
   run: (runId: string, type: RunEvent) => `${runId}:${type}`,
@@ -52,7 +55,7 @@ export const eventIds = {
    * So has a task's run after `resume` reopened it (`:g2`, TaskReopened's generation).
    */
   outcome: (runId: string, taskId: string, routeAttempt = 0, reopened = 0) =>
-    `${runId}:${taskId}:outcome${routeAttempt > 0 ? `:a${routeAttempt}` : ''}${reopened > 0 ? `:g${reopened}` : ''}`,
+    `${runId}:${taskId}:outcome${attemptSuffix(routeAttempt)}${reopened > 0 ? `:g${reopened}` : ''}`,
   /** A task run again by `resume` of its finished run: once per generation. */
   taskReopened: (runId: string, taskId: string, generation: number) => `${runId}:${taskId}:TaskReopened:${generation}`,
   /** The run's end; a run reopened by `resume` (TaskReopened) ends again, in that generation. */
@@ -75,7 +78,7 @@ export const eventIds = {
     type: 'TaskFilesChanged' | 'TaskRolledBack',
     n: number,
     routeAttempt = 0,
-  ) => `${runId}:${taskId}:${type}:${n}${routeAttempt > 0 ? `:a${routeAttempt}` : ''}`,
+  ) => `${runId}:${taskId}:${type}:${n}${attemptSuffix(routeAttempt)}`,
   /** A task's route to a site: once per attempt (a reroute after the schedule-to-start timeout is the next). */
   routed: (runId: string, taskId: string, generation: number, revision: number, attempt: number) =>
     `${runId}:${taskId}:TaskRouted:${generationSuffix(generation, revision)}:${attempt}`,

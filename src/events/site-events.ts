@@ -14,6 +14,9 @@ export const TaskRouted = defineEvent(
  * records only: a record of an attempt since superseded (its site was taken for dead) is discarded.
  */
 export const routeAttempt = { routeAttempt: z.number().int().nonnegative().optional() };
+/** What a record made for an execute item says of its route attempt: nothing unless it was routed. */
+export const routeAttemptOfItem = (item: { route?: { attempt: number } | undefined }): { routeAttempt?: number } =>
+  item.route ? { routeAttempt: item.route.attempt } : {};
 /**
  * A site taken for dead (silent for three beats) while it held the task's current route attempt:
  * an infrastructure loss (Buildkite's `agent_stop`), not the task's failure; the task is routed again.

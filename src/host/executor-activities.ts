@@ -1,3 +1,4 @@
+import { routeAttemptOfItem } from '../events/site-events.ts';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -127,7 +128,7 @@ function commandRunner(io: ActorIO<Executing>, item: ExecuteTask, place: Place):
     const where = { confinement: describeConfinement(confinement), host: hostname() };
     const site = {
       ...(rt.config.site ? { site: rt.config.site.name } : {}),
-      ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+      ...routeAttemptOfItem(item),
     };
     const result = await runConfined(
       command,

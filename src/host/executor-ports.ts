@@ -1,3 +1,4 @@
+import { routeAttemptOfItem } from '../events/site-events.ts';
 import { hostname } from 'node:os';
 import { DecodeError } from '../errors.ts';
 import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
@@ -80,7 +81,7 @@ async function executeInFolder(
     const undone = await undoChanges(tree, files.changes(), files.alongside());
     const n = recorded.filter((e) => e.type === 'TaskRolledBack').length;
     const id = eventIds.taskRecord(runId, taskId, 'TaskRolledBack', n, item.route?.attempt);
-    const data = { ...undone, ...(item.route ? { routeAttempt: item.route.attempt } : {}) };
+    const data = { ...undone, ...routeAttemptOfItem(item) };
     await io.perform([append(makeEvent('TaskRolledBack', { runId, taskId, id }, data))]);
   }
   // A task completed unverified is not success: nothing of it is committed as done; nor is an attempt since superseded.

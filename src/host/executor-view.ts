@@ -1,3 +1,4 @@
+import { routeAttemptOfItem } from '../events/site-events.ts';
 import { existsSync } from 'node:fs';
 import { MergeError } from '../errors.ts';
 import { join } from 'node:path';
@@ -194,7 +195,7 @@ async function discard(task: InView, space: ViewSpace, result: ExecutorOutput, r
     kept: [],
     discarded: true,
     ...(rerun ? { rerun } : {}),
-    ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+    ...routeAttemptOfItem(item),
   };
   await io.perform([append(makeEvent('TaskRolledBack', { runId: item.runId, taskId: item.taskId, id }, data))]);
 }

@@ -1,3 +1,4 @@
+import { routeAttemptOfItem } from '../events/site-events.ts';
 import { makeEvent, type StoredEvent } from '../events/agent-events.ts';
 import { eventIds } from '../events/ids.ts';
 import type { ExecuteTask } from '../events/work-commands.ts';
@@ -84,7 +85,7 @@ export class TaskFileRecords {
         skipped: record.skipped,
         alongside: captured.alongside,
         ...(fix ? { fix } : {}),
-        ...(route ? { routeAttempt: route.attempt } : {}),
+        ...routeAttemptOfItem(this.item),
       },
     );
     await this.io.perform([append(event)]);

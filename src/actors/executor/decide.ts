@@ -1,3 +1,4 @@
+import { routeAttemptOfItem } from '../../events/site-events.ts';
 import { resolve } from 'node:path';
 import { makeEvent, type AgentEvent, type StoredEvent } from '../../events/agent-events.ts';
 import { eventIds } from '../../events/ids.ts';
@@ -49,7 +50,7 @@ export function refusedOutcome(
       {
         stage: 'policy',
         reason: `its execute work item was refused: ${why}`,
-        ...(item.route ? { routeAttempt: item.route.attempt } : {}),
+        ...routeAttemptOfItem(item),
       },
     ),
   ];

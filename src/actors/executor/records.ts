@@ -1,3 +1,4 @@
+import { routeAttemptOfItem } from '../../events/site-events.ts';
 import { makeEvent, type AgentEvent, type EventOf } from '../../events/agent-events.ts';
 import { eventIds, type CommandRef } from '../../events/ids.ts';
 import type { ExecuteTask, RecoverRequest } from '../../events/work-commands.ts';
@@ -151,9 +152,8 @@ export function taskOutcome(
 ): EventOf<'TaskCompleted'> | EventOf<'TaskFailed'> {
   const { runId, taskId } = item;
   // A site's attempt says which it was: the run takes only its current attempt's outcome.
-  const attempt = item.route?.attempt;
-  const id = eventIds.outcome(runId, taskId, attempt, item.reopened);
-  const routed = attempt === undefined ? {} : { routeAttempt: attempt };
+  const id = eventIds.outcome(runId, taskId, item.route?.attempt, item.reopened);
+  const routed = routeAttemptOfItem(item);
   return result.ok
     ? makeEvent(
         'TaskCompleted',
