@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import type { StoredEvent } from '../../src/events/agent-events.ts';
 import { CONFIG_FILE } from '../../src/file-names.ts';
 import type { ConfigOverrides } from '../../src/config.ts';
 import { afterAll } from 'vitest';
@@ -47,6 +48,17 @@ export function suiteSites(server: { readonly url: string }) {
     return { process: cli(['actor', 'executor', '--site', name], dir) };
   };
   return { cli, site };
+}
+
+/** Ends the process groups of the commands these CommandStarted events name (a site killed left them running): those already gone are passed over. */
+export function endCommandGroups(started: readonly StoredEvent[]): void {
+  for (const e of started)
+    if (e.type === 'CommandStarted' && e.data.pgid)
+      try {
+        process.kill(-e.data.pgid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
 }
 
 /** A git clone of the user's project in `parent`/clone: a README and the list committed. */

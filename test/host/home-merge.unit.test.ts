@@ -7,7 +7,7 @@ import { eventIds } from '../../src/events/ids.ts';
 import { MemoryContents } from '../../src/events/memory-bus.ts';
 import type { StartRun } from '../../src/events/work-commands.ts';
 import { HomeMerge } from '../../src/host/home-merge.ts';
-import { contentHash } from '../../src/workspace/work-tree.ts';
+import { newFile } from '../helpers/attempt-records.ts';
 
 /**
  * The submitter's merge of a site task's change set (#40): a task whose site was taken for dead
@@ -20,17 +20,7 @@ afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true 
 
 const runId = 'r1';
 const taskId = '12';
-const bytes = new TextEncoder().encode('task 12\n');
-const file = {
-  path: 't12.txt',
-  kind: 'file' as const,
-  before: null,
-  after: contentHash(bytes),
-  beforeMode: null,
-  mode: 0o644,
-  size: bytes.byteLength,
-  stored: true,
-};
+const { file, bytes } = newFile('t12.txt', 'task 12\n');
 const of = { runId, taskId };
 const filesChanged = (attempt: number) =>
   makeEvent(
@@ -44,7 +34,7 @@ async function homeOf(events: AgentEvent[]): Promise<string> {
   dirs.push(workdir);
   await writeFile(join(workdir, 'README.md'), 'a project\n');
   const contents = new MemoryContents();
-  await contents.put(file.after, bytes);
+  await contents.put(file.after!, bytes);
   // What the merge reads of a run's start: its id, folder, snapshot and whether to commit.
   const start = { runId, workdir, tasks: [], options: { commit: false }, project: { snapshot: 'base' } };
   const said: string[] = [];

@@ -7,7 +7,7 @@ import { ofType, runCli, waitForActors, workspaces } from '../helpers/cli.ts';
 import { gate } from '../helpers/outside.ts';
 import { natsPerSuite } from '../helpers/nats.ts';
 import { testRuntime } from '../helpers/runtime.ts';
-import { suiteSites, tree } from '../helpers/sites.ts';
+import { endCommandGroups, suiteSites, tree } from '../helpers/sites.ts';
 import { HOME_SITE } from '../../src/projections/sites.ts';
 
 const server = natsPerSuite();
@@ -72,13 +72,7 @@ describe('the only site lost mid-task', () => {
     } finally {
       await open.open();
       // The dead site's commands (in process groups of their own) end at the gate; any left are ended here.
-      for (const e of await started())
-        if (e.type === 'CommandStarted' && e.data.site !== undefined && e.data.pgid)
-          try {
-            process.kill(-e.data.pgid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
+      endCommandGroups((await started()).filter((e) => e.type === 'CommandStarted' && e.data.site !== undefined));
       await rt.close();
       for (const p of processes) p.kill('SIGTERM');
       await Promise.all(processes);
