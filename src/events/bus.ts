@@ -79,6 +79,6 @@ export interface OutputStore {
 export interface ContentStore {
   /** Stores `bytes` under `hash`; a content already stored is not sent again. */
   put(hash: string, bytes: Uint8Array): Promise<void>;
-  /** The content stored under `hash`, or undefined. */
+  /** The content stored under `hash`, or undefined; unchecked: read it through storedContent, which checks it hashes to its name. */
   get(hash: string): Promise<Uint8Array | undefined>;
 }

@@ -107,9 +107,13 @@ export class NatsContents implements ContentStore {
     this.known.add(hash);
   }
 
-  /** Read by direct gets (`readObject`): a lost node's read consumer stalls no change set. */
+  /**
+   * Read by direct gets (`readObject`): a lost node's read consumer stalls no change set. Every
+   * content read is checked against its name, the SHA-256 of its bytes (storedContent), so the
+   * object's digest, the same hash, is not taken a second time.
+   */
   async get(hash: string): Promise<Uint8Array | undefined> {
     this.jsm ??= jsManager(this.nc, { checkAPI: false });
-    return readObject(await this.jsm, await this.store(), CONTENT_BUCKET, hash);
+    return readObject(await this.jsm, await this.store(), CONTENT_BUCKET, hash, false);
   }
 }

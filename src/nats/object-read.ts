@@ -12,13 +12,15 @@ const DIGEST_PREFIX = 'SHA-256=';
  * undefined when there is none (or it was deleted before its chunks were read). The library's
  * read makes an ephemeral consumer whose one replica a cluster may place on a node just lost:
  * such reads then time out for as long as the node is gone (a minute and more, measured). The
- * digest is checked, as the library's read checks it.
+ * digest is checked, as the library's read checks it, unless the caller checks the bytes against
+ * the same SHA-256 itself (`checkDigest: false`).
  */
 export async function readObject(
   jsm: JetStreamManager,
   os: ObjectStore,
   bucket: string,
   name: string,
+  checkDigest = true,
 ): Promise<Uint8Array | undefined> {
   const info = await os.info(name);
   if (!info || info.deleted) return undefined;
@@ -39,6 +41,7 @@ export async function readObject(
     seq = m.seq;
   }
   const bytes = chunks.length === 1 ? chunks[0]! : joined(chunks);
+  if (!checkDigest) return bytes;
   const digest = `${DIGEST_PREFIX}${createHash('sha256').update(bytes).digest('base64url')}`;
   if (info.digest.replace(/=+$/, '') !== digest)
     throw new DecodeError(`its chunks have the digest ${digest}, not the ${info.digest} its entry names`, where);
